@@ -1,0 +1,37 @@
+# One image per mesh service:  docker build --build-arg SERVICE=scanner -t mirror/scanner .
+# The workspace packages export TypeScript source, so the deployed service runs under tsx
+# (a runtime dependency of every service); there is no compile step.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+ARG SERVICE
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<service folder name>" >&2; exit 1; }
+# pnpm 12 ships as a native binary inside the npm package; npm installs it the same on every Node.
+RUN npm install -g pnpm@12.4.2
+WORKDIR /src
+# Dependencies first, keyed on the lockfile only, so source edits reuse this layer.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+RUN pnpm fetch
+COPY packages/ packages/
+COPY services/ services/
+RUN pnpm install --offline --frozen-lockfile
+RUN pnpm deploy --filter @mirror/${SERVICE} --prod /out
+
+FROM ${NODE_IMAGE}
+ARG SERVICE
+# The scanner shells out to git; repos are mounted read-only and owned by another uid.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*'
+ENV NODE_ENV=production \
+    MIRROR_SERVICE=${SERVICE} \
+    MIRROR_CONFIG=/config/mirror.yaml \
+    GIT_OPTIONAL_LOCKS=0
+COPY deploy/docker/healthcheck.mjs /opt/mirror/healthcheck.mjs
+COPY --from=build /out /app
+WORKDIR /app
+USER node
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/opt/mirror/healthcheck.mjs"]
+CMD ["node", "--import", "tsx", "src/main.ts"]

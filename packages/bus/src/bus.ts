@@ -1,0 +1,266 @@
+import { CE, DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import { headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { connect, type ConnectionOptions } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { randomUUID } from "node:crypto";
+import { BusError, describeZodError, PublishError, RequestError, ValidationError } from "./errors.js";
+import { BusMetrics, subjectFamily } from "./metrics.js";
+import { injectTrace, withProducerSpan } from "./tracing.js";
+import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
+import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
+import type { Signer, Verifier } from "./signing.js";
+
+export interface BusOptions {
+  /** The service's identity: NATS connection name and CloudEvents source. */
+  name: string;
+  url: string;
+  log: Logger;
+  registry: Registry;
+  /** Builds the authenticator (nkey credentials) for this identity; see signing.ts. */
+  auth?: Pick<ConnectionOptions, "authenticator" | "user" | "pass" | "token">;
+  signer?: Signer;
+  verifier?: Verifier;
+  stream?: { maxAgeMs?: number; maxBytes?: number; duplicateWindowMs?: number };
+  /** How long publish() keeps retrying (same Nats-Msg-Id) before it throws. */
+  publishDeadlineMs?: number;
+  /** Create/update the streams (default true). A service without JetStream permissions sets false. */
+  manageStreams?: boolean;
+}
+
+export interface PublishOptions {
+  /** Stable id: Nats-Msg-Id and ce-id. Give one derived from the entity and its state/sequence. */
+  id?: string;
+  time?: string;
+  headers?: Record<string, string>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One service's connection to the mesh: identity, typed publish, durable consumers, request/reply. */
+export class Bus {
+  readonly name: string;
+  readonly log: Logger;
+  readonly metrics: BusMetrics;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly signer: Signer | undefined;
+  readonly verifier: Verifier | undefined;
+  private jsm: JetStreamManager | undefined;
+  private readonly consumers: Consumer[] = [];
+  private readonly services: RegisteredService[] = [];
+  private closing = false;
+  private connectedNow = true;
+
+  private constructor(nc: NatsConnection, private readonly opts: BusOptions) {
+    this.nc = nc;
+    this.name = opts.name;
+    this.log = opts.log;
+    this.signer = opts.signer;
+    this.verifier = opts.verifier;
+    this.metrics = new BusMetrics(opts.registry);
+    this.js = jetstream(nc, { timeout: 5_000 });
+    this.metrics.connected.set(1);
+    void this.watchStatus();
+  }
+
+  /** Connects (waiting for a first server if none answers yet) and makes sure the streams exist. */
+  static async connect(opts: BusOptions): Promise<Bus> {
+    const nc = await connect({
+      servers: opts.url,
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      reconnectJitter: 250,
+      waitOnFirstConnect: true,
+      pingInterval: 5_000,
+      maxPingOut: 3,
+      ...opts.auth,
+    });
+    const bus = new Bus(nc, opts);
+    if (opts.manageStreams !== false) await bus.ensureStreams();
+    return bus;
+  }
+
+  get connected(): boolean {
+    return !this.nc.isClosed() && this.connectedNow;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === "disconnect") {
+        this.connectedNow = false;
+        this.metrics.connected.set(0);
+        this.log.warn({ server: s.server }, "bus disconnected");
+      } else if (s.type === "reconnect") {
+        this.connectedNow = true;
+        this.metrics.connected.set(1);
+        this.metrics.reconnects.inc();
+        this.log.info({ server: s.server }, "bus reconnected");
+      }
+    }
+  }
+
+  async manager(): Promise<JetStreamManager> {
+    this.jsm ??= await jetstreamManager(this.nc, { timeout: 5_000 });
+    return this.jsm;
+  }
+
+  /** Creates or updates the MIRROR and MIRROR_DLQ streams. */
+  async ensureStreams(): Promise<void> {
+    const jsm = await this.manager();
+    const s = this.opts.stream ?? {};
+    const specs = [
+      { name: STREAM.name, subjects: [...STREAM.subjects], max_age: nanos(s.maxAgeMs ?? 30 * 86_400_000), max_bytes: s.maxBytes ?? 1024 ** 3 },
+      { name: DLQ_STREAM.name, subjects: [...DLQ_STREAM.subjects], max_age: nanos(30 * 86_400_000), max_bytes: 256 * 1024 ** 2 },
+    ];
+    for (const spec of specs) {
+      const cfg = {
+        ...spec,
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        duplicate_window: nanos(s.duplicateWindowMs ?? 120_000),
+      };
+      try {
+        await jsm.streams.info(spec.name);
+        await jsm.streams.update(spec.name, cfg);
+      } catch (err) {
+        if ((err as Error).message.includes("not found")) await jsm.streams.add(cfg);
+        else throw err;
+      }
+    }
+  }
+
+  /**
+   * Validates `data` against the contract, sets CloudEvents headers and Nats-Msg-Id, and
+   * publishes to JetStream, retrying with the same id until acked or the deadline passes.
+   */
+  async publish<C extends EventContract>(contract: C, token: string, data: unknown, opts: PublishOptions = {}): Promise<{ seq: number; duplicate: boolean; id: string }> {
+    const parsed = contract.schema.safeParse(data);
+    const subject = contract.subject(token);
+    if (!parsed.success) {
+      this.metrics.messages.inc({ subject: contract.prefix, direction: "out", outcome: "invalid" });
+      throw new ValidationError(`refusing to publish invalid ${contract.type} on ${subject}: ${describeZodError(parsed.error)}`, parsed.error);
+    }
+    const id = opts.id ?? randomUUID();
+    const payload = new TextEncoder().encode(JSON.stringify(parsed.data));
+    const h: Record<string, string> = {
+      ...toCeHeaders({ id, source: this.name, type: contract.type, time: opts.time ?? new Date().toISOString(), subject: token }),
+      ...opts.headers,
+    };
+    return withProducerSpan(`publish ${contract.prefix}`, { "messaging.destination": subject, "messaging.message.id": id }, async () => {
+      injectTrace(h);
+      if (this.signer) h[CE.signature] = this.signer.sign(signingBytes(h, subject, payload));
+      return this.publishRaw(subject, payload, h, id, contract.prefix);
+    });
+  }
+
+  /** JetStream publish with retries on the same msg id. Exposed for the DLQ and tests. */
+  async publishRaw(subject: string, payload: Uint8Array, h: Record<string, string>, id: string, family = subjectFamily(subject)): Promise<{ seq: number; duplicate: boolean; id: string }> {
+    const hdrs = natsHeaders();
+    for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
+    const deadline = Date.now() + (this.opts.publishDeadlineMs ?? 120_000);
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      try {
+        const ack = await this.js.publish(subject, payload, { msgID: id, headers: hdrs, timeout: 5_000 });
+        this.metrics.messages.inc({ subject: family, direction: "out", outcome: ack.duplicate ? "duplicate" : "ok" });
+        return { seq: ack.seq, duplicate: ack.duplicate, id };
+      } catch (err) {
+        if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });
+          throw new PublishError(`publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`, err);
+        }
+        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ subject, id, attempt, err: (err as Error).message }, "publish not acknowledged; retrying with the same id");
+        if (attempt % 5 === 0 && this.opts.manageStreams !== false) await this.ensureStreams().catch(() => undefined);
+        await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  /** Runs a durable pull consumer (explicit ack) over `contract`'s subjects; see Consumer. */
+  consume<C extends EventContract>(contract: C, durable: string, handler: Handler<C>, opts: ConsumeOptions = {}): Consumer {
+    const consumer = new Consumer(this, contract as unknown as EventContract, durable, handler as unknown as Handler<EventContract>, opts);
+    this.consumers.push(consumer);
+    consumer.start();
+    return consumer;
+  }
+
+  /** Registers a NATS Services API service so `$SRV.PING` finds it; endpoints are optional. */
+  async service(spec: { name?: string; version: string; description?: string; metadata?: Record<string, string>; queue?: string; endpoints?: EndpointHandler[] }): Promise<RegisteredService> {
+    const svc = await addService(this, { name: spec.name ?? this.name, ...spec });
+    this.services.push(svc);
+    return svc;
+  }
+
+  /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
+  async request<E extends EndpointContract>(endpoint: E, data: unknown, opts: { timeout?: number } = {}): Promise<import("zod").output<E["reply"]>> {
+    const req = endpoint.request.safeParse(data);
+    if (!req.success) throw new ValidationError(`invalid ${endpoint.name} request: ${describeZodError(req.error)}`, req.error);
+    const h: Record<string, string> = { [CE.source]: this.name };
+    injectTrace(h);
+    const hdrs = natsHeaders();
+    for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
+    let msg: import("@nats-io/nats-core").Msg;
+    try {
+      msg = await this.nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
+    } catch (err) {
+      const code = (err as Error).name === "NoRespondersError" || /no responders/i.test((err as Error).message) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
+      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders" });
+      throw new RequestError(code, `${endpoint.subject}: ${(err as Error).message}`, err);
+    }
+    const remoteErr = msg.headers?.get("Nats-Service-Error");
+    if (remoteErr) {
+      const code = msg.headers?.get("Nats-Service-Error-Code") ?? "500";
+      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "remote_error" });
+      throw new RequestError(`MIRROR_ERR_REMOTE_${code}`, `${endpoint.subject} answered ${code}: ${remoteErr}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(msg.string());
+    } catch (err) {
+      throw new RequestError("MIRROR_ERR_BAD_REPLY", `${endpoint.subject} replied with non-JSON`, err);
+    }
+    const rep = endpoint.reply.safeParse(json);
+    if (!rep.success) {
+      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "bad_reply" });
+      throw new RequestError("MIRROR_ERR_BAD_REPLY", `${endpoint.subject} reply invalid: ${describeZodError(rep.error)}`, rep.error);
+    }
+    this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "ok" });
+    return rep.data as import("zod").output<E["reply"]>;
+  }
+
+  /** Stops consuming, lets in-flight handlers finish (bounded), stops services, drains. */
+  async close(timeoutMs = 4_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const work = (async () => {
+      await Promise.allSettled(this.consumers.map((c) => c.stop()));
+      await Promise.allSettled(this.services.map((s) => s.stop()));
+      if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    })();
+    const timer = sleep(timeoutMs).then(() => "timeout" as const);
+    if ((await Promise.race([work.then(() => "done" as const), timer])) === "timeout") {
+      this.log.warn("bus close timed out; closing the connection");
+      await this.nc.close().catch(() => undefined);
+    }
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+}
+
+/** The bytes an event signature covers: id, type, source, subject and payload. */
+export function signingBytes(h: Record<string, string>, subject: string, payload: Uint8Array): Uint8Array {
+  const head = new TextEncoder().encode(`${h[CE.id]}\n${h[CE.type]}\n${h[CE.source]}\n${subject}\n`);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head, 0);
+  out.set(payload, head.length);
+  return out;
+}
+
+export { BusError };

@@ -1,0 +1,271 @@
+import { CE, type DlqReason, type EventContract, type EventData, STREAM, deadLetter, fromCeHeaders } from "@mirror/contracts";
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { nanos, type MsgHdrs } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import type { Bus } from "./bus.js";
+import { signingBytes } from "./bus.js";
+import { BusError, describeZodError, RetryableError } from "./errors.js";
+import { withConsumerSpan } from "./tracing.js";
+
+/** What a handler knows about the message besides its validated data. */
+export interface MessageContext {
+  subject: string;
+  /** The last subject token (the entity: repo key, service name, loop id). */
+  token: string;
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  deliveries: number;
+  streamSeq: number;
+  headers: MsgHdrs | undefined;
+  log: Logger;
+}
+
+/** A handler resolves to ack; throws RetryableError (or any unexpected error) to retry, PoisonError to dead-letter. */
+export type Handler<C extends EventContract> = (data: EventData<C>, ctx: MessageContext) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Messages handled at once (different subjects); one subject is always handled in order. */
+  concurrency?: number;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Redelivery delays; nats-server 2.9 needs maxDeliver > backoff.length. */
+  backoffMs?: number[];
+  /** Subject filter; defaults to the contract's filter. */
+  filter?: string;
+  /** Turn a raw payload into the value validated by the schema (default: JSON.parse). */
+  decode?: (payload: Uint8Array, subject: string, headers: MsgHdrs | undefined) => unknown;
+  deliverPolicy?: "all" | "new";
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MAX_DLQ_PAYLOAD = 64 * 1024;
+
+/** A durable pull consumer with explicit ack that survives server restarts and never crashes on input. */
+export class Consumer {
+  private stopped = false;
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly tails = new Map<string, Promise<void>>();
+  private pendingTimer: NodeJS.Timeout | undefined;
+  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter">> & Pick<ConsumeOptions, "decode" | "filter">;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly contract: EventContract,
+    readonly durable: string,
+    private readonly handler: Handler<EventContract>,
+    opts: ConsumeOptions,
+  ) {
+    this.opts = {
+      concurrency: 16,
+      maxDeliver: 10,
+      ackWaitMs: 30_000,
+      backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000],
+      deliverPolicy: "all",
+      ...opts,
+    };
+    this.log = bus.log.child({ consumer: durable });
+  }
+
+  start(): void {
+    void this.run();
+    this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
+    this.pendingTimer.unref();
+  }
+
+  private async ensure(): Promise<void> {
+    const jsm = await this.bus.manager();
+    const cfg = {
+      durable_name: this.durable,
+      filter_subject: this.opts.filter ?? this.contract.filter,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(this.opts.ackWaitMs),
+      max_deliver: this.opts.maxDeliver,
+      backoff: this.opts.backoffMs.map((ms) => nanos(ms)),
+      deliver_policy: this.opts.deliverPolicy === "new" ? DeliverPolicy.New : DeliverPolicy.All,
+      max_ack_pending: 10_000,
+    };
+    try {
+      await jsm.consumers.add(STREAM.name, cfg);
+    } catch (err) {
+      if (!/already exists|different/i.test((err as Error).message)) throw err;
+      const { durable_name: _d, deliver_policy: _p, ...rest } = cfg;
+      await jsm.consumers.update(STREAM.name, this.durable, rest);
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.ensure();
+        const consumer = await this.bus.js.consumers.get(STREAM.name, this.durable);
+        const messages = await consumer.consume({ max_messages: Math.max(this.opts.concurrency * 2, 32), idle_heartbeat: 5_000, expires: 30_000 });
+        this.messages = messages;
+        failures = 0;
+        void this.watch(messages);
+        for await (const m of messages) {
+          while (this.inFlight.size >= this.opts.concurrency) await Promise.race(this.inFlight);
+          this.dispatch(m);
+          if (this.stopped) break;
+        }
+      } catch (err) {
+        failures++;
+        if (!this.stopped && (failures === 1 || failures % 20 === 0)) this.log.warn({ err: (err as Error).message, failures }, "consumer not running; retrying");
+      }
+      if (!this.stopped) await sleep(Math.min(5_000, 200 * failures + 200));
+    }
+  }
+
+  /** A pull consume() can silently die on a server restart: recreate it when heartbeats stop. */
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const s of messages.status()) {
+        if ((s.type === "heartbeats_missed" && s.count >= 3) || s.type === "consumer_deleted" || (s.type === "consumer_not_found" && s.count >= 2)) {
+          this.log.warn({ status: s.type }, "consumer stalled; recreating");
+          messages.stop();
+          return;
+        }
+      }
+    } catch {
+      // the iterator ended with the consumer
+    }
+  }
+
+  private dispatch(m: JsMsg): void {
+    const key = m.subject;
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const p = prev.then(() => this.handle(m)).catch((err) => this.log.error({ err }, "unexpected consumer failure"));
+    this.tails.set(key, p);
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      if (this.tails.get(key) === p) this.tails.delete(key);
+    });
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const family = this.contract.prefix;
+    const started = performance.now();
+    const metrics = this.bus.metrics;
+    let decoded: unknown;
+    try {
+      decoded = this.opts.decode ? this.opts.decode(m.data, m.subject, m.headers) : JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(m.data));
+    } catch (err) {
+      return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
+    }
+    const get = (name: string) => m.headers?.get(name) || undefined;
+    const ce = fromCeHeaders(get);
+    const ceType = get(CE.type);
+    if (ceType && ceType !== this.contract.type) return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${this.contract.type}`);
+    const source = ce.meta?.source ?? "anonymous";
+    if (this.bus.verifier) {
+      const h: Record<string, string> = { [CE.id]: get(CE.id) ?? "", [CE.type]: ceType ?? "", [CE.source]: get(CE.source) ?? "" };
+      const verdict = this.bus.verifier.verify(source, signingBytes(h, m.subject, m.data), get(CE.signature));
+      if (verdict === "bad") return this.dead(m, "bad_signature", `signature of "${source}" missing or invalid`);
+    }
+    const parsed = this.contract.schema.safeParse(decoded);
+    if (!parsed.success) return this.dead(m, "invalid_schema", `${this.contract.type}: ${describeZodError(parsed.error)}`);
+    const tokens = m.subject.split(".");
+    const ctx: MessageContext = {
+      subject: m.subject,
+      token: tokens[tokens.length - 1] ?? "",
+      id: ce.meta?.id ?? get(CE.msgId) ?? `seq-${m.seq}`,
+      source,
+      type: this.contract.type,
+      time: ce.meta?.time ?? new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(),
+      deliveries: m.info.deliveryCount,
+      streamSeq: m.seq,
+      headers: m.headers,
+      log: this.log.child({ subject: m.subject, msgId: ce.meta?.id, seq: m.seq }),
+    };
+    const keepAlive = setInterval(() => m.working(), Math.max(500, Math.min(this.opts.ackWaitMs, this.opts.backoffMs[0] ?? this.opts.ackWaitMs) / 3));
+    try {
+      await withConsumerSpan(`handle ${family}`, m.headers, { "messaging.destination": m.subject, "mirror.service": this.bus.name }, () => this.handler(parsed.data, ctx));
+      clearInterval(keepAlive);
+      try {
+        await m.ackAck();
+      } catch (err) {
+        // The effect is stored and idempotent: a redelivery after a lost ack changes nothing.
+        ctx.log.warn({ err: (err as Error).message }, "ack not confirmed; the message may be redelivered");
+      }
+      metrics.messages.inc({ subject: family, direction: "in", outcome: "ok" });
+    } catch (err) {
+      clearInterval(keepAlive);
+      const e = err as Error;
+      const retryable = !(err instanceof BusError) || err.retryable;
+      if (!retryable) return this.dead(m, "poison", `${e.name}: ${e.message}`);
+      if (m.info.deliveryCount >= this.opts.maxDeliver) return this.dead(m, "max_deliver", `gave up after ${m.info.deliveryCount} deliveries: ${e.message}`);
+      const delay = err instanceof RetryableError && err.delayMs !== undefined ? err.delayMs : this.opts.backoffMs[Math.min(m.info.deliveryCount - 1, this.opts.backoffMs.length - 1)];
+      ctx.log.warn({ err: e.message, deliveries: m.info.deliveryCount, delayMs: delay }, "handler failed; will retry");
+      metrics.messages.inc({ subject: family, direction: "in", outcome: "retry" });
+      m.nak(delay);
+    } finally {
+      metrics.handleSeconds.observe({ subject: family }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Terminates a message that can never be handled and republishes it to mirror.dlq.<service>. */
+  private async dead(m: JsMsg, reason: DlqReason, error: string): Promise<void> {
+    const metrics = this.bus.metrics;
+    const headers: Record<string, string> = {};
+    if (m.headers) for (const [k, v] of m.headers) headers[k] = (v[0] ?? "").slice(0, 500);
+    let payload: string;
+    let payloadEncoding: "utf8" | "base64";
+    const slice = m.data.subarray(0, MAX_DLQ_PAYLOAD);
+    try {
+      payload = new TextDecoder("utf-8", { fatal: true }).decode(slice);
+      payloadEncoding = "utf8";
+    } catch {
+      payload = Buffer.from(slice).toString("base64");
+      payloadEncoding = "base64";
+    }
+    this.log.warn({ subject: m.subject, reason, error: error.slice(0, 500), seq: m.seq }, "message dead-lettered");
+    try {
+      await this.bus.publish(
+        deadLetter,
+        this.bus.name.replace(/[^A-Za-z0-9_-]/g, "_"),
+        {
+          service: this.bus.name,
+          subject: m.subject,
+          reason,
+          error: error.slice(0, 2_000),
+          payload,
+          payloadEncoding,
+          headers,
+          streamSeq: m.seq,
+          deliveries: m.info.deliveryCount,
+          at: new Date().toISOString(),
+        },
+        { id: `dlq:${this.durable}:${m.seq}` },
+      );
+      metrics.dlq.inc({ reason });
+      metrics.messages.inc({ subject: this.contract.prefix, direction: "in", outcome: "dead" });
+      m.term(reason);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "dead-letter publish failed; message will be redelivered");
+      m.nak(5_000);
+    }
+  }
+
+  private async reportPending(): Promise<void> {
+    if (this.stopped || !this.bus.connected) return;
+    try {
+      const info = await (await this.bus.manager()).consumers.info(STREAM.name, this.durable);
+      this.bus.metrics.pending.set({ consumer: this.durable }, info.num_pending + info.num_ack_pending);
+    } catch {
+      // informational only
+    }
+  }
+
+  /** Stops pulling, then waits (bounded by the caller) for in-flight handlers. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    this.messages?.stop();
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,62 @@
+/** Base of every bus error: a stable code, whether a retry may help, and the cause. */
+export class BusError extends Error {
+  override name = "BusError";
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+/** Data did not match its contract's schema (on publish or on receive). */
+export class ValidationError extends BusError {
+  override name = "ValidationError";
+  constructor(message: string, cause?: unknown) {
+    super("MIRROR_ERR_VALIDATION", message, { cause });
+  }
+}
+
+/** A handler asks for the message again later (e.g. a dependency is down). */
+export class RetryableError extends BusError {
+  override name = "RetryableError";
+  readonly delayMs: number | undefined;
+  constructor(message: string, opts: { delayMs?: number; cause?: unknown } = {}) {
+    super("MIRROR_ERR_RETRYABLE", message, { retryable: true, cause: opts.cause });
+    this.delayMs = opts.delayMs;
+  }
+}
+
+/** A handler says this message can never be handled: it is dead-lettered. */
+export class PoisonError extends BusError {
+  override name = "PoisonError";
+  constructor(message: string, cause?: unknown) {
+    super("MIRROR_ERR_POISON", message, { cause });
+  }
+}
+
+/** A JetStream publish was not acknowledged before its deadline. */
+export class PublishError extends BusError {
+  override name = "PublishError";
+  constructor(message: string, cause?: unknown) {
+    super("MIRROR_ERR_PUBLISH", message, { retryable: true, cause });
+  }
+}
+
+/** A request/reply call failed: no responder, timeout, a remote error, or an invalid reply. */
+export class RequestError extends BusError {
+  override name = "RequestError";
+  constructor(code: string, message: string, cause?: unknown) {
+    super(code, message, { retryable: code !== "MIRROR_ERR_REMOTE_400", cause });
+  }
+}
+
+export function describeZodError(err: unknown): string {
+  const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (!issues) return String((err as Error)?.message ?? err);
+  return issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.map(String).join(".") : "(root)"}: ${i.message}`)
+    .join("; ");
+}

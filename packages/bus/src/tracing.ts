@@ -1,0 +1,41 @@
+import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { MsgHdrs } from "@nats-io/nats-core";
+
+const tracer = () => trace.getTracer("mirror-bus");
+
+/** Injects the active trace context into a plain header map. */
+export function injectTrace(headers: Record<string, string>): void {
+  propagation.inject(context.active(), headers);
+}
+
+/** Runs `fn` in a consumer span whose parent is the trace context carried by the message. */
+export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | undefined, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
+  const carrier: Record<string, string> = {};
+  if (headers) for (const [k, v] of headers) carrier[k.toLowerCase()] = v[0] ?? "";
+  const parent = propagation.extract(context.active(), carrier);
+  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes: attrs }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Runs `fn` in a producer span. */
+export async function withProducerSpan<T>(name: string, attrs: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+  return tracer().startActiveSpan(name, { kind: SpanKind.PRODUCER, attributes: attrs }, async (span) => {
+    try {
+      return await fn();
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}

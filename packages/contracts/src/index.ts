@@ -1,0 +1,14 @@
+export { parseDuration, formatDuration, Duration, duration, DurationError } from "./duration.js";
+export { stableHash, repoKey, entityKey, loopId, subjectToken } from "./ids.js";
+export { defineEvent, defineEndpoint, type EventContract, type EventData, type EndpointContract } from "./event.js";
+export { CE, toCeHeaders, fromCeHeaders, type CloudEventMeta } from "./cloudevents.js";
+export { IsoTime, Severity, SEVERITY_RANK } from "./events/common.js";
+export { RepoSnapshot, RepoBranch, RepoOperation, RepoGone, repoSnapshot, repoGone } from "./events/repo.js";
+export { ServiceStatus, ServiceKind, ServiceState, Heartbeat, serviceStatus, heartbeat } from "./events/service.js";
+export { Loop, LoopEvent, LoopEntity, LoopStatus, LoopTransition, Triage, loopOpened, loopUpdated, loopClosed, LOOP_FILTER } from "./events/loop.js";
+export { NotifyOutcome, notifySent, notifyFailed } from "./events/notify.js";
+export { DeadLetter, DlqReason, deadLetter } from "./events/dlq.js";
+export * from "./model.js";
+export * from "./commands.js";
+export * from "./config/index.js";
+export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";

@@ -1,0 +1,23 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+
+/** Builds (does not listen) the service's HTTP app with /healthz, /readyz and /metrics. */
+export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => Record<string, boolean> }): FastifyInstance {
+  const app = Fastify({ loggerInstance: opts.log.child({ component: "http" }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/readyz", async (_req, reply) => {
+    const checks = opts.ready();
+    const ok = Object.values(checks).every(Boolean);
+    return reply.code(ok ? 200 : 503).send({ ok, checks });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    return reply.header("content-type", opts.registry.contentType).send(await opts.registry.metrics());
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) opts.log.error({ err }, "request failed");
+    return reply.code(status).send({ error: { code: (err as { code?: string }).code ?? "MIRROR_ERR_HTTP", message: err instanceof Error ? err.message : String(err) } });
+  });
+  return app;
+}

@@ -1,0 +1,175 @@
+import { Bus, type EndpointHandler, type Signer, type Verifier } from "@mirror/bus";
+import type { MirrorConfig } from "@mirror/contracts";
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import type { DestinationStream, Logger } from "pino";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { type Clock, systemClock } from "./clock.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { buildHttp } from "./http.js";
+import { loadIdentity } from "./identity.js";
+import { createLogger } from "./logger.js";
+import { createStore } from "./store.js";
+
+/** Everything a service's start() gets: its wired dependencies. */
+export interface ServiceContext {
+  name: string;
+  config: MirrorConfig;
+  log: Logger;
+  bus: Bus;
+  store: Redis;
+  http: FastifyInstance;
+  registry: Registry;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  /** Adds a named readiness check to /readyz. */
+  addReadyCheck(name: string, check: () => boolean): void;
+}
+
+/** What start() returns: request/reply endpoints to register and how to stop. */
+export interface Started {
+  endpoints?: EndpointHandler[];
+  metadata?: Record<string, string>;
+  /** Services API name when it differs from the identity (model adapters share "mirror-model"). */
+  serviceName?: string;
+  queue?: string;
+  stop?: () => Promise<void>;
+}
+
+export interface ServiceSpec {
+  /** The identity: connection name, CloudEvents source, key prefix, credential file name. */
+  name: string;
+  version?: string;
+  description?: string;
+  /** Port from config (the section's `port`). */
+  port: (config: MirrorConfig) => number;
+  start: (ctx: ServiceContext) => Promise<Started | undefined>;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  config?: MirrorConfig;
+  logDest?: DestinationStream;
+  clock?: Clock;
+  port?: number;
+  verifier?: Verifier;
+  signer?: Signer;
+}
+
+export interface RunningService {
+  ctx: ServiceContext;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Wires config -> logger -> http -> bus -> store -> start() -> Services API; returns a handle. */
+export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
+  const env = opts.env ?? process.env;
+  const config = opts.config ?? loadConfig(env, opts.cwd).config;
+  const log = createLogger(spec.name, opts.logDest);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const checks = new Map<string, () => boolean>();
+  const http = buildHttp({ log, registry, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
+  let bus: Bus | undefined;
+  let store: Redis | undefined;
+  checks.set("bus", () => bus?.connected === true);
+  checks.set("store", () => store?.status === "ready");
+  let started = false;
+  checks.set("started", () => started);
+  const port = await listen(http, opts.port ?? spec.port(config));
+  log.info({ port }, "http listening");
+  const identity = loadIdentity(spec.name, config.bus.credentials, env);
+  bus = await Bus.connect({
+    name: spec.name,
+    url: config.bus.url,
+    log,
+    registry,
+    auth: identity.auth,
+    signer: opts.signer ?? identity.signer,
+    verifier: opts.verifier,
+    stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
+  });
+  log.info({ url: redactUrl(config.bus.url) }, "bus connected");
+  store = createStore(config.store.url, spec.name, log);
+  const ctx: ServiceContext = {
+    name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
+    addReadyCheck: (name, check) => void checks.set(name, check),
+  };
+  const result = (await spec.start(ctx)) ?? {};
+  await bus.service({
+    name: result.serviceName ?? spec.name,
+    version: spec.version ?? "0.1.0",
+    description: spec.description,
+    metadata: { identity: spec.name, port: String(port), ...result.metadata },
+    queue: result.queue,
+    endpoints: result.endpoints,
+  });
+  started = true;
+  log.info("service started");
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      started = false;
+      await bus?.close(3_000);
+      await result.stop?.().catch((err) => log.warn({ err }, "stop hook failed"));
+      await store?.quit().catch(() => store?.disconnect());
+      await http.close();
+      log.info("service stopped");
+    })();
+    return stopping;
+  };
+  return { ctx, port, stop };
+}
+
+async function listen(app: FastifyInstance, port: number): Promise<number> {
+  await app.listen({ port, host: process.env.MIRROR_HTTP_HOST ?? "0.0.0.0" });
+  const addr = app.server.address();
+  return typeof addr === "object" && addr ? addr.port : port;
+}
+
+function safe(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return false;
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//[redacted]@");
+}
+
+/**
+ * The entry point of a service's main.ts: runs it, exits 2 on a config error,
+ * and on SIGTERM/SIGINT stops consuming, finishes in-flight work, drains and exits 0 within 5 s.
+ */
+export function defineService(spec: ServiceSpec): void {
+  let running: RunningService | undefined;
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const hard = setTimeout(() => process.exit(0), 4_800);
+    hard.unref();
+    if (!running) process.exit(0);
+    running.ctx.log.info({ signal }, "shutting down");
+    void running.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  runService(spec)
+    .then((r) => {
+      running = r;
+      if (shuttingDown) void r.stop().then(() => process.exit(0));
+    })
+    .catch((err) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${spec.name}: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`${spec.name}: failed to start: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    });
+}

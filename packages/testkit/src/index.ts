@@ -1,0 +1,5 @@
+export { freePort } from "./ports.js";
+export { waitFor, WaitTimeoutError } from "./wait.js";
+export { startNats, startRedis, type ServerHandle } from "./servers.js";
+export { git, makeRepo, commitAll, tempDir } from "./git.js";
+export { startReceiver, type Receiver, type ReceivedRequest } from "./receiver.js";
