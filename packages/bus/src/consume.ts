@@ -37,6 +37,8 @@ export interface ConsumeOptions {
   /** Turn a raw payload into the value validated by the schema (default: JSON.parse). */
   decode?: (payload: Uint8Array, subject: string, headers: MsgHdrs | undefined) => unknown;
   deliverPolicy?: "all" | "new";
+  /** CloudEvents types accepted (default: the contract's); e.g. all three loop event types on "mirror.loop.>". */
+  types?: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +51,7 @@ export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
   private pendingTimer: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter">> & Pick<ConsumeOptions, "decode" | "filter">;
+  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types">> & Pick<ConsumeOptions, "decode" | "filter" | "types">;
   private readonly log: Logger;
 
   constructor(
@@ -160,7 +162,8 @@ export class Consumer {
     const get = (name: string) => m.headers?.get(name) || undefined;
     const ce = fromCeHeaders(get);
     const ceType = get(CE.type);
-    if (ceType && ceType !== this.contract.type) return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${this.contract.type}`);
+    const accepted = this.opts.types ?? [this.contract.type];
+    if (ceType && !accepted.includes(ceType)) return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${accepted.join(" or ")}`);
     const source = ce.meta?.source ?? "anonymous";
     if (this.bus.verifier) {
       const h: Record<string, string> = { [CE.id]: get(CE.id) ?? "", [CE.type]: ceType ?? "", [CE.source]: get(CE.source) ?? "" };
@@ -175,7 +178,7 @@ export class Consumer {
       token: tokens[tokens.length - 1] ?? "",
       id: ce.meta?.id ?? get(CE.msgId) ?? `seq-${m.seq}`,
       source,
-      type: this.contract.type,
+      type: ceType ?? this.contract.type,
       time: ce.meta?.time ?? new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(),
       deliveries: m.info.deliveryCount,
       streamSeq: m.seq,

@@ -5,7 +5,7 @@ export { CE, toCeHeaders, fromCeHeaders, type CloudEventMeta } from "./cloudeven
 export { IsoTime, Severity, SEVERITY_RANK } from "./events/common.js";
 export { RepoSnapshot, RepoBranch, RepoOperation, RepoGone, repoSnapshot, repoGone } from "./events/repo.js";
 export { ServiceStatus, ServiceKind, ServiceState, Heartbeat, serviceStatus, heartbeat } from "./events/service.js";
-export { Loop, LoopEvent, LoopEntity, LoopStatus, LoopTransition, Triage, loopOpened, loopUpdated, loopClosed, LOOP_FILTER } from "./events/loop.js";
+export { Loop, LoopEvent, LoopEntity, LoopStatus, LoopTransition, Triage, loopOpened, loopUpdated, loopClosed, LOOP_FILTER, anyLoopEvent, LOOP_EVENT_TYPES } from "./events/loop.js";
 export { NotifyOutcome, notifySent, notifyFailed } from "./events/notify.js";
 export { DeadLetter, DlqReason, deadLetter } from "./events/dlq.js";
 export * from "./model.js";
