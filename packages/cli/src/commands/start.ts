@@ -1,0 +1,110 @@
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SERVICE_NAMES } from "@mirror/contracts";
+import { ConfigError, configPath, loadConfig } from "@mirror/kit";
+import { hostPort, onPath, reachable, startEmbedded } from "../embedded.js";
+import { Supervisor } from "../supervisor.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+function knownServices(): string[] {
+  return readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
+}
+
+/** `mirror start [NAME...]`: the whole mesh (or the named services), one process each. */
+export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const say = (msg: string) => process.stdout.write(`mirror: ${msg}\n`);
+  const known = knownServices();
+  const names = args.length ? args : SERVICE_NAMES.filter((n) => known.includes(n));
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) {
+    process.stderr.write(`mirror: unknown service ${unknown.join(", ")}; services: ${known.join(", ")}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(env).config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mirror: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const file = configPath(env);
+  say(file ? `config ${file}` : "no mirror.yaml found; using defaults");
+  const embedded: ChildProcess[] = [];
+  const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
+  for (const [kind, url, port, bin] of [
+    ["nats", config.bus.url, 4222, "nats-server"],
+    ["redis", config.store.url, 6379, "redis-server"],
+  ] as const) {
+    const hp = hostPort(url, port);
+    if (await reachable(hp.host, hp.port)) continue;
+    if (!hp.local || !onPath(bin)) {
+      process.stderr.write(
+        `mirror: nothing answers at ${kind === "nats" ? "the NATS URL" : "the Redis URL"} ${hp.host}:${hp.port}${hp.local ? ` and ${bin} is not on PATH` : ""}.\n` +
+          `  Either install nats-server and redis-server (e.g. apt-get install nats-server redis-server) and run pnpm start again,\n` +
+          `  or run the mesh in containers: docker compose up -d\n`,
+      );
+      await stopAll(embedded);
+      return 1;
+    }
+    say(`no ${kind} at ${hp.host}:${hp.port}; starting the embedded ${bin} with data in ${join(dataRoot, kind)}`);
+    const child = startEmbedded(kind, hp.port, dataRoot);
+    embedded.push(child);
+    const deadline = Date.now() + 10_000;
+    while (!(await reachable("127.0.0.1", hp.port, 200))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        process.stderr.write(`mirror: the embedded ${bin} did not start (see ${join(dataRoot, kind)})\n`);
+        await stopAll(embedded);
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const childEnv = { ...env, ...(file ? { MIRROR_CONFIG: file } : {}) };
+  const sup = new Supervisor(
+    names.map((name) => ({ name, script: join(root, "services", name, "src", "main.ts") })),
+    childEnv,
+    root,
+  );
+  say(`starting ${names.join(", ")}`);
+  sup.start();
+  return new Promise<number>((resolveExit) => {
+    let done = false;
+    const stop = async (signal: string) => {
+      if (done) return;
+      done = true;
+      say(`${signal}: stopping ${names.length} services`);
+      await sup.stop();
+      await stopAll(embedded);
+      say("stopped");
+      resolveExit(0);
+    };
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    const watch = setInterval(() => {
+      if (sup.configError && sup.running === 0 && !done) {
+        done = true;
+        clearInterval(watch);
+        void stopAll(embedded).then(() => resolveExit(2));
+      }
+    }, 200);
+  });
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once("exit", () => resolve());
+          c.kill("SIGTERM");
+        }),
+    ),
+  );
+}

@@ -1,0 +1,39 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+
+/** Whether something accepts TCP connections at host:port. */
+export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+  });
+}
+
+export function onPath(bin: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
+}
+
+export function hostPort(url: string, defaultPort: number): { host: string; port: number; local: boolean } {
+  const u = new URL(url.includes("://") ? url : `nats://${url}`);
+  const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+  return { host, port: Number(u.port) || defaultPort, local: ["127.0.0.1", "localhost", "::1", "0.0.0.0"].includes(host) };
+}
+
+/** The embedded default: nats-server and redis-server with data under .mirror/. */
+export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string): ChildProcess {
+  const dir = join(dataRoot, kind);
+  mkdirSync(dir, { recursive: true });
+  const child =
+    kind === "nats"
+      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log")], { stdio: "ignore" })
+      : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log")], { stdio: "ignore" });
+  return child;
+}

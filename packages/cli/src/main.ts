@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The `mirror` command: dispatches `mirror <command> ...` to commands/<command>.ts.
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function available(): string[] {
+  return readdirSync(join(here, "commands"))
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`usage: mirror <command> [args]\ncommands: ${available().join(", ")}\n`);
+    return command ? 0 : 1;
+  }
+  if (!/^[a-z][a-z-]*$/.test(command) || !existsSync(join(here, "commands", `${command}.ts`))) {
+    process.stderr.write(`mirror: unknown command "${command}"; commands: ${available().join(", ")}\n`);
+    return 1;
+  }
+  const mod = (await import(`./commands/${command}.ts`)) as { run(args: string[], env: NodeJS.ProcessEnv): Promise<number> };
+  return mod.run(args, process.env);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`mirror: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);
