@@ -28,7 +28,7 @@ export class Supervisor {
   }
 
   start(): void {
-    this.services.forEach((s, i) => this.spawn(s, i, 0));
+    for (const [i, s] of this.services.entries()) this.spawn(s, i, 0);
   }
 
   private prefix(name: string, i: number): string {

@@ -23,7 +23,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(`mirror: unknown service ${unknown.join(", ")}; services: ${known.join(", ")}\n`);
     return 2;
   }
-  let config;
+  let config: import("@mirror/contracts").MirrorConfig;
   try {
     config = loadConfig(env).config;
   } catch (err) {
