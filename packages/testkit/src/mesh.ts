@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "./git.js";
+import { waitFor } from "./wait.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+export interface Mesh {
+  readonly child: ChildProcess;
+  readonly output: string[];
+  readonly configFile: string;
+  /** Waits for an output line matching `pattern`. */
+  waitForLine(pattern: RegExp, timeout?: number): Promise<string>;
+  /** Ctrl-C (SIGINT to the process group, as a terminal does); resolves with the exit code. */
+  stop(timeout?: number): Promise<number | null>;
+  /** kill -9 of one service process found by its script path; the supervisor restarts it. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs the real `pnpm start [names]` supervisor with a mirror.yaml written from `yaml`,
+ * in its own process group so the test can Ctrl-C it like a terminal.
+ */
+export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?: string[]; command?: string[] } = {}): Mesh {
+  const dir = tempDir("mirror-mesh-");
+  const configFile = join(dir, "mirror.yaml");
+  writeFileSync(configFile, yaml);
+  const output: string[] = [];
+  const command = opts.command ?? ["pnpm", "start", ...(opts.names ?? [])];
+  const child = spawn(command[0] as string, command.slice(1), {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MIRROR_CONFIG: configFile, MIRROR_LOG_LEVEL: "info", MIRROR_DATA_DIR: join(dir, ".mirror"), ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let partial = "";
+  const onData = (d: Buffer) => {
+    const lines = (partial + d.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    output.push(...lines);
+    if (process.env.MIRROR_TEST_VERBOSE) for (const l of lines) process.stderr.write(`${l}\n`);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output,
+    configFile,
+    exited,
+    waitForLine: (pattern, timeout = 20_000) => waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }),
+    stop: async (timeout = 15_000) => {
+      if (child.exitCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, "SIGINT");
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, timeout);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
