@@ -44,6 +44,12 @@ export interface ServiceSpec {
   /** Port from config (the section's `port`). */
   port: (config: MirrorConfig) => number;
   start: (ctx: ServiceContext) => Promise<Started | undefined>;
+  /**
+   * Adds HTTP routes before the server listens (fastify refuses routes afterwards, and the
+   * server listens before start() so /healthz answers while the bus connects). Routes that
+   * need start()'s state should answer 503 until it is ready.
+   */
+  routes?: (http: FastifyInstance, config: MirrorConfig) => void;
 }
 
 export interface RunOptions {
@@ -78,6 +84,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   checks.set("store", () => store?.status === "ready");
   let started = false;
   checks.set("started", () => started);
+  spec.routes?.(http, config);
   const port = await listen(http, opts.port ?? spec.port(config));
   log.info({ port }, "http listening");
   const identity = loadIdentity(spec.name, config.bus.credentials, env);
