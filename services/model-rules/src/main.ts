@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { modelRules } from "./service.js";
+
+defineService(modelRules);
