@@ -1,0 +1,74 @@
+import type { ServiceStatus } from "@mirror/contracts";
+import type { Clock } from "@mirror/kit";
+import type { Logger } from "pino";
+import type { TrackerMetrics } from "./metrics.js";
+import type { StatusPublisher } from "./publisher.js";
+import { type Kind, newTracked, type Observed, observe, type Tracked, toStatus } from "./status.js";
+
+export interface TrackerDeps {
+  clock: Clock;
+  log: Logger;
+  metrics: TrackerMetrics;
+  publisher: StatusPublisher;
+  resyncEvery: number;
+  /** Remembers a state change, so `since` survives a restart (best effort). */
+  persist?: (t: Tracked) => void;
+}
+
+/**
+ * The status book: every tracked entity (check, heartbeat, mesh member), its damped state,
+ * and the rule that a status is published on every change and at least every `resyncEvery`.
+ */
+export class StatusBook {
+  private readonly entries = new Map<string, Tracked>();
+
+  constructor(private readonly deps: TrackerDeps) {}
+
+  track(spec: { name: string; kind: Kind; dependsOn?: string[]; failureThreshold: number; successThreshold: number }): Tracked {
+    let t = this.entries.get(spec.name);
+    if (!t) {
+      t = newTracked(spec, this.deps.clock.now());
+      this.entries.set(spec.name, t);
+      this.deps.metrics.setState(spec.name, t.state);
+    }
+    return t;
+  }
+
+  get(name: string): Tracked | undefined {
+    return this.entries.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  all(): Tracked[] {
+    return [...this.entries.values()];
+  }
+
+  forget(name: string): void {
+    this.entries.delete(name);
+  }
+
+  /** Applies an observation; publishes when the status changed or the keep-alive is due. */
+  report(t: Tracked, o: Observed): ServiceStatus | null {
+    const now = this.deps.clock.now();
+    const before = t.state;
+    const due = observe(t, o, now, this.deps.resyncEvery);
+    if (t.state !== before) {
+      this.deps.metrics.setState(t.name, t.state);
+      this.deps.log.info({ check: t.name, kind: t.kind, from: before, to: t.state, reason: o.reason ?? o.failedConditions[0]?.condition ?? null }, "state changed");
+      this.deps.persist?.(t);
+    }
+    if (!due) return null;
+    const status = toStatus(t, now);
+    this.deps.publisher.publish(status);
+    return status;
+  }
+
+  /** Publishes an entity's status again if its keep-alive is due (no new observation). */
+  keepAlive(t: Tracked): void {
+    const now = this.deps.clock.now();
+    if (t.last && now - t.lastPublishedAt >= this.deps.resyncEvery) this.deps.publisher.publish(toStatus(t, now));
+  }
+}

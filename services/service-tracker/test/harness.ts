@@ -1,0 +1,89 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { ServiceStatus } from "@mirror/contracts";
+import { type Clock, createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
+import { waitFor } from "@mirror/testkit";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { RunningTracker } from "../src/app.js";
+import { startTracker } from "../src/app.js";
+
+export const silent = createLogger("test", { write: () => true } as never, "silent");
+
+/** A real HTTP server whose behaviour a test changes on the fly. */
+export interface TestHttp {
+  url: string;
+  port: number;
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  hits: number;
+  close(): Promise<void>;
+}
+
+export async function startHttp(port = 0): Promise<TestHttp> {
+  const srv: TestHttp = {
+    url: "",
+    port: 0,
+    hits: 0,
+    handle: (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "ok" }));
+    },
+    close: async () => undefined,
+  };
+  const server: Server = createServer((req, res) => {
+    srv.hits++;
+    srv.handle(req, res);
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  const addr = server.address();
+  srv.port = typeof addr === "object" && addr ? addr.port : port;
+  srv.url = `http://127.0.0.1:${srv.port}`;
+  srv.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return srv;
+}
+
+/** The tracker service run in-process against real NATS and Redis, plus a recorder of its statuses. */
+export interface TrackerRun {
+  svc: RunningService;
+  tracker: RunningTracker;
+  nc: NatsConnection;
+  statuses: ServiceStatus[];
+  latest(name: string): ServiceStatus | undefined;
+  waitState(name: string, state: ServiceStatus["state"], timeout?: number): Promise<ServiceStatus>;
+  stop(): Promise<void>;
+}
+
+export async function runTracker(yaml: string, urls: { nats: string; redis: string }, opts: { clock?: Clock } = {}): Promise<TrackerRun> {
+  const config = parseConfig(yaml, { MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis });
+  const nc = await connect({ servers: urls.nats });
+  const statuses: ServiceStatus[] = [];
+  nc.subscribe("mirror.service.status.>", { callback: (_e, m) => void statuses.push(m.json<ServiceStatus>()) });
+  await nc.flush();
+  let tracker: RunningTracker | undefined;
+  const svc = await runService(
+    {
+      name: "service-tracker",
+      port: () => 0,
+      start: async (ctx) => {
+        tracker = await startTracker(ctx);
+        return tracker;
+      },
+    },
+    { config, port: 0, logDest: { write: () => true } as never, clock: opts.clock, env: {} },
+  );
+  const latest = (name: string) => statuses.findLast((s) => s.name === name);
+  return {
+    svc,
+    tracker: tracker as RunningTracker,
+    nc,
+    statuses,
+    latest,
+    waitState: (name, state, timeout = 10_000) => waitFor(`${name} ${state}`, () => (latest(name)?.state === state ? latest(name) : undefined), { timeout }),
+    stop: async () => {
+      await svc.stop();
+      await nc.close();
+    },
+  };
+}
