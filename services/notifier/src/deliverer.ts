@@ -1,0 +1,117 @@
+import type { Bus } from "@mirror/bus";
+import { type NotifyOutcome, notifyFailed, notifySent, subjectToken } from "@mirror/contracts";
+import type { Clock } from "@mirror/kit";
+import type { Logger } from "pino";
+import { retryDelay } from "./backoff.js";
+import type { ChannelSender, SendResult } from "./channels/index.js";
+import type { NotifyMetrics } from "./metrics.js";
+import type { Delivery, NotifierStore } from "./store.js";
+
+export interface DeliverDeps {
+  store: NotifierStore;
+  channels: Map<string, ChannelSender>;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  metrics: NotifyMetrics;
+  maxAttempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  rateLimits: Map<string, { max: number; per: number }>;
+  random?: () => number;
+}
+
+/** Sends owed deliveries: each channel on its own, retrying with backoff, receipts on the bus. */
+export class Deliverer {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  constructor(private readonly deps: DeliverDeps) {}
+
+  /** Claims due deliveries and starts them; does not wait for them (a slow channel blocks no other). */
+  async runDue(): Promise<void> {
+    const { store, clock } = this.deps;
+    const lease = Math.max(...[...this.deps.channels.values()].map((c) => c.timeoutMs), 10_000) + 30_000;
+    const ids = await store.claimDeliveries(clock.now(), lease);
+    for (const id of ids) {
+      if (this.inFlight.has(id)) continue;
+      const p = this.attempt(id)
+        .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
+        .finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, p);
+    }
+  }
+
+  /** Waits for the attempts in flight (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async attempt(id: string): Promise<void> {
+    const { store, clock } = this.deps;
+    const d = await store.loadDelivery(id);
+    if (!d) return;
+    if (d.state === "sent") return this.finish(d, "sent");
+    if (d.state === "failed") return this.finish(d, "failed");
+    const channel = this.deps.channels.get(d.channel);
+    if (!channel) return this.giveUp(d, `channel "${d.channel}" is no longer configured`);
+    const limitedUntil = await this.rateLimited(d.channel);
+    if (limitedUntil !== null) {
+      this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "rate_limited" });
+      return store.saveDelivery(d, limitedUntil);
+    }
+    const attempt = d.attempt + 1;
+    const started = performance.now();
+    const result = await channel.send(d.message, { id: d.id, attempt, sentAt: Date.now() }).catch(
+      (err): SendResult => ({ ok: false, retryable: true, error: `send failed: ${(err as Error).message}` }),
+    );
+    this.deps.metrics.seconds.observe({ channel: d.channel }, (performance.now() - started) / 1000);
+    const next: Delivery = { ...d, attempt, lastError: result.ok ? null : result.error };
+    if (result.ok) {
+      this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
+      await store.saveDelivery({ ...next, state: "sent" }, clock.now() + 60_000);
+      return this.finish({ ...next, state: "sent" }, "sent");
+    }
+    if (result.retryable && attempt < this.deps.maxAttempts) {
+      const delay = retryDelay(attempt, result.retryAfterMs, this.deps.backoffMs, this.deps.maxBackoffMs, this.deps.random);
+      this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "retry" });
+      this.deps.log.warn({ deliveryId: d.id, channel: d.channel, attempt, delayMs: delay, error: result.error }, "delivery failed; will retry");
+      return store.saveDelivery(next, clock.now() + delay);
+    }
+    return this.giveUp(next, result.error);
+  }
+
+  private async giveUp(d: Delivery, error: string): Promise<void> {
+    this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
+    this.deps.log.error({ deliveryId: d.id, channel: d.channel, attempt: d.attempt, error }, "delivery failed for good");
+    const failed: Delivery = { ...d, state: "failed", lastError: error };
+    await this.deps.store.saveDelivery(failed, this.deps.clock.now() + 60_000);
+    return this.finish(failed, "failed");
+  }
+
+  /** Publishes the receipt (stable id: a repeat is de-duplicated) and forgets the delivery. */
+  private async finish(d: Delivery, outcome: "sent" | "failed"): Promise<void> {
+    const receipt: NotifyOutcome = {
+      channel: d.channel,
+      groupKey: d.message.groupKey,
+      status: d.message.status,
+      loopIds: d.message.alerts.map((a) => a.fingerprint),
+      deliveryId: d.id,
+      attempt: Math.max(1, d.attempt),
+      at: new Date(this.deps.clock.now()).toISOString(),
+      error: outcome === "failed" ? d.lastError : null,
+    };
+    const contract = outcome === "sent" ? notifySent : notifyFailed;
+    await this.deps.bus.publish(contract, subjectToken(d.channel), receipt, { id: `notify:${d.id}:${outcome}` });
+    await this.deps.store.finishDelivery(d, this.deps.clock.now());
+  }
+
+  /** Fixed-window rate limit shared by all replicas; returns when the window ends if over the limit. */
+  private async rateLimited(channel: string): Promise<number | null> {
+    const limit = this.deps.rateLimits.get(channel);
+    if (!limit) return null;
+    const now = this.deps.clock.now();
+    const window = Math.floor(now / limit.per);
+    const key = `rate:${channel}:${window}`;
+    const [[, count]] = (await this.deps.store.redis.multi().incr(key).pexpire(key, limit.per * 2).exec()) as [[null, number]];
+    return count > limit.max ? (window + 1) * limit.per : null;
+  }
+}

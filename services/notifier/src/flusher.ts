@@ -1,0 +1,55 @@
+import { stableHash } from "@mirror/contracts";
+import type { FlushEnv, GroupState } from "./group.js";
+import { flushGroup } from "./group.js";
+import { updateGroup } from "./group-ops.js";
+import { groupMessage } from "./message.js";
+import type { Router, Target } from "./routing.js";
+import type { Delivery, NotifierStore } from "./store.js";
+
+export interface FlushDeps {
+  store: NotifierStore;
+  router: Router;
+  externalURL: string;
+  /** The silence, inhibition and quiet-hours view at `now` for a group's target. */
+  env(target: Target, now: number): FlushEnv;
+}
+
+/** A delivery's id: stable for one flush of one life of a group, so retries and restarts reuse it. */
+export function deliveryId(group: GroupState, seq: number): string {
+  return stableHash(["delivery", group.id, group.epoch, String(seq)], 24);
+}
+
+/** Flushes one due group: decides what it sends and stores the delivery with the group, atomically. */
+export async function flushOne(id: string, now: number, deps: FlushDeps): Promise<Delivery | null> {
+  const result = await updateGroup(deps.store, id, now, (g) => {
+    if (!g) return { group: null };
+    if (g.nextFlushAt > now) return undefined;
+    const target = deps.router.target(g.route, g.channel, g.escalation);
+    // The channel or route was removed from the config: nothing more is owed through it.
+    if (!target) return { group: null };
+    const { group, draft } = flushGroup(g, now, target.policy, deps.env(target, now));
+    if (!draft) return { group };
+    const delivery: Delivery = {
+      id: deliveryId(g, draft.seq),
+      channel: g.channel,
+      groupId: g.id,
+      message: groupMessage(g, draft, deps.externalURL),
+      createdAt: now,
+      attempt: 0,
+      state: "pending",
+      lastError: null,
+    };
+    return { group, delivery };
+  });
+  return result?.delivery ?? null;
+}
+
+/** Flushes every group that is due. */
+export async function flushDue(now: number, deps: FlushDeps): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  for (const id of await deps.store.dueGroups(now)) {
+    const d = await flushOne(id, now, deps);
+    if (d) out.push(d);
+  }
+  return out;
+}

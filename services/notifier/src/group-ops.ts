@@ -1,0 +1,40 @@
+import { RetryableError } from "@mirror/bus";
+import { stableHash } from "@mirror/contracts";
+import type { GroupState } from "./group.js";
+import type { Target } from "./routing.js";
+import type { Delivery, NotifierStore } from "./store.js";
+
+/** The Redis id of the group an alert joins through `target`. */
+export function groupIdOf(target: Target, labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return stableHash(["group", target.route, target.channel, target.escalation ? "escalation" : "", JSON.stringify(pairs)]);
+}
+
+/** Alertmanager-style group key: `{}/<route>:{alertname="repo.dirty"}`. */
+export function groupKeyOf(target: Target, labels: Record<string, string>): string {
+  const inner = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(", ");
+  return `{}/${target.route}${target.escalation ? "/escalation" : ""}:{${inner}}`;
+}
+
+/**
+ * Changes one group with optimistic concurrency: `change` gets the current group (or undefined)
+ * and returns the next one, null to delete it, or undefined for no change. Retries on conflict.
+ */
+export async function updateGroup(
+  store: NotifierStore,
+  id: string,
+  now: number,
+  change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
+): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const { raw, group } = await store.loadGroup(id);
+    const next = change(group);
+    if (next === undefined) return undefined;
+    if (!group && next.group === null && !next.delivery) return undefined;
+    if (await store.commitGroup(id, raw, next.group, next.delivery ?? null, now)) return { group: next.group, delivery: next.delivery ?? null };
+  }
+  throw new RetryableError(`group ${id} changed too often to update; will retry`);
+}

@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { notifierService } from "./app.js";
+
+defineService(notifierService());

@@ -1,0 +1,150 @@
+import type { Redis } from "ioredis";
+import type { GroupState } from "./group.js";
+import type { Message } from "./message.js";
+
+/** A message owed to one channel, kept in Redis until it is sent or given up. */
+export interface Delivery {
+  /** Idempotency key: stays the same across retries and restarts (Standard Webhooks `webhook-id`). */
+  id: string;
+  channel: string;
+  groupId: string;
+  message: Message;
+  createdAt: number;
+  attempt: number;
+  /** `sent`: delivered, only the receipt is still owed. */
+  state: "pending" | "sent" | "failed";
+  lastError: string | null;
+}
+
+/** Score of a delivery that waits for an earlier one of the same group (messages of a group go out in order). */
+export const PARKED = 9e15;
+
+const COMMIT = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2]); redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+end
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[5])
+  local busy = redis.call('ZCARD', KEYS[5])
+  redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[6]), ARGV[6])
+  if busy == 0 then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6]) else redis.call('ZADD', KEYS[4], ${PARKED}, ARGV[6]) end
+end
+return 1`;
+
+const CLAIM = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids`;
+
+const FINISH = `
+redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
+local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)
+if nxt[1] then
+  local sc = redis.call('ZSCORE', KEYS[2], nxt[1])
+  if sc and tonumber(sc) >= ${PARKED} then redis.call('ZADD', KEYS[2], ARGV[2], nxt[1]) end
+end
+return 1`;
+
+const SET_MAX = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local doc = cjson.decode(cur)
+  if tonumber(doc.rev) >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+type Scripts = {
+  commitGroup(...args: (string | number)[]): Promise<number>;
+  claimDeliveries(...args: (string | number)[]): Promise<string[]>;
+  finishDelivery(...args: (string | number)[]): Promise<number>;
+  setLoopIfNewer(...args: (string | number)[]): Promise<number>;
+};
+
+/** What the notifier remembers about a loop: the newest revision seen and the groups it is in. */
+export interface LoopRecord {
+  rev: number;
+  groups: string[];
+}
+
+const LOOP_TTL_MS = 30 * 86_400_000;
+
+/** Everything the notifier still owes, in Redis, changed only by atomic scripts (safe with replicas and crashes). */
+export class NotifierStore {
+  private readonly r: Redis & Scripts;
+  constructor(redis: Redis) {
+    redis.defineCommand("commitGroup", { numberOfKeys: 6, lua: COMMIT });
+    redis.defineCommand("claimDeliveries", { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand("finishDelivery", { numberOfKeys: 3, lua: FINISH });
+    redis.defineCommand("setLoopIfNewer", { numberOfKeys: 1, lua: SET_MAX });
+    this.r = redis as Redis & Scripts;
+  }
+
+  get redis(): Redis {
+    return this.r;
+  }
+
+  async loadGroup(id: string): Promise<{ raw: string; group: GroupState | undefined }> {
+    const raw = (await this.r.get(`group:${id}`)) ?? "";
+    return { raw, group: raw ? (JSON.parse(raw) as GroupState) : undefined };
+  }
+
+  /** Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`. */
+  async commitGroup(id: string, raw: string, next: GroupState | null, delivery: Delivery | null, now: number): Promise<boolean> {
+    const keys = [`group:${id}`, "groups:due", delivery ? `delivery:${delivery.id}` : "delivery:none", "deliveries:due", `gpend:${id}`, "deliveries:counter"];
+    const args = [raw, next ? JSON.stringify(next) : "", id, next ? next.nextFlushAt : 0, delivery ? JSON.stringify(delivery) : "", delivery?.id ?? "", now];
+    return (await this.r.commitGroup(...keys, ...args)) === 1;
+  }
+
+  dueGroups(now: number, limit = 100): Promise<string[]> {
+    return this.r.zrangebyscore("groups:due", "-inf", now, "LIMIT", 0, limit);
+  }
+
+  /** Takes due deliveries for `leaseMs` (another replica or a restart takes them back after that). */
+  claimDeliveries(now: number, leaseMs: number, limit = 50): Promise<string[]> {
+    return this.r.claimDeliveries("deliveries:due", now, now + leaseMs, limit);
+  }
+
+  async loadDelivery(id: string): Promise<Delivery | undefined> {
+    const raw = await this.r.get(`delivery:${id}`);
+    return raw ? (JSON.parse(raw) as Delivery) : undefined;
+  }
+
+  /** Saves a delivery's new state and when to try it next. */
+  async saveDelivery(d: Delivery, dueAt: number): Promise<void> {
+    await this.r.multi().set(`delivery:${d.id}`, JSON.stringify(d)).zadd("deliveries:due", "XX", dueAt, d.id).exec();
+  }
+
+  /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
+  async finishDelivery(d: Delivery, now: number): Promise<void> {
+    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, d.id, now);
+  }
+
+  pendingDeliveries(): Promise<number> {
+    return this.r.zcard("deliveries:due");
+  }
+
+  async loadLoop(id: string): Promise<LoopRecord | undefined> {
+    const raw = await this.r.get(`loop:${id}`);
+    return raw ? (JSON.parse(raw) as LoopRecord) : undefined;
+  }
+
+  /** Records a loop's revision unless a newer one is already recorded. */
+  async saveLoop(id: string, rec: LoopRecord): Promise<boolean> {
+    return (await this.r.setLoopIfNewer(`loop:${id}`, rec.rev, JSON.stringify(rec), LOOP_TTL_MS)) === 1;
+  }
+
+  /** Firing loops' labels, for inhibition. */
+  async setActive(id: string, labels: Record<string, string> | null): Promise<void> {
+    if (labels) await this.r.hset("active", id, JSON.stringify(labels));
+    else await this.r.hdel("active", id);
+  }
+
+  async activeLabels(): Promise<Record<string, string>[]> {
+    const all = await this.r.hvals("active");
+    return all.map((v) => JSON.parse(v) as Record<string, string>);
+  }
+}
