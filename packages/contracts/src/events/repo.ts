@@ -14,6 +14,7 @@ export const RepoBranch = z.object({
   behind: z.number().int().nonnegative().nullable().default(null),
   mergedIntoDefault: z.boolean().nullable(),
 });
+export type RepoBranch = z.infer<typeof RepoBranch>;
 
 /**
  * The whole observed state of one git repository.
@@ -36,6 +37,8 @@ export const RepoSnapshot = z.object({
   staged: z.number().int().nonnegative(),
   unstaged: z.number().int().nonnegative(),
   untracked: z.number().int().nonnegative(),
+  /** The untracked count hit `scanner.maxUntracked` and stopped there. */
+  untrackedCapped: z.boolean().default(false),
   conflicted: z.number().int().nonnegative(),
   /** Oldest mtime among dirty paths; null when clean. */
   dirtySince: IsoTime.nullable(),

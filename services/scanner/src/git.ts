@@ -1,0 +1,76 @@
+import { execFile } from "node:child_process";
+
+/** A git command that failed; `stderr` is trimmed and never holds secrets we add. */
+export class GitError extends Error {
+  override name = "GitError";
+  readonly code = "MIRROR_ERR_GIT";
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface GitOptions {
+  /** Kill git after this long (a hung network filesystem must not stall the scan). */
+  timeoutMs?: number;
+  /** Largest stdout accepted; a bigger one fails the command. */
+  maxBuffer?: number;
+  /** Extra `-c key=value` settings placed before the subcommand. */
+  config?: string[];
+}
+
+/**
+ * Settings that make a scan invisible to the owner and inert: no optional locks (status
+ * would otherwise refresh the index and take index.lock), no fsmonitor or hook program
+ * from the repo's config, no pager, no prompts.
+ */
+const SAFE_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.askPass=", "credential.helper=", "protocol.ext.allow=never"];
+
+const SAFE_ENV: NodeJS.ProcessEnv = {
+  GIT_OPTIONAL_LOCKS: "0",
+  GIT_TERMINAL_PROMPT: "0",
+  GIT_PAGER: "cat",
+  GIT_ASKPASS: "",
+  SSH_ASKPASS: "",
+  LC_ALL: "C",
+  LANG: "C",
+};
+
+/** The environment git runs with: the caller's, minus variables that would redirect it to another repo. */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...SAFE_ENV };
+  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT"]) {
+    delete env[k];
+  }
+  return env;
+}
+
+/** The argument vector for one git call: safety flags, then `-c` settings, then the subcommand. */
+export function gitArgs(cwd: string, args: readonly string[], extraConfig: readonly string[] = []): string[] {
+  // safe.directory: a repo owned by another user (a mounted folder in a container) is
+  // otherwise refused; we only read it, with every program-running setting disabled above.
+  const config = [...SAFE_CONFIG, `safe.directory=${cwd}`, ...extraConfig];
+  return ["--no-optional-locks", ...config.flatMap((c) => ["-c", c]), ...args];
+}
+
+/** Runs git in `cwd` (never via -C, so no repo-derived value is placed where options are read). */
+export function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "git",
+      gitArgs(cwd, args, opts.config),
+      { cwd, env: gitEnv(), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+        const text = stderr.toString("utf8").trim().split("\n").slice(-3).join(" ").slice(0, 500);
+        const why = e.killed ? "timed out" : typeof e.code === "number" ? `exit ${e.code}` : String(e.code ?? e.message);
+        reject(new GitError(`git ${args[0]} failed (${why})${text ? `: ${text}` : ""}`, typeof e.code === "number" ? e.code : null, text, err));
+      },
+    );
+  });
+}

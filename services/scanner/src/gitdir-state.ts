@@ -1,0 +1,39 @@
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import type { RepoOperation } from "@mirror/contracts";
+
+type Operation = (typeof RepoOperation.options)[number];
+
+/** The files git leaves in the worktree's git dir while an operation is half done. */
+const OPERATION_MARKERS: ReadonlyArray<[string, Operation]> = [
+  ["rebase-merge", "rebase"],
+  ["rebase-apply", "rebase"],
+  ["MERGE_HEAD", "merge"],
+  ["CHERRY_PICK_HEAD", "cherry-pick"],
+  ["REVERT_HEAD", "revert"],
+  ["BISECT_LOG", "bisect"],
+];
+
+/** The operation in progress and since when (the marker's mtime), read from files: no git process. */
+export async function readOperation(gitDir: string): Promise<{ operation: Operation | null; since: string | null }> {
+  for (const [marker, operation] of OPERATION_MARKERS) {
+    const st = await fs.stat(join(gitDir, marker)).catch(() => undefined);
+    if (st) return { operation, since: new Date(st.mtimeMs).toISOString() };
+  }
+  return { operation: null, since: null };
+}
+
+/**
+ * Stashes from the stash reflog (`logs/refs/stash` in the common dir): one line per stash,
+ * oldest first, "<old> <new> <who> <unix-seconds> <tz>\t<message>".
+ */
+export async function readStashes(commonDir: string): Promise<{ count: number; oldestAt: string | null }> {
+  const text = await fs.readFile(join(commonDir, "logs", "refs", "stash"), "latin1").catch(() => "");
+  const lines = text.split("\n").filter((l) => l.length > 0);
+  let oldest: number | null = null;
+  for (const line of lines) {
+    const m = /> (\d+) [+-]\d{4}\t/.exec(line);
+    if (m) oldest = Math.min(oldest ?? Number.POSITIVE_INFINITY, Number(m[1]));
+  }
+  return { count: lines.length, oldestAt: oldest === null ? null : new Date(oldest * 1000).toISOString() };
+}
