@@ -1,23 +1,70 @@
-import type { ServiceContext, Started } from "@mirror/kit";
-import { ConfigError } from "@mirror/kit";
-import { compileChecks, scheduleActiveChecks } from "./active.js";
+import type { TrackerConfig } from "@mirror/contracts";
+import { ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
+import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
+import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
+import { HeartbeatMonitor } from "./heartbeat/monitor.js";
+import { MeshDiscovery } from "./mesh/discovery.js";
 import { TrackerMetrics } from "./metrics.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
-/** The running tracker: what tests poke at besides the bus. */
+/** The running tracker: what tests poke at besides the bus and HTTP. */
 export interface RunningTracker extends Started {
   book: StatusBook;
   scheduler: Scheduler;
+  heartbeats: HeartbeatMonitor;
+  mesh: MeshDiscovery | null;
 }
 
-/** Wires the tracker: parse checks (a bad condition is a config error), schedule, publish. */
+/** The service-tracker's spec: defineService() runs it from main.ts, tests through runService(). */
+export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpec {
+  let target: PingTarget | undefined;
+  return {
+    name: "service-tracker",
+    description: "Tracks HTTP/TCP checks, job heartbeats and the mesh's own services",
+    port: (c) => c.tracker.port,
+    routes: (http, config) => {
+      // Validate before the bus connects, so a bad condition exits 2 even with no NATS around.
+      compileAll(config.tracker, configLabel(process.env));
+      pingRoutes(http, () => target);
+    },
+    start: async (ctx) => {
+      const t = await startTracker(ctx);
+      const kinds = new Map(ctx.config.tracker.checks.map((c) => [c.name, c.http ? "http" : c.tcp ? "tcp" : "heartbeat"]));
+      target = { monitor: t.heartbeats, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => kinds.get(n) };
+      onStarted?.(t);
+      return t;
+    },
+  };
+}
+
+function configLabel(env: NodeJS.ProcessEnv): string {
+  return env.MIRROR_CONFIG ?? "mirror.yaml";
+}
+
+/** Every check compiled, or a ConfigError naming each bad check, key and expression. */
+export function compileAll(cfg: TrackerConfig, file: string): { checks: CompiledCheck[]; heartbeats: { spec: HeartbeatSpec; dependsOn: string[] }[] } {
+  const { checks, problems } = compileChecks(cfg);
+  const heartbeats: { spec: HeartbeatSpec; dependsOn: string[] }[] = [];
+  cfg.checks.forEach((c, i) => {
+    if (!c.heartbeat) return;
+    try {
+      heartbeats.push({ spec: compileHeartbeat(c.name, c.heartbeat), dependsOn: c.dependsOn });
+    } catch (err) {
+      problems.push(`tracker.checks.${i}.heartbeat: check "${c.name}": ${(err as Error).message}`);
+    }
+  });
+  if (problems.length) throw new ConfigError(file, problems);
+  return { checks, heartbeats };
+}
+
+/** Wires the tracker: parse checks, schedule probes and deadlines, discover the mesh, publish. */
 export async function startTracker(ctx: ServiceContext): Promise<RunningTracker> {
   const cfg = ctx.config.tracker;
-  const { checks, problems } = compileChecks(cfg);
-  if (problems.length) throw new ConfigError(ctx.env.MIRROR_CONFIG ?? "mirror.yaml", problems);
+  const { checks, heartbeats } = compileAll(cfg, configLabel(ctx.env));
   const metrics = new TrackerMetrics(ctx.registry);
   const publisher = new StatusPublisher(ctx.bus, ctx.log, (_s, outcome) => metrics.published.inc({ outcome }));
   const book = new StatusBook({ clock: ctx.clock, log: ctx.log, metrics, publisher, resyncEvery: cfg.resyncEvery });
@@ -28,15 +75,47 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   });
   const prober = new HttpProber({ maxBody: cfg.maxBody, now: () => ctx.clock.now() });
   scheduleActiveChecks(checks, { scheduler, book, prober, metrics, clock: ctx.clock, tracker: cfg });
-  ctx.log.info({ checks: checks.length }, "tracking");
+  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
+  await monitor.add(heartbeats);
+  consumeHeartbeats(ctx.bus, monitor);
+  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics }) : null;
+  ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
   return {
     book,
     scheduler,
-    metadata: { checks: String(checks.length) },
+    heartbeats: monitor,
+    mesh,
+    metadata: { checks: String(cfg.checks.length) },
     stop: async () => {
       scheduler.stop();
       await publisher.close();
       await prober.close();
     },
   };
+}
+
+async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics }): Promise<MeshDiscovery> {
+  const cfg = ctx.config.tracker;
+  const mesh = new MeshDiscovery({
+    nc: ctx.bus.nc,
+    connected: () => ctx.bus.connected,
+    selfName: ctx.name,
+    clock: ctx.clock,
+    log: ctx.log,
+    store: ctx.store,
+    book: deps.book,
+    metrics: deps.metrics,
+    window: cfg.mesh.replyWindow || Math.min(2_000, Math.max(50, cfg.discoverEvery / 2)),
+    missedRounds: cfg.mesh.missedRounds,
+    forgetAfter: cfg.mesh.forgetAfter,
+    reserved: new Set(cfg.checks.map((c) => c.name)),
+  });
+  await mesh.load();
+  // The first round waits a little: the tracker registers with the Services API after start().
+  const first = ctx.clock.now() + Math.min(1_000, cfg.discoverEvery);
+  deps.scheduler.add("mesh", first, async () => {
+    await mesh.round();
+    return ctx.clock.now() + cfg.discoverEvery;
+  });
+  return mesh;
 }

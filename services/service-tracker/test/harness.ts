@@ -3,8 +3,7 @@ import type { ServiceStatus } from "@mirror/contracts";
 import { type Clock, createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
 import { waitFor } from "@mirror/testkit";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { RunningTracker } from "../src/app.js";
-import { startTracker } from "../src/app.js";
+import { type RunningTracker, trackerSpec } from "../src/app.js";
 
 export const silent = createLogger("test", { write: () => true } as never, "silent");
 
@@ -50,6 +49,8 @@ export interface TrackerRun {
   tracker: RunningTracker;
   nc: NatsConnection;
   statuses: ServiceStatus[];
+  /** The tracker's HTTP base URL. */
+  url: string;
   latest(name: string): ServiceStatus | undefined;
   waitState(name: string, state: ServiceStatus["state"], timeout?: number): Promise<ServiceStatus>;
   stop(): Promise<void>;
@@ -63,14 +64,9 @@ export async function runTracker(yaml: string, urls: { nats: string; redis: stri
   await nc.flush();
   let tracker: RunningTracker | undefined;
   const svc = await runService(
-    {
-      name: "service-tracker",
-      port: () => 0,
-      start: async (ctx) => {
-        tracker = await startTracker(ctx);
-        return tracker;
-      },
-    },
+    trackerSpec((t) => {
+      tracker = t;
+    }),
     { config, port: 0, logDest: { write: () => true } as never, clock: opts.clock, env: {} },
   );
   const latest = (name: string) => statuses.findLast((s) => s.name === name);
@@ -79,6 +75,7 @@ export async function runTracker(yaml: string, urls: { nats: string; redis: stri
     tracker: tracker as RunningTracker,
     nc,
     statuses,
+    url: `http://127.0.0.1:${svc.port}`,
     latest,
     waitState: (name, state, timeout = 10_000) => waitFor(`${name} ${state}`, () => (latest(name)?.state === state ? latest(name) : undefined), { timeout }),
     stop: async () => {

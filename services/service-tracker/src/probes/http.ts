@@ -49,7 +49,7 @@ export class HttpProber {
 
   private remember(origin: string, socket: TLSSocket): void {
     const cert = socket.getPeerCertificate?.();
-    if (!cert || !cert.valid_to) return;
+    if (!cert?.valid_to) return;
     const issuer = cert.issuer ? (cert.issuer.O ?? cert.issuer.CN ?? null) : null;
     this.certs.set(origin, { expiresAt: Date.parse(cert.valid_to), issuer: Array.isArray(issuer) ? issuer.join(", ") : issuer });
   }

@@ -1,0 +1,88 @@
+import type { Bus } from "@mirror/bus";
+import { heartbeat } from "@mirror/contracts";
+import type { Clock } from "@mirror/kit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { HeartbeatMonitor, PingKind } from "./monitor.js";
+
+/** Marks a check-in whose body carried no time: the handler uses the message's own time. */
+const NO_TIME = "1970-01-01T00:00:00.000Z";
+const KINDS = new Set(["success", "start", "fail"]);
+
+/**
+ * Turns what a job publishes on `mirror.heartbeat.<name>[.start|.fail]` into a Heartbeat:
+ * plain messages with no CloudEvents headers and an empty or non-JSON body are check-ins too.
+ */
+export function decodeHeartbeat(payload: Uint8Array, subject: string): unknown {
+  const text = new TextDecoder().decode(payload).trim();
+  let body: Record<string, unknown> = {};
+  if (text) {
+    try {
+      const j = JSON.parse(text) as unknown;
+      body = j && typeof j === "object" && !Array.isArray(j) ? (j as Record<string, unknown>) : { message: text };
+    } catch {
+      body = { message: text.slice(0, 10_000) };
+    }
+  }
+  const [, , name, suffix] = subject.split(".");
+  const kind = suffix && KINDS.has(suffix) ? suffix : (body.kind ?? "success");
+  return { ...body, name: name ?? body.name, kind, at: body.at ?? NO_TIME };
+}
+
+/** Consumes check-ins from the bus (durable: check-ins sent while the tracker was down still count). */
+export function consumeHeartbeats(bus: Bus, monitor: HeartbeatMonitor): void {
+  bus.consume(
+    heartbeat,
+    "service-tracker-heartbeats",
+    async (data, ctx) => {
+      const at = data.at === NO_TIME ? Date.parse(ctx.time) : Date.parse(data.at);
+      const outcome = monitor.ping(data.name, data.kind, at, "bus");
+      if (outcome === "unknown") ctx.log.debug({ name: data.name }, "check-in for an unknown heartbeat");
+    },
+    { decode: (payload, subject) => decodeHeartbeat(payload, subject) },
+  );
+}
+
+/** What /ping needs once the tracker has started. */
+export interface PingTarget {
+  monitor: HeartbeatMonitor;
+  clock: Clock;
+  bus: Bus;
+  /** Other checks' names and kinds, for a clearer 404. */
+  kindOf(name: string): string | undefined;
+}
+
+/**
+ * `POST|GET /ping/<name>` (and `/start`, `/fail`), as healthchecks.io: records the check-in,
+ * then publishes it on the bus for the record (and any other tracker replica).
+ */
+export function pingRoutes(http: FastifyInstance, target: () => PingTarget | undefined): void {
+  void http.register(async (app) => {
+    app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 10_000 }, (_req, body, done) => done(null, body));
+    const handler = async (req: FastifyRequest<{ Params: { name: string; kind?: string } }>, reply: FastifyReply) => {
+      const t = target();
+      if (!t) return reply.code(503).send({ error: { code: "MIRROR_ERR_NOT_READY", message: "the tracker is starting; try again" } });
+      const { name } = req.params;
+      const kind = (req.params.kind ?? "success") as PingKind;
+      if (req.params.kind !== undefined && kind !== "start" && kind !== "fail") {
+        return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `unknown ping "${req.params.kind}": use /ping/<name>, /ping/<name>/start or /ping/<name>/fail` } });
+      }
+      if (!t.monitor.has(name)) {
+        const other = t.kindOf(name);
+        const known = t.monitor.names();
+        const message = other
+          ? `"${name}" is a ${other} check, not a heartbeat`
+          : `no heartbeat check named "${name}"; heartbeat checks: ${known.length ? known.join(", ") : "none (add one under tracker.checks with heartbeat: { every | cron, grace })"}`;
+        return reply.code(404).send({ error: { code: "MIRROR_ERR_UNKNOWN_HEARTBEAT", message } });
+      }
+      const at = t.clock.now();
+      const outcome = t.monitor.ping(name, kind, at, "http");
+      const message = typeof req.body === "string" && req.body.length ? req.body.slice(0, 10_000) : undefined;
+      const iso = new Date(at).toISOString();
+      t.bus.publish(heartbeat, name, { name, kind, at: iso, message }, { id: `hb:${name}:${kind}:${at}` }).catch((err: Error) => {
+        req.log.warn({ err: err.message }, "check-in not published on the bus");
+      });
+      return reply.code(200).send({ ok: true, name, kind, at: iso, outcome });
+    };
+    for (const url of ["/ping/:name", "/ping/:name/:kind"]) app.route<{ Params: { name: string; kind?: string } }>({ method: ["GET", "POST"], url, handler });
+  });
+}

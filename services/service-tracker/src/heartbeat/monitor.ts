@@ -1,0 +1,100 @@
+import type { Clock } from "@mirror/kit";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { TrackerMetrics } from "../metrics.js";
+import type { Scheduler } from "../scheduler.js";
+import type { Tracked } from "../status.js";
+import type { StatusBook } from "../tracker.js";
+import { evaluate, type HeartbeatRecord, type HeartbeatSpec } from "./expect.js";
+
+export type PingKind = "success" | "start" | "fail";
+export type PingOutcome = "recorded" | "stale" | "unknown";
+
+const FIELD: Record<PingKind, keyof HeartbeatRecord> = { success: "lastPingAt", start: "lastStartAt", fail: "lastFailAt" };
+
+/** Sets a hash field only when the new time is later, so replays and races never move time back. */
+const SET_MAX = `local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0`;
+
+/**
+ * Heartbeat checks: check-ins from /ping and the bus move each job's deadline; one
+ * scheduler entry per job wakes at its deadline (or keep-alive) to publish missed/up.
+ */
+export class HeartbeatMonitor {
+  private readonly jobs = new Map<string, { spec: HeartbeatSpec; rec: HeartbeatRecord; t: Tracked }>();
+
+  constructor(
+    private readonly deps: { clock: Clock; log: Logger; store: Redis; scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; resyncEvery: number },
+  ) {}
+
+  has(name: string): boolean {
+    return this.jobs.has(name);
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Loads what the store remembers, then schedules each job's first evaluation. */
+  async add(specs: { spec: HeartbeatSpec; dependsOn: string[] }[]): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const { spec, dependsOn } of specs) {
+      const rec = await this.load(spec.name, now);
+      const t = this.deps.book.track({ name: spec.name, kind: "heartbeat", dependsOn, failureThreshold: 1, successThreshold: 1 });
+      this.jobs.set(spec.name, { spec, rec, t });
+      if (rec.lastPingAt !== null) this.deps.metrics.heartbeatLast.set({ check: spec.name }, rec.lastPingAt / 1000);
+      this.deps.scheduler.add(`heartbeat:${spec.name}`, now, () => this.check(spec.name));
+    }
+  }
+
+  private async load(name: string, now: number): Promise<HeartbeatRecord> {
+    const fresh: HeartbeatRecord = { lastPingAt: null, lastStartAt: null, lastFailAt: null, watchingSince: now };
+    try {
+      const key = `heartbeat:${name}`;
+      await this.deps.store.hsetnx(key, "watchingSince", String(now));
+      const h = await this.deps.store.hgetall(key);
+      const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
+      return { lastPingAt: num(h.lastPingAt), lastStartAt: num(h.lastStartAt), lastFailAt: num(h.lastFailAt), watchingSince: num(h.watchingSince) ?? now };
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, check: name }, "heartbeat state not loaded; starting fresh");
+      return fresh;
+    }
+  }
+
+  /** Evaluates one job now and reports it; returns when to look again. */
+  private check(name: string): number | null {
+    const job = this.jobs.get(name);
+    if (!job) return null;
+    const now = this.deps.clock.now();
+    const o = evaluate(job.spec, job.rec, now);
+    this.deps.book.report(job.t, o);
+    const keepAlive = now + this.deps.resyncEvery;
+    return o.deadline >= now ? Math.min(o.deadline + 1, keepAlive) : keepAlive;
+  }
+
+  /** Records a check-in. Idempotent: an older or equal time than the one known changes nothing. */
+  ping(name: string, kind: PingKind, at: number, source: "http" | "bus"): PingOutcome {
+    const job = this.jobs.get(name);
+    if (!job) {
+      this.deps.metrics.heartbeats.inc({ source, kind, outcome: "unknown" });
+      return "unknown";
+    }
+    const now = this.deps.clock.now();
+    const when = Math.min(at, now);
+    const field = FIELD[kind];
+    const prev = job.rec[field];
+    if (typeof prev === "number" && when <= prev) {
+      this.deps.metrics.heartbeats.inc({ source, kind, outcome: "stale" });
+      return "stale";
+    }
+    (job.rec[field] as number | null) = when;
+    if (kind === "success") this.deps.metrics.heartbeatLast.set({ check: name }, when / 1000);
+    this.deps.metrics.heartbeats.inc({ source, kind, outcome: "recorded" });
+    this.deps.store.eval(SET_MAX, 1, `heartbeat:${name}`, field, String(when)).catch((err: Error) => {
+      this.deps.log.warn({ err: err.message, check: name }, "heartbeat not persisted");
+    });
+    this.deps.scheduler.reschedule(`heartbeat:${name}`, now);
+    return "recorded";
+  }
+}
