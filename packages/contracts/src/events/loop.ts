@@ -2,7 +2,12 @@ import { z } from "zod";
 import { defineEvent } from "../event.js";
 import { IsoTime, Severity } from "./common.js";
 
-export const LoopStatus = z.enum(["open", "acknowledged", "snoozed", "closed"]);
+/**
+ * `open` needs attention; `acknowledged` someone is on it (no repeats, closes itself on
+ * recovery); `snoozed` until `snoozedUntil`; `suppressed` a parent service is down (visible,
+ * not notified); `closed` the condition cleared, or someone closed it by hand.
+ */
+export const LoopStatus = z.enum(["open", "acknowledged", "snoozed", "suppressed", "closed"]);
 export type LoopStatus = z.infer<typeof LoopStatus>;
 
 export const LoopEntity = z.object({
@@ -45,9 +50,12 @@ export const Loop = z.object({
   updatedAt: IsoTime,
   closedAt: IsoTime.nullable().default(null),
   snoozedUntil: IsoTime.nullable().default(null),
+  /** Parent services whose open `service.down` suppresses this loop (status `suppressed`). */
+  suppressedBy: z.array(z.string()).default([]),
   /** Monotonic per loop: every transition or update increments it. */
   rev: z.number().int().nonnegative(),
   evidence: z.record(z.string(), z.unknown()).default({}),
+  /** The model's triage; null while pending (asked on open, retried while no adapter answers). */
   triage: Triage.nullable().default(null),
   history: z.array(LoopTransition).default([]),
 });

@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { loopDetector } from "./app.js";
+
+defineService(loopDetector);

@@ -1,0 +1,55 @@
+import type { Bus } from "@mirror/bus";
+import { loopClosed, loopOpened, loopUpdated } from "@mirror/contracts";
+import type { Logger } from "pino";
+import type { LoopStore, OutboxEntry } from "./store.js";
+
+const CONTRACTS = { opened: loopOpened, updated: loopUpdated, closed: loopClosed } as const;
+
+/**
+ * Publishes loop events that were stored together with their transition, then clears them.
+ * A crash between the two leaves them stored; drain() publishes them again with the same
+ * Nats-Msg-Id, so JetStream drops what already went out.
+ */
+export class Outbox {
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: LoopStore,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes entries in order; stops at the first failure and leaves the rest for drain(). */
+  async publish(entries: OutboxEntry[]): Promise<number> {
+    const done: string[] = [];
+    try {
+      for (const e of entries) {
+        await this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt });
+        done.push(e.id);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, pending: entries.length - done.length }, "loop event not published yet; kept in the outbox");
+    } finally {
+      await this.store.outboxDone(done).catch((err) => this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"));
+    }
+    return done.length;
+  }
+
+  /** Publishes what an earlier run (or a crashed writer) left behind. `minAgeMs` leaves fresh entries to their writer. */
+  drain(minAgeMs = 0): Promise<void> {
+    this.draining ??= this.drainOnce(minAgeMs).finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainOnce(minAgeMs: number): Promise<void> {
+    for (;;) {
+      const batch = await this.store.outboxBatch(100);
+      const old = batch.filter((e) => Date.now() - e.at >= minAgeMs);
+      if (old.length === 0) return;
+      const sent = await this.publish(old);
+      if (sent < old.length || old.length < batch.length) return;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import type { ServiceStatus } from "@mirror/contracts";
+import { type Condition, condition, type ResolvedRules, time } from "./rule.js";
+
+/** service.down and service.degraded over one status; null when the state is unknown (loops stay as they are). */
+export function serviceRules(s: ServiceStatus, _now: number, rules: ResolvedRules): Condition[] | null {
+  if (s.state === "unknown") return null;
+  // A heartbeat that is late is heartbeat.missed, not also service.down.
+  if (s.kind === "heartbeat") return [];
+  const evidence = { name: s.name, kind: s.kind, state: s.state, reason: s.reason, latencyMs: s.latencyMs, failedConditions: s.failedConditions };
+  if (s.state === "down") return condition(rules, "service.down", { summary: `${s.name} is down`, evidence, since: time(s.since) });
+  if (s.state === "degraded") return condition(rules, "service.degraded", { summary: `${s.name} is degraded`, evidence, since: time(s.since) });
+  return [];
+}
