@@ -1,0 +1,12 @@
+export { ChatAdapter, type AdapterDeps, type AdapterLimits } from "./adapter.js";
+export type { ChatClient, ChatRequest, ChatResult } from "./chat.js";
+export { modelEndpoints, type ModelAnswerer } from "./endpoints.js";
+export { ModelError, outcomeOf } from "./errors.js";
+export { postJson, safeOrigin, upstreamMessage, type HttpReply } from "./http.js";
+export { instrument } from "./instrument.js";
+export { extractJson } from "./json-output.js";
+export { Limiter } from "./limiter.js";
+export { ModelMetrics } from "./metrics.js";
+export { askOutput, digestOutput, triageOutput, type OutputSpec } from "./output.js";
+export { askPrompt, compactLoop, digestPrompt, triagePrompt, type Prompt } from "./prompts.js";
+export { capJson, capText, fence, fitLines } from "./untrusted.js";

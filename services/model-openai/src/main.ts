@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { modelOpenAI } from "./service.js";
+
+defineService(modelOpenAI);
