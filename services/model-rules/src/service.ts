@@ -1,6 +1,8 @@
-import { endpoint } from "@mirror/bus";
-import { MODEL_QUEUE, MODEL_SERVICE, modelTriage } from "@mirror/contracts";
+import { MODEL_QUEUE, MODEL_SERVICE } from "@mirror/contracts";
 import type { ServiceSpec } from "@mirror/kit";
+import { instrument, type ModelAnswerer, ModelMetrics, modelEndpoints } from "@mirror/model-kit";
+import { ask } from "./ask.js";
+import { digest } from "./digest.js";
 import { ADAPTER, MODEL, triage } from "./triage.js";
 
 /** model-rules: the offline default model adapter. No network, answers from tables and templates. */
@@ -10,11 +12,18 @@ export const modelRules: ServiceSpec = {
   port: (c) => c.model.port,
   start: async (ctx) => {
     const describeCtx = () => ({ now: ctx.clock.now(), home: ctx.config.model.home ?? ctx.env.HOME });
+    const metrics = new ModelMetrics(ctx.registry);
+    const measured = <T>(endpoint: string, f: () => T) => instrument({ metrics, log: ctx.log, adapter: ADAPTER, endpoint }, async () => ({ value: f() }));
+    const answerer: ModelAnswerer = {
+      triage: async (req) => measured("triage", () => triage(req.loop, describeCtx())),
+      digest: async (req) => measured("digest", () => digest(req, describeCtx())),
+      ask: async (req) => measured("ask", () => ask(req, describeCtx())),
+    };
     return {
       serviceName: MODEL_SERVICE,
       queue: MODEL_QUEUE,
       metadata: { adapter: ADAPTER, model: MODEL },
-      endpoints: [endpoint(modelTriage, async ({ loop }) => triage(loop, describeCtx()))],
+      endpoints: modelEndpoints(answerer),
     };
   },
 };

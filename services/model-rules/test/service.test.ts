@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Bus } from "@mirror/bus";
-import { MODEL_SERVICE, modelTriage } from "@mirror/contracts";
+import { MODEL_SERVICE, modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
 import { createLogger, ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
 import { startNats, startRedis, type ServerHandle } from "@mirror/testkit";
 import { Svcm } from "@nats-io/services";
@@ -58,4 +58,42 @@ test("registers as mirror-model with its adapter and model in the metadata", asy
   assert.equal(infos[0]?.metadata?.adapter, "rules");
   assert.equal(infos[0]?.metadata?.model, "rules-v1");
   assert.ok(infos[0]?.endpoints.some((e) => e.subject === "mirror.model.triage" && e.queue_group === "mirror-model"));
+  const metrics = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
+  assert.match(metrics, /mirror_model_requests_total\{adapter="rules",endpoint="triage",outcome="ok"\} [1-9]/);
+});
+
+test("digest lists the open loops most urgent first, with a count per severity", async () => {
+  const now = clock.now();
+  const loops = [
+    makeLoop("repo.stash", { repo: "/home/ada/code/a" }, { now, openedAgoMs: 86_400_000 }),
+    makeLoop("service.down", { service: "web" }, { now, openedAgoMs: 2 * 3_600_000, evidence: { reason: "HTTP 502" } }),
+    { ...makeLoop("repo.dirty", { repo: "/home/ada/code/b" }, { now }), status: "closed" as const },
+  ];
+  const reply = await bus.request(modelDigest, { loops, period: "daily" });
+  assert.equal(reply.adapter, "rules");
+  assert.equal(reply.title, "2 open loops: 1 critical, 1 info (daily)");
+  const lines = reply.text.split("\n");
+  assert.match(lines[0] ?? "", /^- \[critical\] web has been down for 2 hours: HTTP 502\. /);
+  assert.match(lines[1] ?? "", /^- \[info\] 1 stash in ~\/code\/a/);
+  assert.equal(lines.length, 2, "closed loops are left out");
+  assert.equal((await bus.request(modelDigest, { loops: [] })).title, "No open loops");
+});
+
+test("ask answers from the loops and services it is given, and refuses an empty question", async () => {
+  const now = clock.now();
+  const at = new Date(now - 600_000).toISOString();
+  const services = [
+    { name: "web", kind: "http", state: "down", observedAt: at, seq: 1, since: at, reason: "connect ECONNREFUSED" },
+    { name: "nas", kind: "tcp", state: "up", observedAt: at, seq: 1, since: at },
+  ];
+  const loops = [makeLoop("repo.dirty", { repo: "/home/ada/code/site" }, { now, evidence: { unstaged: 1 } })];
+  const all = await bus.request(modelAsk, { question: "what is broken?", loops, services });
+  assert.match(all.answer, /Services not up \(1 of 2\):\n- web is down for 10 minutes: connect ECONNREFUSED/);
+  assert.match(all.answer, /1 open loop \(1 low\):\n- \[low\] 1 file uncommitted/);
+  const repos = await bus.request(modelAsk, { question: "which repos have uncommitted work?", loops, services });
+  assert.doesNotMatch(repos.answer, /web is down/);
+  assert.match(repos.answer, /~\/code\/site/);
+  const raw = await bus.nc.request(modelAsk.subject, JSON.stringify({ question: "" }), { timeout: 5_000 });
+  assert.equal(raw.headers?.get("Nats-Service-Error-Code"), "400");
+  assert.match(raw.headers?.get("Nats-Service-Error") ?? "", /the question is empty/);
 });
