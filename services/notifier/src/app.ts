@@ -1,13 +1,16 @@
-import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig } from "@mirror/contracts";
+import { endpoint } from "@mirror/bus";
+import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { buildChannels } from "./channels/index.js";
 import { Deliverer } from "./deliverer.js";
+import { runDigest } from "./digest.js";
 import { type FlushDeps, flushDue } from "./flusher.js";
 import type { FlushEnv } from "./group.js";
 import { onLoopEvent } from "./handlers/on-loop-event.js";
 import { NotifyMetrics } from "./metrics.js";
 import { quietEndsAt } from "./quiet-hours.js";
 import { Router, type Target } from "./routing.js";
+import { SilenceStore } from "./silence-store.js";
 import { inhibitTest, silenceTest } from "./silences.js";
 import { NotifierStore } from "./store.js";
 import { startTicker } from "./ticker.js";
@@ -20,8 +23,8 @@ export interface NotifierOptions {
 }
 
 /** The flush environment of one tick: silences, inhibition and quiet hours as they are at `now`. */
-async function tickEnv(cfg: NotifierConfig, store: NotifierStore, now: number): Promise<FlushDeps["env"]> {
-  const silenced = silenceTest(cfg.silences, now);
+async function tickEnv(cfg: NotifierConfig, store: NotifierStore, silences: SilenceStore, now: number): Promise<FlushDeps["env"]> {
+  const silenced = silenceTest([...cfg.silences, ...(await silences.list(now))], now);
   const inhibited = inhibitTest(cfg.inhibit, cfg.inhibit.length ? await store.activeLabels() : []);
   return (target: Target): FlushEnv => {
     const ends = target.quietHours ? quietEndsAt(target.quietHours, now) : null;
@@ -29,23 +32,46 @@ async function tickEnv(cfg: NotifierConfig, store: NotifierStore, now: number): 
   };
 }
 
+function silenceEndpoints(silences: SilenceStore, ctx: ServiceContext) {
+  return [
+    endpoint(silenceAdd, async (req) => {
+      const silence = await silences.add(req, ctx.clock.now());
+      ctx.log.info({ silenceId: silence.id, matchers: silence.matchers, until: silence.until, by: silence.createdBy }, "silence added");
+      return { silence };
+    }),
+    endpoint(silenceList, async (req) => ({ silences: await silences.list(ctx.clock.now(), req.all) })),
+    endpoint(silenceExpire, async (req) => {
+      const silence = await silences.expire(req.id, ctx.clock.now());
+      ctx.log.info({ silenceId: silence.id, by: req.by }, "silence expired");
+      return { silence };
+    }),
+  ];
+}
+
 /** Wires the notifier into a running service context. */
 export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions = {}): Promise<Started> {
   const cfg = ctx.config.notifier;
   const store = new NotifierStore(ctx.store);
+  const silences = new SilenceStore(ctx.store);
   const router = new Router(cfg);
-  const channels = buildChannels(cfg.channels);
   const metrics = new NotifyMetrics(ctx.registry);
+  const channels = buildChannels(cfg.channels, {
+    onMissingField: (channel, path) => {
+      metrics.templateErrors.inc({ channel });
+      ctx.log.warn({ channel, field: path }, "template field does not exist; it renders empty");
+    },
+  });
   const deliverer = new Deliverer({
     store, channels, bus: ctx.bus, clock: ctx.clock, log: ctx.log, metrics,
     maxAttempts: cfg.maxAttempts, backoffMs: cfg.backoff, maxBackoffMs: cfg.maxBackoff, random: opts.random,
-    rateLimits: new Map(cfg.channels.filter((c) => c.rateLimit).map((c) => [c.name, { max: c.rateLimit!.max, per: c.rateLimit!.per }])),
+    rateLimits: new Map(cfg.channels.flatMap((c) => (c.rateLimit ? [[c.name, c.rateLimit] as const] : []))),
   });
   const deps = { store, router, clock: ctx.clock, log: ctx.log };
   const ticker = startTicker(async () => {
     const now = ctx.clock.now();
-    const env = await tickEnv(cfg, store, now);
+    const env = await tickEnv(cfg, store, silences, now);
     await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    if (cfg.digest) await runDigest(cfg.digest, now, { store, bus: ctx.bus, log: ctx.log, externalURL: cfg.externalURL });
     await deliverer.runDue();
     metrics.pending.set(await store.pendingDeliveries());
   }, opts.tickMs ?? 200, ctx.log);
@@ -55,6 +81,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   }, { types: LOOP_EVENT_TYPES });
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {
+    endpoints: silenceEndpoints(silences, ctx),
     stop: async () => {
       await ticker.stop();
       await deliverer.idle();

@@ -34,6 +34,14 @@ if ARGV[5] ~= '' then
 end
 return 1`;
 
+const ADD = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', 604800000) == false then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+local busy = redis.call('ZCARD', KEYS[4])
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[2])
+if busy == 0 then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) else redis.call('ZADD', KEYS[3], ${PARKED}, ARGV[2]) end
+return 1`;
+
 const CLAIM = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
@@ -60,6 +68,7 @@ return 1`;
 type Scripts = {
   commitGroup(...args: (string | number)[]): Promise<number>;
   claimDeliveries(...args: (string | number)[]): Promise<string[]>;
+  addDelivery(...args: (string | number)[]): Promise<number>;
   finishDelivery(...args: (string | number)[]): Promise<number>;
   setLoopIfNewer(...args: (string | number)[]): Promise<number>;
 };
@@ -78,6 +87,7 @@ export class NotifierStore {
   constructor(redis: Redis) {
     redis.defineCommand("commitGroup", { numberOfKeys: 6, lua: COMMIT });
     redis.defineCommand("claimDeliveries", { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand("addDelivery", { numberOfKeys: 5, lua: ADD });
     redis.defineCommand("finishDelivery", { numberOfKeys: 3, lua: FINISH });
     redis.defineCommand("setLoopIfNewer", { numberOfKeys: 1, lua: SET_MAX });
     this.r = redis as Redis & Scripts;
@@ -97,6 +107,12 @@ export class NotifierStore {
     const keys = [`group:${id}`, "groups:due", delivery ? `delivery:${delivery.id}` : "delivery:none", "deliveries:due", `gpend:${id}`, "deliveries:counter"];
     const args = [raw, next ? JSON.stringify(next) : "", id, next ? next.nextFlushAt : 0, delivery ? JSON.stringify(delivery) : "", delivery?.id ?? "", now];
     return (await this.r.commitGroup(...keys, ...args)) === 1;
+  }
+
+  /** Adds a delivery that belongs to no group flush (digests); a second add of the same id is a no-op for 7 days. */
+  async addDelivery(d: Delivery, now: number): Promise<boolean> {
+    const keys = [`added:${d.id}`, `delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, "deliveries:counter"];
+    return (await this.r.addDelivery(...keys, JSON.stringify(d), d.id, now)) === 1;
   }
 
   dueGroups(now: number, limit = 100): Promise<string[]> {

@@ -139,7 +139,7 @@ export const Route = z.strictObject({
 });
 export type Route = z.infer<typeof Route>;
 
-export const Silence = z.strictObject({ matchers: z.array(Matcher).min(1), until: IsoTime, comment: z.string().optional() });
+export const SilenceConfig = z.strictObject({ matchers: z.array(Matcher).min(1), until: IsoTime, comment: z.string().optional() });
 
 export const InhibitRule = z.strictObject({
   source: z.array(Matcher).min(1),
@@ -176,7 +176,7 @@ export const NotifierConfig = z
     channels: z.array(Channel).default([]),
     routes: z.array(Route).default([]),
     inhibit: z.array(InhibitRule).default([]),
-    silences: z.array(Silence).default([]),
+    silences: z.array(SilenceConfig).default([]),
     quietHours: QuietHours.optional(),
     digest: DigestConfig.optional(),
   })
