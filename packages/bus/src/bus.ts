@@ -1,6 +1,6 @@
 import { CE, DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { createInbox, headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -10,7 +10,9 @@ import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
-import type { Signer, Verifier } from "./signing.js";
+import { isPermissionError } from "./durable.js";
+import { inboxPrefixOf } from "./identities.js";
+import { type Signer, signHeaders, type Verifier } from "./signing.js";
 
 export interface BusOptions {
   /** The service's identity: NATS connection name and CloudEvents source. */
@@ -27,6 +29,13 @@ export interface BusOptions {
   publishDeadlineMs?: number;
   /** Create/update the streams (default true). A service without JetStream permissions sets false. */
   manageStreams?: boolean;
+  /**
+   * Create/update its durable consumers (default true). With false, or when the server refuses
+   * (permissions violation), each consumer binds to the one the provisioning identity created.
+   */
+  manageConsumers?: boolean;
+  /** Where replies to this connection arrive; default `_INBOX_<name>` (its permissions allow only that). */
+  inboxPrefix?: string;
 }
 
 export interface PublishOptions {
@@ -52,6 +61,7 @@ export class Bus {
   private readonly services: RegisteredService[] = [];
   private closing = false;
   private connectedNow = true;
+  private mayCreateConsumers: boolean;
 
   private constructor(nc: NatsConnection, private readonly opts: BusOptions) {
     this.nc = nc;
@@ -59,6 +69,7 @@ export class Bus {
     this.log = opts.log;
     this.signer = opts.signer;
     this.verifier = opts.verifier;
+    this.mayCreateConsumers = opts.manageConsumers !== false;
     this.metrics = new BusMetrics(opts.registry);
     this.js = jetstream(nc, { timeout: 5_000 });
     this.metrics.connected.set(1);
@@ -67,17 +78,27 @@ export class Bus {
 
   /** Connects (waiting for a first server if none answers yet) and makes sure the streams exist. */
   static async connect(opts: BusOptions): Promise<Bus> {
-    const nc = await connect({
-      servers: opts.url,
-      name: opts.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      reconnectJitter: 250,
-      waitOnFirstConnect: true,
-      pingInterval: 5_000,
-      maxPingOut: 3,
-      ...opts.auth,
-    });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: opts.url,
+        name: opts.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        reconnectJitter: 250,
+        waitOnFirstConnect: true,
+        pingInterval: 5_000,
+        maxPingOut: 3,
+        inboxPrefix: opts.inboxPrefix ?? inboxPrefixOf(opts.name),
+        ...opts.auth,
+      });
+    } catch (err) {
+      if ((err as Error).name !== "AuthorizationError") throw err;
+      const hint = opts.auth
+        ? `the server does not know the key of "${opts.name}" (start nats-server with the nats-server.conf generated beside it by \`pnpm mirror identity init\`)`
+        : "the server requires credentials: set MIRROR_IDENTITY_DIR or bus.identityDir (`pnpm mirror identity init --out DIR`)";
+      throw new BusError("MIRROR_ERR_AUTH", `NATS refused the connection of "${opts.name}" (authorization violation): ${hint}`, { cause: err });
+    }
     const bus = new Bus(nc, opts);
     if (opts.manageStreams !== false) await bus.ensureStreams();
     return bus;
@@ -103,8 +124,24 @@ export class Bus {
   }
 
   async manager(): Promise<JetStreamManager> {
-    this.jsm ??= await jetstreamManager(this.nc, { timeout: 5_000 });
+    // The API check ($JS.API.INFO) is an admin call; an identity that only binds skips it.
+    this.jsm ??= await jetstreamManager(this.nc, { timeout: 5_000, checkAPI: this.opts.manageStreams !== false });
     return this.jsm;
+  }
+
+  /** Whether consumers try to create/update their durable consumer before binding to it. */
+  get managesConsumers(): boolean {
+    return this.mayCreateConsumers;
+  }
+
+  /** The server refused a consumer create: bind from now on. */
+  noCreateRights(): void {
+    this.mayCreateConsumers = false;
+  }
+
+  /** A fresh reply subject under this connection's inbox prefix (the only one it may subscribe to). */
+  inbox(): string {
+    return createInbox(this.opts.inboxPrefix ?? inboxPrefixOf(this.name));
   }
 
   /** Creates or updates the MIRROR and MIRROR_DLQ streams. */
@@ -152,7 +189,7 @@ export class Bus {
     };
     return withProducerSpan(`publish ${contract.prefix}`, { "messaging.destination": subject, "messaging.message.id": id }, async () => {
       injectTrace(h);
-      if (this.signer) h[CE.signature] = this.signer.sign(signingBytes(h, subject, payload));
+      if (this.signer) signHeaders(this.signer, h, subject, payload);
       return this.publishRaw(subject, payload, h, id, contract.prefix);
     });
   }
@@ -170,6 +207,10 @@ export class Bus {
         this.metrics.messages.inc({ subject: family, direction: "out", outcome: ack.duplicate ? "duplicate" : "ok" });
         return { seq: ack.seq, duplicate: ack.duplicate, id };
       } catch (err) {
+        if (isPermissionError(err)) {
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "denied" });
+          throw new BusError("MIRROR_ERR_PERMISSION", `"${this.name}" may not publish on ${subject}: the server refused it (permissions violation)`, { cause: err });
+        }
         if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });
           throw new PublishError(`publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`, err);
@@ -252,15 +293,6 @@ export class Bus {
   get isClosing(): boolean {
     return this.closing;
   }
-}
-
-/** The bytes an event signature covers: id, type, source, subject and payload. */
-export function signingBytes(h: Record<string, string>, subject: string, payload: Uint8Array): Uint8Array {
-  const head = new TextEncoder().encode(`${h[CE.id]}\n${h[CE.type]}\n${h[CE.source]}\n${subject}\n`);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head, 0);
-  out.set(payload, head.length);
-  return out;
 }
 
 export { BusError };

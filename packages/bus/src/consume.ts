@@ -1,9 +1,9 @@
 import { CE, type DlqReason, type EventContract, type EventData, STREAM, deadLetter, fromCeHeaders } from "@mirror/contracts";
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
-import { nanos, type MsgHdrs } from "@nats-io/nats-core";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
-import { signingBytes } from "./bus.js";
+import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, isPermissionError } from "./durable.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
 
@@ -51,6 +51,7 @@ export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
   private pendingTimer: NodeJS.Timeout | undefined;
+  private warnedDiff = false;
   private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types">> & Pick<ConsumeOptions, "decode" | "filter" | "types">;
   private readonly log: Logger;
 
@@ -61,14 +62,7 @@ export class Consumer {
     private readonly handler: Handler<EventContract>,
     opts: ConsumeOptions,
   ) {
-    this.opts = {
-      concurrency: 16,
-      maxDeliver: 10,
-      ackWaitMs: 30_000,
-      backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000],
-      deliverPolicy: "all",
-      ...opts,
-    };
+    this.opts = { concurrency: 16, ...DURABLE_DEFAULTS, backoffMs: [...DURABLE_DEFAULTS.backoffMs], ...opts };
     this.log = bus.log.child({ consumer: durable });
   }
 
@@ -78,24 +72,28 @@ export class Consumer {
     this.pendingTimer.unref();
   }
 
+  /**
+   * Creates or updates the durable consumer when this identity may (no identity: the service
+   * provisions itself); otherwise binds to the one the provisioning identity created.
+   */
   private async ensure(): Promise<void> {
     const jsm = await this.bus.manager();
-    const cfg = {
-      durable_name: this.durable,
-      filter_subject: this.opts.filter ?? this.contract.filter,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(this.opts.ackWaitMs),
-      max_deliver: this.opts.maxDeliver,
-      backoff: this.opts.backoffMs.map((ms) => nanos(ms)),
-      deliver_policy: this.opts.deliverPolicy === "new" ? DeliverPolicy.New : DeliverPolicy.All,
-      max_ack_pending: 10_000,
-    };
-    try {
-      await jsm.consumers.add(STREAM.name, cfg);
-    } catch (err) {
-      if (!/already exists|different/i.test((err as Error).message)) throw err;
-      const { durable_name: _d, deliver_policy: _p, ...rest } = cfg;
-      await jsm.consumers.update(STREAM.name, this.durable, rest);
+    const want = consumerConfig(this.durable, this.opts.filter ?? this.contract.filter, this.opts);
+    if (this.bus.managesConsumers) {
+      try {
+        await createOrUpdateDurable(jsm, want);
+        return;
+      } catch (err) {
+        if (!isPermissionError(err)) throw err;
+        this.bus.noCreateRights();
+        this.log.info("this identity may not create consumers; binding the provisioned one");
+      }
+    }
+    const info = await bindDurable(jsm, this.durable);
+    const diffs = durableDifferences(info, want);
+    if (diffs.length && !this.warnedDiff) {
+      this.warnedDiff = true;
+      this.log.warn({ differences: diffs }, "the provisioned consumer differs from what this service asks for; update its entry in MESH_IDENTITIES and re-run `pnpm mirror identity provision`");
     }
   }
 
@@ -116,7 +114,7 @@ export class Consumer {
         }
       } catch (err) {
         failures++;
-        if (!this.stopped && (failures === 1 || failures % 20 === 0)) this.log.warn({ err: (err as Error).message, failures }, "consumer not running; retrying");
+        if (!this.stopped && (failures === 1 || failures % 20 === 0)) this.log.warn({ err: (err as Error).message, code: (err as BusError).code, failures }, "consumer not running; retrying");
       }
       if (!this.stopped) await sleep(Math.min(5_000, 200 * failures + 200));
     }
@@ -153,23 +151,21 @@ export class Consumer {
     const family = this.contract.prefix;
     const started = performance.now();
     const metrics = this.bus.metrics;
+    const get = (name: string) => m.headers?.get(name) || undefined;
+    // Checked before anything reads the payload: an untrusted event is never parsed.
+    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
+    if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
     let decoded: unknown;
     try {
       decoded = this.opts.decode ? this.opts.decode(m.data, m.subject, m.headers) : JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(m.data));
     } catch (err) {
       return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
     }
-    const get = (name: string) => m.headers?.get(name) || undefined;
     const ce = fromCeHeaders(get);
     const ceType = get(CE.type);
     const accepted = this.opts.types ?? [this.contract.type];
     if (ceType && !accepted.includes(ceType)) return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${accepted.join(" or ")}`);
     const source = ce.meta?.source ?? "anonymous";
-    if (this.bus.verifier) {
-      const h: Record<string, string> = { [CE.id]: get(CE.id) ?? "", [CE.type]: ceType ?? "", [CE.source]: get(CE.source) ?? "" };
-      const verdict = this.bus.verifier.verify(source, signingBytes(h, m.subject, m.data), get(CE.signature));
-      if (verdict === "bad") return this.dead(m, "bad_signature", `signature of "${source}" missing or invalid`);
-    }
     const parsed = this.contract.schema.safeParse(decoded);
     if (!parsed.success) return this.dead(m, "invalid_schema", `${this.contract.type}: ${describeZodError(parsed.error)}`);
     const tokens = m.subject.split(".");

@@ -1,4 +1,5 @@
 import { CE, type EndpointContract } from "@mirror/contracts";
+import type { Msg, NatsConnection, SubscriptionOptions } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
@@ -27,7 +28,7 @@ export async function addService(
   bus: Bus,
   spec: { name: string; version: string; description?: string; metadata?: Record<string, string>; queue?: string; endpoints?: EndpointHandler[] },
 ): Promise<RegisteredService> {
-  const svcm = new Svcm(bus.nc);
+  const svcm = new Svcm(guardReplies(bus));
   const service = await svcm.add({
     name: spec.name.replace(/[^A-Za-z0-9_-]/g, "-"),
     version: spec.version,
@@ -85,4 +86,40 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
   } finally {
     metrics.handleSeconds.observe({ subject: c.subject }, (performance.now() - started) / 1000);
   }
+}
+
+/** A reply subject is a client's inbox (`_INBOX.` or a per-identity `_INBOX_<name>.`), never an event subject. */
+export function isReplyInbox(subject: string): boolean {
+  return subject.startsWith("_INBOX.") || subject.startsWith("_INBOX_");
+}
+
+/**
+ * The connection as the Services API sees it: every subscription (endpoints and $SRV
+ * PING/INFO/STATS alike) drops a request whose reply subject is not an inbox, so a caller
+ * cannot make a service "reply" onto an event subject it may publish to.
+ */
+function guardReplies(bus: Bus): NatsConnection {
+  const nc = bus.nc;
+  const subscribe = (subject: string, opts?: SubscriptionOptions) => {
+    const callback = opts?.callback;
+    if (!callback) return nc.subscribe(subject, opts);
+    return nc.subscribe(subject, {
+      ...opts,
+      callback: (err: Error | null, msg: Msg) => {
+        if (!err && msg?.reply && !isReplyInbox(msg.reply)) {
+          bus.metrics.messages.inc({ subject, direction: "reply", outcome: "refused_reply_subject" });
+          bus.log.warn({ subject, reply: msg.reply }, "request refused: its reply subject is not an inbox");
+          return;
+        }
+        callback(err, msg);
+      },
+    });
+  };
+  return new Proxy(nc, {
+    get(target, prop) {
+      if (prop === "subscribe") return subscribe;
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

@@ -7,12 +7,17 @@ export const CE = {
   time: "ce-time",
   subject: "ce-subject",
   contentType: "content-type",
-  /** Ed25519 signature of the event by its source's identity (base64url), see bus/signing. */
-  signature: "ce-mirrorsignature",
   traceparent: "traceparent",
   tracestate: "tracestate",
   msgId: "Nats-Msg-Id",
 } as const;
+
+/**
+ * MirrorOS's own event headers (not CloudEvents attributes): `mirror-sig` is the ed25519
+ * signature (base64url) by the producing identity's nkey over ce-id, subject and the SHA-256
+ * of the payload; `mirror-key` is that identity's public nkey. See packages/bus/src/signing.ts.
+ */
+export const SIG_HEADERS = { signature: "mirror-sig", key: "mirror-key" } as const;
 
 export interface CloudEventMeta {
   id: string;

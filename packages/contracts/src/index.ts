@@ -1,7 +1,7 @@
 export { parseDuration, formatDuration, Duration, duration, DurationError } from "./duration.js";
 export { stableHash, repoKey, entityKey, loopId, subjectToken } from "./ids.js";
 export { defineEvent, defineEndpoint, type EventContract, type EventData, type EndpointContract } from "./event.js";
-export { CE, toCeHeaders, fromCeHeaders, type CloudEventMeta } from "./cloudevents.js";
+export { CE, SIG_HEADERS, toCeHeaders, fromCeHeaders, type CloudEventMeta } from "./cloudevents.js";
 export { IsoTime, Severity, SEVERITY_RANK } from "./events/common.js";
 export { RepoSnapshot, RepoBranch, RepoOperation, RepoGone, repoSnapshot, repoGone } from "./events/repo.js";
 export { ServiceStatus, ServiceKind, ServiceState, Heartbeat, serviceStatus, heartbeat } from "./events/service.js";

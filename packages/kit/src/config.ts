@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { MirrorConfig } from "@mirror/contracts";
 import { parse as parseYaml, YAMLParseError } from "yaml";
+import { collectSecrets, SECRET_ENV } from "./secrets.js";
 
 /** The whole mirror.yaml, or a key path with what is wrong with it. */
 export class ConfigError extends Error {
@@ -27,22 +28,64 @@ export function configPath(env: NodeJS.ProcessEnv, cwd = process.cwd()): string 
 
 const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Expands ${VAR} and ${VAR:-default} in every string; a missing variable is a problem at its key path. */
-function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
-  if (typeof value === "string") {
-    return value.replace(ENV_RE, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name];
-      if (v !== undefined) return v;
-      if (fallback !== undefined) return fallback;
-      problems.push(`${path.join(".") || "(root)"}: environment variable ${name} is not set`);
-      return "";
-    });
+interface Expansion {
+  env: NodeJS.ProcessEnv;
+  /** Where a relative `secretFile` is found: the config file's folder. */
+  baseDir: string;
+  problems: string[];
+  /** Values that came from secret-looking variables or from files: never logged. */
+  secrets: Set<string>;
+}
+
+function expandString(value: string, x: Expansion, path: string[]): string {
+  return value.replace(ENV_RE, (_m, name: string, fallback: string | undefined) => {
+    const v = x.env[name];
+    if (v !== undefined) {
+      if (SECRET_ENV.test(name)) x.secrets.add(v);
+      return v;
+    }
+    if (fallback !== undefined) return fallback;
+    x.problems.push(`${path.join(".") || "(root)"}: environment variable ${name} is not set`);
+    return "";
+  });
+}
+
+/** `{ secretFile: PATH }` in place of a value: the file's content (trailing newline dropped). */
+function readSecretFile(spec: unknown, x: Expansion, path: string[]): string {
+  const where = path.join(".") || "(root)";
+  if (typeof spec !== "string" || !spec) {
+    x.problems.push(`${where}.secretFile: must be a file path`);
+    return "";
   }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, String(i)], problems));
+  const file = resolve(x.baseDir, expandString(spec, x, [...path, "secretFile"]));
+  try {
+    const text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    if (text) x.secrets.add(text);
+    return text;
+  } catch (err) {
+    x.problems.push(`${where}.secretFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return "";
+  }
+}
+
+/** Expands ${VAR}, ${VAR:-default} and { secretFile } everywhere; a problem names its key path. */
+function expandEnv(value: unknown, x: Expansion, path: string[]): unknown {
+  if (typeof value === "string") return expandString(value, x, path);
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, x, [...path, String(i)]));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...path, k], problems)]));
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0]?.[0] === "secretFile") return readSecretFile(entries[0][1], x, path);
+    return Object.fromEntries(entries.map(([k, v]) => [k, expandEnv(v, x, [...path, k])]));
   }
   return value;
+}
+
+const SECRETS = Symbol.for("mirror.config.secrets");
+
+/** Every secret value of a parsed config: secret-looking keys, URL passwords, secret variables and files. */
+export function configSecrets(config: MirrorConfig): string[] {
+  const fromParse = (config as unknown as Record<symbol, string[] | undefined>)[SECRETS] ?? [];
+  return [...new Set([...fromParse, ...collectSecrets(config)])];
 }
 
 function deepFreeze<T>(o: T): T {
@@ -54,7 +97,7 @@ function deepFreeze<T>(o: T): T {
 }
 
 /** Parses YAML text into a validated, frozen MirrorConfig. No side effects. */
-export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror.yaml"): MirrorConfig {
+export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror.yaml", baseDir = file.startsWith("/") ? dirname(file) : process.cwd()): MirrorConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 }) ?? {};
@@ -63,10 +106,11 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`]);
   }
   if (typeof raw !== "object" || Array.isArray(raw) || raw === null) throw new ConfigError(file, ["(root): must be a mapping of sections (bus, store, scanner, tracker, loops, notifier, model)"]);
-  const problems: string[] = [];
-  const expanded = expandEnv(raw, env, [], problems) as Record<string, Record<string, unknown>>;
-  if (problems.length) throw new ConfigError(file, problems);
+  const x: Expansion = { env, baseDir, problems: [], secrets: new Set() };
+  const expanded = expandEnv(raw, x, []) as Record<string, Record<string, unknown>>;
+  if (x.problems.length) throw new ConfigError(file, x.problems);
   if (env.MIRROR_NATS_URL) expanded.bus = { ...(expanded.bus ?? {}), url: env.MIRROR_NATS_URL };
+  if (env.MIRROR_IDENTITY_DIR) expanded.bus = { ...(expanded.bus ?? {}), identityDir: env.MIRROR_IDENTITY_DIR };
   if (env.MIRROR_REDIS_URL) expanded.store = { ...(expanded.store ?? {}), url: env.MIRROR_REDIS_URL };
   const parsed = MirrorConfig.safeParse(expanded);
   if (!parsed.success) {
@@ -75,6 +119,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
       parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`),
     );
   }
+  Object.defineProperty(parsed.data, SECRETS, { value: [...x.secrets], enumerable: false });
   return deepFreeze(parsed.data);
 }
 

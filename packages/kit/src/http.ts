@@ -1,12 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { addTokenAuth, type HttpAuthOptions } from "./http-auth.js";
 
 /** Builds (does not listen) the service's HTTP app with /healthz, /readyz and /metrics. */
-export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => Record<string, boolean> }): FastifyInstance {
+export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => Record<string, boolean>; auth?: HttpAuthOptions }): FastifyInstance {
   const app = Fastify({ loggerInstance: opts.log.child({ component: "http" }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
-  app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async (_req, reply) => {
+  addTokenAuth(app, opts.auth ?? {}, (req) => opts.log.warn({ method: req.method, url: req.url.split("?")[0] }, "request refused: no valid bearer token"));
+  app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
+  app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
     const checks = opts.ready();
     const ok = Object.values(checks).every(Boolean);
     return reply.code(ok ? 200 : 503).send({ ok, checks });

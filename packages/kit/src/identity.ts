@@ -1,32 +1,96 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Signer } from "@mirror/bus";
-import { nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { KeyringVerifier, mayPublishEvent, nkeySigner, type Signer, type Verifier } from "@mirror/bus";
+import type { MirrorConfig } from "@mirror/contracts";
+import { nkeyAuthenticator } from "@nats-io/nats-core";
 import type { ConnectionOptions } from "@nats-io/transport-node";
+
+/** The file `pnpm mirror identity init` writes beside the seeds: `{ "<identity>": "<public nkey>" }`. */
+export const PUBLIC_KEYS_FILE = "public-keys.json";
+
+/** One error per identity problem: a missing seed, an unreadable folder, a bad key file. */
+export class IdentityError extends Error {
+  override name = "IdentityError";
+  readonly code = "MIRROR_ERR_IDENTITY";
+}
 
 export interface Identity {
   auth?: Pick<ConnectionOptions, "authenticator">;
   signer?: Signer;
+  /** Checks consumed events; set when an identity folder is. */
+  verifier?: Verifier;
   publicKey?: string;
+  /** The folder the identity came from, if any. */
+  dir?: string;
+  /** Values never to be logged (the seed). */
+  secrets?: string[];
+  /** Non-fatal problems worth a log line (a seed readable by others). */
+  warnings?: string[];
+}
+
+/** The identity folder: MIRROR_IDENTITY_DIR, else bus.identityDir, else none. */
+export function identityDir(bus: Pick<MirrorConfig["bus"], "identityDir">, env: NodeJS.ProcessEnv): string | undefined {
+  const dir = env.MIRROR_IDENTITY_DIR || bus.identityDir;
+  return dir ? resolve(dir) : undefined;
 }
 
 /** The credential file of a service: bus.credentials, else $MIRROR_IDENTITY_DIR/<name>.nk, else none. */
-export function credentialPath(name: string, credentials: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+export function credentialPath(name: string, credentials: string | undefined, env: NodeJS.ProcessEnv, dir = env.MIRROR_IDENTITY_DIR): string | undefined {
   if (credentials) return credentials;
-  if (env.MIRROR_IDENTITY_DIR) return join(env.MIRROR_IDENTITY_DIR, `${name}.nk`);
+  if (dir) return join(dir, `${name}.nk`);
   return undefined;
 }
 
-/** Loads a service's nkey seed: it authenticates the connection and signs the events. */
+function readSeed(name: string, file: string): { seed: Uint8Array; text: string; warnings: string[] } {
+  if (!existsSync(file)) throw new IdentityError(`credentials for "${name}" not found at ${file} (make them with \`pnpm mirror identity init --out DIR\`)`);
+  const text = readFileSync(file, "utf8").trim();
+  if (!/^SU[A-Z2-7]{56}$/.test(text)) throw new IdentityError(`${file} does not hold an nkey user seed (SU...)`);
+  const mode = statSync(file).mode & 0o777;
+  const warnings = mode & 0o077 ? [`${file} is readable by other users (mode ${mode.toString(8)}); chmod 600 it`] : [];
+  return { seed: new TextEncoder().encode(text), text, warnings };
+}
+
+/** Reads `public-keys.json`: the keys every consumer verifies signatures against. */
+export function readPublicKeys(dir: string): Record<string, string> {
+  const file = join(dir, PUBLIC_KEYS_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new IdentityError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\``);
+  }
+  const keys = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const bad = Object.entries(keys).filter(([, v]) => typeof v !== "string" || !/^U[A-Z2-7]{55}$/.test(v));
+  if (!Object.keys(keys).length || bad.length) throw new IdentityError(`${file} must map identity names to public user nkeys (U...)`);
+  return keys as Record<string, string>;
+}
+
+/** Loads an nkey seed: it authenticates the connection and signs the events. */
 export function loadIdentity(name: string, credentials: string | undefined, env: NodeJS.ProcessEnv): Identity {
   const file = credentialPath(name, credentials, env);
-  if (!file) return {};
-  if (!existsSync(file)) throw new Error(`credentials for "${name}" not found at ${file}`);
-  const seed = new TextEncoder().encode(readFileSync(file, "utf8").trim());
-  const kp = nkeys.fromSeed(seed);
-  return {
-    auth: { authenticator: nkeyAuthenticator(seed) },
-    signer: { sign: (data) => Buffer.from(kp.sign(data)).toString("base64url") },
-    publicKey: kp.getPublicKey(),
-  };
+  if (!file) return { secrets: [], warnings: [] };
+  const { seed, text, warnings } = readSeed(name, file);
+  const signer = nkeySigner(seed);
+  return { auth: { authenticator: nkeyAuthenticator(seed) }, signer, publicKey: signer.publicKey, secrets: [text], warnings };
+}
+
+/**
+ * A service's whole identity from config: its seed (bus.credentials or `<dir>/<name>.nk`) and,
+ * with an identity folder, the verifier of everyone's signatures (bus.requireSignatures,
+ * default true there). Without either, the service connects anonymously and does not sign.
+ */
+export function loadServiceIdentity(name: string, bus: MirrorConfig["bus"], env: NodeJS.ProcessEnv): Identity {
+  const dir = identityDir(bus, env);
+  const file = credentialPath(name, bus.credentials, env, dir);
+  const own = file ? loadIdentity(name, file, env) : { secrets: [], warnings: [] };
+  if (!dir) {
+    if (bus.requireSignatures) throw new IdentityError("bus.requireSignatures needs an identity folder (bus.identityDir or MIRROR_IDENTITY_DIR)");
+    return own;
+  }
+  const keys = readPublicKeys(dir);
+  if (own.publicKey && keys[name] && keys[name] !== own.publicKey) {
+    throw new IdentityError(`the seed of "${name}" (${file}) is not the key ${PUBLIC_KEYS_FILE} lists for it; re-run \`pnpm mirror identity init --out ${dir}\``);
+  }
+  const verifier = new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish: (id, subject) => mayPublishEvent(id, subject) });
+  return { ...own, verifier, dir };
 }

@@ -1,7 +1,10 @@
 export { defineService, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService } from "./service.js";
-export { loadConfig, parseConfig, configPath, ConfigError } from "./config.js";
-export { createLogger, REDACT_PATHS } from "./logger.js";
+export { loadConfig, parseConfig, configPath, configSecrets, ConfigError } from "./config.js";
+export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
+export { collectSecrets, secretScrubber } from "./secrets.js";
+export { addTokenAuth, bearerMatches, type HttpAuthOptions } from "./http-auth.js";
+export { connectBus, type ConnectOptions } from "./connect.js";
 export { createStore } from "./store.js";
 export { buildHttp } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
-export { loadIdentity, credentialPath, type Identity } from "./identity.js";
+export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, IdentityError, PUBLIC_KEYS_FILE, type Identity } from "./identity.js";

@@ -1,13 +1,14 @@
-import { Bus, type EndpointHandler, type Signer, type Verifier } from "@mirror/bus";
+import type { Bus, EndpointHandler, Signer, Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { type Clock, systemClock } from "./clock.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, configSecrets, loadConfig } from "./config.js";
+import { connectBus } from "./connect.js";
 import { buildHttp } from "./http.js";
-import { loadIdentity } from "./identity.js";
+import { IdentityError, loadServiceIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
 import { createStore } from "./store.js";
 
@@ -73,11 +74,13 @@ export interface RunningService {
 export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
   const env = opts.env ?? process.env;
   const config = opts.config ?? loadConfig(env, opts.cwd).config;
-  const log = createLogger(spec.name, opts.logDest);
+  const identity = loadServiceIdentity(spec.name, config.bus, env);
+  const log = createLogger(spec.name, opts.logDest, undefined, { secrets: [...configSecrets(config), ...(identity.secrets ?? [])] });
+  for (const w of identity.warnings ?? []) log.warn(w);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const checks = new Map<string, () => boolean>();
-  const http = buildHttp({ log, registry, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
+  const http = buildHttp({ log, registry, auth: config.http, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
   let bus: Bus | undefined;
   let store: Redis | undefined;
   checks.set("bus", () => bus?.connected === true);
@@ -87,18 +90,8 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   spec.routes?.(http, config);
   const port = await listen(http, opts.port ?? spec.port(config));
   log.info({ port }, "http listening");
-  const identity = loadIdentity(spec.name, config.bus.credentials, env);
-  bus = await Bus.connect({
-    name: spec.name,
-    url: config.bus.url,
-    log,
-    registry,
-    auth: identity.auth,
-    signer: opts.signer ?? identity.signer,
-    verifier: opts.verifier,
-    stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
-  });
-  log.info({ url: redactUrl(config.bus.url) }, "bus connected");
+  bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
+  log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
   store = createStore(config.store.url, spec.name, log);
   const ctx: ServiceContext = {
     name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
@@ -172,9 +165,13 @@ export function defineService(spec: ServiceSpec): void {
       if (shuttingDown) void r.stop().then(() => process.exit(0));
     })
     .catch((err) => {
-      if (err instanceof ConfigError) {
+      if (err instanceof ConfigError || err instanceof IdentityError) {
         process.stderr.write(`${spec.name}: ${err.message}\n`);
         process.exit(2);
+      }
+      if ((err as { code?: string }).code === "MIRROR_ERR_AUTH") {
+        process.stderr.write(`${spec.name}: ${(err as Error).message}\n`);
+        process.exit(1);
       }
       process.stderr.write(`${spec.name}: failed to start: ${(err as Error).stack ?? err}\n`);
       process.exit(1);

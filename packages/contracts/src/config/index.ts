@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BusConfig, StoreConfig } from "./bus.js";
+import { BusConfig, HttpConfig, StoreConfig } from "./bus.js";
 import { LoopsConfig } from "./loops.js";
 import { ModelConfig } from "./model.js";
 import { NotifierConfig } from "./notifier.js";
@@ -18,6 +18,7 @@ export { Port } from "./port.js";
 export const MirrorConfig = z.strictObject({
   bus: BusConfig,
   store: StoreConfig,
+  http: HttpConfig,
   scanner: ScannerConfig,
   tracker: TrackerConfig,
   loops: LoopsConfig,
