@@ -18,4 +18,5 @@ export const DEFAULT_PORTS: Record<string, number> = {
   notifier: 9104,
   "model-rules": 9105,
   "model-openai": 9106,
+  "model-anthropic": 9107,
 };

@@ -3,10 +3,10 @@ import { after, before, describe, test } from "node:test";
 import type { Bus } from "@mirror/bus";
 import { modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
 import type { RunningService } from "@mirror/kit";
-import { type ModelServer, openaiCompletion, openaiError, promptText, startModelServer } from "@mirror/model-kit/testing";
+import { callerBus, dirtyLoop, failure, type LogSink, metricsText as metrics, type ModelServer, openaiCompletion, openaiError, promptText, startModelServer } from "@mirror/model-kit/testing";
 import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 import { modelOpenAI } from "../src/service.js";
-import { callerBus, dirtyLoop, failure, type LogSink, metrics, runAdapter } from "./helpers.js";
+import { runAdapter } from "./helpers.js";
 
 const KEY = "sk-test-SECRETKEY0123456789";
 const good = { severity: "medium", summary: "3 files uncommitted for 2 days in ~/code/site", nextAction: "Commit or stash them." };

@@ -21,6 +21,8 @@ before(async () => {
   redis = await startRedis();
   const config = parseConfig("model: { home: /home/ada }", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
   svc = await runService(modelRules, { config, port: 0, clock, logDest: silent });
+  // The endpoints' subscriptions reach the server asynchronously; a flush makes them visible to callers.
+  await svc.ctx.bus.nc.flush();
   bus = await Bus.connect({ name: "test-caller", url: nats.url, log: createLogger("t", silent, "silent"), registry: new Registry() });
 });
 after(async () => {

@@ -141,3 +141,5 @@ export function promptText(call: ModelCall | undefined): string {
     .map((m) => (typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((b) => (b as { text?: string }).text ?? "").join("") : ""))
     .join("\n");
 }
+
+export { callerBus, dirtyLoop, failure, LogSink, metricsText } from "./fixtures.js";

@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { modelAnthropic } from "./service.js";
+
+defineService(modelAnthropic);
