@@ -27,7 +27,7 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   const onScanNow = endpoint(scanNow, async (req) => {
     if (!req.path) return scanner.scanAll({ force: true });
     const repo = await resolveTarget(req.path, config.roots.map((r) => r.path));
-    return scanner.scanOne(repo);
+    return scanner.scanSome([repo], { force: true });
   });
   return {
     scanner,

@@ -37,7 +37,7 @@ export interface Discovery {
 function problemOf(path: string, err: unknown): DiscoveryProblem {
   const code = (err as NodeJS.ErrnoException).code;
   const reason = code === "EACCES" || code === "EPERM" ? "permission_denied" : "unreadable";
-  return { path, reason, message: `${code ?? "error"}: ${(err as Error).message}` };
+  return { path, reason, message: (err as Error).message };
 }
 
 /** Resolves a `.git` file ("gitdir: ...") to the worktree's git dir and kind. */

@@ -19,8 +19,11 @@ export interface GitOptions {
   timeoutMs?: number;
   /** Largest stdout accepted; a bigger one fails the command. */
   maxBuffer?: number;
-  /** Extra `-c key=value` settings placed before the subcommand. */
-  config?: string[];
+  /**
+   * Extra config as (key, value) pairs, passed through GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n:
+   * unlike `-c key=value` a key from a repo (a filter driver's name) may hold any character.
+   */
+  config?: ReadonlyArray<readonly [string, string]>;
 }
 
 /**
@@ -41,19 +44,26 @@ const SAFE_ENV: NodeJS.ProcessEnv = {
 };
 
 /** The environment git runs with: the caller's, minus variables that would redirect it to another repo. */
-function gitEnv(): NodeJS.ProcessEnv {
+export function gitEnv(config: ReadonlyArray<readonly [string, string]> = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...SAFE_ENV };
-  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT"]) {
-    delete env[k];
+  for (const k of Object.keys(env)) {
+    if (/^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|CEILING_DIRECTORIES|NAMESPACE|EXTERNAL_DIFF|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+)$/.test(k)) delete env[k];
+  }
+  if (config.length) {
+    env.GIT_CONFIG_COUNT = String(config.length);
+    config.forEach(([k, v], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = k;
+      env[`GIT_CONFIG_VALUE_${i}`] = v;
+    });
   }
   return env;
 }
 
 /** The argument vector for one git call: safety flags, then `-c` settings, then the subcommand. */
-export function gitArgs(cwd: string, args: readonly string[], extraConfig: readonly string[] = []): string[] {
+export function gitArgs(cwd: string, args: readonly string[]): string[] {
   // safe.directory: a repo owned by another user (a mounted folder in a container) is
   // otherwise refused; we only read it, with every program-running setting disabled above.
-  const config = [...SAFE_CONFIG, `safe.directory=${cwd}`, ...extraConfig];
+  const config = [...SAFE_CONFIG, `safe.directory=${cwd}`];
   return ["--no-optional-locks", ...config.flatMap((c) => ["-c", c]), ...args];
 }
 
@@ -62,8 +72,8 @@ export function runGit(cwd: string, args: readonly string[], opts: GitOptions = 
   return new Promise((resolve, reject) => {
     execFile(
       "git",
-      gitArgs(cwd, args, opts.config),
-      { cwd, env: gitEnv(), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
+      gitArgs(cwd, args),
+      { cwd, env: gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

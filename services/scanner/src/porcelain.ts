@@ -38,7 +38,10 @@ export interface StatusReport {
   ahead: number | null;
   behind: number | null;
   stashes: number;
+  /** Changed, unmerged and untracked entries (at most maxEntries). */
   entries: StatusEntry[];
+  /** Paths reported ignored with `--ignored` (folders end with "/"; at most maxEntries). */
+  ignoredPaths: string[];
   staged: number;
   unstaged: number;
   untracked: number;
@@ -155,7 +158,7 @@ export function parseStatus(output: Buffer | string, opts: ParseOptions = {}): S
   const records = text.split("\0");
   if (records.at(-1) === "") records.pop();
   const report: StatusReport = {
-    oid: null, head: null, upstream: null, ahead: null, behind: null, stashes: 0, entries: [],
+    oid: null, head: null, upstream: null, ahead: null, behind: null, stashes: 0, entries: [], ignoredPaths: [],
     staged: 0, unstaged: 0, untracked: 0, conflicted: 0, ignored: 0,
   };
   const max = opts.maxEntries ?? Number.POSITIVE_INFINITY;
@@ -169,7 +172,9 @@ export function parseStatus(output: Buffer | string, opts: ParseOptions = {}): S
     }
     const entry = parseEntry(record, next);
     count(report, entry);
-    if (report.entries.length < max) report.entries.push(entry);
+    if (entry.kind === "ignored") {
+      if (report.ignoredPaths.length < max) report.ignoredPaths.push(entry.path);
+    } else if (report.entries.length < max) report.entries.push(entry);
   }
   return report;
 }

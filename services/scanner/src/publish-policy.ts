@@ -9,7 +9,6 @@ export interface KnownRepo {
   hash?: string;
   seq: number;
   publishedAt: number;
-  body?: SnapshotBody;
 }
 
 /**

@@ -1,7 +1,9 @@
 import type { RepoBranch } from "@mirror/contracts";
-import { runGit } from "./git.js";
 
 type Branch = RepoBranch;
+
+/** Runs git in the repo being read, with that repo's safety settings. */
+export type Git = (args: readonly string[]) => Promise<Buffer>;
 
 const FORMAT = ["%(refname)", "%(objectname)", "%(committerdate:iso-strict)", "%(upstream:short)", "%(upstream:track,nobracket)", "%(symref)"].join("%00");
 
@@ -49,8 +51,8 @@ export function parseRefs(output: string): RefsReport {
 }
 
 /** Every local branch with its tip time, upstream and ahead/behind, plus the remote's default branch. */
-export async function readRefs(path: string): Promise<RefsReport> {
-  const out = await runGit(path, ["for-each-ref", `--format=${FORMAT}`, "refs/heads", "refs/remotes/*/HEAD"]);
+export async function readRefs(git: Git): Promise<RefsReport> {
+  const out = await git(["for-each-ref", `--format=${FORMAT}`, "refs/heads", "refs/remotes/*/HEAD"]);
   return parseRefs(out.toString("utf8"));
 }
 
@@ -63,12 +65,12 @@ export function pickDefault(refs: RefsReport): string | null {
 }
 
 /** Sets mergedIntoDefault on every branch (one git call, only when there is something to decide). */
-export async function markMerged(path: string, refs: RefsReport, defaultBranch: string | null): Promise<void> {
+export async function markMerged(git: Git, refs: RefsReport, defaultBranch: string | null): Promise<void> {
   if (!defaultBranch) return;
   const others = refs.branches.filter((b) => b.name !== defaultBranch);
   for (const b of refs.branches) if (b.name === defaultBranch) b.mergedIntoDefault = true;
   if (others.length === 0) return;
-  const out = await runGit(path, ["for-each-ref", `--merged=refs/heads/${defaultBranch}`, "--format=%(refname)", "refs/heads"]);
+  const out = await git(["for-each-ref", `--merged=refs/heads/${defaultBranch}`, "--format=%(refname)", "refs/heads"]);
   const merged = new Set(out.toString("utf8").split("\n").filter(Boolean).map((r) => r.slice("refs/heads/".length)));
   for (const b of others) b.mergedIntoDefault = merged.has(b.name);
 }

@@ -1,14 +1,15 @@
 import { availableParallelism } from "node:os";
 import type { Bus } from "@mirror/bus";
-import { repoGone, repoKey, repoSnapshot, type ScannerConfig } from "@mirror/contracts";
+import { repoKey, type ScannerConfig } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { type Discovery, type DiscoveryProblem, discover, type FoundRepo } from "./discover.js";
-import type { ErrorReason, ScannerMetrics } from "./metrics.js";
+import { type Discovery, type DiscoveryProblem, discover, type FoundRepo, isWithin } from "./discover.js";
+import { fingerprint } from "./fingerprint.js";
+import type { ScannerMetrics } from "./metrics.js";
 import { mapPool } from "./pool.js";
-import { bodyHash, goneId, type KnownRepo, nextSeq, shouldPublish, snapshotId } from "./publish-policy.js";
-import { readRepo, type SnapshotBody } from "./snapshot.js";
+import { Publisher } from "./publisher.js";
+import { readRepo } from "./snapshot.js";
 
 export interface ScannerDeps {
   bus: Bus;
@@ -22,44 +23,39 @@ export interface ScannerDeps {
 /** What one scan did; the reply of `scan.now`. */
 export interface ScanSummary {
   repos: number;
+  /** Repos read with git (the others were unchanged on disk). */
+  read: number;
   published: number;
   gone: number;
   errors: number;
   durationMs: number;
 }
 
-/** Redis hash of the repos seen (repoKey -> {path, seq}), so a repo removed while we were down still gets `repo.gone`. */
-const KNOWN_KEY = "known";
+interface RepoMemo {
+  fingerprint: string;
+  ignored: Set<string>;
+}
 
-/** Finds repos, reads them and publishes what changed. Scans run one at a time. */
+/** Finds repos, reads the ones that changed on disk, publishes what changed. Scans run one at a time. */
 export class Scanner {
-  private readonly known = new Map<string, KnownRepo>();
+  readonly publisher: Publisher;
+  private readonly memo = new Map<string, RepoMemo>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
+  /** The repos of the last full scan (watch mode and fetch use them). */
+  repos: FoundRepo[] = [];
 
   constructor(private readonly deps: ScannerDeps) {
     this.log = deps.log.child({ component: "scanner" });
-  }
-
-  get resyncMs(): number {
-    return this.deps.config.resyncEvery ?? this.deps.config.resync;
+    this.publisher = new Publisher({ ...deps, log: this.log, resyncMs: deps.config.resyncEvery ?? deps.config.resync });
   }
 
   get concurrency(): number {
     return this.deps.config.concurrency ?? availableParallelism();
   }
 
-  /** Loads the repos a previous run knew about (best effort: Redis down means no gone events for them). */
-  async load(): Promise<void> {
-    try {
-      const all = await this.deps.store.hgetall(KNOWN_KEY);
-      for (const [key, json] of Object.entries(all)) {
-        const v = JSON.parse(json) as { path: string; seq: number };
-        if (!this.known.has(key)) this.known.set(key, { key, path: v.path, seq: v.seq, publishedAt: 0 });
-      }
-    } catch (err) {
-      this.log.warn({ err }, "could not load known repos; repos removed while stopped will not be reported gone");
-    }
+  load(): Promise<void> {
+    return this.publisher.load();
   }
 
   /** Runs `job` after every scan queued before it. */
@@ -69,28 +65,72 @@ export class Scanner {
     return run;
   }
 
-  /** Scans every root. `force` publishes every snapshot even if unchanged. */
+  /** Scans every root. `force` reads and publishes every repo even if unchanged. */
   scanAll(opts: { force?: boolean } = {}): Promise<ScanSummary> {
     return this.serial(async () => {
       const started = performance.now();
       const end = this.deps.metrics.scanDuration.startTimer();
       const found = await discover(this.deps.config.roots.map((r) => r.path), { maxDepth: this.deps.config.maxDepth, exclude: this.deps.config.exclude });
       this.reportProblems(found.problems);
-      const results = await mapPool(found.repos, this.concurrency, (repo) => this.scanRepo(repo, opts.force === true));
+      const results = await this.scanRepos(found.repos, opts.force === true);
       const gone = await this.publishGone(found);
       end();
+      this.repos = found.repos;
       this.deps.metrics.repos.set(found.repos.length);
       return summary(found.repos.length, results, gone, found.problems.length, performance.now() - started);
     });
   }
 
-  /** Scans one repo (already checked to be inside the roots) and always publishes it. */
-  scanOne(repo: FoundRepo): Promise<ScanSummary> {
+  /** Scans the given repos (already known to be inside the roots). */
+  scanSome(repos: FoundRepo[], opts: { force?: boolean } = {}): Promise<ScanSummary> {
     return this.serial(async () => {
       const started = performance.now();
-      const r = await this.scanRepo(repo, true);
-      return summary(1, [r], 0, 0, performance.now() - started);
+      const results = await this.scanRepos(repos, opts.force === true);
+      return summary(repos.length, results, 0, 0, performance.now() - started);
     });
+  }
+
+  /**
+   * Fingerprints every repo first (stat calls only), then runs git only where the fingerprint
+   * changed or a keep-alive is due. A changed nested repo or submodule also marks the repos
+   * around it as changed: a new commit in a submodule shows in its parent's status.
+   */
+  private async scanRepos(repos: FoundRepo[], force: boolean): Promise<Outcome[]> {
+    const keys = repos.map((r) => repoKey(r.path));
+    const prints = await mapPool(repos, this.concurrency * 4, (r, i) => fingerprint({ repo: r, ignored: this.memo.get(keys[i] as string)?.ignored ?? new Set() }).catch(() => undefined));
+    const changed = repos.map((_, i) => force || prints[i] === undefined || prints[i] !== this.memo.get(keys[i] as string)?.fingerprint);
+    repos.forEach((inner, i) => {
+      if (!changed[i]) return;
+      repos.forEach((outer, j) => {
+        if (j !== i && isWithin(inner.path, outer.path)) changed[j] = true;
+      });
+    });
+    return mapPool(repos, this.concurrency, async (repo, i) => {
+      const key = keys[i] as string;
+      if (!changed[i] && !this.publisher.resyncDue(key)) {
+        this.deps.metrics.repoScans.inc({ mode: "unchanged" });
+        return { read: false, published: false, error: false };
+      }
+      return this.readAndPublish(repo, key, prints[i], force);
+    });
+  }
+
+  private async readAndPublish(repo: FoundRepo, key: string, print: string | undefined, force: boolean): Promise<Outcome> {
+    const { body, ignored } = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
+    this.deps.metrics.repoScans.inc({ mode: "git" });
+    if (body.error) {
+      this.deps.metrics.errors.inc({ reason: "git" });
+      this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
+    }
+    if (body.untrackedCapped) {
+      this.deps.metrics.errors.inc({ reason: "untracked_capped" });
+      this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
+    }
+    const published = await this.publisher.snapshot(key, body, force);
+    // A failed read or publish is retried at the next scan: no fingerprint is kept for it.
+    if (print && !body.error && (published || this.publisher.known.get(key)?.hash !== undefined)) this.memo.set(key, { fingerprint: print, ignored });
+    else this.memo.delete(key);
+    return { read: true, published, error: body.error !== null };
   }
 
   private reportProblems(problems: DiscoveryProblem[]): void {
@@ -100,76 +140,32 @@ export class Scanner {
     }
   }
 
-  private countError(reason: ErrorReason): void {
-    this.deps.metrics.errors.inc({ reason });
-  }
-
-  /** Reads one repo and publishes its snapshot if it changed or is due. Never throws. */
-  private async scanRepo(repo: FoundRepo, force: boolean): Promise<{ published: boolean; error: boolean }> {
-    const key = repoKey(repo.path);
-    const body = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
-    this.deps.metrics.repoScans.inc({ mode: "git" });
-    if (body.error) {
-      this.countError("git");
-      this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
-    }
-    if (body.untrackedCapped) this.countError("untracked_capped");
-    const published = await this.publishSnapshot(key, body, force);
-    return { published, error: body.error !== null };
-  }
-
-  private async publishSnapshot(key: string, body: SnapshotBody, force: boolean): Promise<boolean> {
-    const now = this.deps.clock.now();
-    const prev = this.known.get(key);
-    const hash = bodyHash(body);
-    if (!shouldPublish(prev, hash, now, this.resyncMs, force)) return false;
-    const seq = nextSeq(prev?.seq ?? 0, now);
-    try {
-      await this.deps.bus.publish(repoSnapshot, key, { ...body, seq, observedAt: new Date(now).toISOString() }, { id: snapshotId(key, seq) });
-    } catch (err) {
-      this.countError("publish");
-      this.log.error({ err, path: body.path }, "snapshot not published; will retry at the next scan");
-      return false;
-    }
-    this.deps.metrics.published.inc({ event: "snapshot" });
-    this.known.set(key, { key, path: body.path, hash, seq, publishedAt: now, body });
-    if (!prev || prev.hash === undefined) await this.remember(key, body.path, seq);
-    return true;
-  }
-
-  private async remember(key: string, path: string, seq: number): Promise<void> {
-    await this.deps.store.hset(KNOWN_KEY, key, JSON.stringify({ path, seq })).catch((err) => this.log.warn({ err }, "could not store known repo"));
-  }
-
   /** Publishes `repo.gone` for known repos not found now, unless a problem hid the folder they are in. */
   private async publishGone(found: Discovery): Promise<number> {
     const present = new Set(found.repos.map((r) => repoKey(r.path)));
     const hidden = found.problems.filter((p) => p.reason === "permission_denied" || p.reason === "unreadable").map((p) => p.path);
     let count = 0;
-    for (const k of [...this.known.values()]) {
-      if (present.has(k.key) || hidden.some((h) => k.path === h || k.path.startsWith(`${h}/`))) continue;
-      const now = this.deps.clock.now();
-      const seq = nextSeq(k.seq, now);
-      try {
-        await this.deps.bus.publish(repoGone, k.key, { repoKey: k.key, path: k.path, observedAt: new Date(now).toISOString(), seq }, { id: goneId(k.key, seq) });
-      } catch (err) {
-        this.countError("publish");
-        this.log.error({ err, path: k.path }, "repo.gone not published; will retry at the next scan");
-        continue;
+    for (const k of [...this.publisher.known.values()]) {
+      if (present.has(k.key) || hidden.some((h) => isWithin(k.path, h))) continue;
+      if (await this.publisher.gone(k.key)) {
+        this.memo.delete(k.key);
+        count++;
       }
-      this.deps.metrics.published.inc({ event: "gone" });
-      this.log.info({ path: k.path }, "repo gone");
-      this.known.delete(k.key);
-      await this.deps.store.hdel(KNOWN_KEY, k.key).catch(() => undefined);
-      count++;
     }
     return count;
   }
 }
 
-function summary(repos: number, results: { published: boolean; error: boolean }[], gone: number, problems: number, ms: number): ScanSummary {
+interface Outcome {
+  read: boolean;
+  published: boolean;
+  error: boolean;
+}
+
+function summary(repos: number, results: Outcome[], gone: number, problems: number, ms: number): ScanSummary {
   return {
     repos,
+    read: results.filter((r) => r.read).length,
     published: results.filter((r) => r.published).length,
     gone,
     errors: results.filter((r) => r.error).length + problems,

@@ -5,7 +5,8 @@ import type { FoundRepo } from "./discover.js";
 import { runGit } from "./git.js";
 import { readOperation, readStashes } from "./gitdir-state.js";
 import { parseStatus, type StatusReport } from "./porcelain.js";
-import { markMerged, pickDefault, readRefs } from "./refs.js";
+import { disableFilters, readRepoConfig } from "./repo-config.js";
+import { type Git, markMerged, pickDefault, readRefs } from "./refs.js";
 
 /** A snapshot without the fields the publisher sets (seq, observedAt). */
 export type SnapshotBody = Omit<RepoSnapshot, "seq" | "observedAt">;
@@ -16,7 +17,18 @@ export interface ReadOptions {
   timeoutMs?: number;
 }
 
-const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "--show-stash", "-z", "--untracked-files=all", "--ignore-submodules=dirty"];
+/**
+ * One status call gives branch, upstream, ahead/behind, every dirty path and the ignored
+ * folders (which the fingerprint then skips). A submodule's own dirt is left to its own
+ * snapshot (`--ignore-submodules=dirty`); a new commit in it still shows in the parent.
+ */
+const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "--show-stash", "-z", "--untracked-files=all", "--ignored=matching", "--ignore-submodules=dirty"];
+
+/** A read repo: its snapshot body and the ignored paths the next fingerprint skips. */
+export interface RepoRead {
+  body: SnapshotBody;
+  ignored: Set<string>;
+}
 
 function emptyBody(repo: FoundRepo): SnapshotBody {
   return {
@@ -40,15 +52,11 @@ function applyStatus(body: SnapshotBody, s: StatusReport, maxUntracked: number):
   body.untrackedCapped = s.untracked > maxUntracked;
 }
 
-async function hasAnyRemote(path: string): Promise<boolean> {
-  return (await runGit(path, ["remote"])).toString("utf8").trim().length > 0;
-}
-
 /**
  * Reads the whole observed state of one repository. Never throws: what could not be
  * read is named in `error` and the rest is filled in as far as it could be.
  */
-export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<SnapshotBody> {
+export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<RepoRead> {
   const body = emptyBody(repo);
   const errors: string[] = [];
   const attempt = async (what: string, f: () => Promise<void>) => {
@@ -58,33 +66,37 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Snap
       errors.push(`${what}: ${(err as Error).message}`);
     }
   };
+  const config = await readRepoConfig(repo.gitDir, repo.commonDir);
+  const overrides = disableFilters(config.filterDrivers);
+  const git: Git = (args) => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, config: overrides });
+  body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
   await attempt("status", async () => {
-    status = parseStatus(await runGit(repo.path, STATUS_ARGS, { timeoutMs: opts.timeoutMs }), { maxEntries: opts.maxUntracked + 10_000 });
+    status = parseStatus(await git(STATUS_ARGS), { maxEntries: opts.maxUntracked + 10_000 });
     applyStatus(body, status, opts.maxUntracked);
     body.dirtySince = await dirtySince(repo.path, status.entries);
   });
   await attempt("refs", async () => {
-    const refs = await readRefs(repo.path);
+    const refs = await readRefs(git);
     body.defaultBranch = pickDefault(refs);
-    await markMerged(repo.path, refs, body.defaultBranch);
+    await markMerged(git, refs, body.defaultBranch);
     body.branches = refs.branches;
     const sha = status?.oid;
     const tip = body.branch ? refs.tips.get(body.branch) : undefined;
-    if (sha) body.head = { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(repo.path, sha) };
-  });
-  await attempt("remotes", async () => {
-    body.hasRemote = await hasAnyRemote(repo.path);
+    if (sha) body.head = { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(git, sha) };
   });
   body.stashes = await readStashes(repo.commonDir);
   const op = await readOperation(repo.gitDir);
   body.operation = op.operation;
   body.operationSince = op.since;
   body.error = errors.length ? errors.join("; ").slice(0, 2_000) : null;
-  return body;
+  return { body, ignored: new Set(status?.ignoredPaths ?? []) };
 }
 
-async function commitTime(path: string, sha: string): Promise<string> {
-  const out = (await runGit(path, ["show", "-s", "--format=%cI", sha, "--"])).toString("utf8").trim();
-  return new Date(Date.parse(out)).toISOString();
+/** Commit time of a sha git itself printed (never a value from a file), without signature checks. */
+async function commitTime(git: Git, sha: string): Promise<string> {
+  const out = (await git(["show", "-s", "--no-show-signature", "--format=%cI", sha, "--"])).toString("utf8").trim();
+  const t = Date.parse(out);
+  if (Number.isNaN(t)) throw new Error(`no commit time for ${sha}`);
+  return new Date(t).toISOString();
 }
