@@ -1,39 +1,65 @@
-import { PoisonError } from "@mirror/bus";
 import { repoGone, repoSnapshot, serviceStatus } from "@mirror/contracts";
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { Detector } from "./detector.js";
-import { checkRepoInput } from "./inputs.js";
+import { loopEndpoints } from "./endpoints.js";
+import { LoopApi } from "./loop-api.js";
+import { loopMetrics } from "./metrics.js";
+import { rebuildIfEmpty } from "./rebuild.js";
+import { registerRoutes } from "./routes.js";
 import { LoopStore } from "./store.js";
 import { startTicker } from "./tick.js";
+import { Triager } from "./triage.js";
 
-/** Durable consumer names are public API: renaming one replays or skips history. */
+/** Durable consumer names are public API (the bus identity table provisions them): renaming one replays or skips history. */
 export const DURABLES = { repo: "loop-detector-repo", repoGone: "loop-detector-repo-gone", service: "loop-detector-service" } as const;
 
-/** Wires the detector to the bus, the store, HTTP and the tick. */
-export async function start(ctx: ServiceContext): Promise<Started> {
+/** Wires the detector to the store, the bus, HTTP, the model and the tick. */
+export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void = () => {}): Promise<Started> {
   const { bus, config, log, clock } = ctx;
+  const loops = config.loops;
   const store = new LoopStore(ctx.store);
-  const detector = new Detector({ config, store, bus, clock, log });
-  const roots = config.scanner.roots.map((r) => r.path);
+  const metrics = loopMetrics(ctx.registry, store);
+  const detector = new Detector({
+    config, store, bus, clock, log,
+    onChanges: (changes) => {
+      for (const c of changes) metrics.events.inc({ event: c.event, kind: c.loop.kind });
+    },
+    onRejected: (reason) => metrics.rejected.inc({ reason }),
+    onStale: (source) => metrics.stale.inc({ source }),
+  });
+  const triager = new Triager({
+    bus, engine: detector.engine, store, clock, log,
+    timeoutMs: loops.triageTimeout, retryMs: loops.triageRetry, historyLimit: loops.historyLimit,
+    onOutcome: (outcome) => metrics.triage.inc({ outcome }),
+  });
+  if (loops.triage) detector.onOpened = (loop) => triager.start(loop);
   await detector.engine.outbox.drain();
-  bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => {
-    const bad = checkRepoInput(s.path, s.repoKey, m.token, roots);
-    if (bad) throw new PoisonError(bad);
-    await detector.onRepoSnapshot(s);
-  });
-  bus.consume(repoGone, DURABLES.repoGone, async (g, m) => {
-    const bad = checkRepoInput(g.path, g.repoKey, m.token, roots);
-    if (bad) throw new PoisonError(bad);
-    await detector.onRepoGone(g);
-  });
+  await rebuildIfEmpty({ bus, store, detector, log, source: ctx.name });
+  const api = new LoopApi({ store, engine: detector.engine, clock, historyLimit: loops.historyLimit });
+  ready(api);
+  bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
+  bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
-  const ticker = startTicker({ detector, store, log, now: () => clock.now() }, config.loops.tick);
-  return { stop: () => ticker.stop() };
+  const also = loops.triage ? () => triager.retryDue() : undefined;
+  const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick);
+  return {
+    endpoints: loopEndpoints(api),
+    stop: async () => {
+      await ticker.stop();
+      await triager.stop();
+    },
+  };
 }
 
-export const loopDetector: ServiceSpec = {
-  name: "loop-detector",
-  description: "turns snapshots and statuses into open loops with a lifecycle",
-  port: (c) => c.loops.port,
-  start,
-};
+/** The loop-detector's spec: main.ts runs it with defineService(), tests with runService() (one spec per instance). */
+export function loopDetectorSpec(): ServiceSpec {
+  let api: LoopApi | undefined;
+  return {
+    name: "loop-detector",
+    description: "turns snapshots and statuses into open loops with a lifecycle",
+    port: (c) => c.loops.port,
+    // The server listens before start(); until then the loop routes answer 503.
+    routes: (http) => registerRoutes(http, () => api),
+    start: (ctx) => start(ctx, (a) => (api = a)),
+  };
+}

@@ -1,10 +1,11 @@
-import type { Bus } from "@mirror/bus";
-import { entityKey, type LoopEntity, type MirrorConfig, type RepoGone, type RepoSnapshot, type ServiceStatus } from "@mirror/contracts";
+import { type Bus, PoisonError } from "@mirror/bus";
+import { entityKey, type Loop, type LoopEntity, type MirrorConfig, type RepoGone, type RepoSnapshot, type ServiceStatus } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import { Engine, type EngineDeps } from "./engine.js";
 import { evaluate, isNewer } from "./evaluate.js";
-import { reconcile } from "./reconcile.js";
+import { checkRepoInput } from "./inputs.js";
+import { endSnoozes, reconcile } from "./reconcile.js";
 import { type ResolvedRules, resolveRules } from "./rules/rule.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type Observation } from "./state.js";
 import type { LoopStore } from "./store.js";
@@ -15,26 +16,38 @@ export interface DetectorDeps {
   bus: Bus;
   clock: Clock;
   log: Logger;
-  onOpened?: EngineDeps["onOpened"];
+  onChanges?: EngineDeps["onChanges"];
+  onRejected?: (reason: string) => void;
   /** Counts inputs that changed nothing because they were older than what is stored. */
   onStale?: (source: Observation["source"]) => void;
 }
 
 /** Turns observations into loops: stores each entity's latest input, evaluates the rules, reconciles. */
 export class Detector {
+  /** Set once the triager exists (it needs the engine). */
+  onOpened: ((loop: Loop) => void) | undefined;
   readonly engine: Engine;
   readonly rules: ResolvedRules;
+  private readonly roots: string[];
 
   constructor(private readonly deps: DetectorDeps) {
     this.rules = resolveRules(deps.config.loops);
-    this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: deps.onOpened, onChanges: (c) => void this.wakeChildren(c) });
+    this.roots = deps.config.scanner.roots.map((r) => r.path);
+    const onChanges = (c: LoopChange[]) => {
+      deps.onChanges?.(c);
+      void this.wakeChildren(c);
+    };
+    this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: (l) => this.onOpened?.(l), onChanges });
   }
 
-  onRepoSnapshot(s: RepoSnapshot): Promise<Mutation | null> {
+  /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */
+  onRepoSnapshot(s: RepoSnapshot, token = s.repoKey): Promise<Mutation | null> {
+    this.checkRepo(s.path, s.repoKey, token);
     return this.observe({ type: "repo", repo: s.path }, { source: "repo", at: Date.parse(s.observedAt), seq: s.seq, data: s }, []);
   }
 
-  onRepoGone(g: RepoGone): Promise<Mutation | null> {
+  onRepoGone(g: RepoGone, token = g.repoKey): Promise<Mutation | null> {
+    this.checkRepo(g.path, g.repoKey, token);
     return this.observe({ type: "repo", repo: g.path }, { source: "gone", at: Date.parse(g.observedAt), seq: g.seq, data: g }, []);
   }
 
@@ -59,6 +72,14 @@ export class Detector {
     return this.engine.mutate(entity, (state) => this.evaluateState(state, now, down));
   }
 
+  private checkRepo(path: string, key: string, token: string): void {
+    const bad = checkRepoInput(path, key, token, this.roots);
+    if (bad) {
+      this.deps.onRejected?.(bad.includes("outside") ? "outside_roots" : "bad_key");
+      throw new PoisonError(bad);
+    }
+  }
+
   private observe(entity: LoopEntity, obs: Observation, suppressedBy: string[]): Promise<Mutation | null> {
     const now = this.deps.clock.now();
     return this.engine.mutate(entity, (state) => {
@@ -72,8 +93,9 @@ export class Detector {
 
   private evaluateState(state: EntityState, now: number, suppressedBy: string[]): Mutation {
     const conditions = evaluate(state.obs, now, this.rules);
-    if (conditions === null) return { state, changes: [] };
-    return reconcile(state, conditions, now, { suppressedBy, historyLimit: this.deps.config.loops.historyLimit });
+    const opts = { suppressedBy, historyLimit: this.deps.config.loops.historyLimit };
+    if (conditions === null) return endSnoozes(state, now, opts);
+    return reconcile(state, conditions, now, opts);
   }
 
   private parentsOf(name: string, fromStatus: string[]): string[] {

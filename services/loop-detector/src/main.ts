@@ -1,4 +1,4 @@
 import { defineService } from "@mirror/kit";
-import { loopDetector } from "./app.js";
+import { loopDetectorSpec } from "./app.js";
 
-defineService(loopDetector);
+defineService(loopDetectorSpec());

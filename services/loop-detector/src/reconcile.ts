@@ -37,6 +37,24 @@ export function reconcile(state: EntityState, conditions: Condition[], now: numb
   return { state: next, changes };
 }
 
+/**
+ * For an input that cannot say whether its conditions hold (an unreadable repo, an unknown
+ * service state): nothing opens or closes, but a snooze that ended still ends.
+ */
+export function endSnoozes(state: EntityState, now: number, opts: ReconcileOptions): Mutation {
+  const changes: LoopChange[] = [];
+  const loops = { ...state.loops };
+  for (const [kind, s] of Object.entries(state.loops)) {
+    const l = s.loop;
+    if (l.status !== "snoozed" || !l.snoozedUntil || Date.parse(l.snoozedUntil) > now) continue;
+    const to: LoopStatus = l.suppressedBy.length ? "suppressed" : "open";
+    const loop = transition(l, to, now, "tick", { note: "snooze ended", historyLimit: opts.historyLimit });
+    changes.push({ event: "updated", loop, reason: "snooze ended" });
+    loops[kind] = { loop, muted: false };
+  }
+  return { state: { ...state, loops }, changes };
+}
+
 /** The condition no longer holds: close an active loop (always published), unmute a closed one. */
 function cleared(stored: StoredLoop, now: number, opts: ReconcileOptions, changes: LoopChange[]): StoredLoop {
   if (!isActive(stored.loop.status)) return stored.muted ? { ...stored, muted: false } : stored;

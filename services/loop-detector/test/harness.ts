@@ -5,7 +5,7 @@ import { startNats, startRedis, type ServerHandle, waitFor } from "@mirror/testk
 import type { Subscription } from "@nats-io/nats-core";
 import { Registry } from "prom-client";
 import type { z } from "zod";
-import { loopDetector } from "../src/app.js";
+import { loopDetectorSpec } from "../src/app.js";
 
 export const silent = createLogger("test", { write: () => true } as never, "silent");
 
@@ -47,7 +47,7 @@ export class Harness {
   }
 
   async detector(yaml: string): Promise<RunningService> {
-    const d = await runService(loopDetector, { config: this.config(yaml), port: 0, clock: this.clock, logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never) });
+    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never) });
     this.detectors.push(d);
     return d;
   }

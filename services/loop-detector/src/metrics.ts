@@ -1,0 +1,41 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { LoopStore } from "./store.js";
+
+/** The loop-detector's metrics; the loop counts come from Redis, so every replica reports the same. */
+export function loopMetrics(registry: Registry, store: LoopStore) {
+  const read = async () => {
+    const out: { kind: string; severity: string; status: string; n: number }[] = [];
+    for (const [field, n] of Object.entries(await store.counts())) {
+      const [kind = "", severity = "", status = ""] = field.split("|");
+      if (n > 0) out.push({ kind, severity, status, n });
+    }
+    return out;
+  };
+  new Gauge({
+    name: "mirror_loops_open",
+    help: "Loops not closed (open, acknowledged, snoozed, suppressed), by kind and severity",
+    labelNames: ["kind", "severity"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const c of await read()) if (c.status !== "closed") this.inc({ kind: c.kind, severity: c.severity }, c.n);
+    },
+  });
+  new Gauge({
+    name: "mirror_loops",
+    help: "Stored loops by kind, severity and status",
+    labelNames: ["kind", "severity", "status"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const c of await read()) this.set({ kind: c.kind, severity: c.severity, status: c.status }, c.n);
+    },
+  });
+  return {
+    events: new Counter({ name: "mirror_loop_events_total", help: "Loop events stored for publishing", labelNames: ["event", "kind"], registers: [registry] }),
+    stale: new Counter({ name: "mirror_loop_inputs_stale_total", help: "Inputs ignored because a newer one was already stored", labelNames: ["source"], registers: [registry] }),
+    rejected: new Counter({ name: "mirror_loop_inputs_rejected_total", help: "Inputs refused (outside the roots, mismatched keys)", labelNames: ["reason"], registers: [registry] }),
+    triage: new Counter({ name: "mirror_loop_triage_total", help: "Triage requests by outcome", labelNames: ["outcome"], registers: [registry] }),
+  };
+}
+export type LoopMetrics = ReturnType<typeof loopMetrics>;

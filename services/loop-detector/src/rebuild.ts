@@ -1,0 +1,110 @@
+import type { Bus } from "@mirror/bus";
+import { CE, entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus, STREAM } from "@mirror/contracts";
+import type { Logger } from "pino";
+import type { Detector } from "./detector.js";
+import { countField } from "./engine.js";
+import { emptyState, type EntityState } from "./state.js";
+import { KEYS, type LoopStore } from "./store.js";
+
+export interface RebuildDeps {
+  bus: Bus;
+  store: LoopStore;
+  detector: Detector;
+  log: Logger;
+  /** The identity whose loop events are trusted (this service's). */
+  source: string;
+}
+
+const LOCK = "meta:rebuilding";
+
+/**
+ * With an empty store, rebuilds the loops from the last loop event of each loop in JetStream
+ * (no event is published for them: they were announced already), then feeds the latest
+ * snapshot, gone and status of each entity through the rules, which publish only real changes.
+ * Runs once per store: the `meta:built` marker says it was done (or was not needed).
+ */
+export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "rebuilt"> {
+  const { redis } = deps.store;
+  if (await redis.exists(KEYS.built)) return "skipped";
+  if ((await redis.scard(KEYS.entities)) > 0) {
+    await redis.set(KEYS.built, new Date().toISOString());
+    return "skipped";
+  }
+  if ((await redis.set(LOCK, deps.source, "PX", 120_000, "NX")) !== "OK") {
+    // Another replica rebuilds; consuming before it is done could re-announce loops.
+    for (let i = 0; i < 600 && !(await redis.exists(KEYS.built)); i++) await new Promise((r) => setTimeout(r, 200));
+    return "skipped";
+  }
+  try {
+    const restored = await restoreLoops(deps);
+    const observed = await replayObservations(deps);
+    await redis.set(KEYS.built, new Date().toISOString());
+    deps.log.info({ loops: restored, observations: observed }, "rebuilt loop state from JetStream");
+    return "rebuilt";
+  } finally {
+    await redis.del(LOCK);
+  }
+}
+
+async function lastPerSubject(bus: Bus, filter: string): Promise<{ subject: string; data: unknown; source: string | undefined }[]> {
+  const jsm = await bus.manager();
+  const info = await jsm.streams.info(STREAM.name, { subjects_filter: filter });
+  const out: { subject: string; data: unknown; source: string | undefined }[] = [];
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const m = await jsm.streams.getMessage(STREAM.name, { last_by_subj: subject }).catch(() => null);
+    if (!m) continue;
+    try {
+      out.push({ subject, data: m.json(), source: m.header?.get(CE.source) || undefined });
+    } catch {
+      // not JSON: the consumers dead-letter such messages; here it is simply skipped
+    }
+  }
+  return out;
+}
+
+async function restoreLoops(deps: RebuildDeps): Promise<number> {
+  const latest = new Map<string, Loop>();
+  for (const m of await lastPerSubject(deps.bus, "mirror.loop.>")) {
+    const ev = LoopEvent.safeParse(m.data);
+    if (!ev.success || (m.source && m.source !== deps.source)) continue;
+    const cur = latest.get(ev.data.loop.id);
+    if (!cur || ev.data.loop.rev > cur.rev) latest.set(ev.data.loop.id, ev.data.loop);
+  }
+  const entities = new Map<string, EntityState>();
+  for (const loop of latest.values()) {
+    const key = entityKey(loop.entity);
+    const state = entities.get(key) ?? emptyState(loop.entity);
+    // A loop last closed by a person stays muted until its condition is seen clear.
+    const muted = loop.status === "closed" && (loop.history.at(-1)?.by ?? "").startsWith("user:");
+    state.loops[loop.kind] = { loop, muted };
+    entities.set(key, state);
+  }
+  for (const [key, state] of entities) {
+    const loops = Object.values(state.loops).map((s) => s.loop);
+    const counts = loops.map((l) => [countField(l), 1] as [string, number]);
+    await deps.store.commit(key, 0, JSON.stringify(state), { loopIds: loops.map((l) => l.id), outbox: [], counts, wake: null });
+  }
+  return latest.size;
+}
+
+async function replayObservations(deps: RebuildDeps): Promise<number> {
+  let n = 0;
+  const feed = async (filter: string, f: (data: unknown) => Promise<unknown> | undefined) => {
+    for (const m of await lastPerSubject(deps.bus, filter)) {
+      try {
+        if (await f(m.data)) n++;
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message, subject: m.subject }, "observation not replayed");
+      }
+    }
+  };
+  const { detector } = deps;
+  await feed("mirror.repo.snapshot.>", (d) => ok(RepoSnapshot.safeParse(d), (s) => detector.onRepoSnapshot(s)));
+  await feed("mirror.repo.gone.>", (d) => ok(RepoGone.safeParse(d), (g) => detector.onRepoGone(g)));
+  await feed("mirror.service.status.>", (d) => ok(ServiceStatus.safeParse(d), (s) => detector.onServiceStatus(s)));
+  return n;
+}
+
+function ok<T>(r: { success: true; data: T } | { success: false }, f: (v: T) => Promise<unknown>): Promise<unknown> | undefined {
+  return r.success ? f(r.data).then(() => true) : undefined;
+}

@@ -1,0 +1,98 @@
+import type { Bus } from "@mirror/bus";
+import { type Loop, modelTriage, type TriageReply } from "@mirror/contracts";
+import type { Clock } from "@mirror/kit";
+import type { Logger } from "pino";
+import type { Engine } from "./engine.js";
+import type { EntityState, Mutation } from "./state.js";
+import type { LoopStore } from "./store.js";
+
+export interface TriageDeps {
+  bus: Bus;
+  engine: Engine;
+  store: LoopStore;
+  clock: Clock;
+  log: Logger;
+  timeoutMs: number;
+  retryMs: number;
+  historyLimit: number;
+  onOutcome?: (outcome: "ok" | "failed") => void;
+}
+
+const RETRY = "triage";
+const ATTEMPTS = "triage:attempts";
+
+/**
+ * Asks `mirror.model.triage` about each opened loop. No adapter, a timeout or a bad reply
+ * never blocks the loop: it stays with `triage: null` (pending) and is asked again later,
+ * with a doubling delay (up to 16x `loops.triageRetry`).
+ */
+export class Triager {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: TriageDeps) {}
+
+  /** Starts triage of `loop` in the background. */
+  start(loop: Loop): void {
+    const p = this.triage(loop).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  async triage(loop: Loop): Promise<void> {
+    let reply: TriageReply;
+    try {
+      reply = await this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs });
+    } catch (err) {
+      this.deps.onOutcome?.("failed");
+      await this.scheduleRetry(loop.id, (err as Error).message);
+      return;
+    }
+    this.deps.onOutcome?.("ok");
+    await this.deps.engine.mutate(loop.entity, (state) => withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit));
+    await this.deps.store.redis.multi().zrem(RETRY, loop.id).hdel(ATTEMPTS, loop.id).exec();
+  }
+
+  private async scheduleRetry(loopId: string, why: string): Promise<void> {
+    const attempt = await this.deps.store.redis.hincrby(ATTEMPTS, loopId, 1);
+    const delay = this.deps.retryMs * 2 ** Math.min(attempt - 1, 4);
+    await this.deps.store.redis.zadd(RETRY, String(this.deps.clock.now() + delay), loopId);
+    this.deps.log.info({ loopId, attempt, retryInMs: delay, why }, "triage pending; will ask again");
+  }
+
+  /** Asks again for every loop whose retry time has come (each claimed by one replica). */
+  async retryDue(): Promise<void> {
+    const ids = await this.deps.store.redis.zrangebyscore(RETRY, "-inf", this.deps.clock.now(), "LIMIT", 0, 50);
+    for (const id of ids) {
+      if ((await this.deps.store.redis.zrem(RETRY, id)) !== 1) continue;
+      const key = await this.deps.store.entityOf(id);
+      const state = key ? (await this.deps.store.read(key)).state : null;
+      const loop = state && Object.values(state.loops).find((s) => s.loop.id === id)?.loop;
+      if (!loop || loop.status === "closed" || loop.triage) {
+        await this.deps.store.redis.hdel(ATTEMPTS, id);
+        continue;
+      }
+      await this.triage(loop);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+/** Stores the model's triage on the loop (if it is still the same opening) and publishes it as `updated`. */
+export function withTriage(state: EntityState, asked: Loop, reply: TriageReply, now: number, historyLimit: number): Mutation | null {
+  const stored = state.loops[asked.kind];
+  if (!stored || stored.loop.id !== asked.id || stored.loop.status === "closed" || stored.loop.openedAt !== asked.openedAt) return null;
+  const at = new Date(now).toISOString();
+  const { adapter, model, severity, summary, nextAction } = reply;
+  const entry = { at, from: stored.loop.status, to: stored.loop.status, by: `model:${adapter}`, note: "triaged" };
+  const loop = {
+    ...stored.loop,
+    triage: { adapter, model, severity, summary, nextAction, at },
+    rev: stored.loop.rev + 1,
+    updatedAt: at,
+    history: [...stored.loop.history, entry].slice(-historyLimit),
+  };
+  return { state: { ...state, loops: { ...state.loops, [asked.kind]: { ...stored, loop } } }, changes: [{ event: "updated", loop, reason: "triaged" }] };
+}
