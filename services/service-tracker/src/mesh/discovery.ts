@@ -114,7 +114,7 @@ export class MeshDiscovery {
   private missing(m: Member, now: number): void {
     m.missed++;
     if (now - m.lastSeen >= this.deps.forgetAfter) {
-      this.deps.book.report(m.t, { state: "unknown", latencyMs: null, reason: `forgotten: not seen on the bus for ${formatDuration(now - m.lastSeen)}`, failedConditions: [], details: {} });
+      this.deps.book.report(m.t, { state: "unknown", latencyMs: null, reason: `forgotten: not seen on the bus for ${formatDuration(now - m.lastSeen)}`, failedConditions: [], details: { forgotten: true } });
       this.members.delete(m.name);
       this.deps.book.forget(m.t.name);
       void this.deps.store.hdel(MEMBERS_KEY, m.name).catch(() => undefined);
