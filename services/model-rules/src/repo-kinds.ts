@@ -1,5 +1,5 @@
 import type { Loop } from "@mirror/contracts";
-import { clean, num, text, time } from "./evidence.js";
+import { clean, field, num, text, time } from "./evidence.js";
 import { age, plural, tilde } from "./words.js";
 
 export interface DescribeContext {
@@ -75,8 +75,10 @@ const stash: Describe = (loop, where, { now }) => {
 const staleBranch: Describe = (loop, where, { now }) => {
   const branch = text(loop, "branch", "name");
   const since = sinceOf(loop, "lastCommitAt", "since");
+  const all = field(loop, "branches");
+  const more = Array.isArray(all) && all.length > 1 ? ` (${plural(all.length - 1, "more stale branch", "more stale branches")})` : "";
   return {
-    summary: `${branch ? `Branch ${branch}` : "A branch"} in ${where} is unmerged and has had no commit for ${age(now - since)}`,
+    summary: `${branch ? `Branch ${branch}` : "A branch"} in ${where} is unmerged and has had no commit for ${age(now - since)}${more}`,
     nextAction: `Merge it if it is done, or delete it: ${git(where, `branch -d ${branch ? shellQuote(branch) : "<branch>"}`)} (-D if it was abandoned).`,
     since,
   };

@@ -36,6 +36,7 @@ test("every known kind has its own useful text", () => {
     ["repo.no-upstream", { repo: "/home/ada/x" }, { hasRemote: false }, /no remote at all/],
     ["repo.stash", { repo: "/home/ada/x" }, { stashes: { count: 2, oldestAt: new Date(now - 8 * DAY).toISOString() } }, /^2 stashes in ~\/x, the oldest 1 week old/],
     ["repo.stale-branch", { repo: "/home/ada/x" }, { branch: "feat/$(rm -rf)" }, /^Branch feat\/\$\(rm -rf\) in ~\/x/],
+    ["repo.stale-branch", { repo: "/home/ada/x" }, { branch: "old", branches: [{ name: "old" }, { name: "older" }] }, /no commit for .* \(1 more stale branch\)$/],
     ["repo.conflict", { repo: "/home/ada/x" }, { operation: "rebase", conflicted: 1 }, /^A rebase left half done .* 1 file in conflict/],
     ["repo.behind", { repo: "/home/ada/x" }, { behind: 4, upstream: "origin/main" }, /4 commits behind origin\/main/],
     ["service.down", { service: "web" }, { reason: "connect ECONNREFUSED" }, /^web has been down for .*ECONNREFUSED/],
