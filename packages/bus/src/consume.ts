@@ -39,6 +39,11 @@ export interface ConsumeOptions {
   deliverPolicy?: "all" | "new";
   /** CloudEvents types accepted (default: the contract's); e.g. all three loop event types on "mirror.loop.>". */
   types?: string[];
+  /**
+   * Accept events without a `mirror-sig` even when bus.requireSignatures is on (check-ins from cron
+   * jobs that cannot sign). A present but wrong signature is still dead-lettered.
+   */
+  allowUnsigned?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +57,7 @@ export class Consumer {
   private readonly tails = new Map<string, Promise<void>>();
   private pendingTimer: NodeJS.Timeout | undefined;
   private warnedDiff = false;
-  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types">> & Pick<ConsumeOptions, "decode" | "filter" | "types">;
+  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">> & Pick<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">;
   private readonly log: Logger;
 
   constructor(
@@ -153,7 +158,7 @@ export class Consumer {
     const metrics = this.bus.metrics;
     const get = (name: string) => m.headers?.get(name) || undefined;
     // Checked before anything reads the payload: an untrusted event is never parsed.
-    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
+    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data }, { allowUnsigned: this.opts.allowUnsigned });
     if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
     let decoded: unknown;
     try {

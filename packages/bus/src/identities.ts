@@ -23,10 +23,11 @@ export interface IdentitySpec {
   /** Request/reply subjects it answers (every identity also answers `$SRV.>`). */
   serves: readonly string[];
   /**
-   * `console`: the owner's CLI and console, which calls every endpoint, provisions the streams
-   * and durable consumers (`pnpm mirror identity provision`) and answers nothing.
+   * `service` (default) answers `$SRV.>`; `console` is the owner's CLI and console, which calls
+   * every endpoint, provisions the streams and durable consumers (`pnpm mirror identity
+   * provision`) and answers nothing; `client` only publishes what it is allowed to.
    */
-  kind?: "service" | "console";
+  kind?: "service" | "console" | "client";
 }
 
 const MODEL_ADAPTER = { publishes: [], consumes: [], requests: [], serves: ["mirror.model.>"] } as const;
@@ -42,9 +43,9 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
   {
     name: "service-tracker",
     publishes: ["mirror.service.>", "mirror.heartbeat.>"],
-    consumes: [],
+    consumes: [{ durable: "service-tracker-heartbeats", filter: "mirror.heartbeat.>" }],
     requests: ["$SRV.>"],
-    serves: ["mirror.tracker.>"],
+    serves: [],
   },
   {
     name: "loop-detector",
@@ -61,12 +62,17 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
     name: "notifier",
     publishes: ["mirror.notify.>"],
     consumes: [{ durable: "notifier", filter: "mirror.loop.>" }],
-    requests: ["mirror.model.>"],
-    serves: ["mirror.silences.>", "mirror.notifier.>"],
+    requests: ["mirror.model.>", "mirror.loops.list"],
+    serves: ["mirror.notifier.>"],
   },
   { name: "model-rules", ...MODEL_ADAPTER },
   { name: "model-openai", ...MODEL_ADAPTER },
   { name: "model-anthropic", ...MODEL_ADAPTER },
+  /**
+   * Cron jobs and scripts that check in on the bus (`nats pub --nkey jobs.nk mirror.heartbeat.<name>`):
+   * they cannot sign, so the tracker's heartbeat consumer accepts unsigned events (allowUnsigned).
+   */
+  { name: "jobs", kind: "client", publishes: ["mirror.heartbeat.>"], consumes: [], requests: [], serves: [] },
   /** The owner's console and CLI: calls every service and provisions the streams; publishes no events. */
   { name: "operator", kind: "console", publishes: [], consumes: [], requests: ["$SRV.>"], serves: [] },
 ];

@@ -11,7 +11,7 @@ export interface NatsPermissions {
 const SRV = "$SRV.>";
 
 function answers(spec: IdentitySpec): string[] {
-  return spec.kind === "console" ? [] : [SRV, ...spec.serves];
+  return spec.kind === "console" || spec.kind === "client" ? [] : [SRV, ...spec.serves];
 }
 
 /** Whether `caller` sends requests that `responder` answers (so the responder may publish to the caller's inbox). */

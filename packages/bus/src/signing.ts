@@ -22,7 +22,8 @@ export type Verdict = { ok: true; signer?: string } | { ok: false; reason: strin
 
 /** Verifies an event's signature against the public key of the identity named in ce-source. */
 export interface Verifier {
-  verify(event: SignedEvent): Verdict;
+  /** `allowUnsigned`: this consumer accepts events without a signature (a wrong one is still refused). */
+  verify(event: SignedEvent, opts?: { allowUnsigned?: boolean }): Verdict;
 }
 
 const te = new TextEncoder();
@@ -67,11 +68,11 @@ export class KeyringVerifier implements Verifier {
     this.keys = new Map(Object.entries(publicKeys).map(([name, key]) => [name, nkeys.fromPublic(key)]));
   }
 
-  verify(event: SignedEvent): Verdict {
+  verify(event: SignedEvent, opts: { allowUnsigned?: boolean } = {}): Verdict {
     const sig = event.header(SIG_HEADERS.signature);
     const key = event.header(SIG_HEADERS.key);
     const source = event.header(CE.source) ?? "(no ce-source)";
-    if (!sig || !key) return this.opts.require ? { ok: false, reason: `unsigned event from "${source}"` } : { ok: true };
+    if (!sig || !key) return this.opts.require && !opts.allowUnsigned ? { ok: false, reason: `unsigned event from "${source}"` } : { ok: true };
     const expected = this.keys.get(source);
     if (!expected) return { ok: false, reason: `"${source}" is not a known identity` };
     if (expected.getPublicKey() !== key) return { ok: false, reason: `signed by ${key.slice(0, 12)}…, which is not the key of "${source}"` };

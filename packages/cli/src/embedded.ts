@@ -28,12 +28,14 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
 }
 
 /** The embedded default: nats-server and redis-server with data under .mirror/. */
-export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string): ChildProcess {
+export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, natsConfig?: string): ChildProcess {
   const dir = join(dataRoot, kind);
   mkdirSync(dir, { recursive: true });
+  // With an identity folder, the generated accounts.conf: every service its own key and permissions.
+  const conf = natsConfig ? ["-c", natsConfig] : [];
   const child =
     kind === "nats"
-      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log")], { stdio: "ignore" })
+      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...conf], { stdio: "ignore" })
       : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log")], { stdio: "ignore" });
   return child;
 }

@@ -12,8 +12,8 @@ import { type ServerHandle, startNats, tempDir, waitFor } from "@mirror/testkit"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { run } from "../src/commands/identity.ts";
-import { provisionAsOperator } from "../src/identity/provision.ts";
+import { run } from "../src/commands/identity.js";
+import { provisionAsOperator } from "../src/identity/provision.js";
 
 let nats: ServerHandle;
 let dir: string;

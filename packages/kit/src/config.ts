@@ -110,7 +110,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
   const expanded = expandEnv(raw, x, []) as Record<string, Record<string, unknown>>;
   if (x.problems.length) throw new ConfigError(file, x.problems);
   if (env.MIRROR_NATS_URL) expanded.bus = { ...(expanded.bus ?? {}), url: env.MIRROR_NATS_URL };
-  if (env.MIRROR_IDENTITY_DIR) expanded.bus = { ...(expanded.bus ?? {}), identityDir: env.MIRROR_IDENTITY_DIR };
+  if (env.MIRROR_IDENTITY_DIR) expanded.bus = { ...(expanded.bus ?? {}), identityDir: resolve(env.MIRROR_IDENTITY_DIR) };
+  else if (typeof expanded.bus?.identityDir === "string") expanded.bus = { ...expanded.bus, identityDir: resolve(baseDir, expanded.bus.identityDir) };
   if (env.MIRROR_REDIS_URL) expanded.store = { ...(expanded.store ?? {}), url: env.MIRROR_REDIS_URL };
   const parsed = MirrorConfig.safeParse(expanded);
   if (!parsed.success) {

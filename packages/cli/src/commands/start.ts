@@ -3,8 +3,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVICE_NAMES } from "@mirror/contracts";
-import { ConfigError, configPath, loadConfig } from "@mirror/kit";
+import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
 import { hostPort, onPath, reachable, startEmbedded } from "../embedded.js";
+import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
 import { Supervisor } from "../supervisor.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -35,6 +36,13 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   const file = configPath(env);
   say(file ? `config ${file}` : "no mirror.yaml found; using defaults");
+  const idDir = identityDir(config.bus, env);
+  const missing = idDir ? missingSeeds(idDir, names) : [];
+  if (idDir && missing.length) {
+    process.stderr.write(`mirror: no key for ${missing.join(", ")} in ${idDir}; run: pnpm mirror identity init --out ${idDir}\n`);
+    return 2;
+  }
+  if (idDir) say(`identity folder ${idDir}: each service connects with its own key and signs its events`);
   const embedded: ChildProcess[] = [];
   const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
   for (const [kind, url, port, bin] of [
@@ -53,7 +61,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       return 1;
     }
     say(`no ${kind} at ${hp.host}:${hp.port}; starting the embedded ${bin} with data in ${join(dataRoot, kind)}`);
-    const child = startEmbedded(kind, hp.port, dataRoot);
+    const child = startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : undefined);
     embedded.push(child);
     const deadline = Date.now() + 10_000;
     while (!(await reachable("127.0.0.1", hp.port, 200))) {
@@ -64,6 +72,16 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+  const busProblem = idDir
+    ? await provisionBeforeStart(config, idDir, say)
+    : (await refusesAnonymous(config.bus.url))
+      ? "the NATS server refuses anonymous clients and no identity is set: set MIRROR_IDENTITY_DIR (or bus.identityDir) to the folder made by `pnpm mirror identity init --out DIR`"
+      : undefined;
+  if (busProblem) {
+    process.stderr.write(`mirror: ${busProblem}\n`);
+    await stopAll(embedded);
+    return 1;
   }
   const childEnv = { ...env, ...(file ? { MIRROR_CONFIG: file } : {}) };
   const sup = new Supervisor(

@@ -1,0 +1,112 @@
+// MESH_IDENTITIES is the one table nats-server permissions and provisioned consumers come from:
+// it must say what the services' code actually does (durables, publishes, requests, endpoints).
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { type DurableSpec, identityNamed, MESH_IDENTITIES, mayPublishEvent, permissionsOf, requestsOf, subjectMatches, subjectsOverlap } from "@mirror/bus";
+import * as contracts from "@mirror/contracts";
+import { REPO_ROOT } from "@mirror/testkit";
+
+type Contract = { filter?: string; prefix?: string; subject?: string; request?: unknown };
+const exported = contracts as unknown as Record<string, Contract | undefined>;
+
+function sources(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : n.endsWith(".ts") ? [p] : [];
+  });
+}
+
+/** A string literal, `NAME` (const NAME = "...") or `OBJ.key` (key: "...") resolved in the same file. */
+function resolveString(expr: string, text: string): string | undefined {
+  const literal = /^["'`]([^"'`]+)["'`]$/.exec(expr);
+  if (literal) return literal[1];
+  const key = expr.split(".").pop() as string;
+  return new RegExp(`(?:const\\s+${key}\\s*=|\\b${key}\\s*:)\\s*["'\`]([^"'\`]+)["'\`]`).exec(text)?.[1];
+}
+
+interface Usage {
+  durables: { durable: string; contract: string }[];
+  requests: string[];
+  publishes: string[];
+  endpoints: string[];
+}
+
+function usageOf(service: string): Usage {
+  const dirs = [join(REPO_ROOT, "services", service, "src")];
+  if (service.startsWith("model-")) dirs.push(join(REPO_ROOT, "packages", "model-kit", "src"));
+  const u: Usage = { durables: [], requests: [], publishes: [], endpoints: [] };
+  for (const file of dirs.flatMap(sources)) {
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/\.consume\(\s*(\w+)\s*,\s*([\w.]+|"[^"]+"|'[^']+')/g)) {
+      const durable = resolveString(m[2] as string, text);
+      assert.ok(durable, `${file}: cannot read the durable name ${m[2]}`);
+      u.durables.push({ durable, contract: m[1] as string });
+    }
+    for (const m of text.matchAll(/\.request\(\s*(\w+)\s*,/g)) u.requests.push(m[1] as string);
+    for (const m of text.matchAll(/\bbus\.publish\(\s*(\w+)\s*,/g)) u.publishes.push(m[1] as string);
+    for (const m of text.matchAll(/\bendpoint\(\s*(\w+)\s*,/g)) u.endpoints.push(m[1] as string);
+  }
+  return u;
+}
+
+const services = readdirSync(join(REPO_ROOT, "services")).filter((d) => existsSync(join(REPO_ROOT, "services", d, "src", "main.ts")));
+
+test("every service has an identity, and its durables, publishes, requests and endpoints are in it", () => {
+  assert.ok(services.length > 0);
+  for (const svc of services) {
+    const spec = identityNamed(svc);
+    assert.ok(spec, `services/${svc} has no entry in MESH_IDENTITIES (packages/bus/src/identities.ts)`);
+    const u = usageOf(svc);
+    const declared = spec.consumes.map((c) => c.durable).sort();
+    assert.deepEqual([...new Set(u.durables.map((d) => d.durable))].sort(), declared, `${svc}: durable consumers in code vs MESH_IDENTITIES`);
+    for (const d of u.durables) {
+      const filter = exported[d.contract]?.filter;
+      const entry: DurableSpec | undefined = spec.consumes.find((c) => c.durable === d.durable);
+      if (filter) assert.equal(entry?.filter, filter, `${svc}: durable ${d.durable} filters ${filter}`);
+    }
+    for (const name of u.requests) {
+      const subject = exported[name]?.subject;
+      assert.ok(subject, `${svc}: request(${name}) is not an endpoint contract`);
+      assert.ok(requestsOf(spec).some((p) => subjectMatches(p, subject)), `${svc} requests ${subject} but MESH_IDENTITIES does not allow it`);
+    }
+    for (const name of u.publishes) {
+      const prefix = exported[name]?.prefix;
+      if (prefix) assert.ok(mayPublishEvent(svc, `${prefix}.x`), `${svc} publishes ${prefix}.* but MESH_IDENTITIES does not allow it`);
+    }
+    for (const name of u.endpoints) {
+      const subject = exported[name]?.subject;
+      assert.ok(subject && spec.serves.some((p) => subjectMatches(p, subject)), `${svc} serves ${subject ?? name} but MESH_IDENTITIES does not say so`);
+    }
+  }
+});
+
+test("every endpoint contract is served by some identity and no endpoint lies inside the event stream", () => {
+  const endpoints = Object.values(exported).filter((c): c is Contract & { subject: string } => !!c && typeof c.subject === "string" && !!c.request);
+  assert.ok(endpoints.length > 5);
+  for (const e of endpoints) {
+    assert.ok(MESH_IDENTITIES.some((s) => s.serves.some((p) => subjectMatches(p, e.subject))), `nobody serves ${e.subject}`);
+    assert.ok(!contracts.STREAM.subjects.some((s) => subjectMatches(s, e.subject)), `${e.subject} is inside the stream`);
+  }
+  for (const spec of MESH_IDENTITIES) {
+    for (const served of spec.serves) assert.ok(!contracts.STREAM.subjects.some((s) => subjectsOverlap(s, served)), `${spec.name} serves ${served} inside the stream`);
+  }
+});
+
+test("derived permissions: no create rights, no plain _INBOX, replies only into callers' inboxes", () => {
+  for (const spec of MESH_IDENTITIES) {
+    const p = permissionsOf(spec);
+    const all = [...p.publish, ...p.subscribe];
+    assert.ok(!all.some((s) => s === "_INBOX.>" || s === ">" || s.startsWith("_INBOX.")), `${spec.name} has a shared inbox or everything`);
+    assert.deepEqual(p.subscribe.filter((s) => s.startsWith("_INBOX")), [`_INBOX_${spec.name}.>`]);
+    if (spec.kind !== "console") assert.ok(!p.publish.some((s) => s.includes("CONSUMER.CREATE") || s.includes("CONSUMER.DURABLE") || s.startsWith("$JS.API.STREAM") || s === "$JS.API.>"), `${spec.name} may create`);
+  }
+  const scanner = permissionsOf(identityNamed("scanner") as never);
+  assert.ok(!scanner.publish.some((s) => subjectsOverlap(s, "mirror.loop.opened.x")));
+  const rules = permissionsOf(identityNamed("model-rules") as never);
+  assert.ok(rules.publish.includes("_INBOX_loop-detector.>"), "the model answers the loop-detector's triage");
+  assert.ok(!rules.publish.includes("_INBOX_scanner.>"), "nobody answers the scanner: it asks nothing");
+  assert.ok(!rules.publish.some((s) => s.startsWith("mirror.")), "a model adapter publishes no events");
+});
