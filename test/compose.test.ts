@@ -1,0 +1,66 @@
+// docker-compose.yml is checked with Debian's docker-compose (no Docker engine runs here):
+// it must validate, with and without the monitoring profile, and wire every mesh service.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { SERVICE_NAMES } from "@mirror/contracts";
+import { parse } from "yaml";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+type Service = {
+  build?: { args?: Record<string, string> };
+  healthcheck?: { test?: string[] | string };
+  restart?: string;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition?: string }>;
+  volumes?: string[];
+  profiles?: string[];
+  command?: string[];
+};
+
+function compose(...args: string[]): string {
+  const r = spawnSync("docker-compose", ["-f", "docker-compose.yml", ...args], { cwd: root, encoding: "utf8" });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
+    assert.fail("docker-compose is not on PATH: .ci/run installs it (apt-get install docker-compose)");
+  }
+  assert.equal(r.status, 0, `docker-compose ${args.join(" ")} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+let resolved: Record<string, Service> | undefined;
+/** The services of `docker-compose config` (interpolated and merged), parsed once. */
+/** A real check: `healthcheck: { disable: true }` renders as test ["NONE"]. */
+const healthchecked = (s?: Service) => ["CMD", "CMD-SHELL"].includes([s?.healthcheck?.test ?? []].flat()[0] ?? "");
+const services = () => (resolved ??= parse(compose("config")).services as Record<string, Service>);
+
+test("docker-compose.yml validates, with and without the monitoring profile", () => {
+  compose("config", "-q");
+  compose("--profile", "monitoring", "config", "-q");
+});
+
+test("every mesh service is built from the Dockerfile, healthchecked and wired to nats and redis", () => {
+  for (const name of SERVICE_NAMES) {
+    const s = services()[name];
+    assert.ok(s, `service ${name} is missing from docker-compose.yml`);
+    assert.equal(s.build?.args?.SERVICE, name, `${name}: build arg SERVICE`);
+    assert.deepEqual(s.healthcheck?.test, ["CMD", "node", "/opt/mirror/healthcheck.mjs"], `${name}: healthcheck`);
+    assert.equal(s.restart, "unless-stopped", `${name}: restart policy`);
+    assert.equal(s.environment?.MIRROR_NATS_URL, "nats://nats:4222");
+    assert.equal(s.environment?.MIRROR_REDIS_URL, "redis://redis:6379");
+    assert.equal(s.environment?.MIRROR_CONFIG, "/config/mirror.yaml");
+    assert.ok(s.volumes?.some((v) => v.endsWith(":/config/mirror.yaml:ro")), `${name}: mirror.yaml mount`);
+    for (const dep of ["nats", "redis"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name} -> ${dep}`);
+  }
+  assert.ok(services().scanner.volumes?.some((v) => v.endsWith(":/repos:ro")), "scanner: repo roots volume");
+});
+
+test("nats runs JetStream from deploy/nats, redis persists, monitoring is a profile", () => {
+  const { nats, redis, ...rest } = services();
+  assert.ok(nats.volumes?.some((v) => v.includes("deploy/nats/nats-server.conf:")));
+  assert.ok(nats.volumes?.some((v) => /:\/data(:rw)?$/.test(v)), "nats: JetStream data volume");
+  assert.ok(redis.command?.join(" ").includes("--appendonly yes"));
+  for (const s of [nats, redis, rest.prometheus]) assert.ok(healthchecked(s), "nats, redis and prometheus have healthchecks");
+  for (const name of ["prometheus", "grafana"]) assert.deepEqual(rest[name]?.profiles, ["monitoring"], `${name}: monitoring profile`);
+});
