@@ -1,5 +1,16 @@
 import { Bus } from "@mirror/bus";
-import { type LoopEvent, LoopEvent as LoopEventSchema, type RepoSnapshot, RepoSnapshot as RepoSnapshotSchema, repoKey, repoSnapshot } from "@mirror/contracts";
+import {
+  type Loop,
+  type LoopEvent,
+  LoopEvent as LoopEventSchema,
+  type RepoSnapshot,
+  RepoSnapshot as RepoSnapshotSchema,
+  repoKey,
+  repoSnapshot,
+  type ServiceStatus,
+  ServiceStatus as ServiceStatusSchema,
+  serviceStatus,
+} from "@mirror/contracts";
 import { createLogger, ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
 import { startNats, startRedis, type ServerHandle, waitFor } from "@mirror/testkit";
 import type { Subscription } from "@nats-io/nats-core";
@@ -8,6 +19,13 @@ import type { z } from "zod";
 import { loopDetectorSpec } from "../src/app.js";
 
 export const silent = createLogger("test", { write: () => true } as never, "silent");
+
+/** What the loop-detector's HTTP API answers. */
+export interface HttpReply {
+  loops?: Loop[];
+  loop?: Loop;
+  error?: { code: string; message: string };
+}
 
 /** A loop event as seen on the bus, with its subject and Nats-Msg-Id. */
 export interface SeenEvent {
@@ -100,6 +118,22 @@ export class Harness {
   /** Waits until no detector holds unpublished loop events. */
   private async detectorsFlushed(): Promise<void> {
     for (const d of this.detectors.filter((x) => x.ctx.store.status === "ready")) await waitFor("outbox empty", async () => (await d.ctx.store.zcard("outbox")) === 0);
+  }
+
+  /** A service status as the tracker would publish it, observed now. */
+  async publishStatus(over: Partial<z.input<typeof ServiceStatusSchema>> & { name: string; state: ServiceStatus["state"] }): Promise<void> {
+    const s = ServiceStatusSchema.parse({ kind: "http", observedAt: new Date(this.clock.now()).toISOString(), seq: ++this.seq, since: new Date(this.clock.now()).toISOString(), ...over });
+    await this.scanner.publish(serviceStatus, s.name, s, { id: `status:${s.name}:${s.seq}` });
+  }
+
+  /** HTTP on a detector's port: returns status and JSON. */
+  async http(d: RunningService, method: string, path: string, body?: unknown): Promise<{ status: number; json: HttpReply }> {
+    const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as HttpReply };
   }
 
   eventsFor(loopId: string): SeenEvent[] {
