@@ -67,7 +67,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   const { checks, heartbeats } = compileAll(cfg, configLabel(ctx.env));
   const metrics = new TrackerMetrics(ctx.registry);
   const publisher = new StatusPublisher(ctx.bus, ctx.log, (_s, outcome) => metrics.published.inc({ outcome }));
-  const book = new StatusBook({ clock: ctx.clock, log: ctx.log, metrics, publisher, resyncEvery: cfg.resyncEvery });
+  const book = new StatusBook({ clock: ctx.clock, log: ctx.log, metrics, publisher, resyncEvery: cfg.resyncEvery, store: ctx.store });
+  await book.restore();
   const scheduler = new Scheduler(ctx.clock, {
     concurrency: cfg.concurrency,
     onError: (id, err) => ctx.log.error({ err, job: id }, "scheduled job failed"),

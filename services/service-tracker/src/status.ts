@@ -34,6 +34,8 @@ export interface Tracked {
   lastPublishedAt: number;
   /** What a subscriber would see change: state plus the failing conditions. */
   signature: string;
+  /** The state and since remembered from before a restart: `since` carries over if the state is the same. */
+  restored?: { state: State; since: number };
 }
 
 export function newTracked(spec: { name: string; kind: Kind; dependsOn?: string[]; failureThreshold: number; successThreshold: number }, now: number): Tracked {
@@ -61,8 +63,9 @@ export function observe(t: Tracked, o: Observed, now: number, resyncEvery: numbe
     else if (!bad && t.streak.count >= t.successThreshold) next = o.state;
   }
   if (next !== t.state) {
+    t.since = t.state === "unknown" && t.restored?.state === next ? Math.min(t.restored.since, now) : now;
     t.state = next;
-    t.since = now;
+    t.restored = undefined;
     t.streak = { bad, count: 0 };
   }
   const why = explain(t);

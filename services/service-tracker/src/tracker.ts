@@ -1,5 +1,6 @@
 import type { ServiceStatus } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { TrackerMetrics } from "./metrics.js";
 import type { StatusPublisher } from "./publisher.js";
@@ -11,9 +12,11 @@ export interface TrackerDeps {
   metrics: TrackerMetrics;
   publisher: StatusPublisher;
   resyncEvery: number;
-  /** Remembers a state change, so `since` survives a restart (best effort). */
-  persist?: (t: Tracked) => void;
+  /** Remembers states across restarts (best effort: the store may be away). */
+  store?: Redis;
 }
+
+const STATES_KEY = "states";
 
 /**
  * The status book: every tracked entity (check, heartbeat, mesh member), its damped state,
@@ -21,6 +24,7 @@ export interface TrackerDeps {
  */
 export class StatusBook {
   private readonly entries = new Map<string, Tracked>();
+  private readonly restored = new Map<string, { state: Tracked["state"]; since: number }>();
 
   constructor(private readonly deps: TrackerDeps) {}
 
@@ -28,10 +32,26 @@ export class StatusBook {
     let t = this.entries.get(spec.name);
     if (!t) {
       t = newTracked(spec, this.deps.clock.now());
+      t.restored = this.restored.get(spec.name);
       this.entries.set(spec.name, t);
       this.deps.metrics.setState(spec.name, t.state);
     }
     return t;
+  }
+
+  /** Loads the states remembered before a restart, so `since` does not reset to the restart. */
+  async restore(): Promise<void> {
+    if (!this.deps.store) return;
+    try {
+      const saved = await this.deps.store.hgetall(STATES_KEY);
+      for (const [name, text] of Object.entries(saved)) {
+        const v = JSON.parse(text) as { state?: unknown; since?: unknown };
+        if (typeof v.state !== "string" || typeof v.since !== "number") continue;
+        this.restored.set(name, { state: v.state as Tracked["state"], since: v.since });
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, "remembered states not loaded");
+    }
   }
 
   get(name: string): Tracked | undefined {
@@ -48,6 +68,7 @@ export class StatusBook {
 
   forget(name: string): void {
     this.entries.delete(name);
+    this.deps.store?.hdel(STATES_KEY, name).catch(() => undefined);
   }
 
   /** Applies an observation; publishes when the status changed or the keep-alive is due. */
@@ -58,7 +79,11 @@ export class StatusBook {
     if (t.state !== before) {
       this.deps.metrics.setState(t.name, t.state);
       this.deps.log.info({ check: t.name, kind: t.kind, from: before, to: t.state, reason: o.reason ?? o.failedConditions[0]?.condition ?? null }, "state changed");
-      this.deps.persist?.(t);
+      if (t.state !== "unknown") {
+        this.deps.store?.hset(STATES_KEY, t.name, JSON.stringify({ state: t.state, since: t.since })).catch((err: Error) => {
+          this.deps.log.warn({ err: err.message, check: t.name }, "state not persisted");
+        });
+      }
     }
     if (!due) return null;
     const status = toStatus(t, now);

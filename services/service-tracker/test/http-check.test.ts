@@ -53,3 +53,26 @@ test("an HTTP check publishes up, degraded on a failed condition, down when the 
     await web.close().catch(() => undefined);
   }
 });
+
+test("a restart keeps `since` of a state that still holds", async () => {
+  const web = await startHttp();
+  const yaml = `tracker:
+  mesh: { enabled: false }
+  checks:
+    - { name: steady, interval: 100ms, http: { url: "${web.url}/" } }`;
+  try {
+    const first = await runTracker(yaml, { nats: nats.url, redis: redis.url });
+    const up = await first.waitState("steady", "up");
+    await first.stop();
+    const second = await runTracker(yaml, { nats: nats.url, redis: redis.url });
+    try {
+      const again = await second.waitState("steady", "up");
+      assert.equal(again.since, up.since);
+      assert.ok(again.seq > up.seq, "seq keeps growing across restarts");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await web.close();
+  }
+});
