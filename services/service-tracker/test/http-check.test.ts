@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type ServerHandle, startNats, startRedis } from "@mirror/testkit";
+import { type ServerHandle, startNats, startRedis, waitFor } from "@mirror/testkit";
 import { runTracker, startHttp } from "./harness.js";
 
 let nats: ServerHandle;
@@ -73,6 +73,32 @@ test("a restart keeps `since` of a state that still holds", async () => {
       await second.stop();
     }
   } finally {
+    await web.close();
+  }
+});
+
+test("a change seen while NATS is down is published once NATS is back", async () => {
+  const web = await startHttp();
+  const run = await runTracker(
+    `tracker:
+  mesh: { enabled: false }
+  checks:
+    - { name: outage, interval: 100ms, failureThreshold: 1, http: { url: "${web.url}/" } }`,
+    { nats: nats.url, redis: redis.url },
+  );
+  try {
+    await run.waitState("outage", "up");
+    await nats.stop();
+    web.handle = (_req, res) => {
+      res.writeHead(500);
+      res.end();
+    };
+    await waitFor("degraded seen by the tracker", () => run.tracker.book.get("outage")?.state === "degraded");
+    await nats.restart();
+    const degraded = await run.waitState("outage", "degraded", 30_000);
+    assert.deepEqual(degraded.failedConditions, [{ condition: "status < 400", actual: "500" }]);
+  } finally {
+    await run.stop();
     await web.close();
   }
 });
