@@ -96,6 +96,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     const stop = async (signal: string) => {
       if (done) return;
       done = true;
+      // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
+      clearInterval(watch);
       say(`${signal}: stopping ${names.length} services`);
       await sup.stop();
       await stopAll(embedded);
