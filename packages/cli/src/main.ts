@@ -29,7 +29,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Exit explicitly: a command is done when it says so, whatever handles are still open.
+    process.exit(code);
   },
   (err) => {
     process.stderr.write(`mirror: ${(err as Error).message}\n`);

@@ -93,9 +93,11 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   sup.start();
   return new Promise<number>((resolveExit) => {
     let done = false;
+    let watch: NodeJS.Timeout | undefined;
     const stop = async (signal: string) => {
       if (done) return;
       done = true;
+      clearInterval(watch);
       // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
       clearInterval(watch);
       say(`${signal}: stopping ${names.length} services`);
@@ -106,7 +108,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
-    const watch = setInterval(() => {
+    watch = setInterval(() => {
       if (sup.configError && sup.running === 0 && !done) {
         done = true;
         clearInterval(watch);
