@@ -13,7 +13,7 @@ export interface Mesh {
   readonly configFile: string;
   /** Waits for an output line matching `pattern`. */
   waitForLine(pattern: RegExp, timeout?: number): Promise<string>;
-  /** Ctrl-C (SIGINT to the process group, as a terminal does); resolves with the exit code. */
+  /** Ctrl-C (SIGINT to the process group, as a terminal does); resolves with the exit code, -9 if it had to be killed. */
   stop(timeout?: number): Promise<number | null>;
   /** kill -9 of one service process found by its script path; the supervisor restarts it. */
   exited: Promise<number | null>;
@@ -59,7 +59,9 @@ export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?:
           // already gone
         }
       }
+      let killed = false;
       const timer = setTimeout(() => {
+        killed = true;
         try {
           if (child.pid) process.kill(-child.pid, "SIGKILL");
         } catch {
@@ -68,7 +70,8 @@ export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?:
       }, timeout);
       const code = await exited;
       clearTimeout(timer);
-      return code;
+      // -9: it did not stop by itself on Ctrl-C and had to be killed.
+      return killed ? -9 : code;
     },
   };
 }
