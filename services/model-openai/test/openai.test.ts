@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Bus } from "@mirror/bus";
-import { modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
+import { MODEL_SERVICE, modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
 import type { RunningService } from "@mirror/kit";
 import { callerBus, dirtyLoop, failure, type LogSink, metricsText as metrics, type ModelServer, openaiCompletion, openaiError, promptText, startModelServer } from "@mirror/model-kit/testing";
 import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/testkit";
+import { Svcm } from "@nats-io/services";
 import { modelOpenAI } from "../src/service.js";
 import { runAdapter } from "./helpers.js";
 
@@ -171,6 +172,30 @@ describe("model-openai against other servers", () => {
       assert.match(err.message, /\[MODEL_UNAVAILABLE\] http:\/\/127\.0\.0\.1:\d+ could not be reached: ECONNREFUSED/);
     } finally {
       await svc.stop();
+    }
+  });
+});
+
+describe("two adapters at once", () => {
+  test("share the mirror-model queue group: each request is answered once, by either", async () => {
+    // Queue groups pick at random: 24 requests all landing on one of two adapters is a 2^-23 chance.
+    const relaxed = yaml().replace("queueTimeout: 300ms", "queueTimeout: 10s");
+    const first = await runAdapter(modelOpenAI, relaxed, { nats, redis });
+    const second = await runAdapter(modelOpenAI, relaxed.replace("model: test-model", "model: other-model"), { nats, redis });
+    try {
+      server.calls.length = 0;
+      server.script(() => ({ json: openaiCompletion(JSON.stringify(good)) }));
+      const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => bus.request(modelTriage, { loop: dirtyLoop(`/r${i}`) }, { timeout: 5_000 })));
+      assert.equal(server.calls.length, 24, "each request reached the model exactly once");
+      const models = new Set(replies.map((r) => r.model));
+      assert.deepEqual([...models].sort(), ["other-model", "test-model"]);
+      const client = new Svcm(bus.nc).client({ maxWait: 1_000 });
+      const infos = [];
+      for await (const info of await client.info(MODEL_SERVICE)) infos.push(info);
+      assert.deepEqual(infos.map((i) => i.metadata?.model).sort(), ["other-model", "test-model"]);
+    } finally {
+      await first.svc.stop();
+      await second.svc.stop();
     }
   });
 });

@@ -1,4 +1,4 @@
-/** How long ago, in words a person reads at a glance: "2 days", "5 hours", "a moment". */
+/** How long ago, in words a person reads at a glance: "2 days", "5 hours", "under a minute". */
 export function age(ms: number): string {
   const units: [string, number][] = [
     ["year", 365 * 86_400_000],
@@ -12,7 +12,7 @@ export function age(ms: number): string {
     const n = Math.floor(ms / size);
     if (n >= 1) return plural(n, unit);
   }
-  return "a moment";
+  return "under a minute";
 }
 
 export function plural(n: number, word: string, many = `${word}s`): string {
