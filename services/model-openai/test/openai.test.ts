@@ -189,7 +189,7 @@ describe("two adapters at once", () => {
       assert.equal(server.calls.length, 24, "each request reached the model exactly once");
       const models = new Set(replies.map((r) => r.model));
       assert.deepEqual([...models].sort(), ["other-model", "test-model"]);
-      const client = new Svcm(bus.nc).client({ maxWait: 1_000 });
+      const client = new Svcm(bus.nc).client({ strategy: "timer", maxWait: 1_000 });
       const infos = [];
       for await (const info of await client.info(MODEL_SERVICE)) infos.push(info);
       assert.deepEqual(infos.map((i) => i.metadata?.model).sort(), ["other-model", "test-model"]);
