@@ -23,7 +23,7 @@ const LOCK = "meta:rebuilding";
  * snapshot, gone and status of each entity through the rules, which publish only real changes.
  * Runs once per store: the `meta:built` marker says it was done (or was not needed).
  */
-export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "rebuilt"> {
+export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "rebuilt" | "failed"> {
   const { redis } = deps.store;
   if (await redis.exists(KEYS.built)) return "skipped";
   if ((await redis.scard(KEYS.entities)) > 0) {
@@ -41,6 +41,11 @@ export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "re
     await redis.set(KEYS.built, new Date().toISOString());
     deps.log.info({ loops: restored, observations: observed }, "rebuilt loop state from JetStream");
     return "rebuilt";
+  } catch (err) {
+    // Without the history (no stream-read permission, JetStream away) the detector still runs:
+    // level-triggered inputs re-derive the loops, at the cost of announcing them again.
+    deps.log.error({ err: (err as Error).message }, "could not rebuild loop state from JetStream; starting empty");
+    return "failed";
   } finally {
     await redis.del(LOCK);
   }

@@ -85,7 +85,8 @@ export async function withLoopsBus(cmd: string, env: NodeJS.ProcessEnv, f: (bus:
     say(explain(err as Error & { code?: string }));
     return 1;
   } finally {
-    await bus.close(2_000);
+    // Only requests were made: nothing to drain, and a long close timer would hold the process open.
+    await bus.close(300);
   }
 }
 
@@ -144,5 +145,5 @@ export function table(loops: Loop[], now: number): string {
   return `${[line(head), ...rows.map(line)].join("\n")}\n`;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: loop text comes from repos and models; no terminal escapes
+// Loop text comes from repos and models: no terminal escapes reach the owner's terminal.
 const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 160);
