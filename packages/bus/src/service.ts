@@ -51,6 +51,8 @@ export async function addService(
       },
     });
   }
+  // Make sure the server has every endpoint subscription before callers are told we are up.
+  await bus.nc.flush();
   return { service, stop: async () => void (await service.stop().catch(() => undefined)) };
 }
 
