@@ -6,7 +6,7 @@ import { Engine, type EngineDeps } from "./engine.js";
 import { evaluate, isNewer } from "./evaluate.js";
 import { checkRepoInput } from "./inputs.js";
 import { endSnoozes, reconcile } from "./reconcile.js";
-import { type ResolvedRules, resolveRules } from "./rules/rule.js";
+import { type Condition, type ResolvedRules, resolveRules } from "./rules/rule.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type Observation } from "./state.js";
 import type { LoopStore } from "./store.js";
 
@@ -29,10 +29,12 @@ export class Detector {
   readonly engine: Engine;
   readonly rules: ResolvedRules;
   private readonly roots: string[];
+  private readonly configured: Set<string>;
 
   constructor(private readonly deps: DetectorDeps) {
     this.rules = resolveRules(deps.config.loops);
     this.roots = deps.config.scanner.roots.map((r) => r.path);
+    this.configured = new Set(deps.config.tracker.checks.map((c) => c.name));
     const onChanges = (c: LoopChange[]) => {
       deps.onChanges?.(c);
       void this.wakeChildren(c);
@@ -92,10 +94,17 @@ export class Detector {
   }
 
   private evaluateState(state: EntityState, now: number, suppressedBy: string[]): Mutation {
-    const conditions = evaluate(state.obs, now, this.rules);
+    const conditions = evaluate(state.obs, now, this.rules)?.map((c) => this.markDiscovered(state, c)) ?? null;
     const opts = { suppressedBy, historyLimit: this.deps.config.loops.historyLimit };
     if (conditions === null) return endSnoozes(state, now, opts);
     return reconcile(state, conditions, now, opts);
+  }
+
+  /** A status for a name no check configures is kept, marked as discovered on the mesh. */
+  private markDiscovered(state: EntityState, c: Condition): Condition {
+    const name = state.entity.service;
+    if (!name || this.configured.has(name)) return c;
+    return { ...c, evidence: { ...c.evidence, discovered: true } };
   }
 
   private parentsOf(name: string, fromStatus: string[]): string[] {

@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, traceCarrier } from "@mirror/bus";
 import { entityKey, type Loop, type LoopEntity } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Outbox } from "./outbox.js";
@@ -62,7 +62,8 @@ export class Engine {
 }
 
 function toOutbox(c: LoopChange): OutboxEntry {
-  return { id: `${c.loop.id}:${c.loop.rev}`, event: c.event, token: c.loop.id, data: { loop: c.loop, reason: c.reason }, at: Date.now() };
+  const trace = traceCarrier();
+  return { id: `${c.loop.id}:${c.loop.rev}`, event: c.event, token: c.loop.id, data: { loop: c.loop, reason: c.reason }, at: Date.now(), ...(trace ? { trace } : {}) };
 }
 
 /** Counter field of a loop: kind, severity and status. */

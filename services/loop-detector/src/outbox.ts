@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, withTraceContext } from "@mirror/bus";
 import { loopClosed, loopOpened, loopUpdated } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { LoopStore, OutboxEntry } from "./store.js";
@@ -24,7 +24,7 @@ export class Outbox {
     const done: string[] = [];
     try {
       for (const e of entries) {
-        await this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt });
+        await withTraceContext(e.trace, () => this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt }));
         done.push(e.id);
       }
     } catch (err) {

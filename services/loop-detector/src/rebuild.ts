@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, withConsumerSpan } from "@mirror/bus";
 import { CE, entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus, STREAM } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Detector } from "./detector.js";
@@ -51,15 +51,18 @@ export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "re
   }
 }
 
-async function lastPerSubject(bus: Bus, filter: string): Promise<{ subject: string; data: unknown; source: string | undefined }[]> {
+/** The last message of one subject; its headers carry the trace context its replay continues. */
+type Stored = { subject: string; data: unknown; source: string | undefined; headers: Parameters<typeof withConsumerSpan>[1] };
+
+async function lastPerSubject(bus: Bus, filter: string): Promise<Stored[]> {
   const jsm = await bus.manager();
   const info = await jsm.streams.info(STREAM.name, { subjects_filter: filter });
-  const out: { subject: string; data: unknown; source: string | undefined }[] = [];
+  const out: Stored[] = [];
   for (const subject of Object.keys(info.state.subjects ?? {})) {
     const m = await jsm.streams.getMessage(STREAM.name, { last_by_subj: subject }).catch(() => null);
     if (!m) continue;
     try {
-      out.push({ subject, data: m.json(), source: m.header?.get(CE.source) || undefined });
+      out.push({ subject, data: m.json(), source: m.header?.get(CE.source) || undefined, headers: m.header });
     } catch {
       // not JSON: the consumers dead-letter such messages; here it is simply skipped
     }
@@ -97,7 +100,9 @@ async function replayObservations(deps: RebuildDeps): Promise<number> {
   const feed = async (filter: string, f: (data: unknown) => Promise<unknown> | undefined) => {
     for (const m of await lastPerSubject(deps.bus, filter)) {
       try {
-        if (await f(m.data)) n++;
+        // In the trace of the stored event, as if consumed: what it opens joins the producer's trace.
+        const attrs = { "messaging.destination": m.subject, "mirror.service": deps.source };
+        if (await withConsumerSpan(`replay ${filter.replace(/\.>$/, "")}`, m.headers, attrs, async () => f(m.data))) n++;
       } catch (err) {
         deps.log.warn({ err: (err as Error).message, subject: m.subject }, "observation not replayed");
       }

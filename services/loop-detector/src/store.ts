@@ -11,6 +11,8 @@ export interface OutboxEntry {
   data: LoopEvent;
   /** Wall-clock ms when it was stored (the drain leaves fresh entries to their writer). */
   at: number;
+  /** Trace context of the input that caused it: a later drain publishes it in that same trace. */
+  trace?: Record<string, string>;
 }
 
 export interface StoredEntity {

@@ -141,3 +141,15 @@ test("dependencies: a child's loop opens suppressed while its parent is down, an
   assert.equal(un.data.loop.status, "open");
   assert.equal(un.data.reason, "unsuppressed");
 });
+
+test("a status for a name no check configures opens its loop, marked as discovered on the mesh", async () => {
+  const d = await h.detector("tracker: { checks: [ { name: web, http: { url: 'http://127.0.0.1:1/' } } ] }\nloops: { tick: 50ms, triage: false, rules: { service.down: { after: 0s } } }");
+  await h.publishStatus({ name: "ghost", kind: "mesh", state: "down", reason: "no answer to $SRV.PING" });
+  await h.publishStatus({ name: "web", state: "down", reason: "refused" });
+  await waitFor("both opened", () => h.events.length === 2);
+  const loops = (await h.http(d, "GET", "/loops?kind=service.down")).json.loops ?? [];
+  const ev = (name: string) => loops.find((l) => l.entity.service === name)?.evidence;
+  assert.equal(ev("ghost")?.discovered, true);
+  assert.equal(ev("ghost")?.kind, "mesh");
+  assert.equal(ev("web")?.discovered, undefined);
+});
