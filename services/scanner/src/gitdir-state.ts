@@ -14,11 +14,17 @@ const OPERATION_MARKERS: ReadonlyArray<[string, Operation]> = [
   ["BISECT_LOG", "bisect"],
 ];
 
-/** The operation in progress and since when (the marker's mtime), read from files: no git process. */
+/**
+ * The operation in progress and since when, read from files: no git process. "Since" is the
+ * marker's mtime; for a rebase, its head-name file's (written once when it starts), as the
+ * folder's own mtime moves with every step.
+ */
 export async function readOperation(gitDir: string): Promise<{ operation: Operation | null; since: string | null }> {
   for (const [marker, operation] of OPERATION_MARKERS) {
     const st = await fs.stat(join(gitDir, marker)).catch(() => undefined);
-    if (st) return { operation, since: new Date(st.mtimeMs).toISOString() };
+    if (!st) continue;
+    const start = st.isDirectory() ? await fs.stat(join(gitDir, marker, "head-name")).catch(() => st) : st;
+    return { operation, since: new Date(start.mtimeMs).toISOString() };
   }
   return { operation: null, since: null };
 }

@@ -1,12 +1,13 @@
 import type { RepoSnapshot } from "@mirror/contracts";
 import { repoKey } from "@mirror/contracts";
+import { readBranches } from "./branches.js";
 import { dirtySince } from "./dirty-since.js";
 import type { FoundRepo } from "./discover.js";
 import { runGit } from "./git.js";
 import { readOperation, readStashes } from "./gitdir-state.js";
 import { parseStatus, type StatusReport } from "./porcelain.js";
 import { disableFilters, readRepoConfig } from "./repo-config.js";
-import { type Git, markMerged, pickDefault, readRefs } from "./refs.js";
+import type { Git } from "./refs.js";
 
 /** A snapshot without the fields the publisher sets (seq, observedAt). */
 export type SnapshotBody = Omit<RepoSnapshot, "seq" | "observedAt">;
@@ -77,13 +78,10 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
     body.dirtySince = await dirtySince(repo.path, status.entries);
   });
   await attempt("refs", async () => {
-    const refs = await readRefs(git);
-    body.defaultBranch = pickDefault(refs);
-    await markMerged(git, refs, body.defaultBranch);
-    body.branches = refs.branches;
-    const sha = status?.oid;
-    const tip = body.branch ? refs.tips.get(body.branch) : undefined;
-    if (sha) body.head = { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(git, sha) };
+    const b = await readBranches(repo, git, status);
+    body.branches = b.branches;
+    body.defaultBranch = b.defaultBranch;
+    body.head = b.head;
   });
   body.stashes = await readStashes(repo.commonDir);
   const op = await readOperation(repo.gitDir);
@@ -91,12 +89,4 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
   body.operationSince = op.since;
   body.error = errors.length ? errors.join("; ").slice(0, 2_000) : null;
   return { body, ignored: new Set(status?.ignoredPaths ?? []) };
-}
-
-/** Commit time of a sha git itself printed (never a value from a file), without signature checks. */
-async function commitTime(git: Git, sha: string): Promise<string> {
-  const out = (await git(["show", "-s", "--no-show-signature", "--format=%cI", sha, "--"])).toString("utf8").trim();
-  const t = Date.parse(out);
-  if (Number.isNaN(t)) throw new Error(`no commit time for ${sha}`);
-  return new Date(t).toISOString();
 }

@@ -3,6 +3,10 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { commitAll, git, makeRepo } from "@mirror/testkit";
+import { type FoundRepo, repoAt } from "../src/discover.js";
+import { runGit } from "../src/git.js";
+import { readCommitTime } from "../src/objects.js";
+import { markMerged, pickDefault, readRefs } from "../src/refs.js";
 import { commitFile, read, realTemp, remoteAndClone, writeAt } from "./fixtures.js";
 
 test("a clean repo: branch, head, default branch, every count zero, no remote", async () => {
@@ -185,4 +189,42 @@ test("file names with newlines, spaces, non-UTF-8 bytes and option-like names ar
   assert.equal(s.dirtySince, "2023-01-01T00:00:00.000Z");
   assert.equal(s.error, null);
   assert.ok(!existsSync(join(repo, "pwned")));
+});
+
+test("single-branch repos read without for-each-ref agree with for-each-ref, loose or packed", async () => {
+  const dir = realTemp();
+  const { clone, bare } = remoteAndClone(dir);
+  commitFile(clone, "mine.txt");
+  const other = join(dir, "other");
+  git(dir, "clone", "-q", bare, other);
+  commitFile(other, "theirs.txt");
+  git(other, "push", "-q", "origin", "main");
+  git(clone, "fetch", "-q");
+  const viaGit = async (repo: string) => {
+    const found = (await repoAt(repo, repo)) as FoundRepo;
+    const g = (args: readonly string[]) => runGit(repo, args);
+    const refs = await readRefs(g);
+    const def = pickDefault(refs);
+    await markMerged(g, refs, def);
+    return { branches: refs.branches, defaultBranch: def, at: await readCommitTime(found.commonDir, git(repo, "rev-parse", "HEAD").trim()) };
+  };
+  for (const step of ["loose", "packed"]) {
+    if (step === "packed") git(clone, "gc", "-q", "--prune=now");
+    const s = await read(clone);
+    const expected = await viaGit(clone);
+    assert.deepEqual(s.branches, expected.branches, step);
+    assert.equal(s.defaultBranch, expected.defaultBranch);
+    assert.equal(s.head?.committedAt, new Date(git(clone, "show", "-s", "--format=%cI").trim()).toISOString(), step);
+    // Read from the object store, or (a delta in a pack) left to git: never a wrong time.
+    if (step === "loose" || expected.at !== undefined) assert.equal(expected.at, s.head?.committedAt, step);
+  }
+  git(other, "push", "-q", "origin", "main:gone-soon");
+  git(clone, "fetch", "-q");
+  git(clone, "checkout", "-q", "-b", "work", "--track", "origin/gone-soon");
+  git(clone, "branch", "-q", "-D", "main");
+  git(other, "push", "-q", "origin", "--delete", "gone-soon");
+  git(clone, "fetch", "-q", "--prune");
+  const gone = await read(clone);
+  assert.deepEqual(gone.branches, (await viaGit(clone)).branches);
+  assert.equal(gone.branches[0]?.upstreamGone, true);
 });
