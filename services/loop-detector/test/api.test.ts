@@ -88,6 +88,8 @@ test("triage: pending while no adapter answers, retried later, stored and publis
   const a = dirtyId("/r/t");
   const opened = await waitFor("opened", () => h.eventsFor(a)[0]);
   assert.equal(opened.data.loop.triage, null);
+  const d = h.detectors[0]!;
+  await waitFor("retry scheduled: no adapter answered", async () => (await d.ctx.store.zcard("triage")) === 1);
   const asked: string[] = [];
   const adapter = await h.scanner.service({
     name: "mirror-model",
@@ -101,8 +103,6 @@ test("triage: pending while no adapter answers, retried later, stored and publis
     ],
   });
   try {
-    const d = h.detectors[0]!;
-    await waitFor("retry scheduled", async () => (await d.ctx.store.zcard("triage")) === 1);
     h.clock.advance(60_000);
     const updated = await waitFor("triage published", () => h.eventsFor(a).find((e) => e.data.reason === "triaged"));
     assert.deepEqual(asked, [a]);
