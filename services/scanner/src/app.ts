@@ -1,29 +1,75 @@
+import { realpathSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { endpoint } from "@mirror/bus";
-import { scanNow } from "@mirror/contracts";
+import { type ScannerConfig, scanNow } from "@mirror/contracts";
 import type { ServiceContext, Started } from "@mirror/kit";
+import type { Logger } from "pino";
+import { fetchRepos } from "./fetch.js";
 import { ScannerMetrics } from "./metrics.js";
 import { Scanner } from "./scanner.js";
 import { resolveTarget } from "./target.js";
+import { RepoWatcher } from "./watch.js";
 
-/** Starts the scanner: a scan every `scanner.interval`, and the `scan.now` endpoint. */
-export async function startScanner(ctx: ServiceContext): Promise<Started & { scanner: Scanner }> {
-  const config = ctx.config.scanner;
-  const scanner = new Scanner({ bus: ctx.bus, store: ctx.store, log: ctx.log, clock: ctx.clock, metrics: new ScannerMetrics(ctx.registry), config });
-  await scanner.load();
-  if (config.roots.length === 0) ctx.log.warn("scanner.roots is empty: nothing to scan");
+/** Runs `work` now and then every `everyMs` after it finished, until stopped. */
+function every(everyMs: number, work: () => Promise<void>): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const loop = async () => {
     const started = Date.now();
-    try {
-      const s = await scanner.scanAll();
-      ctx.log.debug(s, "scan done");
-    } catch (err) {
-      ctx.log.error({ err }, "scan failed");
-    }
-    if (!stopped) timer = setTimeout(loop, Math.max(0, config.interval - (Date.now() - started)));
+    await work();
+    if (!stopped) timer = setTimeout(loop, Math.max(0, everyMs - (Date.now() - started)));
   };
   timer = setTimeout(loop, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** Real paths of the roots that opted into `git fetch`. */
+function fetchRoots(config: ScannerConfig): Set<string> {
+  const out = new Set<string>();
+  for (const r of config.roots) {
+    if (!r.fetch) continue;
+    try {
+      out.add(realpathSync(resolve(r.path)));
+    } catch {
+      // A missing root is reported by discovery.
+    }
+  }
+  return out;
+}
+
+function startFetching(scanner: Scanner, config: ScannerConfig, metrics: ScannerMetrics, log: Logger): (() => void) | undefined {
+  if (!config.roots.some((r) => r.fetch)) return undefined;
+  return every(config.fetchInterval, async () => {
+    const roots = fetchRoots(config);
+    const repos = scanner.repos.filter((r) => roots.has(r.root));
+    const fetched = await fetchRepos(repos, { log, metrics, timeoutMs: Math.max(config.gitTimeout, 120_000), concurrency: Math.min(4, config.concurrency ?? availableParallelism()) });
+    if (fetched > 0) await scanner.scanSome(repos).catch((err) => log.error({ err }, "scan after fetch failed"));
+  });
+}
+
+/** Starts the scanner: a scan every `scanner.interval`, optional watch and fetch, and the `scan.now` endpoint. */
+export async function startScanner(ctx: ServiceContext): Promise<Started & { scanner: Scanner }> {
+  const config = ctx.config.scanner;
+  const log = ctx.log;
+  const metrics = new ScannerMetrics(ctx.registry);
+  const scanner = new Scanner({ bus: ctx.bus, store: ctx.store, log, clock: ctx.clock, metrics, config });
+  await scanner.load();
+  if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");
+  const watcher = config.watch ? new RepoWatcher({ log, metrics, onChange: (repo) => void scanner.scanSome([repo]).catch((err) => log.error({ err }, "watch scan failed")) }) : undefined;
+  const stopScanning = every(config.interval, async () => {
+    try {
+      const s = await scanner.scanAll();
+      log.debug(s, "scan done");
+      watcher?.sync(scanner.repos);
+    } catch (err) {
+      log.error({ err }, "scan failed");
+    }
+  });
+  const stopFetching = startFetching(scanner, config, metrics, log);
   const onScanNow = endpoint(scanNow, async (req) => {
     if (!req.path) return scanner.scanAll({ force: true });
     const repo = await resolveTarget(req.path, config.roots.map((r) => r.path));
@@ -32,10 +78,11 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   return {
     scanner,
     endpoints: [onScanNow],
-    metadata: { roots: String(config.roots.length) },
+    metadata: { roots: String(config.roots.length), watch: String(config.watch) },
     stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
+      stopScanning();
+      stopFetching?.();
+      watcher?.close();
     },
   };
 }

@@ -24,6 +24,8 @@ export interface GitOptions {
    * unlike `-c key=value` a key from a repo (a filter driver's name) may hold any character.
    */
   config?: ReadonlyArray<readonly [string, string]>;
+  /** Extra environment variables. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -73,7 +75,7 @@ export function runGit(cwd: string, args: readonly string[], opts: GitOptions = 
     execFile(
       "git",
       gitArgs(cwd, args),
-      { cwd, env: gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
+      { cwd, env: { ...gitEnv(opts.config), ...opts.env }, encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

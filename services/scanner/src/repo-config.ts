@@ -11,19 +11,26 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 export interface RepoConfig {
   hasRemote: boolean;
   filterDrivers: string[];
+  /** Keys that make `git fetch` run a program of the repo's choosing; such a repo is not fetched. */
+  fetchUnsafe: string[];
 }
+
+/** Keys (lowercase, subsection as "*") a fetch would run as a program or hand credentials to. */
+const FETCH_UNSAFE = new Set(["core.sshcommand", "core.gitproxy", "credential.helper", "credential.*.helper", "remote.*.uploadpack", "remote.*.receivepack", "remote.*.vcs", "ssh.variant"]);
 
 interface Section {
   name: string;
   sub: string | null;
+  /** What follows the header on its line (git allows "[core] key = value"). */
+  rest: string;
 }
 
 /** `[remote "origin"]`, `[filter "x"]`, `[include]` and the deprecated `[filter.x]` forms. */
 function parseSectionHeader(line: string): Section | undefined {
   const quoted = /^\[\s*([A-Za-z0-9.-]+)\s+"((?:[^"\\]|\\.)*)"\s*\]/.exec(line);
-  if (quoted) return { name: (quoted[1] as string).toLowerCase(), sub: (quoted[2] as string).replace(/\\(.)/g, "$1") };
+  if (quoted) return { name: (quoted[1] as string).toLowerCase(), sub: (quoted[2] as string).replace(/\\(.)/g, "$1"), rest: line.slice(quoted[0].length).trim() };
   const plain = /^\[\s*([A-Za-z0-9-]+)(?:\.([^\]\s]+))?\s*\]/.exec(line);
-  if (plain) return { name: (plain[1] as string).toLowerCase(), sub: plain[2] ?? null };
+  if (plain) return { name: (plain[1] as string).toLowerCase(), sub: plain[2] ?? null, rest: line.slice(plain[0].length).trim() };
   return undefined;
 }
 
@@ -38,23 +45,28 @@ function scan(text: string, file: string, out: RepoConfig, drivers: Set<string>)
   const includes: string[] = [];
   let section: Section | undefined;
   for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
+    let line = raw.trim();
     if (line.startsWith("[")) {
       section = parseSectionHeader(line);
       if (section?.name === "remote" && section.sub !== null) out.hasRemote = true;
       if (section?.name === "filter" && section.sub !== null) drivers.add(section.sub);
-      continue;
+      line = section?.rest ?? "";
     }
-    if ((section?.name === "include" || section?.name === "includeif") && /^path\s*=/i.test(line)) {
+    if (!section || line.startsWith("#") || line.startsWith(";")) continue;
+    const key = /^([A-Za-z][A-Za-z0-9-]*)/.exec(line)?.[1]?.toLowerCase();
+    if (!key) continue;
+    if ((section.name === "include" || section.name === "includeif") && key === "path" && line.includes("=")) {
       includes.push(includePath(line.slice(line.indexOf("=") + 1), file));
     }
+    const full = `${section.name}${section.sub === null ? "" : ".*"}.${key}`;
+    if (FETCH_UNSAFE.has(full)) out.fetchUnsafe.push(`${section.name}${section.sub === null ? "" : `.${section.sub}`}.${key}`);
   }
   return includes;
 }
 
 /** Reads the repo's config, its worktree config and the files they include (three levels deep at most). */
 export async function readRepoConfig(gitDir: string, commonDir: string): Promise<RepoConfig> {
-  const out: RepoConfig = { hasRemote: false, filterDrivers: [] };
+  const out: RepoConfig = { hasRemote: false, filterDrivers: [], fetchUnsafe: [] };
   const drivers = new Set<string>();
   let files = [join(commonDir, "config"), join(gitDir, "config.worktree")];
   const seen = new Set<string>();
