@@ -248,7 +248,9 @@ export class Consumer {
       );
       metrics.dlq.inc({ reason });
       metrics.messages.inc({ subject: this.contract.prefix, direction: "in", outcome: "dead" });
-      m.term(reason);
+      // A bare +TERM: nats-server before 2.10 ignores "+TERM <reason>", so the message stayed
+      // ack-pending and came back until max_deliver. The reason is in the dead letter.
+      m.term();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "dead-letter publish failed; message will be redelivered");
       m.nak(5_000);
