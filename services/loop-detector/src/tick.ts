@@ -34,10 +34,18 @@ export function startTicker(deps: TickDeps, everyMs: number): { stop(): Promise<
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  let failures = 0;
   const loop = () => {
     if (stopped) return;
     running = tick(deps)
-      .catch((err) => deps.log.warn({ err: (err as Error).message }, "tick failed"))
+      .then(() => {
+        if (failures > 0) deps.log.info({ failures }, "tick works again");
+        failures = 0;
+      })
+      .catch((err) => {
+        // One line when it starts failing (Redis away), then one a minute or so, not one per tick.
+        if (failures++ % 60 === 0) deps.log.warn({ err: (err as Error).message, failures }, "tick failed; retrying");
+      })
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, everyMs);
       });

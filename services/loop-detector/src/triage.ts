@@ -19,6 +19,8 @@ export interface TriageDeps {
 }
 
 const RETRY = "triage";
+/** Model adapters answer a few requests at once (model.*.maxConcurrency); more would only time out. */
+const MAX_IN_FLIGHT = 4;
 const ATTEMPTS = "triage:attempts";
 
 /**
@@ -28,14 +30,33 @@ const ATTEMPTS = "triage:attempts";
  */
 export class Triager {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly waiting: Loop[] = [];
 
   constructor(private readonly deps: TriageDeps) {}
 
-  /** Starts triage of `loop` in the background. */
+  /** Starts triage of `loop` in the background; a burst of new loops is asked a few at a time. */
   start(loop: Loop): void {
-    const p = this.triage(loop).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    // The retry entry is written first, as a lease: if this process dies before the answer is
+    // stored, the tick (of any replica) asks again when it expires.
+    void this.lease(loop.id).catch(() => undefined);
+    this.waiting.push(loop);
+    this.pump();
+  }
+
+  private lease(loopId: string): Promise<unknown> {
+    return this.deps.store.redis.zadd(RETRY, String(this.deps.clock.now() + this.deps.retryMs), loopId);
+  }
+
+  private pump(): void {
+    while (this.inFlight.size < MAX_IN_FLIGHT && this.waiting.length > 0) {
+      const loop = this.waiting.shift() as Loop;
+      const p = this.triage(loop).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
+      this.inFlight.add(p);
+      void p.finally(() => {
+        this.inFlight.delete(p);
+        this.pump();
+      });
+    }
   }
 
   async triage(loop: Loop): Promise<void> {
@@ -63,7 +84,9 @@ export class Triager {
   async retryDue(): Promise<void> {
     const ids = await this.deps.store.redis.zrangebyscore(RETRY, "-inf", this.deps.clock.now(), "LIMIT", 0, 50);
     for (const id of ids) {
+      // ZREM is the claim (one replica wins); the new lease covers a crash while asking.
       if ((await this.deps.store.redis.zrem(RETRY, id)) !== 1) continue;
+      await this.lease(id);
       const key = await this.deps.store.entityOf(id);
       const state = key ? (await this.deps.store.read(key)).state : null;
       const loop = state && Object.values(state.loops).find((s) => s.loop.id === id)?.loop;
@@ -75,7 +98,9 @@ export class Triager {
     }
   }
 
+  /** Waits for the requests in flight; loops still waiting keep their lease, so a replica or the next start asks. */
   async stop(): Promise<void> {
+    this.waiting.splice(0);
     await Promise.allSettled([...this.inFlight]);
   }
 }

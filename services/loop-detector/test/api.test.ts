@@ -89,7 +89,7 @@ test("triage: pending while no adapter answers, retried later, stored and publis
   const opened = await waitFor("opened", () => h.eventsFor(a)[0]);
   assert.equal(opened.data.loop.triage, null);
   const d = h.detectors[0]!;
-  await waitFor("retry scheduled: no adapter answered", async () => (await d.ctx.store.zcard("triage")) === 1);
+  await waitFor("first ask failed: no adapter answered", async () => (await d.ctx.store.hget("triage:attempts", a)) === "1");
   const asked: string[] = [];
   const adapter = await h.scanner.service({
     name: "mirror-model",
