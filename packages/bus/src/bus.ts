@@ -12,7 +12,7 @@ import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
 import { inboxPrefixOf } from "./identities.js";
-import { type Signer, signHeaders, type Verifier } from "./signing.js";
+import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
 
 export interface BusOptions {
   /** The service's identity: NATS connection name and CloudEvents source. */
@@ -137,6 +137,14 @@ export class Bus {
   /** The server refused a consumer create: bind from now on. */
   noCreateRights(): void {
     this.mayCreateConsumers = false;
+  }
+
+  /**
+   * Checks an event read from the stream directly (e.g. jsm.streams.getMessage in a rebuild) the
+   * way consumers check theirs: `{ ok: false, reason }` means it must not be trusted.
+   */
+  verifyStored(subject: string, header: (name: string) => string | undefined, payload: Uint8Array): Verdict {
+    return this.verifier?.verify({ subject, header: (n) => header(n) || undefined, payload }) ?? { ok: true };
   }
 
   /** A fresh reply subject under this connection's inbox prefix (the only one it may subscribe to). */

@@ -228,6 +228,8 @@ export class Consumer {
       payloadEncoding = "base64";
     }
     this.log.warn({ subject: m.subject, reason, error: error.slice(0, 500), seq: m.seq }, "message dead-lettered");
+    // A slow DLQ publish must not let the ack wait run out (the message would come back).
+    const keepAlive = setInterval(() => m.working(), 500);
     try {
       await this.bus.publish(
         deadLetter,
@@ -254,6 +256,8 @@ export class Consumer {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "dead-letter publish failed; message will be redelivered");
       m.nak(5_000);
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 

@@ -20,6 +20,11 @@ export interface IdentitySpec {
   consumes: readonly DurableSpec[];
   /** Request/reply subjects it calls. */
   requests: readonly string[];
+  /**
+   * Reads stored events directly (stream info and last message per subject), to rebuild its state
+   * after losing it. Such reads must be checked with bus.verifyStored(), as consumers check theirs.
+   */
+  readsHistory?: boolean;
   /** Request/reply subjects it answers (every identity also answers `$SRV.>`). */
   serves: readonly string[];
   /**
@@ -56,6 +61,7 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
       { durable: "loop-detector-service", filter: "mirror.service.status.>" },
     ],
     requests: ["mirror.model.>"],
+    readsHistory: true,
     serves: ["mirror.loops.>"],
   },
   {

@@ -38,6 +38,10 @@ export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[]
     publish.add(`$JS.API.CONSUMER.MSG.NEXT.${STREAM.name}.${c.durable}`);
     publish.add(`$JS.ACK.${STREAM.name}.${c.durable}.>`);
   }
+  if (spec.readsHistory) {
+    publish.add(`$JS.API.STREAM.INFO.${STREAM.name}`);
+    publish.add(`$JS.API.STREAM.MSG.GET.${STREAM.name}`);
+  }
   for (const r of requestsOf(spec, table)) publish.add(r);
   if (spec.kind === "console") {
     publish.add("$JS.API.>");

@@ -32,12 +32,13 @@ interface Usage {
   requests: string[];
   publishes: string[];
   endpoints: string[];
+  readsHistory: boolean;
 }
 
 function usageOf(service: string): Usage {
   const dirs = [join(REPO_ROOT, "services", service, "src")];
   if (service.startsWith("model-")) dirs.push(join(REPO_ROOT, "packages", "model-kit", "src"));
-  const u: Usage = { durables: [], requests: [], publishes: [], endpoints: [] };
+  const u: Usage = { durables: [], requests: [], publishes: [], endpoints: [], readsHistory: false };
   for (const file of dirs.flatMap(sources)) {
     const text = readFileSync(file, "utf8");
     for (const m of text.matchAll(/\.consume\(\s*(\w+)\s*,\s*([\w.]+|"[^"]+"|'[^']+')/g)) {
@@ -48,6 +49,7 @@ function usageOf(service: string): Usage {
     for (const m of text.matchAll(/\.request\(\s*(\w+)\s*,/g)) u.requests.push(m[1] as string);
     for (const m of text.matchAll(/\bbus\.publish\(\s*(\w+)\s*,/g)) u.publishes.push(m[1] as string);
     for (const m of text.matchAll(/\bendpoint\(\s*(\w+)\s*,/g)) u.endpoints.push(m[1] as string);
+    if (/\.streams\.(getMessage|info)\(/.test(text)) u.readsHistory = true;
   }
   return u;
 }
@@ -67,6 +69,7 @@ test("every service has an identity, and its durables, publishes, requests and e
       const entry: DurableSpec | undefined = spec.consumes.find((c) => c.durable === d.durable);
       if (filter) assert.equal(entry?.filter, filter, `${svc}: durable ${d.durable} filters ${filter}`);
     }
+    assert.equal(spec.readsHistory === true, u.readsHistory, `${svc}: reads the stream directly in code vs readsHistory in MESH_IDENTITIES`);
     for (const name of u.requests) {
       const subject = exported[name]?.subject;
       assert.ok(subject, `${svc}: request(${name}) is not an endpoint contract`);
@@ -101,7 +104,8 @@ test("derived permissions: no create rights, no plain _INBOX, replies only into 
     const all = [...p.publish, ...p.subscribe];
     assert.ok(!all.some((s) => s === "_INBOX.>" || s === ">" || s.startsWith("_INBOX.")), `${spec.name} has a shared inbox or everything`);
     assert.deepEqual(p.subscribe.filter((s) => s.startsWith("_INBOX")), [`_INBOX_${spec.name}.>`]);
-    if (spec.kind !== "console") assert.ok(!p.publish.some((s) => s.includes("CONSUMER.CREATE") || s.includes("CONSUMER.DURABLE") || s.startsWith("$JS.API.STREAM") || s === "$JS.API.>"), `${spec.name} may create`);
+    const admin = ["CONSUMER.CREATE", "CONSUMER.DURABLE.CREATE", "CONSUMER.DELETE", "STREAM.CREATE", "STREAM.UPDATE", "STREAM.DELETE", "STREAM.PURGE"].map((a) => `$JS.API.${a}.>`);
+    if (spec.kind !== "console") assert.ok(!p.publish.some((s) => admin.some((a) => subjectsOverlap(s, a))), `${spec.name} may create or delete`);
   }
   const scanner = permissionsOf(identityNamed("scanner") as never);
   assert.ok(!scanner.publish.some((s) => subjectsOverlap(s, "mirror.loop.opened.x")));
