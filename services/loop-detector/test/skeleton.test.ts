@@ -106,3 +106,21 @@ test("events stored with a transition but never published (a crash) go out on th
   const info = await jsm.streams.info("MIRROR", { subjects_filter: `mirror.loop.>` });
   assert.deepEqual(info.state.subjects, { [`mirror.loop.opened.${id}`]: 1, [`mirror.loop.updated.${id}`]: 1 }, "opened once, updated once");
 });
+
+test("a repo that is gone closes its loops; an older snapshot after it reopens nothing", async () => {
+  await h.detector("loops: { tick: 50ms, triage: false, rules: { repo.dirty: { after: 0s } } }");
+  const path = "/r/vanishing";
+  const id = dirtyId(path);
+  const before = h.snapshot(path, { staged: 1 });
+  await h.publish(before);
+  await waitFor("opened", () => h.eventsFor(id)[0]);
+  h.clock.advance(1_000);
+  const { repoGone, repoKey } = await import("@mirror/contracts");
+  const gone = { repoKey: repoKey(path), path, observedAt: new Date(h.clock.now()).toISOString(), seq: before.seq + 1 };
+  await h.scanner.publish(repoGone, gone.repoKey, gone, { id: `gone:${gone.repoKey}:${gone.seq}` });
+  const closed = await waitFor("closed", () => h.eventsFor(id)[1]);
+  assert.equal(closed.data.loop.status, "closed");
+  await h.publish(before);
+  await h.settled();
+  assert.equal(h.eventsFor(id).length, 2);
+});
