@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, PoisonError } from "@mirror/bus";
 import { heartbeat } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -36,7 +36,8 @@ export function consumeHeartbeats(bus: Bus, monitor: HeartbeatMonitor): void {
     async (data, ctx) => {
       const at = data.at === NO_TIME ? Date.parse(ctx.time) : Date.parse(data.at);
       const outcome = monitor.ping(data.name, data.kind, at, "bus");
-      if (outcome === "unknown") ctx.log.debug({ name: data.name }, "check-in for an unknown heartbeat");
+      // As /ping answers 404: a check-in nobody watches is dead-lettered, so it is seen (and garbage too).
+      if (outcome === "unknown") throw new PoisonError(`no heartbeat check named "${data.name}"; heartbeat checks: ${monitor.names().join(", ") || "none"}`);
     },
     { decode: (payload, subject) => decodeHeartbeat(payload, subject) },
   );
