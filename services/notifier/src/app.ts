@@ -84,7 +84,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     endpoints: silenceEndpoints(silences, ctx),
     stop: async () => {
       await ticker.stop();
-      await deliverer.idle();
+      await deliverer.stop();
       await Promise.allSettled([...channels.values()].map((c) => c.close?.()));
     },
   };

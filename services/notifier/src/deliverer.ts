@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, withTraceContext } from "@mirror/bus";
 import { type NotifyOutcome, notifyFailed, notifySent, subjectToken } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
@@ -21,15 +21,20 @@ export interface DeliverDeps {
   random?: () => number;
 }
 
+/** How long a process may take to publish a receipt before another process publishes it instead. */
+const RECEIPT_LEASE_MS = 5_000;
+
 /** Sends owed deliveries: each channel on its own, retrying with backoff, receipts on the bus. */
 export class Deliverer {
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
   constructor(private readonly deps: DeliverDeps) {}
 
   /** Claims due deliveries and starts them; does not wait for them (a slow channel blocks no other). */
   async runDue(): Promise<void> {
     const { store, clock } = this.deps;
-    const lease = Math.max(...[...this.deps.channels.values()].map((c) => c.timeoutMs), 10_000) + 30_000;
+    // A claim outlives the slowest send by a margin; after a crash another process takes it back then.
+    const lease = Math.max(0, ...[...this.deps.channels.values()].map((c) => c.timeoutMs)) + 5_000;
     const ids = await store.claimDeliveries(clock.now(), lease);
     for (const id of ids) {
       if (this.inFlight.has(id)) continue;
@@ -40,9 +45,17 @@ export class Deliverer {
     }
   }
 
-  /** Waits for the attempts in flight (shutdown, tests). */
+  /** Waits for the attempts in flight (tests). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Stops: attempts still in flight after `graceMs` are aborted and left to their lapsing claim. */
+  async stop(graceMs = 1_500): Promise<void> {
+    const grace = new Promise<void>((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([this.idle(), grace]);
+    this.stopping.abort();
+    await this.idle();
   }
 
   private async attempt(id: string): Promise<void> {
@@ -60,14 +73,17 @@ export class Deliverer {
     }
     const attempt = d.attempt + 1;
     const started = performance.now();
-    const result = await channel.send(d.message, { id: d.id, attempt, sentAt: Date.now() }).catch(
+    const send = () => channel.send(d.message, { id: d.id, attempt, sentAt: Date.now(), signal: this.stopping.signal });
+    const result = await withTraceContext(d.trace, send).catch(
       (err): SendResult => ({ ok: false, retryable: true, error: `send failed: ${(err as Error).message}` }),
     );
+    if (this.stopping.signal.aborted && !result.ok) return;
     this.deps.metrics.seconds.observe({ channel: d.channel }, (performance.now() - started) / 1000);
     const next: Delivery = { ...d, attempt, lastError: result.ok ? null : result.error };
     if (result.ok) {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
-      await store.saveDelivery({ ...next, state: "sent" }, clock.now() + 60_000);
+      // Only the receipt is owed now; if this process dies before it is published, another takes it over soon.
+      await store.saveDelivery({ ...next, state: "sent" }, clock.now() + RECEIPT_LEASE_MS);
       return this.finish({ ...next, state: "sent" }, "sent");
     }
     if (result.retryable && attempt < this.deps.maxAttempts) {
@@ -83,7 +99,7 @@ export class Deliverer {
     this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
     this.deps.log.error({ deliveryId: d.id, channel: d.channel, attempt: d.attempt, error }, "delivery failed for good");
     const failed: Delivery = { ...d, state: "failed", lastError: error };
-    await this.deps.store.saveDelivery(failed, this.deps.clock.now() + 60_000);
+    await this.deps.store.saveDelivery(failed, this.deps.clock.now() + RECEIPT_LEASE_MS);
     return this.finish(failed, "failed");
   }
 

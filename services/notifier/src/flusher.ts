@@ -38,6 +38,7 @@ export async function flushOne(id: string, now: number, deps: FlushDeps): Promis
       attempt: 0,
       state: "pending",
       lastError: null,
+      ...(g.trace ? { trace: g.trace } : {}),
     };
     return { group, delivery };
   });

@@ -31,6 +31,8 @@ export interface GroupState {
   lastSent: string[];
   seq: number;
   alerts: Record<string, AlertState>;
+  /** Trace context of the last loop event that changed the group: its delivery continues that trace. */
+  trace?: Record<string, string>;
 }
 
 /** What the group's time-dependent filters say at flush time. */

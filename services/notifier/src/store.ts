@@ -14,6 +14,8 @@ export interface Delivery {
   /** `sent`: delivered, only the receipt is still owed. */
   state: "pending" | "sent" | "failed";
   lastError: string | null;
+  /** Trace context of the loop event behind it: the request (and its client span) joins that trace. */
+  trace?: Record<string, string>;
 }
 
 /** Score of a delivery that waits for an earlier one of the same group (messages of a group go out in order). */

@@ -36,6 +36,8 @@ export function makeLoop(over: Partial<Loop> & { kind?: string; repo?: string; s
 /** Private NATS, Redis and a receiver, plus a notifier running in-process. */
 export class Harness {
   svc: RunningService | undefined;
+  /** Every log line the notifier wrote, parsed. */
+  readonly logs: Record<string, unknown>[] = [];
   private constructor(
     readonly nats: ServerHandle,
     readonly redis: ServerHandle,
@@ -50,10 +52,13 @@ export class Harness {
   }
 
   /** The notifier section as YAML flow text; RECEIVER is replaced by the receiver's URL. */
-  async startNotifier(notifierYaml: string, opts: { clock?: ManualClock; random?: () => number } = {}): Promise<RunningService> {
+  async startNotifier(notifierYaml: string, opts: { clock?: ManualClock; random?: () => number; vars?: Record<string, string> } = {}): Promise<RunningService> {
     const env = { MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url };
-    const config = parseConfig(`notifier: ${notifierYaml.replaceAll("RECEIVER", this.receiver.url)}\n`, env);
-    this.svc = await runService(notifierService({ tickMs: 25, random: opts.random ?? (() => 0.5) }), { config, port: 0, clock: opts.clock, logDest: { write: () => true } as never, env });
+    let yaml = notifierYaml.replaceAll("RECEIVER", this.receiver.url);
+    for (const [k, v] of Object.entries(opts.vars ?? {})) yaml = yaml.replaceAll(k, v);
+    const config = parseConfig(`notifier: ${yaml}\n`, env);
+    const logDest = { write: (line: string) => void this.logs.push(JSON.parse(line) as Record<string, unknown>) };
+    this.svc = await runService(notifierService({ tickMs: 25, random: opts.random ?? (() => 0.5) }), { config, port: 0, clock: opts.clock, logDest: logDest as never, env });
     return this.svc;
   }
 

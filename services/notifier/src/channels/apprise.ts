@@ -19,5 +19,5 @@ export function appriseRequest(cfg: AppriseConfig, msg: Message, text: TextRende
 }
 
 export function appriseChannel(cfg: AppriseConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(appriseRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...appriseRequest(cfg, msg, text), signal: ctx.signal }) };
 }

@@ -21,5 +21,5 @@ export function discordRequest(cfg: DiscordConfig, msg: Message, text: TextRende
 }
 
 export function discordChannel(cfg: DiscordConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(discordRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...discordRequest(cfg, msg, text), signal: ctx.signal }) };
 }

@@ -24,5 +24,5 @@ export function gotifyRequest(cfg: GotifyConfig, msg: Message, text: TextRendere
 }
 
 export function gotifyChannel(cfg: GotifyConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(gotifyRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...gotifyRequest(cfg, msg, text), signal: ctx.signal }) };
 }

@@ -9,6 +9,12 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+function abortAfter(ms: number, signal: AbortSignal | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([timeout, signal]) : timeout;
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds from now. */
@@ -53,7 +59,7 @@ export function classify(status: number): "ok" | "retry" | "fail" {
 export async function sendHttp(req: HttpRequest): Promise<SendResult> {
   let res: Response;
   try {
-    res = await fetch(req.url, { method: req.method ?? "POST", headers: req.headers, body: req.body, signal: AbortSignal.timeout(req.timeoutMs), redirect: "manual" });
+    res = await fetch(req.url, { method: req.method ?? "POST", headers: req.headers, body: req.body, signal: abortAfter(req.timeoutMs, req.signal), redirect: "manual" });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const why = e.name === "TimeoutError" ? `timed out after ${req.timeoutMs}ms` : (e.cause?.code ?? e.cause?.message ?? e.message);

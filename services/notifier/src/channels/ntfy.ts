@@ -27,5 +27,5 @@ export function ntfyRequest(cfg: NtfyConfig, msg: Message, text: TextRenderer) {
 }
 
 export function ntfyChannel(cfg: NtfyConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(ntfyRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...ntfyRequest(cfg, msg, text), signal: ctx.signal }) };
 }

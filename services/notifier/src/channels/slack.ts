@@ -20,5 +20,5 @@ export function slackRequest(cfg: SlackConfig, msg: Message, text: TextRenderer)
 }
 
 export function slackChannel(cfg: SlackConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(slackRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...slackRequest(cfg, msg, text), signal: ctx.signal }) };
 }

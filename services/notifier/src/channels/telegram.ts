@@ -24,5 +24,5 @@ export function telegramRequest(cfg: TelegramConfig, msg: Message, text: TextRen
 }
 
 export function telegramChannel(cfg: TelegramConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg) => sendHttp(telegramRequest(cfg, msg, text)) };
+  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...telegramRequest(cfg, msg, text), signal: ctx.signal }) };
 }

@@ -7,6 +7,8 @@ export interface SendContext {
   attempt: number;
   /** Wall-clock time of this attempt (signature timestamps are about the wire, not the injected clock). */
   sentAt: number;
+  /** Aborted when the notifier stops: an attempt in flight is abandoned and retried after its claim lapses. */
+  signal?: AbortSignal;
 }
 
 /** The outcome of one attempt. */

@@ -1,3 +1,4 @@
+import { traceCarrier } from "@mirror/bus";
 import type { Clock } from "@mirror/kit";
 import type { LoopEvent } from "@mirror/contracts";
 import type { Logger } from "pino";
@@ -35,7 +36,8 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
     await updateGroup(deps.store, id, now, (g) => {
       const base = g ?? newGroup({ id, key: groupKeyOf(target, gl), channel: target.channel, route: target.route, escalation: target.escalation, labels: gl, epoch: `${now}-${loop.id}-${loop.rev}` }, now, target.policy);
       const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
-      return next ? { group: next } : undefined;
+      const trace = traceCarrier();
+      return next ? { group: trace ? { ...next, trace } : next } : undefined;
     });
   }
   for (const old of seen?.groups ?? []) {
