@@ -291,8 +291,14 @@ export class Bus {
       await Promise.allSettled(this.services.map((s) => s.stop()));
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     })();
-    const timer = sleep(timeoutMs).then(() => "timeout" as const);
-    if ((await Promise.race([work.then(() => "done" as const), timer])) === "timeout") {
+    let handle: NodeJS.Timeout | undefined;
+    const timer = new Promise<"timeout">((resolve) => {
+      handle = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const outcome = await Promise.race([work.then(() => "done" as const), timer]);
+    // The timer must not keep the process alive once the bus is closed.
+    clearTimeout(handle);
+    if (outcome === "timeout") {
       this.log.warn("bus close timed out; closing the connection");
       await this.nc.close().catch(() => undefined);
     }
