@@ -105,7 +105,18 @@ notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url
     assert.notEqual((await ack(`Bearer ${token}`)).status, 401, "with the token it reaches the route");
     assert.equal((await fetch(`http://127.0.0.1:${ldPort}/loops`)).status, 200, "reads stay open");
 
-    const violations = readFileSync(serverLog, "utf8").split("\n").filter((l) => /Permissions Violation/.test(l) && !l.includes('"mirror.loop.opened.forged"'));
+    // Mesh discovery ($SRV requests and replies across every service) has run under the permissions too.
+    const discovered = await as("operator");
+    try {
+      const jsm = await jetstreamManager(discovered);
+      await waitFor("the tracker's status of the loop-detector, found by $SRV discovery", () => jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.service.status.loop-detector" }).catch(() => undefined), { timeout: 60_000, interval: 500 });
+    } finally {
+      await discovered.close();
+    }
+    // nats-server logs "Publish Violation" / "Subscription Violation" for every refused operation.
+    const logged = readFileSync(serverLog, "utf8").split("\n").filter((l) => /Violation/.test(l));
+    assert.ok(logged.some((l) => l.includes('"mirror.loop.opened.forged"')), "the provoked violation is in the server log");
+    const violations = logged.filter((l) => !l.includes('"mirror.loop.opened.forged"'));
     assert.deepEqual(violations, [], "the services needed nothing beyond the generated permissions");
   } finally {
     // The exit code is pnpm's business (it may report the Ctrl-C itself); the supervisor's own stop is checked.

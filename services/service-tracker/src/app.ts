@@ -99,6 +99,7 @@ async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book
   const cfg = ctx.config.tracker;
   const mesh = new MeshDiscovery({
     nc: ctx.bus.nc,
+    inbox: () => ctx.bus.inbox(),
     connected: () => ctx.bus.connected,
     selfName: ctx.name,
     clock: ctx.clock,

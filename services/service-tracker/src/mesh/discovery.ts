@@ -45,6 +45,8 @@ export class MeshDiscovery {
   constructor(
     private readonly deps: {
       nc: NatsConnection;
+      /** A reply subject under this identity's inbox prefix (the only inbox its permissions allow). */
+      inbox?: () => string;
       connected: () => boolean;
       selfName: string;
       clock: Clock;
@@ -128,7 +130,7 @@ export class MeshDiscovery {
   /** Sends the three requests with one reply inbox and gathers what arrives within the window. */
   private async collect(): Promise<Round> {
     const round: Round = { byName: new Map(), bad: new Map() };
-    const inbox = createInbox();
+    const inbox = this.deps.inbox?.() ?? createInbox();
     const sub = this.deps.nc.subscribe(inbox, {
       callback: (err, msg) => {
         if (err) return;
