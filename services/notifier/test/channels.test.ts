@@ -21,7 +21,7 @@ async function startSmtp(): Promise<{ port: number; mails: Mail[]; close(): Prom
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
-        mails.push({ from: String(session.envelope.mailFrom && session.envelope.mailFrom.address), to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString("utf8") });
+        mails.push({ from: String(session.envelope.mailFrom ? session.envelope.mailFrom.address : ""), to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString("utf8") });
         done();
       });
     },

@@ -62,7 +62,7 @@ test("kill -9 while grouping and while retrying: every message arrives exactly o
     await waitFor(
       "a failed attempt recorded in Redis",
       async () => {
-        const ids = await redis.zrange("deliveries:due", 0, -1);
+        const ids = await redis.zrange("deliveries:due", "0", "-1");
         for (const id of ids) {
           const raw = await redis.get(`delivery:${id}`);
           const d = raw ? (JSON.parse(raw) as { attempt: number; state: string; message: Am }) : undefined;
