@@ -1,15 +1,15 @@
 /**
- * service-tracker bench: the probe path (one heap scheduler, keep-alive undici agents,
- * conditions, damped status, JetStream publish) against a local HTTP server run in its own
- * process, so this process's CPU is the tracker's alone.
+ * service-tracker figures (issues 4 and 11): the probe path (one heap scheduler, keep-alive
+ * undici agents, conditions, damped status, JetStream publish) against a local HTTP server run
+ * in its own process, so this process's CPU is the tracker's alone.
  *
- * Figures (issue 4): 2,000 HTTP checks at a 10s interval use under 5% of one core, and probe
- * throughput is within 2x of bare undici `request` calls at the same concurrency.
+ * tracker.checks: probes/s with every check always due, 50 in flight, vs bare undici `request`
+ * at the same concurrency (goal ratio >= 0.5). tracker.cpu: % of one core used by 2,000 checks
+ * at a 10 s interval (goal < 5), beside bare undici requests paced at the same rate.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { Bus } from "@mirror/bus";
-import { parseConfig } from "@mirror/kit";
-import { createLogger, systemClock } from "@mirror/kit";
+import { createLogger, parseConfig, systemClock } from "@mirror/kit";
 import { startNats } from "@mirror/testkit";
 import { Registry } from "prom-client";
 import { Agent, request } from "undici";
@@ -19,14 +19,8 @@ import { HttpProber } from "../services/service-tracker/src/probes/http.js";
 import { StatusPublisher } from "../services/service-tracker/src/publisher.js";
 import { Scheduler } from "../services/service-tracker/src/scheduler.js";
 import { StatusBook } from "../services/service-tracker/src/tracker.js";
-
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  ok: boolean;
-}
+import { type Bench, type BenchOptions, figure, interleave, runsFor } from "./figure.js";
+import { sleep } from "./load.js";
 
 const SERVER = `
 const http = require("node:http");
@@ -45,10 +39,22 @@ export async function startServer(): Promise<{ url: string; child: ChildProcess 
   return { url: `http://127.0.0.1:${port}/health`, child };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+interface Window {
+  perSec: number;
+  /** Share of one core (0..1) this process used. */
+  cpuShare: number;
+}
 
-/** Runs the tracker core with `checks` HTTP checks; returns probes done and CPU used over `measureMs`. */
-export async function runTracker(url: string, natsUrl: string, checks: number, interval: string, concurrency: number, warmMs: number, measureMs: number) {
+/** Measures probes (or calls) per second and this process's CPU over `ms`. */
+async function window(done: () => Promise<number> | number, ms: number): Promise<Window> {
+  const [d0, c0, t0] = [await done(), process.cpuUsage(), performance.now()];
+  await sleep(ms);
+  const [d1, c, t1] = [await done(), process.cpuUsage(c0), performance.now()];
+  return { perSec: ((d1 - d0) * 1000) / (t1 - t0), cpuShare: (c.user + c.system) / 1000 / (t1 - t0) };
+}
+
+/** The tracker core running `checks` HTTP checks every `interval`; `window()` measures it. */
+export async function startTracker(url: string, natsUrl: string, checks: number, interval: string, concurrency: number) {
   const yaml = `tracker:\n  concurrency: ${concurrency}\n  checks:\n${Array.from({ length: checks }, (_, i) => `    - { name: c${i}, interval: ${interval}, http: { url: "${url}?i=${i}", timeout: 5s }, conditions: ["status == 200", "body.status == ok", "latency < 2s"] }`).join("\n")}`;
   const cfg = parseConfig(yaml, {}).tracker;
   const log = createLogger("bench", { write: () => true } as never, "silent");
@@ -60,103 +66,129 @@ export async function runTracker(url: string, natsUrl: string, checks: number, i
   const scheduler = new Scheduler(systemClock, { concurrency: cfg.concurrency, onError: () => undefined });
   const prober = new HttpProber({ maxBody: cfg.maxBody, now: () => Date.now() });
   scheduleActiveChecks(compileChecks(cfg).checks, { scheduler, book, prober, metrics, clock: systemClock, tracker: cfg });
-  const count = async (name: string) => ((await registry.getSingleMetric(name)?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
-  const probes = () => count("mirror_tracker_probes_total");
-  await sleep(warmMs);
-  const [p0, m0, c0, t0] = [await probes(), await count("mirror_bus_messages_total"), process.cpuUsage(), performance.now()];
-  await sleep(measureMs);
-  const [p1, m1, c1, t1] = [await probes(), await count("mirror_bus_messages_total"), process.cpuUsage(), performance.now()];
-  if (process.env.BENCH_DEBUG) process.stderr.write(`bus messages in window: ${m1 - m0}\n`);
-  scheduler.stop();
-  await publisher.close();
-  await prober.close();
-  await bus.close();
-  const cpuMs = (c1.user - c0.user + c1.system - c0.system) / 1000;
-  return { probesPerSec: ((p1 - p0) * 1000) / (t1 - t0), cpuShare: cpuMs / (t1 - t0), cpuMsPerProbe: cpuMs / Math.max(1, p1 - p0) };
+  const probes = async () => ((await registry.getSingleMetric("mirror_tracker_probes_total")?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
+  return {
+    window: (ms: number) => window(probes, ms),
+    stop: async () => {
+      scheduler.stop();
+      await publisher.close();
+      await prober.close();
+      await bus.close();
+    },
+  };
 }
 
-/** Bare undici `request` at `inFlight` concurrency for `ms`: the baseline (rate and CPU per call). */
-async function bareUndici(url: string, inFlight: number, ms: number): Promise<{ perSec: number; cpuMsPerCall: number }> {
+/** Bare undici `request` with `inFlight` always outstanding, for `ms`. */
+async function bareUndici(url: string, inFlight: number, ms: number): Promise<Window> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   let done = 0;
-  const end = performance.now() + ms;
-  const c0 = process.cpuUsage();
+  let stop = false;
   const worker = async () => {
-    while (performance.now() < end) {
+    while (!stop) {
       const res = await request(url, { dispatcher: agent });
       await res.body.text();
       done++;
     }
   };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const perSec = (done * 1000) / (performance.now() - t0);
-  const c = process.cpuUsage(c0);
+  const workers = Array.from({ length: inFlight }, worker);
+  await sleep(500);
+  const w = await window(() => done, ms);
+  stop = true;
+  await Promise.all(workers);
   await agent.close();
-  return { perSec, cpuMsPerCall: (c.user + c.system) / 1000 / Math.max(1, done) };
+  return w;
 }
 
-/** Bare undici `request` paced at `perSec` for `ms` after a warm-up: the steady-state baseline. */
-async function pacedUndici(url: string, perSec: number, ms: number): Promise<{ perSec: number; cpuShare: number }> {
+/** Bare undici `request` paced at `perSec`: `windows` measurements of `ms` after a warm-up. */
+async function pacedUndici(url: string, perSec: number, windows: number, ms: number): Promise<Window[]> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   let done = 0;
-  const perTick = perSec / 100;
   let owed = 0;
   const tick = setInterval(() => {
-    for (owed += perTick; owed >= 1; owed--) {
+    for (owed += perSec / 100; owed >= 1; owed--) {
       request(url, { dispatcher: agent }).then((r) => r.body.text()).then(() => done++, () => undefined);
     }
   }, 10);
   await sleep(2_000);
-  const [d0, c0, t0] = [done, process.cpuUsage(), performance.now()];
-  await sleep(ms);
-  const c = process.cpuUsage(c0);
-  const elapsed = performance.now() - t0;
+  const out: Window[] = [];
+  for (let i = 0; i < windows; i++) out.push(await window(() => done, ms));
   clearInterval(tick);
   await agent.close();
-  return { perSec: ((done - d0) * 1000) / elapsed, cpuShare: (c.user + c.system) / 1000 / elapsed };
+  return out;
 }
 
-/** The tracker's figures; `quick` shortens the windows (for a smoke run). */
-export async function benchTracker(opts: { quick?: boolean } = {}): Promise<Figure[]> {
-  const nats = await startNats();
-  const server = await startServer();
+/** tracker.cpu: 2,000 checks at 10s, one tracker, a warm-up interval then `runs` windows. */
+async function cpuFigure(url: string, natsUrl: string, opts: BenchOptions) {
+  const ms = opts.quick ? 2_000 : 6_000;
+  const t = await startTracker(url, natsUrl, 2_000, "10s", 64);
+  const runs: Window[] = [];
   try {
-    const window = opts.quick ? 5_000 : 20_000;
-    const steady = await runTracker(server.url, nats.url, 2_000, "10s", 64, 11_000, window);
-    const paced = await pacedUndici(server.url, steady.probesPerSec, window);
-    // Saturated: every check due every 100ms, 50 in flight, so the scheduler is never idle.
-    // Baseline and tracker alternate and the best of each counts: a busy machine skews one run.
-    const span = opts.quick ? 3_000 : 8_000;
-    const bare: { perSec: number; cpuMsPerCall: number }[] = [];
-    const flat: { probesPerSec: number; cpuMsPerProbe: number }[] = [];
-    for (let i = 0; i < (opts.quick ? 1 : 2); i++) {
-      bare.push(await bareUndici(server.url, 50, span));
-      flat.push(await runTracker(server.url, nats.url, 2_000, "100ms", 50, 2_000, span));
-    }
-    const bestBare = Math.max(...bare.map((b) => b.perSec));
-    const bestFlat = Math.max(...flat.map((f) => f.probesPerSec));
-    const cpuBare = Math.min(...bare.map((b) => b.cpuMsPerCall));
-    const cpuFlat = Math.min(...flat.map((f) => f.cpuMsPerProbe));
-    const ratio = bestBare / Math.max(1, bestFlat);
-    return [
-      { name: "tracker.steady.cpu_share", value: steady.cpuShare * 100, unit: "% of one core (2,000 checks / 10s)", target: "< 5", ok: steady.cpuShare < 0.05 },
-      { name: "tracker.steady.probes_per_sec", value: steady.probesPerSec, unit: "probes/s", target: "~200", ok: steady.probesPerSec > 180 },
-      { name: "tracker.steady.bare_cpu_share", value: paced.cpuShare * 100, unit: "% of one core, bare undici at the same rate (baseline)", target: "-", ok: true },
-      { name: "tracker.steady.cpu_ratio", value: steady.cpuShare / paced.cpuShare, unit: "x the bare baseline's CPU", target: "<= 2", ok: steady.cpuShare / paced.cpuShare <= 2 },
-      { name: "tracker.throughput.bare_undici", value: bestBare, unit: "requests/s (baseline, 50 in flight)", target: "-", ok: true },
-      { name: "tracker.throughput.probes", value: bestFlat, unit: "probes/s (50 in flight)", target: "-", ok: true },
-      { name: "tracker.throughput.ratio", value: ratio, unit: "x bare undici's time per call", target: "<= 2", ok: ratio <= 2 },
-      { name: "tracker.cpu_per_call.ratio", value: cpuFlat / cpuBare, unit: "x bare undici's CPU per call", target: "<= 2", ok: cpuFlat / cpuBare <= 2 },
-    ];
+    await sleep(opts.quick ? 3_000 : 11_000);
+    for (let i = 0; i < runsFor(opts); i++) runs.push(await t.window(ms));
   } finally {
-    server.child.kill();
-    await nats.dispose();
+    await t.stop();
   }
+  const rate = runs.reduce((a, r) => a + r.perSec, 0) / runs.length;
+  const base = await pacedUndici(url, rate, runsFor(opts), ms);
+  opts.log?.(`2,000 checks at 10s: ${rate.toFixed(0)} probes/s, CPU ${runs.map((r) => (r.cpuShare * 100).toFixed(2)).join(", ")}% (bare ${base.map((b) => (b.cpuShare * 100).toFixed(2)).join(", ")}%)`);
+  return figure({
+    id: "tracker.cpu",
+    unit: "% of one core",
+    runs: runs.map((r) => r.cpuShare * 100),
+    baseline: "undici paced",
+    baselineRuns: base.map((b) => b.cpuShare * 100),
+    goal: { on: "value", op: "<", limit: 5 },
+    note: `2,000 HTTP checks at a 10 s interval (${rate.toFixed(0)} probes/s) with conditions and status publishing; baseline: bare undici requests paced at the same rate`,
+    extra: { probesPerSec: rate },
+  });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await benchTracker({ quick: process.argv.includes("--quick") });
-  for (const f of figures) process.stdout.write(`${f.ok ? "ok  " : "FAIL"} ${f.name} = ${f.value.toFixed(2)} ${f.unit} (target ${f.target})\n`);
-  process.exit(figures.every((f) => f.ok) ? 0 : 1);
+/** tracker.checks: every check always due (2,000 at 100ms), 50 in flight, alternating with bare undici. */
+async function checksFigure(url: string, natsUrl: string, opts: BenchOptions) {
+  const ms = opts.quick ? 1_500 : 3_000;
+  const { runs, base } = await interleave(
+    opts,
+    async (i) => {
+      const t = await startTracker(url, natsUrl, 2_000, "100ms", 50);
+      try {
+        await sleep(opts.quick ? 1_000 : 2_000);
+        const w = await t.window(ms);
+        opts.log?.(`run ${i}: ${w.perSec.toFixed(0)} probes/s`);
+        return w.perSec;
+      } finally {
+        await t.stop();
+      }
+    },
+    async (i) => {
+      const w = await bareUndici(url, 50, ms);
+      opts.log?.(`run ${i}: bare undici ${w.perSec.toFixed(0)} requests/s`);
+      return w.perSec;
+    },
+  );
+  return figure({
+    id: "tracker.checks",
+    unit: "checks/s",
+    runs,
+    baseline: "undici request",
+    baselineRuns: base,
+    goal: { on: "ratio", op: ">=", limit: 0.5 },
+    note: "2,000 HTTP checks always due (100 ms interval), 50 in flight, against a local server in its own process; baseline: bare undici `request` at the same concurrency",
+  });
 }
+
+export const trackerBench: Bench = {
+  name: "tracker",
+  figures: ["tracker.checks", "tracker.cpu"],
+  async run(opts: BenchOptions) {
+    const nats = await startNats();
+    const server = await startServer();
+    try {
+      const checks = await checksFigure(server.url, nats.url, opts);
+      const cpu = await cpuFigure(server.url, nats.url, opts);
+      return [checks, cpu];
+    } finally {
+      server.child.kill();
+      await nats.dispose();
+    }
+  },
+};

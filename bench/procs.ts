@@ -1,0 +1,87 @@
+/** Resident memory of the mesh's service processes, read from /proc (Linux). */
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { REPO_ROOT } from "@mirror/testkit";
+import { sleep } from "./load.js";
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** Every process below `root` (any depth), with its command line. */
+function descendants(root: number): { pid: number; cmd: string }[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = read(`/proc/${name}/stat`);
+    // The command name may hold spaces and parentheses: fields start after the last ")".
+    const ppid = stat ? Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) : Number.NaN;
+    if (Number.isFinite(ppid)) parent.set(Number(name), ppid);
+  }
+  const out: { pid: number; cmd: string }[] = [];
+  for (const pid of parent.keys()) {
+    let p: number | undefined = pid;
+    for (let depth = 0; p !== undefined && p > 1 && depth < 20; depth++) {
+      p = parent.get(p);
+      if (p === root) {
+        out.push({ pid, cmd: (read(`/proc/${pid}/cmdline`) ?? "").replaceAll("\0", " ") });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The pid of each service process under `root` (the `pnpm start` supervisor), by service name. */
+export function servicePids(root: number, names: readonly string[]): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const { pid, cmd } of descendants(root)) {
+    const name = names.find((n) => cmd.includes(`services/${n}/src/main.ts`));
+    if (name) found.set(name, pid);
+  }
+  return found;
+}
+
+/** VmRSS of a process in MB, or NaN when it is gone. */
+export function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+/** Samples the RSS of each service every `everyMs` until stopped; returns the peak per service. */
+export function rssSampler(root: number, names: readonly string[], everyMs = 200) {
+  const peak = new Map<string, number>();
+  const sample = () => {
+    for (const [name, pid] of servicePids(root, names)) {
+      const mb = rssMB(pid);
+      if (Number.isFinite(mb)) peak.set(name, Math.max(peak.get(name) ?? 0, mb));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(): Map<string, number> {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+/**
+ * The floor every service stands on: an idle Node process with the same TypeScript loader
+ * (`node --import tsx`), measured after it settled.
+ */
+export async function bareNodeRss(settleMs = 1_500): Promise<number> {
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", "setInterval(() => {}, 1000)"], { cwd: REPO_ROOT, stdio: "ignore" });
+  try {
+    await sleep(settleMs);
+    return rssMB(child.pid ?? 0);
+  } finally {
+    child.kill();
+  }
+}
