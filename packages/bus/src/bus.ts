@@ -9,6 +9,7 @@ import { BusError, describeZodError, PublishError, RequestError, ValidationError
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
+import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
 import { inboxPrefixOf } from "./identities.js";
@@ -36,6 +37,8 @@ export interface BusOptions {
   manageConsumers?: boolean;
   /** Where replies to this connection arrive; default `_INBOX_<name>` (its permissions allow only that). */
   inboxPrefix?: string;
+  /** Wait for a first server forever (default, services); false fails within 5 s (a CLI command). */
+  waitForServer?: boolean;
 }
 
 export interface PublishOptions {
@@ -86,7 +89,8 @@ export class Bus {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         reconnectJitter: 250,
-        waitOnFirstConnect: true,
+        waitOnFirstConnect: opts.waitForServer !== false,
+        timeout: opts.waitForServer === false ? 5_000 : undefined,
         pingInterval: 5_000,
         maxPingOut: 3,
         inboxPrefix: opts.inboxPrefix ?? inboxPrefixOf(opts.name),
@@ -247,40 +251,9 @@ export class Bus {
 
   /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
   async request<E extends EndpointContract>(endpoint: E, data: unknown, opts: { timeout?: number } = {}): Promise<import("zod").output<E["reply"]>> {
-    const req = endpoint.request.safeParse(data);
-    if (!req.success) throw new ValidationError(`invalid ${endpoint.name} request: ${describeZodError(req.error)}`, req.error);
-    const h: Record<string, string> = { [CE.source]: this.name };
-    injectTrace(h);
-    const hdrs = natsHeaders();
-    for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
-    let msg: import("@nats-io/nats-core").Msg;
-    try {
-      msg = await this.nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
-    } catch (err) {
-      const code = (err as Error).name === "NoRespondersError" || /no responders/i.test((err as Error).message) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
-      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders" });
-      throw new RequestError(code, `${endpoint.subject}: ${(err as Error).message}`, err);
-    }
-    const remoteErr = msg.headers?.get("Nats-Service-Error");
-    if (remoteErr) {
-      const code = msg.headers?.get("Nats-Service-Error-Code") ?? "500";
-      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "remote_error" });
-      throw new RequestError(`MIRROR_ERR_REMOTE_${code}`, `${endpoint.subject} answered ${code}: ${remoteErr}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(msg.string());
-    } catch (err) {
-      throw new RequestError("MIRROR_ERR_BAD_REPLY", `${endpoint.subject} replied with non-JSON`, err);
-    }
-    const rep = endpoint.reply.safeParse(json);
-    if (!rep.success) {
-      this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "bad_reply" });
-      throw new RequestError("MIRROR_ERR_BAD_REPLY", `${endpoint.subject} reply invalid: ${describeZodError(rep.error)}`, rep.error);
-    }
-    this.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "ok" });
-    return rep.data as import("zod").output<E["reply"]>;
+    return requestEndpoint(this, endpoint, data, opts);
   }
+
 
   /** Stops consuming, lets in-flight handlers finish (bounded), stops services, drains. */
   async close(timeoutMs = 4_000): Promise<void> {

@@ -13,6 +13,8 @@ export interface ConnectOptions {
   identity?: Identity;
   signer?: Signer;
   verifier?: Verifier;
+  /** false: fail within 5 s when no server answers (CLI commands) instead of waiting forever. */
+  waitForServer?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function connectBus(name: string, opts: ConnectOptions): Promise<Bu
     verifier: opts.verifier ?? identity.verifier,
     manageStreams: !provisioned,
     manageConsumers: !provisioned,
+    waitForServer: opts.waitForServer,
     stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
   });
 }
