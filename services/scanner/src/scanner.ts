@@ -118,17 +118,18 @@ export class Scanner {
   private async readAndPublish(repo: FoundRepo, key: string, print: string | undefined, force: boolean): Promise<Outcome> {
     const { body, ignored } = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
     this.deps.metrics.repoScans.inc({ mode: "git" });
-    if (body.error) {
-      this.deps.metrics.errors.inc({ reason: "git" });
-      this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
-    }
-    if (body.untrackedCapped) {
-      this.deps.metrics.errors.inc({ reason: "untracked_capped" });
-      this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
-    }
+    const before = this.publisher.known.get(key);
+    if (body.error) this.deps.metrics.errors.inc({ reason: "git" });
+    if (body.untrackedCapped) this.deps.metrics.errors.inc({ reason: "untracked_capped" });
     const published = await this.publisher.snapshot(key, body, force);
-    // A failed read or publish is retried at the next scan: no fingerprint is kept for it.
-    if (print && !body.error && (published || this.publisher.known.get(key)?.hash !== undefined)) this.memo.set(key, { fingerprint: print, ignored });
+    // Logged when the repo's state changed, not at every scan of a repo that stays broken.
+    if (published && (force || before?.hash !== this.publisher.known.get(key)?.hash)) {
+      if (body.error) this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
+      if (body.untrackedCapped) this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
+    }
+    // A failed publish is retried at the next scan: no fingerprint is kept for it. A broken
+    // repo keeps its fingerprint like any other, so git runs again only once it changes.
+    if (print && (published || this.publisher.known.get(key)?.hash !== undefined)) this.memo.set(key, { fingerprint: print, ignored });
     else this.memo.delete(key);
     return { read: true, published, error: body.error !== null };
   }
