@@ -28,11 +28,10 @@ export function inQuietHours(q: QuietHours, now: number): boolean {
 export function quietEndsAt(q: QuietHours, now: number): number | null {
   if (!inQuietHours(q, now)) return null;
   const to = toMinutes(q.to);
-  const step = (at: number) => {
-    const delta = (((to - localMinutes(at, q.tz)) % 1440) + 1440) % 1440;
-    return at + Math.round(delta * 60_000);
-  };
-  // A second step corrects a daylight-saving change inside the window.
-  const first = step(now);
-  return inQuietHours(q, first) ? step(first) : first;
+  const delta = (((to - localMinutes(now, q.tz)) % 1440) + 1440) % 1440;
+  const first = now + Math.round(delta * 60_000);
+  // A daylight-saving change inside the window moves the wall clock: correct by the signed difference.
+  let diff = (((to - localMinutes(first, q.tz)) % 1440) + 1440) % 1440;
+  if (diff >= 720) diff -= 1440;
+  return first + Math.round(diff * 60_000);
 }
