@@ -1,3 +1,4 @@
+import { inboxPrefixOf } from "@mirror/bus";
 import { type EndpointContract, type Silence, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
 import { ConfigError, loadConfig, loadIdentity } from "@mirror/kit";
 import { connect } from "@nats-io/transport-node";
@@ -52,12 +53,12 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   const identity = (() => {
     try {
-      return loadIdentity("cli", undefined, env);
+      return loadIdentity("operator", undefined, env);
     } catch {
       return {};
     }
   })();
-  const nc = await connect({ servers: url, name: "cli", timeout: 5_000, maxReconnectAttempts: 0, ...identity.auth }).catch((err: Error) => err);
+  const nc = await connect({ servers: url, name: "operator", inboxPrefix: inboxPrefixOf("operator"), timeout: 5_000, maxReconnectAttempts: 0, ...identity.auth }).catch((err: Error) => err);
   if (nc instanceof Error) {
     process.stderr.write(`mirror silence: cannot reach NATS at ${url.replace(/\/\/[^@/]*@/, "//[redacted]@")}: ${nc.message}\n`);
     return 1;
