@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { commitAll, makeRepo, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir } from "@mirror/testkit";
+import { commitAll, freePort, makeRepo, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir } from "@mirror/testkit";
 
 type Alert = { status: string; labels: Record<string, string>; fingerprint: string };
 type Hook = { status: string; alerts: Alert[] };
@@ -28,10 +28,14 @@ test("a dirty repo becomes a firing webhook, a commit resolves it, a clean repo 
   const dirty = makeRepo(join(root, "dirty"));
   const clean = makeRepo(join(root, "clean"));
   writeFileSync(join(dirty, "notes.txt"), "unfinished\n");
+  // The issue's exact mirror.yaml, plus free ports so this test never collides with another mesh.
+  const [p1, p2, p3, p4, p5] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const mesh = startMesh(
-    `scanner: { roots: [ "${root}" ], interval: 1s }
-loops: { rules: { repo.dirty: { after: 0s } } }
-notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
+    `scanner: { roots: [ "${root}" ], interval: 1s, port: ${p1} }
+loops: { rules: { repo.dirty: { after: 0s } }, port: ${p3} }
+notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ], port: ${p4} }
+tracker: { port: ${p2} }
+model: { port: ${p5} }
 `,
     { env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" } },
   );
