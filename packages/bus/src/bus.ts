@@ -1,11 +1,11 @@
-import { CE, DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
+import { DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
 import { createInbox, headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { randomUUID } from "node:crypto";
-import { BusError, describeZodError, PublishError, RequestError, ValidationError } from "./errors.js";
+import { BusError, describeZodError, PublishError, ValidationError } from "./errors.js";
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";

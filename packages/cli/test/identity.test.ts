@@ -13,6 +13,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { run } from "../src/commands/identity.js";
+import { refusesAnonymous } from "../src/identity/prepare.js";
 import { provisionAsOperator } from "../src/identity/provision.js";
 
 let nats: ServerHandle;
@@ -61,7 +62,8 @@ test("init writes 0600 seeds, keeps them on a re-run, and --rotate replaces them
   assert.doesNotMatch(readFileSync(join(d, "accounts.conf"), "utf8"), /SU[A-Z2-7]{56}/, "no seed in the server config");
 });
 
-test("an anonymous client is refused", async () => {
+test("an anonymous client is refused, and pnpm start's probe sees it", async () => {
+  assert.equal(await refusesAnonymous(nats.url), true);
   const err = await connect({ servers: nats.url, maxReconnectAttempts: 0 }).then(
     (nc) => nc.close().then(() => undefined),
     (e: Error) => e,

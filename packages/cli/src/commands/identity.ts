@@ -51,7 +51,7 @@ function init(args: string[]): number {
     `wrote ${dir}/public-keys.json, ${dir}/accounts.conf and ${dir}/${SERVER_CONF_FILE}\n` +
       "next:\n" +
       `  nats-server -c ${dir}/${SERVER_CONF_FILE}        (or: nats-server --signal reload, if it runs with it)\n` +
-      `  MIRROR_IDENTITY_DIR=${dir} pnpm start          (provisions streams and consumers with ${PROVISIONER}.nk)\n`,
+      `  ${listen === "127.0.0.1:4222" ? "" : `MIRROR_NATS_URL=nats://${listen} `}MIRROR_IDENTITY_DIR=${dir} pnpm start   (provisions streams and consumers with ${PROVISIONER}.nk)\n`,
   );
   return 0;
 }
