@@ -8,6 +8,22 @@ export function injectTrace(headers: Record<string, string>): void {
   propagation.inject(context.active(), headers);
 }
 
+/**
+ * The active trace context as W3C headers (`traceparent`, `tracestate`), to store beside work
+ * that runs later outside the handler (an outbox entry, a delivery); undefined outside a trace.
+ */
+export function traceCarrier(): Record<string, string> | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return Object.keys(carrier).length ? carrier : undefined;
+}
+
+/** Runs `fn` inside the trace context kept by traceCarrier(), so what it publishes or calls joins that trace. */
+export function withTraceContext<T>(carrier: Record<string, string> | undefined, fn: () => T): T {
+  if (!carrier) return fn();
+  return context.with(propagation.extract(context.active(), carrier), fn);
+}
+
 /** Runs `fn` in a consumer span whose parent is the trace context carried by the message. */
 export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | undefined, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
   const carrier: Record<string, string> = {};
