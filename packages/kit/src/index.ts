@@ -8,3 +8,4 @@ export { createStore } from "./store.js";
 export { buildHttp } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
 export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, IdentityError, PUBLIC_KEYS_FILE, type Identity } from "./identity.js";
+export { setupTracing, startTracing, tracingRequested, traceFields, type Tracing, type TracingOptions } from "./tracing.js";

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { secretScrubber } from "./secrets.js";
+import { traceFields } from "./tracing.js";
 
 /** Paths that may hold secrets; pino replaces them before a line is written. */
 export const REDACT_PATHS = [
@@ -23,6 +24,8 @@ export function createLogger(service: string, dest?: DestinationStream, level = 
     {
       level,
       base: { service },
+      // trace_id/span_id of the active span (a handler's consumer span); nothing without the SDK.
+      mixin: traceFields,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

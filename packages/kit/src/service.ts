@@ -11,6 +11,8 @@ import { buildHttp } from "./http.js";
 import { IdentityError, loadServiceIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
 import { createStore } from "./store.js";
+import { watchStore } from "./store-metrics.js";
+import { setupTracing } from "./tracing.js";
 
 /** Everything a service's start() gets: its wired dependencies. */
 export interface ServiceContext {
@@ -75,6 +77,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   const env = opts.env ?? process.env;
   const config = opts.config ?? loadConfig(env, opts.cwd).config;
   const identity = loadServiceIdentity(spec.name, config.bus, env);
+  const tracing = await setupTracing(spec.name, env);
   const log = createLogger(spec.name, opts.logDest, undefined, { secrets: [...configSecrets(config), ...(identity.secrets ?? [])] });
   for (const w of identity.warnings ?? []) log.warn(w);
   const registry = new Registry();
@@ -93,6 +96,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
   store = createStore(config.store.url, spec.name, log);
+  watchStore(store, registry);
   const ctx: ServiceContext = {
     name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
     addReadyCheck: (name, check) => void checks.set(name, check),
@@ -116,6 +120,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
       await result.stop?.().catch((err) => log.warn({ err }, "stop hook failed"));
       await store?.quit().catch(() => store?.disconnect());
       await http.close();
+      await tracing?.stop();
       log.info("service stopped");
     })();
     return stopping;
