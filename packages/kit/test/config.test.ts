@@ -19,7 +19,7 @@ loops: { rules: { repo.dirty: { after: 0s } } }
 notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:9000/" } ] }`,
     {},
   );
-  assert.deepEqual(c.scanner.roots, ["/some/dir"]);
+  assert.deepEqual(c.scanner.roots, [{ path: "/some/dir", fetch: false }]);
   assert.equal(c.scanner.interval, 1_000);
   assert.equal(c.loops.rules["repo.dirty"]?.after, 0);
   assert.equal(c.notifier.groupWait, 0);
