@@ -9,6 +9,9 @@ export function startTicker(work: () => Promise<void>, everyMs: number, log: Log
   let running: Promise<void> | undefined;
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
+  // A kick during a run (news arrived after it read what was due) runs once more right after,
+  // instead of leaving that news to the next interval.
+  let kicked = false;
   const run = () => {
     if (stopped || running) return;
     running = work()
@@ -24,11 +27,18 @@ export function startTicker(work: () => Promise<void>, everyMs: number, log: Log
       )
       .finally(() => {
         running = undefined;
+        if (kicked) {
+          kicked = false;
+          run();
+        }
       });
   };
   timer = setInterval(run, everyMs);
   return {
-    kick: run,
+    kick: () => {
+      if (running) kicked = true;
+      else run();
+    },
     stop: async () => {
       stopped = true;
       if (timer) clearInterval(timer);
