@@ -93,6 +93,10 @@ export class Bus {
         timeout: opts.waitForServer === false ? 5_000 : undefined,
         pingInterval: 5_000,
         maxPingOut: 3,
+        // Otherwise every request (each JetStream publish ack, each ackAck) captures a stack
+        // trace up front in case it times out: ~8% of the loop-detector's CPU under load (pnpm
+        // bench). Our errors name the subject and message id instead.
+        noAsyncTraces: true,
         inboxPrefix: opts.inboxPrefix ?? inboxPrefixOf(opts.name),
         ...opts.auth,
       });
