@@ -61,6 +61,8 @@ async function lastPerSubject(bus: Bus, filter: string): Promise<Stored[]> {
   for (const subject of Object.keys(info.state.subjects ?? {})) {
     const m = await jsm.streams.getMessage(STREAM.name, { last_by_subj: subject }).catch(() => null);
     if (!m) continue;
+    // Replayed history is trusted only as far as its signature: a forged stored event is skipped.
+    if (!bus.verifyStored(subject, (n) => m.header?.get(n), m.data).ok) continue;
     try {
       out.push({ subject, data: m.json(), source: m.header?.get(CE.source) || undefined, headers: m.header });
     } catch {
