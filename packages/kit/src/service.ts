@@ -101,7 +101,16 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
     addReadyCheck: (name, check) => void checks.set(name, check),
   };
-  const result = (await spec.start(ctx)) ?? {};
+  let result: Started;
+  try {
+    result = (await spec.start(ctx)) ?? {};
+  } catch (err) {
+    // A failed start must not leave connections that keep the process (or a test) alive.
+    await bus.close(1_000).catch(() => undefined);
+    store.disconnect();
+    await http.close().catch(() => undefined);
+    throw err;
+  }
   await bus.service({
     name: result.serviceName ?? spec.name,
     version: spec.version ?? "0.1.0",
