@@ -1,4 +1,4 @@
-import type { Bus } from "@mirror/bus";
+import { type Bus, traceCarrier, withTraceContext } from "@mirror/bus";
 import { type Loop, modelTriage, type TriageReply } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
@@ -31,6 +31,8 @@ const ATTEMPTS = "triage:attempts";
 export class Triager {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiting: Loop[] = [];
+  /** Trace of the event that opened each loop: a request sent later (queued, retried) joins it. */
+  private readonly traces = new Map<string, Record<string, string>>();
 
   constructor(private readonly deps: TriageDeps) {}
 
@@ -39,6 +41,8 @@ export class Triager {
     // The retry entry is written first, as a lease: if this process dies before the answer is
     // stored, the tick (of any replica) asks again when it expires.
     void this.lease(loop.id).catch(() => undefined);
+    const trace = traceCarrier();
+    if (trace) this.traces.set(loop.id, trace);
     this.waiting.push(loop);
     this.pump();
   }
@@ -50,7 +54,7 @@ export class Triager {
   private pump(): void {
     while (this.inFlight.size < MAX_IN_FLIGHT && this.waiting.length > 0) {
       const loop = this.waiting.shift() as Loop;
-      const p = this.triage(loop).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
+      const p = withTraceContext(this.traces.get(loop.id), () => this.triage(loop)).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
       this.inFlight.add(p);
       void p.finally(() => {
         this.inFlight.delete(p);
@@ -71,6 +75,7 @@ export class Triager {
     this.deps.onOutcome?.("ok");
     await this.deps.engine.mutate(loop.entity, (state) => withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit));
     await this.deps.store.redis.multi().zrem(RETRY, loop.id).hdel(ATTEMPTS, loop.id).exec();
+    this.traces.delete(loop.id);
   }
 
   private async scheduleRetry(loopId: string, why: string): Promise<void> {
@@ -92,9 +97,10 @@ export class Triager {
       const loop = state && Object.values(state.loops).find((s) => s.loop.id === id)?.loop;
       if (!loop || loop.status === "closed" || loop.triage) {
         await this.deps.store.redis.hdel(ATTEMPTS, id);
+        this.traces.delete(id);
         continue;
       }
-      await this.triage(loop);
+      await withTraceContext(this.traces.get(id), () => this.triage(loop));
     }
   }
 
