@@ -40,7 +40,7 @@ export async function startObservedMesh(nats: ServerHandle, redis: ServerHandle,
   const port = (name: (typeof SERVICE_NAMES)[number]) => ports[name];
   const yaml = `scanner: { port: ${port("scanner")}, roots: [ "${root}" ], interval: 1s }
 tracker: { port: ${port("service-tracker")}, discoverEvery: 2s, checks: [ { name: web, interval: 1s, http: { url: "${probed.url}" } } ] }
-loops: { port: ${port("loop-detector")}, rules: { repo.dirty: { after: 0s } } }
+loops: { port: ${port("loop-detector")}, triageRetry: 1s, rules: { repo.dirty: { after: 0s } } }
 notifier: { port: ${port("notifier")}, groupWait: 0s, groupInterval: 1s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 model: { port: ${port("model-rules")} }
 `;
