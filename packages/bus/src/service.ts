@@ -62,7 +62,9 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
   const started = performance.now();
   const fail = (code: number, message: string) => {
     metrics.messages.inc({ subject: c.subject, direction: "reply", outcome: code < 500 ? "bad_request" : "error" });
-    msg.respondError(code, message, new TextEncoder().encode(JSON.stringify({ error: { code: String(code), message } })));
+    // The description travels in a header: a CR/LF there (JSON.parse quotes the request) throws and kills the process.
+    const header = message.replace(/[\r\n]+/g, " ").slice(0, 1_000);
+    msg.respondError(code, header, new TextEncoder().encode(JSON.stringify({ error: { code: String(code), message } })));
   };
   let json: unknown;
   try {
