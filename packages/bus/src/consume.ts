@@ -4,6 +4,7 @@ import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, isPermissionError } from "./durable.js";
+import { MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
 
@@ -166,6 +167,7 @@ export class Consumer {
     } catch (err) {
       return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
     }
+    if (nestsDeeperThan(decoded)) return this.dead(m, "invalid_json", `payload nests deeper than ${MAX_DEPTH} levels`);
     const ce = fromCeHeaders(get);
     const ceType = get(CE.type);
     const accepted = this.opts.types ?? [this.contract.type];

@@ -3,6 +3,7 @@ import type { Msg, NatsConnection, SubscriptionOptions } from "@nats-io/nats-cor
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
+import { MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
 
@@ -72,6 +73,7 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
   } catch (err) {
     return fail(400, `request is not JSON: ${(err as Error).message}`);
   }
+  if (nestsDeeperThan(json)) return fail(400, `request nests deeper than ${MAX_DEPTH} levels`);
   const req = c.request.safeParse(json);
   if (!req.success) return fail(400, `invalid ${c.name} request: ${describeZodError(req.error)}`);
   try {
