@@ -58,3 +58,9 @@ test("a bad duration and bad YAML are clear errors", () => {
   assert.throws(() => parseConfig("scanner: [", {}), /not valid YAML/);
   assert.throws(() => parseConfig("- a\n- b", {}), /must be a mapping/);
 });
+
+test("a scanner root under ~ means the home folder", () => {
+  const c = parseConfig('scanner: { roots: ["~/code", { path: "~", fetch: true }, "/abs"] }', {});
+  const home = (process.env.HOME ?? "").replace(/\/$/, "");
+  assert.deepEqual(c.scanner.roots.map((r) => r.path), [`${home}/code`, home, "/abs"]);
+});

@@ -1,12 +1,19 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { Duration, duration } from "../duration.js";
 import { Port } from "./port.js";
 
 /** One scanned folder: a path, or `{ path, fetch: true }` to `git fetch` its repos (off by default). */
 export const ScannerRoot = z.union([
-  z.string().min(1).transform((path) => ({ path, fetch: false })),
-  z.strictObject({ path: z.string().min(1), fetch: z.boolean().default(false) }),
+  z.string().min(1).transform((path) => ({ path: expandHome(path), fetch: false })),
+  z.strictObject({ path: z.string().min(1).transform(expandHome), fetch: z.boolean().default(false) }),
 ]);
+
+/** `~/code` means the owner's home, as in a shell; the scanner never sees a literal "~". */
+function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
 export type ScannerRoot = z.infer<typeof ScannerRoot>;
 
 export const ScannerConfig = z
