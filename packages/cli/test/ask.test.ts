@@ -72,7 +72,7 @@ test("with no adapter running it waits a bounded time, then says how to start on
 
 test("an adapter that starts while ask waits answers, with the services from the stream", async () => {
   const run = ask("what is broken?", "--wait", "30s");
-  await waitFor("ask to be waiting for the model", () => /answering without loops/.test(run.err()), { timeout: 15_000 });
+  await waitFor("ask to be waiting for the model", () => /answering without loops/.test(run.err()), { timeout: 60_000 });
   start(["services/model-rules/src/main.ts"]);
   assert.equal(await run.exit, 0, run.err());
   assert.match(run.out(), /Services not up \(1 of 1\):\n- web is down for 5 minutes: HTTP 502/);
