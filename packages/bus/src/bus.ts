@@ -227,6 +227,11 @@ export class Bus {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "denied" });
           throw new BusError("MIRROR_ERR_PERMISSION", `"${this.name}" may not publish on ${subject}: the server refused it (permissions violation)`, { cause: err });
         }
+        // Too big for the server: no retry can help (it used to retry with the same id for the whole deadline).
+        if (/max_payload/i.test((err as Error).message)) {
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "too_large" });
+          throw new BusError("MIRROR_ERR_TOO_LARGE", `${subject} (id ${id}): ${payload.length} bytes exceed the server's max_payload`, { cause: err });
+        }
         if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });
           throw new PublishError(`publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`, err);
