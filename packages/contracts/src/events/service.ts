@@ -10,7 +10,8 @@ export const ServiceState = z.enum(["up", "down", "degraded", "unknown"]);
  * Produced by: service-tracker. Consumed by: loop-detector.
  */
 export const ServiceStatus = z.object({
-  name: z.string().min(1),
+  /** Check names are 1-64 characters; the bound keeps a hostile name out of loops (and loop events under max_payload). */
+  name: z.string().min(1).max(256),
   kind: ServiceKind,
   state: ServiceState,
   observedAt: IsoTime,
