@@ -14,6 +14,8 @@ export interface Receiver {
   readonly url: string;
   readonly port: number;
   readonly requests: ReceivedRequest[];
+  /** Every request, whatever it was answered (`requests` holds only the 2xx ones). */
+  readonly attempts: ReceivedRequest[];
   /** Decide the status of the next requests (default 200). */
   respond(fn: (req: ReceivedRequest, index: number) => number): void;
   waitFor(what: string, pred: (r: ReceivedRequest) => boolean, timeout?: number): Promise<ReceivedRequest>;
@@ -23,6 +25,7 @@ export interface Receiver {
 /** A real HTTP receiver on 127.0.0.1 that records every request (webhooks, ntfy, model APIs). */
 export async function startReceiver(port = 0): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
+  const attempts: ReceivedRequest[] = [];
   let decide: (req: ReceivedRequest, index: number) => number = () => 200;
   let count = 0;
   const server: Server = createServer((req, res) => {
@@ -38,6 +41,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       }
       const r: ReceivedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, json, at: Date.now() };
       const status = decide(r, count++);
+      attempts.push(r);
       if (status < 300) requests.push(r);
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify({ ok: status < 300 }));
@@ -50,6 +54,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     url: `http://127.0.0.1:${actual}/`,
     port: actual,
     requests,
+    attempts,
     respond: (fn) => {
       decide = fn;
     },
