@@ -39,3 +39,26 @@ export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: st
       : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log")], { stdio: "ignore" });
   return child;
 }
+
+/** Embedded servers that `pnpm start` is stopping on purpose: their exit is not a crash. */
+export const stopRequested = new WeakSet<ChildProcess>();
+
+/**
+ * Keeps `children[index]` running: an embedded server that dies unasked (kill -9, a crash) is
+ * started again on the same port and data, with backoff, as the supervisor does for services.
+ */
+export function restartOnExit(children: ChildProcess[], index: number, bin: string, start: () => ChildProcess, say: (msg: string) => void, restarts = 0): void {
+  const child = children[index] as ChildProcess;
+  const started = Date.now();
+  child.once("exit", (code, signal) => {
+    if (stopRequested.has(child)) return;
+    const next = Date.now() - started > 60_000 ? 0 : restarts + 1;
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(next, 6));
+    say(`the embedded ${bin} exited (${signal ?? code}); restarting it in ${delay}ms`);
+    setTimeout(() => {
+      if (stopRequested.has(child)) return;
+      children[index] = start();
+      restartOnExit(children, index, bin, start, say, next);
+    }, delay).unref();
+  });
+}

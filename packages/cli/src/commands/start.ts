@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVICE_NAMES } from "@mirror/contracts";
 import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
-import { hostPort, onPath, reachable, startEmbedded } from "../embedded.js";
+import { hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
 import { Supervisor } from "../supervisor.js";
 
@@ -61,7 +61,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       return 1;
     }
     say(`no ${kind} at ${hp.host}:${hp.port}; starting the embedded ${bin} with data in ${join(dataRoot, kind)}`);
-    const child = startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : undefined);
+    const launch = () => startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : undefined);
+    const child = launch();
     embedded.push(child);
     const deadline = Date.now() + 10_000;
     while (!(await reachable("127.0.0.1", hp.port, 200))) {
@@ -72,6 +73,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    restartOnExit(embedded, embedded.length - 1, bin, launch, say);
   }
   const busProblem = idDir
     ? await provisionBeforeStart(config, idDir, say)
@@ -97,6 +99,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     const stop = async (signal: string) => {
       if (done) return;
       done = true;
+      // Ctrl-C reaches the embedded servers too: their exit now is no crash to restart from.
+      for (const c of embedded) stopRequested.add(c);
       clearInterval(watch);
       // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
       clearInterval(watch);
@@ -123,6 +127,7 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
     children.map(
       (c) =>
         new Promise<void>((resolve) => {
+          stopRequested.add(c);
           if (c.exitCode !== null || c.signalCode !== null) return resolve();
           c.once("exit", () => resolve());
           c.kill("SIGTERM");
