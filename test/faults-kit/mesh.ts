@@ -11,7 +11,7 @@ export type Ports = Record<ServiceName, number>;
  * Free ports below the kernel's ephemeral range (32768+): a port from freePort() can be taken by
  * the local end of any outgoing connection on this busy machine before the service listens on it.
  */
-async function listenablePort(): Promise<number> {
+export async function listenablePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     const ok = await new Promise<boolean>((resolve) => {
