@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { Bus } from "@mirror/bus";
-import { repoKey, repoSnapshot } from "@mirror/contracts";
+import { repoKey, repoSnapshot, STREAM } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 import { Registry } from "prom-client";
@@ -15,7 +15,7 @@ import { type Hook, startHook } from "./hook.js";
 import { type LatencyResult, RawJetStream } from "./jetstream.js";
 import { paced, pool, sleep } from "./load.js";
 import { type BenchMesh, startBenchMesh } from "./mesh.js";
-import { bareNodeRss, rssMB, rssSampler, servicePids } from "./procs.js";
+import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from "./procs.js";
 import { payloads, snapshot } from "./snapshots.js";
 
 const IN_FLIGHT = 100;
@@ -27,6 +27,8 @@ interface Sizes {
   /** Events/s of the latency runs, and how long each lasts. */
   rate: number;
   seconds: number;
+  /** How long the latency run at half the measured throughput lasts. */
+  calmSeconds: number;
 }
 
 interface Env {
@@ -35,6 +37,8 @@ interface Env {
   mesh: BenchMesh;
   raw: RawJetStream;
   batch: number;
+  /** The processes whose CPU per event is reported: the services, nats-server, redis-server. */
+  pids: () => Map<string, number>;
 }
 
 /** `count` fresh repo paths (new loops) under the scanner root. */
@@ -48,16 +52,33 @@ function publish(env: Env, path: string): Promise<unknown> {
   return env.bus.publish(repoSnapshot, key, snapshot(path, 1, true), { id: `bench:${key}:1` });
 }
 
-/** Events/s from the first publish to the last firing alert received. */
-async function throughput(env: Env, count: number): Promise<number> {
+/** CPU ms used per event by each process (and by this one: publisher and receiver) while `work` ran. */
+async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>): Promise<Map<string, number>> {
+  const pids = env.pids();
+  const before = new Map([...pids].map(([n, p]) => [n, cpuMs(p)]));
+  const self = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(self);
+  const out = new Map([...pids].map(([n, p]) => [n, (cpuMs(p) - (before.get(n) ?? 0)) / events]));
+  return out.set("bench", (used.user + used.system) / 1000 / events);
+}
+
+/** Events/s from the first publish to the last firing alert received, and the CPU each process spent per event. */
+async function throughput(env: Env, count: number): Promise<{ perSec: number; cpu: Map<string, number> }> {
   const paths = freshPaths(env, count);
-  const t0 = performance.now();
-  const all = env.hook.waitAll(paths, 120_000);
-  await pool(count, IN_FLIGHT, (i) => publish(env, paths[i] as string));
-  await all;
-  const arrived = paths.map((p) => env.hook.arrivals.get(p)).filter((t): t is number => t !== undefined);
-  if (arrived.length < count) throw new Error(`pipeline: ${count - arrived.length} of ${count} snapshots never reached the webhook`);
-  return (count * 1000) / (Math.max(...arrived) - t0);
+  let perSec = 0;
+  const cpu = await cpuPerEvent(env, count, async () => {
+    const t0 = performance.now();
+    const all = env.hook.waitAll(paths, 120_000);
+    await pool(count, IN_FLIGHT, (i) => publish(env, paths[i] as string));
+    await all;
+    const arrived = paths.map((p) => env.hook.arrivals.get(p)).filter((t): t is number => t !== undefined);
+    if (arrived.length < count) throw new Error(`pipeline: ${count - arrived.length} of ${count} snapshots never reached the webhook`);
+    perSec = (count * 1000) / (Math.max(...arrived) - t0);
+    // The CPU an event costs includes what trails its delivery (triage, receipts).
+    await settle(env);
+  });
+  return { perSec, cpu };
 }
 
 /** Snapshot published -> webhook received (ms) at `rate` events/s; lost events count at the deadline. */
@@ -77,9 +98,34 @@ async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_
   return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), lost };
 }
 
-/** RSS of each service after it has been idle for a while (median of 3 samples a second apart). */
-async function idleRss(mesh: BenchMesh): Promise<Map<string, number>> {
+/**
+ * Waits until the mesh is quiet: no new message in the MIRROR stream for `quietMs`, nothing
+ * pending for any consumer, and no webhook request. A run's leftovers (triage updates, receipts)
+ * must not load the next one. Gives up after `maxMs`.
+ */
+async function settle(env: Env, quietMs = 1_000, maxMs = 90_000): Promise<void> {
+  const jsm = await env.bus.manager();
+  const state = async () => {
+    let pending = 0;
+    for await (const c of jsm.consumers.list(STREAM.name)) pending += c.num_pending + c.num_ack_pending;
+    return { seq: (await jsm.streams.info(STREAM.name)).state.last_seq, pending, requests: env.hook.requests };
+  };
+  const end = performance.now() + maxMs;
+  let last = await state();
+  while (performance.now() < end) {
+    await sleep(quietMs);
+    const now = await state();
+    if (now.pending === 0 && now.seq === last.seq && now.requests === last.requests) return;
+    last = now;
+  }
+}
+
+/** RSS of each service once it has been idle for a while (median of 3 samples a second apart). */
+async function idleRss(mesh: BenchMesh, quick = false): Promise<Map<string, number>> {
   const samples = new Map<string, number[]>();
+  // Startup garbage (module compilation) stays until V8's memory reducer collects it, some
+  // seconds after the allocation rate drops; idle means after that.
+  await sleep(quick ? 0 : 10_000);
   for (let i = 0; i < 3; i++) {
     await sleep(1_000);
     for (const [name, pid] of servicePids(mesh.mesh.child.pid ?? 0, mesh.names)) samples.set(name, [...(samples.get(name) ?? []), rssMB(pid)]);
@@ -89,8 +135,17 @@ async function idleRss(mesh: BenchMesh): Promise<Map<string, number>> {
 
 interface Run {
   tp: number;
+  cpu: Map<string, number>;
   lat: LatencyResult;
+  /** Latency at half the measured throughput. */
+  calm: LatencyResult;
   peak: Map<string, number>;
+}
+
+/** Median CPU ms per event of each process over the runs, keyed `cpuMsPerEvent.<process>`. */
+function cpuExtra(runs: Run[]): Record<string, number> {
+  const names = [...new Set(runs.flatMap((r) => [...r.cpu.keys()]))];
+  return Object.fromEntries(names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]));
 }
 
 function figures(sizes: Sizes, runs: Run[], base: { tp: number; lat: LatencyResult }[], idle: Map<string, number>, bare: number[], names: readonly string[]): Figure[] {
@@ -102,7 +157,8 @@ function figures(sizes: Sizes, runs: Run[], base: { tp: number; lat: LatencyResu
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.tp),
       goal: { on: "ratio", op: ">=", limit: 0.25 },
-      note: `${sizes.count} snapshots, ${IN_FLIGHT} publishes in flight, each opening a loop delivered to the webhook; baseline: bare JetStream publish + durable consume of the same payloads`,
+      note: `${sizes.count} snapshots, ${IN_FLIGHT} publishes in flight, each opening a loop delivered to the webhook; baseline: bare JetStream publish + durable consume of the same payloads; extra: CPU ms per event by process`,
+      extra: cpuExtra(runs),
     }),
     figure({
       id: "pipeline.latency_p99_ms",
@@ -111,8 +167,14 @@ function figures(sizes: Sizes, runs: Run[], base: { tp: number; lat: LatencyResu
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.lat.p99),
       goal: { on: "value", op: "<", limit: 25 },
-      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate`,
-      extra: { p50: median(runs.map((r) => r.lat.p50)), lost: Math.max(...runs.map((r) => r.lat.lost)), baselineP50: median(base.map((b) => b.lat.p50)) },
+      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate; extra: the same at half the measured throughput (no queue)`,
+      extra: {
+        p50: median(runs.map((r) => r.lat.p50)),
+        lost: Math.max(...runs.map((r) => r.lat.lost)),
+        baselineP50: median(base.map((b) => b.lat.p50)),
+        p99AtHalfThroughput: median(runs.map((r) => r.calm.p99)),
+        p50AtHalfThroughput: median(runs.map((r) => r.calm.p50)),
+      },
     }),
   ];
   for (const name of names) {
@@ -134,19 +196,26 @@ function figures(sizes: Sizes, runs: Run[], base: { tp: number; lat: LatencyResu
 
 async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figure[]> {
   const log = opts.log ?? (() => {});
-  const idle = await idleRss(env.mesh);
-  const bare = await Promise.all([bareNodeRss(), bareNodeRss(), bareNodeRss()]);
+  const idle = await idleRss(env.mesh, opts.quick);
+  const bare = [await bareNodeRss(), await bareNodeRss(), await bareNodeRss()];
   log(`idle RSS ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)}MB`).join(", ")}; bare node ${median(bare).toFixed(0)}MB`);
   const root = env.mesh.mesh.child.pid ?? 0;
   const { runs, base } = await interleave<Run, { tp: number; lat: LatencyResult }>(
     opts,
     async (i) => {
+      // The warm-up (i < 0) is a fifth of a run: enough for the JIT and the connections.
+      const scale = i < 0 ? 0.2 : 1;
       const sampler = rssSampler(root, env.mesh.names);
-      const tp = await throughput(env, sizes.count);
-      const lat = await latency(env, sizes.rate, sizes.seconds);
+      const { perSec: tp, cpu } = await throughput(env, Math.round(sizes.count * scale));
+      const lat = await latency(env, sizes.rate, sizes.seconds * scale);
+      await settle(env);
+      // The same at half the throughput just measured: the latency of the path itself, without a queue.
+      const calm = await latency(env, Math.max(1, Math.round(tp / 2)), sizes.calmSeconds * scale);
+      await settle(env);
       const peak = sampler.stop();
-      log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost})`);
-      return { tp, lat, peak };
+      log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`);
+      log(`CPU ms per event: ${[...cpu].map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(", ")}`);
+      return { tp, cpu, lat, calm, peak };
     },
     async (i) => {
       const tp = await env.raw.throughput(payloads(freshPaths(env, sizes.count)), IN_FLIGHT);
@@ -162,7 +231,7 @@ export const pipelineBench: Bench = {
   name: "pipeline",
   figures: ["pipeline.throughput", "pipeline.latency_p99_ms", "rss."],
   async run(opts) {
-    const sizes: Sizes = opts.quick ? { count: 50, rate: 100, seconds: 1 } : { count: 3_000, rate: 1_000, seconds: 5 };
+    const sizes: Sizes = opts.quick ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1 } : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3 };
     const servers: ServerHandle[] = [];
     let mesh: BenchMesh | undefined;
     let bus: Bus | undefined;
@@ -175,7 +244,17 @@ export const pipelineBench: Bench = {
       opts.log?.("mesh started");
       bus = await Bus.connect({ name: "bench-publisher", url: nats.url, log: createLogger("bench", undefined, "warn"), registry: new Registry() });
       raw = await RawJetStream.open(nats.url);
-      return await measure({ bus, hook, mesh, raw, batch: 0 }, sizes, opts);
+      const meshPid = mesh.mesh.child.pid ?? 0;
+      const names = mesh.names;
+      const pids = () => {
+        const found = servicePids(meshPid, names);
+        for (const s of servers) {
+          const pid = serverPid(s.port);
+          if (pid) found.set(s === nats ? "nats-server" : "redis-server", pid);
+        }
+        return found;
+      };
+      return await measure({ bus, hook, mesh, raw, batch: 0, pids }, sizes, opts);
     } finally {
       await raw?.close().catch(() => undefined);
       await bus?.close().catch(() => undefined);

@@ -46,6 +46,20 @@ export function servicePids(root: number, names: readonly string[]): Map<string,
   return found;
 }
 
+/** The pid of a nats-server or redis-server this process started on `port`. */
+export function serverPid(port: number): number | undefined {
+  return descendants(process.pid).find(({ cmd }) => (cmd.startsWith("nats-server") && cmd.includes(` -p ${port} `)) || (cmd.startsWith("redis-server") && cmd.includes(`:${port}`)))?.pid;
+}
+
+/** CPU time (user + system) a process has used so far, in ms; NaN when it is gone. */
+export function cpuMs(pid: number): number {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return Number.NaN;
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /** VmRSS of a process in MB, or NaN when it is gone. */
 export function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
@@ -76,11 +90,18 @@ export function rssSampler(root: number, names: readonly string[], everyMs = 200
  * The floor every service stands on: an idle Node process with the same TypeScript loader
  * (`node --import tsx`), measured after it settled.
  */
-export async function bareNodeRss(settleMs = 1_500): Promise<number> {
+export async function bareNodeRss(maxMs = 10_000): Promise<number> {
   const child = spawn(process.execPath, ["--import", "tsx", "-e", "setInterval(() => {}, 1000)"], { cwd: REPO_ROOT, stdio: "ignore" });
   try {
-    await sleep(settleMs);
-    return rssMB(child.pid ?? 0);
+    // Settled: two readings half a second apart within 1 MB (a loaded machine starts slowly).
+    const end = performance.now() + maxMs;
+    let last = Number.NaN;
+    for (;;) {
+      await sleep(500);
+      const now = rssMB(child.pid ?? 0);
+      if (Math.abs(now - last) < 1 || performance.now() > end) return now;
+      last = now;
+    }
   } finally {
     child.kill();
   }
