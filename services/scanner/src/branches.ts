@@ -1,6 +1,6 @@
 import type { RepoBranch } from "@mirror/contracts";
 import type { FoundRepo } from "./discover.js";
-import { listLocalBranches, readRemoteDefault } from "./local-refs.js";
+import { readRemoteDefault } from "./local-refs.js";
 import { readCommitTime } from "./objects.js";
 import type { StatusReport } from "./porcelain.js";
 import { type Git, markMerged, pickDefault, readRefs } from "./refs.js";
@@ -40,9 +40,11 @@ async function singleBranch(repo: FoundRepo, git: Git, status: StatusReport, nam
   return { branches: [branch], defaultBranch, head };
 }
 
-/** Every local branch (tip time, upstream, ahead/behind, merged into the default) and HEAD's commit. */
-export async function readBranches(repo: FoundRepo, git: Git, status: StatusReport | undefined): Promise<BranchState> {
-  const local = status ? await listLocalBranches(repo.commonDir) : undefined;
+/**
+ * Every local branch (tip time, upstream, ahead/behind, merged into the default) and HEAD's
+ * commit. `local` is the branch list read from the ref store (undefined when it could not be).
+ */
+export async function readBranches(repo: FoundRepo, git: Git, status: StatusReport | undefined, local: string[] | undefined): Promise<BranchState> {
   if (status && local && local.length <= 1 && (local.length === 0 || local[0] === status.head)) {
     return singleBranch(repo, git, status, local[0]);
   }

@@ -1,6 +1,6 @@
-import { promises as fs } from "node:fs";
 import { dirname, join } from "node:path";
 import type { StatusEntry } from "./porcelain.js";
+import { statOf } from "./quick-fs.js";
 
 /**
  * The oldest modification time among dirty paths: when the work that is still open began.
@@ -10,11 +10,12 @@ import type { StatusEntry } from "./porcelain.js";
 export async function dirtySince(worktree: string, entries: readonly StatusEntry[], limit = 2_000): Promise<string | null> {
   let oldest = Number.POSITIVE_INFINITY;
   const root = Buffer.from(`${worktree}/`);
+  let n = 0;
   for (const e of entries.slice(0, limit)) {
     if (e.kind === "ignored") continue;
-    const full = Buffer.concat([root, e.bytes]);
-    const st = await fs.lstat(full).catch(() => fs.lstat(dirname(join(worktree, e.path))).catch(() => undefined));
+    const st = statOf(Buffer.concat([root, e.bytes]), { link: true }) ?? statOf(dirname(join(worktree, e.path)), { link: true });
     if (st && st.mtimeMs < oldest) oldest = st.mtimeMs;
+    if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
   }
   return Number.isFinite(oldest) ? new Date(Math.floor(oldest)).toISOString() : null;
 }

@@ -45,19 +45,22 @@ const SAFE_ENV: NodeJS.ProcessEnv = {
   LANG: "C",
 };
 
-/** The environment git runs with: the caller's, minus variables that would redirect it to another repo. */
+const REDIRECTING = /^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|CEILING_DIRECTORIES|NAMESPACE|EXTERNAL_DIFF|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+)$/;
+let baseEnv: NodeJS.ProcessEnv | undefined;
+
+/**
+ * The environment git runs with: the caller's, minus variables that would redirect it to
+ * another repo or inject config. Built once (reading process.env is slow, and it is the same
+ * for every call), then copied with the per-call config added.
+ */
 export function gitEnv(config: ReadonlyArray<readonly [string, string]> = []): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...SAFE_ENV };
-  for (const k of Object.keys(env)) {
-    if (/^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|CEILING_DIRECTORIES|NAMESPACE|EXTERNAL_DIFF|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+)$/.test(k)) delete env[k];
-  }
-  if (config.length) {
-    env.GIT_CONFIG_COUNT = String(config.length);
-    config.forEach(([k, v], i) => {
-      env[`GIT_CONFIG_KEY_${i}`] = k;
-      env[`GIT_CONFIG_VALUE_${i}`] = v;
-    });
-  }
+  baseEnv ??= Object.fromEntries(Object.entries({ ...process.env, ...SAFE_ENV }).filter(([k]) => !REDIRECTING.test(k)));
+  if (config.length === 0) return baseEnv;
+  const env: NodeJS.ProcessEnv = { ...baseEnv, GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(([k, v], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = k;
+    env[`GIT_CONFIG_VALUE_${i}`] = v;
+  });
   return env;
 }
 
@@ -75,7 +78,7 @@ export function runGit(cwd: string, args: readonly string[], opts: GitOptions = 
     execFile(
       "git",
       gitArgs(cwd, args),
-      { cwd, env: { ...gitEnv(opts.config), ...opts.env }, encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
+      { cwd, env: opts.env ? { ...gitEnv(opts.config), ...opts.env } : gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

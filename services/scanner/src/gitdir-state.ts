@@ -1,6 +1,6 @@
-import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import type { RepoOperation } from "@mirror/contracts";
+import { readText, statOf } from "./quick-fs.js";
 
 type Operation = (typeof RepoOperation.options)[number];
 
@@ -21,9 +21,9 @@ const OPERATION_MARKERS: ReadonlyArray<[string, Operation]> = [
  */
 export async function readOperation(gitDir: string): Promise<{ operation: Operation | null; since: string | null }> {
   for (const [marker, operation] of OPERATION_MARKERS) {
-    const st = await fs.stat(join(gitDir, marker)).catch(() => undefined);
+    const st = statOf(join(gitDir, marker));
     if (!st) continue;
-    const start = st.isDirectory() ? await fs.stat(join(gitDir, marker, "head-name")).catch(() => st) : st;
+    const start = (st.isDirectory() && statOf(join(gitDir, marker, "head-name"))) || st;
     return { operation, since: new Date(start.mtimeMs).toISOString() };
   }
   return { operation: null, since: null };
@@ -34,7 +34,7 @@ export async function readOperation(gitDir: string): Promise<{ operation: Operat
  * oldest first, "<old> <new> <who> <unix-seconds> <tz>\t<message>".
  */
 export async function readStashes(commonDir: string): Promise<{ count: number; oldestAt: string | null }> {
-  const text = await fs.readFile(join(commonDir, "logs", "refs", "stash"), "latin1").catch(() => "");
+  const text = readText(join(commonDir, "logs", "refs", "stash"), "latin1") ?? "";
   const lines = text.split("\n").filter((l) => l.length > 0);
   let oldest: number | null = null;
   for (const line of lines) {

@@ -1,5 +1,5 @@
-import { type Dirent, promises as fs } from "node:fs";
 import { join } from "node:path";
+import { listDir, readText, statOf } from "./quick-fs.js";
 
 /**
  * Local branch names read from the ref store (loose files under refs/heads and packed-refs),
@@ -8,16 +8,16 @@ import { join } from "node:path";
  */
 export async function listLocalBranches(commonDir: string): Promise<string[] | undefined> {
   const names = new Set<string>();
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    const entries: Dirent[] = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
+  const walk = (dir: string, prefix: string): void => {
+    for (const e of listDir(dir) ?? []) {
       if (e.name.endsWith(".lock")) continue;
-      if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
+      if (e.isDirectory()) walk(join(dir, e.name), `${prefix}${e.name}/`);
       else names.add(`${prefix}${e.name}`);
     }
   };
-  await walk(join(commonDir, "refs", "heads"), "");
-  const packed = await fs.readFile(join(commonDir, "packed-refs"), "utf8").catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? "" : undefined));
+  walk(join(commonDir, "refs", "heads"), "");
+  const packedPath = join(commonDir, "packed-refs");
+  const packed = readText(packedPath) ?? (statOf(packedPath) ? undefined : "");
   if (packed === undefined) return undefined;
   for (const line of packed.split("\n")) {
     const m = /^[0-9a-f]{40,64} refs\/heads\/(.+)$/.exec(line);
@@ -29,9 +29,9 @@ export async function listLocalBranches(commonDir: string): Promise<string[] | u
 /** The branch a remote's HEAD points at ("main" from refs/remotes/origin/HEAD), origin first. */
 export async function readRemoteDefault(commonDir: string): Promise<string | null> {
   const remotesDir = join(commonDir, "refs", "remotes");
-  const remotes = await fs.readdir(remotesDir).catch(() => [] as string[]);
+  const remotes = (listDir(remotesDir) ?? []).map((d) => d.name);
   for (const remote of ["origin", ...remotes.filter((r) => r !== "origin").sort()]) {
-    const text = await fs.readFile(join(remotesDir, remote, "HEAD"), "utf8").catch(() => "");
+    const text = readText(join(remotesDir, remote, "HEAD")) ?? "";
     const m = /^ref: refs\/remotes\/[^/]+\/(.+)$/m.exec(text.trim());
     if (m) return m[1] as string;
   }

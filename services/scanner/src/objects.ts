@@ -1,4 +1,4 @@
-import { promises as fs } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { constants, inflateSync } from "node:zlib";
 
@@ -20,26 +20,40 @@ function inflateHead(data: Buffer): string {
   return inflateSync(data, { finishFlush: constants.Z_SYNC_FLUSH }).toString("latin1");
 }
 
-async function readAt(fd: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+// Synchronous positional reads: a few small reads of cached files, cheaper than thread-pool trips.
+function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
-  const { bytesRead } = await fd.read(buf, 0, length, position);
-  return buf.subarray(0, bytesRead);
+  return buf.subarray(0, readSync(fd, buf, 0, length, position));
 }
 
-async function fromLoose(objects: string, sha: string): Promise<string | undefined> {
-  const fd = await fs.open(join(objects, sha.slice(0, 2), sha.slice(2)), "r").catch(() => undefined);
-  if (!fd) return undefined;
+function openOrUndefined(path: string): number | undefined {
   try {
-    const text = inflateHead(await readAt(fd, 0, HEAD_BYTES));
-    return text.startsWith("commit ") ? committerTime(text) : undefined;
-  } finally {
-    await fd.close();
+    return openSync(path, "r");
+  } catch {
+    return undefined;
   }
 }
 
+function withFile<T>(path: string, f: (fd: number) => T): T | undefined {
+  const fd = openOrUndefined(path);
+  if (fd === undefined) return undefined;
+  try {
+    return f(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fromLoose(objects: string, sha: string): string | undefined {
+  return withFile(join(objects, sha.slice(0, 2), sha.slice(2)), (fd) => {
+    const text = inflateHead(readAt(fd, 0, HEAD_BYTES));
+    return text.startsWith("commit ") ? committerTime(text) : undefined;
+  });
+}
+
 /** The pack offset of `sha` from an idx v2 file, by binary search over positional reads. */
-async function idxOffset(idx: fs.FileHandle, sha: Buffer): Promise<number | undefined> {
-  const header = await readAt(idx, 0, 8 + 256 * 4);
+function idxOffset(idx: number, sha: Buffer): number | undefined {
+  const header = readAt(idx, 0, 8 + 256 * 4);
   if (header.length < 8 + 1024 || header.readUInt32BE(0) !== 0xff744f63 || header.readUInt32BE(4) !== 2) return undefined;
   const first = sha[0] as number;
   let lo = first === 0 ? 0 : header.readUInt32BE(8 + (first - 1) * 4);
@@ -48,12 +62,12 @@ async function idxOffset(idx: fs.FileHandle, sha: Buffer): Promise<number | unde
   const shaTable = 8 + 1024;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const cmp = (await readAt(idx, shaTable + mid * 20, 20)).compare(sha);
+    const cmp = readAt(idx, shaTable + mid * 20, 20).compare(sha);
     if (cmp === 0) {
       const offsets = shaTable + total * 24;
-      const off = (await readAt(idx, offsets + mid * 4, 4)).readUInt32BE(0);
+      const off = readAt(idx, offsets + mid * 4, 4).readUInt32BE(0);
       if (!(off & 0x80000000)) return off;
-      const large = await readAt(idx, offsets + total * 4 + (off & 0x7fffffff) * 8, 8);
+      const large = readAt(idx, offsets + total * 4 + (off & 0x7fffffff) * 8, 8);
       return Number(large.readBigUInt64BE(0));
     }
     if (cmp < 0) lo = mid + 1;
@@ -62,34 +76,29 @@ async function idxOffset(idx: fs.FileHandle, sha: Buffer): Promise<number | unde
   return undefined;
 }
 
-async function fromPackEntry(pack: string, offset: number): Promise<string | undefined> {
-  const fd = await fs.open(pack, "r");
-  try {
-    const data = await readAt(fd, offset, HEAD_BYTES);
+function fromPackEntry(pack: string, offset: number): string | undefined {
+  return withFile(pack, (fd) => {
+    const data = readAt(fd, offset, HEAD_BYTES);
     let i = 0;
     let byte = data[i++] as number;
     const type = (byte >> 4) & 7;
     while (byte & 0x80 && i < data.length) byte = data[i++] as number;
     if (type !== 1) return undefined; // 1 = commit; a delta is left to git
     return committerTime(`\n${inflateHead(data.subarray(i))}`);
-  } finally {
-    await fd.close();
-  }
+  });
 }
 
-async function fromPacks(objects: string, sha: string): Promise<string | undefined> {
+function fromPacks(objects: string, sha: string): string | undefined {
   const dir = join(objects, "pack");
-  const idxs = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".idx"));
+  let idxs: string[];
+  try {
+    idxs = readdirSync(dir).filter((f) => f.endsWith(".idx"));
+  } catch {
+    return undefined;
+  }
   const key = Buffer.from(sha, "hex");
   for (const name of idxs) {
-    const idx = await fs.open(join(dir, name), "r").catch(() => undefined);
-    if (!idx) continue;
-    let offset: number | undefined;
-    try {
-      offset = await idxOffset(idx, key);
-    } finally {
-      await idx.close();
-    }
+    const offset = withFile(join(dir, name), (fd) => idxOffset(fd, key));
     if (offset !== undefined) return fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset);
   }
   return undefined;
@@ -100,7 +109,7 @@ export async function readCommitTime(commonDir: string, sha: string): Promise<st
   if (!SHA_RE.test(sha)) return undefined;
   const objects = join(commonDir, "objects");
   try {
-    return (await fromLoose(objects, sha)) ?? (await fromPacks(objects, sha));
+    return fromLoose(objects, sha) ?? fromPacks(objects, sha);
   } catch {
     return undefined;
   }

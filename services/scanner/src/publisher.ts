@@ -60,9 +60,8 @@ export class Publisher {
     }
     this.deps.metrics.published.inc({ event: "snapshot" });
     this.known.set(key, { key, path: body.path, hash, seq, publishedAt: now });
-    if (prev?.hash === undefined) {
-      await this.deps.store.hset(KNOWN_KEY, key, JSON.stringify({ path: body.path, seq })).catch((err) => this.deps.log.warn({ err }, "could not store known repo"));
-    }
+    // The last seq is kept too, so seqs keep rising after a restart even if the clock went back.
+    await this.deps.store.hset(KNOWN_KEY, key, JSON.stringify({ path: body.path, seq })).catch((err) => this.deps.log.warn({ err }, "could not store known repo"));
     return true;
   }
 

@@ -1,6 +1,6 @@
-import { promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { readText } from "./quick-fs.js";
 
 /**
  * What the scanner needs from a repository's own config files, read as text (no git
@@ -75,7 +75,7 @@ export async function readRepoConfig(gitDir: string, commonDir: string): Promise
     for (const file of files) {
       if (seen.has(file)) continue;
       seen.add(file);
-      const text = await fs.readFile(file, "utf8").catch(() => undefined);
+      const text = readText(file);
       if (text !== undefined) next.push(...scan(text, file, out, drivers));
     }
     files = next;

@@ -9,7 +9,7 @@ import { fingerprint } from "./fingerprint.js";
 import type { ScannerMetrics } from "./metrics.js";
 import { mapPool } from "./pool.js";
 import { Publisher } from "./publisher.js";
-import { readRepo } from "./snapshot.js";
+import { type RepoRead, readRepo } from "./snapshot.js";
 
 export interface ScannerDeps {
   bus: Bus;
@@ -105,19 +105,23 @@ export class Scanner {
         if (j !== i && isWithin(inner.path, outer.path)) changed[j] = true;
       });
     });
-    return mapPool(repos, this.concurrency, async (repo, i) => {
+    // The pool bounds git processes; a publish (a JetStream round trip) does not hold a slot.
+    const published: Array<Promise<Outcome>> = [];
+    await mapPool(repos, this.concurrency, async (repo, i) => {
       const key = keys[i] as string;
       if (!changed[i] && !this.publisher.resyncDue(key)) {
         this.deps.metrics.repoScans.inc({ mode: "unchanged" });
-        return { read: false, published: false, error: false };
+        published.push(Promise.resolve({ read: false, published: false, error: false }));
+        return;
       }
-      return this.readAndPublish(repo, key, prints[i], force);
+      const read = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
+      this.deps.metrics.repoScans.inc({ mode: "git" });
+      published.push(this.publish(repo, key, prints[i], force, read));
     });
+    return Promise.all(published);
   }
 
-  private async readAndPublish(repo: FoundRepo, key: string, print: string | undefined, force: boolean): Promise<Outcome> {
-    const { body, ignored } = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
-    this.deps.metrics.repoScans.inc({ mode: "git" });
+  private async publish(repo: FoundRepo, key: string, print: string | undefined, force: boolean, { body, ignored }: RepoRead): Promise<Outcome> {
     const before = this.publisher.known.get(key);
     if (body.error) this.deps.metrics.errors.inc({ reason: "git" });
     if (body.untrackedCapped) this.deps.metrics.errors.inc({ reason: "untracked_capped" });

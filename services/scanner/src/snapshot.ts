@@ -5,6 +5,7 @@ import { dirtySince } from "./dirty-since.js";
 import type { FoundRepo } from "./discover.js";
 import { runGit } from "./git.js";
 import { readOperation, readStashes } from "./gitdir-state.js";
+import { listLocalBranches } from "./local-refs.js";
 import { parseStatus, type StatusReport } from "./porcelain.js";
 import { disableFilters, readRepoConfig } from "./repo-config.js";
 import type { Git } from "./refs.js";
@@ -72,19 +73,26 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
   const git: Git = (args) => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, config: overrides });
   body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
-  await attempt("status", async () => {
-    status = parseStatus(await git(STATUS_ARGS), { maxEntries: opts.maxUntracked + 10_000 });
+  // The file reads overlap the git process: they need nothing from it.
+  const [, stashes, op, local] = await Promise.all([
+    attempt("status", async () => {
+      status = parseStatus(await git(STATUS_ARGS), { maxEntries: opts.maxUntracked + 10_000 });
+    }),
+    readStashes(repo.commonDir),
+    readOperation(repo.gitDir),
+    listLocalBranches(repo.commonDir),
+  ]);
+  if (status) {
     applyStatus(body, status, opts.maxUntracked);
     body.dirtySince = await dirtySince(repo.path, status.entries);
-  });
+  }
   await attempt("refs", async () => {
-    const b = await readBranches(repo, git, status);
+    const b = await readBranches(repo, git, status, local);
     body.branches = b.branches;
     body.defaultBranch = b.defaultBranch;
     body.head = b.head;
   });
-  body.stashes = await readStashes(repo.commonDir);
-  const op = await readOperation(repo.gitDir);
+  body.stashes = stashes;
   body.operation = op.operation;
   body.operationSince = op.since;
   body.error = errors.length ? errors.join("; ").slice(0, 2_000) : null;

@@ -103,3 +103,26 @@ test("a removed repo publishes repo.gone, also when it went away while the scann
     await o.close();
   }
 });
+
+test("seq keeps rising across a restart, even when the clock went back", async () => {
+  const dir = realTemp();
+  const repo = makeRepo(join(dir, "r"));
+  const clock = new ManualClock(Date.parse("2030-01-01T00:00:00Z"));
+  const first = await newScanner([dir], clock, "mirror:seq1:");
+  const o = await observeRepos(nats.url);
+  try {
+    await first.scanner.scanAll();
+    await first.close();
+    clock.set(Date.parse("2029-01-01T00:00:00Z"));
+    const second = await newScanner([dir], clock, "mirror:seq1:");
+    await second.scanner.scanAll();
+    await second.close();
+    const seqs = await waitFor("two snapshots", () => {
+      const s = o.snapshots.filter((x) => x.path === repo).map((x) => x.seq);
+      return s.length >= 2 && s;
+    });
+    assert.ok((seqs[1] as number) > (seqs[0] as number), `${seqs[1]} > ${seqs[0]}`);
+  } finally {
+    await o.close();
+  }
+});
