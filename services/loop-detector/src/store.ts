@@ -65,9 +65,14 @@ export const KEYS = {
   built: "meta:built",
 } as const;
 
+type Scripts = { loopCommit(...args: string[]): Promise<number> };
+
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
-  constructor(readonly redis: Redis) {}
+  constructor(readonly redis: Redis) {
+    // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
+    redis.defineCommand("loopCommit", { numberOfKeys: 8, lua: COMMIT_LUA });
+  }
 
   async read(key: string): Promise<StoredEntity> {
     const [[, fields], [, score]] = (await this.redis.multi().hmget(KEYS.entity(key), "v", "doc").zscore(KEYS.due, key).exec()) as [
@@ -92,7 +97,7 @@ export class LoopStore {
       wake: c.wake === null ? "" : String(c.wake),
     });
     const keys = [KEYS.entity(key), KEYS.index, KEYS.outbox, KEYS.outboxData, KEYS.outboxSeq, KEYS.entities, KEYS.due, KEYS.counts];
-    const r = await this.redis.eval(COMMIT_LUA, keys.length, ...keys, String(version), doc, key, payload);
+    const r = await (this.redis as Redis & Scripts).loopCommit(...keys, String(version), doc, key, payload);
     return Number(r) >= 0;
   }
 
