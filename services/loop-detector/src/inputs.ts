@@ -21,7 +21,8 @@ function insideRoots(path: string, roots: readonly string[]): boolean {
 
 function real(path: string): string | null {
   try {
-    return realpathSync(resolve(path));
+    // One realpath(3) call; the JS realpathSync lstat()s every path component, for every snapshot.
+    return realpathSync.native(resolve(path));
   } catch {
     return null;
   }
