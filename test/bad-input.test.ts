@@ -30,7 +30,7 @@ const FAMILIES = {
 const ENDPOINTS = [
   "mirror.loops.list", "mirror.loops.get", "mirror.loops.ack", "mirror.loops.close", "mirror.loops.snooze", "mirror.loops.reopen", "mirror.loops.unack",
   "mirror.scan.now", "mirror.notifier.silence.add", "mirror.notifier.silence.list", "mirror.notifier.silence.expire",
-  "mirror.model.triage", "mirror.model.digest", "mirror.model.ask",
+  "mirror.model.triage", "mirror.model.digest", "mirror.model.ask", "$SRV.PING", "$SRV.INFO", "$SRV.STATS",
 ];
 const RUNS = Number(process.env.MIRROR_FUZZ_RUNS ?? 150);
 
@@ -54,7 +54,7 @@ before(async () => {
   const p = portSections(ports);
   mesh = runMesh(
     `scanner: { ${p.scanner}, roots: [ "${root}" ], interval: 1s }
-tracker: { ${p.tracker} }
+tracker: { ${p.tracker}, discoverEvery: 1s }
 loops: { ${p.loops}, rules: { repo.dirty: { after: 0s }, service.down: { after: 0s } } }
 notifier: { ${p.notifier}, groupWait: 1s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 model: { ${p.model} }
@@ -174,4 +174,25 @@ test("well-formed events with hostile values are handled or refused promptly, an
   const before = hook.requests.length;
   commitAll(repo, "the real work is done");
   await waitFor("the real repo resolved", () => hook.requests.slice(before).some((r) => alertsOf(r).some((a) => a.labels.repo === repo && a.status === "resolved")), { timeout: 120_000 });
+});
+
+test("a hostile member answering the tracker's $SRV discovery with garbage is counted, not trusted", async (t) => {
+  const garbage = fc.sample(hostilePayload, 60);
+  let answered = 0;
+  const subs = ["$SRV.PING", "$SRV.INFO", "$SRV.STATS"].map((subject) =>
+    probe.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err || !msg.reply) return;
+        msg.respond(garbage[answered++ % garbage.length]?.bytes ?? new Uint8Array());
+      },
+    }),
+  );
+  try {
+    await waitFor("the tracker counting bad $SRV replies", async () => (await metric(ports["service-tracker"], "mirror_tracker_mesh_bad_replies_total")) >= 20, { timeout: 60_000, interval: 250 });
+  } finally {
+    for (const s of subs) s.unsubscribe();
+  }
+  assert.ok(Object.values(await readiness(ports)).every((s) => s === 200), "every service ready");
+  assert.deepEqual(deaths(mesh), [], "no service died");
+  t.diagnostic(`${answered} hostile $SRV replies`);
 });

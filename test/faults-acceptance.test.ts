@@ -12,7 +12,7 @@ import { matchDeadLetters, type Sent, throwGarbage } from "./faults-kit/garbage.
 import { lostAndDuplicated, tally } from "./faults-kit/hook.js";
 import { assertCleanStop, deaths, meshPorts, metric, portSections, readiness, runMesh, waitStarted } from "./faults-kit/mesh.js";
 import { openProbe, type Probe } from "./faults-kit/probe.js";
-import { meshStatuses, quiesce } from "./faults-kit/settle.js";
+import { meshStatuses, openedCounts, quiesce } from "./faults-kit/settle.js";
 
 const REPOS = 40;
 let nats: ServerHandle;
@@ -103,6 +103,8 @@ model: { ${p.model} }
     t.diagnostic(`figures ${JSON.stringify(figures)}`);
     assert.deepEqual(lost, [], "every dirty repo was notified");
     assert.deepEqual(duplicated, [], "no repo was notified twice");
+    const opened = await openedCounts(probe);
+    assert.deepEqual(repos.filter((r) => opened.get(`repo.dirty ${r}`) !== 1), [], "every repo's loop opened exactly once");
     assert.deepEqual(dead.missing.map((m) => `${m.subject} ${m.name}`), [], "every garbage message is on mirror.dlq.>");
     for (const [name, port] of [["loop-detector", ports["loop-detector"]], ["notifier", ports.notifier], ["service-tracker", ports["service-tracker"]]] as const) {
       assert.ok((await metric(port, "mirror_bus_dlq_total")) > 0, `${name} counts its dead letters`);

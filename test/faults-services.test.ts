@@ -12,7 +12,7 @@ import { type Flappy, startFlappy } from "./faults-kit/flappy.js";
 import { saidTwice, timelines } from "./faults-kit/hook.js";
 import { assertCleanStop, deaths, meshPorts, type Ports, portSections, readiness, runMesh, waitStarted } from "./faults-kit/mesh.js";
 import { openProbe, type Probe } from "./faults-kit/probe.js";
-import { quiesce } from "./faults-kit/settle.js";
+import { openedCounts, quiesce } from "./faults-kit/settle.js";
 
 const BATCH = 4;
 const FAIL_MS = 60_000;
@@ -135,6 +135,9 @@ test("each service kill -9, a redis restart and a webhook down for a minute: eve
     t.diagnostic(`phases ${phases.join("; ")}`);
     t.diagnostic(`figures ${JSON.stringify({ events, faults, failedWebhookAnswers: failed, expectedNotifications: expected, lost: Math.max(0, expected - got), duplicated: saidTwice(lines).length, webhookRequests: hook.attempts.length })}`);
     assert.equal(got, expected);
+    const opened = await openedCounts(probe);
+    for (const r of repos) assert.equal(opened.get(`repo.dirty ${r}`), 1, `the loop of ${r} opened once`);
+    assert.equal(opened.get("service.down flappy"), 2, "flappy's loop opened once per outage");
     assert.equal(deaths(mesh).length, 5, `only the five services we killed died:\n${deaths(mesh).join("\n")}`);
   } finally {
     stopped = await mesh.stop();

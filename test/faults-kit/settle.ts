@@ -45,3 +45,16 @@ export async function meshStatuses(probe: Probe): Promise<Record<string, string>
   }
   return out;
 }
+
+/** How many loop.opened events the stream holds per loop, keyed `kind entity` (a repo path or a service name). */
+export async function openedCounts(probe: Probe): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of await probe.read(STREAM.name, "mirror.loop.opened.>")) {
+    // Only the loop-detector's events: a test may have put garbage on these subjects too.
+    if (m.headers["ce-source"] !== "loop-detector") continue;
+    const loop = (m.json as { loop: { kind: string; entity: { repo?: string; service?: string } } }).loop;
+    const key = `${loop.kind} ${loop.entity.repo ?? loop.entity.service ?? ""}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
