@@ -6,16 +6,17 @@
  * --strict  exit 1 when a figure misses its goal (default: only a failing bench exits non-zero)
  * --md      also print the Markdown table (for docs/PERFORMANCE.md)
  * --out=F   write the JSON to F instead of bench/out/latest.json
+ * --docs    also put the table and the machine into docs/PERFORMANCE.md (between its bench markers)
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Bench, Figure } from "./figure.js";
 import { loopsBench } from "./loops.js";
-import { machine } from "./machine.js";
+import { type Machine, machine } from "./machine.js";
 import { pipelineBench } from "./pipeline.js";
 import { scannerBench } from "./scanner.js";
-import { markdownTable, textTable } from "./table.js";
+import { fmt, markdownTable, textTable } from "./table.js";
 import { trackerBench } from "./tracker.js";
 
 export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench];
@@ -33,6 +34,29 @@ function matches(b: Bench, name: string): boolean {
 }
 
 export const OUT_FILE = join(dirname(fileURLToPath(import.meta.url)), "out", "latest.json");
+
+export const DOCS_FILE = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "PERFORMANCE.md");
+const BEGIN = "<!-- bench:begin -->";
+const END = "<!-- bench:end -->";
+
+/** Replaces the generated block of docs/PERFORMANCE.md with this run's machine and table. */
+function writeDocs(info: Machine & { seconds: number; finishedAt: string; quick: boolean }, figures: Figure[]): void {
+  const text = readFileSync(DOCS_FILE, "utf8");
+  const [head, rest] = text.split(BEGIN);
+  const tail = rest?.split(END)[1];
+  if (head === undefined || tail === undefined) throw new Error(`${DOCS_FILE} has no ${BEGIN} ... ${END} block`);
+  const extras = figures.filter((f) => f.extra).map((f) => `- \`${f.id}\`: ${Object.entries(f.extra ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+  const block = [
+    `Measured ${info.finishedAt.slice(0, 16).replace("T", " ")} UTC by \`pnpm bench${info.quick ? " --quick" : ""}\` in ${info.seconds} s on: ${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB, ${info.os}, Node ${info.node}, ${info.natsServer}, ${info.redisServer}, ${info.git}. Load average when it started: ${info.loadAtStart}.`,
+    "",
+    markdownTable(figures),
+    "",
+    "Extra measurements of the same run:",
+    "",
+    ...extras,
+  ].join("\n");
+  writeFileSync(DOCS_FILE, `${head}${BEGIN}\n${block}\n${END}${tail}`);
+}
 
 async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith("--")));
@@ -62,8 +86,10 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const seconds = Math.round((performance.now() - started) / 1000);
+  const ran = { ...info, quick, seconds, finishedAt: new Date().toISOString() };
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ machine: { ...info, quick, seconds, finishedAt: new Date().toISOString() }, figures }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ machine: ran, figures }, null, 2)}\n`);
+  if (flags.has("--docs")) writeDocs(ran, figures);
   process.stdout.write(`${textTable(figures)}\n\n`);
   if (flags.has("--md")) process.stdout.write(`${markdownTable(figures)}\n\n`);
   const missed = figures.filter((f) => !f.ok).map((f) => f.id);
