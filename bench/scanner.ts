@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Bus } from "@mirror/bus";
 import { ScannerConfig } from "@mirror/contracts";
 import { createLogger, createStore, systemClock } from "@mirror/kit";
-import { commitAll, makeRepo, startNats, startRedis, tempDir } from "@mirror/testkit";
+import { commitAll, git, makeRepo, startNats, startRedis, tempDir } from "@mirror/testkit";
 import { Registry } from "prom-client";
 import { discover } from "../services/scanner/src/discover.js";
 import { ScannerMetrics } from "../services/scanner/src/metrics.js";
@@ -21,7 +21,10 @@ import { mapPool } from "../services/scanner/src/pool.js";
 import { Scanner } from "../services/scanner/src/scanner.js";
 import { type Bench, type BenchOptions, type Figure, figure, interleave } from "./figure.js";
 
-/** `count` repos: copies of one real repo (a few files, two commits), every third one dirty. */
+/**
+ * `count` repos: copies of one real repo (a few files, two commits); every third one dirty,
+ * every tenth with an unmerged second branch (the scanner then runs for-each-ref as well).
+ */
 export function generateRepos(count: number): string {
   const root = tempDir("mirror-bench-scanner-");
   const template = makeRepo(join(root, ".template"), { "README.md": "bench\n", ".gitignore": "dist/\n" });
@@ -29,13 +32,20 @@ export function generateRepos(count: number): string {
   writeFileSync(join(template, "src", "a.ts"), "export {};\n");
   writeFileSync(join(template, "src", "b.ts"), "export const b = 1;\n");
   commitAll(template, "second");
+  const branched = join(root, ".template-branched");
+  cpSync(template, branched, { recursive: true });
+  git(branched, "checkout", "-q", "-b", "feature");
+  writeFileSync(join(branched, "src", "c.ts"), "export const c = 1;\n");
+  commitAll(branched, "feature work");
+  git(branched, "checkout", "-q", "main");
   for (let i = 0; i < count; i++) {
     const dir = join(root, `g${Math.floor(i / 100)}`, `repo-${i}`);
     mkdirSync(dir, { recursive: true });
-    cpSync(template, dir, { recursive: true });
+    cpSync(i % 10 === 5 ? branched : template, dir, { recursive: true });
     if (i % 3 === 0) writeFileSync(join(dir, "src", "a.ts"), `export const dirty = ${i};\n`);
   }
   rmSync(template, { recursive: true });
+  rmSync(branched, { recursive: true });
   return root;
 }
 

@@ -11,6 +11,15 @@ export interface BranchState {
   head: { sha: string; committedAt: string } | null;
 }
 
+/** What is known before any ref-reading git call: status, the ref store, the config. */
+export interface BranchInputs {
+  status: StatusReport | undefined;
+  /** Local branches and tips from the ref store; undefined when it could not be read. */
+  local: Map<string, string | undefined> | undefined;
+  /** Branches with an upstream configured. */
+  tracked: readonly string[];
+}
+
 /** Commit time of a sha git itself printed (never a value from a file), without signature checks. */
 async function commitTimeFromGit(git: Git, sha: string): Promise<string> {
   const out = (await git(["show", "-s", "--no-show-signature", "--format=%cI", sha, "--"])).toString("utf8").trim();
@@ -24,29 +33,39 @@ async function commitTime(repo: FoundRepo, git: Git, sha: string): Promise<strin
 }
 
 /**
- * A repo whose only branch is the checked-out one: `git status` already gave its upstream and
- * ahead/behind, so the branch list is built without another git process.
+ * Branches built from the ref store, the object store and `git status` (which covers the
+ * checked-out branch's upstream and ahead/behind). Only possible when no other branch has an
+ * upstream (its ahead/behind needs git's graph walk) and every tip's time can be read here;
+ * else undefined and the caller asks for-each-ref. A repo with one branch needs no more git;
+ * with several, one `for-each-ref --merged` call.
  */
-async function singleBranch(repo: FoundRepo, git: Git, status: StatusReport, name: string | undefined): Promise<BranchState> {
+async function fromRefStore(repo: FoundRepo, git: Git, status: StatusReport, local: Map<string, string | undefined>, tracked: readonly string[]): Promise<BranchState | undefined> {
+  if (tracked.some((b) => b !== status.head && local.has(b))) return undefined;
   const head = status.oid ? { sha: status.oid, committedAt: await commitTime(repo, git, status.oid) } : null;
-  if (!name || !head) return { branches: [], defaultBranch: null, head };
+  const branches: RepoBranch[] = [];
+  for (const [name, sha] of local) {
+    const at = sha === status.oid && head ? head.committedAt : sha ? await readCommitTime(repo.commonDir, sha) : undefined;
+    if (!at) return undefined;
+    const current = name === status.head;
+    const gone = current && status.upstream !== null && status.ahead === null;
+    branches.push({
+      name, lastCommitAt: at, upstream: current ? status.upstream : null, upstreamGone: gone,
+      ahead: current && !gone ? status.ahead : null, behind: current && !gone ? status.behind : null, mergedIntoDefault: null,
+    });
+  }
   const remoteDefault = await readRemoteDefault(repo.commonDir);
-  const defaultBranch = [remoteDefault, "main", "master"].find((n) => n === name) ?? null;
-  const gone = status.upstream !== null && status.ahead === null;
-  const branch: RepoBranch = {
-    name, lastCommitAt: head.committedAt, upstream: status.upstream, upstreamGone: gone,
-    ahead: gone ? null : status.ahead, behind: gone ? null : status.behind, mergedIntoDefault: defaultBranch ? true : null,
-  };
-  return { branches: [branch], defaultBranch, head };
+  const defaultBranch = [remoteDefault, "main", "master"].find((n) => n !== null && local.has(n)) ?? null;
+  await markMerged(git, { branches, remoteDefault, tips: new Map() }, defaultBranch);
+  branches.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { branches, defaultBranch, head };
 }
 
-/**
- * Every local branch (tip time, upstream, ahead/behind, merged into the default) and HEAD's
- * commit. `local` is the branch list read from the ref store (undefined when it could not be).
- */
-export async function readBranches(repo: FoundRepo, git: Git, status: StatusReport | undefined, local: string[] | undefined): Promise<BranchState> {
-  if (status && local && local.length <= 1 && (local.length === 0 || local[0] === status.head)) {
-    return singleBranch(repo, git, status, local[0]);
+/** Every local branch (tip time, upstream, ahead/behind, merged into the default) and HEAD's commit. */
+export async function readBranches(repo: FoundRepo, git: Git, inputs: BranchInputs): Promise<BranchState> {
+  const { status, local } = inputs;
+  if (status && local) {
+    const quick = await fromRefStore(repo, git, status, local, inputs.tracked);
+    if (quick) return quick;
   }
   const refs = await readRefs(git);
   const defaultBranch = pickDefault(refs);

@@ -1,12 +1,13 @@
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { constants, inflateSync } from "node:zlib";
+import { COMMIT, readPackObject } from "./pack.js";
 
 /**
  * Reads a commit's committer time straight from the object database, to spare a git process
- * per repo: a loose object, or a non-delta entry in a pack (idx v2). Anything else (deltas,
- * alternates, other index versions, damage) answers undefined and the caller asks git.
- * Only the object's first bytes are inflated: the committer line precedes the message.
+ * per repo: a loose object (only its first bytes are inflated: the committer line precedes the
+ * message) or an entry in a pack (idx v2), deltas resolved. Anything else (alternates, other
+ * index versions, damage) answers undefined and the caller asks git.
  */
 const HEAD_BYTES = 8_192;
 const SHA_RE = /^[0-9a-f]{40}$/;
@@ -76,15 +77,10 @@ function idxOffset(idx: number, sha: Buffer): number | undefined {
   return undefined;
 }
 
-function fromPackEntry(pack: string, offset: number): string | undefined {
+function fromPackEntry(pack: string, offset: number, idx: number): string | undefined {
   return withFile(pack, (fd) => {
-    const data = readAt(fd, offset, HEAD_BYTES);
-    let i = 0;
-    let byte = data[i++] as number;
-    const type = (byte >> 4) & 7;
-    while (byte & 0x80 && i < data.length) byte = data[i++] as number;
-    if (type !== 1) return undefined; // 1 = commit; a delta is left to git
-    return committerTime(`\n${inflateHead(data.subarray(i))}`);
+    const obj = readPackObject(fd, offset, (sha) => idxOffset(idx, sha));
+    return obj?.type === COMMIT ? committerTime(`\n${obj.data.toString("latin1")}`) : undefined;
   });
 }
 
@@ -98,8 +94,11 @@ function fromPacks(objects: string, sha: string): string | undefined {
   }
   const key = Buffer.from(sha, "hex");
   for (const name of idxs) {
-    const offset = withFile(join(dir, name), (fd) => idxOffset(fd, key));
-    if (offset !== undefined) return fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset);
+    const found = withFile(join(dir, name), (idx) => {
+      const offset = idxOffset(idx, key);
+      return offset === undefined ? undefined : { time: fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset, idx) };
+    });
+    if (found) return found.time;
   }
   return undefined;
 }

@@ -13,6 +13,8 @@ export interface RepoConfig {
   filterDrivers: string[];
   /** Keys that make `git fetch` run a program of the repo's choosing; such a repo is not fetched. */
   fetchUnsafe: string[];
+  /** Branches with an upstream configured (`branch.<name>.merge`). */
+  trackedBranches: string[];
 }
 
 /** Keys (lowercase, subsection as "*") a fetch would run as a program or hand credentials to. */
@@ -58,6 +60,7 @@ function scan(text: string, file: string, out: RepoConfig, drivers: Set<string>)
     if ((section.name === "include" || section.name === "includeif") && key === "path" && line.includes("=")) {
       includes.push(includePath(line.slice(line.indexOf("=") + 1), file));
     }
+    if (section.name === "branch" && section.sub !== null && key === "merge") out.trackedBranches.push(section.sub);
     const full = `${section.name}${section.sub === null ? "" : ".*"}.${key}`;
     if (FETCH_UNSAFE.has(full)) out.fetchUnsafe.push(`${section.name}${section.sub === null ? "" : `.${section.sub}`}.${key}`);
   }
@@ -66,7 +69,7 @@ function scan(text: string, file: string, out: RepoConfig, drivers: Set<string>)
 
 /** Reads the repo's config, its worktree config and the files they include (three levels deep at most). */
 export async function readRepoConfig(gitDir: string, commonDir: string): Promise<RepoConfig> {
-  const out: RepoConfig = { hasRemote: false, filterDrivers: [], fetchUnsafe: [] };
+  const out: RepoConfig = { hasRemote: false, filterDrivers: [], fetchUnsafe: [], trackedBranches: [] };
   const drivers = new Set<string>();
   let files = [join(commonDir, "config"), join(gitDir, "config.worktree")];
   const seen = new Set<string>();

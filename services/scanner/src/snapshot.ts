@@ -87,7 +87,7 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
     body.dirtySince = await dirtySince(repo.path, status.entries);
   }
   await attempt("refs", async () => {
-    const b = await readBranches(repo, git, status, local);
+    const b = await readBranches(repo, git, { status, local, tracked: config.trackedBranches });
     body.branches = b.branches;
     body.defaultBranch = b.defaultBranch;
     body.head = b.head;

@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { commitAll, git, makeRepo } from "@mirror/testkit";
 import { type FoundRepo, repoAt } from "../src/discover.js";
+import { readBranches } from "../src/branches.js";
 import { runGit } from "../src/git.js";
+import { listLocalBranches } from "../src/local-refs.js";
+import { parseStatus } from "../src/porcelain.js";
+import { readRepoConfig } from "../src/repo-config.js";
 import { readCommitTime } from "../src/objects.js";
 import { markMerged, pickDefault, readRefs } from "../src/refs.js";
 import { commitFile, read, realTemp, remoteAndClone, writeAt } from "./fixtures.js";
@@ -191,7 +195,21 @@ test("file names with newlines, spaces, non-UTF-8 bytes and option-like names ar
   assert.ok(!existsSync(join(repo, "pwned")));
 });
 
-test("single-branch repos read without for-each-ref agree with for-each-ref, loose or packed", async () => {
+/** The git calls readBranches makes for the repo (status, refs and config read beforehand). */
+async function gitCallsForBranches(repo: string): Promise<string[][]> {
+  const found = (await repoAt(repo, repo)) as FoundRepo;
+  const status = parseStatus(await runGit(repo, ["status", "--porcelain=v2", "--branch", "-z"]));
+  const calls: string[][] = [];
+  const g = (args: readonly string[]) => {
+    calls.push([...args]);
+    return runGit(repo, args);
+  };
+  const config = await readRepoConfig(found.gitDir, found.commonDir);
+  await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
+  return calls;
+}
+
+test("branches read from the ref store agree with for-each-ref, loose or packed, one or several", async () => {
   const dir = realTemp();
   const { clone, bare } = remoteAndClone(dir);
   commitFile(clone, "mine.txt");
@@ -217,11 +235,24 @@ test("single-branch repos read without for-each-ref agree with for-each-ref, loo
     assert.equal(s.head?.committedAt, new Date(git(clone, "show", "-s", "--format=%cI").trim()).toISOString(), step);
     // Read from the object store, or (a delta in a pack) left to git: never a wrong time.
     if (step === "loose" || expected.at !== undefined) assert.equal(expected.at, s.head?.committedAt, step);
+    if (step === "loose") assert.deepEqual(await gitCallsForBranches(clone), [], "one branch: nothing beyond git status");
   }
+  // Several branches, only the checked-out one tracking: read from the ref store plus one --merged call.
+  git(clone, "branch", "merged-side");
+  git(clone, "checkout", "-q", "-b", "topic");
+  commitFile(clone, "topic.txt");
+  git(clone, "checkout", "-q", "main");
+  const several = await read(clone);
+  assert.deepEqual(several.branches, (await viaGit(clone)).branches);
+  assert.deepEqual(several.branches.map((b) => [b.name, b.mergedIntoDefault]), [["main", true], ["merged-side", true], ["topic", false]]);
+  assert.deepEqual(await gitCallsForBranches(clone), [["for-each-ref", "--merged=refs/heads/main", "--format=%(refname)", "refs/heads"]]);
+  // A second tracking branch needs git's graph walk: for-each-ref gives the same answer.
+  git(clone, "branch", "-q", "-u", "origin/main", "topic");
+  assert.deepEqual((await read(clone)).branches, (await viaGit(clone)).branches);
   git(other, "push", "-q", "origin", "main:gone-soon");
   git(clone, "fetch", "-q");
   git(clone, "checkout", "-q", "-b", "work", "--track", "origin/gone-soon");
-  git(clone, "branch", "-q", "-D", "main");
+  for (const b of ["main", "merged-side", "topic"]) git(clone, "branch", "-q", "-D", b);
   git(other, "push", "-q", "origin", "--delete", "gone-soon");
   git(clone, "fetch", "-q", "--prune");
   const gone = await read(clone);
