@@ -113,8 +113,12 @@ model: { ${p.model} }
     const died = deaths(mesh);
     assert.equal(died.length, 1, `only the loop-detector we killed died:\n${died.join("\n")}`);
     assert.match(died[0] ?? "", /^loop-detector\s*\| exited \(SIGKILL\)/);
-    const statuses = await meshStatuses(probe);
-    for (const name of ["scanner", "service-tracker", "loop-detector", "notifier"]) assert.equal(statuses[name], "up", `the tracker sees ${name} up: ${JSON.stringify(statuses)}`);
+    // The tracker's own view through $SRV discovery: each member back up (it polls every 2s).
+    let statuses: Record<string, string> = {};
+    await waitFor("the tracker seeing every member up", async () => {
+      statuses = await meshStatuses(probe);
+      return ["scanner", "service-tracker", "loop-detector", "notifier"].every((n) => statuses[n] === "up");
+    }, { timeout: 60_000, interval: 500 }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(statuses)}`));
   } finally {
     stopped = await mesh.stop();
   }
