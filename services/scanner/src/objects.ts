@@ -1,7 +1,7 @@
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { constants, inflateSync } from "node:zlib";
-import { COMMIT, readPackObject } from "./pack.js";
+import { COMMIT, readAt, readPackObject } from "./pack.js";
 
 /**
  * Reads a commit's committer time straight from the object database, to spare a git process
@@ -19,12 +19,6 @@ function committerTime(text: string): string | undefined {
 
 function inflateHead(data: Buffer): string {
   return inflateSync(data, { finishFlush: constants.Z_SYNC_FLUSH }).toString("latin1");
-}
-
-// Synchronous positional reads: a few small reads of cached files, cheaper than thread-pool trips.
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  return buf.subarray(0, readSync(fd, buf, 0, length, position));
 }
 
 function openOrUndefined(path: string): number | undefined {

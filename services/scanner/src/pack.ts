@@ -17,7 +17,8 @@ const REF_DELTA = 7;
 const MAX_OBJECT = 1 << 20;
 const MAX_DEPTH = 64;
 
-function readAt(fd: number, position: number, length: number): Buffer {
+/** A synchronous positional read: a few small reads of cached files, cheaper than thread-pool trips. */
+export function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
   return buf.subarray(0, readSync(fd, buf, 0, length, position));
 }

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
 import type { Bus } from "@mirror/bus";
 import { repoKey, type ScannerConfig } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
@@ -99,11 +100,13 @@ export class Scanner {
     const keys = repos.map((r) => repoKey(r.path));
     const prints = await mapPool(repos, this.concurrency * 4, (r, i) => fingerprint({ repo: r, ignored: this.memo.get(keys[i] as string)?.ignored ?? new Set() }).catch(() => undefined));
     const changed = repos.map((_, i) => force || prints[i] === undefined || prints[i] !== this.memo.get(keys[i] as string)?.fingerprint);
+    const indexOf = new Map(repos.map((r, i) => [r.path, i]));
     repos.forEach((inner, i) => {
       if (!changed[i]) return;
-      repos.forEach((outer, j) => {
-        if (j !== i && isWithin(inner.path, outer.path)) changed[j] = true;
-      });
+      for (let dir = dirname(inner.path); dir !== dirname(dir); dir = dirname(dir)) {
+        const j = indexOf.get(dir);
+        if (j !== undefined) changed[j] = true;
+      }
     });
     // The pool bounds git processes; a publish (a JetStream round trip) does not hold a slot.
     const published: Array<Promise<Outcome>> = [];
