@@ -7,6 +7,7 @@ export { instrument } from "./instrument.js";
 export { extractJson } from "./json-output.js";
 export { Limiter } from "./limiter.js";
 export { ModelMetrics } from "./metrics.js";
+export { type ChatSection, type ChatServiceOptions, chatModelService } from "./service.js";
 export { askOutput, digestOutput, triageOutput, type OutputSpec } from "./output.js";
 export { askPrompt, compactLoop, digestPrompt, triagePrompt, type Prompt } from "./prompts.js";
 export { capJson, capText, fence, fitLines } from "./untrusted.js";
