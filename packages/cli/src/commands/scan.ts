@@ -1,8 +1,6 @@
 import { resolve } from "node:path";
-import { inboxPrefixOf } from "@mirror/bus";
 import { parseDuration, scanNow } from "@mirror/contracts";
-import { ConfigError, loadConfig, loadIdentity } from "@mirror/kit";
-import { connect } from "@nats-io/transport-node";
+import { connectOperator } from "../operator.js";
 
 const USAGE = "usage: mirror scan [PATH] [--timeout 60s] [--json]\n  scans every repo under scanner.roots now (or only the repo at PATH) and prints a summary\n";
 
@@ -38,28 +36,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(parsed ? `mirror scan: ${parsed}\n${USAGE}` : USAGE);
     return parsed ? 2 : 0;
   }
-  let url: string;
-  try {
-    url = loadConfig(env).config.bus.url;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mirror scan: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  const identity = (() => {
-    try {
-      return loadIdentity("operator", undefined, env);
-    } catch {
-      return {};
-    }
-  })();
-  const nc = await connect({ servers: url, name: "operator", inboxPrefix: inboxPrefixOf("operator"), timeout: 5_000, maxReconnectAttempts: 0, ...identity.auth }).catch((err: Error) => err);
-  if (nc instanceof Error) {
-    process.stderr.write(`mirror scan: cannot reach NATS at ${url.replace(/\/\/[^@/]*@/, "//[redacted]@")}: ${nc.message}\n`);
-    return 1;
-  }
+  const nc = await connectOperator("scan", env);
+  if (typeof nc === "number") return nc;
   try {
     const request = scanNow.request.parse(parsed.path ? { path: parsed.path } : {});
     const msg = await nc.request(scanNow.subject, JSON.stringify(request), { timeout: parsed.timeoutMs }).catch((err: Error) => err);

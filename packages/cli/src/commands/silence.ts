@@ -1,8 +1,6 @@
-import { inboxPrefixOf } from "@mirror/bus";
 import { type EndpointContract, type Silence, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
-import { ConfigError, loadConfig, loadIdentity } from "@mirror/kit";
-import { connect } from "@nats-io/transport-node";
 import type { z } from "zod";
+import { connectOperator } from "../operator.js";
 
 const USAGE = `usage:
   mirror silence add MATCHER... (--for 2h | --until 2026-01-02T08:00:00Z) [--comment TEXT] [--by NAME]
@@ -43,26 +41,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(parsed ? `mirror silence: ${parsed}\n${USAGE}` : USAGE);
     return parsed ? 2 : 0;
   }
-  let url: string;
-  try {
-    url = loadConfig(env).config.bus.url;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`mirror silence: ${err.message}\n`);
-    return 2;
-  }
-  const identity = (() => {
-    try {
-      return loadIdentity("operator", undefined, env);
-    } catch {
-      return {};
-    }
-  })();
-  const nc = await connect({ servers: url, name: "operator", inboxPrefix: inboxPrefixOf("operator"), timeout: 5_000, maxReconnectAttempts: 0, ...identity.auth }).catch((err: Error) => err);
-  if (nc instanceof Error) {
-    process.stderr.write(`mirror silence: cannot reach NATS at ${url.replace(/\/\/[^@/]*@/, "//[redacted]@")}: ${nc.message}\n`);
-    return 1;
-  }
+  const nc = await connectOperator("silence", env);
+  if (typeof nc === "number") return nc;
   const call = async <E extends EndpointContract>(ep: E, data: unknown): Promise<z.output<E["reply"]> | string> => {
     const req = ep.request.safeParse(data);
     if (!req.success) return req.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ");
