@@ -49,6 +49,8 @@ export interface ConsumeOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_DLQ_PAYLOAD = 64 * 1024;
+/** Not streaming, so one fatal decoder serves every message (one per message was garbage per message). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A durable pull consumer with explicit ack that survives server restarts and never crashes on input. */
 export class Consumer {
@@ -57,6 +59,9 @@ export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
   private pendingTimer: NodeJS.Timeout | undefined;
+  /** Messages whose handler is running: one timer tells the server they are still being worked on. */
+  private readonly handling = new Set<JsMsg>();
+  private keepAliveTimer: NodeJS.Timeout | undefined;
   private warnedDiff = false;
   private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">> & Pick<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">;
   private readonly log: Logger;
@@ -76,6 +81,13 @@ export class Consumer {
     void this.run();
     this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
     this.pendingTimer.unref();
+    // One timer for every running handler instead of one per message: a handler that runs longer
+    // than a third of the ack wait (the first backoff step on nats-server 2.9) is not redelivered.
+    const every = Math.max(500, Math.min(this.opts.ackWaitMs, this.opts.backoffMs[0] ?? this.opts.ackWaitMs) / 3);
+    this.keepAliveTimer = setInterval(() => {
+      for (const m of this.handling) m.working();
+    }, every);
+    this.keepAliveTimer.unref();
   }
 
   /**
@@ -163,7 +175,7 @@ export class Consumer {
     if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
     let decoded: unknown;
     try {
-      decoded = this.opts.decode ? this.opts.decode(m.data, m.subject, m.headers) : JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(m.data));
+      decoded = this.opts.decode ? this.opts.decode(m.data, m.subject, m.headers) : JSON.parse(UTF8.decode(m.data));
     } catch (err) {
       return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
     }
@@ -176,6 +188,8 @@ export class Consumer {
     const parsed = this.contract.schema.safeParse(decoded);
     if (!parsed.success) return this.dead(m, "invalid_schema", `${this.contract.type}: ${describeZodError(parsed.error)}`);
     const tokens = m.subject.split(".");
+    const log = this.log;
+    let childLog: Logger | undefined;
     const ctx: MessageContext = {
       subject: m.subject,
       token: tokens[tokens.length - 1] ?? "",
@@ -186,21 +200,24 @@ export class Consumer {
       deliveries: m.info.deliveryCount,
       streamSeq: m.seq,
       headers: m.headers,
-      log: this.log.child({ subject: m.subject, msgId: ce.meta?.id, seq: m.seq }),
+      // Built on first use: most messages are handled without a log line, and a pino child
+      // serialises its bindings when it is made.
+      get log() {
+        childLog ??= log.child({ subject: m.subject, msgId: ce.meta?.id, seq: m.seq });
+        return childLog;
+      },
     };
-    const keepAlive = setInterval(() => m.working(), Math.max(500, Math.min(this.opts.ackWaitMs, this.opts.backoffMs[0] ?? this.opts.ackWaitMs) / 3));
+    this.handling.add(m);
     try {
       await withConsumerSpan(`handle ${family}`, m.headers, { "messaging.destination": m.subject, "mirror.service": this.bus.name }, () => this.handler(parsed.data, ctx));
-      clearInterval(keepAlive);
-      try {
-        await m.ackAck();
-      } catch (err) {
-        // The effect is stored and idempotent: a redelivery after a lost ack changes nothing.
-        ctx.log.warn({ err: (err as Error).message }, "ack not confirmed; the message may be redelivered");
-      }
+      this.handling.delete(m);
+      // A plain +ACK, not a confirmed one: the effect is stored and idempotent, so an ack lost
+      // with a dying server only means a redelivery that changes nothing, and waiting for the
+      // server's confirmation of every ack cost a reply message and a round trip per message.
+      m.ack();
       metrics.messages.inc({ subject: family, direction: "in", outcome: "ok" });
     } catch (err) {
-      clearInterval(keepAlive);
+      this.handling.delete(m);
       const e = err as Error;
       const retryable = !(err instanceof BusError) || err.retryable;
       if (!retryable) return this.dead(m, "poison", `${e.name}: ${e.message}`);
@@ -223,7 +240,7 @@ export class Consumer {
     let payloadEncoding: "utf8" | "base64";
     const slice = m.data.subarray(0, MAX_DLQ_PAYLOAD);
     try {
-      payload = new TextDecoder("utf-8", { fatal: true }).decode(slice);
+      payload = UTF8.decode(slice);
       payloadEncoding = "utf8";
     } catch {
       payload = Buffer.from(slice).toString("base64");
@@ -277,6 +294,7 @@ export class Consumer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pendingTimer) clearInterval(this.pendingTimer);
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.messages?.stop();
     await Promise.allSettled([...this.inFlight]);
   }
