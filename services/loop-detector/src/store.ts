@@ -75,11 +75,9 @@ export class LoopStore {
   }
 
   async read(key: string): Promise<StoredEntity> {
-    const [[, fields], [, score]] = (await this.redis.multi().hmget(KEYS.entity(key), "v", "doc").zscore(KEYS.due, key).exec()) as [
-      [unknown, (string | null)[]],
-      [unknown, string | null],
-    ];
-    const [v, doc] = fields;
+    // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the
+    // version anyway, and a stale wake-up time only makes a no-op write its own one again.
+    const [[v, doc], score] = await Promise.all([this.redis.hmget(KEYS.entity(key), "v", "doc"), this.redis.zscore(KEYS.due, key)]);
     return {
       version: Number(v ?? 0),
       raw: doc ?? null,
