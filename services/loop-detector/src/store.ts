@@ -113,7 +113,9 @@ export class LoopStore {
   }
 
   async outboxDone(ids: string[]): Promise<void> {
-    if (ids.length) await this.redis.multi().zrem(KEYS.outbox, ...ids).hdel(KEYS.outboxData, ...ids).exec();
+    // No transaction needed: the data goes first (Redis runs a pipeline in order), and an id left
+    // without its data is dropped by outboxBatch().
+    if (ids.length) await Promise.all([this.redis.hdel(KEYS.outboxData, ...ids), this.redis.zrem(KEYS.outbox, ...ids)]);
   }
 
   /** Entities whose wake-up time has come. */
