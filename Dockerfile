@@ -1,6 +1,7 @@
 # One image per mesh service:  docker build --build-arg SERVICE=scanner -t mirror/scanner .
-# The workspace packages export TypeScript source, so the deployed service runs under tsx
-# (a runtime dependency of every service); there is no compile step.
+# The workspace packages export TypeScript source; the build stage bundles the service into
+# dist/main.mjs (esbuild, as `pnpm start` does), so the image runs it on plain node: no
+# TypeScript loader in memory.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -16,6 +17,7 @@ COPY packages/ packages/
 COPY services/ services/
 RUN pnpm install --offline --frozen-lockfile
 RUN pnpm deploy --filter @mirror/${SERVICE} --prod /out
+RUN pnpm mirror bundle ${SERVICE} --out /out/dist
 
 FROM ${NODE_IMAGE}
 ARG SERVICE
@@ -34,4 +36,4 @@ WORKDIR /app
 USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "/opt/mirror/healthcheck.mjs"]
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "dist/main.mjs"]

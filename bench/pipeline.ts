@@ -191,7 +191,7 @@ function rssFigures(runs: Run[], idle: Map<string, number>, bare: number[], name
       baseline: "node.idle",
       baselineRuns: bare,
       goal: { on: "value", op: "<", limit: RSS_GOAL_MB },
-      note: "peak resident memory under the pipeline load (idle in extra.idle); baseline: an idle `node --import tsx` process",
+      note: "peak resident memory under the pipeline load (idle in extra.idle); baseline: an idle plain `node` process (services run from their bundle, without tsx)",
       extra: { idle: idle.get(name) ?? Number.NaN },
     });
     out.push({ ...f, ok: f.ok && (idle.get(name) ?? Number.POSITIVE_INFINITY) < RSS_GOAL_MB });

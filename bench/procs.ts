@@ -1,7 +1,7 @@
 /** Resident memory of the mesh's service processes, read from /proc (Linux). */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { REPO_ROOT } from "@mirror/testkit";
+import { REPO_ROOT, runsService } from "@mirror/testkit";
 import { sleep } from "./load.js";
 
 function read(path: string): string | null {
@@ -40,7 +40,7 @@ function descendants(root: number): { pid: number; cmd: string }[] {
 export function servicePids(root: number, names: readonly string[]): Map<string, number> {
   const found = new Map<string, number>();
   for (const { pid, cmd } of descendants(root)) {
-    const name = names.find((n) => cmd.includes(`services/${n}/src/main.ts`));
+    const name = names.find((n) => runsService(cmd, n));
     if (name) found.set(name, pid);
   }
   return found;
@@ -87,11 +87,11 @@ export function rssSampler(root: number, names: readonly string[], everyMs = 200
 }
 
 /**
- * The floor every service stands on: an idle Node process with the same TypeScript loader
- * (`node --import tsx`), measured after it settled.
+ * The floor every service stands on: an idle plain Node process (`pnpm start` runs each service
+ * from its bundle on plain node, without the TypeScript loader), measured after it settled.
  */
 export async function bareNodeRss(maxMs = 10_000): Promise<number> {
-  const child = spawn(process.execPath, ["--import", "tsx", "-e", "setInterval(() => {}, 1000)"], { cwd: REPO_ROOT, stdio: "ignore" });
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { cwd: REPO_ROOT, stdio: "ignore" });
   try {
     // Settled: two readings half a second apart within 1 MB (a loaded machine starts slowly).
     const end = performance.now() + maxMs;

@@ -1,6 +1,6 @@
-// The Dockerfile's build steps, outside Docker: the same `pnpm deploy` line into a temp folder,
-// then the deployed service started with the image's CMD against private NATS and Redis,
-// healthy by the image's HEALTHCHECK script, and a clean exit 0 on SIGTERM.
+// The Dockerfile's build steps, outside Docker: the same `pnpm deploy` and `pnpm mirror bundle`
+// lines into a temp folder, then the deployed service started with the image's CMD against
+// private NATS and Redis, healthy by the image's HEALTHCHECK script, and a clean exit 0 on SIGTERM.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,11 +18,11 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-/** The Dockerfile's `RUN pnpm deploy ... /out` line, for SERVICE, into `out`. */
-function deployArgs(out: string): string[] {
-  const line = dockerfile.match(/^RUN (pnpm deploy .*\/out)$/m)?.[1];
-  assert.ok(line, "Dockerfile has no `RUN pnpm deploy ... /out` line");
-  return line.replaceAll("${SERVICE}", SERVICE).replace(/\/out$/, out).split(/\s+/);
+/** The Dockerfile's `RUN pnpm <what> ... /out[/sub]` line, for SERVICE, into `out`. */
+function runArgs(what: RegExp, out: string): string[] {
+  const line = dockerfile.split("\n").find((l) => l.startsWith("RUN pnpm ") && what.test(l) && / \/out(\/\S*)?$/.test(l));
+  assert.ok(line, `Dockerfile has no \`RUN pnpm ${what.source} ... /out\` line`);
+  return line.slice(4).replaceAll("${SERVICE}", SERVICE).replace(/ \/out(\/\S*)?$/, ` ${out}$1`).split(/\s+/);
 }
 
 /** The Dockerfile's final CMD (exec form). */
@@ -49,9 +49,12 @@ test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, "out");
 
-  const [bin, ...args] = deployArgs(out);
-  const deploy = spawnSync(bin, args, { cwd: root, encoding: "utf8" });
-  assert.equal(deploy.status, 0, `${bin} ${args.join(" ")} failed:\n${deploy.stdout}\n${deploy.stderr}`);
+  // In the Dockerfile's order: the deploy, then the bundle into the deployed folder.
+  for (const what of [/^RUN pnpm deploy /, /^RUN pnpm mirror bundle /]) {
+    const [bin, ...args] = runArgs(what, out);
+    const step = spawnSync(bin, args, { cwd: root, encoding: "utf8" });
+    assert.equal(step.status, 0, `${bin} ${args.join(" ")} failed:\n${step.stdout}\n${step.stderr}`);
+  }
 
   const port = await freePort();
   writeFileSync(join(dir, "mirror.yaml"), `model: { port: ${port} }\n`);

@@ -3,7 +3,8 @@ import { createInterface } from "node:readline";
 
 export interface Supervised {
   name: string;
-  script: string;
+  /** Arguments to `node` (flags, then the script). */
+  args: string[];
 }
 
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
@@ -39,7 +40,7 @@ export class Supervisor {
 
   private spawn(svc: Supervised, index: number, restarts: number): void {
     const started = Date.now();
-    const child = spawn(process.execPath, ["--import", "tsx", svc.script], { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, svc.args, { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
     this.children.set(svc.name, child);
     const prefix = this.prefix(svc.name, index);
     for (const stream of [child.stdout, child.stderr]) {

@@ -56,9 +56,9 @@ export async function startTracing(opts: TracingOptions, env: NodeJS.ProcessEnv 
 async function loadSdk(opts: TracingOptions, env: NodeJS.ProcessEnv): Promise<{ shutdown(): Promise<void> }> {
   // Imported here so that a service without OTEL_EXPORTER_OTLP_ENDPOINT never loads the SDK.
   const [{ NodeSDK }, { OTLPTraceExporter }, { UndiciInstrumentation }] = await Promise.all([
-    import("@opentelemetry/sdk-node"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
-    import("@opentelemetry/instrumentation-undici"),
+    import("@opentelemetry/sdk-node").then(commonJs),
+    import("@opentelemetry/exporter-trace-otlp-http").then(commonJs),
+    import("@opentelemetry/instrumentation-undici").then(commonJs),
   ]);
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
   const exporters = env.OTEL_TRACES_EXPORTER?.trim();
@@ -78,6 +78,15 @@ async function loadSdk(opts: TracingOptions, env: NodeJS.ProcessEnv): Promise<{ 
   });
   sdk.start();
   return sdk;
+}
+
+/**
+ * The exports of a CommonJS package imported with import(): Node names each of them, but the
+ * service bundle `pnpm start` runs (esbuild) gives only `default`, which both have.
+ */
+function commonJs<T extends object>(mod: T): T {
+  const all = (mod as { default?: unknown }).default;
+  return all && typeof all === "object" ? (all as T) : mod;
 }
 
 /** Webhook, chat and ntfy URLs carry tokens in their path or query: a span keeps only the origin. */

@@ -4,4 +4,4 @@ export { startNats, startRedis, type ServerHandle } from "./servers.js";
 export { git, makeRepo, commitAll, tempDir } from "./git.js";
 export { startReceiver, type Receiver, type ReceivedRequest } from "./receiver.js";
 export { startMesh, REPO_ROOT, type Mesh } from "./mesh.js";
-export { descendants, killService, linesOf, rssBytes, servicePid } from "./process-tree.js";
+export { descendants, killService, linesOf, rssBytes, runsService, servicePid } from "./process-tree.js";

@@ -38,13 +38,20 @@ function cmdline(pid: number): string {
 }
 
 /**
+ * Whether a command line runs service `name`: `pnpm start` runs `node <bundle>/<name>.mjs`,
+ * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1.
+ */
+export function runsService(cmd: string, name: string): boolean {
+  return cmd.includes(`services/${name}/src/main.ts`) || new RegExp(`/${name.replace(/[-]/g, "\\-")}\\.mjs(\\s|$)`).test(cmd);
+}
+
+/**
  * The pid of one service process of a running mesh, looked up only among the supervisor's
  * descendants (other meshes may run the same script on this machine).
  */
 export function servicePid(mesh: Mesh, name: string): number | undefined {
   if (!mesh.child.pid) return undefined;
-  const script = `services/${name}/src/main.ts`;
-  return descendants(mesh.child.pid).find((p) => cmdline(p).includes(script));
+  return descendants(mesh.child.pid).find((p) => runsService(cmdline(p), name));
 }
 
 /** Resident memory of a process in bytes (VmRSS), or undefined when it is gone. */

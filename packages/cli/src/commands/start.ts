@@ -6,7 +6,8 @@ import { SERVICE_NAMES } from "@mirror/contracts";
 import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
 import { hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
-import { Supervisor } from "../supervisor.js";
+import { serviceBundle } from "../bundle.js";
+import { type Supervised, Supervisor } from "../supervisor.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 
@@ -86,11 +87,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 1;
   }
   const childEnv = { ...env, ...(file ? { MIRROR_CONFIG: file } : {}) };
-  const sup = new Supervisor(
-    names.map((name) => ({ name, script: join(root, "services", name, "src", "main.ts") })),
-    childEnv,
-    root,
-  );
+  const sup = new Supervisor(await commands(names, known, env, say), childEnv, root);
   say(`starting ${names.join(", ")}`);
   sup.start();
   return new Promise<number>((resolveExit) => {
@@ -120,6 +117,28 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       }
     }, 200);
   });
+}
+
+/**
+ * How each service is run: from the bundle of every known service (built on the first start and
+ * after a source changes), on plain node. MIRROR_FROM_SOURCE=1, or a failed build, runs the
+ * TypeScript sources under tsx instead.
+ */
+async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void): Promise<Supervised[]> {
+  const fromSource = () => names.map((name) => ({ name, args: ["--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
+  if (env.MIRROR_FROM_SOURCE === "1") {
+    say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
+    return fromSource();
+  }
+  const started = performance.now();
+  try {
+    const { dir, built } = await serviceBundle(root, known);
+    if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
+    return names.map((name) => ({ name, args: [join(dir, `${name}.mjs`)] }));
+  } catch (err) {
+    process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
+    return fromSource();
+  }
 }
 
 async function stopAll(children: ChildProcess[]): Promise<void> {

@@ -1,0 +1,132 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { build, version as esbuildVersion } from "esbuild";
+
+/** Bumped when the build options change, so an old cache is not reused. */
+const FORMAT = 1;
+
+/**
+ * Code bundled from CommonJS packages calls require() and reads __dirname (ioredis names it when
+ * it trims an error's stack); an ES module has neither, so each output file defines them.
+ */
+const BANNER = [
+  'import { createRequire as __mirrorRequire } from "node:module";',
+  'import { fileURLToPath as __mirrorPath } from "node:url";',
+  "const require = __mirrorRequire(import.meta.url);",
+  "const __filename = __mirrorPath(import.meta.url);",
+  'const __dirname = __mirrorPath(new URL(".", import.meta.url));',
+].join(" ");
+
+interface Stamp {
+  format: number;
+  esbuild: string;
+  node: string;
+  names: string[];
+  dir: string;
+  /** Every file the bundle was built from (sources and packages), with its mtime and size. */
+  inputs: [path: string, mtimeMs: number, size: number][];
+}
+
+function stat(path: string): [number, number] | undefined {
+  try {
+    const s = statSync(path);
+    return [s.mtimeMs, s.size];
+  } catch {
+    return undefined;
+  }
+}
+
+function fresh(stamp: Stamp | undefined, root: string, cache: string, names: string[]): stamp is Stamp {
+  if (!stamp || stamp.format !== FORMAT || stamp.esbuild !== esbuildVersion || stamp.node !== process.version) return false;
+  if (names.some((n) => !stamp.names.includes(n)) || !existsSync(join(cache, stamp.dir))) return false;
+  return stamp.inputs.every(([path, mtime, size]) => {
+    const now = stat(resolve(root, path));
+    return now !== undefined && now[0] === mtime && now[1] === size;
+  });
+}
+
+/**
+ * Builds each service's `src/main.ts` into one ES module per service (`entries`: output name ->
+ * service folder), shared code in chunks and the OpenTelemetry SDK (imported only when traces
+ * are asked for) in chunks of its own, so a service runs on plain `node` without the TypeScript
+ * loader. Function and class names are kept for stack traces.
+ */
+export async function bundleServices(root: string, entries: Record<string, string>, outdir: string): Promise<{ inputs: Stamp["inputs"] }> {
+  const result = await build({
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([out, n]) => [out, join(root, "services", n, "src", "main.ts")])),
+    absWorkingDir: root,
+    outdir,
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outExtension: { ".js": ".mjs" },
+    keepNames: true,
+    charset: "ascii",
+    banner: { js: BANNER },
+    metafile: true,
+    logLevel: "silent",
+  });
+  asciiOnly(outdir);
+  const inputs = Object.keys(result.metafile.inputs).map((path): Stamp["inputs"][number] => {
+    const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
+    return [path, mtime, size];
+  });
+  return { inputs };
+}
+
+/**
+ * V8 keeps a module's source in memory for its whole life, two bytes a character if a single
+ * character is outside Latin-1 ... and one µ in a regex or an em dash in a comment is enough
+ * (esbuild's `charset: ascii` leaves comments and regex literals alone). \uXXXX means the same
+ * in a comment, string, template, regex or identifier, so every non-ASCII code unit is escaped.
+ */
+function asciiOnly(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const file = join(dir, f);
+    const text = readFileSync(file, "utf8");
+    const ascii = text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    if (ascii !== text) writeFileSync(file, ascii);
+  }
+}
+
+/**
+ * The bundle of `names` under `<root>/node_modules/.cache/mirror`, built when a source or a
+ * package it was built from changed (mtime or size). Returns the folder holding `<name>.mjs`.
+ * Concurrent starts each build into a folder of their own and the last one names the current.
+ */
+export async function serviceBundle(root: string, names: string[]): Promise<{ dir: string; built: boolean }> {
+  const cache = join(root, "node_modules", ".cache", "mirror");
+  const stampFile = join(cache, "current.json");
+  let stamp: Stamp | undefined;
+  try {
+    stamp = JSON.parse(readFileSync(stampFile, "utf8")) as Stamp;
+  } catch {
+    stamp = undefined;
+  }
+  if (fresh(stamp, root, cache, names)) return { dir: join(cache, stamp.dir), built: false };
+  mkdirSync(cache, { recursive: true });
+  const dir = `services-${Date.now().toString(36)}-${process.pid}`;
+  try {
+    const { inputs } = await bundleServices(root, Object.fromEntries(names.map((n) => [n, n])), join(cache, dir));
+    const next: Stamp = { format: FORMAT, esbuild: esbuildVersion, node: process.version, names, dir, inputs: inputs.map(([p, m, s]) => [relative(root, resolve(root, p)), m, s]) };
+    writeFileSync(`${stampFile}.${process.pid}`, JSON.stringify(next));
+    renameSync(`${stampFile}.${process.pid}`, stampFile);
+  } catch (err) {
+    rmSync(join(cache, dir), { recursive: true, force: true });
+    throw err;
+  }
+  prune(cache, dir);
+  return { dir: join(cache, dir), built: true };
+}
+
+/** Removes bundles other than `keep` that are over an hour old (a running mesh may still restart a service from one). */
+function prune(cache: string, keep: string): void {
+  const hourAgo = Date.now() - 3_600_000;
+  for (const d of readdirSync(cache)) {
+    if (d === keep || !d.startsWith("services-")) continue;
+    const s = stat(join(cache, d));
+    if (s && s[0] < hourAgo) rmSync(join(cache, d), { recursive: true, force: true });
+  }
+}

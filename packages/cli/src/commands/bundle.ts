@@ -1,0 +1,30 @@
+import { existsSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleServices } from "../bundle.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+/**
+ * `mirror bundle NAME --out DIR`: DIR/main.mjs (and its chunks) runs service NAME on plain node
+ * with nothing else from the workspace (the Dockerfile's build stage; `pnpm start` keeps its own
+ * bundles in node_modules/.cache/mirror).
+ */
+export async function run(args: string[]): Promise<number> {
+  const at = args.indexOf("--out");
+  const out = at >= 0 ? args[at + 1] : undefined;
+  const name = args.find((a, i) => !a.startsWith("-") && i !== at + 1);
+  if (!name || !out) {
+    process.stderr.write("usage: mirror bundle NAME --out DIR\n");
+    return 2;
+  }
+  if (!existsSync(join(root, "services", name, "src", "main.ts"))) {
+    process.stderr.write(`mirror: unknown service ${name}\n`);
+    return 2;
+  }
+  const dir = resolve(out);
+  rmSync(dir, { recursive: true, force: true });
+  await bundleServices(root, { main: name }, dir);
+  process.stdout.write(`mirror: ${name} bundled into ${join(dir, "main.mjs")}\n`);
+  return 0;
+}
