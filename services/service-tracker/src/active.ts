@@ -39,9 +39,14 @@ export function compileChecks(cfg: TrackerConfig): { checks: CompiledCheck[]; pr
   return { checks, problems };
 }
 
-/** Where in its interval a check first runs: spread by name, so checks never fire in a burst. */
-export function firstDue(name: string, interval: number, now: number): number {
-  return now + (Number.parseInt(stableHash([name], 8), 16) % Math.max(1, interval));
+/** A check's fixed place in its interval, from its name: checks are spread over it, not fired in a burst. */
+export function phaseOf(name: string): number {
+  return Number.parseInt(stableHash([name], 8), 16);
+}
+
+/** How early a check may start to share a wake-up with others: at most a tenth of its interval. */
+export function slackOf(interval: number, coalesce: number): number {
+  return Math.min(coalesce, Math.floor(interval / 10));
 }
 
 export function toObserved(r: ProbeResult): Observed {
@@ -65,7 +70,8 @@ export function scheduleActiveChecks(
       successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
     });
     const interval = c.cfg.interval;
-    let due = firstDue(c.cfg.name, interval, clock.now());
+    const phase = phaseOf(c.cfg.name);
+    let due = clock.now() + (phase % Math.max(1, interval));
     scheduler.add(`check:${c.cfg.name}`, due, async () => {
       const r = c.cfg.http ? await prober.probe(c.cfg.http, c.conditions) : await probeTcp(c.cfg.tcp as NonNullable<CheckConfig["tcp"]>, c.conditions, () => clock.now());
       const o = toObserved(r);
@@ -81,8 +87,8 @@ export function scheduleActiveChecks(
       // Fixed rate from the planned time; after an overrun, start again from now.
       due += interval;
       const now = clock.now();
-      if (due < now) due = now + (Number.parseInt(stableHash([name, String(now)], 4), 16) % Math.min(interval, 1_000));
+      if (due < now) due = now + ((phase + now) % Math.min(interval, 1_000));
       return due;
-    });
+    }, { slack: slackOf(interval, tracker.coalesce) });
   }
 }

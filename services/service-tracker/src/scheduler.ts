@@ -3,9 +3,19 @@ import type { Clock } from "@mirror/kit";
 /** A job returns when it wants to run next (clock ms), or null to stop. */
 export type Job = () => Promise<number | null> | number | null;
 
+export interface JobOptions {
+  /**
+   * How much earlier than its due time (ms) the job may start, so that it shares a wake-up
+   * with other jobs. It never starts later than due (unless `concurrency` is saturated).
+   * Default 0: exactly on time (heartbeat deadlines, mesh rounds).
+   */
+  slack?: number;
+}
+
 interface JobState {
   run: Job;
   gen: number;
+  slack: number;
   running: boolean;
   /** Came due again while running: run once more when it finishes. */
   deferred: boolean;
@@ -21,14 +31,29 @@ interface Entry {
  * One timer for every check: a min-heap of due times, and at most `concurrency` jobs running.
  * Rescheduling pushes a new heap entry and bumps the job's generation; stale entries are
  * skipped when popped, so there is no per-check timer and no O(n) removal.
+ *
+ * The timer sleeps until the most urgent due time, and on waking starts every job whose slack
+ * lets it start now (due - slack <= now) together, so thousands of checks spread over their
+ * intervals cost one wake-up per slack window instead of one each. A finishing job starts only
+ * jobs that are due (or were swept and wait for a free slot), so batches do not dissolve into
+ * a trickle of single starts.
  */
 export class Scheduler {
   private readonly heap: Entry[] = [];
   private readonly jobs = new Map<string, JobState>();
+  /** Swept or due entries waiting for a free slot, in order. */
+  private ready: Entry[] = [];
+  private readyHead = 0;
+  private maxSlack = 0;
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
+  private readonly wake = () => {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.pump();
+  };
 
   constructor(
     private readonly clock: Clock,
@@ -36,9 +61,11 @@ export class Scheduler {
   ) {}
 
   /** Adds or replaces a job, first due at `due`. */
-  add(id: string, due: number, run: Job): void {
+  add(id: string, due: number, run: Job, options: JobOptions = {}): void {
     const prev = this.jobs.get(id);
-    this.jobs.set(id, { run, gen: (prev?.gen ?? 0) + 1, running: prev?.running ?? false, deferred: false });
+    const slack = Math.max(0, options.slack ?? 0);
+    if (slack > this.maxSlack) this.maxSlack = slack;
+    this.jobs.set(id, { run, gen: (prev?.gen ?? 0) + 1, slack, running: prev?.running ?? false, deferred: false });
     this.push(id, due);
   }
 
@@ -66,23 +93,52 @@ export class Scheduler {
     const job = this.jobs.get(id);
     if (!job) return;
     heapPush(this.heap, { due, id, gen: job.gen });
-    this.pump();
+    this.drain();
   }
 
-  /** Starts every due job the concurrency allows, then sleeps until the next due time. */
+  /**
+   * A wake-up (the timer, or a test's manual clock): starts every job that is due or whose
+   * slack lets it start now, as far as the concurrency allows, then sleeps until the next due time.
+   */
   pump(): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    while (this.running < this.opts.concurrency && this.heap.length > 0 && (this.heap[0] as Entry).due <= now) {
+    const horizon = now + this.maxSlack;
+    let held: Entry[] | undefined;
+    while (this.heap.length > 0 && (this.heap[0] as Entry).due <= horizon) {
       const e = heapPop(this.heap) as Entry;
+      const job = this.jobs.get(e.id);
+      if (!job || job.gen !== e.gen) continue;
+      if (e.due - job.slack <= now) this.ready.push(e);
+      else (held ??= []).push(e);
+    }
+    if (held) for (const e of held) heapPush(this.heap, e);
+    this.startReady(now);
+  }
+
+  /** Starts what is due now or already swept; a finished job or a new entry calls this, not the timer. */
+  private drain(): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    while (this.heap.length > 0 && (this.heap[0] as Entry).due <= now) this.ready.push(heapPop(this.heap) as Entry);
+    this.startReady(now);
+  }
+
+  private startReady(now: number): void {
+    while (this.running < this.opts.concurrency && this.readyHead < this.ready.length) {
+      const e = this.ready[this.readyHead++] as Entry;
       const job = this.jobs.get(e.id);
       if (!job || job.gen !== e.gen) continue;
       if (job.running) {
         job.deferred = true;
         continue;
       }
-      this.opts.onLag?.(now - e.due);
+      this.opts.onLag?.(Math.max(0, now - e.due));
       this.start(e.id, job);
+    }
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
     }
     this.arm();
   }
@@ -100,7 +156,7 @@ export class Scheduler {
         this.push(id, this.clock.now());
       } else if (next !== null && current && job.gen === gen) this.push(id, next);
       // A reschedule while it ran wins over the job's own answer.
-      else this.pump();
+      else this.drain();
     };
     let out: ReturnType<Job>;
     try {
@@ -121,16 +177,13 @@ export class Scheduler {
   private arm(): void {
     const top = this.heap[0];
     if (!top || this.stopped) return;
-    if (this.running >= this.opts.concurrency && top.due <= this.clock.now()) return; // a finishing job pumps
-    const at = Math.min(top.due, this.clock.now() + (this.opts.maxSleepMs ?? 30_000));
+    const now = this.clock.now();
+    if (this.running >= this.opts.concurrency && top.due <= now) return; // a finishing job drains
+    const at = Math.min(top.due, now + (this.opts.maxSleepMs ?? 30_000));
     if (this.timer && at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.pump();
-    }, Math.max(0, at - this.clock.now()));
+    this.timer = setTimeout(this.wake, Math.max(0, at - now));
     this.timer.unref?.();
   }
 
@@ -140,7 +193,6 @@ export class Scheduler {
     this.timer = undefined;
   }
 }
-
 function less(a: Entry, b: Entry): boolean {
   return a.due < b.due;
 }

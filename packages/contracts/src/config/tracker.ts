@@ -80,6 +80,12 @@ export const TrackerConfig = z
     maxBody: z.number().int().min(0).default(1024 * 1024),
     /** An unchanged status is published again at least this often (level-triggered keep-alive). */
     resyncEvery: duration("60s"),
+    /**
+     * Checks due within this window run together on one wake-up: a check may start up to
+     * min(coalesce, interval / 10) before its planned time, never after it, and its interval
+     * still counts from the planned time (no drift). `0s` runs every check exactly on time.
+     */
+    coalesce: duration("1s"),
   })
   .prefault({})
   .superRefine((t, ctx) => {
