@@ -71,18 +71,14 @@ export function scheduleActiveChecks(
     });
     const interval = c.cfg.interval;
     const phase = phaseOf(c.cfg.name);
+    const http = c.cfg.http ? prober.prepare(c.cfg.http, c.conditions) : null;
+    const { name } = c.cfg;
+    const kind = c.kind;
     let due = clock.now() + (phase % Math.max(1, interval));
     scheduler.add(`check:${c.cfg.name}`, due, async () => {
-      const r = c.cfg.http ? await prober.probe(c.cfg.http, c.conditions) : await probeTcp(c.cfg.tcp as NonNullable<CheckConfig["tcp"]>, c.conditions, () => clock.now());
+      const r = http ? await prober.probe(http) : await probeTcp(c.cfg.tcp as NonNullable<CheckConfig["tcp"]>, c.conditions, () => clock.now());
       const o = toObserved(r);
-      const name = c.cfg.name;
-      metrics.probes.inc({ kind: c.kind, outcome: o.state });
-      metrics.probeSuccess.set({ check: name }, o.state === "up" ? 1 : 0);
-      if (r.latencyMs !== null) {
-        metrics.probeDuration.set({ check: name }, r.latencyMs / 1000);
-        metrics.probeSeconds.observe({ kind: c.kind }, r.latencyMs / 1000);
-      }
-      if (r.cert) metrics.certExpiry.set({ check: name }, Date.parse(r.cert.expiresAt) / 1000);
+      metrics.recordProbe(name, kind, o.state, r.latencyMs, r.cert?.expiresAt ?? null);
       book.report(t, o);
       // Fixed rate from the planned time; after an overrun, start again from now.
       due += interval;
