@@ -1,3 +1,4 @@
+import { Agent, type Dispatcher, request } from "undici";
 import type { SendResult } from "./types.js";
 
 /** Error bodies are read up to this size only (a 10 MB answer is never buffered). */
@@ -27,20 +28,17 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 /** Reads at most `limit` bytes of a body and drops the rest. */
-async function readCapped(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+async function readCapped(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
     }
   } finally {
-    await reader.cancel().catch(() => undefined);
+    body.destroy();
   }
   return Buffer.concat(chunks).toString("utf8").slice(0, limit).replace(/\s+/g, " ").trim();
 }
@@ -53,24 +51,35 @@ export function classify(status: number): "ok" | "retry" | "fail" {
 }
 
 /**
+ * One keep-alive pool for every channel: notifications to the same receiver reuse connections.
+ * undici `request`, not `fetch`: fetch builds WHATWG Request/Response/Headers objects and
+ * streams per call, which was most of the CPU a delivery cost.
+ */
+const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+
+/**
  * Sends one HTTP request with a timeout. The response body is never parsed (a receiver may
  * answer anything); on failure a short, capped excerpt goes into the error.
  */
 export async function sendHttp(req: HttpRequest): Promise<SendResult> {
-  let res: Response;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await fetch(req.url, { method: req.method ?? "POST", headers: req.headers, body: req.body, signal: abortAfter(req.timeoutMs, req.signal), redirect: "manual" });
+    // Redirects are not followed (undici's request never follows them without an interceptor).
+    res = await request(req.url, { method: (req.method ?? "POST") as Dispatcher.HttpMethod, headers: req.headers, body: req.body, signal: abortAfter(req.timeoutMs, req.signal), dispatcher: agent });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === "TimeoutError" ? `timed out after ${req.timeoutMs}ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const e = err as Error & { code?: unknown; cause?: { code?: string; message?: string } };
+    // Socket errors carry a string code (ECONNREFUSED); a DOMException's code is a number.
+    const code = typeof e.code === "string" ? e.code : undefined;
+    const why = e.name === "TimeoutError" ? `timed out after ${req.timeoutMs}ms` : (code ?? e.cause?.code ?? e.cause?.message ?? e.message);
     return { ok: false, retryable: true, error: `request failed: ${why}` };
   }
-  const verdict = classify(res.status);
+  const verdict = classify(res.statusCode);
   if (verdict === "ok") {
-    await res.body?.cancel().catch(() => undefined);
-    return { ok: true, status: res.status };
+    await res.body.dump().catch(() => undefined);
+    return { ok: true, status: res.statusCode };
   }
-  const excerpt = await readCapped(res, MAX_ERROR_BODY).catch(() => "");
-  const error = `HTTP ${res.status}${excerpt ? `: ${excerpt.slice(0, 300)}` : ""}`;
-  return { ok: false, retryable: verdict === "retry", retryAfterMs: parseRetryAfter(res.headers.get("retry-after")), status: res.status, error };
+  const excerpt = await readCapped(res.body, MAX_ERROR_BODY).catch(() => "");
+  const error = `HTTP ${res.statusCode}${excerpt ? `: ${excerpt.slice(0, 300)}` : ""}`;
+  const retryAfter = res.headers["retry-after"];
+  return { ok: false, retryable: verdict === "retry", retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)), status: res.statusCode, error };
 }
