@@ -36,4 +36,5 @@ WORKDIR /app
 USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "/opt/mirror/healthcheck.mjs"]
-CMD ["node", "dist/main.mjs"]
+# The V8 flags `pnpm start` gives each service (packages/cli/src/node-flags.ts).
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "dist/main.mjs"]

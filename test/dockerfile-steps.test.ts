@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 import { freePort, type ServerHandle, startNats, startRedis, tempDir } from "@mirror/testkit";
+import { SERVICE_NODE_FLAGS } from "../packages/cli/src/node-flags.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SERVICE = "model-rules";
@@ -59,6 +60,7 @@ test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0
   const port = await freePort();
   writeFileSync(join(dir, "mirror.yaml"), `model: { port: ${port} }\n`);
   const [node, ...nodeArgs] = cmd();
+  assert.deepEqual(nodeArgs.slice(0, -1), SERVICE_NODE_FLAGS, "the image's CMD runs node with other V8 flags than pnpm start");
   const env = {
     ...process.env,
     NODE_ENV: "production",

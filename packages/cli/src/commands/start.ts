@@ -7,6 +7,7 @@ import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
 import { hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
 import { serviceBundle } from "../bundle.js";
+import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { type Supervised, Supervisor } from "../supervisor.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -125,7 +126,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
  * TypeScript sources under tsx instead.
  */
 async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void): Promise<Supervised[]> {
-  const fromSource = () => names.map((name) => ({ name, args: ["--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
+  const fromSource = () => names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
   if (env.MIRROR_FROM_SOURCE === "1") {
     say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
     return fromSource();
@@ -134,7 +135,7 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
   try {
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
-    return names.map((name) => ({ name, args: [join(dir, `${name}.mjs`)] }));
+    return names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] }));
   } catch (err) {
     process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
     return fromSource();
