@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { build, version as esbuildVersion } from "esbuild";
 
@@ -105,7 +105,10 @@ export async function serviceBundle(root: string, names: string[]): Promise<{ di
   } catch {
     stamp = undefined;
   }
-  if (fresh(stamp, root, cache, names)) return { dir: join(cache, stamp.dir), built: false };
+  if (fresh(stamp, root, cache, names)) {
+    utimesSync(join(cache, stamp.dir), new Date(), new Date());
+    return { dir: join(cache, stamp.dir), built: false };
+  }
   mkdirSync(cache, { recursive: true });
   const dir = `services-${Date.now().toString(36)}-${process.pid}`;
   try {
@@ -121,7 +124,22 @@ export async function serviceBundle(root: string, names: string[]): Promise<{ di
   return { dir: join(cache, dir), built: true };
 }
 
-/** Removes bundles other than `keep` that are over an hour old (a running mesh may still restart a service from one). */
+/**
+ * Marks a bundle as in use (its folder's mtime) every ten minutes while a mesh runs from it: the
+ * supervisor restarts a crashed service from the bundle it started with.
+ */
+export function holdBundle(dir: string): void {
+  const touch = () => {
+    try {
+      utimesSync(dir, new Date(), new Date());
+    } catch {
+      // removed by hand: nothing to hold
+    }
+  };
+  setInterval(touch, 600_000).unref();
+}
+
+/** Removes bundles other than `keep` unused for an hour (see holdBundle). */
 function prune(cache: string, keep: string): void {
   const hourAgo = Date.now() - 3_600_000;
   for (const d of readdirSync(cache)) {

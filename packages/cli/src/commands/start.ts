@@ -6,7 +6,7 @@ import { SERVICE_NAMES } from "@mirror/contracts";
 import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
 import { hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
-import { serviceBundle } from "../bundle.js";
+import { holdBundle, serviceBundle } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { type Supervised, Supervisor } from "../supervisor.js";
 
@@ -135,6 +135,7 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
   try {
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
+    holdBundle(dir);
     return names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] }));
   } catch (err) {
     process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
