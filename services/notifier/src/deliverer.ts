@@ -35,10 +35,10 @@ export class Deliverer {
     const { store, clock } = this.deps;
     // A claim outlives the slowest send by a margin; after a crash another process takes it back then.
     const lease = Math.max(0, ...[...this.deps.channels.values()].map((c) => c.timeoutMs)) + 5_000;
-    const ids = await store.claimDeliveries(clock.now(), lease);
-    for (const id of ids) {
+    const claimed = await store.claimDeliveries(clock.now(), lease);
+    for (const { id, delivery } of claimed) {
       if (this.inFlight.has(id)) continue;
-      const p = this.attempt(id)
+      const p = this.attempt(delivery)
         .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
         .finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, p);
@@ -58,9 +58,8 @@ export class Deliverer {
     await this.idle();
   }
 
-  private async attempt(id: string): Promise<void> {
+  private async attempt(d: Delivery | undefined): Promise<void> {
     const { store, clock } = this.deps;
-    const d = await store.loadDelivery(id);
     if (!d) return;
     if (d.state === "sent") return this.finish(d, "sent");
     if (d.state === "failed") return this.finish(d, "failed");

@@ -20,8 +20,8 @@ export function deliveryId(group: GroupState, seq: number): string {
 }
 
 /** Flushes one due group: decides what it sends and stores the delivery with the group, atomically. */
-export async function flushOne(id: string, now: number, deps: FlushDeps): Promise<Delivery | null> {
-  const result = await updateGroup(deps.store, id, now, (g) => {
+export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?: Awaited<ReturnType<NotifierStore["loadGroup"]>>): Promise<Delivery | null> {
+  const result = await updateGroup(deps.store, id, now, loaded, (g) => {
     if (!g) return { group: null };
     if (g.nextFlushAt > now) return undefined;
     const target = deps.router.target(g.route, g.channel, g.escalation);
@@ -52,6 +52,7 @@ export async function flushOne(id: string, now: number, deps: FlushDeps): Promis
  */
 export async function flushDue(now: number, deps: FlushDeps): Promise<Delivery[]> {
   const ids = await deps.store.dueGroups(now);
-  const flushed = await Promise.all(ids.map((id) => flushOne(id, now, deps)));
+  const loaded = await deps.store.loadGroups(ids);
+  const flushed = await Promise.all(ids.map((id, i) => flushOne(id, now, deps, loaded[i])));
   return flushed.filter((d): d is Delivery => d !== null);
 }

@@ -27,10 +27,12 @@ export async function updateGroup(
   store: NotifierStore,
   id: string,
   now: number,
+  /** The group as just read by the caller (saves the first read); a conflict reads it again. */
+  loaded: Awaited<ReturnType<NotifierStore["loadGroup"]>> | undefined,
   change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
 ): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const { raw, group } = await store.loadGroup(id);
+    const { raw, group } = attempt === 0 && loaded ? loaded : await store.loadGroup(id);
     const next = change(group);
     if (next === undefined) return undefined;
     if (!group && next.group === null && !next.delivery) return undefined;

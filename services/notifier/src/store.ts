@@ -64,6 +64,7 @@ if cur then
   local doc = cjson.decode(cur)
   if tonumber(doc.rev) >= tonumber(ARGV[1]) then return 0 end
 end
+if ARGV[5] == '' then redis.call('HDEL', KEYS[2], ARGV[4]) else redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
@@ -91,7 +92,7 @@ export class NotifierStore {
     redis.defineCommand("claimDeliveries", { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand("addDelivery", { numberOfKeys: 5, lua: ADD });
     redis.defineCommand("finishDelivery", { numberOfKeys: 3, lua: FINISH });
-    redis.defineCommand("setLoopIfNewer", { numberOfKeys: 1, lua: SET_MAX });
+    redis.defineCommand("setLoopIfNewer", { numberOfKeys: 2, lua: SET_MAX });
     this.r = redis as Redis & Scripts;
   }
 
@@ -102,6 +103,13 @@ export class NotifierStore {
   async loadGroup(id: string): Promise<{ raw: string; group: GroupState | undefined }> {
     const raw = (await this.r.get(`group:${id}`)) ?? "";
     return { raw, group: raw ? (JSON.parse(raw) as GroupState) : undefined };
+  }
+
+  /** Several groups in one round trip (MGET), in the order of `ids`. */
+  async loadGroups(ids: string[]): Promise<{ raw: string; group: GroupState | undefined }[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.r.mget(ids.map((id) => `group:${id}`));
+    return raws.map((r) => ({ raw: r ?? "", group: r ? (JSON.parse(r) as GroupState) : undefined }));
   }
 
   /** Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`. */
@@ -121,14 +129,15 @@ export class NotifierStore {
     return this.r.zrangebyscore("groups:due", "-inf", now, "LIMIT", 0, limit);
   }
 
-  /** Takes due deliveries for `leaseMs` (another replica or a restart takes them back after that). */
-  claimDeliveries(now: number, leaseMs: number, limit = 50): Promise<string[]> {
-    return this.r.claimDeliveries("deliveries:due", now, now + leaseMs, limit);
-  }
-
-  async loadDelivery(id: string): Promise<Delivery | undefined> {
-    const raw = await this.r.get(`delivery:${id}`);
-    return raw ? (JSON.parse(raw) as Delivery) : undefined;
+  /**
+   * Takes due deliveries for `leaseMs` (another replica or a restart takes them back after that),
+   * with their stored documents (undefined when gone), read in one MGET for the whole batch.
+   */
+  async claimDeliveries(now: number, leaseMs: number, limit = 50): Promise<{ id: string; delivery: Delivery | undefined }[]> {
+    const ids = await this.r.claimDeliveries("deliveries:due", now, now + leaseMs, limit);
+    if (ids.length === 0) return [];
+    const docs = await this.r.mget(ids.map((id) => `delivery:${id}`));
+    return ids.map((id, i) => ({ id, delivery: docs[i] ? (JSON.parse(docs[i] as string) as Delivery) : undefined }));
   }
 
   /** Saves a delivery's new state and when to try it next. */
@@ -150,15 +159,12 @@ export class NotifierStore {
     return raw ? (JSON.parse(raw) as LoopRecord) : undefined;
   }
 
-  /** Records a loop's revision unless a newer one is already recorded. */
-  async saveLoop(id: string, rec: LoopRecord): Promise<boolean> {
-    return (await this.r.setLoopIfNewer(`loop:${id}`, rec.rev, JSON.stringify(rec), LOOP_TTL_MS)) === 1;
-  }
-
-  /** Firing loops' labels, for inhibition. */
-  async setActive(id: string, labels: Record<string, string> | null): Promise<void> {
-    if (labels) await this.r.hset("active", id, JSON.stringify(labels));
-    else await this.r.hdel("active", id);
+  /**
+   * Records a loop's revision unless a newer one is already recorded, and with it (atomically)
+   * its labels among the firing loops' (for inhibition), or removes them (null: not firing).
+   */
+  async saveLoop(id: string, rec: LoopRecord, activeLabels: Record<string, string> | null): Promise<boolean> {
+    return (await this.r.setLoopIfNewer(`loop:${id}`, "active", rec.rev, JSON.stringify(rec), LOOP_TTL_MS, id, activeLabels ? JSON.stringify(activeLabels) : "")) === 1;
   }
 
   async activeLabels(): Promise<Record<string, string>[]> {

@@ -21,19 +21,22 @@ export interface LoopEventDeps {
  */
 export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<void> {
   const { loop } = event;
-  const seen = await deps.store.loadLoop(loop.id);
+  const labels = loopLabels(loop);
+  const targets = deps.router.targets(labels).map((target) => {
+    const gl = groupLabels(target.groupBy, labels);
+    return { target, gl, id: groupIdOf(target, gl) };
+  });
+  const ids = targets.map((t) => t.id);
+  // What we know of the loop and its groups, read in one round trip (the groups depend only on
+  // the event's labels); a redelivery wastes the group reads, every new event saves a round trip.
+  const [seen, ...groups] = await Promise.all([deps.store.loadLoop(loop.id), ...ids.map((id) => deps.store.loadGroup(id))]);
   if (seen && seen.rev >= loop.rev) return;
   // A loop we never saw firing needs no message when it closes.
   if (!seen && loop.status === "closed") return;
   const now = deps.clock.now();
-  const labels = loopLabels(loop);
-  const ids: string[] = [];
-  for (const target of deps.router.targets(labels)) {
-    const gl = groupLabels(target.groupBy, labels);
-    const id = groupIdOf(target, gl);
-    ids.push(id);
+  for (const [i, { target, gl, id }] of targets.entries()) {
     const activeFrom = target.escalation ? Date.parse(loop.openedAt) + target.escalateAfter : 0;
-    await updateGroup(deps.store, id, now, (g) => {
+    await updateGroup(deps.store, id, now, groups[i], (g) => {
       const base = g ?? newGroup({ id, key: groupKeyOf(target, gl), channel: target.channel, route: target.route, escalation: target.escalation, labels: gl, epoch: `${now}-${loop.id}-${loop.rev}` }, now, target.policy);
       const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
       const trace = traceCarrier();
@@ -43,13 +46,12 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   for (const old of seen?.groups ?? []) {
     if (ids.includes(old)) continue;
     // Routing moved the loop elsewhere (its severity or labels changed): it leaves the old group quietly.
-    await updateGroup(deps.store, old, now, (g) => {
+    await updateGroup(deps.store, old, now, undefined, (g) => {
       if (!g?.alerts[loop.id]) return undefined;
       const { [loop.id]: _gone, ...alerts } = g.alerts;
       return { group: Object.keys(alerts).length ? { ...g, alerts } : null };
     });
   }
-  await deps.store.setActive(loop.id, loop.status === "open" ? labels : null);
-  await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids });
+  await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids }, loop.status === "open" ? labels : null);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
 }
