@@ -36,8 +36,9 @@ async function commitTime(repo: FoundRepo, git: Git, sha: string): Promise<strin
  * Branches built from the ref store, the object store and `git status` (which covers the
  * checked-out branch's upstream and ahead/behind). Only possible when no other branch has an
  * upstream (its ahead/behind needs git's graph walk) and every tip's time can be read here;
- * else undefined and the caller asks for-each-ref. A repo with one branch needs no more git;
- * with several, one `for-each-ref --merged` call.
+ * else undefined and the caller asks for-each-ref. Which branches are merged into the default
+ * is read from the object store too when its history is short enough (else one
+ * `for-each-ref --merged` call).
  */
 async function fromRefStore(repo: FoundRepo, git: Git, status: StatusReport, local: Map<string, string | undefined>, tracked: readonly string[]): Promise<BranchState | undefined> {
   if (tracked.some((b) => b !== status.head && local.has(b))) return undefined;
@@ -55,7 +56,8 @@ async function fromRefStore(repo: FoundRepo, git: Git, status: StatusReport, loc
   }
   const remoteDefault = await readRemoteDefault(repo.commonDir);
   const defaultBranch = [remoteDefault, "main", "master"].find((n) => n !== null && local.has(n)) ?? null;
-  await markMerged(git, { branches, remoteDefault, tips: new Map() }, defaultBranch);
+  const tips = new Map([...local].map(([name, sha]) => [name, { sha: sha as string, committedAt: null }]));
+  await markMerged(git, { branches, remoteDefault, tips }, defaultBranch, repo.commonDir);
   branches.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { branches, defaultBranch, head };
 }
@@ -69,7 +71,7 @@ export async function readBranches(repo: FoundRepo, git: Git, inputs: BranchInpu
   }
   const refs = await readRefs(git);
   const defaultBranch = pickDefault(refs);
-  await markMerged(git, refs, defaultBranch);
+  await markMerged(git, refs, defaultBranch, repo.commonDir);
   const sha = status?.oid;
   const tip = status?.head ? refs.tips.get(status.head) : undefined;
   const head = sha ? { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(repo, git, sha) } : null;

@@ -12,9 +12,23 @@ import { COMMIT, readAt, readPackObject } from "./pack.js";
 const HEAD_BYTES = 8_192;
 const SHA_RE = /^[0-9a-f]{40}$/;
 
-function committerTime(text: string): string | undefined {
+/** What the scanner reads of a commit: its committer time (ISO) and its parents. */
+export interface CommitInfo {
+  committedAt: string;
+  parents: string[];
+}
+
+/**
+ * The header of a commit's text. The committer line follows every parent line, so a header
+ * cut short (a loose object's first bytes only) that still holds it lists every parent.
+ */
+function commitInfo(text: string): CommitInfo | undefined {
   const m = /\ncommitter [^\n]*> (\d+) [+-]\d{4}\n/.exec(text);
-  return m ? new Date(Number(m[1]) * 1000).toISOString() : undefined;
+  if (!m) return undefined;
+  const header = text.slice(0, m.index);
+  const parents: string[] = [];
+  for (const p of header.matchAll(/\nparent ([0-9a-f]{40})(?=\n)/g)) parents.push(p[1] as string);
+  return { committedAt: new Date(Number(m[1]) * 1000).toISOString(), parents };
 }
 
 function inflateHead(data: Buffer): string {
@@ -39,10 +53,10 @@ function withFile<T>(path: string, f: (fd: number) => T): T | undefined {
   }
 }
 
-function fromLoose(objects: string, sha: string): string | undefined {
+function fromLoose(objects: string, sha: string): CommitInfo | undefined {
   return withFile(join(objects, sha.slice(0, 2), sha.slice(2)), (fd) => {
     const text = inflateHead(readAt(fd, 0, HEAD_BYTES));
-    return text.startsWith("commit ") ? committerTime(text) : undefined;
+    return text.startsWith("commit ") ? commitInfo(text) : undefined;
   });
 }
 
@@ -71,14 +85,14 @@ function idxOffset(idx: number, sha: Buffer): number | undefined {
   return undefined;
 }
 
-function fromPackEntry(pack: string, offset: number, idx: number): string | undefined {
+function fromPackEntry(pack: string, offset: number, idx: number): CommitInfo | undefined {
   return withFile(pack, (fd) => {
     const obj = readPackObject(fd, offset, (sha) => idxOffset(idx, sha));
-    return obj?.type === COMMIT ? committerTime(`\n${obj.data.toString("latin1")}`) : undefined;
+    return obj?.type === COMMIT ? commitInfo(`\n${obj.data.toString("latin1")}`) : undefined;
   });
 }
 
-function fromPacks(objects: string, sha: string): string | undefined {
+function fromPacks(objects: string, sha: string): CommitInfo | undefined {
   const dir = join(objects, "pack");
   let idxs: string[];
   try {
@@ -90,15 +104,15 @@ function fromPacks(objects: string, sha: string): string | undefined {
   for (const name of idxs) {
     const found = withFile(join(dir, name), (idx) => {
       const offset = idxOffset(idx, key);
-      return offset === undefined ? undefined : { time: fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset, idx) };
+      return offset === undefined ? undefined : { commit: fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset, idx) };
     });
-    if (found) return found.time;
+    if (found) return found.commit;
   }
   return undefined;
 }
 
-/** The committer time of commit `sha` (ISO), or undefined when it cannot be read here. */
-export async function readCommitTime(commonDir: string, sha: string): Promise<string | undefined> {
+/** Commit `sha` read from the object store, or undefined when it cannot be read here. */
+export function readCommit(commonDir: string, sha: string): CommitInfo | undefined {
   if (!SHA_RE.test(sha)) return undefined;
   const objects = join(commonDir, "objects");
   try {
@@ -106,4 +120,9 @@ export async function readCommitTime(commonDir: string, sha: string): Promise<st
   } catch {
     return undefined;
   }
+}
+
+/** The committer time of commit `sha` (ISO), or undefined when it cannot be read here. */
+export async function readCommitTime(commonDir: string, sha: string): Promise<string | undefined> {
+  return readCommit(commonDir, sha)?.committedAt;
 }

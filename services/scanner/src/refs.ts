@@ -1,4 +1,5 @@
 import type { RepoBranch } from "@mirror/contracts";
+import { reachableFrom } from "./ancestry.js";
 
 type Branch = RepoBranch;
 
@@ -64,13 +65,29 @@ export function pickDefault(refs: RefsReport): string | null {
   return null;
 }
 
-/** Sets mergedIntoDefault on every branch (one git call, only when there is something to decide). */
-export async function markMerged(git: Git, refs: RefsReport, defaultBranch: string | null): Promise<void> {
+/**
+ * Sets mergedIntoDefault on every branch: from the object store when `commonDir` is given and
+ * the walk can answer, else with one git call (only when there is something to decide).
+ */
+export async function markMerged(git: Git, refs: RefsReport, defaultBranch: string | null, commonDir?: string): Promise<void> {
   if (!defaultBranch) return;
   const others = refs.branches.filter((b) => b.name !== defaultBranch);
   for (const b of refs.branches) if (b.name === defaultBranch) b.mergedIntoDefault = true;
   if (others.length === 0) return;
-  const out = await git(["for-each-ref", `--merged=refs/heads/${defaultBranch}`, "--format=%(refname)", "refs/heads"]);
-  const merged = new Set(out.toString("utf8").split("\n").filter(Boolean).map((r) => r.slice("refs/heads/".length)));
+  const merged = (commonDir && mergedFromObjects(commonDir, refs, defaultBranch, others)) || (await mergedFromGit(git, defaultBranch));
   for (const b of others) b.mergedIntoDefault = merged.has(b.name);
+}
+
+/** Names of the branches merged into the default, read from the object store; undefined if it cannot tell. */
+function mergedFromObjects(commonDir: string, refs: RefsReport, defaultBranch: string, others: Branch[]): Set<string> | undefined {
+  const from = refs.tips.get(defaultBranch)?.sha;
+  const tips = others.map((b) => refs.tips.get(b.name)?.sha);
+  if (!from || tips.some((t) => !t)) return undefined;
+  const reached = reachableFrom(commonDir, from, new Set(tips as string[]));
+  return reached && new Set(others.filter((_, i) => reached.has(tips[i] as string)).map((b) => b.name));
+}
+
+async function mergedFromGit(git: Git, defaultBranch: string): Promise<Set<string>> {
+  const out = await git(["for-each-ref", `--merged=refs/heads/${defaultBranch}`, "--format=%(refname)", "refs/heads"]);
+  return new Set(out.toString("utf8").split("\n").filter(Boolean).map((r) => r.slice("refs/heads/".length)));
 }
