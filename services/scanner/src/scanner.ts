@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { type Discovery, type DiscoveryProblem, discover, type FoundRepo, isWithin } from "./discover.js";
 import { fingerprint } from "./fingerprint.js";
 import type { ScannerMetrics } from "./metrics.js";
-import { mapPool } from "./pool.js";
+import { Limiter, mapPool } from "./pool.js";
 import { Publisher } from "./publisher.js";
 import { type RepoRead, readRepo } from "./snapshot.js";
 
@@ -43,11 +43,14 @@ export class Scanner {
   private readonly memo = new Map<string, RepoMemo>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
+  /** At most `concurrency` git processes at once, across every repo being read. */
+  private readonly gitSlots: Limiter;
   /** The repos of the last full scan (watch mode and fetch use them). */
   repos: FoundRepo[] = [];
 
   constructor(private readonly deps: ScannerDeps) {
     this.log = deps.log.child({ component: "scanner" });
+    this.gitSlots = new Limiter(this.concurrency);
     this.publisher = new Publisher({ ...deps, log: this.log, resyncMs: deps.config.resyncEvery ?? deps.config.resync });
   }
 
@@ -108,16 +111,17 @@ export class Scanner {
         if (j !== undefined) changed[j] = true;
       }
     });
-    // The pool bounds git processes; a publish (a JetStream round trip) does not hold a slot.
+    // gitSlots bounds git processes; twice as many repos are in flight so that one's parsing,
+    // file reads and publish (a JetStream round trip) overlap the next one's git.
     const published: Array<Promise<Outcome>> = [];
-    await mapPool(repos, this.concurrency, async (repo, i) => {
+    await mapPool(repos, this.concurrency * 2, async (repo, i) => {
       const key = keys[i] as string;
       if (!changed[i] && !this.publisher.resyncDue(key)) {
         this.deps.metrics.repoScans.inc({ mode: "unchanged" });
         published.push(Promise.resolve({ read: false, published: false, error: false }));
         return;
       }
-      const read = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout });
+      const read = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout, gitSlots: this.gitSlots });
       this.deps.metrics.repoScans.inc({ mode: "git" });
       published.push(this.publish(repo, key, prints[i], force, read));
     });

@@ -6,6 +6,7 @@ import type { FoundRepo } from "./discover.js";
 import { runGit } from "./git.js";
 import { readOperation, readStashes } from "./gitdir-state.js";
 import { listLocalBranches } from "./local-refs.js";
+import type { Limiter } from "./pool.js";
 import { parseStatus, type StatusReport } from "./porcelain.js";
 import { disableFilters, readRepoConfig } from "./repo-config.js";
 import type { Git } from "./refs.js";
@@ -17,6 +18,8 @@ export interface ReadOptions {
   /** Count at most this many untracked paths; more sets untrackedCapped. */
   maxUntracked: number;
   timeoutMs?: number;
+  /** Bounds the git processes of every repo read at once; a repo holds a slot only while its git runs. */
+  gitSlots?: Limiter;
 }
 
 /**
@@ -70,7 +73,9 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
   };
   const config = await readRepoConfig(repo.gitDir, repo.commonDir);
   const overrides = disableFilters(config.filterDrivers);
-  const git: Git = (args) => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, config: overrides });
+  const run: Git = (args) => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, config: overrides });
+  const slots = opts.gitSlots;
+  const git: Git = slots ? (args) => slots.run(() => run(args)) : run;
   body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
   // The file reads overlap the git process: they need nothing from it.
