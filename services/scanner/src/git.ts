@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
 
 /** A git command that failed; `stderr` is trimmed and never holds secrets we add. */
 export class GitError extends Error {
@@ -72,11 +74,34 @@ export function gitArgs(cwd: string, args: readonly string[]): string[] {
   return ["--no-optional-locks", ...config.flatMap((c) => ["-c", c]), ...args];
 }
 
+let gitPath: string | undefined;
+
+/**
+ * git's absolute path, looked up once on PATH (absolute entries only). Spawning "git" makes the
+ * child try every PATH entry before git's own, and Node's spawn blocks the event loop until the
+ * child's exec succeeds; with several entries ahead of git's folder that is paid on every call.
+ */
+export function gitBinary(): string {
+  if (gitPath) return gitPath;
+  if (process.platform === "win32") return "git";
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!isAbsolute(dir)) continue;
+    const path = join(dir, "git");
+    try {
+      accessSync(path, constants.X_OK);
+      if (statSync(path).isFile()) return (gitPath = path);
+    } catch {
+      // not in this folder
+    }
+  }
+  return "git";
+}
+
 /** Runs git in `cwd` (never via -C, so no repo-derived value is placed where options are read). */
 export function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
-      "git",
+      gitBinary(),
       gitArgs(cwd, args),
       { cwd, env: opts.env ? { ...gitEnv(opts.config), ...opts.env } : gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {

