@@ -4,7 +4,8 @@
  * semi-spaces, and old space filling with garbage to four times its live size before a compaction
  * (the growing factor of a heap limit of 2 GB or more). 2 MB semi-spaces and a 512 MB limit
  * (growing factor ~1.4) keep them under ~120 MB with no CPU per event measurably added
- * (`pnpm bench pipeline`); 512 MB is still 25 times the live heap of any service.
+ * (`pnpm bench pipeline`); 512 MB is still 25 times the live heap of any service. Tighter
+ * (1 MB, 256 MB) took the notifier's peak from ~113 to 106 MB but its CPU per event up ~15%.
  * Not --enable-source-maps: the notifier formats a stack at start, which loads its bundle's maps
  * (idle 90-92 MB with the flag, 80-81 MB without; peak 124-137 MB under load). Stack traces name
  * functions (esbuild keepNames) at bundle lines; NODE_OPTIONS=--enable-source-maps maps them to
