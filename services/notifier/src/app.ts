@@ -76,8 +76,9 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     metrics.pending.set(await store.pendingDeliveries());
   }, opts.tickMs ?? 200, ctx.log);
   ctx.bus.consume(anyLoopEvent, "notifier", async (data) => {
-    await onLoopEvent(data, deps);
-    ticker.kick();
+    // Only news that made a group due now runs a tick at once (an update inside a group that
+    // already sent, a loop still in its groupWait: the regular tick has time for them).
+    if ((await onLoopEvent(data, deps)).dueNow) ticker.kick();
   }, { types: LOOP_EVENT_TYPES });
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {

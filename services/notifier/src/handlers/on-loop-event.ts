@@ -18,8 +18,10 @@ export interface LoopEventDeps {
 /**
  * Puts the loop, as it is now, into every group its routes lead to. Idempotent: a revision
  * not newer than the one already recorded changes nothing (redeliveries, replays, reordering).
+ * `dueNow`: a group it wrote is due to flush already (e.g. `groupWait: 0s`), so the caller
+ * should not wait for the next tick.
  */
-export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<void> {
+export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<{ dueNow: boolean }> {
   const { loop } = event;
   const labels = loopLabels(loop);
   const targets = deps.router.targets(labels).map((target) => {
@@ -30,18 +32,20 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   // What we know of the loop and its groups, read in one round trip (the groups depend only on
   // the event's labels); a redelivery wastes the group reads, every new event saves a round trip.
   const [seen, ...groups] = await Promise.all([deps.store.loadLoop(loop.id), ...ids.map((id) => deps.store.loadGroup(id))]);
-  if (seen && seen.rev >= loop.rev) return;
+  if (seen && seen.rev >= loop.rev) return { dueNow: false };
   // A loop we never saw firing needs no message when it closes.
-  if (!seen && loop.status === "closed") return;
+  if (!seen && loop.status === "closed") return { dueNow: false };
   const now = deps.clock.now();
+  let dueNow = false;
   for (const [i, { target, gl, id }] of targets.entries()) {
     const activeFrom = target.escalation ? Date.parse(loop.openedAt) + target.escalateAfter : 0;
-    await updateGroup(deps.store, id, now, groups[i], (g) => {
+    const written = await updateGroup(deps.store, id, now, groups[i], (g) => {
       const base = g ?? newGroup({ id, key: groupKeyOf(target, gl), channel: target.channel, route: target.route, escalation: target.escalation, labels: gl, epoch: `${now}-${loop.id}-${loop.rev}` }, now, target.policy);
       const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
       const trace = traceCarrier();
       return next ? { group: trace ? { ...next, trace } : next } : undefined;
     });
+    if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
   }
   for (const old of seen?.groups ?? []) {
     if (ids.includes(old)) continue;
@@ -54,4 +58,5 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids }, loop.status === "open" ? labels : null);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
+  return { dueNow };
 }
