@@ -4,7 +4,7 @@ import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, isPermissionError } from "./durable.js";
-import { MAX_DEPTH, nestsDeeperThan } from "./depth.js";
+import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
 
@@ -174,12 +174,15 @@ export class Consumer {
     const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data }, { allowUnsigned: this.opts.allowUnsigned });
     if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
     let decoded: unknown;
+    const tooDeep = () => this.dead(m, "invalid_json", `payload nests deeper than ${MAX_DEPTH} levels`);
+    // JSON is measured as text, before it is parsed; what a custom decoder returns, as a value.
+    if (!this.opts.decode && jsonNestsDeeperThan(m.data)) return tooDeep();
     try {
       decoded = this.opts.decode ? this.opts.decode(m.data, m.subject, m.headers) : JSON.parse(UTF8.decode(m.data));
     } catch (err) {
       return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
     }
-    if (nestsDeeperThan(decoded)) return this.dead(m, "invalid_json", `payload nests deeper than ${MAX_DEPTH} levels`);
+    if (this.opts.decode && nestsDeeperThan(decoded)) return tooDeep();
     const ce = fromCeHeaders(get);
     const ceType = get(CE.type);
     const accepted = this.opts.types ?? [this.contract.type];

@@ -16,3 +16,32 @@ export function nestsDeeperThan(value: unknown, limit = MAX_DEPTH): boolean {
   }
   return false;
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/**
+ * The same question asked of JSON text before it is parsed: one pass over the bytes counting
+ * brackets outside strings, allocating nothing (the value walk above made a tuple per node and
+ * an array per object, ~2% of what a busy consumer allocated). Exact for valid JSON; invalid
+ * JSON is refused by the parse that follows.
+ */
+export function jsonNestsDeeperThan(bytes: Uint8Array, limit = MAX_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      if (++depth > limit) return true;
+    } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) depth--;
+  }
+  return false;
+}

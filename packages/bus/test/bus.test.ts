@@ -60,24 +60,31 @@ test("consume delivers valid events, retries retryable failures and dead-letters
     await bus.publish(heartbeat, "t1.flaky", { name: "flaky", at: new Date().toISOString() });
     await js.publish("mirror.heartbeat.t1.garbage", "{not json");
     await js.publish("mirror.heartbeat.t1.badschema", JSON.stringify({ name: 42 }));
+    // Brackets inside a string do not count; 100 levels of real nesting do.
+    await js.publish("mirror.heartbeat.t1.deep", `{"name":"[[[[","at":"${new Date().toISOString()}","x":${"[".repeat(100)}${"]".repeat(100)}}`);
     await waitFor("both delivered", () => seen.length === 2 && seen);
     assert.ok(seen.includes("ok@1"));
     assert.ok(seen.includes("flaky@2"));
     const jsm = await jetstreamManager(raw);
-    const dead = await waitFor("two dead letters", async () => {
+    const dead = await waitFor("three dead letters", async () => {
       const info = await jsm.streams.info("MIRROR_DLQ");
-      return info.state.messages >= 2 && info;
+      return info.state.messages >= 3 && info;
     });
-    assert.ok(dead.state.messages >= 2);
+    assert.ok(dead.state.messages >= 3);
     const reasons = new Set<string>();
+    const errors = new Map<string, string>();
     for (let seq = dead.state.first_seq; seq <= dead.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage("MIRROR_DLQ", { seq });
-      if (m) reasons.add(DeadLetter.parse(m.json()).reason);
+      if (!m) continue;
+      const letter = DeadLetter.parse(m.json());
+      reasons.add(letter.reason);
+      errors.set(letter.subject, letter.error);
     }
     assert.ok(reasons.has("invalid_json"));
     assert.ok(reasons.has("invalid_schema"));
+    assert.equal(errors.get("mirror.heartbeat.t1.deep"), "payload nests deeper than 64 levels");
     const metrics = await (bus.metrics.dlq as unknown as { get(): Promise<{ values: { value: number }[] }> }).get();
-    assert.equal(metrics.values.reduce((a, v) => a + v.value, 0), 2);
+    assert.equal(metrics.values.reduce((a, v) => a + v.value, 0), 3);
   } finally {
     await raw.close();
     await bus.close();
