@@ -3,7 +3,7 @@ import type { Msg, NatsConnection, SubscriptionOptions } from "@nats-io/nats-cor
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
-import { MAX_DEPTH, nestsDeeperThan } from "./depth.js";
+import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
 import { BusError, describeZodError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
 
@@ -67,13 +67,14 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
     const header = message.replace(/[\r\n]+/g, " ").slice(0, 1_000);
     msg.respondError(code, header, new TextEncoder().encode(JSON.stringify({ error: { code: String(code), message } })));
   };
+  // Measured on the text before it is parsed, as the consumer does with event payloads.
+  if (jsonNestsDeeperThan(msg.data)) return fail(400, `request nests deeper than ${MAX_DEPTH} levels`);
   let json: unknown;
   try {
     json = JSON.parse(msg.string() || "{}");
   } catch (err) {
     return fail(400, `request is not JSON: ${(err as Error).message}`);
   }
-  if (nestsDeeperThan(json)) return fail(400, `request nests deeper than ${MAX_DEPTH} levels`);
   const req = c.request.safeParse(json);
   if (!req.success) return fail(400, `invalid ${c.name} request: ${describeZodError(req.error)}`);
   try {
