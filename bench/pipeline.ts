@@ -11,6 +11,7 @@ import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 import { Registry } from "prom-client";
 import { type Bench, type BenchOptions, type Figure, figure, interleave, median, quantile } from "./figure.js";
+import { BusChain } from "./chain.js";
 import { type Hook, startHook } from "./hook.js";
 import { type LatencyResult, RawJetStream } from "./jetstream.js";
 import { paced, pool, sleep } from "./load.js";
@@ -19,6 +20,8 @@ import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from ".
 import { payloads, snapshot } from "./snapshots.js";
 
 const IN_FLIGHT = 100;
+/** Throughput runs in the warm-up (see measure()). */
+const WARM_UP_RUNS = 5;
 const RSS_GOAL_MB = 120;
 
 interface Sizes {
@@ -36,6 +39,7 @@ interface Env {
   hook: Hook;
   mesh: BenchMesh;
   raw: RawJetStream;
+  chain: BusChain;
   batch: number;
   /** The processes whose CPU per event is reported: the services, nats-server, redis-server. */
   pids: () => Map<string, number>;
@@ -63,14 +67,17 @@ async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>):
   return out.set("bench", (used.user + used.system) / 1000 / events);
 }
 
+/** Publishes the snapshot of one path: into the mesh, or into the bus chain. */
+type Send = (path: string) => Promise<unknown>;
+
 /** Events/s from the first publish to the last firing alert received, and the CPU each process spent per event. */
-async function throughput(env: Env, count: number): Promise<{ perSec: number; cpu: Map<string, number> }> {
+async function throughput(env: Env, count: number, send: Send = (p) => publish(env, p)): Promise<{ perSec: number; cpu: Map<string, number> }> {
   const paths = freshPaths(env, count);
   let perSec = 0;
   const cpu = await cpuPerEvent(env, count, async () => {
     const t0 = performance.now();
     const all = env.hook.waitAll(paths, 120_000);
-    await pool(count, IN_FLIGHT, (i) => publish(env, paths[i] as string));
+    await pool(count, IN_FLIGHT, (i) => send(paths[i] as string));
     await all;
     const arrived = paths.map((p) => env.hook.arrivals.get(p)).filter((t): t is number => t !== undefined);
     if (arrived.length < count) throw new Error(`pipeline: ${count - arrived.length} of ${count} snapshots never reached the webhook`);
@@ -82,12 +89,12 @@ async function throughput(env: Env, count: number): Promise<{ perSec: number; cp
 }
 
 /** Snapshot published -> webhook received (ms) at `rate` events/s; lost events count at the deadline. */
-async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_000): Promise<LatencyResult> {
+async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_000, send: Send = (p) => publish(env, p)): Promise<LatencyResult> {
   const paths = freshPaths(env, Math.round(rate * seconds));
   const sent = new Float64Array(paths.length);
   await paced(paths.length, rate, (i) => {
     sent[i] = performance.now();
-    return publish(env, paths[i] as string);
+    return send(paths[i] as string);
   });
   await env.hook.waitAll(paths, deadlineMs);
   const lat = paths.map((p, i) => {
@@ -148,7 +155,17 @@ function cpuExtra(runs: Run[]): Record<string, number> {
   return Object.fromEntries(names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]));
 }
 
-function pipelineFigures(sizes: Sizes, runs: Run[], base: { tp: number; lat: LatencyResult }[]): Figure[] {
+/** One baseline run: jetstream.raw, and the bus chain floor (bench/chain.ts) with its CPU per event. */
+interface Base {
+  tp: number;
+  lat: LatencyResult;
+  chain: number;
+  chainCpu: Map<string, number>;
+  chainLat: LatencyResult;
+}
+
+function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
+  const chain = median(base.map((b) => b.chain));
   return [
     figure({
       id: "pipeline.throughput",
@@ -157,8 +174,14 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: { tp: number; lat: Lat
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.tp),
       goal: { on: "ratio", op: ">=", limit: 0.25 },
-      note: `${sizes.count} snapshots, ${IN_FLIGHT} publishes in flight, each opening a loop delivered to the webhook; baseline: bare JetStream publish + durable consume of the same payloads; extra: CPU ms per event by process`,
-      extra: cpuExtra(runs),
+      note: `${sizes.count} snapshots, ${IN_FLIGHT} publishes in flight, each opening a loop delivered to the webhook; baseline: bare JetStream publish + durable consume of the same payloads; extra: CPU ms per event by process, and busChain: the same bus traffic per event (4 publishes, 3 durable consumes, a request/reply, the POST) with nothing else, its ratio to the baseline and its CPU per event (bench: publisher, receiver and the three stages)`,
+      extra: {
+        ...cpuExtra(runs),
+        busChain: chain,
+        busChainRatio: chain / median(base.map((b) => b.tp)),
+        "busChain.cpuMsPerEvent.nats-server": median(base.map((b) => b.chainCpu.get("nats-server") ?? Number.NaN)),
+        "busChain.cpuMsPerEvent.bench": median(base.map((b) => b.chainCpu.get("bench") ?? Number.NaN)),
+      },
     }),
     figure({
       id: "pipeline.latency_p99_ms",
@@ -167,11 +190,13 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: { tp: number; lat: Lat
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.lat.p99),
       goal: { on: "value", op: "<", limit: 25 },
-      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate; extra: the same at half the measured throughput (no queue)`,
+      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate; extra: the same at half the measured throughput (no queue), and through the bus chain (see pipeline.throughput) at the full rate`,
       extra: {
         p50: median(runs.map((r) => r.lat.p50)),
         lost: Math.max(...runs.map((r) => r.lat.lost)),
         baselineP50: median(base.map((b) => b.lat.p50)),
+        busChainP99: median(base.map((b) => b.chainLat.p99)),
+        busChainP50: median(base.map((b) => b.chainLat.p50)),
         p99AtHalfThroughput: median(runs.map((r) => r.calm.p99)),
         p50AtHalfThroughput: median(runs.map((r) => r.calm.p50)),
       },
@@ -205,13 +230,19 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
   const bare = [await bareNodeRss(), await bareNodeRss(), await bareNodeRss()];
   log(`idle RSS ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)}MB`).join(", ")}; bare node ${median(bare).toFixed(0)}MB`);
   const root = env.mesh.mesh.child.pid ?? 0;
-  const { runs, base } = await interleave<Run, { tp: number; lat: LatencyResult }>(
+  const { runs, base } = await interleave<Run, Base>(
     opts,
     async (i) => {
-      // The warm-up (i < 0) pushes a whole throughput run through (the services' CPU per event
-      // still halves between the first and second thousand events), then short latency runs.
+      // The warm-up (i < 0) pushes whole throughput runs through until the services are warm,
+      // then short latency runs. The services' CPU per event falls for ~5,000 events (JIT tiers,
+      // heap sizing): 382, 519, 614, 676, 689 events/s over five warm-up runs of 1,000, then flat;
+      // with one warm-up run, run 0 < run 1 < run 2 every time and the median was a cold figure.
       const scale = i < 0 ? 0.2 : 1;
       const sampler = rssSampler(root, env.mesh.names);
+      for (let w = 0; i < 0 && w < WARM_UP_RUNS - 1; w++) {
+        const r = await throughput(env, sizes.count);
+        log(`pipeline warm-up ${w}: ${r.perSec.toFixed(0)} events/s`);
+      }
       const { perSec: tp, cpu } = await throughput(env, sizes.count);
       const lat = await latency(env, sizes.rate, sizes.seconds * scale);
       await settle(env);
@@ -226,8 +257,17 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
     async (i) => {
       const tp = await env.raw.throughput(payloads(freshPaths(env, sizes.count)), IN_FLIGHT);
       const lat = await env.raw.latency(payloads(freshPaths(env, Math.round(sizes.rate * sizes.seconds))), sizes.rate);
-      log(`jetstream.raw run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms`);
-      return { tp, lat };
+      // The bus chain (bench/chain.ts): the bus traffic of the pipeline and nothing else.
+      const run = await env.chain.start(env.hook);
+      try {
+        const send: Send = (p) => run.publish(payloads([p])[0] as Uint8Array);
+        const chain = await throughput(env, sizes.count, send);
+        const chainLat = await latency(env, sizes.rate, sizes.seconds, 30_000, send);
+        log(`jetstream.raw run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms; bus chain ${chain.perSec.toFixed(0)} events/s, p99 ${chainLat.p99.toFixed(1)}ms`);
+        return { tp, lat, chain: chain.perSec, chainCpu: chain.cpu, chainLat };
+      } finally {
+        await run.stop();
+      }
     },
   );
   return [...pipelineFigures(sizes, runs, base), ...rssFigures(runs, idle, bare, env.mesh.names)];
@@ -242,6 +282,7 @@ export const pipelineBench: Bench = {
     let mesh: BenchMesh | undefined;
     let bus: Bus | undefined;
     let raw: RawJetStream | undefined;
+    let chain: BusChain | undefined;
     const hook = await startHook();
     try {
       const [nats, redis] = await Promise.all([startNats(), startRedis()]);
@@ -250,11 +291,13 @@ export const pipelineBench: Bench = {
       opts.log?.("mesh started");
       bus = await Bus.connect({ name: "bench-publisher", url: nats.url, log: createLogger("bench", undefined, "warn"), registry: new Registry() });
       raw = await RawJetStream.open(nats.url);
+      chain = await BusChain.open(nats.url);
       const m = mesh;
       const pids = () => servicePids(m.mesh.child.pid ?? 0, m.names).set("nats-server", serverPid(nats.port) ?? 0).set("redis-server", serverPid(redis.port) ?? 0);
-      return await measure({ bus, hook, mesh, raw, batch: 0, pids }, sizes, opts);
+      return await measure({ bus, hook, mesh, raw, chain, batch: 0, pids }, sizes, opts);
     } finally {
       await raw?.close().catch(() => undefined);
+      await chain?.close().catch(() => undefined);
       await bus?.close().catch(() => undefined);
       await mesh?.stop().catch(() => undefined);
       await hook.close();
