@@ -38,6 +38,12 @@ for (const bench of BENCHES) {
     const figures = await bench.run({ quick: true });
     assert.deepEqual(figures.map((f) => f.id).sort(), [...(EXPECTED[bench.name] ?? [])].sort());
     for (const f of figures) checkFigure(f);
+    if (bench.name === "pipeline") {
+      // The floor the pipeline figures are read against: the bus chain ran and reached the receiver.
+      const tp = figures.find((f) => f.id === "pipeline.throughput");
+      for (const key of ["busChain", "busChainRatio", "busChain.cpuMsPerEvent.nats-server"]) assert.ok((tp?.extra?.[key] ?? 0) > 0, `pipeline.throughput extra.${key} > 0`);
+      assert.ok((figures.find((f) => f.id === "pipeline.latency_p99_ms")?.extra?.busChainP99 ?? 0) > 0, "pipeline.latency_p99_ms extra.busChainP99 > 0");
+    }
   });
 }
 
