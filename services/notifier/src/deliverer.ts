@@ -23,6 +23,14 @@ export interface DeliverDeps {
 
 /** How long a process may take to publish a receipt before another process publishes it instead. */
 const RECEIPT_LEASE_MS = 5_000;
+/** Deliveries claimed per round of a tick. */
+const CLAIM_BATCH = 50;
+/**
+ * Attempts running at once at most; what is due beyond them waits, claimed by nobody, for the
+ * next tick. A tick that claimed one batch only capped deliveries at 50 per tick, and a tick
+ * slows down when the process is busy, which is when the most are due.
+ */
+const MAX_IN_FLIGHT = 1_000;
 
 /** Sends owed deliveries: each channel on its own, retrying with backoff, receipts on the bus. */
 export class Deliverer {
@@ -30,19 +38,31 @@ export class Deliverer {
   private readonly stopping = new AbortController();
   constructor(private readonly deps: DeliverDeps) {}
 
-  /** Claims due deliveries and starts them; does not wait for them (a slow channel blocks no other). */
-  async runDue(): Promise<void> {
+  /**
+   * Claims due deliveries, a batch at a time until fewer than a batch are due or MAX_IN_FLIGHT
+   * attempts run, and starts them; does not wait for them (a slow channel blocks no other).
+   * Returns how many it started.
+   */
+  async runDue(): Promise<number> {
     const { store, clock } = this.deps;
     // A claim outlives the slowest send by a margin; after a crash another process takes it back then.
     const lease = Math.max(0, ...[...this.deps.channels.values()].map((c) => c.timeoutMs)) + 5_000;
-    const claimed = await store.claimDeliveries(clock.now(), lease);
-    for (const { id, delivery } of claimed) {
-      if (this.inFlight.has(id)) continue;
-      const p = this.attempt(delivery)
-        .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
-        .finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, p);
+    let started = 0;
+    for (;;) {
+      const room = Math.min(CLAIM_BATCH, MAX_IN_FLIGHT - this.inFlight.size);
+      if (room <= 0) break;
+      const claimed = await store.claimDeliveries(clock.now(), lease, room);
+      for (const { id, delivery } of claimed) {
+        if (this.inFlight.has(id)) continue;
+        const p = this.attempt(delivery)
+          .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
+          .finally(() => this.inFlight.delete(id));
+        this.inFlight.set(id, p);
+        started++;
+      }
+      if (claimed.length < room) break;
     }
+    return started;
   }
 
   /** Waits for the attempts in flight (tests). */

@@ -45,14 +45,26 @@ export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?
   return result?.delivery ?? null;
 }
 
+/** Due groups read and flushed per round of a tick. */
+const FLUSH_BATCH = 100;
+/** Rounds per tick at most (a group that stays due, e.g. one that keeps conflicting, cannot spin a tick). */
+const FLUSH_ROUNDS = 50;
+
 /**
- * Flushes every group that is due. Groups are independent (each one is changed by its own
- * compare-and-set), so they are flushed at once: one after another, a burst of due groups
- * cost two Redis round trips each, in series, and the deliveries waited behind them.
+ * Flushes every group that is due, a batch at a time until fewer than a batch are left: a tick
+ * that took one batch only capped deliveries at a batch per tick, and a tick slows down when the
+ * process is busy (a storm of events over many groups), which is when the most groups are due.
+ * Groups are independent (each one is changed by its own compare-and-set), so a batch is flushed
+ * at once: one after another, a burst cost two Redis round trips each, in series.
  */
 export async function flushDue(now: number, deps: FlushDeps): Promise<Delivery[]> {
-  const ids = await deps.store.dueGroups(now);
-  const loaded = await deps.store.loadGroups(ids);
-  const flushed = await Promise.all(ids.map((id, i) => flushOne(id, now, deps, loaded[i])));
-  return flushed.filter((d): d is Delivery => d !== null);
+  const out: Delivery[] = [];
+  for (let round = 0; round < FLUSH_ROUNDS; round++) {
+    const ids = await deps.store.dueGroups(now, FLUSH_BATCH);
+    const loaded = await deps.store.loadGroups(ids);
+    const flushed = await Promise.all(ids.map((id, i) => flushOne(id, now, deps, loaded[i])));
+    for (const d of flushed) if (d) out.push(d);
+    if (ids.length < FLUSH_BATCH) break;
+  }
+  return out;
 }

@@ -1,0 +1,62 @@
+// One tick flushes every due group and starts every due delivery, not one batch of each: with a
+// batch per tick, a busy notifier (its tick slowed by a storm of events over many groups) sent
+// at most 50 messages per tick. Real Redis, NATS and HTTP receiver; the tick's parts are called
+// directly so that "one tick" is exact.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { parseConfig } from "@mirror/kit";
+import { Redis } from "ioredis";
+import { Registry } from "prom-client";
+import { buildChannels } from "../src/channels/index.js";
+import { Deliverer } from "../src/deliverer.js";
+import { flushDue } from "../src/flusher.js";
+import type { FlushEnv } from "../src/group.js";
+import { onLoopEvent } from "../src/handlers/on-loop-event.js";
+import { NotifyMetrics } from "../src/metrics.js";
+import { Router } from "../src/routing.js";
+import { NotifierStore } from "../src/store.js";
+import { Harness, makeLoop, silent } from "./harness.js";
+
+let h: Harness;
+before(async () => {
+  h = await Harness.start();
+});
+after(async () => {
+  await h.stop();
+});
+
+test("one tick flushes every due group and starts every due delivery, past one batch of each", { timeout: 60_000 }, async () => {
+  const cfg = parseConfig(`notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${h.receiver.url}" } ] }\n`, {}).notifier;
+  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier:" });
+  try {
+    const store = new NotifierStore(redis);
+    const router = new Router(cfg);
+    const now = Date.parse("2026-03-01T12:00:00.000Z");
+    const clock = { now: () => now };
+    // 230 loops, each in its own group (groupBy repo), all due at once: more than two flush
+    // batches (100) and four claim batches (50).
+    const count = 230;
+    for (let i = 0; i < count; i++) await onLoopEvent({ loop: makeLoop({ repo: `/src/r${i}` }), reason: "test" }, { store, router, clock, log: silent });
+    assert.equal((await store.dueGroups(now, 1_000)).length, count, "every group is due");
+
+    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
+    const deliveries = await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    assert.equal(deliveries.length, count, "one flush made a delivery for every due group");
+    assert.deepEqual(await store.dueGroups(now, 1_000), [], "no group is left due after one flush");
+
+    const deliverer = new Deliverer({
+      store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
+      channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
+      maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
+    });
+    assert.equal(await deliverer.runDue(), count, "one run started every due delivery");
+    await deliverer.idle();
+    const repos = new Set(h.receiver.requests.map((r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo));
+    assert.equal(repos.size, count, "the receiver got one message per group");
+    assert.equal(await store.pendingDeliveries(), 0, "nothing is owed afterwards");
+    assert.equal(await deliverer.runDue(), 0, "a second run finds nothing due");
+    await deliverer.stop();
+  } finally {
+    redis.disconnect();
+  }
+});
