@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
+import { GitHelpers, type HelperError, type HelperResult } from "./git-helper.js";
 
 /** A git command that failed; `stderr` is trimmed and never holds secrets we add. */
 export class GitError extends Error {
@@ -97,17 +98,62 @@ export function gitBinary(): string {
   return "git";
 }
 
-/** Runs git in `cwd` (never via -C, so no repo-derived value is placed where options are read). */
-export function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
+let helpers: GitHelpers | undefined;
+
+/** The process's git helpers (see git-helper.ts), made on first use. */
+function gitHelpers(): GitHelpers {
+  helpers ??= new GitHelpers(gitBinary(), () => gitEnv());
+  return helpers;
+}
+
+/** Ends the idle git helpers (a stopping scanner; they also exit on their own when this process does). */
+export function closeGitHelpers(): void {
+  helpers?.close();
+}
+
+/**
+ * Runs git in `cwd` (never via -C, so no repo-derived value is placed where options are read).
+ * Calls without per-call environment go through a git helper (no fork of this process); the
+ * rest, and any call a helper cannot take, spawn git directly.
+ */
+export async function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
+  const full = gitArgs(cwd, args);
+  const h = !opts.env && !opts.config?.length && gitBinary() !== "git" ? gitHelpers() : undefined;
+  if (h?.accepts(cwd, full)) {
+    let r: HelperResult | undefined;
+    try {
+      r = await h.run(cwd, full, opts.timeoutMs ?? 30_000);
+    } catch (err) {
+      if ((err as HelperError).timedOut) throw new GitError(`git ${args[0]} failed (timed out)`, null, "", err);
+      // The helper could not start or died under this call: spawn git directly instead.
+    }
+    if (r) return helperOutcome(args, r, opts.maxBuffer ?? DEFAULT_MAX_BUFFER);
+  }
+  return execGit(cwd, full, args, opts);
+}
+
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+const lastLines = (stderr: string) => stderr.trim().split("\n").slice(-3).join(" ").slice(0, 500);
+
+/** The helper's result as execFile's callers knew it: stdout, or a GitError naming why. */
+function helperOutcome(args: readonly string[], r: HelperResult, maxBuffer: number): Buffer {
+  if (r.code === 0 && r.stdout.length <= maxBuffer) return r.stdout;
+  const text = lastLines(r.stderr);
+  if (r.code === 0) throw new GitError(`git ${args[0]} failed (ERR_CHILD_PROCESS_STDIO_MAXBUFFER)`, null, text);
+  throw new GitError(`git ${args[0]} failed (exit ${r.code})${text ? `: ${text}` : ""}`, r.code, text);
+}
+
+function execGit(cwd: string, full: string[], args: readonly string[], opts: GitOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
       gitBinary(),
-      gitArgs(cwd, args),
-      { cwd, env: opts.env ? { ...gitEnv(opts.config), ...opts.env } : gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, windowsHide: true },
+      full,
+      { cwd, env: opts.env ? { ...gitEnv(opts.config), ...opts.env } : gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        const text = stderr.toString("utf8").trim().split("\n").slice(-3).join(" ").slice(0, 500);
+        const text = lastLines(stderr.toString("utf8"));
         const why = e.killed ? "timed out" : typeof e.code === "number" ? `exit ${e.code}` : String(e.code ?? e.message);
         reject(new GitError(`git ${args[0]} failed (${why})${text ? `: ${text}` : ""}`, typeof e.code === "number" ? e.code : null, text, err));
       },

@@ -1,0 +1,118 @@
+// The git helpers (src/git-helper.ts): git run from small long-lived sh processes must give
+// byte for byte what spawning git gives, never evaluate a repo-derived value, time out by
+// killing the helper with its git, and recover from a helper that dies. Real git, real sh.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { makeRepo, tempDir, waitFor } from "@mirror/testkit";
+import { gitArgs, gitBinary, gitEnv, runGit } from "../src/git.js";
+import { GitHelpers, HelperError } from "../src/git-helper.js";
+
+const STATUS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
+
+/** What git prints when spawned directly with the same arguments and environment. */
+function direct(cwd: string, args: string[]): Buffer {
+  return execFileSync(gitBinary(), gitArgs(cwd, args), { cwd, env: gitEnv(), stdio: ["ignore", "pipe", "pipe"] });
+}
+
+test("output through a helper is byte for byte git's own, with hostile file and folder names", async () => {
+  const root = tempDir("mirror-git-helper-");
+  // A folder name a shell would expand if it ever evaluated one: it must stay data.
+  const repo = makeRepo(join(root, "r $(touch PWNED) `touch PWNED2` ; 'q' \"dq\" é"), { "README.md": "x\n" });
+  for (const name of ["-n leading dash", "new\tline-ish tab", "ünï cødé.txt", "$(touch PWNED3)", "a\\b", "*"]) writeFileSync(join(repo, name), "y\n");
+  writeFileSync(join(repo, "README.md"), "changed\n");
+  const got = await runGit(repo, STATUS, { timeoutMs: 10_000 });
+  assert.deepEqual(got, direct(repo, STATUS));
+  assert.ok(got.includes(Buffer.from("$(touch PWNED3)")), "the odd names are in the output");
+  // An evaluated name would run in the helper's folder (this process's) or in the repo's.
+  for (const dir of [process.cwd(), repo]) {
+    for (const f of ["PWNED", "PWNED2", "PWNED3"]) assert.equal(existsSync(join(dir, f)), false, `${f} was not created by a shell in ${dir}`);
+  }
+  const head = await runGit(repo, ["rev-parse", "HEAD"], { timeoutMs: 10_000 });
+  assert.equal(head.toString().trim(), direct(repo, ["rev-parse", "HEAD"]).toString().trim());
+});
+
+test("a failing git call names its exit status and stderr, as a spawned one did", async () => {
+  const repo = makeRepo(join(tempDir("mirror-git-helper-"), "r"));
+  await assert.rejects(runGit(repo, ["rev-parse", "--verify", "no-such-ref"], { timeoutMs: 10_000 }), (err: Error & { exitCode: number | null }) => {
+    assert.equal(err.name, "GitError");
+    assert.match(err.message, /^git rev-parse failed \(exit 128\)/);
+    assert.equal(err.exitCode, 128);
+    return true;
+  });
+  await assert.rejects(runGit(join(repo, "missing"), ["status"], { timeoutMs: 10_000 }), /git status failed/);
+});
+
+test("a folder whose name holds a newline cannot be sent to a helper and is run by spawning git", async () => {
+  const repo = makeRepo(join(tempDir("mirror-git-helper-"), "two\nlines"));
+  const helpers = new GitHelpers(gitBinary(), () => gitEnv());
+  assert.equal(helpers.accepts(repo, gitArgs(repo, STATUS)), false);
+  assert.deepEqual(await runGit(repo, STATUS, { timeoutMs: 10_000 }), direct(repo, STATUS));
+});
+
+/** A stand-in for git that prints where it ran and its arguments, or sleeps (marker in argv for pgrep). */
+function fakeGit(): string {
+  const dir = tempDir("mirror-fake-git-");
+  const path = join(dir, "git");
+  writeFileSync(path, '#!/bin/sh\nif [ "$1" = sleep ]; then exec sleep "$2"; fi\nprintf "%s|" "$PWD" "$@"\n');
+  chmodSync(path, 0o755);
+  return path;
+}
+
+test("calls share a few helpers without mixing their outputs", async () => {
+  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 2);
+  const root = tempDir("mirror-git-helper-");
+  const dirs = Array.from({ length: 12 }, (_, i) => join(root, `d${i}`));
+  for (const d of dirs) mkdirSync(d);
+  try {
+    const out = await Promise.all(dirs.map((d, i) => helpers.run(d, ["arg", `n${i}`, "with space", ""], 10_000)));
+    out.forEach((r, i) => {
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout.toString(), `${dirs[i]}|arg|n${i}|with space||`);
+    });
+  } finally {
+    helpers.close();
+  }
+});
+
+test("a call that runs past its timeout kills the helper and its git; the next call gets a new helper", async () => {
+  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 1);
+  const cwd = tempDir("mirror-git-helper-");
+  const marker = `4${Math.floor(Math.random() * 1e6)}`;
+  const pgrep = () => spawnSync("pgrep", ["-f", `sleep ${marker}`]).status === 0;
+  try {
+    const t0 = performance.now();
+    await assert.rejects(helpers.run(cwd, ["sleep", marker], 300), (err: HelperError) => err instanceof HelperError && err.timedOut);
+    assert.ok(performance.now() - t0 < 5_000, "the timeout fired");
+    await waitFor("the hung git to be killed", () => (pgrep() ? undefined : true), { timeout: 5_000 });
+    const r = await helpers.run(cwd, ["after"], 10_000);
+    assert.equal(r.stdout.toString(), `${cwd}|after|`);
+  } finally {
+    helpers.close();
+  }
+});
+
+test("a helper that dies under a call fails only that call; the next call gets a new helper", async () => {
+  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 1);
+  const cwd = tempDir("mirror-git-helper-");
+  const marker = `5${Math.floor(Math.random() * 1e6)}`;
+  try {
+    const call = helpers.run(cwd, ["sleep", marker], 30_000);
+    // The helper is the sleep's parent: kill it (not the sleep) as an OOM killer would.
+    const helperPid = await waitFor("the helper running the call", () => {
+      const r = spawnSync("pgrep", ["-f", `sleep ${marker}`], { encoding: "utf8" });
+      const pid = r.stdout.trim().split("\n")[0];
+      if (!pid) return undefined;
+      return Number(execFileSync("ps", ["-o", "ppid=", "-p", pid], { encoding: "utf8" }).trim()) || undefined;
+    }, { timeout: 5_000 });
+    process.kill(helperPid, "SIGKILL");
+    await assert.rejects(call, (err: HelperError) => err instanceof HelperError && !err.timedOut);
+    const r = await helpers.run(cwd, ["again"], 10_000);
+    assert.equal(r.stdout.toString(), `${cwd}|again|`);
+  } finally {
+    spawnSync("pkill", ["-f", `sleep ${marker}`]);
+    helpers.close();
+  }
+});
