@@ -6,6 +6,7 @@ import { type ScannerConfig, scanNow } from "@mirror/contracts";
 import type { ServiceContext, Started } from "@mirror/kit";
 import type { Logger } from "pino";
 import { fetchRepos } from "./fetch.js";
+import { closeGitHelpers } from "./git.js";
 import { ScannerMetrics } from "./metrics.js";
 import { Scanner } from "./scanner.js";
 import { resolveTarget } from "./target.js";
@@ -83,6 +84,7 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
       stopScanning();
       stopFetching?.();
       watcher?.close();
+      closeGitHelpers();
     },
   };
 }
