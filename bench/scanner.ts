@@ -19,7 +19,7 @@ import { discover } from "../services/scanner/src/discover.js";
 import { ScannerMetrics } from "../services/scanner/src/metrics.js";
 import { mapPool } from "../services/scanner/src/pool.js";
 import { Scanner } from "../services/scanner/src/scanner.js";
-import { type Bench, type BenchOptions, type Figure, figure, interleave } from "./figure.js";
+import { type Bench, type BenchOptions, type Figure, figure, interleave, median } from "./figure.js";
 
 /**
  * `count` repos: copies of one real repo (a few files, two commits); every third one dirty,
@@ -60,8 +60,25 @@ async function bareLoop(repos: string[], concurrency: number): Promise<number> {
   return performance.now() - t;
 }
 
-function figures(count: number, concurrency: number, runs: { full: number; rescan: number }[], bare: number[]): Figure[] {
+/**
+ * The same loop without Node: `xargs -P` forking git itself (`git -C`), as a shell user would
+ * run it; ms. Reported beside the figure: Node's spawn forks the whole calling process, so the
+ * baseline above is slower by the fork of a ~150 MB bench process per repo.
+ */
+function shellLoop(repos: string[], concurrency: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = execFile("xargs", ["-0", "-P", String(concurrency), "-I{}", "git", "-C", "{}", "status", "--porcelain=v2", "--branch"], { maxBuffer: 256 * 1024 * 1024 }, (err) =>
+      err ? reject(err) : resolve(performance.now() - t),
+    );
+    child.stdin?.end(`${repos.join("\0")}\0`);
+  });
+}
+
+function figures(count: number, concurrency: number, runs: { full: number; rescan: number }[], base: { bare: number; shell: number }[]): Figure[] {
   const full = runs.map((r) => r.full);
+  const bare = base.map((b) => b.bare);
+  const shell = median(base.map((b) => b.shell));
   return [
     figure({
       id: "scanner.full",
@@ -70,7 +87,8 @@ function figures(count: number, concurrency: number, runs: { full: number; resca
       baseline: "git status loop",
       baselineRuns: bare,
       goal: { on: "ratio", op: "<=", limit: 1.3 },
-      note: `full (forced) scan of ${count} repos, ${concurrency} at once: discovery, fingerprints, git, JetStream publish; baseline: bare \`git status --porcelain=v2 --branch\` over the same repos`,
+      note: `full (forced) scan of ${count} repos, ${concurrency} at once: discovery, fingerprints, git, JetStream publish; baseline: bare \`git status --porcelain=v2 --branch\` over the same repos spawned from this process; extra: the same loop run by xargs -P (no Node) and the scan's ratio to it`,
+      extra: { shellLoopMs: shell, ratioToShellLoop: median(full) / shell },
     }),
     figure({
       id: "scanner.rescan",
@@ -117,9 +135,11 @@ export const scannerBench: Bench = {
           return { full: f.durationMs, rescan: r.durationMs };
         },
         async (i) => {
-          const b = await bareLoop(i < 0 ? repos.filter((r) => r.startsWith(`${warm}/`)) : repos, concurrency);
-          opts.log?.(`run ${i}: bare git status loop ${b.toFixed(0)}ms`);
-          return b;
+          const these = i < 0 ? repos.filter((r) => r.startsWith(`${warm}/`)) : repos;
+          const bare = await bareLoop(these, concurrency);
+          const shell = await shellLoop(these, concurrency);
+          opts.log?.(`run ${i}: bare git status loop ${bare.toFixed(0)}ms, by xargs ${shell.toFixed(0)}ms`);
+          return { bare, shell };
         },
       );
       return figures(count, concurrency, runs, base);
