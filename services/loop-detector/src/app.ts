@@ -47,6 +47,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     stop: async () => {
       await ticker.stop();
       await triager.stop();
+      await detector.engine.outbox.clear();
     },
   };
 }

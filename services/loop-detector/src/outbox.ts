@@ -6,18 +6,45 @@ import type { LoopStore, OutboxEntry } from "./store.js";
 const CONTRACTS = { opened: loopOpened, updated: loopUpdated, closed: loopClosed } as const;
 
 /**
- * Publishes loop events that were stored together with their transition, then clears them.
- * A crash between the two leaves them stored; drain() publishes them again with the same
- * Nats-Msg-Id, so JetStream drops what already went out.
+ * Publishes loop events that were stored together with their transition, then clears them (in
+ * batches, a few milliseconds later). A crash between the two leaves them stored; drain()
+ * publishes them again with the same Nats-Msg-Id, so JetStream drops what already went out.
  */
+/** Published ids cleared from the outbox at once, and how long one waits for others at most. */
+const CLEAR_BATCH = 256;
+const CLEAR_AFTER_MS = 20;
+
 export class Outbox {
   private draining: Promise<void> | undefined;
+  /** Published ids not cleared yet: cleared together (two commands for a batch, not for each). */
+  private published: string[] = [];
+  private clearTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: LoopStore,
     private readonly bus: Bus,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Clears published entries now. Until then a crash leaves them stored and drain() publishes them
+   * again with the same Nats-Msg-Id (JetStream drops the repeat; consumers ignore an old rev).
+   */
+  async clear(): Promise<void> {
+    clearTimeout(this.clearTimer);
+    this.clearTimer = undefined;
+    const ids = this.published.splice(0);
+    if (ids.length) await this.store.outboxDone(ids).catch((err) => this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"));
+  }
+
+  private cleared(ids: string[]): void {
+    this.published.push(...ids);
+    if (this.published.length >= CLEAR_BATCH) void this.clear();
+    else if (this.published.length && !this.clearTimer) {
+      this.clearTimer = setTimeout(() => void this.clear(), CLEAR_AFTER_MS);
+      this.clearTimer.unref();
+    }
+  }
 
   /** Publishes entries in order; stops at the first failure and leaves the rest for drain(). */
   async publish(entries: OutboxEntry[]): Promise<number> {
@@ -36,7 +63,7 @@ export class Outbox {
     } catch (err) {
       this.log.warn({ err: (err as Error).message, pending: entries.length - done.length }, "loop event not published yet; kept in the outbox");
     } finally {
-      await this.store.outboxDone(done).catch((err) => this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"));
+      this.cleared(done);
     }
     return done.length;
   }
@@ -51,6 +78,8 @@ export class Outbox {
 
   private async drainOnce(minAgeMs: number): Promise<void> {
     for (;;) {
+      // What went out is cleared first: the batch below must not read it again.
+      await this.clear();
       const batch = await this.store.outboxBatch(100);
       const old = batch.filter((e) => Date.now() - e.at >= minAgeMs);
       if (old.length === 0) return;

@@ -74,7 +74,9 @@ export class Triager {
     }
     this.deps.onOutcome?.("ok");
     await this.deps.engine.mutate(loop.entity, (state) => withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit));
-    await this.deps.store.redis.multi().zrem(RETRY, loop.id).hdel(ATTEMPTS, loop.id).exec();
+    // Two plain commands (auto-pipelined into one write), not MULTI/EXEC: losing the second to a
+    // dropped connection leaves only an attempt counter (a longer wait before a later re-ask).
+    await Promise.all([this.deps.store.redis.zrem(RETRY, loop.id), this.deps.store.redis.hdel(ATTEMPTS, loop.id)]);
     this.traces.delete(loop.id);
   }
 
