@@ -102,7 +102,7 @@ export class Deliverer {
     if (result.ok) {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
       // Only the receipt is owed now; if this process dies before it is published, another takes it over soon.
-      await store.saveDelivery({ ...next, state: "sent" }, clock.now() + RECEIPT_LEASE_MS);
+      await store.markSent(d.id, attempt, clock.now() + RECEIPT_LEASE_MS);
       return this.finish({ ...next, state: "sent" }, "sent");
     }
     if (result.retryable && attempt < this.deps.maxAttempts) {

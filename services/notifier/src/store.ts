@@ -50,7 +50,7 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids`;
 
 const FINISH = `
-redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[4]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
 local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)
 if nxt[1] then
   local sc = redis.call('ZSCORE', KEYS[2], nxt[1])
@@ -83,6 +83,8 @@ export interface LoopRecord {
 }
 
 const LOOP_TTL_MS = 30 * 86_400_000;
+/** A "sent" mark outlives any delivery it can belong to (finishing one deletes it with the document). */
+const SENT_TTL_MS = 7 * 86_400_000;
 
 /** Everything the notifier still owes, in Redis, changed only by atomic scripts (safe with replicas and crashes). */
 export class NotifierStore {
@@ -91,7 +93,7 @@ export class NotifierStore {
     redis.defineCommand("commitGroup", { numberOfKeys: 6, lua: COMMIT });
     redis.defineCommand("claimDeliveries", { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand("addDelivery", { numberOfKeys: 5, lua: ADD });
-    redis.defineCommand("finishDelivery", { numberOfKeys: 3, lua: FINISH });
+    redis.defineCommand("finishDelivery", { numberOfKeys: 4, lua: FINISH });
     redis.defineCommand("setLoopIfNewer", { numberOfKeys: 2, lua: SET_MAX });
     this.r = redis as Redis & Scripts;
   }
@@ -136,8 +138,15 @@ export class NotifierStore {
   async claimDeliveries(now: number, leaseMs: number, limit = 50): Promise<{ id: string; delivery: Delivery | undefined }[]> {
     const ids = await this.r.claimDeliveries("deliveries:due", now, now + leaseMs, limit);
     if (ids.length === 0) return [];
-    const docs = await this.r.mget(ids.map((id) => `delivery:${id}`));
-    return ids.map((id, i) => ({ id, delivery: docs[i] ? (JSON.parse(docs[i] as string) as Delivery) : undefined }));
+    // Each delivery's document and its "sent" mark (markSent), in one MGET.
+    const docs = await this.r.mget(ids.flatMap((id) => [`delivery:${id}`, `sent:${id}`]));
+    return ids.map((id, i) => {
+      const doc = docs[2 * i];
+      const sent = docs[2 * i + 1];
+      if (!doc) return { id, delivery: undefined };
+      const d = JSON.parse(doc) as Delivery;
+      return { id, delivery: sent ? { ...d, state: "sent", attempt: Number(sent), lastError: null } : d };
+    });
   }
 
   /** Saves a delivery's new state and when to try it next. */
@@ -145,9 +154,20 @@ export class NotifierStore {
     await this.r.multi().set(`delivery:${d.id}`, JSON.stringify(d)).zadd("deliveries:due", "XX", dueAt, d.id).exec();
   }
 
+  /**
+   * Marks a delivery as sent by attempt `attempt` (only its receipt is still owed) and when another
+   * process may publish that receipt instead. A small key beside the document, not the document
+   * written again with its whole message; two plain commands (one write): if the second is lost
+   * with the connection, the claim's own lease brings the delivery back a little later, still
+   * marked sent.
+   */
+  async markSent(id: string, attempt: number, dueAt: number): Promise<void> {
+    await Promise.all([this.r.set(`sent:${id}`, String(attempt), "PX", SENT_TTL_MS), this.r.zadd("deliveries:due", "XX", dueAt, id)]);
+  }
+
   /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
   async finishDelivery(d: Delivery, now: number): Promise<void> {
-    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, d.id, now);
+    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, `sent:${d.id}`, d.id, now);
   }
 
   pendingDeliveries(): Promise<number> {

@@ -4,7 +4,10 @@
 // directly so that "one tick" is exact.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { NotifyOutcome } from "@mirror/contracts";
 import { parseConfig } from "@mirror/kit";
+import { waitFor } from "@mirror/testkit";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { buildChannels } from "../src/channels/index.js";
@@ -55,6 +58,53 @@ test("one tick flushes every due group and starts every due delivery, past one b
     assert.equal(repos.size, count, "the receiver got one message per group");
     assert.equal(await store.pendingDeliveries(), 0, "nothing is owed afterwards");
     assert.equal(await deliverer.runDue(), 0, "a second run finds nothing due");
+    await deliverer.stop();
+  } finally {
+    redis.disconnect();
+  }
+});
+
+test("a delivery marked sent by a process that died before its receipt is not sent again: the next one only publishes the receipt", { timeout: 60_000 }, async () => {
+  const cfg = parseConfig(`notifier: { groupWait: 0s, channels: [ { name: marked, type: webhook, url: "${h.receiver.url}" } ] }\n`, {}).notifier;
+  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier-sent:" });
+  try {
+    const store = new NotifierStore(redis);
+    const router = new Router(cfg);
+    let now = Date.parse("2026-03-02T12:00:00.000Z");
+    const clock = { now: () => now };
+    await onLoopEvent({ loop: makeLoop({ repo: "/src/sent-once" }), reason: "test" }, { store, router, clock, log: silent });
+    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
+    const [delivery] = await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    assert.ok(delivery);
+    // The dead process: it claimed the delivery, its POST went through (not to this receiver),
+    // it marked the delivery sent and died before publishing the receipt.
+    const [claimed] = await store.claimDeliveries(now, 10_000);
+    assert.equal(claimed?.id, delivery.id);
+    await store.markSent(delivery.id, 1, now + 5_000);
+    const before = h.receiver.requests.length;
+
+    now += 6_000;
+    const [again] = await store.claimDeliveries(now, 10_000);
+    assert.equal(again?.delivery?.state, "sent", "the mark is read with the document");
+    assert.equal(again?.delivery?.attempt, 1);
+    await redis.zadd("deliveries:due", now, delivery.id);
+    const deliverer = new Deliverer({
+      store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
+      channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
+      maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
+    });
+    assert.equal(await deliverer.runDue(), 1);
+    await deliverer.idle();
+    const receipt = await waitFor("the receipt", async () => {
+      const jsm = await jetstreamManager(h.publisher.nc);
+      const m = await jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.notify.sent.marked" }).catch(() => null);
+      return m ? NotifyOutcome.parse(m.json()) : undefined;
+    });
+    assert.equal(receipt.deliveryId, delivery.id);
+    assert.equal(receipt.attempt, 1);
+    assert.equal(h.receiver.requests.length, before, "the message was not sent a second time");
+    assert.equal(await store.pendingDeliveries(), 0);
+    assert.equal(await redis.exists(`sent:${delivery.id}`, `delivery:${delivery.id}`), 0, "the mark goes with the document");
     await deliverer.stop();
   } finally {
     redis.disconnect();
