@@ -174,9 +174,13 @@ export class NotifierStore {
     return this.r.zcard("deliveries:due");
   }
 
-  async loadLoop(id: string): Promise<LoopRecord | undefined> {
-    const raw = await this.r.get(`loop:${id}`);
-    return raw ? (JSON.parse(raw) as LoopRecord) : undefined;
+  /** A loop's record and several groups in one MGET (the groups in the order of `groupIds`). */
+  async loadLoopAndGroups(loopId: string, groupIds: string[]): Promise<{ loop: LoopRecord | undefined; groups: { raw: string; group: GroupState | undefined }[] }> {
+    const [loop, ...groups] = await this.r.mget([`loop:${loopId}`, ...groupIds.map((id) => `group:${id}`)]);
+    return {
+      loop: loop ? (JSON.parse(loop) as LoopRecord) : undefined,
+      groups: groups.map((r) => ({ raw: r ?? "", group: r ? (JSON.parse(r) as GroupState) : undefined })),
+    };
   }
 
   /**

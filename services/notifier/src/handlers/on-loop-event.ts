@@ -29,9 +29,9 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
     return { target, gl, id: groupIdOf(target, gl) };
   });
   const ids = targets.map((t) => t.id);
-  // What we know of the loop and its groups, read in one round trip (the groups depend only on
-  // the event's labels); a redelivery wastes the group reads, every new event saves a round trip.
-  const [seen, ...groups] = await Promise.all([deps.store.loadLoop(loop.id), ...ids.map((id) => deps.store.loadGroup(id))]);
+  // What we know of the loop and its groups, read in one MGET (the groups depend only on the
+  // event's labels); a redelivery wastes the group reads, every new event saves a round trip.
+  const { loop: seen, groups } = await deps.store.loadLoopAndGroups(loop.id, ids);
   if (seen && seen.rev >= loop.rev) return { dueNow: false };
   // A loop we never saw firing needs no message when it closes.
   if (!seen && loop.status === "closed") return { dueNow: false };
