@@ -39,7 +39,9 @@ export class Detector {
       deps.onChanges?.(c);
       void this.wakeChildren(c);
     };
-    this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: (l) => this.onOpened?.(l), onChanges });
+    const loops = deps.config.loops;
+    const triageLeaseAt = loops.triage ? () => deps.clock.now() + loops.triageRetry : undefined;
+    this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: (l) => this.onOpened?.(l), onChanges, triageLeaseAt });
   }
 
   /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */

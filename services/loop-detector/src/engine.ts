@@ -16,6 +16,8 @@ export interface EngineDeps {
   onOpened?: (loop: Loop) => void;
   /** Called after every commit with the changes (dependency wake-ups, metrics). */
   onChanges?: (changes: LoopChange[]) => void;
+  /** When a loop opened now should be asked about again if its triage has not been stored (triage on), else unset. */
+  triageLeaseAt?: () => number;
 }
 
 export class ConflictError extends Error {
@@ -47,6 +49,7 @@ export class Engine {
         outbox,
         counts: countDeltas(cur.state, m.state),
         wake,
+        leases: this.leases(m.changes),
       });
       if (ok) {
         await this.outbox.publish(outbox);
@@ -58,6 +61,13 @@ export class Engine {
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 5)));
     }
     throw new ConflictError(`gave up updating ${key} after ${MAX_ATTEMPTS} concurrent writes`);
+  }
+
+  /** Triage leases for the loops a commit opens, written with it (a crash right after still leaves them). */
+  private leases(changes: LoopChange[]): [number, string][] {
+    const at = this.deps.triageLeaseAt;
+    if (!at) return [];
+    return changes.filter((c) => c.event === "opened").map((c) => [at(), c.loop.id]);
   }
 }
 

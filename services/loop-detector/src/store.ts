@@ -31,11 +31,14 @@ export interface Commit {
   /** Deltas of the loop counters ("kind|severity|status" -> +1/-1). */
   counts: [string, number][];
   wake: number | null;
+  /** Triage leases of loops this commit opens: [due ms, loop id] in the `triage` set. */
+  leases?: [number, string][];
 }
 
 // Optimistic compare-and-set: the transition, its index entries, its outbox events, the
-// counters and the next wake-up are written together or not at all, and only if nobody
-// else wrote this entity since we read it. Two replicas therefore never double-open.
+// counters, the next wake-up and the triage leases of opened loops are written together or
+// not at all, and only if nobody else wrote this entity since we read it. Two replicas
+// therefore never double-open, and no opened loop is left without a triage lease.
 const COMMIT_LUA = `
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then return -1 end
@@ -49,6 +52,7 @@ for _, o in ipairs(p.outbox) do
   redis.call('HSET', KEYS[4], o[1], o[2])
 end
 for _, c in ipairs(p.counts) do redis.call('HINCRBY', KEYS[8], c[1], c[2]) end
+for _, l in ipairs(p.leases) do redis.call('ZADD', KEYS[9], l[1], l[2]) end
 if p.wake == '' then redis.call('ZREM', KEYS[7], ARGV[3]) else redis.call('ZADD', KEYS[7], p.wake, ARGV[3]) end
 return v + 1
 `;
@@ -62,6 +66,7 @@ export const KEYS = {
   entities: "entities",
   due: "due",
   counts: "counts",
+  triage: "triage",
   built: "meta:built",
 } as const;
 
@@ -71,7 +76,7 @@ type Scripts = { loopCommit(...args: string[]): Promise<number> };
 export class LoopStore {
   constructor(readonly redis: Redis) {
     // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
-    redis.defineCommand("loopCommit", { numberOfKeys: 8, lua: COMMIT_LUA });
+    redis.defineCommand("loopCommit", { numberOfKeys: 9, lua: COMMIT_LUA });
   }
 
   async read(key: string): Promise<StoredEntity> {
@@ -93,8 +98,9 @@ export class LoopStore {
       outbox: c.outbox.map((o) => [o.id, JSON.stringify(o)]),
       counts: c.counts,
       wake: c.wake === null ? "" : String(c.wake),
+      leases: (c.leases ?? []).map(([at, id]) => [String(at), id]),
     });
-    const keys = [KEYS.entity(key), KEYS.index, KEYS.outbox, KEYS.outboxData, KEYS.outboxSeq, KEYS.entities, KEYS.due, KEYS.counts];
+    const keys = [KEYS.entity(key), KEYS.index, KEYS.outbox, KEYS.outboxData, KEYS.outboxSeq, KEYS.entities, KEYS.due, KEYS.counts, KEYS.triage];
     const r = await (this.redis as Redis & Scripts).loopCommit(...keys, String(version), doc, key, payload);
     return Number(r) >= 0;
   }

@@ -4,7 +4,7 @@ import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import type { Engine } from "./engine.js";
 import type { EntityState, Mutation } from "./state.js";
-import type { LoopStore } from "./store.js";
+import { KEYS, type LoopStore } from "./store.js";
 
 export interface TriageDeps {
   bus: Bus;
@@ -18,7 +18,7 @@ export interface TriageDeps {
   onOutcome?: (outcome: "ok" | "failed") => void;
 }
 
-const RETRY = "triage";
+const RETRY = KEYS.triage;
 /** Model adapters answer a few requests at once (model.*.maxConcurrency); more would only time out. */
 const MAX_IN_FLIGHT = 4;
 const ATTEMPTS = "triage:attempts";
@@ -36,11 +36,12 @@ export class Triager {
 
   constructor(private readonly deps: TriageDeps) {}
 
-  /** Starts triage of `loop` in the background; a burst of new loops is asked a few at a time. */
+  /**
+   * Starts triage of `loop` in the background; a burst of new loops is asked a few at a time.
+   * The commit that opened the loop also wrote its retry entry, as a lease: if this process dies
+   * before the answer is stored, the tick (of any replica) asks again when it expires.
+   */
   start(loop: Loop): void {
-    // The retry entry is written first, as a lease: if this process dies before the answer is
-    // stored, the tick (of any replica) asks again when it expires.
-    void this.lease(loop.id).catch(() => undefined);
     const trace = traceCarrier();
     if (trace) this.traces.set(loop.id, trace);
     this.waiting.push(loop);

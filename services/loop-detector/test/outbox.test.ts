@@ -57,3 +57,18 @@ test("published entries are cleared together soon after; a drain meanwhile neith
     redis.disconnect();
   }
 });
+
+test("a commit writes the triage leases of the loops it opens, and a commit that loses its compare-and-set writes none", async () => {
+  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:lease-test:" });
+  try {
+    const store = new LoopStore(redis);
+    const { key, e } = entry(7);
+    assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null, leases: [[12_345, e.token]] }));
+    assert.equal(await redis.zscore("triage", e.token), "12345");
+    const other = entry(8);
+    assert.equal(await store.commit(key, 0, "{}", { loopIds: [other.e.token], outbox: [other.e], counts: [], wake: null, leases: [[1, other.e.token]] }), false, "version 0 is gone");
+    assert.equal(await redis.zscore("triage", other.e.token), null);
+  } finally {
+    redis.disconnect();
+  }
+});
