@@ -1,5 +1,5 @@
 /**
- * `bus.chain`: the floor under `pipeline.throughput`. The bus traffic of one pipeline event and
+ * `busChain`: the floor under `pipeline.throughput`. The bus traffic of one pipeline event and
  * nothing else: a snapshot published with a Nats-Msg-Id, a durable consumer that publishes
  * `opened`, acks, asks a model by request/reply and publishes `updated`, a durable consumer of
  * both loop events that POSTs `opened` to the same webhook receiver and publishes a receipt.
@@ -9,10 +9,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { jetstream, jetstreamManager, type JetStreamClient, StorageType } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
 import type { Hook } from "./hook.js";
+import { openBenchStream } from "./jetstream.js";
 
 const STREAM = "BENCH_CHAIN";
 const STAGE = fileURLToPath(new URL("./chain-stage.mjs", import.meta.url));
@@ -34,10 +34,8 @@ export class BusChain {
   ) {}
 
   static async open(url: string): Promise<BusChain> {
-    const nc = await connect({ servers: url, name: "bench-chain" });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: STREAM, subjects: ["chain.>"], storage: StorageType.File, duplicate_window: 120_000_000_000 });
-    return new BusChain(url, nc, jetstream(nc));
+    const { nc, js } = await openBenchStream(url, "bench-chain", STREAM, "chain.>");
+    return new BusChain(url, nc, js);
   }
 
   /** Starts the stages of one run (worker threads, their consumers ready); the run's snapshots go through `publish`. */

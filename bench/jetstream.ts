@@ -18,6 +18,17 @@ export interface LatencyResult {
   lost: number;
 }
 
+/**
+ * A connection named `client` and a file-backed stream of its own with a 2-minute duplicate
+ * window (a Nats-Msg-Id repeat is dropped, as on the MIRROR stream), on the bench's nats-server.
+ */
+export async function openBenchStream(url: string, client: string, stream: string, subjects: string): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
+  const nc = await connect({ servers: url, name: client });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: stream, subjects: [subjects], storage: StorageType.File, duplicate_window: 120_000_000_000 });
+  return { nc, js: jetstream(nc), jsm };
+}
+
 export class RawJetStream {
   private run = 0;
   private constructor(
@@ -27,10 +38,8 @@ export class RawJetStream {
   ) {}
 
   static async open(url: string): Promise<RawJetStream> {
-    const nc = await connect({ servers: url, name: "bench-raw" });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: STREAM, subjects: ["bench.raw.>"], storage: StorageType.File, duplicate_window: 120_000_000_000 });
-    return new RawJetStream(nc, jetstream(nc), jsm);
+    const { nc, js, jsm } = await openBenchStream(url, "bench-raw", STREAM, "bench.raw.>");
+    return new RawJetStream(nc, js, jsm);
   }
 
   /** A durable consumer over this run's subjects, started before anything is published; calls `seen(i)` per message. */

@@ -5,15 +5,15 @@ import type { LoopStore, OutboxEntry } from "./store.js";
 
 const CONTRACTS = { opened: loopOpened, updated: loopUpdated, closed: loopClosed } as const;
 
+/** Published ids cleared from the outbox at once, and how long one waits for others at most. */
+const CLEAR_BATCH = 256;
+const CLEAR_AFTER_MS = 20;
+
 /**
  * Publishes loop events that were stored together with their transition, then clears them (in
  * batches, a few milliseconds later). A crash between the two leaves them stored; drain()
  * publishes them again with the same Nats-Msg-Id, so JetStream drops what already went out.
  */
-/** Published ids cleared from the outbox at once, and how long one waits for others at most. */
-const CLEAR_BATCH = 256;
-const CLEAR_AFTER_MS = 20;
-
 export class Outbox {
   private draining: Promise<void> | undefined;
   /** Published ids not cleared yet: cleared together (two commands for a batch, not for each). */
@@ -37,7 +37,8 @@ export class Outbox {
     if (ids.length) await this.store.outboxDone(ids).catch((err) => this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"));
   }
 
-  private cleared(ids: string[]): void {
+  /** Queues published ids for the next clear(): at once when a batch is full, else after CLEAR_AFTER_MS. */
+  private clearLater(ids: string[]): void {
     this.published.push(...ids);
     if (this.published.length >= CLEAR_BATCH) void this.clear();
     else if (this.published.length && !this.clearTimer) {
@@ -63,7 +64,7 @@ export class Outbox {
     } catch (err) {
       this.log.warn({ err: (err as Error).message, pending: entries.length - done.length }, "loop event not published yet; kept in the outbox");
     } finally {
-      this.cleared(done);
+      this.clearLater(done);
     }
     return done.length;
   }

@@ -4,7 +4,7 @@ import { flushGroup } from "./group.js";
 import { updateGroup } from "./group-ops.js";
 import { groupMessage } from "./message.js";
 import type { Router, Target } from "./routing.js";
-import type { Delivery, NotifierStore } from "./store.js";
+import type { Delivery, LoadedGroup, NotifierStore } from "./store.js";
 
 export interface FlushDeps {
   store: NotifierStore;
@@ -20,7 +20,7 @@ export function deliveryId(group: GroupState, seq: number): string {
 }
 
 /** Flushes one due group: decides what it sends and stores the delivery with the group, atomically. */
-export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?: Awaited<ReturnType<NotifierStore["loadGroup"]>>): Promise<Delivery | null> {
+export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?: LoadedGroup): Promise<Delivery | null> {
   const result = await updateGroup(deps.store, id, now, loaded, (g) => {
     if (!g) return { group: null };
     if (g.nextFlushAt > now) return undefined;

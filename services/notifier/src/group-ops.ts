@@ -2,7 +2,7 @@ import { RetryableError } from "@mirror/bus";
 import { stableHash } from "@mirror/contracts";
 import type { GroupState } from "./group.js";
 import type { Target } from "./routing.js";
-import type { Delivery, NotifierStore } from "./store.js";
+import type { Delivery, LoadedGroup, NotifierStore } from "./store.js";
 
 /** The Redis id of the group an alert joins through `target`. */
 export function groupIdOf(target: Target, labels: Record<string, string>): string {
@@ -28,7 +28,7 @@ export async function updateGroup(
   id: string,
   now: number,
   /** The group as just read by the caller (saves the first read); a conflict reads it again. */
-  loaded: Awaited<ReturnType<NotifierStore["loadGroup"]>> | undefined,
+  loaded: LoadedGroup | undefined,
   change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
 ): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {

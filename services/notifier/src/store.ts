@@ -82,6 +82,14 @@ export interface LoopRecord {
   groups: string[];
 }
 
+/** A group as read: its stored text (what a compare-and-set compares) and its parsed state. */
+export interface LoadedGroup {
+  raw: string;
+  group: GroupState | undefined;
+}
+
+const loaded = (raw: string | null): LoadedGroup => ({ raw: raw ?? "", group: raw ? (JSON.parse(raw) as GroupState) : undefined });
+
 const LOOP_TTL_MS = 30 * 86_400_000;
 /** A "sent" mark outlives any delivery it can belong to (finishing one deletes it with the document). */
 const SENT_TTL_MS = 7 * 86_400_000;
@@ -102,16 +110,14 @@ export class NotifierStore {
     return this.r;
   }
 
-  async loadGroup(id: string): Promise<{ raw: string; group: GroupState | undefined }> {
-    const raw = (await this.r.get(`group:${id}`)) ?? "";
-    return { raw, group: raw ? (JSON.parse(raw) as GroupState) : undefined };
+  async loadGroup(id: string): Promise<LoadedGroup> {
+    return loaded(await this.r.get(`group:${id}`));
   }
 
   /** Several groups in one round trip (MGET), in the order of `ids`. */
-  async loadGroups(ids: string[]): Promise<{ raw: string; group: GroupState | undefined }[]> {
+  async loadGroups(ids: string[]): Promise<LoadedGroup[]> {
     if (ids.length === 0) return [];
-    const raws = await this.r.mget(ids.map((id) => `group:${id}`));
-    return raws.map((r) => ({ raw: r ?? "", group: r ? (JSON.parse(r) as GroupState) : undefined }));
+    return (await this.r.mget(ids.map((id) => `group:${id}`))).map(loaded);
   }
 
   /** Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`. */
@@ -175,12 +181,9 @@ export class NotifierStore {
   }
 
   /** A loop's record and several groups in one MGET (the groups in the order of `groupIds`). */
-  async loadLoopAndGroups(loopId: string, groupIds: string[]): Promise<{ loop: LoopRecord | undefined; groups: { raw: string; group: GroupState | undefined }[] }> {
+  async loadLoopAndGroups(loopId: string, groupIds: string[]): Promise<{ loop: LoopRecord | undefined; groups: LoadedGroup[] }> {
     const [loop, ...groups] = await this.r.mget([`loop:${loopId}`, ...groupIds.map((id) => `group:${id}`)]);
-    return {
-      loop: loop ? (JSON.parse(loop) as LoopRecord) : undefined,
-      groups: groups.map((r) => ({ raw: r ?? "", group: r ? (JSON.parse(r) as GroupState) : undefined })),
-    };
+    return { loop: loop ? (JSON.parse(loop) as LoopRecord) : undefined, groups: groups.map(loaded) };
   }
 
   /**

@@ -4,7 +4,7 @@
 // directly so that "one tick" is exact.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { NotifyOutcome } from "@mirror/contracts";
+import { type NotifierConfig, NotifyOutcome } from "@mirror/contracts";
 import { parseConfig } from "@mirror/kit";
 import { waitFor } from "@mirror/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -21,6 +21,15 @@ import { NotifierStore } from "../src/store.js";
 import { Harness, makeLoop, silent } from "./harness.js";
 
 let h: Harness;
+
+/** A Deliverer over `store` sending through the config's channels, receipts on the harness's bus. */
+function makeDeliverer(store: NotifierStore, cfg: NotifierConfig, clock: { now(): number }): Deliverer {
+  return new Deliverer({
+    store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
+    channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
+    maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
+  });
+}
 before(async () => {
   h = await Harness.start();
 });
@@ -47,11 +56,7 @@ test("one tick flushes every due group and starts every due delivery, past one b
     assert.equal(deliveries.length, count, "one flush made a delivery for every due group");
     assert.deepEqual(await store.dueGroups(now, 1_000), [], "no group is left due after one flush");
 
-    const deliverer = new Deliverer({
-      store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
-      channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
-      maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
-    });
+    const deliverer = makeDeliverer(store, cfg, clock);
     assert.equal(await deliverer.runDue(), count, "one run started every due delivery");
     await deliverer.idle();
     const repos = new Set(h.receiver.requests.map((r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo));
@@ -88,11 +93,7 @@ test("a delivery marked sent by a process that died before its receipt is not se
     assert.equal(again?.delivery?.state, "sent", "the mark is read with the document");
     assert.equal(again?.delivery?.attempt, 1);
     await redis.zadd("deliveries:due", now, delivery.id);
-    const deliverer = new Deliverer({
-      store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
-      channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
-      maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
-    });
+    const deliverer = makeDeliverer(store, cfg, clock);
     assert.equal(await deliverer.runDue(), 1);
     await deliverer.idle();
     const receipt = await waitFor("the receipt", async () => {

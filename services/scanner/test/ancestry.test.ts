@@ -4,28 +4,15 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { git, makeRepo } from "@mirror/testkit";
 import { reachableFrom } from "../src/ancestry.js";
-import { readBranches } from "../src/branches.js";
-import { type FoundRepo, repoAt } from "../src/discover.js";
 import { runGit } from "../src/git.js";
-import { listLocalBranches } from "../src/local-refs.js";
-import { parseStatus } from "../src/porcelain.js";
-import { readRepoConfig } from "../src/repo-config.js";
 import { markMerged, pickDefault, readRefs } from "../src/refs.js";
-import { commitFile, realTemp } from "./fixtures.js";
+import { commitFile, readBranchesTraced, realTemp } from "./fixtures.js";
 
 const MERGED = ["for-each-ref", "--merged=refs/heads/main", "--format=%(refname)", "refs/heads"];
 
 /** Branches as the scanner reads them (status from git, the rest from files) and the git calls it made. */
 async function scanned(worktree: string) {
-  const found = (await repoAt(worktree, worktree)) as FoundRepo;
-  const status = parseStatus(await runGit(worktree, ["status", "--porcelain=v2", "--branch", "-z"]));
-  const calls: string[][] = [];
-  const g = (args: readonly string[]) => {
-    calls.push([...args]);
-    return runGit(worktree, args);
-  };
-  const config = await readRepoConfig(found.gitDir, found.commonDir);
-  const state = await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
+  const { state, calls } = await readBranchesTraced(worktree);
   return { merged: state.branches.map((b) => [b.name, b.mergedIntoDefault]), calls };
 }
 

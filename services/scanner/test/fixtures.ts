@@ -1,7 +1,12 @@
 import { realpathSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commitAll, git, makeRepo, tempDir } from "@mirror/testkit";
+import { readBranches } from "../src/branches.js";
 import { type FoundRepo, repoAt } from "../src/discover.js";
+import { runGit } from "../src/git.js";
+import { listLocalBranches } from "../src/local-refs.js";
+import { parseStatus } from "../src/porcelain.js";
+import { readRepoConfig } from "../src/repo-config.js";
 import { readRepo } from "../src/snapshot.js";
 
 /** A fresh real-path temp folder (so paths compare equal to what the scanner reports). */
@@ -35,4 +40,18 @@ export function remoteAndClone(dir: string): { bare: string; clone: string } {
 export function commitFile(repo: string, name: string, text = `${name}\n`): void {
   writeFileSync(join(repo, name), text);
   commitAll(repo, `add ${name}`);
+}
+
+/** readBranches on the repo at `dir` as the scanner calls it (status, refs and config read beforehand), with the git calls it made. */
+export async function readBranchesTraced(dir: string) {
+  const found = (await repoAt(dir, dir)) as FoundRepo;
+  const status = parseStatus(await runGit(dir, ["status", "--porcelain=v2", "--branch", "-z"]));
+  const calls: string[][] = [];
+  const g = (args: readonly string[]) => {
+    calls.push([...args]);
+    return runGit(dir, args);
+  };
+  const config = await readRepoConfig(found.gitDir, found.commonDir);
+  const state = await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
+  return { state, calls };
 }

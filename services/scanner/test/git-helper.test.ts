@@ -61,9 +61,20 @@ function fakeGit(): string {
   return path;
 }
 
+/** Helpers (at most `max`) running the stand-in git, a folder to run it in, and a marker unique to the test. */
+function fake(max: number): { helpers: GitHelpers; cwd: string; marker: string } {
+  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), max);
+  return { helpers, cwd: tempDir("mirror-git-helper-"), marker: String(1e6 + Math.floor(Math.random() * 1e6)) };
+}
+
+/** Pids of the stand-in's `sleep <marker>` processes. */
+function sleeping(marker: string): number[] {
+  const r = spawnSync("pgrep", ["-f", `sleep ${marker}`], { encoding: "utf8" });
+  return r.stdout.trim().split("\n").filter(Boolean).map(Number);
+}
+
 test("calls share a few helpers without mixing their outputs", async () => {
-  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 2);
-  const root = tempDir("mirror-git-helper-");
+  const { helpers, cwd: root } = fake(2);
   const dirs = Array.from({ length: 12 }, (_, i) => join(root, `d${i}`));
   for (const d of dirs) mkdirSync(d);
   try {
@@ -78,15 +89,12 @@ test("calls share a few helpers without mixing their outputs", async () => {
 });
 
 test("a call that runs past its timeout kills the helper and its git; the next call gets a new helper", async () => {
-  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 1);
-  const cwd = tempDir("mirror-git-helper-");
-  const marker = `4${Math.floor(Math.random() * 1e6)}`;
-  const pgrep = () => spawnSync("pgrep", ["-f", `sleep ${marker}`]).status === 0;
+  const { helpers, cwd, marker } = fake(1);
   try {
     const t0 = performance.now();
     await assert.rejects(helpers.run(cwd, ["sleep", marker], 300), (err: HelperError) => err instanceof HelperError && err.timedOut);
     assert.ok(performance.now() - t0 < 5_000, "the timeout fired");
-    await waitFor("the hung git to be killed", () => (pgrep() ? undefined : true), { timeout: 5_000 });
+    await waitFor("the hung git to be killed", () => sleeping(marker).length === 0, { timeout: 5_000 });
     const r = await helpers.run(cwd, ["after"], 10_000);
     assert.equal(r.stdout.toString(), `${cwd}|after|`);
   } finally {
@@ -95,17 +103,13 @@ test("a call that runs past its timeout kills the helper and its git; the next c
 });
 
 test("a helper that dies under a call fails only that call; the next call gets a new helper", async () => {
-  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 1);
-  const cwd = tempDir("mirror-git-helper-");
-  const marker = `5${Math.floor(Math.random() * 1e6)}`;
+  const { helpers, cwd, marker } = fake(1);
   try {
     const call = helpers.run(cwd, ["sleep", marker], 30_000);
     // The helper is the sleep's parent: kill it (not the sleep) as an OOM killer would.
     const helperPid = await waitFor("the helper running the call", () => {
-      const r = spawnSync("pgrep", ["-f", `sleep ${marker}`], { encoding: "utf8" });
-      const pid = r.stdout.trim().split("\n")[0];
-      if (!pid) return undefined;
-      return Number(execFileSync("ps", ["-o", "ppid=", "-p", pid], { encoding: "utf8" }).trim()) || undefined;
+      const [pid] = sleeping(marker);
+      return pid ? Number(execFileSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8" }).trim()) || undefined : undefined;
     }, { timeout: 5_000 });
     process.kill(helperPid, "SIGKILL");
     await assert.rejects(call, (err: HelperError) => err instanceof HelperError && !err.timedOut);

@@ -4,14 +4,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { commitAll, git, makeRepo } from "@mirror/testkit";
 import { type FoundRepo, repoAt } from "../src/discover.js";
-import { readBranches } from "../src/branches.js";
 import { runGit } from "../src/git.js";
-import { listLocalBranches } from "../src/local-refs.js";
-import { parseStatus } from "../src/porcelain.js";
-import { readRepoConfig } from "../src/repo-config.js";
 import { readCommitTime } from "../src/objects.js";
 import { markMerged, pickDefault, readRefs } from "../src/refs.js";
-import { commitFile, read, realTemp, remoteAndClone, writeAt } from "./fixtures.js";
+import { commitFile, read, readBranchesTraced, realTemp, remoteAndClone, writeAt } from "./fixtures.js";
 
 test("a clean repo: branch, head, default branch, every count zero, no remote", async () => {
   const repo = makeRepo(join(realTemp(), "r"));
@@ -196,18 +192,7 @@ test("file names with newlines, spaces, non-UTF-8 bytes and option-like names ar
 });
 
 /** The git calls readBranches makes for the repo (status, refs and config read beforehand). */
-async function gitCallsForBranches(repo: string): Promise<string[][]> {
-  const found = (await repoAt(repo, repo)) as FoundRepo;
-  const status = parseStatus(await runGit(repo, ["status", "--porcelain=v2", "--branch", "-z"]));
-  const calls: string[][] = [];
-  const g = (args: readonly string[]) => {
-    calls.push([...args]);
-    return runGit(repo, args);
-  };
-  const config = await readRepoConfig(found.gitDir, found.commonDir);
-  await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
-  return calls;
-}
+const gitCallsForBranches = async (repo: string) => (await readBranchesTraced(repo)).calls;
 
 test("branches read from the ref store agree with for-each-ref, loose or packed, one or several", async () => {
   const dir = realTemp();
