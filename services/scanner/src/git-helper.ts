@@ -58,7 +58,7 @@ class Helper {
   private pending: { resolve: (code: number) => void; reject: (err: Error) => void } | undefined;
   dead = false;
 
-  constructor(git: string, env: NodeJS.ProcessEnv, onExit: (h: Helper) => void) {
+  constructor(git: string, env: NodeJS.ProcessEnv) {
     this.dir = mkdtempSync(join(tmpdir(), "mirror-git-"));
     // Its own process group: a timeout kills the helper together with the git it is running.
     this.child = spawn(SH, ["-c", SCRIPT, "mirror-git-helper", this.dir, git], { env, stdio: "pipe", detached: true });
@@ -67,10 +67,8 @@ class Helper {
     this.child.stderr.resume();
     this.child.stdin.on("error", () => undefined);
     this.child.on("error", (err) => this.fail(new HelperError(`git helper failed: ${err.message}`, false)));
-    this.child.on("exit", () => {
-      this.fail(new HelperError("git helper exited", false));
-      onExit(this);
-    });
+    // The pool learns of it from `dead` when the helper is next taken or given back.
+    this.child.on("exit", () => this.fail(new HelperError("git helper exited", false)));
     this.idle();
   }
 
@@ -181,7 +179,7 @@ export class GitHelpers {
     if (this.running < this.max) {
       this.running++;
       try {
-        return new Helper(this.git, this.env(), () => undefined);
+        return new Helper(this.git, this.env());
       } catch (err) {
         // No temp folder or no sh: every later call spawns git itself.
         this.running--;
