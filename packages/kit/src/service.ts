@@ -70,7 +70,14 @@ export interface RunningService {
   ctx: ServiceContext;
   port: number;
   stop(): Promise<void>;
+  /** Which part of stop() runs now ("running" before, "stopped" after): named when a stop hangs. */
+  readonly step: string;
 }
+
+/** stop() finishes within this (each step bounded by what is left), under defineService's hard exit. */
+const STOP_BUDGET_MS = 4_300;
+const HARD_EXIT_MS = 4_800;
+const SLOW_STEP_MS = 1_000;
 
 /** Wires config -> logger -> http -> bus -> store -> start() -> Services API; returns a handle. */
 export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
@@ -122,19 +129,40 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   started = true;
   log.info("service started");
   let stopping: Promise<void> | undefined;
+  let step = "running";
   const stop = () => {
     stopping ??= (async () => {
       started = false;
-      await bus?.close(3_000);
-      await result.stop?.().catch((err) => log.warn({ err }, "stop hook failed"));
-      await store?.quit().catch(() => store?.disconnect());
-      await http.close();
-      await tracing?.stop();
+      const deadline = performance.now() + STOP_BUDGET_MS;
+      // Each step is bounded by what is left of the budget, so one that hangs cannot keep the
+      // later ones (the store, the HTTP server) from closing before the hard exit; a slow or
+      // cut-short step is logged by name, so a stop that went wrong says where.
+      const run = async (name: string, capMs: number, f: () => Promise<unknown>) => {
+        step = name;
+        const ms = Math.max(50, Math.min(capMs, deadline - performance.now()));
+        const t0 = performance.now();
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          f().then(() => "done" as const, (err) => (log.warn({ err, step: name }, "stop step failed"), "failed" as const)),
+          new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))),
+        ]);
+        clearTimeout(timer);
+        const took = Math.round(performance.now() - t0);
+        if (outcome === "timeout") log.warn({ step: name, ms: took }, "stop step did not finish in time; going on");
+        else if (took > SLOW_STEP_MS) log.warn({ step: name, ms: took }, "stop step was slow");
+      };
+      await run("bus", 3_000, () => (bus ? bus.close(2_500) : Promise.resolve()));
+      if (result.stop) await run("service", 2_000, result.stop);
+      await run("store", 500, async () => store?.quit().catch(() => store?.disconnect()));
+      if (store && store.status !== "end") store.disconnect();
+      await run("http", 500, () => http.close());
+      if (tracing) await run("tracing", 1_000, () => tracing.stop());
+      step = "stopped";
       log.info("service stopped");
     })();
     return stopping;
   };
-  return { ctx, port, stop };
+  return { ctx, port, stop, get step() { return step; } };
 }
 
 async function listen(app: FastifyInstance, port: number): Promise<number> {
@@ -165,7 +193,10 @@ export function defineService(spec: ServiceSpec): void {
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    const hard = setTimeout(() => process.exit(0), 4_800);
+    const hard = setTimeout(() => {
+      running?.ctx.log.error({ step: running.step }, `not stopped after ${HARD_EXIT_MS} ms; exiting`);
+      process.exit(0);
+    }, HARD_EXIT_MS);
     hard.unref();
     if (!running) process.exit(0);
     running.ctx.log.info({ signal }, "shutting down");

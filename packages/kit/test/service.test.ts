@@ -37,3 +37,29 @@ test("a service is alive at once, ready only when bus and store answer, and reco
     await redis.dispose();
   }
 });
+
+test("a stop step that hangs is cut short and named: the store and HTTP server still close within the budget", async () => {
+  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  const lines: Record<string, unknown>[] = [];
+  const logDest = { write: (s: string) => (lines.push(JSON.parse(s)), true) };
+  try {
+    const config = parseConfig("", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
+    const svc = await runService(
+      { name: "kit-hang", port: () => 0, start: async () => ({ stop: () => new Promise<void>(() => undefined) }) },
+      { config, port: 0, logDest: logDest as never },
+    );
+    assert.equal(svc.step, "running");
+    const t0 = performance.now();
+    await svc.stop();
+    const took = performance.now() - t0;
+    assert.ok(took >= 1_900 && took < 4_300, `stop took ${Math.round(took)} ms: the hung step gets 2 s, the whole stop at most 4.3 s`);
+    assert.equal(svc.step, "stopped");
+    const cut = lines.find((l) => l.msg === "stop step did not finish in time; going on");
+    assert.equal(cut?.step, "service", "the hung step is named");
+    assert.ok(lines.some((l) => l.msg === "service stopped"));
+    await waitFor("the store closed after the hung step", () => svc.ctx.store.status === "end", { timeout: 2_000 });
+    assert.equal(svc.ctx.http.server.listening, false, "the HTTP server was closed after the hung step");
+  } finally {
+    await Promise.all([nats.dispose(), redis.dispose()]);
+  }
+});

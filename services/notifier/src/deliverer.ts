@@ -75,6 +75,7 @@ export class Deliverer {
     const grace = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([this.idle(), grace]);
     this.stopping.abort();
+    // An aborted send returns at once; what it awaits after (the store, a receipt) is bounded by the caller's stop budget.
     await this.idle();
   }
 
