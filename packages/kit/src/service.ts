@@ -143,7 +143,13 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
         const t0 = performance.now();
         let timer: NodeJS.Timeout | undefined;
         const outcome = await Promise.race([
-          f().then(() => "done" as const, (err) => (log.warn({ err, step: name }, "stop step failed"), "failed" as const)),
+          f().then(
+            () => "done" as const,
+            (err) => {
+              log.warn({ err, step: name }, "stop step failed");
+              return "failed" as const;
+            },
+          ),
           new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))),
         ]);
         clearTimeout(timer);

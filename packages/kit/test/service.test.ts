@@ -41,7 +41,12 @@ test("a service is alive at once, ready only when bus and store answer, and reco
 test("a stop step that hangs is cut short and named: the store and HTTP server still close within the budget", async () => {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const lines: Record<string, unknown>[] = [];
-  const logDest = { write: (s: string) => (lines.push(JSON.parse(s)), true) };
+  const logDest = {
+    write: (s: string) => {
+      lines.push(JSON.parse(s));
+      return true;
+    },
+  };
   try {
     const config = parseConfig("", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
     const svc = await runService(
