@@ -18,11 +18,24 @@ import { paced, pool, sleep } from "./load.js";
 import { type BenchMesh, startBenchMesh } from "./mesh.js";
 import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from "./procs.js";
 import { payloads, snapshot } from "./snapshots.js";
+import { type StageLatency, stageLatency } from "./stages.js";
 
 const IN_FLIGHT = 100;
 /** Throughput runs in the warm-up (see measure()). */
 const WARM_UP_RUNS = 5;
 const RSS_GOAL_MB = 120;
+/** Events/s of the latency run at a home server's pace (where every hop wakes an idle process). */
+const SLOW_RATE = 50;
+
+function describeStages(s: StageLatency | undefined): string {
+  return s ? `detect p50 ${s.detectP50.toFixed(1)} p99 ${s.detectP99.toFixed(1)}ms, notify p50 ${s.notifyP50.toFixed(1)} p99 ${s.notifyP99.toFixed(1)}ms` : "stages not found in the stream";
+}
+
+/** Stage quantiles of the runs as extra keys (`<prefix>.detectP50` ...), medians over the runs. */
+function stageExtra(prefix: string, stages: (StageLatency | undefined)[]): Record<string, number> {
+  const keys = ["detectP50", "detectP99", "notifyP50", "notifyP99"] as const;
+  return Object.fromEntries(keys.map((k) => [`${prefix}.${k}`, median(stages.map((s) => s?.[k] ?? Number.NaN))]));
+}
 
 interface Sizes {
   /** Snapshots per throughput run. */
@@ -90,7 +103,21 @@ async function throughput(env: Env, count: number, send: Send = (p) => publish(e
 
 /** Snapshot published -> webhook received (ms) at `rate` events/s; lost events count at the deadline. */
 async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_000, send: Send = (p) => publish(env, p)): Promise<LatencyResult> {
-  const paths = freshPaths(env, Math.round(rate * seconds));
+  return (await latencyRun(env, rate, seconds, deadlineMs, send)).result;
+}
+
+/** The same, also split into stages by the stream's own timestamps (bench/stages.ts). */
+async function latencyStages(env: Env, rate: number, seconds: number): Promise<LatencyResult & { stages?: StageLatency }> {
+  const fromSeq = (await (await env.bus.manager()).streams.info(STREAM.name)).state.last_seq + 1;
+  const { result, paths, sent } = await latencyRun(env, rate, seconds, 30_000, (p) => publish(env, p));
+  const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
+  const sentAt = sent.map((t) => performance.timeOrigin + t);
+  const stages = await stageLatency(env.bus.js, fromSeq, paths, sentAt, (p) => epoch(env.hook.arrivals.get(p)));
+  return { ...result, stages };
+}
+
+async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: number, send: Send): Promise<{ result: LatencyResult; paths: string[]; sent: Float64Array }> {
+  const paths = freshPaths(env, Math.max(1, Math.round(rate * seconds)));
   const sent = new Float64Array(paths.length);
   await paced(paths.length, rate, (i) => {
     sent[i] = performance.now();
@@ -102,7 +129,7 @@ async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_
     return at === undefined ? deadlineMs : at - (sent[i] as number);
   });
   const lost = paths.filter((p) => !env.hook.arrivals.has(p)).length;
-  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), lost };
+  return { result: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), lost }, paths, sent };
 }
 
 /**
@@ -114,7 +141,8 @@ async function settle(env: Env, quietMs = 1_000, maxMs = 90_000): Promise<void> 
   const jsm = await env.bus.manager();
   const state = async () => {
     let pending = 0;
-    for await (const c of jsm.consumers.list(STREAM.name)) pending += c.num_pending + c.num_ack_pending;
+    // The services' durable consumers; an ephemeral one (the stage reader's) lingers a while after use.
+    for await (const c of jsm.consumers.list(STREAM.name)) if (c.config.durable_name) pending += c.num_pending + c.num_ack_pending;
     return { seq: (await jsm.streams.info(STREAM.name)).state.last_seq, pending, requests: env.hook.requests };
   };
   const end = performance.now() + maxMs;
@@ -144,8 +172,10 @@ interface Run {
   tp: number;
   cpu: Map<string, number>;
   lat: LatencyResult;
-  /** Latency at half the measured throughput. */
-  calm: LatencyResult;
+  /** Latency at half the measured throughput, split into stages. */
+  calm: LatencyResult & { stages?: StageLatency };
+  /** Latency at a home server's pace (SLOW_RATE events/s), split into stages. */
+  slow: LatencyResult & { stages?: StageLatency };
   peak: Map<string, number>;
 }
 
@@ -190,7 +220,7 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.lat.p99),
       goal: { on: "value", op: "<", limit: 25 },
-      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate; extra: the same at half the measured throughput (no queue), and through the bus chain (see pipeline.throughput) at the full rate`,
+      note: `snapshot published -> webhook received, ${sizes.rate} events/s for ${sizes.seconds}s, groupWait 0s; baseline: bare JetStream publish -> consume at the same rate; extra: the same at half the measured throughput (no queue) and at ${SLOW_RATE} events/s, each split by the stream's timestamps into detect (snapshot stored -> loop.opened stored: the loop-detector) and notify (loop.opened stored -> webhook received: the notifier), and through the bus chain (see pipeline.throughput) at the full rate`,
       extra: {
         p50: median(runs.map((r) => r.lat.p50)),
         lost: Math.max(...runs.map((r) => r.lat.lost)),
@@ -199,6 +229,10 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         busChainP50: median(base.map((b) => b.chainLat.p50)),
         p99AtHalfThroughput: median(runs.map((r) => r.calm.p99)),
         p50AtHalfThroughput: median(runs.map((r) => r.calm.p50)),
+        ...stageExtra("atHalfThroughput", runs.map((r) => r.calm.stages)),
+        [`p99At${SLOW_RATE}PerSec`]: median(runs.map((r) => r.slow.p99)),
+        [`p50At${SLOW_RATE}PerSec`]: median(runs.map((r) => r.slow.p50)),
+        ...stageExtra(`at${SLOW_RATE}PerSec`, runs.map((r) => r.slow.stages)),
       },
     }),
   ];
@@ -247,12 +281,15 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
       const lat = await latency(env, sizes.rate, sizes.seconds * scale);
       await settle(env);
       // The same at half the throughput just measured: the latency of the path itself, without a queue.
-      const calm = await latency(env, Math.max(1, Math.round(tp / 2)), sizes.calmSeconds * scale);
+      const calm = await latencyStages(env, Math.max(1, Math.round(tp / 2)), sizes.calmSeconds * scale);
+      await settle(env);
+      const slow = await latencyStages(env, SLOW_RATE, sizes.calmSeconds * scale);
       await settle(env);
       const peak = sampler.stop();
       log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`);
       log(`CPU ms per event: ${[...cpu].map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(", ")}`);
-      return { tp, cpu, lat, calm, peak };
+      log(`  stages at ${Math.round(tp / 2)}/s: ${describeStages(calm.stages)}; at ${SLOW_RATE}/s: p50 ${slow.p50.toFixed(1)}ms p99 ${slow.p99.toFixed(1)}ms, ${describeStages(slow.stages)}`);
+      return { tp, cpu, lat, calm, slow, peak };
     },
     async (i) => {
       const tp = await env.raw.throughput(payloads(freshPaths(env, sizes.count)), IN_FLIGHT);
