@@ -63,6 +63,7 @@ export class Bus {
   private readonly consumers: Consumer[] = [];
   private readonly services: RegisteredService[] = [];
   private closing = false;
+  private consumingStopped: Promise<void> | undefined;
   private connectedNow = true;
   private mayCreateConsumers: boolean;
 
@@ -264,13 +265,25 @@ export class Bus {
   }
 
 
-  /** Stops consuming, lets in-flight handlers finish (bounded), stops services, drains. */
+  /**
+   * Stops pulling messages and answering requests, and waits for the handlers in flight; the
+   * connection stays open, so work that outlives a handler (a delivery's receipt, a triage
+   * answer) can still publish before close(). Idempotent.
+   */
+  stopConsuming(): Promise<void> {
+    this.consumingStopped ??= (async () => {
+      await Promise.allSettled(this.consumers.map((c) => c.stop()));
+      await Promise.allSettled(this.services.map((s) => s.stop()));
+    })();
+    return this.consumingStopped;
+  }
+
+  /** Stops consuming (if not yet), lets in-flight handlers finish (bounded), drains. */
   async close(timeoutMs = 4_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     const work = (async () => {
-      await Promise.allSettled(this.consumers.map((c) => c.stop()));
-      await Promise.allSettled(this.services.map((s) => s.stop()));
+      await this.stopConsuming();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     })();
     let handle: NodeJS.Timeout | undefined;

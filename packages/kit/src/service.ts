@@ -157,8 +157,11 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
         if (outcome === "timeout") log.warn({ step: name, ms: took }, "stop step did not finish in time; going on");
         else if (took > SLOW_STEP_MS) log.warn({ step: name, ms: took }, "stop step was slow");
       };
-      await run("bus", 3_000, () => (bus ? bus.close(2_500) : Promise.resolve()));
+      // Consuming stops first and the connection closes only after the service's own stop, so
+      // the work that stop lets finish (a delivery in flight, a triage answer) can still publish.
+      await run("consumers", 2_500, () => (bus ? bus.stopConsuming() : Promise.resolve()));
       if (result.stop) await run("service", 2_000, result.stop);
+      await run("bus", 1_500, () => (bus ? bus.close(1_000) : Promise.resolve()));
       await run("store", 500, async () => store?.quit().catch(() => store?.disconnect()));
       if (store && store.status !== "end") store.disconnect();
       await run("http", 500, () => http.close());
