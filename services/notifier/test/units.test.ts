@@ -98,16 +98,29 @@ test("quiet hours across midnight in a time zone, ending at the local `to`", () 
   assert.equal(quietEndsAt(q, at("2026-03-28T22:30:00Z")), at("2026-03-29T05:00:00Z"), "the night the clocks go forward");
 });
 
-test("a quiet window always ends within a day, outside the window (property)", () => {
+test("quiet ends at the first instant outside the window, within two days (property)", () => {
   const hhmm = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([h, m]) => `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`);
+  const zones = fc.constantFrom("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/Santiago");
   fc.assert(
-    fc.property(hhmm, hhmm, fc.constantFrom("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"), fc.integer({ min: Date.parse("2026-01-01"), max: Date.parse("2027-01-01") }), (from, to, tz, now) => {
+    fc.property(hhmm, hhmm, zones, fc.integer({ min: Date.parse("2026-01-01"), max: Date.parse("2027-01-01") }), (from, to, tz, now) => {
       const q = { from, to, tz, except: [] };
       const end = quietEndsAt(q, now);
       if (end === null) return !inQuietHours(q, now);
-      return end > now && end - now <= 25 * 3_600_000 && !inQuietHours(q, end);
+      // Not late either: the millisecond before it is still quiet.
+      return end > now && end - now <= 48 * 3_600_000 && !inQuietHours(q, end) && inQuietHours(q, end - 1);
     }),
   );
+});
+
+test("a quiet window whose end the spring-forward night skips ends when the clock jumps, or with the next window it runs into", () => {
+  // New York, 2026-03-08: 02:00 EST is followed by 03:00 EDT (07:00Z).
+  const jump = Date.parse("2026-03-08T07:00:00Z");
+  const ends2230 = quietEndsAt({ from: "22:00", to: "02:30", tz: "America/New_York", except: [] }, Date.parse("2026-03-08T04:00:00Z"));
+  assert.equal(ends2230, jump, "22:00-02:30 ends at the jump, not an hour early at 01:30 EST");
+  // 03:00-02:00 found by a property run (fast-check counterexample): the window of the 8th starts
+  // at the jump, so the quiet of the 7th runs on into it and ends at 02:00 EDT on the 9th.
+  const chained = quietEndsAt({ from: "03:00", to: "02:00", tz: "America/New_York", except: [] }, 1772870400000);
+  assert.equal(chained, Date.parse("2026-03-09T06:00:00Z"));
 });
 
 test("Retry-After in seconds or as a date; retry on 408, 429 and 5xx only", () => {
