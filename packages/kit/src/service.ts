@@ -143,13 +143,16 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
         const t0 = performance.now();
         let timer: NodeJS.Timeout | undefined;
         const outcome = await Promise.race([
-          f().then(
-            () => "done" as const,
-            (err) => {
-              log.warn({ err, step: name }, "stop step failed");
-              return "failed" as const;
-            },
-          ),
+          // Through a then(): a step that throws before returning its promise fails like one that rejects.
+          Promise.resolve()
+            .then(f)
+            .then(
+              () => "done" as const,
+              (err) => {
+                log.warn({ err, step: name }, "stop step failed");
+                return "failed" as const;
+              },
+            ),
           new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))),
         ]);
         clearTimeout(timer);
