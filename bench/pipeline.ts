@@ -109,14 +109,13 @@ async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_
 /** The same, also split into stages by the stream's own timestamps (bench/stages.ts). */
 async function latencyStages(env: Env, rate: number, seconds: number): Promise<LatencyResult & { stages?: StageLatency }> {
   const fromSeq = (await (await env.bus.manager()).streams.info(STREAM.name)).state.last_seq + 1;
-  const { result, paths, sent } = await latencyRun(env, rate, seconds, 30_000, (p) => publish(env, p));
+  const { result, paths } = await latencyRun(env, rate, seconds, 30_000, (p) => publish(env, p));
   const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
-  const sentAt = sent.map((t) => performance.timeOrigin + t);
-  const stages = await stageLatency(env.bus.js, fromSeq, paths, sentAt, (p) => epoch(env.hook.arrivals.get(p)));
+  const stages = await stageLatency(env.bus.js, fromSeq, paths, (p) => epoch(env.hook.arrivals.get(p)));
   return { ...result, stages };
 }
 
-async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: number, send: Send): Promise<{ result: LatencyResult; paths: string[]; sent: Float64Array }> {
+async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: number, send: Send): Promise<{ result: LatencyResult; paths: string[] }> {
   const paths = freshPaths(env, Math.max(1, Math.round(rate * seconds)));
   const sent = new Float64Array(paths.length);
   await paced(paths.length, rate, (i) => {
@@ -129,7 +128,7 @@ async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: n
     return at === undefined ? deadlineMs : at - (sent[i] as number);
   });
   const lost = paths.filter((p) => !env.hook.arrivals.has(p)).length;
-  return { result: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), lost }, paths, sent };
+  return { result: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), lost }, paths };
 }
 
 /**

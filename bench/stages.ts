@@ -1,15 +1,13 @@
 /**
  * Where a snapshot's latency goes: the times the MIRROR stream stored each snapshot and the
- * `loop.opened` it caused (nats-server's clock), beside when the bench published it and when
- * the webhook got it (this process's clock; the same machine's wall clock for both).
+ * `loop.opened` it caused (nats-server's clock), beside when the webhook got it (this process's
+ * clock; the same machine's wall clock for both).
  */
 import { repoKey, STREAM } from "@mirror/contracts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { quantile } from "./figure.js";
 
 export interface StageLatency {
-  /** Published by the bench -> stored in the stream. */
-  publishP50: number;
   /** Snapshot stored -> its loop.opened stored: the loop-detector. */
   detectP50: number;
   detectP99: number;
@@ -20,10 +18,10 @@ export interface StageLatency {
 
 /**
  * Reads the stream from `fromSeq` (the last sequence before the run, + 1) and splits the latency
- * of `paths` (published at `sentAt`, received at `arrivedAt`: epoch ms) into stages.
+ * of `paths` (received at `arrivedAt`: epoch ms) into stages.
  * Undefined when a stage of some path is missing from the stream.
  */
-export async function stageLatency(js: JetStreamClient, fromSeq: number, paths: string[], sentAt: Float64Array, arrivedAt: (path: string) => number | undefined, timeoutMs = 30_000): Promise<StageLatency | undefined> {
+export async function stageLatency(js: JetStreamClient, fromSeq: number, paths: string[], arrivedAt: (path: string) => number | undefined, timeoutMs = 30_000): Promise<StageLatency | undefined> {
   const index = new Map(paths.map((p, i) => [repoKey(p), i]));
   const byPath = new Map(paths.map((p, i) => [p, i]));
   const stored = new Float64Array(paths.length).fill(Number.NaN);
@@ -57,13 +55,10 @@ export async function stageLatency(js: JetStreamClient, fromSeq: number, paths: 
     messages.stop();
   }
   if (missing > 0) return undefined;
-  const stage = (f: (i: number) => number) => paths.map((_, i) => f(i));
-  const publish = stage((i) => (stored[i] as number) - (sentAt[i] as number));
-  const detect = stage((i) => (opened[i] as number) - (stored[i] as number));
-  const notify = stage((i) => (arrivedAt(paths[i] as string) ?? Number.NaN) - (opened[i] as number));
+  const detect = paths.map((_, i) => (opened[i] as number) - (stored[i] as number));
+  const notify = paths.map((p, i) => (arrivedAt(p) ?? Number.NaN) - (opened[i] as number));
   if (notify.some(Number.isNaN)) return undefined;
   return {
-    publishP50: quantile(publish, 0.5),
     detectP50: quantile(detect, 0.5),
     detectP99: quantile(detect, 0.99),
     notifyP50: quantile(notify, 0.5),
