@@ -23,7 +23,8 @@ const pad = (obj, size) => {
   return enc.encode(s.length >= size ? s : JSON.stringify({ ...obj, pad: "x".repeat(size - s.length - 9) }));
 };
 
-const nc = await connect({ servers: url, name: `chain-${stage}` });
+// noAsyncTraces as the bus kit connects (no stack trace captured up front per request).
+const nc = await connect({ servers: url, name: `chain-${stage}`, noAsyncTraces: true });
 const js = jetstream(nc);
 
 /** A durable pull consumer with explicit ack, handling up to CONCURRENCY messages at once. */

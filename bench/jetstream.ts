@@ -19,11 +19,12 @@ export interface LatencyResult {
 }
 
 /**
- * A connection named `client` and a file-backed stream of its own with a 2-minute duplicate
+ * A connection named `client` (without nats.js's up-front stack trace per request, as the bus
+ * kit connects: the baselines get the same client the services have) and a file-backed stream of its own with a 2-minute duplicate
  * window (a Nats-Msg-Id repeat is dropped, as on the MIRROR stream), on the bench's nats-server.
  */
 export async function openBenchStream(url: string, client: string, stream: string, subjects: string): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
-  const nc = await connect({ servers: url, name: client });
+  const nc = await connect({ servers: url, name: client, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [subjects], storage: StorageType.File, duplicate_window: 120_000_000_000 });
   return { nc, js: jetstream(nc), jsm };
