@@ -3,7 +3,8 @@ import { join, relative, resolve } from "node:path";
 import { build, version as esbuildVersion } from "esbuild";
 
 /** Bumped when the build options change, so an old cache is not reused. */
-const FORMAT = 2;
+const FORMAT = 3;
+const LOCKFILE = "pnpm-lock.yaml";
 
 /**
  * Code bundled from CommonJS packages calls require() and reads __dirname (ioredis names it when
@@ -73,7 +74,10 @@ export async function bundleServices(root: string, entries: Record<string, strin
     logLevel: "silent",
   });
   asciiOnly(outdir);
-  const inputs = Object.keys(result.metafile.inputs).map((path): Stamp["inputs"][number] => {
+  // The lockfile too: a dependency upgraded or patched is installed under a new folder of
+  // node_modules/.pnpm while the old one can stay behind, so the old inputs would look unchanged.
+  const paths = [...Object.keys(result.metafile.inputs), ...(existsSync(join(root, LOCKFILE)) ? [LOCKFILE] : [])];
+  const inputs = paths.map((path): Stamp["inputs"][number] => {
     const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
     return [path, mtime, size];
   });
@@ -97,7 +101,7 @@ function asciiOnly(dir: string): void {
 
 /**
  * The bundle of `names` under `<root>/node_modules/.cache/mirror`, built when a source or a
- * package it was built from changed (mtime or size). Returns the folder holding `<name>.mjs`.
+ * package it was built from, or the lockfile, changed (mtime or size). Returns the folder holding `<name>.mjs`.
  * Concurrent starts each build into a folder of their own and the last one names the current.
  */
 export async function serviceBundle(root: string, names: string[]): Promise<{ dir: string; built: boolean }> {
