@@ -10,8 +10,10 @@ RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<service folder
 # pnpm 12 ships as a native binary inside the npm package; npm installs it the same on every Node.
 RUN npm install -g pnpm@12.4.2
 WORKDIR /src
-# Dependencies first, keyed on the lockfile only, so source edits reuse this layer.
+# Dependencies first, keyed on the lockfile (and the patches it applies, patches/), so source
+# edits reuse this layer.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY patches/ patches/
 RUN pnpm fetch
 COPY packages/ packages/
 COPY services/ services/
