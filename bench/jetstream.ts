@@ -20,8 +20,9 @@ export interface LatencyResult {
 
 /**
  * A connection named `client` (without nats.js's up-front stack trace per request, as the bus
- * kit connects: the baselines get the same client the services have) and a file-backed stream of its own with a 2-minute duplicate
- * window (a Nats-Msg-Id repeat is dropped, as on the MIRROR stream), on the bench's nats-server.
+ * kit connects: the baselines get the client the services have) and a file-backed stream of
+ * its own with a 2-minute duplicate window (a Nats-Msg-Id repeat is dropped, as on the MIRROR
+ * stream), on the bench's nats-server.
  */
 export async function openBenchStream(url: string, client: string, stream: string, subjects: string): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
   const nc = await connect({ servers: url, name: client, noAsyncTraces: true });

@@ -187,6 +187,8 @@ function cpuExtra(runs: Run[]): Record<string, number> {
   return Object.fromEntries(names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]));
 }
 
+/** The processes a baseline's CPU is counted in: the server and this one (publisher, receiver, chain stages). */
+const BASELINE_PROCS = ["nats-server", "bench"];
 const sum = (cpu: Map<string, number>, names?: string[]) => [...cpu].filter(([n]) => !names || names.includes(n)).reduce((a, [, ms]) => a + ms, 0);
 
 /** One baseline run: jetstream.raw, and the bus chain floor (bench/chain.ts) with its CPU per event. */
@@ -219,7 +221,7 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         busChainRatio: chain / raw,
         "busChain.cpuMsPerEvent.nats-server": median(base.map((b) => b.chainCpu.get("nats-server") ?? Number.NaN)),
         "busChain.cpuMsPerEvent.bench": median(base.map((b) => b.chainCpu.get("bench") ?? Number.NaN)),
-        "busChain.cpuMsPerEventAll": median(base.map((b) => sum(b.chainCpu, ["nats-server", "bench"]))),
+        "busChain.cpuMsPerEventAll": median(base.map((b) => sum(b.chainCpu, BASELINE_PROCS))),
         "jetstream.raw.cpuMsPerEvent": median(base.map((b) => b.rawCpu)),
         goalCpuBudgetMsPerEvent: (availableParallelism() * 1000) / (THROUGHPUT_GOAL * raw),
       },
@@ -315,7 +317,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
         const chain = await throughput(env, sizes.count, send);
         const chainLat = await latency(env, sizes.rate, sizes.seconds, 30_000, send);
         log(`jetstream.raw run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms; bus chain ${chain.perSec.toFixed(0)} events/s, p99 ${chainLat.p99.toFixed(1)}ms`);
-        return { tp, rawCpu: sum(rawCpu, ["nats-server", "bench"]), lat, chain: chain.perSec, chainCpu: chain.cpu, chainLat };
+        return { tp, rawCpu: sum(rawCpu, BASELINE_PROCS), lat, chain: chain.perSec, chainCpu: chain.cpu, chainLat };
       } finally {
         await run.stop();
       }

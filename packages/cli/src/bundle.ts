@@ -76,12 +76,12 @@ export async function bundleServices(root: string, entries: Record<string, strin
   asciiOnly(outdir);
   // The lockfile too: a dependency upgraded or patched is installed under a new folder of
   // node_modules/.pnpm while the old one can stay behind, so the old inputs would look unchanged.
-  const paths = [...Object.keys(result.metafile.inputs), ...(existsSync(join(root, LOCKFILE)) ? [LOCKFILE] : [])];
-  const inputs = paths.map((path): Stamp["inputs"][number] => {
+  const inputs = Object.keys(result.metafile.inputs).map((path): Stamp["inputs"][number] => {
     const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
     return [path, mtime, size];
   });
-  return { inputs };
+  const lock = stat(join(root, LOCKFILE));
+  return { inputs: lock ? [...inputs, [LOCKFILE, ...lock]] : inputs };
 }
 
 /**
@@ -101,7 +101,8 @@ function asciiOnly(dir: string): void {
 
 /**
  * The bundle of `names` under `<root>/node_modules/.cache/mirror`, built when a source or a
- * package it was built from, or the lockfile, changed (mtime or size). Returns the folder holding `<name>.mjs`.
+ * package it was built from, or the lockfile, changed (mtime or size). Returns the folder
+ * holding `<name>.mjs`.
  * Concurrent starts each build into a folder of their own and the last one names the current.
  */
 export async function serviceBundle(root: string, names: string[]): Promise<{ dir: string; built: boolean }> {
