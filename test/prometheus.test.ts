@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { tempDir } from "@mirror/testkit";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { alertQueries, asPromQL, dashboardQueries, PROMETHEUS } from "./observability/queries.js";
 
 function promtool(...args: string[]): string {
@@ -35,6 +35,18 @@ test("the alert rules pass their promtool unit tests, and every alert has one", 
   assert.match(promtool("test", "rules", "alerts.test.yml"), /SUCCESS/);
   const tested = readFileSync(join(PROMETHEUS, "alerts.test.yml"), "utf8");
   for (const q of alertQueries()) assert.match(tested, new RegExp(`alertname: ${q.where.replace("alerts.yml: ", "")}\\b`), `${q.where} is unit-tested`);
+});
+
+test("every alert on a counter's increase() is unit-tested from an absent series, not only from 0", () => {
+  // A labelled counter that is not initialized appears at 1 on its first increment: a rule test
+  // whose series starts at 0 hides that the alert would stay silent.
+  const doc = parse(readFileSync(join(PROMETHEUS, "alerts.test.yml"), "utf8")) as { tests: { input_series: { series: string; values: string }[]; alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
+  for (const q of alertQueries().filter((a) => /increase\(mirror_\w+_total/.test(a.expr))) {
+    const name = q.where.replace("alerts.yml: ", "");
+    const counters = [...q.expr.matchAll(/increase\((mirror_\w+_total)/g)].map((m) => m[1] as string);
+    const fromAbsent = doc.tests.some((t) => t.alert_rule_test.some((a) => a.alertname === name && a.exp_alerts.length > 0) && t.input_series.some((s) => counters.some((c) => s.series.startsWith(c)) && s.values.trim().startsWith("_")));
+    assert.ok(fromAbsent, `${name} has a rule test that fires on a counter whose series starts absent ("_ ... 1")`);
+  }
 });
 
 test("every dashboard query is valid PromQL", () => {

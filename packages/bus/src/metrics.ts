@@ -1,3 +1,4 @@
+import { DlqReason } from "@mirror/contracts";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** Bus metrics, added once here for every service. */
@@ -25,6 +26,8 @@ export class BusMetrics {
       registers,
     });
     this.dlq = new Counter({ name: "mirror_bus_dlq_total", help: "Messages dead-lettered, by reason", labelNames: ["reason"], registers });
+    // Every reason exists at 0 from start-up: an alert on increase() sees the first dead letter.
+    for (const reason of DlqReason.options) this.dlq.inc({ reason }, 0);
     this.connected = new Gauge({ name: "mirror_bus_connected", help: "1 while connected to NATS", registers });
     this.pending = new Gauge({
       name: "mirror_bus_consumer_pending",

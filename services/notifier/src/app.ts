@@ -54,7 +54,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   const store = new NotifierStore(ctx.store);
   const silences = new SilenceStore(ctx.store);
   const router = new Router(cfg);
-  const metrics = new NotifyMetrics(ctx.registry);
+  const metrics = new NotifyMetrics(ctx.registry, cfg.channels.map((c) => c.name));
   const channels = buildChannels(cfg.channels, {
     onMissingField: (channel, path) => {
       metrics.templateErrors.inc({ channel });
