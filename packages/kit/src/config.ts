@@ -35,6 +35,14 @@ interface Expansion {
   problems: string[];
   /** Values that came from secret-looking variables or from files: never logged. */
   secrets: Set<string>;
+  /** Every value that came from a variable or a file, by key path: never shown in a config error. */
+  hidden: Map<string, string[]>;
+}
+
+function hide(x: Expansion, path: string[], value: string): void {
+  if (!value) return;
+  const key = path.join(".");
+  x.hidden.set(key, [...(x.hidden.get(key) ?? []), value]);
 }
 
 function expandString(value: string, x: Expansion, path: string[]): string {
@@ -42,6 +50,7 @@ function expandString(value: string, x: Expansion, path: string[]): string {
     const v = x.env[name];
     if (v !== undefined) {
       if (SECRET_ENV.test(name)) x.secrets.add(v);
+      hide(x, path, v);
       return v;
     }
     if (fallback !== undefined) return fallback;
@@ -61,6 +70,7 @@ function readSecretFile(spec: unknown, x: Expansion, path: string[]): string {
   try {
     const text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
     if (text) x.secrets.add(text);
+    hide(x, path, text);
     return text;
   } catch (err) {
     x.problems.push(`${where}.secretFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
@@ -106,7 +116,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`]);
   }
   if (typeof raw !== "object" || Array.isArray(raw) || raw === null) throw new ConfigError(file, ["(root): must be a mapping of sections (bus, store, scanner, tracker, loops, notifier, model)"]);
-  const x: Expansion = { env, baseDir, problems: [], secrets: new Set() };
+  const x: Expansion = { env, baseDir, problems: [], secrets: new Set(), hidden: new Map() };
   const expanded = expandEnv(raw, x, []) as Record<string, Record<string, unknown>>;
   if (x.problems.length) throw new ConfigError(file, x.problems);
   if (env.MIRROR_NATS_URL) expanded.bus = { ...(expanded.bus ?? {}), url: env.MIRROR_NATS_URL };
@@ -117,11 +127,36 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`),
+      parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${redactIssue(i.path.map(String), i.message, x.hidden)}`),
     );
   }
   Object.defineProperty(parsed.data, SECRETS, { value: [...x.secrets], enumerable: false });
   return deepFreeze(parsed.data);
+}
+
+const REDACTED = "[redacted]";
+/** Values this short are blanked only in problems about their own key (elsewhere they would blank ordinary words). */
+const MIN_HIDDEN = 4;
+
+/**
+ * A schema message without any value that came from `${VAR}` or `{ secretFile }`: the whole
+ * value and each of its lines, anywhere in the message when long enough to be unmistakable,
+ * and at any length in a problem about the key (or a key inside it) the value was put in.
+ */
+export function redactIssue(path: string[], message: string, hidden: ReadonlyMap<string, readonly string[]>): string {
+  const key = path.join(".");
+  const values: string[] = [];
+  for (const [where, vs] of hidden) {
+    const own = key === where || key.startsWith(`${where}.`) || where.startsWith(`${key}.`) || key === "";
+    for (const v of vs) {
+      for (const form of new Set([v, JSON.stringify(v).slice(1, -1), ...v.split(/\r?\n/)])) {
+        if (form && (own || form.length >= MIN_HIDDEN)) values.push(form);
+      }
+    }
+  }
+  let out = message;
+  for (const v of values.sort((a, b) => b.length - a.length)) out = out.split(v).join(REDACTED);
+  return out;
 }
 
 /** Reads and validates the config the environment points at. */
