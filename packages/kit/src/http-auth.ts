@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** This route changes state: it needs the bearer token when `http.token` is set (default: any method but GET/HEAD/OPTIONS). */
+    /** This route changes state: it needs the bearer token (default: any method but GET/HEAD/OPTIONS). */
     mutates?: boolean;
-    /** Always open, even with `http.tokenForReads` (/healthz, /readyz). */
+    /** Never checked by the hook, even with `http.tokenForReads` (/healthz, /readyz; /ping checks its own key). */
     public?: boolean;
   }
 }
@@ -32,21 +32,32 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return !!m?.[1] && timingSafeEqual(digest(m[1]), digest(token));
 }
 
+/** Whether the request carries the token (always false with no token: nothing matches nothing). */
+export function requestAuthorized(req: FastifyRequest, token: string | undefined): boolean {
+  return !!token && bearerMatches(req.headers.authorization, token);
+}
+
+/** Answers 401 with the `www-authenticate` challenge and a message saying what is missing. */
+export function refuse(reply: FastifyReply, hasHeader: boolean, tokenKnown: boolean): FastifyReply {
+  const message = !tokenKnown
+    ? "this service has no HTTP token, so it accepts no state change over HTTP"
+    : hasHeader
+      ? "the bearer token is wrong"
+      : "this endpoint needs Authorization: Bearer <token> (http.token, or the http-token file in the data folder)";
+  return reply.code(401).header("www-authenticate", 'Bearer realm="mirror"').send({ error: { code: "MIRROR_ERR_UNAUTHORIZED", message } });
+}
+
 /**
- * With `http.token`, refuses (401) a request that changes state without `Authorization: Bearer
- * <token>`; reads stay open unless `http.tokenForReads`. Routes opt in or out with
- * `{ config: { mutates: true } }` / `{ config: { public: true } }`.
+ * Refuses (401) a request that changes state without `Authorization: Bearer <token>`; reads stay
+ * open unless `http.tokenForReads`. With no token at all, every state change is refused (fail
+ * closed). Routes opt in or out with `{ config: { mutates: true } }` / `{ config: { public: true } }`.
  */
 export function addTokenAuth(app: FastifyInstance, opts: HttpAuthOptions, onRefused?: (req: FastifyRequest) => void): void {
   const token = opts.token;
-  if (!token) return;
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
     if (!needsToken(req, opts.tokenForReads === true)) return;
-    if (bearerMatches(req.headers.authorization, token)) return;
+    if (requestAuthorized(req, token)) return;
     onRefused?.(req);
-    return reply
-      .code(401)
-      .header("www-authenticate", 'Bearer realm="mirror"')
-      .send({ error: { code: "MIRROR_ERR_UNAUTHORIZED", message: req.headers.authorization ? "the bearer token is wrong" : "this endpoint needs Authorization: Bearer <http.token>" } });
+    return refuse(reply, !!req.headers.authorization, !!token);
   });
 }

@@ -1,8 +1,9 @@
-export { defineService, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService } from "./service.js";
+export { defineService, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService, type RouteAuth } from "./service.js";
 export { loadConfig, parseConfig, configPath, configSecrets, ConfigError } from "./config.js";
 export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
 export { collectSecrets, secretScrubber } from "./secrets.js";
-export { addTokenAuth, bearerMatches, type HttpAuthOptions } from "./http-auth.js";
+export { addTokenAuth, bearerMatches, requestAuthorized, refuse, type HttpAuthOptions } from "./http-auth.js";
+export { dataDir, httpTokenPath, readHttpToken, ensureHttpToken, resolveHttpCredential, isLoopback, HttpTokenError, UnprotectedListenError, HTTP_TOKEN_FILE, type HttpCredential } from "./http-token.js";
 export { connectBus, type ConnectOptions } from "./connect.js";
 export { createStore } from "./store.js";
 export { buildHttp } from "./http.js";

@@ -1,6 +1,6 @@
 import type { Bus, EndpointHandler, Signer, Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -8,6 +8,8 @@ import { type Clock, systemClock } from "./clock.js";
 import { ConfigError, configSecrets, loadConfig } from "./config.js";
 import { connectBus } from "./connect.js";
 import { buildHttp } from "./http.js";
+import { requestAuthorized } from "./http-auth.js";
+import { HttpTokenError, resolveHttpCredential, UnprotectedListenError } from "./http-token.js";
 import { IdentityError, loadServiceIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
 import { createStore } from "./store.js";
@@ -52,7 +54,13 @@ export interface ServiceSpec {
    * server listens before start() so /healthz answers while the bus connects). Routes that
    * need start()'s state should answer 503 until it is ready.
    */
-  routes?: (http: FastifyInstance, config: MirrorConfig) => void;
+  routes?: (http: FastifyInstance, config: MirrorConfig, auth: RouteAuth) => void;
+}
+
+/** For routes marked `public` that still check the token themselves (the name form of /ping). */
+export interface RouteAuth {
+  /** Whether the request carries this service's HTTP token. */
+  authorized(req: FastifyRequest): boolean;
 }
 
 export interface RunOptions {
@@ -64,6 +72,8 @@ export interface RunOptions {
   port?: number;
   verifier?: Verifier;
   signer?: Signer;
+  /** The HTTP token, in place of http.token and the data folder's file (tests). */
+  httpToken?: string;
 }
 
 export interface RunningService {
@@ -72,6 +82,8 @@ export interface RunningService {
   stop(): Promise<void>;
   /** Which part of stop() runs now ("running" before, "stopped" after): named when a stop hangs. */
   readonly step: string;
+  /** The token state changes over HTTP need (from http.token, the data folder, or made at start). */
+  readonly httpToken: string;
 }
 
 /** stop() finishes within this (each step bounded by what is left), under defineService's hard exit. */
@@ -89,16 +101,21 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   for (const w of identity.warnings ?? []) log.warn(w);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const host = env.MIRROR_HTTP_HOST || "127.0.0.1";
+  const cred = resolveHttpCredential({ configured: opts.httpToken ?? config.http.token, host, env, cwd: opts.cwd });
+  if (cred.source === "created") log.warn({ file: cred.file }, "no http.token configured: made an HTTP token; state changes over HTTP need Authorization: Bearer <its content>");
+  else if (cred.source === "file") log.info({ file: cred.file }, "HTTP token from the data folder");
+  const auth = { token: cred.token, tokenForReads: config.http.tokenForReads };
   const checks = new Map<string, () => boolean>();
-  const http = buildHttp({ log, registry, auth: config.http, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
+  const http = buildHttp({ log, registry, auth, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
   let bus: Bus | undefined;
   let store: Redis | undefined;
   checks.set("bus", () => bus?.connected === true);
   checks.set("store", () => store?.status === "ready");
   let started = false;
   checks.set("started", () => started);
-  spec.routes?.(http, config);
-  const port = await listen(http, opts.port ?? spec.port(config));
+  spec.routes?.(http, config, { authorized: (req) => requestAuthorized(req, cred.token) });
+  const port = await listen(http, opts.port ?? spec.port(config), host);
   log.info({ port }, "http listening");
   bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
@@ -174,11 +191,12 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     })();
     return stopping;
   };
-  return { ctx, port, stop, get step() { return step; } };
+  return { ctx, port, stop, httpToken: cred.token, get step() { return step; } };
 }
 
-async function listen(app: FastifyInstance, port: number): Promise<number> {
-  await app.listen({ port, host: process.env.MIRROR_HTTP_HOST ?? "0.0.0.0" });
+/** Binds `host` (MIRROR_HTTP_HOST, default 127.0.0.1: nothing beyond this machine unless asked). */
+async function listen(app: FastifyInstance, port: number, host: string): Promise<number> {
+  await app.listen({ port, host });
   const addr = app.server.address();
   return typeof addr === "object" && addr ? addr.port : port;
 }
@@ -222,7 +240,7 @@ export function defineService(spec: ServiceSpec): void {
       if (shuttingDown) void r.stop().then(() => process.exit(0));
     })
     .catch((err) => {
-      if (err instanceof ConfigError || err instanceof IdentityError) {
+      if (err instanceof ConfigError || err instanceof IdentityError || err instanceof HttpTokenError || err instanceof UnprotectedListenError) {
         process.stderr.write(`${spec.name}: ${err.message}\n`);
         process.exit(2);
       }

@@ -53,7 +53,7 @@ test("http.token: state changes need the bearer token, reads stay open unless to
   }
   const open = buildHttp({ log, registry: new Registry(), ready: () => ({}) });
   open.post("/x", async () => ({ ok: true }));
-  assert.equal((await open.inject({ method: "POST", url: "/x" })).statusCode, 200, "without http.token nothing changes");
+  assert.equal((await open.inject({ method: "POST", url: "/x" })).statusCode, 401, "with no token at all, state changes are refused");
 });
 
 test("no secret reaches the logs: config values, secret files, env secrets, the seed, errors and headers", async () => {

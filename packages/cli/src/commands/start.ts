@@ -47,6 +47,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (idDir) say(`identity folder ${idDir}: each service connects with its own key and signs its events`);
   const embedded: ChildProcess[] = [];
   const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
+  if (!(await import("../http-token.js")).prepareHttpToken(config, dataRoot, say)) return 2;
   for (const [kind, url, port, bin] of [
     ["nats", config.bus.url, 4222, "nats-server"],
     ["redis", config.store.url, 6379, "redis-server"],
