@@ -128,7 +128,7 @@ test("Retry-After in seconds or as a date; retry on 408, 429 and 5xx only", () =
   assert.equal(parseRetryAfter("120", now), 120_000);
   assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now), 30_000);
   assert.equal(parseRetryAfter("soon", now), undefined);
-  assert.deepEqual([200, 204, 400, 401, 404, 408, 429, 500, 503].map(classify), ["ok", "ok", "fail", "fail", "fail", "retry", "retry", "retry", "retry"]);
+  assert.deepEqual([200, 204, 400, 401, 404, 408, 424, 425, 429, 500, 503].map(classify), ["ok", "ok", "fail", "fail", "fail", "retry", "retry", "retry", "retry", "retry", "retry"]);
   assert.equal(retryDelay(3, 7_000, 1_000, 60_000), 7_000, "Retry-After wins over backoff");
 });
 

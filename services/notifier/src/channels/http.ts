@@ -43,10 +43,16 @@ async function readCapped(body: Dispatcher.ResponseData["body"], limit: number):
   return Buffer.concat(chunks).toString("utf8").slice(0, limit).replace(/\s+/g, " ").trim();
 }
 
-/** Network errors, timeouts, 408, 429 and 5xx are worth retrying; other 4xx are not. */
+/**
+ * 4xx answers that say "later", not "never": 408 Request Timeout, 424 Failed Dependency (what
+ * the Apprise API answers when a downstream service failed), 425 Too Early, 429 Too Many Requests.
+ */
+export const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 424, 425, 429]);
+
+/** Network errors, timeouts, RETRYABLE_4XX and 5xx are worth retrying; other 4xx are not. */
 export function classify(status: number): "ok" | "retry" | "fail" {
   if (status >= 200 && status < 300) return "ok";
-  if (status === 408 || status === 429 || status >= 500) return "retry";
+  if (RETRYABLE_4XX.has(status) || status >= 500) return "retry";
   return "fail";
 }
 
