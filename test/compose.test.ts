@@ -52,6 +52,10 @@ test("every mesh service is built from the Dockerfile, healthchecked and wired t
     assert.equal(s.environment?.MIRROR_CONFIG, "/config/mirror.yaml");
     assert.ok(s.volumes?.some((v) => v.endsWith(":/config/mirror.yaml:ro")), `${name}: mirror.yaml mount`);
     for (const dep of ["nats", "redis"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name} -> ${dep}`);
+    // Beyond loopback inside its container, so it needs the HTTP token (it refuses to start without one).
+    assert.equal(s.environment?.MIRROR_HTTP_HOST, "0.0.0.0", `${name}: MIRROR_HTTP_HOST`);
+    assert.equal(s.environment?.MIRROR_HTTP_TOKEN_FILE, "/run/secrets/http-token", `${name}: MIRROR_HTTP_TOKEN_FILE`);
+    assert.ok(s.volumes?.some((v) => v.endsWith(":/run/secrets/http-token:ro")), `${name}: http-token mount`);
   }
   assert.ok(services().scanner.volumes?.some((v) => v.endsWith(":/repos:ro")), "scanner: repo roots volume");
 });

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { MirrorConfig } from "@mirror/contracts";
 import { ensureHttpToken, HTTP_TOKEN_FILE, HttpTokenError, readHttpToken } from "@mirror/kit";
 
@@ -8,9 +8,9 @@ import { ensureHttpToken, HTTP_TOKEN_FILE, HttpTokenError, readHttpToken } from 
  * reads, so state changes over HTTP need a credential from the first start. False (after
  * saying why) when the file exists but cannot be used.
  */
-export function prepareHttpToken(config: MirrorConfig, dataRoot: string, say: (m: string) => void): boolean {
+export function prepareHttpToken(config: MirrorConfig, dataRoot: string, say: (m: string) => void, env = process.env): boolean {
   if (config.http.token) return true;
-  const file = join(dataRoot, HTTP_TOKEN_FILE);
+  const file = tokenFile(dataRoot, env);
   try {
     if (ensureHttpToken(file).created) say(`made the HTTP token ${file}: state changes over HTTP need Authorization: Bearer <its content>`);
     return true;
@@ -22,6 +22,11 @@ export function prepareHttpToken(config: MirrorConfig, dataRoot: string, say: (m
 }
 
 /** The token a CLI command sends to a service's HTTP API: `http.token`, else the data folder's file. */
-export function findHttpToken(config: MirrorConfig, dataRoot: string): string | undefined {
-  return config.http.token ?? readHttpToken(join(dataRoot, HTTP_TOKEN_FILE));
+export function findHttpToken(config: MirrorConfig, dataRoot: string, env = process.env): string | undefined {
+  return config.http.token ?? readHttpToken(tokenFile(dataRoot, env));
+}
+
+/** As the services find it: `MIRROR_HTTP_TOKEN_FILE`, else `<data dir>/http-token`. */
+function tokenFile(dataRoot: string, env: NodeJS.ProcessEnv): string {
+  return env.MIRROR_HTTP_TOKEN_FILE ? resolve(env.MIRROR_HTTP_TOKEN_FILE) : join(dataRoot, HTTP_TOKEN_FILE);
 }

@@ -32,9 +32,9 @@ export function dataDir(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
   return resolve(cwd, env.MIRROR_DATA_DIR ?? join(cwd, ".mirror"));
 }
 
-/** Where the generated HTTP token lives: `<data dir>/http-token`. */
+/** Where the HTTP token file is: `MIRROR_HTTP_TOKEN_FILE` (compose mounts one), else `<data dir>/http-token`. */
 export function httpTokenPath(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
-  return join(dataDir(env, cwd), HTTP_TOKEN_FILE);
+  return env.MIRROR_HTTP_TOKEN_FILE ? resolve(cwd, env.MIRROR_HTTP_TOKEN_FILE) : join(dataDir(env, cwd), HTTP_TOKEN_FILE);
 }
 
 /** The token in `file`, or undefined when there is no file; throws when it exists but is unusable. */
