@@ -52,6 +52,20 @@ export class RequestError extends BusError {
   }
 }
 
+/**
+ * A signing key that cannot be used: a key file that is not an nkey user seed, or a public key
+ * in the keyring that does not decode. Names the identity; thrown when the signer or the
+ * verifier is built, never while handling a message.
+ */
+export class SigningKeyError extends BusError {
+  override name = "SigningKeyError";
+  readonly identity: string;
+  constructor(identity: string, message: string, cause?: unknown) {
+    super("MIRROR_ERR_SIGNING_KEY", message, { cause });
+    this.identity = identity;
+  }
+}
+
 export function describeZodError(err: unknown): string {
   const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
   if (!issues) return String((err as Error)?.message ?? err);

@@ -1,10 +1,10 @@
 export { Bus, type BusOptions, type PublishOptions } from "./bus.js";
 export { Consumer, type ConsumeOptions, type Handler, type MessageContext } from "./consume.js";
 export { endpoint, isReplyInbox, type EndpointHandler, type RegisteredService } from "./service.js";
-export { BusError, ValidationError, RetryableError, PoisonError, PublishError, RequestError, describeZodError } from "./errors.js";
+export { BusError, ValidationError, RetryableError, PoisonError, PublishError, RequestError, SigningKeyError, describeZodError } from "./errors.js";
 export { BusMetrics, subjectFamily } from "./metrics.js";
 export { traceCarrier, withTraceContext, withConsumerSpan } from "./tracing.js";
-export { signingBytes, nkeySigner, signHeaders, KeyringVerifier, type KeyringOptions, type Signer, type SignedEvent, type Verdict, type Verifier } from "./signing.js";
+export { signingBytes, nkeySigner, publicKeyObject, signHeaders, KeyringVerifier, type KeyringOptions, type Signer, type SignedEvent, type Verdict, type Verifier } from "./signing.js";
 export { MESH_IDENTITIES, identityNamed, inboxPrefixOf, dlqSubjectOf, requestsOf, type IdentitySpec, type DurableSpec } from "./identities.js";
 export { permissionsOf, mayPublishEvent, eventSubjectsOf, type NatsPermissions } from "./permissions.js";
 export { subjectMatches, subjectsOverlap } from "./subjects.js";
