@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Loop } from "@mirror/contracts";
 
 /** Alertmanager's zero time: what `endsAt` says while an alert fires. */
@@ -25,11 +26,31 @@ export interface AlertState {
   firstNotifiedAt: number | null;
 }
 
-/** The labels of a loop: alertname = kind, severity, repo or service, loop_id. */
-export function loopLabels(loop: Loop): Record<string, string> {
+/** This machine's name: where `pnpm start` and compose run the scanner that reads the repositories. */
+const HOST = hostname();
+
+/**
+ * Alertmanager's `instance`: what the loop is about, as receivers' default templates expect it.
+ * A service loop names its checked target (host:port, from the tracker's status), else the
+ * check; a repository loop names the host it lives on.
+ */
+function instanceOf(loop: Loop, host: string): string {
+  const target = loop.evidence.target;
+  if (typeof target === "string" && target) return target;
+  if (loop.entity.type === "service") return loop.entity.service ?? host;
+  return host;
+}
+
+/**
+ * The labels of a loop: alertname = kind, severity, repo or service, loop_id, and
+ * Alertmanager's `job` (the service that observed it) and `instance` (see instanceOf).
+ */
+export function loopLabels(loop: Loop, host = HOST): Record<string, string> {
   const labels: Record<string, string> = { alertname: loop.kind, severity: loop.severity, loop_id: loop.id, entity: loop.entity.type };
   if (loop.entity.repo) labels.repo = loop.entity.repo;
   if (loop.entity.service) labels.service = loop.entity.service;
+  labels.job = loop.entity.type === "repo" ? "scanner" : "service-tracker";
+  labels.instance = instanceOf(loop, host);
   return labels;
 }
 

@@ -49,6 +49,14 @@ export function slackOf(interval: number, coalesce: number): number {
   return Math.min(coalesce, Math.floor(interval / 10));
 }
 
+/** What a check probes, as Prometheus's `instance` would name it: host:port. */
+export function checkTarget(cfg: CheckConfig): string | undefined {
+  if (cfg.tcp) return `${cfg.tcp.host}:${cfg.tcp.port}`;
+  if (!cfg.http) return undefined;
+  const u = new URL(cfg.http.url);
+  return u.port ? u.host : `${u.hostname}:${u.protocol === "https:" ? 443 : 80}`;
+}
+
 export function toObserved(r: ProbeResult): Observed {
   const state = !r.reachable ? "down" : r.failed.length ? "degraded" : "up";
   return { state, latencyMs: r.latencyMs, reason: r.error, failedConditions: r.failed, cert: r.cert, details: r.details };
@@ -74,10 +82,12 @@ export function scheduleActiveChecks(
     const http = c.cfg.http ? prober.prepare(c.cfg.http, c.conditions) : null;
     const { name } = c.cfg;
     const kind = c.kind;
+    const target = checkTarget(c.cfg);
     let due = clock.now() + (phase % Math.max(1, interval));
     scheduler.add(`check:${c.cfg.name}`, due, async () => {
       const r = http ? await prober.probe(http) : await probeTcp(c.cfg.tcp as NonNullable<CheckConfig["tcp"]>, c.conditions, () => clock.now());
       const o = toObserved(r);
+      if (target) o.details = { target, ...o.details };
       metrics.recordProbe(name, kind, o.state, r.latencyMs, r.cert?.expiresAt ?? null);
       book.report(t, o);
       // Fixed rate from the planned time; after an overrun, start again from now.
