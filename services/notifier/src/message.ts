@@ -1,5 +1,6 @@
 import type { AlertState } from "./alert.js";
 import type { Draft, GroupState } from "./group.js";
+import { resolvedSummary } from "./resolved-text.js";
 
 /** One alert in the Alertmanager webhook v4 shape. */
 export interface AmAlert {
@@ -29,16 +30,32 @@ export interface Message {
   catchUp: boolean;
   repeat: boolean;
   storm: boolean;
+  /**
+   * The delivery id of the first message of this life of the group: later ones (updates, the
+   * resolved message) are replies to it (email threads them with In-Reply-To and References).
+   */
+  thread?: string;
   /** Digest messages: a title and a plain text body. */
   title?: string;
   text?: string;
+}
+
+/**
+ * A resolved alert says what changed ("Clean again after 3h 12m") instead of its firing text, and
+ * has no next action left; the firing summary stays readable as `firingSummary`.
+ */
+function resolvedAnnotations(a: AlertState): Record<string, string> {
+  const { nextAction: _done, summary, ...rest } = a.annotations;
+  const out: Record<string, string> = { ...rest, summary: resolvedSummary(a.labels.alertname ?? "", a.startsAt, a.endsAt) };
+  if (summary) out.firingSummary = summary;
+  return out;
 }
 
 function toAm(a: AlertState, status: "firing" | "resolved", externalURL: string): AmAlert {
   return {
     status,
     labels: a.labels,
-    annotations: a.annotations,
+    annotations: status === "resolved" ? resolvedAnnotations(a) : a.annotations,
     startsAt: a.startsAt,
     endsAt: a.endsAt,
     generatorURL: `${externalURL.replace(/\/$/, "")}/loops/${encodeURIComponent(a.loopId)}`,
