@@ -33,7 +33,7 @@ export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?
       id: deliveryId(g, draft.seq),
       channel: g.channel,
       groupId: g.id,
-      message: groupMessage(g, draft, deps.externalURL),
+      message: { ...groupMessage(g, draft, deps.externalURL), thread: deliveryId(g, 1) },
       createdAt: now,
       attempt: 0,
       state: "pending",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { hostname } from "node:os";
 import { after, before, test } from "node:test";
 import { waitFor } from "@mirror/testkit";
 import { SMTPServer } from "smtp-server";
@@ -136,4 +137,23 @@ test("webhook: the Alertmanager v4 body with the triage's summary and next actio
   assert.equal(body.alerts[0]?.labels.severity, "high");
   assert.equal(body.alerts[0]?.generatorURL, `http://console.local/loops/${loop.id}`);
   assert.equal(body.commonLabels.repo, "/home/me/src/app");
+  for (const a of body.alerts) assert.deepEqual([a.labels.job, a.labels.instance], ["scanner", hostname()], "every alert has job and instance");
+});
+
+test("email: plain and HTML parts with a link to the loop; the resolved mail replies to the firing one", async () => {
+  const firing = await waitFor("the firing mail", () => smtp.mails.find((m) => /^X-Mirror-Status: firing/m.test(m.raw)));
+  assert.match(firing.raw, /^Content-Type: multipart\/alternative/m);
+  assert.match(firing.raw, /^Content-Type: text\/plain/m);
+  assert.match(firing.raw, /^Content-Type: text\/html/m);
+  assert.ok(firing.raw.includes(`http://console.local/loops/${loop.id}`), "the firing mail links to the loop");
+  assert.doesNotMatch(firing.raw, /^In-Reply-To:/m, "the first mail of a thread replies to nothing");
+  const firingId = /^Message-ID: (<[^>]+>)/m.exec(firing.raw)?.[1];
+  await h.publish({ ...loop, status: "closed", rev: 2, closedAt: "2026-01-01T02:00:00.000Z", updatedAt: "2026-01-01T02:00:00.000Z" });
+  const resolved = await waitFor("the resolved mail", () => smtp.mails.find((m) => /^X-Mirror-Status: resolved/m.test(m.raw)));
+  assert.equal(/^In-Reply-To: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId, "In-Reply-To is the firing mail's Message-ID");
+  assert.equal(/^References: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId);
+  assert.notEqual(/^Message-ID: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId, "the resolved mail has its own Message-ID");
+  assert.ok(resolved.raw.includes(`http://console.local/loops/${loop.id}`), "the resolved mail links to the loop");
+  assert.match(resolved.raw, /Clean again after/);
+  assert.doesNotMatch(resolved.raw, /commit or stash/, "the resolved mail drops the next action");
 });

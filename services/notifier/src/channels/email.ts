@@ -6,15 +6,36 @@ import type { ChannelSender, SendContext, SendResult } from "./types.js";
 
 type EmailConfig = Extract<Channel, { type: "email" }>;
 
-/** The mail for a message: subject = title, plain text body, Message-ID from the idempotency key. */
+const mailId = (id: string) => `<${id}@mirroros.notifier>`;
+
+const escapeHtml = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Each loop's page, with what it is about: "repo.dirty · /home/me/app: http://console/loops/…". */
+function loopLinks(msg: Message): { label: string; url: string }[] {
+  return msg.alerts.map((a) => ({ label: `${a.labels.alertname ?? "loop"} · ${a.labels.repo ?? a.labels.service ?? a.labels.instance ?? ""}`, url: a.generatorURL }));
+}
+
+/**
+ * The mail for a message: subject = title, a plain text and an HTML part, each with a link to
+ * every loop (the console for a digest). Message-ID comes from the delivery id (the same on
+ * every retry); every later message of a group's life replies to its first one, so a mail
+ * client shows firing, updates and resolved as one thread.
+ */
 export function emailMessage(cfg: EmailConfig, msg: Message, ctx: SendContext, text: TextRenderer) {
   const { title, body } = text(msg);
+  const content = body || title;
+  const links = msg.kind === "digest" ? [{ label: "Open loops", url: msg.externalURL }] : loopLinks(msg);
+  const plain = `${content}\n\n${links.map((l) => `${l.label}: ${l.url}`).join("\n")}\n`;
+  const html = `<!doctype html><html><body><p style="white-space:pre-wrap">${escapeHtml(content)}</p><ul>${links.map((l) => `<li><a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a></li>`).join("")}</ul></body></html>`;
+  const reply = msg.thread && msg.thread !== ctx.id ? mailId(msg.thread) : undefined;
   return {
     from: cfg.from,
     to: cfg.to,
     subject: title.replace(/[\r\n]+/g, " "),
-    text: body || title,
-    messageId: `<${ctx.id}@mirroros.notifier>`,
+    text: plain,
+    html,
+    messageId: mailId(ctx.id),
+    ...(reply ? { inReplyTo: reply, references: [reply] } : {}),
     headers: { "X-Mirror-Delivery": ctx.id, "X-Mirror-Status": msg.status },
   };
 }
