@@ -3,9 +3,10 @@ import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
-import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, isPermissionError } from "./durable.js";
+import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, effectiveAckWaitMs, isPermissionError } from "./durable.js";
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
+import { HeldMessages } from "./held.js";
 import { withConsumerSpan } from "./tracing.js";
 
 /** What a handler knows about the message besides its validated data. */
@@ -27,7 +28,10 @@ export interface MessageContext {
 export type Handler<C extends EventContract> = (data: EventData<C>, ctx: MessageContext) => Promise<void>;
 
 export interface ConsumeOptions {
-  /** Messages handled at once (different subjects); one subject is always handled in order. */
+  /**
+   * Messages held at once (different subjects handled in parallel; one subject always in order).
+   * It is also the pull size: only free slots are pulled, so nothing waits unattended.
+   */
   concurrency?: number;
   maxDeliver?: number;
   ackWaitMs?: number;
@@ -48,6 +52,9 @@ export interface ConsumeOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long an open pull waits for messages; heartbeats every IDLE_HEARTBEAT_MS tell a live pull from a lost one. */
+const PULL_EXPIRES_MS = 30_000;
+const IDLE_HEARTBEAT_MS = 5_000;
 const MAX_DLQ_PAYLOAD = 64 * 1024;
 /** Not streaming, so one fatal decoder serves every message (one per message was garbage per message). */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -59,9 +66,10 @@ export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
   private pendingTimer: NodeJS.Timeout | undefined;
-  /** Messages whose handler is running: one timer tells the server they are still being worked on. */
-  private readonly handling = new Set<JsMsg>();
-  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Every message pulled and not yet settled, each in progress and kept alive. */
+  private readonly held: HeldMessages;
+  /** Free slots worth a pull: fewer would cost a pull request per message under load. */
+  private readonly refillAt: number;
   private warnedDiff = false;
   private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">> & Pick<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">;
   private readonly log: Logger;
@@ -75,19 +83,14 @@ export class Consumer {
   ) {
     this.opts = { concurrency: 16, ...DURABLE_DEFAULTS, backoffMs: [...DURABLE_DEFAULTS.backoffMs], ...opts };
     this.log = bus.log.child({ consumer: durable });
+    this.held = new HeldMessages(this.opts.concurrency, effectiveAckWaitMs(this.opts));
+    this.refillAt = Math.max(1, Math.ceil(this.opts.concurrency / 4));
   }
 
   start(): void {
     void this.run();
     this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
     this.pendingTimer.unref();
-    // One timer for every running handler instead of one per message: a handler that runs longer
-    // than a third of the ack wait (the first backoff step on nats-server 2.9) is not redelivered.
-    const every = Math.max(500, Math.min(this.opts.ackWaitMs, this.opts.backoffMs[0] ?? this.opts.ackWaitMs) / 3);
-    this.keepAliveTimer = setInterval(() => {
-      for (const m of this.handling) m.working();
-    }, every);
-    this.keepAliveTimer.unref();
   }
 
   /**
@@ -121,14 +124,15 @@ export class Consumer {
       try {
         await this.ensure();
         const consumer = await this.bus.js.consumers.get(STREAM.name, this.durable);
-        const messages = await consumer.consume({ max_messages: Math.max(this.opts.concurrency * 2, 32), idle_heartbeat: 5_000, expires: 30_000 });
-        this.messages = messages;
-        failures = 0;
-        void this.watch(messages);
-        for await (const m of messages) {
-          while (this.inFlight.size >= this.opts.concurrency) await Promise.race(this.inFlight);
-          this.dispatch(m);
+        while (!this.stopped) {
+          await this.held.whenFree(this.held.size ? this.refillAt : 1);
           if (this.stopped) break;
+          // One pull at a time, for the free slots only: what arrives is dispatched (held and
+          // kept alive) at once, so a message is either in progress or still on the server.
+          const batch = await consumer.fetch({ max_messages: this.held.free, expires: PULL_EXPIRES_MS, idle_heartbeat: IDLE_HEARTBEAT_MS });
+          this.messages = batch;
+          for await (const m of batch) this.dispatch(m);
+          failures = 0;
         }
       } catch (err) {
         failures++;
@@ -138,28 +142,15 @@ export class Consumer {
     }
   }
 
-  /** A pull consume() can silently die on a server restart: recreate it when heartbeats stop. */
-  private async watch(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const s of messages.status()) {
-        if ((s.type === "heartbeats_missed" && s.count >= 3) || s.type === "consumer_deleted" || (s.type === "consumer_not_found" && s.count >= 2)) {
-          this.log.warn({ status: s.type }, "consumer stalled; recreating");
-          messages.stop();
-          return;
-        }
-      }
-    } catch {
-      // the iterator ended with the consumer
-    }
-  }
-
   private dispatch(m: JsMsg): void {
+    this.held.hold(m);
     const key = m.subject;
     const prev = this.tails.get(key) ?? Promise.resolve();
     const p = prev.then(() => this.handle(m)).catch((err) => this.log.error({ err }, "unexpected consumer failure"));
     this.tails.set(key, p);
     this.inFlight.add(p);
     void p.finally(() => {
+      this.held.release(m);
       this.inFlight.delete(p);
       if (this.tails.get(key) === p) this.tails.delete(key);
     });
@@ -210,17 +201,14 @@ export class Consumer {
         return childLog;
       },
     };
-    this.handling.add(m);
     try {
       await withConsumerSpan(`handle ${family}`, m.headers, { "messaging.destination": m.subject, "mirror.service": this.bus.name }, () => this.handler(parsed.data, ctx));
-      this.handling.delete(m);
       // A plain +ACK, not a confirmed one: the effect is stored and idempotent, so an ack lost
       // with a dying server only means a redelivery that changes nothing, and waiting for the
       // server's confirmation of every ack cost a reply message and a round trip per message.
       m.ack();
       metrics.messages.inc({ subject: family, direction: "in", outcome: "ok" });
     } catch (err) {
-      this.handling.delete(m);
       const e = err as Error;
       const retryable = !(err instanceof BusError) || err.retryable;
       if (!retryable) return this.dead(m, "poison", `${e.name}: ${e.message}`);
@@ -250,8 +238,7 @@ export class Consumer {
       payloadEncoding = "base64";
     }
     this.log.warn({ subject: m.subject, reason, error: error.slice(0, 500), seq: m.seq }, "message dead-lettered");
-    // A slow DLQ publish must not let the ack wait run out (the message would come back).
-    const keepAlive = setInterval(() => m.working(), 500);
+    // A slow DLQ publish does not let the ack wait run out: the message is held (kept alive) until this returns.
     try {
       await this.bus.publish(
         deadLetter,
@@ -278,8 +265,6 @@ export class Consumer {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "dead-letter publish failed; message will be redelivered");
       m.nak(5_000);
-    } finally {
-      clearInterval(keepAlive);
     }
   }
 
@@ -297,8 +282,9 @@ export class Consumer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pendingTimer) clearInterval(this.pendingTimer);
-    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.held.stop();
     this.messages?.stop();
     await Promise.allSettled([...this.inFlight]);
+    this.held.dispose();
   }
 }

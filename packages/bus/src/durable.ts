@@ -19,6 +19,16 @@ export const DURABLE_DEFAULTS = {
   deliverPolicy: "all",
 } as const satisfies Required<DurableSettings>;
 
+/**
+ * The ack wait the server applies to a first delivery: with a backoff list, nats-server (2.9 and
+ * later) replaces ack_wait by its first step (later deliveries wait the later steps). The
+ * consumer keeps every message it holds alive within this (see HeldMessages).
+ */
+export function effectiveAckWaitMs(settings: DurableSettings = {}): number {
+  const s = { ...DURABLE_DEFAULTS, ...settings };
+  return s.backoffMs[0] ?? s.ackWaitMs;
+}
+
 /** The JetStream config of a durable pull consumer with explicit ack; the same for services and the provisioner. */
 export function consumerConfig(durable: string, filter: string, settings: DurableSettings = {}): Partial<ConsumerConfig> & { durable_name: string } {
   const s = { ...DURABLE_DEFAULTS, ...settings };
