@@ -50,7 +50,7 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
     publishes: ["mirror.service.>", "mirror.heartbeat.>"],
     consumes: [{ durable: "service-tracker-heartbeats", filter: "mirror.heartbeat.>" }],
     requests: ["$SRV.>"],
-    serves: [],
+    serves: ["mirror.tracker.>"],
   },
   {
     name: "loop-detector",

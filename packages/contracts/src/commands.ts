@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineEndpoint } from "./event.js";
 import { Loop, LoopStatus } from "./events/loop.js";
 import { IsoTime, Severity } from "./events/common.js";
+import { ServiceKind, ServiceState } from "./events/service.js";
 
 /** Reply of any command that failed: a stable code and a message. */
 export const CommandError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -45,3 +46,20 @@ export const loopsUnack = defineEndpoint({ name: "loops-unack", subject: "mirror
 export const ScanNowRequest = z.object({ path: z.string().optional() });
 export const ScanNowReply = z.object({ repos: z.number().int().nonnegative(), published: z.number().int().nonnegative() });
 export const scanNow = defineEndpoint({ name: "scan-now", subject: "mirror.scan.now", request: ScanNowRequest, reply: ScanNowReply });
+
+/** One check the service-tracker watches, as `mirror checks` shows it. */
+export const CheckSummary = z.object({
+  name: z.string(),
+  kind: ServiceKind,
+  state: ServiceState,
+  since: IsoTime,
+  reason: z.string().nullable(),
+  /** Heartbeats only: the unguessable key of `GET|POST /ping/<key>[/start|/fail]` (a credential: show it to the owner only). */
+  pingKey: z.string().optional(),
+});
+export type CheckSummary = z.infer<typeof CheckSummary>;
+export const ChecksListRequest = z.object({});
+export const ChecksListReply = z.object({ checks: z.array(CheckSummary) });
+
+/** Owned by the service-tracker (Services API service "service-tracker"): every configured check and mesh member with its state. */
+export const checksList = defineEndpoint({ name: "checks-list", subject: "mirror.tracker.checks.list", request: ChecksListRequest, reply: ChecksListReply });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./git.js";
@@ -11,6 +11,10 @@ export interface Mesh {
   readonly child: ChildProcess;
   readonly output: string[];
   readonly configFile: string;
+  /** The mesh's MIRROR_DATA_DIR (a fresh folder per mesh unless the test sets it). */
+  readonly dataDir: string;
+  /** The HTTP token `pnpm start` made in the data folder: state changes carry `Authorization: Bearer <it>`. */
+  httpToken(): string;
   /** Waits for an output line matching `pattern`. */
   waitForLine(pattern: RegExp, timeout?: number): Promise<string>;
   /** Ctrl-C (SIGINT to the process group, as a terminal does); resolves with the exit code, -9 if it had to be killed. */
@@ -29,9 +33,10 @@ export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?:
   writeFileSync(configFile, yaml);
   const output: string[] = [];
   const command = opts.command ?? ["pnpm", "start", ...(opts.names ?? [])];
+  const dataDir = opts.env?.MIRROR_DATA_DIR ?? join(dir, ".mirror");
   const child = spawn(command[0] as string, command.slice(1), {
     cwd: REPO_ROOT,
-    env: { ...process.env, MIRROR_CONFIG: configFile, MIRROR_LOG_LEVEL: "info", MIRROR_DATA_DIR: join(dir, ".mirror"), ...opts.env },
+    env: { ...process.env, MIRROR_CONFIG: configFile, MIRROR_LOG_LEVEL: "info", MIRROR_DATA_DIR: dataDir, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -49,6 +54,8 @@ export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?:
     child,
     output,
     configFile,
+    dataDir,
+    httpToken: () => readFileSync(join(dataDir, "http-token"), "utf8").trim(),
     exited,
     waitForLine: (pattern, timeout = 20_000) => waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }),
     stop: async (timeout = 15_000) => {

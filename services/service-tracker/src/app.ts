@@ -1,9 +1,11 @@
-import type { TrackerConfig } from "@mirror/contracts";
+import { endpoint } from "@mirror/bus";
+import { type CheckSummary, checksList, type TrackerConfig } from "@mirror/contracts";
 import { ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
 import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
 import { HeartbeatMonitor } from "./heartbeat/monitor.js";
+import { PingKeys } from "./heartbeat/ping-keys.js";
 import { MeshDiscovery } from "./mesh/discovery.js";
 import { TrackerMetrics } from "./metrics.js";
 import { HttpProber } from "./probes/http.js";
@@ -16,6 +18,7 @@ export interface RunningTracker extends Started {
   book: StatusBook;
   scheduler: Scheduler;
   heartbeats: HeartbeatMonitor;
+  pingKeys: PingKeys;
   mesh: MeshDiscovery | null;
 }
 
@@ -26,15 +29,15 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
     name: "service-tracker",
     description: "Tracks HTTP/TCP checks, job heartbeats and the mesh's own services",
     port: (c) => c.tracker.port,
-    routes: (http, config) => {
+    routes: (http, config, auth) => {
       // Validate before the bus connects, so a bad condition exits 2 even with no NATS around.
       compileAll(config.tracker, configLabel(process.env));
-      pingRoutes(http, () => target);
+      pingRoutes(http, () => target, auth);
     },
     start: async (ctx) => {
       const t = await startTracker(ctx);
       const kinds = new Map(ctx.config.tracker.checks.map((c) => [c.name, c.http ? "http" : c.tcp ? "tcp" : "heartbeat"]));
-      target = { monitor: t.heartbeats, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => kinds.get(n) };
+      target = { monitor: t.heartbeats, keys: t.pingKeys, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => kinds.get(n) };
       onStarted?.(t);
       return t;
     },
@@ -78,6 +81,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   scheduleActiveChecks(checks, { scheduler, book, prober, metrics, clock: ctx.clock, tracker: cfg });
   const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
   await monitor.add(heartbeats);
+  const pingKeys = new PingKeys();
+  await pingKeys.load(ctx.store, heartbeats.map((h) => h.spec.name));
   consumeHeartbeats(ctx.bus, monitor);
   const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics }) : null;
   ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
@@ -85,14 +90,31 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     book,
     scheduler,
     heartbeats: monitor,
+    pingKeys,
     mesh,
     metadata: { checks: String(cfg.checks.length) },
+    endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
     stop: async () => {
       scheduler.stop();
       await publisher.close();
       await prober.close();
     },
   };
+}
+
+/** Every tracked entity with its state, heartbeats with their ping key, by name. */
+export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
+  return book
+    .all()
+    .map((t) => ({
+      name: t.name,
+      kind: t.kind,
+      state: t.state,
+      since: new Date(t.since).toISOString(),
+      reason: t.state === "up" ? null : (t.lastBad?.reason ?? t.lastBad?.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") ?? null) || null,
+      ...(t.kind === "heartbeat" && keys.keyOf(t.name) ? { pingKey: keys.keyOf(t.name) } : {}),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics }): Promise<MeshDiscovery> {

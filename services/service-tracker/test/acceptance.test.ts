@@ -3,6 +3,8 @@
 // server going away and coming back, and the pings stopping each reach the webhook; nothing
 // else fires (not the heartbeat while it pings, not any mesh member).
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis } from "@mirror/testkit";
 import { startHttp, type TestHttp } from "./harness.js";
@@ -39,7 +41,9 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
   let pinging = true;
   const pinger = (async () => {
     while (pinging) {
-      await fetch(`http://127.0.0.1:${port}/ping/nightly-backup`, { method: "POST" }).catch(() => undefined);
+      // The name form, with the token pnpm start made (a job would use its ping key).
+      const auth = existsSync(join(mesh.dataDir, "http-token")) ? { authorization: `Bearer ${mesh.httpToken()}` } : undefined;
+      await fetch(`http://127.0.0.1:${port}/ping/nightly-backup`, { method: "POST", headers: auth }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 500));
     }
   })();

@@ -51,10 +51,16 @@ export interface TrackerRun {
   statuses: ServiceStatus[];
   /** The tracker's HTTP base URL. */
   url: string;
+  /** The HTTP token state changes and /ping/<name> need. */
+  token: string;
+  /** `<url>/ping/<the heartbeat's key>`. */
+  pingUrl(name: string): string;
   latest(name: string): ServiceStatus | undefined;
   waitState(name: string, state: ServiceStatus["state"], timeout?: number): Promise<ServiceStatus>;
   stop(): Promise<void>;
 }
+
+const TEST_TOKEN = "tracker-test-token";
 
 export async function runTracker(yaml: string, urls: { nats: string; redis: string }, opts: { clock?: Clock } = {}): Promise<TrackerRun> {
   const config = parseConfig(yaml, { MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis });
@@ -67,15 +73,18 @@ export async function runTracker(yaml: string, urls: { nats: string; redis: stri
     trackerSpec((t) => {
       tracker = t;
     }),
-    { config, port: 0, logDest: { write: () => true } as never, clock: opts.clock, env: {} },
+    { config, port: 0, logDest: { write: () => true } as never, clock: opts.clock, env: {}, httpToken: TEST_TOKEN },
   );
+  const url = `http://127.0.0.1:${svc.port}`;
   const latest = (name: string) => statuses.findLast((s) => s.name === name);
   return {
     svc,
     tracker: tracker as RunningTracker,
     nc,
     statuses,
-    url: `http://127.0.0.1:${svc.port}`,
+    url,
+    token: TEST_TOKEN,
+    pingUrl: (name) => `${url}/ping/${tracker?.pingKeys.keyOf(name) ?? `no-key-for-${name}`}`,
     latest,
     waitState: (name, state, timeout = 10_000) => waitFor(`${name} ${state}`, () => (latest(name)?.state === state ? latest(name) : undefined), { timeout }),
     stop: async () => {

@@ -15,7 +15,8 @@ after(async () => {
   await Promise.all([nats.dispose(), redis.dispose()]);
 });
 
-const post = (url: string) => fetch(url, { method: "POST" }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+const post = (url: string, token?: string, method = "POST") =>
+  fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
 test("a heartbeat is up after a ping, missed past every + grace, and up again on the next ping (injected clock)", async () => {
   const clock = new ManualClock(Date.parse("2026-03-01T00:00:00Z"));
@@ -33,7 +34,7 @@ test("a heartbeat is up after a ping, missed past every + grace, and up again on
     assert.equal(waiting.kind, "heartbeat");
     assert.equal(waiting.heartbeat?.expectedBy, "2026-03-01T00:00:02.000Z");
 
-    const ok = await post(`${run.url}/ping/nightly-backup`);
+    const ok = await post(run.pingUrl("nightly-backup"));
     assert.equal(ok.status, 200);
     assert.equal(ok.body.outcome, "recorded");
     const up = await run.waitState("nightly-backup", "up");
@@ -49,31 +50,31 @@ test("a heartbeat is up after a ping, missed past every + grace, and up again on
     assert.equal(missed.heartbeat?.missed, true);
     assert.match(missed.reason ?? "", /no check-in since 2026-03-01T00:00:00.000Z: expected by 2026-03-01T00:00:02.000Z/);
 
-    await post(`${run.url}/ping/nightly-backup`);
+    await post(run.pingUrl("nightly-backup"));
     await run.waitState("nightly-backup", "up");
 
     // A job that starts and never finishes is missed after the grace; a reported failure is down at once.
     clock.advance(10);
-    await post(`${run.url}/ping/nightly-backup/start`);
+    await post(`${run.pingUrl("nightly-backup")}/start`);
     clock.advance(1_100);
     run.tracker.scheduler.pump();
     const stuck = await run.waitState("nightly-backup", "down");
     assert.match(stuck.reason ?? "", /did not finish within 1s/);
-    await post(`${run.url}/ping/nightly-backup`);
+    await post(run.pingUrl("nightly-backup"));
     await run.waitState("nightly-backup", "up");
     clock.advance(10);
-    await post(`${run.url}/ping/nightly-backup/fail`);
+    await post(`${run.pingUrl("nightly-backup")}/fail`);
     const failed = await run.waitState("nightly-backup", "down");
     assert.equal(failed.heartbeat?.failed, true);
     assert.equal(failed.heartbeat?.missed, false);
 
-    const unknown = await post(`${run.url}/ping/nope`);
+    const unknown = await post(`${run.url}/ping/nope`, run.token);
     assert.equal(unknown.status, 404);
-    assert.match(String((unknown.body.error as { message: string }).message), /no heartbeat check named "nope"; heartbeat checks: nightly-backup/);
-    const notHb = await post(`${run.url}/ping/web`);
+    assert.match(String((unknown.body.error as { message: string }).message), /no heartbeat check named "nope" and no check has this ping key; heartbeat checks: nightly-backup/);
+    const notHb = await post(`${run.url}/ping/web`, run.token);
     assert.equal(notHb.status, 404);
     assert.match(String((notHb.body.error as { message: string }).message), /"web" is a http check/);
-    assert.equal((await post(`${run.url}/ping/nightly-backup/bogus`)).status, 404);
+    assert.equal((await post(`${run.pingUrl("nightly-backup")}/bogus`)).status, 404);
   } finally {
     await run.stop();
   }

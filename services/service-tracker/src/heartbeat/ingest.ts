@@ -1,8 +1,9 @@
 import { type Bus, PoisonError } from "@mirror/bus";
 import { heartbeat } from "@mirror/contracts";
-import type { Clock } from "@mirror/kit";
+import { type Clock, type RouteAuth, refuse } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HeartbeatMonitor, PingKind } from "./monitor.js";
+import type { PingKeys } from "./ping-keys.js";
 
 /** Marks a check-in whose body carried no time: the handler uses the message's own time. */
 const NO_TIME = "1970-01-01T00:00:00.000Z";
@@ -47,35 +48,35 @@ export function consumeHeartbeats(bus: Bus, monitor: HeartbeatMonitor): void {
 /** What /ping needs once the tracker has started. */
 export interface PingTarget {
   monitor: HeartbeatMonitor;
+  keys: PingKeys;
   clock: Clock;
   bus: Bus;
-  /** Other checks' names and kinds, for a clearer 404. */
+  /** Other checks' names and kinds, for a clearer 404 to a caller with the token. */
   kindOf(name: string): string | undefined;
 }
 
+type PingRequest = FastifyRequest<{ Params: { id: string; kind?: string } }>;
+
+const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: { code: "MIRROR_ERR_UNKNOWN_HEARTBEAT", message } });
+
 /**
- * `POST|GET /ping/<name>` (and `/start`, `/fail`), as healthchecks.io: records the check-in,
- * then publishes it on the bus for the record (and any other tracker replica).
+ * `GET|POST /ping/<key>` (and `/start`, `/fail`), as Healthchecks.io: the check's unguessable
+ * ping key is the credential, so a job records a check-in with no token; `/ping/<name>` needs
+ * the HTTP token (any method). An unknown key gets a 404 that names no check. Records the
+ * check-in, then publishes it on the bus for the record (and any other tracker replica).
  */
-export function pingRoutes(http: FastifyInstance, target: () => PingTarget | undefined): void {
+export function pingRoutes(http: FastifyInstance, target: () => PingTarget | undefined, auth: RouteAuth): void {
   void http.register(async (app) => {
     app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 10_000 }, (_req, body, done) => done(null, body));
-    const handler = async (req: FastifyRequest<{ Params: { name: string; kind?: string } }>, reply: FastifyReply) => {
+    const handler = async (req: PingRequest, reply: FastifyReply) => {
       const t = target();
       if (!t) return reply.code(503).send({ error: { code: "MIRROR_ERR_NOT_READY", message: "the tracker is starting; try again" } });
-      const { name } = req.params;
       const kind = (req.params.kind ?? "success") as PingKind;
       if (req.params.kind !== undefined && kind !== "start" && kind !== "fail") {
-        return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `unknown ping "${req.params.kind}": use /ping/<name>, /ping/<name>/start or /ping/<name>/fail` } });
+        return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `unknown ping "${req.params.kind}": use /ping/<key>, /ping/<key>/start or /ping/<key>/fail` } });
       }
-      if (!t.monitor.has(name)) {
-        const other = t.kindOf(name);
-        const known = t.monitor.names();
-        const message = other
-          ? `"${name}" is a ${other} check, not a heartbeat`
-          : `no heartbeat check named "${name}"; heartbeat checks: ${known.length ? known.join(", ") : "none (add one under tracker.checks with heartbeat: { every | cron, grace })"}`;
-        return reply.code(404).send({ error: { code: "MIRROR_ERR_UNKNOWN_HEARTBEAT", message } });
-      }
+      const name = resolvePing(req, reply, t, auth);
+      if (!name) return reply;
       const at = t.clock.now();
       const outcome = t.monitor.ping(name, kind, at, "http");
       const message = typeof req.body === "string" && req.body.length ? req.body.slice(0, 10_000) : undefined;
@@ -85,6 +86,32 @@ export function pingRoutes(http: FastifyInstance, target: () => PingTarget | und
       });
       return reply.code(200).send({ ok: true, name, kind, at: iso, outcome });
     };
-    for (const url of ["/ping/:name", "/ping/:name/:kind"]) app.route<{ Params: { name: string; kind?: string } }>({ method: ["GET", "POST"], url, handler });
+    // `public`: the token hook stays out; resolvePing asks for the token where the name form needs it.
+    for (const url of ["/ping/:id", "/ping/:id/:kind"]) app.route<{ Params: { id: string; kind?: string } }>({ method: ["GET", "POST"], url, config: { public: true }, handler });
   });
+}
+
+/** The heartbeat a ping is for, or undefined after answering 401/404. */
+function resolvePing(req: PingRequest, reply: FastifyReply, t: PingTarget, auth: RouteAuth): string | undefined {
+  const { id } = req.params;
+  const byKey = t.keys.nameOf(id);
+  if (byKey) return byKey;
+  if (!auth.authorized(req)) {
+    if (t.monitor.has(id)) {
+      void refuse(reply, !!req.headers.authorization, true);
+      return undefined;
+    }
+    void notFound(reply, "no check has this ping key");
+    return undefined;
+  }
+  if (t.monitor.has(id)) return id;
+  const other = t.kindOf(id);
+  const known = t.monitor.names();
+  void notFound(
+    reply,
+    other
+      ? `"${id}" is a ${other} check, not a heartbeat`
+      : `no heartbeat check named "${id}" and no check has this ping key; heartbeat checks: ${known.length ? known.join(", ") : "none (add one under tracker.checks with heartbeat: { every | cron, grace })"}`,
+  );
+  return undefined;
 }
