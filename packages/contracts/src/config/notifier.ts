@@ -78,17 +78,26 @@ export const EmailChannel = z.strictObject({
   to: z.array(z.string().min(1)).min(1),
 });
 
-export const AppriseChannel = z.strictObject({
-  ...common,
-  type: z.literal("apprise"),
-  /** The Apprise API server, e.g. http://apprise:8000 */
-  url: z.url(),
-  /** Stateful: a configuration key saved on the server (POST /notify/<key>). */
-  key: z.string().optional(),
-  /** Stateless: Apprise URLs to notify (POST /notify/). */
-  urls: z.array(z.string()).default([]),
-  tag: z.string().optional(),
-});
+/**
+ * Apprise in one of two modes: through an Apprise API server (`url`, with a saved `key` or the
+ * `urls` to notify), or, without `url`, by running the local `apprise` command on `urls`.
+ */
+export const AppriseChannel = z
+  .strictObject({
+    ...common,
+    type: z.literal("apprise"),
+    /** The Apprise API server, e.g. http://apprise:8000; leave it out to run the local `apprise` command instead. */
+    url: z.url().optional(),
+    /** Stateful: a configuration key saved on the server (POST /notify/<key>). */
+    key: z.string().optional(),
+    /** Apprise URLs to notify: sent to the API server's POST /notify/, or, without `url`, given to the local command in a private file. */
+    urls: z.array(z.string().min(1)).default([]),
+    tag: z.string().optional(),
+    /** Without `url`: the Apprise command to run (Debian's `apprise` package). */
+    command: z.string().min(1).default("apprise"),
+  })
+  .refine((c) => c.url !== undefined || c.urls.length > 0, { message: "give `url` (an Apprise API server) or `urls` (for the local apprise command)", path: ["urls"] })
+  .refine((c) => c.url !== undefined || c.key === undefined, { message: "`key` names a configuration saved on an Apprise API server: it needs `url`", path: ["key"] });
 
 export const Channel = z.discriminatedUnion("type", [WebhookChannel, NtfyChannel, SlackChannel, DiscordChannel, TelegramChannel, GotifyChannel, EmailChannel, AppriseChannel]);
 export type Channel = z.infer<typeof Channel>;
