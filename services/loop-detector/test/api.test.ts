@@ -27,6 +27,9 @@ test("GET /loops lists loops by status; ack over HTTP is published and auto-clos
   assert.deepEqual(open.json.loops?.map((l) => l.entity.repo).sort(), ["/r/a", "/r/b"]);
 
   const a = dirtyId("/r/a");
+  // No credential, no state change (there is always a token: http.token or the data folder's).
+  for (const [cmd, body] of [["close", {}], ["snooze", { for: "3650d" }], ["ack", {}]] as const) assert.equal((await h.http(d, "POST", `/loops/${a}/${cmd}`, body, false)).status, 401, cmd);
+  assert.equal((await h.http(d, "GET", `/loops/${a}`, undefined, false)).json.loop?.status, "open", "reads stay open; nothing changed");
   const acked = await h.http(d, "POST", `/loops/${a}/ack`, { by: "alice", note: "on it" });
   assert.equal(acked.status, 200);
   assert.equal(acked.json.loop?.status, "acknowledged");

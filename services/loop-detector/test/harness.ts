@@ -65,7 +65,7 @@ export class Harness {
   }
 
   async detector(yaml: string): Promise<RunningService> {
-    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never) });
+    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, httpToken: "loop-detector-test-token", logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never) });
     this.detectors.push(d);
     return d;
   }
@@ -126,11 +126,11 @@ export class Harness {
     await this.scanner.publish(serviceStatus, s.name, s, { id: `status:${s.name}:${s.seq}` });
   }
 
-  /** HTTP on a detector's port: returns status and JSON. */
-  async http(d: RunningService, method: string, path: string, body?: unknown): Promise<{ status: number; json: HttpReply }> {
+  /** HTTP on a detector's port, with its token (`auth: false` sends none): returns status and JSON. */
+  async http(d: RunningService, method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; json: HttpReply }> {
     const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(auth ? { authorization: `Bearer ${d.httpToken}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, json: (await res.json()) as HttpReply };
