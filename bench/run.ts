@@ -16,10 +16,11 @@ import { loopsBench } from "./loops.js";
 import { type Machine, machine } from "./machine.js";
 import { pipelineBench } from "./pipeline.js";
 import { scannerBench } from "./scanner.js";
+import { signBench } from "./sign.js";
 import { fmt, markdownTable, textTable } from "./table.js";
 import { trackerBench } from "./tracker.js";
 
-export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench];
+export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench, signBench];
 
 /** The benches a name selects: a bench name, or a figure id (or id prefix) one of them produces. */
 export function select(names: string[]): Bench[] {

@@ -31,6 +31,7 @@ export function snapshot(path: string, seq: number, dirty: boolean, observedAt =
     operationSince: null,
     hasRemote: true,
     error: null,
+    untrusted: null,
   };
 }
 

@@ -16,6 +16,7 @@ const EXPECTED: Record<string, string[]> = {
   loops: ["loops.reconcile"],
   scanner: ["scanner.full", "scanner.rescan"],
   tracker: ["tracker.checks", "tracker.cpu"],
+  sign: ["sign.verify_us"],
 };
 
 function checkFigure(f: Figure): void {

@@ -81,6 +81,19 @@ test("repo.conflict: an operation in progress or conflicted paths", () => {
   assert.deepEqual(kinds(repoRules(snap({ conflicted: 1 }), NOW, rules)), ["repo.conflict"]);
 });
 
+test("repo.untrusted: another user's repo is named once, with no other repo condition", () => {
+  const untrusted = snap({ untrusted: { uid: 12345, user: null }, head: null, branch: null, unstaged: 0, hasRemote: false, error: "owned by uid 12345" });
+  const [c, ...rest] = repoRules(untrusted, NOW, rules);
+  assert.equal(rest.length, 0);
+  assert.equal(c?.kind, "repo.untrusted");
+  assert.equal(c?.after, 0);
+  assert.equal(c?.severity, "medium");
+  assert.match(c?.summary ?? "", /owned by uid 12345, not in scanner\.trustedOwners/);
+  assert.deepEqual(c?.evidence, { path: "/r/x", uid: 12345, user: null });
+  const named = repoRules(snap({ untrusted: { uid: 65534, user: "nobody" } }), NOW, rules);
+  assert.match(named[0]?.summary ?? "", /uid 65534 \/ user nobody/);
+});
+
 test("repo.behind: upstream commits not pulled", () => {
   assert.deepEqual(kinds(repoRules(snap({ behind: 3 }), NOW, rules)), ["repo.behind"]);
 });

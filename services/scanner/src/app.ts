@@ -47,7 +47,8 @@ function startFetching(scanner: Scanner, config: ScannerConfig, metrics: Scanner
   return every(config.fetchInterval, async () => {
     const roots = fetchRoots(config);
     const repos = scanner.repos.filter((r) => roots.has(r.root));
-    const fetched = await fetchRepos(repos, { log, metrics, timeoutMs: Math.max(config.gitTimeout, 120_000), concurrency: Math.min(4, config.concurrency ?? availableParallelism()) });
+    const concurrency = Math.min(4, config.concurrency ?? availableParallelism());
+    const fetched = await fetchRepos(repos, { log, metrics, timeoutMs: Math.max(config.gitTimeout, 120_000), concurrency, trustedOwners: config.trustedOwners, configCache: scanner.configs });
     if (fetched > 0) await scanner.scanSome(repos).catch((err) => log.error({ err }, "scan after fetch failed"));
   });
 }

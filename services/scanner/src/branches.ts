@@ -22,7 +22,7 @@ export interface BranchInputs {
 
 /** Commit time of a sha git itself printed (never a value from a file), without signature checks. */
 async function commitTimeFromGit(git: Git, sha: string): Promise<string> {
-  const out = (await git(["show", "-s", "--no-show-signature", "--format=%cI", sha, "--"])).toString("utf8").trim();
+  const out = (await git(["show", "-s", "--no-show-signature", "--no-textconv", "--no-ext-diff", "--format=%cI", sha, "--"])).toString("utf8").trim();
   const t = Date.parse(out);
   if (Number.isNaN(t)) throw new Error(`no commit time for ${sha}`);
   return new Date(t).toISOString();

@@ -88,6 +88,8 @@ async function addWorktree(w: Walker, root: string, rel: string, ignored: Readon
 export async function fingerprint(input: FingerprintInput): Promise<string> {
   const w = new Walker();
   const { repo } = input;
+  // The worktree folder's own stat: a change of owner (trust) shows in its ctime.
+  w.add("w/", w.stat(repo.path));
   for (const f of GITDIR_FILES) w.add(`g/${f}`, w.stat(join(repo.gitDir, f)));
   for (const f of COMMON_FILES) w.add(`c/${f}`, w.stat(join(repo.commonDir, f)));
   await addDirs(w, join(repo.commonDir, "refs"));

@@ -29,35 +29,67 @@ export interface GitOptions {
   config?: ReadonlyArray<readonly [string, string]>;
   /** Extra environment variables. */
   env?: NodeJS.ProcessEnv;
+  /** The repo's own global options (inert.ts): go before the subcommand. */
+  repoConfig?: readonly string[];
 }
 
 /**
- * Settings that make a scan invisible to the owner and inert: no optional locks (status
- * would otherwise refresh the index and take index.lock), no fsmonitor or hook program
- * from the repo's config, no pager, no prompts.
+ * Settings every git call gets, as command-line config (which beats every config file): no
+ * optional locks (status would otherwise refresh the index and take index.lock), and no program
+ * from anywhere: no fsmonitor, hooks, pager, editor, askpass, credential helper, external diff,
+ * alternate-refs command, and no transport but git's own (an `ext::` or `<helper>::` URL would
+ * run a program). The per-repo names (filter and diff drivers, remotes) are added by inert.ts.
  */
-const SAFE_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.askPass=", "credential.helper=", "protocol.ext.allow=never"];
+const SAFE_CONFIG = [
+  "core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.editor=:", "sequence.editor=:", "core.askPass=",
+  "credential.helper=", "diff.external=", "core.alternateRefsCommand=", "log.showSignature=false", "ssh.variant=ssh",
+  "protocol.allow=never", "protocol.file.allow=always", "protocol.git.allow=always", "protocol.ssh.allow=always",
+  "protocol.http.allow=always", "protocol.https.allow=always", "protocol.ext.allow=never",
+  "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false",
+];
 
+/** Environment variables holding the fixed values `--config-env` overrides point at (see inert.ts). */
+export const INERT_ENV = {
+  empty: "MIRROR_GIT_EMPTY",
+  false: "MIRROR_GIT_FALSE",
+  uploadPack: "MIRROR_GIT_UPLOAD_PACK",
+  receivePack: "MIRROR_GIT_RECEIVE_PACK",
+} as const;
+
+/**
+ * What git's environment adds. Each variable here beats the config key that would name a
+ * program (GIT_SSH_COMMAND over core.sshCommand, GIT_ASKPASS over core.askPass, an empty
+ * GIT_PROXY_COMMAND over core.gitProxy, GIT_PAGER and GIT_EDITOR over theirs).
+ */
 const SAFE_ENV: NodeJS.ProcessEnv = {
   GIT_OPTIONAL_LOCKS: "0",
   GIT_TERMINAL_PROMPT: "0",
   GIT_PAGER: "cat",
+  GIT_EDITOR: ":",
+  GIT_SEQUENCE_EDITOR: ":",
   GIT_ASKPASS: "",
   SSH_ASKPASS: "",
+  GIT_PROXY_COMMAND: "",
+  GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
+  [INERT_ENV.empty]: "",
+  [INERT_ENV.false]: "false",
+  [INERT_ENV.uploadPack]: "git-upload-pack",
+  [INERT_ENV.receivePack]: "git-receive-pack",
   LC_ALL: "C",
   LANG: "C",
 };
 
-const REDIRECTING = /^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|CEILING_DIRECTORIES|NAMESPACE|EXTERNAL_DIFF|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+)$/;
 let baseEnv: NodeJS.ProcessEnv | undefined;
 
 /**
- * The environment git runs with: the caller's, minus variables that would redirect it to
- * another repo or inject config. Built once (reading process.env is slow, and it is the same
- * for every call), then copied with the per-call config added.
+ * The environment git runs with: the caller's without any GIT_* variable (one left by a hook or
+ * a shell could redirect git to another repo, inject config or name a program:
+ * GIT_CONFIG_PARAMETERS, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND...), plus SAFE_ENV. Built once
+ * (reading process.env is slow, and it is the same for every call), then copied with the
+ * per-call config added.
  */
 export function gitEnv(config: ReadonlyArray<readonly [string, string]> = []): NodeJS.ProcessEnv {
-  baseEnv ??= Object.fromEntries(Object.entries({ ...process.env, ...SAFE_ENV }).filter(([k]) => !REDIRECTING.test(k)));
+  baseEnv ??= { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))), ...SAFE_ENV };
   if (config.length === 0) return baseEnv;
   const env: NodeJS.ProcessEnv = { ...baseEnv, GIT_CONFIG_COUNT: String(config.length) };
   config.forEach(([k, v], i) => {
@@ -67,12 +99,13 @@ export function gitEnv(config: ReadonlyArray<readonly [string, string]> = []): N
   return env;
 }
 
-/** The argument vector for one git call: safety flags, then `-c` settings, then the subcommand. */
-export function gitArgs(cwd: string, args: readonly string[]): string[] {
-  // safe.directory: a repo owned by another user (a mounted folder in a container) is
-  // otherwise refused; we only read it, with every program-running setting disabled above.
-  const config = [...SAFE_CONFIG, `safe.directory=${cwd}`];
-  return ["--no-optional-locks", ...config.flatMap((c) => ["-c", c]), ...args];
+/**
+ * The argument vector for one git call: the safety settings, the repo's own overrides (from
+ * inert.ts: `--config-env` for the repo's driver names, `safe.directory` for a trusted owner's
+ * repo), then the subcommand. No `safe.directory` otherwise: git's ownership check stays on.
+ */
+export function gitArgs(args: readonly string[], repoConfig: readonly string[] = []): string[] {
+  return ["--no-optional-locks", ...SAFE_CONFIG.flatMap((c) => ["-c", c]), ...repoConfig, ...args];
 }
 
 let gitPath: string | undefined;
@@ -117,7 +150,7 @@ export function closeGitHelpers(): void {
  * rest, and any call a helper cannot take, spawn git directly.
  */
 export async function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
-  const full = gitArgs(cwd, args);
+  const full = gitArgs(args, opts.repoConfig);
   const h = !opts.env && !opts.config?.length && gitBinary() !== "git" ? gitHelpers() : undefined;
   if (h?.accepts(cwd, full)) {
     let r: HelperResult | undefined;

@@ -1,98 +1,149 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { readText } from "./quick-fs.js";
+import type { FoundRepo } from "./discover.js";
+import { runGit } from "./git.js";
+import { inertArgs, splitKey } from "./inert.js";
+import { statOf } from "./quick-fs.js";
 
 /**
- * What the scanner needs from a repository's own config files, read as text (no git
- * process): whether it has a remote, and the filter drivers it defines. A repo's config is
- * not trusted: a `filter.<name>.clean` command would run during `git status`, so each one
- * found here is switched off for the scan. Drivers from the owner's global config stay on.
+ * What the scanner needs from a repository's configuration, as git itself resolves it
+ * (`git config --list`: its own parser, includes, includeIf gitdir/onbranch/hasconfig,
+ * config.worktree). Reading config runs no program. Nothing here parses a config file.
  */
 export interface RepoConfig {
   hasRemote: boolean;
-  filterDrivers: string[];
-  /** Keys that make `git fetch` run a program of the repo's choosing; such a repo is not fetched. */
-  fetchUnsafe: string[];
   /** Branches with an upstream configured (`branch.<name>.merge`). */
   trackedBranches: string[];
+  /** Global options for every git call in this repo: its drivers inert, safe.directory if trusted. */
+  args: string[];
+  /** Extra global options for a fetch: the owner's own credential helpers (system and global config). */
+  fetchArgs: string[];
+  /** The owner's own `core.sshCommand` (system or global config), for fetch. */
+  sshCommand: string | null;
+  /** Keys the repo sets that name a remote helper program (`remote.<name>.vcs`): such a repo is not fetched. */
+  fetchRefused: string[];
 }
 
-/** Keys (lowercase, subsection as "*") a fetch would run as a program or hand credentials to. */
-const FETCH_UNSAFE = new Set(["core.sshcommand", "core.gitproxy", "credential.helper", "credential.*.helper", "remote.*.uploadpack", "remote.*.receivepack", "remote.*.vcs", "ssh.variant"]);
-
-interface Section {
-  name: string;
-  sub: string | null;
-  /** What follows the header on its line (git allows "[core] key = value"). */
-  rest: string;
+/** One entry of `git config --list --show-scope --show-origin -z`. */
+export interface ConfigEntry {
+  scope: string;
+  /** The file it came from (absolute), or null for config not from a file. */
+  file: string | null;
+  key: string;
+  value: string | null;
 }
 
-/** `[remote "origin"]`, `[filter "x"]`, `[include]` and the deprecated `[filter.x]` forms. */
-function parseSectionHeader(line: string): Section | undefined {
-  const quoted = /^\[\s*([A-Za-z0-9.-]+)\s+"((?:[^"\\]|\\.)*)"\s*\]/.exec(line);
-  if (quoted) return { name: (quoted[1] as string).toLowerCase(), sub: (quoted[2] as string).replace(/\\(.)/g, "$1"), rest: line.slice(quoted[0].length).trim() };
-  const plain = /^\[\s*([A-Za-z0-9-]+)(?:\.([^\]\s]+))?\s*\]/.exec(line);
-  if (plain) return { name: (plain[1] as string).toLowerCase(), sub: plain[2] ?? null, rest: line.slice(plain[0].length).trim() };
-  return undefined;
-}
+/** Scopes that are the owner's (outside any repository). */
+const OWNER_SCOPES = new Set(["system", "global"]);
 
-function includePath(value: string, file: string): string {
-  const v = value.trim().replace(/^"(.*)"$/, "$1");
-  if (v.startsWith("~/")) return join(homedir(), v.slice(2));
-  return isAbsolute(v) ? v : resolve(dirname(file), v);
-}
-
-/** Scans one config text; returns the files it includes. */
-function scan(text: string, file: string, out: RepoConfig, drivers: Set<string>): string[] {
-  const includes: string[] = [];
-  let section: Section | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    let line = raw.trim();
-    if (line.startsWith("[")) {
-      section = parseSectionHeader(line);
-      if (section?.name === "remote" && section.sub !== null) out.hasRemote = true;
-      if (section?.name === "filter" && section.sub !== null) drivers.add(section.sub);
-      line = section?.rest ?? "";
-    }
-    if (!section || line.startsWith("#") || line.startsWith(";")) continue;
-    const key = /^([A-Za-z][A-Za-z0-9-]*)/.exec(line)?.[1]?.toLowerCase();
-    if (!key) continue;
-    if ((section.name === "include" || section.name === "includeif") && key === "path" && line.includes("=")) {
-      includes.push(includePath(line.slice(line.indexOf("=") + 1), file));
-    }
-    if (section.name === "branch" && section.sub !== null && key === "merge") out.trackedBranches.push(section.sub);
-    const full = `${section.name}${section.sub === null ? "" : ".*"}.${key}`;
-    if (FETCH_UNSAFE.has(full)) out.fetchUnsafe.push(`${section.name}${section.sub === null ? "" : `.${section.sub}`}.${key}`);
+/** Parses the -z listing: `scope NUL origin NUL key [LF value] NUL`, repeated. */
+export function parseConfigList(out: string, cwd: string): ConfigEntry[] {
+  const parts = out.split("\0");
+  const entries: ConfigEntry[] = [];
+  for (let i = 0; i + 2 < parts.length; i += 3) {
+    const origin = parts[i + 1] as string;
+    const kv = parts[i + 2] as string;
+    const nl = kv.indexOf("\n");
+    entries.push({
+      scope: parts[i] as string,
+      file: origin.startsWith("file:") ? resolve(cwd, origin.slice(5)) : null,
+      key: nl < 0 ? kv : kv.slice(0, nl),
+      value: nl < 0 ? null : kv.slice(nl + 1),
+    });
   }
-  return includes;
+  return entries;
 }
 
-/** Reads the repo's config, its worktree config and the files they include (three levels deep at most). */
-export async function readRepoConfig(gitDir: string, commonDir: string): Promise<RepoConfig> {
-  const out: RepoConfig = { hasRemote: false, filterDrivers: [], fetchUnsafe: [], trackedBranches: [] };
-  const drivers = new Set<string>();
-  let files = [join(commonDir, "config"), join(gitDir, "config.worktree")];
-  const seen = new Set<string>();
-  for (let depth = 0; depth < 4 && files.length; depth++) {
-    const next: string[] = [];
-    for (const file of files) {
-      if (seen.has(file)) continue;
-      seen.add(file);
-      const text = readText(file);
-      if (text !== undefined) next.push(...scan(text, file, out, drivers));
+/** What the entries mean for the scanner (pure). */
+export function interpret(entries: readonly ConfigEntry[], safeDirectory: string | null): RepoConfig {
+  const out: RepoConfig = { hasRemote: false, trackedBranches: [], args: [], fetchArgs: [], sshCommand: null, fetchRefused: [] };
+  for (const e of entries) {
+    const { section, sub, name } = splitKey(e.key);
+    if (section === "remote" && sub !== null) {
+      out.hasRemote = true;
+      if (name === "vcs" && !OWNER_SCOPES.has(e.scope)) out.fetchRefused.push(e.key);
     }
-    files = next;
+    if (section === "branch" && sub !== null && name === "merge") out.trackedBranches.push(sub);
+    if (!OWNER_SCOPES.has(e.scope) || e.value === null) continue;
+    if (e.key === "core.sshcommand") out.sshCommand = e.value;
+    // The owner's credential helpers come back after the blanket reset, for fetch only.
+    if (section === "credential" && name === "helper" && !e.key.includes("=") && !e.value.includes("\n")) out.fetchArgs.push("-c", `${e.key}=${e.value}`);
   }
-  out.filterDrivers = [...drivers];
+  out.args = [...(safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : []), ...inertArgs(entries.map((e) => e.key))];
+  out.trackedBranches = [...new Set(out.trackedBranches)];
   return out;
 }
 
-/** Config entries (key, value) that switch off the repo's own filter drivers. */
-export function disableFilters(drivers: readonly string[]): Array<[string, string]> {
-  return drivers.flatMap((d): Array<[string, string]> => [
-    [`filter.${d}.clean`, ""],
-    [`filter.${d}.smudge`, ""],
-    [`filter.${d}.process`, ""],
-    [`filter.${d}.required`, "false"],
-  ]);
+/** The owner's config files git reads besides the repo's (they may add drivers, or includes). */
+function ownerFiles(): string[] {
+  const home = process.env.HOME ?? homedir();
+  const xdg = process.env.XDG_CONFIG_HOME || join(home, ".config");
+  return ["/etc/gitconfig", join(home, ".gitconfig"), join(xdg, "git", "config")];
 }
+
+const baseInputs = (repo: FoundRepo) => [join(repo.commonDir, "config"), join(repo.gitDir, "config.worktree"), ...ownerFiles()];
+
+/**
+ * Every file whose change could change what git resolves: the repo's config files, the owner's,
+ * each file git read, each file an include names (present or not), and HEAD when an include
+ * depends on the branch. Undefined when an include cannot be located here (`~user/`): not cached.
+ */
+function inputsOf(repo: FoundRepo, entries: readonly ConfigEntry[]): string[] | undefined {
+  const files = new Set(baseInputs(repo));
+  for (const e of entries) {
+    if (e.file) files.add(e.file);
+    const { section, name, sub } = splitKey(e.key);
+    if (name !== "path" || !(section === "include" || section === "includeif") || e.value === null) continue;
+    if (section === "includeif" && sub?.startsWith("onbranch:")) files.add(join(repo.gitDir, "HEAD"));
+    const v = e.value;
+    if (v.startsWith("~") && !v.startsWith("~/")) return undefined;
+    if (v.startsWith("~/")) files.add(join(process.env.HOME ?? homedir(), v.slice(2)));
+    else if (isAbsolute(v)) files.add(v);
+    else if (e.file) files.add(resolve(dirname(e.file), v));
+    else return undefined;
+  }
+  return [...files];
+}
+
+function statLine(f: string): string {
+  const st = statOf(f);
+  return st ? `${f}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.size}\0${st.ino}` : `${f}\0-`;
+}
+
+const stamp = (files: readonly string[], known?: ReadonlyMap<string, string>) => files.map((f) => known?.get(f) ?? statLine(f)).join("\n");
+
+interface Cached {
+  files: string[];
+  stamp: string;
+  config: RepoConfig;
+}
+
+/**
+ * Resolved config per repo, kept while none of its input files changed (stat calls only): a
+ * rescan of an unchanged repo costs no `git config` process.
+ */
+export class RepoConfigCache {
+  private readonly byRepo = new Map<string, Cached>();
+  /** `git config` processes run (for tests and the bench). */
+  resolved = 0;
+
+  async read(repo: FoundRepo, safeDirectory: string | null, timeoutMs?: number): Promise<RepoConfig> {
+    const id = `${repo.path}\0${safeDirectory ?? ""}`;
+    const hit = this.byRepo.get(id);
+    if (hit && stamp(hit.files) === hit.stamp) return hit.config;
+    // Files are stat-ed before git reads them, so a change during the read shows at the next check.
+    const before = new Map([...new Set([...(hit?.files ?? []), ...baseInputs(repo)])].map((f) => [f, statLine(f)]));
+    const args = safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : [];
+    const out = await runGit(repo.path, ["config", "--list", "--show-scope", "--show-origin", "-z"], { timeoutMs, repoConfig: args });
+    this.resolved++;
+    const entries = parseConfigList(out.toString("utf8"), repo.path);
+    const config = interpret(entries, safeDirectory);
+    const inputs = inputsOf(repo, entries);
+    if (inputs) this.byRepo.set(id, { files: inputs, stamp: stamp(inputs, before), config });
+    else this.byRepo.delete(id);
+    return config;
+  }
+}
+
+/** A cache for callers that keep none (tests, one-off reads). */
+export const sharedConfigCache = new RepoConfigCache();

@@ -10,6 +10,7 @@ import { fingerprint } from "./fingerprint.js";
 import type { ScannerMetrics } from "./metrics.js";
 import { Limiter, mapPool } from "./pool.js";
 import { Publisher } from "./publisher.js";
+import { RepoConfigCache } from "./repo-config.js";
 import { type RepoRead, readRepo } from "./snapshot.js";
 
 export interface ScannerDeps {
@@ -47,6 +48,8 @@ export class Scanner {
   private readonly gitSlots: Limiter;
   /** The repos of the last full scan (watch mode and fetch use them). */
   repos: FoundRepo[] = [];
+  /** Each repo's config as git resolved it, kept while its files are unchanged (fetch uses it too). */
+  readonly configs = new RepoConfigCache();
 
   constructor(private readonly deps: ScannerDeps) {
     this.log = deps.log.child({ component: "scanner" });
@@ -121,7 +124,8 @@ export class Scanner {
         published.push(Promise.resolve({ read: false, published: false, error: false }));
         return;
       }
-      const read = await readRepo(repo, { maxUntracked: this.deps.config.maxUntracked, timeoutMs: this.deps.config.gitTimeout, gitSlots: this.gitSlots });
+      const { maxUntracked, gitTimeout, trustedOwners } = this.deps.config;
+      const read = await readRepo(repo, { maxUntracked, timeoutMs: gitTimeout, gitSlots: this.gitSlots, trustedOwners, configCache: this.configs });
       this.deps.metrics.repoScans.inc({ mode: "git" });
       published.push(this.publish(repo, key, prints[i], force, read));
     });
@@ -130,12 +134,13 @@ export class Scanner {
 
   private async publish(repo: FoundRepo, key: string, print: string | undefined, force: boolean, { body, ignored }: RepoRead): Promise<Outcome> {
     const before = this.publisher.known.get(key);
-    if (body.error) this.deps.metrics.errors.inc({ reason: "git" });
+    if (body.error) this.deps.metrics.errors.inc({ reason: body.untrusted ? "untrusted" : "git" });
     if (body.untrackedCapped) this.deps.metrics.errors.inc({ reason: "untracked_capped" });
     const published = await this.publisher.snapshot(key, body, force);
     // Logged when the repo's state changed, not at every scan of a repo that stays broken.
     if (published && (force || before?.hash !== this.publisher.known.get(key)?.hash)) {
-      if (body.error) this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
+      if (body.untrusted) this.log.warn({ path: repo.path, owner: body.untrusted }, "repo not opened: another user owns it");
+      else if (body.error) this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
       if (body.untrackedCapped) this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
     }
     // A failed publish is retried at the next scan: no fingerprint is kept for it. A broken

@@ -8,7 +8,8 @@ import { readOperation, readStashes } from "./gitdir-state.js";
 import { listLocalBranches } from "./local-refs.js";
 import type { Limiter } from "./pool.js";
 import { parseStatus, type StatusReport } from "./porcelain.js";
-import { disableFilters, readRepoConfig } from "./repo-config.js";
+import { type ForeignOwner, trustOf, untrustedMessage } from "./ownership.js";
+import { type RepoConfig, type RepoConfigCache, sharedConfigCache } from "./repo-config.js";
 import type { Git } from "./refs.js";
 
 /** A snapshot without the fields the publisher sets (seq, observedAt). */
@@ -20,6 +21,10 @@ export interface ReadOptions {
   timeoutMs?: number;
   /** Bounds the git processes of every repo read at once; a repo holds a slot only while its git runs. */
   gitSlots?: Limiter;
+  /** Owners (user names or uids) whose repositories are opened although the scanner's user does not own them. */
+  trustedOwners?: readonly string[];
+  /** Where resolved config is kept between scans (default: one per process). */
+  configCache?: RepoConfigCache;
 }
 
 /**
@@ -40,7 +45,7 @@ function emptyBody(repo: FoundRepo): SnapshotBody {
     repoKey: repoKey(repo.path), path: repo.path, kind: repo.kind, branch: null, detached: false, head: null,
     upstream: null, ahead: null, behind: null, staged: 0, unstaged: 0, untracked: 0, untrackedCapped: false, conflicted: 0,
     dirtySince: null, stashes: { count: 0, oldestAt: null }, branches: [], defaultBranch: null, operation: null,
-    operationSince: null, hasRemote: false, error: null,
+    operationSince: null, hasRemote: false, error: null, untrusted: null,
   };
 }
 
@@ -57,6 +62,22 @@ function applyStatus(body: SnapshotBody, s: StatusReport, maxUntracked: number):
   body.untrackedCapped = s.untracked > maxUntracked;
 }
 
+type Limit = <T>(f: () => Promise<T>) => Promise<T>;
+
+/**
+ * The repo's config as git resolves it, or why no git call may run in it: another user owns it
+ * (and is not trusted), or git could not tell its config (then no driver could be made inert).
+ */
+async function openRepo(repo: FoundRepo, opts: ReadOptions, limited: Limit): Promise<{ config: RepoConfig } | { untrusted: ForeignOwner | null; error: string }> {
+  const trust = trustOf(repo, opts.trustedOwners ?? []);
+  if (!trust.trusted) return { untrusted: trust.owner, error: untrustedMessage(trust.owner) };
+  try {
+    return { config: await limited(() => (opts.configCache ?? sharedConfigCache).read(repo, trust.safeDirectory, opts.timeoutMs)) };
+  } catch (err) {
+    return { untrusted: null, error: `config: ${(err as Error).message}`.slice(0, 2_000) };
+  }
+}
+
 /**
  * Reads the whole observed state of one repository. Never throws: what could not be
  * read is named in `error` and the rest is filled in as far as it could be.
@@ -71,11 +92,16 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
       errors.push(`${what}: ${(err as Error).message}`);
     }
   };
-  const config = await readRepoConfig(repo.gitDir, repo.commonDir);
-  const overrides = disableFilters(config.filterDrivers);
-  const run: Git = (args) => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, config: overrides });
   const slots = opts.gitSlots;
-  const git: Git = slots ? (args) => slots.run(() => run(args)) : run;
+  const limited = <T>(f: () => Promise<T>) => (slots ? slots.run(f) : f());
+  const opened = await openRepo(repo, opts, limited);
+  if (!("config" in opened)) {
+    body.untrusted = opened.untrusted;
+    body.error = opened.error;
+    return { body, ignored: new Set() };
+  }
+  const { config } = opened;
+  const git: Git = (args) => limited(() => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, repoConfig: config.args }));
   body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
   // The file reads overlap the git process: they need nothing from it.

@@ -6,7 +6,7 @@ import { type FoundRepo, repoAt } from "../src/discover.js";
 import { runGit } from "../src/git.js";
 import { listLocalBranches } from "../src/local-refs.js";
 import { parseStatus } from "../src/porcelain.js";
-import { readRepoConfig } from "../src/repo-config.js";
+import { sharedConfigCache } from "../src/repo-config.js";
 import { readRepo } from "../src/snapshot.js";
 
 /** A fresh real-path temp folder (so paths compare equal to what the scanner reports). */
@@ -15,9 +15,9 @@ export function realTemp(): string {
 }
 
 /** Reads the repo at `dir` the way the scanner does. */
-export async function read(dir: string, maxUntracked = 10_000) {
+export async function read(dir: string, maxUntracked = 10_000, trustedOwners: string[] = []) {
   const repo = (await repoAt(realpathSync(dir), realpathSync(dir))) as FoundRepo;
-  return (await readRepo(repo, { maxUntracked })).body;
+  return (await readRepo(repo, { maxUntracked, trustedOwners })).body;
 }
 
 /** Writes a file and sets its mtime, so dirty-since has a known answer. */
@@ -51,7 +51,7 @@ export async function readBranchesTraced(dir: string) {
     calls.push([...args]);
     return runGit(dir, args);
   };
-  const config = await readRepoConfig(found.gitDir, found.commonDir);
+  const config = await sharedConfigCache.read(found, null);
   const state = await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
   return { state, calls };
 }

@@ -14,7 +14,7 @@ const STATUS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files
 
 /** What git prints when spawned directly with the same arguments and environment. */
 function direct(cwd: string, args: string[]): Buffer {
-  return execFileSync(gitBinary(), gitArgs(cwd, args), { cwd, env: gitEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(gitBinary(), gitArgs(args), { cwd, env: gitEnv(), stdio: ["ignore", "pipe", "pipe"] });
 }
 
 test("output through a helper is byte for byte git's own, with hostile file and folder names", async () => {
@@ -48,7 +48,7 @@ test("a failing git call names its exit status and stderr, as a spawned one did"
 test("a folder whose name holds a newline cannot be sent to a helper and is run by spawning git", async () => {
   const repo = makeRepo(join(tempDir("mirror-git-helper-"), "two\nlines"));
   const helpers = new GitHelpers(gitBinary(), () => gitEnv());
-  assert.equal(helpers.accepts(repo, gitArgs(repo, STATUS)), false);
+  assert.equal(helpers.accepts(repo, gitArgs(STATUS)), false);
   assert.deepEqual(await runGit(repo, STATUS, { timeoutMs: 10_000 }), direct(repo, STATUS));
 });
 

@@ -59,14 +59,21 @@ test("a repo whose config sets fsmonitor, hooks, filters and gpg is read without
   assert.equal(existsSync(mark), true, "control: plain `git status` should have run the canary");
 });
 
-test("a repo owned by another user (a mounted folder) is read through safe.directory", async () => {
+test("a repo owned by another user is not opened unless its owner is trusted", async () => {
+  // Fails, never skips, without root: chown to another uid is what it proves.
+  assert.equal(process.getuid?.(), 0, "this test needs root (chown to another uid); it runs as root in CI");
   const dir = realTemp();
   const repo = makeRepo(join(dir, "foreign"));
   writeFileSync(join(repo, "x.txt"), "");
   execFileSync("chown", ["-R", "65534:65534", repo]);
   assert.throws(() => execFileSync("git", ["status"], { cwd: repo, stdio: "pipe" }), /dubious ownership/, "control: git refuses it by default");
-  const s = await read(repo);
+  const refused = await read(repo);
+  assert.deepEqual(refused.untrusted, { uid: 65534, user: "nobody" });
+  assert.match(refused.error ?? "", /owned by uid 65534 \/ user nobody, not in scanner\.trustedOwners; not scanned/);
+  assert.equal(refused.branch, null);
+  const s = await read(repo, 10_000, ["nobody"]);
   assert.equal(s.error, null);
+  assert.equal(s.untrusted, null);
   assert.equal(s.untracked, 1);
   assert.equal(s.branch, "main");
 });

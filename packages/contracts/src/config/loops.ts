@@ -15,6 +15,7 @@ export const RULE_NAMES = [
   "repo.stale-branch",
   "repo.conflict",
   "repo.behind",
+  "repo.untrusted",
   "service.down",
   "service.degraded",
   "heartbeat.missed",

@@ -37,6 +37,10 @@ export const ScannerConfig = z
     gitTimeout: duration("30s"),
     /** How often repos under roots with `fetch: true` are fetched. */
     fetchInterval: duration("15m"),
+    /**
+     * Owners (user names or uids) whose repositories are scanned although the scanner's user does not own them; any other user's repository is not opened (git's ownership check) and shows as a `repo.untrusted` loop.
+     */
+    trustedOwners: z.array(z.string().min(1)).default([]),
   })
   .prefault({});
 export type ScannerConfig = z.infer<typeof ScannerConfig>;

@@ -50,6 +50,11 @@ export const RepoSnapshot = z.object({
   hasRemote: z.boolean(),
   /** Set when the repo could not be read; the other fields are then best effort. */
   error: z.string().nullable().default(null),
+  /**
+   * Set when another user owns the repository and is not in `scanner.trustedOwners`: git's
+   * ownership check keeps it closed, so nothing else was read (loop kind `repo.untrusted`).
+   */
+  untrusted: z.object({ uid: z.number().int().nonnegative(), user: z.string().nullable() }).nullable().default(null),
 });
 export type RepoSnapshot = z.infer<typeof RepoSnapshot>;
 

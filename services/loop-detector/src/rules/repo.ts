@@ -3,6 +3,8 @@ import { type Condition, condition, type ResolvedRules, time } from "./rule.js";
 
 /** The repo.* rules over one snapshot: what is left unfinished in this repository. */
 export function repoRules(s: RepoSnapshot, now: number, rules: ResolvedRules): Condition[] {
+  // An untrusted repo was not opened: nothing else about it is known.
+  if (s.untrusted) return untrusted(s, now, rules);
   return [dirty, unpushed, noUpstream, stash, staleBranch, conflict, behind].flatMap((rule) => rule(s, now, rules));
 }
 
@@ -89,6 +91,17 @@ const behind: RepoRule = (s, _now, rules) => {
   return condition(rules, "repo.behind", {
     summary: `Behind its upstream: ${s.path}`,
     evidence: { path: s.path, branch: s.branch, behind: s.behind, upstream: s.upstream },
+    since: null,
+  });
+};
+
+const untrusted: RepoRule = (s, _now, rules) => {
+  if (!s.untrusted) return [];
+  const { uid, user } = s.untrusted;
+  const who = user ? `uid ${uid} / user ${user}` : `uid ${uid}`;
+  return condition(rules, "repo.untrusted", {
+    summary: `Not scanned: ${s.path} is owned by ${who}, not in scanner.trustedOwners`,
+    evidence: { path: s.path, uid, user },
     since: null,
   });
 };

@@ -38,6 +38,7 @@ export const RULE_DEFAULTS: ResolvedRules = {
   "repo.stale-branch": { enabled: true, after: 30 * D, severity: "info", within: 0 },
   "repo.conflict": { enabled: true, after: H, severity: "high", within: 0 },
   "repo.behind": { enabled: true, after: 24 * H, severity: "low", within: 0 },
+  "repo.untrusted": { enabled: true, after: 0, severity: "medium", within: 0 },
   "service.down": { enabled: true, after: 2 * 60_000, severity: "high", within: 0 },
   "service.degraded": { enabled: true, after: 5 * 60_000, severity: "medium", within: 0 },
   "heartbeat.missed": { enabled: true, after: 0, severity: "high", within: 0 },

@@ -1,0 +1,43 @@
+import { INERT_ENV } from "./git.js";
+
+/**
+ * Which config names a program, and the override that makes it inert. Git resolves the config
+ * (repo-config.ts lists what it read, with its own parser, includes and conditions); every
+ * driver or remote it names gets its program keys overridden on the command line, which beats
+ * every config file. The keys go exactly as git reported them: section and key lower-cased,
+ * subsection as written. Values come from fixed environment variables through `--config-env`,
+ * which splits at the last "=", so a subsection may hold any character, and the helper
+ * processes (whose environment is fixed) can still run the call.
+ */
+const DRIVERS: Record<string, ReadonlyArray<readonly [key: string, env: string]>> = {
+  filter: [["clean", INERT_ENV.empty], ["smudge", INERT_ENV.empty], ["process", INERT_ENV.empty], ["required", INERT_ENV.false]],
+  diff: [["textconv", INERT_ENV.empty], ["command", INERT_ENV.empty], ["cachetextconv", INERT_ENV.false]],
+  merge: [["driver", INERT_ENV.empty]],
+  remote: [["uploadpack", INERT_ENV.uploadPack], ["receivepack", INERT_ENV.receivePack]],
+  credential: [["helper", INERT_ENV.empty]],
+  difftool: [["cmd", INERT_ENV.empty]],
+  mergetool: [["cmd", INERT_ENV.empty]],
+  gpg: [["program", INERT_ENV.empty]],
+};
+
+/** A config key split as git reads it: `section.sub.name` (sub may hold dots) or `section.name`. */
+export function splitKey(key: string): { section: string; sub: string | null; name: string } {
+  const first = key.indexOf(".");
+  const last = key.lastIndexOf(".");
+  if (first < 0) return { section: key, sub: null, name: "" };
+  return { section: key.slice(0, first), sub: first === last ? null : key.slice(first + 1, last), name: key.slice(last + 1) };
+}
+
+/** `--config-env` arguments that make every program named in `keys` inert. */
+export function inertArgs(keys: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const key of keys) {
+    const { section, sub } = splitKey(key);
+    const driver = sub === null ? undefined : DRIVERS[section];
+    if (driver) for (const [k, env] of driver) out.add(`--config-env=${section}.${sub}.${k}=${env}`);
+    // `pager.<command>` may name a pager program; `gpg.program` the signature checker.
+    else if (sub === null && section === "pager") out.add(`--config-env=${key}=${INERT_ENV.false}`);
+    else if (key === "gpg.program") out.add(`--config-env=${key}=${INERT_ENV.empty}`);
+  }
+  return [...out];
+}
