@@ -118,7 +118,7 @@ test("hostile HTTP requests to every route answer 4xx, a 400 with the reason; ne
   await fc.assert(
     fc.asyncProperty(httpCase, async (c) => {
       counts.http++;
-      const { status, reason } = await send(ports, c);
+      const { status, reason } = await send(ports, c, mesh.httpToken());
       assert.ok(status < 500, `${c.method} ${c.service}${c.path.slice(0, 200)} (${c.body?.label ?? "no body"}, ${c.contentType}) answered ${status}`);
       if (status === 400) assert.ok(reason, `${c.method} ${c.path.slice(0, 200)}: a 400 says why`);
     }),

@@ -46,9 +46,9 @@ const anyRoute = fc.tuple(fc.constantFrom(...SERVICES), fc.constantFrom("GET", "
 
 export const httpCase: fc.Arbitrary<HttpCase> = fc.oneof({ weight: 3, arbitrary: loopRoutes }, { weight: 2, arbitrary: pingRoutes }, { weight: 2, arbitrary: anyRoute });
 
-/** Sends one case; the status and, for a 400, the reason the service gave. */
-export async function send(ports: Ports, c: HttpCase): Promise<{ status: number; reason: string | undefined }> {
-  const headers: Record<string, string> = {};
+/** Sends one case (with the mesh's HTTP token, so bodies reach the handlers); the status and, for a 400, the reason the service gave. */
+export async function send(ports: Ports, c: HttpCase, token?: string): Promise<{ status: number; reason: string | undefined }> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (c.body && c.contentType) headers["content-type"] = c.contentType;
   const res = await fetch(`http://127.0.0.1:${ports[c.service]}${c.path}`, {
     method: c.method,
