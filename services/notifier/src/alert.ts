@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { Loop } from "@mirror/contracts";
+import { defang, modelSuggestion } from "./template.js";
 
 /** Alertmanager's zero time: what `endsAt` says while an alert fires. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -54,11 +55,15 @@ export function loopLabels(loop: Loop, host = HOST): Record<string, string> {
   return labels;
 }
 
-/** The annotations: summary and next action (the model's triage when there is one). */
+/**
+ * The annotations: summary and next action (the model's triage when there is one). Model text
+ * is untrusted: links defanged, and the next action labelled as the adapter's unverified
+ * suggestion, never as a command to run.
+ */
 export function loopAnnotations(loop: Loop): Record<string, string> {
-  const out: Record<string, string> = { summary: loop.triage?.summary ?? loop.summary };
-  const next = loop.triage?.nextAction;
-  if (next) out.nextAction = next;
+  const triage = loop.triage;
+  const out: Record<string, string> = { summary: triage ? defang(triage.summary) : loop.summary };
+  if (triage?.nextAction) out.nextAction = modelSuggestion(triage.adapter, triage.nextAction);
   return out;
 }
 

@@ -113,3 +113,39 @@ export function render(src: string, data: unknown, missing: (path: string) => vo
   }
   return renderNodes(nodes, { value: data, index: 0, parent: undefined }, missing);
 }
+
+/** Schemes whose links chat apps and mail readers open; written `hxxp://` or `mailto[:]` so nothing links them. */
+const SCHEME = /([a-z][a-z0-9+.-]{0,30}):(\/\/|(?=[^\s/]))/gi;
+const LINKABLE = ["javascript", "vbscript", "mailto", "https", "ftps", "file", "data", "http", "ftp", "wss", "tel", "sms", "ws"];
+/** A host name (two labels or more, the last made of letters): chat apps link it even with no scheme. */
+const HOST = /(?<![a-z0-9-])((?:[a-z0-9-]{1,63}\.)+)([a-z]{2,63})(?![a-z0-9-])/gi;
+
+function defangScheme(m: string, scheme: string, slashes: string): string {
+  // "xhttp://" is linked from its "http://" on: the linkable end of the word is what counts.
+  const lower = scheme.toLowerCase();
+  const hit = LINKABLE.find((l) => lower.endsWith(l));
+  if (!hit) return m;
+  const head = scheme.slice(0, scheme.length - hit.length);
+  const tail = scheme.slice(scheme.length - hit.length);
+  if (hit === "http" || hit === "https") return `${head}${tail.replace(/tt/i, "xx")}:${slashes}`;
+  return `${head}${tail}[:]${slashes}`;
+}
+
+/**
+ * Model text made inert for a notification: links defanged the way threat reports write them
+ * (`hxxps://evil[.]example/x`, `evil[.]example`), Markdown link syntax and angle brackets broken,
+ * so no channel (Slack, Telegram, Discord, email, ntfy) turns it into something to click.
+ */
+export function defang(text: string): string {
+  return text
+    .replace(SCHEME, defangScheme)
+    .replace(HOST, (_m, labels: string, tld: string) => `${labels.slice(0, -1).replace(/\./g, "[.]")}[.]${tld}`)
+    .replace(/\]\(/g, "] (")
+    .replace(/</g, "‹")
+    .replace(/>/g, "›");
+}
+
+/** A model's suggestion as a notification shows it: labelled with the adapter, unverified, defanged. */
+export function modelSuggestion(adapter: string, text: string): string {
+  return `Suggested by ${defang(adapter)} (unverified): ${defang(text)}`;
+}

@@ -12,7 +12,7 @@ export const DEFAULT_BODY = `{{#if digest}}{{text}}{{else}}{{#if catchUp}}Held b
 {{/if}}{{#if storm}}{{count}} loops at once ({{firingCount}} firing, {{resolvedCount}} resolved); the first {{shownCount}}:
 {{/if}}{{#each shown}}{{#if resolved}}✅ resolved{{else}}🔴 {{severity}}{{/if}} · {{name}} · {{target}}
 {{summary}}{{#if nextAction}}
-→ {{nextAction}}{{/if}}
+{{nextAction}}{{/if}}
 {{/each}}{{#if more}}…and {{more}} more.{{/if}}{{/if}}`;
 
 function alertView(a: AmAlert) {

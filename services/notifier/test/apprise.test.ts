@@ -126,7 +126,7 @@ test("the local apprise command: URLs from a 0600 file, never on its command lin
     await h.publish(makeLoop({ repo: "/src/app", triage }));
     const hit = await waitFor("the message through the apprise command", () => down.hits.find((x) => x.status === 200), { timeout: 30_000 });
     assert.equal(hit.json.title, "[FIRING:1] repo.dirty");
-    assert.match(String(hit.json.message), /2 files uncommitted\n→ Commit or stash them/);
+    assert.match(String(hit.json.message), /2 files uncommitted\nSuggested by rules \(unverified\): Commit or stash them/);
     assert.equal(hit.json.type, "warning");
     assert.equal(hit.auth, `Basic ${Buffer.from(`me:${secret}`).toString("base64")}`, "the URL's credentials reached the service");
     assert.equal(down.hits[0]?.status, 500, "the first run failed (apprise exits 1) and was retried");

