@@ -11,9 +11,13 @@ export const RateLimit = z.strictObject({ max: z.number().int().min(1), per: dur
 
 /** What every channel has: its name (the Alertmanager `receiver`), template, timeout, rate limit. */
 const common = {
-  name: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, _ and - (it names a subject token)"),
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, _ and - (it names a subject token)")
+    .describe("Unique channel name: the Alertmanager `receiver`, used in routes, logs, metrics and `mirror.notify.*.<name>`."),
   template: Template.optional(),
-  timeout: duration("10s"),
+  timeout: duration("10s").describe("Deadline of one delivery attempt (an HTTP request, an SMTP session, one run of the apprise command)."),
   rateLimit: RateLimit.optional(),
   /** Also send a `resolved` message when a loop closes. */
   sendResolved: z.boolean().default(true),
@@ -30,9 +34,9 @@ export const WebhookSecret = z
 export const WebhookChannel = z.strictObject({
   ...common,
   type: z.literal("webhook"),
-  url: z.url(),
-  headers: z.record(z.string(), z.string()).default({}),
-  secret: WebhookSecret.optional(),
+  url: z.url().describe("The receiver: the Alertmanager webhook v4 JSON is POSTed here."),
+  headers: z.record(z.string(), z.string()).default({}).describe("Extra HTTP headers on every request (e.g. an Authorization)."),
+  secret: WebhookSecret.optional().describe("Standard Webhooks signing secret (`whsec_…` or any string; use `${ENV}`); never logged."),
   /** Alerts listed per message at most (Alertmanager `max_alerts`); the rest is counted in `truncatedAlerts`. 0 = all. */
   maxAlerts: z.number().int().min(0).default(0),
 });
@@ -40,17 +44,16 @@ export const WebhookChannel = z.strictObject({
 export const NtfyChannel = z.strictObject({
   ...common,
   type: z.literal("ntfy"),
-  /** Server and topic: https://ntfy.sh/my-topic */
-  url: z.url(),
+  url: z.url().describe("Server and topic: https://ntfy.sh/my-topic"),
   token: z.string().optional(),
   user: z.string().optional(),
   password: z.string().optional(),
   tags: z.array(z.string()).default([]),
 });
 
-export const SlackChannel = z.strictObject({ ...common, type: z.literal("slack"), url: z.url(), channel: z.string().optional(), username: z.string().optional() });
+export const SlackChannel = z.strictObject({ ...common, type: z.literal("slack"), url: z.url().describe("The Slack incoming-webhook URL."), channel: z.string().optional(), username: z.string().optional() });
 
-export const DiscordChannel = z.strictObject({ ...common, type: z.literal("discord"), url: z.url(), username: z.string().optional() });
+export const DiscordChannel = z.strictObject({ ...common, type: z.literal("discord"), url: z.url().describe("The Discord webhook URL."), username: z.string().optional() });
 
 export const TelegramChannel = z.strictObject({
   ...common,
@@ -62,13 +65,13 @@ export const TelegramChannel = z.strictObject({
   messageThreadId: z.number().int().optional(),
 });
 
-export const GotifyChannel = z.strictObject({ ...common, type: z.literal("gotify"), url: z.url(), token: z.string().min(1) });
+export const GotifyChannel = z.strictObject({ ...common, type: z.literal("gotify"), url: z.url().describe("The Gotify server (messages go to its /message)."), token: z.string().min(1) });
 
 export const EmailChannel = z.strictObject({
   ...common,
   type: z.literal("email"),
   host: z.string().min(1),
-  port: Port.default(587),
+  port: Port.default(587).describe("SMTP port of the mail server: 587 (submission, STARTTLS), 465 (implicit TLS, with `secure: true`) or 25."),
   /** true = implicit TLS (465); false = STARTTLS when offered. */
   secure: z.boolean().default(false),
   requireTLS: z.boolean().default(false),
@@ -86,8 +89,7 @@ export const AppriseChannel = z
   .strictObject({
     ...common,
     type: z.literal("apprise"),
-    /** The Apprise API server, e.g. http://apprise:8000; leave it out to run the local `apprise` command instead. */
-    url: z.url().optional(),
+    url: z.url().optional().describe("The Apprise API server, e.g. http://apprise:8000; leave it out to run the local `apprise` command instead."),
     /** Stateful: a configuration key saved on the server (POST /notify/<key>). */
     key: z.string().optional(),
     /** Apprise URLs to notify: sent to the API server's POST /notify/, or, without `url`, given to the local command in a private file. */
@@ -130,7 +132,7 @@ export type QuietHours = z.infer<typeof QuietHours>;
 export const Route = z.strictObject({
   /** Glob on the loop kind: "repo.*", "service.down". */
   kind: z.string().optional(),
-  severity: SeverityMatch.optional(),
+  severity: SeverityMatch.optional().describe("Severities the route takes: `high`, `[high, critical]` or `\">= high\"`."),
   /** Label matchers that must all hold. */
   match: z.array(Matcher).default([]),
   /** Channel names; default: every channel. */

@@ -4,18 +4,22 @@ import { Port } from "./port.js";
 
 /** An HTTP(S) check. `conditions` on the check decide up/degraded; unreachable is down. */
 export const HttpCheck = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "an http check url must be http:// or https://" }),
+  url: z.url({ protocol: /^https?$/, error: "an http check url must be http:// or https://" }).describe("The http:// or https:// URL the check requests."),
   method: z.string().default("GET"),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z.record(z.string(), z.string()).default({}).describe("Extra HTTP headers on the check's request."),
   body: z.string().optional(),
-  timeout: duration("10s"),
+  timeout: duration("10s").describe("Deadline of one request, body included; past it the probe is down."),
   followRedirects: z.boolean().default(true),
   tlsVerify: z.boolean().default(true),
   /** Read at most this many bytes of the body (the rest is discarded). Default: tracker.maxBody. */
   maxBody: z.number().int().min(0).optional(),
 });
 
-export const TcpCheck = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535), timeout: duration("5s") });
+export const TcpCheck = z.strictObject({
+  host: z.string().min(1).describe("Host name or address to connect to."),
+  port: z.number().int().min(1).max(65_535).describe("TCP port to connect to on `host` (not an HTTP port of the mesh)."),
+  timeout: duration("5s").describe("Deadline of the TCP connect; past it the probe is down."),
+});
 
 /** A job that must check in: every `every`, or at each `cron` time (in `tz`), within `grace`. */
 export const HeartbeatCheck = z
@@ -33,8 +37,8 @@ export const HeartbeatCheck = z
 
 export const CheckConfig = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a check name is 1-64 letters, digits, '-' or '_'"),
-    interval: duration("30s"),
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a check name is 1-64 letters, digits, '-' or '_'").describe("Unique check name: the tracked service's name in loops, metrics and the console."),
+    interval: duration("30s").describe("How often the check probes (http and tcp checks)."),
     http: HttpCheck.optional(),
     tcp: TcpCheck.optional(),
     heartbeat: HeartbeatCheck.optional(),
