@@ -24,7 +24,9 @@ export interface FetchDeps {
   configCache?: RepoConfigCache;
 }
 
-const FETCH_ARGS = ["fetch", "--all", "--prune", "--quiet", "--no-write-fetch-head", "--no-recurse-submodules"];
+// git keeps the first `remote.<name>.uploadpack` it reads (the repo's), so a config override
+// cannot replace it; the command-line option does.
+const FETCH_ARGS = ["fetch", "--upload-pack=git-upload-pack", "--all", "--prune", "--quiet", "--no-write-fetch-head", "--no-recurse-submodules"];
 
 /** Fetches one repo; false when it was not fetched (no remote, not trusted, refused, failed). */
 async function fetchOne(repo: FoundRepo, deps: FetchDeps): Promise<boolean> {

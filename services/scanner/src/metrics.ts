@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 /** Why a scan could not see something; the `reason` label of mirror_scanner_errors_total. */
 export type ErrorReason =
   | "root_missing" | "root_not_directory" | "permission_denied" | "unreadable" | "bad_gitfile"
-  | "git" | "publish" | "untracked_capped" | "fetch" | "fetch_refused" | "watch";
+  | "git" | "untrusted" | "publish" | "untracked_capped" | "fetch" | "fetch_refused" | "watch";
 
 export class ScannerMetrics {
   readonly repos: Gauge;
