@@ -91,6 +91,7 @@ function expandEnv(value: unknown, x: Expansion, path: string[]): unknown {
 }
 
 const SECRETS = Symbol.for("mirror.config.secrets");
+const HIDDEN = Symbol.for("mirror.config.hidden");
 
 /** Every secret value of a parsed config: secret-looking keys, URL passwords, secret variables and files. */
 export function configSecrets(config: MirrorConfig): string[] {
@@ -131,6 +132,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     );
   }
   Object.defineProperty(parsed.data, SECRETS, { value: [...x.secrets], enumerable: false });
+  Object.defineProperty(parsed.data, HIDDEN, { value: x.hidden, enumerable: false });
   return deepFreeze(parsed.data);
 }
 
@@ -157,6 +159,20 @@ export function redactIssue(path: string[], message: string, hidden: ReadonlyMap
   let out = message;
   for (const v of values.sort((a, b) => b.length - a.length)) out = out.split(v).join(REDACTED);
   return out;
+}
+
+/**
+ * A ConfigError a service raised about an already parsed config (a bad condition, a template),
+ * without the values that came from `${VAR}` or `{ secretFile }`; any other error as it is.
+ */
+export function redactConfigError(err: unknown, config: MirrorConfig): unknown {
+  const hidden = (config as unknown as Record<symbol, Map<string, string[]> | undefined>)[HIDDEN];
+  if (!(err instanceof ConfigError) || !hidden?.size) return err;
+  const problems = err.problems.map((p) => {
+    const m = /^([^\s:]+): ([\s\S]*)$/.exec(p);
+    return m ? `${m[1]}: ${redactIssue((m[1] as string).split("."), m[2] as string, hidden)}` : redactIssue([], p, hidden);
+  });
+  return problems.every((p, i) => p === err.problems[i]) ? err : new ConfigError(err.file, problems);
 }
 
 /** Reads and validates the config the environment points at. */

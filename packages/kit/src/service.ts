@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { type Clock, systemClock } from "./clock.js";
-import { ConfigError, configSecrets, loadConfig } from "./config.js";
+import { ConfigError, configSecrets, loadConfig, redactConfigError } from "./config.js";
 import { connectBus } from "./connect.js";
 import { buildHttp } from "./http.js";
 import { requestAuthorized } from "./http-auth.js";
@@ -114,7 +114,11 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   checks.set("store", () => store?.status === "ready");
   let started = false;
   checks.set("started", () => started);
-  spec.routes?.(http, config, { authorized: (req) => requestAuthorized(req, cred.token) });
+  try {
+    spec.routes?.(http, config, { authorized: (req) => requestAuthorized(req, cred.token) });
+  } catch (err) {
+    throw redactConfigError(err, config);
+  }
   const port = await listen(http, opts.port ?? spec.port(config), host);
   log.info({ port }, "http listening");
   bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
@@ -133,7 +137,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     await bus.close(1_000).catch(() => undefined);
     store.disconnect();
     await http.close().catch(() => undefined);
-    throw err;
+    throw redactConfigError(err, config);
   }
   await bus.service({
     name: result.serviceName ?? spec.name,

@@ -39,6 +39,24 @@ test("a config error never shows a value from { secretFile } or ${VAR}, even in 
   assert.throws(() => parseConfig('tracker: { resyncEvery: "soon" }\n', env, file), /invalid duration "soon"/);
 });
 
+test("a ConfigError a service raises about the parsed config is redacted too (a bad condition from ${VAR})", async () => {
+  const config = parseConfig('tracker: { checks: [ { name: web, http: { url: "http://127.0.0.1:1/" }, conditions: ["${COND}"] } ] }\n', { COND: "body.key == sk-live-Qw8e" });
+  const spec = {
+    name: "kit-redact",
+    port: () => 0,
+    start: async () => undefined,
+    routes: (_http: unknown, c: typeof config) => {
+      throw new ConfigError("mirror.yaml", [`tracker.checks.0.conditions: check "web": condition "${c.tracker.checks[0]?.conditions[0]}" does not parse`]);
+    },
+  };
+  await assert.rejects(runService(spec, { config, env: { MIRROR_DATA_DIR: join(tempDir("mirror-data-"), ".mirror") }, port: 0, logDest: quiet }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(!err.message.includes("sk-live-Qw8e"), err.message);
+    assert.match(err.message, /condition "\[redacted\]" does not parse/);
+    return true;
+  });
+});
+
 test("with no token at all, buildHttp refuses every state change and keeps reads open", async () => {
   const app = buildHttp({ log: createLogger("t", quiet, "silent"), registry: new Registry(), ready: () => ({}) });
   app.post("/loops/:id/close", async () => ({ ok: true }));
@@ -105,8 +123,8 @@ test("beyond loopback with no credential the service refuses to start; a token f
   // The real process: exit 2 with the message, before any bus or store is needed.
   const dir = tempDir("mirror-exposed-");
   writeFileSync(join(dir, "mirror.yaml"), "{}\n");
-  const env = { ...process.env, MIRROR_CONFIG: join(dir, "mirror.yaml"), MIRROR_DATA_DIR: join(dir, ".mirror"), MIRROR_HTTP_HOST: "0.0.0.0" };
-  delete env.MIRROR_HTTP_TOKEN;
+  const env: NodeJS.ProcessEnv = { ...process.env, MIRROR_CONFIG: join(dir, "mirror.yaml"), MIRROR_DATA_DIR: join(dir, ".mirror"), MIRROR_HTTP_HOST: "0.0.0.0" };
+  delete env.MIRROR_HTTP_TOKEN_FILE;
   const r = spawnSync(process.execPath, ["--import", "tsx", "services/model-rules/src/main.ts"], { cwd: REPO_ROOT, env, encoding: "utf8", timeout: 30_000 });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 with no HTTP credential/);
