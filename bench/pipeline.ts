@@ -18,6 +18,7 @@ import { type LatencyResult, RawJetStream } from "./jetstream.js";
 import { paced, pool, sleep } from "./load.js";
 import { type BenchMesh, startBenchMesh } from "./mesh.js";
 import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from "./procs.js";
+import { deliveryCount, redeliveriesBetween } from "./redeliveries.js";
 import { payloads, snapshot } from "./snapshots.js";
 import { type StageLatency, stageLatency } from "./stages.js";
 
@@ -179,6 +180,9 @@ interface Run {
   /** Latency at a home server's pace (SLOW_RATE events/s), split into stages. */
   slow: LatencyResult & { stages?: StageLatency };
   peak: Map<string, number>;
+  /** Deliveries by the mesh's durable consumers over the run, and how many of them were redeliveries. */
+  deliveries: number;
+  redeliveries: number;
 }
 
 /** Median CPU ms per event of each process over the runs, keyed `cpuMsPerEvent.<process>`. */
@@ -248,6 +252,15 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         ...stageExtra(`at${SLOW_RATE}PerSec`, runs.map((r) => r.slow.stages)),
       },
     }),
+    figure({
+      id: "pipeline.redeliveries",
+      unit: "messages",
+      runs: runs.map((r) => r.redeliveries),
+      baseline: "deliveries",
+      baselineRuns: runs.map((r) => r.deliveries),
+      goal: { on: "value", op: "<=", limit: 0 },
+      note: "messages the services' durable consumers were delivered more than once over a run (the throughput run and the three latency runs; no process is killed and no handler fails, so every one is an ack wait that ran out); baseline: all their deliveries in the run, so the ratio is the share that were redeliveries",
+    }),
   ];
 }
 
@@ -285,6 +298,8 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
       // heap sizing): 382, 519, 614, 676, 689 events/s over five warm-up runs of 1,000, then flat;
       // with one warm-up run, run 0 < run 1 < run 2 every time and the median was a cold figure.
       const scale = i < 0 ? 0.2 : 1;
+      // The previous run (or warm-up) ended settled: a quiet moment to count deliveries from.
+      const counted = await deliveryCount(await env.bus.manager());
       const sampler = rssSampler(root, env.mesh.names);
       for (let w = 0; i < 0 && w < WARM_UP_RUNS - 1; w++) {
         const r = await throughput(env, sizes.count);
@@ -299,10 +314,12 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
       const slow = await latencyStages(env, SLOW_RATE, sizes.calmSeconds * scale);
       await settle(env);
       const peak = sampler.stop();
+      const { redeliveries, deliveries } = redeliveriesBetween(counted, await deliveryCount(await env.bus.manager()));
       log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`);
       log(`CPU ms per event: ${[...cpu].map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(", ")}`);
       log(`  stages at ${Math.round(tp / 2)}/s: ${describeStages(calm.stages)}; at ${SLOW_RATE}/s: p50 ${slow.p50.toFixed(1)}ms p99 ${slow.p99.toFixed(1)}ms, ${describeStages(slow.stages)}`);
-      return { tp, cpu, lat, calm, slow, peak };
+      log(`  ${redeliveries} redeliveries in ${deliveries} deliveries to the services' durable consumers`);
+      return { tp, cpu, lat, calm, slow, peak, deliveries, redeliveries };
     },
     async (i) => {
       let tp = 0;
@@ -328,7 +345,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<Figu
 
 export const pipelineBench: Bench = {
   name: "pipeline",
-  figures: ["pipeline.throughput", "pipeline.latency_p99_ms", "rss."],
+  figures: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.redeliveries", "rss."],
   async run(opts) {
     const sizes: Sizes = opts.quick ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1 } : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3 };
     const servers: ServerHandle[] = [];

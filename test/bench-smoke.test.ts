@@ -12,7 +12,7 @@ import type { Figure } from "../bench/figure.js";
 import { BENCHES } from "../bench/run.js";
 
 const EXPECTED: Record<string, string[]> = {
-  pipeline: ["pipeline.throughput", "pipeline.latency_p99_ms", ...SERVICE_NAMES.map((n) => `rss.${n}`)],
+  pipeline: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.redeliveries", ...SERVICE_NAMES.map((n) => `rss.${n}`)],
   loops: ["loops.reconcile"],
   scanner: ["scanner.full", "scanner.rescan"],
   tracker: ["tracker.checks", "tracker.cpu"],
