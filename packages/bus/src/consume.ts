@@ -131,6 +131,7 @@ export class Consumer {
           // kept alive) at once, so a message is either in progress or still on the server.
           const batch = await consumer.fetch({ max_messages: this.held.free, expires: PULL_EXPIRES_MS, idle_heartbeat: IDLE_HEARTBEAT_MS });
           this.messages = batch;
+          if (this.stopped) batch.stop();
           for await (const m of batch) this.dispatch(m);
           failures = 0;
         }
@@ -272,7 +273,7 @@ export class Consumer {
     if (this.stopped || !this.bus.connected) return;
     try {
       const info = await (await this.bus.manager()).consumers.info(STREAM.name, this.durable);
-      this.bus.metrics.pending.set({ consumer: this.durable }, info.num_pending + info.num_ack_pending);
+      this.bus.metrics.recordConsumer(this.durable, info);
     } catch {
       // informational only
     }
