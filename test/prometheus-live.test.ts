@@ -111,3 +111,17 @@ test("every alert in the webhook's payload has instance and job", async () => {
     assert.ok(a.labels.instance, "instance is set");
   }
 });
+
+test("JetStream health reaches Prometheus without an exporter: each consumer's own figures", async () => {
+  const series = await waitFor(
+    "mirror_jetstream_consumer_pending of the notifier's consumer",
+    async () => {
+      const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent("mirror_jetstream_consumer_pending")}`);
+      const body = (await res.json()) as { data: { result: { metric: Record<string, string> }[] } };
+      const consumers = body.data.result.map((r) => r.metric.consumer);
+      return consumers.includes("notifier") ? consumers : undefined;
+    },
+    { timeout: 30_000, interval: 1_000 },
+  );
+  assert.ok(series.some((c) => c?.startsWith("loop-detector")), `the loop-detector's consumers too: ${series.join(", ")}`);
+});

@@ -1,6 +1,16 @@
 import { DlqReason } from "@mirror/contracts";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
+/** The fields of a JetStream ConsumerInfo that the metrics read. */
+export interface ConsumerFigures {
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  created: string;
+  /** nats-server sends `last_active` as an RFC 3339 time (nats.js types it as nanoseconds). */
+  ack_floor: { last_active?: string | number };
+}
+
 /** Bus metrics, added once here for every service. */
 export class BusMetrics {
   readonly messages: Counter<"subject" | "direction" | "outcome">;
@@ -9,6 +19,12 @@ export class BusMetrics {
   readonly connected: Gauge;
   readonly pending: Gauge<"consumer">;
   readonly reconnects: Counter;
+  readonly jetstream: {
+    pending: Gauge<"consumer">;
+    ackPending: Gauge<"consumer">;
+    redelivered: Gauge<"consumer">;
+    ackFloorAge: Gauge<"consumer">;
+  };
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -36,6 +52,28 @@ export class BusMetrics {
       registers,
     });
     this.reconnects = new Counter({ name: "mirror_bus_reconnects_total", help: "NATS reconnections", registers });
+    const consumerGauge = (name: string, help: string) => new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers });
+    this.jetstream = {
+      pending: consumerGauge("pending", "Messages of the stream not yet delivered to this durable consumer (JetStream num_pending)"),
+      ackPending: consumerGauge("ack_pending", "Messages delivered and not yet acked (JetStream num_ack_pending)"),
+      redelivered: consumerGauge("redelivered", "Messages delivered more than once and not yet acked (JetStream num_redelivered)"),
+      ackFloorAge: consumerGauge("ack_floor_age_seconds", "Seconds since the consumer's ack floor last moved while messages wait; 0 when nothing waits"),
+    };
+  }
+
+  /**
+   * JetStream's own figures for one durable consumer, from the consumer info each consumer reads
+   * anyway: NATS health in Prometheus without prometheus-nats-exporter or a monitoring port.
+   */
+  recordConsumer(consumer: string, info: ConsumerFigures, now = Date.now()): void {
+    const waiting = info.num_pending + info.num_ack_pending;
+    this.pending.set({ consumer }, waiting);
+    this.jetstream.pending.set({ consumer }, info.num_pending);
+    this.jetstream.ackPending.set({ consumer }, info.num_ack_pending);
+    this.jetstream.redelivered.set({ consumer }, info.num_redelivered);
+    const last = info.ack_floor.last_active;
+    const since = Date.parse(typeof last === "string" ? last : info.created);
+    this.jetstream.ackFloorAge.set({ consumer }, waiting > 0 && Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0);
   }
 }
 
