@@ -14,7 +14,8 @@ export function evaluate(obs: Observation | null, now: number, rules: ResolvedRu
       return [];
     case "repo": {
       const s = obs.data as RepoSnapshot;
-      return s.error ? null : repoRules(s, now, rules);
+      // An untrusted repo's error says why it was not opened: that is its one condition.
+      return s.error && !s.untrusted ? null : repoRules(s, now, rules);
     }
     case "service": {
       const s = obs.data as ServiceStatus;

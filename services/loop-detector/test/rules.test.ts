@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LoopsConfig, RepoSnapshot, ServiceStatus } from "@mirror/contracts";
+import { evaluate } from "../src/evaluate.js";
 import { certRules } from "../src/rules/cert.js";
 import { heartbeatRules } from "../src/rules/heartbeat.js";
 import { repoRules } from "../src/rules/repo.js";
@@ -90,6 +91,9 @@ test("repo.untrusted: another user's repo is named once, with no other repo cond
   assert.equal(c?.severity, "medium");
   assert.match(c?.summary ?? "", /owned by uid 12345, not in scanner\.trustedOwners/);
   assert.deepEqual(c?.evidence, { path: "/r/x", uid: 12345, user: null });
+  // A snapshot with an error keeps loops as they are, except an untrusted one: its error is why.
+  assert.equal(evaluate({ source: "repo", at: NOW, seq: 1, data: snap({ error: "git failed" }) }, NOW, rules), null);
+  assert.deepEqual(kinds(evaluate({ source: "repo", at: NOW, seq: 1, data: untrusted }, NOW, rules) ?? []), ["repo.untrusted"]);
   const named = repoRules(snap({ untrusted: { uid: 65534, user: "nobody" } }), NOW, rules);
   assert.match(named[0]?.summary ?? "", /uid 65534 \/ user nobody/);
 });

@@ -17,7 +17,8 @@ import { join } from "node:path";
  *
  * Requests are lines: the folder, the number of arguments, then one argument per line. A value
  * holding a newline or a NUL cannot be sent that way: `accepts()` says no and the caller spawns
- * git itself, as it does for calls with per-call environment (fetch, filter overrides).
+ * git itself, as it does for calls with per-call environment (fetch). The per-repo overrides
+ * (inert.ts) are arguments, so a scan of any repo still goes through a helper.
  */
 const SCRIPT = `D=$1; G=$2; shift 2
 while IFS= read -r cwd; do

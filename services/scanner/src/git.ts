@@ -22,11 +22,6 @@ export interface GitOptions {
   timeoutMs?: number;
   /** Largest stdout accepted; a bigger one fails the command. */
   maxBuffer?: number;
-  /**
-   * Extra config as (key, value) pairs, passed through GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n:
-   * unlike `-c key=value` a key from a repo (a filter driver's name) may hold any character.
-   */
-  config?: ReadonlyArray<readonly [string, string]>;
   /** Extra environment variables. */
   env?: NodeJS.ProcessEnv;
   /** The repo's own global options (inert.ts): go before the subcommand. */
@@ -84,19 +79,12 @@ let baseEnv: NodeJS.ProcessEnv | undefined;
 /**
  * The environment git runs with: the caller's without any GIT_* variable (one left by a hook or
  * a shell could redirect git to another repo, inject config or name a program:
- * GIT_CONFIG_PARAMETERS, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND...), plus SAFE_ENV. Built once
- * (reading process.env is slow, and it is the same for every call), then copied with the
- * per-call config added.
+ * GIT_CONFIG_PARAMETERS, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND...), plus SAFE_ENV. Built once:
+ * reading process.env is slow, and it is the same for every call.
  */
-export function gitEnv(config: ReadonlyArray<readonly [string, string]> = []): NodeJS.ProcessEnv {
+export function gitEnv(): NodeJS.ProcessEnv {
   baseEnv ??= { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))), ...SAFE_ENV };
-  if (config.length === 0) return baseEnv;
-  const env: NodeJS.ProcessEnv = { ...baseEnv, GIT_CONFIG_COUNT: String(config.length) };
-  config.forEach(([k, v], i) => {
-    env[`GIT_CONFIG_KEY_${i}`] = k;
-    env[`GIT_CONFIG_VALUE_${i}`] = v;
-  });
-  return env;
+  return baseEnv;
 }
 
 /**
@@ -151,7 +139,7 @@ export function closeGitHelpers(): void {
  */
 export async function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
   const full = gitArgs(args, opts.repoConfig);
-  const h = !opts.env && !opts.config?.length && gitBinary() !== "git" ? gitHelpers() : undefined;
+  const h = !opts.env && gitBinary() !== "git" ? gitHelpers() : undefined;
   if (h?.accepts(cwd, full)) {
     let r: HelperResult | undefined;
     try {
@@ -182,7 +170,7 @@ function execGit(cwd: string, full: string[], args: readonly string[], opts: Git
     execFile(
       gitBinary(),
       full,
-      { cwd, env: opts.env ? { ...gitEnv(opts.config), ...opts.env } : gitEnv(opts.config), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER, windowsHide: true },
+      { cwd, env: opts.env ? { ...gitEnv(), ...opts.env } : gitEnv(), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

@@ -143,6 +143,12 @@ export class RepoConfigCache {
     else this.byRepo.delete(id);
     return config;
   }
+
+  /** Forgets every repo not in `repos` (those a full scan no longer finds). */
+  keep(repos: readonly FoundRepo[]): void {
+    const paths = new Set(repos.map((r) => r.path));
+    for (const id of this.byRepo.keys()) if (!paths.has(id.slice(0, id.indexOf("\0")))) this.byRepo.delete(id);
+  }
 }
 
 /** A cache for callers that keep none (tests, one-off reads). */

@@ -83,6 +83,7 @@ export class Scanner {
       const gone = await this.publishGone(found);
       end();
       this.repos = found.repos;
+      this.configs.keep(found.repos);
       this.deps.metrics.repos.set(found.repos.length);
       return summary(found.repos.length, results, gone, found.problems.length, performance.now() - started);
     });

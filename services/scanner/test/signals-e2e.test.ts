@@ -4,6 +4,7 @@
 // in the same folder. Alerts are grouped per loop (groupBy alertname+repo): with the default
 // grouping by alertname, a second repo joining a group would wait for groupInterval (5m).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -58,13 +59,16 @@ function buildRoot(): { root: string; expect: Array<[string, string]> } {
   commitFile(pusher, "upstream-only.txt");
   git(pusher, "push", "-q", "origin", "main");
   git(behind, "fetch", "-q");
+  // Another user's repo (issue 27): not opened, shown as its own loop. Needs root for chown (CI runs as root).
+  const foreign = makeRepo(join(root, "foreign"));
+  execFileSync("chown", ["-R", "12345:12345", foreign]);
   const broken = makeRepo(join(root, "broken"));
   writeFileSync(join(broken, ".git", "HEAD"), "garbage\n");
   return {
     root,
     expect: [
       ["repo.dirty", dirty], ["repo.unpushed", tmpUnpushed], ["repo.no-upstream", lonely], ["repo.stash", stash],
-      ["repo.stale-branch", stale], ["repo.conflict", conflict], ["repo.behind", behind],
+      ["repo.stale-branch", stale], ["repo.conflict", conflict], ["repo.behind", behind], ["repo.untrusted", foreign],
     ],
   };
 }
