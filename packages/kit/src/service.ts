@@ -13,6 +13,7 @@ import { HttpTokenError, resolveHttpCredential, UnprotectedListenError } from ".
 import { IdentityError, loadServiceIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
 import { createStore } from "./store.js";
+import { storeLogin } from "./store-auth.js";
 import { watchStore } from "./store-metrics.js";
 import { setupTracing } from "./tracing.js";
 
@@ -96,8 +97,9 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   const env = opts.env ?? process.env;
   const config = opts.config ?? loadConfig(env, opts.cwd).config;
   const identity = loadServiceIdentity(spec.name, config.bus, env);
+  const login = storeLogin(spec.name, config, env);
   const tracing = await setupTracing(spec.name, env);
-  const log = createLogger(spec.name, opts.logDest, undefined, { secrets: [...configSecrets(config), ...(identity.secrets ?? [])] });
+  const log = createLogger(spec.name, opts.logDest, undefined, { secrets: [...configSecrets(config), ...(identity.secrets ?? []), ...(login ? [login.password] : [])] });
   for (const w of identity.warnings ?? []) log.warn(w);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -123,7 +125,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   log.info({ port }, "http listening");
   bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
-  store = createStore(config.store.url, spec.name, log);
+  store = createStore(config.store.url, spec.name, log, { login });
   watchStore(store, registry);
   const ctx: ServiceContext = {
     name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,

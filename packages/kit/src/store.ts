@@ -1,9 +1,12 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { StoreLogin } from "./store-auth.js";
 
 /** A Redis connection whose keys all live under `mirror:<service>:` (nobody reads another service's keys). */
-export function createStore(url: string, service: string, log: Logger, opts: { prefix?: string } = {}): Redis {
+export function createStore(url: string, service: string, log: Logger, opts: { prefix?: string; login?: StoreLogin } = {}): Redis {
   const redis = new Redis(url, {
+    // The service's own ACL user (store.auth: identity), limited to its prefix.
+    ...(opts.login ?? {}),
     keyPrefix: opts.prefix ?? `mirror:${service}:`,
     connectionName: service,
     maxRetriesPerRequest: 2,

@@ -1,17 +1,34 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type IdentitySpec, MESH_IDENTITIES } from "@mirror/bus";
-import { PUBLIC_KEYS_FILE } from "@mirror/kit";
+import { aclUserLine, PUBLIC_KEYS_FILE } from "@mirror/kit";
 import { nkeys } from "@nats-io/nats-core";
 import { ACCOUNTS_CONF_FILE, renderAccountsConf, renderServerConf, type ServerConfOptions } from "./server-conf.js";
 
 export const SERVER_CONF_FILE = "nats-server.conf";
+export const REDIS_ACL_FILE = "users.acl";
+
+/**
+ * users.acl for redis-server (`--aclfile`): every service its own user limited to its prefix
+ * (`mirror:<name>:*`), a `health` user that may only PING (container healthchecks), and the
+ * default user off, so a local process without a service's seed cannot touch the mesh's state.
+ */
+export function renderRedisAcl(seeds: Record<string, string>, table: readonly IdentitySpec[] = MESH_IDENTITIES): string {
+  const users = table.filter((s) => (s.kind ?? "service") === "service" && seeds[s.name]).map((s) => aclUserLine(s.name, seeds[s.name] as string));
+  return ["user default off resetkeys resetchannels -@all", "user health on nopass resetkeys resetchannels -@all +ping", ...users, ""].join("\n");
+}
 
 export interface InitResult {
   dir: string;
   /** identity -> what happened to its key. */
   keys: Record<string, { publicKey: string; action: "created" | "kept" | "rotated" }>;
   files: string[];
+}
+
+/** What `init` would make in `dir`: a seed of the table's identities, or a generated file, missing. */
+export function missingFiles(dir: string, table: readonly IdentitySpec[] = MESH_IDENTITIES): string[] {
+  const files = [...table.map((s) => `${s.name}.nk`), PUBLIC_KEYS_FILE, ACCOUNTS_CONF_FILE, REDIS_ACL_FILE];
+  return files.filter((f) => !existsSync(join(dir, f)));
 }
 
 /** Writes through a temporary file so a reader never sees half a file; `mode` applies to the new file. */
@@ -22,10 +39,10 @@ function writeAtomic(file: string, text: string, mode: number): void {
   renameSync(tmp, file);
 }
 
-function readSeed(file: string): ReturnType<typeof nkeys.fromSeed> {
+function readSeed(file: string): { kp: ReturnType<typeof nkeys.fromSeed>; text: string } {
   const text = readFileSync(file, "utf8").trim();
   try {
-    return nkeys.fromSeed(new TextEncoder().encode(text));
+    return { kp: nkeys.fromSeed(new TextEncoder().encode(text)), text };
   } catch {
     throw new Error(`${file} does not hold an nkey seed; remove it or run init with --rotate`);
   }
@@ -39,16 +56,20 @@ function readSeed(file: string): ReturnType<typeof nkeys.fromSeed> {
 export function initIdentities(dir: string, opts: { rotate: boolean } & ServerConfOptions, table: readonly IdentitySpec[] = MESH_IDENTITIES): InitResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result: InitResult = { dir, keys: {}, files: [] };
+  const seeds: Record<string, string> = {};
   for (const spec of table) {
     const file = join(dir, `${spec.name}.nk`);
     const exists = existsSync(file);
     if (exists && !opts.rotate) {
       chmodSync(file, 0o600);
-      result.keys[spec.name] = { publicKey: readSeed(file).getPublicKey(), action: "kept" };
+      const { kp, text } = readSeed(file);
+      seeds[spec.name] = text;
+      result.keys[spec.name] = { publicKey: kp.getPublicKey(), action: "kept" };
       continue;
     }
     const kp = nkeys.createUser();
-    writeAtomic(file, `${new TextDecoder().decode(kp.getSeed())}\n`, 0o600);
+    seeds[spec.name] = new TextDecoder().decode(kp.getSeed());
+    writeAtomic(file, `${seeds[spec.name]}\n`, 0o600);
     result.keys[spec.name] = { publicKey: kp.getPublicKey(), action: exists ? "rotated" : "created" };
     result.files.push(file);
   }
@@ -56,6 +77,8 @@ export function initIdentities(dir: string, opts: { rotate: boolean } & ServerCo
   writeAtomic(join(dir, PUBLIC_KEYS_FILE), `${JSON.stringify(publicKeys, null, 2)}\n`, 0o644);
   writeAtomic(join(dir, ACCOUNTS_CONF_FILE), renderAccountsConf(publicKeys, table), 0o644);
   writeAtomic(join(dir, SERVER_CONF_FILE), renderServerConf(opts), 0o644);
-  result.files.push(join(dir, PUBLIC_KEYS_FILE), join(dir, ACCOUNTS_CONF_FILE), join(dir, SERVER_CONF_FILE));
+  // Only password hashes: readable by a Redis container that runs as another user.
+  writeAtomic(join(dir, REDIS_ACL_FILE), renderRedisAcl(seeds, table), 0o644);
+  result.files.push(join(dir, PUBLIC_KEYS_FILE), join(dir, ACCOUNTS_CONF_FILE), join(dir, SERVER_CONF_FILE), join(dir, REDIS_ACL_FILE));
   return result;
 }

@@ -25,7 +25,18 @@ export const BusConfig = z
   })
   .prefault({});
 
-export const StoreConfig = z.strictObject({ url: z.string().default("redis://127.0.0.1:6379") }).prefault({});
+export const StoreConfig = z
+  .strictObject({
+    url: z.string().default("redis://127.0.0.1:6379"),
+    /**
+     * `identity`: each service logs in to Redis as its own ACL user (its name, a password derived
+     * from its nkey seed), limited to its key prefix; the users come from `pnpm mirror identity
+     * init` (`users.acl`). `url` (the default when unset): whatever `url` says. `MIRROR_REDIS_AUTH`
+     * overrides it; `pnpm start` sets it when the Redis it uses knows the identities.
+     */
+    auth: z.enum(["url", "identity"]).optional(),
+  })
+  .prefault({});
 
 /**
  * `http`: every service's HTTP port. With `token`, requests that change state (any method but
