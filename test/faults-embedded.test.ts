@@ -3,7 +3,7 @@
 // same port and data, the services reconnect, and Ctrl-C still stops everything.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { repoKey, STREAM } from "@mirror/contracts";
 import { descendants, linesOf, makeRepo, startMesh, tempDir, waitFor } from "@mirror/testkit";
@@ -46,7 +46,8 @@ scanner: { port: ${scannerPort}, roots: [ "${join(repo, "..")}" ], interval: 1s 
     }
     // The bus works on the restarted server: a change reaches the stream.
     writeFileSync(join(repo, "wip.txt"), "x\n");
-    const probe = await openProbe(`nats://127.0.0.1:${natsPort}`);
+    // Identity is on by default: the embedded server refuses anonymous clients, so the probe is the operator.
+    const probe = await openProbe(`nats://127.0.0.1:${natsPort}`, { seed: readFileSync(join(dirname(mesh.configFile), ".mirror", "identity", "operator.nk"), "utf8") });
     try {
       await waitFor("a dirty snapshot in the stream", async () => ((await lastOf(probe, `mirror.repo.snapshot.${repoKey(repo)}`)) as { untracked?: number } | undefined)?.untracked === 1, { timeout: 60_000, interval: 250 });
       assert.ok((await probe.jsm.streams.info(STREAM.name)).state.messages > 0);

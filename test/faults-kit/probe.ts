@@ -1,8 +1,9 @@
 // A test's own view of the bus: raw publishes (garbage included), whole-stream reads, consumer lag.
 // It connects like an outside client, so nothing here goes through the code under test.
+import { inboxPrefixOf } from "@mirror/bus";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { headers as natsHeaders, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { waitFor } from "@mirror/testkit";
 
@@ -40,8 +41,10 @@ function toStored(m: JsMsg): StoredMsg {
   return { subject: m.subject, seq: m.seq, headers, data: m.data, json };
 }
 
-export async function openProbe(url: string): Promise<Probe> {
-  const nc = await connect({ servers: url, name: "fault-probe", maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+/** `seed`: the operator's nkey seed, on a server that refuses anonymous clients (its inbox prefix then is the operator's). */
+export async function openProbe(url: string, opts: { seed?: string } = {}): Promise<Probe> {
+  const auth = opts.seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.seed.trim())), inboxPrefix: inboxPrefixOf("operator") } : {};
+  const nc = await connect({ servers: url, name: "fault-probe", maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, ...auth });
   const js = jetstream(nc, { timeout: 5_000 });
   const jsm = await jetstreamManager(nc, { timeout: 5_000 });
   const publish: Probe["publish"] = async (subject, payload, opts = {}) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -27,16 +27,23 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
   return { host, port: Number(u.port) || defaultPort, local: ["127.0.0.1", "localhost", "::1", "0.0.0.0"].includes(host) };
 }
 
-/** The embedded default: nats-server and redis-server with data under .mirror/. */
-export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, natsConfig?: string): ChildProcess {
+/** The identity folder's users.acl, if it has one: the embedded Redis's users (the default one off). */
+export function embeddedRedisAcl(dir: string | undefined): string | undefined {
+  const file = dir ? join(dir, "users.acl") : undefined;
+  return file && existsSync(file) ? file : undefined;
+}
+
+/** The embedded default: nats-server and redis-server with data under .mirror/ (`conf`: NATS config or Redis ACL file). */
+export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, conf?: string): ChildProcess {
   const dir = join(dataRoot, kind);
   mkdirSync(dir, { recursive: true });
   // With an identity folder, the generated accounts.conf: every service its own key and permissions.
-  const conf = natsConfig ? ["-c", natsConfig] : [];
+  const natsConf = kind === "nats" && conf ? ["-c", conf] : [];
+  const acl = kind === "redis" && conf ? ["--aclfile", conf] : [];
   const child =
     kind === "nats"
-      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...conf], { stdio: "ignore" })
-      : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log")], { stdio: "ignore" });
+      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...natsConf], { stdio: "ignore" })
+      : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log"), ...acl], { stdio: "ignore" });
   return child;
 }
 

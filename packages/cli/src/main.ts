@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `mirror` command: dispatches `mirror <command> ...` to commands/<command>.ts.
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mirror: unknown command "${command}"; commands: ${available().join(", ")}\n`);
     return 1;
   }
+  // The identity folder `pnpm start` makes at first start, found by every command (used only if it exists).
+  process.env.MIRROR_IDENTITY_DEFAULT_DIR ??= join(resolve(process.env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror")), "identity");
   const mod = (await import(`./commands/${command}.ts`)) as { run(args: string[], env: NodeJS.ProcessEnv): Promise<number> };
   return mod.run(args, process.env);
 }

@@ -28,10 +28,19 @@ export interface Identity {
   warnings?: string[];
 }
 
-/** The identity folder: MIRROR_IDENTITY_DIR, else bus.identityDir, else none. */
+/**
+ * The identity folder: MIRROR_IDENTITY_DIR, else bus.identityDir, else MIRROR_IDENTITY_DEFAULT_DIR
+ * if `pnpm start` made it (the `mirror` command sets it to `<data dir>/identity`), else none;
+ * always none with MIRROR_IDENTITY=off.
+ */
 export function identityDir(bus: Pick<MirrorConfig["bus"], "identityDir">, env: NodeJS.ProcessEnv): string | undefined {
+  // The one opt-out (tests, comparisons): no identity even where a folder is configured.
+  if (env.MIRROR_IDENTITY === "off") return undefined;
   const dir = env.MIRROR_IDENTITY_DIR || bus.identityDir;
-  return dir ? resolve(dir) : undefined;
+  if (dir) return resolve(dir);
+  // The folder `pnpm start` made in the data folder, which the `mirror` command finds by itself.
+  const made = env.MIRROR_IDENTITY_DEFAULT_DIR;
+  return made && existsSync(join(made, PUBLIC_KEYS_FILE)) ? resolve(made) : undefined;
 }
 
 /** The credential file of a service: bus.credentials, else $MIRROR_IDENTITY_DIR/<name>.nk, else none. */

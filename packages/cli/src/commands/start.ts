@@ -3,8 +3,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVICE_NAMES } from "@mirror/contracts";
-import { ConfigError, configPath, identityDir, loadConfig } from "@mirror/kit";
-import { hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
+import { ConfigError, configPath, loadConfig } from "@mirror/kit";
+import { embeddedRedisAcl, hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
+import { defaultIdentity, natsServerVersion, redisAuthFor, warnAdvisories } from "../secure-start.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
 import { holdBundle, serviceBundle } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
@@ -38,22 +39,33 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   const file = configPath(env);
   say(file ? `config ${file}` : "no mirror.yaml found; using defaults");
-  const idDir = identityDir(config.bus, env);
+  const warn = (msg: string) => process.stderr.write(`mirror: WARNING: ${msg}\n`);
+  const embedded: ChildProcess[] = [];
+  const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
+  let idDir: string | undefined;
+  try {
+    idDir = defaultIdentity(config, env, dataRoot, hostPort(config.bus.url, 4222).port, say, warn);
+  } catch (err) {
+    process.stderr.write(`mirror: ${(err as Error).message}\n`);
+    return 2;
+  }
   const missing = idDir ? missingSeeds(idDir, names) : [];
   if (idDir && missing.length) {
     process.stderr.write(`mirror: no key for ${missing.join(", ")} in ${idDir}; run: pnpm mirror identity init --out ${idDir}\n`);
     return 2;
   }
   if (idDir) say(`identity folder ${idDir}: each service connects with its own key and signs its events`);
-  const embedded: ChildProcess[] = [];
-  const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
+  const external = new Set<string>();
   if (!(await import("../http-token.js")).prepareHttpToken(config, dataRoot, say)) return 2;
   for (const [kind, url, port, bin] of [
     ["nats", config.bus.url, 4222, "nats-server"],
     ["redis", config.store.url, 6379, "redis-server"],
   ] as const) {
     const hp = hostPort(url, port);
-    if (await reachable(hp.host, hp.port)) continue;
+    if (await reachable(hp.host, hp.port)) {
+      external.add(kind);
+      continue;
+    }
     if (!hp.local || !onPath(bin)) {
       process.stderr.write(
         `mirror: nothing answers at ${kind === "nats" ? "the NATS URL" : "the Redis URL"} ${hp.host}:${hp.port}${hp.local ? ` and ${bin} is not on PATH` : ""}.\n` +
@@ -64,7 +76,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       return 1;
     }
     say(`no ${kind} at ${hp.host}:${hp.port}; starting the embedded ${bin} with data in ${join(dataRoot, kind)}`);
-    const launch = () => startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : undefined);
+    warnAdvisories(bin, warn);
+    const launch = () => startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : embeddedRedisAcl(idDir));
     const child = launch();
     embedded.push(child);
     const deadline = Date.now() + 10_000;
@@ -88,7 +101,22 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     await stopAll(embedded);
     return 1;
   }
-  const childEnv = { ...env, ...(file ? { MIRROR_CONFIG: file } : {}) };
+  const nats = hostPort(config.bus.url, 4222);
+  if (external.has("nats")) {
+    const version = await natsServerVersion(nats.host, nats.port);
+    if (version) warnAdvisories("nats-server", warn, version);
+    if (idDir && !(await refusesAnonymous(config.bus.url))) {
+      warn(`the NATS server at ${nats.host}:${nats.port} accepts anonymous clients: anyone who can reach it can publish. Services still sign and verify their events; run it with ${join(idDir, "accounts.conf")} to refuse them.`);
+    }
+  }
+  const redis = hostPort(config.store.url, 6379);
+  const storeAuth = env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, warn));
+  const childEnv = {
+    ...env,
+    ...(file ? { MIRROR_CONFIG: file } : {}),
+    ...(idDir ? { MIRROR_IDENTITY_DIR: idDir } : {}),
+    MIRROR_REDIS_AUTH: storeAuth,
+  };
   const sup = new Supervisor(await commands(names, known, env, say), childEnv, root);
   say(`starting ${names.join(", ")}`);
   sup.start();
