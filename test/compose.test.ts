@@ -68,3 +68,15 @@ test("nats runs JetStream from deploy/nats, redis persists, monitoring is a prof
   for (const s of [nats, redis, rest.prometheus]) assert.ok(healthchecked(s), "nats, redis and prometheus have healthchecks");
   for (const name of ["prometheus", "grafana"]) assert.deepEqual(rest[name]?.profiles, ["monitoring"], `${name}: monitoring profile`);
 });
+
+test("secure by default: Redis runs the identities' users.acl, every service logs in as itself, servers pinned past their advisories", () => {
+  const all = services();
+  const { redis, nats } = all;
+  assert.ok(redis.command?.join(" ").includes("--aclfile /etc/redis/users.acl"), "redis loads users.acl");
+  assert.ok(redis.volumes?.some((v) => /identity\/users\.acl:\/etc\/redis\/users\.acl:ro$/.test(v)), "users.acl mounted read-only");
+  assert.ok([redis.healthcheck?.test ?? []].flat().join(" ").includes("--user health"), "the healthcheck uses the PING-only user, not the default one");
+  for (const name of SERVICE_NAMES.filter((n) => all[n])) assert.equal(all[name]?.environment?.MIRROR_REDIS_AUTH, "identity", `${name} logs in to Redis as itself`);
+  const image = (s?: Service & { image?: string }) => s?.image ?? "";
+  assert.match(image(nats), /^nats:2\.(11\.(1[5-9]|[2-9]\d)|1[2-9]\.\d+)/, "nats pinned at or past 2.11.15");
+  assert.match(image(redis), /^redis:(7\.4\.([6-9]|\d\d)|8\.)/, "redis pinned at or past 7.4.6");
+});
