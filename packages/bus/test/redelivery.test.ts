@@ -69,3 +69,23 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
     await Promise.all([producer.close(), consumer.close()]);
   }
 });
+
+test("a consumer waiting on an open pull keeps consuming after nats-server is killed and restarted", { timeout: 120_000 }, async () => {
+  const producer = await Bus.connect({ name: "restart-producer", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 30_000 });
+  const consumer = await Bus.connect({ name: "restart-consumer", url: nats.url, log: silent, registry: new Registry() });
+  const seen: string[] = [];
+  try {
+    consumer.consume(heartbeat, "restart-consumer", async (d) => void seen.push(d.name), { filter: "mirror.heartbeat.restart.>" });
+    await producer.publish(heartbeat, "restart.a", { name: "before", kind: "success", at: new Date().toISOString() });
+    await waitFor("the event before the restart", () => seen.includes("before"));
+    await nats.kill();
+    await nats.restart();
+    await producer.publish(heartbeat, "restart.a", { name: "after", kind: "success", at: new Date().toISOString() });
+    await waitFor("the event after the restart", () => seen.includes("after"), { timeout: 60_000, interval: 100 });
+    // A killed server may lose the plain +ACK of "before" and deliver it again; that is a failure's redelivery.
+    assert.deepEqual([...new Set(seen)], ["before", "after"]);
+  } finally {
+    await Promise.all([producer.close(), consumer.close()]);
+  }
+});
+
