@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { KeyringVerifier, mayPublishEvent, nkeySigner, type Signer, type Verifier } from "@mirror/bus";
+import { KeyringVerifier, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { nkeyAuthenticator } from "@nats-io/nats-core";
 import type { ConnectionOptions } from "@nats-io/transport-node";
@@ -74,12 +74,22 @@ export function readPublicKeys(dir: string): Record<string, string> {
   return keys as Record<string, string>;
 }
 
+/** A key that passes the format check but does not decode (a bad checksum) is an identity problem: exit 2, no stack. */
+function asIdentityError<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new IdentityError(err.message, { cause: err });
+    throw err;
+  }
+}
+
 /** Loads an nkey seed: it authenticates the connection and signs the events. */
 export function loadIdentity(name: string, credentials: string | undefined, env: NodeJS.ProcessEnv): Identity {
   const file = credentialPath(name, credentials, env);
   if (!file) return { secrets: [], warnings: [] };
   const { seed, text, warnings } = readSeed(name, file);
-  const signer = nkeySigner(seed);
+  const signer = asIdentityError(() => nkeySigner(seed, name));
   return { auth: { authenticator: nkeyAuthenticator(seed) }, signer, publicKey: signer.publicKey, secrets: [text], warnings };
 }
 
@@ -100,6 +110,6 @@ export function loadServiceIdentity(name: string, bus: MirrorConfig["bus"], env:
   if (own.publicKey && keys[name] && keys[name] !== own.publicKey) {
     throw new IdentityError(`the seed of "${name}" (${file}) is not the key ${PUBLIC_KEYS_FILE} lists for it; re-run \`pnpm mirror identity init --out ${dir}\``);
   }
-  const verifier = new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish: (id, subject) => mayPublishEvent(id, subject) });
+  const verifier = asIdentityError(() => new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish: (id, subject) => mayPublishEvent(id, subject) }));
   return { ...own, verifier, dir };
 }
