@@ -9,6 +9,7 @@ import { BusError, describeZodError, PublishError, ValidationError } from "./err
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
+import { gather, lastPerSubject, type StoredEvent } from "./history.js";
 import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
@@ -154,6 +155,16 @@ export class Bus {
    */
   verifyStored(subject: string, header: (name: string) => string | undefined, payload: Uint8Array): Verdict {
     return this.verifier?.verify({ subject, header: (n) => header(n) || undefined, payload }) ?? { ok: true };
+  }
+
+  /** The last stored event of every subject matching `filter`, each verified like a consumed one (see history.ts). */
+  lastPerSubject(filter: string): Promise<StoredEvent[]> {
+    return lastPerSubject(this, filter);
+  }
+
+  /** Sends each subject with a reply into this connection's inbox and collects replies for `windowMs` (see history.ts). */
+  gather(subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
+    return gather(this, subjects, windowMs, onReply);
   }
 
   /** A fresh reply subject under this connection's inbox prefix (the only one it may subscribe to). */

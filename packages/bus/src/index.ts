@@ -10,3 +10,5 @@ export { permissionsOf, mayPublishEvent, eventSubjectsOf, type NatsPermissions }
 export { subjectMatches, subjectsOverlap } from "./subjects.js";
 export { consumerConfig, createOrUpdateDurable, bindDurable, isPermissionError, DURABLE_DEFAULTS, type DurableSettings } from "./durable.js";
 export { provision, type ProvisionResult } from "./provision.js";
+export type { StoredEvent } from "./history.js";
+export { type BusAuth, createUserKey, nkeyAuth, publicKeyOfSeed, refusesAnonymous } from "./credentials.js";

@@ -25,9 +25,10 @@ export function withTraceContext<T>(carrier: Record<string, string> | undefined,
 }
 
 /** Runs `fn` in a consumer span whose parent is the trace context carried by the message. */
-export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | undefined, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | Record<string, string> | undefined, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
   const carrier: Record<string, string> = {};
-  if (headers) for (const [k, v] of headers) carrier[k.toLowerCase()] = v[0] ?? "";
+  if (headers && typeof (headers as MsgHdrs).get === "function") for (const [k, v] of headers as MsgHdrs) carrier[k.toLowerCase()] = v[0] ?? "";
+  else if (headers) for (const [k, v] of Object.entries(headers)) carrier[k.toLowerCase()] = v;
   const parent = propagation.extract(context.active(), carrier);
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes: attrs }, parent, async (span) => {
     try {

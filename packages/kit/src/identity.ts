@@ -1,9 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { KeyringVerifier, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
+import { type BusAuth, KeyringVerifier, nkeyAuth, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
-import { nkeyAuthenticator } from "@nats-io/nats-core";
-import type { ConnectionOptions } from "@nats-io/transport-node";
 
 /** The file `pnpm mirror identity init` writes beside the seeds: `{ "<identity>": "<public nkey>" }`. */
 export const PUBLIC_KEYS_FILE = "public-keys.json";
@@ -15,7 +13,7 @@ export class IdentityError extends Error {
 }
 
 export interface Identity {
-  auth?: Pick<ConnectionOptions, "authenticator">;
+  auth?: BusAuth;
   signer?: Signer;
   /** Checks consumed events; set when an identity folder is. */
   verifier?: Verifier;
@@ -90,7 +88,7 @@ export function loadIdentity(name: string, credentials: string | undefined, env:
   if (!file) return { secrets: [], warnings: [] };
   const { seed, text, warnings } = readSeed(name, file);
   const signer = asIdentityError(() => nkeySigner(seed, name));
-  return { auth: { authenticator: nkeyAuthenticator(seed) }, signer, publicKey: signer.publicKey, secrets: [text], warnings };
+  return { auth: nkeyAuth(seed), signer, publicKey: signer.publicKey, secrets: [text], warnings };
 }
 
 /**

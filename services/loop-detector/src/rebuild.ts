@@ -1,5 +1,5 @@
 import { type Bus, withConsumerSpan } from "@mirror/bus";
-import { CE, entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus, STREAM } from "@mirror/contracts";
+import { entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus, } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Detector } from "./detector.js";
 import { countField } from "./engine.js";
@@ -51,30 +51,9 @@ export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "re
   }
 }
 
-/** The last message of one subject; its headers carry the trace context its replay continues. */
-type Stored = { subject: string; data: unknown; source: string | undefined; headers: Parameters<typeof withConsumerSpan>[1] };
-
-async function lastPerSubject(bus: Bus, filter: string): Promise<Stored[]> {
-  const jsm = await bus.manager();
-  const info = await jsm.streams.info(STREAM.name, { subjects_filter: filter });
-  const out: Stored[] = [];
-  for (const subject of Object.keys(info.state.subjects ?? {})) {
-    const m = await jsm.streams.getMessage(STREAM.name, { last_by_subj: subject }).catch(() => null);
-    if (!m) continue;
-    // Replayed history is trusted only as far as its signature: a forged stored event is skipped.
-    if (!bus.verifyStored(subject, (n) => m.header?.get(n), m.data).ok) continue;
-    try {
-      out.push({ subject, data: m.json(), source: m.header?.get(CE.source) || undefined, headers: m.header });
-    } catch {
-      // not JSON: the consumers dead-letter such messages; here it is simply skipped
-    }
-  }
-  return out;
-}
-
 async function restoreLoops(deps: RebuildDeps): Promise<number> {
   const latest = new Map<string, Loop>();
-  for (const m of await lastPerSubject(deps.bus, "mirror.loop.>")) {
+  for (const m of await deps.bus.lastPerSubject("mirror.loop.>")) {
     const ev = LoopEvent.safeParse(m.data);
     if (!ev.success || (m.source && m.source !== deps.source)) continue;
     const cur = latest.get(ev.data.loop.id);
@@ -100,7 +79,7 @@ async function restoreLoops(deps: RebuildDeps): Promise<number> {
 async function replayObservations(deps: RebuildDeps): Promise<number> {
   let n = 0;
   const feed = async (filter: string, f: (data: unknown) => Promise<unknown> | undefined) => {
-    for (const m of await lastPerSubject(deps.bus, filter)) {
+    for (const m of await deps.bus.lastPerSubject(filter)) {
       try {
         // In the trace of the stored event, as if consumed: what it opens joins the producer's trace.
         const attrs = { "messaging.destination": m.subject, "mirror.service": deps.source };

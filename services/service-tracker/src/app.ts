@@ -120,8 +120,7 @@ export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
 async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics }): Promise<MeshDiscovery> {
   const cfg = ctx.config.tracker;
   const mesh = new MeshDiscovery({
-    nc: ctx.bus.nc,
-    inbox: () => ctx.bus.inbox(),
+    gather: (subjects, windowMs, onReply) => ctx.bus.gather(subjects, windowMs, onReply),
     connected: () => ctx.bus.connected,
     selfName: ctx.name,
     clock: ctx.clock,

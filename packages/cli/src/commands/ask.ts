@@ -1,7 +1,6 @@
 import type { Bus } from "@mirror/bus";
-import { AskRequest, type AskReply, type Loop, loopsList, type MirrorConfig, modelAsk, parseDuration, ServiceStatus, SEVERITY_RANK, STREAM, serviceStatus } from "@mirror/contracts";
+import { AskRequest, type AskReply, type Loop, loopsList, type MirrorConfig, modelAsk, parseDuration, ServiceStatus, SEVERITY_RANK, serviceStatus } from "@mirror/contracts";
 import { ConfigError, connectBus, createLogger, loadConfig } from "@mirror/kit";
-import { DeliverPolicy } from "@nats-io/jetstream";
 import { hostPort, reachable } from "../embedded.js";
 
 const USAGE = `usage: mirror ask "QUESTION" [--timeout 60s] [--wait 15s] [--json]
@@ -105,15 +104,10 @@ async function currentLoops(bus: Bus): Promise<Loop[]> {
 /** The last status of every service, read from the stream (the tracker publishes whole states). */
 async function currentServices(bus: Bus): Promise<ServiceStatus[]> {
   try {
-    const consumer = await bus.js.consumers.get(STREAM.name, { filter_subjects: serviceStatus.filter, deliver_policy: DeliverPolicy.LastPerSubject });
-    const pending = (await consumer.info()).num_pending;
     const out: ServiceStatus[] = [];
-    if (pending === 0) return out;
-    const messages = await consumer.fetch({ max_messages: Math.min(pending, 5_000), expires: 3_000 });
-    for await (const m of messages) {
-      const s = ServiceStatus.safeParse(m.json());
+    for (const m of await bus.lastPerSubject(serviceStatus.filter)) {
+      const s = ServiceStatus.safeParse(m.data);
       if (s.success) out.push(s.data);
-      if (m.info.pending === 0) break;
     }
     return out;
   } catch (err) {

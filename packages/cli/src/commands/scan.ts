@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { parseDuration, scanNow } from "@mirror/contracts";
-import { connectOperator } from "../operator.js";
+import { call, connectOperator } from "../operator.js";
 
 const USAGE = "usage: mirror scan [PATH] [--timeout 60s] [--json]\n  scans every repo under scanner.roots now (or only the repo at PATH) and prints a summary\n";
 
@@ -36,30 +36,17 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(parsed ? `mirror scan: ${parsed}\n${USAGE}` : USAGE);
     return parsed ? 2 : 0;
   }
-  const nc = await connectOperator("scan", env);
-  if (typeof nc === "number") return nc;
+  const bus = await connectOperator("scan", env);
+  if (typeof bus === "number") return bus;
   try {
-    const request = scanNow.request.parse(parsed.path ? { path: parsed.path } : {});
-    const msg = await nc.request(scanNow.subject, JSON.stringify(request), { timeout: parsed.timeoutMs }).catch((err: Error) => err);
-    if (msg instanceof Error) {
-      const why = /no responders/i.test(msg.message) ? "no scanner is running (start it with `pnpm start`)" : msg.message;
-      process.stderr.write(`mirror scan: ${why}\n`);
+    const r = await call(bus, scanNow, parsed.path ? { path: parsed.path } : {}, "scanner", parsed.timeoutMs);
+    if (typeof r === "string") {
+      process.stderr.write(`mirror scan: ${r}\n`);
       return 1;
     }
-    const remoteError = msg.headers?.get("Nats-Service-Error");
-    if (remoteError) {
-      process.stderr.write(`mirror scan: ${remoteError}\n`);
-      return 1;
-    }
-    const reply = scanNow.reply.safeParse(msg.json());
-    if (!reply.success) {
-      process.stderr.write("mirror scan: the scanner sent a reply this CLI does not understand\n");
-      return 1;
-    }
-    const r = reply.data;
     process.stdout.write(parsed.json ? `${JSON.stringify(r)}\n` : `scanned ${r.repos} repo${r.repos === 1 ? "" : "s"}, published ${r.published} snapshot${r.published === 1 ? "" : "s"}\n`);
     return 0;
   } finally {
-    await nc.close();
+    await bus.close(300);
   }
 }

@@ -1,6 +1,5 @@
-import { type EndpointContract, type Silence, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
-import type { z } from "zod";
-import { connectOperator } from "../operator.js";
+import { type Silence, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
+import { call, connectOperator } from "../operator.js";
 
 const USAGE = `usage:
   mirror silence add MATCHER... (--for 2h | --until 2026-01-02T08:00:00Z) [--comment TEXT] [--by NAME]
@@ -41,36 +40,26 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(parsed ? `mirror silence: ${parsed}\n${USAGE}` : USAGE);
     return parsed ? 2 : 0;
   }
-  const nc = await connectOperator("silence", env);
-  if (typeof nc === "number") return nc;
-  const call = async <E extends EndpointContract>(ep: E, data: unknown): Promise<z.output<E["reply"]> | string> => {
-    const req = ep.request.safeParse(data);
-    if (!req.success) return req.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ");
-    const msg = await nc.request(ep.subject, JSON.stringify(req.data), { timeout: 10_000 }).catch((err: Error) => err);
-    if (msg instanceof Error) return /no responders/i.test(msg.message) ? "no notifier is running (start it with `pnpm start`)" : msg.message;
-    const remote = msg.headers?.get("Nats-Service-Error");
-    if (remote) return remote;
-    const rep = ep.reply.safeParse(msg.json());
-    return rep.success ? (rep.data as z.output<E["reply"]>) : "the notifier sent a reply this CLI does not understand";
-  };
+  const bus = await connectOperator("silence", env);
+  if (typeof bus === "number") return bus;
   try {
     if (parsed.cmd === "add") {
-      const r = await call(silenceAdd, parsed.req);
+      const r = await call(bus, silenceAdd, parsed.req, "notifier");
       if (typeof r === "string") return fail(r);
       process.stdout.write(`silenced: ${describe(r.silence)}\n`);
     } else if (parsed.cmd === "expire") {
-      const r = await call(silenceExpire, { id: parsed.id });
+      const r = await call(bus, silenceExpire, { id: parsed.id }, "notifier");
       if (typeof r === "string") return fail(r);
       process.stdout.write(`expired: ${describe(r.silence)}\n`);
     } else {
-      const r = await call(silenceList, { all: parsed.all });
+      const r = await call(bus, silenceList, { all: parsed.all }, "notifier");
       if (typeof r === "string") return fail(r);
       if (parsed.json) process.stdout.write(`${JSON.stringify(r.silences)}\n`);
       else process.stdout.write(r.silences.length ? `${r.silences.map(describe).join("\n")}\n` : "no silences\n");
     }
     return 0;
   } finally {
-    await nc.close();
+    await bus.close(300);
   }
 }
 

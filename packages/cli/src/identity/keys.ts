@@ -1,8 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type IdentitySpec, MESH_IDENTITIES } from "@mirror/bus";
+import { createUserKey, type IdentitySpec, MESH_IDENTITIES, publicKeyOfSeed } from "@mirror/bus";
 import { aclUserLine, PUBLIC_KEYS_FILE } from "@mirror/kit";
-import { nkeys } from "@nats-io/nats-core";
 import { ACCOUNTS_CONF_FILE, renderAccountsConf, renderServerConf, type ServerConfOptions } from "./server-conf.js";
 
 export const SERVER_CONF_FILE = "nats-server.conf";
@@ -39,10 +38,10 @@ function writeAtomic(file: string, text: string, mode: number): void {
   renameSync(tmp, file);
 }
 
-function readSeed(file: string): { kp: ReturnType<typeof nkeys.fromSeed>; text: string } {
+function readSeed(file: string): { publicKey: string; text: string } {
   const text = readFileSync(file, "utf8").trim();
   try {
-    return { kp: nkeys.fromSeed(new TextEncoder().encode(text)), text };
+    return { publicKey: publicKeyOfSeed(text), text };
   } catch {
     throw new Error(`${file} does not hold an nkey seed; remove it or run init with --rotate`);
   }
@@ -62,15 +61,15 @@ export function initIdentities(dir: string, opts: { rotate: boolean } & ServerCo
     const exists = existsSync(file);
     if (exists && !opts.rotate) {
       chmodSync(file, 0o600);
-      const { kp, text } = readSeed(file);
+      const { publicKey, text } = readSeed(file);
       seeds[spec.name] = text;
-      result.keys[spec.name] = { publicKey: kp.getPublicKey(), action: "kept" };
+      result.keys[spec.name] = { publicKey, action: "kept" };
       continue;
     }
-    const kp = nkeys.createUser();
-    seeds[spec.name] = new TextDecoder().decode(kp.getSeed());
-    writeAtomic(file, `${seeds[spec.name]}\n`, 0o600);
-    result.keys[spec.name] = { publicKey: kp.getPublicKey(), action: exists ? "rotated" : "created" };
+    const key = createUserKey();
+    seeds[spec.name] = key.seed;
+    writeAtomic(file, `${key.seed}\n`, 0o600);
+    result.keys[spec.name] = { publicKey: key.publicKey, action: exists ? "rotated" : "created" };
     result.files.push(file);
   }
   const publicKeys = Object.fromEntries(Object.entries(result.keys).map(([name, k]) => [name, k.publicKey]));

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { MirrorConfig } from "@mirror/contracts";
-import { connect } from "@nats-io/transport-node";
 import { ACCOUNTS_CONF_FILE } from "./server-conf.js";
 import { provisionAsOperator, provisionerSeed } from "./provision.js";
 
@@ -16,17 +15,6 @@ export function missingSeeds(dir: string, names: string[]): string[] {
 export function embeddedNatsConfig(dir: string | undefined): string | undefined {
   const file = dir ? join(dir, ACCOUNTS_CONF_FILE) : undefined;
   return file && existsSync(file) ? file : undefined;
-}
-
-/** Whether the server at `url` refuses a client without credentials. */
-export async function refusesAnonymous(url: string): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: url, maxReconnectAttempts: 0, timeout: 3_000, name: "mirror-start-probe" });
-    await nc.close();
-    return false;
-  } catch (err) {
-    return (err as Error).name === "AuthorizationError";
-  }
 }
 
 /**
@@ -47,3 +35,5 @@ export async function provisionBeforeStart(config: MirrorConfig, dir: string, sa
     return `provisioning the streams as operator failed at ${redact(config.bus.url)}: ${(err as Error).message}`;
   }
 }
+
+export { refusesAnonymous } from "@mirror/bus";

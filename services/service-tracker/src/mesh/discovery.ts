@@ -1,6 +1,5 @@
 import { formatDuration } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
-import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { TrackerMetrics } from "../metrics.js";
@@ -44,9 +43,8 @@ export class MeshDiscovery {
 
   constructor(
     private readonly deps: {
-      nc: NatsConnection;
-      /** A reply subject under this identity's inbox prefix (the only inbox its permissions allow). */
-      inbox?: () => string;
+      /** The bus's scatter-gather (Bus.gather): requests with a reply into this identity's own inbox. */
+      gather: (subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void) => Promise<void>;
       connected: () => boolean;
       selfName: string;
       clock: Clock;
@@ -130,33 +128,25 @@ export class MeshDiscovery {
   /** Sends the three requests with one reply inbox and gathers what arrives within the window. */
   private async collect(): Promise<Round> {
     const round: Round = { byName: new Map(), bad: new Map() };
-    const inbox = this.deps.inbox?.() ?? createInbox();
-    const sub = this.deps.nc.subscribe(inbox, {
-      callback: (err, msg) => {
-        if (err) return;
-        const r = readReply(msg.data);
-        if (r.kind === "bad") {
-          this.deps.metrics.meshBadReplies.inc({ kind: r.name ? "malformed" : "unreadable" });
-          if (r.name) round.bad.set(r.name, r.reason);
-          return;
-        }
-        let byId = round.byName.get(r.data.name);
-        if (!byId) round.byName.set(r.data.name, (byId = new Map()));
-        const inst = byId.get(r.data.id) ?? { id: r.data.id, version: r.data.version };
-        if (r.kind === "ping") inst.ping = r.data;
-        else if (r.kind === "info") inst.info = r.data;
-        else inst.stats = r.data;
-        byId.set(r.data.id, inst);
-      },
-    });
+    const onReply = (data: Uint8Array) => {
+      const r = readReply(data);
+      if (r.kind === "bad") {
+        this.deps.metrics.meshBadReplies.inc({ kind: r.name ? "malformed" : "unreadable" });
+        if (r.name) round.bad.set(r.name, r.reason);
+        return;
+      }
+      let byId = round.byName.get(r.data.name);
+      if (!byId) round.byName.set(r.data.name, (byId = new Map()));
+      const inst = byId.get(r.data.id) ?? { id: r.data.id, version: r.data.version };
+      if (r.kind === "ping") inst.ping = r.data;
+      else if (r.kind === "info") inst.info = r.data;
+      else inst.stats = r.data;
+      byId.set(r.data.id, inst);
+    };
     try {
-      for (const verb of ["PING", "INFO", "STATS"]) this.deps.nc.publish(`$SRV.${verb}`, undefined, { reply: inbox });
-      await this.deps.nc.flush();
-      await new Promise((r) => setTimeout(r, this.deps.window));
+      await this.deps.gather(["$SRV.PING", "$SRV.INFO", "$SRV.STATS"], this.deps.window, onReply);
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, "discovery round failed");
-    } finally {
-      sub.unsubscribe();
     }
     return round;
   }
