@@ -151,5 +151,5 @@ export class RepoConfigCache {
   }
 }
 
-/** A cache for callers that keep none (tests, one-off reads). */
+/** The process's cache (the Scanner's, and the default of callers that pass none). */
 export const sharedConfigCache = new RepoConfigCache();

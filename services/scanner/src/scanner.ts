@@ -10,7 +10,7 @@ import { fingerprint } from "./fingerprint.js";
 import type { ScannerMetrics } from "./metrics.js";
 import { Limiter, mapPool } from "./pool.js";
 import { Publisher } from "./publisher.js";
-import { RepoConfigCache } from "./repo-config.js";
+import { type RepoConfigCache, sharedConfigCache } from "./repo-config.js";
 import { type RepoRead, readRepo } from "./snapshot.js";
 
 export interface ScannerDeps {
@@ -48,8 +48,13 @@ export class Scanner {
   private readonly gitSlots: Limiter;
   /** The repos of the last full scan (watch mode and fetch use them). */
   repos: FoundRepo[] = [];
-  /** Each repo's config as git resolved it, kept while its files are unchanged (fetch uses it too). */
-  readonly configs = new RepoConfigCache();
+  /**
+   * Each repo's config as git resolved it, kept while its files are unchanged (fetch uses it
+   * too). One per process, like the git helpers: it is git's view of files on disk, checked by
+   * stat on every use, so a second Scanner in the process (--single, a restart of the service
+   * in-process, the bench) does not pay a `git config` per repo again.
+   */
+  readonly configs: RepoConfigCache = sharedConfigCache;
 
   constructor(private readonly deps: ScannerDeps) {
     this.log = deps.log.child({ component: "scanner" });
