@@ -12,7 +12,7 @@ import type { Figure } from "../bench/figure.js";
 import { BENCHES } from "../bench/run.js";
 
 const EXPECTED: Record<string, string[]> = {
-  pipeline: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.redeliveries", ...SERVICE_NAMES.map((n) => `rss.${n}`)],
+  pipeline: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.cpu_ms_per_event", "pipeline.redeliveries", "pipeline.identity_overhead", ...SERVICE_NAMES.map((n) => `rss.${n}`)],
   loops: ["loops.reconcile"],
   scanner: ["scanner.full", "scanner.rescan"],
   tracker: ["tracker.checks", "tracker.cpu"],

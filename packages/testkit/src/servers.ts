@@ -103,13 +103,14 @@ export function startNats(opts: { port?: number; dir?: string; config?: string; 
 }
 
 /** Starts a private redis-server on a free port (no persistence unless asked). */
-export function startRedis(opts: { port?: number; dir?: string; appendonly?: boolean } = {}): Promise<ServerHandle> {
+export function startRedis(opts: { port?: number; dir?: string; appendonly?: boolean; args?: string[] } = {}): Promise<ServerHandle> {
   return launcher(
     "redis",
     process.env.REDIS_SERVER_BIN ?? "redis-server",
     (port, dir) => [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
       "--appendonly", opts.appendonly ? "yes" : "no", "--protected-mode", "no",
+      ...(opts.args ?? []),
     ],
     "redis",
     opts,
