@@ -176,7 +176,11 @@ test("no hostile repository's program runs during a scan, a fetch or a rescan; e
       const fetchable = c.remote === "local";
       assert.equal(seen.fetched, fetchable, fetchable ? "fetched (with its programs inert)" : "its transport is refused or fails");
       if (fetchable) assert.equal(seen.rescanned.behind, 1);
-      if (c.armAt) assert.equal(byName(c.env ? hostileEnv : main, root, `${c.name}${c.armAt}`)?.rescanned.error, null);
+      if (c.companion) {
+        const other = byName(c.env ? hostileEnv : main, root, `${c.name}${c.companion}`);
+        assert.equal(other?.rescanned.error, null, `${c.companion} scanned`);
+        assert.ok((other?.rescanned.unstaged ?? 0) >= 1, `${c.companion}: status ran`);
+      }
       if (!c.arm) return;
       await arm(c, join(root, c.name));
       assert.ok(existsSync(join(ctx.marks, c.name)), `control: plain git (${c.arm}) runs the program`);

@@ -2,7 +2,7 @@
 // scanner environment names a program. Each case is built with real git; its program leaves a
 // mark named after the case when anything runs it. `arm` is what plain git does that runs it,
 // so the test can prove each case is live, not merely that nothing happened.
-import { appendFileSync, chmodSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { git } from "@mirror/testkit";
 
@@ -26,6 +26,8 @@ export interface Case {
   env?: Record<string, string>;
   /** Where plain git is run to arm it, as a suffix of the repo's path (a linked worktree). */
   armAt?: string;
+  /** Another repo the case makes (a linked worktree, a submodule), as a suffix of its path: it is scanned too. */
+  companion?: string;
   /** Extra setup after the config is written. */
   setup?: (repo: string, program: string, ctx: CorpusContext) => void;
 }
@@ -75,6 +77,42 @@ export const CONFIG_CASES: Case[] = [
   { name: "include-tilde", config: "[include]\n\tpath = ~/corpus-tilde.cfg\n", files: { "~/corpus-tilde.cfg": f("include-tilde") }, remote: "local", arm: "status" },
   { name: "include-worktree-file", config: "[include]\n\tpath = ../evil.cfg\n", files: { "evil.cfg": f("include-worktree-file") }, remote: "local", arm: "status" },
   { name: "include-nested", config: "[include]\n\tpath = n1.cfg\n", files: { ".git/n1.cfg": "[include]\n\tpath = sub/n2.cfg\n", ".git/sub/n2.cfg": f("include-nested") }, remote: "local", arm: "status" },
+  {
+    name: "include-absolute",
+    config: "[include]\n\tpath = $MARKS/../absolute.cfg\n",
+    remote: "local",
+    arm: "status",
+    setup: (_r, s, ctx) => writeFileSync(join(ctx.marks, "..", "absolute.cfg"), substitute(f("include-absolute"), s, ctx)),
+  },
+  {
+    name: "config-symlink",
+    remote: "local",
+    arm: "status",
+    // .git/config is a symlink to a file in the worktree (git follows it).
+    setup: (r, s, ctx) => {
+      writeFileSync(join(r, "linked.cfg"), `${readFileSync(join(r, ".git", "config"), "utf8")}${substitute(f("config-symlink"), s, ctx)}`);
+      rmSync(join(r, ".git", "config"));
+      symlinkSync(join(r, "linked.cfg"), join(r, ".git", "config"));
+    },
+  },
+  {
+    name: "submodule",
+    remote: "local",
+    arm: "status",
+    companion: "/sub",
+    // A submodule (scanned as its own repo) whose own config names the filter; plain git status
+    // in the superproject recurses into it.
+    setup: (r, s, ctx) => {
+      git(r, "-c", "protocol.file.allow=always", "submodule", "add", "-q", ctx.bare, "sub");
+      git(r, "commit", "-q", "-m", "submodule");
+      const sub = join(r, "sub");
+      writeFileSync(join(sub, ".gitattributes"), "* filter=submodule\n");
+      git(sub, "add", ".gitattributes");
+      git(sub, "commit", "-q", "-m", "attributes");
+      git(sub, "config", "filter.submodule.clean", s);
+      writeFileSync(join(sub, "a.txt"), "changed in the submodule\n");
+    },
+  },
   { name: "includeif-gitdir", config: '[includeIf "gitdir:**/includeif-gitdir/"]\n\tpath = g.cfg\n', files: { ".git/g.cfg": f("includeif-gitdir") }, remote: "local", arm: "status" },
   { name: "includeif-gitdir-i", config: '[includeIf "gitdir/i:**/INCLUDEIF-GITDIR-I/"]\n\tpath = g.cfg\n', files: { ".git/g.cfg": f("includeif-gitdir-i") }, remote: "local", arm: "status" },
   { name: "includeif-onbranch", config: '[includeIf "onbranch:main"]\n\tpath = b.cfg\n', files: { ".git/b.cfg": f("includeif-onbranch") }, remote: "local", arm: "status" },
@@ -91,6 +129,7 @@ export const CONFIG_CASES: Case[] = [
     remote: "local",
     arm: "status",
     armAt: "-wt",
+    companion: "-wt",
     // A linked worktree under the root, whose own config.worktree names the filter.
     setup: (r, s, ctx) => {
       const wt = `${r}-wt`;
