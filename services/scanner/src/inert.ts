@@ -13,6 +13,8 @@ const DRIVERS: Record<string, ReadonlyArray<readonly [key: string, env: string]>
   filter: [["clean", INERT_ENV.empty], ["smudge", INERT_ENV.empty], ["process", INERT_ENV.empty], ["required", INERT_ENV.false]],
   diff: [["textconv", INERT_ENV.empty], ["command", INERT_ENV.empty], ["cachetextconv", INERT_ENV.false]],
   merge: [["driver", INERT_ENV.empty]],
+  // git keeps the first uploadpack/receivepack it reads, so these do not replace a repo's own:
+  // fetch.ts passes --upload-pack itself, and the scanner never pushes.
   remote: [["uploadpack", INERT_ENV.uploadPack], ["receivepack", INERT_ENV.receivePack]],
   credential: [["helper", INERT_ENV.empty]],
   difftool: [["cmd", INERT_ENV.empty]],
