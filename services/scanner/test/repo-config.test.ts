@@ -100,3 +100,38 @@ test("an onbranch include is re-resolved when HEAD moves", async () => {
   assert.ok((await cache.read(r, null)).args.includes("--config-env=filter.feat.clean=MIRROR_GIT_EMPTY"));
   assert.equal(cache.resolved, 2);
 });
+
+/** The effective (last) value of each filter key git reads with the scanner's overrides. */
+function effectiveFilters(repo: string, extra: readonly string[]): Map<string, string> {
+  const out = execFileSync(gitBinary(), gitArgs(["config", "-z", "--get-regexp", "^filter\\."], extra), { cwd: repo, env: gitEnv() }).toString();
+  const last = new Map<string, string>();
+  for (const kv of out.split("\0").filter(Boolean)) {
+    const nl = kv.indexOf("\n");
+    last.set(nl < 0 ? kv : kv.slice(0, nl), nl < 0 ? "" : kv.slice(nl + 1));
+  }
+  return last;
+}
+
+test("whatever the header's syntax, case or characters, each filter git reads is inert under the overrides", async () => {
+  const repo = makeRepo(join(realTemp(), "r"));
+  const cfg = join(repo, ".git", "config");
+  const base = execFileSync("cat", [cfg]).toString();
+  const name = fc.string({ unit: fc.constantFrom("a", "B", "z", "0", ".", "-"), minLength: 1, maxLength: 6 });
+  const quoted = fc.string({ unit: fc.constantFrom("a", "Q", ".", "=", " ", '\\"', "\\\\", "#", ";", "]", "é", "-"), minLength: 1, maxLength: 6 });
+  const header = fc.oneof(
+    fc.tuple(fc.constantFrom("filter", "FILTER", "Filter", "fIlTeR"), quoted).map(([s, n]) => `[${s} "${n}"]`),
+    fc.tuple(fc.constantFrom("filter", "FILTER", "Filter"), name).map(([s, n]) => `[${s}.${n}]`),
+  );
+  const key = fc.constantFrom("clean", "CLEAN", "smudge", "Process");
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.tuple(header, key), { minLength: 1, maxLength: 4 }), async (sections) => {
+      writeFileSync(cfg, `${base}${sections.map(([h, k]) => `${h}\n\t${k} = evil-program\n`).join("")}`);
+      const cache = new RepoConfigCache();
+      const { args } = await cache.read(await found(repo), null);
+      const seen = effectiveFilters(repo, []);
+      assert.ok(seen.size > 0, "git read no filter: the generated config is not what was meant");
+      for (const [k, v] of effectiveFilters(repo, args)) if (/\.(clean|smudge|process)$/.test(k)) assert.equal(v, "", `${k} is still ${v}`);
+    }),
+    { numRuns: 40 },
+  );
+});
