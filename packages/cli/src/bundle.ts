@@ -1,9 +1,43 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
-import { build, version as esbuildVersion } from "esbuild";
+import { pathToFileURL } from "node:url";
+import type * as Esbuild from "esbuild";
+import { repoRoot } from "./paths.js";
 
 /** Bumped when the build options change, so an old cache is not reused. */
-const FORMAT = 3;
+const FORMAT = 4;
+
+/**
+ * esbuild, resolved from this package (the CLI may run from a bundle under node_modules/.cache,
+ * where a bare import would not find it) and loaded only when a bundle is built.
+ */
+async function loadEsbuild(): Promise<typeof Esbuild> {
+  const path = createRequire(join(repoRoot, "packages", "cli", "package.json")).resolve("esbuild");
+  return (await import(pathToFileURL(path).href)) as typeof Esbuild;
+}
+
+/** The esbuild version a bundle is stamped with, read without starting esbuild. */
+function esbuildVersionOf(): string {
+  try {
+    const req = createRequire(join(repoRoot, "packages", "cli", "package.json"));
+    return (JSON.parse(readFileSync(req.resolve("esbuild/package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The output name of the entry that runs every service in one process (`pnpm start --single`). */
+export const TOGETHER = "mirror-single";
+
+/**
+ * The entry `pnpm start --single` runs: every bundled service's main module behind a dynamic
+ * import (loaded only when named on the command line), handed to runSingle.
+ */
+function togetherEntry(root: string, names: string[]): string {
+  const mods = names.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(join(root, "services", n, "src", "main.ts"))})]`);
+  return `import { runSingle } from ${JSON.stringify(join(repoRoot, "packages", "cli", "src", "single.ts"))};\nawait runSingle([${mods.join(", ")}], process.argv.slice(2));\n`;
+}
 const LOCKFILE = "pnpm-lock.yaml";
 
 /**
@@ -38,7 +72,7 @@ function stat(path: string): [number, number] | undefined {
 }
 
 function fresh(stamp: Stamp | undefined, root: string, cache: string, names: string[]): stamp is Stamp {
-  if (!stamp || stamp.format !== FORMAT || stamp.esbuild !== esbuildVersion || stamp.node !== process.version) return false;
+  if (!stamp || stamp.format !== FORMAT || stamp.esbuild !== esbuildVersionOf() || stamp.node !== process.version) return false;
   if (names.some((n) => !stamp.names.includes(n)) || !existsSync(join(cache, stamp.dir))) return false;
   return stamp.inputs.every(([path, mtime, size]) => {
     const now = stat(resolve(root, path));
@@ -52,9 +86,31 @@ function fresh(stamp: Stamp | undefined, root: string, cache: string, names: str
  * are asked for) in chunks of its own, so a service runs on plain `node` without the TypeScript
  * loader. Function and class names are kept for stack traces.
  */
-export async function bundleServices(root: string, entries: Record<string, string>, outdir: string): Promise<{ inputs: Stamp["inputs"] }> {
-  const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([out, n]) => [out, join(root, "services", n, "src", "main.ts")])),
+export async function bundleServices(
+  root: string,
+  entries: Record<string, string>,
+  outdir: string,
+  together?: { out: string; names: string[] },
+): Promise<{ inputs: Stamp["inputs"] }> {
+  const esbuild = await loadEsbuild();
+  const virtual = "mirror-together:entry";
+  const result = await esbuild
+    .build({
+      entryPoints: {
+        ...Object.fromEntries(Object.entries(entries).map(([out, n]) => [out, join(root, "services", n, "src", "main.ts")])),
+        ...(together ? { [together.out]: virtual } : {}),
+      },
+      plugins: together
+        ? [
+            {
+              name: "mirror-together",
+              setup(b) {
+                b.onResolve({ filter: /^mirror-together:entry$/ }, (a) => ({ path: a.path, namespace: "mirror-together" }));
+                b.onLoad({ filter: /.*/, namespace: "mirror-together" }, () => ({ contents: togetherEntry(root, together.names), loader: "ts", resolveDir: root }));
+              },
+            },
+          ]
+        : [],
     absWorkingDir: root,
     outdir,
     bundle: true,
@@ -70,13 +126,15 @@ export async function bundleServices(root: string, entries: Record<string, strin
     sourcesContent: false,
     charset: "ascii",
     banner: { js: BANNER },
-    metafile: true,
-    logLevel: "silent",
-  });
+      metafile: true,
+      logLevel: "silent",
+    })
+    // esbuild's service process (~40-240 MB) must not stay beside a running mesh.
+    .finally(() => esbuild.stop());
   asciiOnly(outdir);
   // The lockfile too: a dependency upgraded or patched is installed under a new folder of
   // node_modules/.pnpm while the old one can stay behind, so the old inputs would look unchanged.
-  const inputs = Object.keys(result.metafile.inputs).map((path): Stamp["inputs"][number] => {
+  const inputs = Object.keys(result.metafile.inputs).filter((path) => !path.startsWith("mirror-together:")).map((path): Stamp["inputs"][number] => {
     const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
     return [path, mtime, size];
   });
@@ -121,8 +179,8 @@ export async function serviceBundle(root: string, names: string[]): Promise<{ di
   mkdirSync(cache, { recursive: true });
   const dir = `services-${Date.now().toString(36)}-${process.pid}`;
   try {
-    const { inputs } = await bundleServices(root, Object.fromEntries(names.map((n) => [n, n])), join(cache, dir));
-    const next: Stamp = { format: FORMAT, esbuild: esbuildVersion, node: process.version, names, dir, inputs: inputs.map(([p, m, s]) => [relative(root, resolve(root, p)), m, s]) };
+    const { inputs } = await bundleServices(root, Object.fromEntries(names.map((n) => [n, n])), join(cache, dir), { out: TOGETHER, names });
+    const next: Stamp = { format: FORMAT, esbuild: esbuildVersionOf(), node: process.version, names, dir, inputs: inputs.map(([p, m, s]) => [relative(root, resolve(root, p)), m, s]) };
     writeFileSync(`${stampFile}.${process.pid}`, JSON.stringify(next));
     renameSync(`${stampFile}.${process.pid}`, stampFile);
   } catch (err) {

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // The `mirror` command: dispatches `mirror <command> ...` to commands/<command>.ts.
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { join, resolve } from "node:path";
+import { cliSource as here } from "./paths.js";
 
 function available(): string[] {
   return readdirSync(join(here, "commands"))

@@ -5,6 +5,11 @@ export interface Supervised {
   name: string;
   /** Arguments to `node` (flags, then the script). */
   args: string[];
+  /**
+   * The services one process runs (`--single`): each JSON line is labelled by its `service`
+   * field when it names one of them, so the output reads as with one process per service.
+   */
+  labels?: string[];
 }
 
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
@@ -25,7 +30,7 @@ export class Supervisor {
     private readonly cwd: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
   ) {
-    this.width = Math.max(...services.map((s) => s.name.length));
+    this.width = Math.max(...services.flatMap((s) => [s.name, ...(s.labels ?? [])].map((n) => n.length)));
   }
 
   start(): void {
@@ -43,8 +48,10 @@ export class Supervisor {
     const child = spawn(process.execPath, svc.args, { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
     this.children.set(svc.name, child);
     const prefix = this.prefix(svc.name, index);
+    const labels = new Map((svc.labels ?? []).map((n, i) => [n, this.prefix(n, i)]));
+    const label = (line: string) => (labels.size ? labels.get(/^\{.*?"service":"([^"]+)"/.exec(line)?.[1] ?? "") : undefined) ?? prefix;
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on("line", (line) => this.out.write(`${prefix}${line}\n`));
+      createInterface({ input: stream }).on("line", (line) => this.out.write(`${label(line)}${line}\n`));
     }
     child.once("exit", (code, signal) => {
       this.children.delete(svc.name);

@@ -4,7 +4,7 @@ import type { Registry } from "prom-client";
 import { addTokenAuth, type HttpAuthOptions } from "./http-auth.js";
 
 /** Builds (does not listen) the service's HTTP app with /healthz, /readyz and /metrics. */
-export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => Record<string, boolean>; auth?: HttpAuthOptions }): FastifyInstance {
+export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => Record<string, boolean>; auth?: HttpAuthOptions; readyInfo?: () => Record<string, unknown> }): FastifyInstance {
   // No log line per request (scrapes of /metrics every few seconds): through a LogController,
   // as Fastify 5.8+ asks (the top-level disableRequestLogging prints FSTDEP023 at every start).
   const app = Fastify({
@@ -17,7 +17,7 @@ export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => 
   app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
     const checks = opts.ready();
     const ok = Object.values(checks).every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ ok, checks });
+    return reply.code(ok ? 200 : 503).send({ ok, checks, ...opts.readyInfo?.() });
   });
   app.get("/metrics", async (_req, reply) => {
     return reply.header("content-type", opts.registry.contentType).send(await opts.registry.metrics());

@@ -1,4 +1,4 @@
-export { defineService, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService, type RouteAuth } from "./service.js";
+export { collectSpecs, defineService, isConfigFailure, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService, type RouteAuth } from "./service.js";
 export { loadConfig, parseConfig, configPath, configSecrets, ConfigError } from "./config.js";
 export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
 export { collectSecrets, secretScrubber } from "./secrets.js";
@@ -11,3 +11,4 @@ export { buildHttp } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
 export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, IdentityError, PUBLIC_KEYS_FILE, type Identity } from "./identity.js";
 export { setupTracing, startTracing, tracingRequested, traceFields, type Tracing, type TracingOptions } from "./tracing.js";
+export { runTogether, type MemberState, type TogetherOptions } from "./together.js";

@@ -75,6 +75,8 @@ export interface RunOptions {
   signer?: Signer;
   /** The HTTP token, in place of http.token and the data folder's file (tests). */
   httpToken?: string;
+  /** More of /readyz's body, beside `ok` and `checks` (`pnpm start --single`: the other members' state). */
+  readyInfo?: () => Record<string, unknown>;
 }
 
 export interface RunningService {
@@ -109,7 +111,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   else if (cred.source === "file") log.info({ file: cred.file }, "HTTP token from the data folder");
   const auth = { token: cred.token, tokenForReads: config.http.tokenForReads };
   const checks = new Map<string, () => boolean>();
-  const http = buildHttp({ log, registry, auth, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])) });
+  const http = buildHttp({ log, registry, auth, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])), readyInfo: opts.readyInfo });
   let bus: Bus | undefined;
   let store: Redis | undefined;
   checks.set("bus", () => bus?.connected === true);
@@ -219,11 +221,49 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//[redacted]@");
 }
 
+/** Where defineService() hands its spec when a process runs several services (see collectSpecs). */
+const COLLECTOR = Symbol.for("mirror.kit.collectSpecs");
+type Collecting = { [COLLECTOR]?: ServiceSpec[] };
+
+/**
+ * Evaluates a service's main.ts (`load` imports it) without running it: defineService() there
+ * hands over its spec instead of starting a service and owning the process. What
+ * `pnpm start --single` uses to run every service in one process.
+ */
+export async function collectSpecs(load: () => Promise<unknown>): Promise<ServiceSpec[]> {
+  const g = globalThis as Collecting;
+  const specs: ServiceSpec[] = [];
+  const previous = g[COLLECTOR];
+  g[COLLECTOR] = specs;
+  try {
+    await load();
+  } finally {
+    g[COLLECTOR] = previous;
+  }
+  return specs;
+}
+
+/** Errors a restart cannot fix: the config, the identity, the HTTP token (exit 2 in a process of its own). */
+export function isConfigFailure(err: unknown): boolean {
+  return err instanceof ConfigError || err instanceof IdentityError || err instanceof HttpTokenError || err instanceof UnprotectedListenError;
+}
+
 /**
  * The entry point of a service's main.ts: runs it, exits 2 on a config error,
  * and on SIGTERM/SIGINT stops consuming, finishes in-flight work, drains and exits 0 within 5 s.
+ * While collectSpecs() loads the module, it only hands over the spec (no process side effects).
  */
 export function defineService(spec: ServiceSpec): void {
+  const collecting = (globalThis as Collecting)[COLLECTOR];
+  if (collecting) {
+    collecting.push(spec);
+    return;
+  }
+  runAlone(spec);
+}
+
+/** One service owning its process: its signal handlers, its exit codes. */
+function runAlone(spec: ServiceSpec): void {
   let running: RunningService | undefined;
   let shuttingDown = false;
   const shutdown = (signal: string) => {
@@ -246,7 +286,7 @@ export function defineService(spec: ServiceSpec): void {
       if (shuttingDown) void r.stop().then(() => process.exit(0));
     })
     .catch((err) => {
-      if (err instanceof ConfigError || err instanceof IdentityError || err instanceof HttpTokenError || err instanceof UnprotectedListenError) {
+      if (isConfigFailure(err)) {
         process.stderr.write(`${spec.name}: ${err.message}\n`);
         process.exit(2);
       }

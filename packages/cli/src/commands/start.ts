@@ -1,25 +1,36 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { SERVICE_NAMES } from "@mirror/contracts";
 import { ConfigError, configPath, loadConfig } from "@mirror/kit";
 import { embeddedRedisAcl, hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
 import { defaultIdentity, natsServerVersion, redisAuthFor, warnAdvisories } from "../secure-start.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
-import { holdBundle, serviceBundle } from "../bundle.js";
+import { holdBundle, serviceBundle, TOGETHER } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
+import { repoRoot } from "../paths.js";
 import { type Supervised, Supervisor } from "../supervisor.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+const root = repoRoot;
 
 function knownServices(): string[] {
   return readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
 }
 
-/** `mirror start [NAME...]`: the whole mesh (or the named services), one process each. */
-export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * `mirror start [--single] [NAME...]`: the whole mesh (or the named services), one process each;
+ * with --single, all in one process (each still its own bus connection, identity, port and Redis
+ * login), restarted as one when it crashes.
+ */
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const say = (msg: string) => process.stdout.write(`mirror: ${msg}\n`);
+  const single = argv.includes("--single");
+  const args = argv.filter((a) => a !== "--single");
+  const flag = args.find((a) => a.startsWith("-"));
+  if (flag) {
+    process.stderr.write(`mirror: unknown option ${flag}; usage: mirror start [--single] [NAME...]\n`);
+    return 2;
+  }
   const known = knownServices();
   const names = args.length ? args : SERVICE_NAMES.filter((n) => known.includes(n));
   const unknown = names.filter((n) => !known.includes(n));
@@ -117,8 +128,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     ...(idDir ? { MIRROR_IDENTITY_DIR: idDir } : {}),
     MIRROR_REDIS_AUTH: storeAuth,
   };
-  const sup = new Supervisor(await commands(names, known, env, say), childEnv, root);
-  say(`starting ${names.join(", ")}`);
+  const sup = new Supervisor(await commands(names, known, env, say, single), childEnv, root);
+  say(`starting ${names.join(", ")}${single ? " in one process (--single)" : ""}`);
   sup.start();
   return new Promise<number>((resolveExit) => {
     let done = false;
@@ -154,8 +165,13 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
  * after a source changes), on plain node. MIRROR_FROM_SOURCE=1, or a failed build, runs the
  * TypeScript sources under tsx instead.
  */
-async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void): Promise<Supervised[]> {
-  const fromSource = () => names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
+async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void, single: boolean): Promise<Supervised[]> {
+  // --single: one process whose lines are labelled by the service that logged them.
+  const together = (script: string[]): Supervised[] => [{ name: "mirror", args: [...SERVICE_NODE_FLAGS, ...script, ...names], labels: names }];
+  const fromSource = () =>
+    single
+      ? together(["--import", "tsx", join(root, "packages", "cli", "src", "single-main.ts")])
+      : names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
   if (env.MIRROR_FROM_SOURCE === "1") {
     say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
     return fromSource();
@@ -165,6 +181,7 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
     holdBundle(dir);
+    if (single) return together([join(dir, `${TOGETHER}.mjs`)]);
     return names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] }));
   } catch (err) {
     process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
