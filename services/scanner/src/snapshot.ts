@@ -64,15 +64,24 @@ function applyStatus(body: SnapshotBody, s: StatusReport, maxUntracked: number):
 
 type Limit = <T>(f: () => Promise<T>) => Promise<T>;
 
+/** A repo git may run in: its config now, and the overrides to use for each call. */
+interface Opened {
+  config: RepoConfig;
+  /** The overrides as of now: the cache is checked again (stat calls) right before each git call. */
+  current: () => Promise<readonly string[]>;
+}
+
 /**
  * The repo's config as git resolves it, or why no git call may run in it: another user owns it
  * (and is not trusted), or git could not tell its config (then no driver could be made inert).
  */
-async function openRepo(repo: FoundRepo, opts: ReadOptions, limited: Limit): Promise<{ config: RepoConfig } | { untrusted: ForeignOwner | null; error: string }> {
+async function openRepo(repo: FoundRepo, opts: ReadOptions, limited: Limit): Promise<Opened | { untrusted: ForeignOwner | null; error: string }> {
   const trust = trustOf(repo, opts.trustedOwners ?? []);
   if (!trust.trusted) return { untrusted: trust.owner, error: untrustedMessage(trust.owner) };
+  const cache = opts.configCache ?? sharedConfigCache;
+  const current = async () => (await cache.read(repo, trust.safeDirectory, opts.timeoutMs)).args;
   try {
-    return { config: await limited(() => (opts.configCache ?? sharedConfigCache).read(repo, trust.safeDirectory, opts.timeoutMs)) };
+    return { config: await limited(() => cache.read(repo, trust.safeDirectory, opts.timeoutMs)), current };
   } catch (err) {
     return { untrusted: null, error: `config: ${(err as Error).message}`.slice(0, 2_000) };
   }
@@ -100,8 +109,9 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
     body.error = opened.error;
     return { body, ignored: new Set() };
   }
-  const { config } = opened;
-  const git: Git = (args) => limited(() => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, repoConfig: config.args }));
+  const { config, current } = opened;
+  // A config file changed since it was resolved would show here, in the same slot as the call.
+  const git: Git = (args) => limited(async () => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, repoConfig: await current() }));
   body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
   // The file reads overlap the git process: they need nothing from it.
