@@ -72,6 +72,14 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
     serves: ["mirror.notifier.>"],
   },
   { name: "model-rules", ...MODEL_ADAPTER },
+  /** The owner's web page: reads and acts through the owners' endpoints, follows loop events for live updates. */
+  {
+    name: "console",
+    publishes: [],
+    consumes: [{ durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } }],
+    requests: ["mirror.loops.list", "mirror.loops.get", "mirror.loops.ack", "mirror.loops.snooze", "mirror.loops.close", "mirror.loops.reopen", "mirror.scan.now", "mirror.tracker.checks.list"],
+    serves: ["mirror.console.>"],
+  },
   { name: "model-openai", ...MODEL_ADAPTER },
   { name: "model-anthropic", ...MODEL_ADAPTER },
   /**

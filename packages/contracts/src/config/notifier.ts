@@ -170,8 +170,8 @@ export const DigestConfig = z.strictObject({
 export const NotifierConfig = z
   .strictObject({
     port: Port.default(9104),
-    /** Base of `generatorURL` / click links (the console). */
-    externalURL: z.string().default("http://127.0.0.1:9104"),
+    /** Base of `generatorURL` / click links (the console); empty = `console.publicUrl`. */
+    externalURL: z.string().default(""),
     groupBy: z.array(z.string()).default(["alertname"]),
     groupWait: duration("30s"),
     groupInterval: duration("5m"),

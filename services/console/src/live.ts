@@ -1,0 +1,46 @@
+import type { LoopStatus } from "@mirror/contracts";
+
+/** One loop event as the browser gets it: enough to know what to refresh. */
+export interface LiveEvent {
+  /** The event's stream sequence: the SSE id, so a reconnect with Last-Event-ID resumes after it. */
+  id: number;
+  type: "opened" | "updated" | "closed";
+  loopId: string;
+  status: LoopStatus;
+}
+
+type Listener = (e: LiveEvent) => void;
+
+/** Recent loop events for the pages' live updates; a reconnecting browser gets what it missed. */
+export class LiveHub {
+  private readonly recent: LiveEvent[] = [];
+  private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly keep = 500) {}
+
+  publish(e: LiveEvent): void {
+    if (this.recent.some((r) => r.id === e.id)) return;
+    this.recent.push(e);
+    if (this.recent.length > this.keep) this.recent.shift();
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Events after `lastId` still held (all held when `lastId` is older than the oldest). */
+  since(lastId: number): LiveEvent[] {
+    return this.recent.filter((e) => e.id > lastId);
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+}
+
+/** One SSE frame. */
+export function sseFrame(e: LiveEvent): string {
+  return `id: ${e.id}\nevent: loop\ndata: ${JSON.stringify(e)}\n\n`;
+}

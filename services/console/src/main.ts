@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { consoleSpec } from "./service.js";
+
+defineService(consoleSpec());

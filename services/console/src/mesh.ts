@@ -1,0 +1,85 @@
+import type { Bus } from "@mirror/bus";
+import { type CheckSummary, checksList, type Loop, type LoopsListRequest, loopsAck, loopsClose, loopsGet, loopsList, loopsReopen, loopsSnooze, scanNow } from "@mirror/contracts";
+import { ConsoleError } from "./errors.js";
+
+/** A read through the bus, with the last good answer kept: a page shows it with its age when the owner is unreachable. */
+export interface Fetched<T> {
+  data: T | undefined;
+  /** When `data` was answered (ms); undefined when never. */
+  at: number | undefined;
+  /** Which part did not answer, and why; undefined when this answer is fresh. */
+  error?: string;
+}
+
+export type LoopAction = "ack" | "snooze" | "close" | "reopen";
+export const LOOP_ACTIONS: readonly LoopAction[] = ["ack", "snooze", "close", "reopen"];
+
+const TIMEOUT_MS = 3_000;
+
+/** Everything the console reads and does, only through the owners' bus endpoints. */
+export class MeshClient {
+  private readonly last = new Map<string, { data: unknown; at: number }>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly now: () => number,
+  ) {}
+
+  private async cached<T>(key: string, owner: string, f: () => Promise<T>): Promise<Fetched<T>> {
+    try {
+      const data = await f();
+      const at = this.now();
+      if (this.last.size > 500) this.last.clear();
+      this.last.set(key, { data, at });
+      return { data, at };
+    } catch (err) {
+      const refused = remoteError(err, owner);
+      if (refused.status < 500) throw refused;
+      const prev = this.last.get(key);
+      return { data: prev?.data as T | undefined, at: prev?.at, error: `${owner} unreachable: ${(err as Error).message}` };
+    }
+  }
+
+  loops(filter: LoopsListRequest = {}): Promise<Fetched<Loop[]>> {
+    return this.cached(`loops:${JSON.stringify(filter)}`, "loop-detector", async () => (await this.bus.request(loopsList, filter, { timeout: TIMEOUT_MS })).loops);
+  }
+
+  /** One loop; throws a ConsoleError 404 when the loop-detector does not know it. */
+  loop(loopId: string): Promise<Fetched<Loop>> {
+    return this.cached(`loop:${loopId}`, "loop-detector", async () => (await this.bus.request(loopsGet, { loopId }, { timeout: TIMEOUT_MS })).loop);
+  }
+
+  checks(): Promise<Fetched<CheckSummary[]>> {
+    return this.cached("checks", "service-tracker", async () => (await this.bus.request(checksList, {}, { timeout: TIMEOUT_MS })).checks);
+  }
+
+  /** Acts on a loop as `user:<by>`; remote 404/400/409 come back as ConsoleErrors with that status. */
+  async act(loopId: string, action: LoopAction, by: string, snoozeFor?: string): Promise<Loop> {
+    try {
+      const cmd = { loopId, by };
+      if (action === "ack") return (await this.bus.request(loopsAck, cmd, { timeout: TIMEOUT_MS })).loop;
+      if (action === "close") return (await this.bus.request(loopsClose, cmd, { timeout: TIMEOUT_MS })).loop;
+      if (action === "reopen") return (await this.bus.request(loopsReopen, cmd, { timeout: TIMEOUT_MS })).loop;
+      return (await this.bus.request(loopsSnooze, { ...cmd, for: snoozeFor ?? "1h" }, { timeout: TIMEOUT_MS })).loop;
+    } catch (err) {
+      throw remoteError(err, "loop-detector");
+    }
+  }
+
+  async rescan(): Promise<{ repos: number; published: number }> {
+    try {
+      return await this.bus.request(scanNow, {}, { timeout: 120_000 });
+    } catch (err) {
+      throw remoteError(err, "scanner");
+    }
+  }
+}
+
+/** A bus error as the console answers it: the owner's 4xx as is, anything else 503 naming the owner. */
+export function remoteError(err: unknown, owner: string): ConsoleError {
+  const code = (err as { code?: string }).code ?? "";
+  const m = /^MIRROR_ERR_REMOTE_(4\d\d)$/.exec(code);
+  if (m) return new ConsoleError(code, Number(m[1]), (err as Error).message.replace(/^[^ ]+ answered \d+: /, ""), { cause: err });
+  if (code === "MIRROR_ERR_VALIDATION") return new ConsoleError(code, 400, (err as Error).message, { cause: err });
+  return new ConsoleError("MIRROR_ERR_UNREACHABLE", 503, `${owner} unreachable: ${(err as Error).message}`, { cause: err });
+}

@@ -1,0 +1,14 @@
+import type { CheckSummary } from "@mirror/contracts";
+import { type Html, html } from "../html.js";
+import type { Fetched } from "../mesh.js";
+import { ago, staleBanner } from "./layout.js";
+
+export function servicesPage(f: Fetched<CheckSummary[]>, now: number): Html {
+  const checks = f.data ?? [];
+  return html`<h1>Services</h1>${staleBanner(f, now)}
+  ${checks.length
+    ? html`<table><thead><tr><th>Name</th><th>Kind</th><th>State</th><th>Since</th><th class="wide">Last error</th></tr></thead><tbody>
+    ${checks.map((c) => html`<tr><td>${c.name}</td><td>${c.kind}</td><td class="state-${c.state} status">${c.state}</td><td>${ago(c.since, now)}</td><td class="wide">${c.reason ?? ""}</td></tr>`)}
+    </tbody></table>`
+    : html`<p class="muted">No checks configured and no mesh member seen yet.</p>`}`;
+}

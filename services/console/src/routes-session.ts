@@ -1,0 +1,70 @@
+import type { MirrorConfig } from "@mirror/contracts";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { clearedCookie, cookie, SESSION_COOKIE, safeNext, sessionCookie } from "./auth.js";
+import { layout } from "./pages/layout.js";
+import { loginPage } from "./pages/login.js";
+import { guard, type StateRef } from "./state.js";
+
+const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
+
+const wantsJson = (req: FastifyRequest) => (req.headers["content-type"] ?? "").includes("application/json");
+
+function field(body: unknown, name: string): string {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === "string" ? v : "";
+}
+
+/** GET/POST /login, POST /logout, GET /api/session. */
+export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
+  const secure = config.console.publicUrl.startsWith("https:");
+  const loginAnswer = (req: FastifyRequest, reply: FastifyReply, status: number, message: string, next: string) =>
+    wantsJson(req)
+      ? reply.code(status).send({ error: { code: status === 429 ? "MIRROR_ERR_RATE_LIMITED" : "MIRROR_ERR_LOGIN", message } })
+      : reply.code(status).type("text/html; charset=utf-8").send(layout({ title: "Log in", body: loginPage(next, message) }));
+
+  http.get("/login", PUBLIC, async (req, reply) => {
+    const next = safeNext((req.query as Record<string, unknown>).next);
+    return reply.type("text/html; charset=utf-8").send(layout({ title: "Log in", body: loginPage(next) }));
+  });
+
+  http.post("/login", PUBLIC, async (req, reply) => {
+    const s = state();
+    if (!s) return reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    const username = field(req.body, "username").slice(0, 200);
+    const password = field(req.body, "password");
+    const next = safeNext(field(req.body, "next"));
+    if (!username || !password) return loginAnswer(req, reply, 400, "user name and password are required", next);
+    const wait = await s.limit.blockedFor(req.ip, username);
+    if (wait > 0) {
+      reply.header("retry-after", String(Math.ceil(wait / 1000)));
+      return loginAnswer(req, reply, 429, "too many failed logins: try again later", next);
+    }
+    const user = await s.users.check(username, password);
+    if (!user) {
+      await s.limit.failed(req.ip, username);
+      s.log.warn({ address: req.ip }, "login failed");
+      // One answer for an unknown user and a wrong password: nothing tells which names exist.
+      return loginAnswer(req, reply, 401, "wrong user name or password", next);
+    }
+    await s.limit.succeeded(username);
+    const { id, session } = await s.sessions.create(user.name);
+    s.log.info({ user: user.name }, "logged in");
+    reply.header("set-cookie", sessionCookie(id, secure, config.console.sessionTtl));
+    if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrfToken: session.csrf });
+    return reply.redirect(next, 303);
+  });
+
+  http.post("/logout", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    await ok.s.sessions.destroy(cookie(req, SESSION_COOKIE));
+    reply.header("set-cookie", clearedCookie(secure));
+    return wantsJson(req) ? reply.code(204).send() : reply.redirect("/login", 303);
+  });
+
+  http.get("/api/session", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    return { user: ok.p.name, role: ok.p.role, csrfToken: ok.p.csrf };
+  });
+}

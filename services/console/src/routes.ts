@@ -1,0 +1,24 @@
+import type { MirrorConfig } from "@mirror/contracts";
+import type { FastifyInstance } from "fastify";
+import { CLIENT_JS, CSS } from "./assets.js";
+import { apiRoutes } from "./routes-api.js";
+import { pageRoutes } from "./routes-pages.js";
+import { sessionRoutes } from "./routes-session.js";
+import { type StateRef, securityHeaders } from "./state.js";
+
+/** Everything the console serves; the routes answer 503 until start() has given them the state. */
+export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
+  // HTML forms post urlencoded bodies; fastify parses only JSON by itself.
+  http.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  http.addHook("onRequest", async (_req, reply) => {
+    securityHeaders(reply);
+    reply.header("cache-control", "no-store");
+  });
+  http.get("/assets/console.css", { config: { public: true } }, async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "max-age=300").send(CSS));
+  http.get("/assets/console.js", { config: { public: true } }, async (_req, reply) => reply.type("text/javascript; charset=utf-8").header("cache-control", "max-age=300").send(CLIENT_JS));
+  sessionRoutes(http, config, state);
+  apiRoutes(http, state);
+  pageRoutes(http, state);
+}

@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+
+export interface Session {
+  user: string;
+  csrf: string;
+  createdAt: string;
+}
+
+/** Only a digest of the cookie is a key: reading Redis does not give anyone a session. */
+const key = (id: string) => `session:${createHash("sha256").update(id).digest("base64url")}`;
+const userKey = (name: string) => `user-sessions:${name.toLowerCase()}`;
+
+/** Server-side sessions with a sliding expiry; all of a user's sessions end when the user is removed or changes password. */
+export class SessionStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** A new session; returns the cookie value (the only copy of the id). */
+  async create(user: string): Promise<{ id: string; session: Session }> {
+    const id = randomBytes(32).toString("base64url");
+    const session: Session = { user, csrf: randomBytes(24).toString("base64url"), createdAt: new Date(this.now()).toISOString() };
+    await this.redis.multi().set(key(id), JSON.stringify(session), "PX", this.ttlMs).sadd(userKey(user), key(id)).pexpire(userKey(user), this.ttlMs).exec();
+    return { id, session };
+  }
+
+  async get(id: string | undefined): Promise<Session | undefined> {
+    if (!id || id.length > 200) return undefined;
+    const text = await this.redis.get(key(id));
+    if (!text) return undefined;
+    await this.redis.pexpire(key(id), this.ttlMs);
+    return JSON.parse(text) as Session;
+  }
+
+  async destroy(id: string | undefined): Promise<void> {
+    if (id) await this.redis.del(key(id));
+  }
+
+  /** Ends every session of `user` (removed, or a new password). */
+  async revokeUser(user: string): Promise<void> {
+    const keys = await this.redis.smembers(userKey(user));
+    // The set holds unprefixed names, as every command does: the client adds the prefix to both.
+    if (keys.length) await this.redis.del(...keys);
+    await this.redis.del(userKey(user));
+  }
+}

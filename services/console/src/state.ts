@@ -1,0 +1,66 @@
+import type { ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { csrfMatches, forbidden, mayAct, type Principal, principalOf, unauthenticated } from "./auth.js";
+import type { LiveHub } from "./live.js";
+import type { LoginLimit } from "./login-limit.js";
+import type { MeshClient } from "./mesh.js";
+import type { SessionStore } from "./sessions.js";
+import type { UserStore } from "./users.js";
+
+/** What the routes need once start() has connected the bus and the store. */
+export interface ConsoleState {
+  users: UserStore;
+  sessions: SessionStore;
+  limit: LoginLimit;
+  mesh: MeshClient;
+  hub: LiveHub;
+  now: () => number;
+  log: Logger;
+  /** Open event streams, ended at stop so the HTTP server can close. */
+  streams: Set<ServerResponse>;
+  /** The model adapter named in the config, for the overview. */
+  adapter: string;
+}
+
+export type StateRef = () => ConsoleState | undefined;
+
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The signed-in user allowed to do this, or undefined after answering: 503 before start, 401 or
+ * a login redirect without a session, 403 for a state change without the session's CSRF token
+ * (header `x-csrf-token` or form field `_csrf`), 403 for a viewer trying to act.
+ */
+export async function guard(req: FastifyRequest, reply: FastifyReply, state: StateRef, opts: { act?: boolean } = {}): Promise<{ s: ConsoleState; p: Principal } | undefined> {
+  const s = state();
+  if (!s) {
+    reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    return undefined;
+  }
+  const p = await principalOf(req, s.sessions, s.users);
+  if (!p) {
+    unauthenticated(req, reply);
+    return undefined;
+  }
+  if (!READS.has(req.method)) {
+    const given = req.headers["x-csrf-token"] ?? (req.body as { _csrf?: unknown } | undefined)?._csrf;
+    if (!csrfMatches(given, p.csrf)) {
+      forbidden(reply, "missing or wrong CSRF token: send x-csrf-token from GET /api/session");
+      return undefined;
+    }
+  }
+  if (opts.act && !mayAct(p)) {
+    forbidden(reply, `role ${p.role} cannot do this`);
+    return undefined;
+  }
+  return { s, p };
+}
+
+/** Security headers on every answer: no framing, no sniffing, scripts and styles only from here. */
+export function securityHeaders(reply: FastifyReply): void {
+  reply.header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  reply.header("x-content-type-options", "nosniff");
+  reply.header("x-frame-options", "DENY");
+  reply.header("referrer-policy", "same-origin");
+}

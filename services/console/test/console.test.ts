@@ -1,0 +1,193 @@
+// Issue 21 as a new user tries it, through the real `pnpm start`, `pnpm mirror user` and a real
+// headless chromium: log in from a notification's link, watch a loop appear live, acknowledge it,
+// see `user:<name>` in its history; a viewer cannot act; an HTML-named repo is only text.
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Loop } from "@mirror/contracts";
+import { type ServerHandle, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import { type BrowserContext, chromium } from "playwright-core";
+import { type ConsoleMesh, HTML_NAME, login, startConsoleMesh } from "./harness.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+let nats: ServerHandle;
+let redis: ServerHandle;
+let m: ConsoleMesh;
+
+before(async () => {
+  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  m = await startConsoleMesh(nats, redis);
+  const alice = await m.mirror(["user", "add", "alice", "--role", "operator", "--password-stdin"], "alice-pw\n");
+  assert.equal(alice.code, 0, alice.stderr);
+  const bob = await m.mirror(["user", "add", "bob", "--role", "viewer", "--password-stdin"], "bob-pw\n");
+  assert.equal(bob.code, 0, bob.stderr);
+});
+after(async () => {
+  await m?.stop();
+  await Promise.all([nats?.dispose(), redis?.dispose()]);
+});
+
+type Alert = { labels: Record<string, string>; generatorURL: string };
+const alertsOf = (json: unknown) => ((json as { alerts?: Alert[] }).alerts ?? []) as Alert[];
+
+async function loopFor(repo: string): Promise<Loop> {
+  return waitFor(`a loop for ${repo}`, async () => {
+    const res = await fetch(`http://127.0.0.1:${m.loopsPort}/loops`);
+    return ((await res.json()) as { loops: Loop[] }).loops.find((l) => l.entity.repo === repo && l.status !== "closed");
+  }, { timeout: 60_000, interval: 250 });
+}
+
+test("users: the CLI adds, lists, refuses a second add, and never shows a password or hash", async () => {
+  const list = await m.mirror(["user", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^alice {2}operator/m);
+  assert.match(list.stdout, /^bob {2}viewer/m);
+  assert.doesNotMatch(list.stdout, /scrypt|alice-pw/);
+  const again = await m.mirror(["user", "add", "alice", "--role", "admin", "--password-stdin"], "x\n");
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /exists/);
+  const noStdin = await m.mirror(["user", "add", "carol", "--role", "admin"]);
+  assert.equal(noStdin.code, 2);
+  assert.ok(!m.mesh.output.some((l) => l.includes("alice-pw")), "the password is in no log line");
+});
+
+test("HTTP: 401 for the API and a login redirect for pages without a session; 403 without CSRF; the viewer cannot act", async () => {
+  assert.equal((await fetch(`${m.url}/api/loops`)).status, 401);
+  const page = await fetch(`${m.url}/loops?status=open`, { redirect: "manual" });
+  assert.equal(page.status, 303);
+  assert.equal(page.headers.get("location"), `/login?next=${encodeURIComponent("/loops?status=open")}`);
+  const wrong = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "nope" }) });
+  const unknown = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "nobody", password: "nope" }) });
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.status, 401);
+  assert.deepEqual(await wrong.json(), await unknown.json(), "the same answer for an unknown user and a wrong password");
+
+  const alice = await login(m.url, "alice", "alice-pw");
+  const res = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "alice-pw" }) });
+  const setCookie = res.headers.get("set-cookie") ?? "";
+  assert.match(setCookie, /HttpOnly/);
+  assert.match(setCookie, /SameSite=Lax/);
+  assert.doesNotMatch(setCookie, /Secure/, "not Secure on an http publicUrl");
+  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie: alice.cookie } })).json()) as Record<string, unknown>;
+  assert.deepEqual(session, { user: "alice", role: "operator", csrfToken: alice.csrf });
+
+  const loop = await loopFor(m.dirty);
+  const noCsrf = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "content-type": "application/json" }, body: JSON.stringify({ for: "1h" }) });
+  assert.equal(noCsrf.status, 403);
+  const bob = await login(m.url, "bob", "bob-pw");
+  const viewer = await fetch(`${m.url}/api/loops/${loop.id}/ack`, { method: "POST", headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf } });
+  assert.equal(viewer.status, 403);
+  const unknownLoop = await fetch(`${m.url}/api/loops/nope`, { headers: { cookie: alice.cookie } });
+  assert.equal(unknownLoop.status, 404);
+  const badSnooze = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "soon" }) });
+  assert.equal(badSnooze.status, 400);
+  const big = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "x".repeat(20_000) }) });
+  assert.equal(big.status, 413);
+  const list = (await (await fetch(`${m.url}/api/loops?status=open`, { headers: { cookie: alice.cookie } })).json()) as { loops: Loop[] };
+  assert.ok(list.loops.some((l) => l.id === loop.id));
+
+  const logout = await fetch(`${m.url}/logout`, { method: "POST", redirect: "manual", headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf } });
+  assert.equal(logout.status, 303);
+  assert.equal((await fetch(`${m.url}/api/session`, { headers: { cookie: bob.cookie } })).status, 401, "the session is gone server-side");
+});
+
+const browserSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+
+async function browser(): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(tempDir("mirror-chromium-"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 390, height: 844 },
+  });
+}
+
+test("browser: the webhook's link opens the loop after login; a new dirty repo appears live; Acknowledge records user:alice", { skip: browserSkip }, async () => {
+  const loop = await loopFor(m.dirty);
+  const sent = await m.hook.waitFor("the webhook for the dirty repo", (r) => alertsOf(r.json).some((a) => a.labels.loop_id === loop.id), 60_000);
+  const link = alertsOf(sent.json).find((a) => a.labels.loop_id === loop.id)?.generatorURL as string;
+  assert.equal(link, `${m.url}/loops/${loop.id}`);
+  const ctx = await browser();
+  const dialogs: string[] = [];
+  try {
+    const page = await ctx.newPage();
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(link);
+    assert.equal(new URL(page.url()).pathname, "/login");
+    await page.fill("input[name=username]", "alice");
+    await page.fill("input[name=password]", "alice-pw");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`**/loops/${loop.id}`);
+    assert.match((await page.textContent("h1")) ?? "", /repo\.dirty/);
+
+    // Live: the list shows a repo dirtied now, with no reload.
+    await page.goto(`${m.url}/loops`);
+    await page.waitForSelector("#live:has-text('live')", { timeout: 10_000 });
+    assert.equal(await page.locator("text=clean-later").count(), 0);
+    writeFileSync(join(m.clean, "todo.txt"), "later\n");
+    await page.locator("td", { hasText: "clean-later" }).first().waitFor({ timeout: 30_000 });
+
+    const fresh = await loopFor(m.clean);
+    await page.click(`a[href="/loops/${fresh.id}"]`);
+    await page.waitForURL(`**/loops/${fresh.id}`);
+    await page.click("button:has-text('Acknowledge')");
+    await page.waitForSelector("#loop-status:has-text('acknowledged')");
+    assert.match((await page.textContent("#history")) ?? "", /user:alice/);
+    const owner = (await (await fetch(`http://127.0.0.1:${m.loopsPort}/loops/${fresh.id}`)).json()) as { loop: Loop };
+    assert.equal(owner.loop.status, "acknowledged");
+    assert.equal(owner.loop.history.at(-1)?.by, "user:alice");
+
+    // The repo named like a tag is text everywhere: no <img> on any page, no alert.
+    await loopFor(m.htmlNamed);
+    for (const path of ["/repos", "/", "/loops"]) {
+      await page.goto(`${m.url}${path}`);
+      assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
+      assert.equal(await page.locator("img").count(), 0, `${path} has no img element`);
+    }
+    assert.deepEqual(dialogs, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("browser: a viewer sees the loop but no buttons, and the console refuses the action", { skip: browserSkip }, async () => {
+  const loop = await loopFor(m.dirty);
+  const ctx = await browser();
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`${m.url}/loops/${loop.id}`);
+    await page.fill("input[name=username]", "bob");
+    await page.fill("input[name=password]", "bob-pw");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`**/loops/${loop.id}`);
+    assert.equal(await page.locator("button", { hasText: /Acknowledge|Snooze|Close|Reopen/ }).count(), 0);
+    assert.match((await page.textContent("main")) ?? "", /can read but not act/);
+    const status = await page.evaluate(async (id) => {
+      const s = (await (await fetch("/api/session")).json()) as { csrfToken: string };
+      return (await fetch(`/api/loops/${id}/ack`, { method: "POST", headers: { "x-csrf-token": s.csrfToken } })).status;
+    }, loop.id);
+    assert.equal(status, 403);
+  } finally {
+    await ctx.close();
+  }
+});
+
+// Last: it leaves this address rate-limited for the rest of the window.
+test("ten wrong passwords in a row get a 429 with Retry-After, also for the right password then", async () => {
+  const statuses: number[] = [];
+  let retryAfter: string | null = null;
+  for (let i = 0; i < 10; i++) {
+    const res = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "username=alice&password=wrong" });
+    statuses.push(res.status);
+    retryAfter ??= res.headers.get("retry-after");
+  }
+  assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
+  assert.equal(statuses.at(-1), 429);
+  assert.ok(Number(retryAfter) > 0, `Retry-After: ${retryAfter}`);
+  const right = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "alice-pw" }) });
+  assert.equal(right.status, 429);
+});

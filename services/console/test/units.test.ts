@@ -1,0 +1,53 @@
+// The pieces that keep the console safe, without a mesh: escaping by construction, the login
+// redirect that never leaves the site, password hashes, the CSRF comparison.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { csrfMatches, safeNext } from "../src/auth.js";
+import { html, raw } from "../src/html.js";
+import { hashPassword, verifyPassword } from "../src/passwords.js";
+
+test("html escapes every interpolated value, in text and in attributes; only raw() and nested html pass as markup", () => {
+  const name = "<img src=x onerror=alert(1)>";
+  const out = html`<td title="${name}">${name}</td>${html`<b>${"&"}</b>`}${raw("<hr>")}`.text;
+  assert.equal(out, '<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td><b>&amp;</b><hr>');
+  fc.assert(
+    fc.property(fc.string(), (s) => {
+      const text = html`<p a="${s}">${s}</p>`.text;
+      // Nothing in the value can open a tag or close the attribute: the markup stays exactly this shape.
+      assert.match(text, /^<p a="[^<>"'`]*">[^<>"'`]*<\/p>$/);
+    }),
+  );
+  assert.equal(html`${[1, "<", null, undefined, false]}`.text, "1&lt;");
+});
+
+test("after login only a path of this site is followed: no other origin, no //host, no /\\host", () => {
+  assert.equal(safeNext("/loops/abc?x=1"), "/loops/abc?x=1");
+  for (const bad of ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "", undefined, 42, "/login?next=/x", "/a\nb"]) {
+    assert.equal(safeNext(bad), "/", String(bad));
+  }
+  fc.assert(fc.property(fc.string(), (s) => {
+    const n = safeNext(s);
+    assert.ok(n === "/" || (n.startsWith("/") && !n.startsWith("//") && !n.includes("\\")));
+  }));
+});
+
+test("passwords are scrypt hashes, salted; a wrong password, an unknown user and a broken hash are all false", async () => {
+  const a = await hashPassword("correct horse");
+  const b = await hashPassword("correct horse");
+  assert.match(a, /^scrypt\$16384\$8\$1\$/);
+  assert.notEqual(a, b, "salted");
+  assert.ok(!a.includes("correct horse"));
+  assert.equal(await verifyPassword("correct horse", a), true);
+  assert.equal(await verifyPassword("wrong", a), false);
+  assert.equal(await verifyPassword("correct horse", undefined), false);
+  assert.equal(await verifyPassword("x", "plain"), false);
+});
+
+test("the CSRF token must be given and equal", () => {
+  assert.equal(csrfMatches("abc", "abc"), true);
+  assert.equal(csrfMatches("abd", "abc"), false);
+  assert.equal(csrfMatches(undefined, "abc"), false);
+  assert.equal(csrfMatches("", "abc"), false);
+  assert.equal(csrfMatches(["abc"], "abc"), false);
+});
