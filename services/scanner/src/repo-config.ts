@@ -86,7 +86,7 @@ const baseInputs = (repo: FoundRepo) => [join(repo.commonDir, "config"), join(re
 /**
  * Every file whose change could change what git resolves: the repo's config files, the owner's,
  * each file git read, each file an include names (present or not), and HEAD when an include
- * depends on the branch. Undefined when an include cannot be located here (`~user/`): not cached.
+ * depends on the branch. Undefined when an include cannot be located here (`~user/`, `%(prefix)/`).
  */
 function inputsOf(repo: FoundRepo, entries: readonly ConfigEntry[]): string[] | undefined {
   const files = new Set(baseInputs(repo));
@@ -96,7 +96,8 @@ function inputsOf(repo: FoundRepo, entries: readonly ConfigEntry[]): string[] | 
     if (name !== "path" || !(section === "include" || section === "includeif") || e.value === null) continue;
     if (section === "includeif" && sub?.startsWith("onbranch:")) files.add(join(repo.gitDir, "HEAD"));
     const v = e.value;
-    if (v.startsWith("~") && !v.startsWith("~/")) return undefined;
+    // `~user/` and `%(prefix)/` are expanded by git in ways not mirrored here: such a repo is not cached.
+    if ((v.startsWith("~") && !v.startsWith("~/")) || v.startsWith("%(")) return undefined;
     if (v.startsWith("~/")) files.add(join(process.env.HOME ?? homedir(), v.slice(2)));
     else if (isAbsolute(v)) files.add(v);
     else if (e.file) files.add(resolve(dirname(e.file), v));

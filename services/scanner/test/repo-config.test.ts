@@ -135,3 +135,13 @@ test("whatever the header's syntax, case or characters, each filter git reads is
     { numRuns: 40 },
   );
 });
+
+test("an include git expands in a way not mirrored here (~user/, %(prefix)/) is resolved again at every read", async () => {
+  const repo = makeRepo(join(realTemp(), "r"));
+  git(repo, "config", "include.path", "~root/never-there.cfg");
+  const cache = new RepoConfigCache();
+  const r = await found(repo);
+  await cache.read(r, null);
+  await cache.read(r, null);
+  assert.equal(cache.resolved, 2);
+});
