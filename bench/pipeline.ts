@@ -19,6 +19,7 @@ import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from ".
 import { deliveryCount, redeliveriesBetween } from "./redeliveries.js";
 import { payloads, snapshot } from "./snapshots.js";
 import { type StageLatency, stageLatency } from "./stages.js";
+import { raw } from "@mirror/bus/testing";
 
 const IN_FLIGHT = 100;
 /** Throughput runs in the warm-up (see measure()). */
@@ -118,10 +119,10 @@ async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_
 
 /** The same, also split into stages by the stream's own timestamps (bench/stages.ts). */
 async function latencyStages(env: Env, rate: number, seconds: number): Promise<LatencyResult & { stages?: StageLatency }> {
-  const fromSeq = (await (await env.admin.manager()).streams.info(STREAM.name)).state.last_seq + 1;
+  const fromSeq = (await (await raw(env.admin).manager()).streams.info(STREAM.name)).state.last_seq + 1;
   const { result, paths } = await latencyRun(env, rate, seconds, 30_000, (p) => publish(env, p));
   const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
-  const stages = await stageLatency(env.admin.js, fromSeq, paths, (p) => epoch(env.hook.arrivals.get(p)));
+  const stages = await stageLatency(raw(env.admin).js, fromSeq, paths, (p) => epoch(env.hook.arrivals.get(p)));
   return { ...result, stages };
 }
 
@@ -147,7 +148,7 @@ async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: n
  * must not load the next one. Gives up after `maxMs`.
  */
 async function settle(env: Env, quietMs = 1_000, maxMs = 90_000): Promise<void> {
-  const jsm = await env.admin.manager();
+  const jsm = await raw(env.admin).manager();
   const state = async () => {
     let pending = 0;
     // The services' durable consumers; an ephemeral one (the stage reader's) lingers a while after use.
@@ -329,7 +330,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       // with one warm-up run, run 0 < run 1 < run 2 every time and the median was a cold figure.
       const scale = i < 0 ? 0.2 : 1;
       // The previous run (or warm-up) ended settled: a quiet moment to count deliveries from.
-      const counted = await deliveryCount(await env.admin.manager());
+      const counted = await deliveryCount(await raw(env.admin).manager());
       const sampler = rssSampler(root, env.mesh.names);
       for (let w = 0; i < 0 && w < WARM_UP_RUNS - 1; w++) {
         const r = await throughput(env, sizes.count);
@@ -346,7 +347,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       const slow = await latencyStages(env, SLOW_RATE, sizes.calmSeconds * scale);
       await settle(env);
       const peak = sampler.stop();
-      const { redeliveries, deliveries } = redeliveriesBetween(counted, await deliveryCount(await env.admin.manager()));
+      const { redeliveries, deliveries } = redeliveriesBetween(counted, await deliveryCount(await raw(env.admin).manager()));
       log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`);
       log(`CPU ms per event: ${[...cpu].map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(", ")}`);
       log(`  stages at ${Math.round(tp / 2)}/s: ${describeStages(calm.stages)}; at ${SLOW_RATE}/s: p50 ${slow.p50.toFixed(1)}ms p99 ${slow.p99.toFixed(1)}ms, ${describeStages(slow.stages)}`);

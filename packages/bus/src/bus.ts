@@ -14,6 +14,7 @@ import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
 import { inboxPrefixOf } from "./identities.js";
+import { RAW, type RawBus } from "./raw.js";
 import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
 
 export interface BusOptions {
@@ -56,8 +57,10 @@ export class Bus {
   readonly name: string;
   readonly log: Logger;
   readonly metrics: BusMetrics;
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
+  /** The NATS client, for the bus kit's own modules (raw.ts); nothing outside packages/bus touches it. */
+  readonly [RAW]: RawBus;
+  private readonly nc: NatsConnection;
+  private readonly js: JetStreamClient;
   readonly signer: Signer | undefined;
   readonly verifier: Verifier | undefined;
   private jsm: JetStreamManager | undefined;
@@ -77,6 +80,7 @@ export class Bus {
     this.mayCreateConsumers = opts.manageConsumers !== false;
     this.metrics = new BusMetrics(opts.registry);
     this.js = jetstream(nc, { timeout: 5_000 });
+    this[RAW] = { nc, js: this.js, manager: () => this.manager() };
     this.metrics.connected.set(1);
     void this.watchStatus();
   }
@@ -133,7 +137,7 @@ export class Bus {
     }
   }
 
-  async manager(): Promise<JetStreamManager> {
+  private async manager(): Promise<JetStreamManager> {
     // The API check ($JS.API.INFO) is an admin call; an identity that only binds skips it.
     this.jsm ??= await jetstreamManager(this.nc, { timeout: 5_000, checkAPI: this.opts.manageStreams !== false });
     return this.jsm;

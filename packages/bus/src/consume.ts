@@ -3,6 +3,7 @@ import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
+import { raw } from "./raw.js";
 import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, effectiveAckWaitMs, isPermissionError } from "./durable.js";
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
@@ -98,7 +99,7 @@ export class Consumer {
    * provisions itself); otherwise binds to the one the provisioning identity created.
    */
   private async ensure(): Promise<void> {
-    const jsm = await this.bus.manager();
+    const jsm = await raw(this.bus).manager();
     const want = consumerConfig(this.durable, this.opts.filter ?? this.contract.filter, this.opts);
     if (this.bus.managesConsumers) {
       try {
@@ -123,7 +124,7 @@ export class Consumer {
     while (!this.stopped) {
       try {
         await this.ensure();
-        const consumer = await this.bus.js.consumers.get(STREAM.name, this.durable);
+        const consumer = await raw(this.bus).js.consumers.get(STREAM.name, this.durable);
         while (!this.stopped) {
           await this.held.whenFree(this.held.size ? this.refillAt : 1);
           if (this.stopped) break;
@@ -272,7 +273,7 @@ export class Consumer {
   private async reportPending(): Promise<void> {
     if (this.stopped || !this.bus.connected) return;
     try {
-      const info = await (await this.bus.manager()).consumers.info(STREAM.name, this.durable);
+      const info = await (await raw(this.bus).manager()).consumers.info(STREAM.name, this.durable);
       this.bus.metrics.recordConsumer(this.durable, info);
     } catch {
       // informational only

@@ -1,5 +1,6 @@
 import { CE, STREAM } from "@mirror/contracts";
 import type { Bus } from "./bus.js";
+import { raw } from "./raw.js";
 
 /** One event read back from the stream: its subject, its JSON, its producer and a header getter. */
 export interface StoredEvent {
@@ -19,7 +20,7 @@ export interface StoredEvent {
  * skipped, counted under `mirror_bus_messages_total{direction="history"}`.
  */
 export async function lastPerSubject(bus: Bus, filter: string): Promise<StoredEvent[]> {
-  const jsm = await bus.manager();
+  const jsm = await raw(bus).manager();
   const info = await jsm.streams.info(STREAM.name, { subjects_filter: filter });
   const out: StoredEvent[] = [];
   for (const subject of Object.keys(info.state.subjects ?? {})) {
@@ -51,14 +52,14 @@ export async function lastPerSubject(bus: Bus, filter: string): Promise<StoredEv
  */
 export async function gather(bus: Bus, subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
   const inbox = bus.inbox();
-  const sub = bus.nc.subscribe(inbox, {
+  const sub = raw(bus).nc.subscribe(inbox, {
     callback: (err, msg) => {
       if (!err) onReply(msg.data);
     },
   });
   try {
-    for (const subject of subjects) bus.nc.publish(subject, undefined, { reply: inbox });
-    await bus.nc.flush();
+    for (const subject of subjects) raw(bus).nc.publish(subject, undefined, { reply: inbox });
+    await raw(bus).nc.flush();
     await new Promise((r) => setTimeout(r, windowMs));
   } finally {
     sub.unsubscribe();

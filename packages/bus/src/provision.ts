@@ -1,5 +1,6 @@
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import type { Bus } from "./bus.js";
+import { raw } from "./raw.js";
 import { consumerConfig, createOrUpdateDurable } from "./durable.js";
 import { type IdentitySpec, MESH_IDENTITIES } from "./identities.js";
 
@@ -16,7 +17,7 @@ export interface ProvisionResult {
  */
 export async function provision(bus: Bus, table: readonly IdentitySpec[] = MESH_IDENTITIES): Promise<ProvisionResult> {
   await bus.ensureStreams();
-  const jsm = await bus.manager();
+  const jsm = await raw(bus).manager();
   const consumers: string[] = [];
   for (const spec of table) {
     for (const c of spec.consumes) {

@@ -2,6 +2,7 @@ import { CE, type EndpointContract } from "@mirror/contracts";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
+import { raw } from "./raw.js";
 import { describeZodError, RequestError, ValidationError } from "./errors.js";
 import { injectTrace } from "./tracing.js";
 
@@ -15,7 +16,7 @@ export async function requestEndpoint<E extends EndpointContract>(bus: Bus, endp
   for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
   let msg: Msg;
   try {
-    msg = await bus.nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
+    msg = await raw(bus).nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
   } catch (err) {
     const code = (err as Error).name === "NoRespondersError" || /no responders/i.test((err as Error).message) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
     bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders" });

@@ -3,6 +3,7 @@ import type { Msg, NatsConnection, SubscriptionOptions } from "@nats-io/nats-cor
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
+import { raw } from "./raw.js";
 import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
 import { BusError, describeZodError } from "./errors.js";
 import { withConsumerSpan } from "./tracing.js";
@@ -53,7 +54,7 @@ export async function addService(
     });
   }
   // Make sure the server has every endpoint subscription before callers are told we are up.
-  await bus.nc.flush();
+  await raw(bus).nc.flush();
   return { service, stop: async () => void (await service.stop().catch(() => undefined)) };
 }
 
@@ -106,7 +107,7 @@ export function isReplyInbox(subject: string): boolean {
  * cannot make a service "reply" onto an event subject it may publish to.
  */
 function guardReplies(bus: Bus): NatsConnection {
-  const nc = bus.nc;
+  const nc = raw(bus).nc;
   const subscribe = (subject: string, opts?: SubscriptionOptions) => {
     const callback = opts?.callback;
     if (!callback) return nc.subscribe(subject, opts);

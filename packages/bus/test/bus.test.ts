@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import { z } from "zod";
+import { raw } from "@mirror/bus/testing";
 
 let nats: ServerHandle;
 const silent = createLogger("test", { write: () => true } as never, "silent");
@@ -32,7 +33,7 @@ test("publish validates, sets CloudEvents headers and de-duplicates by id", asyn
     assert.equal(first.duplicate, false);
     assert.equal(second.duplicate, true);
     await assert.rejects(bus.publish(heartbeat, "job", { name: "" }), /invalid mirror.heartbeat.v1.*name/);
-    const jsm = await jetstreamManager(bus.nc);
+    const jsm = await jetstreamManager(raw(bus).nc);
     const msg = await jsm.streams.getMessage("MIRROR", { seq: first.seq });
     assert.equal(msg?.header.get("ce-type"), "mirror.heartbeat.v1");
     assert.equal(msg?.header.get("ce-source"), "pub-test");
@@ -98,11 +99,11 @@ test("request/reply endpoints are validated and discoverable with $SRV.PING", as
   await server.service({ version: "1.0.0", endpoints: [{ contract: echo, handle: async (req) => ({ text: (req as { text: string }).text.toUpperCase() }) }] });
   try {
     assert.deepEqual(await client.request(echo, { text: "hi" }), { text: "HI" });
-    const bad = await client.nc.request("mirror.test.echo", "{", { timeout: 2_000 });
+    const bad = await raw(client).nc.request("mirror.test.echo", "{", { timeout: 2_000 });
     assert.equal(bad.headers?.get("Nats-Service-Error-Code"), "400");
     const pings: string[] = [];
-    const inbox = client.nc.subscribe("_INBOX.ping-test", { callback: (_e, m) => void pings.push(m.json<{ name: string }>().name) });
-    client.nc.publish("$SRV.PING", "", { reply: "_INBOX.ping-test" });
+    const inbox = raw(client).nc.subscribe("_INBOX.ping-test", { callback: (_e, m) => void pings.push(m.json<{ name: string }>().name) });
+    raw(client).nc.publish("$SRV.PING", "", { reply: "_INBOX.ping-test" });
     await waitFor("ping reply", () => pings.includes("echo-svc"));
     inbox.unsubscribe();
   } finally {

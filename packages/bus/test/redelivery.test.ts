@@ -5,6 +5,7 @@ import { heartbeat, STREAM } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, waitFor } from "@mirror/testkit";
 import { Registry } from "prom-client";
+import { raw } from "@mirror/bus/testing";
 
 const silent = createLogger("test", { write: () => true } as never, "silent");
 const BURST = 1_000;
@@ -50,7 +51,7 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
       },
       { filter: "mirror.heartbeat.burst.>" },
     );
-    const jsm = await consumer.manager();
+    const jsm = await raw(consumer).manager();
     const info = await waitFor(
       "every event handled and acked",
       async () => {

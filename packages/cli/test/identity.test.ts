@@ -15,6 +15,7 @@ import { connect } from "@nats-io/transport-node";
 import { run } from "../src/commands/identity.js";
 import { refusesAnonymous } from "../src/identity/prepare.js";
 import { provisionAsOperator } from "../src/identity/provision.js";
+import { raw } from "@mirror/bus/testing";
 
 let nats: ServerHandle;
 let dir: string;
@@ -102,7 +103,7 @@ test("a service binds to its provisioned consumer and may not create any other",
     const gone = { repoKey: "r1", path: "/tmp/r1", observedAt: new Date().toISOString(), seq: 1 };
     await scanner.publish(repoGone, "r1", gone, { id: "gone-r1-1" });
     await waitFor("the signed event delivered", () => seen.includes("r1:scanner"), { timeout: 15_000 });
-    const jsm = await jetstreamManager(detector.nc, { checkAPI: false });
+    const jsm = await jetstreamManager(raw(detector).nc, { checkAPI: false });
     await assert.rejects(jsm.consumers.add("MIRROR", { durable_name: "sneaky", filter_subject: "mirror.loop.>" }), /Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.CREATE\.MIRROR\.sneaky/);
   } finally {
     await Promise.all([detector.close(), scanner.close()]);

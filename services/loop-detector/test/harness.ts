@@ -17,6 +17,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import { Registry } from "prom-client";
 import type { z } from "zod";
 import { loopDetectorSpec } from "../src/app.js";
+import { raw } from "@mirror/bus/testing";
 
 export const silent = createLogger("test", { write: () => true } as never, "silent");
 
@@ -52,7 +53,7 @@ export class Harness {
     const [nats, redis] = await Promise.all([startNats(), startRedis()]);
     const scanner = await Bus.connect({ name: "scanner", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 10_000 });
     const h = new Harness(nats, redis, scanner);
-    h.sub = scanner.nc.subscribe("mirror.loop.>", {
+    h.sub = raw(scanner).nc.subscribe("mirror.loop.>", {
       callback: (_err, m) => {
         h.events.push({ subject: m.subject, msgId: m.headers?.get("Nats-Msg-Id") ?? "", data: LoopEventSchema.parse(m.json()) });
       },
@@ -106,13 +107,13 @@ export class Harness {
 
   /** Waits until the detector has handled (acked) everything published to `durable`, and loop events have arrived. */
   async settled(durable = "loop-detector-repo"): Promise<void> {
-    const jsm = await this.scanner.manager();
+    const jsm = await raw(this.scanner).manager();
     await waitFor(`${durable} drained`, async () => {
       const info = await jsm.consumers.info("MIRROR", durable);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     });
     await this.detectorsFlushed();
-    await this.scanner.nc.flush();
+    await raw(this.scanner).nc.flush();
   }
 
   /** Waits until no detector holds unpublished loop events. */

@@ -4,6 +4,7 @@ import { DeadLetter, entityKey, loopId } from "@mirror/contracts";
 import { waitFor } from "@mirror/testkit";
 import { Redis } from "ioredis";
 import { Harness } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 let h: Harness;
 beforeEach(async () => {
@@ -50,10 +51,10 @@ test("a snapshot outside scanner.roots or with a forged key is dead-lettered, an
   await h.detector(`scanner: { roots: [/srv/repos] }\n${CFG}`);
   await h.publish(h.snapshot("/etc/secret", { staged: 1 }));
   await h.publish({ ...h.snapshot("/srv/repos/x", { staged: 1 }), repoKey: "0000" });
-  await h.scanner.js.publish("mirror.repo.snapshot.garbage", "{not json");
+  await raw(h.scanner).js.publish("mirror.repo.snapshot.garbage", "{not json");
   await h.publish(h.snapshot("/srv/repos/ok", { staged: 1 }));
   await waitFor("the good repo's loop", () => h.eventsFor(dirtyId("/srv/repos/ok"))[0]);
-  const jsm = await h.scanner.manager();
+  const jsm = await raw(h.scanner).manager();
   const letters = await waitFor("three dead letters", async () => {
     const info = await jsm.streams.info("MIRROR_DLQ");
     if (info.state.messages < 3) return false;

@@ -6,6 +6,7 @@ import { waitFor } from "@mirror/testkit";
 import { Detector } from "../src/detector.js";
 import { LoopStore } from "../src/store.js";
 import { Harness, silent } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 let h: Harness;
 beforeEach(async () => {
@@ -43,7 +44,7 @@ test("two detector instances on one durable consumer open each loop exactly once
     const revs = h.eventsFor(dirtyId(r)).map((e) => e.msgId);
     assert.deepEqual([...new Set(revs)], [`${dirtyId(r)}:1`], `${r}: only rev 1 was ever published`);
   }
-  const jsm = await h.scanner.manager();
+  const jsm = await raw(h.scanner).manager();
   const info = await jsm.streams.info("MIRROR", { subjects_filter: "mirror.loop.>" });
   assert.equal(Object.keys(info.state.subjects ?? {}).length, repos.length);
   assert.ok(Object.values(info.state.subjects ?? {}).every((n) => n === 1));

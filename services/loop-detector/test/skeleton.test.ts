@@ -3,6 +3,7 @@ import { afterEach, beforeEach, test } from "node:test";
 import { entityKey, loopId } from "@mirror/contracts";
 import { waitFor } from "@mirror/testkit";
 import { Harness } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 const H = 3_600_000;
 let h: Harness;
@@ -102,7 +103,7 @@ test("events stored with a transition but never published (a crash) go out on th
   assert.equal(updated.msgId, `${id}:2`);
   assert.equal(updated.data.loop.status, "acknowledged");
   await h.settled();
-  const jsm = await h.scanner.manager();
+  const jsm = await raw(h.scanner).manager();
   const info = await jsm.streams.info("MIRROR", { subjects_filter: `mirror.loop.>` });
   assert.deepEqual(info.state.subjects, { [`mirror.loop.opened.${id}`]: 1, [`mirror.loop.updated.${id}`]: 1 }, "opened once, updated once");
 });

@@ -8,6 +8,7 @@ import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/test
 import { Svcm } from "@nats-io/services";
 import { modelOpenAI } from "../src/service.js";
 import { runAdapter } from "./helpers.js";
+import { raw as rawBus } from "@mirror/bus/testing";
 
 const KEY = "sk-test-SECRETKEY0123456789";
 const good = { severity: "medium", summary: "3 files uncommitted for 2 days in ~/code/site", nextAction: "Commit or stash them." };
@@ -139,7 +140,7 @@ describe("model-openai", () => {
     assert.equal(ask.answer, "Nothing is down; one repo is dirty.");
     const asked = promptText(server.calls[1]);
     assert.match(asked, /Question: what is broken\?/);
-    const raw = await bus.nc.request(modelAsk.subject, JSON.stringify({ question: "   " }), { timeout: 5_000 });
+    const raw = await rawBus(bus).nc.request(modelAsk.subject, JSON.stringify({ question: "   " }), { timeout: 5_000 });
     assert.equal(raw.headers?.get("Nats-Service-Error-Code"), "400");
     assert.match(raw.headers?.get("Nats-Service-Error") ?? "", /question: the question is empty/);
   });
@@ -189,7 +190,7 @@ describe("two adapters at once", () => {
       assert.equal(server.calls.length, 24, "each request reached the model exactly once");
       const models = new Set(replies.map((r) => r.model));
       assert.deepEqual([...models].sort(), ["other-model", "test-model"]);
-      const client = new Svcm(bus.nc).client({ strategy: "timer", maxWait: 1_000 });
+      const client = new Svcm(rawBus(bus).nc).client({ strategy: "timer", maxWait: 1_000 });
       const infos = [];
       for await (const info of await client.info(MODEL_SERVICE)) infos.push(info);
       assert.deepEqual(infos.map((i) => i.metadata?.model).sort(), ["other-model", "test-model"]);

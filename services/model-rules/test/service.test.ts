@@ -8,6 +8,7 @@ import { Svcm } from "@nats-io/services";
 import { Registry } from "prom-client";
 import { modelRules } from "../src/service.js";
 import { makeLoop } from "./fixtures.js";
+import { raw as rawBus } from "@mirror/bus/testing";
 
 let nats: ServerHandle;
 let redis: ServerHandle;
@@ -22,7 +23,7 @@ before(async () => {
   const config = parseConfig("model: { home: /home/ada }", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
   svc = await runService(modelRules, { config, port: 0, clock, logDest: silent });
   // The endpoints' subscriptions reach the server asynchronously; a flush makes them visible to callers.
-  await svc.ctx.bus.nc.flush();
+  await rawBus(svc.ctx.bus).nc.flush();
   bus = await Bus.connect({ name: "test-caller", url: nats.url, log: createLogger("t", silent, "silent"), registry: new Registry() });
 });
 after(async () => {
@@ -42,10 +43,10 @@ test("answers mirror.model.triage over the bus, naming the adapter", async () =>
 });
 
 test("an invalid triage request is refused with the reason, and the service keeps answering", async () => {
-  await assert.rejects(bus.nc.request(modelTriage.subject, "{not json", { timeout: 5_000 }).then((m) => {
+  await assert.rejects(rawBus(bus).nc.request(modelTriage.subject, "{not json", { timeout: 5_000 }).then((m) => {
     throw new Error(`${m.headers?.get("Nats-Service-Error-Code")} ${m.headers?.get("Nats-Service-Error")}`);
   }), /400 request is not JSON/);
-  const raw = await bus.nc.request(modelTriage.subject, JSON.stringify({ loop: { id: "x" } }), { timeout: 5_000 });
+  const raw = await rawBus(bus).nc.request(modelTriage.subject, JSON.stringify({ loop: { id: "x" } }), { timeout: 5_000 });
   assert.equal(raw.headers?.get("Nats-Service-Error-Code"), "400");
   assert.match(raw.headers?.get("Nats-Service-Error") ?? "", /invalid triage request: loop\.kind/);
   const loop = makeLoop("service.down", { service: "web" }, { now: clock.now() });
@@ -53,7 +54,7 @@ test("an invalid triage request is refused with the reason, and the service keep
 });
 
 test("registers as mirror-model with its adapter and model in the metadata", async () => {
-  const client = new Svcm(bus.nc).client();
+  const client = new Svcm(rawBus(bus).nc).client();
   const infos = [];
   for await (const info of await client.info(MODEL_SERVICE)) infos.push(info);
   assert.equal(infos.length, 1);
@@ -95,7 +96,7 @@ test("ask answers from the loops and services it is given, and refuses an empty 
   const repos = await bus.request(modelAsk, { question: "which repos have uncommitted work?", loops, services });
   assert.doesNotMatch(repos.answer, /web is down/);
   assert.match(repos.answer, /~\/code\/site/);
-  const raw = await bus.nc.request(modelAsk.subject, JSON.stringify({ question: "" }), { timeout: 5_000 });
+  const raw = await rawBus(bus).nc.request(modelAsk.subject, JSON.stringify({ question: "" }), { timeout: 5_000 });
   assert.equal(raw.headers?.get("Nats-Service-Error-Code"), "400");
   assert.match(raw.headers?.get("Nats-Service-Error") ?? "", /the question is empty/);
 });

@@ -6,6 +6,7 @@ import { ManualClock } from "@mirror/kit";
 import { waitFor } from "@mirror/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Harness, makeLoop } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 const SECRET = `whsec_${Buffer.from("a test secret of 24 bytes").toString("base64")}`;
 
@@ -35,7 +36,7 @@ test("three dirty repos within groupWait arrive as ONE signed webhook with three
     assert.ok(verifies(req.headers, req.body), "webhook-signature verifies per Standard Webhooks");
     redis.disconnect();
     const receipt = await waitFor("a notify.sent receipt", async () => {
-      const jsm = await jetstreamManager(h.publisher.nc);
+      const jsm = await jetstreamManager(raw(h.publisher).nc);
       const m = await jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.notify.sent.hook" }).catch(() => null);
       return m ? NotifyOutcome.parse(m.json()) : undefined;
     });
@@ -54,7 +55,7 @@ test("a receiver that answers 500 twice ends up with exactly one delivery", asyn
     await h.startNotifier(`{ groupWait: 0s, backoff: 20ms, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`);
     await h.publish(makeLoop());
     await h.receiver.waitFor("the delivery", () => true);
-    const jsm = await jetstreamManager(h.publisher.nc);
+    const jsm = await jetstreamManager(raw(h.publisher).nc);
     const receipt = await waitFor("a notify.sent receipt", async () => {
       const m = await jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.notify.sent.hook" }).catch(() => null);
       return m ? NotifyOutcome.parse(m.json()) : undefined;

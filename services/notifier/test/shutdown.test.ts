@@ -5,6 +5,7 @@ import { NotifyOutcome } from "@mirror/contracts";
 import { waitFor } from "@mirror/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Harness, makeLoop } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 test("a delivery in flight when the notifier stops is finished: its receipt is published before the connection closes", async () => {
   const h = await Harness.start();
@@ -32,7 +33,7 @@ test("a delivery in flight when the notifier stops is finished: its receipt is p
     await waitFor("the notifier stopping its own work", () => svc.step === "service");
     release?.();
     await stopped;
-    const jsm = await jetstreamManager(h.publisher.nc);
+    const jsm = await jetstreamManager(raw(h.publisher).nc);
     const m = await jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.notify.sent.held" }).catch(() => null);
     assert.ok(m, "the receipt of the delivery that was in flight is on the stream");
     assert.equal(NotifyOutcome.parse(m.json()).attempt, 1);

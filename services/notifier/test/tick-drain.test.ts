@@ -19,6 +19,7 @@ import { NotifyMetrics } from "../src/metrics.js";
 import { Router } from "../src/routing.js";
 import { NotifierStore } from "../src/store.js";
 import { Harness, makeLoop, silent } from "./harness.js";
+import { raw } from "@mirror/bus/testing";
 
 let h: Harness;
 
@@ -97,7 +98,7 @@ test("a delivery marked sent by a process that died before its receipt is not se
     assert.equal(await deliverer.runDue(), 1);
     await deliverer.idle();
     const receipt = await waitFor("the receipt", async () => {
-      const jsm = await jetstreamManager(h.publisher.nc);
+      const jsm = await jetstreamManager(raw(h.publisher).nc);
       const m = await jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.notify.sent.marked" }).catch(() => null);
       return m ? NotifyOutcome.parse(m.json()) : undefined;
     });

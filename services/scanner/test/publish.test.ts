@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { commitAll, makeRepo, type ServerHandle, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
 import { latest, type Observed, observeRepos, runScanner } from "./helpers.js";
+import { raw } from "@mirror/bus/testing";
 
 let nats: ServerHandle;
 let redis: ServerHandle;
@@ -45,7 +46,7 @@ test("a dirty repo is published dirty, a commit publishes it clean; a missing ro
     assert.equal(after.dirtySince, null);
     assert.ok(after.seq > first.seq);
     const before = observed.snapshots.length;
-    await svc.ctx.bus.nc.flush();
+    await raw(svc.ctx.bus).nc.flush();
     // An unchanged repo is not published again before the resync period.
     const count = (p: string) => observed.snapshots.filter((s) => s.path === p).length;
     const cleanCount = count(clean);
