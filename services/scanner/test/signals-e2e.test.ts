@@ -5,7 +5,7 @@
 // grouping by alertname, a second repo joining a group would wait for groupInterval (5m).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { commitAll, freePort, git, makeRepo, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis } from "@mirror/testkit";
@@ -25,7 +25,7 @@ after(async () => {
 });
 
 /** One repo per signal (each also shows others; what matters is that its own loop arrives). */
-function buildRoot(): { root: string; expect: Array<[string, string]> } {
+function buildRoot(): { root: string; mark: string; expect: Array<[string, string]> } {
   const root = realTemp();
   const dirty = makeRepo(join(root, "dirty"));
   writeFileSync(join(dirty, "notes.txt"), "unfinished\n");
@@ -62,10 +62,23 @@ function buildRoot(): { root: string; expect: Array<[string, string]> } {
   // Another user's repo (issue 27): not opened, shown as its own loop. Needs root for chown (CI runs as root).
   const foreign = makeRepo(join(root, "foreign"));
   execFileSync("chown", ["-R", "12345:12345", foreign]);
+  // The two exploits of issue 27 as reported: an old-style [filter.EVIL] header and an include
+  // with a trailing comment, each with `* filter=evil` and a stat-dirty file. No mark may appear.
+  const mark = join(realTemp(), "PWNED");
+  for (const [name, config, extra] of [
+    ["evil-header", `[filter.EVIL]\n\tclean = sh -c "id > ${mark}"\n`, undefined],
+    ["evil-include", "[include]\n\tpath = extra.cfg ; comment\n", `[filter "evil"]\n\tclean = sh -c "id > ${mark}"\n`],
+  ] as const) {
+    const evil = makeRepo(join(root, name), { "a.txt": "a\n", ".gitattributes": "* filter=evil\n" });
+    appendFileSync(join(evil, ".git", "config"), config);
+    if (extra) writeFileSync(join(evil, ".git", "extra.cfg"), extra);
+    writeFileSync(join(evil, "a.txt"), "changed\n");
+  }
   const broken = makeRepo(join(root, "broken"));
   writeFileSync(join(broken, ".git", "HEAD"), "garbage\n");
   return {
     root,
+    mark,
     expect: [
       ["repo.dirty", dirty], ["repo.unpushed", tmpUnpushed], ["repo.no-upstream", lonely], ["repo.stash", stash],
       ["repo.stale-branch", stale], ["repo.conflict", conflict], ["repo.behind", behind], ["repo.untrusted", foreign],
@@ -74,7 +87,7 @@ function buildRoot(): { root: string; expect: Array<[string, string]> } {
 }
 
 test("every repo signal reaches the webhook as its own loop for the right repo, beside a broken repo", { timeout: 240_000 }, async () => {
-  const { root, expect } = buildRoot();
+  const { root, mark, expect } = buildRoot();
   const rules = expect.map(([rule]) => `${rule}: { after: 0s }`).join(", ");
   const [p1, p2, p3, p4, p5] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
   const mesh = startMesh(
@@ -96,6 +109,9 @@ model: { port: ${p5} }
       });
     }
     assert.ok(mesh.output.some((l) => l.includes('"service":"scanner"') && l.includes("/broken")), "the broken repo is logged");
+    // Both evil repos were scanned (their dirt is a loop) and their filter never ran.
+    for (const name of ["evil-header", "evil-include"]) await hook.waitFor(`${name} dirty`, () => firing("repo.dirty", join(root, name)), 60_000);
+    assert.equal(existsSync(mark), false, "a repo's filter ran in the mesh's scanner");
   } finally {
     await mesh.stop();
   }
