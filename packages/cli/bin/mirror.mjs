@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const FORMAT = 1;
+const FORMAT = 2;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const source = join(root, "packages", "cli", "src");
 const cache = join(root, "node_modules", ".cache", "mirror");
@@ -46,7 +46,7 @@ function current() {
     return undefined;
   }
   if (stamp.format !== FORMAT || stamp.node !== process.version || stamp.esbuild !== esbuildVersion()) return undefined;
-  if (!stat(join(cache, stamp.dir, "main.mjs")) || commands().join() !== stamp.commands.join()) return undefined;
+  if (!stat(join(cache, stamp.dir, "main.mjs")) || !stat(join(cache, stamp.dir, "start.mjs")) || commands().join() !== stamp.commands.join()) return undefined;
   const same = stamp.inputs.every(([path, mtime, size]) => {
     const now = stat(resolve(root, path));
     return now !== undefined && now[0] === mtime && now[1] === size;
@@ -64,7 +64,8 @@ async function build() {
   mkdirSync(cache, { recursive: true });
   try {
     const result = await esbuild.build({
-      entryPoints: { main: join(source, "main.ts") },
+      // start: the process `pnpm start` keeps (start-lean.ts); main: every command, and start's preparation step.
+      entryPoints: { main: join(source, "main.ts"), start: join(source, "start-lean.ts") },
       absWorkingDir: root,
       outdir: join(cache, dir),
       bundle: true,
@@ -123,6 +124,9 @@ if (process.env.MIRROR_FROM_SOURCE === "1") {
   } catch (err) {
     process.stderr.write(`mirror: bundling the CLI failed (${err.message}); running it from source with tsx\n`);
   }
-  if (dir) await import(pathToFileURL(join(dir, "main.mjs")).href);
-  else await fromSource();
+  if (!dir) await fromSource();
+  else if (process.argv[2] === "start") {
+    const { runLean } = await import(pathToFileURL(join(dir, "start.mjs")).href);
+    process.exit(await runLean(process.argv.slice(3), join(dir, "main.mjs")));
+  } else await import(pathToFileURL(join(dir, "main.mjs")).href);
 }

@@ -1,15 +1,15 @@
-import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SERVICE_NAMES } from "@mirror/contracts";
 import { ConfigError, configPath, loadConfig } from "@mirror/kit";
-import { embeddedRedisAcl, hostPort, onPath, reachable, restartOnExit, startEmbedded, stopRequested } from "../embedded.js";
+import { embeddedRedisAcl, hostPort, onPath, reachable } from "../embedded.js";
 import { defaultIdentity, natsServerVersion, redisAuthFor, warnAdvisories } from "../secure-start.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
-import { holdBundle, serviceBundle, TOGETHER } from "../bundle.js";
+import { serviceBundle, TOGETHER } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { repoRoot } from "../paths.js";
-import { type Supervised, Supervisor } from "../supervisor.js";
+import { inProcessHost, parentHost } from "../start-host.js";
+import type { Supervised } from "../supervisor.js";
 
 const root = repoRoot;
 
@@ -51,7 +51,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const file = configPath(env);
   say(file ? `config ${file}` : "no mirror.yaml found; using defaults");
   const warn = (msg: string) => process.stderr.write(`mirror: WARNING: ${msg}\n`);
-  const embedded: ChildProcess[] = [];
+  const host = env.MIRROR_START_PREPARE === "1" && process.send ? parentHost() : inProcessHost(say);
   const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
   let idDir: string | undefined;
   try {
@@ -83,24 +83,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
           `  Either install nats-server and redis-server (e.g. apt-get install nats-server redis-server) and run pnpm start again,\n` +
           `  or run the mesh in containers: docker compose up -d\n`,
       );
-      await stopAll(embedded);
+      await host.stopServers();
       return 1;
     }
     say(`no ${kind} at ${hp.host}:${hp.port}; starting the embedded ${bin} with data in ${join(dataRoot, kind)}`);
     warnAdvisories(bin, warn);
-    const launch = () => startEmbedded(kind, hp.port, dataRoot, kind === "nats" ? embeddedNatsConfig(idDir) : embeddedRedisAcl(idDir));
-    const child = launch();
-    embedded.push(child);
-    const deadline = Date.now() + 10_000;
-    while (!(await reachable("127.0.0.1", hp.port, 200))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        process.stderr.write(`mirror: the embedded ${bin} did not start (see ${join(dataRoot, kind)})\n`);
-        await stopAll(embedded);
-        return 1;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    const conf = kind === "nats" ? embeddedNatsConfig(idDir) : embeddedRedisAcl(idDir);
+    if (!(await host.startServer({ kind, bin, port: hp.port, dataRoot, ...(conf ? { conf } : {}) }))) {
+      await host.stopServers();
+      return 1;
     }
-    restartOnExit(embedded, embedded.length - 1, bin, launch, say);
   }
   const busProblem = idDir
     ? await provisionBeforeStart(config, idDir, say)
@@ -109,7 +101,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       : undefined;
   if (busProblem) {
     process.stderr.write(`mirror: ${busProblem}\n`);
-    await stopAll(embedded);
+    await host.stopServers();
     return 1;
   }
   const nats = hostPort(config.bus.url, 4222);
@@ -128,36 +120,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     ...(idDir ? { MIRROR_IDENTITY_DIR: idDir } : {}),
     MIRROR_REDIS_AUTH: storeAuth,
   };
-  const sup = new Supervisor(await commands(names, known, env, say, single), childEnv, root);
+  const { services, bundle } = await commands(names, known, env, say, single);
   say(`starting ${names.join(", ")}${single ? " in one process (--single)" : ""}`);
-  sup.start();
-  return new Promise<number>((resolveExit) => {
-    let done = false;
-    let watch: NodeJS.Timeout | undefined;
-    const stop = async (signal: string) => {
-      if (done) return;
-      done = true;
-      // Ctrl-C reaches the embedded servers too: their exit now is no crash to restart from.
-      for (const c of embedded) stopRequested.add(c);
-      clearInterval(watch);
-      // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
-      clearInterval(watch);
-      say(`${signal}: stopping ${names.length} services`);
-      await sup.stop();
-      await stopAll(embedded);
-      say("stopped");
-      resolveExit(0);
-    };
-    process.on("SIGINT", () => void stop("SIGINT"));
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    watch = setInterval(() => {
-      if (sup.configError && sup.running === 0 && !done) {
-        done = true;
-        clearInterval(watch);
-        void stopAll(embedded).then(() => resolveExit(2));
-      }
-    }, 200);
-  });
+  return host.supervise({ services, env: childEnv, cwd: root, names, ...(bundle ? { bundle } : {}) });
 }
 
 /**
@@ -165,7 +130,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
  * after a source changes), on plain node. MIRROR_FROM_SOURCE=1, or a failed build, runs the
  * TypeScript sources under tsx instead.
  */
-async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void, single: boolean): Promise<Supervised[]> {
+async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void, single: boolean): Promise<{ services: Supervised[]; bundle?: string }> {
   // --single: one process whose lines are labelled by the service that logged them.
   const together = (script: string[]): Supervised[] => [{ name: "mirror", args: [...SERVICE_NODE_FLAGS, ...script, ...names], labels: names }];
   const fromSource = () =>
@@ -174,31 +139,16 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
       : names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
   if (env.MIRROR_FROM_SOURCE === "1") {
     say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
-    return fromSource();
+    return { services: fromSource() };
   }
   const started = performance.now();
   try {
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
-    holdBundle(dir);
-    if (single) return together([join(dir, `${TOGETHER}.mjs`)]);
-    return names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] }));
+    if (single) return { services: together([join(dir, `${TOGETHER}.mjs`)]), bundle: dir };
+    return { services: names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] })), bundle: dir };
   } catch (err) {
     process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
-    return fromSource();
+    return { services: fromSource() };
   }
-}
-
-async function stopAll(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          stopRequested.add(c);
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once("exit", () => resolve());
-          c.kill("SIGTERM");
-        }),
-    ),
-  );
 }

@@ -1,0 +1,96 @@
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { holdBundle } from "./bundle.js";
+import { reachable, restartOnExit, startEmbedded, stopRequested } from "./embedded.js";
+import { type Supervised, Supervisor } from "./supervisor.js";
+
+// What `pnpm start` keeps running once the mesh is up: the embedded servers and the supervisor.
+// Only node built-ins and small modules here, so that the process that stays resident (see
+// start-lean.ts) does not hold the config schemas, the NATS client or esbuild.
+
+/** An embedded nats-server or redis-server to start (`conf`: NATS config or Redis ACL file). */
+export interface ServerPlan {
+  kind: "nats" | "redis";
+  bin: "nats-server" | "redis-server";
+  port: number;
+  dataRoot: string;
+  conf?: string;
+}
+
+/** What the supervisor runs once the mesh is prepared. */
+export interface MeshPlan {
+  services: Supervised[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  names: string[];
+  /** The bundle folder the services run from (kept from pruning while they run). */
+  bundle?: string;
+}
+
+type Say = (msg: string) => void;
+
+/** Starts an embedded server and waits until it accepts connections (restarted if it dies later); false if it did not start. */
+export async function startServer(plan: ServerPlan, embedded: ChildProcess[], say: Say): Promise<boolean> {
+  const launch = () => startEmbedded(plan.kind, plan.port, plan.dataRoot, plan.conf);
+  const child = launch();
+  embedded.push(child);
+  const deadline = Date.now() + 10_000;
+  while (!(await reachable("127.0.0.1", plan.port, 200))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      process.stderr.write(`mirror: the embedded ${plan.bin} did not start (see ${join(plan.dataRoot, plan.kind)})\n`);
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  restartOnExit(embedded, embedded.length - 1, plan.bin, launch, say);
+  return true;
+}
+
+export async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          stopRequested.add(c);
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once("exit", () => resolve());
+          c.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+/**
+ * Runs the services under the supervisor until Ctrl-C / SIGTERM (exit 0, everything stopped), or
+ * until they all ended on a config error (exit 2).
+ */
+export function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say): Promise<number> {
+  if (plan.bundle) holdBundle(plan.bundle);
+  const sup = new Supervisor(plan.services, plan.env, plan.cwd);
+  sup.start();
+  return new Promise<number>((resolveExit) => {
+    let done = false;
+    const stop = async (signal: string) => {
+      if (done) return;
+      done = true;
+      // Ctrl-C reaches the embedded servers too: their exit now is no crash to restart from.
+      for (const c of embedded) stopRequested.add(c);
+      // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
+      clearInterval(watch);
+      say(`${signal}: stopping ${plan.names.length} services`);
+      await sup.stop();
+      await stopAll(embedded);
+      say("stopped");
+      resolveExit(0);
+    };
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    const watch = setInterval(() => {
+      if (sup.configError && sup.running === 0 && !done) {
+        done = true;
+        clearInterval(watch);
+        void stopAll(embedded).then(() => resolveExit(2));
+      }
+    }, 200);
+  });
+}
