@@ -9,7 +9,7 @@ import { BusError, describeZodError, PublishError, ValidationError } from "./err
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
-import { gather, lastPerSubject, type StoredEvent } from "./history.js";
+import { gather, lastPerSubject, reportStreams, type StoredEvent } from "./history.js";
 import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
@@ -164,6 +164,11 @@ export class Bus {
   /** The last stored event of every subject matching `filter`, each verified like a consumed one (see history.ts). */
   lastPerSubject(filter: string): Promise<StoredEvent[]> {
     return lastPerSubject(this, filter);
+  }
+
+  /** Reads the streams' state into the `mirror_jetstream_stream_*` gauges (see history.ts). */
+  reportStreams(): Promise<void> {
+    return reportStreams(this);
   }
 
   /** Sends each subject with a reply into this connection's inbox and collects replies for `windowMs` (see history.ts). */

@@ -1,4 +1,4 @@
-import { CE, STREAM } from "@mirror/contracts";
+import { CE, DLQ_STREAM, STREAM } from "@mirror/contracts";
 import type { Bus } from "./bus.js";
 import { raw } from "./raw.js";
 
@@ -63,5 +63,17 @@ export async function gather(bus: Bus, subjects: readonly string[], windowMs: nu
     await new Promise((r) => setTimeout(r, windowMs));
   } finally {
     sub.unsubscribe();
+  }
+}
+
+/**
+ * Reads the MIRROR and MIRROR_DLQ streams' state into `mirror_jetstream_stream_*` (an identity
+ * with `readsHistory` may; a refusal or an outage only leaves the figures as they were).
+ */
+export async function reportStreams(bus: Bus): Promise<void> {
+  const jsm = await raw(bus).manager();
+  for (const name of [STREAM.name, DLQ_STREAM.name]) {
+    const info = await jsm.streams.info(name).catch(() => null);
+    if (info) bus.metrics.recordStream(name, info.state);
   }
 }

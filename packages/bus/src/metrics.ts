@@ -11,6 +11,14 @@ export interface ConsumerFigures {
   ack_floor: { last_active?: string | number };
 }
 
+/** The fields of a JetStream StreamState that the metrics read. */
+export interface StreamFigures {
+  messages: number;
+  bytes: number;
+  consumer_count: number;
+  first_ts: string;
+}
+
 /** Bus metrics, added once here for every service. */
 export class BusMetrics {
   readonly messages: Counter<"subject" | "direction" | "outcome">;
@@ -24,6 +32,12 @@ export class BusMetrics {
     ackPending: Gauge<"consumer">;
     redelivered: Gauge<"consumer">;
     ackFloorAge: Gauge<"consumer">;
+  };
+  readonly stream: {
+    messages: Gauge<"stream">;
+    bytes: Gauge<"stream">;
+    consumers: Gauge<"stream">;
+    firstAge: Gauge<"stream">;
   };
 
   constructor(registry: Registry) {
@@ -52,6 +66,13 @@ export class BusMetrics {
       registers,
     });
     this.reconnects = new Counter({ name: "mirror_bus_reconnects_total", help: "NATS reconnections", registers });
+    const streamGauge = (name: string, help: string) => new Gauge({ name: `mirror_jetstream_stream_${name}`, help, labelNames: ["stream"], registers });
+    this.stream = {
+      messages: streamGauge("messages", "Messages stored in the stream (JetStream state.messages)"),
+      bytes: streamGauge("bytes", "Bytes stored in the stream (JetStream state.bytes)"),
+      consumers: streamGauge("consumers", "Consumers of the stream (JetStream state.consumer_count)"),
+      firstAge: streamGauge("first_age_seconds", "Age of the oldest stored message: how far back the history reaches"),
+    };
     const consumerGauge = (name: string, help: string) => new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers });
     this.jetstream = {
       pending: consumerGauge("pending", "Messages of the stream not yet delivered to this durable consumer (JetStream num_pending)"),
@@ -59,6 +80,15 @@ export class BusMetrics {
       redelivered: consumerGauge("redelivered", "Messages delivered more than once and not yet acked (JetStream num_redelivered)"),
       ackFloorAge: consumerGauge("ack_floor_age_seconds", "Seconds since the consumer's ack floor last moved while messages wait; 0 when nothing waits"),
     };
+  }
+
+  /** JetStream's figures for one stream, from stream info (read by an identity with `readsHistory`). */
+  recordStream(stream: string, state: StreamFigures, now = Date.now()): void {
+    this.stream.messages.set({ stream }, state.messages);
+    this.stream.bytes.set({ stream }, state.bytes);
+    this.stream.consumers.set({ stream }, state.consumer_count);
+    const first = Date.parse(state.first_ts);
+    this.stream.firstAge.set({ stream }, state.messages > 0 && Number.isFinite(first) ? Math.max(0, (now - first) / 1000) : 0);
   }
 
   /**

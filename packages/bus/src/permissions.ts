@@ -1,4 +1,4 @@
-import { STREAM } from "@mirror/contracts";
+import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import { dlqSubjectOf, type IdentitySpec, inboxPrefixOf, MESH_IDENTITIES, requestsOf } from "./identities.js";
 import { subjectMatches, subjectsOverlap } from "./subjects.js";
 
@@ -40,6 +40,8 @@ export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[]
   }
   if (spec.readsHistory) {
     publish.add(`$JS.API.STREAM.INFO.${STREAM.name}`);
+    // The dead-letter stream's size too: mirror_jetstream_stream_* for both.
+    publish.add(`$JS.API.STREAM.INFO.${DLQ_STREAM.name}`);
     publish.add(`$JS.API.STREAM.MSG.GET.${STREAM.name}`);
   }
   for (const r of requestsOf(spec, table)) publish.add(r);

@@ -42,15 +42,24 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
   const also = loops.triage ? () => triager.retryDue() : undefined;
   const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick);
+  // The loop-detector reads the stream's history anyway: it exports the streams' figures, so
+  // JetStream's health reaches Prometheus without an exporter or a monitoring port.
+  void bus.reportStreams().catch(() => undefined);
+  const streams = setInterval(() => void bus.reportStreams().catch(() => undefined), STREAM_FIGURES_EVERY_MS);
+  streams.unref();
   return {
     endpoints: loopEndpoints(api),
     stop: async () => {
+      clearInterval(streams);
       await ticker.stop();
       await triager.stop();
       await detector.engine.outbox.clear();
     },
   };
 }
+
+/** How often the stream figures are read (one STREAM.INFO per stream). */
+const STREAM_FIGURES_EVERY_MS = 15_000;
 
 /** The loop-detector's spec: main.ts runs it with defineService(), tests with runService() (one spec per instance). */
 export function loopDetectorSpec(): ServiceSpec {

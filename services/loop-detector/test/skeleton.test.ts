@@ -125,3 +125,15 @@ test("a repo that is gone closes its loops; an older snapshot after it reopens n
   await h.settled();
   assert.equal(h.eventsFor(id).length, 2);
 });
+
+test("the loop-detector exports the streams' JetStream figures (no exporter, no monitoring port needed)", async () => {
+  const d = await h.detector("loops: { tick: 50ms }");
+  await h.publish(h.snapshot("/srv/repos/figures"));
+  await h.settled();
+  const figure = async (stream: string) =>
+    ((await d.ctx.registry.getSingleMetric("mirror_jetstream_stream_messages")?.get())?.values ?? []).find((v) => v.labels.stream === stream)?.value;
+  // Read at start-up and every 15 s; the first reading may precede the snapshot, so read again.
+  await d.ctx.bus.reportStreams();
+  assert.ok(((await figure("MIRROR")) ?? 0) >= 1, "MIRROR's stored messages are exported");
+  assert.equal(typeof (await figure("MIRROR_DLQ")), "number", "the dead-letter stream's too");
+});
