@@ -2,6 +2,8 @@
 // it must validate, with and without the monitoring profile, and wire every mesh service.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { SERVICE_NAMES } from "@mirror/contracts";
@@ -79,4 +81,20 @@ test("secure by default: Redis runs the identities' users.acl, every service log
   const image = (s?: Service & { image?: string }) => s?.image ?? "";
   assert.match(image(nats), /^nats:2\.(11\.(1[5-9]|[2-9]\d)|1[2-9]\.\d+)/, "nats pinned at or past 2.11.15");
   assert.match(image(redis), /^redis:(7\.4\.([6-9]|\d\d)|8\.)/, "redis pinned at or past 7.4.6");
+});
+
+test("the single profile runs every service in one `mirror` container, as itself on the bus and in Redis", () => {
+  compose("--profile", "single", "config", "-q");
+  const s = (parse(compose("--profile", "single", "config")).services as Record<string, Service & { build?: { dockerfile?: string } }>).mirror;
+  assert.ok(s, "service mirror is missing from the single profile");
+  assert.deepEqual(s.profiles, ["single"], "mirror runs only with --profile single");
+  assert.equal(s.build?.dockerfile, "deploy/docker/Dockerfile.single");
+  assert.ok(healthchecked(s), "mirror: healthcheck");
+  assert.equal(s.restart, "unless-stopped", "an uncaught error restarts the process");
+  assert.equal(s.environment?.MIRROR_IDENTITY_DIR, "/identity");
+  assert.equal(s.environment?.MIRROR_REDIS_AUTH, "identity", "each member logs in to Redis as itself");
+  assert.ok(s.volumes?.some((v) => v.endsWith(":/identity:ro")), "every member's seed, read-only");
+  for (const dep of ["nats", "redis"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `mirror -> ${dep}`);
+  const dockerfile = readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8");
+  assert.match(dockerfile, /^RUN pnpm mirror bundle all --out \/out\/dist$/m);
 });

@@ -32,11 +32,11 @@ export const TOGETHER = "mirror-single";
 
 /**
  * The entry `pnpm start --single` runs: every bundled service's main module behind a dynamic
- * import (loaded only when named on the command line), handed to runSingle.
+ * import (loaded only when named on the command line, else `defaults`), handed to runSingle.
  */
-function togetherEntry(root: string, names: string[]): string {
+function togetherEntry(root: string, names: string[], defaults: string[]): string {
   const mods = names.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(join(root, "services", n, "src", "main.ts"))})]`);
-  return `import { runSingle } from ${JSON.stringify(join(repoRoot, "packages", "cli", "src", "single.ts"))};\nawait runSingle([${mods.join(", ")}], process.argv.slice(2));\n`;
+  return `import { runSingle } from ${JSON.stringify(join(repoRoot, "packages", "cli", "src", "single.ts"))};\nconst named = process.argv.slice(2);\nawait runSingle([${mods.join(", ")}], named.length ? named : ${JSON.stringify(defaults)});\n`;
 }
 const LOCKFILE = "pnpm-lock.yaml";
 
@@ -90,7 +90,7 @@ export async function bundleServices(
   root: string,
   entries: Record<string, string>,
   outdir: string,
-  together?: { out: string; names: string[] },
+  together?: { out: string; names: string[]; defaults?: string[] },
 ): Promise<{ inputs: Stamp["inputs"] }> {
   const esbuild = await loadEsbuild();
   const virtual = "mirror-together:entry";
@@ -106,7 +106,7 @@ export async function bundleServices(
               name: "mirror-together",
               setup(b) {
                 b.onResolve({ filter: /^mirror-together:entry$/ }, (a) => ({ path: a.path, namespace: "mirror-together" }));
-                b.onLoad({ filter: /.*/, namespace: "mirror-together" }, () => ({ contents: togetherEntry(root, together.names), loader: "ts", resolveDir: root }));
+                b.onLoad({ filter: /.*/, namespace: "mirror-together" }, () => ({ contents: togetherEntry(root, together.names, together.defaults ?? together.names), loader: "ts", resolveDir: root }));
               },
             },
           ]

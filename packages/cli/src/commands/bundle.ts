@@ -1,6 +1,7 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICE_NAMES } from "@mirror/contracts";
 import { bundleServices } from "../bundle.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -8,7 +9,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 /**
  * `mirror bundle NAME --out DIR`: DIR/main.mjs (and its chunks) runs service NAME on plain node
  * with nothing else from the workspace (the Dockerfile's build stage; `pnpm start` keeps its own
- * bundles in node_modules/.cache/mirror).
+ * bundles in node_modules/.cache/mirror). NAME `all`: DIR/main.mjs runs every service in one
+ * process, as `pnpm start --single` does (the mesh's services, or those named after it:
+ * `node main.mjs scanner notifier ...`; the compose profile `single`).
  */
 export async function run(args: string[]): Promise<number> {
   const at = args.indexOf("--out");
@@ -17,6 +20,14 @@ export async function run(args: string[]): Promise<number> {
   if (!name || !out) {
     process.stderr.write("usage: mirror bundle NAME --out DIR\n");
     return 2;
+  }
+  if (name === "all") {
+    const known = readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
+    const dir = resolve(out);
+    rmSync(dir, { recursive: true, force: true });
+    await bundleServices(root, {}, dir, { out: "main", names: known, defaults: SERVICE_NAMES.filter((n) => known.includes(n)) });
+    process.stdout.write(`mirror: ${known.join(", ")} bundled into ${join(dir, "main.mjs")}, one process\n`);
+    return 0;
   }
   if (!existsSync(join(root, "services", name, "src", "main.ts"))) {
     process.stderr.write(`mirror: unknown service ${name}\n`);
