@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { FoundRepo } from "./discover.js";
-import { runGit } from "./git.js";
+import { FETCH_TRANSPORTS, runGit } from "./git.js";
 import type { ScannerMetrics } from "./metrics.js";
 import { trustOf } from "./ownership.js";
 import { mapPool } from "./pool.js";
@@ -44,12 +44,12 @@ async function fetchOne(repo: FoundRepo, deps: FetchDeps): Promise<boolean> {
   if (!config.hasRemote) return false;
   if (config.fetchRefused.length) {
     deps.metrics.errors.inc({ reason: "fetch_refused" });
-    deps.log.warn({ path: repo.path, keys: config.fetchRefused }, "not fetching: the repo's config names a remote helper program");
+    deps.log.warn({ path: repo.path, keys: config.fetchRefused }, "not fetching: the repo's config names a program the fetch would run");
     return false;
   }
   const env = config.sshCommand ? { GIT_SSH_COMMAND: config.sshCommand } : {};
   try {
-    await runGit(repo.path, FETCH_ARGS, { timeoutMs: deps.timeoutMs, env, repoConfig: [...config.args, ...config.fetchArgs] });
+    await runGit(repo.path, FETCH_ARGS, { timeoutMs: deps.timeoutMs, env, repoConfig: [...config.args, ...FETCH_TRANSPORTS, ...config.fetchArgs] });
     return true;
   } catch (err) {
     deps.metrics.errors.inc({ reason: "fetch" });
@@ -58,8 +58,20 @@ async function fetchOne(repo: FoundRepo, deps: FetchDeps): Promise<boolean> {
   }
 }
 
-/** Fetches each repo that has a remote; returns how many were fetched. Never throws. */
+/**
+ * Fetches each repo that has a remote, once per git dir: linked worktrees share their main
+ * repo's refs, and two fetches into them at once would fight over ref locks. Returns, for each
+ * repo, whether it was fetched (false for a worktree whose git dir another entry fetched). Never throws.
+ */
+export async function fetchEach(repos: readonly FoundRepo[], deps: FetchDeps): Promise<boolean[]> {
+  const first = new Map<string, number>();
+  repos.forEach((r, i) => {
+    if (!first.has(r.commonDir)) first.set(r.commonDir, i);
+  });
+  return mapPool(repos, deps.concurrency, (repo, i) => (first.get(repo.commonDir) === i ? fetchOne(repo, deps) : Promise.resolve(false)));
+}
+
+/** Fetches each repo (see fetchEach); returns how many were fetched. Never throws. */
 export async function fetchRepos(repos: readonly FoundRepo[], deps: FetchDeps): Promise<number> {
-  const done = await mapPool(repos, deps.concurrency, (repo) => fetchOne(repo, deps));
-  return done.filter(Boolean).length;
+  return (await fetchEach(repos, deps)).filter(Boolean).length;
 }

@@ -32,23 +32,27 @@ export interface GitOptions {
  * Settings every git call gets, as command-line config (which beats every config file): no
  * optional locks (status would otherwise refresh the index and take index.lock), and no program
  * from anywhere: no fsmonitor, hooks, pager, editor, askpass, credential helper, external diff,
- * alternate-refs command, and no transport but git's own (an `ext::` or `<helper>::` URL would
- * run a program). The per-repo names (filter and diff drivers, remotes) are added by inert.ts.
+ * alternate-refs command, and no transport at all: a scan needs none, and a partial clone's
+ * status would otherwise fetch a missing blob with the repo's own upload-pack (which no config
+ * override replaces: git keeps the first). A fetch allows git's own transports (FETCH_TRANSPORTS).
+ * The per-repo names (filter and diff drivers, remotes, protocols) are added by inert.ts.
  */
 const SAFE_CONFIG = [
   "core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.editor=:", "sequence.editor=:", "core.askPass=",
   "credential.helper=", "diff.external=", "core.alternateRefsCommand=", "log.showSignature=false", "ssh.variant=ssh",
-  "protocol.allow=never", "protocol.file.allow=always", "protocol.git.allow=always", "protocol.ssh.allow=always",
-  "protocol.http.allow=always", "protocol.https.allow=always", "protocol.ext.allow=never",
+  "protocol.allow=never", "protocol.file.allow=never", "protocol.git.allow=never", "protocol.ssh.allow=never",
+  "protocol.http.allow=never", "protocol.https.allow=never", "protocol.ext.allow=never",
   "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false",
 ];
+
+/** What a fetch allows on top: git's own transports (never `ext::` or a `<helper>::` program). */
+export const FETCH_TRANSPORTS = ["file", "git", "ssh", "http", "https"].flatMap((p) => ["-c", `protocol.${p}.allow=always`]);
 
 /** Environment variables holding the fixed values `--config-env` overrides point at (see inert.ts). */
 export const INERT_ENV = {
   empty: "MIRROR_GIT_EMPTY",
   false: "MIRROR_GIT_FALSE",
-  uploadPack: "MIRROR_GIT_UPLOAD_PACK",
-  receivePack: "MIRROR_GIT_RECEIVE_PACK",
+  never: "MIRROR_GIT_NEVER",
 } as const;
 
 /**
@@ -68,8 +72,7 @@ const SAFE_ENV: NodeJS.ProcessEnv = {
   GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
   [INERT_ENV.empty]: "",
   [INERT_ENV.false]: "false",
-  [INERT_ENV.uploadPack]: "git-upload-pack",
-  [INERT_ENV.receivePack]: "git-receive-pack",
+  [INERT_ENV.never]: "never",
   LC_ALL: "C",
   LANG: "C",
 };

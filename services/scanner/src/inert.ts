@@ -3,19 +3,21 @@ import { INERT_ENV } from "./git.js";
 /**
  * Which config names a program, and the override that makes it inert. Git resolves the config
  * (repo-config.ts lists what it read, with its own parser, includes and conditions); every
- * driver or remote it names gets its program keys overridden on the command line, which beats
- * every config file. The keys go exactly as git reported them: section and key lower-cased,
+ * driver it names gets its program keys overridden on the command line, which beats every
+ * config file. The keys go exactly as git reported them: section and key lower-cased,
  * subsection as written. Values come from fixed environment variables through `--config-env`,
  * which splits at the last "=", so a subsection may hold any character, and the helper
  * processes (whose environment is fixed) can still run the call.
+ *
+ * Not here: a remote's uploadpack/receivepack, which git takes from the first value it reads
+ * (no override replaces a repo's own): a fetch passes --upload-pack itself, scans allow no
+ * transport at all, a partial clone with its own upload-pack is not fetched, and the scanner
+ * never pushes.
  */
 const DRIVERS: Record<string, ReadonlyArray<readonly [key: string, env: string]>> = {
   filter: [["clean", INERT_ENV.empty], ["smudge", INERT_ENV.empty], ["process", INERT_ENV.empty], ["required", INERT_ENV.false]],
   diff: [["textconv", INERT_ENV.empty], ["command", INERT_ENV.empty], ["cachetextconv", INERT_ENV.false]],
   merge: [["driver", INERT_ENV.empty]],
-  // git keeps the first uploadpack/receivepack it reads, so these do not replace a repo's own:
-  // fetch.ts passes --upload-pack itself, and the scanner never pushes.
-  remote: [["uploadpack", INERT_ENV.uploadPack], ["receivepack", INERT_ENV.receivePack]],
   credential: [["helper", INERT_ENV.empty]],
   difftool: [["cmd", INERT_ENV.empty]],
   mergetool: [["cmd", INERT_ENV.empty]],
@@ -37,6 +39,8 @@ export function inertArgs(keys: Iterable<string>): string[] {
     const { section, sub } = splitKey(key);
     const driver = sub === null ? undefined : DRIVERS[section];
     if (driver) for (const [k, env] of driver) out.add(`--config-env=${section}.${sub}.${k}=${env}`);
+    // A protocol the config allows (`protocol.<name>.allow`, a remote helper's name too) is refused.
+    else if (section === "protocol" && sub !== null) out.add(`--config-env=protocol.${sub}.allow=${INERT_ENV.never}`);
     // `pager.<command>` may name a pager program; `gpg.program` the signature checker.
     else if (sub === null && section === "pager") out.add(`--config-env=${key}=${INERT_ENV.false}`);
     else if (key === "gpg.program") out.add(`--config-env=${key}=${INERT_ENV.empty}`);

@@ -20,7 +20,10 @@ export interface RepoConfig {
   fetchArgs: string[];
   /** The owner's own `core.sshCommand` (system or global config), for fetch. */
   sshCommand: string | null;
-  /** Keys the repo sets that name a remote helper program (`remote.<name>.vcs`): such a repo is not fetched. */
+  /**
+   * Keys the repo sets that would name a program for a fetch: a remote helper
+   * (`remote.<name>.vcs`), or an upload-pack in a partial clone. Such a repo is not fetched.
+   */
   fetchRefused: string[];
 }
 
@@ -32,6 +35,9 @@ export interface ConfigEntry {
   key: string;
   value: string | null;
 }
+
+/** How git spells false (anything else, or no value, is true). */
+const FALSE = new Set(["false", "no", "off", "0", ""]);
 
 /** Scopes that are the owner's (outside any repository). */
 const OWNER_SCOPES = new Set(["system", "global"]);
@@ -57,11 +63,15 @@ export function parseConfigList(out: string, cwd: string): ConfigEntry[] {
 /** What the entries mean for the scanner (pure). */
 export function interpret(entries: readonly ConfigEntry[], safeDirectory: string | null): RepoConfig {
   const out: RepoConfig = { hasRemote: false, trackedBranches: [], args: [], fetchArgs: [], sshCommand: null, fetchRefused: [] };
+  let partial = false;
+  const uploadPacks: string[] = [];
   for (const e of entries) {
     const { section, sub, name } = splitKey(e.key);
+    if (e.key === "extensions.partialclone" || (section === "remote" && name === "promisor" && !FALSE.has(e.value?.toLowerCase() ?? "true"))) partial = true;
     if (section === "remote" && sub !== null) {
       out.hasRemote = true;
       if (name === "vcs" && !OWNER_SCOPES.has(e.scope)) out.fetchRefused.push(e.key);
+      if (name === "uploadpack" && !OWNER_SCOPES.has(e.scope)) uploadPacks.push(e.key);
     }
     if (section === "branch" && sub !== null && name === "merge") out.trackedBranches.push(sub);
     if (!OWNER_SCOPES.has(e.scope) || e.value === null) continue;
@@ -69,7 +79,10 @@ export function interpret(entries: readonly ConfigEntry[], safeDirectory: string
     // The owner's credential helpers come back after the blanket reset, for fetch only.
     if (section === "credential" && name === "helper" && !e.key.includes("=") && !e.value.includes("\n")) out.fetchArgs.push("-c", `${e.key}=${e.value}`);
   }
-  out.args = [...(safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : []), ...inertArgs(entries.map((e) => e.key))];
+  // A partial clone's fetch may fetch missing objects in a git of its own, which runs the repo's
+  // upload-pack (the fetch's --upload-pack does not reach it): such a repo is not fetched.
+  if (partial) out.fetchRefused.push(...uploadPacks);
+  out.args = [...(safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : []), ...inertArgs(entries.filter((e) => e.scope !== "command").map((e) => e.key))];
   out.trackedBranches = [...new Set(out.trackedBranches)];
   return out;
 }

@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { discover } from "../src/discover.js";
-import { fetchRepos } from "../src/fetch.js";
+import { fetchEach } from "../src/fetch.js";
 import { closeGitHelpers } from "../src/git.js";
 import { ScannerMetrics } from "../src/metrics.js";
 import { RepoConfigCache } from "../src/repo-config.js";
@@ -44,12 +44,12 @@ const scanned = await Promise.all(found.repos.map((r) => readRepo(r, opts)));
 const afterScan = marks();
 const metrics = new ScannerMetrics(new Registry());
 const deps = { log: pino({ level: "silent" }), metrics, timeoutMs: 20_000, concurrency: 4, trustedOwners: request.trustedOwners, configCache: cache };
-const fetched = await Promise.all(found.repos.map((r) => fetchRepos([r], deps)));
+const fetched = await fetchEach(found.repos, deps);
 const afterFetch = marks();
 const before = cache.resolved;
 const rescanned = await Promise.all(found.repos.map((r) => readRepo(r, opts)));
 const report: ProbeReport = {
-  repos: found.repos.map((r, i) => ({ path: r.path, scanned: scanned[i]?.body as SnapshotBody, fetched: fetched[i] === 1, rescanned: rescanned[i]?.body as SnapshotBody })),
+  repos: found.repos.map((r, i) => ({ path: r.path, scanned: scanned[i]?.body as SnapshotBody, fetched: fetched[i] === true, rescanned: rescanned[i]?.body as SnapshotBody })),
   marks: { scan: afterScan, fetch: afterFetch, rescan: marks() },
   rescanResolved: cache.resolved - before,
 };

@@ -24,6 +24,8 @@ export interface Case {
   arm: Arm;
   /** Environment of the scanner (env cases): `$S` substituted. */
   env?: Record<string, string>;
+  /** What differs from a clean scan and a successful fetch. */
+  expect?: { scanError?: RegExp; fetched?: boolean };
   /** Where plain git is run to arm it, as a suffix of the repo's path (a linked worktree). */
   armAt?: string;
   /** Another repo the case makes (a linked worktree, a submodule), as a suffix of its path: it is scanned too. */
@@ -137,6 +139,25 @@ export const CONFIG_CASES: Case[] = [
       git(r, "config", "extensions.worktreeConfig", "true");
       writeFileSync(join(r, ".git", "worktrees", basename(wt), "config.worktree"), substitute(f("linked-worktree"), s, ctx));
       writeFileSync(join(wt, "a.txt"), "changed in the worktree\n");
+    },
+  },
+  {
+    name: "partial-clone",
+    remote: "local",
+    arm: "status",
+    // A blobless clone whose status needs a missing blob (a staged rename): git would fetch it
+    // with the repo's own upload-pack, which no override replaces. Scans allow no transport, so
+    // status fails instead; the repo is not fetched.
+    expect: { scanError: /transport 'file' not allowed/, fetched: false },
+    setup: (r, s, ctx) => {
+      rmSync(r, { recursive: true, force: true });
+      git(dirname(r), "clone", "-q", "--filter=blob:none", "--no-checkout", `file://${ctx.bare}`, r);
+      git(r, "read-tree", "HEAD");
+      git(r, "rm", "-q", "--cached", "a.txt");
+      writeFileSync(join(r, "renamed.txt"), "a\nand more\n");
+      writeFileSync(join(r, "b.txt"), "b\n");
+      git(r, "add", "renamed.txt");
+      git(r, "config", "remote.origin.uploadpack", s);
     },
   },
   { name: "fsmonitor", config: "[core]\n\tfsmonitor = $S\n", remote: "local", arm: "status" },
