@@ -46,6 +46,12 @@ export const loopsUnack = defineEndpoint({ name: "loops-unack", subject: "mirror
 export const ScanNowRequest = z.object({ path: z.string().optional() });
 export const ScanNowReply = z.object({ repos: z.number().int().nonnegative(), published: z.number().int().nonnegative() });
 export const scanNow = defineEndpoint({ name: "scan-now", subject: "mirror.scan.now", request: ScanNowRequest, reply: ScanNowReply });
+/** One repository the scanner found under its roots. */
+export const ScannedRepo = z.object({ path: z.string(), kind: z.string() });
+export const ScanReposReply = z.object({ repos: z.array(ScannedRepo), roots: z.number().int().nonnegative(), lastScanAt: IsoTime.nullable() });
+export type ScanReposReply = z.infer<typeof ScanReposReply>;
+/** Owned by the scanner: every repository found at the last scan, and when that scan finished (the console's Repos page). */
+export const scanRepos = defineEndpoint({ name: "scan-repos", subject: "mirror.scan.repos", request: z.object({}), reply: ScanReposReply });
 
 /** One check the service-tracker watches, as `mirror checks` shows it. */
 export const CheckSummary = z.object({

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { ConsoleRole } from "@mirror/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SessionStore } from "./sessions.js";
+import type { TokenStore } from "./tokens.js";
 import type { UserStore } from "./users.js";
 
 export const SESSION_COOKIE = "mirror_session";
@@ -12,6 +13,8 @@ export interface Principal {
   role: ConsoleRole;
   csrf: string;
   sessionId: string;
+  /** A token needs no CSRF token: no browser sends it by itself. */
+  via: "session" | "token" | "header";
 }
 
 /** Reads one cookie from the Cookie header. */
@@ -52,14 +55,50 @@ export function mayAct(p: Principal | undefined): boolean {
   return !!p && ROLE_RANK[p.role] >= ROLE_RANK.operator;
 }
 
-/** The signed-in user: a live session whose user still exists (the role is read now, so a change takes effect at once). */
-export async function principalOf(req: FastifyRequest, sessions: SessionStore, users: UserStore): Promise<Principal | undefined> {
+/** How a request may say who it is; built once from the config and the stores. */
+export interface AuthDeps {
+  sessions: SessionStore;
+  users: UserStore;
+  tokens: TokenStore;
+  /** Single sign-on: the header naming the user, believed only from these proxy addresses. */
+  sso?: { header: string; proxies: readonly string[] };
+  cookie: { secure: boolean; ttlMs: number };
+}
+
+const addressOf = (req: FastifyRequest) => (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+
+/** The name in the SSO header, when the request comes from a trusted proxy (from anywhere else it is ignored). */
+export function ssoUser(req: FastifyRequest, sso: AuthDeps["sso"]): string | undefined {
+  if (!sso?.proxies.includes(addressOf(req))) return undefined;
+  const v = req.headers[sso.header.toLowerCase()];
+  return typeof v === "string" && v.trim() ? v.trim() : undefined;
+}
+
+/**
+ * Who is asking: a per-user API token (`Authorization: Bearer`, /api/ only, no CSRF), a live
+ * session whose user still exists (the role is read now, so a change takes effect at once), or
+ * the SSO header from a trusted proxy (which gets a session, so CSRF works the same way).
+ */
+export async function principalOf(req: FastifyRequest, reply: FastifyReply, d: AuthDeps): Promise<Principal | undefined> {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (bearer && req.url.startsWith("/api/")) {
+    const name = await d.tokens.userOf(bearer);
+    const user = name ? await d.users.get(name) : undefined;
+    return user ? { name: user.name, role: user.role, csrf: "", sessionId: "", via: "token" } : undefined;
+  }
   const id = cookie(req, SESSION_COOKIE);
-  const session = await sessions.get(id);
-  if (!session || !id) return undefined;
-  const user = await users.get(session.user);
+  const session = await d.sessions.get(id);
+  const sso = ssoUser(req, d.sso);
+  if (session && id && (!sso || sso.toLowerCase() === session.user.toLowerCase())) {
+    const user = await d.users.get(session.user);
+    if (user) return { name: user.name, role: user.role, csrf: session.csrf, sessionId: id, via: "session" };
+  }
+  if (!sso) return undefined;
+  const user = await d.users.get(sso);
   if (!user) return undefined;
-  return { name: user.name, role: user.role, csrf: session.csrf, sessionId: id };
+  const made = await d.sessions.create(user.name);
+  reply.header("set-cookie", sessionCookie(made.id, d.cookie.secure, d.cookie.ttlMs));
+  return { name: user.name, role: user.role, csrf: made.session.csrf, sessionId: made.id, via: "header" };
 }
 
 /** 401 for the API, a redirect to the login page (and back here afterwards) for pages. */

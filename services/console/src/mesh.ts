@@ -1,5 +1,25 @@
 import type { Bus } from "@mirror/bus";
-import { type CheckSummary, checksList, type Loop, type LoopsListRequest, loopsAck, loopsClose, loopsGet, loopsList, loopsReopen, loopsSnooze, scanNow } from "@mirror/contracts";
+import {
+  type AskReply,
+  type CheckSummary,
+  checksList,
+  type Loop,
+  type LoopsListRequest,
+  loopsAck,
+  loopsClose,
+  loopsGet,
+  loopsList,
+  loopsReopen,
+  loopsSnooze,
+  modelAsk,
+  type Silence,
+  type ScanReposReply,
+  scanNow,
+  scanRepos,
+  silenceAdd,
+  silenceExpire,
+  silenceList,
+} from "@mirror/contracts";
 import { ConsoleError } from "./errors.js";
 
 /** A read through the bus, with the last good answer kept: a page shows it with its age when the owner is unreachable. */
@@ -63,6 +83,41 @@ export class MeshClient {
       return (await this.bus.request(loopsSnooze, { ...cmd, for: snoozeFor ?? "1h" }, { timeout: TIMEOUT_MS })).loop;
     } catch (err) {
       throw remoteError(err, "loop-detector");
+    }
+  }
+
+  repos(): Promise<Fetched<ScanReposReply>> {
+    return this.cached("repos", "scanner", () => this.bus.request(scanRepos, {}, { timeout: TIMEOUT_MS }));
+  }
+
+  silences(): Promise<Fetched<Silence[]>> {
+    return this.cached("silences", "notifier", async () => (await this.bus.request(silenceList, {}, { timeout: TIMEOUT_MS })).silences);
+  }
+
+  /** A silence made by `user:<by>`; the notifier checks the matchers and the end (400 otherwise). */
+  async silence(req: { matchers: string[]; for: string; comment?: string }, by: string): Promise<Silence> {
+    try {
+      return (await this.bus.request(silenceAdd, { ...req, by: `user:${by}` }, { timeout: TIMEOUT_MS })).silence;
+    } catch (err) {
+      throw remoteError(err, "notifier");
+    }
+  }
+
+  async expireSilence(id: string, by: string): Promise<Silence> {
+    try {
+      return (await this.bus.request(silenceExpire, { id, by: `user:${by}` }, { timeout: TIMEOUT_MS })).silence;
+    } catch (err) {
+      throw remoteError(err, "notifier");
+    }
+  }
+
+  /** The running model adapter's answer about the open loops (as `mirror ask` asks). */
+  async ask(question: string): Promise<AskReply> {
+    const loops = (await this.loops({})).data?.filter((l) => l.status !== "closed").slice(0, 300).map((l) => ({ ...l, history: [] })) ?? [];
+    try {
+      return await this.bus.request(modelAsk, { question, loops, timeoutMs: 55_000 }, { timeout: 60_000 });
+    } catch (err) {
+      throw remoteError(err, "model adapter");
     }
   }
 

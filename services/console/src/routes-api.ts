@@ -72,9 +72,10 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/api/repos", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    const f = await ok.s.mesh.loops({});
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
-    return { repos: reposOf(f.data), ...(f.error ? { stale: f.error } : {}) };
+    const [f, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
+    if (!f.data && !scanned.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error ?? scanned.error } });
+    const stale = [f.error, scanned.error].filter(Boolean).join("; ");
+    return { repos: reposOf(f.data ?? [], scanned.data?.repos), lastScanAt: scanned.data?.lastScanAt ?? null, ...(stale ? { stale } : {}) };
   });
 
   http.post("/api/repos/rescan", PUBLIC, async (req, reply) => {

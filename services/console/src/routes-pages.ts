@@ -26,8 +26,8 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    const [loops, checks] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.checks()]);
-    return send(reply, "Overview", ok.p, "/", overviewPage(loops, checks, ok.s.adapter, ok.s.now()));
+    const [loops, checks, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.checks(), ok.s.mesh.repos()]);
+    return send(reply, "Overview", ok.p, "/", overviewPage(loops, checks, scanned, ok.s.adapter, ok.s.now()));
   });
 
   http.get("/loops", PUBLIC, async (req, reply) => {
@@ -78,7 +78,8 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/repos", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    return send(reply, "Repos", ok.p, "/repos", reposPage(await ok.s.mesh.loops({}), ok.p, ok.s.now()));
+    const [loops, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
+    return send(reply, "Repos", ok.p, "/repos", reposPage(loops, scanned, ok.p, ok.s.now()));
   });
 
   http.post("/repos/rescan", PUBLIC, async (req, reply) => {
@@ -94,6 +95,7 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
       notice = err.message;
       status = err.status;
     }
-    return send(reply, "Repos", ok.p, "/repos", reposPage(await ok.s.mesh.loops({}), ok.p, ok.s.now(), notice), { status });
+    const [loops, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
+    return send(reply, "Repos", ok.p, "/repos", reposPage(loops, scanned, ok.p, ok.s.now(), notice), { status });
   });
 }

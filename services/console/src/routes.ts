@@ -2,8 +2,10 @@ import type { MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance } from "fastify";
 import { CLIENT_JS, CSS } from "./assets.js";
 import { apiRoutes } from "./routes-api.js";
+import { extraRoutes } from "./routes-extra.js";
 import { pageRoutes } from "./routes-pages.js";
 import { sessionRoutes } from "./routes-session.js";
+import { setupRoutes } from "./routes-setup.js";
 import { type StateRef, securityHeaders } from "./state.js";
 
 /** Everything the console serves; the routes answer 503 until start() has given them the state. */
@@ -19,6 +21,8 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   http.get("/assets/console.css", { config: { public: true } }, async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "max-age=300").send(CSS));
   http.get("/assets/console.js", { config: { public: true } }, async (_req, reply) => reply.type("text/javascript; charset=utf-8").header("cache-control", "max-age=300").send(CLIENT_JS));
   sessionRoutes(http, config, state);
+  setupRoutes(http, config, state);
   apiRoutes(http, state);
   pageRoutes(http, state);
+  extraRoutes(http, state);
 }

@@ -5,8 +5,10 @@ import { LoginLimit } from "./login-limit.js";
 import { MeshClient } from "./mesh.js";
 import { consoleRoutes } from "./routes.js";
 import { SessionStore } from "./sessions.js";
+import { SetupLink } from "./setup.js";
 import type { ConsoleState } from "./state.js";
 import { userEndpoints } from "./users-endpoints.js";
+import { TokenStore } from "./tokens.js";
 import { UserStore } from "./users.js";
 
 const EVENT_TYPE = /^mirror\.loop\.(opened|updated|closed)\./;
@@ -25,6 +27,10 @@ export function consoleSpec(): ServiceSpec {
       const users = new UserStore(ctx.store, now);
       const sessions = new SessionStore(ctx.store, cfg.sessionTtl, now);
       const hub = new LiveHub();
+      const tokens = new TokenStore(ctx.store, now);
+      const setup = new SetupLink(ctx.store);
+      const sso = cfg.trustedHeader ? { header: cfg.trustedHeader, proxies: cfg.trustedProxies } : undefined;
+      if (sso && !sso.proxies.length) ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
       ctx.bus.consume(
         anyLoopEvent,
         "console",
@@ -37,6 +43,9 @@ export function consoleSpec(): ServiceSpec {
       state = {
         users,
         sessions,
+        tokens,
+        setup,
+        auth: { users, sessions, tokens, sso, cookie: { secure: cfg.publicUrl.startsWith("https:"), ttlMs: cfg.sessionTtl } },
         limit: new LoginLimit(ctx.store, cfg.loginAttempts, cfg.loginWindow),
         mesh: new MeshClient(ctx.bus, now),
         hub,
@@ -45,11 +54,14 @@ export function consoleSpec(): ServiceSpec {
         streams: new Set(),
         adapter: ctx.config.model.adapter,
       };
-      if ((await users.count()) === 0) ctx.log.warn("no console user yet: add one with `printf 'PASSWORD\\n' | pnpm mirror user add NAME --role admin --password-stdin`");
+      if ((await users.count()) === 0) {
+        const link = `${cfg.publicUrl.replace(/\/$/, "")}/setup?token=${await setup.issue()}`;
+        ctx.log.warn({ setupUrl: link }, `no console user yet: open ${link} within an hour to create the first admin (or: printf 'PASSWORD\\n' | pnpm mirror user add NAME --role admin --password-stdin)`);
+      }
       ctx.log.info({ url: cfg.publicUrl }, "console ready");
       const s = state;
       return {
-        endpoints: userEndpoints(users, sessions, ctx.log),
+        endpoints: userEndpoints(users, sessions, tokens, ctx.log),
         stop: async () => {
           for (const res of s.streams) res.end();
         },

@@ -1,17 +1,22 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { csrfMatches, forbidden, mayAct, type Principal, principalOf, unauthenticated } from "./auth.js";
+import { type AuthDeps, csrfMatches, forbidden, mayAct, type Principal, principalOf, unauthenticated } from "./auth.js";
 import type { LiveHub } from "./live.js";
 import type { LoginLimit } from "./login-limit.js";
 import type { MeshClient } from "./mesh.js";
 import type { SessionStore } from "./sessions.js";
+import type { SetupLink } from "./setup.js";
+import type { TokenStore } from "./tokens.js";
 import type { UserStore } from "./users.js";
 
 /** What the routes need once start() has connected the bus and the store. */
 export interface ConsoleState {
   users: UserStore;
   sessions: SessionStore;
+  tokens: TokenStore;
+  setup: SetupLink;
+  auth: AuthDeps;
   limit: LoginLimit;
   mesh: MeshClient;
   hub: LiveHub;
@@ -38,12 +43,12 @@ export async function guard(req: FastifyRequest, reply: FastifyReply, state: Sta
     reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
     return undefined;
   }
-  const p = await principalOf(req, s.sessions, s.users);
+  const p = await principalOf(req, reply, s.auth);
   if (!p) {
     unauthenticated(req, reply);
     return undefined;
   }
-  if (!READS.has(req.method)) {
+  if (!READS.has(req.method) && p.via !== "token") {
     const given = req.headers["x-csrf-token"] ?? (req.body as { _csrf?: unknown } | undefined)?._csrf;
     if (!csrfMatches(given, p.csrf)) {
       forbidden(reply, "missing or wrong CSRF token: send x-csrf-token from GET /api/session");

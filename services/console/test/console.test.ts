@@ -18,10 +18,6 @@ let m: ConsoleMesh;
 before(async () => {
   [nats, redis] = await Promise.all([startNats(), startRedis()]);
   m = await startConsoleMesh(nats, redis);
-  const alice = await m.mirror(["user", "add", "alice", "--role", "operator", "--password-stdin"], "alice-pw\n");
-  assert.equal(alice.code, 0, alice.stderr);
-  const bob = await m.mirror(["user", "add", "bob", "--role", "viewer", "--password-stdin"], "bob-pw\n");
-  assert.equal(bob.code, 0, bob.stderr);
 });
 after(async () => {
   await m?.stop();
@@ -38,7 +34,29 @@ async function loopFor(repo: string): Promise<Loop> {
   }, { timeout: 60_000, interval: 250 });
 }
 
+test("first run: the console prints a one-time setup link that creates the first admin", async () => {
+  const line = await m.mesh.waitForLine(/^console .*"setupUrl"/, 30_000);
+  const link = new URL(/"setupUrl":"([^"]+)"/.exec(line)?.[1] as string);
+  assert.equal(link.origin, m.url);
+  assert.equal((await fetch(`${m.url}/setup?token=wrong`)).status, 403);
+  assert.equal((await fetch(link)).status, 200);
+  const token = link.searchParams.get("token") as string;
+  const form = (u: string, p: string) => new URLSearchParams({ token, username: u, password: p }).toString();
+  const short = await fetch(`${m.url}/setup`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form("root", "short") });
+  assert.equal(short.status, 400);
+  const made = await fetch(`${m.url}/setup`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form("root", "root-password") });
+  assert.equal(made.status, 303);
+  const cookie = (made.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie } })).json()) as { user: string; role: string };
+  assert.deepEqual([session.user, session.role], ["root", "admin"]);
+  assert.equal((await fetch(link)).status, 410, "used up once a user exists");
+});
+
 test("users: the CLI adds, lists, refuses a second add, and never shows a password or hash", async () => {
+  const alice = await m.mirror(["user", "add", "alice", "--role", "operator", "--password-stdin"], "alice-pw\n");
+  assert.equal(alice.code, 0, alice.stderr);
+  const bob = await m.mirror(["user", "add", "bob", "--role", "viewer", "--password-stdin"], "bob-pw\n");
+  assert.equal(bob.code, 0, bob.stderr);
   const list = await m.mirror(["user", "list"]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^alice {2}operator/m);
@@ -80,6 +98,11 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   assert.equal(viewer.status, 403);
   const unknownLoop = await fetch(`${m.url}/api/loops/nope`, { headers: { cookie: alice.cookie } });
   assert.equal(unknownLoop.status, 404);
+  const unknownPage = await fetch(`${m.url}/loops/nope`, { headers: { cookie: alice.cookie } });
+  assert.equal(unknownPage.status, 404);
+  assert.match(await unknownPage.text(), /No loop nope/);
+  const malformed = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: "{" });
+  assert.equal(malformed.status, 400);
   const badSnooze = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "soon" }) });
   assert.equal(badSnooze.status, 400);
   const big = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "x".repeat(20_000) }) });
@@ -143,9 +166,9 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
 
     // The repo named like a tag is text everywhere: no <img> on any page, no alert.
     await loopFor(m.htmlNamed);
-    for (const path of ["/repos", "/", "/loops"]) {
+    for (const path of ["/repos", "/", "/loops", "/notifications", "/services", "/ask"]) {
       await page.goto(`${m.url}${path}`);
-      assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
+      if (["/repos", "/", "/loops"].includes(path)) assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
       assert.equal(await page.locator("img").count(), 0, `${path} has no img element`);
     }
     assert.deepEqual(dialogs, []);
@@ -174,6 +197,65 @@ test("browser: a viewer sees the loop but no buttons, and the console refuses th
   } finally {
     await ctx.close();
   }
+});
+
+test("repos, silences and ask through the API, acting as user:alice; viewers may only read", async () => {
+  const alice = await login(m.url, "alice", "alice-pw");
+  const bob = await login(m.url, "bob", "bob-pw");
+  const as = (who: { cookie: string; csrf: string }, body?: unknown) => ({
+    method: body === undefined ? "GET" : "POST",
+    headers: { cookie: who.cookie, "x-csrf-token": who.csrf, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const repos = await waitFor("a finished scan listing every repo", async () => {
+    const r = (await (await fetch(`${m.url}/api/repos`, as(alice))).json()) as { repos: { path: string; signals: unknown[] }[]; lastScanAt: string | null };
+    return r.lastScanAt && r.repos.length >= 3 ? r.repos : undefined;
+  }, { timeout: 30_000 });
+  assert.ok(repos.some((r) => r.path.endsWith(HTML_NAME)));
+  assert.ok(repos.some((r) => r.path === m.dirty && r.signals.length > 0), "the dirty repo with its signal");
+
+  const made = await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["alertname=repo.stash"], for: "1h", comment: "testing" }));
+  assert.equal(made.status, 200, await made.clone().text());
+  const { silence } = (await made.json()) as { silence: { id: string; createdBy: string } };
+  assert.equal(silence.createdBy, "user:alice");
+  const listed = (await (await fetch(`${m.url}/api/silences`, as(bob))).json()) as { silences: { id: string }[] };
+  assert.ok(listed.silences.some((s) => s.id === silence.id));
+  assert.equal((await fetch(`${m.url}/api/silences/${silence.id}/expire`, as(bob, {}))).status, 403);
+  assert.equal((await fetch(`${m.url}/api/silences/${silence.id}/expire`, as(alice, {}))).status, 200);
+  assert.equal((await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["not a matcher"], for: "1h" }))).status, 400);
+
+  const ask = await fetch(`${m.url}/api/ask`, as(alice, { question: "what is broken?" }));
+  assert.equal(ask.status, 200, await ask.clone().text());
+  const answer = (await ask.json()) as { answer: string; adapter: string };
+  assert.ok(answer.answer.length > 0);
+  assert.ok(answer.adapter.length > 0);
+  assert.equal((await fetch(`${m.url}/api/ask`, as(bob, { question: "x" }))).status, 403);
+});
+
+test("API tokens: made by the CLI, shown once, act as their user on /api/ without CSRF, revocable", async () => {
+  const made = await m.mirror(["token", "create", "--user", "alice", "--name", "script"]);
+  assert.equal(made.code, 0, made.stderr);
+  const token = made.stdout.trim();
+  assert.match(token, /^mirror_ct_/);
+  const bearer = { authorization: `Bearer ${token}` };
+  const session = (await (await fetch(`${m.url}/api/session`, { headers: bearer })).json()) as { user: string };
+  assert.equal(session.user, "alice");
+  const rescan = await fetch(`${m.url}/api/repos/rescan`, { method: "POST", headers: bearer });
+  assert.equal(rescan.status, 200, "no CSRF token needed with a bearer token");
+  assert.equal((await fetch(`${m.url}/loops`, { headers: bearer, redirect: "manual" })).status, 303, "pages need a session");
+  const list = await m.mirror(["token", "list", "--user", "alice"]);
+  assert.match(list.stdout, /^script {2}alice/m);
+  assert.doesNotMatch(list.stdout, new RegExp(token));
+  assert.equal((await m.mirror(["token", "revoke", "--user", "alice", "--name", "script"])).code, 0);
+  assert.equal((await fetch(`${m.url}/api/session`, { headers: bearer })).status, 401);
+});
+
+test("SSO: the trusted header from a trusted proxy logs in a known user; an unknown name gets nothing", async () => {
+  const res = await fetch(`${m.url}/api/session`, { headers: { "remote-user": "alice" } });
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { user: string }).user, "alice");
+  assert.match(res.headers.get("set-cookie") ?? "", /mirror_session=/);
+  assert.equal((await fetch(`${m.url}/api/session`, { headers: { "remote-user": "mallory" } })).status, 401);
 });
 
 // Last: it leaves this address rate-limited for the rest of the window.

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { csrfMatches, safeNext } from "../src/auth.js";
+import { csrfMatches, safeNext, ssoUser } from "../src/auth.js";
 import { html, raw } from "../src/html.js";
 import { hashPassword, verifyPassword } from "../src/passwords.js";
 
@@ -50,4 +50,14 @@ test("the CSRF token must be given and equal", () => {
   assert.equal(csrfMatches(undefined, "abc"), false);
   assert.equal(csrfMatches("", "abc"), false);
   assert.equal(csrfMatches(["abc"], "abc"), false);
+});
+
+test("the SSO header is believed only from a trusted proxy", () => {
+  const req = (addr: string, user?: string) => ({ socket: { remoteAddress: addr }, headers: user ? { "remote-user": user } : {} }) as never;
+  const sso = { header: "Remote-User", proxies: ["10.0.0.2"] };
+  assert.equal(ssoUser(req("10.0.0.2", "alice"), sso), "alice");
+  assert.equal(ssoUser(req("::ffff:10.0.0.2", "alice"), sso), "alice");
+  assert.equal(ssoUser(req("10.0.0.3", "alice"), sso), undefined);
+  assert.equal(ssoUser(req("10.0.0.2"), sso), undefined);
+  assert.equal(ssoUser(req("10.0.0.2", "alice"), undefined), undefined);
 });

@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { endpoint } from "@mirror/bus";
-import { type ScannerConfig, scanNow } from "@mirror/contracts";
+import { type ScannerConfig, scanNow, scanRepos } from "@mirror/contracts";
 import type { ServiceContext, Started } from "@mirror/kit";
 import type { Logger } from "pino";
 import { fetchRepos } from "./fetch.js";
@@ -62,9 +62,11 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   await scanner.load();
   if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");
   const watcher = config.watch ? new RepoWatcher({ log, metrics, onChange: (repo) => void scanner.scanSome([repo]).catch((err) => log.error({ err }, "watch scan failed")) }) : undefined;
+  let lastScanAt: string | null = null;
   const stopScanning = every(config.interval, async () => {
     try {
       const s = await scanner.scanAll();
+      lastScanAt = new Date(ctx.clock.now()).toISOString();
       log.debug(s, "scan done");
       watcher?.sync(scanner.repos);
     } catch (err) {
@@ -77,9 +79,14 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
     const repo = await resolveTarget(req.path, config.roots.map((r) => r.path));
     return scanner.scanSome([repo], { force: true });
   });
+  const onScanRepos = endpoint(scanRepos, async () => ({
+    repos: scanner.repos.map((r) => ({ path: r.path, kind: r.kind })),
+    roots: config.roots.length,
+    lastScanAt,
+  }));
   return {
     scanner,
-    endpoints: [onScanNow],
+    endpoints: [onScanNow, onScanRepos],
     metadata: { roots: String(config.roots.length), watch: String(config.watch) },
     stop: async () => {
       stopScanning();

@@ -6,6 +6,8 @@ const NAV: [string, string][] = [
   ["/loops", "Loops"],
   ["/services", "Services"],
   ["/repos", "Repos"],
+  ["/notifications", "Notifications"],
+  ["/ask", "Ask"],
 ];
 
 export interface PageOptions {

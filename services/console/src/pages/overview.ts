@@ -1,16 +1,17 @@
-import type { CheckSummary, Loop } from "@mirror/contracts";
+import type { CheckSummary, Loop, ScanReposReply } from "@mirror/contracts";
 import { type Html, html } from "../html.js";
 import type { Fetched } from "../mesh.js";
-import { staleBanner } from "./layout.js";
+import { ago, staleBanner } from "./layout.js";
 import { loopRows, SEVERITIES } from "./loops.js";
 import { repoRows, reposOf } from "./repos.js";
 
-export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummary[]>, adapter: string, now: number): Html {
+export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummary[]>, scanned: Fetched<ScanReposReply>, adapter: string, now: number): Html {
   const active = (loops.data ?? []).filter((l) => l.status !== "closed");
   const count = <T>(xs: T[], f: (x: T) => boolean) => xs.filter(f).length;
   const cs = checks.data ?? [];
-  const repos = reposOf(active);
-  return html`<h1>Overview</h1>${staleBanner(loops, now)}${staleBanner(checks, now)}
+  const repos = reposOf(active).filter((r) => r.signals.length);
+  const last = scanned.data?.lastScanAt;
+  return html`<h1>Overview</h1>${staleBanner(loops, now)}${staleBanner(checks, now)}${staleBanner(scanned, now)}
   <div class="cards">
     ${SEVERITIES.map((sev) => html`<div class="card sev-${sev}"><b>${count(active, (l) => l.severity === sev)}</b>${sev} loops</div>`)}
     <div class="card state-up"><b>${count(cs, (c) => c.state === "up")}</b>services up</div>
@@ -18,7 +19,7 @@ export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummar
     <div class="card state-degraded"><b>${count(cs, (c) => c.state === "degraded")}</b>degraded</div>
     <div class="card"><b>${repos.length}</b>repos need attention</div>
   </div>
-  <p class="muted">Model adapter: ${adapter}</p>
+  <p class="muted">Model adapter: ${adapter}. ${scanned.data ? `${scanned.data.repos.length} repos under ${scanned.data.roots} roots; ` : ""}${last ? `last scan ${ago(last, now)}.` : "no scan finished yet."}</p>
   <h2>Open loops</h2>${loopRows(active.filter((l) => l.status === "open"), now)}
   <h2>Repos needing attention</h2>${repoRows(repos, now)}`;
 }
