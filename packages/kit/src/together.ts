@@ -1,4 +1,5 @@
 import type { MirrorConfig } from "@mirror/contracts";
+import { isMainThread, parentPort } from "node:worker_threads";
 import { type DestinationStream, pino } from "pino";
 import { ConfigError, configSecrets, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -32,13 +33,15 @@ const MAX_BACKOFF_MS = 30_000;
  * section, logger, registry and port, Redis prefix and login), so nothing between them bypasses
  * the bus. A member that fails to start leaves the others running: the failure is logged, shown
  * under `members` on every member's /readyz, and retried with backoff unless a restart cannot fix
- * it (config, identity, token). One handler for SIGTERM/SIGINT stops them all. An uncaught error
- * is not caught here: it ends the process, and the supervisor restarts it.
+ * it (config, identity, token). One handler for SIGTERM/SIGINT (in a worker thread: a stop
+ * message) stops them all. An uncaught error is not caught here: it ends the process (or the
+ * worker), and the supervisor restarts it.
  */
 export async function runTogether(specs: ServiceSpec[], opts: TogetherOptions = {}): Promise<void> {
   const env = opts.env ?? process.env;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
-  const dest = opts.logDest ?? pino.destination({ dest: 1, sync: true });
+  // In a worker thread (the supervisor's --single), lines go through its stdout to the supervisor.
+  const dest = opts.logDest ?? (isMainThread ? pino.destination({ dest: 1, sync: true }) : process.stdout);
   let config: MirrorConfig;
   try {
     config = loadConfig(env).config;
@@ -100,7 +103,10 @@ export async function runTogether(specs: ServiceSpec[], opts: TogetherOptions = 
     }
     void Promise.allSettled([...running.values()].map((r) => r.stop())).then(() => exit(0));
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  // A worker thread gets no signals: the supervisor posts { t: "stop" } instead.
+  if (isMainThread) {
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  } else parentPort?.on("message", (m: { t?: string }) => m?.t === "stop" && shutdown("SIGTERM"));
   await Promise.all(specs.map((s) => start(s, 0)));
 }
