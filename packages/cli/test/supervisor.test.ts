@@ -1,0 +1,46 @@
+// The supervisor behind `pnpm start`: a worker thread (how --single runs the services) that throws
+// is restarted like a crashed process, labelled lines keep their service's prefix, and stop()
+// ends a worker by message.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { test } from "node:test";
+import { tempDir, waitFor } from "@mirror/testkit";
+import { Supervisor } from "../src/supervisor.js";
+
+function sink() {
+  const lines: string[] = [];
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { lines, out };
+}
+
+test("a worker thread that throws is restarted; a stop message ends it", async () => {
+  const dir = tempDir("mirror-supervisor-");
+  const script = join(dir, "members.mjs");
+  // Crashes on its first run (an uncaught error), runs until told to stop on the second.
+  writeFileSync(
+    script,
+    `import { parentPort } from "node:worker_threads";
+import { existsSync, writeFileSync } from "node:fs";
+const mark = ${JSON.stringify(join(dir, "ran"))};
+console.log(JSON.stringify({ service: "alpha", msg: "service started" }));
+if (!existsSync(mark)) { writeFileSync(mark, ""); setTimeout(() => { throw new Error("boom"); }, 50); }
+else parentPort.on("message", (m) => { if (m.t === "stop") { console.log(JSON.stringify({ service: "beta", msg: "service stopped" })); process.exit(0); } });
+`,
+  );
+  const { lines, out } = sink();
+  const sup = new Supervisor([{ name: "mirror", args: [script], labels: ["alpha", "beta"], thread: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 } }], process.env, dir, out);
+  sup.start();
+  await waitFor("the worker restarted after its uncaught error", () => lines.filter((l) => /^alpha +\| .*service started/.test(l)).length >= 2, { timeout: 10_000 });
+  assert.ok(lines.some((l) => /^mirror +\| uncaught: Error: boom/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^mirror +\| exited \(1\); restarting/.test(l)), lines.join("\n"));
+  await sup.stop(5_000);
+  assert.ok(lines.some((l) => /^beta +\| .*service stopped/.test(l)), `stopped by message\n${lines.join("\n")}`);
+  assert.equal(sup.running, 0);
+});
