@@ -32,7 +32,7 @@ export interface GitOptions {
  * Settings every git call gets, as command-line config (which beats every config file): no
  * optional locks (status would otherwise refresh the index and take index.lock), and no program
  * from anywhere: no fsmonitor, hooks, pager, editor, askpass, credential helper, external diff,
- * alternate-refs command, and no transport at all: a scan needs none, and a partial clone's
+ * alternate-refs command, no cookie file written where the repo says, and no transport at all: a scan needs none, and a partial clone's
  * status would otherwise fetch a missing blob with the repo's own upload-pack (which no config
  * override replaces: git keeps the first). A fetch allows git's own transports (FETCH_TRANSPORTS).
  * The per-repo names (filter and diff drivers, remotes, protocols) are added by inert.ts.
@@ -42,7 +42,7 @@ const SAFE_CONFIG = [
   "credential.helper=", "diff.external=", "core.alternateRefsCommand=", "log.showSignature=false", "ssh.variant=ssh",
   "protocol.allow=never", "protocol.file.allow=never", "protocol.git.allow=never", "protocol.ssh.allow=never",
   "protocol.http.allow=never", "protocol.https.allow=never", "protocol.ext.allow=never",
-  "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false",
+  "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false", "http.saveCookies=false", "http.cookieFile=",
 ];
 
 /** What a fetch allows on top: git's own transports (never `ext::` or a `<helper>::` program). */

@@ -36,11 +36,16 @@ export function splitKey(key: string): { section: string; sub: string | null; na
 export function inertArgs(keys: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const key of keys) {
-    const { section, sub } = splitKey(key);
+    const { section, sub, name } = splitKey(key);
     const driver = sub === null ? undefined : DRIVERS[section];
     if (driver) for (const [k, env] of driver) out.add(`--config-env=${section}.${sub}.${k}=${env}`);
     // A protocol the config allows (`protocol.<name>.allow`, a remote helper's name too) is refused.
     else if (section === "protocol" && sub !== null) out.add(`--config-env=protocol.${sub}.allow=${INERT_ENV.never}`);
+    // A URL-specific cookie file would be written by a fetch (a more specific URL beats http.*).
+    else if (section === "http" && sub !== null && (name === "savecookies" || name === "cookiefile")) {
+      out.add(`--config-env=http.${sub}.savecookies=${INERT_ENV.false}`);
+      out.add(`--config-env=http.${sub}.cookiefile=${INERT_ENV.empty}`);
+    }
     // `pager.<command>` may name a pager program; `gpg.program` the signature checker.
     else if (sub === null && section === "pager") out.add(`--config-env=${key}=${INERT_ENV.false}`);
     else if (key === "gpg.program") out.add(`--config-env=${key}=${INERT_ENV.empty}`);

@@ -6,7 +6,7 @@
 // repos' snapshots must equal what plain git reports. A repo owned by another uid is reported
 // untrusted and not opened, then scanned (still inert) once its owner is trusted.
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ const FOREIGN_UID = 12345;
 let dir: string;
 let ctx: CorpusContext;
 let server: Server;
+let smart: Server;
 const roots = { config: "", env: "", foreign: "" };
 
 function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeout: number }): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -52,12 +53,15 @@ async function arm(c: Case, repo: string): Promise<void> {
 
 before(async () => {
   dir = realTemp();
-  ctx = { bin: join(dir, "bin"), marks: join(dir, "marks"), home: join(dir, "home"), bare: join(dir, "remote.git"), httpUrl: "" };
+  ctx = { bin: join(dir, "bin"), marks: join(dir, "marks"), home: join(dir, "home"), bare: join(dir, "remote.git"), httpUrl: "", smartUrl: "" };
   for (const d of [ctx.bin, ctx.marks, ctx.home]) mkdirSync(d);
-  // A real HTTP remote that asks for credentials: what makes git call a helper or askpass.
+  // A real HTTP remote that asks for credentials (what makes git call a helper or askpass), and
+  // git's own smart HTTP server (http-backend) serving the bare remote and setting a cookie.
   server = createServer((_req, res) => res.writeHead(401, { "WWW-Authenticate": 'Basic realm="corpus"' }).end());
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  smart = smartHttp(dir);
+  for (const srv of [server, smart]) await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
   ctx.httpUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/x.git`;
+  ctx.smartUrl = `http://127.0.0.1:${(smart.address() as { port: number }).port}/remote.git`;
   const seed = makeRepo(join(dir, "seed"), { "a.txt": "a\n", "b.txt": "b\n" });
   git(dir, "clone", "-q", "--bare", seed, ctx.bare);
   git(ctx.bare, "config", "uploadpack.allowFilter", "true");
@@ -75,8 +79,32 @@ before(async () => {
 });
 
 after(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await Promise.all([server, smart].map((srv) => new Promise((resolve) => srv.close(resolve))));
 });
+
+/** `git http-backend` (CGI) over HTTP for the repos in `root`; every answer sets a cookie. */
+function smartHttp(root: string): Server {
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const env = { PATH: process.env.PATH, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: "1", PATH_INFO: url.pathname, QUERY_STRING: url.search.slice(1), REQUEST_METHOD: req.method, CONTENT_TYPE: req.headers["content-type"] ?? "" };
+    const cgi = spawn("git", ["http-backend"], { env });
+    req.pipe(cgi.stdin);
+    const chunks: Buffer[] = [];
+    cgi.stdout.on("data", (c: Buffer) => chunks.push(c));
+    cgi.on("close", () => {
+      const out = Buffer.concat(chunks);
+      const end = out.indexOf("\r\n\r\n");
+      const headers: Record<string, string> = { "Set-Cookie": "corpus=1; Path=/" };
+      let status = 200;
+      for (const line of out.subarray(0, Math.max(0, end)).toString().split("\r\n")) {
+        const [k = "", v = ""] = [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()];
+        if (k.toLowerCase() === "status") status = Number.parseInt(v, 10);
+        else if (k) headers[k] = v;
+      }
+      res.writeHead(status, headers).end(out.subarray(end + 4));
+    });
+  });
+}
 
 function pushToRemote(message: string): void {
   const work = join(dir, `push-${Date.now()}`);
@@ -177,7 +205,7 @@ test("no hostile repository's program runs during a scan, a fetch or a rescan; e
         assert.equal(seen.scanned.error, null);
         assert.ok(seen.scanned.unstaged >= 1, "status ran (a.txt is modified)");
       }
-      const fetchable = c.expect?.fetched ?? c.remote === "local";
+      const fetchable = c.expect?.fetched ?? (c.remote === "local" || c.remote === "smart-http");
       assert.equal(seen.fetched, fetchable, fetchable ? "fetched (with its programs inert)" : "its transport is refused or fails");
       if (fetchable) assert.equal(seen.rescanned.behind, 1);
       if (c.companion) {

@@ -7,7 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { git } from "@mirror/testkit";
 
 /** How a case's remote is reached: the local bare repo, or a transport that needs a program. */
-export type Remote = "local" | "ssh" | "git" | "http" | "ext" | "vcs";
+export type Remote = "local" | "ssh" | "git" | "http" | "smart-http" | "ext" | "vcs";
 
 /** Plain git's action that runs the case's program (null: none without a terminal or a signature). */
 export type Arm = "status" | "fetch" | "diff" | null;
@@ -41,6 +41,8 @@ export interface CorpusContext {
   home: string;
   bare: string;
   httpUrl: string;
+  /** The bare remote served by git's own smart HTTP server (which sets a cookie). */
+  smartUrl: string;
 }
 
 const f = (name: string, key = "clean") => `[filter "${name}"]\n\t${key} = $S\n`;
@@ -172,6 +174,10 @@ export const CONFIG_CASES: Case[] = [
   { name: "credential-helper", config: "[credential]\n\thelper = $S\n", remote: "http", arm: "fetch" },
   { name: "credential-url-helper", config: '[credential "$HTTP"]\n\thelper = $S\n', remote: "http", arm: "fetch" },
   { name: "askpass", config: "[core]\n\taskPass = $S\n", remote: "http", arm: "fetch" },
+  // Not a program but a file the fetch would write where the repo says (a cookie line in a shell
+  // startup file runs later): plain, and URL-specific (a more specific URL beats http.*).
+  { name: "cookie-file", config: "[http]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file\n", remote: "smart-http", arm: "fetch" },
+  { name: "cookie-file-url", config: '[http "$SMART"]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file-url\n', remote: "smart-http", arm: "fetch" },
   { name: "ext-transport", config: '[protocol "ext"]\n\tallow = always\n[protocol]\n\tallow = always\n', remote: "ext", arm: "fetch" },
   {
     name: "remote-helper",
@@ -223,11 +229,14 @@ export function program(ctx: CorpusContext, name: string): string {
   return path;
 }
 
-/** `$S` is the program (`$S_HEAD`/`$S_TAIL` its halves, for a value split over lines), `$MARKS` the marks folder, `$HTTP` the 401 server. */
+/** `$S` is the program (`$S_HEAD`/`$S_TAIL` its halves, for a value split over lines), `$MARKS` the marks folder, `$HTTP` the 401 server, `$SMART` the smart HTTP one. */
 export function substitute(text: string, s: string, ctx: CorpusContext): string {
   const half = Math.floor(s.length / 2);
   const http = new URL(ctx.httpUrl).origin;
-  return text.replaceAll("$S_HEAD", s.slice(0, half)).replaceAll("$S_TAIL", s.slice(half)).replaceAll("$S", s).replaceAll("$MARKS", ctx.marks).replaceAll("$HTTP", http);
+  const smart = new URL(ctx.smartUrl).origin;
+  // Longer tokens first: "$S" is a prefix of the others.
+  const tokens: Array<[string, string]> = [["$S_HEAD", s.slice(0, half)], ["$S_TAIL", s.slice(half)], ["$SMART", smart], ["$MARKS", ctx.marks], ["$HTTP", http], ["$S", s]];
+  return tokens.reduce((t, [token, value]) => t.replaceAll(token, value), text);
 }
 
 function remoteUrl(c: Case, ctx: CorpusContext, s: string): string {
@@ -241,6 +250,8 @@ function remoteUrl(c: Case, ctx: CorpusContext, s: string): string {
       return "git://127.0.0.1:9/x.git";
     case "http":
       return ctx.httpUrl;
+    case "smart-http":
+      return ctx.smartUrl;
     case "ext":
       return `ext::${s} %S`;
   }
