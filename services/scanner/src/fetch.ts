@@ -20,7 +20,7 @@ export interface FetchDeps {
   metrics: ScannerMetrics;
   timeoutMs: number;
   concurrency: number;
-  trustedOwners?: readonly string[];
+  trustedOwners?: ReadonlyArray<string | number>;
   configCache?: RepoConfigCache;
 }
 

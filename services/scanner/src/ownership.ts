@@ -48,12 +48,12 @@ function foreignUid(repo: FoundRepo, me: number): number | undefined {
 }
 
 /** Whether `repo` may be opened, given the owners the config trusts (user names or uids). */
-export function trustOf(repo: FoundRepo, trustedOwners: readonly string[]): Trust {
+export function trustOf(repo: FoundRepo, trustedOwners: ReadonlyArray<string | number>): Trust {
   if (typeof process.geteuid !== "function") return { trusted: true, safeDirectory: null };
   const uid = foreignUid(repo, process.geteuid());
   if (uid === undefined) return { trusted: true, safeDirectory: null };
   const user = userName(uid);
-  const listed = trustedOwners.some((o) => o === String(uid) || (user !== null && o === user));
+  const listed = trustedOwners.some((o) => String(o) === String(uid) || (user !== null && o === user));
   return listed ? { trusted: true, safeDirectory: repo.path } : { trusted: false, owner: { uid, user } };
 }
 

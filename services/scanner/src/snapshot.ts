@@ -22,7 +22,7 @@ export interface ReadOptions {
   /** Bounds the git processes of every repo read at once; a repo holds a slot only while its git runs. */
   gitSlots?: Limiter;
   /** Owners (user names or uids) whose repositories are opened although the scanner's user does not own them. */
-  trustedOwners?: readonly string[];
+  trustedOwners?: ReadonlyArray<string | number>;
   /** Where resolved config is kept between scans (default: one per process). */
   configCache?: RepoConfigCache;
 }

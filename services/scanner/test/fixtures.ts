@@ -15,7 +15,7 @@ export function realTemp(): string {
 }
 
 /** Reads the repo at `dir` the way the scanner does. */
-export async function read(dir: string, maxUntracked = 10_000, trustedOwners: string[] = []) {
+export async function read(dir: string, maxUntracked = 10_000, trustedOwners: Array<string | number> = []) {
   const repo = (await repoAt(realpathSync(dir), realpathSync(dir))) as FoundRepo;
   return (await readRepo(repo, { maxUntracked, trustedOwners })).body;
 }

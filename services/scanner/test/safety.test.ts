@@ -73,6 +73,8 @@ test("a repo owned by another user is not opened unless its owner is trusted", a
   assert.equal(refused.branch, null);
   const s = await read(repo, 10_000, ["nobody"]);
   assert.equal(s.error, null);
+  assert.equal((await read(repo, 10_000, [65534])).error, null, "a uid as a YAML number is an owner too");
+  assert.notEqual((await read(repo, 10_000, ["65535", "root"])).untrusted, null);
   assert.equal(s.untrusted, null);
   assert.equal(s.untracked, 1);
   assert.equal(s.branch, "main");

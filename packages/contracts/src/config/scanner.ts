@@ -40,7 +40,7 @@ export const ScannerConfig = z
     /**
      * Owners (user names or uids) whose repositories are scanned although the scanner's user does not own them; any other user's repository is not opened (git's ownership check) and shows as a `repo.untrusted` loop.
      */
-    trustedOwners: z.array(z.string().min(1)).default([]),
+    trustedOwners: z.array(z.union([z.string().min(1), z.number().int().nonnegative()])).default([]),
   })
   .prefault({});
 export type ScannerConfig = z.infer<typeof ScannerConfig>;
