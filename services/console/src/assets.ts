@@ -29,12 +29,14 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--card); b
 form.inline { display: inline-flex; gap: .4rem; align-items: center; margin: 0 .5rem .5rem 0; }
 button, select, input { font: inherit; padding: .45rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); min-height: 2.5rem; }
 button { cursor: pointer; border-color: var(--accent); }
+input, select { max-width: 100%; }
 button:focus-visible, a:focus-visible, select:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .filters { display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: 1rem; }
 .login { max-width: 22rem; margin: 3rem auto; display: grid; gap: .6rem; }
 .muted { color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dd { margin: 0; overflow-wrap: anywhere; }
-@media (max-width: 600px) { .wide { display: none; } main { padding: .75rem; } dl { grid-template-columns: 1fr; } dt { font-weight: 600; } }
+@media (max-width: 600px) { .wide { display: none; } main { padding: .75rem; } table { display: block; overflow-x: auto; }
+  .filters label { display: flex; flex-direction: column; flex: 1 1 100%; } .filters input { width: 100%; } dl { grid-template-columns: 1fr; } dt { font-weight: 600; } }
 `;
 
 /**

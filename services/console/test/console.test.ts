@@ -160,6 +160,7 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
     await page.click("button:has-text('Acknowledge')");
     await page.waitForSelector("#loop-status:has-text('acknowledged')");
     assert.match((await page.textContent("#history")) ?? "", /user:alice/);
+    assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, "the loop page fits a 390 px phone");
     const owner = (await (await fetch(`http://127.0.0.1:${m.loopsPort}/loops/${fresh.id}`)).json()) as { loop: Loop };
     assert.equal(owner.loop.status, "acknowledged");
     assert.equal(owner.loop.history.at(-1)?.by, "user:alice");
@@ -170,6 +171,7 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
       await page.goto(`${m.url}${path}`);
       if (["/repos", "/", "/loops"].includes(path)) assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
       assert.equal(await page.locator("img").count(), 0, `${path} has no img element`);
+      assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, `${path} fits a 390 px phone`);
     }
     assert.deepEqual(dialogs, []);
   } finally {
