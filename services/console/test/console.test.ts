@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import type { Loop } from "@mirror/contracts";
 import { type ServerHandle, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
 import { type BrowserContext, chromium } from "playwright-core";
-import { type ConsoleMesh, HTML_NAME, login, startConsoleMesh } from "./harness.js";
+import { type ConsoleMesh, HTML_NAME, login, readStreamUntil, startConsoleMesh } from "./harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 let nats: ServerHandle;
@@ -109,6 +109,16 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   assert.equal(big.status, 413);
   const list = (await (await fetch(`${m.url}/api/loops?status=open`, { headers: { cookie: alice.cookie } })).json()) as { loops: Loop[] };
   assert.ok(list.loops.some((l) => l.id === loop.id));
+
+  // Server-Sent Events: a reconnect with Last-Event-ID gets the loop events after it.
+  assert.equal((await fetch(`${m.url}/api/events`)).status, 401);
+  const sse = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
+  assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  const frames = await readStreamUntil(sse, new RegExp(`id: \\d+\nevent: loop\ndata: \\{[^\n]*"loopId":"${loop.id}"`), 20_000);
+  const lastId = Math.max(...[...frames.matchAll(/^id: (\d+)$/gm)].map((x) => Number(x[1])));
+  const resumed = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": String(lastId) } });
+  const after = await readStreamUntil(resumed, /retry: \d+\n\n/, 5_000);
+  assert.ok(!/^id: (\d+)$/m.test(after) || [...after.matchAll(/^id: (\d+)$/gm)].every((x) => Number(x[1]) > lastId), "nothing at or before Last-Event-ID again");
 
   const logout = await fetch(`${m.url}/logout`, { method: "POST", redirect: "manual", headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf } });
   assert.equal(logout.status, 303);

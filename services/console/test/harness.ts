@@ -69,3 +69,25 @@ export async function login(url: string, username: string, password: string): Pr
   return { cookie, csrf: body.csrfToken };
 }
 
+
+/** Reads an event stream until `pattern` matches what arrived, or fails after `ms`. */
+export async function readStreamUntil(res: Response, pattern: RegExp, ms: number): Promise<string> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = Date.now() + ms;
+  try {
+    while (Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deadline - Date.now())));
+      const chunk = await Promise.race([reader.read(), timeout]);
+      clearTimeout(timer);
+      if (!chunk || chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+      if (pattern.test(text)) return text;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  throw new Error(`no ${pattern} in the stream within ${ms} ms; got: ${text.slice(0, 500)}`);
+}
