@@ -46,6 +46,13 @@ loops: { port: ${loopsPort} }
     for (const name of ["scanner", "loop-detector", "operator"]) assert.equal(statSync(join(idDir, `${name}.nk`)).mode & 0o777, 0o600, `${name}.nk is 0600`);
     assert.ok(mesh.output.some((l) => /^scanner\s*\| .*"verifies":true.*"msg":"bus connected"/.test(l)), "the scanner connected with its key and verifies");
 
+    // The embedded nats-server's monitoring endpoint answers on loopback (JetStream health without an exporter).
+    const monitor = mesh.output.map((l) => /the embedded nats-server's monitoring endpoint: http:\/\/127\.0\.0\.1:(\d+)\/varz/.exec(l)?.[1]).find(Boolean);
+    if (natsPort + 4000 <= 65535) {
+      assert.ok(monitor, "pnpm start names the monitoring endpoint");
+      assert.equal((await fetch(`http://127.0.0.1:${monitor}/varz`)).status, 200);
+    }
+
     // NATS: an anonymous client is refused.
     const anon = await connect({ servers: `nats://127.0.0.1:${natsPort}`, maxReconnectAttempts: 0, timeout: 3_000 }).then(
       async (nc) => {

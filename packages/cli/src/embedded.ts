@@ -34,15 +34,17 @@ export function embeddedRedisAcl(dir: string | undefined): string | undefined {
 }
 
 /** The embedded default: nats-server and redis-server with data under .mirror/ (`conf`: NATS config or Redis ACL file). */
-export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, conf?: string): ChildProcess {
+export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, conf?: string, monitorPort?: number): ChildProcess {
   const dir = join(dataRoot, kind);
   mkdirSync(dir, { recursive: true });
   // With an identity folder, the generated accounts.conf: every service its own key and permissions.
   const natsConf = kind === "nats" && conf ? ["-c", conf] : [];
+  // -a 127.0.0.1 binds the monitoring port to loopback too.
+  const monitor = kind === "nats" && monitorPort ? ["-m", String(monitorPort)] : [];
   const acl = kind === "redis" && conf ? ["--aclfile", conf] : [];
   const child =
     kind === "nats"
-      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...natsConf], { stdio: "ignore" })
+      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...monitor, ...natsConf], { stdio: "ignore" })
       : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", join(dir, "redis.log"), ...acl], { stdio: "ignore" });
   return child;
 }
