@@ -60,6 +60,12 @@ export const CheckSummary = z.object({
   state: ServiceState,
   since: IsoTime,
   reason: z.string().nullable(),
+  /** Response time of the latest observation (HTTP/TCP checks), when measured. */
+  latencyMs: z.number().nonnegative().nullable().optional(),
+  /** When it was last observed. */
+  checkedAt: IsoTime.optional(),
+  /** The latest failure's reason, kept after a recovery (the console's "last error"). */
+  lastError: z.string().nullable().optional(),
   /** Heartbeats only: the unguessable key of `GET|POST /ping/<key>[/start|/fail]` (a credential: show it to the owner only). */
   pingKey: z.string().optional(),
 });

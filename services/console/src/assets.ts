@@ -16,7 +16,9 @@ main { padding: 1rem; max-width: 70rem; }
 h1 { font-size: 1.3rem; margin: .2rem 0 1rem; }
 h2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
+td.about, td pre { overflow-wrap: anywhere; }
+table.loops td:first-child { white-space: nowrap; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .75rem; }
 .card b { font-size: 1.5rem; display: block; }
@@ -36,7 +38,7 @@ button:focus-visible, a:focus-visible, select:focus-visible, input:focus-visible
 .muted { color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dd { margin: 0; overflow-wrap: anywhere; }
 @media (max-width: 600px) { .wide { display: none; } main { padding: .75rem; } table { display: block; overflow-x: auto; }
-  .filters label { display: flex; flex-direction: column; flex: 1 1 100%; } .filters input { width: 100%; } dl { grid-template-columns: 1fr; } dt { font-weight: 600; } }
+  .filters label { display: flex; flex-direction: column; flex: 1 1 40%; } .filters input { width: 100%; } dl { grid-template-columns: 1fr; } dt { font-weight: 600; } }
 `;
 
 /**

@@ -226,6 +226,12 @@ test("repos, silences and ask through the API, acting as user:alice; viewers may
   assert.ok(repos.some((r) => r.path.endsWith(HTML_NAME)));
   assert.ok(repos.some((r) => r.path === m.dirty && r.signals.length > 0), "the dirty repo with its signal");
 
+  const web = await waitFor("the web check with its latency", async () => {
+    const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as { checks: { name: string; state: string; latencyMs?: number | null; checkedAt?: string }[] };
+    return r.checks.find((c) => c.name === "web" && c.state === "up" && typeof c.latencyMs === "number");
+  }, { timeout: 30_000 });
+  assert.ok(web.checkedAt, "when it was last checked");
+
   const made = await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["alertname=repo.stash"], for: "1h", comment: "testing" }));
   assert.equal(made.status, 200, await made.clone().text());
   const { silence } = (await made.json()) as { silence: { id: string; createdBy: string } };

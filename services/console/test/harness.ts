@@ -32,7 +32,7 @@ export async function startConsoleMesh(nats: ServerHandle, redis: ServerHandle):
   const [port, loopsPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const yaml = `scanner: { roots: [ "${root}" ], interval: 1s, port: 0 }
-tracker: { port: 0 }
+tracker: { port: 0, checks: [ { name: web, interval: 1s, http: { url: "${hook.url}health" } } ] }
 loops: { port: ${loopsPort}, rules: { repo.dirty: { after: 0s } } }
 notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 model: { port: 0 }

@@ -112,6 +112,9 @@ export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
       state: t.state,
       since: new Date(t.since).toISOString(),
       reason: t.state === "up" ? null : (t.lastBad?.reason ?? t.lastBad?.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") ?? null) || null,
+      latencyMs: t.last?.latencyMs ?? null,
+      ...(t.last ? { checkedAt: new Date(t.observedAt).toISOString() } : {}),
+      lastError: t.lastBad ? (t.lastBad.reason ?? (t.lastBad.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") || null)) : null,
       ...(t.kind === "heartbeat" && keys.keyOf(t.name) ? { pingKey: keys.keyOf(t.name) } : {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -46,10 +46,10 @@ export function applyFilter(loops: Loop[], f: LoopFilter): Loop[] {
 
 export function loopRows(loops: Loop[], now: number): Html {
   if (!loops.length) return html`<p class="muted">No loops.</p>`;
-  return html`<table><thead><tr><th>Severity</th><th>Status</th><th>Kind</th><th>About</th><th class="wide">Since</th></tr></thead><tbody>
+  return html`<table class="loops"><thead><tr><th>Loop</th><th>About</th><th class="wide">Since</th></tr></thead><tbody>
   ${loops.map(
-    (l) => html`<tr><td class="sev-${l.severity}">${l.severity}</td><td class="status">${l.status}</td>
-      <td><a href="/loops/${encodeURIComponent(l.id)}">${l.kind}</a></td><td>${entityLabel(l)}<div class="muted">${l.summary}</div></td>
+    (l) => html`<tr><td><a href="/loops/${encodeURIComponent(l.id)}">${l.kind}</a><div><span class="sev-${l.severity}">${l.severity}</span> · <span class="status">${l.status}</span></div></td>
+      <td class="about">${entityLabel(l)}<div class="muted">${l.summary}</div></td>
       <td class="wide">${ago(l.openedAt, now)}</td></tr>`,
   )}</tbody></table>`;
 }
