@@ -6,6 +6,7 @@ import { extraRoutes } from "./routes-extra.js";
 import { pageRoutes } from "./routes-pages.js";
 import { sessionRoutes } from "./routes-session.js";
 import { setupRoutes } from "./routes-setup.js";
+import { userRoutes } from "./routes-users.js";
 import { type StateRef, securityHeaders } from "./state.js";
 
 /** Everything the console serves; the routes answer 503 until start() has given them the state. */
@@ -25,4 +26,5 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   apiRoutes(http, state);
   pageRoutes(http, state);
   extraRoutes(http, state);
+  userRoutes(http, state);
 }

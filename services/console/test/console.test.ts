@@ -70,6 +70,24 @@ test("users: the CLI adds, lists, refuses a second add, and never shows a passwo
   assert.ok(!m.mesh.output.some((l) => l.includes("alice-pw")), "the password is in no log line");
 });
 
+test("admins manage users in the console too; operators may not", async () => {
+  const root = await login(m.url, "root", "root-password");
+  const alice = await login(m.url, "alice", "alice-pw");
+  const post = (who: { cookie: string; csrf: string }, path: string, body: unknown) =>
+    fetch(`${m.url}${path}`, { method: "POST", headers: { cookie: who.cookie, "x-csrf-token": who.csrf, "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal((await post(root, "/api/users", { name: "carol", role: "viewer", password: "carol-password" })).status, 200);
+  assert.equal((await post(root, "/api/users", { name: "dave", role: "viewer", password: "short" })).status, 400);
+  assert.equal((await post(alice, "/api/users", { name: "eve", role: "admin", password: "eve-password" })).status, 403);
+  assert.equal((await fetch(`${m.url}/api/users`, { headers: { cookie: alice.cookie } })).status, 403);
+  const users = (await (await fetch(`${m.url}/api/users`, { headers: { cookie: root.cookie } })).json()) as { users: { name: string }[] };
+  assert.deepEqual(users.users.map((u) => u.name).sort(), ["alice", "bob", "carol", "root"]);
+  assert.ok(!JSON.stringify(users).includes("scrypt"), "no hash in the answer");
+  const carol = await login(m.url, "carol", "carol-password");
+  assert.equal((await post(root, "/api/users/carol/remove", {})).status, 200);
+  assert.equal((await fetch(`${m.url}/api/session`, { headers: { cookie: carol.cookie } })).status, 401, "a removed user's session ends");
+  assert.equal((await post(root, "/api/users/root/remove", {})).status, 400, "not yourself");
+});
+
 test("HTTP: 401 for the API and a login redirect for pages without a session; 403 without CSRF; the viewer cannot act", async () => {
   assert.equal((await fetch(`${m.url}/api/loops`)).status, 401);
   const page = await fetch(`${m.url}/loops?status=open`, { redirect: "manual" });

@@ -22,7 +22,7 @@ export interface PageOptions {
 /** The whole document around a page's body: navigation, who is logged in, the live-update script. */
 export function layout(o: PageOptions): string {
   const nav = o.user
-    ? html`<nav aria-label="Main">${NAV.map(([href, label]) => html`<a href="${href}" ${o.path === href ? html`aria-current="page"` : ""}>${label}</a>`)}</nav>
+    ? html`<nav aria-label="Main">${[...NAV, ...(o.user.role === "admin" ? [["/users", "Users"] as [string, string]] : [])].map(([href, label]) => html`<a href="${href}" ${o.path === href ? html`aria-current="page"` : ""}>${label}</a>`)}</nav>
       <div class="who"><span id="live" class="muted" aria-live="polite"></span><span>${o.user.name} (${o.user.role})</span>
         <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${o.user.csrf}"><button type="submit">Log out</button></form></div>`
     : "";
