@@ -12,6 +12,7 @@ export const PORT_KEYS: Record<(typeof SERVICE_NAMES)[number], string> = {
   "loop-detector": "loops",
   notifier: "notifier",
   "model-rules": "model",
+  history: "history",
   console: "console",
 };
 
@@ -44,6 +45,7 @@ tracker: { port: ${port("service-tracker")}, discoverEvery: 2s, checks: [ { name
 loops: { port: ${port("loop-detector")}, triageRetry: 1s, rules: { repo.dirty: { after: 0s } } }
 notifier: { port: ${port("notifier")}, groupWait: 0s, groupInterval: 1s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 model: { port: ${port("model-rules")} }
+history: { port: ${port("history")} }
 console: { port: ${port("console")} }
 `;
   const env: NodeJS.ProcessEnv = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" };

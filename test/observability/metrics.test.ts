@@ -52,6 +52,7 @@ const WORKED: Record<string, [string, Record<string, string>]> = {
   "loop-detector": ["mirror_loops_open", { kind: "repo.dirty" }],
   notifier: ["mirror_notify_deliveries_total", { channel: "hook", outcome: "sent" }],
   "model-rules": ["mirror_model_requests_total", { endpoint: "triage" }],
+  history: ["mirror_history_results_total", { outcome: "recorded" }],
 };
 
 const BUS_AND_DEFAULTS: Record<string, string> = {

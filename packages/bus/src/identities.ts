@@ -91,8 +91,22 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
       "mirror.notifier.silence.add",
       "mirror.notifier.silence.expire",
       "mirror.model.ask",
+      "mirror.history.check",
+      "mirror.history.status",
+      "mirror.history.trend",
     ],
     serves: ["mirror.console.>"],
+  },
+  /** Uptime, response times, incidents and the maintenance trend, from every status and loop event. */
+  {
+    name: "history",
+    publishes: [],
+    consumes: [
+      { durable: "history-status", filter: "mirror.service.status.>" },
+      { durable: "history-loops", filter: "mirror.loop.>" },
+    ],
+    requests: [],
+    serves: ["mirror.history.>"],
   },
   { name: "model-openai", ...MODEL_ADAPTER },
   { name: "model-anthropic", ...MODEL_ADAPTER },

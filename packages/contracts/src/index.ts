@@ -13,3 +13,4 @@ export * from "./commands.js";
 export * from "./config/index.js";
 export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";
 export * from "./console.js";
+export * from "./history.js";

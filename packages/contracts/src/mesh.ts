@@ -8,7 +8,7 @@ export const STREAM = {
 export const DLQ_STREAM = { name: "MIRROR_DLQ", subjects: ["mirror.dlq.>"] } as const;
 
 /** Every service of the mesh, in start order, with its config section and default port. */
-export const SERVICE_NAMES = ["scanner", "service-tracker", "loop-detector", "notifier", "model-rules", "console"] as const;
+export const SERVICE_NAMES = ["scanner", "service-tracker", "loop-detector", "notifier", "model-rules", "history", "console"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const DEFAULT_PORTS: Record<string, number> = {
@@ -19,5 +19,6 @@ export const DEFAULT_PORTS: Record<string, number> = {
   "model-rules": 9105,
   "model-openai": 9106,
   "model-anthropic": 9107,
+  history: 9108,
   console: 9100,
 };

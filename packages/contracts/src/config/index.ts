@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BusConfig, HttpConfig, StoreConfig } from "./bus.js";
 import { ConsoleConfig } from "./console.js";
+import { HistoryConfig } from "./history.js";
 import { LoopsConfig } from "./loops.js";
 import { ModelConfig } from "./model.js";
 import { NotifierConfig } from "./notifier.js";
@@ -9,6 +10,7 @@ import { TrackerConfig } from "./tracker.js";
 
 export * from "./bus.js";
 export * from "./console.js";
+export * from "./history.js";
 export * from "./loops.js";
 export * from "./model.js";
 export * from "./notifier.js";
@@ -28,6 +30,7 @@ export const MirrorConfig = z
     notifier: NotifierConfig,
     model: ModelConfig,
     console: ConsoleConfig,
+    history: HistoryConfig,
   })
   .transform((c) => (c.notifier.externalURL ? c : { ...c, notifier: { ...c.notifier, externalURL: c.console.publicUrl } }));
 export type MirrorConfig = z.infer<typeof MirrorConfig>;

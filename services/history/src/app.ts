@@ -1,0 +1,75 @@
+import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
+import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
+import { Calendar } from "./buckets.js";
+import { historyEndpoints } from "./endpoints.js";
+import { historyMetrics } from "./metrics.js";
+import { HistoryQueries } from "./queries.js";
+import { Recorder } from "./recorder.js";
+import { TrendRecorder } from "./trend-recorder.js";
+
+/** Durable consumer names are public API (MESH_IDENTITIES provisions them). */
+export const DURABLES = { status: "history-status", loops: "history-loops" } as const;
+
+/** How often held results are retried while Redis is away. */
+const FLUSH_EVERY_MS = 1_000;
+
+export interface HistoryHandles {
+  recorder: Recorder;
+  queries: HistoryQueries;
+  trend: TrendRecorder;
+}
+
+/** Wires the recorders to the two durable consumers and the queries to the endpoints. */
+export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => void = () => {}): Promise<Started> {
+  const { config, store, clock, log, bus } = ctx;
+  const calendar = new Calendar(config.history.timeZone);
+  let handles: HistoryHandles | undefined;
+  const metrics = historyMetrics(ctx.registry, { queries: () => handles?.queries, recorder: () => handles?.recorder });
+  let warned = false;
+  const recorder = new Recorder({
+    store, calendar, clock, bufferLimit: config.history.bufferLimit,
+    onOutcome: metrics.outcome,
+    onError: (err) => {
+      if (!warned) log.warn({ err: err.message }, "store unavailable: holding results in memory");
+      warned = true;
+    },
+  });
+  const configured = new Set(config.tracker.checks.map((c) => c.name));
+  const queries = new HistoryQueries({ store, calendar, clock, configured: (name, kind) => kind === "mesh" || configured.has(name) });
+  const trend = new TrendRecorder({ store, calendar, clock });
+  handles = { recorder, queries, trend };
+  ready(handles);
+  const flush = () => {
+    if (recorder.buffered === 0) return;
+    void recorder.flush().then(() => {
+      if (recorder.buffered === 0 && warned) {
+        log.info("store back: held results written");
+        warned = false;
+      }
+    });
+  };
+  store.on("ready", flush);
+  const timer = setInterval(flush, FLUSH_EVERY_MS);
+  timer.unref();
+  bus.consume(serviceStatus, DURABLES.status, async (s, m) => void (await recorder.record(s, m.id)));
+  bus.consume(anyLoopEvent, DURABLES.loops, async (e) => void (await trend.record(e)), { types: LOOP_EVENT_TYPES });
+  return {
+    endpoints: historyEndpoints(queries, calendar.timeZone),
+    stop: async () => {
+      clearInterval(timer);
+      store.off("ready", flush);
+      await recorder.flush();
+      if (recorder.buffered > 0) log.warn({ held: recorder.buffered }, "stopping with results not written");
+    },
+  };
+}
+
+/** The history's spec: main.ts runs it with defineService(), tests with runService(). */
+export function historySpec(ready?: (h: HistoryHandles) => void): ServiceSpec {
+  return {
+    name: "history",
+    description: "uptime, response times, incidents and the maintenance trend",
+    port: (c) => c.history.port,
+    start: (ctx) => start(ctx, ready),
+  };
+}

@@ -1,0 +1,4 @@
+import { defineService } from "@mirror/kit";
+import { historySpec } from "./app.js";
+
+defineService(historySpec());

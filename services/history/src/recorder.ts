@@ -1,0 +1,124 @@
+import type { ServiceStatus } from "@mirror/contracts";
+import type { Redis } from "ioredis";
+import { bucketIndex, type Calendar, latencyBin, RINGS, slotOf } from "./buckets.js";
+import { CHECK_TTL_MS, CHECKS, checkKeys, MAX_INCIDENTS, YEAR_MS } from "./keys.js";
+import { RECORD } from "./scripts.js";
+
+/** What recording one result led to, for the metric and the tests. */
+export type RecordOutcome = "recorded" | "duplicate" | "buffered" | "dropped";
+
+export interface RecorderDeps {
+  store: Redis;
+  calendar: Calendar;
+  clock: { now(): number };
+  /** Results held while Redis is unavailable; past it they are dropped. */
+  bufferLimit: number;
+  onOutcome?: (outcome: RecordOutcome) => void;
+  onError?: (err: Error) => void;
+}
+
+type Args = [string, ...(string | number)[]];
+
+/** Redis types a command as `(err, result)`; only the script's commands are used here. */
+interface Scripted extends Redis {
+  historyRecord(...args: Args): Promise<number>;
+}
+
+export function defineRecordScript(store: Redis): void {
+  if (!(store as unknown as Partial<Scripted>).historyRecord) store.defineCommand("historyRecord", { numberOfKeys: 7, lua: RECORD });
+}
+
+/**
+ * Turns check results into Redis writes. Results are keyed by event id and observed time, so a
+ * redelivery counts once. While Redis is down, results wait in memory (in order, up to
+ * `bufferLimit`) and are written when it is back; what does not fit is counted as dropped.
+ */
+export class Recorder {
+  private readonly buffer: Args[] = [];
+  private flushing: Promise<void> | undefined;
+  dropped = 0;
+
+  constructor(private readonly deps: RecorderDeps) {
+    defineRecordScript(deps.store);
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** The script's arguments for one result: all time arithmetic happens here, with the injected clock. */
+  args(s: ServiceStatus, id: string): Args {
+    const observed = Date.parse(s.observedAt);
+    const now = this.deps.clock.now();
+    // A producer clock far ahead of ours would fill future buckets: its results count as now.
+    const t = Number.isFinite(observed) && observed <= now + 300_000 ? observed : now;
+    const since = Math.min(Number.isFinite(Date.parse(s.since)) ? Date.parse(s.since) : t, t);
+    const latency = s.latencyMs === null ? -1 : Math.round(s.latencyMs * 10) / 10;
+    const k = checkKeys(s.name);
+    const m = bucketIndex(t, "minute");
+    const h = bucketIndex(t, "hour");
+    const d = this.deps.calendar.day(t);
+    return [
+      k.meta, k.ids, k.minute, k.hour, k.day, k.incidents, CHECKS,
+      `${id}@${s.observedAt}`, t, s.state, latency, latency < 0 ? 0 : latencyBin(latency), s.reason ?? "", since,
+      slotOf(m, "minute"), m, slotOf(h, "hour"), h, slotOf(d, "day"), d,
+      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS,
+    ];
+  }
+
+  /** Records one result; never throws for an unavailable store (it buffers or drops instead). */
+  async record(s: ServiceStatus, id: string): Promise<RecordOutcome> {
+    const args = this.args(s, id);
+    // Held results go first, in order; until Redis answers again new ones join them.
+    if (this.buffer.length > 0 || this.deps.store.status === "end") return this.hold(args);
+    try {
+      const n = await (this.deps.store as Scripted).historyRecord(...args);
+      return this.count(n === 1 ? "recorded" : "duplicate");
+    } catch (err) {
+      this.deps.onError?.(err as Error);
+      return this.hold(args);
+    }
+  }
+
+  private hold(args: Args): RecordOutcome {
+    if (this.buffer.length >= this.deps.bufferLimit) {
+      this.dropped++;
+      return this.count("dropped");
+    }
+    this.buffer.push(args);
+    return this.count("buffered");
+  }
+
+  private count(o: RecordOutcome): RecordOutcome {
+    this.deps.onOutcome?.(o);
+    return o;
+  }
+
+  /** Writes the held results, oldest first; stops at the first failure and keeps the rest. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.buffer.length > 0 && this.deps.store.status === "ready") {
+          const args = this.buffer[0] as Args;
+          try {
+            await (this.deps.store as Scripted).historyRecord(...args);
+          } catch (err) {
+            this.deps.onError?.(err as Error);
+            return;
+          }
+          this.buffer.shift();
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+}
+
+/** The slot/index pairs of a ring covering [from, to]. */
+export function slotsBetween(fromIndex: number, toIndex: number, res: keyof typeof RINGS): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (let i = Math.max(fromIndex, toIndex - RINGS[res].slots + 1); i <= toIndex; i++) out.push(slotOf(i, res), i);
+  return out;
+}

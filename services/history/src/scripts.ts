@@ -1,0 +1,149 @@
+/**
+ * Lua run inside Redis, so that recording one result is one atomic round trip: a redelivered
+ * result (same event id and time) is recognised there and counts once, and two replicas never
+ * interleave a read-modify-write of one bucket.
+ *
+ * A ring slot's value: "index,n,up,down,degraded,timed,sum,min,max,h0..h15" (n counts results that
+ * were up, down or degraded; timed those with a latency). A slot holding an older index is reset;
+ * one holding a newer index is left alone (a late result never overwrites newer figures).
+ */
+export const RECORD = `
+local meta, ids, inc = KEYS[1], KEYS[2], KEYS[6]
+local key = ARGV[1]
+if redis.call('LPOS', ids, key) then return 0 end
+redis.call('LPUSH', ids, key)
+redis.call('LTRIM', ids, 0, 63)
+local t, state, latency, bin, reason, since = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local function bump(ring, slot, index)
+  local cur = redis.call('HGET', ring, slot)
+  local f = {}
+  if cur then for x in string.gmatch(cur, '[^,]+') do f[#f + 1] = tonumber(x) end end
+  if #f == 25 and f[1] > index then return end
+  if #f ~= 25 or f[1] < index then
+    f = {index, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  end
+  if state == 'up' then f[3] = f[3] + 1 elseif state == 'down' then f[4] = f[4] + 1 elseif state == 'degraded' then f[5] = f[5] + 1 end
+  if state ~= 'unknown' then f[2] = f[2] + 1 end
+  if latency >= 0 then
+    f[6] = f[6] + 1
+    f[7] = f[7] + latency
+    if f[8] < 0 or latency < f[8] then f[8] = latency end
+    if latency > f[9] then f[9] = latency end
+    f[10 + bin] = f[10 + bin] + 1
+  end
+  redis.call('HSET', ring, slot, table.concat(f, ','))
+end
+bump(KEYS[3], ARGV[8], tonumber(ARGV[9]))
+bump(KEYS[4], ARGV[10], tonumber(ARGV[11]))
+bump(KEYS[5], ARGV[12], tonumber(ARGV[13]))
+local lastAt = tonumber(redis.call('HGET', meta, 'lastAt') or '0')
+local open = redis.call('HGET', meta, 'open')
+local start = since
+if start > t then start = t end
+if state == 'down' or state == 'degraded' then
+  local o
+  if open then
+    o = cjson.decode(open)
+    if state == 'down' then o.state = 'down' end
+    if o.firstError == '' and reason ~= '' then o.firstError = reason end
+  else
+    o = { start = start, state = state, firstError = reason, loopId = redis.call('HGET', meta, 'loopId') or '' }
+  end
+  redis.call('HSET', meta, 'open', cjson.encode(o))
+elseif state == 'up' and open then
+  local o = cjson.decode(open)
+  local stop = start
+  if stop < o.start then stop = o.start end
+  o['end'] = stop
+  o.durationMs = stop - o.start
+  redis.call('ZADD', inc, o.start, cjson.encode(o))
+  redis.call('ZREMRANGEBYSCORE', inc, '-inf', '(' .. ARGV[15])
+  redis.call('ZREMRANGEBYRANK', inc, 0, -tonumber(ARGV[16]) - 1)
+  redis.call('HDEL', meta, 'open')
+end
+if t >= lastAt then
+  redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', ARGV[17])
+end
+for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[18]) end
+redis.call('SADD', KEYS[7], ARGV[14])
+return 1
+`;
+
+/**
+ * Sums the uptime counts of the given slots of one ring: ARGV pairs (slot, index). Only the
+ * first five numbers of a slot are read, so a year of 1,000 checks sums inside Redis.
+ * Returns {n, up, down, degraded}.
+ */
+export const SUM = `
+local n, up, down, deg = 0, 0, 0, 0
+local fields = {}
+for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
+local vals = redis.call('HMGET', KEYS[1], unpack(fields))
+for i = 1, #vals do
+  local v = vals[i]
+  if v then
+    local idx, a, b, c, d = string.match(v, '^(%d+),(%d+),(%d+),(%d+),(%d+)')
+    if idx and tonumber(idx) == tonumber(ARGV[i * 2]) then
+      n = n + tonumber(a); up = up + tonumber(b); down = down + tonumber(c); deg = deg + tonumber(d)
+    end
+  end
+end
+return {n, up, down, deg}
+`;
+
+/**
+ * Applies one loop event to the trend, once per revision: KEYS loop record, open set, today's
+ * trend hash; ARGV id, rev, kind, severity, status, openedAt, at (ms), closedAt (ms or -1),
+ * ttl of the day hash (ms), ttl of a closed loop's record (ms).
+ * Counts opened/closed/ack/close per kind and rewrites today's open-by-kind-and-severity.
+ */
+export const LOOP = `
+local rec, openSet, day = KEYS[1], KEYS[2], KEYS[3]
+local id, rev, kind, sev, status = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local openedAt, at, closedAt = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local prev = redis.call('GET', rec)
+local p = nil
+if prev then p = cjson.decode(prev) end
+if p and p.rev >= rev then return 0 end
+local wasOpen = p ~= nil and p.status ~= 'closed'
+local acked = p ~= nil and p.acked == 1
+if status ~= 'closed' and not wasOpen then redis.call('HINCRBY', day, 'opened:' .. kind, 1) end
+if status == 'acknowledged' and not acked then
+  redis.call('HINCRBY', day, 'ackN:' .. kind, 1)
+  redis.call('HINCRBY', day, 'ackMs:' .. kind, math.max(0, at - openedAt))
+  acked = true
+end
+if status == 'closed' and (wasOpen or p == nil) then
+  local stop = closedAt
+  if stop < 0 then stop = at end
+  redis.call('HINCRBY', day, 'closed:' .. kind, 1)
+  redis.call('HINCRBY', day, 'closeMs:' .. kind, math.max(0, stop - openedAt))
+  redis.call('HINCRBY', day, 'closeN:' .. kind, 1)
+end
+local a = 0
+if acked and status ~= 'closed' then a = 1 end
+redis.call('SET', rec, cjson.encode({ rev = rev, status = status, kind = kind, sev = sev, acked = a }))
+if status == 'closed' then
+  redis.call('SREM', openSet, id)
+  redis.call('PEXPIRE', rec, ARGV[10])
+else
+  redis.call('SADD', openSet, id)
+  redis.call('PERSIST', rec)
+end
+local counts = {}
+for _, oid in ipairs(redis.call('SMEMBERS', openSet)) do
+  local r = redis.call('GET', KEYS[4] .. oid)
+  if r then
+    local o = cjson.decode(r)
+    local f = 'open:' .. o.kind .. '|' .. o.sev
+    counts[f] = (counts[f] or 0) + 1
+  end
+end
+for _, f in ipairs(redis.call('HKEYS', day)) do
+  if string.sub(f, 1, 5) == 'open:' then redis.call('HDEL', day, f) end
+end
+redis.call('HSET', day, 'snapshot', 1)
+for f, c in pairs(counts) do redis.call('HSET', day, f, c) end
+redis.call('PEXPIRE', day, ARGV[9])
+return 1
+`;

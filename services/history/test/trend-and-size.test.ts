@@ -1,0 +1,91 @@
+// The maintenance trend from loop events (each revision counts once, open counts carry over quiet
+// days) and the storage bound of one check filled for a whole year, against a real redis-server.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { ServiceStatus } from "@mirror/contracts";
+import { startRedis, type ServerHandle } from "@mirror/testkit";
+import { historyOn, loopOf } from "./fixtures.js";
+
+let redis: ServerHandle;
+const opened: { store: { disconnect(): void } }[] = [];
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  for (const h of opened) h.store.disconnect();
+  await redis?.dispose();
+});
+
+const DAY = 86_400_000;
+const iso = (t: number) => new Date(t).toISOString();
+
+test("trend: opened, closed, open by kind and severity per day, mean time to acknowledge and to close; redeliveries count once", async () => {
+  const h = historyOn(redis.url, { start: "2026-04-01T10:00:00Z" });
+  opened.push(h);
+  const t0 = h.clock.now();
+  const a1 = loopOf("a", "repo.dirty", "open", 1, { openedAt: iso(t0), at: iso(t0), severity: "low" });
+  const b1 = loopOf("b", "service.down", "open", 1, { openedAt: iso(t0), at: iso(t0), severity: "high", service: "web" });
+  for (const l of [a1, b1, a1, b1]) await h.trend.record({ loop: l, reason: "x" });
+  h.clock.advance(DAY);
+  const t1 = h.clock.now();
+  const a2 = loopOf("a", "repo.dirty", "acknowledged", 2, { openedAt: iso(t0), at: iso(t1), severity: "low" });
+  const b2 = loopOf("b", "service.down", "closed", 2, { openedAt: iso(t0), at: iso(t1 + 3_600_000), severity: "high", service: "web" });
+  for (const l of [a2, b2, b2]) await h.trend.record({ loop: l, reason: "x" });
+  // An older revision arriving late changes nothing.
+  await h.trend.record({ loop: a1, reason: "late" });
+  h.clock.advance(2 * DAY);
+  const days = await h.queries.trend(4);
+  assert.deepEqual(days.map((d) => d.date), ["2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"]);
+  const [d0, d1, d2, d3] = days;
+  assert.deepEqual(d0?.opened, { "repo.dirty": 1, "service.down": 1 });
+  assert.deepEqual(d0?.open, { "repo.dirty": { low: 1 }, "service.down": { high: 1 } });
+  assert.equal(d0?.openTotal, 2);
+  assert.deepEqual(d1?.opened, {});
+  assert.deepEqual(d1?.closed, { "service.down": 1 });
+  assert.deepEqual(d1?.meanAckMs, { "repo.dirty": DAY });
+  assert.deepEqual(d1?.meanCloseMs, { "service.down": DAY + 3_600_000 });
+  assert.deepEqual(d1?.open, { "repo.dirty": { low: 1 } });
+  assert.deepEqual(d2?.open, { "repo.dirty": { low: 1 } }, "a day without events keeps the open loops of the day before");
+  assert.equal(d3?.openTotal, 1);
+});
+
+test("a service loop names the incident it reported", async () => {
+  const h = historyOn(redis.url);
+  opened.push(h);
+  const down = h.observe("web", "down");
+  await h.recorder.record(down.status, down.id);
+  await h.trend.record({ loop: loopOf("L1", "service.down", "open", 1, { openedAt: iso(h.clock.now()), at: iso(h.clock.now()), service: "web" }), reason: "x" });
+  h.clock.advance(5_000);
+  const up = h.observe("web", "up");
+  await h.recorder.record(up.status, up.id);
+  const [inc] = (await h.queries.check("web", "24h")).incidents;
+  assert.equal(inc?.loopId, "L1");
+  assert.equal(inc?.durationMs, 5_000);
+});
+
+test("one check filled for a whole year (every bucket, the incident cap, slow answers) stays under 2 MB in Redis", async () => {
+  const h = historyOn(redis.url, { start: "2026-01-01T00:00:00Z" });
+  opened.push(h);
+  const start = h.clock.now();
+  const events: [ServiceStatus, string][] = [];
+  let seq = 0;
+  const at = (t: number, state: ServiceStatus["state"]) => {
+    h.clock.set(t);
+    const r = h.observe("full", state, { latencyMs: 100 + ((seq * 7919) % 9_900) + 0.7, sinceMs: t, reason: state === "up" ? null : `error ${"x".repeat(180)}` });
+    events.push([{ ...r.status, seq: ++seq }, `status:full:${seq}`]);
+  };
+  // Hourly for a year (alternating up and down: thousands of incidents), then every minute for the last 48 hours.
+  for (let t = start; t < start + 366 * DAY; t += 3_600_000) at(t, seq % 2 ? "up" : "down");
+  const end = start + 366 * DAY;
+  for (let t = end; t < end + 2 * DAY; t += 60_000) at(t, "up");
+  for (let i = 0; i < events.length; i += 1_000) await Promise.all(events.slice(i, i + 1_000).map(([s, id]) => h.recorder.record(s, id)));
+  const keys = ["m", "h", "d", "inc", "meta", "ids"].map((k) => `c:full:${k}`);
+  const sizes = await Promise.all(keys.map((k) => h.store.memory("USAGE", k, "SAMPLES", 0) as Promise<number>));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  assert.equal(await h.store.hlen("c:full:m"), 2_880);
+  assert.equal(await h.store.hlen("c:full:h"), 2_160);
+  assert.equal(await h.store.hlen("c:full:d"), 366);
+  assert.equal(await h.store.zcard("c:full:inc"), 1_000);
+  assert.ok(total < 2 * 1024 * 1024, `${total} bytes: ${keys.map((k, i) => `${k}=${sizes[i]}`).join(" ")}`);
+  console.log(`storage of one full check: ${total} bytes (${keys.map((k, i) => `${k}=${sizes[i]}`).join(" ")})`);
+});
