@@ -31,8 +31,10 @@ export class SessionStore {
     if (!id || id.length > 200) return undefined;
     const text = await this.redis.get(key(id));
     if (!text) return undefined;
-    await this.redis.pexpire(key(id), this.ttlMs);
-    return JSON.parse(text) as Session;
+    const session = JSON.parse(text) as Session;
+    // The user's index lives as long as their newest session, so revoking finds every live one.
+    await this.redis.multi().pexpire(key(id), this.ttlMs).pexpire(userKey(session.user), this.ttlMs).exec();
+    return session;
   }
 
   async destroy(id: string | undefined): Promise<void> {

@@ -25,7 +25,7 @@ after(async () => {
 });
 
 type Alert = { labels: Record<string, string>; generatorURL: string };
-const alertsOf = (json: unknown) => ((json as { alerts?: Alert[] }).alerts ?? []) as Alert[];
+const alertsOf = (json: unknown) => ((json as { alerts?: Alert[] } | undefined)?.alerts ?? []) as Alert[];
 
 async function loopFor(repo: string): Promise<Loop> {
   return waitFor(`a loop for ${repo}`, async () => {
@@ -185,7 +185,14 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
     const fresh = await loopFor(m.clean);
     await page.click(`a[href="/loops/${fresh.id}"]`);
     await page.waitForURL(`**/loops/${fresh.id}`);
-    await page.click("button:has-text('Acknowledge')");
+    // Keyboard only: Tab reaches the button, Enter presses it.
+    let focused = "";
+    for (let i = 0; i < 40 && focused !== "Acknowledge"; i++) {
+      await page.keyboard.press("Tab");
+      focused = String(await page.evaluate("document.activeElement && document.activeElement.textContent"));
+    }
+    assert.equal(focused, "Acknowledge", "the button is reachable with Tab");
+    await page.keyboard.press("Enter");
     await page.waitForSelector("#loop-status:has-text('acknowledged')");
     assert.match((await page.textContent("#history")) ?? "", /user:alice/);
     assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, "the loop page fits a 390 px phone");
