@@ -145,9 +145,9 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
   try {
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
-    // A worker thread of the supervisor: one Node runtime less in memory; the limits are those
-    // of SERVICE_NODE_FLAGS (a young generation is three semi-spaces).
-    if (single) return { services: [{ name: "mirror", args: [join(dir, `${TOGETHER}.mjs`), ...names], labels: names, thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 6 } }], bundle: dir };
+    // A worker thread of the supervisor: one Node runtime less in memory; the old-space limit of
+    // SERVICE_NODE_FLAGS, a young generation of 1 MB semi-spaces (three of them).
+    if (single) return { services: [{ name: "mirror", args: [join(dir, `${TOGETHER}.mjs`), ...names], labels: names, thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 3 } }], bundle: dir };
     return { services: names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] })), bundle: dir };
   } catch (err) {
     process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);

@@ -1,0 +1,169 @@
+/**
+ * Footprint (issue 25): the whole process tree of `pnpm start` as a new user runs it (pnpm
+ * itself, the supervisor, the services, and the embedded nats-server and redis-server it starts,
+ * with identity on) watching 100 git repositories and running 100 HTTP checks (30 s interval),
+ * measured once nothing changes any more:
+ *
+ * - footprint.single_rss_mb: RSS of the tree of `pnpm start --single` after 60 s idle (goal <= 160)
+ * - footprint.multi_rss_mb: the same for `pnpm start`, one process per service (goal <= 400)
+ * - footprint.idle_cpu_pct: CPU of the --single tree over the next 60 s, % of one core (goal <= 2)
+ *
+ * Baseline: an idle bare node process (`node.idle`), the floor of every Node process in the tree.
+ * extra: the RSS of each process of the tree (by role) and the tree's PSS, which counts pages
+ * shared between processes (the node binary's code) once.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SERVICE_NAMES } from "@mirror/contracts";
+import { descendants, freePort, makeRepo, type Mesh, startMesh, tempDir, waitFor } from "@mirror/testkit";
+import { type Bench, type BenchOptions, figure } from "./figure.js";
+import { sleep } from "./load.js";
+import { bareNodeRss, cpuMs, rssMB } from "./procs.js";
+import { startServer } from "./tracker.js";
+
+/** How long a mesh settles before the RSS is read, and the CPU window after it (5 s in a quick run). */
+const idleMs = (opts: BenchOptions) => (opts.quick ? 5_000 : 60_000);
+
+function read(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** PSS of a process in MB (pages shared with other processes counted by share). */
+function pssMB(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(read(`/proc/${pid}/smaps_rollup`));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** What a process of the tree is, for the per-process breakdown. */
+function role(pid: number): string {
+  const cmd = read(`/proc/${pid}/cmdline`).split("\0").join(" ");
+  if (cmd.startsWith("nats-server")) return "nats-server";
+  if (cmd.startsWith("redis-server")) return "redis-server";
+  if (/^pnpm\b|\/pnpm\b/.test(cmd.split(" ")[0] ?? "")) return "pnpm";
+  if (/^(\/bin\/)?sh /.test(cmd)) return "sh";
+  if (cmd.includes("mirror-single.mjs")) return "services (one process)";
+  if (cmd.includes("cli/bin/mirror.mjs")) return "supervisor";
+  const svc = /\/([a-z-]+)\.mjs(\s|$)/.exec(cmd)?.[1];
+  return svc ? `service ${svc}` : (cmd.split(" ")[0] ?? "?");
+}
+
+const tree = (mesh: Mesh) => [mesh.child.pid as number, ...descendants(mesh.child.pid as number)];
+
+async function makeRepos(root: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const dir = makeRepo(join(root, `repo-${String(i).padStart(3, "0")}`));
+    // A few dirty ones: their loops open at start and stay, as on a real box.
+    if (i % 10 === 0) writeFileSync(join(dir, "notes.txt"), "unfinished\n");
+  }
+}
+
+interface Sample {
+  rssMB: number;
+  pssMB: number;
+  cpuPct: number;
+  byRole: Record<string, number>;
+}
+
+/** One mesh: started, settled (idleMs), then RSS read and CPU measured over as long again. */
+async function measure(single: boolean, repos: number, checks: number, opts: BenchOptions): Promise<Sample> {
+  const IDLE_MS = idleMs(opts);
+  const root = tempDir("mirror-bench-footprint-");
+  await makeRepos(root, repos);
+  const server = await startServer();
+  const [nats, redis, ...ports] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const checkList = Array.from({ length: checks }, (_, i) => `    - { name: c${i}, interval: 30s, http: { url: "${server.url}?i=${i}", timeout: 5s }, conditions: ["status == 200"] }`);
+  const yaml = `scanner: { port: ${ports[0]}, roots: [ "${root}" ] }
+tracker:
+  port: ${ports[1]}
+  checks:
+${checkList.join("\n")}
+loops: { port: ${ports[2]} }
+notifier: { port: ${ports[3]} }
+model: { port: ${ports[4]} }
+console: { port: ${ports[5]} }
+`;
+  // Nothing listens on these ports: pnpm start runs the embedded servers, in its own tree.
+  const mesh = startMesh(yaml, {
+    env: { MIRROR_NATS_URL: `nats://127.0.0.1:${nats}`, MIRROR_REDIS_URL: `redis://127.0.0.1:${redis}`, MIRROR_HTTP_HOST: "127.0.0.1" },
+    command: ["pnpm", "start", ...(single ? ["--single"] : [])],
+  });
+  try {
+    await mesh.waitForLine(/^mirror: starting /, 240_000);
+    await waitFor("every service started", () => mesh.output.filter((l) => /"msg":"service started"/.test(l)).length >= SERVICE_NAMES.length, { timeout: 240_000, interval: 250 });
+    opts.log?.(`${single ? "--single" : "multi"}: started; settling ${IDLE_MS / 1000}s`);
+    await sleep(IDLE_MS);
+    const pids = tree(mesh);
+    const cpu0 = pids.reduce((a, p) => a + (cpuMs(p) || 0), 0);
+    const t0 = performance.now();
+    const byRole: Record<string, number> = {};
+    let rss = 0;
+    let pss = 0;
+    for (const p of pids) {
+      const mb = rssMB(p);
+      if (!Number.isFinite(mb)) continue;
+      rss += mb;
+      pss += pssMB(p);
+      const r = role(p);
+      byRole[r] = (byRole[r] ?? 0) + mb;
+    }
+    await sleep(IDLE_MS);
+    const later = tree(mesh);
+    const cpu1 = later.reduce((a, p) => a + (cpuMs(p) || 0), 0);
+    const cpuPct = ((cpu1 - cpu0) / (performance.now() - t0)) * 100;
+    opts.log?.(`${single ? "--single" : "multi"}: ${rss.toFixed(0)} MB RSS (${pss.toFixed(0)} MB PSS), ${cpuPct.toFixed(2)}% of one core; ${Object.entries(byRole).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    return { rssMB: rss, pssMB: pss, cpuPct, byRole };
+  } finally {
+    await mesh.stop();
+    server.child.kill();
+  }
+}
+
+const round = (byRole: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(byRole).map(([k, v]) => [`${prefix}.${k.replace(/\s+/g, "_")}`, Math.round(v * 10) / 10]));
+
+export const footprintBench: Bench = {
+  name: "footprint",
+  figures: ["footprint."],
+  async run(opts: BenchOptions) {
+    const [repos, checks] = opts.quick ? [5, 5] : [100, 100];
+    const base = await bareNodeRss();
+    const single = await measure(true, repos, checks, opts);
+    const multi = await measure(false, repos, checks, opts);
+    const IDLE_MS = idleMs(opts);
+    const setup = `${repos} git repos (every tenth dirty), ${checks} HTTP checks at 30 s, identity on, the embedded nats-server and redis-server; the whole tree of pnpm start (pnpm included)`;
+    return [
+      figure({
+        id: "footprint.single_rss_mb",
+        unit: "MB",
+        runs: [single.rssMB],
+        baseline: "node.idle",
+        baselineRuns: [base],
+        goal: { on: "value", op: "<=", limit: 160 },
+        note: `pnpm start --single, ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
+        extra: { pssMB: single.pssMB, ...round(single.byRole, "rss") },
+      }),
+      figure({
+        id: "footprint.multi_rss_mb",
+        unit: "MB",
+        runs: [multi.rssMB],
+        baseline: "node.idle",
+        baselineRuns: [base],
+        goal: { on: "value", op: "<=", limit: 400 },
+        note: `pnpm start (one process per service), ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
+        extra: { pssMB: multi.pssMB, cpuPct: multi.cpuPct, ...round(multi.byRole, "rss") },
+      }),
+      figure({
+        id: "footprint.idle_cpu_pct",
+        unit: "% of one core",
+        runs: [single.cpuPct],
+        baseline: "one core",
+        baselineRuns: [100],
+        goal: { on: "value", op: "<=", limit: 2 },
+        note: `pnpm start --single, ${setup}: CPU of every process of the tree over ${IDLE_MS / 1000} s after ${IDLE_MS / 1000} s idle`,
+      }),
+    ];
+  },
+};
