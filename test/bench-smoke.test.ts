@@ -17,6 +17,7 @@ const EXPECTED: Record<string, string[]> = {
   scanner: ["scanner.full", "scanner.rescan"],
   tracker: ["tracker.checks", "tracker.cpu"],
   sign: ["sign.verify_us"],
+  history: ["history.record", "history.query"],
 };
 
 function checkFigure(f: Figure): void {

@@ -31,12 +31,13 @@ export function historyMetrics(registry: Registry, deps: { queries: () => Histor
       if (!q) return;
       const names = (await q.checks().catch(() => [])).slice(0, MAX_EXPORTED_CHECKS);
       await Promise.all(
-        names.flatMap((check) =>
-          HISTORY_WINDOWS.map(async (window) => {
-            const v = await q.uptime(check, window).catch(() => null);
-            if (v !== null) this.set({ check, window }, v);
-          }),
-        ),
+        HISTORY_WINDOWS.map(async (window) => {
+          const values = await q.uptimeMany(names, window).catch(() => []);
+          for (const [i, check] of names.entries()) {
+            const v = values[i];
+            if (typeof v === "number") this.set({ check, window }, v);
+          }
+        }),
       );
     },
   });

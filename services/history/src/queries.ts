@@ -6,11 +6,15 @@ import type { Redis } from "ioredis";
 import { bucketIndex, type Calendar, dateOf, p95, RINGS, type Resolution, slotOf } from "./buckets.js";
 import { CHECKS, checkKeys, trendKey, YEAR_MS } from "./keys.js";
 import { slotsBetween } from "./recorder.js";
-import { SUM } from "./scripts.js";
+import { SUM, SUM_MANY } from "./scripts.js";
 
 interface Scripted extends Redis {
   historySum(key: string, ...args: (string | number)[]): Promise<[number, number, number, number]>;
+  historySumMany(keys: number, ...args: (string | number)[]): Promise<number[]>;
 }
+
+/** Checks summed per script call by uptimeMany (one call holds Redis for about a millisecond per 20). */
+const MANY_CHUNK = 250;
 
 export interface QueryDeps {
   store: Redis;
@@ -49,6 +53,7 @@ export class HistoryQueries {
   constructor(private readonly deps: QueryDeps) {
     const s = deps.store as unknown as Partial<Scripted> & Redis;
     if (!s.historySum) s.defineCommand("historySum", { numberOfKeys: 1, lua: SUM });
+    if (!s.historySumMany) s.defineCommand("historySumMany", { lua: SUM_MANY });
   }
 
   /** Index range [from, to] of the buckets a window covers, at its uptime resolution. */
@@ -68,6 +73,17 @@ export class HistoryQueries {
     const keys = checkKeys(name);
     const [n, up] = await (this.deps.store as Scripted).historySum(res === "day" ? keys.day : keys.hour, ...slotsBetween(from, to, res));
     return n > 0 ? up / n : null;
+  }
+
+  /** One window's uptime of many checks, summed inside Redis a chunk of checks per call (the status overview, the bench). */
+  async uptimeMany(names: readonly string[], window: HistoryWindow): Promise<(number | null)[]> {
+    const res = UPTIME_RES[window];
+    const [from, to] = this.range(window, res, this.deps.clock.now());
+    const slots = slotsBetween(from, to, res);
+    const chunks: string[][] = [];
+    for (let i = 0; i < names.length; i += MANY_CHUNK) chunks.push(names.slice(i, i + MANY_CHUNK).map((n) => (res === "day" ? checkKeys(n).day : checkKeys(n).hour)));
+    const replies = await Promise.all(chunks.map((keys) => (this.deps.store as Scripted).historySumMany(keys.length, ...keys, ...slots)));
+    return replies.flatMap((r) => Array.from({ length: r.length / 2 }, (_, i) => ((r[2 * i] as number) > 0 ? (r[2 * i + 1] as number) / (r[2 * i] as number) : null)));
   }
 
   async uptimeFigures(name: string, windows: readonly HistoryWindow[] = ["24h", "7d", "30d", "90d", "365d"]): Promise<UptimeFigures> {

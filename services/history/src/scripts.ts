@@ -147,3 +147,24 @@ for f, c in pairs(counts) do redis.call('HSET', day, f, c) end
 redis.call('PEXPIRE', day, ARGV[9])
 return 1
 `;
+
+/** SUM over several rings at once (KEYS), the same slots of each: returns {n, up} per key, flattened. */
+export const SUM_MANY = `
+local fields = {}
+for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
+local out = {}
+for k = 1, #KEYS do
+  local n, up = 0, 0
+  local vals = redis.call('HMGET', KEYS[k], unpack(fields))
+  for i = 1, #vals do
+    local v = vals[i]
+    if v then
+      local idx, a, b = string.match(v, '^(%d+),(%d+),(%d+)')
+      if idx and tonumber(idx) == tonumber(ARGV[i * 2]) then n = n + tonumber(a); up = up + tonumber(b) end
+    end
+  end
+  out[#out + 1] = n
+  out[#out + 1] = up
+end
+return out
+`;

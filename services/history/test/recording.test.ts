@@ -112,6 +112,8 @@ test("uptime windows: a result 2 days old is out of 24h and in 7d; 40 days old o
   await h.recorder.record(r3.status, r3.id);
   const u = await h.queries.uptimeFigures("svc");
   assert.deepEqual(u, { "24h": 1, "7d": 1, "30d": 1, "90d": 2 / 3, "365d": 2 / 3 });
+  assert.deepEqual(await h.queries.uptimeMany(["none", "svc"], "90d"), [null, 2 / 3], "many at once: the same figure");
+  assert.deepEqual(await h.queries.uptimeMany(["svc"], "24h"), [1]);
   h.clock.advance(400 * 24 * HOUR);
   assert.deepEqual(await h.queries.uptimeFigures("svc"), { "24h": null, "7d": null, "30d": null, "90d": null, "365d": null }, "a year later nothing is left in any window");
 });

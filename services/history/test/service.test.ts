@@ -2,12 +2,16 @@
 // statuses and loop events through its durable consumers, answers mirror.history.* over the bus,
 // exports the uptime ratio, and after a restart answers the same figures.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { Bus } from "@mirror/bus";
 import { raw as rawBus } from "@mirror/bus/testing";
 import { historyCheck, historyStatus, historyTrend, loopOpened, type ServiceStatus, serviceStatus } from "@mirror/contracts";
 import { createLogger, ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
-import { startNats, startRedis, type ServerHandle, waitFor } from "@mirror/testkit";
+import { REPO_ROOT, startNats, startRedis, type ServerHandle, tempDir, waitFor } from "@mirror/testkit";
 import { Registry } from "prom-client";
 import { historySpec } from "../src/app.js";
 import { loopOf } from "./fixtures.js";
@@ -92,4 +96,18 @@ test("statuses and a loop become uptime, an incident with its loop, a trend, met
   svc = await startHistory();
   assert.deepEqual(await figures(), expected, "the same figures after a restart");
   assert.equal((await caller.request(historyTrend, { days: 1 })).days[0]?.openTotal, 1);
+});
+
+test("`pnpm mirror trend` prints the trend over the bus as the operator", async () => {
+  const dir = tempDir("mirror-trend-");
+  writeFileSync(join(dir, "mirror.yaml"), "{}\n");
+  const env = { ...process.env, MIRROR_CONFIG: join(dir, "mirror.yaml"), MIRROR_DATA_DIR: dir, MIRROR_NATS_URL: nats.url };
+  const out = await promisify(execFile)("pnpm", ["mirror", "trend", "--days", "2"], { cwd: REPO_ROOT, env });
+  const lines = out.stdout.trim().split("\n");
+  assert.match(lines[0] ?? "", /^DATE\s+OPEN\s+OPENED\s+CLOSED/);
+  assert.match(lines[2] ?? "", /^2026-06-01\s+1\s+1\s+0\s/);
+  assert.match(out.stdout, /open now by kind: service\.down 1 high/);
+  const json = await promisify(execFile)("pnpm", ["mirror", "trend", "--days", "1", "--json", "--kind", "repo.dirty"], { cwd: REPO_ROOT, env });
+  assert.equal(JSON.parse(json.stdout).days[0].openTotal, 0);
+  await assert.rejects(promisify(execFile)("pnpm", ["mirror", "trend", "--days", "91"], { cwd: REPO_ROOT, env }), /--days must be a whole number from 1 to 90/);
 });
