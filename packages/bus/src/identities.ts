@@ -76,7 +76,10 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
   {
     name: "console",
     publishes: [],
-    consumes: [{ durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } }],
+    consumes: [
+      { durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } },
+      { durable: "console-services", filter: "mirror.service.status.>", options: { deliverPolicy: "new" } },
+    ],
     requests: [
       "mirror.loops.list",
       "mirror.loops.get",

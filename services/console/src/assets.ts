@@ -43,7 +43,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } d
 
 /**
  * Live updates: on a loop event from /api/events, the page's #content is fetched again and
- * swapped (the loop page only for its own loop). EventSource reconnects with Last-Event-ID itself.
+ * swapped (the loop page only for its own loop); on a service event, the pages that show services.
+ * EventSource reconnects with Last-Event-ID itself.
  */
 export const CLIENT_JS = `(() => {
   const content = () => document.getElementById("content");
@@ -71,6 +72,9 @@ export const CLIENT_JS = `(() => {
     const e = JSON.parse(ev.data);
     const only = content().dataset.loop;
     if (!only || only === e.loopId) refresh();
+  });
+  es.addEventListener("service", () => {
+    if (content().dataset.live === "services") refresh();
   });
 })();
 `;

@@ -1,13 +1,24 @@
 import type { LoopStatus } from "@mirror/contracts";
 
 /** One loop event as the browser gets it: enough to know what to refresh. */
-export interface LiveEvent {
+export interface LoopLiveEvent {
   /** The event's stream sequence: the SSE id, so a reconnect with Last-Event-ID resumes after it. */
   id: number;
+  kind: "loop";
   type: "opened" | "updated" | "closed";
   loopId: string;
   status: LoopStatus;
 }
+
+/** A check's or mesh member's new state (the Overview and Services pages refresh). */
+export interface ServiceLiveEvent {
+  id: number;
+  kind: "service";
+  name: string;
+  state: string;
+}
+
+export type LiveEvent = LoopLiveEvent | ServiceLiveEvent;
 
 type Listener = (e: LiveEvent) => void;
 
@@ -20,7 +31,9 @@ export class LiveHub {
 
   publish(e: LiveEvent): void {
     if (this.recent.some((r) => r.id === e.id)) return;
-    this.recent.push(e);
+    // Two consumers feed the hub: keep it in stream order, so "after Last-Event-ID" stays exact.
+    const at = this.recent.findLastIndex((r) => r.id < e.id) + 1;
+    this.recent.splice(at, 0, e);
     if (this.recent.length > this.keep) this.recent.shift();
     for (const l of this.listeners) l(e);
   }
@@ -42,5 +55,5 @@ export class LiveHub {
 
 /** One SSE frame. */
 export function sseFrame(e: LiveEvent): string {
-  return `id: ${e.id}\nevent: loop\ndata: ${JSON.stringify(e)}\n\n`;
+  return `id: ${e.id}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
 }

@@ -1,4 +1,4 @@
-import { anyLoopEvent, LOOP_EVENT_TYPES } from "@mirror/contracts";
+import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
 import type { ServiceSpec } from "@mirror/kit";
 import { LiveHub } from "./live.js";
 import { LoginLimit } from "./login-limit.js";
@@ -36,10 +36,11 @@ export function consoleSpec(): ServiceSpec {
         "console",
         async (data, m) => {
           const type = (EVENT_TYPE.exec(m.subject)?.[1] ?? "updated") as "opened" | "updated" | "closed";
-          hub.publish({ id: m.streamSeq, type, loopId: data.loop.id, status: data.loop.status });
+          hub.publish({ id: m.streamSeq, kind: "loop", type, loopId: data.loop.id, status: data.loop.status });
         },
         { types: LOOP_EVENT_TYPES, deliverPolicy: "new" },
       );
+      ctx.bus.consume(serviceStatus, "console-services", async (data, m) => hub.publish({ id: m.streamSeq, kind: "service", name: data.name, state: data.state }), { deliverPolicy: "new" });
       state = {
         users,
         sessions,

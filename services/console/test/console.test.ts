@@ -301,6 +301,29 @@ test("SSO: the trusted header from a trusted proxy logs in a known user; an unkn
   assert.equal((await fetch(`${m.url}/api/session`, { headers: { "remote-user": "mallory" } })).status, 401);
 });
 
+test("browser: the Services page shows a check going bad without a reload", { skip: browserSkip }, async () => {
+  const ctx = await browser();
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`${m.url}/services`);
+    await page.fill("input[name=username]", "bob");
+    await page.fill("input[name=password]", "bob-pw");
+    await page.click("button[type=submit]");
+    await page.waitForURL("**/services");
+    const web = page.locator("tr", { hasText: "web" });
+    await web.locator(".state-up").waitFor({ timeout: 30_000 });
+    await page.waitForSelector("#live:has-text('live')", { timeout: 10_000 });
+    // Only the check's own path fails: webhook deliveries keep their 200.
+    m.hook.respond((r) => (r.url.startsWith("/health") ? 503 : 200));
+    // A 503 is an answer: the check turns degraded (down is for no answer at all).
+    await web.locator(".state-degraded, .state-down").first().waitFor({ timeout: 30_000 });
+    assert.match((await web.textContent()) ?? "", /503/);
+  } finally {
+    m.hook.respond(() => 200);
+    await ctx.close();
+  }
+});
+
 // Last: it leaves this address rate-limited for the rest of the window.
 test("ten wrong passwords in a row get a 429 with Retry-After, also for the right password then", async () => {
   const statuses: number[] = [];

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { csrfMatches, safeNext, ssoUser } from "../src/auth.js";
 import { html, raw } from "../src/html.js";
+import { LiveHub, sseFrame } from "../src/live.js";
 import { hashPassword, verifyPassword } from "../src/passwords.js";
 
 test("html escapes every interpolated value, in text and in attributes; only raw() and nested html pass as markup", () => {
@@ -60,4 +61,17 @@ test("the SSO header is believed only from a trusted proxy", () => {
   assert.equal(ssoUser(req("10.0.0.3", "alice"), sso), undefined);
   assert.equal(ssoUser(req("10.0.0.2"), sso), undefined);
   assert.equal(ssoUser(req("10.0.0.2", "alice"), undefined), undefined);
+});
+
+test("the live hub keeps events in stream order and replays only what is after Last-Event-ID", () => {
+  const hub = new LiveHub(3);
+  const seen: number[] = [];
+  hub.subscribe((e) => seen.push(e.id));
+  for (const id of [5, 3, 7, 5]) hub.publish({ id, kind: "service", name: "web", state: "up" });
+  assert.deepEqual(seen, [5, 3, 7], "a duplicate is not sent twice");
+  assert.deepEqual(hub.since(0).map((e) => e.id), [3, 5, 7]);
+  assert.deepEqual(hub.since(4).map((e) => e.id), [5, 7]);
+  hub.publish({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" });
+  assert.deepEqual(hub.since(0).map((e) => e.id), [5, 7, 9], "only the newest are kept");
+  assert.match(sseFrame({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" }), /^id: 9\nevent: loop\ndata: \{.*\}\n\n$/);
 });

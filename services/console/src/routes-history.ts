@@ -1,0 +1,111 @@
+import { HISTORY_WINDOWS, type HistoryWindow, type MirrorConfig } from "@mirror/contracts";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { type BadgeKind, badgeSvg, shields } from "./badges.js";
+import { ConsoleError } from "./errors.js";
+import { historyClientOf } from "./history-client.js";
+import { remoteError } from "./mesh.js";
+import { type ConsoleState, guard, type StateRef } from "./state.js";
+import { publicStatus, STATUS_CSS, statusPageHtml } from "./status-page.js";
+
+const PUBLIC = { config: { public: true } } as const;
+const BADGE_FILES: Record<string, BadgeKind | "shields"> = { "status.svg": "status", "uptime.svg": "uptime", "response.svg": "response", "shields.json": "shields" };
+const BADGE_KINDS: readonly BadgeKind[] = ["status", "uptime", "response"];
+/** Public answers may be cached this long by browsers and badge proxies. */
+const PUBLIC_MAX_AGE = "public, max-age=60";
+
+function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).header("cache-control", "no-store").send({ error: { code, message } });
+}
+
+function windowOf(v: unknown, fallback: HistoryWindow): HistoryWindow {
+  if (v === undefined || v === "") return fallback;
+  if (typeof v === "string" && (HISTORY_WINDOWS as readonly string[]).includes(v)) return v as HistoryWindow;
+  throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, `window must be one of ${HISTORY_WINDOWS.join(", ")}`);
+}
+
+function daysOf(v: unknown): number {
+  if (v === undefined || v === "") return 90;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 90) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "days must be a whole number from 1 to 90");
+  return n;
+}
+
+/** A ConsoleError as its status; a bus failure as the owner's refusal (4xx) or 503. */
+function sendFailure(reply: FastifyReply, err: unknown): FastifyReply {
+  const e = err instanceof ConsoleError ? err : remoteError(err, "history");
+  return fail(reply, e.status, e.code, e.message);
+}
+
+const history = (s: ConsoleState) => historyClientOf(s.mesh, s.now);
+
+/**
+ * History in the console: `/api/checks/<name>/history` and `/api/trend` behind the login like
+ * the rest of `/api/`, and the public, opt-in `console.statusPages` (`/status/<slug>`, `.json`)
+ * and badges of the checks on them (`/badge/<check>/...`); any other check is a 404.
+ */
+export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
+  const pages = config.console.statusPages;
+  const published = new Set(pages.flatMap((p) => p.checks));
+
+  http.get<{ Params: { name: string }; Querystring: { window?: string } }>("/api/checks/:name/history", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      const h = await history(ok.s).check(req.params.name, windowOf(req.query.window, "24h"));
+      if (!h.known) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", `no history for check ${JSON.stringify(req.params.name)}`);
+      return { name: h.name, removed: h.removed, state: h.state, since: h.since, window: h.window, uptime: h.uptime, series: h.series, incidents: h.incidents };
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  http.get<{ Querystring: { days?: string } }>("/api/trend", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      return await history(ok.s).trend(daysOf(req.query.days));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  http.get("/status.css", PUBLIC, async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "max-age=300").send(STATUS_CSS));
+
+  http.get<{ Params: { slug: string } }>("/status/:slug", PUBLIC, async (req, reply) => {
+    const json = req.params.slug.endsWith(".json");
+    const slug = json ? req.params.slug.slice(0, -5) : req.params.slug;
+    const page = pages.find((p) => p.slug === slug);
+    if (!page) return json ? fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such status page") : reply.code(404).type("text/plain; charset=utf-8").send("no such status page\n");
+    const s = state();
+    if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
+    try {
+      const body = publicStatus(page, await history(s).status(page.checks, 90));
+      reply.header("cache-control", PUBLIC_MAX_AGE);
+      if (json) return reply.header("access-control-allow-origin", "*").send(body);
+      return reply.type("text/html; charset=utf-8").send(statusPageHtml(page, body));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  http.get<{ Params: { check: string; file: string }; Querystring: { window?: string; kind?: string } }>("/badge/:check/:file", PUBLIC, async (req, reply) => {
+    const file = BADGE_FILES[req.params.file];
+    // A check on no status page is answered exactly like an unknown one: nothing says it exists.
+    if (!file || !published.has(req.params.check)) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
+    const s = state();
+    if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
+    try {
+      const kind = file === "shields" ? req.query.kind || "status" : file;
+      if (!BADGE_KINDS.includes(kind as BadgeKind)) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, `kind must be one of ${BADGE_KINDS.join(", ")}`);
+      const window = windowOf(req.query.window, "30d");
+      const [summary] = await history(s).status([req.params.check], 1);
+      if (!summary) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
+      const badge = shields(summary, kind as BadgeKind, window);
+      reply.header("cache-control", PUBLIC_MAX_AGE);
+      if (file === "shields") return reply.header("access-control-allow-origin", "*").send(badge);
+      return reply.type("image/svg+xml; charset=utf-8").send(badgeSvg(badge));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+}
