@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { Loop } from "@mirror/contracts";
 import { makeRepo, REPO_ROOT, startMesh, tempDir, waitFor } from "@mirror/testkit";
-import { login } from "./harness.js";
+import { login, readStreamUntil } from "./harness.js";
 
 /** A free port on 127.0.0.1 (bound and released). */
 function port(): Promise<number> {
@@ -57,9 +57,13 @@ console: { port: ${consolePort}, publicUrl: "${url}" }
     const after = ((await (await get(`/api/loops/${loop.id}`)).json()) as { loop: Loop }).loop;
     assert.equal(after.status, "acknowledged");
     assert.equal(after.history.at(-1)?.by, "user:alice");
+    const events = await fetch(`${url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
+    await readStreamUntil(events, new RegExp(`event: loop\ndata: [^\n]*"loopId":"${loop.id}","status":"acknowledged"`), 20_000);
     const repos = (await (await get("/api/repos")).json()) as { repos: { path: string }[] };
     assert.equal(repos.repos.length, 1, "the scanner's repo list reaches the console");
     assert.ok(!mesh.output.some((l) => /^console\s.*Permissions Violation/i.test(l)), "the console stays inside its permissions");
+    const errors = mesh.output.filter((l) => /^console\s.*"level":"(error|fatal)"/.test(l));
+    assert.deepEqual(errors, [], "the console bound both its durable consumers and logged no error");
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${mesh.output.slice(-30).join("\n")}`);
   } finally {
