@@ -5,8 +5,11 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { csrfMatches, safeNext, ssoUser } from "../src/auth.js";
 import { html, raw } from "../src/html.js";
+import { ConsoleError } from "../src/errors.js";
 import { LiveHub, sseFrame } from "../src/live.js";
+import { loopFilter } from "../src/pages/loops.js";
 import { hashPassword, verifyPassword } from "../src/passwords.js";
+import { snoozeFor } from "../src/routes-api.js";
 
 test("html escapes every interpolated value, in text and in attributes; only raw() and nested html pass as markup", () => {
   const name = "<img src=x onerror=alert(1)>";
@@ -74,4 +77,28 @@ test("the live hub keeps events in stream order and replays only what is after L
   hub.publish({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" });
   assert.deepEqual(hub.since(0).map((e) => e.id), [5, 7, 9], "only the newest are kept");
   assert.match(sseFrame({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" }), /^id: 9\nevent: loop\ndata: \{.*\}\n\n$/);
+});
+
+test("query and body parsers never throw on any input, and only ever pass on what they understand", () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.constantFrom("status", "kind", "severity", "q", "x"), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()), fc.constant(null))), (query) => {
+      const f = loopFilter(query);
+      assert.ok(["active", "open", "acknowledged", "snoozed", "suppressed", "closed", "all"].includes(f.status));
+      assert.ok(f.severity === undefined || ["critical", "high", "medium", "low", "info"].includes(f.severity));
+      assert.ok((f.q ?? "").length <= 200 && (f.kind ?? "").length <= 200);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.anything(), (body) => {
+      try {
+        const d = snoozeFor(body);
+        assert.ok(typeof d === "string" && d.length > 0);
+      } catch (err) {
+        assert.ok(err instanceof ConsoleError && err.status === 400);
+      }
+    }),
+  );
+  assert.equal(snoozeFor({ for: "4h" }), "4h");
+  assert.equal(snoozeFor(undefined), "1h");
+  assert.throws(() => snoozeFor({ for: "0s" }), ConsoleError);
 });
