@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { duration } from "../duration.js";
 import { Port } from "./port.js";
+import { StatusPages } from "./status-pages.js";
 
 /** `console`: the owner's web page (login, loops, services, repos), a member of the mesh. */
 export const ConsoleConfig = z
@@ -18,6 +19,8 @@ export const ConsoleConfig = z
     loginAttempts: z.number().int().min(1).default(5),
     /** The window failed logins are counted in; a 429's Retry-After says when it ends. */
     loginWindow: duration("15m"),
+    /** Public status pages, opt-in: none unless listed here. */
+    statusPages: StatusPages,
   })
   .prefault({});
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;

@@ -11,6 +11,7 @@ import { TrackerConfig } from "./tracker.js";
 export * from "./bus.js";
 export * from "./console.js";
 export * from "./history.js";
+export * from "./status-pages.js";
 export * from "./loops.js";
 export * from "./model.js";
 export * from "./notifier.js";
