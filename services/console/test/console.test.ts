@@ -202,6 +202,8 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
 
     // The repo named like a tag is text everywhere: no <img> on any page, no alert.
     await loopFor(m.htmlNamed);
+    await page.goto(`${m.url}/`);
+    assert.match((await page.textContent("main")) ?? "", /last scan \d+[smhd] ago; last check \d+[smhd] ago/);
     for (const path of ["/repos", "/", "/loops", "/notifications", "/services", "/ask"]) {
       await page.goto(`${m.url}${path}`);
       if (["/repos", "/", "/loops"].includes(path)) assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);

@@ -11,6 +11,7 @@ export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummar
   const cs = checks.data ?? [];
   const repos = reposOf(active).filter((r) => r.signals.length);
   const last = scanned.data?.lastScanAt;
+  const lastCheck = cs.map((c) => c.checkedAt ?? "").sort().at(-1);
   return html`<h1>Overview</h1>${staleBanner(loops, now)}${staleBanner(checks, now)}${staleBanner(scanned, now)}
   <div class="cards">
     ${SEVERITIES.map((sev) => html`<div class="card sev-${sev}"><b>${count(active, (l) => l.severity === sev)}</b>${sev} loops</div>`)}
@@ -19,7 +20,7 @@ export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummar
     <div class="card state-degraded"><b>${count(cs, (c) => c.state === "degraded")}</b>degraded</div>
     <div class="card"><b>${repos.length}</b>repos need attention</div>
   </div>
-  <p class="muted">Model adapter: ${adapter}. ${scanned.data ? `${scanned.data.repos.length} repos under ${scanned.data.roots} roots; ` : ""}${last ? `last scan ${ago(last, now)}.` : "no scan finished yet."}</p>
+  <p class="muted">Model adapter: ${adapter}. ${scanned.data ? `${scanned.data.repos.length} repos under ${scanned.data.roots} roots; ` : ""}${last ? `last scan ${ago(last, now)}` : "no scan finished yet"}; ${lastCheck ? `last check ${ago(lastCheck, now)}.` : "no check ran yet."}</p>
   <h2>Open loops</h2>${loopRows(active.filter((l) => l.status === "open"), now)}
   <h2>Repos needing attention</h2>${repoRows(repos, now)}`;
 }
