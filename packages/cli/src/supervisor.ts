@@ -47,7 +47,7 @@ function processRun(svc: Supervised, env: NodeJS.ProcessEnv, cwd: string): Run {
 
 function threadRun(svc: Supervised, env: NodeJS.ProcessEnv, write: (line: string) => void): Run {
   const [script, ...argv] = svc.args;
-  const worker = new Worker(pathToFileURL(script as string), { argv, env: { ...env }, stdout: true, stderr: true, resourceLimits: svc.thread, execArgv: [] });
+  const worker = new Worker(pathToFileURL(script as string), { argv, env: { ...env }, stdout: true, stderr: true, resourceLimits: svc.thread });
   let done = false;
   worker.once("exit", () => void (done = true));
   // An uncaught error ends the worker (then "exit" with code 1): said here, as a process would on stderr.
