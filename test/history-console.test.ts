@@ -10,6 +10,7 @@ import { buildHttp, createLogger, ManualClock, parseConfig, type RunningService,
 import { type ServerHandle, startNats, startRedis, waitFor } from "@mirror/testkit";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
+import { SESSION_COOKIE } from "../services/console/src/auth.js";
 import { LiveHub } from "../services/console/src/live.js";
 import { LoginLimit } from "../services/console/src/login-limit.js";
 import { MeshClient } from "../services/console/src/mesh.js";
@@ -35,6 +36,7 @@ let consoleBus: Bus;
 let store: Redis;
 let app: ReturnType<typeof buildHttp>;
 let token: string;
+let cookie: string;
 
 function status(name: string, seq: number, state: ServiceStatus["state"], sinceSeq: number): ServiceStatus {
   const at = (s: number) => new Date(T0 + s * 1_000).toISOString();
@@ -71,6 +73,7 @@ console:
   const tokens = new TokenStore(store, now);
   await users.add("ada", "viewer", "correct horse battery staple");
   token = (await tokens.create("ada", "test")).token;
+  cookie = `${SESSION_COOKIE}=${(await sessions.create("ada")).id}`;
   const state: ConsoleState = {
     users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
     limit: new LoginLimit(store, 5, 900_000), mesh: new MeshClient(consoleBus, now), hub: new LiveHub(), now, log, streams: new Set(), adapter: "rules",
@@ -173,4 +176,20 @@ test("badges: SVG and Shields endpoint JSON for checks on a status page; any oth
   const named = await app.inject({ url: `/badge/${encodeURIComponent(HTML_NAME)}/status.svg` });
   assert.equal(named.statusCode, 200);
   assert.ok(!named.body.includes("<img") && named.body.includes("&lt;img"), "the name is escaped in the SVG");
+});
+
+test("pages behind the login: a check's uptime, response-time chart (SVG) and incidents; the trend chart", async () => {
+  const anon = await app.inject({ url: "/services/web/history" });
+  assert.equal(anon.statusCode, 303, "a login redirect without a session");
+  const r = await app.inject({ url: "/services/web/history?window=24h", headers: { cookie } });
+  assert.equal(r.statusCode, 200);
+  assert.match(r.body, /<td>66\.7%<\/td>/);
+  assert.match(r.body, /<svg viewBox="0 0 720 200"[^>]*aria-label="Response time over 24h/);
+  assert.match(r.body, /<polyline points="[\d., ]+"/);
+  assert.match(r.body, /4 s<\/td><td class="state-down status">down<\/td><td class="wide">connect ECONNREFUSED/);
+  assert.equal((await app.inject({ url: "/services/nope/history", headers: { cookie } })).statusCode, 404);
+  const t = await app.inject({ url: "/trend?days=30", headers: { cookie } });
+  assert.equal(t.statusCode, 200);
+  assert.match(t.body, /<h1>Maintenance trend<\/h1>/);
+  assert.equal([...t.body.matchAll(/<tr><td>2026-\d\d-\d\d<\/td>/g)].length, 30);
 });

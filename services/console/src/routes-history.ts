@@ -5,6 +5,10 @@ import { ConsoleError } from "./errors.js";
 import { historyClientOf } from "./history-client.js";
 import { remoteError } from "./mesh.js";
 import { type ConsoleState, guard, type StateRef } from "./state.js";
+import type { Principal } from "./auth.js";
+import { type Html, html } from "./html.js";
+import { checkHistoryPage, trendPage } from "./pages/history.js";
+import { layout } from "./pages/layout.js";
 import { publicStatus, STATUS_CSS, statusPageHtml } from "./status-page.js";
 
 const PUBLIC = { config: { public: true } } as const;
@@ -38,6 +42,16 @@ function sendFailure(reply: FastifyReply, err: unknown): FastifyReply {
 
 const history = (s: ConsoleState) => historyClientOf(s.mesh, s.now);
 
+function page(reply: FastifyReply, title: string, user: Principal, path: string, body: Html, status = 200): FastifyReply {
+  return reply.code(status).type("text/html; charset=utf-8").send(layout({ title, user, path, body }));
+}
+
+/** A failed read as a page: the reason in a banner, with the status it deserves. */
+function pageFailure(reply: FastifyReply, title: string, user: Principal, path: string, err: unknown): FastifyReply {
+  const e = err instanceof ConsoleError ? err : remoteError(err, "history");
+  return page(reply, title, user, path, html`<h1>${title}</h1><p class="banner error" role="status">${e.message}</p>`, e.status);
+}
+
 /**
  * History in the console: `/api/checks/<name>/history` and `/api/trend` behind the login like
  * the rest of `/api/`, and the public, opt-in `console.statusPages` (`/status/<slug>`, `.json`)
@@ -66,6 +80,28 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
       return await history(ok.s).trend(daysOf(req.query.days));
     } catch (err) {
       return sendFailure(reply, err);
+    }
+  });
+
+  http.get<{ Params: { name: string }; Querystring: { window?: string } }>("/services/:name/history", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      const h = await history(ok.s).check(req.params.name, windowOf(req.query.window, "24h"));
+      if (!h.known) throw new ConsoleError("MIRROR_ERR_NOT_FOUND", 404, `no history for check ${JSON.stringify(req.params.name)}`);
+      return page(reply, `${h.name} history`, ok.p, "/services", checkHistoryPage(h, ok.s.now()));
+    } catch (err) {
+      return pageFailure(reply, "Check history", ok.p, "/services", err);
+    }
+  });
+
+  http.get<{ Querystring: { days?: string } }>("/trend", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      return page(reply, "Trend", ok.p, "/", trendPage(await history(ok.s).trend(daysOf(req.query.days))));
+    } catch (err) {
+      return pageFailure(reply, "Maintenance trend", ok.p, "/", err);
     }
   });
 

@@ -1,0 +1,76 @@
+import { HISTORY_WINDOWS, type HistoryCheckReply, type HistoryTrendReply, type ResponsePoint, type TrendDay } from "@mirror/contracts";
+import { formatPercent } from "../badges.js";
+import { type Html, html } from "../html.js";
+import { formatSpan } from "../status-page.js";
+
+const W = 720;
+const H = 200;
+const PAD = { l: 48, r: 8, t: 8, b: 22 };
+const WINDOW_MS: Record<string, number> = { "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, "90d": 90 * 86_400_000, "365d": 365 * 86_400_000 };
+
+const pct = (u: number | null) => (u === null ? "–" : formatPercent(u));
+const n1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Response time drawn server-side as SVG: the min–max band, the mean and p95 lines, a ms axis. */
+export function responseChart(series: ResponsePoint[], window: string, now: number): Html {
+  if (series.length === 0) return html`<p class="muted">No response times in this window.</p>`;
+  const from = now - (WINDOW_MS[window] ?? WINDOW_MS["24h"] as number);
+  const top = Math.max(1, ...series.map((p) => p.max)) * 1.1;
+  const x = (t: string) => n1(PAD.l + ((Date.parse(t) - from) / (now - from)) * (W - PAD.l - PAD.r));
+  const y = (v: number) => n1(H - PAD.b - (v / top) * (H - PAD.t - PAD.b));
+  const line = (f: (p: ResponsePoint) => number) => series.map((p) => `${x(p.t)},${y(f(p))}`).join(" ");
+  const band = [...series.map((p) => `${x(p.t)},${y(p.max)}`), ...[...series].reverse().map((p) => `${x(p.t)},${y(p.min)}`)].join(" ");
+  const ticks = [0, top / 2, top].map((v) => html`<text x="${PAD.l - 4}" y="${y(v) + 4}" text-anchor="end" font-size="10" fill="#666">${Math.round(v)} ms</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+  return html`<figure class="chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Response time over ${window}: mean and p95, with the min-max band">
+${ticks}<polygon points="${band}" fill="#4dabf7" fill-opacity="0.18"/><polyline points="${line((p) => p.p95)}" fill="none" stroke="#f76707" stroke-width="1.2"/><polyline points="${line((p) => p.avg)}" fill="none" stroke="#1c7ed6" stroke-width="1.5"/>
+<text x="${PAD.l}" y="${H - 6}" font-size="10" fill="#666">${new Date(from).toISOString().slice(0, 16).replace("T", " ")}</text><text x="${W - PAD.r}" y="${H - 6}" font-size="10" fill="#666" text-anchor="end">now</text>
+</svg><figcaption class="muted">Blue: mean, orange: p95, band: min–max (ms) per bucket.</figcaption></figure>`;
+}
+
+/** One check's history: uptime per window, the response-time chart and the incident list. */
+export function checkHistoryPage(h: HistoryCheckReply, now: number): Html {
+  const base = `/services/${encodeURIComponent(h.name)}/history`;
+  return html`<h1>${h.name} <span class="state-${h.state ?? "unknown"} status">${h.state ?? "unknown"}</span></h1>
+${h.removed ? html`<p class="banner" role="status">This check is no longer configured; its history stays until its retention ends.</p>` : ""}
+<table><thead><tr>${HISTORY_WINDOWS.map((w) => html`<th>Uptime ${w}</th>`)}</tr></thead><tbody><tr>${HISTORY_WINDOWS.map((w) => html`<td>${pct(h.uptime[w])}</td>`)}</tr></tbody></table>
+<h2>Response time</h2>
+<p>${HISTORY_WINDOWS.map((w) => html`<a href="${base}?window=${w}" ${w === h.window ? html`aria-current="page"` : ""}>${w}</a> `)}</p>
+${responseChart(h.series, h.window, now)}
+<h2>Incidents (${h.window})</h2>
+${h.incidents.length
+  ? html`<table><thead><tr><th>Start</th><th>End</th><th>Duration</th><th>State</th><th class="wide">First error</th><th>Loop</th></tr></thead><tbody>${h.incidents.map(
+      (i) => html`<tr><td>${i.start.slice(0, 19).replace("T", " ")}</td><td>${i.end ? i.end.slice(0, 19).replace("T", " ") : "ongoing"}</td><td>${formatSpan(i.durationMs)}</td><td class="state-${i.state} status">${i.state}</td><td class="wide">${i.firstError ?? ""}</td><td>${i.loopId ? html`<a href="/loops/${encodeURIComponent(i.loopId)}">loop</a>` : ""}</td></tr>`,
+    )}</tbody></table>`
+  : html`<p class="muted">No incidents in this window.</p>`}`;
+}
+
+const PALETTE = ["#1c7ed6", "#f76707", "#37b24d", "#ae3ec9", "#f59f00", "#0ca678", "#e64980", "#495057"];
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const openOf = (d: TrendDay, kind: string) => Object.values(d.open[kind] ?? {}).reduce((a: number, b) => a + (b ?? 0), 0);
+
+/** The maintenance trend: open loops per day stacked by kind (SVG), then the days as a table, newest first. */
+export function trendPage(t: HistoryTrendReply): Html {
+  const kinds = [...new Set(t.days.flatMap((d) => Object.keys(d.open)))].sort();
+  const top = Math.max(1, ...t.days.map((d) => d.openTotal));
+  const bw = (W - PAD.l - PAD.r) / Math.max(1, t.days.length);
+  const y = (v: number) => n1(((H - PAD.t - PAD.b) * v) / top);
+  const bars = t.days.map((d, i) => {
+    let base = H - PAD.b;
+    return kinds.map((k, j) => {
+      const h = y(openOf(d, k));
+      base -= h;
+      return h > 0 ? html`<rect x="${n1(PAD.l + i * bw)}" y="${n1(base)}" width="${n1(Math.max(1, bw - 1))}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${d.date} ${k}: ${openOf(d, k)}</title></rect>` : "";
+    });
+  });
+  const legend = kinds.map((k, j) => html`<span class="legend"><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="${PALETTE[j % PALETTE.length]}"/></svg> ${k}</span> `);
+  const mean = (r: Record<string, number>) => (Object.keys(r).length ? formatSpan(total(r) / Object.keys(r).length) : "");
+  return html`<h1>Maintenance trend</h1>
+<p class="muted">Loops open at the end of each day (${t.timeZone}), last ${t.days.length} days.</p>
+<figure class="chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Open loops per day, stacked by kind">
+<text x="${PAD.l - 4}" y="${PAD.t + 10}" text-anchor="end" font-size="10" fill="#666">${top}</text><text x="${PAD.l - 4}" y="${H - PAD.b}" text-anchor="end" font-size="10" fill="#666">0</text>${bars}
+<text x="${PAD.l}" y="${H - 6}" font-size="10" fill="#666">${t.days[0]?.date ?? ""}</text><text x="${W - PAD.r}" y="${H - 6}" font-size="10" fill="#666" text-anchor="end">${t.days.at(-1)?.date ?? ""}</text>
+</svg><figcaption>${legend}</figcaption></figure>
+<table><thead><tr><th>Day</th><th>Open</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
+  (d) => html`<tr><td>${d.date}</td><td>${d.openTotal}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td>${mean(d.meanAckMs)}</td><td>${mean(d.meanCloseMs)}</td></tr>`,
+)}</tbody></table>`;
+}
