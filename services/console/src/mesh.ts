@@ -3,6 +3,8 @@ import {
   type AskReply,
   type CheckSummary,
   checksList,
+  type CheckStatusSummary,
+  historyStatus,
   type Loop,
   type LoopsListRequest,
   loopsAck,
@@ -71,6 +73,11 @@ export class MeshClient {
 
   checks(): Promise<Fetched<CheckSummary[]>> {
     return this.cached("checks", "service-tracker", async () => (await this.bus.request(checksList, {}, { timeout: TIMEOUT_MS })).checks);
+  }
+
+  /** Uptime and incidents per check from the history service (absent when it does not run). */
+  history(names: string[]): Promise<Fetched<CheckStatusSummary[]>> {
+    return this.cached("history", "history", async () => (await this.bus.request(historyStatus, { checks: names.slice(0, 1_000), days: 30 }, { timeout: TIMEOUT_MS })).checks);
   }
 
   /** Acts on a loop as `user:<by>`; remote 404/400/409 come back as ConsoleErrors with that status. */

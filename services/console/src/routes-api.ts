@@ -66,7 +66,9 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     if (!ok) return reply;
     const f = await ok.s.mesh.checks();
     if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
-    return { checks: f.data.map(({ pingKey: _, ...c }) => c), ...(f.error ? { stale: f.error } : {}) };
+    const history = new Map(((await ok.s.mesh.history(f.data.map((c) => c.name))).data ?? []).map((h) => [h.name, h]));
+    const checks = f.data.map(({ pingKey: _, ...c }) => ({ ...c, uptime: history.get(c.name)?.uptime ?? null, incidents: history.get(c.name)?.incidentCount ?? null }));
+    return { checks, ...(f.error ? { stale: f.error } : {}) };
   });
 
   http.get("/api/repos", PUBLIC, async (req, reply) => {

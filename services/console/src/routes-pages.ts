@@ -72,7 +72,9 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/services", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    return send(reply, "Services", ok.p, "/services", servicesPage(await ok.s.mesh.checks(), ok.s.now()));
+    const checks = await ok.s.mesh.checks();
+    const history = await ok.s.mesh.history((checks.data ?? []).map((c) => c.name));
+    return send(reply, "Services", ok.p, "/services", servicesPage(checks, history, ok.s.now()));
   });
 
   http.get("/repos", PUBLIC, async (req, reply) => {

@@ -258,6 +258,12 @@ test("repos, silences and ask through the API, acting as user:alice; viewers may
     return r.checks.find((c) => c.name === "web" && c.state === "up" && typeof c.latencyMs === "number");
   }, { timeout: 30_000 });
   assert.ok(web.checkedAt, "when it was last checked");
+  const uptime = await waitFor("the web check's uptime from the history service", async () => {
+    const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as { checks: { name: string; uptime: Record<string, number | null> | null }[] };
+    const u = r.checks.find((c) => c.name === "web")?.uptime;
+    return typeof u?.["24h"] === "number" ? u : undefined;
+  }, { timeout: 30_000 });
+  assert.ok((uptime["24h"] as number) > 0);
 
   const made = await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["alertname=repo.stash"], for: "1h", comment: "testing" }));
   assert.equal(made.status, 200, await made.clone().text());

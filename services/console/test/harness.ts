@@ -36,6 +36,7 @@ tracker: { port: 0, checks: [ { name: web, interval: 1s, http: { url: "${hook.ur
 loops: { port: ${loopsPort}, rules: { repo.dirty: { after: 0s } } }
 notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 model: { port: 0 }
+history: { port: 0 }
 console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trustedProxies: [ "127.0.0.1" ] }
 `;
   const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" };
