@@ -25,13 +25,14 @@ after(async () => {
 
 const env = () => ({ MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" });
 
+/** The tests share nats-server and redis-server: one notification group per repo, so an earlier test's group does not hold this one's alert for its group interval. */
 async function config(root: string, over: { model?: number } = {}) {
   const [p1, p2, p3, p4, p5] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   return {
     ports: { scanner: p1 as number, loops: p3 as number },
     yaml: `scanner: { roots: [ "${root}" ], interval: 1s, port: ${p1} }
 loops: { rules: { repo.dirty: { after: 0s } }, port: ${p3} }
-notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ], port: ${p4} }
+notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${hook.url}" } ], port: ${p4} }
 tracker: { port: ${p2} }
 model: { port: ${over.model ?? p5} }
 `,
