@@ -1,6 +1,8 @@
 import type { MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance } from "fastify";
 import { CLIENT_JS, CSS } from "./assets.js";
+import { layout } from "./pages/layout.js";
+import { notFoundPage } from "./pages/login.js";
 import { apiRoutes } from "./routes-api.js";
 import { extraRoutes } from "./routes-extra.js";
 import { pageRoutes } from "./routes-pages.js";
@@ -21,6 +23,11 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   });
   http.get("/assets/console.css", { config: { public: true } }, async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "max-age=300").send(CSS));
   http.get("/assets/console.js", { config: { public: true } }, async (_req, reply) => reply.type("text/javascript; charset=utf-8").header("cache-control", "max-age=300").send(CLIENT_JS));
+  // A mistyped address gets a page, not JSON (the API keeps its JSON 404).
+  http.setNotFoundHandler(async (req, reply) => {
+    if (req.url.startsWith("/api/")) return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `no ${req.method} ${req.url.split("?")[0]}` } });
+    return reply.code(404).type("text/html; charset=utf-8").send(layout({ title: "Not found", body: notFoundPage(`Nothing at ${req.url.split("?")[0]}.`) }));
+  });
   sessionRoutes(http, config, state);
   setupRoutes(http, config, state);
   apiRoutes(http, state);

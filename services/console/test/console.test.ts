@@ -119,6 +119,10 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   const unknownPage = await fetch(`${m.url}/loops/nope`, { headers: { cookie: alice.cookie } });
   assert.equal(unknownPage.status, 404);
   assert.match(await unknownPage.text(), /No loop nope/);
+  const nowhere = await fetch(`${m.url}/no/such/page`);
+  assert.equal(nowhere.status, 404);
+  assert.match(nowhere.headers.get("content-type") ?? "", /text\/html/);
+  assert.match(await nowhere.text(), /Nothing at \/no\/such\/page/);
   const malformed = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: "{" });
   assert.equal(malformed.status, 400);
   const badSnooze = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "soon" }) });
