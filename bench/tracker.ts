@@ -15,6 +15,7 @@ import { Registry } from "prom-client";
 import { Agent, request } from "undici";
 import { compileChecks, scheduleActiveChecks } from "../services/service-tracker/src/active.js";
 import { TrackerMetrics } from "../services/service-tracker/src/metrics.js";
+import { RdapClient } from "../services/service-tracker/src/probes/domain.js";
 import { HttpProber } from "../services/service-tracker/src/probes/http.js";
 import { StatusPublisher } from "../services/service-tracker/src/publisher.js";
 import { Scheduler } from "../services/service-tracker/src/scheduler.js";
@@ -65,7 +66,8 @@ export async function startTracker(url: string, natsUrl: string, checks: number,
   const book = new StatusBook({ clock: systemClock, log, metrics, publisher, resyncEvery: cfg.resyncEvery });
   const scheduler = new Scheduler(systemClock, { concurrency: cfg.concurrency, onError: () => undefined });
   const prober = new HttpProber({ maxBody: cfg.maxBody, now: () => Date.now() });
-  scheduleActiveChecks(compileChecks(cfg).checks, { scheduler, book, prober, metrics, clock: systemClock, tracker: cfg });
+  const now = () => Date.now();
+  scheduleActiveChecks(compileChecks(cfg).checks, { scheduler, book, prober: { http: prober, rdap: new RdapClient({ now }), now }, metrics, clock: systemClock, tracker: cfg });
   const probes = async () => ((await registry.getSingleMetric("mirror_tracker_probes_total")?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
   return {
     window: (ms: number) => window(probes, ms),

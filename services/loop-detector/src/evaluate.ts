@@ -1,5 +1,6 @@
 import type { RepoSnapshot, ServiceStatus } from "@mirror/contracts";
 import { certRules } from "./rules/cert.js";
+import { domainRules } from "./rules/domain.js";
 import { heartbeatRules } from "./rules/heartbeat.js";
 import { repoRules } from "./rules/repo.js";
 import type { Condition, ResolvedRules } from "./rules/rule.js";
@@ -20,7 +21,7 @@ export function evaluate(obs: Observation | null, now: number, rules: ResolvedRu
     case "service": {
       const s = obs.data as ServiceStatus;
       const base = serviceRules(s, now, rules);
-      return base === null ? null : [...base, ...heartbeatRules(s, now, rules), ...certRules(s, now, rules)];
+      return base === null ? null : [...base, ...heartbeatRules(s, now, rules), ...certRules(s, now, rules), ...domainRules(s, now, rules)];
     }
   }
 }

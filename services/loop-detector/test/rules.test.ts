@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { LoopsConfig, RepoSnapshot, ServiceStatus } from "@mirror/contracts";
 import { evaluate } from "../src/evaluate.js";
 import { certRules } from "../src/rules/cert.js";
+import { domainRules } from "../src/rules/domain.js";
 import { heartbeatRules } from "../src/rules/heartbeat.js";
 import { repoRules } from "../src/rules/repo.js";
 import { RULE_DEFAULTS, resolveRules } from "../src/rules/rule.js";
@@ -150,4 +151,21 @@ test("cert.expiring: due `within` before expiry; an expired certificate is at le
   assert.equal(later?.since, NOW + 16 * D, "not due yet, but the tick knows when");
   assert.equal(certRules(status({ cert: { expiresAt: iso(NOW - D) } }), NOW, rules)[0]?.severity, "high");
   assert.deepEqual(certRules(status(), NOW, rules), []);
+});
+
+test("domain.expiring: due `within` (30d by default) before the registration ends; expired is at least high; loops.rules.domain.expiring.within moves it", () => {
+  const dom = (expiresAt: string) => status({ name: "site", kind: "domain", domain: { name: "example.org", expiresAt } });
+  const [soon] = domainRules(dom(iso(NOW + 10 * D)), NOW, rules);
+  assert.equal(soon?.kind, "domain.expiring");
+  assert.equal(soon?.since, NOW - 20 * D);
+  assert.equal(soon?.severity, "medium");
+  assert.equal(soon?.evidence.domain, "example.org");
+  assert.match(soon?.summary ?? "", /example\.org/);
+  assert.equal(domainRules(dom(iso(NOW - D)), NOW, rules)[0]?.severity, "high");
+  assert.deepEqual(domainRules(status(), NOW, rules), []);
+  const week = resolveRules(LoopsConfig.parse({ rules: { "domain.expiring": { within: "7d" } } }));
+  assert.equal(domainRules(dom(iso(NOW + 10 * D)), NOW, week)[0]?.since, NOW + 3 * D);
+  // Reached through evaluate(), beside the service rules.
+  const all = evaluate({ source: "service", at: NOW, seq: 1, data: dom(iso(NOW + 10 * D)) }, NOW, rules) ?? [];
+  assert.deepEqual(kinds(all), ["domain.expiring"]);
 });

@@ -1,22 +1,29 @@
-import { type CheckConfig, stableHash, type TrackerConfig } from "@mirror/contracts";
+import { type CheckConfig, type CheckKind, checkKind, stableHash, type TrackerConfig } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import { type Condition, parseConditions } from "./conditions.js";
 import type { TrackerMetrics } from "./metrics.js";
-import type { HttpProber } from "./probes/http.js";
+import { urlTarget } from "./probes/redis.js";
 import type { ProbeResult } from "./probes/result.js";
-import { probeTcp } from "./probes/tcp.js";
+import { type Prober, type ProbeRunner, prepareProbe } from "./probes/run.js";
 import type { Scheduler } from "./scheduler.js";
 import type { Observed } from "./status.js";
 import type { StatusBook } from "./tracker.js";
+import { scheduleDiscovery } from "./probes/docker-discover.js";
+import { DOMAIN_MIN_INTERVAL, DOMAIN_RETRY } from "./probes/domain.js";
 
 /** A configured check with its conditions parsed. */
 export interface CompiledCheck {
   cfg: CheckConfig;
-  kind: "http" | "tcp" | "heartbeat";
+  kind: CheckKind;
   conditions: Condition[];
 }
 
-const DEFAULT_HTTP = ["status < 400"];
+/** Conditions a check of a kind gets when it names none. */
+const DEFAULTS: Partial<Record<CheckKind, string[]>> = {
+  http: ["status < 400"],
+  dns: ["rcode == NOERROR", "answers.count > 0"],
+  docker: ["health != unhealthy"],
+};
 
 /**
  * Parses every check's conditions at start-up. Returns every problem, each naming the key
@@ -26,11 +33,11 @@ export function compileChecks(cfg: TrackerConfig): { checks: CompiledCheck[]; pr
   const checks: CompiledCheck[] = [];
   const problems: string[] = [];
   cfg.checks.forEach((c, i) => {
-    const kind = c.http ? "http" : c.tcp ? "tcp" : "heartbeat";
-    const texts = kind === "http" && c.conditions.length === 0 ? DEFAULT_HTTP : c.conditions;
+    const kind = checkKind(c);
+    const texts = c.conditions.length === 0 ? (DEFAULTS[kind] ?? []) : c.conditions;
     const parsed = parseConditions(c.name, texts);
     problems.push(...parsed.problems.map((p) => `tracker.checks.${i}.conditions: ${p}`));
-    if (kind === "heartbeat" && c.conditions.length) problems.push(`tracker.checks.${i}.conditions: check "${c.name}" is a heartbeat; conditions apply to http and tcp checks`);
+    if (kind === "heartbeat" && c.conditions.length) problems.push(`tracker.checks.${i}.conditions: check "${c.name}" is a heartbeat; conditions apply to probed checks`);
     for (const cond of parsed.conditions) {
       if (kind !== "heartbeat" && !cond.kinds.includes(kind)) problems.push(`tracker.checks.${i}.conditions: check "${c.name}": condition "${cond.text}" does not apply to a ${kind} check`);
     }
@@ -49,52 +56,77 @@ export function slackOf(interval: number, coalesce: number): number {
   return Math.min(coalesce, Math.floor(interval / 10));
 }
 
-/** What a check probes, as Prometheus's `instance` would name it: host:port. */
+/** What a check probes, as Prometheus's `instance` would name it (host:port); never a credential. */
 export function checkTarget(cfg: CheckConfig): string | undefined {
   if (cfg.tcp) return `${cfg.tcp.host}:${cfg.tcp.port}`;
+  if (cfg.tls) return `${cfg.tls.host}:${cfg.tls.port}`;
+  if (cfg.dns) return cfg.dns.server ?? cfg.dns.name;
+  if (cfg.redis) return urlTarget(cfg.redis.url, 6379);
+  if (cfg.postgres) return urlTarget(cfg.postgres.url, 5432);
+  if (cfg.docker) return cfg.docker.container ?? cfg.docker.socket;
+  if (cfg.icmp) return cfg.icmp.host;
+  if (cfg.domain) return cfg.domain.name;
   if (!cfg.http) return undefined;
   const u = new URL(cfg.http.url);
   return u.port ? u.host : `${u.hostname}:${u.protocol === "https:" ? 443 : 80}`;
 }
 
 export function toObserved(r: ProbeResult): Observed {
-  const state = !r.reachable ? "down" : r.failed.length ? "degraded" : "up";
-  return { state, latencyMs: r.latencyMs, reason: r.error, failedConditions: r.failed, cert: r.cert, details: r.details };
+  const state = r.unknown ? "unknown" : !r.reachable ? "down" : r.failed.length ? "degraded" : "up";
+  return { state, latencyMs: r.latencyMs, reason: r.error, failedConditions: r.failed, cert: r.cert, domain: r.domain ?? null, details: r.details };
 }
 
-/** Puts every http and tcp check on the scheduler; each run probes, reports and says when to run next. */
-export function scheduleActiveChecks(
-  checks: CompiledCheck[],
-  deps: { scheduler: Scheduler; book: StatusBook; prober: HttpProber; metrics: TrackerMetrics; clock: Clock; tracker: TrackerConfig },
-): void {
-  const { scheduler, book, prober, metrics, clock, tracker } = deps;
+export interface ActiveDeps {
+  scheduler: Scheduler;
+  book: StatusBook;
+  prober: Prober;
+  metrics: TrackerMetrics;
+  clock: Clock;
+  tracker: TrackerConfig;
+}
+
+/** Puts every probed check on the scheduler; each run probes, reports and says when to run next. */
+export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): void {
   for (const c of checks) {
     if (c.kind === "heartbeat") continue;
-    const t = book.track({
-      name: c.cfg.name,
-      kind: c.kind,
-      dependsOn: c.cfg.dependsOn,
-      failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold,
-      successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
-    });
-    const interval = c.cfg.interval;
-    const phase = phaseOf(c.cfg.name);
-    const http = c.cfg.http ? prober.prepare(c.cfg.http, c.conditions) : null;
-    const { name } = c.cfg;
-    const kind = c.kind;
-    const target = checkTarget(c.cfg);
-    let due = clock.now() + (phase % Math.max(1, interval));
-    scheduler.add(`check:${c.cfg.name}`, due, async () => {
-      const r = http ? await prober.probe(http) : await probeTcp(c.cfg.tcp as NonNullable<CheckConfig["tcp"]>, c.conditions, () => clock.now());
+    if (c.cfg.docker?.discover) scheduleDiscovery(c, deps);
+    else scheduleCheck(c, prepareProbe(c, deps.prober), deps);
+  }
+}
+
+function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): void {
+  const { scheduler, book, metrics, clock, tracker } = deps;
+  const kind = c.kind as Exclude<CheckKind, "heartbeat">;
+  const t = book.track({
+    name: c.cfg.name,
+    kind,
+    dependsOn: c.cfg.dependsOn,
+    failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold,
+    successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
+  });
+  const { name } = c.cfg;
+  const domain = kind === "domain";
+  const interval = domain ? Math.max(c.cfg.interval, DOMAIN_MIN_INTERVAL) : c.cfg.interval;
+  const phase = phaseOf(name);
+  const target = checkTarget(c.cfg);
+  // A domain check's first look comes soon after start, then at most every 12h.
+  let due = clock.now() + (phase % Math.max(1, domain ? Math.min(c.cfg.interval, 5_000) : interval));
+  scheduler.add(
+    `check:${name}`,
+    due,
+    async () => {
+      const r = await run();
       const o = toObserved(r);
       if (target) o.details = { target, ...o.details };
       metrics.recordProbe(name, kind, o.state, r.latencyMs, r.cert?.expiresAt ?? null);
       book.report(t, o);
+      const now = clock.now();
+      if (domain) return now + (o.state === "up" || o.state === "degraded" ? interval : Math.min(interval, Math.max(c.cfg.interval, DOMAIN_RETRY)));
       // Fixed rate from the planned time; after an overrun, start again from now.
       due += interval;
-      const now = clock.now();
       if (due < now) due = now + ((phase + now) % Math.min(interval, 1_000));
       return due;
-    }, { slack: slackOf(interval, tracker.coalesce) });
-  }
+    },
+    { slack: slackOf(interval, tracker.coalesce) },
+  );
 }

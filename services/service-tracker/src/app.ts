@@ -1,5 +1,5 @@
 import { endpoint } from "@mirror/bus";
-import { type CheckSummary, checksList, type TrackerConfig } from "@mirror/contracts";
+import { type CheckSummary, checkKind, checksList, type TrackerConfig } from "@mirror/contracts";
 import { ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
@@ -8,6 +8,7 @@ import { HeartbeatMonitor } from "./heartbeat/monitor.js";
 import { PingKeys } from "./heartbeat/ping-keys.js";
 import { MeshDiscovery } from "./mesh/discovery.js";
 import { TrackerMetrics } from "./metrics.js";
+import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
 import { Scheduler } from "./scheduler.js";
@@ -27,7 +28,7 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
   let target: PingTarget | undefined;
   return {
     name: "service-tracker",
-    description: "Tracks HTTP/TCP checks, job heartbeats and the mesh's own services",
+    description: "Tracks HTTP, TCP, DNS, TLS, Redis, Postgres, Docker, ICMP and domain checks, job heartbeats and the mesh's own services",
     port: (c) => c.tracker.port,
     routes: (http, config, auth) => {
       // Validate before the bus connects, so a bad condition exits 2 even with no NATS around.
@@ -36,7 +37,7 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
     },
     start: async (ctx) => {
       const t = await startTracker(ctx);
-      const kinds = new Map(ctx.config.tracker.checks.map((c) => [c.name, c.http ? "http" : c.tcp ? "tcp" : "heartbeat"]));
+      const kinds = new Map(ctx.config.tracker.checks.map((c) => [c.name, checkKind(c)]));
       target = { monitor: t.heartbeats, keys: t.pingKeys, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => kinds.get(n) };
       onStarted?.(t);
       return t;
@@ -77,8 +78,9 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     onError: (id, err) => ctx.log.error({ err, job: id }, "scheduled job failed"),
     onLag: (ms) => metrics.lag.observe(ms / 1000),
   });
-  const prober = new HttpProber({ maxBody: cfg.maxBody, now: () => ctx.clock.now() });
-  scheduleActiveChecks(checks, { scheduler, book, prober, metrics, clock: ctx.clock, tracker: cfg });
+  const now = () => ctx.clock.now();
+  const http = new HttpProber({ maxBody: cfg.maxBody, now });
+  scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg });
   const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
   await monitor.add(heartbeats);
   const pingKeys = new PingKeys();
@@ -97,7 +99,7 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     stop: async () => {
       scheduler.stop();
       await publisher.close();
-      await prober.close();
+      await http.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { parseDuration } from "@mirror/contracts";
+import type { ProbeKind } from "./metrics.js";
 
 /**
  * What a condition is evaluated against: one probe's observation. Fields a probe kind does
@@ -11,6 +12,19 @@ export interface Observation {
   body?: string;
   bodyTruncated?: boolean;
   certExpiresAt?: number | null;
+  /** dns: the answers as text (MX as "10 mx.example.org", SRV as "priority weight port target"). */
+  answers?: string[];
+  /** dns: NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... */
+  rcode?: string;
+  /** docker: the container's state. */
+  running?: boolean;
+  restarts?: number;
+  /** docker: healthy, unhealthy, starting, or none (no HEALTHCHECK). */
+  health?: string;
+  /** icmp: percent of echo requests without a reply, and the average round trip (ms). */
+  loss?: number;
+  rtt?: number | null;
+  domainExpiresAt?: number | null;
   now: number;
 }
 
@@ -26,7 +40,7 @@ export interface Condition {
   /** Whether the probe must read the response body for it. */
   readonly needsBody: boolean;
   /** Probe kinds it applies to. */
-  readonly kinds: readonly ("http" | "tcp")[];
+  readonly kinds: readonly ProbeKind[];
   test(o: Observation): FailedCondition | null;
 }
 
@@ -45,7 +59,8 @@ export class ConditionError extends Error {
 type Op = "==" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "!contains" | "matches";
 const SYMBOLIC = /^\s*([A-Za-z][\w.-]*|len\(body\))\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$/;
 const WORDY = /^\s*([A-Za-z][\w.-]*)\s+(contains|!contains|not\s+contains|matches)\s+(.*?)\s*$/;
-const SUBJECTS = "status, latency, body, body.<json.path>, header.<name>, cert.expiresIn, len(body)";
+const SUBJECTS =
+  "status, latency, body, body.<json.path>, header.<name>, cert.expiresIn, len(body) (http); answers, answers.count, rcode (dns); running, restarts, health (docker); loss, rtt (icmp); domain.expiresIn (domain)";
 
 /** Parses one condition, e.g. `status == 200`, `latency < 500ms`, `body.status == ok`, `header.content-type contains json`. */
 export function parseCondition(text: string): Condition {
@@ -69,6 +84,16 @@ export function parseCondition(text: string): Condition {
       return cmp(actual.value) ? null : { condition: text, actual: show(actual.value) };
     },
   };
+}
+
+/** The conditions that fail for one observation. */
+export function failing(conditions: readonly Condition[], o: Observation): FailedCondition[] {
+  const out: FailedCondition[] = [];
+  for (const c of conditions) {
+    const f = c.test(o);
+    if (f !== null) out.push(f);
+  }
+  return out;
 }
 
 /** Parses every condition of a check; the errors name the check and the expression. */
@@ -96,21 +121,47 @@ type Read = { value: unknown; missing?: undefined } | { missing: string; value?:
 interface Getter {
   type: Kind;
   needsBody: boolean;
-  kinds: readonly ("http" | "tcp")[];
+  kinds: readonly ProbeKind[];
   read(o: Observation): Read;
 }
 
 const HTTP = ["http"] as const;
+const ALL: readonly ProbeKind[] = ["http", "tcp", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"];
+
+/** Subjects of the newer check kinds: one field of the observation each. */
+const FIELDS: Record<string, { type: Kind; kind: ProbeKind; read(o: Observation): unknown; missing: string }> = {
+  answers: { type: "text", kind: "dns", read: (o) => o.answers?.join(", "), missing: "no DNS answer" },
+  "answers.count": { type: "number", kind: "dns", read: (o) => o.answers?.length, missing: "no DNS answer" },
+  rcode: { type: "text", kind: "dns", read: (o) => o.rcode, missing: "no DNS response code" },
+  running: { type: "text", kind: "docker", read: (o) => o.running, missing: "no container state" },
+  restarts: { type: "number", kind: "docker", read: (o) => o.restarts, missing: "no restart count" },
+  health: { type: "text", kind: "docker", read: (o) => o.health, missing: "no health status" },
+  loss: { type: "number", kind: "icmp", read: (o) => o.loss, missing: "no ping result" },
+  rtt: { type: "duration", kind: "icmp", read: (o) => o.rtt ?? undefined, missing: "no echo reply" },
+  "domain.expiresin": { type: "duration", kind: "domain", read: (o) => (o.domainExpiresAt == null ? undefined : o.domainExpiresAt - o.now), missing: "no expiration date" },
+};
 
 function getter(text: string, subject: string): Getter {
   const s = subject.toLowerCase();
   if (s === "status") return { type: "number", needsBody: false, kinds: HTTP, read: (o) => (o.status === undefined ? { missing: "no HTTP status" } : { value: o.status }) };
-  if (s === "latency" || s === "response_time" || s === "responsetime") return { type: "duration", needsBody: false, kinds: ["http", "tcp"], read: (o) => ({ value: o.latencyMs }) };
+  if (s === "latency" || s === "response_time" || s === "responsetime") return { type: "duration", needsBody: false, kinds: ALL, read: (o) => ({ value: o.latencyMs }) };
+  const field = FIELDS[s];
+  if (field) {
+    return {
+      type: field.type,
+      needsBody: false,
+      kinds: [field.kind],
+      read: (o) => {
+        const v = field.read(o);
+        return v === undefined ? { missing: field.missing } : { value: v };
+      },
+    };
+  }
   if (s === "cert.expiresin" || s === "certificate_expiration") {
     return {
       type: "duration",
       needsBody: false,
-      kinds: HTTP,
+      kinds: ["http", "tls"],
       read: (o) => (o.certExpiresAt == null ? { missing: "no TLS certificate" } : { value: o.certExpiresAt - o.now }),
     };
   }

@@ -3,7 +3,8 @@ import type { State } from "./status.js";
 
 const STATES: State[] = ["up", "degraded", "down", "unknown"];
 
-type ProbeKind = "http" | "tcp";
+const PROBE_KINDS = ["http", "tcp", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
 
 /** The last probe of one check, read by the per-check gauges when they are scraped. */
 interface LastProbe {
@@ -32,7 +33,7 @@ export class TrackerMetrics {
   readonly meshBadReplies: Counter<"kind">;
   private readonly last = new Map<string, LastProbe>();
   /** Probes counted since the last scrape, by kind and outcome. */
-  private readonly pending: Record<ProbeKind, Record<State, number>> = { http: zeroes(), tcp: zeroes() };
+  private readonly pending: Record<ProbeKind, Record<State, number>> = Object.fromEntries(PROBE_KINDS.map((k) => [k, zeroes()])) as Record<ProbeKind, Record<State, number>>;
 
   constructor(r: Registry) {
     const last = this.last;
@@ -73,7 +74,7 @@ export class TrackerMetrics {
       labelNames: ["kind", "outcome"],
       registers: [r],
       collect() {
-        for (const kind of ["http", "tcp"] as const) {
+        for (const kind of PROBE_KINDS) {
           for (const outcome of STATES) {
             const n = pending[kind][outcome];
             if (n === 0) continue;

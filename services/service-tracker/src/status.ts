@@ -12,6 +12,7 @@ export interface Observed {
   failedConditions: FailedCondition[];
   heartbeat?: ServiceStatus["heartbeat"];
   cert?: ServiceStatus["cert"];
+  domain?: ServiceStatus["domain"];
   details?: Record<string, unknown>;
 }
 
@@ -95,6 +96,7 @@ export function toStatus(t: Tracked, now: number): ServiceStatus {
     failedConditions: why?.failedConditions ?? [],
     heartbeat: o?.heartbeat ?? null,
     cert: o?.cert ?? null,
+    ...(o?.domain ? { domain: o.domain } : {}),
     dependsOn: t.dependsOn,
     details: { ...o?.details, ...pending },
   };

@@ -49,6 +49,8 @@ export interface TrackerRun {
   tracker: RunningTracker;
   nc: NatsConnection;
   statuses: ServiceStatus[];
+  /** Every JSON log line the service wrote. */
+  logs: string[];
   /** The tracker's HTTP base URL. */
   url: string;
   /** The HTTP token state changes and /ping/<name> need. */
@@ -62,8 +64,13 @@ export interface TrackerRun {
 
 const TEST_TOKEN = "tracker-test-token";
 
-export async function runTracker(yaml: string, urls: { nats: string; redis: string }, opts: { clock?: Clock } = {}): Promise<TrackerRun> {
-  const config = parseConfig(yaml, { MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis });
+export async function runTracker(
+  yaml: string,
+  urls: { nats: string; redis: string },
+  opts: { clock?: Clock; env?: Record<string, string>; configFile?: string } = {},
+): Promise<TrackerRun> {
+  const config = parseConfig(yaml, { ...opts.env, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis }, opts.configFile);
+  const logs: string[] = [];
   const nc = await connect({ servers: urls.nats });
   const statuses: ServiceStatus[] = [];
   nc.subscribe("mirror.service.status.>", { callback: (_e, m) => void statuses.push(m.json<ServiceStatus>()) });
@@ -73,7 +80,7 @@ export async function runTracker(yaml: string, urls: { nats: string; redis: stri
     trackerSpec((t) => {
       tracker = t;
     }),
-    { config, port: 0, logDest: { write: () => true } as never, clock: opts.clock, env: {}, httpToken: TEST_TOKEN },
+    { config, port: 0, logDest: { write: (line: string) => void logs.push(line) } as never, clock: opts.clock, env: {}, httpToken: TEST_TOKEN },
   );
   const url = `http://127.0.0.1:${svc.port}`;
   const latest = (name: string) => statuses.findLast((s) => s.name === name);
@@ -82,6 +89,7 @@ export async function runTracker(yaml: string, urls: { nats: string; redis: stri
     tracker: tracker as RunningTracker,
     nc,
     statuses,
+    logs,
     url,
     token: TEST_TOKEN,
     pingUrl: (name) => `${url}/ping/${tracker?.pingKeys.keyOf(name) ?? `no-key-for-${name}`}`,

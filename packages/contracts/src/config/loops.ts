@@ -20,6 +20,7 @@ export const RULE_NAMES = [
   "service.degraded",
   "heartbeat.missed",
   "cert.expiring",
+  "domain.expiring",
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];
 
@@ -28,7 +29,7 @@ export const RuleConfig = z.strictObject({
   after: duration("0s").optional(),
   severity: Severity.optional(),
   enabled: z.boolean().default(true),
-  /** cert.expiring only: how close to expiry the certificate must be (default 14d). */
+  /** cert.expiring and domain.expiring: how close to expiry counts (default 14d for certificates, 30d for domains). */
   within: duration("14d").optional(),
 });
 export type RuleConfig = z.infer<typeof RuleConfig>;

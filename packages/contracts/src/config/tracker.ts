@@ -21,6 +21,71 @@ export const TcpCheck = z.strictObject({
   timeout: duration("5s").describe("Deadline of the TCP connect; past it the probe is down."),
 });
 
+/** `host:port` of a DNS server: an IP address (node:dns takes no names here), port optional. */
+const DnsServer = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, "a dns server is an IP address with an optional port, e.g. 1.1.1.1:53 or [::1]:5353");
+
+/** A DNS query; conditions on `answers`, `answers.count`, `rcode`, `latency`. */
+export const DnsCheck = z.strictObject({
+  name: z.string().min(1).max(253).describe("The name to resolve."),
+  type: z.enum(["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV"]).default("A").describe("The record type asked for."),
+  server: DnsServer.optional().describe("The DNS server to ask (IP:port); default: the system's resolvers."),
+  timeout: duration("5s").describe("Deadline of the query; past it the probe is down."),
+});
+
+/** A TLS handshake on any port (SMTPS, IMAPS, MQTT over TLS): its certificate feeds `cert.expiring`. */
+export const TlsCheck = z.strictObject({
+  host: z.string().min(1).describe("Host name or address to connect to."),
+  port: z.number().int().min(1).max(65_535).describe("TLS port on `host`."),
+  servername: z.string().optional().describe("The SNI name sent and verified; default: `host` when it is a name."),
+  tlsVerify: z.boolean().default(true).describe("Refuse a certificate that does not verify (then the check is down)."),
+  timeout: duration("10s").describe("Deadline of the connect and handshake."),
+});
+
+/** A Redis server: connect, AUTH when a password is given, PING. */
+export const RedisCheck = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, "a redis check url must be redis:// or rediss://").describe("redis://[user:password@]host:port; the password may come from an environment variable ($VAR in braces)."),
+  password: z.string().optional().describe("The password, e.g. `{ secretFile: /run/secrets/redis }` or an environment variable; overrides the URL's."),
+  timeout: duration("5s").describe("Deadline of connect, AUTH and PING together."),
+});
+
+/** A PostgreSQL server: connect, authenticate, SELECT 1. */
+export const PostgresCheck = z.strictObject({
+  url: z.string().regex(/^postgres(ql)?:\/\//, "a postgres check url must be postgres:// or postgresql://").describe("postgres://user[:password]@host:port/db; the password may come from an environment variable ($VAR in braces)."),
+  password: z.string().optional().describe("The password, e.g. `{ secretFile: /run/secrets/pg }` or an environment variable; overrides the URL's."),
+  timeout: duration("5s").describe("Deadline of connect, authentication and SELECT 1 together."),
+});
+
+/** A container through the Docker Engine API on a Unix socket; or every container labelled mirror.check=true. */
+export const DockerCheck = z
+  .strictObject({
+    container: z.string().min(1).optional().describe("Container name or id."),
+    discover: z.boolean().default(false).describe("Track every container labelled `mirror.check=true`, each as `<check>-<container>`."),
+    socket: z.string().min(1).default("/var/run/docker.sock").describe("The Docker Engine API socket."),
+    timeout: duration("5s").describe("Deadline of one API request."),
+  })
+  .superRefine((d, ctx) => {
+    if ((d.container !== undefined) === d.discover) ctx.addIssue({ code: "custom", message: "a docker check needs exactly one of `container` or `discover: true`" });
+  });
+
+/** Echo requests through the system `ping` (iputils; needs CAP_NET_RAW or net.ipv4.ping_group_range). */
+export const IcmpCheck = z.strictObject({
+  host: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, "an icmp host is a name or an address").describe("Host name or address to ping."),
+  count: z.number().int().min(1).max(20).default(3).describe("Echo requests per probe; conditions see `loss` (percent) and `rtt` (average)."),
+  timeout: duration("10s").describe("Deadline of the whole probe."),
+});
+
+/** A domain's registration expiry through RDAP; opens `domain.expiring`; probed at most every 12h. */
+export const DomainCheck = z.strictObject({
+  name: z
+    .string()
+    .regex(/^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{2,63}\.?$/, "a domain name like example.org")
+    .describe("The registered domain, e.g. example.org."),
+  rdap: z.url({ protocol: /^https?$/, error: "an rdap URL must be http:// or https://" }).optional().describe("The RDAP service's base URL; default: the registry's, from the IANA bootstrap file."),
+  timeout: duration("15s").describe("Deadline of one RDAP request."),
+});
+
 /** A job that must check in: every `every`, or at each `cron` time (in `tz`), within `grace`. */
 export const HeartbeatCheck = z
   .strictObject({
@@ -35,13 +100,24 @@ export const HeartbeatCheck = z
     if (hb.tz !== undefined && hb.cron === undefined) ctx.addIssue({ code: "custom", path: ["tz"], message: "`tz` only applies to `cron`" });
   });
 
+/** The kinds of check, each a key of a check holding its settings. */
+export const CHECK_KINDS = ["http", "tcp", "heartbeat", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
 export const CheckConfig = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a check name is 1-64 letters, digits, '-' or '_'").describe("Unique check name: the tracked service's name in loops, metrics and the console."),
-    interval: duration("30s").describe("How often the check probes (http and tcp checks)."),
+    interval: duration("30s").describe("How often the check probes (every kind but heartbeat; a domain check at most every 12h)."),
     http: HttpCheck.optional(),
     tcp: TcpCheck.optional(),
     heartbeat: HeartbeatCheck.optional(),
+    dns: DnsCheck.optional(),
+    tls: TlsCheck.optional(),
+    redis: RedisCheck.optional(),
+    postgres: PostgresCheck.optional(),
+    docker: DockerCheck.optional(),
+    icmp: IcmpCheck.optional(),
+    domain: DomainCheck.optional(),
     /** Expressions over the result, e.g. `status == 200`, `latency < 500ms`, `body.status == ok`. */
     conditions: z.array(z.string()).default([]),
     dependsOn: z.array(z.string()).default([]),
@@ -51,11 +127,16 @@ export const CheckConfig = z
     successThreshold: z.number().int().min(1).max(100).optional(),
   })
   .superRefine((c, ctx) => {
-    const kinds = [c.http, c.tcp, c.heartbeat].filter((k) => k !== undefined).length;
-    if (kinds !== 1) ctx.addIssue({ code: "custom", message: `check "${c.name}" needs exactly one of http, tcp or heartbeat` });
+    const kinds = CHECK_KINDS.filter((k) => c[k] !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: "custom", message: `check "${c.name}" needs exactly one of ${CHECK_KINDS.join(", ")}` });
     if (c.interval < 100) ctx.addIssue({ code: "custom", path: ["interval"], message: "interval must be at least 100ms" });
   });
 export type CheckConfig = z.infer<typeof CheckConfig>;
+
+/** Which kind a (valid) check is. */
+export function checkKind(c: CheckConfig): CheckKind {
+  return CHECK_KINDS.find((k) => c[k] !== undefined) ?? "heartbeat";
+}
 
 /** Discovery of the mesh's own services through the NATS Services API ($SRV.PING/INFO/STATS). */
 export const MeshConfig = z

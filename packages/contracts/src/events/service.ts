@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineEvent } from "../event.js";
 import { IsoTime } from "./common.js";
 
-export const ServiceKind = z.enum(["http", "tcp", "heartbeat", "mesh"]);
+export const ServiceKind = z.enum(["http", "tcp", "heartbeat", "mesh", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"]);
 export const ServiceState = z.enum(["up", "down", "degraded", "unknown"]);
 
 /**
@@ -28,6 +28,8 @@ export const ServiceStatus = z.object({
     .nullable()
     .default(null),
   cert: z.object({ expiresAt: IsoTime, issuer: z.string().nullable().default(null) }).nullable().default(null),
+  /** Domain checks: the registration's expiry as RDAP reports it (feeds `domain.expiring`). */
+  domain: z.object({ name: z.string(), expiresAt: IsoTime, registrar: z.string().nullable().default(null) }).nullable().optional(),
   /** Names of services this one depends on (for inhibition of dependent alerts). */
   dependsOn: z.array(z.string()).default([]),
   details: z.record(z.string(), z.unknown()).default({}),

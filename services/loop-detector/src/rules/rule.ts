@@ -20,7 +20,7 @@ export interface ResolvedRule {
   enabled: boolean;
   after: number;
   severity: Severity;
-  /** cert.expiring: how close to expiry counts. */
+  /** cert.expiring and domain.expiring: how close to expiry counts. */
   within: number;
 }
 
@@ -43,6 +43,7 @@ export const RULE_DEFAULTS: ResolvedRules = {
   "service.degraded": { enabled: true, after: 5 * 60_000, severity: "medium", within: 0 },
   "heartbeat.missed": { enabled: true, after: 0, severity: "high", within: 0 },
   "cert.expiring": { enabled: true, after: 0, severity: "medium", within: 14 * D },
+  "domain.expiring": { enabled: true, after: 0, severity: "medium", within: 30 * D },
 };
 
 /** Merges `loops.rules` over the defaults (the config schema already refused unknown names). */

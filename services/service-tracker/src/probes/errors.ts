@@ -25,7 +25,12 @@ export function describeError(err: unknown, host: string): string {
   if (!e?.code && e?.cause) e = e.cause as typeof e;
   const code = e?.code ?? "";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return `DNS lookup failed for ${host} (${code})`;
-  if (TLS.test(code)) return `TLS error: ${code}${e.message ? ` (${e.message})` : ""}`;
+  if (TLS.test(code)) {
+    // OpenSSL messages carry "<addr>:error:<code>:SSL routines:<fn>:<reason>:<file>:<line>"; the reason is what reads.
+    const first = (e.message ?? "").split("\n")[0]?.trim() ?? "";
+    const reason = /:SSL routines:[^:]*:([^:]+):/.exec(first)?.[1] ?? first;
+    return `TLS error: ${code}${reason ? ` (${reason})` : ""}`;
+  }
   if (CODES[code]) return `${CODES[code]} (${code})`;
   const msg = (e?.message ?? String(err)).split("\n")[0] ?? "unknown error";
   return code ? `${msg} (${code})` : msg;
