@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Bus } from "@mirror/bus";
 import { raw as rawBus } from "@mirror/bus/testing";
-import { type ServiceStatus, serviceStatus } from "@mirror/contracts";
+import { loopOpened, type ServiceStatus, serviceStatus } from "@mirror/contracts";
 import { buildHttp, createLogger, ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
 import { type ServerHandle, startNats, startRedis, waitFor } from "@mirror/testkit";
 import { Redis } from "ioredis";
@@ -192,4 +192,32 @@ test("pages behind the login: a check's uptime, response-time chart (SVG) and in
   assert.equal(t.statusCode, 200);
   assert.match(t.body, /<h1>Maintenance trend<\/h1>/);
   assert.equal([...t.body.matchAll(/<tr><td>2026-\d\d-\d\d<\/td>/g)].length, 30);
+});
+
+test("a repository's signals over the bus: the API and the page behind the login", async () => {
+  const repo = "/home/ada/code/<site>";
+  const now = clock.now();
+  const loop = {
+    id: "r1", kind: "repo.dirty", entity: { type: "repo" as const, repo }, severity: "low" as const, status: "open" as const, summary: "dirty",
+    openedAt: new Date(now - 2 * 3_600_000).toISOString(), updatedAt: new Date(now - 2 * 3_600_000).toISOString(), closedAt: null, snoozedUntil: null, suppressedBy: [], rev: 1, evidence: {}, triage: null, history: [],
+  };
+  const detector = await Bus.connect({ name: "loop-detector", url: nats.url, log, registry: new Registry() });
+  try {
+    await detector.publish(loopOpened, "r1", { loop, reason: "rule" }, { id: "loop:r1:1" });
+    const r = await waitFor("the repo signal", async () => {
+      const res = await app.inject({ url: `/api/repos/history?repo=${encodeURIComponent(repo)}`, headers: auth() });
+      const body = res.statusCode === 200 ? (res.json() as { signals: { kind: string; open: boolean; trueMs: number }[] }) : undefined;
+      return body?.signals.length === 1 ? body : undefined;
+    }, { timeout: 15_000 });
+    const [signal] = r.signals;
+    assert.deepEqual([signal?.kind, signal?.open, signal?.trueMs], ["repo.dirty", true, 2 * 3_600_000]);
+    assert.equal((await app.inject({ url: "/api/repos/history", headers: auth() })).statusCode, 400);
+    assert.equal((await app.inject({ url: `/api/repos/history?repo=x` })).statusCode, 401);
+    const page = await app.inject({ url: `/repos/history?repo=${encodeURIComponent(repo)}`, headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.ok(page.body.includes("<h1>/home/ada/code/&lt;site&gt;</h1>"));
+    assert.match(page.body, /<td>repo\.dirty<\/td><td><strong>true<\/strong>.*<td>2 h<\/td>/s);
+  } finally {
+    await detector.close();
+  }
 });

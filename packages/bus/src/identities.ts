@@ -97,6 +97,7 @@ export const MESH_IDENTITIES: readonly IdentitySpec[] = [
       "mirror.history.check",
       "mirror.history.status",
       "mirror.history.trend",
+      "mirror.history.repo",
     ],
     serves: ["mirror.console.>"],
   },

@@ -88,3 +88,12 @@ export type HistoryTrendReply = z.infer<typeof HistoryTrendReply>;
 export const historyCheck = defineEndpoint({ name: "history-check", subject: "mirror.history.check", request: HistoryCheckRequest, reply: HistoryCheckReply });
 export const historyStatus = defineEndpoint({ name: "history-status", subject: "mirror.history.status", request: HistoryStatusRequest, reply: HistoryStatusReply });
 export const historyTrend = defineEndpoint({ name: "history-trend", subject: "mirror.history.trend", request: HistoryTrendRequest, reply: HistoryTrendReply });
+
+export const HistoryRepoRequest = z.object({ repo: z.string().min(1).max(4_096), days: z.number().int().min(1).max(90).default(90) });
+/** One signal (repo loop kind) of a repository: how long it was true in the window, and whether it is now. */
+export const RepoSignal = z.object({ kind: z.string(), open: z.boolean(), since: IsoTime.nullable(), trueMs: z.number().nonnegative(), ratio: z.number().min(0).max(1) });
+export type RepoSignal = z.infer<typeof RepoSignal>;
+export const HistoryRepoReply = z.object({ repo: z.string(), days: z.number().int(), signals: z.array(RepoSignal) });
+export type HistoryRepoReply = z.infer<typeof HistoryRepoReply>;
+/** Served by: history. Called by: console (a repository's signals over the last days). */
+export const historyRepo = defineEndpoint({ name: "history-repo", subject: "mirror.history.repo", request: HistoryRepoRequest, reply: HistoryRepoReply });

@@ -1,5 +1,5 @@
 import type { Bus } from "@mirror/bus";
-import { type CheckStatusSummary, type HistoryCheckReply, type HistoryTrendReply, type HistoryWindow, historyCheck, historyStatus, historyTrend } from "@mirror/contracts";
+import { type CheckStatusSummary, type HistoryCheckReply, type HistoryRepoReply, type HistoryTrendReply, type HistoryWindow, historyCheck, historyRepo, historyStatus, historyTrend } from "@mirror/contracts";
 import type { MeshClient } from "./mesh.js";
 
 const TIMEOUT_MS = 3_000;
@@ -17,6 +17,10 @@ export class HistoryClient {
 
   check(name: string, window: HistoryWindow): Promise<HistoryCheckReply> {
     return this.bus.request(historyCheck, { name, window }, { timeout: TIMEOUT_MS });
+  }
+
+  repo(repo: string, days: number): Promise<HistoryRepoReply> {
+    return this.bus.request(historyRepo, { repo, days }, { timeout: TIMEOUT_MS });
   }
 
   trend(days: number): Promise<HistoryTrendReply> {

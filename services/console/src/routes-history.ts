@@ -7,7 +7,7 @@ import { remoteError } from "./mesh.js";
 import { type ConsoleState, guard, type StateRef } from "./state.js";
 import type { Principal } from "./auth.js";
 import { type Html, html } from "./html.js";
-import { checkHistoryPage, trendPage } from "./pages/history.js";
+import { checkHistoryPage, repoHistoryPage, trendPage } from "./pages/history.js";
 import { layout } from "./pages/layout.js";
 import { publicStatus, STATUS_CSS, statusPageHtml } from "./status-page.js";
 
@@ -53,8 +53,8 @@ function pageFailure(reply: FastifyReply, title: string, user: Principal, path: 
 }
 
 /**
- * History in the console: `/api/checks/<name>/history` and `/api/trend` behind the login like
- * the rest of `/api/`, and the public, opt-in `console.statusPages` (`/status/<slug>`, `.json`)
+ * History in the console: `/api/checks/<name>/history`, `/api/trend` and `/api/repos/history`
+ * behind the login like the rest of `/api/` (and their pages), and the public, opt-in `console.statusPages` (`/status/<slug>`, `.json`)
  * and badges of the checks on them (`/badge/<check>/...`); any other check is a 404.
  */
 export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
@@ -102,6 +102,28 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
       return page(reply, "Trend", ok.p, "/", trendPage(await history(ok.s).trend(daysOf(req.query.days))));
     } catch (err) {
       return pageFailure(reply, "Maintenance trend", ok.p, "/", err);
+    }
+  });
+
+  http.get<{ Querystring: { repo?: string; days?: string } }>("/api/repos/history", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "repo is required: ?repo=<path>");
+      return await history(ok.s).repo(req.query.repo, daysOf(req.query.days));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  http.get<{ Querystring: { repo?: string; days?: string } }>("/repos/history", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "repo is required: ?repo=<path>");
+      return page(reply, "Repo history", ok.p, "/repos", repoHistoryPage(await history(ok.s).repo(req.query.repo, daysOf(req.query.days))));
+    } catch (err) {
+      return pageFailure(reply, "Repo history", ok.p, "/repos", err);
     }
   });
 

@@ -1,5 +1,5 @@
 import { type EndpointHandler, endpoint } from "@mirror/bus";
-import { HISTORY_WINDOWS, historyCheck, historyStatus, historyTrend } from "@mirror/contracts";
+import { HISTORY_WINDOWS, historyCheck, historyRepo, historyStatus, historyTrend } from "@mirror/contracts";
 import { badWindow } from "./errors.js";
 import type { HistoryQueries } from "./queries.js";
 
@@ -12,5 +12,6 @@ export function historyEndpoints(q: HistoryQueries, timeZone: string): EndpointH
     }),
     endpoint(historyStatus, async (req) => ({ checks: await Promise.all(req.checks.map((name) => q.summary(name, req.days))) })),
     endpoint(historyTrend, async (req) => ({ timeZone, days: await q.trend(req.days) })),
+    endpoint(historyRepo, async (req) => q.repo(req.repo, req.days)),
   ];
 }

@@ -15,3 +15,6 @@ export const MAX_INCIDENTS = 1_000;
 export const TREND_DAYS = 90;
 export const TREND_TTL_MS = 92 * 86_400_000;
 export const CLOSED_LOOP_TTL_MS = 7 * 86_400_000;
+/** Per repository: how long each signal (repo loop kind) was true, kept for 90 days. */
+export const repoKey = (repo: string) => `repo:${repo}`;
+export const REPO_SIGNAL_WINDOW_MS = 90 * 86_400_000;

@@ -1,10 +1,10 @@
-import type { CheckStatusSummary, HistoryCheckReply, HistoryWindow, Incident, ResponsePoint, TrendDay, UptimeFigures } from "@mirror/contracts";
+import type { CheckStatusSummary, HistoryCheckReply, HistoryRepoReply, HistoryWindow, Incident, ResponsePoint, TrendDay, UptimeFigures } from "@mirror/contracts";
 
 type ServiceState = NonNullable<HistoryCheckReply["state"]>;
 type OpenCounts = TrendDay["open"];
 import type { Redis } from "ioredis";
 import { bucketIndex, type Calendar, dateOf, p95, RINGS, type Resolution, slotOf } from "./buckets.js";
-import { CHECKS, checkKeys, trendKey, YEAR_MS } from "./keys.js";
+import { CHECKS, checkKeys, repoKey, trendKey, YEAR_MS } from "./keys.js";
 import { slotsBetween } from "./recorder.js";
 import { SUM, SUM_MANY } from "./scripts.js";
 
@@ -172,6 +172,22 @@ export class HistoryQueries {
       incidents: incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs })),
       incidentCount: count + (meta[1] ? 1 : 0),
     };
+  }
+
+  /** How long each signal (repo loop kind) of a repository was true in the last `days` days, longest first. */
+  async repo(repo: string, days: number): Promise<HistoryRepoReply> {
+    const now = this.deps.clock.now();
+    const from = now - days * RINGS.day.ms;
+    const stored = await this.deps.store.hgetall(repoKey(repo));
+    const signals = Object.entries(stored).map(([kind, json]) => {
+      const r = JSON.parse(json) as { s?: unknown; o?: number };
+      const spans = Array.isArray(r.s) ? (r.s as [number, number][]) : [];
+      const openSince = typeof r.o === "number" && r.o >= 0 ? r.o : null;
+      const clip = (a: number, b: number) => Math.max(0, Math.min(b, now) - Math.max(a, from));
+      const trueMs = spans.reduce((sum, [a, b]) => sum + clip(a, b), 0) + (openSince === null ? 0 : clip(openSince, now));
+      return { kind, open: openSince !== null, since: openSince === null ? null : new Date(openSince).toISOString(), trueMs, ratio: Math.min(1, trueMs / (now - from)) };
+    });
+    return { repo, days, signals: signals.sort((a, b) => b.trueMs - a.trueMs || a.kind.localeCompare(b.kind)) };
   }
 
   /** Every check ever recorded that still has history. */

@@ -93,9 +93,11 @@ return {n, up, down, deg}
 
 /**
  * Applies one loop event to the trend, once per revision: KEYS loop record, open set, today's
- * trend hash; ARGV id, rev, kind, severity, status, openedAt, at (ms), closedAt (ms or -1),
- * ttl of the day hash (ms), ttl of a closed loop's record (ms).
- * Counts opened/closed/ack/close per kind and rewrites today's open-by-kind-and-severity.
+ * trend hash, loop record prefix, the repo's signal hash; ARGV id, rev, kind, severity, status,
+ * openedAt, at (ms), closedAt (ms or -1), ttl of the day hash (ms), ttl of a closed loop's record
+ * (ms), whether it is a repo loop ('1'), the start of the kept window (ms).
+ * Counts opened/closed/ack/close per kind and rewrites today's open-by-kind-and-severity; for a
+ * repo loop, keeps the periods its kind (signal) was true: `{ s: [[start, end]...], o: openSince | -1 }`.
  */
 export const LOOP = `
 local rec, openSet, day = KEYS[1], KEYS[2], KEYS[3]
@@ -145,6 +147,28 @@ end
 redis.call('HSET', day, 'snapshot', 1)
 for f, c in pairs(counts) do redis.call('HSET', day, f, c) end
 redis.call('PEXPIRE', day, ARGV[9])
+if ARGV[11] == '1' then
+  local cur = redis.call('HGET', KEYS[5], kind)
+  local r = { s = {}, o = -1 }
+  if cur then r = cjson.decode(cur) end
+  local spans = {}
+  for _, sp in ipairs(r.s or {}) do
+    if sp[2] >= tonumber(ARGV[12]) then spans[#spans + 1] = sp end
+  end
+  if status ~= 'closed' then
+    if r.o < 0 then r.o = math.min(openedAt, at) end
+  elseif r.o >= 0 then
+    local stop = closedAt
+    if stop < 0 then stop = at end
+    if stop < r.o then stop = r.o end
+    spans[#spans + 1] = { r.o, stop }
+    r.o = -1
+  end
+  while #spans > 200 do table.remove(spans, 1) end
+  r.s = spans
+  redis.call('HSET', KEYS[5], kind, cjson.encode(r))
+  redis.call('PEXPIRE', KEYS[5], ARGV[9])
+end
 return 1
 `;
 

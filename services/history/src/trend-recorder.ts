@@ -1,7 +1,7 @@
 import type { LoopEvent } from "@mirror/contracts";
 import type { Redis } from "ioredis";
 import type { Calendar } from "./buckets.js";
-import { CLOSED_LOOP_TTL_MS, checkKeys, LOOP_PREFIX, OPEN_LOOPS, TREND_TTL_MS, trendKey } from "./keys.js";
+import { CLOSED_LOOP_TTL_MS, checkKeys, LOOP_PREFIX, OPEN_LOOPS, REPO_SIGNAL_WINDOW_MS, repoKey, TREND_TTL_MS, trendKey } from "./keys.js";
 import { LOOP } from "./scripts.js";
 
 /** Ties a service loop to its check's open incident (the incident names the loop that reported it). */
@@ -35,7 +35,7 @@ interface Scripted extends Redis {
 export class TrendRecorder {
   constructor(private readonly deps: { store: Redis; calendar: Calendar; clock: { now(): number } }) {
     const s = deps.store as unknown as Partial<Scripted> & Redis;
-    if (!s.historyLoop) s.defineCommand("historyLoop", { numberOfKeys: 4, lua: LOOP });
+    if (!s.historyLoop) s.defineCommand("historyLoop", { numberOfKeys: 5, lua: LOOP });
     if (!s.historyLink) s.defineCommand("historyLink", { numberOfKeys: 1, lua: LINK });
   }
 
@@ -48,9 +48,11 @@ export class TrendRecorder {
     const openedAt = Math.min(Date.parse(loop.openedAt) || at, at);
     const closedAt = loop.closedAt ? Date.parse(loop.closedAt) : -1;
     const store = this.deps.store as Scripted;
+    const repo = loop.entity.type === "repo" && loop.entity.repo ? loop.entity.repo : undefined;
     const n = await store.historyLoop(
-      `${LOOP_PREFIX}${loop.id}`, OPEN_LOOPS, trendKey(this.deps.calendar.day(at)), LOOP_PREFIX,
+      `${LOOP_PREFIX}${loop.id}`, OPEN_LOOPS, trendKey(this.deps.calendar.day(at)), LOOP_PREFIX, repoKey(repo ?? ""),
       loop.id, loop.rev, loop.kind, loop.severity, loop.status, openedAt, at, Number.isFinite(closedAt) ? closedAt : -1, TREND_TTL_MS, CLOSED_LOOP_TTL_MS,
+      repo ? "1" : "0", now - REPO_SIGNAL_WINDOW_MS,
     );
     if (loop.entity.type === "service" && loop.entity.service) await store.historyLink(checkKeys(loop.entity.service).meta, loop.id, loop.status);
     return n === 1;

@@ -49,6 +49,30 @@ test("trend: opened, closed, open by kind and severity per day, mean time to ack
   assert.equal(d3?.openTotal, 1);
 });
 
+test("a repository's signals: how long each repo loop kind was true in the last 90 days, open ones counting up to now", async () => {
+  const h = historyOn(redis.url, { start: "2026-04-01T00:00:00Z" });
+  opened.push(h);
+  const t0 = h.clock.now();
+  const dirty = (status: "open" | "closed", rev: number, at: number) => loopOf("d1", "repo.dirty", status, rev, { openedAt: iso(t0), at: iso(at) });
+  // Dirty for 2 days, clean for a day, dirty again (a new loop) still open a day later.
+  const record = async (loop: ReturnType<typeof loopOf>, reason = "x") => {
+    h.clock.set(Date.parse(loop.updatedAt));
+    await h.trend.record({ loop: { ...loop, entity: { type: "repo", repo: "/r/site" } }, reason });
+  };
+  await record(dirty("open", 1, t0));
+  await record(dirty("closed", 2, t0 + 2 * DAY));
+  await record(dirty("closed", 2, t0 + 2 * DAY), "redelivered");
+  await record(loopOf("d2", "repo.dirty", "open", 1, { openedAt: iso(t0 + 3 * DAY), at: iso(t0 + 3 * DAY) }));
+  h.clock.set(t0);
+  h.clock.advance(4 * DAY);
+  const r = await h.queries.repo("/r/site", 90);
+  assert.deepEqual(r.signals.map((s) => [s.kind, s.open, s.trueMs, s.since]), [["repo.dirty", true, 3 * DAY, iso(t0 + 3 * DAY)]]);
+  assert.equal(r.signals[0]?.ratio, 3 / 90);
+  assert.deepEqual((await h.queries.repo("/r/other", 90)).signals, []);
+  h.clock.advance(100 * DAY);
+  assert.equal((await h.queries.repo("/r/site", 90)).signals[0]?.trueMs, 90 * DAY, "still open: the whole window, no more");
+});
+
 test("a service loop names the incident it reported", async () => {
   const h = historyOn(redis.url);
   opened.push(h);

@@ -1,4 +1,4 @@
-import { HISTORY_WINDOWS, type HistoryCheckReply, type HistoryTrendReply, type ResponsePoint, type TrendDay } from "@mirror/contracts";
+import { HISTORY_WINDOWS, type HistoryCheckReply, type HistoryRepoReply, type HistoryTrendReply, type ResponsePoint, type TrendDay } from "@mirror/contracts";
 import { formatPercent } from "../badges.js";
 import { type Html, html } from "../html.js";
 import { formatSpan } from "../status-page.js";
@@ -73,4 +73,15 @@ export function trendPage(t: HistoryTrendReply): Html {
 <table><thead><tr><th>Day</th><th>Open</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
   (d) => html`<tr><td>${d.date}</td><td>${d.openTotal}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td>${mean(d.meanAckMs)}</td><td>${mean(d.meanCloseMs)}</td></tr>`,
 )}</tbody></table>`;
+}
+
+/** A repository's signals: how long each was true in the window, longest first, and whether it is now. */
+export function repoHistoryPage(r: HistoryRepoReply): Html {
+  return html`<h1>${r.repo}</h1>
+<p class="muted">How long each signal was true in the last ${r.days} days.</p>
+${r.signals.length
+  ? html`<table><thead><tr><th>Signal</th><th>Now</th><th>True for</th><th>Share</th></tr></thead><tbody>${r.signals.map(
+      (s) => html`<tr><td>${s.kind}</td><td>${s.open ? html`<strong>true</strong> since ${s.since?.slice(0, 16).replace("T", " ")}` : "false"}</td><td>${formatSpan(s.trueMs)}</td><td><meter min="0" max="1" value="${s.ratio}">${formatPercent(s.ratio)}</meter> ${formatPercent(s.ratio)}</td></tr>`,
+    )}</tbody></table>`
+  : html`<p class="muted">No signal was true in this window.</p>`}`;
 }
