@@ -27,6 +27,7 @@ notifier:
   groupBy: [alertname, repo]
   channels: [ { name: bench, type: webhook, url: "${hookUrl}" } ]
 model: { port: ${model} }
+history: { port: 0 }
 `;
 }
 
