@@ -30,8 +30,9 @@ export interface Mesh {
 export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?: string[]; command?: string[] } = {}): Mesh {
   const dir = tempDir("mirror-mesh-");
   const configFile = join(dir, "mirror.yaml");
-  // The console takes a free port unless the test names one: two meshes never fight over 9100.
-  writeFileSync(configFile, /^console:/m.test(yaml) ? yaml : `${yaml}\nconsole: { port: 0 }\n`);
+  // The console and the history take a free port unless the test names one: two meshes never fight over 9100 or 9108.
+  const withConsole = /^console:/m.test(yaml) ? yaml : `${yaml}\nconsole: { port: 0 }\n`;
+  writeFileSync(configFile, /^history:/m.test(withConsole) ? withConsole : `${withConsole}\nhistory: { port: 0 }\n`);
   const output: string[] = [];
   const command = opts.command ?? ["pnpm", "start", ...(opts.names ?? [])];
   const dataDir = opts.env?.MIRROR_DATA_DIR ?? join(dir, ".mirror");
