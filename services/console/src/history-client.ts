@@ -4,7 +4,7 @@ import type { MeshClient } from "./mesh.js";
 
 const TIMEOUT_MS = 3_000;
 /** Public pages and badges answer from this cache: anyone may load them, the history is asked at most this often per page. */
-const PUBLIC_TTL_MS = 15_000;
+const PUBLIC_TTL_MS = 5_000;
 
 /** The history service's endpoints, as the console reads them (the public parts cached briefly). */
 export class HistoryClient {
