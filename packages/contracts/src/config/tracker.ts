@@ -71,7 +71,7 @@ export const DockerCheck = z
 
 /** Echo requests through the system `ping` (iputils; needs CAP_NET_RAW or net.ipv4.ping_group_range). */
 export const IcmpCheck = z.strictObject({
-  host: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, "an icmp host is a name or an address").describe("Host name or address to ping."),
+  host: z.string().min(1).regex(/^[A-Za-z0-9[:_][A-Za-z0-9.:_-]*$/, "an icmp host is a name or an address (it cannot start with -)").describe("Host name or address to ping."),
   count: z.number().int().min(1).max(20).default(3).describe("Echo requests per probe; conditions see `loss` (percent) and `rtt` (average)."),
   timeout: duration("10s").describe("Deadline of the whole probe."),
 });

@@ -45,7 +45,7 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): void {
               t = book.track(spec(entity));
               found.set(entity, t);
             }
-            const r = await probeContainer(docker.socket, id, docker.timeout, c.conditions, () => clock.now());
+            const r = await probeContainer(docker.socket, { id, name }, docker.timeout, c.conditions, () => clock.now());
             const o = toObserved(r);
             o.details = { target: name, ...o.details };
             metrics.recordProbe(entity, "docker", o.state, r.latencyMs, null);

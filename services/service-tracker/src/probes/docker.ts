@@ -62,9 +62,10 @@ interface Inspect {
 }
 
 /** Inspects one container: running is reachable; its restart count and health go to the conditions. */
-export async function probeContainer(socket: string, container: string, timeout: number, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
+export async function probeContainer(socket: string, ref: string | { id: string; name: string }, timeout: number, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
   const started = performance.now();
-  const got = await engineGet(socket, `/containers/${encodeURIComponent(container)}/json`, timeout);
+  const { id, name: container } = typeof ref === "string" ? { id: ref, name: ref } : ref;
+  const got = await engineGet(socket, `/containers/${encodeURIComponent(id)}/json`, timeout);
   if ("error" in got) return unreachable(started, got.error);
   if (got.status === 404) return unreachable(started, `no such container: ${container}`);
   const c = got.json as Inspect;

@@ -22,8 +22,7 @@ export function probePostgres(cfg: PostgresCheckConfig, conditions: readonly Con
   const host = new URL(cfg.url).hostname;
   return withDeadline(cfg.timeout, started, (settle) => {
     const client = new pg.Client({
-      connectionString: cfg.url,
-      ...(cfg.password !== undefined ? { password: cfg.password } : {}),
+      connectionString: withPassword(cfg.url, cfg.password),
       connectionTimeoutMillis: cfg.timeout,
       query_timeout: cfg.timeout,
       application_name: "mirror-service-tracker",
@@ -46,4 +45,12 @@ export function probePostgres(cfg: PostgresCheckConfig, conditions: readonly Con
       .finally(() => void client.end().catch(() => undefined));
     return () => void client.end().catch(() => undefined);
   });
+}
+
+/** The URL with `password` in it: pg lets a connection string's fields win over separate options. */
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
