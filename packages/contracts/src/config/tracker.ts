@@ -118,7 +118,11 @@ export const CheckConfig = z
     docker: DockerCheck.optional(),
     icmp: IcmpCheck.optional(),
     domain: DomainCheck.optional(),
-    /** Expressions over the result, e.g. `status == 200`, `latency < 500ms`, `body.status == ok`. */
+    /**
+     * Expressions over the result, e.g. `status == 200`, `latency < 500ms`, `body.status == ok`; dns: `answers contains 10.0.0.7`,
+     * `answers.count > 0`, `rcode == NOERROR`; docker: `restarts < 5`, `health == healthy`; icmp: `loss < 20`, `rtt < 50ms`;
+     * tls: `cert.expiresIn > 14d`; domain: `domain.expiresIn > 30d`.
+     */
     conditions: z.array(z.string()).default([]),
     dependsOn: z.array(z.string()).default([]),
     /** Consecutive failed probes before an up check turns down/degraded. Default: tracker.failureThreshold. */
