@@ -36,7 +36,7 @@ export const DnsCheck = z.strictObject({
 
 /** A TLS handshake on any port (SMTPS, IMAPS, MQTT over TLS): its certificate feeds `cert.expiring`. */
 export const TlsCheck = z.strictObject({
-  host: z.string().min(1).describe("Host name or address to connect to."),
+  host: z.string().min(1).describe("Host name or address of the TLS server."),
   port: z.number().int().min(1).max(65_535).describe("TLS port on `host`."),
   servername: z.string().optional().describe("The SNI name sent and verified; default: `host` when it is a name."),
   tlsVerify: z.boolean().default(true).describe("Refuse a certificate that does not verify (then the check is down)."),
