@@ -85,16 +85,49 @@ export interface ActiveDeps {
   tracker: TrackerConfig;
 }
 
-/** Puts every probed check on the scheduler; each run probes, reports and says when to run next. */
-export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): void {
-  for (const c of checks) {
-    if (c.kind === "heartbeat") continue;
-    if (c.cfg.docker?.discover) scheduleDiscovery(c, deps);
-    else scheduleCheck(c, prepareProbe(c, deps.prober), deps);
-  }
+/** The probed checks on the scheduler, changed in place when the config reloads. */
+export interface ActiveChecks {
+  /**
+   * Makes the scheduled checks those of `checks`: new ones start, changed ones are replaced
+   * (their state is kept), removed ones stop and are forgotten; unchanged ones keep their
+   * schedule untouched. Returns the names in each group.
+   */
+  apply(checks: CompiledCheck[]): { added: string[]; changed: string[]; removed: string[] };
 }
 
-function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): void {
+/** Puts every probed check on the scheduler; each run probes, reports and says when to run next. */
+export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): ActiveChecks {
+  const current = new Map<string, { fingerprint: string; stop: () => void }>();
+  const start = (c: CompiledCheck) => {
+    const stop = c.cfg.docker?.discover ? scheduleDiscovery(c, deps) : scheduleCheck(c, prepareProbe(c, deps.prober), deps);
+    current.set(c.cfg.name, { fingerprint: JSON.stringify(c.cfg), stop });
+  };
+  const apply: ActiveChecks["apply"] = (next) => {
+    const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+    const wanted = new Map(next.filter((c) => c.kind !== "heartbeat").map((c) => [c.cfg.name, c]));
+    for (const [name, running] of current) {
+      if (wanted.has(name)) continue;
+      running.stop();
+      current.delete(name);
+      deps.book.forget(name);
+      out.removed.push(name);
+    }
+    for (const [name, c] of wanted) {
+      const running = current.get(name);
+      if (running?.fingerprint === JSON.stringify(c.cfg)) continue;
+      if (running) {
+        running.stop();
+        out.changed.push(name);
+      } else out.added.push(name);
+      start(c);
+    }
+    return out;
+  };
+  apply(checks);
+  return { apply };
+}
+
+function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): () => void {
   const { scheduler, book, metrics, clock, tracker } = deps;
   const kind = c.kind as Exclude<CheckKind, "heartbeat">;
   const t = book.track({
@@ -104,6 +137,9 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): vo
     failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold,
     successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
   });
+  // A changed check keeps its state; its settings are the new ones.
+  Object.assign(t, { kind, dependsOn: c.cfg.dependsOn, failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold, successThreshold: c.cfg.successThreshold ?? tracker.successThreshold });
+  let live = true;
   const { name } = c.cfg;
   const domain = kind === "domain";
   const interval = domain ? Math.max(c.cfg.interval, DOMAIN_MIN_INTERVAL) : c.cfg.interval;
@@ -116,6 +152,8 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): vo
     due,
     async () => {
       const r = await run();
+      // Removed or replaced while it ran: its result belongs to a check that no longer exists.
+      if (!live) return null;
       const o = toObserved(r);
       if (target) o.details = { target, ...o.details };
       metrics.recordProbe(name, kind, o.state, r.latencyMs, r.cert?.expiresAt ?? null);
@@ -129,4 +167,8 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): vo
     },
     { slack: slackOf(interval, tracker.coalesce) },
   );
+  return () => {
+    live = false;
+    scheduler.remove(`check:${name}`);
+  };
 }

@@ -1,6 +1,6 @@
 import { endpoint } from "@mirror/bus";
 import { type CheckSummary, checkKind, checksList, type TrackerConfig } from "@mirror/contracts";
-import { ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { ConfigError, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
 import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
@@ -11,6 +11,7 @@ import { TrackerMetrics } from "./metrics.js";
 import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
+import { ConfigReloader } from "./reload.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
@@ -21,6 +22,10 @@ export interface RunningTracker extends Started {
   heartbeats: HeartbeatMonitor;
   pingKeys: PingKeys;
   mesh: MeshDiscovery | null;
+  /** Each configured check's kind, by name (follows config reloads). */
+  kinds: Map<string, string>;
+  /** Watches mirror.yaml and SIGHUP when the service was started from a file; tests call reload() on it. */
+  reloader: ConfigReloader | null;
 }
 
 /** The service-tracker's spec: defineService() runs it from main.ts, tests through runService(). */
@@ -37,8 +42,7 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
     },
     start: async (ctx) => {
       const t = await startTracker(ctx);
-      const kinds = new Map(ctx.config.tracker.checks.map((c) => [c.name, checkKind(c)]));
-      target = { monitor: t.heartbeats, keys: t.pingKeys, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => kinds.get(n) };
+      target = { monitor: t.heartbeats, keys: t.pingKeys, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => t.kinds.get(n) };
       onStarted?.(t);
       return t;
     },
@@ -80,13 +84,36 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   });
   const now = () => ctx.clock.now();
   const http = new HttpProber({ maxBody: cfg.maxBody, now });
-  scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg });
+  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg });
   const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
   await monitor.add(heartbeats);
   const pingKeys = new PingKeys();
   await pingKeys.load(ctx.store, heartbeats.map((h) => h.spec.name));
   consumeHeartbeats(ctx.bus, monitor);
   const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics }) : null;
+  const kinds = new Map(cfg.checks.map((c) => [c.name, checkKind(c)]));
+  const beats = new Map(heartbeats.map((h) => [h.spec.name, JSON.stringify(h)]));
+  const file = configPath(ctx.env);
+  const reloader = file
+    ? new ConfigReloader(ctx.config, {
+        file,
+        env: ctx.env,
+        log: ctx.log,
+        registry: ctx.registry,
+        validate: (tracker) => void compileAll(tracker, file),
+        apply: (next) => {
+          const compiled = compileAll(next.tracker, file);
+          const changed = active.apply(compiled.checks);
+          const hb = applyHeartbeats(compiled.heartbeats, beats, monitor);
+          // New heartbeats get their ping key; the store may be away (they get one at the next start then).
+          if (hb.added.length) pingKeys.load(ctx.store, hb.added).catch((err: Error) => ctx.log.warn({ err: err.message }, "ping keys of new heartbeats not loaded"));
+          kinds.clear();
+          for (const c of next.tracker.checks) kinds.set(c.name, checkKind(c));
+          return { added: [...changed.added, ...hb.added], changed: [...changed.changed, ...hb.changed], removed: [...changed.removed, ...hb.removed] };
+        },
+      })
+    : null;
+  reloader?.start();
   ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
   return {
     book,
@@ -94,14 +121,40 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     heartbeats: monitor,
     pingKeys,
     mesh,
+    kinds,
+    reloader,
     metadata: { checks: String(cfg.checks.length) },
     endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
     stop: async () => {
+      reloader?.stop();
       scheduler.stop();
       await publisher.close();
       await http.close();
     },
   };
+}
+
+/** Heartbeat checks added, changed and removed by a reload, applied to the monitor. */
+function applyHeartbeats(next: { spec: HeartbeatSpec; dependsOn: string[] }[], current: Map<string, string>, monitor: HeartbeatMonitor) {
+  const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+  const wanted = new Map(next.map((h) => [h.spec.name, h]));
+  for (const name of [...current.keys()]) {
+    if (wanted.has(name)) continue;
+    monitor.remove(name);
+    current.delete(name);
+    out.removed.push(name);
+  }
+  const start: typeof next = [];
+  for (const [name, h] of wanted) {
+    const fingerprint = JSON.stringify(h);
+    const before = current.get(name);
+    if (before === fingerprint) continue;
+    (before === undefined ? out.added : out.changed).push(name);
+    current.set(name, fingerprint);
+    start.push(h);
+  }
+  monitor.add(start).catch(() => undefined);
+  return out;
 }
 
 /** Every tracked entity with its state, heartbeats with their ping key, by name. */

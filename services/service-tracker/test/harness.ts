@@ -80,7 +80,7 @@ export async function runTracker(
     trackerSpec((t) => {
       tracker = t;
     }),
-    { config, port: 0, logDest: { write: (line: string) => void logs.push(line) } as never, clock: opts.clock, env: {}, httpToken: TEST_TOKEN },
+    { config, port: 0, logDest: { write: (line: string) => void logs.push(line) } as never, clock: opts.clock, env: opts.configFile ? { ...opts.env, MIRROR_CONFIG: opts.configFile, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis } : {}, httpToken: TEST_TOKEN },
   );
   const url = `http://127.0.0.1:${svc.port}`;
   const latest = (name: string) => statuses.findLast((s) => s.name === name);

@@ -36,6 +36,13 @@ export class HeartbeatMonitor {
     return [...this.jobs.keys()];
   }
 
+  /** Stops expecting a job (its check was removed from the config) and forgets its status. */
+  remove(name: string): void {
+    if (!this.jobs.delete(name)) return;
+    this.deps.scheduler.remove(`heartbeat:${name}`);
+    this.deps.book.forget(name);
+  }
+
   /** Loads what the store remembers, then schedules each job's first evaluation. */
   async add(specs: { spec: HeartbeatSpec; dependsOn: string[] }[]): Promise<void> {
     const now = this.deps.clock.now();

@@ -9,7 +9,7 @@ import { listLabelled, probeContainer } from "./docker.js";
  * check's conditions. The check itself reports the listing: down when the socket is missing
  * or refused, up with the number of containers found. A container that is gone is forgotten.
  */
-export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): void {
+export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): () => void {
   const { scheduler, book, metrics, clock, tracker } = deps;
   const docker = c.cfg.docker as NonNullable<typeof c.cfg.docker>;
   const spec = (name: string) => ({
@@ -24,12 +24,14 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): void {
   const interval = c.cfg.interval;
   const phase = phaseOf(c.cfg.name);
   let due = clock.now() + (phase % Math.max(1, interval));
+  let live = true;
   scheduler.add(
     `check:${c.cfg.name}`,
     due,
     async () => {
       const started = performance.now();
       const listed = await listLabelled(docker.socket, docker.timeout);
+      if (!live) return null;
       const latencyMs = performance.now() - started;
       if ("error" in listed) {
         book.report(self, { state: "down", latencyMs, reason: listed.error, failedConditions: [], details: { target: docker.socket } });
@@ -46,6 +48,7 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): void {
               found.set(entity, t);
             }
             const r = await probeContainer(docker.socket, { id, name }, docker.timeout, c.conditions, () => clock.now());
+            if (!live) return;
             const o = toObserved(r);
             o.details = { target: name, ...o.details };
             metrics.recordProbe(entity, "docker", o.state, r.latencyMs, null);
@@ -67,4 +70,10 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): void {
     },
     { slack: slackOf(interval, tracker.coalesce) },
   );
+  return () => {
+    live = false;
+    scheduler.remove(`check:${c.cfg.name}`);
+    for (const entity of found.keys()) book.forget(entity);
+    found.clear();
+  };
 }
