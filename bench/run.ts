@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Bench, Figure } from "./figure.js";
+import { footprintBench } from "./footprint.js";
 import { historyBench } from "./history.js";
 import { loopsBench } from "./loops.js";
 import { type Machine, machine } from "./machine.js";
@@ -21,7 +22,7 @@ import { signBench } from "./sign.js";
 import { fmt, markdownTable, textTable } from "./table.js";
 import { trackerBench } from "./tracker.js";
 
-export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench, signBench, historyBench];
+export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench, signBench, historyBench, footprintBench];
 
 /** The benches a name selects: a bench name, or a figure id (or id prefix) one of them produces. */
 export function select(names: string[]): Bench[] {

@@ -18,6 +18,7 @@ const EXPECTED: Record<string, string[]> = {
   tracker: ["tracker.checks", "tracker.cpu"],
   sign: ["sign.verify_us"],
   history: ["history.record", "history.query"],
+  footprint: ["footprint.single_rss_mb", "footprint.multi_rss_mb", "footprint.idle_cpu_pct"],
 };
 
 function checkFigure(f: Figure): void {
