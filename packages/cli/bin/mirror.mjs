@@ -110,7 +110,8 @@ function prune(keep) {
 }
 
 async function fromSource() {
-  const { register } = await import(pathToFileURL(createRequire(join(root, "package.json")).resolve("tsx/esm/api")).href);
+  // Resolved from packages/cli, which depends on tsx.
+  const { register } = await import("tsx/esm/api");
   register();
   await import(pathToFileURL(join(source, "main.ts")).href);
 }
