@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { Engine, type EngineDeps } from "./engine.js";
 import { evaluate, isNewer } from "./evaluate.js";
 import { checkRepoInput } from "./inputs.js";
+import { MaintenanceWindows } from "./maintenance.js";
 import { endSnoozes, reconcile } from "./reconcile.js";
 import { type Condition, type ResolvedRules, resolveRules } from "./rules/rule.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type Observation } from "./state.js";
@@ -30,11 +31,13 @@ export class Detector {
   readonly rules: ResolvedRules;
   private readonly roots: string[];
   private readonly configured: Set<string>;
+  readonly maintenance: MaintenanceWindows;
 
   constructor(private readonly deps: DetectorDeps) {
     this.rules = resolveRules(deps.config.loops);
     this.roots = deps.config.scanner.roots.map((r) => r.path);
     this.configured = new Set(deps.config.tracker.checks.map((c) => c.name));
+    this.maintenance = new MaintenanceWindows(deps.config.loops.maintenance);
     const onChanges = (c: LoopChange[]) => {
       deps.onChanges?.(c);
       void this.wakeChildren(c);
@@ -97,7 +100,12 @@ export class Detector {
 
   private evaluateState(state: EntityState, now: number, suppressedBy: string[]): Mutation {
     const conditions = evaluate(state.obs, now, this.rules)?.map((c) => this.markDiscovered(state, c)) ?? null;
-    const opts = { suppressedBy, historyLimit: this.deps.config.loops.historyLimit };
+    const windows = this.maintenance;
+    const opts = {
+      suppressedBy,
+      historyLimit: this.deps.config.loops.historyLimit,
+      ...(windows.size ? { maintenance: (kind: string) => windows.covering(state.entity, kind, now) } : {}),
+    };
     if (conditions === null) return endSnoozes(state, now, opts);
     return reconcile(state, conditions, now, opts);
   }

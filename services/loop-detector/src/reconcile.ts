@@ -7,6 +7,8 @@ export interface ReconcileOptions {
   /** Parents with an open service.down: new and open loops of this entity are suppressed. */
   suppressedBy: string[];
   historyLimit: number;
+  /** Maintenance windows on now that cover a loop of `kind` of this entity, and when each ends (ms). */
+  maintenance?: (kind: string) => { name: string; end: number }[];
 }
 
 /**
@@ -32,7 +34,11 @@ export function reconcile(state: EntityState, conditions: Condition[], now: numb
       next.pendingDue = next.pendingDue === null ? due : Math.min(next.pendingDue, due);
       continue;
     }
-    next.loops[kind] = holding(state, stored, c, since, now, opts, changes);
+    const windows = opts.maintenance?.(kind) ?? [];
+    // A window's end is a time to look again: a loop still open then is notified.
+    for (const w of windows) next.pendingDue = next.pendingDue === null ? w.end : Math.min(next.pendingDue, w.end);
+    const o = windows.length ? { ...opts, suppressedBy: [...opts.suppressedBy, ...windows.map((w) => `maintenance:${w.name}`)] } : opts;
+    next.loops[kind] = holding(state, stored, c, since, now, o, changes);
   }
   return { state: next, changes };
 }
@@ -103,7 +109,11 @@ function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: 
     return loop;
   }
   if ((cur.status === "open" && wanted === "suppressed") || (cur.status === "suppressed" && wanted === "open")) {
-    const note = wanted === "open" ? "parent recovered" : `parent down: ${opts.suppressedBy.join(", ")}`;
+    const maintenance = (l: string[]) => l.length > 0 && l.every((b) => b.startsWith("maintenance:"));
+    const note =
+      wanted === "open"
+        ? maintenance(cur.suppressedBy) ? "maintenance ended" : "parent recovered"
+        : maintenance(opts.suppressedBy) ? `maintenance: ${opts.suppressedBy.map((b) => b.slice(12)).join(", ")}` : `parent down: ${opts.suppressedBy.join(", ")}`;
     const loop = transition(cur, wanted, now, actor(opts, c), { ...t, note });
     changes.push({ event: "updated", loop, reason: wanted === "open" ? "unsuppressed" : "suppressed" });
     return loop;
@@ -116,7 +126,10 @@ function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: 
   return cur;
 }
 
-const actor = (opts: ReconcileOptions, c: Condition) => (opts.suppressedBy.length ? `dependency:${opts.suppressedBy.join(",")}` : `rule:${c.kind}`);
+const actor = (opts: ReconcileOptions, c: Condition) => {
+  if (!opts.suppressedBy.length) return `rule:${c.kind}`;
+  return opts.suppressedBy.every((b) => b.startsWith("maintenance:")) ? opts.suppressedBy.join(",") : `dependency:${opts.suppressedBy.join(",")}`;
+};
 
 function newLoop(state: EntityState, c: Condition, fresh: Pick<Loop, "summary" | "evidence">, status: LoopStatus, now: number, opts: ReconcileOptions): Loop {
   const iso = new Date(now).toISOString();
