@@ -1,11 +1,12 @@
 // A test's own view of the bus: raw publishes (garbage included), whole-stream reads, consumer lag.
 // It connects like an outside client, so nothing here goes through the code under test.
-import { inboxPrefixOf } from "@mirror/bus";
+import { inboxPrefixOf, MESH_IDENTITIES } from "@mirror/bus";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { waitFor } from "@mirror/testkit";
+import { SERVICES } from "./mesh.js";
 
 export interface StoredMsg {
   subject: string;
@@ -89,13 +90,19 @@ export async function openProbe(url: string, opts: { seed?: string } = {}): Prom
   };
 }
 
-/** Waits until every durable consumer of MIRROR has nothing pending and nothing unacked. */
-export async function waitLagZero(probe: Probe, timeout = 120_000): Promise<Record<string, number>> {
+/** The durable consumers of the named services (the provisioning makes every service's, running or not). */
+export function durablesOf(services: readonly string[]): Set<string> {
+  return new Set(MESH_IDENTITIES.filter((s) => services.includes(s.name)).flatMap((s) => s.consumes.map((c) => c.durable)));
+}
+
+/** Waits until every durable consumer of the running services has nothing pending and nothing unacked. */
+export async function waitLagZero(probe: Probe, timeout = 120_000, services: readonly string[] = SERVICES): Promise<Record<string, number>> {
   let last: Record<string, number> = {};
+  const durables = durablesOf(services);
   await waitFor(
     "consumer lag back to zero",
     async () => {
-      last = await probe.lag();
+      last = Object.fromEntries(Object.entries(await probe.lag()).filter(([d]) => durables.has(d)));
       return Object.keys(last).length > 0 && Object.values(last).every((n) => n === 0);
     },
     { timeout, interval: 250 },

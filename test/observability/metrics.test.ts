@@ -34,11 +34,15 @@ async function scrape(service: string): Promise<Map<string, Family>> {
 
 /** Scrapes every service until `ready` holds for all of them (some samples appear after work is done). */
 async function scrapeAll(ready: (service: string, f: Map<string, Family>) => boolean = () => true): Promise<Map<string, Map<string, Family>>> {
+  let waiting: string[] = [];
   return waitFor("every service's /metrics", async () => {
     const all = new Map<string, Map<string, Family>>();
     for (const s of SERVICE_NAMES) all.set(s, await scrape(s));
-    return [...all].every(([s, f]) => ready(s, f)) ? all : undefined;
-  }, { timeout: 60_000 });
+    waiting = [...all].filter(([s, f]) => !ready(s, f)).map(([s]) => s);
+    return waiting.length === 0 ? all : undefined;
+  }, { timeout: 60_000 }).catch((err: Error) => {
+    throw new Error(`${err.message}; still waiting for ${waiting.join(", ")}`);
+  });
 }
 
 /** Whether a series (a family's own name or its _bucket/_sum/_count) has a sample with these labels. */
@@ -53,6 +57,8 @@ const WORKED: Record<string, [string, Record<string, string>]> = {
   notifier: ["mirror_notify_deliveries_total", { channel: "hook", outcome: "sent" }],
   "model-rules": ["mirror_model_requests_total", { endpoint: "triage" }],
   history: ["mirror_history_results_total", { outcome: "recorded" }],
+  // The console keeps no figures of its own beyond the bus kit's: the events it consumed live.
+  console: ["mirror_bus_messages_total", { direction: "in", outcome: "ok" }],
 };
 
 const BUS_AND_DEFAULTS: Record<string, string> = {
