@@ -3,8 +3,10 @@
 // zero lag, every loop opens once and is notified once, /healthz keeps answering while it
 // drains, and memory stays bounded (in-flight work per consumer is bounded, not the backlog).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { nkeySigner, type Signer, signHeaders } from "@mirror/bus";
 import { repoKey, repoSnapshot, toCeHeaders } from "@mirror/contracts";
 import { type Mesh, type Receiver, rssBytes, type ServerHandle, servicePid, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
 import { lostAndDuplicated, tally } from "./faults-kit/hook.js";
@@ -41,14 +43,17 @@ function snapshot(path: string, k: number, base: number) {
 }
 
 /** Publishes PER_REPO snapshots of every repo, interleaved, as the scanner would (stable ids). */
-async function publishBacklog(paths: string[], base: number): Promise<number> {
+async function publishBacklog(paths: string[], base: number, signer: Signer): Promise<number> {
   let n = 0;
   for (let k = 0; k < PER_REPO; k++) {
     await Promise.all(paths.map(async (path) => {
       const data = snapshot(path, k, base);
       const id = `repo-snapshot-${data.repoKey}-${data.seq}`;
-      const headers = toCeHeaders({ id, source: "scanner", type: repoSnapshot.type, time: data.observedAt, subject: data.repoKey });
-      await probe.publish(repoSnapshot.subject(data.repoKey), JSON.stringify(data), { id, headers });
+      const headers: Record<string, string> = toCeHeaders({ id, source: "scanner", type: repoSnapshot.type, time: data.observedAt, subject: data.repoKey });
+      const payload = JSON.stringify(data);
+      // Signed with the scanner's key, as the scanner signs: identity is on in pnpm start.
+      signHeaders(signer, headers, repoSnapshot.subject(data.repoKey), new TextEncoder().encode(payload));
+      await probe.publish(repoSnapshot.subject(data.repoKey), payload, { id, headers });
       n++;
     }));
   }
@@ -77,7 +82,8 @@ notifier: { ${p.notifier}, groupWait: 1s, groupBy: [alertname, repo], repeatInte
     process.kill(pid, "SIGSTOP");
     let published: number;
     try {
-      published = await publishBacklog(paths, Date.now());
+      const signer = nkeySigner(readFileSync(join(mesh.dataDir, "identity", "scanner.nk"), "utf8").trim(), "scanner");
+      published = await publishBacklog(paths, Date.now(), signer);
       const lag = await probe.lag();
       assert.ok((lag["loop-detector-repo"] ?? 0) >= REPOS * PER_REPO, `backlog built: ${JSON.stringify(lag)}`);
     } finally {
