@@ -1,5 +1,5 @@
 import { repoGone, repoSnapshot, serviceStatus } from "@mirror/contracts";
-import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
+import { ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { Detector } from "./detector.js";
 import { loopEndpoints } from "./endpoints.js";
 import { LoopApi } from "./loop-api.js";
@@ -40,6 +40,21 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
+  const file = configPath(ctx.env);
+  const reloader = file
+    ? new ConfigReloader(config, {
+        file,
+        env: ctx.env,
+        log,
+        registry: ctx.registry,
+        restartOnly: ["loops.port", "loops.tick", "loops.triage", "loops.triageTimeout", "loops.triageRetry", "loops.historyLimit"],
+        apply: (next) => {
+          detector.configure(next);
+          return { maintenance: next.loops.maintenance.map((w) => w.name), rules: Object.keys(next.loops.rules) };
+        },
+      })
+    : null;
+  reloader?.start();
   const also = loops.triage ? () => triager.retryDue() : undefined;
   const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick);
   // The loop-detector reads the stream's history anyway: it exports the streams' figures, so
@@ -50,6 +65,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   return {
     endpoints: loopEndpoints(api),
     stop: async () => {
+      reloader?.stop();
       clearInterval(streams);
       await ticker.stop();
       await triager.stop();

@@ -28,12 +28,14 @@ export class Detector {
   /** Set once the triager exists (it needs the engine). */
   onOpened: ((loop: Loop) => void) | undefined;
   readonly engine: Engine;
-  readonly rules: ResolvedRules;
-  private readonly roots: string[];
-  private readonly configured: Set<string>;
-  readonly maintenance: MaintenanceWindows;
+  rules: ResolvedRules;
+  private roots: string[];
+  private configured: Set<string>;
+  maintenance: MaintenanceWindows;
+  private config: MirrorConfig;
 
   constructor(private readonly deps: DetectorDeps) {
+    this.config = deps.config;
     this.rules = resolveRules(deps.config.loops);
     this.roots = deps.config.scanner.roots.map((r) => r.path);
     this.configured = new Set(deps.config.tracker.checks.map((c) => c.name));
@@ -45,6 +47,20 @@ export class Detector {
     const loops = deps.config.loops;
     const triageLeaseAt = loops.triage ? () => deps.clock.now() + loops.triageRetry : undefined;
     this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: (l) => this.onOpened?.(l), onChanges, triageLeaseAt });
+  }
+
+  /**
+   * Takes a reloaded config: rules, maintenance windows, dependencies, roots and configured
+   * checks are swapped at once; the next evaluation of each entity uses them.
+   */
+  configure(config: MirrorConfig): void {
+    const rules = resolveRules(config.loops);
+    const maintenance = new MaintenanceWindows(config.loops.maintenance);
+    this.config = config;
+    this.rules = rules;
+    this.maintenance = maintenance;
+    this.roots = config.scanner.roots.map((r) => r.path);
+    this.configured = new Set(config.tracker.checks.map((c) => c.name));
   }
 
   /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */
@@ -103,7 +119,7 @@ export class Detector {
     const windows = this.maintenance;
     const opts = {
       suppressedBy,
-      historyLimit: this.deps.config.loops.historyLimit,
+      historyLimit: this.config.loops.historyLimit,
       ...(windows.size ? { maintenance: (kind: string) => windows.covering(state.entity, kind, now) } : {}),
     };
     if (conditions === null) return endSnoozes(state, now, opts);
@@ -118,7 +134,7 @@ export class Detector {
   }
 
   private parentsOf(name: string, fromStatus: string[]): string[] {
-    return [...new Set([...(this.deps.config.loops.dependsOn[name] ?? []), ...fromStatus])].filter((p) => p !== name);
+    return [...new Set([...(this.config.loops.dependsOn[name] ?? []), ...fromStatus])].filter((p) => p !== name);
   }
 
   /** The parents that have an active service.down loop right now. */
@@ -136,7 +152,7 @@ export class Detector {
   private async wakeChildren(changes: LoopChange[]): Promise<void> {
     const parents = changes.filter((c) => c.loop.kind === "service.down" && c.event !== "updated").map((c) => c.loop.entity.service ?? "");
     for (const parent of parents) {
-      const fromConfig = Object.entries(this.deps.config.loops.dependsOn).filter(([, ps]) => ps.includes(parent)).map(([child]) => child);
+      const fromConfig = Object.entries(this.config.loops.dependsOn).filter(([, ps]) => ps.includes(parent)).map(([child]) => child);
       const fromStatus = await this.deps.store.redis.smembers(`children:${parent}`).catch(() => [] as string[]);
       const keys = [...new Set([...fromConfig, ...fromStatus])].map((c) => entityKey({ type: "service", service: c }));
       await this.deps.store.wakeNow(keys, 0).catch((err) => this.deps.log.warn({ err: (err as Error).message }, "could not wake dependent services"));

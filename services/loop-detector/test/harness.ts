@@ -65,8 +65,10 @@ export class Harness {
     return parseConfig(yaml, { MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url });
   }
 
-  async detector(yaml: string): Promise<RunningService> {
-    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, httpToken: "loop-detector-test-token", logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never) });
+  /** A detector on `yaml`; with `configFile` (holding the same YAML) it watches that file for reloads. */
+  async detector(yaml: string, configFile?: string): Promise<RunningService> {
+    const env = configFile ? { MIRROR_CONFIG: configFile, MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url } : undefined;
+    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, httpToken: "loop-detector-test-token", logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never), ...(env ? { env } : {}) });
     this.detectors.push(d);
     return d;
   }

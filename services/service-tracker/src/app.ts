@@ -1,6 +1,6 @@
 import { endpoint } from "@mirror/bus";
 import { type CheckSummary, checkKind, checksList, type TrackerConfig } from "@mirror/contracts";
-import { ConfigError, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { ConfigError, ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
 import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
@@ -11,7 +11,6 @@ import { TrackerMetrics } from "./metrics.js";
 import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
-import { ConfigReloader } from "./reload.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
@@ -100,7 +99,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
         env: ctx.env,
         log: ctx.log,
         registry: ctx.registry,
-        validate: (tracker) => void compileAll(tracker, file),
+        restartOnly: RESTART_ONLY,
+        validate: (next) => void compileAll(next.tracker, file),
         apply: (next) => {
           const compiled = compileAll(next.tracker, file);
           const changed = active.apply(compiled.checks);
@@ -133,6 +133,9 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     },
   };
 }
+
+/** Tracker settings read once at start: a reload names a change to them as needing a restart. */
+const RESTART_ONLY = ["tracker.port", "tracker.concurrency", "tracker.mesh", "tracker.discoverEvery", "tracker.resyncEvery", "tracker.maxBody", "tracker.coalesce", "tracker.failureThreshold", "tracker.successThreshold"];
 
 /** Heartbeat checks added, changed and removed by a reload, applied to the monitor. */
 function applyHeartbeats(next: { spec: HeartbeatSpec; dependsOn: string[] }[], current: Map<string, string>, monitor: HeartbeatMonitor) {
