@@ -74,3 +74,51 @@ loops: { port: ${loopsPort}, triage: false, rules: { service.down: { after: 0s }
     await mesh.stop();
   }
 });
+
+test("pnpm mirror maintenance add: a redis check stopped inside the window sends nothing until the window ends, then exactly one firing", async () => {
+  const { startReceiver, REPO_ROOT } = await import("@mirror/testkit");
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const hook = await startReceiver();
+  const victim = await startRedis();
+  const [trackerPort, loopsPort] = await Promise.all([freePort(), freePort()]);
+  const yaml = `tracker:
+  port: ${trackerPort}
+  mesh: { enabled: false }
+  checks:
+    - { name: cache, interval: 500ms, redis: { url: "${victim.url}", timeout: 1s } }
+loops: { port: ${loopsPort}, triage: false, rules: { service.down: { after: 0s } } }
+notifier: { groupWait: 0s, groupInterval: 1s, repeatInterval: 1h, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
+`;
+  const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" };
+  const mesh: Mesh = startMesh(yaml, { env, names: ["service-tracker", "loop-detector", "notifier"] });
+  type Alert = { status: string; labels: Record<string, string> };
+  const firing = () => hook.requests.filter((r) => ((r.json as { alerts?: Alert[] })?.alerts ?? []).some((a) => a.status === "firing" && a.labels.service === "cache"));
+  const mirror = (...args: string[]) =>
+    promisify(execFile)("pnpm", ["mirror", ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir } });
+  try {
+    await mesh.waitForLine(/^notifier .*"msg":"service started"/, 120_000);
+    await mesh.waitForLine(/^service-tracker .*"check":"cache".*"to":"up"/, 60_000);
+    const added = await mirror("maintenance", "add", "backup", "--check", "cache", "--for", "20s");
+    assert.match(added.stdout, /maintenance: backup {2}on until/);
+    const windowEnd = Date.now() + 20_000;
+    const listed = await mirror("maintenance", "list", "--json");
+    assert.equal((JSON.parse(listed.stdout) as { name: string; active: boolean }[]).find((w) => w.name === "backup")?.active, true);
+
+    await victim.stop();
+    await mesh.waitForLine(/^service-tracker .*"check":"cache".*"to":"down"/, 15_000);
+    const loop = await waitFor("the suppressed loop", async () => {
+      const loops = ((await (await fetch(`http://127.0.0.1:${loopsPort}/loops?status=suppressed`)).json()) as { loops: Loop[] }).loops;
+      return loops.find((l) => l.kind === "service.down" && l.entity.service === "cache");
+    }, { timeout: 15_000 });
+    assert.deepEqual(loop.suppressedBy, ["maintenance:backup"]);
+    assert.equal(firing().length, 0, "nothing sent inside the window");
+
+    await waitFor("one firing notification after the window", () => firing().length > 0, { timeout: 60_000 });
+    assert.ok(Date.now() >= windowEnd - 1_500, "not before the window ends");
+    assert.equal(firing().length, 1);
+  } finally {
+    await mesh.stop();
+    await Promise.all([hook.close(), victim.dispose()]);
+  }
+});

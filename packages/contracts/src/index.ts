@@ -10,6 +10,7 @@ export { NotifyOutcome, notifySent, notifyFailed, Silence, SilenceAddRequest, Si
 export { DeadLetter, DlqReason, deadLetter } from "./events/dlq.js";
 export * from "./model.js";
 export * from "./commands.js";
+export * from "./maintenance.js";
 export * from "./config/index.js";
 export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";
 export * from "./console.js";

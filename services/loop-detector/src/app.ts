@@ -3,6 +3,7 @@ import { ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type
 import { Detector } from "./detector.js";
 import { loopEndpoints } from "./endpoints.js";
 import { LoopApi } from "./loop-api.js";
+import { MaintenanceApi } from "./maintenance-api.js";
 import { loopMetrics } from "./metrics.js";
 import { rebuildIfEmpty } from "./rebuild.js";
 import { registerRoutes } from "./routes.js";
@@ -36,6 +37,8 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   await detector.engine.outbox.drain();
   await rebuildIfEmpty({ bus, store, detector, log, source: ctx.name });
   const api = new LoopApi({ store, engine: detector.engine, clock, historyLimit: loops.historyLimit });
+  const maintenance = new MaintenanceApi({ store, detector, clock });
+  await maintenance.refresh().catch((err: Error) => log.warn({ err: err.message }, "runtime maintenance windows not loaded"));
   ready(api);
   bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
@@ -55,7 +58,11 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
       })
     : null;
   reloader?.start();
-  const also = loops.triage ? () => triager.retryDue() : undefined;
+  // Each tick also reloads the runtime maintenance windows: another replica may have changed them.
+  const also = async () => {
+    await maintenance.refresh();
+    if (loops.triage) await triager.retryDue();
+  };
   const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick);
   // The loop-detector reads the stream's history anyway: it exports the streams' figures, so
   // JetStream's health reaches Prometheus without an exporter or a monitoring port.
@@ -63,7 +70,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   const streams = setInterval(() => void bus.reportStreams().catch(() => undefined), STREAM_FIGURES_EVERY_MS);
   streams.unref();
   return {
-    endpoints: loopEndpoints(api),
+    endpoints: loopEndpoints(api, maintenance),
     stop: async () => {
       reloader?.stop();
       clearInterval(streams);

@@ -1,5 +1,5 @@
 import { type Bus, PoisonError } from "@mirror/bus";
-import { entityKey, type Loop, type LoopEntity, type MirrorConfig, type RepoGone, type RepoSnapshot, type ServiceStatus } from "@mirror/contracts";
+import { entityKey, type Loop, type LoopEntity, type MaintenanceWindow, type MirrorConfig, type RepoGone, type RepoSnapshot, type ServiceStatus } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import { Engine, type EngineDeps } from "./engine.js";
@@ -33,6 +33,7 @@ export class Detector {
   private configured: Set<string>;
   maintenance: MaintenanceWindows;
   private config: MirrorConfig;
+  private runtimeWindows: MaintenanceWindow[] = [];
 
   constructor(private readonly deps: DetectorDeps) {
     this.config = deps.config;
@@ -55,12 +56,24 @@ export class Detector {
    */
   configure(config: MirrorConfig): void {
     const rules = resolveRules(config.loops);
-    const maintenance = new MaintenanceWindows(config.loops.maintenance);
+    const maintenance = new MaintenanceWindows([...config.loops.maintenance, ...this.runtimeWindows]);
     this.config = config;
     this.rules = rules;
     this.maintenance = maintenance;
     this.roots = config.scanner.roots.map((r) => r.path);
     this.configured = new Set(config.tracker.checks.map((c) => c.name));
+  }
+
+  /** The windows made at run time (the store holds them): they count beside loops.maintenance. */
+  setRuntimeWindows(windows: MaintenanceWindow[]): void {
+    if (JSON.stringify(windows) === JSON.stringify(this.runtimeWindows)) return;
+    this.runtimeWindows = windows;
+    this.maintenance = new MaintenanceWindows([...this.config.loops.maintenance, ...windows]);
+  }
+
+  /** The windows of mirror.yaml (loops.maintenance), as last loaded. */
+  configWindows(): MaintenanceWindow[] {
+    return this.config.loops.maintenance;
   }
 
   /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */
