@@ -62,11 +62,25 @@ const certExpiring: Describe = (loop, name, { now }) => {
   };
 };
 
+const domainExpiring: Describe = (loop, _name, { now }) => {
+  const expires = time(loop, "expiresAt");
+  const domain = clean(typeof loop.evidence.domain === "string" ? loop.evidence.domain : (loop.entity.service ?? "the domain"), 120);
+  const left = expires === undefined ? undefined : expires - now;
+  const when = left === undefined ? "soon" : left <= 0 ? `${age(-left)} ago` : `in ${age(left)}`;
+  const registrar = typeof loop.evidence.registrar === "string" ? ` at ${clean(loop.evidence.registrar, 80)}` : "";
+  return {
+    summary: `The registration of ${domain} ${left !== undefined && left <= 0 ? "expired" : "expires"} ${when}`,
+    nextAction: `Renew it${registrar} (or turn on auto-renew and check the payment method on file).`,
+    since: Date.parse(loop.openedAt),
+  };
+};
+
 const SERVICE_KINDS: Record<string, Describe> = {
   "service.down": down,
   "service.degraded": degraded,
   "heartbeat.missed": heartbeatMissed,
   "cert.expiring": certExpiring,
+  "domain.expiring": domainExpiring,
 };
 
 /** Describes a service loop, or returns undefined for a kind the rules do not know. */

@@ -43,6 +43,7 @@ test("every known kind has its own useful text", () => {
     ["service.degraded", { service: "web" }, { failedConditions: [{ condition: "status == 200", actual: "500" }] }, /failing status == 200/],
     ["heartbeat.missed", { service: "backup" }, { heartbeat: { lastPingAt: new Date(now - 2 * DAY).toISOString(), expectedBy: null, missed: true } }, /has not checked in for 2 days/],
     ["cert.expiring", { service: "web" }, { cert: { expiresAt: new Date(now + 5 * DAY).toISOString() } }, /expires in 5 days/],
+    ["domain.expiring", { service: "site" }, { domain: "home.example", expiresAt: new Date(now + 10 * DAY).toISOString(), registrar: "Test Registrar" }, /^The registration of home\.example expires in 1 week/],
   ];
   for (const [kind, entity, evidence, re] of cases) {
     const out = triage(makeLoop(kind, entity, { now, evidence }), ctx);

@@ -12,6 +12,7 @@ const AGAIN: Record<string, string> = {
   "service.degraded": "Healthy again",
   "heartbeat.missed": "Checked in again",
   "cert.expiring": "Certificate renewed",
+  "domain.expiring": "Domain renewed",
 };
 
 /** A duration as a person says it: "under a minute", "12m", "3h 12m", "2d 4h". */
