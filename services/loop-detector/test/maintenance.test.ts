@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LoopsConfig } from "@mirror/contracts";
-import { MaintenanceWindows, matches, parseCron } from "../src/maintenance.js";
+import fc from "fast-check";
+import { CronError, MaintenanceWindows, matches, parseCron } from "../src/maintenance.js";
 import { reconcile } from "../src/reconcile.js";
 import type { Condition } from "../src/rules/rule.js";
 import { emptyState, type EntityState, wakeAt } from "../src/state.js";
@@ -79,4 +80,22 @@ test("bad windows in loops.maintenance name their key path", () => {
   assert.match(problems({ name: "x", match: {}, start: "2026-01-01T00:00:00Z", end: "2026-01-01T01:00:00Z" }).join("\n"), /maintenance\.0\.match: match needs/);
   assert.match(problems({ name: "x", match: { check: ["a"] }, start: "2026-01-01T02:00:00Z", end: "2026-01-01T01:00:00Z" }).join("\n"), /maintenance\.0\.end: `end` must be after `start`/);
   assert.match(problems({ name: "x", match: { check: ["a"] }, cron: "0 2 * * 0" }).join("\n"), /needs both `cron` and a `duration`/);
+});
+
+test("property: the config schema and the detector agree on which cron expressions are valid", () => {
+  const field = fc.oneof(fc.constant("*"), fc.nat(70).map(String), fc.tuple(fc.nat(40), fc.nat(40)).map(([a, b]) => `${a}-${b}`), fc.nat(20).map((n) => `*/${n}`), fc.string({ maxLength: 4 }));
+  fc.assert(
+    fc.property(fc.array(field, { minLength: 4, maxLength: 6 }), (fields) => {
+      const expr = fields.join(" ");
+      let parsed = true;
+      try {
+        parseCron(expr);
+      } catch (err) {
+        assert.ok(err instanceof CronError);
+        parsed = false;
+      }
+      const schema = LoopsConfig.safeParse({ maintenance: [{ name: "w", match: { kind: ["x"] }, cron: expr, duration: "1h" }] }).success;
+      assert.equal(schema, parsed, expr);
+    }),
+  );
 });
