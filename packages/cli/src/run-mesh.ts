@@ -89,6 +89,11 @@ export function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    // `kill -HUP` of pnpm start reloads every service's config (it would otherwise end the supervisor).
+    process.on("SIGHUP", () => {
+      say("SIGHUP: passed to the services");
+      sup.signal("SIGHUP");
+    });
     const watch = setInterval(() => {
       if (sup.configError && sup.running === 0 && !done) {
         done = true;

@@ -30,6 +30,8 @@ interface Run {
   stop(): void;
   /** Ends it now. */
   kill(): void;
+  /** Passes a signal on (to a worker as a message: it emits it on its `process`). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 function processRun(svc: Supervised, env: NodeJS.ProcessEnv, cwd: string): Run {
@@ -42,6 +44,7 @@ function processRun(svc: Supervised, env: NodeJS.ProcessEnv, cwd: string): Run {
     },
     stop: () => void child.kill("SIGTERM"),
     kill: () => void child.kill("SIGKILL"),
+    signal: (sig) => void child.kill(sig),
   };
 }
 
@@ -62,6 +65,7 @@ function threadRun(svc: Supervised, env: NodeJS.ProcessEnv, write: (line: string
     },
     stop: () => worker.postMessage({ t: "stop" }),
     kill: () => void worker.terminate(),
+    signal: (sig) => worker.postMessage({ t: "signal", signal: sig }),
   };
 }
 
@@ -121,6 +125,11 @@ export class Supervisor {
         if (!this.stopping) this.spawn(svc, index, next);
       }, delay).unref();
     });
+  }
+
+  /** Passes `sig` on to every service (SIGHUP: each reloads mirror.yaml). */
+  signal(sig: NodeJS.Signals): void {
+    for (const c of this.children.values()) if (!c.done) c.signal(sig);
   }
 
   get running(): number {

@@ -20,7 +20,7 @@ function sink() {
   return { lines, out };
 }
 
-test("a worker thread that throws is restarted; a stop message ends it", async () => {
+test("a worker thread that throws is restarted; a signal is passed on; a stop message ends it", async () => {
   const dir = tempDir("mirror-supervisor-");
   const script = join(dir, "members.mjs");
   // Crashes on its first run (an uncaught error), runs until told to stop on the second.
@@ -31,7 +31,7 @@ import { existsSync, writeFileSync } from "node:fs";
 const mark = ${JSON.stringify(join(dir, "ran"))};
 console.log(JSON.stringify({ service: "alpha", msg: "service started" }));
 if (!existsSync(mark)) { writeFileSync(mark, ""); setTimeout(() => { throw new Error("boom"); }, 50); }
-else parentPort.on("message", (m) => { if (m.t === "stop") { console.log(JSON.stringify({ service: "beta", msg: "service stopped" })); process.exit(0); } });
+else parentPort.on("message", (m) => { if (m.t === "signal") console.log(JSON.stringify({ service: "alpha", msg: "got " + m.signal })); if (m.t === "stop") { console.log(JSON.stringify({ service: "beta", msg: "service stopped" })); process.exit(0); } });
 `,
   );
   const { lines, out } = sink();
@@ -40,6 +40,8 @@ else parentPort.on("message", (m) => { if (m.t === "stop") { console.log(JSON.st
   await waitFor("the worker restarted after its uncaught error", () => lines.filter((l) => /^alpha +\| .*service started/.test(l)).length >= 2, { timeout: 10_000 });
   assert.ok(lines.some((l) => /^mirror +\| uncaught: Error: boom/.test(l)), lines.join("\n"));
   assert.ok(lines.some((l) => /^mirror +\| exited \(1\); restarting/.test(l)), lines.join("\n"));
+  sup.signal("SIGHUP");
+  await waitFor("SIGHUP passed on to the worker", () => lines.some((l) => /^alpha +\| .*got SIGHUP/.test(l)), { timeout: 5_000 });
   await sup.stop(5_000);
   assert.ok(lines.some((l) => /^beta +\| .*service stopped/.test(l)), `stopped by message\n${lines.join("\n")}`);
   assert.equal(sup.running, 0);

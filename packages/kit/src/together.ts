@@ -107,6 +107,12 @@ export async function runTogether(specs: ServiceSpec[], opts: TogetherOptions = 
   if (isMainThread) {
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
-  } else parentPort?.on("message", (m: { t?: string }) => m?.t === "stop" && shutdown("SIGTERM"));
+  } else {
+    parentPort?.on("message", (m: { t?: string; signal?: string }) => {
+      if (m?.t === "stop") shutdown("SIGTERM");
+      // Another signal the supervisor got (SIGHUP: reload mirror.yaml), for the members' own handlers.
+      else if (m?.t === "signal" && m.signal === "SIGHUP") process.emit("SIGHUP", "SIGHUP");
+    });
+  }
   await Promise.all(specs.map((s) => start(s, 0)));
 }
