@@ -15,7 +15,7 @@ const EXPECTED: Record<string, string[]> = {
   pipeline: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.cpu_ms_per_event", "pipeline.redeliveries", "pipeline.identity_overhead", ...SERVICE_NAMES.map((n) => `rss.${n}`)],
   loops: ["loops.reconcile"],
   scanner: ["scanner.full", "scanner.rescan"],
-  tracker: ["tracker.checks", "tracker.cpu"],
+  tracker: ["tracker.checks", "tracker.cpu", "tracker.cpu.mixed", "tracker.reload"],
   sign: ["sign.verify_us"],
   history: ["history.record", "history.query"],
   footprint: ["footprint.single_rss_mb", "footprint.multi_rss_mb", "footprint.idle_cpu_pct"],
