@@ -7,7 +7,7 @@ import { MaintenanceApi } from "./maintenance-api.js";
 import { loopMetrics } from "./metrics.js";
 import { rebuildIfEmpty } from "./rebuild.js";
 import { registerRoutes } from "./routes.js";
-import { LoopStore } from "./store.js";
+import { KEYS, LoopStore } from "./store.js";
 import { startTicker } from "./tick.js";
 import { Triager } from "./triage.js";
 
@@ -53,6 +53,11 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
         restartOnly: ["loops.port", "loops.tick", "loops.triage", "loops.triageTimeout", "loops.triageRetry", "loops.historyLimit"],
         apply: (next) => {
           detector.configure(next);
+          // Every entity is looked at again on the next tick, so new rules and windows apply now, not at its next input.
+          void store.redis
+            .smembers(KEYS.entities)
+            .then((keys) => store.wakeNow(keys, clock.now()))
+            .catch((err: Error) => log.warn({ err: err.message }, "entities not woken after a reload"));
           return { maintenance: next.loops.maintenance.map((w) => w.name), rules: Object.keys(next.loops.rules) };
         },
       })

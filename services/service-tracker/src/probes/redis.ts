@@ -1,4 +1,4 @@
-import { connect as tcpConnect, type Socket } from "node:net";
+import { isIP, connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { z } from "zod";
 import type { RedisCheck } from "@mirror/contracts";
@@ -55,7 +55,7 @@ function command(...args: string[]): string {
 export function probeRedis(t: RedisTarget, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
   const started = performance.now();
   return withDeadline(t.timeout, started, (settle) => {
-    const socket: Socket = t.tls ? tlsConnect({ host: t.host, port: t.port, servername: t.host }) : tcpConnect({ host: t.host, port: t.port });
+    const socket: Socket = t.tls ? tlsConnect({ host: t.host, port: t.port, ...(isIP(t.host) ? {} : { servername: t.host }) }) : tcpConnect({ host: t.host, port: t.port });
     const steps: string[] = [];
     if (t.password !== null) steps.push(t.username ? command("AUTH", t.username, t.password) : command("AUTH", t.password));
     if (t.db !== null) steps.push(command("SELECT", String(t.db)));
