@@ -56,6 +56,16 @@ export class Scanner {
    */
   readonly configs: RepoConfigCache = sharedConfigCache;
 
+  /** The settings in use; a config reload swaps them (roots, depth, excludes, caps, trusted owners). */
+  get config(): ScannerConfig {
+    return this.deps.config;
+  }
+
+  /** Takes a reloaded `scanner` section: the next scan walks the new roots with the new limits. */
+  configure(config: ScannerConfig): void {
+    this.deps.config = config;
+  }
+
   constructor(private readonly deps: ScannerDeps) {
     this.log = deps.log.child({ component: "scanner" });
     this.gitSlots = new Limiter(this.concurrency);

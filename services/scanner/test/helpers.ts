@@ -39,9 +39,10 @@ export async function observeRepos(natsUrl: string): Promise<Observed> {
 const silent = { write: () => true } as never;
 
 /** Runs the scanner in-process against the given servers and a mirror.yaml text. */
-export async function runScanner(yaml: string, servers: { nats: string; redis: string }): Promise<RunningService> {
-  const config = parseConfig(yaml, { MIRROR_NATS_URL: servers.nats, MIRROR_REDIS_URL: servers.redis });
-  return runService({ name: "scanner", port: (c) => c.scanner.port, start: startScanner }, { config, port: 0, logDest: silent });
+export async function runScanner(yaml: string, servers: { nats: string; redis: string }, configFile?: string): Promise<RunningService> {
+  const env = { MIRROR_NATS_URL: servers.nats, MIRROR_REDIS_URL: servers.redis };
+  const config = parseConfig(yaml, env);
+  return runService({ name: "scanner", port: (c) => c.scanner.port, start: startScanner }, { config, port: 0, logDest: silent, ...(configFile ? { env: { ...env, MIRROR_CONFIG: configFile } } : {}) });
 }
 
 /** The latest snapshot of the repo at `path`. */
