@@ -57,8 +57,19 @@ export class ConfigReloader {
     }
   }
 
-  /** Watches the file's folder (editors save by renaming a new file over the old one) and SIGHUP. */
-  start(): void {
+  /**
+   * Watches the file's folder (editors save by renaming a new file over the old one) and SIGHUP,
+   * when the running config is the file's: a service given its config another way (a test, an
+   * embedding) is not driven by a file it never read. Returns whether it watches.
+   */
+  start(): boolean {
+    let source: MirrorConfig | null = null;
+    try {
+      source = this.lastText === null ? null : parseConfig(this.lastText, this.deps.env, this.deps.file);
+    } catch {
+      source = null;
+    }
+    if (source === null || JSON.stringify(source) !== JSON.stringify(this.current)) return false;
     const name = basename(this.deps.file);
     try {
       this.watcher = watch(dirname(this.deps.file), (_event, changed) => {
@@ -72,6 +83,7 @@ export class ConfigReloader {
       this.deps.log.warn({ err: (err as Error).message, file: this.deps.file }, "config file not watched; SIGHUP still reloads");
     }
     process.on("SIGHUP", this.onHup);
+    return true;
   }
 
   stop(): void {

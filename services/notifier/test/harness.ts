@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { Bus } from "@mirror/bus";
 import { type Loop, loopClosed, loopId, loopOpened, loopUpdated } from "@mirror/contracts";
 import { createLogger, type ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
@@ -52,10 +53,12 @@ export class Harness {
   }
 
   /** The notifier section as YAML flow text; RECEIVER is replaced by the receiver's URL. */
-  async startNotifier(notifierYaml: string, opts: { clock?: ManualClock; random?: () => number; vars?: Record<string, string> } = {}): Promise<RunningService> {
-    const env = { MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url };
+  /** With `configFile`, the same text is written there and the notifier reloads on its changes. */
+  async startNotifier(notifierYaml: string, opts: { clock?: ManualClock; random?: () => number; vars?: Record<string, string>; configFile?: string } = {}): Promise<RunningService> {
+    const env = { MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url, ...(opts.configFile ? { MIRROR_CONFIG: opts.configFile } : {}) };
     let yaml = notifierYaml.replaceAll("RECEIVER", this.receiver.url);
     for (const [k, v] of Object.entries(opts.vars ?? {})) yaml = yaml.replaceAll(k, v);
+    if (opts.configFile) writeFileSync(opts.configFile, `notifier: ${yaml}\n`);
     const config = parseConfig(`notifier: ${yaml}\n`, env);
     const logDest = { write: (line: string) => void this.logs.push(JSON.parse(line) as Record<string, unknown>) };
     this.svc = await runService(notifierService({ tickMs: 25, random: opts.random ?? (() => 0.5) }), { config, port: 0, clock: opts.clock, logDest: logDest as never, env });
