@@ -49,7 +49,7 @@ function usageOf(service: string): Usage {
     for (const m of text.matchAll(/\.request\(\s*(\w+)\s*,/g)) u.requests.push(m[1] as string);
     for (const m of text.matchAll(/\bbus\.publish\(\s*(\w+)\s*,/g)) u.publishes.push(m[1] as string);
     for (const m of text.matchAll(/\bendpoint\(\s*(\w+)\s*,/g)) u.endpoints.push(m[1] as string);
-    if (/\.streams\.(getMessage|info)\(/.test(text)) u.readsHistory = true;
+    if (/\.streams\.(getMessage|info)\(|\.(lastPerSubject|reportStreams)\(/.test(text)) u.readsHistory = true;
   }
   return u;
 }
