@@ -5,6 +5,7 @@ import { layout } from "./pages/layout.js";
 import { notFoundPage } from "./pages/login.js";
 import { apiRoutes } from "./routes-api.js";
 import { extraRoutes } from "./routes-extra.js";
+import { historyRoutes } from "./routes-history.js";
 import { pageRoutes } from "./routes-pages.js";
 import { sessionRoutes } from "./routes-session.js";
 import { setupRoutes } from "./routes-setup.js";
@@ -34,4 +35,5 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   pageRoutes(http, state);
   extraRoutes(http, state);
   userRoutes(http, state);
+  historyRoutes(http, config, state);
 }
