@@ -93,9 +93,14 @@ test("every service port serves the bus kit's metrics, prom-client's defaults an
   expect("service-tracker", "mirror_tracker_state", "gauge", ["check", "state"]);
   expect("service-tracker", "mirror_tracker_probe_seconds", "histogram", ["kind"]);
   expect("model-rules", "mirror_model_requests_total", "counter", ["adapter", "endpoint", "outcome"]);
-  // The loop-detector consumed the dirty repo's snapshot: its bus counters and lag are labelled.
+  // The loop-detector consumed the dirty repo's snapshot: its bus counters and lag are labelled. The
+  // count comes once the handler has returned, a moment after the loop it opened was stored.
+  const consumed = await waitFor("the loop-detector's count of consumed snapshots", async () => {
+    const f = await scrape("loop-detector");
+    return has(f, "mirror_bus_messages_total", { subject: "mirror.repo.snapshot", direction: "in", outcome: "ok" }) ? f : undefined;
+  }, { timeout: 20_000 });
+  all.set("loop-detector", consumed);
   expect("loop-detector", "mirror_bus_messages_total", "counter", ["subject", "direction", "outcome"]);
-  assert.ok(has(all.get("loop-detector") as Map<string, Family>, "mirror_bus_messages_total", { subject: "mirror.repo.snapshot", direction: "in", outcome: "ok" }));
   await waitFor("the loop-detector's consumer lag gauge", async () => has(await scrape("loop-detector"), "mirror_bus_consumer_pending", { consumer: "loop-detector-repo" }), { timeout: 20_000 });
 });
 
