@@ -109,6 +109,21 @@ if prev then p = cjson.decode(prev) end
 if p and p.rev >= rev then return 0 end
 local wasOpen = p ~= nil and p.status ~= 'closed'
 local acked = p ~= nil and p.acked == 1
+-- Open loops by kind|severity, kept by increments (O(1) per event, not a walk over every open loop).
+-- A store from before the counts existed gets them once from the open set.
+local cnt = openSet .. ':counts'
+if redis.call('EXISTS', cnt) == 0 then
+  redis.call('HSET', cnt, '_init', 1)
+  for _, oid in ipairs(redis.call('SMEMBERS', openSet)) do
+    local r = redis.call('GET', KEYS[4] .. oid)
+    if r then
+      local o = cjson.decode(r)
+      if o.status ~= 'closed' then redis.call('HINCRBY', cnt, o.kind .. '|' .. o.sev, 1) end
+    end
+  end
+end
+if wasOpen then redis.call('HINCRBY', cnt, p.kind .. '|' .. p.sev, -1) end
+if status ~= 'closed' then redis.call('HINCRBY', cnt, kind .. '|' .. sev, 1) end
 if status ~= 'closed' and not wasOpen then redis.call('HINCRBY', day, 'opened:' .. kind, 1) end
 if status == 'acknowledged' and not acked then
   redis.call('HINCRBY', day, 'ackN:' .. kind, 1)
@@ -132,20 +147,15 @@ else
   redis.call('SADD', openSet, id)
   redis.call('PERSIST', rec)
 end
-local counts = {}
-for _, oid in ipairs(redis.call('SMEMBERS', openSet)) do
-  local r = redis.call('GET', KEYS[4] .. oid)
-  if r then
-    local o = cjson.decode(r)
-    local f = 'open:' .. o.kind .. '|' .. o.sev
-    counts[f] = (counts[f] or 0) + 1
-  end
-end
 for _, f in ipairs(redis.call('HKEYS', day)) do
   if string.sub(f, 1, 5) == 'open:' then redis.call('HDEL', day, f) end
 end
 redis.call('HSET', day, 'snapshot', 1)
-for f, c in pairs(counts) do redis.call('HSET', day, f, c) end
+local all = redis.call('HGETALL', cnt)
+for i = 1, #all, 2 do
+  local c = tonumber(all[i + 1])
+  if string.sub(all[i], 1, 1) ~= '_' and c > 0 then redis.call('HSET', day, 'open:' .. all[i], c) end
+end
 redis.call('PEXPIRE', day, ARGV[9])
 if ARGV[11] == '1' then
   local cur = redis.call('HGET', KEYS[5], kind)

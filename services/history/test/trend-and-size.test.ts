@@ -113,3 +113,20 @@ test("one check filled for a whole year (every bucket, the incident cap, slow an
   assert.ok(total < 2 * 1024 * 1024, `${total} bytes: ${keys.map((k, i) => `${k}=${sizes[i]}`).join(" ")}`);
   console.log(`storage of one full check: ${total} bytes (${keys.map((k, i) => `${k}=${sizes[i]}`).join(" ")})`);
 });
+
+test("trend: open counts follow a severity change and a close, and a store without the counts gets them from the open set once", async () => {
+  const h = historyOn(redis.url, { start: "2026-05-01T10:00:00Z" });
+  opened.push(h);
+  const t0 = h.clock.now();
+  const at = (rev: number) => iso(t0 + rev * 1_000);
+  await h.trend.record({ loop: loopOf("c", "repo.dirty", "open", 1, { openedAt: iso(t0), at: at(1), severity: "low" }), reason: "x" });
+  await h.trend.record({ loop: loopOf("d", "repo.dirty", "open", 1, { openedAt: iso(t0), at: at(1), severity: "low" }), reason: "x" });
+  await h.trend.record({ loop: loopOf("c", "repo.dirty", "open", 2, { openedAt: iso(t0), at: at(2), severity: "high" }), reason: "x" });
+  let [d] = await h.queries.trend(1);
+  assert.deepEqual(d?.open, { "repo.dirty": { low: 1, high: 1 } });
+  // As a store written before the counts were kept: only the open set and the loop records.
+  await h.store.del("loops:open:counts");
+  await h.trend.record({ loop: loopOf("d", "repo.dirty", "closed", 2, { openedAt: iso(t0), at: at(3), severity: "low" }), reason: "x" });
+  [d] = await h.queries.trend(1);
+  assert.deepEqual(d?.open, { "repo.dirty": { high: 1 } });
+});
