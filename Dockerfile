@@ -23,9 +23,12 @@ RUN pnpm mirror bundle ${SERVICE} --out /out/dist
 
 FROM ${NODE_IMAGE}
 ARG SERVICE
-# The scanner shells out to git; repos are mounted read-only and owned by another uid.
+# The scanner shells out to git; repos are mounted read-only and owned by another uid. The
+# service-tracker's icmp checks run the system `ping` (iputils-ping; it needs CAP_NET_RAW, which
+# docker-compose.yml adds to the tracker, or a ping_group_range that includes the tracker's gid).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \
+    $(if [ "$SERVICE" = service-tracker ]; then echo iputils-ping; fi) \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*'
 ENV NODE_ENV=production \

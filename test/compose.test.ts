@@ -98,3 +98,14 @@ test("the single profile runs every service in one `mirror` container, as itself
   const dockerfile = readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8");
   assert.match(dockerfile, /^RUN pnpm mirror bundle all --out \/out\/dist$/m);
 });
+
+test("icmp checks can ping: the tracker's image has iputils-ping and compose gives the tracker CAP_NET_RAW", () => {
+  type Capable = Service & { cap_add?: string[] };
+  assert.deepEqual((services()["service-tracker"] as Capable | undefined)?.cap_add, ["NET_RAW"], "service-tracker: cap_add NET_RAW");
+  const single = (parse(compose("--profile", "single", "config")).services as Record<string, Capable>).mirror;
+  assert.deepEqual(single?.cap_add, ["NET_RAW"], "mirror (single profile): cap_add NET_RAW");
+  // The per-service image installs it for the tracker only; the one-container image always.
+  assert.match(readFileSync(join(root, "Dockerfile"), "utf8"), /\$\(if \[ "\$SERVICE" = service-tracker \]; then echo iputils-ping; fi\)/);
+  assert.match(readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8"), /apt-get install [^\n]*\biputils-ping\b/);
+  for (const other of SERVICE_NAMES.filter((n) => n !== "service-tracker")) assert.equal((services()[other] as Capable | undefined)?.cap_add, undefined, `${other}: no extra capability`);
+});
