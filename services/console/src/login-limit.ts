@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 
 /**
@@ -36,4 +38,25 @@ export class LoginLimit {
   async succeeded(user: string): Promise<void> {
     await this.redis.del(this.keys("", user)[1] as string);
   }
+}
+
+const plain = (address: string) => address.trim().replace(/^::ffff:/, "");
+
+/**
+ * The address a login attempt counts against: the connection's peer, unless that peer is one of
+ * `console.trustedProxies` (the proxies the SSO header is believed from). Then it is the right-most
+ * `X-Forwarded-For` entry that is not itself a trusted proxy: each proxy appends the address it
+ * saw, so everything left of that entry is the client's own claim and could be forged.
+ */
+export function clientAddress(req: { socket: { remoteAddress?: string | undefined }; headers: IncomingHttpHeaders }, trustedProxies: readonly string[]): string {
+  const peer = plain(req.socket.remoteAddress ?? "");
+  if (!trustedProxies.includes(peer)) return peer;
+  const header = req.headers["x-forwarded-for"];
+  const hops = [header ?? []].flat().join(",").split(",").map(plain).filter(Boolean);
+  for (const hop of hops.reverse()) {
+    // A proxy that forwards something other than an address: count the attempt against the proxy.
+    if (!isIP(hop)) return peer;
+    if (!trustedProxies.includes(hop)) return hop;
+  }
+  return peer;
 }

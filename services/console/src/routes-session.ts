@@ -1,6 +1,7 @@
 import type { MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { clearedCookie, cookie, SESSION_COOKIE, safeNext, sessionCookie } from "./auth.js";
+import { clientAddress } from "./login-limit.js";
 import { layout } from "./pages/layout.js";
 import { loginPage } from "./pages/login.js";
 import { guard, type StateRef } from "./state.js";
@@ -34,15 +35,16 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
     const password = field(req.body, "password");
     const next = safeNext(field(req.body, "next"));
     if (!username || !password) return loginAnswer(req, reply, 400, "user name and password are required", next);
-    const wait = await s.limit.blockedFor(req.ip, username);
+    const address = clientAddress(req, config.console.trustedProxies);
+    const wait = await s.limit.blockedFor(address, username);
     if (wait > 0) {
       reply.header("retry-after", String(Math.ceil(wait / 1000)));
       return loginAnswer(req, reply, 429, "too many failed logins: try again later", next);
     }
     const user = await s.users.check(username, password);
     if (!user) {
-      await s.limit.failed(req.ip, username);
-      s.log.warn({ address: req.ip }, "login failed");
+      await s.limit.failed(address, username);
+      s.log.warn({ address }, "login failed");
       // One answer for an unknown user and a wrong password: nothing tells which names exist.
       return loginAnswer(req, reply, 401, "wrong user name or password", next);
     }
