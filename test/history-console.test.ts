@@ -14,6 +14,9 @@ import { SESSION_COOKIE } from "../services/console/src/auth.js";
 import { LiveHub } from "../services/console/src/live.js";
 import { LoginLimit } from "../services/console/src/login-limit.js";
 import { MeshClient } from "../services/console/src/mesh.js";
+import { overviewPage } from "../services/console/src/pages/overview.js";
+import { repoRows } from "../services/console/src/pages/repos.js";
+import { servicesPage } from "../services/console/src/pages/services.js";
 import { historyRoutes } from "../services/console/src/routes-history.js";
 import { SessionStore } from "../services/console/src/sessions.js";
 import { SetupLink } from "../services/console/src/setup.js";
@@ -220,4 +223,23 @@ test("a repository's signals over the bus: the API and the page behind the login
   } finally {
     await detector.close();
   }
+});
+
+test("the Overview embeds the trend chart (/trend.svg behind the login) linking to /trend; Services and Repos link to each history page", async () => {
+  const anon = await app.inject({ url: "/trend.svg" });
+  assert.equal(anon.statusCode, 303, "a login redirect without a session");
+  const svg = await app.inject({ url: "/trend.svg?days=90", headers: { cookie } });
+  assert.equal(svg.statusCode, 200);
+  assert.match(svg.headers["content-type"] as string, /^image\/svg\+xml/);
+  assert.match(svg.body, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 720 \d+"[^>]*aria-label="Open loops per day stacked by kind, with loops opened and closed per day, last 90 days"/);
+  assert.match(svg.body, />opened<\/text>.*>closed<\/text>/s, "the legend is drawn inside the document");
+  assert.equal((await app.inject({ url: "/trend.svg?days=0", headers: { cookie } })).statusCode, 400);
+  const fetched = <T>(data: T) => ({ data, at: clock.now() }) as never;
+  const overview = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now()).text;
+  assert.match(overview, /<a href="\/trend"[^>]*><img id="trend-chart" src="\/trend\.svg\?days=90"[^>]*alt="Open loops per day/);
+  const check = { name: "a b&c", kind: "http", state: "up", since: new Date(T0).toISOString() };
+  const services = servicesPage(fetched([check]), fetched([]), clock.now()).text;
+  assert.ok(services.includes(`<a href="/services/a%20b%26c/history"`), "the check's name links to its history page");
+  const repos = repoRows([{ path: "/home/ada/code/<site>", signals: [] }], clock.now()).text;
+  assert.ok(repos.includes(`<a href="/repos/history?repo=%2Fhome%2Fada%2Fcode%2F%3Csite%3E"`), "the repo links to its signal history");
 });

@@ -7,7 +7,7 @@ import { remoteError } from "./mesh.js";
 import { type ConsoleState, guard, type StateRef } from "./state.js";
 import type { Principal } from "./auth.js";
 import { type Html, html } from "./html.js";
-import { checkHistoryPage, repoHistoryPage, trendPage } from "./pages/history.js";
+import { checkHistoryPage, repoHistoryPage, trendChart, trendPage } from "./pages/history.js";
 import { layout } from "./pages/layout.js";
 import { publicStatus, STATUS_CSS, statusPageHtml } from "./status-page.js";
 
@@ -102,6 +102,18 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
       return page(reply, "Trend", ok.p, "/", trendPage(await history(ok.s).trend(daysOf(req.query.days))));
     } catch (err) {
       return pageFailure(reply, "Maintenance trend", ok.p, "/", err);
+    }
+  });
+
+  // The trend chart alone, as an SVG document: the Overview shows it as an image linking to /trend.
+  http.get<{ Querystring: { days?: string } }>("/trend.svg", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      const svg = trendChart(await history(ok.s).trend(daysOf(req.query.days)), true);
+      return reply.type("image/svg+xml; charset=utf-8").header("cache-control", "private, max-age=60").send(svg.text);
+    } catch (err) {
+      return sendFailure(reply, err);
     }
   });
 

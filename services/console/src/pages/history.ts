@@ -48,10 +48,14 @@ const PALETTE = ["#1c7ed6", "#f76707", "#37b24d", "#ae3ec9", "#f59f00", "#0ca678
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const openOf = (d: TrendDay, kind: string) => Object.values(d.open[kind] ?? {}).reduce((a: number, b) => a + (b ?? 0), 0);
 
-/** The maintenance trend: open loops per day stacked by kind (SVG), then the days as a table, newest first. */
-export function trendPage(t: HistoryTrendReply): Html {
+/**
+ * The maintenance trend as SVG: loops open at the end of each day stacked by kind, with the
+ * loops opened (green) and closed (dark) that day as lines. `standalone` makes a whole SVG
+ * document (the Overview embeds it as an image), with its legend drawn inside.
+ */
+export function trendChart(t: HistoryTrendReply, standalone = false): Html {
   const kinds = [...new Set(t.days.flatMap((d) => Object.keys(d.open)))].sort();
-  const top = Math.max(1, ...t.days.map((d) => d.openTotal));
+  const top = Math.max(1, ...t.days.map((d) => Math.max(d.openTotal, total(d.opened), total(d.closed))));
   const bw = (W - PAD.l - PAD.r) / Math.max(1, t.days.length);
   const y = (v: number) => n1(((H - PAD.t - PAD.b) * v) / top);
   const bars = t.days.map((d, i) => {
@@ -59,19 +63,36 @@ export function trendPage(t: HistoryTrendReply): Html {
     return kinds.map((k, j) => {
       const h = y(openOf(d, k));
       base -= h;
-      return h > 0 ? html`<rect x="${n1(PAD.l + i * bw)}" y="${n1(base)}" width="${n1(Math.max(1, bw - 1))}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${d.date} ${k}: ${openOf(d, k)}</title></rect>` : "";
+      return h > 0 ? html`<rect x="${n1(PAD.l + i * bw)}" y="${n1(base)}" width="${n1(Math.max(1, bw - 1))}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${d.date} ${k}: ${openOf(d, k)} open</title></rect>` : "";
     });
   });
+  const line = (f: (d: TrendDay) => number) => t.days.map((d, i) => `${n1(PAD.l + (i + 0.5) * bw)},${n1(H - PAD.b - y(f(d)))}`).join(" ");
+  const flows = t.days.length > 1
+    ? html`<polyline points="${line((d) => total(d.opened))}" fill="none" stroke="#2f9e44" stroke-width="1.2"/><polyline points="${line((d) => total(d.closed))}" fill="none" stroke="#343a40" stroke-width="1.2" stroke-dasharray="3 2"/>`
+    : "";
+  const legend = standalone
+    ? [...kinds.map((k, j) => ({ label: k, color: PALETTE[j % PALETTE.length] as string })), { label: "opened", color: "#2f9e44" }, { label: "closed", color: "#343a40" }].map(
+        (l, i) => html`<rect x="${PAD.l + (i % 6) * 110}" y="${H + 6 + Math.floor(i / 6) * 14}" width="9" height="9" fill="${l.color}"/><text x="${PAD.l + (i % 6) * 110 + 13}" y="${H + 14 + Math.floor(i / 6) * 14}" font-size="10" fill="#333">${l.label}</text>`,
+      )
+    : "";
+  const height = standalone ? H + 12 + Math.ceil((kinds.length + 2) / 6) * 14 : H;
+  return html`<svg ${standalone ? html`xmlns="http://www.w3.org/2000/svg" ` : ""}viewBox="0 0 ${W} ${height}" width="${standalone ? W : "100%"}" ${standalone ? html`height="${height}" ` : ""}role="img" aria-label="Open loops per day stacked by kind, with loops opened and closed per day, last ${t.days.length} days">
+${standalone ? html`<rect width="${W}" height="${height}" fill="#fff"/>` : ""}<text x="${PAD.l - 4}" y="${PAD.t + 10}" text-anchor="end" font-size="10" fill="#666">${top}</text><text x="${PAD.l - 4}" y="${H - PAD.b}" text-anchor="end" font-size="10" fill="#666">0</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${H - PAD.b}" y2="${H - PAD.b}" stroke="#ddd"/>${bars}${flows}
+<text x="${PAD.l}" y="${H - 6}" font-size="10" fill="#666">${t.days[0]?.date ?? ""}</text><text x="${W - PAD.r}" y="${H - 6}" font-size="10" fill="#666" text-anchor="end">${t.days.at(-1)?.date ?? ""}</text>${legend}
+</svg>`;
+}
+
+/** The maintenance trend: the chart, then the days as a table, newest first. */
+export function trendPage(t: HistoryTrendReply): Html {
+  const kinds = [...new Set(t.days.flatMap((d) => Object.keys(d.open)))].sort();
   const legend = kinds.map((k, j) => html`<span class="legend"><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="${PALETTE[j % PALETTE.length]}"/></svg> ${k}</span> `);
   const mean = (r: Record<string, number>) => (Object.keys(r).length ? formatSpan(total(r) / Object.keys(r).length) : "");
+  const perKind = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${formatSpan(v)}`).join(", ");
   return html`<h1>Maintenance trend</h1>
 <p class="muted">Loops open at the end of each day (${t.timeZone}), last ${t.days.length} days.</p>
-<figure class="chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Open loops per day, stacked by kind">
-<text x="${PAD.l - 4}" y="${PAD.t + 10}" text-anchor="end" font-size="10" fill="#666">${top}</text><text x="${PAD.l - 4}" y="${H - PAD.b}" text-anchor="end" font-size="10" fill="#666">0</text>${bars}
-<text x="${PAD.l}" y="${H - 6}" font-size="10" fill="#666">${t.days[0]?.date ?? ""}</text><text x="${W - PAD.r}" y="${H - 6}" font-size="10" fill="#666" text-anchor="end">${t.days.at(-1)?.date ?? ""}</text>
-</svg><figcaption>${legend}</figcaption></figure>
-<table><thead><tr><th>Day</th><th>Open</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
-  (d) => html`<tr><td>${d.date}</td><td>${d.openTotal}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td>${mean(d.meanAckMs)}</td><td>${mean(d.meanCloseMs)}</td></tr>`,
+<figure class="chart" id="trend-chart">${trendChart(t)}<figcaption>${legend}<span class="legend">green line: opened, dashed: closed</span></figcaption></figure>
+<table id="trend"><thead><tr><th>Day</th><th>Open</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
+  (d) => html`<tr><td>${d.date}</td><td>${d.openTotal}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td title="${perKind(d.meanAckMs)}">${mean(d.meanAckMs)}</td><td title="${perKind(d.meanCloseMs)}">${mean(d.meanCloseMs)}</td></tr>`,
 )}</tbody></table>`;
 }
 

@@ -21,6 +21,9 @@ export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummar
     <div class="card"><b>${repos.length}</b>repos need attention</div>
   </div>
   <p class="muted">Model adapter: ${adapter}. ${scanned.data ? `${scanned.data.repos.length} repos under ${scanned.data.roots} roots; ` : ""}${last ? `last scan ${ago(last, now)}` : "no scan finished yet"}; ${lastCheck ? `last check ${ago(lastCheck, now)}.` : "no check ran yet."}</p>
+  <h2>Maintenance trend</h2>
+  <figure class="chart"><a href="/trend" title="Maintenance trend, per day for 90 days"><img id="trend-chart" src="/trend.svg?days=90" width="100%" alt="Open loops per day by kind, with loops opened and closed, last 90 days"></a>
+  <figcaption><a href="/trend">Trend page</a>: open loops by kind and severity, opened and closed, mean time to acknowledge and to close, per day.</figcaption></figure>
   <h2>Open loops</h2>${loopRows(active.filter((l) => l.status === "open"), now)}
   <h2>Repos needing attention</h2>${repoRows(repos, now)}`;
 }

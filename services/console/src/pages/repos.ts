@@ -29,7 +29,7 @@ export function repoRows(repos: RepoView[], now: number): Html {
   if (!repos.length) return html`<p class="muted">No repos.</p>`;
   return html`<table id="repos"><thead><tr><th>Repository</th><th>Signals</th></tr></thead><tbody>
   ${repos.map(
-    (r) => html`<tr><td class="repo-name about">${r.path.split("/").pop()}<div class="muted">${r.path}${r.kind && r.kind !== "repo" ? ` (${r.kind})` : ""}</div></td>
+    (r) => html`<tr><td class="repo-name about"><a href="/repos/history?repo=${encodeURIComponent(r.path)}" title="How long each signal was true in the last 90 days">${r.path.split("/").pop()}</a><div class="muted">${r.path}${r.kind && r.kind !== "repo" ? ` (${r.kind})` : ""}</div></td>
       <td>${r.signals.length ? r.signals.map((s) => html`<div><a href="/loops/${encodeURIComponent(s.loopId)}">${s.kind}</a> <span class="muted">${s.status}, ${ago(s.since, now)}</span></div>`) : html`<span class="state-up">clean</span>`}</td></tr>`,
   )}</tbody></table>`;
 }
