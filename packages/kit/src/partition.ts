@@ -1,0 +1,242 @@
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Clock } from "./clock.js";
+
+/** A clock that only moves forward at the machine's rate: lease validity is elapsed time, never wall time. */
+export const monotonicClock: Clock = { now: () => performance.now() };
+
+/**
+ * The replica that owns `item` among `members` (rendezvous, or highest-random-weight, hashing):
+ * every replica with the same member list picks the same one, and a member joining or leaving
+ * moves only the items it wins or held (1/N of them), never reshuffles the rest.
+ */
+export function ownerOf(item: string, members: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1n;
+  for (const m of members) {
+    const score = createHash("sha256").update(m).update("\0").update(item).digest().readBigUInt64BE(0);
+    if (score > bestScore || (score === bestScore && best !== undefined && m < best)) {
+      best = m;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/** What one membership round learned from the store. */
+export interface RenewResult {
+  /** Local (monotonic) time the round was sent: the lease is measured from here, never from the reply. */
+  sentAt: number;
+  /** Local time the reply came. */
+  receivedAt: number;
+  /** Whether this member's entry was still there (false: a first start, or it lapsed). */
+  existed: boolean;
+  /** Every live member, this one included, as the store saw them. */
+  members: string[];
+}
+
+/** A change of the live members, as one replica saw it between two rounds. */
+export interface ViewChange {
+  joined: string[];
+  left: string[];
+  before: string[];
+  members: string[];
+}
+
+/**
+ * One replica's view of the membership and what it may act on, from the rounds it ran. Pure:
+ * the clock is injected, the store is not here, so every rule below is unit-tested without
+ * waiting for a TTL.
+ *
+ * - It acts only while its lease holds: until `sentAt + ttl - safety` of its last successful
+ *   round. The store expires the entry at its own `receipt + ttl`, which is later than that,
+ *   so a replica cut off from the store (or stuck) stops before anyone else takes its share.
+ * - A newcomer (an entry the store did not have) that finds others waits one `ttl` before it
+ *   acts: any replica whose view predates it either renews within that time and sees it, or
+ *   its own lease lapses. A replica that still held a valid lease and finds its entry gone
+ *   (the Redis master failed over and lost it) is not a newcomer: everyone's view had it.
+ * - Alone, it acts at once: nobody else can hold a view with items to hand over.
+ */
+export class PartitionView {
+  private members: string[] = [];
+  private leaseUntil = Number.NEGATIVE_INFINITY;
+  private settleUntil = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly self: string,
+    private readonly opts: { ttl: number; clock: Clock; safety?: number },
+  ) {}
+
+  get safety(): number {
+    return this.opts.safety ?? Math.min(1_000, Math.floor(this.opts.ttl / 10));
+  }
+
+  /** Takes a successful round; returns the change of members, or null when they are the same. */
+  apply(r: RenewResult): ViewChange | null {
+    const held = this.holdsLease(r.sentAt);
+    const others = r.members.some((m) => m !== this.self);
+    if (!r.existed && !held && others) this.settleUntil = r.receivedAt + this.opts.ttl;
+    this.leaseUntil = r.sentAt + this.opts.ttl - this.safety;
+    const next = [...new Set([...r.members, this.self])].sort();
+    const before = this.members;
+    this.members = next;
+    const joined = next.filter((m) => !before.includes(m));
+    const left = before.filter((m) => !next.includes(m));
+    return joined.length || left.length ? { joined, left, before, members: next } : null;
+  }
+
+  /** Gives the lease up at once (a clean stop). */
+  drop(): void {
+    this.leaseUntil = Number.NEGATIVE_INFINITY;
+    this.members = [];
+  }
+
+  private holdsLease(at: number): boolean {
+    return at < this.leaseUntil;
+  }
+
+  /** Whether this replica may act at all now: lease held and, for a newcomer, settled. */
+  get active(): boolean {
+    const now = this.opts.clock.now();
+    return this.holdsLease(now) && now >= this.settleUntil;
+  }
+
+  /** Whether this replica acts on `item` now. */
+  owns(item: string): boolean {
+    return this.active && ownerOf(item, this.members) === this.self;
+  }
+
+  /** The live members of the last round (sorted). */
+  get live(): readonly string[] {
+    return this.members;
+  }
+}
+
+/**
+ * One round in the store, atomically: (re)write this member's entry with a TTL the Redis server
+ * expires (its own clock, so a replica's skewed clock cannot extend or shorten anyone's
+ * lease), add it to the set, drop the members whose entry expired, and return whether the
+ * entry was there and who is live. Keys derive from KEYS[1], so they carry the service's prefix
+ * (and its ACL pattern).
+ */
+const ROUND = `
+local set = KEYS[1]
+local self = ARGV[1]
+local existed = redis.call('EXISTS', set .. ':' .. self)
+redis.call('SET', set .. ':' .. self, '1', 'PX', ARGV[2])
+redis.call('SADD', set, self)
+local live = {}
+for _, m in ipairs(redis.call('SMEMBERS', set)) do
+  if redis.call('EXISTS', set .. ':' .. m) == 1 then table.insert(live, m) else redis.call('SREM', set, m) end
+end
+return {existed, live}
+`;
+
+const LEAVE = `
+redis.call('DEL', KEYS[1] .. ':' .. ARGV[1])
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+`;
+
+export interface PartitionOptions {
+  store: Redis;
+  /** What is partitioned (`checks`, `repos`): one member set per group under the service's prefix. */
+  group: string;
+  /** Lease length: a dead replica's share moves within `ttl + renewEvery`. */
+  ttl: number;
+  /** How often a round runs; default a quarter of `ttl`. */
+  renewEvery?: number;
+  /** Elapsed-time clock; default monotonic. */
+  clock?: Clock;
+  log: Logger;
+  /** This replica's member id; default host, pid and random bytes (a restart is a new member). */
+  self?: string;
+  /** Called after a round that changed the live members. */
+  onChange?: (change: ViewChange) => void;
+}
+
+/**
+ * Splits a service's work (checks, repos) among its live replicas: membership leases in Redis
+ * with a server-side TTL, ownership by rendezvous hashing over the live members. See
+ * docs/RELIABILITY.md, "Replicas".
+ */
+export class Partition {
+  readonly view: PartitionView;
+  readonly self: string;
+  private readonly key: string;
+  private readonly clock: Clock;
+  private readonly renewEvery: number;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly opts: PartitionOptions) {
+    this.self = opts.self ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+    this.clock = opts.clock ?? monotonicClock;
+    this.renewEvery = opts.renewEvery ?? Math.max(50, Math.floor(opts.ttl / 4));
+    this.key = `partition:${opts.group}`;
+    this.view = new PartitionView(this.self, { ttl: opts.ttl, clock: this.clock });
+  }
+
+  /** Whether this replica acts on `item` now. */
+  owns(item: string): boolean {
+    return this.view.owns(item);
+  }
+
+  /** Runs the first round (so a lone replica acts at once), then one every `renewEvery`. */
+  async start(): Promise<void> {
+    await this.round();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.round().finally(() => this.schedule());
+    }, this.renewEvery);
+    this.timer.unref?.();
+  }
+
+  /** One membership round; a failure leaves the lease to lapse (this replica then stops acting). */
+  round(): Promise<void> {
+    this.inFlight ??= this.roundOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async roundOnce(): Promise<void> {
+    const sentAt = this.clock.now();
+    try {
+      const [existed, members] = (await this.opts.store.eval(ROUND, 1, this.key, this.self, String(this.opts.ttl))) as [number, string[]];
+      if (this.stopped) return;
+      const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
+      if (change) {
+        this.opts.log.info({ group: this.opts.group, self: this.self, members: change.members, joined: change.joined, left: change.left }, "replicas changed");
+        this.opts.onChange?.(change);
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, group: this.opts.group }, "replica lease not renewed");
+    }
+  }
+
+  /** Leaves at once, so the others take this share at their next round instead of after the TTL. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.inFlight?.catch(() => undefined);
+    this.view.drop();
+    await this.opts.store.eval(LEAVE, 1, this.key, this.self).catch(() => undefined);
+  }
+}
+
+/**
+ * The lease a service partitions with, from the shortest interval of its work: a dead replica's
+ * share is picked up within `ttl + ttl/4` (under one interval, so within two intervals of its
+ * last run), but never under 1 s (a Redis hiccup must not stop the work) nor over 15 s.
+ */
+export function leaseFor(shortestInterval: number): number {
+  return Math.min(15_000, Math.max(1_000, Math.floor(shortestInterval * 0.6)));
+}

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { createLogger, createStore, ManualClock, ownerOf, Partition, PartitionView } from "@mirror/kit";
+import { type ServerHandle, startRedis, waitFor } from "@mirror/testkit";
+
+const silent = createLogger("test", { write: () => true } as never, "silent");
+const items = Array.from({ length: 1_000 }, (_, i) => `check-${i}`);
+
+test("rendezvous: every item has one owner, shares are even, and a leaving member moves only its own items", () => {
+  const three = ["a", "b", "c"];
+  const owners = new Map(items.map((i) => [i, ownerOf(i, three)]));
+  for (const m of three) {
+    const n = [...owners.values()].filter((o) => o === m).length;
+    assert.ok(n > 250 && n < 420, `${m} owns ${n} of 1000`);
+  }
+  // Same answer whatever order the members come in.
+  for (const i of items.slice(0, 50)) assert.equal(ownerOf(i, ["c", "a", "b"]), owners.get(i));
+  const two = ["a", "c"];
+  for (const i of items) {
+    const before = owners.get(i);
+    const now = ownerOf(i, two);
+    if (before !== "b") assert.equal(now, before, `${i} moved although its owner stayed`);
+    else assert.ok(now === "a" || now === "c");
+  }
+  assert.equal(ownerOf("x", []), undefined);
+});
+
+test("view: a lone replica acts at once; its lease lapses ttl - safety after the round was sent, not received", () => {
+  const clock = new ManualClock(0);
+  const v = new PartitionView("a", { ttl: 1_000, clock, safety: 100 });
+  assert.equal(v.active, false);
+  v.apply({ sentAt: 0, receivedAt: 400, existed: false, members: ["a"] });
+  clock.set(400);
+  assert.equal(v.active, true);
+  assert.ok(items.every((i) => v.owns(i)));
+  clock.set(899);
+  assert.equal(v.active, true);
+  clock.set(900);
+  assert.equal(v.active, false, "a replica that could not renew stops before the store expires its entry");
+  assert.ok(!v.owns("check-1"));
+});
+
+test("view: a newcomer that finds others waits one ttl; those others drop its share at once", () => {
+  const clock = new ManualClock(0);
+  const a = new PartitionView("a", { ttl: 1_000, clock });
+  a.apply({ sentAt: 0, receivedAt: 1, existed: false, members: ["a"] });
+  const b = new PartitionView("b", { ttl: 1_000, clock });
+  clock.set(100);
+  b.apply({ sentAt: 100, receivedAt: 110, existed: false, members: ["a", "b"] });
+  const bShare = items.filter((i) => ownerOf(i, ["a", "b"]) === "b");
+  assert.ok(bShare.length > 300);
+  // Until a renews, a still runs everything and b nothing: no item has two owners.
+  clock.set(200);
+  assert.ok(bShare.every((i) => a.owns(i) && !b.owns(i)));
+  clock.set(250);
+  const change = a.apply({ sentAt: 250, receivedAt: 251, existed: true, members: ["a", "b"] });
+  assert.deepEqual(change?.joined, ["b"]);
+  assert.ok(bShare.every((i) => !a.owns(i)));
+  assert.ok(bShare.every((i) => !b.owns(i)), "b waits out the ttl");
+  b.apply({ sentAt: 350, receivedAt: 351, existed: true, members: ["a", "b"] });
+  a.apply({ sentAt: 500, receivedAt: 501, existed: true, members: ["a", "b"] });
+  clock.set(1_110);
+  b.apply({ sentAt: 1_000, receivedAt: 1_001, existed: true, members: ["a", "b"] });
+  assert.ok(bShare.every((i) => b.owns(i)), "b settled");
+  assert.ok(items.every((i) => a.owns(i) !== b.owns(i) || !a.active), "each item has exactly one owner");
+});
+
+test("view: a replica whose entry vanished while it held its lease (Redis failover) keeps acting; one whose lease lapsed settles again", () => {
+  const clock = new ManualClock(0);
+  const v = new PartitionView("a", { ttl: 1_000, clock });
+  v.apply({ sentAt: 0, receivedAt: 1, existed: false, members: ["a"] });
+  clock.set(300);
+  v.apply({ sentAt: 300, receivedAt: 301, existed: false, members: ["a", "b"] });
+  assert.equal(v.active, true);
+  clock.set(5_000);
+  assert.equal(v.active, false);
+  v.apply({ sentAt: 5_000, receivedAt: 5_001, existed: false, members: ["a", "b"] });
+  assert.equal(v.active, false, "came back after its lease lapsed: a newcomer again");
+  clock.set(5_800);
+  v.apply({ sentAt: 5_800, receivedAt: 5_801, existed: true, members: ["a", "b"] });
+  assert.equal(v.active, false);
+  clock.set(6_001);
+  assert.equal(v.active, true);
+});
+
+test("view: a leaving member is reported, and its items move to the survivors", () => {
+  const clock = new ManualClock(0);
+  const v = new PartitionView("a", { ttl: 1_000, clock });
+  v.apply({ sentAt: 0, receivedAt: 1, existed: false, members: ["a", "b"] });
+  clock.set(1_001);
+  v.apply({ sentAt: 1_001, receivedAt: 1_002, existed: true, members: ["a", "b"] });
+  const change = v.apply({ sentAt: 1_200, receivedAt: 1_201, existed: true, members: ["a"] });
+  assert.deepEqual(change, { joined: [], left: ["b"], before: ["a", "b"], members: ["a"] });
+  assert.ok(items.every((i) => v.owns(i)));
+});
+
+let redis: ServerHandle;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis.dispose();
+});
+
+test("partition in a real Redis: two replicas split the items, a stopped one hands over at once, a killed one after its TTL", async () => {
+  const stores = [createStore(redis.url, "ptest", silent), createStore(redis.url, "ptest", silent)];
+  const changes: string[][] = [];
+  const mk = (i: number, self: string) => new Partition({ store: stores[i] as never, group: "checks", ttl: 600, renewEvery: 100, log: silent, self, onChange: (c) => void changes.push(c.left) });
+  const a = mk(0, "a");
+  const b = mk(1, "b");
+  try {
+    await a.start();
+    assert.ok(items.every((i) => a.owns(i)), "alone: everything");
+    await b.start();
+    await waitFor("b settled and a saw it", async () => b.view.active && a.view.live.length === 2, { timeout: 5_000 });
+    for (const i of items) assert.equal(a.owns(i) !== b.owns(i), true, `${i} has one owner`);
+    // A kill: b's rounds stop without leaving; a takes over once the store expired b's entry.
+    (b as unknown as { stopped: boolean }).stopped = true;
+    const killedAt = performance.now();
+    await waitFor("a owns everything", async () => items.every((i) => a.owns(i)), { timeout: 5_000, interval: 20 });
+    const took = performance.now() - killedAt;
+    assert.ok(took >= 300 && took < 1_500, `took over after ${Math.round(took)} ms (ttl 600, renew 100)`);
+    assert.ok(changes.some((l) => l.includes("b")));
+    // b, back with a fresh member id, settles one ttl before it takes its share.
+    const b2 = mk(1, "b2");
+    await b2.start();
+    assert.equal(b2.view.active, false);
+    await waitFor("b2 settled", async () => b2.view.active && a.view.live.includes("b2"), { timeout: 5_000 });
+    for (const i of items) assert.equal(a.owns(i) !== b2.owns(i), true);
+    // A clean stop leaves at once: a takes over at its next round, well before the ttl.
+    const stoppedAt = performance.now();
+    await b2.stop();
+    await waitFor("a owns everything again", async () => items.every((i) => a.owns(i)), { timeout: 5_000, interval: 10 });
+    assert.ok(performance.now() - stoppedAt < 400);
+  } finally {
+    await a.stop();
+    for (const s of stores) s.disconnect();
+  }
+});
