@@ -1,6 +1,7 @@
 export { collectSpecs, defineService, isConfigFailure, runService, redactUrl, type ServiceSpec, type ServiceContext, type Started, type RunOptions, type RunningService, type RouteAuth } from "./service.js";
 export { loadConfig, parseConfig, configPath, configSecrets, ConfigError } from "./config.js";
 export { ConfigReloader, changedPaths, type ReloadDeps } from "./reload.js";
+export { watchConfig, type ConfigWatch, type ConfigWatchHost, type ConfigWatchOptions } from "./watch-config.js";
 export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
 export { collectSecrets, secretScrubber } from "./secrets.js";
 export { addTokenAuth, bearerMatches, requestAuthorized, refuse, type HttpAuthOptions } from "./http-auth.js";

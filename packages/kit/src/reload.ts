@@ -5,8 +5,8 @@ import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import { parseConfig } from "./config.js";
 
-/** Config paths every service reads once at start (the bus connection, the HTTP listener). */
-const ALWAYS_RESTART = ["bus", "http"];
+/** Config paths every service reads once at start (the bus connection and identity, the store connection, the HTTP listener). */
+const ALWAYS_RESTART = ["bus", "store", "http"];
 
 /** The dotted paths (e.g. `tracker.port`) whose values differ between two configs. */
 export function changedPaths(before: MirrorConfig, after: MirrorConfig, paths: readonly string[]): string[] {
@@ -23,8 +23,11 @@ export interface ReloadDeps {
   restartOnly: readonly string[];
   /** Checks what the schema cannot (e.g. conditions): throws a ConfigError listing every problem with its key path. */
   validate?(next: MirrorConfig): void;
-  /** Applies a valid config atomically; returns what changed, for the log. */
-  apply(next: MirrorConfig): Record<string, unknown>;
+  /**
+   * Applies a valid config atomically; returns what changed, for the log. Builds what can fail
+   * before it swaps anything: a throw counts as a rejected reload and the old config stays.
+   */
+  apply(next: MirrorConfig, previous: MirrorConfig): Record<string, unknown>;
 }
 
 /**
@@ -86,6 +89,11 @@ export class ConfigReloader {
     return true;
   }
 
+  /** The config running now: the one given at start, or the last one applied. */
+  get config(): MirrorConfig {
+    return this.current;
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.watcher?.close();
@@ -113,12 +121,19 @@ export class ConfigReloader {
       this.lastText = null;
       return this.reject(why, (err as { problems?: string[] }).problems ?? [(err as Error).message]);
     }
-    this.lastText = text;
     const restart = changedPaths(this.current, next, [...this.deps.restartOnly, ...ALWAYS_RESTART]);
-    const changed = this.deps.apply(next);
+    const sections = changedPaths(this.current, next, [...new Set([...Object.keys(this.current), ...Object.keys(next)])]);
+    let changed: Record<string, unknown>;
+    try {
+      changed = this.deps.apply(next, this.current);
+    } catch (err) {
+      this.lastText = null;
+      return this.reject(why, (err as { problems?: string[] }).problems ?? [`not applied: ${(err as Error).message}`]);
+    }
+    this.lastText = text;
     this.current = next;
     this.counter.inc({ result: "ok" });
-    this.deps.log.info({ file: this.deps.file, why, ...changed, ...(restart.length ? { needsRestart: restart } : {}) }, "config reloaded");
+    this.deps.log.info({ file: this.deps.file, why, sections, ...changed, ...(restart.length ? { needsRestart: restart } : {}) }, "config reloaded");
     if (restart.length) this.deps.log.warn({ keys: restart }, "changed settings apply only after a restart");
     return true;
   }

@@ -16,6 +16,7 @@ import { createStore } from "./store.js";
 import { storeLogin } from "./store-auth.js";
 import { watchStore } from "./store-metrics.js";
 import { setupTracing } from "./tracing.js";
+import { type ConfigWatch, type ConfigWatchOptions, watchConfig } from "./watch-config.js";
 
 /** Everything a service's start() gets: its wired dependencies. */
 export interface ServiceContext {
@@ -30,6 +31,11 @@ export interface ServiceContext {
   env: NodeJS.ProcessEnv;
   /** Adds a named readiness check to /readyz. */
   addReadyCheck(name: string, check: () => boolean): void;
+  /**
+   * Hot reload of mirror.yaml (file changes and SIGHUP) for this service: it says only how to
+   * apply a new config and which settings need a restart; stopped with the service.
+   */
+  watchConfig(opts: ConfigWatchOptions): ConfigWatch;
 }
 
 /** What start() returns: request/reply endpoints to register and how to stop. */
@@ -132,15 +138,22 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
   store = createStore(config.store.url, spec.name, log, { login });
   watchStore(store, registry);
+  const watches: ConfigWatch[] = [];
   const ctx: ServiceContext = {
     name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
     addReadyCheck: (name, check) => void checks.set(name, check),
+    watchConfig: (o) => {
+      const w = watchConfig({ config, env, log, registry }, o);
+      watches.push(w);
+      return w;
+    },
   };
   let result: Started;
   try {
     result = (await spec.start(ctx)) ?? {};
   } catch (err) {
     // A failed start must not leave connections that keep the process (or a test) alive.
+    for (const w of watches) w.stop();
     await bus.close(1_000).catch(() => undefined);
     store.disconnect();
     await http.close().catch(() => undefined);
@@ -161,6 +174,8 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   const stop = () => {
     stopping ??= (async () => {
       started = false;
+      // No reload may swap config under the stop.
+      for (const w of watches) w.stop();
       const deadline = performance.now() + STOP_BUDGET_MS;
       // Each step is bounded by what is left of the budget, so one that hangs cannot keep the
       // later ones (the store, the HTTP server) from closing before the hard exit; a slow or
