@@ -1,5 +1,5 @@
 import { repoGone, repoSnapshot, serviceStatus } from "@mirror/contracts";
-import { ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { Detector } from "./detector.js";
 import { loopEndpoints } from "./endpoints.js";
 import { LoopApi } from "./loop-api.js";
@@ -43,26 +43,18 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
-  const file = configPath(ctx.env);
-  const reloader = file
-    ? new ConfigReloader(config, {
-        file,
-        env: ctx.env,
-        log,
-        registry: ctx.registry,
-        restartOnly: ["loops.port", "loops.tick", "loops.triage", "loops.triageTimeout", "loops.triageRetry", "loops.historyLimit"],
-        apply: (next) => {
-          detector.configure(next);
-          // Every entity is looked at again on the next tick, so new rules and windows apply now, not at its next input.
-          void store.redis
-            .smembers(KEYS.entities)
-            .then((keys) => store.wakeNow(keys, clock.now()))
-            .catch((err: Error) => log.warn({ err: err.message }, "entities not woken after a reload"));
-          return { maintenance: next.loops.maintenance.map((w) => w.name), rules: Object.keys(next.loops.rules) };
-        },
-      })
-    : null;
-  reloader?.start();
+  ctx.watchConfig({
+    restartOnly: ["loops.port", "loops.tick", "loops.triage", "loops.triageTimeout", "loops.triageRetry", "loops.historyLimit"],
+    apply: (next) => {
+      detector.configure(next);
+      // Every entity is looked at again on the next tick, so new rules and windows apply now, not at its next input.
+      void store.redis
+        .smembers(KEYS.entities)
+        .then((keys) => store.wakeNow(keys, clock.now()))
+        .catch((err: Error) => log.warn({ err: err.message }, "entities not woken after a reload"));
+      return { maintenance: next.loops.maintenance.map((w) => w.name), rules: Object.keys(next.loops.rules) };
+    },
+  });
   // Each tick also reloads the runtime maintenance windows: another replica may have changed them.
   const also = async () => {
     await maintenance.refresh();
@@ -77,7 +69,6 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   return {
     endpoints: loopEndpoints(api, maintenance),
     stop: async () => {
-      reloader?.stop();
       clearInterval(streams);
       await ticker.stop();
       await triager.stop();

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { endpoint } from "@mirror/bus";
 import { type ScannerConfig, scanNow, scanRepos } from "@mirror/contracts";
-import { ConfigReloader, configPath, type ServiceContext, type Started } from "@mirror/kit";
+import type { ServiceContext, Started } from "@mirror/kit";
 import type { Logger } from "pino";
 import { fetchRepos } from "./fetch.js";
 import { closeGitHelpers } from "./git.js";
@@ -84,31 +84,22 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
     roots: scanner.config.roots.length,
     lastScanAt,
   }));
-  const file = configPath(ctx.env);
-  const reloader = file
-    ? new ConfigReloader(ctx.config, {
-        file,
-        env: ctx.env,
-        log,
-        registry: ctx.registry,
-        restartOnly: ["scanner.port", "scanner.interval", "scanner.watch", "scanner.fetchInterval", "scanner.concurrency", "scanner.resync", "scanner.resyncEvery"],
-        apply: (next) => {
-          const before = scanner.config.roots.map((r) => r.path);
-          scanner.configure(next.scanner);
-          // New roots are walked now, not at the next interval.
-          void scanner.scanAll().catch((err) => log.error({ err }, "scan after a reload failed"));
-          const after = next.scanner.roots.map((r) => r.path);
-          return { rootsAdded: after.filter((r) => !before.includes(r)), rootsRemoved: before.filter((r) => !after.includes(r)) };
-        },
-      })
-    : null;
-  reloader?.start();
+  ctx.watchConfig({
+    restartOnly: ["scanner.port", "scanner.interval", "scanner.watch", "scanner.fetchInterval", "scanner.concurrency", "scanner.resync", "scanner.resyncEvery"],
+    apply: (next) => {
+      const before = scanner.config.roots.map((r) => r.path);
+      scanner.configure(next.scanner);
+      // New roots are walked now, not at the next interval.
+      void scanner.scanAll().catch((err) => log.error({ err }, "scan after a reload failed"));
+      const after = next.scanner.roots.map((r) => r.path);
+      return { rootsAdded: after.filter((r) => !before.includes(r)), rootsRemoved: before.filter((r) => !after.includes(r)) };
+    },
+  });
   return {
     scanner,
     endpoints: [onScanNow, onScanRepos],
     metadata: { roots: String(config.roots.length), watch: String(config.watch) },
     stop: async () => {
-      reloader?.stop();
       stopScanning();
       stopFetching?.();
       watcher?.close();

@@ -1,6 +1,6 @@
 import { endpoint } from "@mirror/bus";
 import { type CheckSummary, checkKind, checksList, type TrackerConfig } from "@mirror/contracts";
-import { ConfigError, ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { type ConfigWatch, ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
 import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
@@ -11,6 +11,7 @@ import { TrackerMetrics } from "./metrics.js";
 import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
+import { joinReplicas, MESH_ITEM, shortestInterval, type TrackerShare } from "./replicas.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
@@ -23,8 +24,8 @@ export interface RunningTracker extends Started {
   mesh: MeshDiscovery | null;
   /** Each configured check's kind, by name (follows config reloads). */
   kinds: Map<string, string>;
-  /** Watches mirror.yaml and SIGHUP when the service was started from a file; tests call reload() on it. */
-  reloader: ConfigReloader | null;
+  /** The live config: mirror.yaml and SIGHUP when the service was started from that file; tests may call reload() on it. */
+  reloader: ConfigWatch;
 }
 
 /** The service-tracker's spec: defineService() runs it from main.ts, tests through runService(). */
@@ -83,37 +84,31 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   });
   const now = () => ctx.clock.now();
   const http = new HttpProber({ maxBody: cfg.maxBody, now });
-  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg });
-  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
+  const share = await joinReplicas({ store: ctx.store, log: ctx.log, clock: ctx.clock, shortestInterval: shortestInterval(cfg) });
+  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg, share });
+  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery, share: { owns: share.owns, recheckEvery: share.partition.ttl } });
   await monitor.add(heartbeats);
   const pingKeys = new PingKeys();
   await pingKeys.load(ctx.store, heartbeats.map((h) => h.spec.name));
   consumeHeartbeats(ctx.bus, monitor);
-  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics }) : null;
+  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics, share }) : null;
   const kinds = new Map(cfg.checks.map((c) => [c.name, checkKind(c)]));
   const beats = new Map(heartbeats.map((h) => [h.spec.name, JSON.stringify(h)]));
-  const file = configPath(ctx.env);
-  const reloader = file
-    ? new ConfigReloader(ctx.config, {
-        file,
-        env: ctx.env,
-        log: ctx.log,
-        registry: ctx.registry,
-        restartOnly: RESTART_ONLY,
-        validate: (next) => void compileAll(next.tracker, file),
-        apply: (next) => {
-          const compiled = compileAll(next.tracker, file);
-          const changed = active.apply(compiled.checks);
-          const hb = applyHeartbeats(compiled.heartbeats, beats, monitor);
-          // New heartbeats get their ping key; the store may be away (they get one at the next start then).
-          if (hb.added.length) pingKeys.load(ctx.store, hb.added).catch((err: Error) => ctx.log.warn({ err: err.message }, "ping keys of new heartbeats not loaded"));
-          kinds.clear();
-          for (const c of next.tracker.checks) kinds.set(c.name, checkKind(c));
-          return { added: [...changed.added, ...hb.added], changed: [...changed.changed, ...hb.changed], removed: [...changed.removed, ...hb.removed] };
-        },
-      })
-    : null;
-  reloader?.start();
+  const file = configLabel(ctx.env);
+  const reloader = ctx.watchConfig({
+    restartOnly: RESTART_ONLY,
+    validate: (next) => void compileAll(next.tracker, file),
+    apply: (next) => {
+      const compiled = compileAll(next.tracker, file);
+      const changed = active.apply(compiled.checks);
+      const hb = applyHeartbeats(compiled.heartbeats, beats, monitor);
+      // New heartbeats get their ping key; the store may be away (they get one at the next start then).
+      if (hb.added.length) pingKeys.load(ctx.store, hb.added).catch((err: Error) => ctx.log.warn({ err: err.message }, "ping keys of new heartbeats not loaded"));
+      kinds.clear();
+      for (const c of next.tracker.checks) kinds.set(c.name, checkKind(c));
+      return { added: [...changed.added, ...hb.added], changed: [...changed.changed, ...hb.changed], removed: [...changed.removed, ...hb.removed] };
+    },
+  });
   ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
   return {
     book,
@@ -126,8 +121,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     metadata: { checks: String(cfg.checks.length) },
     endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
     stop: async () => {
-      reloader?.stop();
       scheduler.stop();
+      await share.stop();
       await publisher.close();
       await http.close();
     },
@@ -178,7 +173,7 @@ export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics }): Promise<MeshDiscovery> {
+async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; share: TrackerShare }): Promise<MeshDiscovery> {
   const cfg = ctx.config.tracker;
   const mesh = new MeshDiscovery({
     gather: (subjects, windowMs, onReply) => ctx.bus.gather(subjects, windowMs, onReply),
@@ -198,7 +193,7 @@ async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book
   // The first round waits a little: the tracker registers with the Services API after start().
   const first = ctx.clock.now() + Math.min(1_000, cfg.discoverEvery);
   deps.scheduler.add("mesh", first, async () => {
-    await mesh.round();
+    if (deps.share.owns(MESH_ITEM)) await mesh.round();
     return ctx.clock.now() + cfg.discoverEvery;
   });
   return mesh;
