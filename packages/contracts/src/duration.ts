@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MirrorError } from "./errors.js";
 
 const UNITS: Record<string, number> = {
   ms: 1,
@@ -12,9 +13,11 @@ const UNITS: Record<string, number> = {
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
 /** Error thrown for a duration string that does not parse. */
-export class DurationError extends Error {
+export class DurationError extends MirrorError {
   override name = "DurationError";
-  readonly code = "MIRROR_ERR_DURATION";
+  constructor(message: string) {
+    super("MIRROR_ERR_DURATION", message);
+  }
 }
 
 /** Parses "500ms", "30s", "5m", "24h", "7d", "1h30m" into milliseconds. */

@@ -8,6 +8,7 @@ export { ServiceStatus, ServiceKind, ServiceState, Heartbeat, serviceStatus, hea
 export { Loop, LoopEvent, LoopEntity, LoopStatus, LoopTransition, Triage, loopOpened, loopUpdated, loopClosed, LOOP_FILTER, anyLoopEvent, LOOP_EVENT_TYPES } from "./events/loop.js";
 export { NotifyOutcome, notifySent, notifyFailed, Silence, SilenceAddRequest, SilenceListRequest, SilenceExpireRequest, silenceAdd, silenceList, silenceExpire } from "./events/notify.js";
 export { DeadLetter, DlqReason, deadLetter } from "./events/dlq.js";
+export * from "./errors.js";
 export * from "./model.js";
 export * from "./commands.js";
 export * from "./maintenance.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERRORS } from "./errors.js";
 import { defineEndpoint } from "./event.js";
 import { Severity } from "./events/common.js";
 import { Loop } from "./events/loop.js";
@@ -24,15 +25,15 @@ const Budget = { timeoutMs: z.number().int().positive().max(600_000).optional() 
  */
 export const MODEL_ERRORS = {
   /** All model slots were taken for longer than the queue allows. */
-  MODEL_BUSY: 503,
+  MODEL_BUSY: ERRORS.MODEL_BUSY.status,
   /** The model server could not be reached (refused, DNS, reset). */
-  MODEL_UNAVAILABLE: 503,
+  MODEL_UNAVAILABLE: ERRORS.MODEL_UNAVAILABLE.status,
   /** The model server did not finish in time (slow, or streaming forever). */
-  MODEL_TIMEOUT: 504,
+  MODEL_TIMEOUT: ERRORS.MODEL_TIMEOUT.status,
   /** The model server answered with an HTTP error or a body that is not its wire format. */
-  MODEL_HTTP_ERROR: 502,
+  MODEL_HTTP_ERROR: ERRORS.MODEL_HTTP_ERROR.status,
   /** The model's output was not the JSON asked for, even after one retry. */
-  MODEL_BAD_OUTPUT: 502,
+  MODEL_BAD_OUTPUT: ERRORS.MODEL_BAD_OUTPUT.status,
 } as const;
 export type ModelErrorCode = keyof typeof MODEL_ERRORS;
 
