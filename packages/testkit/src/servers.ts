@@ -20,7 +20,7 @@ export interface ServerHandle {
   dispose(): Promise<void>;
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = netConnect({ port, host: "127.0.0.1" });
     s.once("connect", () => {
@@ -36,7 +36,8 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-function launcher(name: string, bin: string, argsFor: (port: number, dir: string) => string[], scheme: string, opts: { port?: number; dir?: string } = {}) {
+/** Runs `bin` with the arguments `argsFor` gives, ready when `port` accepts connections (the kits' shared launcher). */
+export function launcher(name: string, bin: string, argsFor: (port: number, dir: string) => string[], scheme: string, opts: { port?: number; dir?: string } = {}) {
   return async (): Promise<ServerHandle> => {
     const port = opts.port ?? (await freePort());
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `mirror-${name}-`));
