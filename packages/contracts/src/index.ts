@@ -12,6 +12,7 @@ export * from "./errors.js";
 export * from "./model.js";
 export * from "./commands.js";
 export * from "./maintenance.js";
+export * from "./deliveries.js";
 export * from "./config/index.js";
 export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";
 export * from "./console.js";

@@ -4,6 +4,7 @@ import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import { retryDelay } from "./backoff.js";
 import type { ChannelSender, SendResult } from "./channels/index.js";
+import type { AttemptRecord, DeliveryLog } from "./delivery-log.js";
 import type { NotifyMetrics } from "./metrics.js";
 import type { Delivery, NotifierStore } from "./store.js";
 
@@ -19,6 +20,8 @@ export interface DeliverDeps {
   maxBackoffMs: number;
   rateLimits: Map<string, { max: number; per: number }>;
   random?: () => number;
+  /** Where each attempt's outcome is kept for `mirror.notifier.deliveries` (the console's Notifications page). */
+  deliveryLog?: DeliveryLog;
 }
 
 /** How long a process may take to publish a receipt before another process publishes it instead. */
@@ -104,12 +107,14 @@ export class Deliverer {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
       // Only the receipt is owed now; if this process dies before it is published, another takes it over soon.
       await store.markSent(d.id, attempt, clock.now() + RECEIPT_LEASE_MS);
+      await this.logAttempt({ delivery: d, outcome: "sent", attempts: attempt, at: clock.now() });
       return this.finish({ ...next, state: "sent" }, "sent");
     }
     if (result.retryable && attempt < this.deps.maxAttempts) {
       const delay = retryDelay(attempt, result.retryAfterMs, this.deps.backoffMs, this.deps.maxBackoffMs, this.deps.random);
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "retry" });
       this.deps.log.warn({ deliveryId: d.id, channel: d.channel, attempt, delayMs: delay, error: result.error }, "delivery failed; will retry");
+      await this.logAttempt({ delivery: d, outcome: "retried", attempts: attempt, at: clock.now(), error: result.error, nextAttemptAt: clock.now() + delay });
       return store.saveDelivery(next, clock.now() + delay);
     }
     return this.giveUp(next, result.error);
@@ -119,6 +124,7 @@ export class Deliverer {
     this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
     this.deps.log.error({ deliveryId: d.id, channel: d.channel, attempt: d.attempt, error }, "delivery failed for good");
     const failed: Delivery = { ...d, state: "failed", lastError: error };
+    await this.logAttempt({ delivery: d, outcome: "failed", attempts: d.attempt, at: this.deps.clock.now(), error });
     await this.deps.store.saveDelivery(failed, this.deps.clock.now() + RECEIPT_LEASE_MS);
     return this.finish(failed, "failed");
   }
@@ -138,6 +144,11 @@ export class Deliverer {
     const contract = outcome === "sent" ? notifySent : notifyFailed;
     await this.deps.bus.publish(contract, subjectToken(d.channel), receipt, { id: `notify:${d.id}:${outcome}` });
     await this.deps.store.finishDelivery(d, this.deps.clock.now());
+  }
+
+  /** Keeps an attempt in the delivery log; the log is for people, so a failure to write it never holds up a delivery. */
+  private async logAttempt(r: AttemptRecord): Promise<void> {
+    await this.deps.deliveryLog?.record(r).catch((err) => this.deps.log.warn({ err, deliveryId: r.delivery.id }, "could not write the delivery log"));
   }
 
   /** Fixed-window rate limit shared by all replicas; returns when the window ends if over the limit. */
