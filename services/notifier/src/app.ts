@@ -1,9 +1,8 @@
 import { endpoint } from "@mirror/bus";
-import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, notifyDeliveries, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
-import { ConfigReloader, configPath, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
+import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { buildChannels } from "./channels/index.js";
 import { Deliverer } from "./deliverer.js";
-import { DeliveryLog } from "./delivery-log.js";
 import { runDigest } from "./digest.js";
 import { type FlushDeps, flushDue } from "./flusher.js";
 import type { FlushEnv } from "./group.js";
@@ -64,42 +63,32 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   };
   const channels = buildChannels(cfg.channels, channelOpts);
   const rateLimits = new Map(cfg.channels.flatMap((c) => (c.rateLimit ? [[c.name, c.rateLimit] as const] : [])));
-  const deliveryLog = new DeliveryLog(ctx.store, cfg.channels);
   const deliverer = new Deliverer({
     store, channels, bus: ctx.bus, clock: ctx.clock, log: ctx.log, metrics,
     maxAttempts: cfg.maxAttempts, backoffMs: cfg.backoff, maxBackoffMs: cfg.maxBackoff, random: opts.random,
-    rateLimits, deliveryLog,
+    rateLimits,
   });
   const deps = { store, router, clock: ctx.clock, log: ctx.log };
-  const file = configPath(ctx.env);
-  const reloader = file
-    ? new ConfigReloader(ctx.config, {
-        file,
-        env: ctx.env,
-        log: ctx.log,
-        registry: ctx.registry,
-        restartOnly: ["notifier.port", "notifier.maxAttempts", "notifier.backoff", "notifier.maxBackoff"],
-        apply: (next) => {
-          const n = next.notifier;
-          // Built first: a channel that cannot be built throws before anything is swapped.
-          const nextRouter = new Router(n);
-          // Unchanged channels keep their sender (and its connections); changed and new ones are built first.
-          const same = new Set(n.channels.filter((c) => JSON.stringify(c) === JSON.stringify(cfg.channels.find((o) => o.name === c.name))).map((c) => c.name));
-          const built = buildChannels(n.channels.filter((c) => !same.has(c.name)), channelOpts);
-          const retired = [...channels].filter(([name]) => !same.has(name)).map(([, c]) => c);
-          cfg = n;
-          deps.router = nextRouter;
-          for (const name of [...channels.keys()]) if (!same.has(name)) channels.delete(name);
-          for (const [name, c] of built) channels.set(name, c);
-          rateLimits.clear();
-          for (const c of n.channels) if (c.rateLimit) rateLimits.set(c.name, c.rateLimit);
-          deliveryLog.setChannels(n.channels);
-          for (const c of retired) void Promise.resolve(c.close?.()).catch(() => undefined);
-          return { channels: [...channels.keys()], rebuilt: [...built.keys()], routes: n.routes.length, silences: n.silences.length };
-        },
-      })
-    : null;
-  reloader?.start();
+  ctx.watchConfig({
+    restartOnly: ["notifier.port", "notifier.maxAttempts", "notifier.backoff", "notifier.maxBackoff"],
+    apply: (next) => {
+      const n = next.notifier;
+      // Built first: a channel that cannot be built throws before anything is swapped.
+      const nextRouter = new Router(n);
+      // Unchanged channels keep their sender (and its connections); changed and new ones are built first.
+      const same = new Set(n.channels.filter((c) => JSON.stringify(c) === JSON.stringify(cfg.channels.find((o) => o.name === c.name))).map((c) => c.name));
+      const built = buildChannels(n.channels.filter((c) => !same.has(c.name)), channelOpts);
+      const retired = [...channels].filter(([name]) => !same.has(name)).map(([, c]) => c);
+      cfg = n;
+      deps.router = nextRouter;
+      for (const name of [...channels.keys()]) if (!same.has(name)) channels.delete(name);
+      for (const [name, c] of built) channels.set(name, c);
+      rateLimits.clear();
+      for (const c of n.channels) if (c.rateLimit) rateLimits.set(c.name, c.rateLimit);
+      for (const c of retired) void Promise.resolve(c.close?.()).catch(() => undefined);
+      return { channels: [...channels.keys()], rebuilt: [...built.keys()], routes: n.routes.length, silences: n.silences.length };
+    },
+  });
   const ticker = startTicker(async () => {
     const now = ctx.clock.now();
     const env = await tickEnv(cfg, store, silences, now);
@@ -115,9 +104,8 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   }, { types: LOOP_EVENT_TYPES });
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {
-    endpoints: [...silenceEndpoints(silences, ctx), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],
+    endpoints: silenceEndpoints(silences, ctx),
     stop: async () => {
-      reloader?.stop();
       await ticker.stop();
       await deliverer.stop();
       await Promise.allSettled([...channels.values()].map((c) => c.close?.()));
