@@ -8,7 +8,7 @@ export { addTokenAuth, bearerMatches, requestAuthorized, refuse, type HttpAuthOp
 export { dataDir, httpTokenPath, readHttpToken, ensureHttpToken, resolveHttpCredential, isLoopback, HttpTokenError, UnprotectedListenError, HTTP_TOKEN_FILE, type HttpCredential } from "./http-token.js";
 export { connectBus, type ConnectOptions } from "./connect.js";
 export { createStore } from "./store.js";
-export { aclUserLine, type StoreLogin, storeAuthMode, storeLogin, storePassword } from "./store-auth.js";
+export { aclHasDefaultOff, aclUserLine, defaultUserAclLine, type StoreLogin, storeAuthMode, storeLogin, storePassword } from "./store-auth.js";
 export { buildHttp } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
 export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, IdentityError, PUBLIC_KEYS_FILE, type Identity } from "./identity.js";

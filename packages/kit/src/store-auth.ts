@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { MirrorConfig } from "@mirror/contracts";
 import { credentialPath, IdentityError, identityDir } from "./identity.js";
@@ -24,6 +24,23 @@ export function aclUserLine(name: string, seed: string): string {
   // -@all, then the data and scripting commands the services use; -@dangerous drops KEYS, FLUSH*,
   // CONFIG, DEBUG ...; INFO and CLIENT SETNAME are what ioredis sends when it connects.
   return `user ${name} on #${hash} resetkeys ~mirror:${name}:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@dangerous +info +client|setname +client|id`;
+}
+
+/**
+ * The ACL line of Redis' default user in `users.acl`. Not `off`: redis-server replays its append-only file as the
+ * default user and checks each MULTI/EXEC again against that user's ACL (redis/redis#14541, valkey-io/valkey#3983), so
+ * with the default user off every transaction and every script's writes were dropped when Redis restarted, with only
+ * a line in its log. On, with every permission and a password nobody is given (random, only its SHA-256 is written),
+ * it is as closed as `off` to clients: a connection that does not log in as a service gets NOAUTH.
+ */
+export function defaultUserAclLine(): string {
+  const hash = createHash("sha256").update(randomBytes(32)).digest("hex");
+  return `user default on #${hash} resetkeys ~* resetchannels &* +@all`;
+}
+
+/** Whether a `users.acl` has the default user off (written before `defaultUserAclLine`; loses transactions on restart). */
+export function aclHasDefaultOff(text: string): boolean {
+  return /^user default off\b/m.test(text);
 }
 
 /** `store.auth` with its environment override. */
