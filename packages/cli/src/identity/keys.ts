@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createUserKey, type IdentitySpec, MESH_IDENTITIES, publicKeyOfSeed } from "@mirror/bus";
-import { aclUserLine, PUBLIC_KEYS_FILE } from "@mirror/kit";
+import { aclHasDefaultOff, aclUserLine, defaultUserAclLine, PUBLIC_KEYS_FILE } from "@mirror/kit";
 import { ACCOUNTS_CONF_FILE, renderAccountsConf, renderServerConf, type ServerConfOptions } from "./server-conf.js";
 
 export const SERVER_CONF_FILE = "nats-server.conf";
@@ -10,11 +10,12 @@ export const REDIS_ACL_FILE = "users.acl";
 /**
  * users.acl for redis-server (`--aclfile`): every service its own user limited to its prefix
  * (`mirror:<name>:*`), a `health` user that may only PING (container healthchecks), and the
- * default user off, so a local process without a service's seed cannot touch the mesh's state.
+ * default user closed to clients (on, for redis-server's AOF replay, with a password nobody has: see
+ * `defaultUserAclLine`), so a local process without a service's seed cannot touch the mesh's state.
  */
 export function renderRedisAcl(seeds: Record<string, string>, table: readonly IdentitySpec[] = MESH_IDENTITIES): string {
   const users = table.filter((s) => (s.kind ?? "service") === "service" && seeds[s.name]).map((s) => aclUserLine(s.name, seeds[s.name] as string));
-  return ["user default off resetkeys resetchannels -@all", "user health on nopass resetkeys resetchannels -@all +ping", ...users, ""].join("\n");
+  return [defaultUserAclLine(), "user health on nopass resetkeys resetchannels -@all +ping", ...users, ""].join("\n");
 }
 
 export interface InitResult {
@@ -27,7 +28,8 @@ export interface InitResult {
 /** What `init` would make in `dir`: a seed of the table's identities, or a generated file, missing. */
 export function missingFiles(dir: string, table: readonly IdentitySpec[] = MESH_IDENTITIES): string[] {
   const files = [...table.map((s) => `${s.name}.nk`), PUBLIC_KEYS_FILE, ACCOUNTS_CONF_FILE, REDIS_ACL_FILE];
-  return files.filter((f) => !existsSync(join(dir, f)));
+  // A users.acl with the default user off (written before 2026-12) drops transactions when Redis restarts: made again.
+  return files.filter((f) => !existsSync(join(dir, f)) || (f === REDIS_ACL_FILE && aclHasDefaultOff(readFileSync(join(dir, f), "utf8"))));
 }
 
 /** Writes through a temporary file so a reader never sees half a file; `mode` applies to the new file. */
