@@ -63,11 +63,22 @@ export class PartitionView {
   private members: string[] = [];
   private leaseUntil = Number.NEGATIVE_INFINITY;
   private settleUntil = Number.NEGATIVE_INFINITY;
+  /** The last round failed (the store did not answer) and the view is held on (`holdOnOutage`). */
+  private outage = false;
 
   constructor(
     readonly self: string,
-    private readonly opts: { ttl: number; clock: Clock; safety?: number },
+    private readonly opts: { ttl: number; clock: Clock; safety?: number; holdOnOutage?: boolean },
   ) {}
+
+  /**
+   * A round that got no answer. With `holdOnOutage` the replica keeps acting on its last view
+   * while the store is away (work that is harmless to repeat, like probes: a store outage then
+   * costs duplicates, never a gap); without it, it stops when its lease lapses.
+   */
+  fail(): void {
+    if (this.opts.holdOnOutage && this.members.length > 0) this.outage = true;
+  }
 
   get safety(): number {
     return this.opts.safety ?? Math.min(1_000, Math.floor(this.opts.ttl / 10));
@@ -75,7 +86,8 @@ export class PartitionView {
 
   /** Takes a successful round; returns the change of members, or null when they are the same. */
   apply(r: RenewResult): ViewChange | null {
-    const held = this.holdsLease(r.sentAt);
+    const held = this.holdsLease(r.sentAt) || this.outage;
+    this.outage = false;
     const others = r.members.some((m) => m !== this.self);
     if (!r.existed && !held && others) this.settleUntil = r.receivedAt + this.opts.ttl;
     this.leaseUntil = r.sentAt + this.opts.ttl - this.safety;
@@ -91,6 +103,7 @@ export class PartitionView {
   drop(): void {
     this.leaseUntil = Number.NEGATIVE_INFINITY;
     this.members = [];
+    this.outage = false;
   }
 
   private holdsLease(at: number): boolean {
@@ -100,7 +113,7 @@ export class PartitionView {
   /** Whether this replica may act at all now: lease held and, for a newcomer, settled. */
   get active(): boolean {
     const now = this.opts.clock.now();
-    return this.holdsLease(now) && now >= this.settleUntil;
+    return (this.holdsLease(now) || this.outage) && now >= this.settleUntil;
   }
 
   /** Whether this replica acts on `item` now. */
@@ -153,6 +166,8 @@ export interface PartitionOptions {
   log: Logger;
   /** This replica's member id; default host, pid and random bytes (a restart is a new member). */
   self?: string;
+  /** Keep acting on the last view while the store does not answer (PartitionView.fail). */
+  holdOnOutage?: boolean;
   /** Called after a round that changed the live members. */
   onChange?: (change: ViewChange) => void;
 }
@@ -177,12 +192,17 @@ export class Partition {
     this.clock = opts.clock ?? monotonicClock;
     this.renewEvery = opts.renewEvery ?? Math.max(50, Math.floor(opts.ttl / 4));
     this.key = `partition:${opts.group}`;
-    this.view = new PartitionView(this.self, { ttl: opts.ttl, clock: this.clock });
+    this.view = new PartitionView(this.self, { ttl: opts.ttl, clock: this.clock, holdOnOutage: opts.holdOnOutage ?? false });
   }
 
   /** Whether this replica acts on `item` now. */
   owns(item: string): boolean {
     return this.view.owns(item);
+  }
+
+  /** The lease length (ms). */
+  get ttl(): number {
+    return this.opts.ttl;
   }
 
   /** Runs the first round (so a lone replica acts at once), then one every `renewEvery`. */
@@ -218,6 +238,7 @@ export class Partition {
         this.opts.onChange?.(change);
       }
     } catch (err) {
+      this.view.fail();
       this.opts.log.warn({ err: (err as Error).message, group: this.opts.group }, "replica lease not renewed");
     }
   }

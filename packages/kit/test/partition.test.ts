@@ -137,3 +137,19 @@ test("partition in a real Redis: two replicas split the items, a stopped one han
     for (const s of stores) s.disconnect();
   }
 });
+
+test("view: holdOnOutage keeps acting on the last view while the store is away, and needs no settling when it answers again", () => {
+  const clock = new ManualClock(0);
+  const held = new PartitionView("a", { ttl: 1_000, clock, holdOnOutage: true });
+  const strict = new PartitionView("a", { ttl: 1_000, clock });
+  for (const v of [held, strict]) v.apply({ sentAt: 0, receivedAt: 1, existed: false, members: ["a", "b"] });
+  clock.set(5_000);
+  held.fail();
+  strict.fail();
+  assert.equal(strict.active, false);
+  assert.equal(held.active, true);
+  assert.ok(items.every((i) => held.owns(i) === (ownerOf(i, ["a", "b"]) === "a")), "the share of its last view");
+  held.apply({ sentAt: 6_000, receivedAt: 6_001, existed: false, members: ["a", "b"] });
+  clock.set(6_002);
+  assert.equal(held.active, true);
+});

@@ -83,6 +83,24 @@ export interface ActiveDeps {
   metrics: TrackerMetrics;
   clock: Clock;
   tracker: TrackerConfig;
+  /** This replica's share of the checks (replicas.ts); without it every check is this replica's. */
+  share?: CheckShare;
+}
+
+/** Which checks this replica runs; `onTakeOver` hears of the checks it took from a replica that died. */
+export interface CheckShare {
+  owns(name: string): boolean;
+  /** `taken(name)`: this replica took the check over; a slot after `missedSince` (clock ms) may have gone unrun. */
+  onTakeOver(listener: (taken: (name: string) => boolean, missedSince: number) => void): void;
+}
+
+/**
+ * The first run of a check at or after `now` on its fixed grid (`phase` modulo `interval`, in
+ * clock time): replicas agree on a check's slots, so a check that moves to another replica
+ * runs there at the slot it would have run at, with no burst and no gap.
+ */
+export function nextSlot(now: number, phase: number, interval: number): number {
+  return now + (((phase - now) % interval) + interval) % interval;
 }
 
 /** The probed checks on the scheduler, changed in place when the config reloads. */
@@ -97,11 +115,14 @@ export interface ActiveChecks {
 
 /** Puts every probed check on the scheduler; each run probes, reports and says when to run next. */
 export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): ActiveChecks {
-  const current = new Map<string, { fingerprint: string; stop: () => void }>();
+  const current = new Map<string, { fingerprint: string; stop: () => void; catchUp?: (missedSince: number) => void }>();
   const start = (c: CompiledCheck) => {
-    const stop = c.cfg.docker?.discover ? scheduleDiscovery(c, deps) : scheduleCheck(c, prepareProbe(c, deps.prober), deps);
-    current.set(c.cfg.name, { fingerprint: JSON.stringify(c.cfg), stop });
+    const scheduled = c.cfg.docker?.discover ? { stop: scheduleDiscovery(c, deps) } : scheduleCheck(c, prepareProbe(c, deps.prober), deps);
+    current.set(c.cfg.name, { fingerprint: JSON.stringify(c.cfg), ...scheduled });
   };
+  deps.share?.onTakeOver((taken, missedSince) => {
+    for (const [name, c] of current) if (taken(name)) c.catchUp?.(missedSince);
+  });
   const apply: ActiveChecks["apply"] = (next) => {
     const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
     const wanted = new Map(next.filter((c) => c.kind !== "heartbeat").map((c) => [c.cfg.name, c]));
@@ -127,8 +148,8 @@ export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps):
   return { apply };
 }
 
-function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): () => void {
-  const { scheduler, book, metrics, clock, tracker } = deps;
+function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { stop: () => void; catchUp: (missedSince: number) => void } {
+  const { scheduler, book, metrics, clock, tracker, share } = deps;
   const kind = c.kind as Exclude<CheckKind, "heartbeat">;
   const t = book.track({
     name: c.cfg.name,
@@ -146,11 +167,18 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): ()
   const phase = phaseOf(name);
   const target = checkTarget(c.cfg);
   // A domain check's first look comes soon after start, then at most every 12h.
-  let due = clock.now() + (phase % Math.max(1, domain ? Math.min(c.cfg.interval, 5_000) : interval));
+  let due = domain ? clock.now() + (phase % Math.max(1, Math.min(c.cfg.interval, 5_000))) : nextSlot(clock.now(), phase, interval);
   scheduler.add(
     `check:${name}`,
     due,
     async () => {
+      // Another replica's check: keep its slots, probe nothing.
+      if (share && !share.owns(name)) {
+        const now = clock.now();
+        due += interval;
+        if (due <= now) due = domain ? now + interval : nextSlot(now + 1, phase, interval);
+        return due;
+      }
       const r = await run();
       // Removed or replaced while it ran: its result belongs to a check that no longer exists.
       if (!live) return null;
@@ -167,8 +195,16 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): ()
     },
     { slack: slackOf(interval, tracker.coalesce) },
   );
-  return () => {
-    live = false;
-    scheduler.remove(`check:${name}`);
+  return {
+    stop: () => {
+      live = false;
+      scheduler.remove(`check:${name}`);
+    },
+    // Taken from a replica that died: a slot since it may have died went unrun, so run it soon
+    // (spread by phase over at most a second), then on the grid again.
+    catchUp: (missedSince) => {
+      if (!live || due - interval < missedSince) return;
+      scheduler.reschedule(`check:${name}`, clock.now() + (phase % Math.min(1_000, interval)));
+    },
   };
 }

@@ -11,6 +11,7 @@ import { TrackerMetrics } from "./metrics.js";
 import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
+import { joinReplicas, MESH_ITEM, shortestInterval, type TrackerShare } from "./replicas.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
@@ -83,13 +84,14 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   });
   const now = () => ctx.clock.now();
   const http = new HttpProber({ maxBody: cfg.maxBody, now });
-  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg });
-  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery });
+  const share = await joinReplicas({ store: ctx.store, log: ctx.log, clock: ctx.clock, shortestInterval: shortestInterval(cfg) });
+  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg, share });
+  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery, share: { owns: share.owns, recheckEvery: share.partition.ttl } });
   await monitor.add(heartbeats);
   const pingKeys = new PingKeys();
   await pingKeys.load(ctx.store, heartbeats.map((h) => h.spec.name));
   consumeHeartbeats(ctx.bus, monitor);
-  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics }) : null;
+  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics, share }) : null;
   const kinds = new Map(cfg.checks.map((c) => [c.name, checkKind(c)]));
   const beats = new Map(heartbeats.map((h) => [h.spec.name, JSON.stringify(h)]));
   const file = configLabel(ctx.env);
@@ -120,6 +122,7 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
     stop: async () => {
       scheduler.stop();
+      await share.stop();
       await publisher.close();
       await http.close();
     },
@@ -170,7 +173,7 @@ export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics }): Promise<MeshDiscovery> {
+async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; share: TrackerShare }): Promise<MeshDiscovery> {
   const cfg = ctx.config.tracker;
   const mesh = new MeshDiscovery({
     gather: (subjects, windowMs, onReply) => ctx.bus.gather(subjects, windowMs, onReply),
@@ -190,7 +193,7 @@ async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book
   // The first round waits a little: the tracker registers with the Services API after start().
   const first = ctx.clock.now() + Math.min(1_000, cfg.discoverEvery);
   deps.scheduler.add("mesh", first, async () => {
-    await mesh.round();
+    if (deps.share.owns(MESH_ITEM)) await mesh.round();
     return ctx.clock.now() + cfg.discoverEvery;
   });
   return mesh;

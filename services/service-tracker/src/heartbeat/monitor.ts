@@ -25,7 +25,17 @@ export class HeartbeatMonitor {
   private readonly jobs = new Map<string, { spec: HeartbeatSpec; rec: HeartbeatRecord; t: Tracked }>();
 
   constructor(
-    private readonly deps: { clock: Clock; log: Logger; store: Redis; scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; resyncEvery: number },
+    private readonly deps: {
+      clock: Clock;
+      log: Logger;
+      store: Redis;
+      scheduler: Scheduler;
+      book: StatusBook;
+      metrics: TrackerMetrics;
+      resyncEvery: number;
+      /** With replicas: which heartbeats this one judges (check-ins may reach any replica; the store has them all). */
+      share?: { owns(name: string): boolean; recheckEvery: number };
+    },
   ) {}
 
   has(name: string): boolean {
@@ -51,7 +61,7 @@ export class HeartbeatMonitor {
       const t = this.deps.book.track({ name: spec.name, kind: "heartbeat", dependsOn, failureThreshold: 1, successThreshold: 1 });
       this.jobs.set(spec.name, { spec, rec, t });
       if (rec.lastPingAt !== null) this.deps.metrics.heartbeatLast.set({ check: spec.name }, rec.lastPingAt / 1000);
-      this.deps.scheduler.add(`heartbeat:${spec.name}`, now, () => this.check(spec.name));
+      this.deps.scheduler.add(`heartbeat:${spec.name}`, now, () => (this.deps.share ? this.judge(spec.name) : this.check(spec.name)));
     }
   }
 
@@ -67,6 +77,25 @@ export class HeartbeatMonitor {
       this.deps.log.warn({ err: (err as Error).message, check: name }, "heartbeat state not loaded; starting fresh");
       return fresh;
     }
+  }
+
+  /**
+   * With replicas, the owner judges a heartbeat from the store, where every replica records the
+   * check-ins it took; the others only record. A job that is not up is looked at again every
+   * `recheckEvery`, as a check-in taken by another replica does not wake this one.
+   */
+  private async judge(name: string): Promise<number | null> {
+    const share = this.deps.share as NonNullable<typeof this.deps.share>;
+    const job = this.jobs.get(name);
+    if (!job) return null;
+    if (!share.owns(name)) return this.deps.clock.now() + share.recheckEvery;
+    const stored = await this.load(name, this.deps.clock.now());
+    for (const f of ["lastPingAt", "lastStartAt", "lastFailAt"] as const) {
+      const v = stored[f];
+      if (v !== null && (job.rec[f] === null || v > (job.rec[f] as number))) job.rec[f] = v;
+    }
+    const next = this.check(name);
+    return next === null || job.t.state === "up" ? next : Math.min(next, this.deps.clock.now() + share.recheckEvery);
   }
 
   /** Evaluates one job now and reports it; returns when to look again. */

@@ -29,6 +29,7 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): () => voi
     `check:${c.cfg.name}`,
     due,
     async () => {
+      if (deps.share && !deps.share.owns(c.cfg.name)) return clock.now() + interval;
       const started = performance.now();
       const listed = await listLabelled(docker.socket, docker.timeout);
       if (!live) return null;

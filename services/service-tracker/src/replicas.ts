@@ -1,0 +1,57 @@
+import { type Clock, leaseFor, ownerOf, Partition } from "@mirror/kit";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { TrackerConfig } from "@mirror/contracts";
+import type { CheckShare } from "./active.js";
+
+/** The scheduler id of the mesh discovery round, partitioned like a check. */
+export const MESH_ITEM = "$mesh";
+
+/** This replica's share of the checks, heartbeats and the mesh round among the live tracker replicas. */
+export interface TrackerShare extends CheckShare {
+  partition: Partition;
+  stop(): Promise<void>;
+}
+
+/**
+ * Joins the tracker's replicas: every check, heartbeat and the mesh round has one owner among
+ * the live replicas (kit's Partition, leased in Redis). The lease follows the shortest interval
+ * of the work, so a dead replica's checks move within two of their intervals.
+ */
+export async function joinReplicas(deps: { store: Redis; log: Logger; clock: Clock; shortestInterval: number; self?: string }): Promise<TrackerShare> {
+  const ttl = leaseFor(deps.shortestInterval);
+  const renewEvery = Math.floor(ttl / 4);
+  const listeners: Array<Parameters<CheckShare["onTakeOver"]>[0]> = [];
+  const partition = new Partition({
+    store: deps.store,
+    group: "checks",
+    ttl,
+    renewEvery,
+    log: deps.log,
+    // Probes are harmless to repeat: through a store outage each replica keeps its share.
+    holdOnOutage: true,
+    ...(deps.self ? { self: deps.self } : {}),
+    onChange: (change) => {
+      if (change.left.length === 0) return;
+      const left = new Set(change.left);
+      const taken = (name: string) => partition.owns(name) && left.has(ownerOf(name, change.before) ?? "");
+      // The departed replica renewed at most ttl + a round before we saw it gone; a slot since then may be unrun.
+      const missedSince = deps.clock.now() - ttl - 2 * renewEvery;
+      for (const l of listeners) l(taken, missedSince);
+    },
+  });
+  await partition.start();
+  return {
+    partition,
+    owns: (name) => partition.owns(name),
+    onTakeOver: (l) => void listeners.push(l),
+    stop: () => partition.stop(),
+  };
+}
+
+/** The shortest interval of the tracker's work (probed checks, heartbeats judged at least this often, mesh rounds). */
+export function shortestInterval(cfg: TrackerConfig): number {
+  const intervals = cfg.checks.filter((c) => !c.heartbeat).map((c) => c.interval);
+  if (cfg.mesh.enabled) intervals.push(cfg.discoverEvery);
+  return intervals.length ? Math.min(...intervals) : 30_000;
+}
