@@ -4,6 +4,7 @@ import {
   type CheckSummary,
   checksList,
   type CheckStatusSummary,
+  type DeliveriesReply,
   historyStatus,
   type Loop,
   type LoopsListRequest,
@@ -13,7 +14,13 @@ import {
   loopsList,
   loopsReopen,
   loopsSnooze,
+  type MaintenanceAddRequest,
+  type MaintenanceInfo,
+  maintenanceAdd,
+  maintenanceEnd,
+  maintenanceList,
   modelAsk,
+  notifyDeliveries,
   type Silence,
   type ScanReposReply,
   scanNow,
@@ -115,6 +122,34 @@ export class MeshClient {
       return (await this.bus.request(silenceExpire, { id, by: `user:${by}` }, { timeout: TIMEOUT_MS })).silence;
     } catch (err) {
       throw remoteError(err, "notifier");
+    }
+  }
+
+  /** The notifier's delivery log per channel, newest first. */
+  deliveries(limit = 50, channel?: string): Promise<Fetched<DeliveriesReply>> {
+    return this.cached(`deliveries:${channel ?? ""}:${limit}`, "notifier", () => this.bus.request(notifyDeliveries, { limit, ...(channel ? { channel } : {}) }, { timeout: TIMEOUT_MS }));
+  }
+
+  /** Maintenance windows (mirror.yaml's and those made at run time), from the loop-detector. */
+  maintenance(): Promise<Fetched<MaintenanceInfo[]>> {
+    return this.cached("maintenance", "loop-detector", async () => (await this.bus.request(maintenanceList, {}, { timeout: TIMEOUT_MS })).windows);
+  }
+
+  /** A window made by `user:<by>`; the loop-detector checks it (400) and refuses a taken name (409). */
+  async addMaintenance(req: Omit<MaintenanceAddRequest, "by">, by: string): Promise<MaintenanceInfo> {
+    try {
+      return (await this.bus.request(maintenanceAdd, { ...req, by: `user:${by}` }, { timeout: TIMEOUT_MS })).window;
+    } catch (err) {
+      throw remoteError(err, "loop-detector");
+    }
+  }
+
+  /** Ends a window made at run time (404 for an unknown one or one of mirror.yaml). */
+  async endMaintenance(name: string, by: string): Promise<MaintenanceInfo> {
+    try {
+      return (await this.bus.request(maintenanceEnd, { name, by: `user:${by}` }, { timeout: TIMEOUT_MS })).window;
+    } catch (err) {
+      throw remoteError(err, "loop-detector");
     }
   }
 

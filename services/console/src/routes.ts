@@ -6,6 +6,7 @@ import { notFoundPage } from "./pages/login.js";
 import { apiRoutes } from "./routes-api.js";
 import { extraRoutes } from "./routes-extra.js";
 import { historyRoutes } from "./routes-history.js";
+import { notificationRoutes } from "./routes-notifications.js";
 import { pageRoutes } from "./routes-pages.js";
 import { sessionRoutes } from "./routes-session.js";
 import { setupRoutes } from "./routes-setup.js";
@@ -34,6 +35,7 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   apiRoutes(http, state);
   pageRoutes(http, state);
   extraRoutes(http, state);
+  notificationRoutes(http, state);
   userRoutes(http, state);
   historyRoutes(http, config, state);
 }
