@@ -1,6 +1,6 @@
 import { DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
-import { createInbox, headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { createInbox, type MsgHdrsImpl, headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -13,6 +13,7 @@ import { gather, lastPerSubject, reportStreams, type StoredEvent } from "./histo
 import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
+import { isAuthorizationError, isPayloadTooLarge, isStreamNotFound } from "./nats-errors.js";
 import { inboxPrefixOf } from "./identities.js";
 import { RAW, type RawBus } from "./raw.js";
 import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
@@ -107,7 +108,7 @@ export class Bus {
         ...opts.auth,
       });
     } catch (err) {
-      if ((err as Error).name !== "AuthorizationError") throw err;
+      if (!isAuthorizationError(err)) throw err;
       const hint = opts.auth
         ? `the server does not know the key of "${opts.name}" (start nats-server with the nats-server.conf generated beside it by \`pnpm mirror identity init\`)`
         : "the server requires credentials: set MIRROR_IDENTITY_DIR or bus.identityDir (`pnpm mirror identity init --out DIR`)";
@@ -201,7 +202,7 @@ export class Bus {
         await jsm.streams.info(spec.name);
         await jsm.streams.update(spec.name, cfg);
       } catch (err) {
-        if ((err as Error).message.includes("not found")) await jsm.streams.add(cfg);
+        if (isStreamNotFound(err)) await jsm.streams.add(cfg);
         else throw err;
       }
     }
@@ -249,7 +250,7 @@ export class Bus {
           throw new BusError("MIRROR_ERR_PERMISSION", `"${this.name}" may not publish on ${subject}: the server refused it (permissions violation)`, { cause: err });
         }
         // Too big for the server: no retry can help (it used to retry with the same id for the whole deadline).
-        if (/max_payload/i.test((err as Error).message)) {
+        if (isPayloadTooLarge(err, payload.length + (hdrs as MsgHdrsImpl).encode().length, this.nc.info?.max_payload)) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "too_large" });
           throw new BusError("MIRROR_ERR_TOO_LARGE", `${subject} (id ${id}): ${payload.length} bytes exceed the server's max_payload`, { cause: err });
         }

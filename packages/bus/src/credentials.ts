@@ -1,5 +1,6 @@
 import { nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
+import { isAuthorizationError } from "./nats-errors.js";
 
 /** How a connection proves its identity to nats-server (BusOptions.auth). */
 export type BusAuth = Pick<ConnectionOptions, "authenticator" | "user" | "pass" | "token">;
@@ -27,6 +28,6 @@ export async function refusesAnonymous(url: string): Promise<boolean> {
     await nc.close();
     return false;
   } catch (err) {
-    return (err as Error).name === "AuthorizationError";
+    return isAuthorizationError(err);
   }
 }

@@ -2,6 +2,7 @@ import { STREAM } from "@mirror/contracts";
 import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { BusError } from "./errors.js";
+import { isConsumerExists, isConsumerNotFound, isPermissionViolation } from "./nats-errors.js";
 
 /** The durable-consumer settings a service chooses (see ConsumeOptions). */
 export interface DurableSettings {
@@ -46,7 +47,7 @@ export function consumerConfig(durable: string, filter: string, settings: Durabl
 
 /** Whether a JetStream API call failed because this identity may not make it. */
 export function isPermissionError(err: unknown): boolean {
-  return (err as Error)?.name === "PermissionViolationError" || /permissions violation/i.test(String((err as Error)?.message));
+  return isPermissionViolation(err);
 }
 
 /** Creates the durable consumer, or updates it when it exists with other settings. Needs create rights. */
@@ -54,7 +55,7 @@ export async function createOrUpdateDurable(jsm: JetStreamManager, cfg: ReturnTy
   try {
     return await jsm.consumers.add(STREAM.name, cfg);
   } catch (err) {
-    if (!/already exists|different/i.test((err as Error).message)) throw err;
+    if (!isConsumerExists(err)) throw err;
     // The deliver policy of an existing consumer cannot change; everything else can.
     const { durable_name: _d, deliver_policy: _p, ...rest } = cfg;
     return jsm.consumers.update(STREAM.name, cfg.durable_name, rest);
@@ -66,12 +67,12 @@ export async function bindDurable(jsm: JetStreamManager, durable: string): Promi
   try {
     return await jsm.consumers.info(STREAM.name, durable);
   } catch (err) {
-    if (!/not found/i.test((err as Error).message)) throw err;
+    if (!isConsumerNotFound(err)) throw err;
     throw new BusError(
       "MIRROR_ERR_NO_CONSUMER",
       `durable consumer "${durable}" does not exist on stream ${STREAM.name} and this identity may not create it: ` +
         "run `pnpm mirror identity provision` (`pnpm start` does it with the operator key)",
-      { retryable: true, cause: err },
+      { cause: err },
     );
   }
 }

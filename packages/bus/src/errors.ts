@@ -1,12 +1,13 @@
-/** Base of every bus error: a stable code, whether a retry may help, and the cause. */
-export class BusError extends Error {
+import { type ErrorCode, MirrorError, type RemoteErrorCode } from "@mirror/contracts";
+
+/**
+ * Base of every bus error, built from the registry (packages/contracts/src/errors.ts): a stable code,
+ * its status, whether a retry may help, and the cause.
+ */
+export class BusError extends MirrorError {
   override name = "BusError";
-  readonly code: string;
-  readonly retryable: boolean;
-  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = code;
-    this.retryable = opts.retryable ?? false;
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown } = {}) {
+    super(code, message, { cause: opts.cause });
   }
 }
 
@@ -23,7 +24,7 @@ export class RetryableError extends BusError {
   override name = "RetryableError";
   readonly delayMs: number | undefined;
   constructor(message: string, opts: { delayMs?: number; cause?: unknown } = {}) {
-    super("MIRROR_ERR_RETRYABLE", message, { retryable: true, cause: opts.cause });
+    super("MIRROR_ERR_RETRYABLE", message, { cause: opts.cause });
     this.delayMs = opts.delayMs;
   }
 }
@@ -40,15 +41,15 @@ export class PoisonError extends BusError {
 export class PublishError extends BusError {
   override name = "PublishError";
   constructor(message: string, cause?: unknown) {
-    super("MIRROR_ERR_PUBLISH", message, { retryable: true, cause });
+    super("MIRROR_ERR_PUBLISH", message, { cause });
   }
 }
 
-/** A request/reply call failed: no responder, timeout, a remote error, or an invalid reply. */
+/** A request/reply call failed: no responder, timeout, a remote error (`MIRROR_ERR_REMOTE_<status>`), or an invalid reply. */
 export class RequestError extends BusError {
   override name = "RequestError";
-  constructor(code: string, message: string, cause?: unknown) {
-    super(code, message, { retryable: code !== "MIRROR_ERR_REMOTE_400", cause });
+  constructor(code: "MIRROR_ERR_TIMEOUT" | "MIRROR_ERR_NO_RESPONDERS" | "MIRROR_ERR_BAD_REPLY" | RemoteErrorCode, message: string, cause?: unknown) {
+    super(code, message, { cause });
   }
 }
 

@@ -1,9 +1,10 @@
-import { CE, type EndpointContract } from "@mirror/contracts";
+import { CE, type EndpointContract, remoteErrorCode } from "@mirror/contracts";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { z } from "zod";
 import type { Bus } from "./bus.js";
 import { raw } from "./raw.js";
 import { describeZodError, RequestError, ValidationError } from "./errors.js";
+import { isNoResponders } from "./nats-errors.js";
 import { injectTrace } from "./tracing.js";
 
 /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
@@ -18,7 +19,7 @@ export async function requestEndpoint<E extends EndpointContract>(bus: Bus, endp
   try {
     msg = await raw(bus).nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
   } catch (err) {
-    const code = (err as Error).name === "NoRespondersError" || /no responders/i.test((err as Error).message) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
+    const code = isNoResponders(err) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
     bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders" });
     throw new RequestError(code, `${endpoint.subject}: ${(err as Error).message}`, err);
   }
@@ -26,7 +27,7 @@ export async function requestEndpoint<E extends EndpointContract>(bus: Bus, endp
   if (remoteErr) {
     const code = msg.headers?.get("Nats-Service-Error-Code") ?? "500";
     bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "remote_error" });
-    throw new RequestError(`MIRROR_ERR_REMOTE_${code}`, `${endpoint.subject} answered ${code}: ${remoteErr}`);
+    throw new RequestError(remoteErrorCode(code), `${endpoint.subject} answered ${code}: ${remoteErr}`);
   }
   let json: unknown;
   try {

@@ -4,3 +4,4 @@
  * named operations (the lint refuses @nats-io imports outside packages/bus).
  */
 export { raw, type RawBus } from "./raw.js";
+export { isAuthorizationError, isConsumerExists, isConsumerNotFound, isNoResponders, isPayloadTooLarge, isPermissionViolation, isStreamNotFound, isTimeout, jetStreamApiCode, JS_ERR } from "./nats-errors.js";
