@@ -136,7 +136,7 @@ test("/status/<slug>.json: only the listed checks, uptime, 90 days, incident tim
   assert.ok(web.uptime["24h"] > 0 && web.uptime["24h"] < 1);
   assert.deepEqual(Object.keys(web.uptime), ["24h", "7d", "30d", "90d"]);
   assert.equal(web.days.length, 90);
-  assert.deepEqual(web.days.at(-1), { date: "2026-06-01", uptime: 8 / 12 });
+  assert.deepEqual(web.days.at(-1), { date: "2026-06-01", uptime: 8 / 12, maintenance: false });
   assert.deepEqual(web.incidents, [{ start: new Date(T0 + 6_000).toISOString(), end: new Date(T0 + 10_000).toISOString(), durationMs: 4_000 }]);
   assert.equal(body.checks[2].status, "unknown");
   assert.doesNotMatch(r.body, /ECONNREFUSED|10\.0\.0\.7|secret-host|hidden/);

@@ -8,7 +8,7 @@ export const HISTORY_WINDOWS = ["24h", "7d", "30d", "90d", "365d"] as const;
 export const HistoryWindow = z.enum(HISTORY_WINDOWS);
 export type HistoryWindow = z.infer<typeof HistoryWindow>;
 
-/** Uptime ratio (0..1) per window; null where nothing was observed in it. */
+/** Uptime ratio (0..1) per window, of the results outside maintenance windows; null where none was observed in it. */
 export const UptimeFigures = z.object({ "24h": z.number().nullable(), "7d": z.number().nullable(), "30d": z.number().nullable(), "90d": z.number().nullable(), "365d": z.number().nullable() });
 export type UptimeFigures = z.infer<typeof UptimeFigures>;
 
@@ -25,6 +25,8 @@ export const Incident = z.object({
   state: z.enum(["down", "degraded"]),
   firstError: z.string().nullable(),
   loopId: z.string().nullable(),
+  /** Inside a maintenance window: listed on the check's page, never on status pages, in counts or in metrics. */
+  maintenance: z.boolean().default(false),
 });
 export type Incident = z.infer<typeof Incident>;
 
@@ -38,6 +40,8 @@ export const HistoryCheckReply = z.object({
   known: z.boolean(),
   removed: z.boolean(),
   state: ServiceState.nullable(),
+  /** The check's last result fell inside a maintenance window. */
+  maintenance: z.boolean().default(false),
   since: IsoTime.nullable(),
   window: HistoryWindow,
   uptime: UptimeFigures,
@@ -52,11 +56,16 @@ export const CheckStatusSummary = z.object({
   name: z.string(),
   known: z.boolean(),
   state: ServiceState.nullable(),
+  /** The check's last result fell inside a maintenance window. */
+  maintenance: z.boolean().default(false),
   uptime: UptimeFigures,
   /** Mean response time over the last 24h in ms, null when none was timed. */
   responseMs: z.number().nullable(),
-  /** One entry per calendar day (history.timeZone), oldest first, today last. */
-  days: z.array(z.object({ date: z.string(), uptime: z.number().nullable() })),
+  /**
+   * One entry per calendar day (history.timeZone), oldest first, today last. Results inside a
+   * maintenance window are not in `uptime` (null when the day had no other); `maintenance` says the day had some.
+   */
+  days: z.array(z.object({ date: z.string(), uptime: z.number().nullable(), maintenance: z.boolean().default(false) })),
   incidents: z.array(z.object({ start: IsoTime, end: IsoTime.nullable(), durationMs: z.number().nonnegative() })),
   /** Incidents recorded in the last 365 days. */
   incidentCount: z.number().int().nonnegative(),

@@ -11,7 +11,7 @@ export interface ShieldsEndpoint {
   color: string;
 }
 
-const HEX: Record<string, string> = { brightgreen: "#4c1", green: "#97ca00", yellow: "#dfb317", orange: "#fe7d37", red: "#e05d44", lightgrey: "#9f9f9f" };
+const HEX: Record<string, string> = { blue: "#007ec6", brightgreen: "#4c1", green: "#97ca00", yellow: "#dfb317", orange: "#fe7d37", red: "#e05d44", lightgrey: "#9f9f9f" };
 
 export function formatPercent(ratio: number): string {
   const p = ratio * 100;
@@ -22,6 +22,7 @@ export function formatPercent(ratio: number): string {
 /** What a badge says about one check; only state, uptime and mean response time, never an error or a URL. */
 export function shields(s: CheckStatusSummary, kind: BadgeKind, window: HistoryWindow): ShieldsEndpoint {
   if (kind === "status") {
+    if (s.maintenance) return { schemaVersion: 1, label: s.name, message: "maintenance", color: "blue" };
     const color = s.state === "up" ? "brightgreen" : s.state === "degraded" ? "yellow" : s.state === "down" ? "red" : "lightgrey";
     return { schemaVersion: 1, label: s.name, message: s.state ?? "unknown", color };
   }

@@ -2,14 +2,19 @@ import type { CheckStatusSummary, StatusPage } from "@mirror/contracts";
 import { formatPercent } from "./badges.js";
 import { type Html, html } from "./html.js";
 
-/** What `/status/<slug>.json` answers: the listed checks' state, uptime and day bars, incident times when shown. Nothing else. */
+/**
+ * What `/status/<slug>.json` answers: the listed checks' state (`maintenance` while a window
+ * covers it), uptime and day bars, incident times when shown. Nothing else. Maintenance periods
+ * count neither in uptime nor as incidents.
+ */
 export interface PublicStatus {
   title: string;
   checks: {
     name: string;
     status: string;
     uptime: { "24h": number | null; "7d": number | null; "30d": number | null; "90d": number | null };
-    days: { date: string; uptime: number | null }[];
+    /** `maintenance`: part of the day was inside a maintenance window (not counted in `uptime`). */
+    days: { date: string; uptime: number | null; maintenance: boolean }[];
     incidents: { start: string; end: string | null; durationMs: number }[];
   }[];
 }
@@ -19,9 +24,9 @@ export function publicStatus(page: StatusPage, checks: CheckStatusSummary[]): Pu
     title: page.title,
     checks: checks.map((c) => ({
       name: c.name,
-      status: c.state ?? "unknown",
+      status: c.maintenance ? "maintenance" : (c.state ?? "unknown"),
       uptime: { "24h": c.uptime["24h"], "7d": c.uptime["7d"], "30d": c.uptime["30d"], "90d": c.uptime["90d"] },
-      days: c.days.map(({ date, uptime }) => ({ date, uptime })),
+      days: c.days.map(({ date, uptime, maintenance }) => ({ date, uptime, maintenance })),
       incidents: page.showIncidents ? c.incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs })) : [],
     })),
   };
@@ -43,8 +48,10 @@ const when = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
 
 function bars(c: PublicStatus["checks"][number]): Html {
   return html`<div class="bars" role="list" aria-label="${c.name}: uptime per day, last ${c.days.length} days">${c.days.map((d, i) => {
-    const label = `${d.date}${i === c.days.length - 1 ? " (today)" : ""}: ${pct(d.uptime)}`;
-    return html`<span class="bar b-${band(d.uptime)}" role="listitem" tabindex="0" title="${label}" aria-label="${label}" data-tip="${label}"></span>`;
+    const label = `${d.date}${i === c.days.length - 1 ? " (today)" : ""}: ${pct(d.uptime)}${d.maintenance ? " (maintenance)" : ""}`;
+    // A day with maintenance and nothing else wrong is drawn as maintenance; a real outage keeps its colour.
+    const cls = d.maintenance && (d.uptime === null || d.uptime >= 0.999) ? "maint" : band(d.uptime);
+    return html`<span class="bar b-${cls}${d.maintenance ? " m" : ""}" role="listitem" tabindex="0" title="${label}" aria-label="${label}" data-tip="${label}"></span>`;
   })}</div>`;
 }
 
@@ -65,8 +72,9 @@ ${incidents}
 
 /** The public page: server-rendered, readable without JavaScript, every value escaped by `html`. */
 export function statusPageHtml(page: StatusPage, s: PublicStatus): string {
-  const down = s.checks.filter((c) => c.status !== "up").length;
-  const summary = down === 0 ? "All systems up" : `${down} of ${s.checks.length} not up`;
+  const down = s.checks.filter((c) => c.status !== "up" && c.status !== "maintenance").length;
+  const maint = s.checks.length - down - s.checks.filter((c) => c.status === "up").length;
+  const summary = `${down === 0 ? "All systems up" : `${down} of ${s.checks.length} not up`}${maint ? ` · ${maint} in maintenance` : ""}`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${s.title}</title><link rel="stylesheet" href="/status.css"></head>
@@ -74,6 +82,7 @@ export function statusPageHtml(page: StatusPage, s: PublicStatus): string {
 <h1>${s.title}</h1>
 <p class="summary ${down ? "bad" : "good"}">${summary}</p>
 ${s.checks.map((c) => check(c, page.showIncidents))}
+${s.checks.some((c) => c.days.some((d) => d.maintenance)) ? html`<p class="legend-m">Blue: planned maintenance, not counted as downtime.</p>` : ""}
 <footer>Status page by MirrorOS · <a href="/status/${page.slug}.json">JSON</a></footer>
 </main></body></html>`.text;
 }
@@ -87,13 +96,14 @@ h1{font-size:1.6rem;margin:.2rem 0 .6rem}
 .check h2{font-size:1.1rem;margin:0 0 .3rem;display:flex;align-items:center;gap:.5rem}
 .state{font-size:.8rem;font-weight:600;padding:.05rem .5rem;border-radius:1rem;background:#e9ecef}
 .dot{width:.7rem;height:.7rem;border-radius:50%;background:#adb5bd}
-.s-up.dot{background:#2f9e44}.s-down.dot{background:#e03131}.s-degraded.dot{background:#f59f00}
+.s-up.dot{background:#2f9e44}.s-down.dot{background:#e03131}.s-degraded.dot{background:#f59f00}.s-maintenance.dot{background:#1c7ed6}
 .uptime{margin:.2rem 0 .5rem;color:#495057}
 .bars{display:flex;gap:1px;height:34px;position:relative}
 .bar{flex:1;border-radius:2px;min-width:2px;position:relative;outline-offset:1px}
-.b-none{background:#dee2e6}.b-100{background:#2f9e44}.b-99{background:#8ce99a}.b-95{background:#fcc419}.b-90{background:#ff922b}.b-0{background:#e03131}
+.b-maint{background:#1c7ed6}.bar.m{box-shadow:inset 0 3px 0 #1c7ed6}.b-none{background:#dee2e6}.b-100{background:#2f9e44}.b-99{background:#8ce99a}.b-95{background:#fcc419}.b-90{background:#ff922b}.b-0{background:#e03131}
 .bar:hover::after,.bar:focus::after{content:attr(data-tip);position:absolute;bottom:40px;left:50%;transform:translateX(-50%);white-space:nowrap;background:#212529;color:#fff;font-size:.8rem;padding:.2rem .45rem;border-radius:4px;z-index:2}
 .axis{display:flex;justify-content:space-between;font-size:.75rem;color:#868e96;margin:.2rem 0}
 .incidents{margin:.4rem 0 0;padding-left:1.2rem;font-size:.9rem}.quiet{color:#868e96;font-size:.9rem;margin:.4rem 0 0}
 footer{color:#868e96;font-size:.8rem;margin-top:1.5rem}
+.legend-m{color:#868e96;font-size:.8rem}
 `;

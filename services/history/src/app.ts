@@ -2,6 +2,7 @@ import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { Calendar } from "./buckets.js";
 import { historyEndpoints } from "./endpoints.js";
+import { type MaintenanceWatch, watchMaintenance } from "./maintenance.js";
 import { historyMetrics } from "./metrics.js";
 import { HistoryQueries } from "./queries.js";
 import { Recorder } from "./recorder.js";
@@ -17,6 +18,7 @@ export interface HistoryHandles {
   recorder: Recorder;
   queries: HistoryQueries;
   trend: TrendRecorder;
+  maintenance: MaintenanceWatch;
 }
 
 /** Wires the recorders to the two durable consumers and the queries to the endpoints. */
@@ -26,7 +28,9 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   let handles: HistoryHandles | undefined;
   const metrics = historyMetrics(ctx.registry, { queries: () => handles?.queries, recorder: () => handles?.recorder });
   let warned = false;
+  const maintenance = await watchMaintenance(ctx);
   const recorder = new Recorder({
+    maintenance: (check, t) => maintenance.watch.covering(check, t),
     store, calendar, clock, bufferLimit: config.history.bufferLimit,
     onOutcome: metrics.outcome,
     onError: (err) => {
@@ -37,7 +41,7 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   const configured = new Set(config.tracker.checks.map((c) => c.name));
   const queries = new HistoryQueries({ store, calendar, clock, configured: (name, kind) => kind === "mesh" || configured.has(name) });
   const trend = new TrendRecorder({ store, calendar, clock });
-  handles = { recorder, queries, trend };
+  handles = { recorder, queries, trend, maintenance: maintenance.watch };
   ready(handles);
   const flush = () => {
     if (recorder.buffered === 0) return;
@@ -57,6 +61,7 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
     endpoints: historyEndpoints(queries, calendar.timeZone),
     stop: async () => {
       clearInterval(timer);
+      maintenance.stop();
       store.off("ready", flush);
       await recorder.flush();
       if (recorder.buffered > 0) log.warn({ held: recorder.buffered }, "stopping with results not written");

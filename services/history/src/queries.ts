@@ -40,13 +40,15 @@ interface Bucket {
   min: number;
   max: number;
   hist: number[];
+  /** Results inside a maintenance window (not in `n`). */
+  maint: number;
 }
 
 function parseBucket(v: string | null, index: number): Bucket | undefined {
   if (!v) return undefined;
   const f = v.split(",").map(Number);
-  if (f.length !== 25 || f[0] !== index) return undefined;
-  return { index, n: f[1] as number, up: f[2] as number, timed: f[5] as number, sum: f[6] as number, min: f[7] as number, max: f[8] as number, hist: f.slice(9) };
+  if ((f.length !== 25 && f.length !== 26) || f[0] !== index) return undefined;
+  return { index, n: f[1] as number, up: f[2] as number, timed: f[5] as number, sum: f[6] as number, min: f[7] as number, max: f[8] as number, hist: f.slice(9, 25), maint: f[25] ?? 0 };
 }
 
 export class HistoryQueries {
@@ -113,14 +115,21 @@ export class HistoryQueries {
       .map((b) => ({ t: start(b), n: b.timed, min: b.min, avg: round(b.sum / b.timed), p95: p95(b.hist, b.min, b.max), max: b.max }));
   }
 
-  /** Incidents that started in the window (or still last), newest first. */
-  async incidents(name: string, sinceMs: number): Promise<Incident[]> {
+  /** Incidents that started in the window (or still last), newest first; with `maintenance`, those inside a window too. */
+  async incidents(name: string, sinceMs: number, maintenance = true): Promise<Incident[]> {
     const k = checkKeys(name);
-    const [closed, open] = await Promise.all([this.deps.store.zrangebyscore(k.incidents, sinceMs, "+inf"), this.deps.store.hget(k.meta, "open")]);
+    const [closed, inWindow, open] = await Promise.all([
+      this.deps.store.zrangebyscore(k.incidents, sinceMs, "+inf"),
+      maintenance ? this.deps.store.zrangebyscore(k.maintenance, sinceMs, "+inf") : [],
+      this.deps.store.hget(k.meta, "open"),
+    ]);
     const now = this.deps.clock.now();
-    const out = closed.map((j) => toIncident(JSON.parse(j), now));
-    if (open) out.push(toIncident(JSON.parse(open), now));
-    return out.reverse();
+    const stored = [...closed, ...inWindow].map((j) => JSON.parse(j) as StoredIncident);
+    const current = open ? (JSON.parse(open) as StoredIncident) : undefined;
+    if (current && (maintenance || current.m !== 1)) stored.push(current);
+    return stored
+      .sort((a, b) => b.start - a.start)
+      .map((o) => toIncident(o, now));
   }
 
   async check(name: string, window: HistoryWindow): Promise<HistoryCheckReply> {
@@ -136,6 +145,7 @@ export class HistoryQueries {
       known,
       removed: known && this.deps.configured ? !this.deps.configured(name, meta.kind) : false,
       state: known ? (meta.state as ServiceState) : null,
+      maintenance: meta.mt === "1",
       since: Number.isFinite(since) ? new Date(since).toISOString() : null,
       window,
       uptime,
@@ -150,11 +160,11 @@ export class HistoryQueries {
     const now = this.deps.clock.now();
     const today = this.deps.calendar.day(now);
     const [meta, uptime, dayBuckets, lastDay, incidents, count] = await Promise.all([
-      this.deps.store.hmget(k.meta, "state", "open"),
+      this.deps.store.hmget(k.meta, "state", "open", "mt"),
       this.uptimeFigures(name),
       this.buckets(name, "day", today - days + 1, today),
       this.buckets(name, "hour", bucketIndex(now, "hour") - 23, bucketIndex(now, "hour")),
-      this.incidents(name, now - days * RINGS.day.ms),
+      this.incidents(name, now - days * RINGS.day.ms, false),
       this.deps.store.zcount(k.incidents, now - YEAR_MS, "+inf"),
     ]);
     const byDay = new Map(dayBuckets.map((b) => [b.index, b]));
@@ -163,14 +173,15 @@ export class HistoryQueries {
       name,
       known: meta[0] !== null,
       state: (meta[0] as ServiceState | null) ?? null,
+      maintenance: meta[2] === "1",
       uptime,
       responseMs: timed > 0 ? round(lastDay.reduce((a, b) => a + b.sum, 0) / timed) : null,
       days: Array.from({ length: days }, (_, i) => {
         const b = byDay.get(today - days + 1 + i);
-        return { date: dateOf(today - days + 1 + i), uptime: b && b.n > 0 ? b.up / b.n : null };
+        return { date: dateOf(today - days + 1 + i), uptime: b && b.n > 0 ? b.up / b.n : null, maintenance: (b?.maint ?? 0) > 0 };
       }),
       incidents: incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs })),
-      incidentCount: count + (meta[1] ? 1 : 0),
+      incidentCount: count + (meta[1] && (JSON.parse(meta[1]) as StoredIncident).m !== 1 ? 1 : 0),
     };
   }
 
@@ -246,6 +257,8 @@ interface StoredIncident {
   state: "down" | "degraded";
   firstError: string;
   loopId: string;
+  /** 1 for a period inside a maintenance window. */
+  m?: number;
 }
 
 function toIncident(o: StoredIncident, now: number): Incident {
@@ -257,6 +270,7 @@ function toIncident(o: StoredIncident, now: number): Incident {
     state: o.state,
     firstError: o.firstError || null,
     loopId: o.loopId || null,
+    maintenance: o.m === 1,
   };
 }
 

@@ -15,6 +15,8 @@ export interface RecorderDeps {
   bufferLimit: number;
   onOutcome?: (outcome: RecordOutcome) => void;
   onError?: (err: Error) => void;
+  /** The maintenance window covering a check's downtime at a time, if any: results in one are marked, not counted as downtime. */
+  maintenance?: (check: string, t: number) => string | undefined;
 }
 
 type Args = [string, ...(string | number)[]];
@@ -25,7 +27,7 @@ interface Scripted extends Redis {
 }
 
 export function defineRecordScript(store: Redis): void {
-  if (!(store as unknown as Partial<Scripted>).historyRecord) store.defineCommand("historyRecord", { numberOfKeys: 7, lua: RECORD });
+  if (!(store as unknown as Partial<Scripted>).historyRecord) store.defineCommand("historyRecord", { numberOfKeys: 8, lua: RECORD });
 }
 
 /**
@@ -59,10 +61,10 @@ export class Recorder {
     const h = bucketIndex(t, "hour");
     const d = this.deps.calendar.day(t);
     return [
-      k.meta, k.ids, k.minute, k.hour, k.day, k.incidents, CHECKS,
+      k.meta, k.ids, k.minute, k.hour, k.day, k.incidents, CHECKS, k.maintenance,
       `${id}@${s.observedAt}`, t, s.state, latency, latency < 0 ? 0 : latencyBin(latency), s.reason ?? "", since,
       slotOf(m, "minute"), m, slotOf(h, "hour"), h, slotOf(d, "day"), d,
-      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS,
+      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS, this.deps.maintenance?.(s.name, t) ? "1" : "0",
     ];
   }
 

@@ -3,9 +3,15 @@
  * result (same event id and time) is recognised there and counts once, and two replicas never
  * interleave a read-modify-write of one bucket.
  *
- * A ring slot's value: "index,n,up,down,degraded,timed,sum,min,max,h0..h15" (n counts results that
- * were up, down or degraded; timed those with a latency). A slot holding an older index is reset;
- * one holding a newer index is left alone (a late result never overwrites newer figures).
+ * A ring slot's value: "index,n,up,down,degraded,timed,sum,min,max,h0..h15,maint" (n counts results
+ * that were up, down or degraded outside maintenance; timed those with a latency; maint the results
+ * inside a maintenance window, which count for response time but not for uptime). A slot holding
+ * an older index is reset; one holding a newer index is left alone (a late result never overwrites
+ * newer figures). A slot written before `maint` existed (25 fields) is read as maint 0.
+ *
+ * Incidents: a period in which the check is not up, split where a maintenance window begins or
+ * ends; one inside a window (`m` 1) goes to its own set (KEYS[8]), so status pages, counts and
+ * metrics never see it while the check's page can still list it.
  */
 export const RECORD = `
 local meta, ids, inc = KEYS[1], KEYS[2], KEYS[6]
@@ -14,16 +20,23 @@ if redis.call('LPOS', ids, key) then return 0 end
 redis.call('LPUSH', ids, key)
 redis.call('LTRIM', ids, 0, 63)
 local t, state, latency, bin, reason, since = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local maint = ARGV[19] == '1'
 local function bump(ring, slot, index)
   local cur = redis.call('HGET', ring, slot)
   local f = {}
   if cur then for x in string.gmatch(cur, '[^,]+') do f[#f + 1] = tonumber(x) end end
-  if #f == 25 and f[1] > index then return end
-  if #f ~= 25 or f[1] < index then
-    f = {index, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  local valid = #f == 25 or #f == 26
+  if valid and f[1] > index then return end
+  if not valid or f[1] < index then
+    f = {index, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
   end
-  if state == 'up' then f[3] = f[3] + 1 elseif state == 'down' then f[4] = f[4] + 1 elseif state == 'degraded' then f[5] = f[5] + 1 end
-  if state ~= 'unknown' then f[2] = f[2] + 1 end
+  if #f == 25 then f[26] = 0 end
+  if maint then
+    if state ~= 'unknown' then f[26] = f[26] + 1 end
+  else
+    if state == 'up' then f[3] = f[3] + 1 elseif state == 'down' then f[4] = f[4] + 1 elseif state == 'degraded' then f[5] = f[5] + 1 end
+    if state ~= 'unknown' then f[2] = f[2] + 1 end
+  end
   if latency >= 0 then
     f[6] = f[6] + 1
     f[7] = f[7] + latency
@@ -40,31 +53,45 @@ local lastAt = tonumber(redis.call('HGET', meta, 'lastAt') or '0')
 local open = redis.call('HGET', meta, 'open')
 local start = since
 if start > t then start = t end
-if state == 'down' or state == 'degraded' then
-  local o
-  if open then
-    o = cjson.decode(open)
-    if state == 'down' then o.state = 'down' end
-    if o.firstError == '' and reason ~= '' then o.firstError = reason end
-  else
-    o = { start = start, state = state, firstError = reason, loopId = redis.call('HGET', meta, 'loopId') or '' }
-  end
-  redis.call('HSET', meta, 'open', cjson.encode(o))
-elseif state == 'up' and open then
-  local o = cjson.decode(open)
-  local stop = start
+local function close(o, stop)
   if stop < o.start then stop = o.start end
   o['end'] = stop
   o.durationMs = stop - o.start
-  redis.call('ZADD', inc, o.start, cjson.encode(o))
-  redis.call('ZREMRANGEBYSCORE', inc, '-inf', '(' .. ARGV[15])
-  redis.call('ZREMRANGEBYRANK', inc, 0, -tonumber(ARGV[16]) - 1)
+  local set = inc
+  if o.m == 1 then set = KEYS[8] end
+  redis.call('ZADD', set, o.start, cjson.encode(o))
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. ARGV[15])
+  redis.call('ZREMRANGEBYRANK', set, 0, -tonumber(ARGV[16]) - 1)
   redis.call('HDEL', meta, 'open')
 end
-if t >= lastAt then
-  redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', ARGV[17])
+local m = 0
+if maint then m = 1 end
+if state == 'down' or state == 'degraded' then
+  local o
+  local istart = start
+  if open then
+    o = cjson.decode(open)
+    if (o.m or 0) ~= m then
+      -- A window began or ended during the incident: that part ends here, the rest is a new one.
+      close(o, t)
+      o = nil
+      istart = t
+    else
+      if state == 'down' then o.state = 'down' end
+      if o.firstError == '' and reason ~= '' then o.firstError = reason end
+    end
+  end
+  if not o then
+    o = { start = istart, state = state, firstError = reason, loopId = redis.call('HGET', meta, 'loopId') or '', m = m }
+  end
+  redis.call('HSET', meta, 'open', cjson.encode(o))
+elseif state == 'up' and open then
+  close(cjson.decode(open), start)
 end
-for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[18]) end
+if t >= lastAt then
+  redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', ARGV[17], 'mt', m)
+end
+for _, i in ipairs({1, 2, 3, 4, 5, 6, 8}) do redis.call('PEXPIRE', KEYS[i], ARGV[18]) end
 redis.call('SADD', KEYS[7], ARGV[14])
 return 1
 `;

@@ -72,7 +72,7 @@ test("a status from any producer clock becomes script arguments with no time ahe
         { name: "x", kind: "http", state: "up", observedAt: new Date(observed).toISOString(), seq: 1, since: new Date(since).toISOString(), latencyMs: latency, reason: null, failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {} },
         "id",
       );
-      const [t, , lat, , , s] = args.slice(8) as number[];
+      const [t, , lat, , , s] = args.slice(9) as number[];
       assert.ok((t as number) <= clock.now() + 300_000);
       assert.ok((s as number) <= (t as number));
       assert.ok(latency === null ? lat === -1 : (lat as number) >= 0);

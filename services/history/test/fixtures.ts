@@ -9,12 +9,12 @@ import { TrendRecorder } from "../src/trend-recorder.js";
 let n = 0;
 
 /** A recorder, queries and trend on a fresh key prefix of a real Redis, with a manual clock. */
-export function historyOn(url: string, opts: { timeZone?: string; start?: string; bufferLimit?: number; configured?: string[] } = {}) {
+export function historyOn(url: string, opts: { timeZone?: string; start?: string; bufferLimit?: number; configured?: string[]; maintenance?: (check: string, t: number) => string | undefined } = {}) {
   const store = new Redis(url, { keyPrefix: `t${process.pid}-${++n}:`, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   store.on("error", () => undefined);
   const clock = new ManualClock(Date.parse(opts.start ?? "2026-03-10T12:00:00Z"));
   const calendar = new Calendar(opts.timeZone ?? "UTC");
-  const recorder = new Recorder({ store, calendar, clock, bufferLimit: opts.bufferLimit ?? 100 });
+  const recorder = new Recorder({ store, calendar, clock, bufferLimit: opts.bufferLimit ?? 100, maintenance: opts.maintenance });
   const configured = opts.configured;
   const queries = new HistoryQueries({ store, calendar, clock, configured: configured ? (name) => configured.includes(name) : undefined });
   const trend = new TrendRecorder({ store, calendar, clock });

@@ -130,9 +130,9 @@ test("day bars follow the configured time zone's calendar across DST (Europe/Ber
   }
   const s = await h.queries.summary("nas", 3);
   assert.deepEqual(s.days, [
-    { date: "2026-03-28", uptime: 1 },
-    { date: "2026-03-29", uptime: 0 },
-    { date: "2026-03-30", uptime: 1 },
+    { date: "2026-03-28", uptime: 1, maintenance: false },
+    { date: "2026-03-29", uptime: 0, maintenance: false },
+    { date: "2026-03-30", uptime: 1, maintenance: false },
   ]);
   assert.equal(s.incidentCount, 1);
   assert.equal(s.incidents[0]?.durationMs, 23 * HOUR, "the incident lasted the whole 23-hour day");
@@ -147,8 +147,8 @@ test("UTC day boundary: results either side of midnight fall on their own days",
   await h.recorder.record(b.status, b.id);
   const s = await h.queries.summary("x", 2);
   assert.deepEqual(s.days, [
-    { date: "2026-05-01", uptime: 0 },
-    { date: "2026-05-02", uptime: 1 },
+    { date: "2026-05-01", uptime: 0, maintenance: false },
+    { date: "2026-05-02", uptime: 1, maintenance: false },
   ]);
 });
 

@@ -30,16 +30,17 @@ ${ticks}<polygon points="${band}" fill="#4dabf7" fill-opacity="0.18"/><polyline 
 /** One check's history: uptime per window, the response-time chart and the incident list. */
 export function checkHistoryPage(h: HistoryCheckReply, now: number): Html {
   const base = `/services/${encodeURIComponent(h.name)}/history`;
-  return html`<h1>${h.name} <span class="state-${h.state ?? "unknown"} status">${h.state ?? "unknown"}</span></h1>
+  return html`<h1>${h.name} <span class="state-${h.state ?? "unknown"} status">${h.state ?? "unknown"}</span>${h.maintenance ? html` <span class="status maintenance">maintenance</span>` : ""}</h1>
 ${h.removed ? html`<p class="banner" role="status">This check is no longer configured; its history stays until its retention ends.</p>` : ""}
 <table><thead><tr>${HISTORY_WINDOWS.map((w) => html`<th>Uptime ${w}</th>`)}</tr></thead><tbody><tr>${HISTORY_WINDOWS.map((w) => html`<td>${pct(h.uptime[w])}</td>`)}</tr></tbody></table>
+<p class="muted">Results inside a maintenance window are not counted in uptime; down periods in one are listed below as maintenance, not as incidents.</p>
 <h2>Response time</h2>
 <p>${HISTORY_WINDOWS.map((w) => html`<a href="${base}?window=${w}" ${w === h.window ? html`aria-current="page"` : ""}>${w}</a> `)}</p>
 ${responseChart(h.series, h.window, now)}
 <h2>Incidents (${h.window})</h2>
 ${h.incidents.length
   ? html`<table><thead><tr><th>Start</th><th>End</th><th>Duration</th><th>State</th><th class="wide">First error</th><th>Loop</th></tr></thead><tbody>${h.incidents.map(
-      (i) => html`<tr><td>${i.start.slice(0, 19).replace("T", " ")}</td><td>${i.end ? i.end.slice(0, 19).replace("T", " ") : "ongoing"}</td><td>${formatSpan(i.durationMs)}</td><td class="state-${i.state} status">${i.state}</td><td class="wide">${i.firstError ?? ""}</td><td>${i.loopId ? html`<a href="/loops/${encodeURIComponent(i.loopId)}">loop</a>` : ""}</td></tr>`,
+      (i) => html`<tr><td>${i.start.slice(0, 19).replace("T", " ")}</td><td>${i.end ? i.end.slice(0, 19).replace("T", " ") : "ongoing"}</td><td>${formatSpan(i.durationMs)}</td><td class="state-${i.state} status">${i.state}${i.maintenance ? html` <span class="maintenance">(maintenance)</span>` : ""}</td><td class="wide">${i.firstError ?? ""}</td><td>${i.loopId ? html`<a href="/loops/${encodeURIComponent(i.loopId)}">loop</a>` : ""}</td></tr>`,
     )}</tbody></table>`
   : html`<p class="muted">No incidents in this window.</p>`}`;
 }
