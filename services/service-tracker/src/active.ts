@@ -201,10 +201,10 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
       scheduler.remove(`check:${name}`);
     },
     // Taken from a replica that died: a slot since it may have died went unrun, so run it soon
-    // (spread by phase over at most a second), then on the grid again.
+    // (spread by phase over a tenth of its interval, at most a second), then on the grid again.
     catchUp: (missedSince) => {
       if (!live || due - interval < missedSince) return;
-      scheduler.reschedule(`check:${name}`, clock.now() + (phase % Math.min(1_000, interval)));
+      scheduler.reschedule(`check:${name}`, clock.now() + (phase % Math.max(1, Math.min(1_000, Math.floor(interval / 10)))));
     },
   };
 }
