@@ -1,6 +1,6 @@
 // Issue 22's acceptance as a new user tries it, through the real `pnpm start` (against the test's
 // nats-server and redis-server, which outlive the mesh's restart): an HTTP check every second against a local server that answers, is stopped for
-// a few seconds and answers again; a public status page lists it. The page's JSON shows a 24h uptime between 0 and 100 % and one
+// about 10 seconds (as the issue asks) and answers again; a public status page lists it. The page's JSON shows a 24h uptime between 0 and 100 % and one
 // incident of about the stopped time; after the mesh is stopped and started the same incident is
 // there; the HTML page, the badges and the login-protected API answer as documented.
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ let nats: ServerHandle;
 let redis: ServerHandle;
 let site: Server | undefined;
 let sitePort: number;
-const DOWN_MS = 4_000;
+const DOWN_MS = 10_000;
 const CHROMIUM = "/usr/bin/chromium";
 
 const listen = () =>
@@ -36,7 +36,7 @@ after(async () => {
   await Promise.all([nats?.dispose(), redis?.dispose()]);
 });
 
-test("a check stopped for a few seconds: status page JSON and HTML, badges, the same incident after a restart of the mesh", async () => {
+test("a check stopped for about 10 s: status page JSON and HTML, badges, the same incident after a restart of the mesh", async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const yaml = `tracker: { port: 0, checks: [ { name: site, interval: 1s, http: { url: "http://127.0.0.1:${sitePort}/" } } ] }
@@ -68,6 +68,7 @@ console: { port: ${port}, statusPages: [ { slug: home, title: Home, checks: [ si
     const u = check.uptime["24h"] as number;
     assert.ok(u > 0 && u < 1, `24h uptime ${u}`);
     const incident = check.incidents[0] as StatusJson["checks"][number]["incidents"][number];
+    assert.equal(check.incidents.length, 1, "one incident");
     assert.ok(Math.abs(incident.durationMs - DOWN_MS) <= 2_500, `an incident of about ${DOWN_MS} ms: ${incident.durationMs}`);
     assert.equal(check.days.at(-1)?.uptime !== null, true, "today has a bar");
 
@@ -94,7 +95,11 @@ console: { port: ${port}, statusPages: [ { slug: home, title: Home, checks: [ si
     await started(mesh);
     const again = await waitFor("the status page after the restart", status, { timeout: 20_000 });
     assert.deepEqual(again.incidents, check.incidents, "the same incident after the restart");
-    assert.ok((again.uptime["24h"] as number) > 0 && (again.uptime["24h"] as number) < 1);
+    const after = again.uptime["24h"] as number;
+    // Up results keep coming after the restart, so the 24h uptime may only have grown; none was lost.
+    assert.ok(after > 0 && after < 1 && after >= u, `24h uptime ${after} after the restart, ${u} before`);
+    const past = new Map(check.days.slice(0, -1).map((d) => [d.date, d.uptime]));
+    assert.deepEqual(again.days.filter((d) => past.has(d.date)).map((d) => d.uptime), [...past.values()].slice(-again.days.filter((d) => past.has(d.date)).length), "the past days unchanged");
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${mesh.output.slice(-30).join("\n")}`);
   } finally {
