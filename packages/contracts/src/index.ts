@@ -15,5 +15,17 @@ export * from "./maintenance.js";
 export * from "./deliveries.js";
 export * from "./config/index.js";
 export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";
+export { subjectMatches, subjectsOverlap, subjectWithin } from "./subjects.js";
+export {
+  defineManifest,
+  checkMesh,
+  manifestPublishes,
+  ManifestError,
+  NON_SERVICE_PUBLISHERS,
+  type ManifestSpec,
+  type ManifestConsumer,
+  type ServiceManifest,
+  type DurableOptions,
+} from "./manifest.js";
 export * from "./console.js";
 export * from "./history.js";
