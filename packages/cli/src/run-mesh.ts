@@ -2,6 +2,8 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { holdBundle } from "./bundle.js";
 import { reachable, restartOnExit, startEmbedded, stopRequested } from "./embedded.js";
+import { logFormat, prettyFormatter } from "./start-output.js";
+import { StartSummary } from "./start-summary.js";
 import { type Supervised, Supervisor } from "./supervisor.js";
 
 // What `pnpm start` keeps running once the mesh is up: the embedded servers and the supervisor.
@@ -68,9 +70,13 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
  * Runs the services under the supervisor until Ctrl-C / SIGTERM (exit 0, everything stopped), or
  * until they all ended on a config error (exit 2).
  */
-export function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say): Promise<number> {
+export async function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say): Promise<number> {
   if (plan.bundle) holdBundle(plan.bundle);
-  const sup = new Supervisor(plan.services, plan.env, plan.cwd);
+  // Checked by `mirror start` before anything started; anything else is JSON.
+  const pretty = logFormat(plan.env, process.stdout.isTTY) === "pretty" ? await prettyFormatter().catch((err: Error) => void say(`pino-pretty did not load (${err.message}); the logs stay JSON`)) : undefined;
+  const write = (text: string) => void process.stdout.write(text);
+  const summary = new StartSummary(plan.names, { cwd: plan.cwd, env: plan.env, pretty: !!pretty, write });
+  const sup = new Supervisor(plan.services, plan.env, plan.cwd, process.stdout, { ...(pretty ? { format: pretty } : {}), watch: (line) => summary.see(line) });
   sup.start();
   return new Promise<number>((resolveExit) => {
     let done = false;
@@ -81,6 +87,7 @@ export function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say
       for (const c of embedded) stopRequested.add(c);
       // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
       clearInterval(watch);
+      summary.stop();
       say(`${signal}: stopping ${plan.names.length} services`);
       await sup.stop();
       await stopAll(embedded);
@@ -98,6 +105,7 @@ export function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say
       if (sup.configError && sup.running === 0 && !done) {
         done = true;
         clearInterval(watch);
+        summary.stop();
         void stopAll(embedded).then(() => resolveExit(2));
       }
     }, 200);

@@ -71,6 +71,14 @@ function threadRun(svc: Supervised, env: NodeJS.ProcessEnv, write: (line: string
 
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
 
+/** What the supervisor does with each line a service writes, besides passing it on. */
+export interface OutputOptions {
+  /** Rewrites a line before it is written (pino-pretty on a terminal); its lines each get the prefix. */
+  format?: (line: string) => string;
+  /** Sees every line as the service wrote it (the readiness summary reads the JSON records). */
+  watch?: (line: string) => void;
+}
+
 /**
  * Runs each service as its own process: prefixed output, restart on crash with backoff
  * (a config error, exit 2, is not restarted), and a clean stop on Ctrl-C.
@@ -86,6 +94,7 @@ export class Supervisor {
     private readonly env: NodeJS.ProcessEnv,
     private readonly cwd: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly output: OutputOptions = {},
   ) {
     this.width = Math.max(...services.flatMap((s) => [s.name, ...(s.labels ?? [])].map((n) => n.length)));
   }
@@ -108,7 +117,12 @@ export class Supervisor {
     const child = svc.thread ? threadRun(svc, this.env, (line) => this.out.write(`${prefix}${line}\n`)) : processRun(svc, this.env, this.cwd);
     this.children.set(svc.name, child);
     for (const stream of child.output) {
-      createInterface({ input: stream }).on("line", (line) => this.out.write(`${label(line)}${line}\n`));
+      createInterface({ input: stream }).on("line", (line) => {
+        this.output.watch?.(line);
+        const at = label(line);
+        const text = this.output.format ? this.output.format(line).replace(/\n$/, "").split("\n") : [line];
+        this.out.write(`${text.map((l) => `${at}${l}`).join("\n")}\n`);
+      });
     }
     child.onExit((code, signal) => {
       this.children.delete(svc.name);

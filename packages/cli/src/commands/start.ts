@@ -9,6 +9,7 @@ import { serviceBundle, TOGETHER } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { repoRoot } from "../paths.js";
 import { inProcessHost, parentHost } from "../start-host.js";
+import { logFormat } from "../start-output.js";
 import type { Supervised } from "../supervisor.js";
 
 const root = repoRoot;
@@ -29,6 +30,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const flag = args.find((a) => a.startsWith("-"));
   if (flag) {
     process.stderr.write(`mirror: unknown option ${flag}; usage: mirror start [--single] [NAME...]\n`);
+    return 2;
+  }
+  const format = logFormat(env, process.stdout.isTTY);
+  if (format !== "json" && format !== "pretty") {
+    process.stderr.write(`mirror: ${format}\n`);
     return 2;
   }
   const known = knownServices();
