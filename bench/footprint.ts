@@ -14,12 +14,14 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { loadManifests, startOrder } from "../packages/cli/src/manifests.js";
 import { descendants, freePort, makeRepo, type Mesh, startMesh, tempDir, waitFor } from "@mirror/testkit";
 import { type Bench, type BenchOptions, figure } from "./figure.js";
 import { sleep } from "./load.js";
 import { bareNodeRss, cpuMs, rssMB } from "./procs.js";
 import { startServer } from "./tracker.js";
+
+const SERVICE_NAMES = startOrder(await loadManifests()).map((m) => m.name);
 
 /** How long a mesh settles before the RSS is read, and the CPU window after it (5 s in a quick run). */
 const idleMs = (opts: BenchOptions) => (opts.quick ? 5_000 : 60_000);

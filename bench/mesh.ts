@@ -3,8 +3,10 @@
  * service) against private nats-server and redis-server, every service on a free port, the
  * notifier delivering to the bench's local webhook receiver.
  */
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { loadManifests, startOrder } from "../packages/cli/src/manifests.js";
 import { freePort, type Mesh, startMesh, tempDir } from "@mirror/testkit";
+
+const SERVICE_NAMES = startOrder(await loadManifests()).map((m) => m.name);
 
 export interface BenchMesh {
   mesh: Mesh;

@@ -8,11 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Bus } from "@mirror/bus";
+import { type Bus, identitiesOf } from "@mirror/bus";
 import { connectBus, createLogger, parseConfig } from "@mirror/kit";
 import { freePort, type ServerHandle, startNats, startRedis, tempDir } from "@mirror/testkit";
 import { Registry } from "prom-client";
 import { initIdentities, REDIS_ACL_FILE } from "../packages/cli/src/identity/keys.js";
+import { loadManifests } from "../packages/cli/src/manifests.js";
 import { ACCOUNTS_CONF_FILE } from "../packages/cli/src/identity/server-conf.js";
 
 const BENCH_REDIS_PASSWORD = "bench-counts-only";
@@ -47,7 +48,7 @@ export async function startBenchServers(identity: boolean): Promise<BenchServers
     return { nats, redis, monitorPort, env: { MIRROR_IDENTITY: "off" }, dispose: () => Promise.all([nats.dispose(), redis.dispose()]).then(() => undefined) };
   }
   const dir = join(tempDir("mirror-bench-id-"), "identity");
-  initIdentities(dir, { rotate: false, listen: "127.0.0.1:4222", storeDir: join(dir, "nats") });
+  initIdentities(dir, { rotate: false, listen: "127.0.0.1:4222", storeDir: join(dir, "nats") }, identitiesOf(await loadManifests()));
   const acl = join(dir, REDIS_ACL_FILE);
   const aclText = `${readFileSync(acl, "utf8")}user bench on >${BENCH_REDIS_PASSWORD} resetkeys -@all +info\n`;
   const aclFile = join(dir, "bench-users.acl");

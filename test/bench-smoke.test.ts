@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { SERVICE_NAMES } from "./mesh-services.js";
 import { REPO_ROOT, tempDir } from "@mirror/testkit";
 import type { Figure } from "../bench/figure.js";
 import { BENCHES } from "../bench/run.js";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { SERVICE_NAMES } from "./mesh-services.js";
 import { parse } from "yaml";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

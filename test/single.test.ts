@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { SERVICE_NAMES } from "./mesh-services.js";
 import { descendants, freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
 
 type Alert = { status: string; labels: Record<string, string> };

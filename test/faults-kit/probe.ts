@@ -1,6 +1,7 @@
 // A test's own view of the bus: raw publishes (garbage included), whole-stream reads, consumer lag.
 // It connects like an outside client, so nothing here goes through the code under test.
-import { inboxPrefixOf, MESH_IDENTITIES } from "@mirror/bus";
+import { identitiesOf, inboxPrefixOf } from "@mirror/bus";
+import { MANIFESTS } from "../mesh-services.js";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
@@ -92,7 +93,7 @@ export async function openProbe(url: string, opts: { seed?: string } = {}): Prom
 
 /** The durable consumers of the named services (the provisioning makes every service's, running or not). */
 export function durablesOf(services: readonly string[]): Set<string> {
-  return new Set(MESH_IDENTITIES.filter((s) => services.includes(s.name)).flatMap((s) => s.consumes.map((c) => c.durable)));
+  return new Set(identitiesOf(MANIFESTS).filter((s) => services.includes(s.name)).flatMap((s) => s.consumes.map((c) => c.durable)));
 }
 
 /** Waits until every durable consumer of the running services has nothing pending and nothing unacked. */

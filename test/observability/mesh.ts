@@ -2,11 +2,11 @@
 // a webhook channel, one HTTP check and (optionally) an OTLP/HTTP JSON receiver for traces.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { SERVICE_NAMES } from "../mesh-services.js";
 import { freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startReceiver, tempDir } from "@mirror/testkit";
 
 /** The config section holding each service's `port`. */
-export const PORT_KEYS: Record<(typeof SERVICE_NAMES)[number], string> = {
+export const PORT_KEYS: Record<string, string> = {
   scanner: "scanner",
   "service-tracker": "tracker",
   "loop-detector": "loops",
@@ -39,7 +39,7 @@ export async function startObservedMesh(nats: ServerHandle, redis: ServerHandle,
   const clean = makeRepo(join(root, "clean"));
   const ports: Record<string, number> = {};
   for (const name of SERVICE_NAMES) ports[name] = await freePort();
-  const port = (name: (typeof SERVICE_NAMES)[number]) => ports[name];
+  const port = (name: string) => ports[name];
   const yaml = `scanner: { port: ${port("scanner")}, roots: [ "${root}" ], interval: 1s }
 tracker: { port: ${port("service-tracker")}, discoverEvery: 2s, checks: [ { name: web, interval: 1s, http: { url: "${probed.url}" } } ] }
 loops: { port: ${port("loop-detector")}, triageRetry: 1s, rules: { repo.dirty: { after: 0s } } }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { SERVICE_NAMES } from "../mesh-services.js";
 import { type ServerHandle, startNats, startRedis, waitFor } from "@mirror/testkit";
 import { type Family, familyOf, metricNamesIn, parseExposition } from "./exposition.js";
 import { type ObservedMesh, startObservedMesh } from "./mesh.js";

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DEFAULT_PORTS, SERVICE_NAMES } from "@mirror/contracts";
+import { DEFAULT_PORTS, SERVICE_NAMES } from "../mesh-services.js";
 import { REPO_ROOT } from "@mirror/testkit";
 import { parse } from "yaml";
 import { DASHBOARDS } from "./queries.js";

@@ -16,6 +16,8 @@ import { isPermissionError } from "./durable.js";
 import { isAuthorizationError, isPayloadTooLarge, isStreamNotFound } from "./nats-errors.js";
 import { inboxPrefixOf } from "./identities.js";
 import { RAW, type RawBus } from "./raw.js";
+import type { BusCore, PublishOptions } from "./core.js";
+import { type BusManifest, Declared } from "./declared.js";
 import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
 
 export interface BusOptions {
@@ -42,19 +44,19 @@ export interface BusOptions {
   inboxPrefix?: string;
   /** Wait for a first server forever (default, services); false fails within 5 s (a CLI command). */
   waitForServer?: boolean;
+  /**
+   * The service's manifest: every publish, consume, request, endpoint and history read it does not
+   * declare is refused with an UndeclaredError, with or without server permissions.
+   */
+  manifest?: BusManifest;
 }
 
-export interface PublishOptions {
-  /** Stable id: Nats-Msg-Id and ce-id. Give one derived from the entity and its state/sequence. */
-  id?: string;
-  time?: string;
-  headers?: Record<string, string>;
-}
+export type { PublishOptions };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One service's connection to the mesh: identity, typed publish, durable consumers, request/reply. */
-export class Bus {
+export class Bus implements BusCore {
   readonly name: string;
   readonly log: Logger;
   readonly metrics: BusMetrics;
@@ -64,6 +66,7 @@ export class Bus {
   private readonly js: JetStreamClient;
   readonly signer: Signer | undefined;
   readonly verifier: Verifier | undefined;
+  readonly declared: Declared;
   private jsm: JetStreamManager | undefined;
   private readonly consumers: Consumer[] = [];
   private readonly services: RegisteredService[] = [];
@@ -78,6 +81,7 @@ export class Bus {
     this.log = opts.log;
     this.signer = opts.signer;
     this.verifier = opts.verifier;
+    this.declared = new Declared(opts.name, opts.manifest);
     this.mayCreateConsumers = opts.manageConsumers !== false;
     this.metrics = new BusMetrics(opts.registry);
     this.js = jetstream(nc, { timeout: 5_000 });
@@ -88,6 +92,8 @@ export class Bus {
 
   /** Connects (waiting for a first server if none answers yet) and makes sure the streams exist. */
   static async connect(opts: BusOptions): Promise<Bus> {
+    // A manifest for another name is a wiring mistake: refuse it before connecting.
+    new Declared(opts.name, opts.manifest);
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -164,16 +170,19 @@ export class Bus {
 
   /** The last stored event of every subject matching `filter`, each verified like a consumed one (see history.ts). */
   lastPerSubject(filter: string): Promise<StoredEvent[]> {
+    this.declared.readHistory(filter);
     return lastPerSubject(this, filter);
   }
 
   /** Reads the streams' state into the `mirror_jetstream_stream_*` gauges (see history.ts). */
   reportStreams(): Promise<void> {
+    this.declared.readHistory(STREAM.name);
     return reportStreams(this);
   }
 
   /** Sends each subject with a reply into this connection's inbox and collects replies for `windowMs` (see history.ts). */
   gather(subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
+    for (const s of subjects) this.declared.request(s);
     return gather(this, subjects, windowMs, onReply);
   }
 
@@ -215,6 +224,7 @@ export class Bus {
   async publish<C extends EventContract>(contract: C, token: string, data: unknown, opts: PublishOptions = {}): Promise<{ seq: number; duplicate: boolean; id: string }> {
     const parsed = contract.schema.safeParse(data);
     const subject = contract.subject(token);
+    this.declared.publish(subject);
     if (!parsed.success) {
       this.metrics.messages.inc({ subject: contract.prefix, direction: "out", outcome: "invalid" });
       throw new ValidationError(`refusing to publish invalid ${contract.type} on ${subject}: ${describeZodError(parsed.error)}`, parsed.error);
@@ -234,6 +244,7 @@ export class Bus {
 
   /** JetStream publish with retries on the same msg id. Exposed for the DLQ and tests. */
   async publishRaw(subject: string, payload: Uint8Array, h: Record<string, string>, id: string, family = subjectFamily(subject)): Promise<{ seq: number; duplicate: boolean; id: string }> {
+    this.declared.publish(subject);
     const hdrs = natsHeaders();
     for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
     const deadline = Date.now() + (this.opts.publishDeadlineMs ?? 120_000);
@@ -267,6 +278,7 @@ export class Bus {
 
   /** Runs a durable pull consumer (explicit ack) over `contract`'s subjects; see Consumer. */
   consume<C extends EventContract>(contract: C, durable: string, handler: Handler<C>, opts: ConsumeOptions = {}): Consumer {
+    this.declared.consume(durable, opts.filter ?? contract.filter);
     const consumer = new Consumer(this, contract as unknown as EventContract, durable, handler as unknown as Handler<EventContract>, opts);
     this.consumers.push(consumer);
     consumer.start();
@@ -275,6 +287,7 @@ export class Bus {
 
   /** Registers a NATS Services API service so `$SRV.PING` finds it; endpoints are optional. */
   async service(spec: { name?: string; version: string; description?: string; metadata?: Record<string, string>; queue?: string; endpoints?: EndpointHandler[] }): Promise<RegisteredService> {
+    for (const ep of spec.endpoints ?? []) this.declared.serve(ep.contract.subject);
     const svc = await addService(this, { name: spec.name ?? this.name, ...spec });
     this.services.push(svc);
     return svc;
@@ -282,6 +295,7 @@ export class Bus {
 
   /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
   async request<E extends EndpointContract>(endpoint: E, data: unknown, opts: { timeout?: number } = {}): Promise<import("zod").output<E["reply"]>> {
+    this.declared.request(endpoint.subject);
     return requestEndpoint(this, endpoint, data, opts);
   }
 

@@ -2,7 +2,7 @@ import { CE, type DlqReason, type EventContract, type EventData, STREAM, deadLet
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import type { Bus } from "./bus.js";
+import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, effectiveAckWaitMs, isPermissionError } from "./durable.js";
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";

@@ -1,5 +1,5 @@
 import { CE, DLQ_STREAM, STREAM } from "@mirror/contracts";
-import type { Bus } from "./bus.js";
+import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 
 /** One event read back from the stream: its subject, its JSON, its producer and a header getter. */

@@ -1,4 +1,5 @@
-import type { ConsumeOptions } from "./consume.js";
+import { NON_SERVICE_PUBLISHERS, type ServiceManifest } from "@mirror/contracts";
+import type { DurableSettings } from "./durable.js";
 
 /**
  * One durable consumer on the MIRROR stream. Services may not create consumers (nats-server does
@@ -9,7 +10,7 @@ export interface DurableSpec {
   durable: string;
   filter: string;
   /** Settings the service passes to bus.consume(); the provisioner creates the consumer with them. */
-  options?: Pick<ConsumeOptions, "maxDeliver" | "ackWaitMs" | "backoffMs" | "deliverPolicy">;
+  options?: DurableSettings;
 }
 
 /** Who one identity is on the bus and what it may say; nats-server.conf is generated from this. */
@@ -35,105 +36,44 @@ export interface IdentitySpec {
   kind?: "service" | "console" | "client";
 }
 
-const MODEL_ADAPTER = { publishes: [], consumes: [], requests: [], serves: ["mirror.model.>"] } as const;
-
 /**
- * Every identity of the mesh: the single table the server permissions, the provisioned durable
- * consumers and the signature check (may this source publish this subject?) all derive from.
- * A service that adds a durable consumer or a request adds it here (a test compares this
- * table with the services' code).
+ * Identities that no service manifest declares: cron jobs and scripts that check in on the bus
+ * (`nats pub --nkey jobs.nk mirror.heartbeat.<name>`; they cannot sign, so the tracker's heartbeat
+ * consumer accepts unsigned events), and the owner's CLI and console key, which calls every
+ * service and provisions the streams.
  */
-export const MESH_IDENTITIES: readonly IdentitySpec[] = [
-  { name: "scanner", publishes: ["mirror.repo.>"], consumes: [], requests: [], serves: ["mirror.scan.>"] },
-  {
-    name: "service-tracker",
-    publishes: ["mirror.service.>", "mirror.heartbeat.>"],
-    consumes: [{ durable: "service-tracker-heartbeats", filter: "mirror.heartbeat.>" }],
-    requests: ["$SRV.>"],
-    serves: ["mirror.tracker.>"],
-  },
-  {
-    name: "loop-detector",
-    publishes: ["mirror.loop.>"],
-    consumes: [
-      { durable: "loop-detector-repo", filter: "mirror.repo.snapshot.>" },
-      { durable: "loop-detector-repo-gone", filter: "mirror.repo.gone.>" },
-      { durable: "loop-detector-service", filter: "mirror.service.status.>" },
-    ],
-    requests: ["mirror.model.>"],
-    readsHistory: true,
-    serves: ["mirror.loops.>"],
-  },
-  {
-    name: "notifier",
-    publishes: ["mirror.notify.>"],
-    consumes: [{ durable: "notifier", filter: "mirror.loop.>" }],
-    requests: ["mirror.model.>", "mirror.loops.list"],
-    serves: ["mirror.notifier.>"],
-  },
-  { name: "model-rules", ...MODEL_ADAPTER },
-  /** The owner's web page: reads and acts through the owners' endpoints, follows loop events for live updates. */
-  {
-    name: "console",
-    publishes: [],
-    consumes: [
-      { durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } },
-      { durable: "console-services", filter: "mirror.service.status.>", options: { deliverPolicy: "new" } },
-    ],
-    requests: [
-      "mirror.loops.list",
-      "mirror.loops.get",
-      "mirror.loops.ack",
-      "mirror.loops.snooze",
-      "mirror.loops.close",
-      "mirror.loops.reopen",
-      "mirror.scan.now",
-      "mirror.scan.repos",
-      "mirror.tracker.checks.list",
-      "mirror.notifier.silence.list",
-      "mirror.notifier.silence.add",
-      "mirror.notifier.silence.expire",
-      "mirror.notifier.deliveries",
-      "mirror.loops.maintenance.list",
-      "mirror.loops.maintenance.add",
-      "mirror.loops.maintenance.end",
-      "mirror.model.ask",
-      "mirror.history.check",
-      "mirror.history.status",
-      "mirror.history.trend",
-      "mirror.history.repo",
-    ],
-    serves: ["mirror.console.>"],
-  },
-  /** Uptime, response times, incidents and the maintenance trend, from every status and loop event. */
-  {
-    name: "history",
-    publishes: [],
-    consumes: [
-      { durable: "history-status", filter: "mirror.service.status.>" },
-      { durable: "history-loops", filter: "mirror.loop.>" },
-    ],
-    requests: [],
-    serves: ["mirror.history.>"],
-  },
-  { name: "model-openai", ...MODEL_ADAPTER },
-  { name: "model-anthropic", ...MODEL_ADAPTER },
-  /**
-   * Cron jobs and scripts that check in on the bus (`nats pub --nkey jobs.nk mirror.heartbeat.<name>`):
-   * they cannot sign, so the tracker's heartbeat consumer accepts unsigned events (allowUnsigned).
-   */
-  { name: "jobs", kind: "client", publishes: ["mirror.heartbeat.>"], consumes: [], requests: [], serves: [] },
-  /** The owner's console and CLI: calls every service and provisions the streams; publishes no events. */
+export const BUILT_IN_IDENTITIES: readonly IdentitySpec[] = [
+  { name: "jobs", kind: "client", publishes: [...(NON_SERVICE_PUBLISHERS.jobs ?? [])], consumes: [], requests: [], serves: [] },
   { name: "operator", kind: "console", publishes: [], consumes: [], requests: ["$SRV.>"], serves: [] },
 ];
 
+/**
+ * The identity table of a mesh: one entry per service manifest (`services/<name>/src/manifest.ts`,
+ * found by the CLI) plus the built-in `jobs` and `operator`. The server permissions, the
+ * provisioned durable consumers and the signature check (may this source publish this subject?)
+ * all derive from it.
+ */
+export function identitiesOf(manifests: readonly ServiceManifest[]): IdentitySpec[] {
+  const services = manifests.map(
+    (m): IdentitySpec => ({
+      name: m.name,
+      publishes: [...m.publishes],
+      consumes: m.consumes.map((c) => ({ ...c })),
+      requests: [...m.requests],
+      serves: [...m.serves],
+      ...(m.readsHistory ? { readsHistory: true } : {}),
+    }),
+  );
+  return [...services, ...BUILT_IN_IDENTITIES];
+}
+
 /** What an identity calls; the console calls every endpoint any identity serves. */
-export function requestsOf(spec: IdentitySpec, table: readonly IdentitySpec[] = MESH_IDENTITIES): string[] {
+export function requestsOf(spec: IdentitySpec, table: readonly IdentitySpec[]): string[] {
   if (spec.kind !== "console") return [...spec.requests];
   return [...new Set([...spec.requests, ...table.flatMap((s) => s.serves)])];
 }
 
-export function identityNamed(name: string, table: readonly IdentitySpec[] = MESH_IDENTITIES): IdentitySpec | undefined {
+export function identityNamed(name: string, table: readonly IdentitySpec[]): IdentitySpec | undefined {
   return table.find((s) => s.name === name);
 }
 

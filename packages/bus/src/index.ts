@@ -5,9 +5,11 @@ export { BusError, ValidationError, RetryableError, PoisonError, PublishError, R
 export { BusMetrics, subjectFamily } from "./metrics.js";
 export { traceCarrier, withTraceContext, withConsumerSpan } from "./tracing.js";
 export { signingBytes, nkeySigner, publicKeyObject, signHeaders, KeyringVerifier, type KeyringOptions, type Signer, type SignedEvent, type Verdict, type Verifier } from "./signing.js";
-export { MESH_IDENTITIES, identityNamed, inboxPrefixOf, dlqSubjectOf, requestsOf, type IdentitySpec, type DurableSpec } from "./identities.js";
+export { BUILT_IN_IDENTITIES, identitiesOf, identityNamed, inboxPrefixOf, dlqSubjectOf, requestsOf, type IdentitySpec, type DurableSpec } from "./identities.js";
 export { permissionsOf, mayPublishEvent, eventSubjectsOf, type NatsPermissions } from "./permissions.js";
-export { subjectMatches, subjectsOverlap } from "./subjects.js";
+export { subjectMatches, subjectsOverlap, subjectWithin } from "./subjects.js";
+export { Declared, UndeclaredError, type BusManifest } from "./declared.js";
+export type { BusCore } from "./core.js";
 export { consumerConfig, createOrUpdateDurable, bindDurable, isPermissionError, DURABLE_DEFAULTS, type DurableSettings } from "./durable.js";
 export { provision, type ProvisionResult } from "./provision.js";
 export type { StoredEvent } from "./history.js";

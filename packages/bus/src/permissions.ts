@@ -1,5 +1,5 @@
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
-import { dlqSubjectOf, type IdentitySpec, inboxPrefixOf, MESH_IDENTITIES, requestsOf } from "./identities.js";
+import { dlqSubjectOf, type IdentitySpec, inboxPrefixOf, requestsOf } from "./identities.js";
 import { subjectMatches, subjectsOverlap } from "./subjects.js";
 
 /** What nats-server lets one identity publish and subscribe to (allow lists; everything else is denied). */
@@ -31,7 +31,7 @@ export function eventSubjectsOf(spec: IdentitySpec): string[] {
  * it makes, replies only into the inboxes of identities that call it (no `allow_responses`,
  * which would let a reply land on an event subject), and its own inbox prefix.
  */
-export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[] = MESH_IDENTITIES): NatsPermissions {
+export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[]): NatsPermissions {
   const publish = new Set<string>(eventSubjectsOf(spec));
   for (const c of spec.consumes) {
     publish.add(`$JS.API.CONSUMER.INFO.${STREAM.name}.${c.durable}`);
@@ -55,7 +55,7 @@ export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[]
 }
 
 /** Whether the table lets `identity` publish events on `subject` (the verifier's second check). */
-export function mayPublishEvent(identity: string, subject: string, table: readonly IdentitySpec[] = MESH_IDENTITIES): boolean {
+export function mayPublishEvent(identity: string, subject: string, table: readonly IdentitySpec[]): boolean {
   const spec = table.find((s) => s.name === identity);
   return !!spec && eventSubjectsOf(spec).some((p) => subjectMatches(p, subject));
 }

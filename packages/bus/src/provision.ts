@@ -1,8 +1,8 @@
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
-import type { Bus } from "./bus.js";
+import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 import { consumerConfig, createOrUpdateDurable } from "./durable.js";
-import { type IdentitySpec, MESH_IDENTITIES } from "./identities.js";
+import type { IdentitySpec } from "./identities.js";
 
 export interface ProvisionResult {
   streams: string[];
@@ -15,7 +15,7 @@ export interface ProvisionResult {
  * streams and every durable consumer in the table, so the services themselves need no
  * create rights (their permissions only let them read and ack their own consumers).
  */
-export async function provision(bus: Bus, table: readonly IdentitySpec[] = MESH_IDENTITIES): Promise<ProvisionResult> {
+export async function provision(bus: Bus, table: readonly IdentitySpec[]): Promise<ProvisionResult> {
   await bus.ensureStreams();
   const jsm = await raw(bus).manager();
   const consumers: string[] = [];

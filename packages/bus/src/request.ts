@@ -1,7 +1,7 @@
 import { CE, type EndpointContract, remoteErrorCode } from "@mirror/contracts";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import type { z } from "zod";
-import type { Bus } from "./bus.js";
+import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 import { describeZodError, RequestError, ValidationError } from "./errors.js";
 import { isNoResponders } from "./nats-errors.js";

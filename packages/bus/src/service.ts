@@ -2,7 +2,7 @@ import { CE, type EndpointContract } from "@mirror/contracts";
 import type { Msg, NatsConnection, SubscriptionOptions } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { z } from "zod";
-import type { Bus } from "./bus.js";
+import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
 import { BusError, describeZodError } from "./errors.js";

@@ -1,12 +1,16 @@
-// MESH_IDENTITIES is the one table nats-server permissions and provisioned consumers come from:
-// it must say what the services' code actually does (durables, publishes, requests, endpoints).
+// The identity table (from the services' manifests) is what nats-server permissions and provisioned
+// consumers come from; the bus refuses anything undeclared at run time, and this reads the code to
+// say so before anything runs (durables, publishes, requests, endpoints).
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type DurableSpec, identityNamed, MESH_IDENTITIES, mayPublishEvent, permissionsOf, requestsOf, subjectMatches, subjectsOverlap } from "@mirror/bus";
+import { type DurableSpec, identitiesOf, identityNamed, mayPublishEvent, permissionsOf, requestsOf, subjectMatches, subjectsOverlap } from "@mirror/bus";
 import * as contracts from "@mirror/contracts";
 import { REPO_ROOT } from "@mirror/testkit";
+import { loadManifests } from "../../cli/src/manifests.js";
+
+const MESH_IDENTITIES = identitiesOf(await loadManifests(REPO_ROOT));
 
 type Contract = { filter?: string; prefix?: string; subject?: string; request?: unknown };
 const exported = contracts as unknown as Record<string, Contract | undefined>;
@@ -59,8 +63,8 @@ const services = readdirSync(join(REPO_ROOT, "services")).filter((d) => existsSy
 test("every service has an identity, and its durables, publishes, requests and endpoints are in it", () => {
   assert.ok(services.length > 0);
   for (const svc of services) {
-    const spec = identityNamed(svc);
-    assert.ok(spec, `services/${svc} has no entry in MESH_IDENTITIES (packages/bus/src/identities.ts)`);
+    const spec = identityNamed(svc, MESH_IDENTITIES);
+    assert.ok(spec, `services/${svc} has no manifest (services/<name>/src/manifest.ts)`);
     const u = usageOf(svc);
     const declared = spec.consumes.map((c) => c.durable).sort();
     assert.deepEqual([...new Set(u.durables.map((d) => d.durable))].sort(), declared, `${svc}: durable consumers in code vs MESH_IDENTITIES`);
@@ -69,19 +73,19 @@ test("every service has an identity, and its durables, publishes, requests and e
       const entry: DurableSpec | undefined = spec.consumes.find((c) => c.durable === d.durable);
       if (filter) assert.equal(entry?.filter, filter, `${svc}: durable ${d.durable} filters ${filter}`);
     }
-    assert.equal(spec.readsHistory === true, u.readsHistory, `${svc}: reads the stream directly in code vs readsHistory in MESH_IDENTITIES`);
+    assert.equal(spec.readsHistory === true, u.readsHistory, `${svc}: reads the stream directly in code vs readsHistory in its manifest`);
     for (const name of u.requests) {
       const subject = exported[name]?.subject;
       assert.ok(subject, `${svc}: request(${name}) is not an endpoint contract`);
-      assert.ok(requestsOf(spec).some((p) => subjectMatches(p, subject)), `${svc} requests ${subject} but MESH_IDENTITIES does not allow it`);
+      assert.ok(requestsOf(spec, MESH_IDENTITIES).some((p) => subjectMatches(p, subject)), `${svc} requests ${subject} but its manifest does not allow it`);
     }
     for (const name of u.publishes) {
       const prefix = exported[name]?.prefix;
-      if (prefix) assert.ok(mayPublishEvent(svc, `${prefix}.x`), `${svc} publishes ${prefix}.* but MESH_IDENTITIES does not allow it`);
+      if (prefix) assert.ok(mayPublishEvent(svc, `${prefix}.x`, MESH_IDENTITIES), `${svc} publishes ${prefix}.* but its manifest does not allow it`);
     }
     for (const name of u.endpoints) {
       const subject = exported[name]?.subject;
-      assert.ok(subject && spec.serves.some((p) => subjectMatches(p, subject)), `${svc} serves ${subject ?? name} but MESH_IDENTITIES does not say so`);
+      assert.ok(subject && spec.serves.some((p) => subjectMatches(p, subject)), `${svc} serves ${subject ?? name} but its manifest does not say so`);
     }
   }
 });
@@ -100,16 +104,16 @@ test("every endpoint contract is served by some identity and no endpoint lies in
 
 test("derived permissions: no create rights, no plain _INBOX, replies only into callers' inboxes", () => {
   for (const spec of MESH_IDENTITIES) {
-    const p = permissionsOf(spec);
+    const p = permissionsOf(spec, MESH_IDENTITIES);
     const all = [...p.publish, ...p.subscribe];
     assert.ok(!all.some((s) => s === "_INBOX.>" || s === ">" || s.startsWith("_INBOX.")), `${spec.name} has a shared inbox or everything`);
     assert.deepEqual(p.subscribe.filter((s) => s.startsWith("_INBOX")), [`_INBOX_${spec.name}.>`]);
     const admin = ["CONSUMER.CREATE", "CONSUMER.DURABLE.CREATE", "CONSUMER.DELETE", "STREAM.CREATE", "STREAM.UPDATE", "STREAM.DELETE", "STREAM.PURGE"].map((a) => `$JS.API.${a}.>`);
     if (spec.kind !== "console") assert.ok(!p.publish.some((s) => admin.some((a) => subjectsOverlap(s, a))), `${spec.name} may create or delete`);
   }
-  const scanner = permissionsOf(identityNamed("scanner") as never);
+  const scanner = permissionsOf(identityNamed("scanner", MESH_IDENTITIES) as never, MESH_IDENTITIES);
   assert.ok(!scanner.publish.some((s) => subjectsOverlap(s, "mirror.loop.opened.x")));
-  const rules = permissionsOf(identityNamed("model-rules") as never);
+  const rules = permissionsOf(identityNamed("model-rules", MESH_IDENTITIES) as never, MESH_IDENTITIES);
   assert.ok(rules.publish.includes("_INBOX_loop-detector.>"), "the model answers the loop-detector's triage");
   assert.ok(!rules.publish.includes("_INBOX_scanner.>"), "nobody answers the scanner: it asks nothing");
   assert.ok(!rules.publish.some((s) => s.startsWith("mirror.")), "a model adapter publishes no events");

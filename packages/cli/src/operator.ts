@@ -1,5 +1,5 @@
 import type { Bus } from "@mirror/bus";
-import type { EndpointContract } from "@mirror/contracts";
+import { type EndpointContract, hasErrorCode } from "@mirror/contracts";
 import { ConfigError, connectBus, createLogger, IdentityError, loadConfig } from "@mirror/kit";
 import type { z } from "zod";
 
@@ -36,9 +36,9 @@ export async function call<E extends EndpointContract>(bus: Bus, ep: E, data: un
     return await bus.request(ep, data, { timeout });
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (e.code === "MIRROR_ERR_NO_RESPONDERS") return `no ${owner} is running (start it with \`pnpm start\`)`;
-    if (e.code === "MIRROR_ERR_TIMEOUT") return `the ${owner} did not answer within ${timeout}ms`;
-    if (e.code === "MIRROR_ERR_BAD_REPLY") return `the ${owner} sent a reply this CLI does not understand`;
+    if (hasErrorCode(e, "MIRROR_ERR_NO_RESPONDERS")) return `no ${owner} is running (start it with \`pnpm start\`)`;
+    if (hasErrorCode(e, "MIRROR_ERR_TIMEOUT")) return `the ${owner} did not answer within ${timeout}ms`;
+    if (hasErrorCode(e, "MIRROR_ERR_BAD_REPLY")) return `the ${owner} sent a reply this CLI does not understand`;
     return /answered \d+: (.*)$/s.exec(e.message)?.[1] ?? e.message;
   }
 }

@@ -2,10 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { MESH_IDENTITIES } from "@mirror/bus";
+import type { IdentitySpec } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { identityDir, storePassword } from "@mirror/kit";
-import { initIdentities, missingFiles, REDIS_ACL_FILE } from "./identity/keys.js";
+import { initIdentities, missingFiles, REDIS_ACL_FILE, staleTable } from "./identity/keys.js";
 
 type Say = (msg: string) => void;
 
@@ -14,7 +14,7 @@ type Say = (msg: string) => void;
  * at first start (keys 0600) so that a mesh nobody configured still has identity on. Undefined
  * only with MIRROR_IDENTITY=off, the one opt-out, which is said loudly.
  */
-export function defaultIdentity(config: MirrorConfig, env: NodeJS.ProcessEnv, dataRoot: string, natsPort: number, say: Say, warn: Say): string | undefined {
+export function defaultIdentity(config: MirrorConfig, env: NodeJS.ProcessEnv, dataRoot: string, natsPort: number, table: readonly IdentitySpec[], say: Say, warn: Say): string | undefined {
   if (env.MIRROR_IDENTITY === "off") {
     warn("MIRROR_IDENTITY=off: identity is OFF. Services connect to NATS anonymously and sign nothing; any process that can reach NATS can forge events. Use this only for tests and comparisons.");
     return undefined;
@@ -23,10 +23,16 @@ export function defaultIdentity(config: MirrorConfig, env: NodeJS.ProcessEnv, da
     throw new Error(`MIRROR_IDENTITY must be "off" (or unset), not "${env.MIRROR_IDENTITY}"`);
   }
   const configured = identityDir(config.bus, env);
-  if (configured) return configured;
+  if (configured) {
+    if (existsSync(configured) && staleTable(configured, table)) {
+      warn(`${configured} was made from other service manifests than these: run \`pnpm mirror identity init --out ${configured}\` (keys are kept) and reload nats-server`);
+    }
+    return configured;
+  }
   const dir = join(dataRoot, "identity");
-  if (missingFiles(dir).length) {
-    initIdentities(dir, { rotate: false, listen: `127.0.0.1:${natsPort}`, storeDir: join(dataRoot, "nats") });
+  // Made at first start, and made again (keys kept) when a manifest changed what a service may say.
+  if (missingFiles(dir, table).length || staleTable(dir, table)) {
+    initIdentities(dir, { rotate: false, listen: `127.0.0.1:${natsPort}`, storeDir: join(dataRoot, "nats") }, table);
     say(`made the mesh's identities in ${dir} (one nkey per service, mode 0600; NATS permissions; Redis users)`);
   }
   return dir;
@@ -59,8 +65,8 @@ export function redisExchange(host: string, port: number, commands: string[][], 
  * with users.acl, or one the owner loaded it into); `url` otherwise, with a warning when that
  * Redis lets anyone in through its default user.
  */
-export async function redisAuthFor(host: string, port: number, dir: string | undefined, warn: Say): Promise<"identity" | "url"> {
-  const probe = dir ? MESH_IDENTITIES.find((s) => (s.kind ?? "service") === "service" && existsSync(join(dir, `${s.name}.nk`))) : undefined;
+export async function redisAuthFor(host: string, port: number, dir: string | undefined, table: readonly IdentitySpec[], warn: Say): Promise<"identity" | "url"> {
+  const probe = dir ? table.find((s) => (s.kind ?? "service") === "service" && existsSync(join(dir, `${s.name}.nk`))) : undefined;
   if (dir && probe) {
     const [auth] = await redisExchange(host, port, [["AUTH", probe.name, storePassword(readFileSync(join(dir, `${probe.name}.nk`), "utf8"))]]);
     if (auth === "+OK") return "identity";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Bus, inboxPrefixOf } from "@mirror/bus";
+import { type Bus, identitiesOf, inboxPrefixOf } from "@mirror/bus";
 import { CE, DeadLetter, heartbeat, repoGone, toCeHeaders } from "@mirror/contracts";
 import { connectBus, createLogger, parseConfig } from "@mirror/kit";
 import { type ServerHandle, startNats, tempDir, waitFor } from "@mirror/testkit";
@@ -15,6 +15,7 @@ import { connect } from "@nats-io/transport-node";
 import { run } from "../src/commands/identity.js";
 import { refusesAnonymous } from "../src/identity/prepare.js";
 import { provisionAsOperator } from "../src/identity/provision.js";
+import { loadManifests } from "../src/manifests.js";
 import { raw } from "@mirror/bus/testing";
 
 let nats: ServerHandle;
@@ -41,7 +42,7 @@ before(async () => {
   assert.equal(await quiet(() => run(["init", "--out", dir], {})), 0);
   serverLog = join(tempDir("mirror-nats-log-"), "nats.log");
   nats = await startNats({ config: readFileSync(join(dir, "accounts.conf"), "utf8"), args: ["-l", serverLog] });
-  await provisionAsOperator(config(), join(dir, "operator.nk"));
+  await provisionAsOperator(config(), join(dir, "operator.nk"), identitiesOf(await loadManifests()));
 });
 after(async () => {
   await nats?.dispose();

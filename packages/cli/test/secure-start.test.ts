@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { advisoriesFor } from "../src/secure-start.js";
 import { renderRedisAcl } from "../src/identity/keys.js";
+import { identitiesOf } from "@mirror/bus";
+import { loadManifests } from "../src/manifests.js";
 
 const ids = (bin: "nats-server" | "redis-server", v: string) => advisoriesFor(bin, v).map((a) => `${a.id}<${a.fixedIn}`);
 
@@ -17,9 +19,9 @@ test("advisories: a version below its line's fix, or in a line that got none, is
   assert.deepEqual(ids("redis-server", "8.2.2"), []);
 });
 
-test("users.acl: the default user closed to clients, each service limited to its own prefix, no password in clear", () => {
+test("users.acl: the default user closed to clients, each service limited to its own prefix, no password in clear", async () => {
   const seed = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
-  const acl = renderRedisAcl({ scanner: seed, operator: seed });
+  const acl = renderRedisAcl({ scanner: seed, operator: seed }, identitiesOf(await loadManifests()));
   const lines = acl.trim().split("\n");
   assert.match(lines[0] ?? "", /^user default on #[0-9a-f]{64} resetkeys ~\* resetchannels &\* \+@all$/, "on for the AOF replay, with a password nobody has");
   const scanner = lines.find((l) => l.startsWith("user scanner "));

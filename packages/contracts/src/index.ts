@@ -14,7 +14,7 @@ export * from "./commands.js";
 export * from "./maintenance.js";
 export * from "./deliveries.js";
 export * from "./config/index.js";
-export { STREAM, DLQ_STREAM, SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from "./mesh.js";
+export { STREAM, DLQ_STREAM } from "./mesh.js";
 export { subjectMatches, subjectsOverlap, subjectWithin } from "./subjects.js";
 export {
   defineManifest,

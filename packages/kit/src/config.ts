@@ -1,18 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { MirrorConfig } from "@mirror/contracts";
+import { MirrorConfig, MirrorError } from "@mirror/contracts";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { collectSecrets, SECRET_ENV } from "./secrets.js";
 
 /** The whole mirror.yaml, or a key path with what is wrong with it. */
-export class ConfigError extends Error {
+export class ConfigError extends MirrorError {
   override name = "ConfigError";
-  readonly code = "MIRROR_ERR_CONFIG";
   constructor(
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super("MIRROR_ERR_CONFIG", `invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
 }
 

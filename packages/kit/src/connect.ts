@@ -1,4 +1,4 @@
-import { Bus, type Signer, type Verifier } from "@mirror/bus";
+import { Bus, type BusManifest, type Signer, type Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
@@ -15,6 +15,8 @@ export interface ConnectOptions {
   verifier?: Verifier;
   /** false: fail within 5 s when no server answers (CLI commands) instead of waiting forever. */
   waitForServer?: boolean;
+  /** The service's manifest: the bus refuses what it does not declare. */
+  manifest?: BusManifest;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function connectBus(name: string, opts: ConnectOptions): Promise<Bu
     manageStreams: !provisioned,
     manageConsumers: !provisioned,
     waitForServer: opts.waitForServer,
+    manifest: opts.manifest,
     stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
   });
 }

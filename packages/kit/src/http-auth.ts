@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { errorBody } from "@mirror/contracts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 declare module "fastify" {
@@ -44,7 +45,7 @@ export function refuse(reply: FastifyReply, hasHeader: boolean, tokenKnown: bool
     : hasHeader
       ? "the bearer token is wrong"
       : "this endpoint needs Authorization: Bearer <token> (http.token, or the http-token file in the data folder)";
-  return reply.code(401).header("www-authenticate", 'Bearer realm="mirror"').send({ error: { code: "MIRROR_ERR_UNAUTHORIZED", message } });
+  return reply.code(401).header("www-authenticate", 'Bearer realm="mirror"').send(errorBody("MIRROR_ERR_UNAUTHORIZED", message));
 }
 
 /**

@@ -2,29 +2,29 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
+import { MirrorError } from "@mirror/contracts";
 
 /** The HTTP token file's name inside the data folder. */
 export const HTTP_TOKEN_FILE = "http-token";
 
 /** The token file is not usable (unreadable, empty, or open to other users). */
-export class HttpTokenError extends Error {
+export class HttpTokenError extends MirrorError {
   override name = "HttpTokenError";
-  readonly code = "MIRROR_ERR_HTTP_TOKEN";
-  readonly retryable = false;
   constructor(
     message: string,
     readonly file: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super("MIRROR_ERR_HTTP_TOKEN", message, options);
   }
 }
 
 /** Starting on a non-loopback address with no credential: refused (exit 2). */
-export class UnprotectedListenError extends Error {
+export class UnprotectedListenError extends MirrorError {
   override name = "UnprotectedListenError";
-  readonly code = "MIRROR_ERR_UNPROTECTED_LISTEN";
-  readonly retryable = false;
+  constructor(message: string) {
+    super("MIRROR_ERR_UNPROTECTED_LISTEN", message);
+  }
 }
 
 /** The data folder: `MIRROR_DATA_DIR`, else `.mirror/` in the working folder (as `pnpm start` computes it). */

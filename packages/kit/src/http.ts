@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { type ErrorCode, errorCodeOf } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { addTokenAuth, type HttpAuthOptions } from "./http-auth.js";
@@ -25,7 +26,7 @@ export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => 
   app.setErrorHandler((err, _req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) opts.log.error({ err }, "request failed");
-    return reply.code(status).send({ error: { code: (err as { code?: string }).code ?? "MIRROR_ERR_HTTP", message: err instanceof Error ? err.message : String(err) } });
+    return reply.code(status).send({ error: { code: errorCodeOf(err) ?? ("MIRROR_ERR_HTTP" satisfies ErrorCode), message: err instanceof Error ? err.message : String(err) } });
   });
   return app;
 }

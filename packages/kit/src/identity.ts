@@ -1,15 +1,17 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BusAuth, KeyringVerifier, nkeyAuth, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
-import type { MirrorConfig } from "@mirror/contracts";
+import { type MirrorConfig, MirrorError } from "@mirror/contracts";
 
 /** The file `pnpm mirror identity init` writes beside the seeds: `{ "<identity>": "<public nkey>" }`. */
 export const PUBLIC_KEYS_FILE = "public-keys.json";
 
 /** One error per identity problem: a missing seed, an unreadable folder, a bad key file. */
-export class IdentityError extends Error {
+export class IdentityError extends MirrorError {
   override name = "IdentityError";
-  readonly code = "MIRROR_ERR_IDENTITY";
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super("MIRROR_ERR_IDENTITY", message, opts);
+  }
 }
 
 export interface Identity {

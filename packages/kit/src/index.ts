@@ -11,7 +11,7 @@ export { createStore } from "./store.js";
 export { aclHasDefaultOff, aclUserLine, defaultUserAclLine, type StoreLogin, storeAuthMode, storeLogin, storePassword } from "./store-auth.js";
 export { buildHttp } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
-export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, IdentityError, PUBLIC_KEYS_FILE, type Identity } from "./identity.js";
+export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, readIdentityTable, IdentityError, PUBLIC_KEYS_FILE, IDENTITIES_FILE, type Identity } from "./identity.js";
 export { setupTracing, startTracing, tracingRequested, traceFields, type Tracing, type TracingOptions } from "./tracing.js";
 export { runTogether, type MemberState, type TogetherOptions } from "./together.js";
 export { Partition, PartitionView, ownerOf, leaseFor, monotonicClock, type PartitionOptions, type RenewResult, type ViewChange } from "./partition.js";

@@ -1,5 +1,5 @@
 import type { Bus, EndpointHandler, Signer, Verifier } from "@mirror/bus";
-import type { MirrorConfig } from "@mirror/contracts";
+import { hasErrorCode, type MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
@@ -308,7 +308,7 @@ function runAlone(spec: ServiceSpec): void {
         process.stderr.write(`${spec.name}: ${err.message}\n`);
         process.exit(2);
       }
-      if ((err as { code?: string }).code === "MIRROR_ERR_AUTH") {
+      if (hasErrorCode(err, "MIRROR_ERR_AUTH")) {
         process.stderr.write(`${spec.name}: ${(err as Error).message}\n`);
         process.exit(1);
       }

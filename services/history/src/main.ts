@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { historySpec } from "./app.js";
+import { manifest } from "./manifest.js";
 
-defineService(historySpec());
+defineService({ ...historySpec(), manifest });

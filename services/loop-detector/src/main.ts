@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { loopDetectorSpec } from "./app.js";
+import { manifest } from "./manifest.js";
 
-defineService(loopDetectorSpec());
+defineService({ ...loopDetectorSpec(), manifest });

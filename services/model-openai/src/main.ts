@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { modelOpenAI } from "./service.js";
+import { manifest } from "./manifest.js";
 
-defineService(modelOpenAI);
+defineService({ ...modelOpenAI, manifest });

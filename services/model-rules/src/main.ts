@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { modelRules } from "./service.js";
+import { manifest } from "./manifest.js";
 
-defineService(modelRules);
+defineService({ ...modelRules, manifest });

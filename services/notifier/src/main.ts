@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { notifierService } from "./app.js";
+import { manifest } from "./manifest.js";
 
-defineService(notifierService());
+defineService({ ...notifierService(), manifest });

@@ -1,8 +1,10 @@
 import { defineService } from "@mirror/kit";
 import { startScanner } from "./app.js";
+import { manifest } from "./manifest.js";
 
 defineService({
-  name: "scanner",
+  name: manifest.name,
+  manifest,
   description: "Finds git repositories under scanner.roots and publishes their state",
   port: (c) => c.scanner.port,
   start: startScanner,

@@ -1,4 +1,5 @@
 import { defineService } from "@mirror/kit";
 import { trackerSpec } from "./app.js";
+import { manifest } from "./manifest.js";
 
-defineService(trackerSpec());
+defineService({ ...trackerSpec(), manifest });

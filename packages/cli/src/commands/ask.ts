@@ -1,5 +1,5 @@
 import type { Bus } from "@mirror/bus";
-import { AskRequest, type AskReply, type Loop, loopsList, type MirrorConfig, modelAsk, parseDuration, ServiceStatus, SEVERITY_RANK, serviceStatus } from "@mirror/contracts";
+import { AskRequest, type AskReply, hasErrorCode, type Loop, loopsList, type MirrorConfig, modelAsk, parseDuration, ServiceStatus, SEVERITY_RANK, serviceStatus } from "@mirror/contracts";
 import { ConfigError, connectBus, createLogger, loadConfig } from "@mirror/kit";
 import { hostPort, reachable } from "../embedded.js";
 
@@ -123,9 +123,8 @@ async function askModel(bus: Bus, req: AskRequest, { timeoutMs, waitMs }: Args):
     try {
       return await bus.request(modelAsk, req, { timeout: timeoutMs });
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== "MIRROR_ERR_NO_RESPONDERS") {
-        say(code === "MIRROR_ERR_TIMEOUT" ? `no answer within ${timeoutMs}ms (try --timeout)` : (err as Error).message);
+      if (!hasErrorCode(err, "MIRROR_ERR_NO_RESPONDERS")) {
+        say(hasErrorCode(err, "MIRROR_ERR_TIMEOUT") ? `no answer within ${timeoutMs}ms (try --timeout)` : (err as Error).message);
         return undefined;
       }
       if (Date.now() + delay > giveUp) {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SERVICE_NAMES } from "@mirror/contracts";
 import { bundleServices } from "../bundle.js";
+import { loadManifests, startOrder } from "../manifests.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 
@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
     const known = readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
     const dir = resolve(out);
     rmSync(dir, { recursive: true, force: true });
-    await bundleServices(root, {}, dir, { out: "main", names: known, defaults: SERVICE_NAMES.filter((n) => known.includes(n)) });
+    await bundleServices(root, {}, dir, { out: "main", names: known, defaults: startOrder(await loadManifests(root)).map((m) => m.name).filter((n) => known.includes(n)) });
     process.stdout.write(`mirror: ${known.join(", ")} bundled into ${join(dir, "main.mjs")}, one process\n`);
     return 0;
   }

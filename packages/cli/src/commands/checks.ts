@@ -1,4 +1,4 @@
-import { type CheckSummary, checksList, formatDuration } from "@mirror/contracts";
+import { type CheckSummary, checksList, formatDuration, hasErrorCode } from "@mirror/contracts";
 import { loadConfig } from "@mirror/kit";
 import { parseFlags, usage, withLoopsBus } from "./loops.js";
 
@@ -18,9 +18,9 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     try {
       ({ checks } = await bus.request(checksList, {}, { timeout: 10_000 }));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== "MIRROR_ERR_NO_RESPONDERS" && code !== "MIRROR_ERR_TIMEOUT") throw err;
-      process.stderr.write(`mirror checks: ${code === "MIRROR_ERR_TIMEOUT" ? "the service-tracker did not answer in time" : "no service-tracker is running (start it with `pnpm start`)"}\n`);
+      const timedOut = hasErrorCode(err, "MIRROR_ERR_TIMEOUT");
+      if (!timedOut && !hasErrorCode(err, "MIRROR_ERR_NO_RESPONDERS")) throw err;
+      process.stderr.write(`mirror checks: ${timedOut ? "the service-tracker did not answer in time" : "no service-tracker is running (start it with `pnpm start`)"}\n`);
       return 1;
     }
     const withUrls = checks.map((c) => ({ ...c, ...(c.pingKey ? { pingUrl: `${base}/ping/${c.pingKey}` } : {}) }));

@@ -1,8 +1,10 @@
 import { resolve } from "node:path";
-import { MESH_IDENTITIES, permissionsOf } from "@mirror/bus";
+import { type IdentitySpec, identitiesOf, permissionsOf } from "@mirror/bus";
+import { ManifestError } from "@mirror/contracts";
 import { ConfigError, identityDir, IdentityError, loadConfig, readPublicKeys } from "@mirror/kit";
 import { initIdentities, SERVER_CONF_FILE } from "../identity/keys.js";
 import { PROVISIONER, provisionAsOperator, provisionerSeed } from "../identity/provision.js";
+import { loadManifests } from "../manifests.js";
 
 const USAGE = `usage:
   mirror identity init --out DIR [--rotate] [--listen HOST:PORT] [--store-dir PATH]
@@ -38,17 +40,17 @@ function fail(message: string, code = 2): number {
   return code;
 }
 
-function init(args: string[]): number {
+function init(args: string[], table: readonly IdentitySpec[]): number {
   const flags = parseFlags(args, ["out", "listen", "store-dir"], ["rotate"]);
   if (typeof flags === "string") return fail(`${flags}\n${USAGE}`);
   if (typeof flags.out !== "string") return fail(`init needs --out DIR\n${USAGE}`);
   const dir = resolve(flags.out);
   const listen = typeof flags.listen === "string" ? flags.listen : "127.0.0.1:4222";
   const storeDir = resolve(typeof flags["store-dir"] === "string" ? flags["store-dir"] : resolve(dir, "nats"));
-  const r = initIdentities(dir, { rotate: flags.rotate === true, listen, storeDir });
+  const r = initIdentities(dir, { rotate: flags.rotate === true, listen, storeDir }, table);
   for (const [name, k] of Object.entries(r.keys)) process.stdout.write(`${k.action.padEnd(7)} ${name.padEnd(16)} ${k.publicKey}\n`);
   process.stdout.write(
-    `wrote ${dir}/public-keys.json, ${dir}/accounts.conf and ${dir}/${SERVER_CONF_FILE}\n` +
+    `wrote ${dir}/public-keys.json, ${dir}/identities.json, ${dir}/accounts.conf and ${dir}/${SERVER_CONF_FILE}\n` +
       "next:\n" +
       `  nats-server -c ${dir}/${SERVER_CONF_FILE}        (or: nats-server --signal reload, if it runs with it)\n` +
       `  ${listen === "127.0.0.1:4222" ? "" : `MIRROR_NATS_URL=nats://${listen} `}MIRROR_IDENTITY_DIR=${dir} pnpm start   (provisions streams and consumers with ${PROVISIONER}.nk)\n`,
@@ -62,7 +64,7 @@ function dirFrom(flags: Flags, env: NodeJS.ProcessEnv): { dir?: string; config: 
   return { dir, config };
 }
 
-async function provisionCmd(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, table: readonly IdentitySpec[]): Promise<number> {
   const flags = parseFlags(args, ["dir"], []);
   if (typeof flags === "string") return fail(`${flags}\n${USAGE}`);
   const { dir, config } = dirFrom(flags, env);
@@ -70,7 +72,7 @@ async function provisionCmd(args: string[], env: NodeJS.ProcessEnv): Promise<num
   const seed = provisionerSeed(dir);
   if (!seed) return fail(`no ${PROVISIONER}.nk in ${dir}: the provisioning identity's key is needed`);
   try {
-    const r = await provisionAsOperator(config, seed);
+    const r = await provisionAsOperator(config, seed, table);
     process.stdout.write(`provisioned streams ${r.streams.join(", ")} and ${r.consumers.length} durable consumers: ${r.consumers.join(", ")}\n`);
     return 0;
   } catch (err) {
@@ -78,13 +80,13 @@ async function provisionCmd(args: string[], env: NodeJS.ProcessEnv): Promise<num
   }
 }
 
-function show(args: string[], env: NodeJS.ProcessEnv): number {
+function show(args: string[], env: NodeJS.ProcessEnv, table: readonly IdentitySpec[]): number {
   const flags = parseFlags(args, ["dir"], []);
   if (typeof flags === "string") return fail(`${flags}\n${USAGE}`);
   const { dir } = dirFrom(flags, env);
   const keys = dir ? readPublicKeys(dir) : {};
-  for (const spec of MESH_IDENTITIES) {
-    const p = permissionsOf(spec);
+  for (const spec of table) {
+    const p = permissionsOf(spec, table);
     process.stdout.write(`${spec.name}  ${keys[spec.name] ?? "(no key)"}\n`);
     if (spec.consumes.length) process.stdout.write(`  consumes   ${spec.consumes.map((c) => `${c.durable} (${c.filter})`).join(", ")}\n`);
     process.stdout.write(`  publish    ${p.publish.join(" ")}\n  subscribe  ${p.subscribe.join(" ")}\n`);
@@ -96,11 +98,15 @@ function show(args: string[], env: NodeJS.ProcessEnv): number {
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = args;
   try {
-    if (sub === "init") return init(rest);
-    if (sub === "provision") return await provisionCmd(rest, env);
-    if (sub === "show") return show(rest, env);
+    if (sub === "init" || sub === "provision" || sub === "show") {
+      // One key and one permission block per service manifest (services/*/src/manifest.ts), plus operator and jobs.
+      const table = identitiesOf(await loadManifests());
+      if (sub === "init") return init(rest, table);
+      if (sub === "provision") return await provisionCmd(rest, env, table);
+      return show(rest, env, table);
+    }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof IdentityError) return fail(err.message);
+    if (err instanceof ConfigError || err instanceof IdentityError || err instanceof ManifestError) return fail(err.message);
     throw err;
   }
   process.stdout.write(USAGE);

@@ -1,5 +1,5 @@
 import type { Bus } from "@mirror/bus";
-import { type EndpointContract, formatDuration, type Loop, type LoopCommand, LoopStatus, loopsList, SEVERITY_RANK } from "@mirror/contracts";
+import { type EndpointContract, formatDuration, hasErrorCode, type Loop, type LoopCommand, LoopStatus, loopsList, SEVERITY_RANK } from "@mirror/contracts";
 import { ConfigError, connectBus, createLogger, loadConfig } from "@mirror/kit";
 import { hostPort, reachable } from "../embedded.js";
 
@@ -91,8 +91,8 @@ export async function withLoopsBus(cmd: string, env: NodeJS.ProcessEnv, f: (bus:
 }
 
 function explain(err: Error & { code?: string }): string {
-  if (err.code === "MIRROR_ERR_NO_RESPONDERS") return "no loop-detector is running (start it with `pnpm start`)";
-  if (err.code === "MIRROR_ERR_TIMEOUT") return "the loop-detector did not answer in time";
+  if (hasErrorCode(err, "MIRROR_ERR_NO_RESPONDERS")) return "no loop-detector is running (start it with `pnpm start`)";
+  if (hasErrorCode(err, "MIRROR_ERR_TIMEOUT")) return "the loop-detector did not answer in time";
   const remote = /answered \d+: (.*)$/s.exec(err.message);
   return remote?.[1] ?? err.message;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { SERVICE_NAMES } from "@mirror/contracts";
+import { identitiesOf } from "@mirror/bus";
+import { ManifestError, type ServiceManifest } from "@mirror/contracts";
 import { ConfigError, configPath, loadConfig } from "@mirror/kit";
 import { embeddedRedisAcl, hostPort, onPath, reachable } from "../embedded.js";
 import { defaultIdentity, natsServerVersion, redisAuthFor, warnAdvisories } from "../secure-start.js";
@@ -8,6 +9,7 @@ import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymou
 import { serviceBundle, TOGETHER } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { repoRoot } from "../paths.js";
+import { loadManifests, startOrder } from "../manifests.js";
 import { inProcessHost, parentHost } from "../start-host.js";
 import { logFormat } from "../start-output.js";
 import type { Supervised } from "../supervisor.js";
@@ -37,8 +39,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stderr.write(`mirror: ${format}\n`);
     return 2;
   }
-  const known = knownServices();
-  const names = args.length ? args : SERVICE_NAMES.filter((n) => known.includes(n));
+  let manifests: ServiceManifest[];
+  try {
+    manifests = await loadManifests(root);
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
+    process.stderr.write(`mirror: ${err.message}\n`);
+    return 2;
+  }
+  const table = identitiesOf(manifests);
+  const known = knownServices().filter((n) => manifests.some((m) => m.name === n));
+  const names = args.length ? args : startOrder(manifests).map((m) => m.name);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length) {
     process.stderr.write(`mirror: unknown service ${unknown.join(", ")}; services: ${known.join(", ")}\n`);
@@ -61,7 +72,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const dataRoot = resolve(env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror"));
   let idDir: string | undefined;
   try {
-    idDir = defaultIdentity(config, env, dataRoot, hostPort(config.bus.url, 4222).port, say, warn);
+    idDir = defaultIdentity(config, env, dataRoot, hostPort(config.bus.url, 4222).port, table, say, warn);
   } catch (err) {
     process.stderr.write(`mirror: ${(err as Error).message}\n`);
     return 2;
@@ -101,7 +112,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     }
   }
   const busProblem = idDir
-    ? await provisionBeforeStart(config, idDir, say)
+    ? await provisionBeforeStart(config, idDir, table, say)
     : (await refusesAnonymous(config.bus.url))
       ? "the NATS server refuses anonymous clients and no identity is set: set MIRROR_IDENTITY_DIR (or bus.identityDir) to the folder made by `pnpm mirror identity init --out DIR`"
       : undefined;
@@ -119,7 +130,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     }
   }
   const redis = hostPort(config.store.url, 6379);
-  const storeAuth = env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, warn));
+  const storeAuth = env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, table, warn));
   const childEnv = {
     ...env,
     ...(file ? { MIRROR_CONFIG: file } : {}),

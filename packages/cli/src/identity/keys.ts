@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createUserKey, type IdentitySpec, MESH_IDENTITIES, publicKeyOfSeed } from "@mirror/bus";
-import { aclHasDefaultOff, aclUserLine, defaultUserAclLine, PUBLIC_KEYS_FILE } from "@mirror/kit";
+import { createUserKey, type IdentitySpec, publicKeyOfSeed } from "@mirror/bus";
+import { aclHasDefaultOff, aclUserLine, defaultUserAclLine, IDENTITIES_FILE, PUBLIC_KEYS_FILE } from "@mirror/kit";
 import { ACCOUNTS_CONF_FILE, renderAccountsConf, renderServerConf, type ServerConfOptions } from "./server-conf.js";
 
 export const SERVER_CONF_FILE = "nats-server.conf";
@@ -13,7 +13,7 @@ export const REDIS_ACL_FILE = "users.acl";
  * default user closed to clients (on, for redis-server's AOF replay, with a password nobody has: see
  * `defaultUserAclLine`), so a local process without a service's seed cannot touch the mesh's state.
  */
-export function renderRedisAcl(seeds: Record<string, string>, table: readonly IdentitySpec[] = MESH_IDENTITIES): string {
+export function renderRedisAcl(seeds: Record<string, string>, table: readonly IdentitySpec[]): string {
   const users = table.filter((s) => (s.kind ?? "service") === "service" && seeds[s.name]).map((s) => aclUserLine(s.name, seeds[s.name] as string));
   return [defaultUserAclLine(), "user health on nopass resetkeys resetchannels -@all +ping", ...users, ""].join("\n");
 }
@@ -26,10 +26,24 @@ export interface InitResult {
 }
 
 /** What `init` would make in `dir`: a seed of the table's identities, or a generated file, missing. */
-export function missingFiles(dir: string, table: readonly IdentitySpec[] = MESH_IDENTITIES): string[] {
-  const files = [...table.map((s) => `${s.name}.nk`), PUBLIC_KEYS_FILE, ACCOUNTS_CONF_FILE, REDIS_ACL_FILE];
+export function missingFiles(dir: string, table: readonly IdentitySpec[]): string[] {
+  const files = [...table.map((s) => `${s.name}.nk`), PUBLIC_KEYS_FILE, IDENTITIES_FILE, ACCOUNTS_CONF_FILE, REDIS_ACL_FILE];
   // A users.acl with the default user off (written before 2026-12) drops transactions when Redis restarts: made again.
   return files.filter((f) => !existsSync(join(dir, f)) || (f === REDIS_ACL_FILE && aclHasDefaultOff(readFileSync(join(dir, f), "utf8"))));
+}
+
+/** The identity table as `identities.json` holds it (what the services' signature check reads). */
+export function renderIdentities(table: readonly IdentitySpec[]): string {
+  return `${JSON.stringify(table, null, 2)}\n`;
+}
+
+/** Whether the folder's generated files were made from another table (a manifest changed since init). */
+export function staleTable(dir: string, table: readonly IdentitySpec[]): boolean {
+  try {
+    return readFileSync(join(dir, IDENTITIES_FILE), "utf8") !== renderIdentities(table);
+  } catch {
+    return true;
+  }
 }
 
 /** Writes through a temporary file so a reader never sees half a file; `mode` applies to the new file. */
@@ -54,7 +68,7 @@ function readSeed(file: string): { publicKey: string; text: string } {
  * exists unless `rotate`; then `public-keys.json`, `accounts.conf` (the identities and their
  * permissions) and `nats-server.conf` (listen, JetStream, include accounts.conf) written from them.
  */
-export function initIdentities(dir: string, opts: { rotate: boolean } & ServerConfOptions, table: readonly IdentitySpec[] = MESH_IDENTITIES): InitResult {
+export function initIdentities(dir: string, opts: { rotate: boolean } & ServerConfOptions, table: readonly IdentitySpec[]): InitResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result: InitResult = { dir, keys: {}, files: [] };
   const seeds: Record<string, string> = {};
@@ -76,10 +90,11 @@ export function initIdentities(dir: string, opts: { rotate: boolean } & ServerCo
   }
   const publicKeys = Object.fromEntries(Object.entries(result.keys).map(([name, k]) => [name, k.publicKey]));
   writeAtomic(join(dir, PUBLIC_KEYS_FILE), `${JSON.stringify(publicKeys, null, 2)}\n`, 0o644);
+  writeAtomic(join(dir, IDENTITIES_FILE), renderIdentities(table), 0o644);
   writeAtomic(join(dir, ACCOUNTS_CONF_FILE), renderAccountsConf(publicKeys, table), 0o644);
   writeAtomic(join(dir, SERVER_CONF_FILE), renderServerConf(opts), 0o644);
   // Only password hashes: readable by a Redis container that runs as another user.
   writeAtomic(join(dir, REDIS_ACL_FILE), renderRedisAcl(seeds, table), 0o644);
-  result.files.push(join(dir, PUBLIC_KEYS_FILE), join(dir, ACCOUNTS_CONF_FILE), join(dir, SERVER_CONF_FILE), join(dir, REDIS_ACL_FILE));
+  result.files.push(join(dir, PUBLIC_KEYS_FILE), join(dir, IDENTITIES_FILE), join(dir, ACCOUNTS_CONF_FILE), join(dir, SERVER_CONF_FILE), join(dir, REDIS_ACL_FILE));
   return result;
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { IdentitySpec } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { ACCOUNTS_CONF_FILE } from "./server-conf.js";
 import { provisionAsOperator, provisionerSeed } from "./provision.js";
@@ -21,14 +22,14 @@ export function embeddedNatsConfig(dir: string | undefined): string | undefined 
  * With an identity folder, before any service starts: the operator key creates the streams and
  * every durable consumer (services may not). Returns an error message, or undefined when done.
  */
-export async function provisionBeforeStart(config: MirrorConfig, dir: string, say: (msg: string) => void): Promise<string | undefined> {
+export async function provisionBeforeStart(config: MirrorConfig, dir: string, table: readonly IdentitySpec[], say: (msg: string) => void): Promise<string | undefined> {
   const seed = provisionerSeed(dir);
   if (!seed) {
     say(`no operator.nk in ${dir}: assuming the streams and consumers are provisioned (pnpm mirror identity provision)`);
     return undefined;
   }
   try {
-    const r = await provisionAsOperator(config, seed);
+    const r = await provisionAsOperator(config, seed, table);
     say(`provisioned ${r.streams.join(", ")} and ${r.consumers.length} durable consumers as operator`);
     return undefined;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Bus, type ProvisionResult, provision } from "@mirror/bus";
+import { Bus, type IdentitySpec, type ProvisionResult, provision } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { createLogger, loadIdentity } from "@mirror/kit";
 import { Registry } from "prom-client";
@@ -15,9 +15,9 @@ export function provisionerSeed(dir: string): string | undefined {
 
 /**
  * Connects as the operator and creates or updates the MIRROR and MIRROR_DLQ streams and every
- * durable consumer of MESH_IDENTITIES, so services that may not create them can bind.
+ * durable consumer of the identity table (the services' manifests), so services that may not create them can bind.
  */
-export async function provisionAsOperator(config: MirrorConfig, seedFile: string, opts: { timeoutMs?: number } = {}): Promise<ProvisionResult> {
+export async function provisionAsOperator(config: MirrorConfig, seedFile: string, table: readonly IdentitySpec[], opts: { timeoutMs?: number } = {}): Promise<ProvisionResult> {
   const identity = loadIdentity(PROVISIONER, seedFile, {});
   const log = createLogger(PROVISIONER, process.stderr, process.env.MIRROR_LOG_LEVEL === "debug" ? "debug" : "warn", { secrets: identity.secrets });
   const connecting = Bus.connect({
@@ -36,7 +36,7 @@ export async function provisionAsOperator(config: MirrorConfig, seedFile: string
   try {
     const bus = await Promise.race([connecting, timeout]);
     try {
-      return await provision(bus);
+      return await provision(bus, table);
     } finally {
       await bus.close();
     }

@@ -1,0 +1,1 @@
+export { defaultServices, loadManifests, manifestFolders, MANIFEST_PATH, startOrder } from "./manifests.js";

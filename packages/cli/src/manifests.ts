@@ -1,0 +1,88 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { checkMesh, defineManifest, ManifestError, MirrorConfig, type ServiceManifest, subjectsOverlap } from "@mirror/contracts";
+import { repoRoot } from "./paths.js";
+
+/** Where a service folder keeps its manifest. */
+export const MANIFEST_PATH = join("src", "manifest.ts");
+
+/** The folders under `services/` that have a manifest, sorted by name. */
+export function manifestFolders(root = repoRoot): string[] {
+  const dir = join(root, "services");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, MANIFEST_PATH)))
+    .sort();
+}
+
+/**
+ * Imports a manifest's TypeScript: the CLI is not a service, so it may read every service's
+ * manifest (and nothing else of theirs) at run time, under `pnpm mirror` (tsx) and `pnpm start`
+ * (plain node, where tsx's scoped loader compiles just this module and its imports).
+ */
+async function importManifest(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  if (process.execArgv.some((a) => a.includes("tsx"))) return import(url);
+  const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
+  return tsImport(url, import.meta.url);
+}
+
+const sections = Object.keys((MirrorConfig as unknown as { in: { shape: Record<string, unknown> } }).in.shape);
+
+/**
+ * Every `services/<name>/src/manifest.ts`, checked one by one and together (names, ports, consumer
+ * filters, requests): a new folder is found as soon as it exists. Throws a ManifestError naming the
+ * file and the field.
+ */
+export async function loadManifests(root = repoRoot): Promise<ServiceManifest[]> {
+  const out: ServiceManifest[] = [];
+  for (const folder of manifestFolders(root)) {
+    const abs = join(root, "services", folder, MANIFEST_PATH);
+    const file = relative(process.cwd(), abs) || abs;
+    let mod: Record<string, unknown>;
+    try {
+      mod = await importManifest(abs);
+    } catch (err) {
+      if (err instanceof ManifestError || (err as Error).name === "ManifestError") throw rebased(err as ManifestError, file);
+      throw new ManifestError(file, "(module)", `cannot be loaded: ${(err as Error).message}`);
+    }
+    const m = (mod.manifest ?? mod.default) as ServiceManifest | undefined;
+    if (!m || typeof m !== "object" || typeof m.name !== "string") throw new ManifestError(file, "manifest", "the module must export `manifest = defineManifest({...})`");
+    const checked = defineManifest({ ...m, file });
+    if (checked.name !== folder) throw new ManifestError(file, "name", `"${checked.name}" must be the name of its folder, "${folder}" (pnpm start runs services/<name>/src/main.ts)`);
+    const section = checked.config.section.split(".")[0] ?? "";
+    if (!sections.includes(section)) throw new ManifestError(file, "config.section", `"${section}" is not a section of mirror.yaml (${sections.join(", ")})`);
+    out.push(checked);
+  }
+  checkMesh(out);
+  return out;
+}
+
+/** A ManifestError thrown inside the module names its default path; name the real file instead. */
+function rebased(err: ManifestError, file: string): ManifestError {
+  const field = err.field;
+  const problem = err.message.slice(`${err.file}: ${field}: `.length);
+  return new ManifestError(file, field, problem);
+}
+
+/**
+ * The services `pnpm start` runs without names, in start order: each after the services that
+ * answer its requests, otherwise by port.
+ */
+export function startOrder(manifests: readonly ServiceManifest[]): ServiceManifest[] {
+  const pending = manifests.filter((m) => m.startsByDefault).sort((a, b) => a.port - b.port);
+  const out: ServiceManifest[] = [];
+  while (pending.length) {
+    const serves = (m: ServiceManifest, r: string) => m.serves.some((s) => subjectsOverlap(s, r));
+    const ready = pending.find((m) => !pending.some((o) => o !== m && m.requests.some((r) => serves(o, r)))) ?? (pending[0] as ServiceManifest);
+    out.push(ready);
+    pending.splice(pending.indexOf(ready), 1);
+  }
+  return out;
+}
+
+/** The names of startOrder(). */
+export async function defaultServices(root = repoRoot): Promise<string[]> {
+  return startOrder(await loadManifests(root)).map((m) => m.name);
+}
