@@ -340,6 +340,91 @@ test("browser: the Services page shows a check going bad without a reload", asyn
   }
 });
 
+type LoggedChannel = { channel: string; deliveries: { outcome: string; attempts: number; error: string | null; alerts: { loopId: string }[] }[] };
+
+test("browser: Notifications shows each channel's deliveries with the error; an operator adds and ends a maintenance window; a viewer sees no buttons", async () => {
+  const loop = await loopFor(m.dirty);
+  const alice = await login(m.url, "alice", "alice-pw");
+  const bob = await login(m.url, "bob", "bob-pw");
+  const as = (who: { cookie: string; csrf?: string }, path: string, body?: unknown) =>
+    fetch(`${m.url}${path}`, body === undefined ? { headers: { cookie: who.cookie } } : { method: "POST", headers: { cookie: who.cookie, ...(who.csrf ? { "x-csrf-token": who.csrf } : {}), "content-type": "application/json" }, body: JSON.stringify(body) });
+  const log = await waitFor("the dirty repo's delivery sent to hook and failed to down in /api/notifications", async () => {
+    const r = (await (await as(bob, "/api/notifications")).json()) as { channels: LoggedChannel[] };
+    const of = (name: string) => r.channels.find((c) => c.channel === name)?.deliveries ?? [];
+    const about = (d: LoggedChannel["deliveries"][number]) => d.alerts.some((a) => a.loopId === loop.id);
+    return of("hook").some((d) => d.outcome === "sent" && about(d)) && of("down").some((d) => d.outcome === "failed" && about(d)) ? r : undefined;
+  }, { timeout: 60_000 });
+  const down = log.channels.find((c) => c.channel === "down")?.deliveries ?? [];
+  assert.ok(down.some((d) => d.outcome === "retried" && d.attempts === 1 && /ECONNREFUSED/.test(d.error ?? "")), "the first attempt was retried");
+  assert.ok(down.some((d) => d.outcome === "failed" && d.attempts === 2 && /ECONNREFUSED/.test(d.error ?? "")), "the second was given up");
+  assert.ok(!JSON.stringify(log).includes(`${m.closedPort}/hook`), "no channel URL in the log");
+
+  // The API: viewers read only, a missing CSRF token or a bad window is refused, an unknown one is 404.
+  assert.equal((await as(bob, "/api/maintenance", { name: "nope", check: ["web"], for: "1h" })).status, 403);
+  assert.equal((await as({ cookie: alice.cookie }, "/api/maintenance", { name: "nope", check: ["web"], for: "1h" })).status, 403, "no CSRF token");
+  assert.equal((await as(alice, "/api/maintenance", { name: "nope", for: "1h" })).status, 400, "no matcher");
+  assert.equal((await as(alice, "/api/maintenance", { name: "nope", check: ["web"], for: "soon" })).status, 400, "no duration");
+  assert.equal((await as(alice, "/api/maintenance/never-made/end", {})).status, 404);
+  const nightly = await as(alice, "/api/maintenance", { name: "nightly", match: { kind: ["repo.stash"] }, for: "1h" });
+  assert.equal(nightly.status, 200, await nightly.clone().text());
+  assert.equal(((await nightly.json()) as { window: { createdBy: string } }).window.createdBy, "user:alice");
+  assert.equal((await as(alice, "/api/maintenance", { name: "nightly", kind: ["repo.stash"], for: "1h" })).status, 409, "the name is taken");
+  assert.equal((await as(bob, "/api/maintenance/nightly/end", {})).status, 403);
+
+  const ctx = await browser();
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`${m.url}/notifications`);
+    await page.fill("input[name=username]", "alice");
+    await page.fill("input[name=password]", "alice-pw");
+    await page.click("button[type=submit]");
+    await page.waitForURL("**/notifications");
+    assert.ok((await page.locator("#deliveries-hook tr.outcome-sent").count()) >= 1, "the hook's sent delivery");
+    assert.match((await page.locator("#deliveries-down tr.outcome-failed").first().textContent()) ?? "", /ECONNREFUSED/);
+    assert.match((await page.locator("#deliveries-down tr.outcome-retried").first().textContent()) ?? "", /ECONNREFUSED/);
+    assert.match((await page.locator("#deliveries-down-title").textContent()) ?? "", /failed [1-9]/);
+
+    await page.fill("#maintenance-form input[name=name]", "backup");
+    await page.fill("#maintenance-form input[name=check]", "web");
+    await page.fill("#maintenance-form input[name=for]", "2h");
+    await page.click("#maintenance-form button[type=submit]");
+    await page.waitForSelector("#notice:has-text('backup added')");
+    const row = page.locator("#maintenance tr[data-window=backup]");
+    assert.match((await row.textContent()) ?? "", /check=web/);
+    assert.match((await row.locator(".window-active").textContent()) ?? "", /^on until /);
+    assert.match((await row.textContent()) ?? "", /user:alice/);
+    assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, "the page fits a 390 px phone");
+    const owner = (await (await as(bob, "/api/maintenance")).json()) as { windows: { name: string; active: boolean }[] };
+    assert.ok(owner.windows.some((w) => w.name === "backup" && w.active), "the loop-detector has it, on");
+
+    await row.locator("button", { hasText: "End" }).click();
+    await page.waitForSelector("#notice:has-text('backup ended')");
+    assert.equal(await page.locator("#maintenance tr[data-window=backup]").count(), 0);
+    const after = (await (await as(bob, "/api/maintenance")).json()) as { windows: { name: string }[] };
+    assert.ok(!after.windows.some((w) => w.name === "backup"));
+  } finally {
+    await ctx.close();
+  }
+
+  const viewerCtx = await browser();
+  try {
+    const page = await viewerCtx.newPage();
+    await page.goto(`${m.url}/notifications`);
+    await page.fill("input[name=username]", "bob");
+    await page.fill("input[name=password]", "bob-pw");
+    await page.click("button[type=submit]");
+    await page.waitForURL("**/notifications");
+    assert.ok((await page.locator("#deliveries-down tr.outcome-failed").count()) >= 1, "a viewer reads the log");
+    assert.equal(await page.locator("#maintenance tr[data-window=nightly]").count(), 1, "and the windows");
+    assert.equal(await page.locator("main button").count(), 0, "but sees no buttons");
+    assert.equal(await page.locator("#maintenance-form").count(), 0);
+    assert.match((await page.textContent("main")) ?? "", /can read but not act/);
+  } finally {
+    await viewerCtx.close();
+  }
+  assert.equal((await as(alice, "/api/maintenance/nightly/end", {})).status, 200);
+});
+
 // Last: it leaves this address rate-limited for the rest of the window.
 test("ten wrong passwords in a row get a 429 with Retry-After, also for the right password then", async () => {
   const statuses: number[] = [];

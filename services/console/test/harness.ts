@@ -13,6 +13,8 @@ export interface ConsoleMesh {
   /** The console's base URL (also its publicUrl). */
   url: string;
   loopsPort: number;
+  /** A port nothing listens on: the `down` webhook channel's deliveries fail there. */
+  closedPort: number;
   dirty: string;
   htmlNamed: string;
   clean: string;
@@ -29,12 +31,12 @@ export async function startConsoleMesh(nats: ServerHandle, redis: ServerHandle):
   const htmlNamed = makeRepo(join(root, HTML_NAME));
   writeFileSync(join(htmlNamed, "wip.txt"), "unfinished\n");
   const clean = makeRepo(join(root, "clean-later"));
-  const [port, loopsPort] = [await freePort(), await freePort()];
+  const [port, loopsPort, closedPort] = [await freePort(), await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const yaml = `scanner: { roots: [ "${root}" ], interval: 1s, port: 0 }
 tracker: { port: 0, checks: [ { name: web, interval: 1s, http: { url: "${hook.url}health" } } ] }
 loops: { port: ${loopsPort}, rules: { repo.dirty: { after: 0s } } }
-notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
+notifier: { port: 0, groupWait: 0s, maxAttempts: 2, backoff: 200ms, channels: [ { name: hook, type: webhook, url: "${hook.url}" }, { name: down, type: webhook, url: "http://127.0.0.1:${closedPort}/hook" } ] }
 model: { port: 0 }
 history: { port: 0 }
 console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trustedProxies: [ "127.0.0.1" ] }
@@ -58,7 +60,7 @@ console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trust
       );
       child.stdin?.end(stdin ?? "");
     });
-  return { mesh, hook, url, loopsPort, dirty, htmlNamed, clean, mirror, stop };
+  return { mesh, hook, url, loopsPort, closedPort, dirty, htmlNamed, clean, mirror, stop };
 }
 
 /** Logs in over HTTP; the session cookie and CSRF token. */
