@@ -3,9 +3,10 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { endpoint } from "@mirror/bus";
 import { type ScannerConfig, scanNow, scanRepos } from "@mirror/contracts";
-import type { ServiceContext, Started } from "@mirror/kit";
+import type { Partition, ServiceContext, Started } from "@mirror/kit";
 import type { Logger } from "pino";
 import { fetchRepos } from "./fetch.js";
+import { joinReplicas } from "./replicas.js";
 import { closeGitHelpers } from "./git.js";
 import { ScannerMetrics } from "./metrics.js";
 import { Scanner } from "./scanner.js";
@@ -46,7 +47,7 @@ function startFetching(scanner: Scanner, config: ScannerConfig, metrics: Scanner
   if (!config.roots.some((r) => r.fetch)) return undefined;
   return every(config.fetchInterval, async () => {
     const roots = fetchRoots(config);
-    const repos = scanner.repos.filter((r) => roots.has(r.root));
+    const repos = scanner.mine(scanner.repos).filter((r) => roots.has(r.root));
     const concurrency = Math.min(4, config.concurrency ?? availableParallelism());
     const fetched = await fetchRepos(repos, { log, metrics, timeoutMs: Math.max(config.gitTimeout, 120_000), concurrency, trustedOwners: config.trustedOwners, configCache: scanner.configs });
     if (fetched > 0) await scanner.scanSome(repos).catch((err) => log.error({ err }, "scan after fetch failed"));
@@ -54,28 +55,30 @@ function startFetching(scanner: Scanner, config: ScannerConfig, metrics: Scanner
 }
 
 /** Starts the scanner: a scan every `scanner.interval`, optional watch and fetch, and the `scan.now` endpoint. */
-export async function startScanner(ctx: ServiceContext): Promise<Started & { scanner: Scanner }> {
+export async function startScanner(ctx: ServiceContext): Promise<Started & { scanner: Scanner; partition: Partition }> {
   const config = ctx.config.scanner;
   const log = ctx.log;
   const metrics = new ScannerMetrics(ctx.registry);
   const scanner = new Scanner({ bus: ctx.bus, store: ctx.store, log, clock: ctx.clock, metrics, config });
   await scanner.load();
+  const share = await joinReplicas({ store: ctx.store, log, interval: config.interval });
+  scanner.owns = (key) => share.owns(key);
   if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");
-  const watcher = config.watch ? new RepoWatcher({ log, metrics, onChange: (repo) => void scanner.scanSome([repo]).catch((err) => log.error({ err }, "watch scan failed")) }) : undefined;
+  const watcher = config.watch ? new RepoWatcher({ log, metrics, onChange: (repo) => void scanner.scanSome(scanner.mine([repo])).catch((err) => log.error({ err }, "watch scan failed")) }) : undefined;
   let lastScanAt: string | null = null;
   const stopScanning = every(config.interval, async () => {
     try {
       const s = await scanner.scanAll();
       lastScanAt = new Date(ctx.clock.now()).toISOString();
       log.debug(s, "scan done");
-      watcher?.sync(scanner.repos);
+      watcher?.sync(scanner.mine(scanner.repos));
     } catch (err) {
       log.error({ err }, "scan failed");
     }
   });
   const stopFetching = startFetching(scanner, config, metrics, log);
   const onScanNow = endpoint(scanNow, async (req) => {
-    if (!req.path) return scanner.scanAll({ force: true });
+    if (!req.path) return scanner.scanAll({ force: true, all: true });
     const repo = await resolveTarget(req.path, scanner.config.roots.map((r) => r.path));
     return scanner.scanSome([repo], { force: true });
   });
@@ -97,11 +100,13 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   });
   return {
     scanner,
+    partition: share,
     endpoints: [onScanNow, onScanRepos],
     metadata: { roots: String(config.roots.length), watch: String(config.watch) },
     stop: async () => {
       stopScanning();
       stopFetching?.();
+      await share.stop();
       watcher?.close();
       closeGitHelpers();
     },

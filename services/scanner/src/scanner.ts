@@ -48,6 +48,13 @@ export class Scanner {
   private readonly gitSlots: Limiter;
   /** The repos of the last full scan (watch mode and fetch use them). */
   repos: FoundRepo[] = [];
+  /** With replicas: whether this one scans a repo (by key). Without, every repo is this one's. */
+  owns: (key: string) => boolean = () => true;
+
+  /** The repos among `repos` this replica scans. */
+  mine(repos: FoundRepo[]): FoundRepo[] {
+    return repos.filter((r) => this.owns(repoKey(r.path)));
+  }
   /**
    * Each repo's config as git resolved it, kept while its files are unchanged (fetch uses it
    * too). One per process, like the git helpers: it is git's view of files on disk, checked by
@@ -87,14 +94,17 @@ export class Scanner {
     return run;
   }
 
-  /** Scans every root. `force` reads and publishes every repo even if unchanged. */
-  scanAll(opts: { force?: boolean } = {}): Promise<ScanSummary> {
+  /**
+   * Scans every root: this replica's share of the repos, or every repo with `all` (scan.now, which
+   * one replica answers). `force` reads and publishes every repo even if unchanged.
+   */
+  scanAll(opts: { force?: boolean; all?: boolean } = {}): Promise<ScanSummary> {
     return this.serial(async () => {
       const started = performance.now();
       const end = this.deps.metrics.scanDuration.startTimer();
       const found = await discover(this.deps.config.roots.map((r) => r.path), { maxDepth: this.deps.config.maxDepth, exclude: this.deps.config.exclude });
       this.reportProblems(found.problems);
-      const results = await this.scanRepos(found.repos, opts.force === true);
+      const results = await this.scanRepos(opts.all ? found.repos : this.mine(found.repos), opts.force === true);
       const gone = await this.publishGone(found);
       end();
       this.repos = found.repos;
@@ -179,7 +189,8 @@ export class Scanner {
     const hidden = found.problems.filter((p) => p.reason === "permission_denied" || p.reason === "unreadable").map((p) => p.path);
     let count = 0;
     for (const k of [...this.publisher.known.values()]) {
-      if (present.has(k.key) || hidden.some((h) => isWithin(k.path, h))) continue;
+      // Another replica's repo is its to call gone.
+      if (present.has(k.key) || !this.owns(k.key) || hidden.some((h) => isWithin(k.path, h))) continue;
       if (await this.publisher.gone(k.key)) {
         this.memo.delete(k.key);
         count++;

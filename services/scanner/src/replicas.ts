@@ -1,0 +1,22 @@
+import { leaseFor, Partition } from "@mirror/kit";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+
+/**
+ * Joins the scanner's replicas: each repo (by key) has one owner among the live replicas (kit's
+ * Partition, leased in Redis). With a lease under one scan interval, a dead replica's repos are
+ * scanned by the others within two intervals; a replica that comes back takes its share at its
+ * next scan, one repo list, not a burst of every repo.
+ */
+export async function joinReplicas(deps: { store: Redis; log: Logger; interval: number }): Promise<Partition> {
+  const partition = new Partition({
+    store: deps.store,
+    group: "repos",
+    ttl: leaseFor(deps.interval),
+    log: deps.log,
+    // A scan is harmless to repeat: through a store outage each replica keeps its share.
+    holdOnOutage: true,
+  });
+  await partition.start();
+  return partition;
+}
