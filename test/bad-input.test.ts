@@ -29,7 +29,7 @@ const FAMILIES = {
 } as const;
 const ENDPOINTS = [
   "mirror.loops.list", "mirror.loops.get", "mirror.loops.ack", "mirror.loops.close", "mirror.loops.snooze", "mirror.loops.reopen", "mirror.loops.unack",
-  "mirror.scan.now", "mirror.notifier.silence.add", "mirror.notifier.silence.list", "mirror.notifier.silence.expire",
+  "mirror.scan.now", "mirror.notifier.silence.add", "mirror.notifier.silence.list", "mirror.notifier.silence.expire", "mirror.notifier.deliveries",
   "mirror.model.triage", "mirror.model.digest", "mirror.model.ask", "$SRV.PING", "$SRV.INFO", "$SRV.STATS",
 ];
 const RUNS = Number(process.env.MIRROR_FUZZ_RUNS ?? 150);
