@@ -42,7 +42,7 @@ const parse = (line: string): Record<string, unknown> | undefined => {
 const plain = (line: string) => line.replace(/\u001b\[[0-9;]*m/g, "");
 
 test("not on a terminal: JSON lines as before, then one `mesh ready` record with the summary's fields and the no-channel warning", { timeout: 300_000 }, async () => {
-  const { mesh, consoleUrl } = await meshWith("");
+  const { mesh, consoleUrl } = await meshWith("", { MIRROR_LOG_FORMAT: "" });
   try {
     const line = await mesh.waitForLine(/^\{.*"msg":"mesh ready"/, 240_000);
     const record = parse(line);
