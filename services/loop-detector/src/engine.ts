@@ -1,5 +1,5 @@
 import { type Bus, traceCarrier } from "@mirror/bus";
-import { entityKey, type Loop, type LoopEntity } from "@mirror/contracts";
+import { entityKey, type Loop, type LoopEntity, MirrorError } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Outbox } from "./outbox.js";
 import { emptyState, type EntityState, type LoopChange, type Mutation, wakeAt } from "./state.js";
@@ -20,9 +20,11 @@ export interface EngineDeps {
   triageLeaseAt?: () => number;
 }
 
-export class ConflictError extends Error {
+export class ConflictError extends MirrorError {
   override name = "ConflictError";
-  readonly code = "MIRROR_ERR_LOOP_CONFLICT";
+  constructor(message: string) {
+    super("MIRROR_ERR_LOOP_CONFLICT", message);
+  }
 }
 
 const MAX_ATTEMPTS = 50;

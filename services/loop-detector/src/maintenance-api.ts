@@ -70,7 +70,7 @@ export class MaintenanceApi {
     const w = this.runtime.find((x) => x.name === name);
     if (!w) {
       const inConfig = this.deps.detector.configWindows().some((x) => x.name === name);
-      throw new LoopCommandError("MIRROR_ERR_MAINTENANCE_NOT_FOUND", 404, inConfig ? `"${name}" is a window of mirror.yaml: remove it there` : `no runtime maintenance window "${name}"`);
+      throw new LoopCommandError("MIRROR_ERR_MAINTENANCE_NOT_FOUND", inConfig ? `"${name}" is a window of mirror.yaml: remove it there` : `no runtime maintenance window "${name}"`);
     }
     await this.deps.store.redis.hdel(RUNTIME, name);
     await this.refresh();

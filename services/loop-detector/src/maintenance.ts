@@ -1,4 +1,4 @@
-import type { LoopEntity, MaintenanceWindow } from "@mirror/contracts";
+import { type LoopEntity, type MaintenanceWindow, MirrorError } from "@mirror/contracts";
 
 /** A window that is on at some time: its name, what it matches and when it ends (ms). */
 export interface OpenWindow {
@@ -8,9 +8,11 @@ export interface OpenWindow {
 }
 
 /** A cron expression that does not parse; names the window. */
-export class CronError extends Error {
+export class CronError extends MirrorError {
   override name = "CronError";
-  readonly code = "MIRROR_ERR_CRON";
+  constructor(message: string) {
+    super("MIRROR_ERR_CRON", message);
+  }
 }
 
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
-import { type Bus, type BusError, withTraceContext } from "@mirror/bus";
-import { loopClosed, loopOpened, loopUpdated } from "@mirror/contracts";
+import { type Bus, withTraceContext } from "@mirror/bus";
+import { hasErrorCode, loopClosed, loopOpened, loopUpdated } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { LoopStore, OutboxEntry } from "./store.js";
 
@@ -56,7 +56,7 @@ export class Outbox {
           await withTraceContext(e.trace, () => this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt }));
         } catch (err) {
           // An event too large for the server can never go out; kept, it would block every later one forever.
-          if ((err as BusError).code !== "MIRROR_ERR_TOO_LARGE") throw err;
+          if (!hasErrorCode(err, "MIRROR_ERR_TOO_LARGE")) throw err;
           this.log.error({ err: (err as Error).message, loopId: e.token, event: e.event }, "loop event too large to publish; dropped from the outbox");
         }
         done.push(e.id);

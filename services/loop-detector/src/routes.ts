@@ -1,5 +1,5 @@
 import { describeZodError } from "@mirror/bus";
-import { LoopCommand, LoopSnooze, LoopsListRequest } from "@mirror/contracts";
+import { errorBody, LoopCommand, LoopSnooze, LoopsListRequest } from "@mirror/contracts";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { badRequest, LoopCommandError } from "./errors.js";
@@ -17,7 +17,7 @@ const Body = z.object({ by: z.string().optional(), note: z.string().optional(), 
 export function registerRoutes(app: FastifyInstance, getApi: () => LoopApi | undefined): void {
   const use = (reply: FastifyReply): LoopApi | undefined => {
     const api = getApi();
-    if (!api) void fail(reply, new LoopCommandError("MIRROR_ERR_NOT_READY", 503, "the loop-detector is starting; try again in a moment"));
+    if (!api) void fail(reply, new LoopCommandError("MIRROR_ERR_NOT_READY", "the loop-detector is starting; try again in a moment"));
     return api;
   };
   app.get("/loops", async (req, reply) => {
@@ -66,5 +66,5 @@ async function run(reply: FastifyReply, use: (r: FastifyReply) => LoopApi | unde
 }
 
 function fail(reply: FastifyReply, err: LoopCommandError): FastifyReply {
-  return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+  return reply.code(err.status).send(errorBody(err.code, err.message));
 }
