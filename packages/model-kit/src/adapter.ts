@@ -41,6 +41,16 @@ export class ChatAdapter {
     this.limiter = new Limiter(deps.limits.maxConcurrency, deps.limits.queueTimeout);
   }
 
+  /**
+   * Takes a reloaded config: the next call goes to this client with these limits; a call in
+   * flight finishes on the client it started with.
+   */
+  configure(client: ChatClient, limits: AdapterLimits): void {
+    this.deps.client = client;
+    this.deps.limits = limits;
+    this.limiter.resize(limits.maxConcurrency, limits.queueTimeout);
+  }
+
   triage(req: TriageRequest): Promise<TriageReply> {
     return this.answer("triage", triagePrompt(req, this.promptOpts()), req.timeoutMs) as Promise<TriageReply>;
   }

@@ -9,9 +9,19 @@ export class Limiter {
   private readonly waiting: (() => void)[] = [];
 
   constructor(
-    private readonly max: number,
-    private readonly queueTimeoutMs: number,
+    private max: number,
+    private queueTimeoutMs: number,
   ) {}
+
+  /**
+   * New limits from a config reload: calls in flight keep their slot; more slots let waiting
+   * requests in at once, fewer let none in until enough calls have finished.
+   */
+  resize(max: number, queueTimeoutMs: number): void {
+    this.max = max;
+    this.queueTimeoutMs = queueTimeoutMs;
+    while (this.active < this.max && this.waiting.length) this.waiting.shift()?.();
+  }
 
   get inFlight(): number {
     return this.active;
@@ -53,6 +63,6 @@ export class Limiter {
 
   private release(): void {
     this.active--;
-    this.waiting.shift()?.();
+    if (this.active < this.max) this.waiting.shift()?.();
   }
 }

@@ -1,4 +1,4 @@
-import { MODEL_QUEUE, MODEL_SERVICE, type ModelConfig } from "@mirror/contracts";
+import { type MirrorConfig, MODEL_QUEUE, MODEL_SERVICE, type ModelConfig } from "@mirror/contracts";
 import { ConfigError, configPath, type ServiceSpec } from "@mirror/kit";
 import { type AdapterLimits, ChatAdapter } from "./adapter.js";
 import type { ChatClient } from "./chat.js";
@@ -40,12 +40,24 @@ export function chatModelService<S extends ChatSection>(opts: ChatServiceOptions
     description,
     port: (c) => c.model[section]?.port ?? defaultPort,
     start: async (ctx) => {
-      const cfg = ctx.config.model[section];
-      if (!cfg) {
-        throw new ConfigError(configPath(ctx.env) ?? "mirror.yaml", [`model.${section}: required to run ${name}, e.g. ${example}`]);
-      }
+      const file = configPath(ctx.env) ?? "mirror.yaml";
+      const sectionOf = (config: MirrorConfig) => {
+        const cfg = config.model[section];
+        if (!cfg) throw new ConfigError(file, [`model.${section}: required to run ${name}, e.g. ${example}`]);
+        return cfg;
+      };
+      const cfg = sectionOf(ctx.config);
       const client = opts.client(cfg);
       const adapter = new ChatAdapter({ client, limits: cfg, metrics: new ModelMetrics(ctx.registry), log: ctx.log, now: () => ctx.clock.now() });
+      ctx.watchConfig({
+        restartOnly: [`model.${section}.port`],
+        validate: (next) => void sectionOf(next),
+        apply: (next, previous) => {
+          const n = sectionOf(next);
+          adapter.configure(opts.client(n), n);
+          return { changed: changedKeys(previous.model[section], n), model: n.model, baseUrl: safeOrigin(n.baseUrl) };
+        },
+      });
       ctx.log.info({ baseUrl: safeOrigin(cfg.baseUrl), model: cfg.model, maxConcurrency: cfg.maxConcurrency }, "serving model requests");
       return {
         serviceName: MODEL_SERVICE,
@@ -55,4 +67,11 @@ export function chatModelService<S extends ChatSection>(opts: ChatServiceOptions
       };
     },
   };
+}
+
+/** The keys of a section whose values differ (names only: a changed API key is named, never shown). */
+function changedKeys(before: object | undefined, after: object): string[] {
+  const a = (before ?? {}) as Record<string, unknown>;
+  const b = after as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
 }

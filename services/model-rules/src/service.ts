@@ -11,7 +11,12 @@ export const modelRules: ServiceSpec = {
   description: "Offline model adapter: severity table and templates, no network",
   port: (c) => c.model.port,
   start: async (ctx) => {
-    const describeCtx = () => ({ now: ctx.clock.now(), home: ctx.config.model.home ?? ctx.env.HOME });
+    // The only live setting is where `~` points; the answers are tables and templates in the code.
+    const live = ctx.watchConfig({
+      restartOnly: ["model.port"],
+      apply: (next, previous) => (next.model.home === previous.model.home ? {} : { home: next.model.home ?? null }),
+    });
+    const describeCtx = () => ({ now: ctx.clock.now(), home: live.config.model.home ?? ctx.env.HOME });
     const metrics = new ModelMetrics(ctx.registry);
     const measured = <T>(endpoint: string, f: () => T) => instrument({ metrics, log: ctx.log, adapter: ADAPTER, endpoint }, async () => ({ value: f() }));
     const answerer: ModelAnswerer = {
