@@ -5,7 +5,7 @@ import { historyEndpoints } from "./endpoints.js";
 import { type MaintenanceWatch, watchMaintenance } from "./maintenance.js";
 import { historyMetrics } from "./metrics.js";
 import { HistoryQueries } from "./queries.js";
-import { Recorder } from "./recorder.js";
+import { Recorder, type RecorderDeps } from "./recorder.js";
 import { TrendRecorder } from "./trend-recorder.js";
 
 /** Durable consumer names are public API (MESH_IDENTITIES provisions them). */
@@ -29,7 +29,7 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   const metrics = historyMetrics(ctx.registry, { queries: () => handles?.queries, recorder: () => handles?.recorder });
   let warned = false;
   const maintenance = await watchMaintenance(ctx);
-  const recorder = new Recorder({
+  const recording: RecorderDeps = {
     maintenance: (check, t) => maintenance.watch.covering(check, t),
     store, calendar, clock, bufferLimit: config.history.bufferLimit,
     onOutcome: metrics.outcome,
@@ -37,11 +37,25 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       if (!warned) log.warn({ err: err.message }, "store unavailable: holding results in memory");
       warned = true;
     },
-  });
+  };
+  const recorder = new Recorder(recording);
   const configured = new Set(config.tracker.checks.map((c) => c.name));
   const queries = new HistoryQueries({ store, calendar, clock, configured: (name, kind) => kind === "mesh" || configured.has(name) });
   const trend = new TrendRecorder({ store, calendar, clock });
   handles = { recorder, queries, trend, maintenance: maintenance.watch };
+  ctx.watchConfig({
+    // Day buckets already written follow the start's time zone: a new one would split days.
+    restartOnly: ["history.port", "history.timeZone"],
+    apply: (next) => {
+      const names = new Set(next.tracker.checks.map((c) => c.name));
+      const added = [...names].filter((n) => !configured.has(n));
+      const removed = [...configured].filter((n) => !names.has(n));
+      recording.bufferLimit = next.history.bufferLimit;
+      configured.clear();
+      for (const n of names) configured.add(n);
+      return { checksAdded: added, checksRemoved: removed, bufferLimit: next.history.bufferLimit };
+    },
+  });
   ready(handles);
   const flush = () => {
     if (recorder.buffered === 0) return;
