@@ -1,19 +1,19 @@
 import { execFile } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
+import { MirrorError } from "@mirror/contracts";
 import { GitHelpers, type HelperError, type HelperResult } from "./git-helper.js";
 
 /** A git command that failed; `stderr` is trimmed and never holds secrets we add. */
-export class GitError extends Error {
+export class GitError extends MirrorError {
   override name = "GitError";
-  readonly code = "MIRROR_ERR_GIT";
   constructor(
     message: string,
     readonly exitCode: number | null,
     readonly stderr: string,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super("MIRROR_ERR_GIT", message, { cause });
   }
 }
 

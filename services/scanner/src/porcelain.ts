@@ -5,10 +5,14 @@
  * system and as UTF-8 text for people; newlines, spaces or invalid UTF-8 parse like any other.
  */
 
+import { MirrorError } from "@mirror/contracts";
+
 /** Input that is not porcelain v2 output. The only error parseStatus throws. */
-export class PorcelainParseError extends Error {
+export class PorcelainParseError extends MirrorError {
   override name = "PorcelainParseError";
-  readonly code = "MIRROR_ERR_PORCELAIN";
+  constructor(message: string) {
+    super("MIRROR_ERR_PORCELAIN", message);
+  }
 }
 
 export type EntryKind = "changed" | "renamed" | "unmerged" | "untracked" | "ignored";

@@ -1,20 +1,13 @@
 import { promises as fs } from "node:fs";
 import { dirname } from "node:path";
+import { MirrorError } from "@mirror/contracts";
 import { type FoundRepo, isWithin as within, repoAt } from "./discover.js";
 
 /** A `scan.now` path that is not a repo inside the configured roots. */
-export class TargetError extends Error {
+export class TargetError extends MirrorError {
   override name = "TargetError";
-  constructor(
-    readonly code: "MIRROR_ERR_OUTSIDE_ROOTS" | "MIRROR_ERR_NOT_FOUND" | "MIRROR_ERR_NOT_A_REPO",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  /** The Services API error status the reply carries. */
-  get status(): number {
-    return this.code === "MIRROR_ERR_OUTSIDE_ROOTS" ? 403 : this.code === "MIRROR_ERR_NOT_FOUND" ? 404 : 400;
+  constructor(code: "MIRROR_ERR_OUTSIDE_ROOTS" | "MIRROR_ERR_NOT_FOUND" | "MIRROR_ERR_NOT_A_REPO", message: string) {
+    super(code, message);
   }
 }
 
