@@ -46,6 +46,15 @@ test("redactError: the channel's secrets, URL paths and queries, named credentia
       assert.ok(!redactError(`${before}${secret}${after}`, channelSecrets(c)).includes(secret));
     }),
   );
+  // Any URL in any error keeps only its origin: no path, no query, no user info.
+  const around = fc.string({ unit: fc.constantFrom(" ", "a", ":", '"', ",", "(") });
+  fc.assert(
+    fc.property(around, fc.stringMatching(/^[A-Za-z0-9_.~-]{1,30}$/), fc.stringMatching(/^[A-Za-z0-9_.~-]{1,30}$/), around, (before, path, query, after) => {
+      const out = redactError(`${before}https://u:p@hooks.example/${path}?k=${query}${after}`, []);
+      assert.ok(out.includes("https://hooks.example/[redacted]"), out);
+      assert.ok(!out.includes(`/${path}?`) && !out.includes(`=${query}`) && !out.includes("u:p@"), out);
+    }),
+  );
 });
 
 function delivery(id: string, channel: string, over: Partial<Message> = {}): Delivery {
