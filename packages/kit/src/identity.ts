@@ -1,10 +1,16 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type BusAuth, KeyringVerifier, nkeyAuth, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
+import { type BusAuth, type IdentitySpec, KeyringVerifier, nkeyAuth, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
 import { type MirrorConfig, MirrorError } from "@mirror/contracts";
 
 /** The file `pnpm mirror identity init` writes beside the seeds: `{ "<identity>": "<public nkey>" }`. */
 export const PUBLIC_KEYS_FILE = "public-keys.json";
+
+/**
+ * The identity table `identity init` writes beside the keys, from the services' manifests: what
+ * each identity may publish, which the signature check applies to every consumed event.
+ */
+export const IDENTITIES_FILE = "identities.json";
 
 /** One error per identity problem: a missing seed, an unreadable folder, a bad key file. */
 export class IdentityError extends MirrorError {
@@ -74,6 +80,24 @@ export function readPublicKeys(dir: string): Record<string, string> {
   return keys as Record<string, string>;
 }
 
+/**
+ * Reads `identities.json`: the table of who may publish what (made from the manifests by `identity
+ * init`); undefined when a folder made before it has none.
+ */
+export function readIdentityTable(dir: string): IdentitySpec[] | undefined {
+  const file = join(dir, IDENTITIES_FILE);
+  if (!existsSync(file)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new IdentityError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`);
+  }
+  const ok = Array.isArray(raw) && raw.every((s) => s && typeof s.name === "string" && Array.isArray(s.publishes) && Array.isArray(s.consumes));
+  if (!ok) throw new IdentityError(`${file} must list the identities with what they publish; re-run \`pnpm mirror identity init --out ${dir}\``);
+  return raw as IdentitySpec[];
+}
+
 /** A key that passes the format check but does not decode (a bad checksum) is an identity problem: exit 2, no stack. */
 function asIdentityError<T>(make: () => T): T {
   try {
@@ -110,6 +134,11 @@ export function loadServiceIdentity(name: string, bus: MirrorConfig["bus"], env:
   if (own.publicKey && keys[name] && keys[name] !== own.publicKey) {
     throw new IdentityError(`the seed of "${name}" (${file}) is not the key ${PUBLIC_KEYS_FILE} lists for it; re-run \`pnpm mirror identity init --out ${dir}\``);
   }
-  const verifier = asIdentityError(() => new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish: (id, subject) => mayPublishEvent(id, subject) }));
-  return { ...own, verifier, dir };
+  const table = readIdentityTable(dir);
+  const mayPublish = table ? (id: string, subject: string) => mayPublishEvent(id, subject, table) : undefined;
+  const verifier = asIdentityError(() => new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish }));
+  const warnings = table
+    ? own.warnings
+    : [...(own.warnings ?? []), `${join(dir, IDENTITIES_FILE)} is missing: signatures are checked, but not which subjects each identity may publish; re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`];
+  return { ...own, warnings, verifier, dir };
 }

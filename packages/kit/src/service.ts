@@ -1,4 +1,4 @@
-import type { Bus, EndpointHandler, Signer, Verifier } from "@mirror/bus";
+import type { Bus, BusManifest, EndpointHandler, Signer, Verifier } from "@mirror/bus";
 import { hasErrorCode, type MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
@@ -51,6 +51,11 @@ export interface Started {
 export interface ServiceSpec {
   /** The identity: connection name, CloudEvents source, key prefix, credential file name. */
   name: string;
+  /**
+   * Its `src/manifest.ts`: the bus refuses any publish, consume, request or endpoint it does not
+   * declare (every service has one; ad hoc specs in tests may go without).
+   */
+  manifest?: BusManifest;
   version?: string;
   description?: string;
   /** Port from config (the section's `port`). */
@@ -134,7 +139,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   }
   const port = await listen(http, opts.port ?? spec.port(config), host);
   log.info({ port }, "http listening");
-  bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier });
+  bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier, manifest: spec.manifest });
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
   store = createStore(config.store.url, spec.name, log, { login });
   watchStore(store, registry);
