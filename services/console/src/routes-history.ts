@@ -58,8 +58,8 @@ function pageFailure(reply: FastifyReply, title: string, user: Principal, path: 
  * and badges of the checks on them (`/badge/<check>/...`); any other check is a 404.
  */
 export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
-  const pages = config.console.statusPages;
-  const published = new Set(pages.flatMap((p) => p.checks));
+  // Status pages follow config reloads: the list in force is read per request.
+  const pagesNow = () => (state()?.settings ?? config.console).statusPages;
 
   http.get<{ Params: { name: string }; Querystring: { window?: string } }>("/api/checks/:name/history", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
@@ -144,7 +144,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
   http.get<{ Params: { slug: string } }>("/status/:slug", PUBLIC, async (req, reply) => {
     const json = req.params.slug.endsWith(".json");
     const slug = json ? req.params.slug.slice(0, -5) : req.params.slug;
-    const page = pages.find((p) => p.slug === slug);
+    const page = pagesNow().find((p) => p.slug === slug);
     if (!page) return json ? fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such status page") : reply.code(404).type("text/plain; charset=utf-8").send("no such status page\n");
     const s = state();
     if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
@@ -161,7 +161,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
   http.get<{ Params: { check: string; file: string }; Querystring: { window?: string; kind?: string } }>("/badge/:check/:file", PUBLIC, async (req, reply) => {
     const file = BADGE_FILES[req.params.file];
     // A check on no status page is answered exactly like an unknown one: nothing says it exists.
-    if (!file || !published.has(req.params.check)) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
+    if (!file || !pagesNow().some((p) => p.checks.includes(req.params.check))) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
     const s = state();
     if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
     try {

@@ -17,7 +17,9 @@ function field(body: unknown, name: string): string {
 
 /** GET/POST /login, POST /logout, GET /api/session. */
 export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
-  const secure = config.console.publicUrl.startsWith("https:");
+  // publicUrl and trustedProxies follow config reloads (the section in force is the state's).
+  const live = () => state()?.settings ?? config.console;
+  const secure = () => live().publicUrl.startsWith("https:");
   const loginAnswer = (req: FastifyRequest, reply: FastifyReply, status: number, message: string, next: string) =>
     wantsJson(req)
       ? reply.code(status).send({ error: { code: status === 429 ? "MIRROR_ERR_RATE_LIMITED" : "MIRROR_ERR_LOGIN", message } })
@@ -35,7 +37,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
     const password = field(req.body, "password");
     const next = safeNext(field(req.body, "next"));
     if (!username || !password) return loginAnswer(req, reply, 400, "user name and password are required", next);
-    const address = clientAddress(req, config.console.trustedProxies);
+    const address = clientAddress(req, live().trustedProxies);
     const wait = await s.limit.blockedFor(address, username);
     if (wait > 0) {
       reply.header("retry-after", String(Math.ceil(wait / 1000)));
@@ -51,7 +53,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
     await s.limit.succeeded(username);
     const { id, session } = await s.sessions.create(user.name);
     s.log.info({ user: user.name }, "logged in");
-    reply.header("set-cookie", sessionCookie(id, secure, config.console.sessionTtl));
+    reply.header("set-cookie", sessionCookie(id, secure(), config.console.sessionTtl));
     if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrfToken: session.csrf });
     return reply.redirect(next, 303);
   });
@@ -60,7 +62,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     await ok.s.sessions.destroy(cookie(req, SESSION_COOKIE));
-    reply.header("set-cookie", clearedCookie(secure));
+    reply.header("set-cookie", clearedCookie(secure()));
     return wantsJson(req) ? reply.code(204).send() : reply.redirect("/login", 303);
   });
 

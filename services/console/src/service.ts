@@ -1,4 +1,5 @@
 import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
+import type { ConsoleConfig } from "@mirror/contracts";
 import type { ServiceSpec } from "@mirror/kit";
 import { LiveHub } from "./live.js";
 import { LoginLimit } from "./login-limit.js";
@@ -54,7 +55,23 @@ export function consoleSpec(): ServiceSpec {
         log: ctx.log,
         streams: new Set(),
         adapter: ctx.config.model.adapter,
+        settings: cfg,
       };
+      const live = state;
+      ctx.watchConfig({
+        // Sessions, their cookies and the login limits are made with these at start.
+        restartOnly: ["console.port", "console.sessionTtl", "console.loginAttempts", "console.loginWindow"],
+        apply: (next) => {
+          const c = next.console;
+          const changed = changedKeys(live.settings ?? cfg, c);
+          live.settings = c;
+          live.auth.sso = c.trustedHeader ? { header: c.trustedHeader, proxies: c.trustedProxies } : undefined;
+          live.auth.cookie.secure = c.publicUrl.startsWith("https:");
+          live.adapter = next.model.adapter;
+          if (c.trustedHeader && !c.trustedProxies.length) ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
+          return { changed, statusPages: c.statusPages.map((p) => p.slug) };
+        },
+      });
       if ((await users.count()) === 0) {
         const link = `${cfg.publicUrl.replace(/\/$/, "")}/setup?token=${await setup.issue()}`;
         ctx.log.warn({ setupUrl: link }, `no console user yet: open ${link} within an hour to create the first admin (or: printf 'PASSWORD\\n' | pnpm mirror user add NAME --role admin --password-stdin)`);
@@ -69,4 +86,10 @@ export function consoleSpec(): ServiceSpec {
       };
     },
   };
+}
+
+/** The keys of the console section whose values differ. */
+function changedKeys(before: ConsoleConfig, after: ConsoleConfig): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof ConsoleConfig>;
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }

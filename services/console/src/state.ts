@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { ConsoleConfig } from "@mirror/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { type AuthDeps, csrfMatches, forbidden, mayAct, type Principal, principalOf, unauthenticated } from "./auth.js";
@@ -26,6 +27,11 @@ export interface ConsoleState {
   streams: Set<ServerResponse>;
   /** The model adapter named in the config, for the overview. */
   adapter: string;
+  /**
+   * The `console` section in force, replaced when mirror.yaml is reloaded (status pages, proxies,
+   * publicUrl); without it the routes use the config they were registered with.
+   */
+  settings?: ConsoleConfig;
 }
 
 export type StateRef = () => ConsoleState | undefined;
