@@ -46,14 +46,13 @@ export interface ConfigWatchHost {
  * save by rename is seen) and SIGHUP, the whole file is parsed and validated, a valid one is
  * handed to `apply` and logged with what changed and what needs a restart, an invalid one is
  * logged with every key path and counted (`mirror_config_reload_total{result}`), and the
- * service keeps the old config until the next change. Without a config file (a test, an
- * embedding) nothing is watched and reload() is false.
+ * service keeps the old config until the next change. Without a config file, or when the
+ * running config is not that file's (a test, an embedding), nothing is watched and reload() is false.
  */
 export function watchConfig(host: ConfigWatchHost, opts: ConfigWatchOptions): ConfigWatch {
   const file = configPath(host.env);
-  if (!file) {
-    return { config: host.config, watching: false, reload: () => false, stop: () => undefined };
-  }
+  const inert: ConfigWatch = { config: host.config, watching: false, reload: () => false, stop: () => undefined };
+  if (!file) return inert;
   const reloader = new ConfigReloader(host.config, {
     file,
     env: host.env,
@@ -63,12 +62,13 @@ export function watchConfig(host: ConfigWatchHost, opts: ConfigWatchOptions): Co
     validate: opts.validate,
     apply: (next, previous) => opts.apply(next, previous),
   });
-  const watching = reloader.start();
+  // A service given its config another way (a test, an embedding) is not driven by a file it never read.
+  if (!reloader.start()) return inert;
   return {
     get config() {
       return reloader.config;
     },
-    watching,
+    watching: true,
     reload: (why = "asked") => reloader.reload(why),
     stop: () => reloader.stop(),
   };

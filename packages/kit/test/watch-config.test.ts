@@ -1,0 +1,170 @@
+// watchConfig() against real files, saved the ways editors save: written in place (truncated
+// first, so a reload can read half a file), written to a temp file and renamed over, the old file
+// moved aside and a new one written (vim's default), and deleted then made again. A half-written
+// file is rejected, logged and counted, and the next save is applied.
+import assert from "node:assert/strict";
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { MirrorConfig } from "@mirror/contracts";
+import { type ConfigWatch, type ConfigWatchOptions, createLogger, parseConfig, watchConfig } from "@mirror/kit";
+import { tempDir, waitFor } from "@mirror/testkit";
+import { Registry } from "prom-client";
+
+const yaml = (interval: string) => `scanner:\n  interval: ${interval}\n  roots: []\nloops:\n  rules: { service.down: { after: 0s } }\n`;
+const HALF = "scanner:\n  interval: 9m\n  roots: [\n";
+
+interface Watched {
+  file: string;
+  dir: string;
+  watch: ConfigWatch;
+  applied: MirrorConfig[];
+  lines: Record<string, unknown>[];
+  count(result: string): Promise<number>;
+  rejections(): Record<string, unknown>[];
+}
+
+function start(opts: Partial<ConfigWatchOptions> = {}): Watched {
+  const dir = tempDir("mirror-watch-config-");
+  const file = join(dir, "mirror.yaml");
+  writeFileSync(file, yaml("1m"));
+  const env = { MIRROR_CONFIG: file };
+  const lines: Record<string, unknown>[] = [];
+  const registry = new Registry();
+  const log = createLogger("kit-test", { write: (l: string) => void lines.push(JSON.parse(l)) } as never);
+  const applied: MirrorConfig[] = [];
+  const watch = watchConfig(
+    { config: parseConfig(yaml("1m"), env, file), env, log, registry },
+    { restartOnly: ["scanner.port"], apply: (next) => {
+        applied.push(next);
+        return { interval: next.scanner.interval };
+      }, ...opts },
+  );
+  const count = async (result: string) => (await registry.getSingleMetricAsString("mirror_config_reload_total")).match(new RegExp(`result="${result}"\\} (\\d+)`))?.[1] ?? "0";
+  return {
+    file, dir, watch, applied, lines,
+    count: async (result) => Number(await count(result)),
+    rejections: () => lines.filter((l) => l.msg === "config reload rejected; still running on the previous config"),
+  };
+}
+
+const interval = (w: Watched) => w.watch.config.scanner.interval;
+
+test("written in place: a half-written file is rejected with its reason and counted, the completed save is applied", async () => {
+  const w = start();
+  try {
+    assert.equal(w.watch.watching, true);
+    writeFileSync(w.file, HALF);
+    await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
+    assert.match(JSON.stringify(w.rejections()[0]?.problems), /not valid YAML/);
+    assert.equal(w.applied.length, 0);
+    assert.equal(interval(w), 60_000, "still the old config");
+    writeFileSync(w.file, yaml("2m"));
+    await waitFor("applied", () => interval(w) === 120_000, { timeout: 5_000 });
+    assert.equal(await w.count("ok"), 1);
+    const reloaded = w.lines.find((l) => l.msg === "config reloaded");
+    assert.deepEqual([reloaded?.interval, reloaded?.sections], [120_000, ["scanner"]]);
+  } finally {
+    w.watch.stop();
+  }
+});
+
+test("written to a temp file and renamed over: a half-written file is rejected, the next rename applied (the folder is watched, not the inode)", async () => {
+  const w = start();
+  const temp = join(w.dir, ".mirror.yaml.swp");
+  try {
+    writeFileSync(temp, HALF);
+    renameSync(temp, w.file);
+    await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
+    writeFileSync(temp, yaml("3m"));
+    renameSync(temp, w.file);
+    await waitFor("applied", () => interval(w) === 180_000, { timeout: 5_000 });
+    // Saved again the same way: the watch goes on after the first file's inode is gone.
+    writeFileSync(temp, yaml("4m"));
+    renameSync(temp, w.file);
+    await waitFor("applied again", () => interval(w) === 240_000, { timeout: 5_000 });
+    assert.equal(await w.count("ok"), 2);
+  } finally {
+    w.watch.stop();
+  }
+});
+
+test("moved aside and written anew (vim), or deleted and made again: each new file is read", async () => {
+  const w = start();
+  try {
+    renameSync(w.file, `${w.file}~`);
+    writeFileSync(w.file, yaml("5m"));
+    await waitFor("applied", () => interval(w) === 300_000, { timeout: 5_000 });
+    unlinkSync(w.file);
+    await waitFor("a missing file is rejected", async () => (await w.count("error")) >= 1, { timeout: 5_000 });
+    assert.match(JSON.stringify(w.rejections()[0]?.problems), /cannot read .*ENOENT/);
+    assert.equal(interval(w), 300_000);
+    writeFileSync(w.file, yaml("6m"));
+    await waitFor("made again", () => interval(w) === 360_000, { timeout: 5_000 });
+  } finally {
+    w.watch.stop();
+  }
+});
+
+test("the same bad save twice is looked at twice; a good file equal to the running one is applied again after a bad one", async () => {
+  const w = start();
+  try {
+    writeFileSync(w.file, `${yaml("1m")}scanner: {}\n`);
+    await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
+    assert.ok(w.watch.reload("test") === false && (await w.count("error")) === 2, "the same text is read again");
+    writeFileSync(w.file, yaml("1m"));
+    await waitFor("applied", async () => (await w.count("ok")) === 1, { timeout: 5_000 });
+    assert.equal(w.applied.length, 1);
+  } finally {
+    w.watch.stop();
+  }
+});
+
+test("an apply that throws rejects the reload and keeps the old config; validate names key paths; a restart-only key is named", async () => {
+  let fail = true;
+  const w = start({
+    validate: (next) => {
+      if (next.scanner.interval === 7 * 60_000) throw Object.assign(new Error("bad"), { problems: ["scanner.interval: seven minutes is refused here"] });
+    },
+    apply: (next) => {
+      if (fail) throw new Error("cannot build the new channel");
+      return { interval: next.scanner.interval };
+    },
+  });
+  try {
+    writeFileSync(w.file, yaml("8m"));
+    await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
+    assert.deepEqual(w.rejections()[0]?.problems, ["not applied: cannot build the new channel"]);
+    assert.equal(interval(w), 60_000);
+    writeFileSync(w.file, yaml("7m"));
+    await waitFor("refused by validate", async () => (await w.count("error")) === 2, { timeout: 5_000 });
+    assert.deepEqual(w.rejections()[1]?.problems, ["scanner.interval: seven minutes is refused here"]);
+    fail = false;
+    writeFileSync(w.file, yaml("8m").replace("roots: []", "roots: []\n  port: 19997"));
+    await waitFor("applied", () => interval(w) === 480_000, { timeout: 5_000 });
+    const reloaded = w.lines.find((l) => l.msg === "config reloaded");
+    assert.deepEqual(reloaded?.needsRestart, ["scanner.port"]);
+    assert.ok(w.lines.some((l) => l.msg === "changed settings apply only after a restart"));
+  } finally {
+    w.watch.stop();
+  }
+});
+
+test("a config file that is not there, or a running config that is not the file's: nothing is watched and reload() is false", async () => {
+  const log = createLogger("kit-test", { write: () => true } as never);
+  const dir = tempDir("mirror-watch-config-");
+  const file = join(dir, "mirror.yaml");
+  const missing = watchConfig({ config: parseConfig("", {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() }, { apply: () => ({}) });
+  assert.deepEqual([missing.watching, missing.reload()], [false, false]);
+  writeFileSync(file, yaml("1m"));
+  let applied = 0;
+  const other = watchConfig({ config: parseConfig(yaml("2m"), {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() }, { apply: () => ({ n: ++applied }) });
+  try {
+    assert.deepEqual([other.watching, other.reload()], [false, false]);
+    writeFileSync(file, yaml("3m"));
+    assert.equal(other.reload(), false);
+    assert.equal(applied, 0, "a file the service never read is not applied");
+  } finally {
+    other.stop();
+  }
+});
