@@ -9,7 +9,7 @@ export { dataDir, httpTokenPath, readHttpToken, ensureHttpToken, resolveHttpCred
 export { connectBus, type ConnectOptions } from "./connect.js";
 export { createStore } from "./store.js";
 export { aclHasDefaultOff, aclUserLine, defaultUserAclLine, type StoreLogin, storeAuthMode, storeLogin, storePassword } from "./store-auth.js";
-export { buildHttp } from "./http.js";
+export { buildHttp, replyError } from "./http.js";
 export { type Clock, systemClock, ManualClock } from "./clock.js";
 export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPublicKeys, readIdentityTable, IdentityError, PUBLIC_KEYS_FILE, IDENTITIES_FILE, type Identity } from "./identity.js";
 export { setupTracing, startTracing, tracingRequested, traceFields, type Tracing, type TracingOptions } from "./tracing.js";

@@ -1,16 +1,11 @@
-import { HISTORY_WINDOWS } from "@mirror/contracts";
+import { HISTORY_WINDOWS, MirrorError } from "@mirror/contracts";
 
-/** A request the history cannot answer as asked; `status` becomes the Services API error code. */
-export class HistoryRequestError extends Error {
+/** A request the history cannot answer as asked; its registry `status` becomes the Services API error code. */
+export class HistoryRequestError extends MirrorError {
   override readonly name = "HistoryRequestError";
-  readonly code = "MIRROR_ERR_HISTORY_REQUEST";
-  readonly retryable = false;
-  constructor(
-    message: string,
-    readonly status: 400 | 404,
-  ) {
-    super(message);
+  constructor(message: string) {
+    super("MIRROR_ERR_HISTORY_REQUEST", message);
   }
 }
 
-export const badWindow = (w: unknown) => new HistoryRequestError(`unknown window ${JSON.stringify(w)}; allowed: ${HISTORY_WINDOWS.join(", ")}`, 400);
+export const badWindow = (w: unknown) => new HistoryRequestError(`unknown window ${JSON.stringify(w)}; allowed: ${HISTORY_WINDOWS.join(", ")}`);

@@ -1,3 +1,5 @@
+import { MirrorError } from "@mirror/contracts";
+
 /** One Alertmanager-style label matcher: `name=value`, `name!=value`, `name=~regex`, `name!~regex`. */
 export interface LabelMatcher {
   name: string;
@@ -8,9 +10,11 @@ export interface LabelMatcher {
 }
 
 /** Error for a matcher that does not parse (config errors are caught earlier by the schema). */
-export class MatcherError extends Error {
+export class MatcherError extends MirrorError {
   override name = "MatcherError";
-  readonly code = "MIRROR_ERR_MATCHER";
+  constructor(message: string) {
+    super("MIRROR_ERR_MATCHER", message);
+  }
 }
 
 const RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;

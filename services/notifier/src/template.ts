@@ -3,6 +3,8 @@
  * `{{path.to.field}}`, `{{#each list}}…{{/each}}` (fields of the item, `@index`, `this`),
  * `{{#if field}}…{{else}}…{{/if}}`. A field that does not exist renders empty and is reported.
  */
+import { MirrorError } from "@mirror/contracts";
+
 type Node =
   | { t: "text"; v: string }
   | { t: "var"; path: string }
@@ -10,9 +12,11 @@ type Node =
   | { t: "if"; path: string; yes: Node[]; no: Node[] };
 
 /** Error for a template that does not parse (unbalanced blocks), caught at start-up. */
-export class TemplateError extends Error {
+export class TemplateError extends MirrorError {
   override name = "TemplateError";
-  readonly code = "MIRROR_ERR_TEMPLATE";
+  constructor(message: string) {
+    super("MIRROR_ERR_TEMPLATE", message);
+  }
 }
 
 const TAG = /\{\{\s*([#/]?)\s*([A-Za-z@][\w.@]*|else)?\s*([\w.@]*)\s*\}\}/g;

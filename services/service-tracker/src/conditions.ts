@@ -1,4 +1,4 @@
-import { parseDuration } from "@mirror/contracts";
+import { MirrorError, parseDuration } from "@mirror/contracts";
 import type { ProbeKind } from "./metrics.js";
 
 /**
@@ -45,14 +45,13 @@ export interface Condition {
 }
 
 /** A condition that does not parse; `expression` is the text as written. */
-export class ConditionError extends Error {
+export class ConditionError extends MirrorError {
   override name = "ConditionError";
-  readonly code = "MIRROR_ERR_CONDITION";
   constructor(
     readonly expression: string,
     reason: string,
   ) {
-    super(`cannot parse condition "${expression}": ${reason}`);
+    super("MIRROR_ERR_CONDITION", `cannot parse condition "${expression}": ${reason}`);
   }
 }
 

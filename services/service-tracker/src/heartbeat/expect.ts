@@ -1,4 +1,4 @@
-import { formatDuration } from "@mirror/contracts";
+import { formatDuration, MirrorError } from "@mirror/contracts";
 import { Cron } from "croner";
 import type { Observed } from "../status.js";
 
@@ -21,9 +21,11 @@ export interface HeartbeatRecord {
 }
 
 /** A cron expression or timezone that does not parse; the caller names the check. */
-export class ScheduleError extends Error {
+export class ScheduleError extends MirrorError {
   override name = "ScheduleError";
-  readonly code = "MIRROR_ERR_SCHEDULE";
+  constructor(message: string) {
+    super("MIRROR_ERR_SCHEDULE", message);
+  }
 }
 
 export function compileHeartbeat(name: string, hb: { every?: number; cron?: string; tz?: string; grace: number }): HeartbeatSpec {

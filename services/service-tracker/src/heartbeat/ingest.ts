@@ -1,6 +1,6 @@
 import { type Bus, PoisonError } from "@mirror/bus";
 import { heartbeat } from "@mirror/contracts";
-import { type Clock, type RouteAuth, refuse } from "@mirror/kit";
+import { type Clock, type RouteAuth, refuse, replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HeartbeatMonitor, PingKind } from "./monitor.js";
 import type { PingKeys } from "./ping-keys.js";
@@ -57,7 +57,7 @@ export interface PingTarget {
 
 type PingRequest = FastifyRequest<{ Params: { id: string; kind?: string } }>;
 
-const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: { code: "MIRROR_ERR_UNKNOWN_HEARTBEAT", message } });
+const notFound = (reply: FastifyReply, message: string) => replyError(reply, "MIRROR_ERR_UNKNOWN_HEARTBEAT", message);
 
 /**
  * `GET|POST /ping/<key>` (and `/start`, `/fail`), as Healthchecks.io: the check's unguessable
@@ -70,10 +70,10 @@ export function pingRoutes(http: FastifyInstance, target: () => PingTarget | und
     app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 10_000 }, (_req, body, done) => done(null, body));
     const handler = async (req: PingRequest, reply: FastifyReply) => {
       const t = target();
-      if (!t) return reply.code(503).send({ error: { code: "MIRROR_ERR_NOT_READY", message: "the tracker is starting; try again" } });
+      if (!t) return replyError(reply, "MIRROR_ERR_NOT_READY", "the tracker is starting; try again");
       const kind = (req.params.kind ?? "success") as PingKind;
       if (req.params.kind !== undefined && kind !== "start" && kind !== "fail") {
-        return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `unknown ping "${req.params.kind}": use /ping/<key>, /ping/<key>/start or /ping/<key>/fail` } });
+        return replyError(reply, "MIRROR_ERR_NOT_FOUND", `unknown ping "${req.params.kind}": use /ping/<key>, /ping/<key>/start or /ping/<key>/fail`);
       }
       const name = resolvePing(req, reply, t, auth);
       if (!name) return reply;
