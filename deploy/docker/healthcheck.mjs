@@ -1,17 +1,20 @@
 // Container HEALTHCHECK: exit 0 when the service's GET /healthz answers 2xx.
-// The port is the service's default unless MIRROR_HEALTH_PORT says otherwise
-// (set it when mirror.yaml moves the service to another port).
-const DEFAULT_PORTS = {
-  scanner: 9101,
-  "service-tracker": 9102,
-  "loop-detector": 9103,
-  notifier: 9104,
-  "model-rules": 9105,
-  "model-openai": 9106,
-};
-const port = Number(process.env.MIRROR_HEALTH_PORT || DEFAULT_PORTS[process.env.MIRROR_SERVICE]);
+// The port is the service's default, from the manifest `pnpm mirror bundle` writes beside the
+// bundle (dist/manifest.json), unless MIRROR_HEALTH_PORT says otherwise (set it when mirror.yaml
+// moves the service to another port).
+import { readFileSync } from "node:fs";
+
+function manifestPort() {
+  try {
+    return JSON.parse(readFileSync(process.env.MIRROR_MANIFEST_FILE || "/app/dist/manifest.json", "utf8")).port;
+  } catch {
+    return undefined;
+  }
+}
+
+const port = Number(process.env.MIRROR_HEALTH_PORT || manifestPort());
 if (!port) {
-  console.error(`no port for service "${process.env.MIRROR_SERVICE}": set MIRROR_HEALTH_PORT`);
+  console.error(`no port for service "${process.env.MIRROR_SERVICE}": no dist/manifest.json; set MIRROR_HEALTH_PORT`);
   process.exit(2);
 }
 try {

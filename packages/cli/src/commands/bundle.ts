@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleServices } from "../bundle.js";
@@ -33,9 +33,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`mirror: unknown service ${name}\n`);
     return 2;
   }
+  const manifest = (await loadManifests(root)).find((m) => m.name === name);
+  if (!manifest) {
+    process.stderr.write(`mirror: services/${name} has no src/manifest.ts\n`);
+    return 2;
+  }
   const dir = resolve(out);
   rmSync(dir, { recursive: true, force: true });
   await bundleServices(root, { main: name }, dir);
+  // The image's HEALTHCHECK finds the service's default port here (deploy/docker/healthcheck.mjs).
+  writeFileSync(join(dir, "manifest.json"), `${JSON.stringify({ name: manifest.name, port: manifest.port })}\n`);
   process.stdout.write(`mirror: ${name} bundled into ${join(dir, "main.mjs")}\n`);
   return 0;
 }

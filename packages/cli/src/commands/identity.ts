@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { type IdentitySpec, identitiesOf, permissionsOf } from "@mirror/bus";
 import { ManifestError } from "@mirror/contracts";
-import { ConfigError, identityDir, IdentityError, loadConfig, readPublicKeys } from "@mirror/kit";
+import { ConfigError, identityDir, IdentityError, loadConfig, readIdentityTable, readPublicKeys } from "@mirror/kit";
 import { initIdentities, SERVER_CONF_FILE } from "../identity/keys.js";
 import { PROVISIONER, provisionAsOperator, provisionerSeed } from "../identity/provision.js";
 import { loadManifests } from "../manifests.js";
@@ -64,7 +64,7 @@ function dirFrom(flags: Flags, env: NodeJS.ProcessEnv): { dir?: string; config: 
   return { dir, config };
 }
 
-async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, table: readonly IdentitySpec[]): Promise<number> {
+async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, fromManifests: () => Promise<IdentitySpec[]>): Promise<number> {
   const flags = parseFlags(args, ["dir"], []);
   if (typeof flags === "string") return fail(`${flags}\n${USAGE}`);
   const { dir, config } = dirFrom(flags, env);
@@ -72,6 +72,9 @@ async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, table: reado
   const seed = provisionerSeed(dir);
   if (!seed) return fail(`no ${PROVISIONER}.nk in ${dir}: the provisioning identity's key is needed`);
   try {
+    // What the folder's keys and permissions were made for (compose's provision container has no
+    // services/ folder); the manifests only for a folder made before identities.json.
+    const table = readIdentityTable(dir) ?? (await fromManifests());
     const r = await provisionAsOperator(config, seed, table);
     process.stdout.write(`provisioned streams ${r.streams.join(", ")} and ${r.consumers.length} durable consumers: ${r.consumers.join(", ")}\n`);
     return 0;
@@ -100,10 +103,10 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     if (sub === "init" || sub === "provision" || sub === "show") {
       // One key and one permission block per service manifest (services/*/src/manifest.ts), plus operator and jobs.
-      const table = identitiesOf(await loadManifests());
-      if (sub === "init") return init(rest, table);
-      if (sub === "provision") return await provisionCmd(rest, env, table);
-      return show(rest, env, table);
+      const manifests = async () => identitiesOf(await loadManifests());
+      if (sub === "init") return init(rest, await manifests());
+      if (sub === "provision") return await provisionCmd(rest, env, manifests);
+      return show(rest, env, await manifests());
     }
   } catch (err) {
     if (err instanceof ConfigError || err instanceof IdentityError || err instanceof ManifestError) return fail(err.message);
