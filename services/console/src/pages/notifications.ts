@@ -19,6 +19,14 @@ export async function loadNotifications(mesh: MeshClient): Promise<Notifications
   return { deliveries, silences, maintenance };
 }
 
+/** A time as a person reads it on a small screen (minutes, UTC); the exact time stays in `datetime`. */
+function stamp(iso: string | null | undefined): Html {
+  if (!iso) return html`?`;
+  const t = new Date(iso);
+  const text = Number.isNaN(t.getTime()) ? iso : `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return html`<time datetime="${iso}">${text}</time>`;
+}
+
 function about(d: DeliveryLogEntry): Html {
   if (d.kind === "digest") return html`digest`;
   const more = d.alertCount - d.alerts.length;
@@ -35,7 +43,7 @@ function channelLog(c: ChannelDeliveries, now: number): Html {
       (d) => html`<tr class="outcome-${d.outcome}"><td><time datetime="${d.at}" title="${d.at}">${ago(d.at, now)}</time></td>
         <td class="status ${d.outcome === "sent" ? "state-up" : d.outcome === "failed" ? "state-down" : "state-degraded"}">${d.outcome}</td>
         <td class="wide">${d.kind}</td><td class="about">${about(d)}</td><td class="wide">${d.attempts}</td>
-        <td class="about">${d.error ?? ""}${d.nextAttemptAt ? html`<div class="muted">next try <time datetime="${d.nextAttemptAt}">${d.nextAttemptAt}</time></div>` : ""}</td></tr>`,
+        <td class="about">${d.error ?? ""}${d.nextAttemptAt ? html`<div class="muted">next try ${stamp(d.nextAttemptAt)}</div>` : ""}</td></tr>`,
     )}</tbody></table>`
     : html`<p class="muted">No deliveries yet.</p>`}</section>`;
 }
@@ -49,9 +57,9 @@ function deliveryLog(f: Fetched<DeliveriesReply>, now: number): Html {
 const matchText = (w: MaintenanceInfo) =>
   (["check", "repo", "kind"] as const).flatMap((k) => (w.match[k] ?? []).map((v) => `${k}=${v}`)).join(" ");
 
-function when(w: MaintenanceInfo): string {
-  if (w.cron) return `cron ${w.cron} for ${formatDuration(w.duration ?? 0)}${w.tz ? ` (${w.tz})` : ""}`;
-  return `${w.start ?? "?"} → ${w.end ?? "?"}`;
+function when(w: MaintenanceInfo): Html {
+  if (w.cron) return html`cron ${w.cron} for ${formatDuration(w.duration ?? 0)}${w.tz ? ` (${w.tz})` : ""}`;
+  return html`${stamp(w.start)} → ${stamp(w.end)}`;
 }
 
 function maintenanceSection(f: Fetched<MaintenanceInfo[]>, user: Principal, now: number, csrf: Html): Html {
@@ -62,7 +70,7 @@ function maintenanceSection(f: Fetched<MaintenanceInfo[]>, user: Principal, now:
     ? html`<table id="maintenance"><thead><tr><th>Name</th><th>Matches</th><th>When</th><th>Active</th><th class="wide">By</th><th></th></tr></thead><tbody>
     ${windows.map(
       (w) => html`<tr data-window="${w.name}"><td>${w.name}</td><td class="about">${matchText(w)}</td><td class="about">${when(w)}</td>
-        <td class="window-active">${w.active ? html`<span class="status state-degraded">on</span>${w.activeUntil ? html` until ${w.activeUntil}` : ""}` : "off"}</td>
+        <td class="window-active">${w.active ? html`<span class="status state-degraded">on</span>${w.activeUntil ? html` until ${stamp(w.activeUntil)}` : ""}` : "off"}</td>
         <td class="wide">${w.source === "config" ? "mirror.yaml" : (w.createdBy ?? "")}</td>
         <td>${act && w.source === "runtime" ? html`<form class="inline" method="post" action="/notifications/maintenance/${encodeURIComponent(w.name)}/end">${csrf}<button type="submit">End</button></form>` : ""}</td></tr>`,
     )}</tbody></table>`
