@@ -26,6 +26,8 @@ export interface DeliverDeps {
 
 /** How long a process may take to publish a receipt before another process publishes it instead. */
 const RECEIPT_LEASE_MS = 5_000;
+/** Claim time a send has past its channel's timeout (the fencing margin); at least twice the longest stall tolerated before a send. */
+const SEND_MARGIN_MS = 5_000;
 /** Deliveries claimed per round of a tick. */
 const CLAIM_BATCH = 50;
 /**
@@ -55,9 +57,9 @@ export class Deliverer {
       const room = Math.min(CLAIM_BATCH, MAX_IN_FLIGHT - this.inFlight.size);
       if (room <= 0) break;
       const claimed = await store.claimDeliveries(clock.now(), lease, room);
-      for (const { id, delivery } of claimed) {
+      for (const { id, delivery, token } of claimed) {
         if (this.inFlight.has(id)) continue;
-        const p = this.attempt(delivery)
+        const p = this.attempt(delivery, token)
           .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
           .finally(() => this.inFlight.delete(id));
         this.inFlight.set(id, p);
@@ -82,18 +84,20 @@ export class Deliverer {
     await this.idle();
   }
 
-  private async attempt(d: Delivery | undefined): Promise<void> {
+  private async attempt(d: Delivery | undefined, token: string): Promise<void> {
     const { store, clock } = this.deps;
     if (!d) return;
     if (d.state === "sent") return this.finish(d, "sent");
     if (d.state === "failed") return this.finish(d, "failed");
     const channel = this.deps.channels.get(d.channel);
-    if (!channel) return this.giveUp(d, `channel "${d.channel}" is no longer configured`);
+    if (!channel) return this.giveUp(d, `channel "${d.channel}" is no longer configured`, token);
     const limitedUntil = await this.rateLimited(d.channel);
     if (limitedUntil !== null) {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "rate_limited" });
-      return store.saveDelivery(d, limitedUntil);
+      await store.saveClaimed(d, limitedUntil, token);
+      return;
     }
+    if (!(await this.holdForSend(d, token, channel.timeoutMs))) return;
     const attempt = d.attempt + 1;
     const started = performance.now();
     const send = () => channel.send(d.message, { id: d.id, attempt, sentAt: Date.now(), signal: this.stopping.signal });
@@ -115,17 +119,34 @@ export class Deliverer {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "retry" });
       this.deps.log.warn({ deliveryId: d.id, channel: d.channel, attempt, delayMs: delay, error: result.error }, "delivery failed; will retry");
       await this.logAttempt({ delivery: d, outcome: "retried", attempts: attempt, at: clock.now(), error: result.error, nextAttemptAt: clock.now() + delay });
-      return store.saveDelivery(next, clock.now() + delay);
+      await store.saveClaimed(next, clock.now() + delay, token);
+      return;
     }
-    return this.giveUp(next, result.error);
+    return this.giveUp(next, result.error, token);
   }
 
-  private async giveUp(d: Delivery, error: string): Promise<void> {
+  /**
+   * The fencing check before a send: the claim must still be this attempt's, and is extended
+   * (in the server's time) past the channel's timeout with a margin, so no other replica can
+   * claim the delivery while this send may still run. If the check itself took more than half
+   * the margin (a stalled process), the lease may be too short for the send: it is not sent now.
+   */
+  private async holdForSend(d: Delivery, token: string, timeoutMs: number): Promise<boolean> {
+    const asked = performance.now();
+    const held = await this.deps.store.holdClaim(d.id, token, timeoutMs + SEND_MARGIN_MS);
+    const late = performance.now() - asked > SEND_MARGIN_MS / 2;
+    if (held && !late) return true;
+    this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "claim_lost" });
+    this.deps.log.warn({ deliveryId: d.id, channel: d.channel, held }, "claim lost or too old to send on; another attempt takes the delivery");
+    return false;
+  }
+
+  private async giveUp(d: Delivery, error: string, token: string): Promise<void> {
     this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
     this.deps.log.error({ deliveryId: d.id, channel: d.channel, attempt: d.attempt, error }, "delivery failed for good");
     const failed: Delivery = { ...d, state: "failed", lastError: error };
     await this.logAttempt({ delivery: d, outcome: "failed", attempts: d.attempt, at: this.deps.clock.now(), error });
-    await this.deps.store.saveDelivery(failed, this.deps.clock.now() + RECEIPT_LEASE_MS);
+    if (!(await this.deps.store.saveClaimed(failed, this.deps.clock.now() + RECEIPT_LEASE_MS, token))) return;
     return this.finish(failed, "failed");
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { GroupState } from "./group.js";
 import type { Message } from "./message.js";
@@ -44,13 +45,38 @@ redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[2])
 if busy == 0 then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) else redis.call('ZADD', KEYS[3], ${PARKED}, ARGV[2]) end
 return 1`;
 
+/**
+ * Claims due deliveries: a claim is a key with a token that the Redis server expires (its clock,
+ * not a replica's), so a replica whose clock runs minutes ahead cannot take a delivery another
+ * one holds. What is due but held elsewhere stays as it is: it is taken when that claim lapses.
+ */
 const CLAIM = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
-return ids`;
+local out = {}
+for _, id in ipairs(ids) do
+  if redis.call('SET', KEYS[2] .. id, ARGV[4], 'NX', 'PX', ARGV[5]) then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    table.insert(out, id)
+  end
+end
+return out`;
+
+/** Keeps a claim for ARGV[2] ms more, only for its holder (the fencing check before a send). */
+const HOLD = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/** Saves a delivery's next state and gives its claim back, only for the claim's holder. */
+const SAVE = `
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
+redis.call('DEL', KEYS[3])
+return 1`;
 
 const FINISH = `
-redis.call('DEL', KEYS[1], KEYS[4]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
 local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)
 if nxt[1] then
   local sc = redis.call('ZSCORE', KEYS[2], nxt[1])
@@ -71,6 +97,8 @@ return 1`;
 type Scripts = {
   commitGroup(...args: (string | number)[]): Promise<number>;
   claimDeliveries(...args: (string | number)[]): Promise<string[]>;
+  holdClaim(...args: (string | number)[]): Promise<number>;
+  saveClaimed(...args: (string | number)[]): Promise<number>;
   addDelivery(...args: (string | number)[]): Promise<number>;
   finishDelivery(...args: (string | number)[]): Promise<number>;
   setLoopIfNewer(...args: (string | number)[]): Promise<number>;
@@ -99,9 +127,11 @@ export class NotifierStore {
   private readonly r: Redis & Scripts;
   constructor(redis: Redis) {
     redis.defineCommand("commitGroup", { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand("claimDeliveries", { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand("claimDeliveries", { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand("holdClaim", { numberOfKeys: 1, lua: HOLD });
+    redis.defineCommand("saveClaimed", { numberOfKeys: 3, lua: SAVE });
     redis.defineCommand("addDelivery", { numberOfKeys: 5, lua: ADD });
-    redis.defineCommand("finishDelivery", { numberOfKeys: 4, lua: FINISH });
+    redis.defineCommand("finishDelivery", { numberOfKeys: 5, lua: FINISH });
     redis.defineCommand("setLoopIfNewer", { numberOfKeys: 2, lua: SET_MAX });
     this.r = redis as Redis & Scripts;
   }
@@ -138,26 +168,39 @@ export class NotifierStore {
   }
 
   /**
-   * Takes due deliveries for `leaseMs` (another replica or a restart takes them back after that),
-   * with their stored documents (undefined when gone), read in one MGET for the whole batch.
+   * Takes due deliveries for `leaseMs` of the Redis server's time (another replica or a restart
+   * takes them back after that), with their stored documents (undefined when gone), read in one
+   * MGET for the whole batch. `token` fences the claim: holdClaim() and saveClaimed() act only
+   * for the claim's holder, so a replica that lost its claim (stalled past the lease) cannot
+   * send or overwrite what the replica that took over does.
    */
-  async claimDeliveries(now: number, leaseMs: number, limit = 50): Promise<{ id: string; delivery: Delivery | undefined }[]> {
-    const ids = await this.r.claimDeliveries("deliveries:due", now, now + leaseMs, limit);
+  async claimDeliveries(now: number, leaseMs: number, limit = 50, token = randomUUID()): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
+    const ids = await this.r.claimDeliveries("deliveries:due", "claim:", now, now + leaseMs, limit, token, leaseMs);
     if (ids.length === 0) return [];
     // Each delivery's document and its "sent" mark (markSent), in one MGET.
     const docs = await this.r.mget(ids.flatMap((id) => [`delivery:${id}`, `sent:${id}`]));
     return ids.map((id, i) => {
       const doc = docs[2 * i];
       const sent = docs[2 * i + 1];
-      if (!doc) return { id, delivery: undefined };
+      if (!doc) return { id, delivery: undefined, token };
       const d = JSON.parse(doc) as Delivery;
-      return { id, delivery: sent ? { ...d, state: "sent", attempt: Number(sent), lastError: null } : d };
+      return { id, delivery: sent ? { ...d, state: "sent", attempt: Number(sent), lastError: null } : d, token };
     });
   }
 
   /** Saves a delivery's new state and when to try it next. */
   async saveDelivery(d: Delivery, dueAt: number): Promise<void> {
     await this.r.multi().set(`delivery:${d.id}`, JSON.stringify(d)).zadd("deliveries:due", "XX", dueAt, d.id).exec();
+  }
+
+  /** saveDelivery() for the holder of the claim `token` only, giving the claim back; false: the claim was lost. */
+  async saveClaimed(d: Delivery, dueAt: number, token: string): Promise<boolean> {
+    return (await this.r.saveClaimed(`delivery:${d.id}`, "deliveries:due", `claim:${d.id}`, token, JSON.stringify(d), dueAt, d.id)) === 1;
+  }
+
+  /** Extends the claim `token` on a delivery by `ms` of server time; false: it is no longer held by `token`. */
+  async holdClaim(id: string, token: string, ms: number): Promise<boolean> {
+    return (await this.r.holdClaim(`claim:${id}`, token, Math.max(1, Math.round(ms)))) === 1;
   }
 
   /**
@@ -173,7 +216,7 @@ export class NotifierStore {
 
   /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
   async finishDelivery(d: Delivery, now: number): Promise<void> {
-    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, `sent:${d.id}`, d.id, now);
+    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, `sent:${d.id}`, `claim:${d.id}`, d.id, now);
   }
 
   pendingDeliveries(): Promise<number> {
