@@ -77,10 +77,11 @@ console:
   await users.add("ada", "viewer", "correct horse battery staple");
   token = (await tokens.create("ada", "test")).token;
   cookie = `${SESSION_COOKIE}=${(await sessions.create("ada")).id}`;
-  const state: ConsoleState = {
-    users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
+  // `settings` (the console section in force) only where ConsoleState has it: the cast accepts both.
+  const state = {
+    settings: config.console, users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
     limit: new LoginLimit(store, 5, 900_000), mesh: new MeshClient(consoleBus, now), hub: new LiveHub(), now, log, streams: new Set(), adapter: "rules",
-  };
+  } as ConsoleState;
   // The kit's HTTP app, as the console runs in: its token check lets through only routes marked public.
   app = buildHttp({ log, registry: new Registry(), ready: () => ({}), auth: { token: "the-service-token" } });
   historyRoutes(app, config, () => state);

@@ -72,10 +72,11 @@ console:
   const users = new UserStore(store, now);
   const sessions = new SessionStore(store, 86_400_000, now);
   const tokens = new TokenStore(store, now);
-  const state: ConsoleState = {
-    users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
+  // `settings` (the console section in force) only where ConsoleState has it: the cast accepts both.
+  const state = {
+    settings: config.console, users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
     limit: new LoginLimit(store, 5, 900_000), mesh: new MeshClient(operator, now), hub: new LiveHub(), now, log, streams: new Set(), adapter: "rules",
-  };
+  } as ConsoleState;
   app = buildHttp({ log, registry: new Registry(), ready: () => ({}), auth: { token: "the-service-token" } });
   historyRoutes(app, config, () => state);
   await app.ready();

@@ -69,7 +69,8 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   store.on("ready", flush);
   const timer = setInterval(flush, FLUSH_EVERY_MS);
   timer.unref();
-  bus.consume(serviceStatus, DURABLES.status, async (s, m) => void (await recorder.record(s, m.id)));
+  // A result held while Redis is away is acknowledged only once written: stopping first, it is delivered again.
+  bus.consume(serviceStatus, DURABLES.status, async (s, m) => void (await (await recorder.recordHeld(s, m.id, m.streamSeq)).written));
   bus.consume(anyLoopEvent, DURABLES.loops, async (e) => void (await trend.record(e)), { types: LOOP_EVENT_TYPES });
   return {
     endpoints: historyEndpoints(queries, calendar.timeZone),
@@ -78,7 +79,8 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       maintenance.stop();
       store.off("ready", flush);
       await recorder.flush();
-      if (recorder.buffered > 0) log.warn({ held: recorder.buffered }, "stopping with results not written");
+      const held = recorder.abandon();
+      if (held > 0) log.warn({ held }, "stopping with results not written: JetStream delivers them again");
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ServiceStatus } from "@mirror/contracts";
+import { MirrorError, type ServiceStatus } from "@mirror/contracts";
 import type { Redis } from "ioredis";
 import { bucketIndex, type Calendar, latencyBin, RINGS, slotOf } from "./buckets.js";
 import { CHECK_TTL_MS, CHECKS, checkKeys, MAX_INCIDENTS, YEAR_MS } from "./keys.js";
@@ -21,6 +21,22 @@ export interface RecorderDeps {
 
 type Args = [string, ...(string | number)[]];
 
+/** A result waiting for Redis, and whoever waits for it to be written. */
+interface Held {
+  args: Args;
+  written: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** A held result that was not written because the recorder stopped first (its message is to be delivered again). */
+export class NotWrittenError extends MirrorError {
+  override readonly name = "NotWrittenError";
+  constructor() {
+    super("MIRROR_ERR_NOT_READY", "stopped before Redis was back: the result will be delivered again");
+  }
+}
+
 /** Redis types a command as `(err, result)`; only the script's commands are used here. */
 interface Scripted extends Redis {
   historyRecord(...args: Args): Promise<number>;
@@ -36,7 +52,7 @@ export function defineRecordScript(store: Redis): void {
  * `bufferLimit`) and are written when it is back; what does not fit is counted as dropped.
  */
 export class Recorder {
-  private readonly buffer: Args[] = [];
+  private readonly buffer: Held[] = [];
   private flushing: Promise<void> | undefined;
   dropped = 0;
 
@@ -48,8 +64,11 @@ export class Recorder {
     return this.buffer.length;
   }
 
-  /** The script's arguments for one result: all time arithmetic happens here, with the injected clock. */
-  args(s: ServiceStatus, id: string): Args {
+  /**
+   * The script's arguments for one result: all time arithmetic happens here, with the injected
+   * clock. `order` is its place in the stream (JetStream sequence), -1 when unknown.
+   */
+  args(s: ServiceStatus, id: string, order = -1): Args {
     const observed = Date.parse(s.observedAt);
     const now = this.deps.clock.now();
     // A producer clock far ahead of ours would fill future buckets: its results count as now.
@@ -64,31 +83,57 @@ export class Recorder {
       k.meta, k.ids, k.minute, k.hour, k.day, k.incidents, CHECKS, k.maintenance,
       `${id}@${s.observedAt}`, t, s.state, latency, latency < 0 ? 0 : latencyBin(latency), s.reason ?? "", since,
       slotOf(m, "minute"), m, slotOf(h, "hour"), h, slotOf(d, "day"), d,
-      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS, this.deps.maintenance?.(s.name, t) ? "1" : "0",
+      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS, this.deps.maintenance?.(s.name, t) ? "1" : "0", order,
     ];
   }
 
   /** Records one result; never throws for an unavailable store (it buffers or drops instead). */
-  async record(s: ServiceStatus, id: string): Promise<RecordOutcome> {
-    const args = this.args(s, id);
+  async record(s: ServiceStatus, id: string, order = -1): Promise<RecordOutcome> {
+    const r = await this.recordHeld(s, id, order);
+    // Whoever records without waiting does not care when a held result is written.
+    r.written?.catch(() => undefined);
+    return r.outcome;
+  }
+
+  /**
+   * Records one result; a held one comes with `written`, which resolves once it is in Redis and
+   * rejects (NotWrittenError) when the recorder is abandoned first. The consumer acknowledges a
+   * held result only once it is written, so a restart while Redis is away loses nothing: JetStream
+   * delivers the result again to the next process.
+   */
+  async recordHeld(s: ServiceStatus, id: string, order = -1): Promise<{ outcome: RecordOutcome; written?: Promise<void> }> {
+    const args = this.args(s, id, order);
     // Held results go first, in order; until Redis answers again new ones join them.
     if (this.buffer.length > 0 || this.deps.store.status === "end") return this.hold(args);
     try {
       const n = await (this.deps.store as Scripted).historyRecord(...args);
-      return this.count(n === 1 ? "recorded" : "duplicate");
+      return { outcome: this.count(n === 1 ? "recorded" : "duplicate") };
     } catch (err) {
       this.deps.onError?.(err as Error);
       return this.hold(args);
     }
   }
 
-  private hold(args: Args): RecordOutcome {
+  private hold(args: Args): { outcome: RecordOutcome; written?: Promise<void> } {
     if (this.buffer.length >= this.deps.bufferLimit) {
       this.dropped++;
-      return this.count("dropped");
+      return { outcome: this.count("dropped") };
     }
-    this.buffer.push(args);
-    return this.count("buffered");
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const written = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.buffer.push({ args, written, resolve, reject });
+    return { outcome: this.count("buffered"), written };
+  }
+
+  /** Gives up on the held results (stopping while Redis is away): their waiters get NotWrittenError. */
+  abandon(): number {
+    const n = this.buffer.length;
+    for (const h of this.buffer.splice(0)) h.reject(new NotWrittenError());
+    return n;
   }
 
   private count(o: RecordOutcome): RecordOutcome {
@@ -101,14 +146,16 @@ export class Recorder {
     this.flushing ??= (async () => {
       try {
         while (this.buffer.length > 0 && this.deps.store.status === "ready") {
-          const args = this.buffer[0] as Args;
+          const held = this.buffer[0] as Held;
           try {
-            await (this.deps.store as Scripted).historyRecord(...args);
+            await (this.deps.store as Scripted).historyRecord(...held.args);
           } catch (err) {
             this.deps.onError?.(err as Error);
             return;
           }
-          this.buffer.shift();
+          // abandon() may have emptied the buffer meanwhile: only a result still first is done.
+          if (this.buffer[0] === held) this.buffer.shift();
+          held.resolve();
         }
       } finally {
         this.flushing = undefined;

@@ -9,8 +9,8 @@
  * an older index is reset; one holding a newer index is left alone (a late result never overwrites
  * newer figures). A slot written before `maint` existed (25 fields) is read as maint 0.
  *
- * Incidents: a period in which the check is not up, split where a maintenance window begins or
- * ends; one inside a window (`m` 1) goes to its own set (KEYS[8]), so status pages, counts and
+ * Incidents: a period in which the check is not up, moved only by the newest result (a late one
+ * counts in its buckets alone), split where a maintenance window begins or ends; one inside a window (`m` 1) goes to its own set (KEYS[8]), so status pages, counts and
  * metrics never see it while the check's page can still list it.
  */
 export const RECORD = `
@@ -66,7 +66,15 @@ local function close(o, stop)
 end
 local m = 0
 if maint then m = 1 end
-if state == 'down' or state == 'degraded' then
+-- Only the newest result moves the incident: one arriving late (redelivered after a restart,
+-- behind newer ones: older both in the stream and in time) counts in its buckets but never
+-- reopens or extends a period already decided. A producer clock jumping back is not late (its
+-- stream order is newer); without a stream order (-1) every result counts as newest.
+local order = tonumber(ARGV[20] or '-1')
+local lastSeq = tonumber(redis.call('HGET', meta, 'lastSeq') or '-1')
+local newest = not (order >= 0 and order < lastSeq and t < lastAt)
+if not newest then
+elseif state == 'down' or state == 'degraded' then
   local o
   local istart = start
   if open then
@@ -91,6 +99,7 @@ end
 if t >= lastAt then
   redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', ARGV[17], 'mt', m)
 end
+if order > lastSeq then redis.call('HSET', meta, 'lastSeq', order) end
 for _, i in ipairs({1, 2, 3, 4, 5, 6, 8}) do redis.call('PEXPIRE', KEYS[i], ARGV[18]) end
 redis.call('SADD', KEYS[7], ARGV[14])
 return 1

@@ -210,3 +210,26 @@ async function waitForStatus(store: { status: string }, ok: (s: string) => boole
   const { waitFor } = await import("@mirror/testkit");
   await waitFor("store status", () => ok(store.status) || undefined, { timeout: 15_000 });
 }
+
+test("a result delivered late (older in the stream and in time, as after a restart) counts in uptime but reopens no incident", async () => {
+  const h = make();
+  const downAt = h.clock.now();
+  const down1 = h.observe("late", "down", { sinceMs: downAt });
+  h.clock.advance(1_000);
+  const down2 = h.observe("late", "down", { sinceMs: downAt });
+  h.clock.advance(1_000);
+  const up = h.observe("late", "up");
+  await h.recorder.record(down1.status, down1.id, 10);
+  await h.recorder.record(up.status, up.id, 12);
+  // The second down result was in flight when the history stopped: JetStream delivers it after the up one.
+  await h.recorder.record(down2.status, down2.id, 11);
+  const reply = await h.queries.check("late", "24h");
+  assert.equal(reply.uptime["24h"], 1 / 3);
+  assert.deepEqual(reply.incidents.map((i) => [i.start, i.end, i.durationMs]), [[new Date(downAt).toISOString(), new Date(downAt + 2_000).toISOString(), 2_000]]);
+  assert.equal(reply.state, "up");
+  // A producer clock jumping back is not late: its place in the stream is newer.
+  h.clock.advance(-60_000);
+  const back = h.observe("late", "down");
+  await h.recorder.record(back.status, back.id, 13);
+  assert.equal((await h.queries.check("late", "24h")).incidents.length, 2);
+});
