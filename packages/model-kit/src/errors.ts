@@ -1,18 +1,15 @@
-import { MODEL_ERRORS, type ModelErrorCode } from "@mirror/contracts";
+import { MirrorError, type ModelErrorCode } from "@mirror/contracts";
 
 /**
- * Why an adapter could not answer. `status` becomes the Services API error code of the reply
- * (the bus kit reads it), and the message starts with the code so callers can match on it.
+ * Why an adapter could not answer, built from the error registry. `status` becomes the Services API
+ * error code of the reply (the bus kit reads it), and the message starts with the code so callers can
+ * match on it.
  */
-export class ModelError extends Error {
+export class ModelError extends MirrorError {
   override name = "ModelError";
-  readonly code: ModelErrorCode;
-  readonly status: number;
-  readonly retryable = true;
+  declare readonly code: ModelErrorCode;
   constructor(code: ModelErrorCode, message: string, opts: { cause?: unknown } = {}) {
-    super(`[${code}] ${message}`, { cause: opts.cause });
-    this.code = code;
-    this.status = MODEL_ERRORS[code];
+    super(code, `[${code}] ${message}`, { cause: opts.cause });
   }
 }
 
