@@ -34,6 +34,8 @@ interface Expansion {
   problems: string[];
   /** Values that came from secret-looking variables or from files: never logged. */
   secrets: Set<string>;
+  /** The `secretFile`s read, as absolute paths: a config reload watches them too. */
+  files: Set<string>;
   /** Every value that came from a variable or a file, by key path: never shown in a config error. */
   hidden: Map<string, string[]>;
 }
@@ -66,6 +68,7 @@ function readSecretFile(spec: unknown, x: Expansion, path: string[]): string {
     return "";
   }
   const file = resolve(x.baseDir, expandString(spec, x, [...path, "secretFile"]));
+  x.files.add(file);
   try {
     const text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
     if (text) x.secrets.add(text);
@@ -90,6 +93,12 @@ function expandEnv(value: unknown, x: Expansion, path: string[]): unknown {
 }
 
 const SECRETS = Symbol.for("mirror.config.secrets");
+const FILES = Symbol.for("mirror.config.secretFiles");
+
+/** The `secretFile`s a parsed config was read from (absolute paths): rotating one is a config change. */
+export function configSecretFiles(config: MirrorConfig): string[] {
+  return (config as unknown as Record<symbol, string[] | undefined>)[FILES] ?? [];
+}
 const HIDDEN = Symbol.for("mirror.config.hidden");
 
 /** Every secret value of a parsed config: secret-looking keys, URL passwords, secret variables and files. */
@@ -116,7 +125,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`]);
   }
   if (typeof raw !== "object" || Array.isArray(raw) || raw === null) throw new ConfigError(file, ["(root): must be a mapping of sections (bus, store, scanner, tracker, loops, notifier, model)"]);
-  const x: Expansion = { env, baseDir, problems: [], secrets: new Set(), hidden: new Map() };
+  const x: Expansion = { env, baseDir, problems: [], secrets: new Set(), files: new Set(), hidden: new Map() };
   const expanded = expandEnv(raw, x, []) as Record<string, Record<string, unknown>>;
   if (x.problems.length) throw new ConfigError(file, x.problems);
   if (env.MIRROR_NATS_URL) expanded.bus = { ...(expanded.bus ?? {}), url: env.MIRROR_NATS_URL };
@@ -131,6 +140,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     );
   }
   Object.defineProperty(parsed.data, SECRETS, { value: [...x.secrets], enumerable: false });
+  Object.defineProperty(parsed.data, FILES, { value: [...x.files], enumerable: false });
   Object.defineProperty(parsed.data, HIDDEN, { value: x.hidden, enumerable: false });
   return deepFreeze(parsed.data);
 }

@@ -3,7 +3,7 @@ import { basename, dirname } from "node:path";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
-import { parseConfig } from "./config.js";
+import { configSecretFiles, parseConfig } from "./config.js";
 
 /** Config paths every service reads once at start (the bus connection and identity, the store connection, the HTTP listener). */
 const ALWAYS_RESTART = ["bus", "store", "http"];
@@ -38,8 +38,13 @@ export interface ReloadDeps {
  */
 export class ConfigReloader {
   private current: MirrorConfig;
-  private watcher: FSWatcher | null = null;
+  /** One watcher per folder: the config file's and each secretFile's. */
+  private readonly watchers = new Map<string, FSWatcher>();
+  /** The file names looked for in each watched folder. */
+  private watched = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
+  /** A secretFile changed since the last reload: the config is read again even when its text is the same. */
+  private secretChanged = false;
   private lastText: string | null = null;
   private readonly counter: Counter<"result">;
   private readonly onHup = () => this.reload("SIGHUP");
@@ -61,9 +66,10 @@ export class ConfigReloader {
   }
 
   /**
-   * Watches the file's folder (editors save by renaming a new file over the old one) and SIGHUP,
-   * when the running config is the file's: a service given its config another way (a test, an
-   * embedding) is not driven by a file it never read. Returns whether it watches.
+   * Watches the file's folder (editors save by renaming a new file over the old one), the folders
+   * of the secretFiles it names (a rotated key is a change) and SIGHUP, when the running config is
+   * the file's: a service given its config another way (a test, an embedding) is not driven by a
+   * file it never read. Returns whether it watches.
    */
   start(): boolean {
     let source: MirrorConfig | null = null;
@@ -73,18 +79,7 @@ export class ConfigReloader {
       source = null;
     }
     if (source === null || JSON.stringify(source) !== JSON.stringify(this.current)) return false;
-    const name = basename(this.deps.file);
-    try {
-      this.watcher = watch(dirname(this.deps.file), (_event, changed) => {
-        if (changed !== null && changed !== name) return;
-        clearTimeout(this.timer);
-        // Saves come as several events; settle first.
-        this.timer = setTimeout(() => this.reload("file changed"), 100);
-      });
-      this.watcher.on("error", (err) => this.deps.log.warn({ err: err.message, file: this.deps.file }, "config file no longer watched"));
-    } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message, file: this.deps.file }, "config file not watched; SIGHUP still reloads");
-    }
+    this.watchFiles(source);
     process.on("SIGHUP", this.onHup);
     return true;
   }
@@ -96,8 +91,42 @@ export class ConfigReloader {
 
   stop(): void {
     clearTimeout(this.timer);
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     process.off("SIGHUP", this.onHup);
+  }
+
+  /** Watches the folders of the config file and of the secretFiles `config` was read with. */
+  private watchFiles(config: MirrorConfig): void {
+    const want = new Map<string, Set<string>>();
+    for (const f of [this.deps.file, ...configSecretFiles(config)]) {
+      const names = want.get(dirname(f)) ?? new Set<string>();
+      want.set(dirname(f), names.add(basename(f)));
+    }
+    for (const [dir, w] of this.watchers) {
+      if (want.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
+    }
+    this.watched = want;
+    for (const dir of want.keys()) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, (_event, changed) => this.changed(dir, changed));
+        w.on("error", (err) => this.deps.log.warn({ err: err.message, dir }, "config folder no longer watched"));
+        this.watchers.set(dir, w);
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message, dir }, "config folder not watched; SIGHUP still reloads");
+      }
+    }
+  }
+
+  private changed(dir: string, name: string | null): void {
+    if (name !== null && !this.watched.get(dir)?.has(name)) return;
+    if (name !== null && !(dir === dirname(this.deps.file) && name === basename(this.deps.file))) this.secretChanged = true;
+    clearTimeout(this.timer);
+    // Saves come as several events; settle first.
+    this.timer = setTimeout(() => this.reload(this.secretChanged ? "secret file changed" : "file changed"), 100);
   }
 
   /** Reads, validates and applies the file; never throws. */
@@ -108,7 +137,9 @@ export class ConfigReloader {
     } catch (err) {
       return this.reject(why, [`cannot read ${this.deps.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
     }
-    if (text === this.lastText && why !== "SIGHUP") {
+    const forced = why === "SIGHUP" || this.secretChanged;
+    this.secretChanged = false;
+    if (text === this.lastText && !forced) {
       this.counter.inc({ result: "unchanged" });
       return true;
     }
@@ -121,6 +152,12 @@ export class ConfigReloader {
       this.lastText = null;
       return this.reject(why, (err as { problems?: string[] }).problems ?? [(err as Error).message]);
     }
+    if (why !== "SIGHUP" && JSON.stringify(next) === JSON.stringify(this.current)) {
+      // A secretFile touched or rewritten with the same content.
+      this.lastText = text;
+      this.counter.inc({ result: "unchanged" });
+      return true;
+    }
     const restart = changedPaths(this.current, next, [...this.deps.restartOnly, ...ALWAYS_RESTART]);
     const sections = changedPaths(this.current, next, [...new Set([...Object.keys(this.current), ...Object.keys(next)])]);
     let changed: Record<string, unknown>;
@@ -132,6 +169,7 @@ export class ConfigReloader {
     }
     this.lastText = text;
     this.current = next;
+    if (this.watchers.size) this.watchFiles(next);
     this.counter.inc({ result: "ok" });
     this.deps.log.info({ file: this.deps.file, why, sections, ...changed, ...(restart.length ? { needsRestart: restart } : {}) }, "config reloaded");
     if (restart.length) this.deps.log.warn({ keys: restart }, "changed settings apply only after a restart");

@@ -3,7 +3,7 @@
 // moved aside and a new one written (vim's default), and deleted then made again. A half-written
 // file is rejected, logged and counted, and the next save is applied.
 import assert from "node:assert/strict";
-import { renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { MirrorConfig } from "@mirror/contracts";
@@ -106,15 +106,19 @@ test("moved aside and written anew (vim), or deleted and made again: each new fi
   }
 });
 
-test("the same bad save twice is looked at twice; a good file equal to the running one is applied again after a bad one", async () => {
+test("the same bad save twice is looked at twice; a save that changes nothing (the running config again, a comment) is counted unchanged, not applied", async () => {
   const w = start();
   try {
     writeFileSync(w.file, `${yaml("1m")}scanner: {}\n`);
     await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
     assert.ok(w.watch.reload("test") === false && (await w.count("error")) === 2, "the same text is read again");
     writeFileSync(w.file, yaml("1m"));
-    await waitFor("applied", async () => (await w.count("ok")) === 1, { timeout: 5_000 });
-    assert.equal(w.applied.length, 1);
+    await waitFor("unchanged", async () => (await w.count("unchanged")) === 1, { timeout: 5_000 });
+    writeFileSync(w.file, `# a comment\n${yaml("1m")}`);
+    await waitFor("unchanged again", async () => (await w.count("unchanged")) === 2, { timeout: 5_000 });
+    assert.deepEqual([w.applied.length, await w.count("ok")], [0, 0]);
+    writeFileSync(w.file, yaml("2m"));
+    await waitFor("a real change applied", () => w.applied.length === 1, { timeout: 5_000 });
   } finally {
     w.watch.stop();
   }
@@ -166,5 +170,35 @@ test("a config file that is not there, or a running config that is not the file'
     assert.equal(applied, 0, "a file the service never read is not applied");
   } finally {
     other.stop();
+  }
+});
+
+test("a secretFile rotated (rewritten in place or renamed over) is a change: the new value is applied though mirror.yaml is untouched", async () => {
+  const dir = tempDir("mirror-watch-config-");
+  const file = join(dir, "mirror.yaml");
+  mkdirSync(join(dir, "keys"));
+  const keyFile = join(dir, "keys", "api-key");
+  writeFileSync(keyFile, "sk-first-0123456789\n");
+  const text = "model:\n  openai: { model: m, apiKey: { secretFile: keys/api-key } }\n";
+  writeFileSync(file, text);
+  const env = { MIRROR_CONFIG: file };
+  const registry = new Registry();
+  const keys: (string | undefined)[] = [];
+  const log = createLogger("kit-test", { write: () => true } as never);
+  const watch = watchConfig({ config: parseConfig(text, env, file), env, log, registry }, { apply: (next) => ({ n: keys.push(next.model.openai?.apiKey) }) });
+  try {
+    assert.equal(watch.watching, true);
+    writeFileSync(keyFile, "sk-second-0123456789\n");
+    await waitFor("rotated in place", () => watch.config.model.openai?.apiKey === "sk-second-0123456789", { timeout: 5_000 });
+    writeFileSync(`${keyFile}.new`, "sk-third-0123456789\n");
+    renameSync(`${keyFile}.new`, keyFile);
+    await waitFor("rotated by rename", () => watch.config.model.openai?.apiKey === "sk-third-0123456789", { timeout: 5_000 });
+    assert.deepEqual(keys, ["sk-second-0123456789", "sk-third-0123456789"]);
+    // Rewritten with the same key: nothing to apply.
+    writeFileSync(keyFile, "sk-third-0123456789\n");
+    await waitFor("counted as unchanged", async () => /result="unchanged"\} [1-9]/.test(await registry.getSingleMetricAsString("mirror_config_reload_total")), { timeout: 5_000 });
+    assert.equal(keys.length, 2);
+  } finally {
+    watch.stop();
   }
 });

@@ -30,7 +30,7 @@ after(async () => {
 
 const reloads = async (port: number, result: string) => Number(new RegExp(`mirror_config_reload_total\\{result="${result}"\\} (\\d+)`).exec(await metricsText(port))?.[1] ?? 0);
 
-test("model-openai takes a new model, key (secretFile) and limits from mirror.yaml without a restart; a broken save keeps the old ones, logged by key path and counted", async () => {
+test("model-openai takes a new model, key (secretFile, also rotated alone) and limits from mirror.yaml without a restart; a broken save keeps the old ones, logged by key path and counted", async () => {
   const dir = tempDir("mirror-model-reload-");
   const file = join(dir, "mirror.yaml");
   const yaml = (model: string, keyFile: string, extra = "") =>
@@ -76,6 +76,13 @@ test("model-openai takes a new model, key (secretFile) and limits from mirror.ya
     writeFileSync(file, yaml("third-model", "key-1"));
     await waitFor("applied after the fix", async () => (await reloads(svc.port, "ok")) >= 2, { timeout: 10_000 });
     assert.deepEqual(await triage(), { model: "third-model", sent: "third-model", auth: "Bearer sk-first-key-0123456789" });
+
+    // The key rotated in its secretFile alone, mirror.yaml untouched: the next call sends the new one.
+    writeFileSync(join(dir, "key-1"), "sk-rotated-key-5555555555\n");
+    await waitFor("rotated key applied", async () => (await reloads(svc.port, "ok")) >= 3, { timeout: 10_000 });
+    assert.deepEqual(await triage(), { model: "third-model", sent: "third-model", auth: "Bearer sk-rotated-key-5555555555" });
+    assert.deepEqual(logs.lines.filter((l) => l.msg === "config reloaded").at(-1)?.changed, ["apiKey"]);
+    assert.ok(!logs.raw.join("").includes("sk-rotated-key"), "the rotated key is never logged");
   } finally {
     await svc.stop();
   }
