@@ -169,19 +169,19 @@ export class Bus implements BusCore {
   }
 
   /** The last stored event of every subject matching `filter`, each verified like a consumed one (see history.ts). */
-  lastPerSubject(filter: string): Promise<StoredEvent[]> {
+  async lastPerSubject(filter: string): Promise<StoredEvent[]> {
     this.declared.readHistory(filter);
     return lastPerSubject(this, filter);
   }
 
   /** Reads the streams' state into the `mirror_jetstream_stream_*` gauges (see history.ts). */
-  reportStreams(): Promise<void> {
+  async reportStreams(): Promise<void> {
     this.declared.readHistory(STREAM.name);
     return reportStreams(this);
   }
 
   /** Sends each subject with a reply into this connection's inbox and collects replies for `windowMs` (see history.ts). */
-  gather(subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
+  async gather(subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
     for (const s of subjects) this.declared.request(s);
     return gather(this, subjects, windowMs, onReply);
   }

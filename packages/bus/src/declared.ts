@@ -14,7 +14,8 @@ export class UndeclaredError extends BusError {
     what: string,
     field: string,
   ) {
-    super("MIRROR_ERR_UNDECLARED", `"${service}" ${what} ${subject}, which its manifest does not declare: add it to \`${field}\` in ${file}`);
+    const fix = field.includes(":") ? `set \`${field}\`` : `add it to \`${field}\``;
+    super("MIRROR_ERR_UNDECLARED", `"${service}" ${what} ${subject}, which its manifest does not declare: ${fix} in ${file}`);
   }
 }
 

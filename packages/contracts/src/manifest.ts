@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { MirrorError } from "./errors.js";
 import { DLQ_STREAM, STREAM } from "./mesh.js";
 import { subjectMatches, subjectsOverlap, subjectWithin } from "./subjects.js";
 
@@ -55,15 +56,14 @@ export interface ServiceManifest extends Readonly<Required<Omit<ManifestSpec, "d
 }
 
 /** A manifest that says something impossible: names the file and the field. */
-export class ManifestError extends Error {
+export class ManifestError extends MirrorError {
   override name = "ManifestError";
-  readonly code = "MIRROR_ERR_MANIFEST";
   constructor(
     readonly file: string,
     readonly field: string,
     problem: string,
   ) {
-    super(`${file}: ${field}: ${problem}`);
+    super("MIRROR_ERR_MANIFEST", `${file}: ${field}: ${problem}`);
   }
 }
 
