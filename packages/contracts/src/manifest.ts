@@ -69,7 +69,7 @@ export class ManifestError extends MirrorError {
 
 const SRV = "$SRV.>";
 const NAME = /^[a-z][a-z0-9-]{0,40}$/;
-const SUBJECT = /^(\$SRV|[a-z][a-z0-9_-]*)(\.([a-z0-9_-]+|\*|>))*$/;
+const SUBJECT = /^(\$[A-Z]+|[a-z][a-z0-9_-]*)(\.([A-Za-z0-9_-]+|\*|>))*$/;
 
 function checkSubject(file: string, field: string, subject: unknown): string {
   if (typeof subject !== "string" || !SUBJECT.test(subject) || (subject.includes(">") && !subject.endsWith(">"))) {
