@@ -2,7 +2,7 @@ export { collectSpecs, defineService, isConfigFailure, runService, redactUrl, ty
 export { loadConfig, parseConfig, configPath, configSecrets, ConfigError } from "./config.js";
 export { ConfigReloader, changedPaths, type ReloadDeps } from "./reload.js";
 export { watchConfig, type ConfigWatch, type ConfigWatchHost, type ConfigWatchOptions } from "./watch-config.js";
-export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
+export { addLogSecrets, createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
 export { collectSecrets, secretScrubber } from "./secrets.js";
 export { addTokenAuth, bearerMatches, requestAuthorized, refuse, type HttpAuthOptions } from "./http-auth.js";
 export { dataDir, httpTokenPath, readHttpToken, ensureHttpToken, resolveHttpCredential, isLoopback, HttpTokenError, UnprotectedListenError, HTTP_TOKEN_FILE, type HttpCredential } from "./http-token.js";

@@ -18,9 +18,14 @@ export interface LoggerOptions {
   secrets?: Iterable<string>;
 }
 
+/** Where a logger made by createLogger keeps the secrets it blanks, so a config reload can add new ones. */
+const SECRET_LIST = Symbol.for("mirror.logger.secrets");
+type Scrubbing = { secrets: Set<string>; scrub: ((line: string) => string) | undefined };
+
 export function createLogger(service: string, dest?: DestinationStream, level = process.env.MIRROR_LOG_LEVEL ?? "info", opts: LoggerOptions = {}): Logger {
-  const scrub = opts.secrets ? secretScrubber(opts.secrets) : undefined;
-  return pino(
+  const list: Scrubbing = { secrets: new Set(opts.secrets ?? []), scrub: undefined };
+  list.scrub = secretScrubber(list.secrets);
+  const log = pino(
     {
       level,
       base: { service },
@@ -29,8 +34,22 @@ export function createLogger(service: string, dest?: DestinationStream, level = 
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      ...(scrub ? { hooks: { streamWrite: scrub } } : {}),
+      hooks: { streamWrite: (line) => (list.scrub ? list.scrub(line) : line) },
     },
     dest,
   );
+  Object.defineProperty(log, SECRET_LIST, { value: list, enumerable: false });
+  return log;
+}
+
+/**
+ * Blanks these values too in every line `log` writes from now on (secrets that came with a
+ * reloaded config: a new API key, a rotated secretFile). Child loggers share the root's list.
+ */
+export function addLogSecrets(log: Logger, secrets: Iterable<string>): void {
+  const list = (log as unknown as Record<symbol, Scrubbing | undefined>)[SECRET_LIST];
+  if (!list) return;
+  const before = list.secrets.size;
+  for (const s of secrets) list.secrets.add(s);
+  if (list.secrets.size !== before) list.scrub = secretScrubber(list.secrets);
 }

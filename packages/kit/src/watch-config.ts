@@ -1,7 +1,8 @@
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { configPath } from "./config.js";
+import { configPath, configSecrets } from "./config.js";
+import { addLogSecrets } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 
 /** What a service says about reloading mirror.yaml: how to take a new config, and what only a restart changes. */
@@ -60,7 +61,11 @@ export function watchConfig(host: ConfigWatchHost, opts: ConfigWatchOptions): Co
     registry: host.registry,
     restartOnly: opts.restartOnly ?? [],
     validate: opts.validate,
-    apply: (next, previous) => opts.apply(next, previous),
+    apply: (next, previous) => {
+      // The new config's secrets (a new key, a rotated secretFile) are blanked in the logs from now on, the apply's own lines included.
+      addLogSecrets(host.log, configSecrets(next));
+      return opts.apply(next, previous);
+    },
   });
   // A service given its config another way (a test, an embedding) is not driven by a file it never read.
   if (!reloader.start()) return inert;

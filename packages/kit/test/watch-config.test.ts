@@ -184,8 +184,14 @@ test("a secretFile rotated (rewritten in place or renamed over) is a change: the
   const env = { MIRROR_CONFIG: file };
   const registry = new Registry();
   const keys: (string | undefined)[] = [];
-  const log = createLogger("kit-test", { write: () => true } as never);
-  const watch = watchConfig({ config: parseConfig(text, env, file), env, log, registry }, { apply: (next) => ({ n: keys.push(next.model.openai?.apiKey) }) });
+  const raw: string[] = [];
+  const log = createLogger("kit-test", { write: (l: string) => void raw.push(l) } as never);
+  const apply = (next: MirrorConfig) => {
+    // A careless line quoting the key (in a message, where path redaction cannot see it).
+    log.child({ part: "client" }).warn(`calling with ${next.model.openai?.apiKey}`);
+    return { n: keys.push(next.model.openai?.apiKey) };
+  };
+  const watch = watchConfig({ config: parseConfig(text, env, file), env, log, registry }, { apply });
   try {
     assert.equal(watch.watching, true);
     writeFileSync(keyFile, "sk-second-0123456789\n");
@@ -194,6 +200,8 @@ test("a secretFile rotated (rewritten in place or renamed over) is a change: the
     renameSync(`${keyFile}.new`, keyFile);
     await waitFor("rotated by rename", () => watch.config.model.openai?.apiKey === "sk-third-0123456789", { timeout: 5_000 });
     assert.deepEqual(keys, ["sk-second-0123456789", "sk-third-0123456789"]);
+    assert.equal(raw.filter((l) => l.includes("calling with [redacted]")).length, 2, "the new keys are blanked in every line");
+    assert.ok(!raw.join("").includes("sk-second") && !raw.join("").includes("sk-third"));
     // Rewritten with the same key: nothing to apply.
     writeFileSync(keyFile, "sk-third-0123456789\n");
     await waitFor("counted as unchanged", async () => /result="unchanged"\} [1-9]/.test(await registry.getSingleMetricAsString("mirror_config_reload_total")), { timeout: 5_000 });
