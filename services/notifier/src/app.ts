@@ -1,8 +1,9 @@
 import { endpoint } from "@mirror/bus";
-import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
+import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, notifyDeliveries, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { buildChannels } from "./channels/index.js";
 import { Deliverer } from "./deliverer.js";
+import { DeliveryLog } from "./delivery-log.js";
 import { runDigest } from "./digest.js";
 import { type FlushDeps, flushDue } from "./flusher.js";
 import type { FlushEnv } from "./group.js";
@@ -63,10 +64,11 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   };
   const channels = buildChannels(cfg.channels, channelOpts);
   const rateLimits = new Map(cfg.channels.flatMap((c) => (c.rateLimit ? [[c.name, c.rateLimit] as const] : [])));
+  const deliveryLog = new DeliveryLog(ctx.store, cfg.channels);
   const deliverer = new Deliverer({
     store, channels, bus: ctx.bus, clock: ctx.clock, log: ctx.log, metrics,
     maxAttempts: cfg.maxAttempts, backoffMs: cfg.backoff, maxBackoffMs: cfg.maxBackoff, random: opts.random,
-    rateLimits,
+    rateLimits, deliveryLog,
   });
   const deps = { store, router, clock: ctx.clock, log: ctx.log };
   ctx.watchConfig({
@@ -85,6 +87,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       for (const [name, c] of built) channels.set(name, c);
       rateLimits.clear();
       for (const c of n.channels) if (c.rateLimit) rateLimits.set(c.name, c.rateLimit);
+      deliveryLog.setChannels(n.channels);
       for (const c of retired) void Promise.resolve(c.close?.()).catch(() => undefined);
       return { channels: [...channels.keys()], rebuilt: [...built.keys()], routes: n.routes.length, silences: n.silences.length };
     },
@@ -104,7 +107,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   }, { types: LOOP_EVENT_TYPES });
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {
-    endpoints: silenceEndpoints(silences, ctx),
+    endpoints: [...silenceEndpoints(silences, ctx), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],
     stop: async () => {
       await ticker.stop();
       await deliverer.stop();
