@@ -68,14 +68,15 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
 
 /**
  * Runs the services under the supervisor until Ctrl-C / SIGTERM (exit 0, everything stopped), or
- * until they all ended on a config error (exit 2).
+ * until they all ended on a config error (exit 2). `cli` is the `mirror` entry the ready summary
+ * runs `mirror status` with (the bundle's main.mjs under `pnpm start`).
  */
-export async function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say): Promise<number> {
+export async function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say, cli = process.argv[1] as string): Promise<number> {
   if (plan.bundle) holdBundle(plan.bundle);
   // Checked by `mirror start` before anything started; anything else is JSON.
   const pretty = logFormat(plan.env, process.stdout.isTTY) === "pretty" ? await prettyFormatter().catch((err: Error) => void say(`pino-pretty did not load (${err.message}); the logs stay JSON`)) : undefined;
   const write = (text: string) => void process.stdout.write(text);
-  const summary = new StartSummary(plan.names, { cwd: plan.cwd, env: plan.env, pretty: !!pretty, write });
+  const summary = new StartSummary(plan.names, { cli, env: plan.env, pretty: !!pretty, write });
   const sup = new Supervisor(plan.services, plan.env, plan.cwd, process.stdout, { ...(pretty ? { format: pretty } : {}), watch: (line) => summary.see(line) });
   sup.start();
   return new Promise<number>((resolveExit) => {

@@ -34,7 +34,7 @@ export function runLean(args: string[], main: string): Promise<number> {
     child.once("exit", (code, signal) => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      if (plan && !interrupted) return void superviseMesh(plan, embedded, say).then(resolve);
+      if (plan && !interrupted) return void superviseMesh(plan, embedded, say, main).then(resolve);
       void stopAll(embedded).then(() => {
         if (interrupted) say("stopped");
         resolve(interrupted ? 0 : (code ?? (signal ? 1 : 0)));

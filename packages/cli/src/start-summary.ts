@@ -1,9 +1,9 @@
 // The one summary `pnpm start` prints once every service is ready: where the console is, how many
-// services are up, what the scanner found (asked over the bus by `mirror status`, a short-lived
-// operator process, so the resident supervisor never loads the NATS client), what is configured,
+// services are up, what the scanner found (asked over the bus by `mirror status` as the operator, in
+// a short-lived worker thread, so the supervisor itself never holds the NATS client), what is configured,
 // and the first admin's setup link. Only node built-ins here (see start-lean.ts).
-import { spawn } from "node:child_process";
-import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import type { MeshStatus } from "./commands/status.js";
 
 /** The summary's fields; in JSON output, one log record with exactly these beside level, time, service, msg. */
@@ -51,16 +51,21 @@ export class Readiness {
   }
 }
 
-/** Runs `mirror status --json` (the CLI at `cli`) and reads its answer; undefined if it gave none. */
-export function askStatus(cli: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 45_000): Promise<MeshStatus | undefined> {
+/**
+ * Runs `mirror status --json` (`cli`: the CLI bundle's main.mjs, or bin/mirror.mjs) in a worker thread and reads its answer; undefined
+ * if it gave none. A thread, not a process: the mesh's process tree stays the supervisor, the
+ * services and the servers, and the NATS client it loads goes with the thread.
+ */
+export function askStatus(cli: string, env: NodeJS.ProcessEnv, timeoutMs = 45_000): Promise<MeshStatus | undefined> {
   return new Promise((resolve) => {
     const { MIRROR_START_PREPARE: _, ...rest } = env;
-    const child = spawn(process.execPath, [cli, "status", "--json", "--wait", "30s"], { cwd, env: rest, stdio: ["ignore", "pipe", "ignore"] });
+    const worker = new Worker(pathToFileURL(cli), { argv: ["status", "--json", "--wait", "30s"], env: rest, stdout: true, stderr: true });
     let out = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.stdout.on("data", (d: Buffer) => void (out += d.toString("utf8")));
-    child.once("error", () => resolve(undefined));
-    child.once("close", () => {
+    const timer = setTimeout(() => void worker.terminate(), timeoutMs);
+    worker.stdout.on("data", (d: Buffer) => void (out += d.toString("utf8")));
+    worker.stderr.resume();
+    worker.on("error", () => undefined);
+    worker.once("exit", () => {
       clearTimeout(timer);
       try {
         resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "") as MeshStatus);
@@ -121,7 +126,7 @@ export class StartSummary {
 
   constructor(
     names: readonly string[],
-    private readonly opts: { cwd: string; env: NodeJS.ProcessEnv; pretty: boolean; write: (text: string) => void; deadlineMs?: number },
+    private readonly opts: { cli: string; env: NodeJS.ProcessEnv; pretty: boolean; write: (text: string) => void; deadlineMs?: number },
   ) {
     this.ready = new Readiness(names);
     this.timer = setTimeout(() => void this.print(), opts.deadlineMs ?? 120_000);
@@ -141,7 +146,7 @@ export class StartSummary {
     if (this.printed || this.stopped) return;
     this.printed = true;
     clearTimeout(this.timer);
-    const status = await askStatus(join(this.opts.cwd, "packages", "cli", "bin", "mirror.mjs"), this.opts.env, this.opts.cwd);
+    const status = await askStatus(this.opts.cli, this.opts.env);
     if (this.stopped) return;
     const s = summarize(this.ready, status);
     this.opts.write(this.opts.pretty ? summaryText(s) : `${summaryRecord(s)}\n`);
