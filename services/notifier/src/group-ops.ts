@@ -30,13 +30,17 @@ export async function updateGroup(
   /** The group as just read by the caller (saves the first read); a conflict reads it again. */
   loaded: LoadedGroup | undefined,
   change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
+  /** The loop revision this change carries: nothing is written once a newer one was recorded. */
+  loop?: { id: string; rev: number },
 ): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const { raw, group } = attempt === 0 && loaded ? loaded : await store.loadGroup(id);
     const next = change(group);
     if (next === undefined) return undefined;
     if (!group && next.group === null && !next.delivery) return undefined;
-    if (await store.commitGroup(id, raw, next.group, next.delivery ?? null, now)) return { group: next.group, delivery: next.delivery ?? null };
+    const outcome = await store.commitGroup(id, raw, next.group, next.delivery ?? null, now, loop);
+    if (outcome === "stale") return undefined;
+    if (outcome === "ok") return { group: next.group, delivery: next.delivery ?? null };
   }
   throw new RetryableError(`group ${id} changed too often to update; will retry`);
 }

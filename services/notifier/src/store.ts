@@ -23,6 +23,10 @@ export interface Delivery {
 export const PARKED = 9e15;
 
 const COMMIT = `
+if ARGV[8] ~= '' then
+  local seen = redis.call('GET', KEYS[7])
+  if seen and tonumber(cjson.decode(seen).rev) > tonumber(ARGV[8]) then return 2 end
+end
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[3])
@@ -126,7 +130,7 @@ const SENT_TTL_MS = 7 * 86_400_000;
 export class NotifierStore {
   private readonly r: Redis & Scripts;
   constructor(redis: Redis) {
-    redis.defineCommand("commitGroup", { numberOfKeys: 6, lua: COMMIT });
+    redis.defineCommand("commitGroup", { numberOfKeys: 7, lua: COMMIT });
     redis.defineCommand("claimDeliveries", { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand("holdClaim", { numberOfKeys: 1, lua: HOLD });
     redis.defineCommand("saveClaimed", { numberOfKeys: 3, lua: SAVE });
@@ -150,11 +154,16 @@ export class NotifierStore {
     return (await this.r.mget(ids.map((id) => `group:${id}`))).map(loaded);
   }
 
-  /** Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`. */
-  async commitGroup(id: string, raw: string, next: GroupState | null, delivery: Delivery | null, now: number): Promise<boolean> {
-    const keys = [`group:${id}`, "groups:due", delivery ? `delivery:${delivery.id}` : "delivery:none", "deliveries:due", `gpend:${id}`, "deliveries:counter"];
-    const args = [raw, next ? JSON.stringify(next) : "", id, next ? next.nextFlushAt : 0, delivery ? JSON.stringify(delivery) : "", delivery?.id ?? "", now];
-    return (await this.r.commitGroup(...keys, ...args)) === 1;
+  /**
+   * Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`
+   * ("conflict" otherwise) and, with `loop`, only if no newer revision of that loop was recorded
+   * meanwhile ("stale": a replica that took a newer event of the loop got there first).
+   */
+  async commitGroup(id: string, raw: string, next: GroupState | null, delivery: Delivery | null, now: number, loop?: { id: string; rev: number }): Promise<"ok" | "conflict" | "stale"> {
+    const keys = [`group:${id}`, "groups:due", delivery ? `delivery:${delivery.id}` : "delivery:none", "deliveries:due", `gpend:${id}`, "deliveries:counter", loop ? `loop:${loop.id}` : "loop:none"];
+    const args = [raw, next ? JSON.stringify(next) : "", id, next ? next.nextFlushAt : 0, delivery ? JSON.stringify(delivery) : "", delivery?.id ?? "", now, loop ? loop.rev : ""];
+    const r = await this.r.commitGroup(...keys, ...args);
+    return r === 1 ? "ok" : r === 2 ? "stale" : "conflict";
   }
 
   /** Adds a delivery that belongs to no group flush (digests); a second add of the same id is a no-op for 7 days. */
@@ -174,7 +183,7 @@ export class NotifierStore {
    * for the claim's holder, so a replica that lost its claim (stalled past the lease) cannot
    * send or overwrite what the replica that took over does.
    */
-  async claimDeliveries(now: number, leaseMs: number, limit = 50, token = randomUUID()): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
+  async claimDeliveries(now: number, leaseMs: number, limit = 50, token: string = randomUUID()): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
     const ids = await this.r.claimDeliveries("deliveries:due", "claim:", now, now + leaseMs, limit, token, leaseMs);
     if (ids.length === 0) return [];
     // Each delivery's document and its "sent" mark (markSent), in one MGET.

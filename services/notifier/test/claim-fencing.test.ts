@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { createLogger, parseConfig } from "@mirror/kit";
 import { type ServerHandle, startRedis, waitFor } from "@mirror/testkit";
 import { Redis } from "ioredis";
+import { flushDue } from "../src/flusher.js";
+import { onLoopEvent } from "../src/handlers/on-loop-event.js";
+import { Router } from "../src/routing.js";
 import type { Delivery } from "../src/store.js";
 import { NotifierStore } from "../src/store.js";
+import { makeLoop } from "./harness.js";
+
+const silent = createLogger("test", { write: () => true } as never, "silent");
 
 let redis: ServerHandle;
 before(async () => {
@@ -53,5 +60,36 @@ test("claims are fenced in the server's time: a skewed replica cannot take a hel
   } finally {
     ra.disconnect();
     rb.disconnect();
+  }
+});
+
+test("two replicas handling revisions of one loop out of order: an older revision never writes over a newer one's outcome", async () => {
+  const redis2 = new Redis(redis.url, { keyPrefix: "mirror:notifier-order:" });
+  try {
+    const store = new NotifierStore(redis2);
+    const cfg = parseConfig(`notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:9/x" } ] }\n`, {}).notifier;
+    const deps = { store, router: new Router(cfg), clock: { now: () => Date.parse("2026-03-02T12:00:00.000Z") }, log: silent };
+    const env = () => ({ silenced: () => false, inhibited: () => false, quiet: null });
+    const flush = () => flushDue(deps.clock.now(), { store, router: deps.router, externalURL: cfg.externalURL, env });
+    // Opened and closed before the notifier saw it, taken by two replicas: "closed" first.
+    const quick = makeLoop({ repo: "/src/quick" });
+    await onLoopEvent({ loop: { ...quick, status: "closed", rev: 2 }, reason: "clean" }, deps);
+    await onLoopEvent({ loop: quick, reason: "dirty" }, deps);
+    assert.deepEqual(await flush(), [], "the late opened revision sends no firing that nobody would resolve");
+    // Firing sent and resolved sent, then a replica that was slow with revision 2 writes it.
+    const slow = makeLoop({ repo: "/src/slow" });
+    await onLoopEvent({ loop: slow, reason: "dirty" }, deps);
+    assert.equal((await flush()).map((d) => d.message.status).join(), "firing");
+    await onLoopEvent({ loop: { ...slow, status: "closed", rev: 3 }, reason: "clean" }, deps);
+    assert.equal((await flush()).map((d) => d.message.status).join(), "resolved");
+    await onLoopEvent({ loop: { ...slow, rev: 2, summary: "changed" }, reason: "still dirty" }, deps);
+    assert.deepEqual(await flush(), [], "no second firing from the stale revision");
+    // The same when revision 2 had read the loop's record before revision 3 was recorded: its
+    // group write is refused in the same script that compares the group.
+    const id = "some-group";
+    assert.equal(await store.commitGroup(id, "", { id } as never, null, deps.clock.now(), { id: slow.id, rev: 2 }), "stale");
+    assert.equal(await store.commitGroup(id, "", { id, nextFlushAt: 0 } as never, null, deps.clock.now(), { id: slow.id, rev: 3 }), "ok");
+  } finally {
+    redis2.disconnect();
   }
 });

@@ -33,8 +33,12 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   // event's labels); a redelivery wastes the group reads, every new event saves a round trip.
   const { loop: seen, groups } = await deps.store.loadLoopAndGroups(loop.id, ids);
   if (seen && seen.rev >= loop.rev) return { dueNow: false };
-  // A loop we never saw firing needs no message when it closes.
-  if (!seen && loop.status === "closed") return { dueNow: false };
+  // A loop we never saw firing needs no message when it closes. Its revision is recorded, so an
+  // older "opened" that another replica is still handling finds it newer and writes nothing.
+  if (!seen && loop.status === "closed") {
+    await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: [] }, null);
+    return { dueNow: false };
+  }
   const now = deps.clock.now();
   let dueNow = false;
   for (const [i, { target, gl, id }] of targets.entries()) {
@@ -44,7 +48,7 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
       const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
       const trace = traceCarrier();
       return next ? { group: trace ? { ...next, trace } : next } : undefined;
-    });
+    }, { id: loop.id, rev: loop.rev });
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
   }
   for (const old of seen?.groups ?? []) {
@@ -54,7 +58,7 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
       if (!g?.alerts[loop.id]) return undefined;
       const { [loop.id]: _gone, ...alerts } = g.alerts;
       return { group: Object.keys(alerts).length ? { ...g, alerts } : null };
-    });
+    }, { id: loop.id, rev: loop.rev });
   }
   await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids }, loop.status === "open" ? labels : null);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
