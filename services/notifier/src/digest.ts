@@ -77,6 +77,9 @@ export async function runDigest(cfg: DigestConfig, now: number, deps: DigestDeps
   }
   const slot = Number(stored);
   if (now < slot) return false;
+  // One replica composes a slot's digest (one model request, not one per replica); if it dies,
+  // another composes it once the marker lapses in the server's time.
+  if ((await redis.set(`digest:composing:${slot}`, "1", "PX", cfg.timeout * 2 + 5_000, "NX")) === null) return false;
   // Delivery ids are stable per slot and channel and each is added once (a marker outlives it),
   // so a crash or a second replica here sends nothing twice.
   const { title, text } = await compose(cfg, deps);
