@@ -22,7 +22,7 @@ export function responseChart(series: ResponsePoint[], window: string, now: numb
   const band = [...series.map((p) => `${x(p.t)},${y(p.max)}`), ...[...series].reverse().map((p) => `${x(p.t)},${y(p.min)}`)].join(" ");
   const ticks = [0, top / 2, top].map((v) => html`<text x="${PAD.l - 4}" y="${y(v) + 4}" text-anchor="end" font-size="10" fill="#666">${Math.round(v)} ms</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
   return html`<figure class="chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Response time over ${window}: mean and p95, with the min-max band">
-${ticks}<polygon points="${band}" fill="#4dabf7" fill-opacity="0.18"/><polyline points="${line((p) => p.p95)}" fill="none" stroke="#f76707" stroke-width="1.2"/><polyline points="${line((p) => p.avg)}" fill="none" stroke="#1c7ed6" stroke-width="1.5"/>
+${ticks}<polygon points="${band}" fill="#4dabf7" fill-opacity="0.18"/><polyline points="${line((p) => p.p95)}" fill="none" stroke="#f76707" stroke-width="1.2"/><polyline points="${line((p) => p.avg)}" fill="none" stroke="#1c7ed6" stroke-width="1.5"/>${series.length < 3 ? series.map((p) => html`<circle cx="${x(p.t)}" cy="${y(p.avg)}" r="3" fill="#1c7ed6"><title>${p.t}: mean ${p.avg} ms, p95 ${p.p95} ms</title></circle>`) : ""}
 <text x="${PAD.l}" y="${H - 6}" font-size="10" fill="#666">${new Date(from).toISOString().slice(0, 16).replace("T", " ")}</text><text x="${W - PAD.r}" y="${H - 6}" font-size="10" fill="#666" text-anchor="end">now</text>
 </svg><figcaption class="muted">Blue: mean, orange: p95, band: min–max (ms) per bucket.</figcaption></figure>`;
 }
