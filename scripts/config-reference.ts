@@ -71,8 +71,8 @@ const GENERIC: Record<string, string> = {
 
 /** Keys of a shared file that other work owns, described here until their fields describe themselves. */
 const BY_PATH: Record<string, string> = {
-  "bus.url": "NATS server URL (`MIRROR_NATS_URL` overrides it)",
-  "store.url": "Redis URL (`MIRROR_REDIS_URL` overrides it)",
+  "bus.url": "NATS server URL, or the comma-separated URLs of a cluster's nodes, any of which may go (`MIRROR_NATS_URL` overrides it)",
+  "store.url": "Redis URL (`MIRROR_REDIS_URL` overrides it); with `sentinels`, only its user and password are used",
 };
 
 const SECTION_FILE: Record<string, string> = { bus: "bus", store: "bus", http: "index", scanner: "scanner", tracker: "tracker", loops: "loops", notifier: "notifier", model: "model" };

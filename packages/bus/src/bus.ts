@@ -1,6 +1,6 @@
-import { DLQ_STREAM, type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
-import { createInbox, type MsgHdrsImpl, headers as natsHeaders, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createInbox, type MsgHdrsImpl, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -13,9 +13,11 @@ import { gather, lastPerSubject, reportStreams, type StoredEvent } from "./histo
 import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
 import { isPermissionError } from "./durable.js";
-import { isAuthorizationError, isPayloadTooLarge, isStreamNotFound } from "./nats-errors.js";
+import { isAuthorizationError, isPayloadTooLarge } from "./nats-errors.js";
 import { inboxPrefixOf } from "./identities.js";
 import { RAW, type RawBus } from "./raw.js";
+import { serverList } from "./servers.js";
+import { ensureStreams, type StreamOptions } from "./streams.js";
 import type { BusCore, PublishOptions } from "./core.js";
 import { type BusManifest, Declared } from "./declared.js";
 import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
@@ -30,7 +32,7 @@ export interface BusOptions {
   auth?: Pick<ConnectionOptions, "authenticator" | "user" | "pass" | "token">;
   signer?: Signer;
   verifier?: Verifier;
-  stream?: { maxAgeMs?: number; maxBytes?: number; duplicateWindowMs?: number };
+  stream?: StreamOptions;
   /** How long publish() keeps retrying (same Nats-Msg-Id) before it throws. */
   publishDeadlineMs?: number;
   /** Create/update the streams (default true). A service without JetStream permissions sets false. */
@@ -97,7 +99,7 @@ export class Bus implements BusCore {
     let nc: NatsConnection;
     try {
       nc = await connect({
-        servers: opts.url,
+        servers: serverList(opts.url),
         name: opts.name,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
@@ -191,30 +193,9 @@ export class Bus implements BusCore {
     return createInbox(this.opts.inboxPrefix ?? inboxPrefixOf(this.name));
   }
 
-  /** Creates or updates the MIRROR and MIRROR_DLQ streams. */
+  /** Creates or updates the MIRROR and MIRROR_DLQ streams and the replica count of every KV bucket (see streams.ts). */
   async ensureStreams(): Promise<void> {
-    const jsm = await this.manager();
-    const s = this.opts.stream ?? {};
-    const specs = [
-      { name: STREAM.name, subjects: [...STREAM.subjects], max_age: nanos(s.maxAgeMs ?? 30 * 86_400_000), max_bytes: s.maxBytes ?? 1024 ** 3 },
-      { name: DLQ_STREAM.name, subjects: [...DLQ_STREAM.subjects], max_age: nanos(30 * 86_400_000), max_bytes: 256 * 1024 ** 2 },
-    ];
-    for (const spec of specs) {
-      const cfg = {
-        ...spec,
-        storage: StorageType.File,
-        retention: RetentionPolicy.Limits,
-        discard: DiscardPolicy.Old,
-        duplicate_window: nanos(s.duplicateWindowMs ?? 120_000),
-      };
-      try {
-        await jsm.streams.info(spec.name);
-        await jsm.streams.update(spec.name, cfg);
-      } catch (err) {
-        if (isStreamNotFound(err)) await jsm.streams.add(cfg);
-        else throw err;
-      }
-    }
+    await ensureStreams(await this.manager(), this.opts.stream);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
+import { serverList } from "./servers.js";
 import { isAuthorizationError } from "./nats-errors.js";
 
 /** How a connection proves its identity to nats-server (BusOptions.auth). */
@@ -24,7 +25,7 @@ export function publicKeyOfSeed(seed: string): string {
 /** Whether the server at `url` refuses a client without credentials (false when it lets one in or does not answer). */
 export async function refusesAnonymous(url: string): Promise<boolean> {
   try {
-    const nc = await connect({ servers: url, maxReconnectAttempts: 0, timeout: 3_000, name: "mirror-start-probe" });
+    const nc = await connect({ servers: serverList(url), maxReconnectAttempts: 0, timeout: 3_000, name: "mirror-start-probe" });
     await nc.close();
     return false;
   } catch (err) {

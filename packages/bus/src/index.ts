@@ -14,3 +14,5 @@ export { consumerConfig, createOrUpdateDurable, bindDurable, isPermissionError, 
 export { provision, type ProvisionResult } from "./provision.js";
 export type { StoredEvent } from "./history.js";
 export { type BusAuth, createUserKey, nkeyAuth, publicKeyOfSeed, refusesAnonymous } from "./credentials.js";
+export { serverList } from "./servers.js";
+export { ensureKvReplicas, ensureStreams, streamOptionsOf, type StreamOptions } from "./streams.js";

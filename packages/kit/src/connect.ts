@@ -1,4 +1,4 @@
-import { Bus, type BusManifest, type Signer, type Verifier } from "@mirror/bus";
+import { Bus, type BusManifest, type Signer, streamOptionsOf, type Verifier } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
@@ -41,6 +41,6 @@ export async function connectBus(name: string, opts: ConnectOptions): Promise<Bu
     manageConsumers: !provisioned,
     waitForServer: opts.waitForServer,
     manifest: opts.manifest,
-    stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
+    stream: streamOptionsOf(config.bus),
   });
 }

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Bus, type IdentitySpec, type ProvisionResult, provision } from "@mirror/bus";
+import { Bus, type IdentitySpec, type ProvisionResult, provision, streamOptionsOf } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { createLogger, loadIdentity } from "@mirror/kit";
 import { Registry } from "prom-client";
@@ -27,7 +27,7 @@ export async function provisionAsOperator(config: MirrorConfig, seedFile: string
     registry: new Registry(),
     auth: identity.auth,
     manageStreams: true,
-    stream: { maxAgeMs: config.bus.stream.maxAge, maxBytes: config.bus.stream.maxBytes, duplicateWindowMs: config.bus.stream.duplicateWindow },
+    stream: streamOptionsOf(config.bus),
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -3,7 +3,21 @@ import { duration } from "../duration.js";
 
 export const BusConfig = z
   .strictObject({
-    url: z.string().default("nats://127.0.0.1:4222"),
+    /**
+     * NATS server URL, or a comma-separated list of the nodes of a cluster
+     * (`nats://a:4222,nats://b:4222,nats://c:4222`): the client connects to one and moves to
+     * another within seconds when it goes. `MIRROR_NATS_URL` overrides it.
+     */
+    url: z
+      .string()
+      .default("nats://127.0.0.1:4222")
+      .refine((v) => v.split(",").every((s) => s.trim().length > 0), "bus.url: a comma-separated list of server URLs, none of them empty"),
+    /**
+     * Replicas of the MIRROR and MIRROR_DLQ streams and of every KV bucket (1 on one server; 3 on a
+     * 3-node cluster, so any one node may die). Provisioning creates them with it and raises or
+     * lowers the count of existing ones.
+     */
+    replicas: z.number().int().min(1).max(5).default(1),
     /**
      * Folder made by `pnpm mirror identity init --out DIR`: `<service>.nk` seeds, `public-keys.json`
      * and `nats-server.conf`. `MIRROR_IDENTITY_DIR` overrides it. Without one, services connect
@@ -27,7 +41,21 @@ export const BusConfig = z
 
 export const StoreConfig = z
   .strictObject({
+    /** Redis URL (`MIRROR_REDIS_URL` overrides it); its user and password are used, its host ignored when `sentinels` is set. */
     url: z.string().default("redis://127.0.0.1:6379"),
+    /**
+     * Redis Sentinel: `host:port` of each sentinel. The store asks them for the master of `name` and
+     * follows a failover to the promoted replica. The sentinels themselves take no password (set
+     * `sentinelPassword` if yours do); the master takes the service's login as always.
+     */
+    sentinels: z
+      .array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "host:port"))
+      .min(1)
+      .optional(),
+    /** The master group name the sentinels monitor (`sentinel monitor <name> ...`). */
+    name: z.string().min(1).default("mirror"),
+    /** The sentinels' own password (`requirepass` in sentinel.conf), when they have one. */
+    sentinelPassword: z.string().optional(),
     /**
      * `identity`: each service logs in to Redis as its own ACL user (its name, a password derived
      * from its nkey seed), limited to its key prefix; the users come from `pnpm mirror identity
