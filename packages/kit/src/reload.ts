@@ -2,7 +2,7 @@ import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { configSecretFiles, parseConfig } from "./config.js";
 
 /** Config paths every service reads once at start (the bus connection and identity, the store connection, the HTTP listener). */
@@ -47,6 +47,8 @@ export class ConfigReloader {
   private secretChanged = false;
   private lastText: string | null = null;
   private readonly counter: Counter<"result">;
+  /** 1 while the file in force is the last one saved, 0 after a rejected save (until a good one): what an alert watches. */
+  private lastOk: Gauge | undefined;
   private readonly onHup = () => this.reload("SIGHUP");
 
   constructor(
@@ -58,6 +60,8 @@ export class ConfigReloader {
     this.counter =
       (deps.registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
       new Counter({ name, help: "Config reloads, by result (ok, error, unchanged)", labelNames: ["result"], registers: [deps.registry] });
+    // Every result exported at 0 from start-up, so increase() sees the first one.
+    for (const result of ["ok", "error", "unchanged"]) this.counter.inc({ result }, 0);
     try {
       this.lastText = readFileSync(deps.file, "utf8");
     } catch {
@@ -80,6 +84,11 @@ export class ConfigReloader {
     }
     if (source === null || JSON.stringify(source) !== JSON.stringify(this.current)) return false;
     this.watchFiles(source);
+    const gauge = "mirror_config_last_reload_successful";
+    this.lastOk =
+      (this.deps.registry.getSingleMetric(gauge) as Gauge | undefined) ??
+      new Gauge({ name: gauge, help: "1 when the last change of mirror.yaml was applied (or nothing changed), 0 when it was rejected", registers: [this.deps.registry] });
+    this.lastOk.set(1);
     process.on("SIGHUP", this.onHup);
     return true;
   }
@@ -141,6 +150,7 @@ export class ConfigReloader {
     this.secretChanged = false;
     if (text === this.lastText && !forced) {
       this.counter.inc({ result: "unchanged" });
+      this.lastOk?.set(1);
       return true;
     }
     let next: MirrorConfig;
@@ -156,6 +166,7 @@ export class ConfigReloader {
       // A secretFile touched or rewritten with the same content.
       this.lastText = text;
       this.counter.inc({ result: "unchanged" });
+      this.lastOk?.set(1);
       return true;
     }
     const restart = changedPaths(this.current, next, [...this.deps.restartOnly, ...ALWAYS_RESTART]);
@@ -171,6 +182,7 @@ export class ConfigReloader {
     this.current = next;
     if (this.watchers.size) this.watchFiles(next);
     this.counter.inc({ result: "ok" });
+    this.lastOk?.set(1);
     this.deps.log.info({ file: this.deps.file, why, sections, ...changed, ...(restart.length ? { needsRestart: restart } : {}) }, "config reloaded");
     if (restart.length) this.deps.log.warn({ keys: restart }, "changed settings apply only after a restart");
     return true;
@@ -178,6 +190,7 @@ export class ConfigReloader {
 
   private reject(why: string, problems: string[]): false {
     this.counter.inc({ result: "error" });
+    this.lastOk?.set(0);
     this.deps.log.error({ file: this.deps.file, why, problems }, "config reload rejected; still running on the previous config");
     return false;
   }

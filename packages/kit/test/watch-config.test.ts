@@ -21,6 +21,8 @@ interface Watched {
   applied: MirrorConfig[];
   lines: Record<string, unknown>[];
   count(result: string): Promise<number>;
+  /** mirror_config_last_reload_successful */
+  lastOk(): Promise<number>;
   rejections(): Record<string, unknown>[];
 }
 
@@ -44,6 +46,7 @@ function start(opts: Partial<ConfigWatchOptions> = {}): Watched {
   return {
     file, dir, watch, applied, lines,
     count: async (result) => Number(await count(result)),
+    lastOk: async () => Number((await registry.getSingleMetricAsString("mirror_config_last_reload_successful")).match(/^mirror_config_last_reload_successful (\d+)$/m)?.[1]),
     rejections: () => lines.filter((l) => l.msg === "config reload rejected; still running on the previous config"),
   };
 }
@@ -54,14 +57,16 @@ test("written in place: a half-written file is rejected with its reason and coun
   const w = start();
   try {
     assert.equal(w.watch.watching, true);
+    assert.deepEqual([await w.count("ok"), await w.count("error"), await w.lastOk()], [0, 0, 1], "exported from the start");
     writeFileSync(w.file, HALF);
     await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
+    assert.equal(await w.lastOk(), 0);
     assert.match(JSON.stringify(w.rejections()[0]?.problems), /not valid YAML/);
     assert.equal(w.applied.length, 0);
     assert.equal(interval(w), 60_000, "still the old config");
     writeFileSync(w.file, yaml("2m"));
     await waitFor("applied", () => interval(w) === 120_000, { timeout: 5_000 });
-    assert.equal(await w.count("ok"), 1);
+    assert.deepEqual([await w.count("ok"), await w.lastOk()], [1, 1]);
     const reloaded = w.lines.find((l) => l.msg === "config reloaded");
     assert.deepEqual([reloaded?.interval, reloaded?.sections], [120_000, ["scanner"]]);
   } finally {
