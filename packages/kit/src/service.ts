@@ -12,7 +12,8 @@ import { requestAuthorized } from "./http-auth.js";
 import { HttpTokenError, resolveHttpCredential, UnprotectedListenError } from "./http-token.js";
 import { IdentityError, loadServiceIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
-import { createStore } from "./store.js";
+import { withPortOffset } from "./port-offset.js";
+import { createStore, sentinelTargetOf } from "./store.js";
 import { storeLogin } from "./store-auth.js";
 import { watchStore } from "./store-metrics.js";
 import { setupTracing } from "./tracing.js";
@@ -137,11 +138,11 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   } catch (err) {
     throw redactConfigError(err, config);
   }
-  const port = await listen(http, opts.port ?? spec.port(config), host);
+  const port = await listen(http, opts.port ?? withPortOffset(spec.port(config), env), host);
   log.info({ port }, "http listening");
   bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier, manifest: spec.manifest });
   log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
-  store = createStore(config.store.url, spec.name, log, { login });
+  store = createStore(config.store.url, spec.name, log, { login, sentinel: sentinelTargetOf(config.store) });
   watchStore(store, registry);
   const watches: ConfigWatch[] = [];
   const ctx: ServiceContext = {

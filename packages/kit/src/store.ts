@@ -1,12 +1,52 @@
-import { Redis } from "ioredis";
+import type { MirrorConfig } from "@mirror/contracts";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { StoreLogin } from "./store-auth.js";
 
-/** A Redis connection whose keys all live under `mirror:<service>:` (nobody reads another service's keys). */
-export function createStore(url: string, service: string, log: Logger, opts: { prefix?: string; login?: StoreLogin } = {}): Redis {
+/** Where the store finds its master through Redis Sentinel (`store.sentinels`, `store.name`). */
+export interface SentinelTarget {
+  /** `host:port` of each sentinel. */
+  sentinels: readonly string[];
+  /** The master group name the sentinels monitor. */
+  name: string;
+  /** The sentinels' own password, when they have one (the master takes the service's login). */
+  sentinelPassword?: string;
+}
+
+/** The sentinel part of a `store` config section, or undefined when it names none. */
+export function sentinelTargetOf(store: MirrorConfig["store"]): SentinelTarget | undefined {
+  if (!store.sentinels?.length) return undefined;
+  return { sentinels: store.sentinels, name: store.name, ...(store.sentinelPassword ? { sentinelPassword: store.sentinelPassword } : {}) };
+}
+
+function hostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
+}
+
+/** ioredis options that ask the sentinels for the master and follow a failover to the promoted replica. */
+function sentinelOptions(target: SentinelTarget): RedisOptions {
+  return {
+    sentinels: target.sentinels.map(hostPort),
+    name: target.name,
+    ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+    // A master killed with -9 drops its sockets at once; a master cut off by the network does not:
+    // the +switch-master message of the sentinels moves the store as soon as they promote a replica.
+    failoverDetector: true,
+    sentinelRetryStrategy: (times) => Math.min(200 * times, 2_000),
+  };
+}
+
+/**
+ * A Redis connection whose keys all live under `mirror:<service>:` (nobody reads another
+ * service's keys). With `sentinel`, the master comes from Redis Sentinel and a failover is
+ * followed; the login (from `url` or `opts.login`) is the master's, the sentinels take none.
+ */
+export function createStore(url: string, service: string, log: Logger, opts: { prefix?: string; login?: StoreLogin; sentinel?: SentinelTarget } = {}): Redis {
   const redis = new Redis(url, {
     // The service's own ACL user (store.auth: identity), limited to its prefix.
     ...(opts.login ?? {}),
+    ...(opts.sentinel ? sentinelOptions(opts.sentinel) : {}),
     keyPrefix: opts.prefix ?? `mirror:${service}:`,
     connectionName: service,
     maxRetriesPerRequest: 2,
