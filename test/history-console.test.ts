@@ -235,6 +235,10 @@ test("the Overview embeds the trend chart (/trend.svg behind the login) linking 
   assert.match(svg.body, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 720 \d+"[^>]*aria-label="Open loops per day stacked by kind, with loops opened and closed per day, last 90 days"/);
   assert.match(svg.body, />opened<\/text>.*>closed<\/text>/s, "the legend is drawn inside the document");
   assert.equal((await app.inject({ url: "/trend.svg?days=0", headers: { cookie } })).statusCode, 400);
+  // The repo loop opened by the test before: today's open loops by severity, and per kind in the chart.
+  const today = await app.inject({ url: "/trend?days=1", headers: { cookie } });
+  assert.match(today.body, /<td title="repo\.dirty: low 1">1<\/td><td class="wide">low 1<\/td>/);
+  assert.match(today.body, /<title>2026-06-01 repo\.dirty: 1 open \(low 1\)<\/title>/);
   const fetched = <T>(data: T) => ({ data, at: clock.now() }) as never;
   const overview = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now()).text;
   assert.match(overview, /<a href="\/trend"[^>]*><img id="trend-chart" src="\/trend\.svg\?days=90"[^>]*alt="Open loops per day/);

@@ -1,4 +1,4 @@
-import { HISTORY_WINDOWS, type HistoryCheckReply, type HistoryRepoReply, type HistoryTrendReply, type ResponsePoint, type TrendDay } from "@mirror/contracts";
+import { HISTORY_WINDOWS, Severity, type HistoryCheckReply, type HistoryRepoReply, type HistoryTrendReply, type ResponsePoint, type TrendDay } from "@mirror/contracts";
 import { formatPercent } from "../badges.js";
 import { type Html, html } from "../html.js";
 import { formatSpan } from "../status-page.js";
@@ -47,6 +47,16 @@ ${h.incidents.length
 
 const PALETTE = ["#1c7ed6", "#f76707", "#37b24d", "#ae3ec9", "#f59f00", "#0ca678", "#e64980", "#495057"];
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const bySeverity = (d: TrendDay, kind: string) =>
+  Object.entries(d.open[kind] ?? {})
+    .map(([sev, n]) => `${sev} ${n}`)
+    .join(", ");
+/** Open loops of a day by severity over every kind, most severe first. */
+const severities = (d: TrendDay) => {
+  const sum: Record<string, number> = {};
+  for (const bySev of Object.values(d.open)) for (const [sev, n] of Object.entries(bySev ?? {})) sum[sev] = (sum[sev] ?? 0) + (n ?? 0);
+  return [...Severity.options].reverse().filter((sev) => sum[sev]).map((sev) => `${sev} ${sum[sev]}`).join(" · ");
+};
 const openOf = (d: TrendDay, kind: string) => Object.values(d.open[kind] ?? {}).reduce((a: number, b) => a + (b ?? 0), 0);
 
 /**
@@ -64,7 +74,7 @@ export function trendChart(t: HistoryTrendReply, standalone = false): Html {
     return kinds.map((k, j) => {
       const h = y(openOf(d, k));
       base -= h;
-      return h > 0 ? html`<rect x="${n1(PAD.l + i * bw)}" y="${n1(base)}" width="${n1(Math.max(1, bw - 1))}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${d.date} ${k}: ${openOf(d, k)} open</title></rect>` : "";
+      return h > 0 ? html`<rect x="${n1(PAD.l + i * bw)}" y="${n1(base)}" width="${n1(Math.max(1, bw - 1))}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${d.date} ${k}: ${openOf(d, k)} open (${bySeverity(d, k)})</title></rect>` : "";
     });
   });
   const line = (f: (d: TrendDay) => number) => t.days.map((d, i) => `${n1(PAD.l + (i + 0.5) * bw)},${n1(H - PAD.b - y(f(d)))}`).join(" ");
@@ -92,8 +102,8 @@ export function trendPage(t: HistoryTrendReply): Html {
   return html`<h1>Maintenance trend</h1>
 <p class="muted">Loops open at the end of each day (${t.timeZone}), last ${t.days.length} days.</p>
 <figure class="chart" id="trend-chart">${trendChart(t)}<figcaption>${legend}<span class="legend">green line: opened, dashed: closed</span></figcaption></figure>
-<table id="trend"><thead><tr><th>Day</th><th>Open</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
-  (d) => html`<tr><td>${d.date}</td><td>${d.openTotal}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td title="${perKind(d.meanAckMs)}">${mean(d.meanAckMs)}</td><td title="${perKind(d.meanCloseMs)}">${mean(d.meanCloseMs)}</td></tr>`,
+<table id="trend"><thead><tr><th>Day</th><th>Open</th><th class="wide">By severity</th><th>Opened</th><th>Closed</th><th>Mean to ack</th><th>Mean to close</th></tr></thead><tbody>${[...t.days].reverse().map(
+  (d) => html`<tr><td>${d.date}</td><td title="${Object.keys(d.open).map((k) => `${k}: ${bySeverity(d, k)}`).join("; ")}">${d.openTotal}</td><td class="wide">${severities(d)}</td><td>${total(d.opened)}</td><td>${total(d.closed)}</td><td title="${perKind(d.meanAckMs)}">${mean(d.meanAckMs)}</td><td title="${perKind(d.meanCloseMs)}">${mean(d.meanCloseMs)}</td></tr>`,
 )}</tbody></table>`;
 }
 
