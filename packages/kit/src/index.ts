@@ -16,3 +16,4 @@ export { loadIdentity, loadServiceIdentity, credentialPath, identityDir, readPub
 export { setupTracing, startTracing, tracingRequested, traceFields, type Tracing, type TracingOptions } from "./tracing.js";
 export { runTogether, type MemberState, type TogetherOptions } from "./together.js";
 export { Partition, PartitionView, ownerOf, leaseFor, monotonicClock, type PartitionOptions, type RenewResult, type ViewChange } from "./partition.js";
+export { portOf } from "./manifest-port.js";

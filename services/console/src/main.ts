@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { consoleSpec } from "./service.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...consoleSpec(), manifest });
+defineService({ ...consoleSpec(), name: manifest.name, port: portOf(manifest), manifest });

@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { historySpec } from "./app.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...historySpec(), manifest });
+defineService({ ...historySpec(), name: manifest.name, port: portOf(manifest), manifest });

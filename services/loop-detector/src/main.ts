@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { loopDetectorSpec } from "./app.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...loopDetectorSpec(), manifest });
+defineService({ ...loopDetectorSpec(), name: manifest.name, port: portOf(manifest), manifest });

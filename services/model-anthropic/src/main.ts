@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { modelAnthropic } from "./service.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...modelAnthropic, manifest });
+defineService({ ...modelAnthropic, name: manifest.name, port: portOf(manifest), manifest });

@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { modelOpenAI } from "./service.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...modelOpenAI, manifest });
+defineService({ ...modelOpenAI, name: manifest.name, port: portOf(manifest), manifest });

@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { modelRules } from "./service.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...modelRules, manifest });
+defineService({ ...modelRules, name: manifest.name, port: portOf(manifest), manifest });

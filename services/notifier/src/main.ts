@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { notifierService } from "./app.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...notifierService(), manifest });
+defineService({ ...notifierService(), name: manifest.name, port: portOf(manifest), manifest });

@@ -1,4 +1,4 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { startScanner } from "./app.js";
 import { manifest } from "./manifest.js";
 
@@ -6,6 +6,6 @@ defineService({
   name: manifest.name,
   manifest,
   description: "Finds git repositories under scanner.roots and publishes their state",
-  port: (c) => c.scanner.port,
+  port: portOf(manifest),
   start: startScanner,
 });

@@ -1,5 +1,5 @@
-import { defineService } from "@mirror/kit";
+import { defineService, portOf } from "@mirror/kit";
 import { trackerSpec } from "./app.js";
 import { manifest } from "./manifest.js";
 
-defineService({ ...trackerSpec(), manifest });
+defineService({ ...trackerSpec(), name: manifest.name, port: portOf(manifest), manifest });
