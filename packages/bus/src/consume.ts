@@ -115,7 +115,7 @@ export class Consumer {
     const diffs = durableDifferences(info, want);
     if (diffs.length && !this.warnedDiff) {
       this.warnedDiff = true;
-      this.log.warn({ differences: diffs }, "the provisioned consumer differs from what this service asks for; update its entry in MESH_IDENTITIES and re-run `pnpm mirror identity provision`");
+      this.log.warn({ differences: diffs }, "the provisioned consumer differs from what this service asks for; update its entry in the service's manifest (services/<name>/src/manifest.ts) and re-run `pnpm mirror identity init` and `pnpm mirror identity provision`");
     }
   }
 

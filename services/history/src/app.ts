@@ -8,7 +8,7 @@ import { HistoryQueries } from "./queries.js";
 import { Recorder, type RecorderDeps } from "./recorder.js";
 import { TrendRecorder } from "./trend-recorder.js";
 
-/** Durable consumer names are public API (MESH_IDENTITIES provisions them). */
+/** Durable consumer names are public API (declared in src/manifest.ts, which provisioning reads). */
 export const DURABLES = { status: "history-status", loops: "history-loops" } as const;
 
 /** How often held results are retried while Redis is away. */
