@@ -73,3 +73,11 @@ test("each manifest's config section is a section of mirror.yaml and its port is
     if (section !== undefined) assert.equal((section as { port?: number }).port, m.port, `${m.config.section}.port defaults to the manifest's port`);
   }
 });
+
+test("every service section of mirror.yaml belongs to some manifest (bus, store and http are everyone's)", () => {
+  const sections = Object.keys((MirrorConfig as unknown as { in: { shape: Record<string, unknown> } }).in.shape);
+  const claimed = new Set(MANIFESTS.map((m) => m.config.section.split(".")[0]));
+  for (const section of sections.filter((s) => !["bus", "store", "http"].includes(s))) {
+    assert.ok(claimed.has(section), `mirror.yaml section "${section}" is no manifest's config.section`);
+  }
+});
