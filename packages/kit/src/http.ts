@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from "fastify";
-import { type ErrorCode, errorBody, errorCodeOf, errorSpec } from "@mirror/contracts";
+import { type ErrorCode, errorCodeOf, errorSpec } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { addTokenAuth, type HttpAuthOptions } from "./http-auth.js";
@@ -32,6 +32,6 @@ export function buildHttp(opts: { log: Logger; registry: Registry; ready: () => 
 }
 
 /** Answers an error of the registry: its status (unless the caller passes another) and `{ error: { code, message } }`. */
-export function replyError(reply: FastifyReply, code: ErrorCode, message: string, status = errorSpec(code).status): FastifyReply {
-  return reply.code(status).send(errorBody(code, message));
+export function replyError(reply: FastifyReply, code: ErrorCode, message: string | undefined, status = errorSpec(code).status): FastifyReply {
+  return reply.code(status).send({ error: { code, message } });
 }

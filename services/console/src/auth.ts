@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ConsoleRole } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SessionStore } from "./sessions.js";
 import type { TokenStore } from "./tokens.js";
@@ -103,10 +104,10 @@ export async function principalOf(req: FastifyRequest, reply: FastifyReply, d: A
 
 /** 401 for the API, a redirect to the login page (and back here afterwards) for pages. */
 export function unauthenticated(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (req.url.startsWith("/api/")) return reply.code(401).send({ error: { code: "MIRROR_ERR_UNAUTHENTICATED", message: "log in first (POST /login)" } });
+  if (req.url.startsWith("/api/")) return replyError(reply, "MIRROR_ERR_UNAUTHENTICATED", "log in first (POST /login)");
   return reply.redirect(`/login?next=${encodeURIComponent(safeNext(req.url))}`, 303);
 }
 
 export function forbidden(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(403).send({ error: { code: "MIRROR_ERR_FORBIDDEN", message } });
+  return replyError(reply, "MIRROR_ERR_FORBIDDEN", message);
 }

@@ -1,13 +1,9 @@
-/** A console request that cannot be done: the HTTP status (and Services API error code) says why. */
-export class ConsoleError extends Error {
+import { type ErrorCode, MirrorError, type MirrorErrorOptions } from "@mirror/contracts";
+
+/** A console request that cannot be done, built from the error registry: its `status` is the HTTP status (and Services API error code). */
+export class ConsoleError extends MirrorError {
   override name = "ConsoleError";
-  readonly retryable = false;
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: MirrorErrorOptions) {
+    super(code, message, options);
   }
 }

@@ -28,6 +28,10 @@ import {
   silenceAdd,
   silenceExpire,
   silenceList,
+  errorCodeOf,
+  hasErrorCode,
+  remoteErrorCode,
+  remoteStatusOf,
 } from "@mirror/contracts";
 import { ConsoleError } from "./errors.js";
 
@@ -174,9 +178,9 @@ export class MeshClient {
 
 /** A bus error as the console answers it: the owner's 4xx as is, anything else 503 naming the owner. */
 export function remoteError(err: unknown, owner: string): ConsoleError {
-  const code = (err as { code?: string }).code ?? "";
-  const m = /^MIRROR_ERR_REMOTE_(4\d\d)$/.exec(code);
-  if (m) return new ConsoleError(code, Number(m[1]), (err as Error).message.replace(/^[^ ]+ answered \d+: /, ""), { cause: err });
-  if (code === "MIRROR_ERR_VALIDATION") return new ConsoleError(code, 400, (err as Error).message, { cause: err });
-  return new ConsoleError("MIRROR_ERR_UNREACHABLE", 503, `${owner} unreachable: ${(err as Error).message}`, { cause: err });
+  const code = errorCodeOf(err);
+  const remote = remoteStatusOf(code);
+  if (remote !== undefined && remote >= 400 && remote < 500) return new ConsoleError(remoteErrorCode(remote), (err as Error).message.replace(/^[^ ]+ answered \d+: /, ""), { cause: err, status: remote });
+  if (hasErrorCode(err, "MIRROR_ERR_VALIDATION")) return new ConsoleError("MIRROR_ERR_VALIDATION", (err as Error).message, { cause: err });
+  return new ConsoleError("MIRROR_ERR_UNREACHABLE", `${owner} unreachable: ${(err as Error).message}`, { cause: err });
 }

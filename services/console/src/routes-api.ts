@@ -1,4 +1,5 @@
 import { parseDuration } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { ConsoleError } from "./errors.js";
 import { sseFrame } from "./live.js";
@@ -10,7 +11,7 @@ import { guard, type StateRef } from "./state.js";
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof ConsoleError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+  if (err instanceof ConsoleError) return replyError(reply, err.code, err.message, err.status);
   throw err;
 }
 
@@ -21,7 +22,7 @@ export function snoozeFor(body: unknown): string {
     if (typeof v !== "string" || parseDuration(v) <= 0) throw new Error("not positive");
     return v;
   } catch {
-    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, `snooze needs a duration such as "1h" or "1d" in "for"`);
+    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", `snooze needs a duration such as "1h" or "1d" in "for"`);
   }
 }
 
@@ -31,7 +32,7 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const f = await ok.s.mesh.loops({});
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+    if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     return { loops: applyFilter(f.data, loopFilter(req.query as Record<string, unknown>)), at: new Date(f.at as number).toISOString(), ...(f.error ? { stale: f.error } : {}) };
   });
 
@@ -40,7 +41,7 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     if (!ok) return reply;
     try {
       const f = await ok.s.mesh.loop(req.params.id);
-      if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+      if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
       return { loop: f.data, ...(f.error ? { stale: f.error } : {}) };
     } catch (err) {
       return sendError(reply, err);
@@ -51,7 +52,7 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state, { act: true });
     if (!ok) return reply;
     const action = req.params.action as LoopAction;
-    if (!LOOP_ACTIONS.includes(action)) return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `no action ${action}` } });
+    if (!LOOP_ACTIONS.includes(action)) return replyError(reply, "MIRROR_ERR_NOT_FOUND", `no action ${action}`);
     try {
       const loop = await ok.s.mesh.act(req.params.id, action, ok.p.name, action === "snooze" ? snoozeFor(req.body) : undefined);
       ok.s.log.info({ user: ok.p.name, loopId: loop.id, action }, "loop command");
@@ -65,7 +66,7 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const f = await ok.s.mesh.checks();
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+    if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     const history = new Map(((await ok.s.mesh.history(f.data.map((c) => c.name))).data ?? []).map((h) => [h.name, h]));
     const checks = f.data.map(({ pingKey: _, ...c }) => ({ ...c, uptime: history.get(c.name)?.uptime ?? null, incidents: history.get(c.name)?.incidentCount ?? null }));
     return { checks, ...(f.error ? { stale: f.error } : {}) };
@@ -75,7 +76,7 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const [f, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
-    if (!f.data && !scanned.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error ?? scanned.error } });
+    if (!f.data && !scanned.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error ?? scanned.error);
     const stale = [f.error, scanned.error].filter(Boolean).join("; ");
     return { repos: reposOf(f.data ?? [], scanned.data?.repos), lastScanAt: scanned.data?.lastScanAt ?? null, ...(stale ? { stale } : {}) };
   });

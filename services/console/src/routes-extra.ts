@@ -16,7 +16,7 @@ function send(reply: FastifyReply, title: string, user: Principal, path: string,
 const question = (body: unknown) => String((body as { question?: unknown } | undefined)?.question ?? "").slice(0, 4_000);
 
 async function tryAsk(s: ConsoleState, q: string) {
-  if (!q.trim()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "the question is empty");
+  if (!q.trim()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "the question is empty");
   return s.mesh.ask(q);
 }
 

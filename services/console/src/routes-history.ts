@@ -1,4 +1,5 @@
-import { HISTORY_WINDOWS, type HistoryWindow, type MirrorConfig } from "@mirror/contracts";
+import { type ErrorCode, HISTORY_WINDOWS, type HistoryWindow, type MirrorConfig } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type BadgeKind, badgeSvg, shields } from "./badges.js";
 import { ConsoleError } from "./errors.js";
@@ -17,27 +18,27 @@ const BADGE_KINDS: readonly BadgeKind[] = ["status", "uptime", "response"];
 /** Public answers may be cached this long by browsers and badge proxies. */
 const PUBLIC_MAX_AGE = "public, max-age=60";
 
-function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).header("cache-control", "no-store").send({ error: { code, message } });
+function fail(reply: FastifyReply, code: ErrorCode, message: string, status?: number): FastifyReply {
+  return replyError(reply.header("cache-control", "no-store"), code, message, status);
 }
 
 function windowOf(v: unknown, fallback: HistoryWindow): HistoryWindow {
   if (v === undefined || v === "") return fallback;
   if (typeof v === "string" && (HISTORY_WINDOWS as readonly string[]).includes(v)) return v as HistoryWindow;
-  throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, `window must be one of ${HISTORY_WINDOWS.join(", ")}`);
+  throw new ConsoleError("MIRROR_ERR_BAD_INPUT", `window must be one of ${HISTORY_WINDOWS.join(", ")}`);
 }
 
 function daysOf(v: unknown): number {
   if (v === undefined || v === "") return 90;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 90) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "days must be a whole number from 1 to 90");
+  if (!Number.isInteger(n) || n < 1 || n > 90) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "days must be a whole number from 1 to 90");
   return n;
 }
 
 /** A ConsoleError as its status; a bus failure as the owner's refusal (4xx) or 503. */
 function sendFailure(reply: FastifyReply, err: unknown): FastifyReply {
   const e = err instanceof ConsoleError ? err : remoteError(err, "history");
-  return fail(reply, e.status, e.code, e.message);
+  return fail(reply, e.code, e.message, e.status);
 }
 
 const history = (s: ConsoleState) => historyClientOf(s.mesh, s.now);
@@ -66,7 +67,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     if (!ok) return reply;
     try {
       const h = await history(ok.s).check(req.params.name, windowOf(req.query.window, "24h"));
-      if (!h.known) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", `no history for check ${JSON.stringify(req.params.name)}`);
+      if (!h.known) return fail(reply, "MIRROR_ERR_NOT_FOUND", `no history for check ${JSON.stringify(req.params.name)}`);
       return { name: h.name, removed: h.removed, state: h.state, since: h.since, window: h.window, uptime: h.uptime, series: h.series, incidents: h.incidents };
     } catch (err) {
       return sendFailure(reply, err);
@@ -88,7 +89,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     if (!ok) return reply;
     try {
       const h = await history(ok.s).check(req.params.name, windowOf(req.query.window, "24h"));
-      if (!h.known) throw new ConsoleError("MIRROR_ERR_NOT_FOUND", 404, `no history for check ${JSON.stringify(req.params.name)}`);
+      if (!h.known) throw new ConsoleError("MIRROR_ERR_NOT_FOUND", `no history for check ${JSON.stringify(req.params.name)}`);
       return page(reply, `${h.name} history`, ok.p, "/services", checkHistoryPage(h, ok.s.now()));
     } catch (err) {
       return pageFailure(reply, "Check history", ok.p, "/services", err);
@@ -121,7 +122,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     try {
-      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "repo is required: ?repo=<path>");
+      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "repo is required: ?repo=<path>");
       return await history(ok.s).repo(req.query.repo, daysOf(req.query.days));
     } catch (err) {
       return sendFailure(reply, err);
@@ -132,7 +133,7 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     try {
-      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "repo is required: ?repo=<path>");
+      if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "repo is required: ?repo=<path>");
       return page(reply, "Repo history", ok.p, "/repos", repoHistoryPage(await history(ok.s).repo(req.query.repo, daysOf(req.query.days))));
     } catch (err) {
       return pageFailure(reply, "Repo history", ok.p, "/repos", err);
@@ -145,9 +146,9 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     const json = req.params.slug.endsWith(".json");
     const slug = json ? req.params.slug.slice(0, -5) : req.params.slug;
     const page = pagesNow().find((p) => p.slug === slug);
-    if (!page) return json ? fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such status page") : reply.code(404).type("text/plain; charset=utf-8").send("no such status page\n");
+    if (!page) return json ? fail(reply, "MIRROR_ERR_NOT_FOUND", "no such status page") : reply.code(404).type("text/plain; charset=utf-8").send("no such status page\n");
     const s = state();
-    if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
+    if (!s) return fail(reply, "MIRROR_ERR_STARTING", "the console is starting");
     try {
       const body = publicStatus(page, await history(s).status(page.checks, 90));
       reply.header("cache-control", PUBLIC_MAX_AGE);
@@ -161,15 +162,15 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
   http.get<{ Params: { check: string; file: string }; Querystring: { window?: string; kind?: string } }>("/badge/:check/:file", PUBLIC, async (req, reply) => {
     const file = BADGE_FILES[req.params.file];
     // A check on no status page is answered exactly like an unknown one: nothing says it exists.
-    if (!file || !pagesNow().some((p) => p.checks.includes(req.params.check))) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
+    if (!file || !pagesNow().some((p) => p.checks.includes(req.params.check))) return fail(reply, "MIRROR_ERR_NOT_FOUND", "no such badge");
     const s = state();
-    if (!s) return fail(reply, 503, "MIRROR_ERR_STARTING", "the console is starting");
+    if (!s) return fail(reply, "MIRROR_ERR_STARTING", "the console is starting");
     try {
       const kind = file === "shields" ? req.query.kind || "status" : file;
-      if (!BADGE_KINDS.includes(kind as BadgeKind)) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, `kind must be one of ${BADGE_KINDS.join(", ")}`);
+      if (!BADGE_KINDS.includes(kind as BadgeKind)) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", `kind must be one of ${BADGE_KINDS.join(", ")}`);
       const window = windowOf(req.query.window, "30d");
       const [summary] = await history(s).status([req.params.check], 1);
-      if (!summary) return fail(reply, 404, "MIRROR_ERR_NOT_FOUND", "no such badge");
+      if (!summary) return fail(reply, "MIRROR_ERR_NOT_FOUND", "no such badge");
       const badge = shields(summary, kind as BadgeKind, window);
       reply.header("cache-control", PUBLIC_MAX_AGE);
       if (file === "shields") return reply.header("access-control-allow-origin", "*").send(badge);

@@ -1,4 +1,5 @@
 import type { MaintenanceAddRequest } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Principal } from "./auth.js";
 import { ConsoleError } from "./errors.js";
@@ -13,7 +14,7 @@ const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 function silenceRequest(body: unknown): { matchers: string[]; for: string; comment?: string } {
   const b = (body ?? {}) as Record<string, unknown>;
   const matchers = Array.isArray(b.matchers) ? b.matchers.map(String) : String(b.matchers ?? "").split(/\s+/).filter(Boolean);
-  if (!matchers.length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "a silence needs at least one matcher, e.g. alertname=repo.dirty");
+  if (!matchers.length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a silence needs at least one matcher, e.g. alertname=repo.dirty");
   return { matchers, for: typeof b.for === "string" && b.for ? b.for : "2h", ...(typeof b.comment === "string" && b.comment ? { comment: b.comment.slice(0, 500) } : {}) };
 }
 
@@ -35,8 +36,8 @@ export function maintenanceRequest(body: unknown): Omit<MaintenanceAddRequest, "
   const m = (b.match && typeof b.match === "object" ? b.match : b) as Record<string, unknown>;
   const match = Object.fromEntries((["check", "repo", "kind"] as const).flatMap((k) => (names(m[k]).length ? [[k, names(m[k])]] : [])));
   const name = text(b.name);
-  if (!name) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "a maintenance window needs a name");
-  if (!Object.keys(match).length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "a maintenance window needs at least one check, repo or kind to match");
+  if (!name) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a maintenance window needs a name");
+  if (!Object.keys(match).length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a maintenance window needs at least one check, repo or kind to match");
   let until = text(b.until);
   if (until && /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(until)) until = `${until.length === 16 ? `${until}:00` : until}Z`;
   const cron = text(b.cron);
@@ -106,7 +107,7 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
     const limit = Math.min(500, Math.max(1, Number(q.limit) || 50));
     const channel = typeof q.channel === "string" && q.channel ? q.channel : undefined;
     const [f, silences] = await Promise.all([ok.s.mesh.deliveries(limit, channel), ok.s.mesh.silences()]);
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+    if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     const stale = [f.error, silences.error].filter(Boolean).join("; ");
     return { channels: f.data.channels, kept: f.data.kept, silences: silences.data ?? [], at: new Date(f.at as number).toISOString(), ...(stale ? { stale } : {}) };
   });
@@ -115,7 +116,7 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const f = await ok.s.mesh.silences();
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+    if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     return { silences: f.data, ...(f.error ? { stale: f.error } : {}) };
   });
   http.post("/api/silences", PUBLIC, async (req, reply) => {
@@ -141,7 +142,7 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const f = await ok.s.mesh.maintenance();
-    if (!f.data) return reply.code(503).send({ error: { code: "MIRROR_ERR_UNREACHABLE", message: f.error } });
+    if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     return { windows: f.data, at: new Date(f.at as number).toISOString(), ...(f.error ? { stale: f.error } : {}) };
   });
   http.post("/api/maintenance", PUBLIC, async (req, reply) => {

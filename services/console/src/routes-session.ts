@@ -1,4 +1,5 @@
 import type { MirrorConfig } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { clearedCookie, cookie, SESSION_COOKIE, safeNext, sessionCookie } from "./auth.js";
 import { clientAddress } from "./login-limit.js";
@@ -22,7 +23,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
   const secure = () => live().publicUrl.startsWith("https:");
   const loginAnswer = (req: FastifyRequest, reply: FastifyReply, status: number, message: string, next: string) =>
     wantsJson(req)
-      ? reply.code(status).send({ error: { code: status === 429 ? "MIRROR_ERR_RATE_LIMITED" : "MIRROR_ERR_LOGIN", message } })
+      ? replyError(reply, status === 429 ? "MIRROR_ERR_RATE_LIMITED" : "MIRROR_ERR_LOGIN", message, status)
       : reply.code(status).type("text/html; charset=utf-8").send(layout({ title: "Log in", body: loginPage(next, message) }));
 
   http.get("/login", PUBLIC, async (req, reply) => {
@@ -32,7 +33,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
 
   http.post("/login", PUBLIC, async (req, reply) => {
     const s = state();
-    if (!s) return reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    if (!s) return replyError(reply, "MIRROR_ERR_STARTING", "the console is starting");
     const username = field(req.body, "username").slice(0, 200);
     const password = field(req.body, "password");
     const next = safeNext(field(req.body, "next"));

@@ -1,5 +1,6 @@
 import type { MirrorConfig } from "@mirror/contracts";
 import { UserName } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { sessionCookie } from "./auth.js";
 import { type Html, html } from "./html.js";
@@ -26,7 +27,7 @@ const field = (body: unknown, name: string) => String((body as Record<string, un
 export function setupRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
   http.get("/setup", PUBLIC, async (req, reply) => {
     const s = state();
-    if (!s) return reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    if (!s) return replyError(reply, "MIRROR_ERR_STARTING", "the console is starting");
     if ((await s.users.count()) > 0) return page(reply, 410, html`<h1>Set up already</h1><p><a href="/login">Log in</a></p>`);
     const token = (req.query as Record<string, unknown>).token;
     if (!(await s.setup.valid(token))) return page(reply, 403, html`<h1>This setup link is not valid</h1><p>It expires after an hour; restart the console for a new one, or run <code>pnpm mirror user add NAME --role admin --password-stdin</code>.</p>`);
@@ -35,7 +36,7 @@ export function setupRoutes(http: FastifyInstance, config: MirrorConfig, state: 
 
   http.post("/setup", PUBLIC, async (req, reply) => {
     const s = state();
-    if (!s) return reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    if (!s) return replyError(reply, "MIRROR_ERR_STARTING", "the console is starting");
     const [token, username, password] = ["token", "username", "password"].map((f) => field(req.body, f)) as [string, string, string];
     if ((await s.users.count()) > 0) return page(reply, 410, html`<h1>Set up already</h1><p><a href="/login">Log in</a></p>`);
     if (!(await s.setup.valid(token))) return page(reply, 403, html`<h1>This setup link is not valid</h1>`);

@@ -1,4 +1,5 @@
 import { ConsoleRole, type ConsoleUser, UserName } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Principal } from "./auth.js";
 import { ConsoleError } from "./errors.js";
@@ -14,7 +15,7 @@ async function admin(req: FastifyRequest, reply: FastifyReply, state: StateRef) 
   const ok = await guard(req, reply, state, { act: true });
   if (!ok) return undefined;
   if (ok.p.role !== "admin") {
-    reply.code(403).send({ error: { code: "MIRROR_ERR_FORBIDDEN", message: `role ${ok.p.role} cannot manage users` } });
+    replyError(reply, "MIRROR_ERR_FORBIDDEN", `role ${ok.p.role} cannot manage users`);
     return undefined;
   }
   return ok;
@@ -26,7 +27,7 @@ async function addUser(s: ConsoleState, body: unknown): Promise<ConsoleUser> {
   const role = ConsoleRole.safeParse(b.role);
   const password = typeof b.password === "string" ? b.password : "";
   if (!name.success || !role.success || password.length < 8 || password.length > 1_024) {
-    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "a user needs a name (letters, digits, . _ @ -), a role (viewer, operator, admin) and a password of at least 8 characters");
+    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a user needs a name (letters, digits, . _ @ -), a role (viewer, operator, admin) and a password of at least 8 characters");
   }
   const user = await s.users.add(name.data, role.data, password);
   s.log.info({ user: user.name, role: user.role }, "user added");
@@ -34,7 +35,7 @@ async function addUser(s: ConsoleState, body: unknown): Promise<ConsoleUser> {
 }
 
 async function removeUser(s: ConsoleState, me: Principal, name: string): Promise<ConsoleUser> {
-  if (name.toLowerCase() === me.name.toLowerCase()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", 400, "you cannot remove yourself");
+  if (name.toLowerCase() === me.name.toLowerCase()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "you cannot remove yourself");
   const user = await s.users.remove(name);
   await s.sessions.revokeUser(user.name);
   await s.tokens.revokeUser(user.name);
@@ -49,7 +50,7 @@ export function userRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/users", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    if (ok.p.role !== "admin") return reply.code(403).send({ error: { code: "MIRROR_ERR_FORBIDDEN", message: "only admins manage users" } });
+    if (ok.p.role !== "admin") return replyError(reply, "MIRROR_ERR_FORBIDDEN", "only admins manage users");
     return page(reply, ok.s, ok.p);
   });
   http.post("/users", PUBLIC, async (req, reply) => {
@@ -78,7 +79,7 @@ export function userRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/api/users", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    if (ok.p.role !== "admin") return reply.code(403).send({ error: { code: "MIRROR_ERR_FORBIDDEN", message: "only admins manage users" } });
+    if (ok.p.role !== "admin") return replyError(reply, "MIRROR_ERR_FORBIDDEN", "only admins manage users");
     return { users: await ok.s.users.list() };
   });
   http.post("/api/users", PUBLIC, async (req, reply) => {

@@ -1,4 +1,5 @@
 import type { MirrorConfig } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyInstance } from "fastify";
 import { CLIENT_JS, CSS } from "./assets.js";
 import { layout } from "./pages/layout.js";
@@ -27,7 +28,7 @@ export function consoleRoutes(http: FastifyInstance, config: MirrorConfig, state
   http.get("/assets/console.js", { config: { public: true } }, async (_req, reply) => reply.type("text/javascript; charset=utf-8").header("cache-control", "max-age=300").send(CLIENT_JS));
   // A mistyped address gets a page, not JSON (the API keeps its JSON 404).
   http.setNotFoundHandler(async (req, reply) => {
-    if (req.url.startsWith("/api/")) return reply.code(404).send({ error: { code: "MIRROR_ERR_NOT_FOUND", message: `no ${req.method} ${req.url.split("?")[0]}` } });
+    if (req.url.startsWith("/api/")) return replyError(reply, "MIRROR_ERR_NOT_FOUND", `no ${req.method} ${req.url.split("?")[0]}`);
     return reply.code(404).type("text/html; charset=utf-8").send(layout({ title: "Not found", body: notFoundPage(`Nothing at ${req.url.split("?")[0]}.`) }));
   });
   sessionRoutes(http, config, state);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { ConsoleConfig } from "@mirror/contracts";
+import { replyError } from "@mirror/kit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { type AuthDeps, csrfMatches, forbidden, mayAct, type Principal, principalOf, unauthenticated } from "./auth.js";
@@ -46,7 +47,7 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 export async function guard(req: FastifyRequest, reply: FastifyReply, state: StateRef, opts: { act?: boolean } = {}): Promise<{ s: ConsoleState; p: Principal } | undefined> {
   const s = state();
   if (!s) {
-    reply.code(503).send({ error: { code: "MIRROR_ERR_STARTING", message: "the console is starting" } });
+    replyError(reply, "MIRROR_ERR_STARTING", "the console is starting");
     return undefined;
   }
   const p = await principalOf(req, reply, s.auth);

@@ -23,7 +23,7 @@ export class TokenStore {
   ) {}
 
   async create(user: string, name: string): Promise<{ token: string; info: ConsoleToken }> {
-    if ((await this.list(user)).some((t) => t.name === name)) throw new ConsoleError("MIRROR_ERR_TOKEN_EXISTS", 409, `${user} already has a token named ${name}`);
+    if ((await this.list(user)).some((t) => t.name === name)) throw new ConsoleError("MIRROR_ERR_TOKEN_EXISTS", `${user} already has a token named ${name}`);
     const token = `${PREFIX}${randomBytes(32).toString("base64url")}`;
     const info: ConsoleToken = { user, name, createdAt: new Date(this.now()).toISOString() };
     await this.redis.multi().set(key(token), JSON.stringify(info)).hset(userKey(user), name, digest(token)).exec();
@@ -39,7 +39,7 @@ export class TokenStore {
   async revoke(user: string, name: string): Promise<ConsoleToken> {
     const d = await this.redis.hget(userKey(user), name);
     const text = d ? await this.redis.get(`token:${d}`) : null;
-    if (!d || !text) throw new ConsoleError("MIRROR_ERR_NO_TOKEN", 404, `${user} has no token named ${name}`);
+    if (!d || !text) throw new ConsoleError("MIRROR_ERR_NO_TOKEN", `${user} has no token named ${name}`);
     await this.redis.multi().del(`token:${d}`).hdel(userKey(user), name).exec();
     return JSON.parse(text) as ConsoleToken;
   }

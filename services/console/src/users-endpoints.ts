@@ -33,7 +33,7 @@ export function userEndpoints(users: UserStore, sessions: SessionStore, tokens: 
     }),
     endpoint(consoleTokensCreate, async (req) => {
       const user = await users.get(req.user);
-      if (!user) throw new ConsoleError("MIRROR_ERR_NO_USER", 404, `no user ${req.user}`);
+      if (!user) throw new ConsoleError("MIRROR_ERR_NO_USER", `no user ${req.user}`);
       const made = await tokens.create(user.name, req.name);
       log.info({ user: user.name, token: req.name }, "API token created");
       return made;

@@ -24,7 +24,7 @@ export class UserStore {
     const stored: StoredUser = { role, hash: await hashPassword(password), createdAt };
     // NX: two adds of one name never overwrite each other's password.
     const ok = await this.redis.set(key(name), JSON.stringify({ ...stored, name }), "NX");
-    if (ok !== "OK") throw new ConsoleError("MIRROR_ERR_USER_EXISTS", 409, `user ${name} exists (change the password with: mirror user passwd ${name})`);
+    if (ok !== "OK") throw new ConsoleError("MIRROR_ERR_USER_EXISTS", `user ${name} exists (change the password with: mirror user passwd ${name})`);
     await this.redis.sadd(INDEX, name.toLowerCase());
     return { name, role, createdAt };
   }
@@ -48,14 +48,14 @@ export class UserStore {
 
   async passwd(name: string, password: string): Promise<ConsoleUser> {
     const u = await this.get(name);
-    if (!u) throw new ConsoleError("MIRROR_ERR_NO_USER", 404, `no user ${name}`);
+    if (!u) throw new ConsoleError("MIRROR_ERR_NO_USER", `no user ${name}`);
     await this.redis.set(key(name), JSON.stringify({ name: u.name, role: u.role, createdAt: u.createdAt, hash: await hashPassword(password) }), "XX");
     return { name: u.name, role: u.role, createdAt: u.createdAt };
   }
 
   async remove(name: string): Promise<ConsoleUser> {
     const u = await this.get(name);
-    if (!u) throw new ConsoleError("MIRROR_ERR_NO_USER", 404, `no user ${name}`);
+    if (!u) throw new ConsoleError("MIRROR_ERR_NO_USER", `no user ${name}`);
     await this.redis.multi().del(key(name)).srem(INDEX, name.toLowerCase()).exec();
     return { name: u.name, role: u.role, createdAt: u.createdAt };
   }
