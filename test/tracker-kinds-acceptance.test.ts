@@ -107,8 +107,8 @@ notifier: { groupWait: 0s, groupInterval: 1s, repeatInterval: 1h, channels: [ { 
 
     await victim.stop();
     await mesh.waitForLine(/^service-tracker .*"check":"cache".*"to":"down"/, 15_000);
-    const loop = await waitFor("the suppressed loop", async () => {
-      const loops = ((await (await fetch(`http://127.0.0.1:${loopsPort}/loops?status=suppressed`)).json()) as { loops: Loop[] }).loops;
+    const loop = await waitFor("the loop in maintenance", async () => {
+      const loops = ((await (await fetch(`http://127.0.0.1:${loopsPort}/loops?status=maintenance`)).json()) as { loops: Loop[] }).loops;
       return loops.find((l) => l.kind === "service.down" && l.entity.service === "cache");
     }, { timeout: 15_000 });
     assert.deepEqual(loop.suppressedBy, ["maintenance:backup"]);

@@ -83,7 +83,7 @@ test("query and body parsers never throw on any input, and only ever pass on wha
   fc.assert(
     fc.property(fc.dictionary(fc.constantFrom("status", "kind", "severity", "q", "x"), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()), fc.constant(null))), (query) => {
       const f = loopFilter(query);
-      assert.ok(["active", "open", "acknowledged", "snoozed", "suppressed", "closed", "all"].includes(f.status));
+      assert.ok(["active", "open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed", "all"].includes(f.status));
       assert.ok(f.severity === undefined || ["critical", "high", "medium", "low", "info"].includes(f.severity));
       assert.ok((f.q ?? "").length <= 200 && (f.kind ?? "").length <= 200);
     }),

@@ -1,6 +1,7 @@
 import type { Loop, LoopStatus } from "@mirror/contracts";
 import { conflict, notFound } from "./errors.js";
 import type { EntityState, LoopChange, Mutation, StoredLoop } from "./state.js";
+import { liveStatus } from "./live-status.js";
 import { transition } from "./transition.js";
 
 /** What the owner can do to a loop. */
@@ -35,7 +36,7 @@ function decide(stored: StoredLoop, input: CommandInput): { next: StoredLoop; ch
   const { command } = input;
   const by = `user:${input.by}`;
   const t = (to: LoopStatus, patch?: Partial<Loop>) => transition(loop, to, input.now, by, { note: input.note, historyLimit: input.historyLimit, patch });
-  const live: LoopStatus = loop.suppressedBy.length > 0 ? "suppressed" : "open";
+  const live: LoopStatus = liveStatus(loop.suppressedBy);
   switch (command.type) {
     case "ack":
       if (loop.status === "acknowledged") return null;

@@ -13,7 +13,7 @@ export function loopMetrics(registry: Registry, store: LoopStore) {
   };
   new Gauge({
     name: "mirror_loops_open",
-    help: "Loops not closed (open, acknowledged, snoozed, suppressed), by kind and severity",
+    help: "Loops not closed (open, acknowledged, snoozed, suppressed, maintenance), by kind and severity",
     labelNames: ["kind", "severity"],
     registers: [registry],
     async collect() {

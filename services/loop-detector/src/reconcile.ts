@@ -1,6 +1,7 @@
 import { entityKey, type Loop, type LoopStatus, loopId } from "@mirror/contracts";
 import type { Condition } from "./rules/rule.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type StoredLoop } from "./state.js";
+import { isLive, liveStatus } from "./live-status.js";
 import { transition } from "./transition.js";
 
 export interface ReconcileOptions {
@@ -53,7 +54,7 @@ export function endSnoozes(state: EntityState, now: number, opts: ReconcileOptio
   for (const [kind, s] of Object.entries(state.loops)) {
     const l = s.loop;
     if (l.status !== "snoozed" || !l.snoozedUntil || Date.parse(l.snoozedUntil) > now) continue;
-    const to: LoopStatus = l.suppressedBy.length ? "suppressed" : "open";
+    const to: LoopStatus = liveStatus(l.suppressedBy);
     const loop = transition(l, to, now, "tick", { note: "snooze ended", historyLimit: opts.historyLimit });
     changes.push({ event: "updated", loop, reason: "snooze ended" });
     loops[kind] = { loop, muted: false };
@@ -80,12 +81,12 @@ function holding(
   changes: LoopChange[],
 ): StoredLoop {
   const fresh = { summary: c.summary, evidence: { ...c.evidence, since: new Date(since).toISOString() } };
-  const wanted: LoopStatus = opts.suppressedBy.length > 0 ? "suppressed" : "open";
+  const wanted: LoopStatus = liveStatus(opts.suppressedBy);
   const by = `rule:${c.kind}`;
   const t = { historyLimit: opts.historyLimit };
   if (!stored) {
     const loop = newLoop(state, c, fresh, wanted, now, opts);
-    changes.push({ event: "opened", loop, reason: wanted === "suppressed" ? "opened suppressed" : "opened" });
+    changes.push({ event: "opened", loop, reason: wanted === "open" ? "opened" : `opened ${wanted}` });
     return { loop, muted: false };
   }
   const cur = { ...stored.loop, ...fresh };
@@ -108,12 +109,14 @@ function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: 
     changes.push({ event: "updated", loop, reason: "snooze ended" });
     return loop;
   }
-  if ((cur.status === "open" && wanted === "suppressed") || (cur.status === "suppressed" && wanted === "open")) {
-    const maintenance = (l: string[]) => l.length > 0 && l.every((b) => b.startsWith("maintenance:"));
+  if (isLive(cur.status) && cur.status !== wanted) {
+    const windows = opts.suppressedBy.filter((b) => b.startsWith("maintenance:")).map((b) => b.slice(12));
     const note =
-      wanted === "open"
-        ? maintenance(cur.suppressedBy) ? "maintenance ended" : "parent recovered"
-        : maintenance(opts.suppressedBy) ? `maintenance: ${opts.suppressedBy.map((b) => b.slice(12)).join(", ")}` : `parent down: ${opts.suppressedBy.join(", ")}`;
+      wanted === "maintenance"
+        ? `maintenance: ${windows.join(", ")}`
+        : wanted === "suppressed"
+          ? cur.status === "maintenance" ? `maintenance ended; parent down: ${opts.suppressedBy.join(", ")}` : `parent down: ${opts.suppressedBy.join(", ")}`
+          : cur.status === "maintenance" ? "maintenance ended" : "parent recovered";
     const loop = transition(cur, wanted, now, actor(opts, c), { ...t, note });
     changes.push({ event: "updated", loop, reason: wanted === "open" ? "unsuppressed" : "suppressed" });
     return loop;

@@ -13,7 +13,7 @@ after(async () => {
   await h.stop();
 });
 
-test("maintenance.add|list|end over the bus: an open loop turns suppressed at once, opens again when the window is ended; bad input, duplicates and unknown names are refused", async () => {
+test("maintenance.add|list|end over the bus: an open loop turns to maintenance at once, opens again when the window is ended; bad input, duplicates and unknown names are refused", async () => {
   await h.detector(`loops:
   rules: { service.down: { after: 0s } }
   maintenance: [ { name: nightly, match: { kind: [repo.dirty] }, cron: "0 3 * * *", duration: 1h } ]
@@ -27,7 +27,7 @@ test("maintenance.add|list|end over the bus: an open loop turns suppressed at on
   assert.equal(added.window.active, true);
   assert.equal(added.window.createdBy, "alice");
   // Woken by the add: no new status needed.
-  await waitFor("loop suppressed", () => last()?.status === "suppressed");
+  await waitFor("loop in maintenance", () => last()?.status === "maintenance");
   assert.deepEqual(last()?.suppressedBy, ["maintenance:disk-swap"]);
 
   const { windows } = await h.scanner.request(maintenanceList, {});

@@ -19,13 +19,13 @@ function rec(state: EntityState, conditions: Condition[], now: number, mw: Maint
   return { state: m.state, changes: m.changes };
 }
 
-test("a one-off window: a loop opens suppressed by maintenance:<name>, is looked at again when the window ends, and is open (notified) then", () => {
+test("a one-off window: a loop opens in status maintenance (maintenance:<name> in suppressedBy), is looked at again when the window ends, and is open (notified) then", () => {
   const mw = windows([{ name: "backup", match: { check: ["redis"] }, start: new Date(T0 - M).toISOString(), end: new Date(T0 + 20 * M).toISOString() }]);
   const first = rec(emptyState(entity), [down()], T0, mw);
   const loop = first.state.loops["service.down"]?.loop;
-  assert.equal(loop?.status, "suppressed");
+  assert.equal(loop?.status, "maintenance");
   assert.deepEqual(loop?.suppressedBy, ["maintenance:backup"]);
-  assert.equal(first.changes[0]?.reason, "opened suppressed");
+  assert.equal(first.changes[0]?.reason, "opened maintenance");
   assert.equal(wakeAt(first.state), T0 + 20 * M, "the tick looks again when the window ends");
   // Still down after the window: the loop becomes open, which the notifier sends.
   const after = rec(first.state, [down()], T0 + 20 * M, mw);
@@ -41,7 +41,7 @@ test("a check that recovers inside the window closes a loop that was never open 
   const closed = rec(first.state, [], T0 + 2 * M, mw);
   const l = closed.state.loops["service.down"]?.loop;
   assert.equal(l?.status, "closed");
-  assert.deepEqual(l?.history.map((h) => h.to), ["suppressed", "closed"], "never open: the notifier muted it all along");
+  assert.deepEqual(l?.history.map((h) => h.to), ["maintenance", "closed"], "never open: the notifier muted it all along");
 });
 
 test("match: check, repo and kind lists must all hold; other entities and kinds are not covered", () => {

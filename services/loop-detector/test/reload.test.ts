@@ -41,7 +41,7 @@ test("a maintenance window added to mirror.yaml while the detector runs suppress
   await waitFor("reloaded", async () => (await metric("ok")) >= 1);
 
   // No new status needed: a reload has every entity looked at again.
-  await waitFor("loop suppressed by the window", () => statusOf() === "suppressed");
+  await waitFor("loop in maintenance by the window", () => statusOf() === "maintenance");
   assert.deepEqual(h.eventsFor(id).at(-1)?.data.loop.suppressedBy, ["maintenance:backup"]);
 
   // The window ends with redis still down: the tick opens the loop again (the notifier sends it then).

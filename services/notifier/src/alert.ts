@@ -14,7 +14,7 @@ export interface AlertState {
   annotations: Record<string, string>;
   startsAt: string;
   endsAt: string;
-  /** Acknowledged, suppressed by a parent, or snoozed until `mutedUntil` (ms): no firing messages, but a resolved one still goes out. */
+  /** Acknowledged, suppressed by a parent, in a maintenance window, or snoozed until `mutedUntil` (ms): no firing messages, but a resolved one still goes out. */
   muted: boolean;
   mutedUntil: number | null;
   /** Escalation copies only count from this time (ms). */
@@ -79,7 +79,7 @@ export function toAlert(loop: Loop, prev: AlertState | undefined, activeFrom: nu
     annotations: loopAnnotations(loop),
     startsAt: loop.openedAt,
     endsAt: closed ? (loop.closedAt ?? loop.updatedAt) : ZERO_TIME,
-    muted: loop.status === "acknowledged" || loop.status === "snoozed" || loop.status === "suppressed",
+    muted: loop.status === "acknowledged" || loop.status === "snoozed" || loop.status === "suppressed" || loop.status === "maintenance",
     mutedUntil: loop.status === "snoozed" ? snoozedUntil : null,
     activeFrom,
     notified: prev?.notified ?? "none",

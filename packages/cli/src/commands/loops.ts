@@ -5,10 +5,10 @@ import { hostPort, reachable } from "../embedded.js";
 
 const USAGE = `usage: mirror loops [--status S[,S...]] [--kind K] [--severity S] [--all] [--json]
   lists the loops the loop-detector holds: by default every loop that is not closed
-  (open, acknowledged, snoozed, suppressed), worst first; --all includes closed ones
+  (open, acknowledged, snoozed, suppressed, maintenance), worst first; --all includes closed ones
 `;
 
-const ACTIVE = ["open", "acknowledged", "snoozed", "suppressed"] as const;
+const ACTIVE = ["open", "acknowledged", "snoozed", "suppressed", "maintenance"] as const;
 
 /** `mirror loops`: the loops from the loop-detector's `loops.list` endpoint, as a table or JSON. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -5,7 +5,7 @@ const USAGE = `usage:
   mirror maintenance add NAME [--check C]... [--repo R]... [--kind K]... (--for 2h | --until ISO | --cron EXPR --duration D [--tz TZ]) [--by NAME]
   mirror maintenance list [--json]
   mirror maintenance end NAME
-While a window is on, loops of what it matches open as suppressed (visible, not notified);
+While a window is on, loops of what it matches open as maintenance (visible, not notified);
 one still open when it ends is notified then. Windows of mirror.yaml (loops.maintenance) are listed too.
 `;
 

@@ -43,7 +43,7 @@ const Rules = z.record(z.string(), RuleConfig).superRefine((rules, ctx) => {
 });
 
 /**
- * A maintenance window: while it is on, loops of what it matches open (or stay) `suppressed`
+ * A maintenance window: while it is on, loops of what it matches open (or stay) `maintenance`
  * with `maintenance:<name>` in `suppressedBy` (visible, not notified); one still open when the
  * window ends is notified then. One-off (`start`, `end`) or recurring (`cron` in `tz`, `duration`).
  */
@@ -123,7 +123,7 @@ export const LoopsConfig = z
      * open `service.down`, its children's loops open as `suppressed` (visible, not notified).
      */
     dependsOn: z.record(z.string(), z.array(z.string().min(1))).default({}),
-    /** Maintenance windows: matching loops are suppressed while one is on. */
+    /** Maintenance windows: matching loops are in status maintenance (not notified) while one is on. */
     maintenance: z.array(MaintenanceWindow).default([]),
     /** Transitions kept in each loop's history (oldest dropped first). */
     historyLimit: z.number().int().min(1).max(1_000).default(50),

@@ -5,9 +5,10 @@ import { IsoTime, Severity } from "./common.js";
 /**
  * `open` needs attention; `acknowledged` someone is on it (no repeats, closes itself on
  * recovery); `snoozed` until `snoozedUntil`; `suppressed` a parent service is down (visible,
- * not notified); `closed` the condition cleared, or someone closed it by hand.
+ * not notified); `maintenance` a maintenance window covers it (visible, not notified, notified when
+ * the window ends if still open); `closed` the condition cleared, or someone closed it by hand.
  */
-export const LoopStatus = z.enum(["open", "acknowledged", "snoozed", "suppressed", "closed"]);
+export const LoopStatus = z.enum(["open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed"]);
 export type LoopStatus = z.infer<typeof LoopStatus>;
 
 export const LoopEntity = z.object({

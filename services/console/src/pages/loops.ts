@@ -5,7 +5,7 @@ import type { Fetched } from "../mesh.js";
 import { ago, staleBanner } from "./layout.js";
 
 export const SNOOZE_CHOICES = ["1h", "4h", "1d", "7d"] as const;
-const STATUSES = ["active", "open", "acknowledged", "snoozed", "suppressed", "closed", "all"] as const;
+const STATUSES = ["active", "open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed", "all"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
 
 /** What a loop is about, as text: the repo's path or the service's name. */
@@ -76,13 +76,13 @@ function actions(loop: Loop, user: Principal): Html {
     html`<form class="inline" method="post" action="/loops/${id}/${action}"><input type="hidden" name="_csrf" value="${user.csrf}"><button type="submit">${label}</button></form>`;
   const open = loop.status !== "closed";
   return html`<div class="actions">
-    ${loop.status === "open" || loop.status === "suppressed" ? button("ack", "Acknowledge") : ""}
+    ${loop.status === "open" || loop.status === "suppressed" || loop.status === "maintenance" ? button("ack", "Acknowledge") : ""}
     ${open
       ? html`<form class="inline" method="post" action="/loops/${id}/snooze"><input type="hidden" name="_csrf" value="${user.csrf}">
         <label>for <select name="for">${SNOOZE_CHOICES.map((d) => html`<option value="${d}">${d}</option>`)}</select></label><button type="submit">Snooze</button></form>`
       : ""}
     ${open ? button("close", "Close") : ""}
-    ${loop.status !== "open" && loop.status !== "suppressed" ? button("reopen", "Reopen") : ""}
+    ${loop.status !== "open" && loop.status !== "suppressed" && loop.status !== "maintenance" ? button("reopen", "Reopen") : ""}
   </div>`;
 }
 
