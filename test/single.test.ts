@@ -72,7 +72,9 @@ test("pnpm start --single runs every service in the supervisor's one process, an
       60_000,
     );
     // The services run in a worker thread of the supervisor: no process of their own, and the
-    // only node process below pnpm start is the supervisor (beside nats-server and redis-server).
+    // only node process below pnpm start is the supervisor (beside nats-server and redis-server),
+    // once the ready summary's short-lived `mirror status` has come and gone.
+    await mesh.waitForLine(/"msg":"mesh ready"/, 120_000);
     const cmds = tree(mesh);
     assert.ok(!cmds.some((c) => /\/services\/[^/]+\/src\/main\.ts|\/(services-[^/]+|mirror-single)[^ ]*\.mjs/.test(c)), `no process per service:\n${cmds.join("\n")}`);
     assert.equal(cmds.filter((c) => /^(\S*\/)?node /.test(c)).length, 1, `one node process:\n${cmds.join("\n")}`);

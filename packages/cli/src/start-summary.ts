@@ -1,9 +1,8 @@
 // The one summary `pnpm start` prints once every service is ready: where the console is, how many
 // services are up, what the scanner found (asked over the bus by `mirror status` as the operator, in
-// a short-lived worker thread, so the supervisor itself never holds the NATS client), what is configured,
+// a short-lived process, so the supervisor itself never holds the NATS client), what is configured,
 // and the first admin's setup link. Only node built-ins here (see start-lean.ts).
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { spawn } from "node:child_process";
 import type { MeshStatus } from "./commands/status.js";
 
 /** The summary's fields; in JSON output, one log record with exactly these beside level, time, service, msg. */
@@ -52,21 +51,19 @@ export class Readiness {
 }
 
 /**
- * Runs `mirror status --json` (`cli`: the CLI bundle's main.mjs, or bin/mirror.mjs) in a worker thread and reads its answer; undefined
- * if it gave none. A thread, not a process: the mesh's process tree stays the supervisor, the
- * services and the servers, and the NATS client it loads goes with the thread.
+ * Runs `mirror status --json` (`cli`: the CLI bundle's main.mjs, or bin/mirror.mjs) as a short-lived
+ * child process and reads its answer; undefined if it gave none. A process rather than a worker
+ * thread: a thread's NATS client and bundle would stay in the supervisor's RSS (about 10 MB) after
+ * it ended. `signal` ends it early (the mesh is stopping).
  */
-export function askStatus(cli: string, env: NodeJS.ProcessEnv, timeoutMs = 45_000): Promise<MeshStatus | undefined> {
+export function askStatus(cli: string, env: NodeJS.ProcessEnv, signal: AbortSignal, timeoutMs = 45_000): Promise<MeshStatus | undefined> {
   return new Promise((resolve) => {
     const { MIRROR_START_PREPARE: _, ...rest } = env;
-    const worker = new Worker(pathToFileURL(cli), { argv: ["status", "--json", "--wait", "30s"], env: rest, stdout: true, stderr: true });
+    const child = spawn(process.execPath, [cli, "status", "--json", "--wait", "30s"], { env: rest, stdio: ["ignore", "pipe", "ignore"], signal, timeout: timeoutMs, killSignal: "SIGKILL" });
     let out = "";
-    const timer = setTimeout(() => void worker.terminate(), timeoutMs);
-    worker.stdout.on("data", (d: Buffer) => void (out += d.toString("utf8")));
-    worker.stderr.resume();
-    worker.on("error", () => undefined);
-    worker.once("exit", () => {
-      clearTimeout(timer);
+    child.stdout.on("data", (d: Buffer) => void (out += d.toString("utf8")));
+    child.once("error", () => undefined);
+    child.once("close", () => {
       try {
         resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "") as MeshStatus);
       } catch {
@@ -123,6 +120,7 @@ export class StartSummary {
   private printed = false;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
+  private readonly abort = new AbortController();
 
   constructor(
     names: readonly string[],
@@ -140,13 +138,14 @@ export class StartSummary {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.abort.abort();
   }
 
   private async print(): Promise<void> {
     if (this.printed || this.stopped) return;
     this.printed = true;
     clearTimeout(this.timer);
-    const status = await askStatus(this.opts.cli, this.opts.env);
+    const status = await askStatus(this.opts.cli, this.opts.env, this.abort.signal);
     if (this.stopped) return;
     const s = summarize(this.ready, status);
     this.opts.write(this.opts.pretty ? summaryText(s) : `${summaryRecord(s)}\n`);
