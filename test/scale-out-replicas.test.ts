@@ -81,7 +81,7 @@ notifier:
   backoff: 200ms
   maxBackoff: 2s
   maxAttempts: 100
-  channels: [ { name: hook, type: webhook, url: "${hook.url}", timeout: 2s } ]
+  channels: [ { name: hook, type: webhook, url: "${hook.url}" } ]
 `;
   const yaml = (loops: number, notifier: number) => base.replace("PORT_LOOPS", `port: ${loops}`).replace("PORT_NOTIFIER", `port: ${notifier}`);
   const procs: Proc[] = [];

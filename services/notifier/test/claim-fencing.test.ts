@@ -84,6 +84,19 @@ test("two replicas handling revisions of one loop out of order: an older revisio
     assert.equal((await flush()).map((d) => d.message.status).join(), "resolved");
     await onLoopEvent({ loop: { ...slow, rev: 2, summary: "changed" }, reason: "still dirty" }, deps);
     assert.deepEqual(await flush(), [], "no second firing from the stale revision");
+    // The same closed event taken again by the other replica (redelivered while the first was
+    // slow), which read the loop's record before the first one saved it: the group already went
+    // out resolved and ended; nothing is sent again.
+    const twice = makeLoop({ repo: "/src/twice" });
+    await onLoopEvent({ loop: twice, reason: "dirty" }, deps);
+    assert.equal((await flush()).length, 1);
+    const closed = { loop: { ...twice, status: "closed" as const, rev: 2 }, reason: "clean" };
+    const recordBefore = await redis2.get(`loop:${twice.id}`);
+    await onLoopEvent(closed, deps);
+    assert.equal((await flush()).map((d) => d.message.status).join(), "resolved");
+    await redis2.set(`loop:${twice.id}`, recordBefore as string);
+    await onLoopEvent(closed, deps);
+    assert.deepEqual(await flush(), [], "no second resolved");
     // The same when revision 2 had read the loop's record before revision 3 was recorded: its
     // group write is refused in the same script that compares the group.
     const id = "some-group";

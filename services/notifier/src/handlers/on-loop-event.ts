@@ -44,6 +44,9 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   for (const [i, { target, gl, id }] of targets.entries()) {
     const activeFrom = target.escalation ? Date.parse(loop.openedAt) + target.escalateAfter : 0;
     const written = await updateGroup(deps.store, id, now, groups[i], (g) => {
+      // No group to resolve in: its firing was never in one, or it already went out resolved
+      // and ended the group (the same event taken again by another replica after a redelivery).
+      if (!g && loop.status === "closed") return undefined;
       const base = g ?? newGroup({ id, key: groupKeyOf(target, gl), channel: target.channel, route: target.route, escalation: target.escalation, labels: gl, epoch: `${now}-${loop.id}-${loop.rev}` }, now, target.policy);
       const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
       const trace = traceCarrier();
