@@ -3,14 +3,28 @@ import { loadManifests, startOrder } from "../manifests.js";
 
 const USAGE = "usage: mirror services [--json]\n";
 
+/** Subjects that differ only in their last token, written once: `mirror.loops.{list,get,ack}`. */
+export function compactSubjects(subjects: readonly string[]): string {
+  const groups = new Map<string, string[]>();
+  for (const s of subjects) {
+    const at = s.lastIndexOf(".");
+    const [head, last] = at < 0 || s.endsWith(">") || s.endsWith("*") ? [s, ""] : [s.slice(0, at), s.slice(at + 1)];
+    const key = last ? head : `\u0000${s}`;
+    groups.set(key, [...(groups.get(key) ?? []), last]);
+  }
+  return [...groups]
+    .map(([head, lasts]) => (head.startsWith("\u0000") ? head.slice(1) : lasts.length === 1 ? `${head}.${lasts[0]}` : `${head}.{${lasts.join(",")}}`))
+    .join(" ");
+}
+
 function row(m: ServiceManifest): Record<string, string> {
   return {
     name: m.name,
     port: String(m.port),
-    publishes: m.publishes.join(" ") || "-",
+    publishes: compactSubjects(m.publishes) || "-",
     consumes: m.consumes.map((c) => `${c.durable}(${c.filter})`).join(" ") || "-",
-    requests: m.requests.join(" ") || "-",
-    serves: m.serves.join(" ") || "-",
+    requests: compactSubjects(m.requests) || "-",
+    serves: compactSubjects(m.serves) || "-",
   };
 }
 
