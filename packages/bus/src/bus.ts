@@ -5,7 +5,7 @@ import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { randomUUID } from "node:crypto";
-import { BusError, describeZodError, PublishError, ValidationError } from "./errors.js";
+import { BusError, busError, describeZodError, PublishError, ValidationError } from "./errors.js";
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
@@ -120,7 +120,7 @@ export class Bus implements BusCore {
       const hint = opts.auth
         ? `the server does not know the key of "${opts.name}" (start nats-server with the nats-server.conf generated beside it by \`pnpm mirror identity init\`)`
         : "the server requires credentials: set MIRROR_IDENTITY_DIR or bus.identityDir (`pnpm mirror identity init --out DIR`)";
-      throw new BusError("MIRROR_ERR_AUTH", `NATS refused the connection of "${opts.name}" (authorization violation): ${hint}`, { cause: err });
+      throw busError("MIRROR_ERR_AUTH", [opts.name, hint], { cause: err });
     }
     const bus = new Bus(nc, opts);
     if (opts.manageStreams !== false) await bus.ensureStreams();
@@ -239,12 +239,12 @@ export class Bus implements BusCore {
       } catch (err) {
         if (isPermissionError(err)) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "denied" });
-          throw new BusError("MIRROR_ERR_PERMISSION", `"${this.name}" may not publish on ${subject}: the server refused it (permissions violation)`, { cause: err });
+          throw busError("MIRROR_ERR_PERMISSION", [this.name, subject], { cause: err });
         }
         // Too big for the server: no retry can help (it used to retry with the same id for the whole deadline).
         if (isPayloadTooLarge(err, payload.length + (hdrs as MsgHdrsImpl).encode().length, this.nc.info?.max_payload)) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "too_large" });
-          throw new BusError("MIRROR_ERR_TOO_LARGE", `${subject} (id ${id}): ${payload.length} bytes exceed the server's max_payload`, { cause: err });
+          throw busError("MIRROR_ERR_TOO_LARGE", [subject, id, payload.length], { cause: err });
         }
         if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });

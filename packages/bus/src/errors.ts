@@ -1,4 +1,4 @@
-import { type ErrorCode, MirrorError, type RemoteErrorCode } from "@mirror/contracts";
+import { type ErrorCode, errorSpec, formatErrorMessage, MirrorError, type RemoteErrorCode } from "@mirror/contracts";
 
 /**
  * Base of every bus error, built from the registry (packages/contracts/src/errors.ts): a stable code,
@@ -9,6 +9,11 @@ export class BusError extends MirrorError {
   constructor(code: ErrorCode, message: string, opts: { cause?: unknown } = {}) {
     super(code, message, { cause: opts.cause });
   }
+}
+
+/** A bus error whose message is the registry's template for `code` filled with `args` (fastify's createError). */
+export function busError(code: ErrorCode, args: readonly unknown[], opts: { cause?: unknown } = {}): BusError {
+  return new BusError(code, formatErrorMessage(errorSpec(code).message, args), opts);
 }
 
 /** Data did not match its contract's schema (on publish or on receive). */
