@@ -221,6 +221,8 @@ test("a repository's signals over the bus: the API and the page behind the login
     assert.equal(page.statusCode, 200);
     assert.ok(page.body.includes("<h1>/home/ada/code/&lt;site&gt;</h1>"));
     assert.match(page.body, /<td>repo\.dirty<\/td><td><strong>true<\/strong>.*<td>2 h<\/td>/s);
+    // The timeline: one period, from 2 hours ago to now, at the right end of the 90 days.
+    assert.match(page.body, /<svg viewBox="0 0 300 12"[^>]*aria-label="repo\.dirty: true 0\.1% of the last 90 days"><rect width="300" height="12" fill="#e9ecef"\/><rect class="period" x="299\.\d" width="1"/);
   } finally {
     await detector.close();
   }

@@ -100,9 +100,18 @@ export const historyTrend = defineEndpoint({ name: "history-trend", subject: "mi
 
 export const HistoryRepoRequest = z.object({ repo: z.string().min(1).max(4_096), days: z.number().int().min(1).max(90).default(90) });
 /** One signal (repo loop kind) of a repository: how long it was true in the window, and whether it is now. */
-export const RepoSignal = z.object({ kind: z.string(), open: z.boolean(), since: IsoTime.nullable(), trueMs: z.number().nonnegative(), ratio: z.number().min(0).max(1) });
+export const RepoSignal = z.object({
+  kind: z.string(),
+  open: z.boolean(),
+  since: IsoTime.nullable(),
+  trueMs: z.number().nonnegative(),
+  ratio: z.number().min(0).max(1),
+  /** When it was true within the window, oldest first (clipped to it); `end` null while it still is. */
+  periods: z.array(z.object({ start: IsoTime, end: IsoTime.nullable() })).default([]),
+});
 export type RepoSignal = z.infer<typeof RepoSignal>;
-export const HistoryRepoReply = z.object({ repo: z.string(), days: z.number().int(), signals: z.array(RepoSignal) });
+/** `at`: when the history answered (the end of the window). */
+export const HistoryRepoReply = z.object({ repo: z.string(), days: z.number().int(), at: IsoTime.optional(), signals: z.array(RepoSignal) });
 export type HistoryRepoReply = z.infer<typeof HistoryRepoReply>;
 /** Served by: history. Called by: console (a repository's signals over the last days). */
 export const historyRepo = defineEndpoint({ name: "history-repo", subject: "mirror.history.repo", request: HistoryRepoRequest, reply: HistoryRepoReply });

@@ -196,9 +196,14 @@ export class HistoryQueries {
       const openSince = typeof r.o === "number" && r.o >= 0 ? r.o : null;
       const clip = (a: number, b: number) => Math.max(0, Math.min(b, now) - Math.max(a, from));
       const trueMs = spans.reduce((sum, [a, b]) => sum + clip(a, b), 0) + (openSince === null ? 0 : clip(openSince, now));
-      return { kind, open: openSince !== null, since: openSince === null ? null : new Date(openSince).toISOString(), trueMs, ratio: Math.min(1, trueMs / (now - from)) };
+      const iso = (t: number) => new Date(Math.max(t, from)).toISOString();
+      const periods = [
+        ...spans.filter(([a, b]) => clip(a, b) > 0).map(([a, b]) => ({ start: iso(a), end: iso(Math.min(b, now)) })),
+        ...(openSince === null ? [] : [{ start: iso(openSince), end: null }]),
+      ];
+      return { kind, open: openSince !== null, since: openSince === null ? null : new Date(openSince).toISOString(), trueMs, ratio: Math.min(1, trueMs / (now - from)), periods };
     });
-    return { repo, days, signals: signals.sort((a, b) => b.trueMs - a.trueMs || a.kind.localeCompare(b.kind)) };
+    return { repo, days, at: new Date(now).toISOString(), signals: signals.sort((a, b) => b.trueMs - a.trueMs || a.kind.localeCompare(b.kind)) };
   }
 
   /** Every check ever recorded that still has history. */

@@ -68,9 +68,12 @@ test("a repository's signals: how long each repo loop kind was true in the last 
   const r = await h.queries.repo("/r/site", 90);
   assert.deepEqual(r.signals.map((s) => [s.kind, s.open, s.trueMs, s.since]), [["repo.dirty", true, 3 * DAY, iso(t0 + 3 * DAY)]]);
   assert.equal(r.signals[0]?.ratio, 3 / 90);
+  assert.deepEqual(r.signals[0]?.periods, [{ start: iso(t0), end: iso(t0 + 2 * DAY) }, { start: iso(t0 + 3 * DAY), end: null }], "when it was true");
   assert.deepEqual((await h.queries.repo("/r/other", 90)).signals, []);
   h.clock.advance(100 * DAY);
-  assert.equal((await h.queries.repo("/r/site", 90)).signals[0]?.trueMs, 90 * DAY, "still open: the whole window, no more");
+  const later = (await h.queries.repo("/r/site", 90)).signals[0];
+  assert.equal(later?.trueMs, 90 * DAY, "still open: the whole window, no more");
+  assert.deepEqual(later?.periods, [{ start: iso(h.clock.now() - 90 * DAY), end: null }], "periods clipped to the window");
 });
 
 test("a service loop names the incident it reported", async () => {

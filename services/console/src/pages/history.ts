@@ -107,13 +107,22 @@ export function trendPage(t: HistoryTrendReply): Html {
 )}</tbody></table>`;
 }
 
-/** A repository's signals: how long each was true in the window, longest first, and whether it is now. */
-export function repoHistoryPage(r: HistoryRepoReply): Html {
+/** When a signal was true over the window: a thin timeline, one rect per period, oldest at the left. */
+function signalTimeline(s: HistoryRepoReply["signals"][number], days: number, now: number): Html {
+  const from = now - days * 86_400_000;
+  const x = (iso: string | null) => n1((((iso ? Date.parse(iso) : now) - from) / (now - from)) * 300);
+  return html`<svg viewBox="0 0 300 12" width="300" height="12" role="img" aria-label="${s.kind}: true ${formatPercent(s.ratio)} of the last ${days} days"><rect width="300" height="12" fill="#e9ecef"/>${s.periods.map(
+    (p) => html`<rect class="period" x="${x(p.start)}" width="${Math.max(1, n1(x(p.end) - x(p.start)))}" height="12" fill="#f76707"><title>${p.start.slice(0, 16).replace("T", " ")} – ${p.end ? p.end.slice(0, 16).replace("T", " ") : "now"}</title></rect>`,
+  )}</svg>`;
+}
+
+/** A repository's signals: how long each was true in the window, longest first, whether it is now, and when. */
+export function repoHistoryPage(r: HistoryRepoReply, now = r.at ? Date.parse(r.at) : Date.now()): Html {
   return html`<h1>${r.repo}</h1>
 <p class="muted">How long each signal was true in the last ${r.days} days.</p>
 ${r.signals.length
-  ? html`<table><thead><tr><th>Signal</th><th>Now</th><th>True for</th><th>Share</th></tr></thead><tbody>${r.signals.map(
-      (s) => html`<tr><td>${s.kind}</td><td>${s.open ? html`<strong>true</strong> since ${s.since?.slice(0, 16).replace("T", " ")}` : "false"}</td><td>${formatSpan(s.trueMs)}</td><td><meter min="0" max="1" value="${s.ratio}">${formatPercent(s.ratio)}</meter> ${formatPercent(s.ratio)}</td></tr>`,
+  ? html`<table><thead><tr><th>Signal</th><th>Now</th><th>True for</th><th>Share</th><th class="wide">When (${r.days} days to now)</th></tr></thead><tbody>${r.signals.map(
+      (s) => html`<tr><td>${s.kind}</td><td>${s.open ? html`<strong>true</strong> since ${s.since?.slice(0, 16).replace("T", " ")}` : "false"}</td><td>${formatSpan(s.trueMs)}</td><td><meter min="0" max="1" value="${s.ratio}">${formatPercent(s.ratio)}</meter> ${formatPercent(s.ratio)}</td><td class="wide">${signalTimeline(s, r.days, now)}</td></tr>`,
     )}</tbody></table>`
   : html`<p class="muted">No signal was true in this window.</p>`}`;
 }
