@@ -52,7 +52,10 @@ test("Prometheus scrapes every default service on its manifest's port (the opt-i
   const expected = MANIFESTS.filter((m) => m.startsByDefault)
     .map((m) => `${m.name}:${m.port} ${m.name}`)
     .sort();
-  assert.deepEqual(scraped, expected);
+  const block = MANIFESTS.filter((m) => m.startsByDefault)
+    .map((m) => `      - targets: ["${m.name}:${m.port}"]\n        labels: { service: ${m.name} }`)
+    .join("\n");
+  assert.deepEqual(scraped, expected, `the mirror job's static_configs in deploy/prometheus/prometheus.yml should be:\n${block}`);
   for (const m of MANIFESTS.filter((x) => !x.startsByDefault && compose.services[x.name])) {
     assert.match(promText, new RegExp(`#\\s*- targets: \\["${m.name}:${m.port}"\\]`), `${m.name} (opt-in) has a commented target on ${m.port}`);
   }
