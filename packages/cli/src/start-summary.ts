@@ -118,6 +118,7 @@ export function summaryText(s: MeshSummary): string {
 export class StartSummary {
   private readonly ready: Readiness;
   private printed = false;
+  private printing: Promise<void> | undefined;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
   private readonly abort = new AbortController();
@@ -127,12 +128,17 @@ export class StartSummary {
     private readonly opts: { cli: string; env: NodeJS.ProcessEnv; pretty: boolean; write: (text: string) => void; deadlineMs?: number },
   ) {
     this.ready = new Readiness(names);
-    this.timer = setTimeout(() => void this.print(), opts.deadlineMs ?? 120_000);
+    this.timer = setTimeout(() => void (this.printing ??= this.print()), opts.deadlineMs ?? 120_000);
     this.timer.unref();
   }
 
   see(line: string): void {
-    if (!this.printed && this.ready.see(line)) void this.print();
+    if (!this.printed && this.ready.see(line)) this.printing ??= this.print();
+  }
+
+  /** Resolves once the summary is printed, or was given up because the mesh stopped. */
+  settled(): Promise<void> {
+    return this.printing ?? Promise.resolve();
   }
 
   stop(): void {

@@ -1,10 +1,13 @@
 // The pieces of `pnpm start`'s output without a mesh: which format, when every service is ready
 // (read from the services' own JSON lines, also as --single labels them), and the summary's shapes.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir, waitFor } from "@mirror/testkit";
 import fc from "fast-check";
 import { logFormat, prettyFormatter } from "../src/start-output.js";
-import { NO_CHANNEL_WARNING, Readiness, summarize, summaryRecord, summaryText } from "../src/start-summary.js";
+import { NO_CHANNEL_WARNING, Readiness, StartSummary, summarize, summaryRecord, summaryText } from "../src/start-summary.js";
 
 const rec = (service: string, msg: string, extra: Record<string, unknown> = {}) => JSON.stringify({ level: "info", time: "2026-12-06T07:00:00.000Z", service, ...extra, msg });
 
@@ -75,4 +78,30 @@ test("pretty: pino-pretty's line with the fields kept, the stack on lines of its
   assert.ok(err.split("\n").length > 3 && err.includes("at f (a.js:1:1)"), err);
   assert.equal(pretty("uncaught: TypeError"), "uncaught: TypeError");
   assert.equal(pretty("{not json"), "{not json\n");
+});
+
+/** A stand-in for the CLI entry: a real node script that answers `status --json` as `mirror status` does. */
+function fakeCli(answer: string): string {
+  const file = join(tempDir("mirror-summary-cli-"), "cli.mjs");
+  writeFileSync(file, `if (process.argv.slice(2).join(" ") !== "status --json --wait 30s") process.exit(3);\nprocess.stdout.write(${JSON.stringify(answer)} + "\\n");\n`);
+  return file;
+}
+
+test("StartSummary: after the deadline it prints what it has, naming who is not ready; stopped first, it prints nothing", async () => {
+  const out: string[] = [];
+  const status = { consoleUrl: "http://127.0.0.1:9100", repositories: 0, roots: 0, checks: 0, channels: 2 };
+  const s = new StartSummary(["scanner", "console"], { cli: fakeCli(JSON.stringify(status)), env: process.env, pretty: false, write: (t) => void out.push(t), deadlineMs: 100 });
+  s.see(rec("scanner", "service started"));
+  await waitFor("the summary", () => out.length > 0, { timeout: 20_000 });
+  const record = JSON.parse(out[0] as string);
+  assert.deepEqual([record.msg, record.level, record.servicesReady, record.servicesTotal, record.notReady, record.channels, record.warning], ["mesh ready", "warn", 1, 2, ["console"], 2, undefined]);
+  s.see(rec("console", "service started"));
+  assert.equal(out.length, 1, "once");
+
+  const quiet: string[] = [];
+  const stopped = new StartSummary(["scanner"], { cli: fakeCli(JSON.stringify(status)), env: process.env, pretty: true, write: (t) => void quiet.push(t) });
+  stopped.see(rec("scanner", "service started"));
+  stopped.stop();
+  await stopped.settled();
+  assert.deepEqual(quiet, [], "the mesh stopped while it asked: nothing printed");
 });
