@@ -102,7 +102,7 @@ export function summaryText(s: MeshSummary): string {
     s.notReady.length ? `mirror: the mesh is up, but not every service is ready` : "mirror: the mesh is ready",
     row("console", s.consoleUrl ?? "unknown"),
     row("services", `${s.servicesReady}/${s.servicesTotal} ready${s.notReady.length ? ` (not ready: ${s.notReady.join(", ")})` : ""}`),
-    row("repositories", s.repositories === null ? `unknown (${s.repositoriesProblem ?? "no answer"})` : `${s.repositories} found`),
+    row("repositories", s.repositories === null ? `unknown: ${s.repositoriesProblem ?? "no answer"}` : `${s.repositories} found`),
     row("checks", count(s.checks, "configured")),
     row("channels", s.channels === 0 ? "none configured" : count(s.channels, "configured")),
   ];

@@ -67,7 +67,7 @@ test("the summary: a JSON record with the fields, warn level and the warning wit
   // No answer from `mirror status`: said, not guessed.
   const none = summarize(r, undefined);
   assert.equal(none.repositories, null);
-  assert.match(summaryText(none), /^ {2}repositories +unknown \(`mirror status` gave no answer\)$/m);
+  assert.match(summaryText(none), /^ {2}repositories +unknown: `mirror status` gave no answer$/m);
 });
 
 test("pretty: pino-pretty's line with the fields kept, the stack on lines of its own, other lines as they are", async () => {

@@ -69,7 +69,7 @@ function human(s: MeshStatus): string {
   const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
   return [
     `console       ${s.consoleUrl}`,
-    `repositories  ${s.repositories === null ? `unknown (${s.repositoriesProblem})` : `${s.repositories} found under ${plural(s.roots, "root")}`}`,
+    `repositories  ${s.repositories === null ? `unknown: ${s.repositoriesProblem}` : `${s.repositories} found under ${plural(s.roots, "root")}`}`,
     `checks        ${s.checks} configured`,
     `channels      ${s.channels ? `${s.channels} configured` : "none configured: nothing will reach you (add one under notifier.channels in mirror.yaml)"}`,
     "",
