@@ -5,17 +5,6 @@ import { join } from "node:path";
 import { SERVICE_NAMES } from "../mesh-services.js";
 import { freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startReceiver, tempDir } from "@mirror/testkit";
 
-/** The config section holding each service's `port`. */
-export const PORT_KEYS: Record<string, string> = {
-  scanner: "scanner",
-  "service-tracker": "tracker",
-  "loop-detector": "loops",
-  notifier: "notifier",
-  "model-rules": "model",
-  history: "history",
-  console: "console",
-};
-
 export interface ObservedMesh {
   mesh: Mesh;
   /** HTTP port of each service of SERVICE_NAMES. */
