@@ -17,6 +17,8 @@ export const DeliveryAlert = z.object({
   alertname: z.string(),
   /** The repo or service it is about, when the alert names one. */
   entity: z.string().nullable().default(null),
+  /** Whether the message reported this loop firing or resolved (a firing message also lists the loops resolved since the last one). */
+  status: z.enum(["firing", "resolved"]).default("firing"),
 });
 export type DeliveryAlert = z.infer<typeof DeliveryAlert>;
 

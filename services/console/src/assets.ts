@@ -43,7 +43,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } d
 
 /**
  * Live updates: on a loop event from /api/events, the page's #content is fetched again and
- * swapped (the loop page only for its own loop); on a service event, the pages that show services.
+ * swapped (the loop page only for its own loop); on a service event, the pages that show services;
+ * on a delivery outcome, the Notifications page.
  * EventSource reconnects with Last-Event-ID itself.
  */
 export const CLIENT_JS = `(() => {
@@ -75,6 +76,9 @@ export const CLIENT_JS = `(() => {
   });
   es.addEventListener("service", () => {
     if (content().dataset.live === "services") refresh();
+  });
+  es.addEventListener("notify", () => {
+    if (content().dataset.live === "notifications") refresh();
   });
 })();
 `;

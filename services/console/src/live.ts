@@ -18,7 +18,15 @@ export interface ServiceLiveEvent {
   state: string;
 }
 
-export type LiveEvent = LoopLiveEvent | ServiceLiveEvent;
+/** A delivery sent or given up (the Notifications page refreshes). */
+export interface NotifyLiveEvent {
+  id: number;
+  kind: "notify";
+  channel: string;
+  outcome: "sent" | "failed";
+}
+
+export type LiveEvent = LoopLiveEvent | ServiceLiveEvent | NotifyLiveEvent;
 
 type Listener = (e: LiveEvent) => void;
 

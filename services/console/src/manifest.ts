@@ -9,6 +9,7 @@ export const manifest = defineManifest({
   consumes: [
     { durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } },
     { durable: "console-services", filter: "mirror.service.status.>", options: { deliverPolicy: "new" } },
+    { durable: "console-notify", filter: "mirror.notify.>", options: { deliverPolicy: "new" } },
   ],
   requests: [
     "mirror.loops.list",

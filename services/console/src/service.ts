@@ -1,4 +1,4 @@
-import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
+import { anyLoopEvent, anyNotifyOutcome, LOOP_EVENT_TYPES, NOTIFY_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
 import type { ConsoleConfig } from "@mirror/contracts";
 import type { ServiceSpec } from "@mirror/kit";
 import { LiveHub } from "./live.js";
@@ -42,6 +42,12 @@ export function consoleSpec(): ServiceSpec {
         { types: LOOP_EVENT_TYPES, deliverPolicy: "new" },
       );
       ctx.bus.consume(serviceStatus, "console-services", async (data, m) => hub.publish({ id: m.streamSeq, kind: "service", name: data.name, state: data.state }), { deliverPolicy: "new" });
+      ctx.bus.consume(
+        anyNotifyOutcome,
+        "console-notify",
+        async (data, m) => hub.publish({ id: m.streamSeq, kind: "notify", channel: data.channel, outcome: m.subject.startsWith("mirror.notify.failed.") ? "failed" : "sent" }),
+        { types: NOTIFY_EVENT_TYPES, deliverPolicy: "new" },
+      );
       state = {
         users,
         sessions,

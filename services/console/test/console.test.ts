@@ -380,6 +380,16 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     await page.click("button[type=submit]");
     await page.waitForURL("**/notifications");
     assert.ok((await page.locator("#deliveries-hook tr.outcome-sent").count()) >= 1, "the hook's sent delivery");
+
+    // Live: closing the loop sends its resolution; the page shows it without a reload, and the
+    // event stream carries each delivery outcome.
+    await page.waitForSelector("#live:has-text('live')", { timeout: 10_000 });
+    const resolved = page.locator(`#deliveries-hook tr:has-text('resolved'):has(a[href="/loops/${loop.id}"])`);
+    assert.equal(await resolved.count(), 0);
+    const stream = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie } });
+    assert.equal((await as(alice, `/api/loops/${loop.id}/close`, {})).status, 200);
+    await readStreamUntil(stream, /event: notify\ndata: \{[^\n]*"channel":"hook","outcome":"sent"/, 30_000);
+    await resolved.first().waitFor({ timeout: 30_000 });
     assert.match((await page.locator("#deliveries-down tr.outcome-failed").first().textContent()) ?? "", /ECONNREFUSED/);
     assert.match((await page.locator("#deliveries-down tr.outcome-retried").first().textContent()) ?? "", /ECONNREFUSED/);
     assert.match((await page.locator("#deliveries-down-title").textContent()) ?? "", /failed [1-9]/);

@@ -36,7 +36,7 @@ export async function startConsoleMesh(nats: ServerHandle, redis: ServerHandle):
   const yaml = `scanner: { roots: [ "${root}" ], interval: 1s, port: 0 }
 tracker: { port: 0, checks: [ { name: web, interval: 1s, http: { url: "${hook.url}health" } } ] }
 loops: { port: ${loopsPort}, rules: { repo.dirty: { after: 0s } } }
-notifier: { port: 0, groupWait: 0s, maxAttempts: 2, backoff: 200ms, channels: [ { name: hook, type: webhook, url: "${hook.url}" }, { name: down, type: webhook, url: "http://127.0.0.1:${closedPort}/hook" } ] }
+notifier: { port: 0, groupWait: 0s, groupInterval: 1s, maxAttempts: 2, backoff: 200ms, channels: [ { name: hook, type: webhook, url: "${hook.url}" }, { name: down, type: webhook, url: "http://127.0.0.1:${closedPort}/hook" } ] }
 model: { port: 0 }
 history: { port: 0 }
 console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trustedProxies: [ "127.0.0.1" ] }

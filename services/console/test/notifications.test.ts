@@ -39,7 +39,7 @@ const log: DeliveriesReply = {
       configured: true,
       counts: { sent: 1, failed: 0, retried: 0 },
       deliveries: [
-        { deliveryId: "d1", channel: "hook", kind: "firing", outcome: "sent", attempts: 1, at: "2026-01-01T00:09:00.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: "/code/<b>x</b>" }], alertCount: 1, error: null, nextAttemptAt: null },
+        { deliveryId: "d1", channel: "hook", kind: "firing", outcome: "sent", attempts: 1, at: "2026-01-01T00:09:00.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: "/code/<b>x</b>", status: "firing" }], alertCount: 1, error: null, nextAttemptAt: null },
       ],
     },
     {
@@ -48,8 +48,8 @@ const log: DeliveriesReply = {
       configured: true,
       counts: { sent: 0, failed: 1, retried: 1 },
       deliveries: [
-        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "failed", attempts: 2, at: "2026-01-01T00:09:30.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null }], alertCount: 3, error: "HTTP 400: <script>alert(1)</script>", nextAttemptAt: null },
-        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "retried", attempts: 1, at: "2026-01-01T00:09:10.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null }], alertCount: 3, error: "request failed: ECONNREFUSED", nextAttemptAt: "2026-01-01T00:09:30.000Z" },
+        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "failed", attempts: 2, at: "2026-01-01T00:09:30.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "resolved" }], alertCount: 3, error: "HTTP 400: <script>alert(1)</script>", nextAttemptAt: null },
+        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "retried", attempts: 1, at: "2026-01-01T00:09:10.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "firing" }], alertCount: 3, error: "request failed: ECONNREFUSED", nextAttemptAt: "2026-01-01T00:09:30.000Z" },
       ],
     },
   ],
@@ -98,6 +98,7 @@ test("the delivery log per channel and the maintenance windows; a stopped notifi
     assert.doesNotMatch(page, /<script>alert/);
     assert.match(page, /ECONNREFUSED/);
     assert.match(page, /and 2 more/);
+    assert.match(page, /<\/a> \(resolved\) and 2 more/, "a loop the message reported resolved says so");
     assert.match(page, /href="\/loops\/l1"/);
     assert.match(page, /cron 0 2 \* \* 0 for 2h \(UTC\)/);
     assert.match(page, /action="\/notifications\/maintenance\/backup\/end"/, "an operator may end a runtime window");

@@ -109,7 +109,7 @@ export class DeliveryLog {
       attempts: Math.max(1, r.attempts),
       at: new Date(r.at).toISOString(),
       groupKey: d.message.groupKey,
-      alerts: d.message.alerts.slice(0, MAX_ALERTS).map((a) => ({ loopId: a.fingerprint, alertname: a.labels.alertname ?? "", entity: a.labels.repo ?? a.labels.service ?? null })),
+      alerts: d.message.alerts.slice(0, MAX_ALERTS).map((a) => ({ loopId: a.fingerprint, alertname: a.labels.alertname ?? "", entity: a.labels.repo ?? a.labels.service ?? null, status: a.status })),
       alertCount: d.message.alerts.length,
       error: r.error ? redactError(r.error, this.secrets.get(d.channel) ?? []) : null,
       nextAttemptAt: r.nextAttemptAt ? new Date(r.nextAttemptAt).toISOString() : null,

@@ -83,7 +83,7 @@ test("the log keeps the newest attempts per channel, counts them, filters by cha
     assert.deepEqual(a?.counts, { sent: 1, failed: 1, retried: 1 });
     assert.equal(a?.deliveries[0]?.kind, "repeat");
     assert.equal(a?.deliveries[0]?.error, "HTTP 410");
-    assert.deepEqual(a?.deliveries[1]?.alerts, [{ loopId: "loop-d5", alertname: "repo.dirty", entity: "/src/a" }]);
+    assert.deepEqual(a?.deliveries[1]?.alerts, [{ loopId: "loop-d5", alertname: "repo.dirty", entity: "/src/a", status: "firing" }]);
     assert.deepEqual(all.channels[1]?.deliveries, [], "a configured channel without attempts is listed, empty");
     const gone = all.channels[2];
     assert.equal(gone?.configured, false);
@@ -129,7 +129,7 @@ test("mirror.notifier.deliveries: a sent webhook, a retried-then-failed one agai
     const hook = byName(reply, "hook");
     assert.equal(hook?.type, "webhook");
     assert.deepEqual(hook?.deliveries.map((d) => [d.outcome, d.kind, d.attempts, d.error]), [["sent", "firing", 1, null]]);
-    assert.deepEqual(hook?.deliveries[0]?.alerts, [{ loopId: loop.id, alertname: "repo.dirty", entity: "/src/logged" }]);
+    assert.deepEqual(hook?.deliveries[0]?.alerts, [{ loopId: loop.id, alertname: "repo.dirty", entity: "/src/logged", status: "firing" }]);
 
     const down = byName(reply, "down");
     assert.deepEqual(down?.deliveries.map((d) => [d.outcome, d.attempts]), [["failed", 2], ["retried", 1]], "newest first");

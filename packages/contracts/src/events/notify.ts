@@ -17,6 +17,9 @@ export type NotifyOutcome = z.infer<typeof NotifyOutcome>;
 
 export const notifySent = defineEvent({ type: "mirror.notify.sent.v1", prefix: "mirror.notify.sent", schema: NotifyOutcome });
 export const notifyFailed = defineEvent({ type: "mirror.notify.failed.v1", prefix: "mirror.notify.failed", schema: NotifyOutcome });
+/** Every delivery outcome, for consumers of "mirror.notify.>" (the console's live Notifications page): pass `types: NOTIFY_EVENT_TYPES` to bus.consume. */
+export const anyNotifyOutcome = defineEvent({ type: "mirror.notify.sent.v1", prefix: "mirror.notify", schema: NotifyOutcome });
+export const NOTIFY_EVENT_TYPES = [notifySent.type, notifyFailed.type];
 
 /** `label=value`, `label!=value`, `label=~regex`, `label!~regex` (Alertmanager matchers). */
 const MatcherText = z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/, "use label=value, label!=value, label=~regex or label!~regex");

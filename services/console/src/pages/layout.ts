@@ -30,7 +30,7 @@ export function layout(o: PageOptions): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · MirrorOS</title><link rel="stylesheet" href="/assets/console.css"></head>
 <body><header><span class="brand">MirrorOS</span>${nav}</header>
-<main id="content" ${o.loopId ? html`data-loop="${o.loopId}"` : ""} ${o.path === "/" || o.path === "/services" ? html`data-live="services"` : ""}>${o.body}</main>
+<main id="content" ${o.loopId ? html`data-loop="${o.loopId}"` : ""} ${o.path === "/" || o.path === "/services" ? html`data-live="services"` : o.path === "/notifications" ? html`data-live="notifications"` : ""}>${o.body}</main>
 ${o.user ? html`<script src="/assets/console.js" defer></script>` : ""}
 </body></html>`.text;
 }

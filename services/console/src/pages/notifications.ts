@@ -30,7 +30,7 @@ function stamp(iso: string | null | undefined): Html {
 function about(d: DeliveryLogEntry): Html {
   if (d.kind === "digest") return html`digest`;
   const more = d.alertCount - d.alerts.length;
-  return html`${d.alerts.map((a, i) => html`${i ? ", " : ""}<a href="/loops/${encodeURIComponent(a.loopId)}">${a.alertname}${a.entity ? html` · ${a.entity}` : ""}</a>`)}${more > 0 ? html` and ${more} more` : ""}`;
+  return html`${d.alerts.map((a, i) => html`${i ? ", " : ""}<a href="/loops/${encodeURIComponent(a.loopId)}">${a.alertname}${a.entity ? html` · ${a.entity}` : ""}</a>${a.status === "resolved" ? " (resolved)" : ""}`)}${more > 0 ? html` and ${more} more` : ""}`;
 }
 
 function channelLog(c: ChannelDeliveries, now: number): Html {
