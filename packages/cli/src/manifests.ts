@@ -17,15 +17,22 @@ export function manifestFolders(root = repoRoot): string[] {
 }
 
 /**
- * Imports a manifest's TypeScript: the CLI is not a service, so it may read every service's
- * manifest (and nothing else of theirs) at run time, under `pnpm mirror` (tsx) and `pnpm start`
- * (plain node, where tsx's scoped loader compiles just this module and its imports).
+ * Imports the manifests' TypeScript: the CLI is not a service, so it may read every service's
+ * manifest (and nothing else of theirs) at run time. Under `pnpm mirror` tsx is loaded already;
+ * under `pnpm start` (plain node) tsx's loader is registered for these imports only (one module
+ * graph: @mirror/contracts is loaded once, not once per manifest). Settled one by one, so an error
+ * names its file.
  */
-async function importManifest(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(file).href;
-  if (process.execArgv.some((a) => a.includes("tsx"))) return import(url);
-  const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
-  return tsImport(url, import.meta.url);
+async function importManifests(files: string[]): Promise<PromiseSettledResult<Record<string, unknown>>[]> {
+  const load = () => Promise.allSettled(files.map((f) => import(pathToFileURL(f).href) as Promise<Record<string, unknown>>));
+  if (process.execArgv.some((a) => a.includes("tsx"))) return load();
+  const { register } = (await import("tsx/esm/api")) as { register: () => () => Promise<void> };
+  const unregister = register();
+  try {
+    return await load();
+  } finally {
+    await unregister();
+  }
 }
 
 const sections = Object.keys((MirrorConfig as unknown as { in: { shape: Record<string, unknown> } }).in.shape);
@@ -37,16 +44,18 @@ const sections = Object.keys((MirrorConfig as unknown as { in: { shape: Record<s
  */
 export async function loadManifests(root = repoRoot): Promise<ServiceManifest[]> {
   const out: ServiceManifest[] = [];
-  for (const folder of manifestFolders(root)) {
-    const abs = join(root, "services", folder, MANIFEST_PATH);
-    const file = relative(process.cwd(), abs) || abs;
-    let mod: Record<string, unknown>;
-    try {
-      mod = await importManifest(abs);
-    } catch (err) {
-      if (err instanceof ManifestError || (err as Error).name === "ManifestError") throw rebased(err as ManifestError, file);
-      throw new ManifestError(file, "(module)", `cannot be loaded: ${(err as Error).message}`);
+  const folders = manifestFolders(root);
+  const abs = folders.map((folder) => join(root, "services", folder, MANIFEST_PATH));
+  const loaded = await importManifests(abs);
+  for (const [i, folder] of folders.entries()) {
+    const file = relative(process.cwd(), abs[i] as string) || (abs[i] as string);
+    const result = loaded[i] as PromiseSettledResult<Record<string, unknown>>;
+    if (result.status === "rejected") {
+      const err = result.reason as Error;
+      if (err instanceof ManifestError || err?.name === "ManifestError") throw rebased(err as ManifestError, file);
+      throw new ManifestError(file, "(module)", `cannot be loaded: ${err?.message}`);
     }
+    const mod = result.value;
     const m = (mod.manifest ?? mod.default) as ServiceManifest | undefined;
     if (!m || typeof m !== "object" || typeof m.name !== "string") throw new ManifestError(file, "manifest", "the module must export `manifest = defineManifest({...})`");
     const checked = defineManifest({ ...m, file });
