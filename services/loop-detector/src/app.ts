@@ -7,7 +7,7 @@ import { MaintenanceApi } from "./maintenance-api.js";
 import { loopMetrics } from "./metrics.js";
 import { rebuildIfEmpty } from "./rebuild.js";
 import { registerRoutes } from "./routes.js";
-import { KEYS, LoopStore } from "./store.js";
+import { LoopStore } from "./store.js";
 import { startTicker } from "./tick.js";
 import { Triager } from "./triage.js";
 
@@ -48,8 +48,8 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     apply: (next) => {
       detector.configure(next);
       // Every entity is looked at again on the next tick, so new rules and windows apply now, not at its next input.
-      void store.redis
-        .smembers(KEYS.entities)
+      void store
+        .entityKeys()
         .then((keys) => store.wakeNow(keys, clock.now()))
         .catch((err: Error) => log.warn({ err: err.message }, "entities not woken after a reload"));
       return { maintenance: next.loops.maintenance.map((w) => w.name), rules: Object.keys(next.loops.rules) };

@@ -89,7 +89,7 @@ export class Detector {
 
   async onServiceStatus(s: ServiceStatus): Promise<Mutation | null> {
     const parents = this.parentsOf(s.name, s.dependsOn);
-    await Promise.all(s.dependsOn.map((p) => this.deps.store.redis.sadd(`children:${p}`, s.name)));
+    await Promise.all(s.dependsOn.map((p) => this.deps.store.addChild(p, s.name)));
     const down = await this.parentsDown(parents);
     return this.observe({ type: "service", service: s.name }, { source: "service", at: Date.parse(s.observedAt), seq: s.seq, data: s }, down);
   }
@@ -98,7 +98,7 @@ export class Detector {
   async reevaluate(key: string): Promise<Mutation | null> {
     const cur = await this.deps.store.read(key);
     if (!cur.state) {
-      await this.deps.store.redis.zrem("due", key);
+      await this.deps.store.clearDue(key);
       return null;
     }
     const entity = cur.state.entity;
@@ -166,7 +166,7 @@ export class Detector {
     const parents = changes.filter((c) => c.loop.kind === "service.down" && c.event !== "updated").map((c) => c.loop.entity.service ?? "");
     for (const parent of parents) {
       const fromConfig = Object.entries(this.config.loops.dependsOn).filter(([, ps]) => ps.includes(parent)).map(([child]) => child);
-      const fromStatus = await this.deps.store.redis.smembers(`children:${parent}`).catch(() => [] as string[]);
+      const fromStatus = await this.deps.store.childrenOf(parent).catch(() => [] as string[]);
       const keys = [...new Set([...fromConfig, ...fromStatus])].map((c) => entityKey({ type: "service", service: c }));
       await this.deps.store.wakeNow(keys, 0).catch((err) => this.deps.log.warn({ err: (err as Error).message }, "could not wake dependent services"));
     }

@@ -2,10 +2,9 @@ import { entityKey, type MaintenanceAddRequest, type MaintenanceInfo, Maintenanc
 import type { Clock } from "@mirror/kit";
 import type { Detector } from "./detector.js";
 import { badRequest, conflict, LoopCommandError } from "./errors.js";
-import { KEYS, type LoopStore } from "./store.js";
+import type { LoopStore } from "./store.js";
 
 /** Redis hash of the windows made at run time: name -> JSON of the window and who made it. */
-const RUNTIME = "maintenance";
 
 type Stored = MaintenanceWindow & { createdBy: string };
 
@@ -22,7 +21,7 @@ export class MaintenanceApi {
 
   /** Loads the runtime windows from the store into the detector (start, each tick, after a change). */
   async refresh(): Promise<void> {
-    const saved = await this.deps.store.redis.hgetall(RUNTIME);
+    const saved = await this.deps.store.runtimeWindows();
     const windows: Stored[] = [];
     for (const text of Object.values(saved)) {
       try {
@@ -57,8 +56,8 @@ export class MaintenanceApi {
     const parsed = MaintenanceWindow.safeParse(window);
     if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => `${i.path.join(".") || "window"}: ${i.message}`).join("; "));
     const stored: Stored = { ...parsed.data, createdBy: req.by };
-    const added = await this.deps.store.redis.hsetnx(RUNTIME, req.name, JSON.stringify(stored));
-    if (added === 0) throw conflict(`a maintenance window "${req.name}" exists; end it first`);
+    const added = await this.deps.store.addRuntimeWindow(req.name, JSON.stringify(stored));
+    if (!added) throw conflict(`a maintenance window "${req.name}" exists; end it first`);
     await this.refresh();
     await this.wake(stored, now);
     return this.info(stored, "runtime", now);
@@ -72,7 +71,7 @@ export class MaintenanceApi {
       const inConfig = this.deps.detector.configWindows().some((x) => x.name === name);
       throw new LoopCommandError("MIRROR_ERR_MAINTENANCE_NOT_FOUND", inConfig ? `"${name}" is a window of mirror.yaml: remove it there` : `no runtime maintenance window "${name}"`);
     }
-    await this.deps.store.redis.hdel(RUNTIME, name);
+    await this.deps.store.removeRuntimeWindow(name);
     await this.refresh();
     await this.wake(w, now);
     return this.info(w, "runtime", now);
@@ -107,7 +106,7 @@ export class MaintenanceApi {
       ...(w.match.check ?? []).map((service) => entityKey({ type: "service", service })),
       ...(w.match.repo ?? []).map((repo) => entityKey({ type: "repo", repo })),
     ];
-    const all = keys.length ? keys : await this.deps.store.redis.smembers(KEYS.entities);
+    const all = keys.length ? keys : await this.deps.store.entityKeys();
     await this.deps.store.wakeNow(all, now);
   }
 }

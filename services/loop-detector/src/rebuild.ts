@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Detector } from "./detector.js";
 import { countField } from "./engine.js";
 import { emptyState, type EntityState } from "./state.js";
-import { KEYS, type LoopStore } from "./store.js";
+import type { LoopStore } from "./store.js";
 
 export interface RebuildDeps {
   bus: Bus;
@@ -15,8 +15,6 @@ export interface RebuildDeps {
   source: string;
 }
 
-const LOCK = "meta:rebuilding";
-
 /**
  * With an empty store, rebuilds the loops from the last loop event of each loop in JetStream
  * (no event is published for them: they were announced already), then feeds the latest
@@ -24,21 +22,21 @@ const LOCK = "meta:rebuilding";
  * Runs once per store: the `meta:built` marker says it was done (or was not needed).
  */
 export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "rebuilt" | "failed"> {
-  const { redis } = deps.store;
-  if (await redis.exists(KEYS.built)) return "skipped";
-  if ((await redis.scard(KEYS.entities)) > 0) {
-    await redis.set(KEYS.built, new Date().toISOString());
+  const { store } = deps;
+  if (await store.isBuilt()) return "skipped";
+  if ((await store.entityCount()) > 0) {
+    await store.markBuilt(new Date());
     return "skipped";
   }
-  if ((await redis.set(LOCK, deps.source, "PX", 120_000, "NX")) !== "OK") {
+  if (!(await store.lockRebuild(deps.source, 120_000))) {
     // Another replica rebuilds; consuming before it is done could re-announce loops.
-    for (let i = 0; i < 600 && !(await redis.exists(KEYS.built)); i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 600 && !(await store.isBuilt()); i++) await new Promise((r) => setTimeout(r, 200));
     return "skipped";
   }
   try {
     const restored = await restoreLoops(deps);
     const observed = await replayObservations(deps);
-    await redis.set(KEYS.built, new Date().toISOString());
+    await store.markBuilt(new Date());
     deps.log.info({ loops: restored, observations: observed }, "rebuilt loop state from JetStream");
     return "rebuilt";
   } catch (err) {
@@ -47,7 +45,7 @@ export async function rebuildIfEmpty(deps: RebuildDeps): Promise<"skipped" | "re
     deps.log.error({ err: (err as Error).message }, "could not rebuild loop state from JetStream; starting empty");
     return "failed";
   } finally {
-    await redis.del(LOCK);
+    await store.unlockRebuild();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { LoopEvent } from "@mirror/contracts";
+import { defineLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import { EntityState } from "./state.js";
 
@@ -39,23 +40,27 @@ export interface Commit {
 // counters, the next wake-up and the triage leases of opened loops are written together or
 // not at all, and only if nobody else wrote this entity since we read it. Two replicas
 // therefore never double-open, and no opened loop is left without a triage lease.
-const COMMIT_LUA = `
-local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if v ~= tonumber(ARGV[1]) then return -1 end
-local p = cjson.decode(ARGV[4])
-redis.call('HSET', KEYS[1], 'v', v + 1, 'doc', ARGV[2])
-redis.call('SADD', KEYS[6], ARGV[3])
-for _, id in ipairs(p.loopIds) do redis.call('HSET', KEYS[2], id, ARGV[3]) end
+const COMMIT = defineLua("loopCommit", {
+  keys: ["entityKey", "indexKey", "outboxKey", "outboxDataKey", "outboxSeqKey", "entitiesKey", "dueKey", "countsKey", "triageKey"],
+  args: ["expectedVersion", "doc", "entity", "payload"],
+  body: `
+local v = tonumber(redis.call('HGET', entityKey, 'v') or '0')
+if v ~= tonumber(expectedVersion) then return -1 end
+local p = cjson.decode(payload)
+redis.call('HSET', entityKey, 'v', v + 1, 'doc', doc)
+redis.call('SADD', entitiesKey, entity)
+for _, id in ipairs(p.loopIds) do redis.call('HSET', indexKey, id, entity) end
 for _, o in ipairs(p.outbox) do
-  local n = redis.call('INCR', KEYS[5])
-  redis.call('ZADD', KEYS[3], n, o[1])
-  redis.call('HSET', KEYS[4], o[1], o[2])
+  local n = redis.call('INCR', outboxSeqKey)
+  redis.call('ZADD', outboxKey, n, o[1])
+  redis.call('HSET', outboxDataKey, o[1], o[2])
 end
-for _, c in ipairs(p.counts) do redis.call('HINCRBY', KEYS[8], c[1], c[2]) end
-for _, l in ipairs(p.leases) do redis.call('ZADD', KEYS[9], l[1], l[2]) end
-if p.wake == '' then redis.call('ZREM', KEYS[7], ARGV[3]) else redis.call('ZADD', KEYS[7], p.wake, ARGV[3]) end
+for _, c in ipairs(p.counts) do redis.call('HINCRBY', countsKey, c[1], c[2]) end
+for _, l in ipairs(p.leases) do redis.call('ZADD', triageKey, l[1], l[2]) end
+if p.wake == '' then redis.call('ZREM', dueKey, entity) else redis.call('ZADD', dueKey, p.wake, entity) end
 return v + 1
-`;
+`,
+});
 
 export const KEYS = {
   entity: (key: string) => `e:${key}`,
@@ -68,16 +73,17 @@ export const KEYS = {
   counts: "counts",
   triage: "triage",
   built: "meta:built",
+  rebuilding: "meta:rebuilding",
+  triageAttempts: "triage:attempts",
+  maintenance: "maintenance",
+  children: (parent: string) => `children:${parent}`,
 } as const;
-
-type Scripts = { loopCommit(...args: string[]): Promise<number> };
 
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
-  constructor(readonly redis: Redis) {
-    // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
-    redis.defineCommand("loopCommit", { numberOfKeys: 9, lua: COMMIT_LUA });
-  }
+  // runLua defines the script once per connection and calls it by EVALSHA: EVAL sent the
+  // script's text with every commit and Redis hashed it each time.
+  constructor(readonly redis: Redis) {}
 
   async read(key: string): Promise<StoredEntity> {
     // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the
@@ -100,8 +106,8 @@ export class LoopStore {
       wake: c.wake === null ? "" : String(c.wake),
       leases: (c.leases ?? []).map(([at, id]) => [String(at), id]),
     });
-    const keys = [KEYS.entity(key), KEYS.index, KEYS.outbox, KEYS.outboxData, KEYS.outboxSeq, KEYS.entities, KEYS.due, KEYS.counts, KEYS.triage];
-    const r = await (this.redis as Redis & Scripts).loopCommit(...keys, String(version), doc, key, payload);
+    const keys = { entityKey: KEYS.entity(key), indexKey: KEYS.index, outboxKey: KEYS.outbox, outboxDataKey: KEYS.outboxData, outboxSeqKey: KEYS.outboxSeq, entitiesKey: KEYS.entities, dueKey: KEYS.due, countsKey: KEYS.counts, triageKey: KEYS.triage };
+    const r = await runLua(this.redis, COMMIT, keys, { expectedVersion: version, doc, entity: key, payload });
     return Number(r) >= 0;
   }
 
@@ -154,5 +160,92 @@ export class LoopStore {
   async counts(): Promise<Record<string, number>> {
     const raw = await this.redis.hgetall(KEYS.counts);
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+  }
+
+  /** The key of every stored entity. */
+  entityKeys(): Promise<string[]> {
+    return this.redis.smembers(KEYS.entities);
+  }
+
+  async entityCount(): Promise<number> {
+    return this.redis.scard(KEYS.entities);
+  }
+
+  /** Forgets an entity's wake-up time. */
+  async clearDue(key: string): Promise<void> {
+    await this.redis.zrem(KEYS.due, key);
+  }
+
+  /** Records that service `child` depends on `parent` (so a change of the parent wakes the child). */
+  async addChild(parent: string, child: string): Promise<void> {
+    await this.redis.sadd(KEYS.children(parent), child);
+  }
+
+  childrenOf(parent: string): Promise<string[]> {
+    return this.redis.smembers(KEYS.children(parent));
+  }
+
+  // Rebuild from JetStream: a marker that it was done (or not needed) and a lock among replicas.
+  async isBuilt(): Promise<boolean> {
+    return (await this.redis.exists(KEYS.built)) > 0;
+  }
+
+  async markBuilt(at: Date): Promise<void> {
+    await this.redis.set(KEYS.built, at.toISOString());
+  }
+
+  /** True when this replica may rebuild (no other holds the lock for `ttlMs`). */
+  async lockRebuild(holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(KEYS.rebuilding, holder, "PX", ttlMs, "NX")) === "OK";
+  }
+
+  async unlockRebuild(): Promise<void> {
+    await this.redis.del(KEYS.rebuilding);
+  }
+
+  // Triage: the `triage` set holds each loop waiting for an answer with the time it is asked (again).
+  async leaseTriage(loopId: string, at: number): Promise<void> {
+    await this.redis.zadd(KEYS.triage, String(at), loopId);
+  }
+
+  /** Loops whose triage time has come. */
+  triageDue(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(KEYS.triage, "-inf", now, "LIMIT", 0, limit);
+  }
+
+  /** Takes a due triage: true for the one replica whose ZREM removed it. */
+  async claimTriage(loopId: string): Promise<boolean> {
+    return (await this.redis.zrem(KEYS.triage, loopId)) === 1;
+  }
+
+  /** One more failed triage of the loop: the number of attempts so far. */
+  triageFailed(loopId: string): Promise<number> {
+    return this.redis.hincrby(KEYS.triageAttempts, loopId, 1);
+  }
+
+  async forgetTriageAttempts(loopId: string): Promise<void> {
+    await this.redis.hdel(KEYS.triageAttempts, loopId);
+  }
+
+  /**
+   * A triage answered: two plain commands (auto-pipelined into one write), not MULTI/EXEC: losing
+   * the second to a dropped connection leaves only an attempt counter (a longer wait before a later re-ask).
+   */
+  async triageDone(loopId: string): Promise<void> {
+    await Promise.all([this.redis.zrem(KEYS.triage, loopId), this.redis.hdel(KEYS.triageAttempts, loopId)]);
+  }
+
+  // Maintenance windows added at run time (name -> the stored window as JSON).
+  runtimeWindows(): Promise<Record<string, string>> {
+    return this.redis.hgetall(KEYS.maintenance);
+  }
+
+  /** False when a window of that name exists. */
+  async addRuntimeWindow(name: string, json: string): Promise<boolean> {
+    return (await this.redis.hsetnx(KEYS.maintenance, name, json)) === 1;
+  }
+
+  async removeRuntimeWindow(name: string): Promise<void> {
+    await this.redis.hdel(KEYS.maintenance, name);
   }
 }

@@ -4,7 +4,7 @@ import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import type { Engine } from "./engine.js";
 import type { EntityState, Mutation } from "./state.js";
-import { KEYS, type LoopStore } from "./store.js";
+import type { LoopStore } from "./store.js";
 
 export interface TriageDeps {
   bus: Bus;
@@ -18,10 +18,8 @@ export interface TriageDeps {
   onOutcome?: (outcome: "ok" | "failed") => void;
 }
 
-const RETRY = KEYS.triage;
 /** Model adapters answer a few requests at once (model.*.maxConcurrency); more would only time out. */
 const MAX_IN_FLIGHT = 4;
-const ATTEMPTS = "triage:attempts";
 
 /**
  * Asks `mirror.model.triage` about each opened loop. No adapter, a timeout or a bad reply
@@ -49,7 +47,7 @@ export class Triager {
   }
 
   private lease(loopId: string): Promise<unknown> {
-    return this.deps.store.redis.zadd(RETRY, String(this.deps.clock.now() + this.deps.retryMs), loopId);
+    return this.deps.store.leaseTriage(loopId, this.deps.clock.now() + this.deps.retryMs);
   }
 
   private pump(): void {
@@ -75,31 +73,29 @@ export class Triager {
     }
     this.deps.onOutcome?.("ok");
     await this.deps.engine.mutate(loop.entity, (state) => withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit));
-    // Two plain commands (auto-pipelined into one write), not MULTI/EXEC: losing the second to a
-    // dropped connection leaves only an attempt counter (a longer wait before a later re-ask).
-    await Promise.all([this.deps.store.redis.zrem(RETRY, loop.id), this.deps.store.redis.hdel(ATTEMPTS, loop.id)]);
+    await this.deps.store.triageDone(loop.id);
     this.traces.delete(loop.id);
   }
 
   private async scheduleRetry(loopId: string, why: string): Promise<void> {
-    const attempt = await this.deps.store.redis.hincrby(ATTEMPTS, loopId, 1);
+    const attempt = await this.deps.store.triageFailed(loopId);
     const delay = this.deps.retryMs * 2 ** Math.min(attempt - 1, 4);
-    await this.deps.store.redis.zadd(RETRY, String(this.deps.clock.now() + delay), loopId);
+    await this.deps.store.leaseTriage(loopId, this.deps.clock.now() + delay);
     this.deps.log.info({ loopId, attempt, retryInMs: delay, why }, "triage pending; will ask again");
   }
 
   /** Asks again for every loop whose retry time has come (each claimed by one replica). */
   async retryDue(): Promise<void> {
-    const ids = await this.deps.store.redis.zrangebyscore(RETRY, "-inf", this.deps.clock.now(), "LIMIT", 0, 50);
+    const ids = await this.deps.store.triageDue(this.deps.clock.now(), 50);
     for (const id of ids) {
       // ZREM is the claim (one replica wins); the new lease covers a crash while asking.
-      if ((await this.deps.store.redis.zrem(RETRY, id)) !== 1) continue;
+      if (!(await this.deps.store.claimTriage(id))) continue;
       await this.lease(id);
       const key = await this.deps.store.entityOf(id);
       const state = key ? (await this.deps.store.read(key)).state : null;
       const loop = state && Object.values(state.loops).find((s) => s.loop.id === id)?.loop;
       if (!loop || loop.status === "closed" || loop.triage) {
-        await this.deps.store.redis.hdel(ATTEMPTS, id);
+        await this.deps.store.forgetTriageAttempts(id);
         this.traces.delete(id);
         continue;
       }
