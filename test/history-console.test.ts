@@ -228,7 +228,7 @@ test("a repository's signals over the bus: the API and the page behind the login
   }
 });
 
-test("the Overview embeds the trend chart (/trend.svg behind the login) linking to /trend; Services and Repos link to each history page", async () => {
+test("the Overview shows the trend chart linking to /trend (also alone as /trend.svg behind the login); Services and Repos link to each history page", async () => {
   const anon = await app.inject({ url: "/trend.svg" });
   assert.equal(anon.statusCode, 303, "a login redirect without a session");
   const svg = await app.inject({ url: "/trend.svg?days=90", headers: { cookie } });
@@ -242,8 +242,11 @@ test("the Overview embeds the trend chart (/trend.svg behind the login) linking 
   assert.match(today.body, /<td title="repo\.dirty: low 1">1<\/td><td class="wide">low 1<\/td>/);
   assert.match(today.body, /<title>2026-06-01 repo\.dirty: 1 open \(low 1\)<\/title>/);
   const fetched = <T>(data: T) => ({ data, at: clock.now() }) as never;
-  const overview = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now()).text;
-  assert.match(overview, /<a href="\/trend"[^>]*><img id="trend-chart" src="\/trend\.svg\?days=90"[^>]*alt="Open loops per day/);
+  const trend = (await app.inject({ url: "/api/trend?days=90", headers: auth() })).json();
+  const overview = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now(), trend).text;
+  assert.match(overview, /<figure class="chart" id="trend-chart"><a href="\/trend"[^>]*><svg viewBox="0 0 720 200" width="100%" role="img" aria-label="Open loops per day stacked by kind/);
+  const without = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now()).text;
+  assert.match(without, /The history does not answer: no trend now\. <a href="\/trend">/);
   const check = { name: "a b&c", kind: "http", state: "up", since: new Date(T0).toISOString() };
   const services = servicesPage(fetched([check]), fetched([]), clock.now()).text;
   assert.ok(services.includes(`<a href="/services/a%20b%26c/history"`), "the check's name links to its history page");

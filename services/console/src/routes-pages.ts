@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Principal } from "./auth.js";
 import { ConsoleError } from "./errors.js";
+import { historyClientOf } from "./history-client.js";
 import type { Html } from "./html.js";
 import { LOOP_ACTIONS, type LoopAction } from "./mesh.js";
 import { layout } from "./pages/layout.js";
@@ -26,8 +27,13 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    const [loops, checks, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.checks(), ok.s.mesh.repos()]);
-    return send(reply, "Overview", ok.p, "/", overviewPage(loops, checks, scanned, ok.s.adapter, ok.s.now()));
+    const [loops, checks, scanned, trend] = await Promise.all([
+      ok.s.mesh.loops({}),
+      ok.s.mesh.checks(),
+      ok.s.mesh.repos(),
+      historyClientOf(ok.s.mesh, ok.s.now).trend(90).catch(() => undefined),
+    ]);
+    return send(reply, "Overview", ok.p, "/", overviewPage(loops, checks, scanned, ok.s.adapter, ok.s.now(), trend));
   });
 
   http.get("/loops", PUBLIC, async (req, reply) => {

@@ -1,11 +1,13 @@
-import type { CheckSummary, Loop, ScanReposReply } from "@mirror/contracts";
+import type { CheckSummary, HistoryTrendReply, Loop, ScanReposReply } from "@mirror/contracts";
 import { type Html, html } from "../html.js";
+import { trendChart } from "./history.js";
 import type { Fetched } from "../mesh.js";
 import { ago, staleBanner } from "./layout.js";
 import { loopRows, SEVERITIES } from "./loops.js";
 import { repoRows, reposOf } from "./repos.js";
 
-export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummary[]>, scanned: Fetched<ScanReposReply>, adapter: string, now: number): Html {
+/** The Overview; `trend` is the history's last 90 days (the chart links to /trend), undefined when it does not answer. */
+export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummary[]>, scanned: Fetched<ScanReposReply>, adapter: string, now: number, trend?: HistoryTrendReply): Html {
   const active = (loops.data ?? []).filter((l) => l.status !== "closed");
   const count = <T>(xs: T[], f: (x: T) => boolean) => xs.filter(f).length;
   const cs = checks.data ?? [];
@@ -22,8 +24,10 @@ export function overviewPage(loops: Fetched<Loop[]>, checks: Fetched<CheckSummar
   </div>
   <p class="muted">Model adapter: ${adapter}. ${scanned.data ? `${scanned.data.repos.length} repos under ${scanned.data.roots} roots; ` : ""}${last ? `last scan ${ago(last, now)}` : "no scan finished yet"}; ${lastCheck ? `last check ${ago(lastCheck, now)}.` : "no check ran yet."}</p>
   <h2>Maintenance trend</h2>
-  <figure class="chart"><a href="/trend" title="Maintenance trend, per day for 90 days"><img id="trend-chart" src="/trend.svg?days=90" width="100%" alt="Open loops per day by kind, with loops opened and closed, last 90 days"></a>
-  <figcaption><a href="/trend">Trend page</a>: open loops by kind and severity, opened and closed, mean time to acknowledge and to close, per day.</figcaption></figure>
+  ${trend
+    ? html`<figure class="chart" id="trend-chart"><a href="/trend" title="Maintenance trend, per day for 90 days">${trendChart(trend)}</a>
+  <figcaption><a href="/trend">Trend page</a>: open loops by kind and severity, opened and closed, mean time to acknowledge and to close, per day.</figcaption></figure>`
+    : html`<p class="muted">The history does not answer: no trend now. <a href="/trend">Trend page</a></p>`}
   <h2>Open loops</h2>${loopRows(active.filter((l) => l.status === "open"), now)}
   <h2>Repos needing attention</h2>${repoRows(repos, now)}`;
 }
