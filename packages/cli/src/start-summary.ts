@@ -7,6 +7,7 @@ import type { MeshStatus } from "./commands/status.js";
 
 /** The summary's fields; in JSON output, one log record with exactly these beside level, time, service, msg. */
 export interface MeshSummary {
+  /** console.publicUrl; null when the console is not one of the services started. */
   consoleUrl: string | null;
   servicesReady: number;
   servicesTotal: number;
@@ -75,7 +76,8 @@ export function askStatus(cli: string, env: NodeJS.ProcessEnv, signal: AbortSign
 
 export function summarize(ready: Readiness, status: MeshStatus | undefined): MeshSummary {
   return {
-    consoleUrl: status?.consoleUrl ?? null,
+    // Only where something serves it: `pnpm start scanner` runs no console.
+    consoleUrl: ready.names.includes("console") ? (status?.consoleUrl ?? null) : null,
     servicesReady: ready.started.size,
     servicesTotal: ready.names.length,
     notReady: ready.notReady,
@@ -100,7 +102,7 @@ export function summaryText(s: MeshSummary): string {
   const count = (n: number | null, what: string) => (n === null ? "unknown" : `${n} ${what}`);
   const lines = [
     s.notReady.length ? `mirror: the mesh is up, but not every service is ready` : "mirror: the mesh is ready",
-    row("console", s.consoleUrl ?? "unknown"),
+    row("console", s.consoleUrl ?? "not started (pnpm start runs it with every service)"),
     row("services", `${s.servicesReady}/${s.servicesTotal} ready${s.notReady.length ? ` (not ready: ${s.notReady.join(", ")})` : ""}`),
     row("repositories", s.repositories === null ? `unknown: ${s.repositoriesProblem ?? "no answer"}` : `${s.repositories} found`),
     row("checks", count(s.checks, "configured")),

@@ -64,6 +64,11 @@ test("the summary: a JSON record with the fields, warn level and the warning wit
   assert.equal(JSON.parse(summaryRecord(ok)).level, "info");
   assert.equal(ok.warning, undefined);
   assert.doesNotMatch(summaryText(ok), /WARNING/);
+  // `pnpm start scanner`: no console to point at.
+  const alone = new Readiness(["scanner"]);
+  alone.see(rec("scanner", "service started"));
+  assert.equal(summarize(alone, status).consoleUrl, null);
+  assert.match(summaryText(summarize(alone, status)), /^ {2}console +not started/m);
   // No answer from `mirror status`: said, not guessed.
   const none = summarize(r, undefined);
   assert.equal(none.repositories, null);
