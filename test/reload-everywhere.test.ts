@@ -2,7 +2,7 @@
 // one process each. A half-written mirror.yaml is rejected by every service (logged, counted,
 // each keeps its process and config); the completed save is then applied by every one of them,
 // with what changed and what needs a restart in its log, and the console serves the status page
-// the save added, with no process restarted.
+// the save added, with no process restarted. The same with every service in one process (--single).
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -19,7 +19,8 @@ after(async () => {
   await Promise.all([nats?.dispose(), redis?.dispose()]);
 });
 
-test("pnpm start: every service rejects a half-written mirror.yaml and applies the completed one, same processes", { timeout: 400_000 }, async () => {
+/** Runs the scenario on a mesh started by `command`; `separate`: each service is a process of its own. */
+async function everyServiceReloads(command: string[], separate: boolean): Promise<void> {
   const consolePort = await freePort();
   const yaml = `scanner: { port: 0, roots: [], interval: 1h }
 tracker: { port: 0, mesh: { enabled: false }, checks: [ { name: web, interval: 1h, tcp: { host: 127.0.0.1, port: 1 } } ] }
@@ -37,12 +38,12 @@ console:
     - { slug: home, title: Home, checks: [web] }
 `;
   const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1", ACC_ANTHROPIC_KEY: "sk-ant-acceptance-0123456789" };
-  const mesh: Mesh = startMesh(yaml, { env, names: SERVICES });
+  const mesh: Mesh = startMesh(yaml, { env, command });
   const each = (pattern: RegExp) => Promise.all(SERVICES.map((name) => mesh.waitForLine(new RegExp(`^${name}\\s.*${pattern.source}`), 180_000)));
   try {
     await each(/"msg":"service started"/);
     const pids = SERVICES.map((name) => servicePid(mesh, name));
-    assert.ok(pids.every((p) => p !== undefined), `every service in its own process: ${pids}`);
+    if (separate) assert.ok(pids.every((p) => p !== undefined), `every service in its own process: ${pids}`);
     const text = readFileSync(mesh.configFile, "utf8");
     const next = text
       .replaceAll("model: first-model", "model: second-model")
@@ -69,9 +70,19 @@ console:
     assert.deepEqual(reloaded("model-anthropic").changed, ["model"]);
     assert.deepEqual(reloaded("console").statusPages, ["home", "ops"]);
     assert.deepEqual((reloaded("scanner").sections as string[]).sort(), ["console", "model"]);
-    assert.deepEqual(SERVICES.map((name) => servicePid(mesh, name)), pids, "no service was restarted");
+    assert.deepEqual(SERVICES.map((name) => servicePid(mesh, name)), pids, "no service process was restarted");
+    assert.deepEqual(SERVICES.map((name) => linesOf(mesh, name, /"msg":"service started"/).length), SERVICES.map(() => 1), "each service started once");
+    assert.equal(mesh.child.exitCode, null);
     assert.ok(!mesh.output.some((l) => l.includes("sk-ant-acceptance")), "the API key is in no log line");
   } finally {
     await mesh.stop();
   }
+}
+
+test("pnpm start: every service rejects a half-written mirror.yaml and applies the completed one, same processes", { timeout: 400_000 }, async () => {
+  await everyServiceReloads(["pnpm", "start", ...SERVICES], true);
+});
+
+test("pnpm start --single: the same, every member in the one process", { timeout: 400_000 }, async () => {
+  await everyServiceReloads(["pnpm", "start", "--single", ...SERVICES], false);
 });
