@@ -43,6 +43,11 @@ export interface ViewChange {
   left: string[];
   before: string[];
   members: string[];
+  /**
+   * How long ago (ms) the previous successful round was sent: the members in `left` were live
+   * then, so none of them can have stopped earlier than `lastSeenAgo + ttl` ago.
+   */
+  lastSeenAgo: number;
 }
 
 /**
@@ -65,6 +70,8 @@ export class PartitionView {
   private settleUntil = Number.NEGATIVE_INFINITY;
   /** The last round failed (the store did not answer) and the view is held on (`holdOnOutage`). */
   private outage = false;
+  /** When the last successful round was sent. */
+  private lastRoundAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly self: string,
@@ -93,10 +100,12 @@ export class PartitionView {
     this.leaseUntil = r.sentAt + this.opts.ttl - this.safety;
     const next = [...new Set([...r.members, this.self])].sort();
     const before = this.members;
+    const lastSeenAgo = r.receivedAt - this.lastRoundAt;
     this.members = next;
+    this.lastRoundAt = r.sentAt;
     const joined = next.filter((m) => !before.includes(m));
     const left = before.filter((m) => !next.includes(m));
-    return joined.length || left.length ? { joined, left, before, members: next } : null;
+    return joined.length || left.length ? { joined, left, before, members: next, lastSeenAgo } : null;
   }
 
   /** Gives the lease up at once (a clean stop). */
@@ -229,8 +238,14 @@ export class Partition {
 
   private async roundOnce(): Promise<void> {
     const sentAt = this.clock.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const [existed, members] = (await this.opts.store.eval(ROUND, 1, this.key, this.self, String(this.opts.ttl))) as [number, string[]];
+      // A round that hangs (the store failing over) counts as failed after two periods, so a
+      // held-on view is kept instead of a lease quietly lapsing behind a stuck call.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("membership round timed out")), 2 * this.renewEvery);
+      });
+      const [existed, members] = (await Promise.race([this.opts.store.eval(ROUND, 1, this.key, this.self, String(this.opts.ttl)), late])) as [number, string[]];
       if (this.stopped) return;
       const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
       if (change) {
@@ -240,6 +255,8 @@ export class Partition {
     } catch (err) {
       this.view.fail();
       this.opts.log.warn({ err: (err as Error).message, group: this.opts.group }, "replica lease not renewed");
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -90,7 +90,7 @@ test("view: a leaving member is reported, and its items move to the survivors", 
   clock.set(1_001);
   v.apply({ sentAt: 1_001, receivedAt: 1_002, existed: true, members: ["a", "b"] });
   const change = v.apply({ sentAt: 1_200, receivedAt: 1_201, existed: true, members: ["a"] });
-  assert.deepEqual(change, { joined: [], left: ["b"], before: ["a", "b"], members: ["a"] });
+  assert.deepEqual(change, { joined: [], left: ["b"], before: ["a", "b"], members: ["a"], lastSeenAgo: 200 });
   assert.ok(items.every((i) => v.owns(i)));
 });
 

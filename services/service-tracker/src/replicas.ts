@@ -35,8 +35,9 @@ export async function joinReplicas(deps: { store: Redis; log: Logger; clock: Clo
       if (change.left.length === 0) return;
       const left = new Set(change.left);
       const taken = (name: string) => partition.owns(name) && left.has(ownerOf(name, change.before) ?? "");
-      // The departed replica renewed at most ttl + a round before we saw it gone; a slot since then may be unrun.
-      const missedSince = deps.clock.now() - ttl - 2 * renewEvery;
+      // The departed replica was live at our previous successful round, so it renewed at most a
+      // ttl before that (a store outage in between makes it longer): a slot since may be unrun.
+      const missedSince = deps.clock.now() - change.lastSeenAgo - ttl;
       for (const l of listeners) l(taken, missedSince);
     },
   });
