@@ -86,6 +86,8 @@ export interface MaintenanceDeps {
 export class MaintenanceWatch {
   private spans: MaintenanceSpan[] = [];
   private saved = "[]";
+  private polling: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
 
   constructor(private readonly deps: MaintenanceDeps) {}
 
@@ -104,8 +106,26 @@ export class MaintenanceWatch {
     }
   }
 
-  /** Asks for the windows once and keeps what changed; never throws. */
-  async poll(): Promise<void> {
+  /**
+   * Asks for the windows and keeps what changed; never throws. The listing is always asked for
+   * after the call; callers arriving while one runs share the one that follows it (no pile-up).
+   */
+  poll(): Promise<void> {
+    if (this.next) return this.next;
+    const after = this.polling ?? Promise.resolve();
+    const run = after.then(() => {
+      if (this.next === run) this.next = undefined;
+      this.polling = run;
+      return this.pollOnce();
+    });
+    this.next = run;
+    void run.finally(() => {
+      if (this.polling === run) this.polling = undefined;
+    });
+    return run;
+  }
+
+  private async pollOnce(): Promise<void> {
     let list: MaintenanceInfo[];
     try {
       list = await this.deps.list();
@@ -138,25 +158,27 @@ export class MaintenanceWatch {
 /** How often the loop-detector is asked for its windows: a window is seen at most this late. */
 export const MAINTENANCE_POLL_MS = 2_000;
 
+/** Failed listings in a row before it is logged (the loop-detector may still be starting). */
+const QUIET_FAILURES = 5;
+
 /**
  * A MaintenanceWatch on the service's bus: the kept periods loaded, then the windows asked for
- * every MAINTENANCE_POLL_MS. A loop-detector that does not answer is logged once (results are then
- * not marked) and again when it answers.
+ * every MAINTENANCE_POLL_MS. A loop-detector that does not answer for QUIET_FAILURES polls in a
+ * row is logged once (results are then not marked) and again when it answers.
  */
 export async function watchMaintenance(ctx: { store: Redis; clock: { now(): number }; bus: Bus; log: ServiceContext["log"] }): Promise<{ watch: MaintenanceWatch; stop: () => void }> {
-  let failing = false;
+  let failures = 0;
   const watch = new MaintenanceWatch({
     store: ctx.store,
     clock: ctx.clock,
     list: async () => {
       const { windows } = await ctx.bus.request(maintenanceList, {}, { timeout: MAINTENANCE_POLL_MS });
-      if (failing) ctx.log.info("maintenance windows readable again");
-      failing = false;
+      if (failures >= QUIET_FAILURES) ctx.log.info("maintenance windows readable again");
+      failures = 0;
       return windows;
     },
     onError: (err) => {
-      if (!failing) ctx.log.warn({ err: err.message }, "maintenance windows not readable: results are not marked as maintenance until they are");
-      failing = true;
+      if (++failures === QUIET_FAILURES) ctx.log.warn({ err: err.message }, "maintenance windows not readable: results are not marked as maintenance until they are");
     },
   });
   await watch.load();

@@ -149,3 +149,33 @@ test("the watch keeps the periods the loop-detector listed, in Redis: a restarte
   assert.deepEqual(restarted.periods, watch.periods);
   assert.equal(restarted.covering("web", now + 5 * S), "swap");
 });
+
+test("a poll asks after it was called: callers during a running listing share the one that follows it", async () => {
+  const h = historyOn(redis.url);
+  opened.push(h);
+  const now = h.clock.now();
+  let calls = 0;
+  let listing: MaintenanceInfo[] = [];
+  let release: () => void = () => undefined;
+  const watch = new MaintenanceWatch({
+    store: h.store,
+    clock: h.clock,
+    list: async () => {
+      calls++;
+      const answer = listing;
+      if (calls === 1) await new Promise<void>((r) => (release = r));
+      return answer;
+    },
+  });
+  const first = watch.poll();
+  await new Promise((r) => setImmediate(r));
+  // A window is added while the first listing is on its way: later polls must see it.
+  listing = [info({ name: "late", start: iso(now - S), end: iso(now + 60 * S), active: true, activeUntil: iso(now + 60 * S) })];
+  const second = watch.poll();
+  const third = watch.poll();
+  assert.equal(second, third, "one follow-up for both");
+  release();
+  await Promise.all([first, second, third]);
+  assert.equal(calls, 2);
+  assert.equal(watch.covering("web", now), "late");
+});
