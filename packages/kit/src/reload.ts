@@ -1,9 +1,24 @@
-import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { type FSWatcher, lstatSync, readFileSync, realpathSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { MirrorConfig } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { configSecretFiles, parseConfig } from "./config.js";
+
+/**
+ * In a watched folder's names: a change of any `..`-entry counts. A Kubernetes ConfigMap or Secret
+ * volume updates its files (symlinks into `..data/`) by renaming a new `..data` into place.
+ */
+const DOT_ENTRIES = "..";
+
+/** The file a symlink points to, or undefined for a plain file (or none). */
+function linkTarget(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? realpathSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Config paths every service reads once at start (the bus connection and identity, the store connection, the HTTP listener). */
 const ALWAYS_RESTART = ["bus", "store", "http"];
@@ -40,7 +55,7 @@ export class ConfigReloader {
   private current: MirrorConfig;
   /** One watcher per folder: the config file's and each secretFile's. */
   private readonly watchers = new Map<string, FSWatcher>();
-  /** The file names looked for in each watched folder. */
+  /** The file names looked for in each watched folder (with DOT_ENTRIES: its `..` entries too). */
   private watched = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
   /** A secretFile changed since the last reload: the config is read again even when its text is the same. */
@@ -108,9 +123,16 @@ export class ConfigReloader {
   /** Watches the folders of the config file and of the secretFiles `config` was read with. */
   private watchFiles(config: MirrorConfig): void {
     const want = new Map<string, Set<string>>();
-    for (const f of [this.deps.file, ...configSecretFiles(config)]) {
+    const add = (f: string, ...more: string[]) => {
       const names = want.get(dirname(f)) ?? new Set<string>();
-      want.set(dirname(f), names.add(basename(f)));
+      for (const n of [basename(f), ...more]) names.add(n);
+      want.set(dirname(f), names);
+    };
+    for (const f of [this.deps.file, ...configSecretFiles(config)]) {
+      const target = linkTarget(f);
+      // A symlinked file changes where it points (its folder's `..` entries) or in the file it points to.
+      if (target) add(target);
+      add(f, ...(target ? [DOT_ENTRIES] : []));
     }
     for (const [dir, w] of this.watchers) {
       if (want.has(dir)) continue;
@@ -131,7 +153,9 @@ export class ConfigReloader {
   }
 
   private changed(dir: string, name: string | null): void {
-    if (name !== null && !this.watched.get(dir)?.has(name)) return;
+    const names = this.watched.get(dir);
+    if (name !== null && !names?.has(name) && !(names?.has(DOT_ENTRIES) && name.startsWith(DOT_ENTRIES))) return;
+    // Not plainly the config file: maybe a secretFile (or the symlinks behind one); read everything again.
     if (name !== null && !(dir === dirname(this.deps.file) && name === basename(this.deps.file))) this.secretChanged = true;
     clearTimeout(this.timer);
     // Saves come as several events; settle first.
@@ -163,8 +187,9 @@ export class ConfigReloader {
       return this.reject(why, (err as { problems?: string[] }).problems ?? [(err as Error).message]);
     }
     if (why !== "SIGHUP" && JSON.stringify(next) === JSON.stringify(this.current)) {
-      // A secretFile touched or rewritten with the same content.
+      // A secretFile touched or rewritten with the same content (or a symlink swapped to the same).
       this.lastText = text;
+      if (this.watchers.size) this.watchFiles(next);
       this.counter.inc({ result: "unchanged" });
       this.lastOk?.set(1);
       return true;

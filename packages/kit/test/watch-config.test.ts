@@ -3,7 +3,7 @@
 // moved aside and a new one written (vim's default), and deleted then made again. A half-written
 // file is rejected, logged and counted, and the next save is applied.
 import assert from "node:assert/strict";
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { MirrorConfig } from "@mirror/contracts";
@@ -213,5 +213,46 @@ test("a secretFile rotated (rewritten in place or renamed over) is a change: the
     assert.equal(keys.length, 2);
   } finally {
     watch.stop();
+  }
+});
+
+test("a symlinked mirror.yaml: an edit of the file it points to, and a Kubernetes-style swap of its ..data link, are both applied", async () => {
+  const dir = tempDir("mirror-watch-config-");
+  const mount = join(dir, "mount");
+  const dotfiles = join(dir, "dotfiles");
+  mkdirSync(join(mount, "..2026_1"), { recursive: true });
+  mkdirSync(dotfiles);
+  // A ConfigMap volume: mount/mirror.yaml -> ..data/mirror.yaml, ..data -> ..2026_1.
+  writeFileSync(join(mount, "..2026_1", "mirror.yaml"), yaml("1m"));
+  symlinkSync("..2026_1", join(mount, "..data"));
+  symlinkSync("..data/mirror.yaml", join(mount, "mirror.yaml"));
+  const log = createLogger("kit-test", { write: () => true } as never);
+  const env = { MIRROR_CONFIG: join(mount, "mirror.yaml") };
+  const k8s = watchConfig({ config: parseConfig(yaml("1m"), env, env.MIRROR_CONFIG), env, log, registry: new Registry() }, { apply: () => ({}) });
+  // A dotfiles link: home/mirror.yaml -> dotfiles/mirror.yaml, edited where it lives.
+  writeFileSync(join(dotfiles, "mirror.yaml"), yaml("1m"));
+  mkdirSync(join(dir, "home"));
+  symlinkSync(join(dotfiles, "mirror.yaml"), join(dir, "home", "mirror.yaml"));
+  const env2 = { MIRROR_CONFIG: join(dir, "home", "mirror.yaml") };
+  const linked = watchConfig({ config: parseConfig(yaml("1m"), env2, env2.MIRROR_CONFIG), env: env2, log, registry: new Registry() }, { apply: () => ({}) });
+  try {
+    assert.deepEqual([k8s.watching, linked.watching], [true, true]);
+    // The kubelet's update: a new timestamped folder, a new ..data link renamed over the old one, the old folder removed.
+    mkdirSync(join(mount, "..2026_2"));
+    writeFileSync(join(mount, "..2026_2", "mirror.yaml"), yaml("2m"));
+    symlinkSync("..2026_2", join(mount, "..data_tmp"));
+    renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+    await waitFor("the swapped ConfigMap applied", () => k8s.config.scanner.interval === 120_000, { timeout: 5_000 });
+    writeFileSync(join(dotfiles, "mirror.yaml"), yaml("3m"));
+    await waitFor("the linked file's edit applied", () => linked.config.scanner.interval === 180_000, { timeout: 5_000 });
+    // And the ConfigMap again, after the first swap.
+    mkdirSync(join(mount, "..2026_3"));
+    writeFileSync(join(mount, "..2026_3", "mirror.yaml"), yaml("4m"));
+    symlinkSync("..2026_3", join(mount, "..data_tmp"));
+    renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+    await waitFor("the second swap applied", () => k8s.config.scanner.interval === 240_000, { timeout: 5_000 });
+  } finally {
+    k8s.stop();
+    linked.stop();
   }
 });
