@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Bus } from "@mirror/bus";
 import { raw as rawBus } from "@mirror/bus/testing";
-import { type ServiceStatus, serviceStatus } from "@mirror/contracts";
+import { type Loop, loopClosed, loopOpened, type ServiceStatus, serviceStatus } from "@mirror/contracts";
 import { createLogger, ManualClock, parseConfig, type RunningService, runService } from "@mirror/kit";
 import { type ServerHandle, startNats, startRedis, waitFor } from "@mirror/testkit";
 import { Registry } from "prom-client";
@@ -122,4 +122,46 @@ test("Redis away while the history member restarts: results it held are not lost
     await startHistory();
   });
   await assertWhole("nas", t0);
+});
+
+test("loop events across a history member cut off mid-stream: the day's opened, closed and open counts are exact", async () => {
+  const detector = await Bus.connect({ name: "loop-detector", url: nats.url, log, registry: new Registry() });
+  try {
+    const day = new Date(clock.now()).toISOString().slice(0, 10);
+    const before = (await handles.queries.trend(1))[0];
+    const count = (r: Record<string, number> | undefined) => r?.["repo.dirty"] ?? 0;
+    const loop = (i: number, status: Loop["status"], rev: number): Loop => {
+      const at = new Date(clock.now()).toISOString();
+      return {
+        id: `L${i}`, kind: "repo.dirty", entity: { type: "repo", repo: `/r/${i}` }, severity: "low", status, summary: "dirty", openedAt: at, updatedAt: at,
+        closedAt: status === "closed" ? at : null, snoozedUntil: null, suppressedBy: [], rev, evidence: {}, triage: null, history: [],
+      };
+    };
+    let pending: Promise<void> | undefined;
+    for (let i = 0; i < 30; i++) {
+      await detector.publish(loopOpened, `L${i}`, { loop: loop(i, "open", 1), reason: "rule" }, { id: `loop:L${i}:1` });
+      // Ten of them close again; the history is cut off after the 15th is opened.
+      if (i % 3 === 0) await detector.publish(loopClosed, `L${i}`, { loop: loop(i, "closed", 2), reason: "clean" }, { id: `loop:L${i}:2` });
+      if (i === 15) {
+        const old = history as RunningService;
+        pending = (async () => {
+          await rawBus(old.ctx.bus).nc.close();
+          await old.stop().catch(() => undefined);
+          await startHistory();
+        })();
+      }
+      clock.advance(S);
+    }
+    await pending;
+    const today = await waitFor("every loop event recorded", async () => {
+      const d = (await handles.queries.trend(1))[0];
+      return d && count(d.opened) - count(before?.opened) >= 30 && count(d.closed) - count(before?.closed) >= 10 ? d : undefined;
+    }, { timeout: 30_000 });
+    assert.equal(today.date, day);
+    assert.equal(count(today.opened) - count(before?.opened), 30, "opened once each");
+    assert.equal(count(today.closed) - count(before?.closed), 10, "closed once each");
+    assert.equal(today.open["repo.dirty"]?.low, 20, "20 still open");
+  } finally {
+    await detector.close();
+  }
 });
