@@ -216,6 +216,10 @@ test("a repository's signals over the bus: the API and the page behind the login
     const [signal] = r.signals;
     assert.deepEqual([signal?.kind, signal?.open, signal?.trueMs], ["repo.dirty", true, 2 * 3_600_000]);
     assert.equal((await app.inject({ url: "/api/repos/history", headers: auth() })).statusCode, 400);
+    const byPath = await app.inject({ url: `/api/repos/${encodeURIComponent(repo)}/history?days=90`, headers: auth() });
+    assert.equal(byPath.statusCode, 200);
+    assert.deepEqual(byPath.json().signals.map((s: { kind: string; trueMs: number }) => [s.kind, s.trueMs]), [["repo.dirty", 2 * 3_600_000]]);
+    assert.equal((await app.inject({ url: `/api/repos/${encodeURIComponent(repo)}/history` })).statusCode, 401);
     assert.equal((await app.inject({ url: `/api/repos/history?repo=x` })).statusCode, 401);
     const page = await app.inject({ url: `/repos/history?repo=${encodeURIComponent(repo)}`, headers: { cookie } });
     assert.equal(page.statusCode, 200);

@@ -54,7 +54,7 @@ function pageFailure(reply: FastifyReply, title: string, user: Principal, path: 
 }
 
 /**
- * History in the console: `/api/checks/<name>/history`, `/api/trend` and `/api/repos/history`
+ * History in the console: `/api/checks/<name>/history`, `/api/trend` and `/api/repos/history` (or `/api/repos/<path>/history`)
  * behind the login like the rest of `/api/` (and their pages), and the public, opt-in `console.statusPages` (`/status/<slug>`, `.json`)
  * and badges of the checks on them (`/badge/<check>/...`); any other check is a 404.
  */
@@ -124,6 +124,17 @@ export function historyRoutes(http: FastifyInstance, config: MirrorConfig, state
     try {
       if (!req.query.repo) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "repo is required: ?repo=<path>");
       return await history(ok.s).repo(req.query.repo, daysOf(req.query.days));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  // The same with the repository in the path (its path URL-encoded, e.g. /api/repos/%2Fhome%2Fada%2Fsite/history).
+  http.get<{ Params: { repo: string }; Querystring: { days?: string } }>("/api/repos/:repo/history", PUBLIC, async (req, reply) => {
+    const ok = await guard(req, reply, state);
+    if (!ok) return reply;
+    try {
+      return await history(ok.s).repo(req.params.repo, daysOf(req.query.days));
     } catch (err) {
       return sendFailure(reply, err);
     }
