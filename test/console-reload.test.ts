@@ -22,10 +22,10 @@ after(async () => {
 });
 
 const page = (slug: string, title: string, checks: string[]) => `    - { slug: ${slug}, title: "${title}", checks: [${checks.join(", ")}] }\n`;
-const yaml = (pages: string, port = 0) =>
-  `tracker:\n  checks:\n    - { name: web, http: { url: "http://127.0.0.1:1/" } }\n    - { name: db, http: { url: "http://127.0.0.1:1/" } }\nhistory: { port: 0 }\nconsole:\n  port: ${port}\n  publicUrl: "http://127.0.0.1:9100"\n  statusPages:\n${pages}`;
+const yaml = (pages: string, port = 0, extra = "") =>
+  `tracker:\n  checks:\n    - { name: web, http: { url: "http://127.0.0.1:1/" } }\n    - { name: db, http: { url: "http://127.0.0.1:1/" } }\nhistory: { port: 0 }\nconsole:\n  port: ${port}\n  publicUrl: "http://127.0.0.1:9100"\n${extra}  statusPages:\n${pages}`;
 
-test("console: a status page added to mirror.yaml is served without a restart; a broken save keeps the old pages; a fix saved by rename is applied", async () => {
+test("console: a status page and login limits changed in mirror.yaml apply without a restart; a broken save keeps the old pages; a fix saved by rename is applied", async () => {
   const dir = tempDir("mirror-console-reload-");
   const file = join(dir, "mirror.yaml");
   const first = yaml(page("home", "Home", ["web"]));
@@ -47,8 +47,10 @@ test("console: a status page added to mirror.yaml is served without a restart; a
     assert.equal((await get("/status/home.json")).status, 200);
     assert.equal((await get("/status/ops.json")).status, 404);
     assert.equal((await get("/badge/db/status.svg")).status, 404, "db is on no page yet");
+    const login = (username: string) => fetch(`http://127.0.0.1:${svc.port}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: "wrong" }) });
+    assert.deepEqual([(await login("mallory")).status, (await login("mallory")).status], [401, 401], "five failures allowed by default");
 
-    writeFileSync(file, yaml(page("home", "Home", ["web"]) + page("ops", "Operations", ["web", "db"]), 19998));
+    writeFileSync(file, yaml(page("home", "Home", ["web"]) + page("ops", "Operations", ["web", "db"]), 19998, "  loginAttempts: 1\n  loginWindow: 1h\n"));
     const ops = await waitFor("the new page served", async () => {
       const r = await get("/status/ops.json");
       return r.status === 200 ? (JSON.parse(r.body) as { title: string; checks: { name: string }[] }) : undefined;
@@ -58,7 +60,12 @@ test("console: a status page added to mirror.yaml is served without a restart; a
     assert.match((await get("/status/ops")).body, /Operations/);
     assert.equal((await get("/badge/db/status.svg")).status, 200, "a check on the new page gets its badge");
     const applied = consoleLines("config reloaded")[0];
-    assert.deepEqual([applied?.changed, applied?.statusPages, applied?.needsRestart], [["port", "statusPages"], ["home", "ops"], ["console.port"]]);
+    assert.deepEqual([applied?.changed, applied?.statusPages, applied?.needsRestart], [["loginAttempts", "loginWindow", "port", "statusPages"], ["home", "ops"], ["console.port"]]);
+    // The login limit too: one failure per name now, then 429 for the new hour-long window.
+    assert.equal((await login("eve")).status, 401);
+    const limited = await login("eve");
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get("retry-after")) > 3_000, "the window is the new hour");
 
     // Half-written: the last page's mapping is cut off.
     writeFileSync(file, yaml(page("home", "Home", ["web"]) + page("new", "New", ["db"])).slice(0, -12));

@@ -9,9 +9,15 @@ import type { Redis } from "ioredis";
 export class LoginLimit {
   constructor(
     private readonly redis: Redis,
-    private readonly max: number,
-    private readonly windowMs: number,
+    private max: number,
+    private windowMs: number,
   ) {}
+
+  /** New limits from a config reload; failures already counted keep the window they started. */
+  configure(max: number, windowMs: number): void {
+    this.max = max;
+    this.windowMs = windowMs;
+  }
 
   private keys(address: string, user: string): string[] {
     return [`login-fail:addr:${address}`, `login-fail:user:${user.toLowerCase().slice(0, 64)}`];

@@ -18,7 +18,7 @@ function field(body: unknown, name: string): string {
 
 /** GET/POST /login, POST /logout, GET /api/session. */
 export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state: StateRef): void {
-  // publicUrl and trustedProxies follow config reloads (the section in force is the state's).
+  // publicUrl, trustedProxies and sessionTtl follow config reloads (the section in force is the state's).
   const live = () => state()?.settings ?? config.console;
   const secure = () => live().publicUrl.startsWith("https:");
   const loginAnswer = (req: FastifyRequest, reply: FastifyReply, status: number, message: string, next: string) =>
@@ -54,7 +54,7 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
     await s.limit.succeeded(username);
     const { id, session } = await s.sessions.create(user.name);
     s.log.info({ user: user.name }, "logged in");
-    reply.header("set-cookie", sessionCookie(id, secure(), config.console.sessionTtl));
+    reply.header("set-cookie", sessionCookie(id, secure(), live().sessionTtl));
     if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrfToken: session.csrf });
     return reply.redirect(next, 303);
   });

@@ -46,7 +46,7 @@ export function setupRoutes(http: FastifyInstance, config: MirrorConfig, state: 
     const user = await s.users.add(name.data, "admin", password);
     s.log.info({ user: user.name }, "first admin created from the setup link");
     const { id } = await s.sessions.create(user.name);
-    reply.header("set-cookie", sessionCookie(id, (s.settings ?? config.console).publicUrl.startsWith("https:"), config.console.sessionTtl));
+    reply.header("set-cookie", sessionCookie(id, (s.settings ?? config.console).publicUrl.startsWith("https:"), (s.settings ?? config.console).sessionTtl));
     return reply.redirect("/", 303);
   });
 }

@@ -65,14 +65,16 @@ export function consoleSpec(): ServiceSpec {
       };
       const live = state;
       ctx.watchConfig({
-        // Sessions, their cookies and the login limits are made with these at start.
-        restartOnly: ["console.port", "console.sessionTtl", "console.loginAttempts", "console.loginWindow"],
+        restartOnly: ["console.port"],
         apply: (next) => {
           const c = next.console;
           const changed = changedKeys(live.settings ?? cfg, c);
           live.settings = c;
           live.auth.sso = c.trustedHeader ? { header: c.trustedHeader, proxies: c.trustedProxies } : undefined;
           live.auth.cookie.secure = c.publicUrl.startsWith("https:");
+          live.auth.cookie.ttlMs = c.sessionTtl;
+          live.sessions.ttl = c.sessionTtl;
+          live.limit.configure(c.loginAttempts, c.loginWindow);
           live.adapter = next.model.adapter;
           if (c.trustedHeader && !c.trustedProxies.length) ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
           return { changed, statusPages: c.statusPages.map((p) => p.slug) };

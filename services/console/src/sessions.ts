@@ -15,9 +15,14 @@ const userKey = (name: string) => `user-sessions:${name.toLowerCase()}`;
 export class SessionStore {
   constructor(
     private readonly redis: Redis,
-    private readonly ttlMs: number,
+    private ttlMs: number,
     private readonly now: () => number,
   ) {}
+
+  /** A new idle lifetime from a config reload: a session gets it when it is next used (or made). */
+  set ttl(ms: number) {
+    this.ttlMs = ms;
+  }
 
   /** A new session; returns the cookie value (the only copy of the id). */
   async create(user: string): Promise<{ id: string; session: Session }> {
