@@ -20,6 +20,25 @@ function linkTarget(file: string): string | undefined {
   }
 }
 
+/**
+ * Every reloader of the process behind one SIGHUP listener: `pnpm start --single` runs every
+ * service in one process, and one listener each would pass Node's warning threshold.
+ */
+const hupHandlers = new Set<() => void>();
+const onProcessHup = () => {
+  for (const h of hupHandlers) h();
+};
+
+function onSighup(handler: () => void): void {
+  if (hupHandlers.size === 0) process.on("SIGHUP", onProcessHup);
+  hupHandlers.add(handler);
+}
+
+function offSighup(handler: () => void): void {
+  if (!hupHandlers.delete(handler) || hupHandlers.size > 0) return;
+  process.off("SIGHUP", onProcessHup);
+}
+
 /** Config paths every service reads once at start (the bus connection and identity, the store connection, the HTTP listener). */
 const ALWAYS_RESTART = ["bus", "store", "http"];
 
@@ -104,7 +123,7 @@ export class ConfigReloader {
       (this.deps.registry.getSingleMetric(gauge) as Gauge | undefined) ??
       new Gauge({ name: gauge, help: "1 when the last change of mirror.yaml was applied (or nothing changed), 0 when it was rejected", registers: [this.deps.registry] });
     this.lastOk.set(1);
-    process.on("SIGHUP", this.onHup);
+    onSighup(this.onHup);
     return true;
   }
 
@@ -117,7 +136,7 @@ export class ConfigReloader {
     clearTimeout(this.timer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
-    process.off("SIGHUP", this.onHup);
+    offSighup(this.onHup);
   }
 
   /** Watches the folders of the config file and of the secretFiles `config` was read with. */

@@ -256,3 +256,23 @@ test("a symlinked mirror.yaml: an edit of the file it points to, and a Kubernete
     linked.stop();
   }
 });
+
+test("SIGHUP reloads every watcher of the process through one listener (twelve services in one process stay under Node's warning)", async () => {
+  const before = process.listenerCount("SIGHUP");
+  const log = createLogger("kit-test", { write: () => true } as never);
+  let applied = 0;
+  const watches = Array.from({ length: 12 }, () => {
+    const file = join(tempDir("mirror-watch-config-"), "mirror.yaml");
+    writeFileSync(file, yaml("1m"));
+    const env = { MIRROR_CONFIG: file };
+    return watchConfig({ config: parseConfig(yaml("1m"), env, file), env, log, registry: new Registry() }, { apply: () => ({ n: ++applied }) });
+  });
+  try {
+    assert.equal(process.listenerCount("SIGHUP"), before + 1);
+    process.emit("SIGHUP", "SIGHUP");
+    assert.equal(applied, 12, "SIGHUP reads the file again even when it did not change");
+  } finally {
+    for (const w of watches) w.stop();
+  }
+  assert.equal(process.listenerCount("SIGHUP"), before);
+});
