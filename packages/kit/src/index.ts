@@ -7,7 +7,7 @@ export { collectSecrets, secretScrubber } from "./secrets.js";
 export { addTokenAuth, bearerMatches, requestAuthorized, refuse, type HttpAuthOptions } from "./http-auth.js";
 export { dataDir, httpTokenPath, readHttpToken, ensureHttpToken, resolveHttpCredential, isLoopback, HttpTokenError, UnprotectedListenError, HTTP_TOKEN_FILE, type HttpCredential } from "./http-token.js";
 export { connectBus, type ConnectOptions } from "./connect.js";
-export { defineLua, runLua, type LuaScript } from "./lua.js";
+export { defineLua, loadLua, runLua, type LuaScript } from "./lua.js";
 export { createStore, sentinelTargetOf, type SentinelTarget } from "./store.js";
 export { portOffset, withPortOffset } from "./port-offset.js";
 export { aclHasDefaultOff, aclUserLine, defaultUserAclLine, type StoreLogin, storeAuthMode, storeLogin, storePassword } from "./store-auth.js";

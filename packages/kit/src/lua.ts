@@ -33,10 +33,18 @@ export function defineLua<const K extends string, const A extends string>(name: 
 
 type Commands = Record<string, ((...args: string[]) => Promise<unknown>) | undefined>;
 
-/** Runs `script` on `redis` (defined there once, then by EVALSHA) with its keys and arguments given by name. */
-export function runLua<K extends string, A extends string>(redis: Redis, script: LuaScript<K, A>, keys: Record<K, string>, args: Record<A, string | number>): Promise<unknown> {
+/**
+ * Defines the scripts on a connection (then run by EVALSHA). Call it when the store is built,
+ * before any command: ioredis's auto-pipelines made before a definition do not know the command.
+ */
+export function loadLua(redis: Redis, scripts: readonly LuaScript<string, string>[]): void {
   const r = redis as unknown as Commands;
-  if (typeof r[script.name] !== "function") redis.defineCommand(script.name, { numberOfKeys: script.keys.length, lua: script.lua });
-  const run = r[script.name] as (...a: string[]) => Promise<unknown>;
+  for (const s of scripts) if (typeof r[s.name] !== "function") redis.defineCommand(s.name, { numberOfKeys: s.keys.length, lua: s.lua });
+}
+
+/** Runs a script loaded with loadLua() on `redis`, its keys and arguments given by name. */
+export function runLua<K extends string, A extends string>(redis: Redis, script: LuaScript<K, A>, keys: Record<K, string>, args: Record<A, string | number>): Promise<unknown> {
+  const run = (redis as unknown as Commands)[script.name];
+  if (typeof run !== "function") throw new TypeError(`Lua script ${script.name} is not loaded on this connection: call loadLua() where the store is built`);
   return run.call(redis, ...script.keys.map((k) => keys[k]), ...script.args.map((a) => String(args[a])));
 }

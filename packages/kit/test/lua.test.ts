@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { defineLua, runLua } from "@mirror/kit";
+import { defineLua, loadLua, runLua } from "@mirror/kit";
 import { startRedis, type ServerHandle } from "@mirror/testkit";
 import { Redis } from "ioredis";
 
@@ -26,6 +26,8 @@ return left`,
 });
 
 test("a named Lua script gets its keys and arguments by name, under the connection's key prefix", async () => {
+  assert.throws(() => runLua(redis, MOVE, { fromKey: "from", toKey: "to" }, { amount: 1 }), /not loaded on this connection/);
+  loadLua(redis, [MOVE]);
   await redis.set("from", "10");
   assert.equal(await runLua(redis, MOVE, { toKey: "to", fromKey: "from" }, { amount: 3 }), 7);
   assert.equal(await runLua(redis, MOVE, { fromKey: "from", toKey: "to" }, { amount: 2 }), 5);

@@ -1,5 +1,5 @@
 import type { LoopEvent } from "@mirror/contracts";
-import { defineLua, runLua } from "@mirror/kit";
+import { defineLua, loadLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import { EntityState } from "./state.js";
 
@@ -81,9 +81,10 @@ export const KEYS = {
 
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
-  // runLua defines the script once per connection and calls it by EVALSHA: EVAL sent the
-  // script's text with every commit and Redis hashed it each time.
-  constructor(readonly redis: Redis) {}
+  constructor(readonly redis: Redis) {
+    // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
+    loadLua(redis, [COMMIT]);
+  }
 
   async read(key: string): Promise<StoredEntity> {
     // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the
