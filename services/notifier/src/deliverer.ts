@@ -178,8 +178,7 @@ export class Deliverer {
     if (!limit) return null;
     const now = this.deps.clock.now();
     const window = Math.floor(now / limit.per);
-    const key = `rate:${channel}:${window}`;
-    const [[, count]] = (await this.deps.store.redis.multi().incr(key).pexpire(key, limit.per * 2).exec()) as [[null, number]];
+    const count = await this.deps.store.countInWindow(channel, window, limit.per * 2);
     return count > limit.max ? (window + 1) * limit.per : null;
   }
 }

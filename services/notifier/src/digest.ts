@@ -68,18 +68,18 @@ function digestMessage(channel: string, slot: number, title: string, text: strin
 
 /** Sends the digest when its time has come. */
 export async function runDigest(cfg: DigestConfig, now: number, deps: DigestDeps): Promise<boolean> {
-  const redis = deps.store.redis;
-  const stored = await redis.get("digest:next");
+  const { store } = deps;
+  const stored = await store.nextDigestAt();
   if (stored === null) {
     const next = nextDigestAt(cfg, now);
-    if (next !== null) await redis.set("digest:next", String(next));
+    if (next !== null) await store.planDigest(next);
     return false;
   }
-  const slot = Number(stored);
+  const slot = stored;
   if (now < slot) return false;
   // One replica composes a slot's digest (one model request, not one per replica); if it dies,
   // another composes it once the marker lapses in the server's time.
-  if ((await redis.set(`digest:composing:${slot}`, "1", "PX", cfg.timeout * 2 + 5_000, "NX")) === null) return false;
+  if (!(await store.claimDigest(slot, cfg.timeout * 2 + 5_000))) return false;
   // Delivery ids are stable per slot and channel and each is added once (a marker outlives it),
   // so a crash or a second replica here sends nothing twice.
   const { title, text } = await compose(cfg, deps);
@@ -89,6 +89,6 @@ export async function runDigest(cfg: DigestConfig, now: number, deps: DigestDeps
     await deps.store.addDelivery(delivery, now);
   }
   const next = nextDigestAt(cfg, Math.max(now, slot));
-  await redis.set("digest:next", String(next ?? Number.MAX_SAFE_INTEGER));
+  await store.planDigest(next ?? Number.MAX_SAFE_INTEGER);
   return true;
 }

@@ -5,6 +5,8 @@ import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { parseMatcher } from "./matchers.js";
 
+/** The hash of silences by id, under the notifier's prefix (only this module names it). */
+const SILENCES = "silences";
 /** Expired silences are kept this long for `silence list --all`, then pruned. */
 const KEEP_EXPIRED_MS = 7 * 86_400_000;
 
@@ -38,28 +40,28 @@ export class SilenceStore {
       createdBy: req.by,
       createdAt: new Date(now).toISOString(),
     };
-    await this.redis.hset("silences", silence.id, JSON.stringify(silence));
+    await this.redis.hset(SILENCES, silence.id, JSON.stringify(silence));
     return silence;
   }
 
   async list(now: number, all = false): Promise<Silence[]> {
-    const raw = await this.redis.hgetall("silences");
+    const raw = await this.redis.hgetall(SILENCES);
     const out: Silence[] = [];
     for (const [id, v] of Object.entries(raw)) {
       const s = JSON.parse(v) as Silence;
       const until = Date.parse(s.until);
-      if (until + KEEP_EXPIRED_MS < now) await this.redis.hdel("silences", id);
+      if (until + KEEP_EXPIRED_MS < now) await this.redis.hdel(SILENCES, id);
       else if (all || until > now) out.push(s);
     }
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   async expire(id: string, now: number): Promise<Silence> {
-    const raw = await this.redis.hget("silences", id);
+    const raw = await this.redis.hget(SILENCES, id);
     if (!raw) throw new ValidationError(`no silence with id ${id}`);
     const s = JSON.parse(raw) as Silence;
     const ended: Silence = { ...s, until: new Date(Math.min(now, Date.parse(s.until))).toISOString() };
-    await this.redis.hset("silences", id, JSON.stringify(ended));
+    await this.redis.hset(SILENCES, id, JSON.stringify(ended));
     return ended;
   }
 }

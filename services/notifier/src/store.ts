@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { defineLua, loadLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { GroupState } from "./group.js";
 import type { Message } from "./message.js";
@@ -22,91 +23,130 @@ export interface Delivery {
 /** Score of a delivery that waits for an earlier one of the same group (messages of a group go out in order). */
 export const PARKED = 9e15;
 
-const COMMIT = `
-if ARGV[8] ~= '' then
-  local seen = redis.call('GET', KEYS[7])
-  if seen and tonumber(cjson.decode(seen).rev) > tonumber(ARGV[8]) then return 2 end
+const COMMIT = defineLua("commitGroup", {
+  keys: ["groupKey", "groupsDueKey", "deliveryKey", "deliveriesDueKey", "groupPendingKey", "counterKey", "loopKey"],
+  args: ["expectedGroup", "nextGroup", "groupId", "flushAt", "deliveryDoc", "deliveryId", "now", "loopRev"],
+  body: `
+if loopRev ~= '' then
+  local seen = redis.call('GET', loopKey)
+  if seen and tonumber(cjson.decode(seen).rev) > tonumber(loopRev) then return 2 end
 end
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[3])
+if (redis.call('GET', groupKey) or '') ~= expectedGroup then return 0 end
+if nextGroup == '' then
+  redis.call('DEL', groupKey); redis.call('ZREM', groupsDueKey, groupId)
 else
-  redis.call('SET', KEYS[1], ARGV[2]); redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('SET', groupKey, nextGroup); redis.call('ZADD', groupsDueKey, flushAt, groupId)
 end
-if ARGV[5] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[5])
-  local busy = redis.call('ZCARD', KEYS[5])
-  redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[6]), ARGV[6])
-  if busy == 0 then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6]) else redis.call('ZADD', KEYS[4], ${PARKED}, ARGV[6]) end
+if deliveryDoc ~= '' then
+  redis.call('SET', deliveryKey, deliveryDoc)
+  local busy = redis.call('ZCARD', groupPendingKey)
+  redis.call('ZADD', groupPendingKey, redis.call('INCR', counterKey), deliveryId)
+  if busy == 0 then redis.call('ZADD', deliveriesDueKey, now, deliveryId) else redis.call('ZADD', deliveriesDueKey, ${PARKED}, deliveryId) end
 end
-return 1`;
+return 1`,
+});
 
-const ADD = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', 604800000) == false then return 0 end
-redis.call('SET', KEYS[2], ARGV[1])
-local busy = redis.call('ZCARD', KEYS[4])
-redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[2])
-if busy == 0 then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) else redis.call('ZADD', KEYS[3], ${PARKED}, ARGV[2]) end
-return 1`;
+const ADD = defineLua("addDelivery", {
+  keys: ["addedKey", "deliveryKey", "deliveriesDueKey", "groupPendingKey", "counterKey"],
+  args: ["deliveryDoc", "deliveryId", "now"],
+  body: `
+if redis.call('SET', addedKey, '1', 'NX', 'PX', 604800000) == false then return 0 end
+redis.call('SET', deliveryKey, deliveryDoc)
+local busy = redis.call('ZCARD', groupPendingKey)
+redis.call('ZADD', groupPendingKey, redis.call('INCR', counterKey), deliveryId)
+if busy == 0 then redis.call('ZADD', deliveriesDueKey, now, deliveryId) else redis.call('ZADD', deliveriesDueKey, ${PARKED}, deliveryId) end
+return 1`,
+});
 
 /**
  * Claims due deliveries: a claim is a key with a token that the Redis server expires (its clock,
  * not a replica's), so a replica whose clock runs minutes ahead cannot take a delivery another
  * one holds. What is due but held elsewhere stays as it is: it is taken when that claim lapses.
  */
-const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+const CLAIM = defineLua("claimDeliveries", {
+  keys: ["deliveriesDueKey", "claimPrefix"],
+  args: ["now", "leaseUntil", "limit", "token", "leaseMs"],
+  body: `
+local ids = redis.call('ZRANGEBYSCORE', deliveriesDueKey, '-inf', now, 'LIMIT', 0, tonumber(limit))
 local out = {}
 for _, id in ipairs(ids) do
-  if redis.call('SET', KEYS[2] .. id, ARGV[4], 'NX', 'PX', ARGV[5]) then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
+  if redis.call('SET', claimPrefix .. id, token, 'NX', 'PX', leaseMs) then
+    redis.call('ZADD', deliveriesDueKey, leaseUntil, id)
     table.insert(out, id)
   end
 end
-return out`;
+return out`,
+});
 
-/** Keeps a claim for ARGV[2] ms more, only for its holder (the fencing check before a send). */
-const HOLD = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+/** Keeps a claim for `ms` more, only for its holder (the fencing check before a send). */
+const HOLD = defineLua("holdClaim", {
+  keys: ["claimKey"],
+  args: ["token", "ms"],
+  body: `
+if redis.call('GET', claimKey) ~= token then return 0 end
+redis.call('PEXPIRE', claimKey, ms)
+return 1`,
+});
 
 /** Saves a delivery's next state and gives its claim back, only for the claim's holder. */
-const SAVE = `
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
-redis.call('DEL', KEYS[3])
-return 1`;
+const SAVE = defineLua("saveClaimed", {
+  keys: ["deliveryKey", "deliveriesDueKey", "claimKey"],
+  args: ["token", "deliveryDoc", "dueAt", "deliveryId"],
+  body: `
+if redis.call('GET', claimKey) ~= token then return 0 end
+redis.call('SET', deliveryKey, deliveryDoc)
+redis.call('ZADD', deliveriesDueKey, 'XX', dueAt, deliveryId)
+redis.call('DEL', claimKey)
+return 1`,
+});
 
-const FINISH = `
-redis.call('DEL', KEYS[1], KEYS[4], KEYS[5]); redis.call('ZREM', KEYS[2], ARGV[1]); redis.call('ZREM', KEYS[3], ARGV[1])
-local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)
+const FINISH = defineLua("finishDelivery", {
+  keys: ["deliveryKey", "deliveriesDueKey", "groupPendingKey", "sentKey", "claimKey"],
+  args: ["deliveryId", "now"],
+  body: `
+redis.call('DEL', deliveryKey, sentKey, claimKey); redis.call('ZREM', deliveriesDueKey, deliveryId); redis.call('ZREM', groupPendingKey, deliveryId)
+local nxt = redis.call('ZRANGE', groupPendingKey, 0, 0)
 if nxt[1] then
-  local sc = redis.call('ZSCORE', KEYS[2], nxt[1])
-  if sc and tonumber(sc) >= ${PARKED} then redis.call('ZADD', KEYS[2], ARGV[2], nxt[1]) end
+  local sc = redis.call('ZSCORE', deliveriesDueKey, nxt[1])
+  if sc and tonumber(sc) >= ${PARKED} then redis.call('ZADD', deliveriesDueKey, now, nxt[1]) end
 end
-return 1`;
+return 1`,
+});
 
-const SET_MAX = `
-local cur = redis.call('GET', KEYS[1])
+const SET_LOOP = defineLua("setLoopIfNewer", {
+  keys: ["loopKey", "activeKey"],
+  args: ["rev", "record", "ttlMs", "loopId", "labels"],
+  body: `
+local cur = redis.call('GET', loopKey)
 if cur then
   local doc = cjson.decode(cur)
-  if tonumber(doc.rev) >= tonumber(ARGV[1]) then return 0 end
+  if tonumber(doc.rev) >= tonumber(rev) then return 0 end
 end
-if ARGV[5] == '' then redis.call('HDEL', KEYS[2], ARGV[4]) else redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`;
+if labels == '' then redis.call('HDEL', activeKey, loopId) else redis.call('HSET', activeKey, loopId, labels) end
+redis.call('SET', loopKey, record, 'PX', ttlMs)
+return 1`,
+});
 
-type Scripts = {
-  commitGroup(...args: (string | number)[]): Promise<number>;
-  claimDeliveries(...args: (string | number)[]): Promise<string[]>;
-  holdClaim(...args: (string | number)[]): Promise<number>;
-  saveClaimed(...args: (string | number)[]): Promise<number>;
-  addDelivery(...args: (string | number)[]): Promise<number>;
-  finishDelivery(...args: (string | number)[]): Promise<number>;
-  setLoopIfNewer(...args: (string | number)[]): Promise<number>;
-};
+/** The notifier's key names (under its own prefix); only this module builds them. */
+const KEYS = {
+  group: (id: string) => `group:${id}`,
+  groupsDue: "groups:due",
+  delivery: (id: string) => `delivery:${id}`,
+  noDelivery: "delivery:none",
+  deliveriesDue: "deliveries:due",
+  groupPending: (groupId: string) => `gpend:${groupId}`,
+  counter: "deliveries:counter",
+  loop: (id: string) => `loop:${id}`,
+  noLoop: "loop:none",
+  added: (id: string) => `added:${id}`,
+  claimPrefix: "claim:",
+  claim: (id: string) => `claim:${id}`,
+  sent: (id: string) => `sent:${id}`,
+  active: "active",
+  rate: (channel: string, window: number) => `rate:${channel}:${window}`,
+  digestNext: "digest:next",
+  digestComposing: (slot: number) => `digest:composing:${slot}`,
+} as const;
 
 /** What the notifier remembers about a loop: the newest revision seen and the groups it is in. */
 export interface LoopRecord {
@@ -128,16 +168,10 @@ const SENT_TTL_MS = 7 * 86_400_000;
 
 /** Everything the notifier still owes, in Redis, changed only by atomic scripts (safe with replicas and crashes). */
 export class NotifierStore {
-  private readonly r: Redis & Scripts;
+  private readonly r: Redis;
   constructor(redis: Redis) {
-    redis.defineCommand("commitGroup", { numberOfKeys: 7, lua: COMMIT });
-    redis.defineCommand("claimDeliveries", { numberOfKeys: 2, lua: CLAIM });
-    redis.defineCommand("holdClaim", { numberOfKeys: 1, lua: HOLD });
-    redis.defineCommand("saveClaimed", { numberOfKeys: 3, lua: SAVE });
-    redis.defineCommand("addDelivery", { numberOfKeys: 5, lua: ADD });
-    redis.defineCommand("finishDelivery", { numberOfKeys: 5, lua: FINISH });
-    redis.defineCommand("setLoopIfNewer", { numberOfKeys: 2, lua: SET_MAX });
-    this.r = redis as Redis & Scripts;
+    loadLua(redis, [COMMIT, ADD, CLAIM, HOLD, SAVE, FINISH, SET_LOOP]);
+    this.r = redis;
   }
 
   get redis(): Redis {
@@ -145,13 +179,13 @@ export class NotifierStore {
   }
 
   async loadGroup(id: string): Promise<LoadedGroup> {
-    return loaded(await this.r.get(`group:${id}`));
+    return loaded(await this.r.get(KEYS.group(id)));
   }
 
   /** Several groups in one round trip (MGET), in the order of `ids`. */
   async loadGroups(ids: string[]): Promise<LoadedGroup[]> {
     if (ids.length === 0) return [];
-    return (await this.r.mget(ids.map((id) => `group:${id}`))).map(loaded);
+    return (await this.r.mget(ids.map(KEYS.group))).map(loaded);
   }
 
   /**
@@ -160,20 +194,37 @@ export class NotifierStore {
    * meanwhile ("stale": a replica that took a newer event of the loop got there first).
    */
   async commitGroup(id: string, raw: string, next: GroupState | null, delivery: Delivery | null, now: number, loop?: { id: string; rev: number }): Promise<"ok" | "conflict" | "stale"> {
-    const keys = [`group:${id}`, "groups:due", delivery ? `delivery:${delivery.id}` : "delivery:none", "deliveries:due", `gpend:${id}`, "deliveries:counter", loop ? `loop:${loop.id}` : "loop:none"];
-    const args = [raw, next ? JSON.stringify(next) : "", id, next ? next.nextFlushAt : 0, delivery ? JSON.stringify(delivery) : "", delivery?.id ?? "", now, loop ? loop.rev : ""];
-    const r = await this.r.commitGroup(...keys, ...args);
+    const keys = {
+      groupKey: KEYS.group(id),
+      groupsDueKey: KEYS.groupsDue,
+      deliveryKey: delivery ? KEYS.delivery(delivery.id) : KEYS.noDelivery,
+      deliveriesDueKey: KEYS.deliveriesDue,
+      groupPendingKey: KEYS.groupPending(id),
+      counterKey: KEYS.counter,
+      loopKey: loop ? KEYS.loop(loop.id) : KEYS.noLoop,
+    };
+    const args = {
+      expectedGroup: raw,
+      nextGroup: next ? JSON.stringify(next) : "",
+      groupId: id,
+      flushAt: next ? next.nextFlushAt : 0,
+      deliveryDoc: delivery ? JSON.stringify(delivery) : "",
+      deliveryId: delivery?.id ?? "",
+      now,
+      loopRev: loop ? loop.rev : "",
+    };
+    const r = await runLua(this.r, COMMIT, keys, args);
     return r === 1 ? "ok" : r === 2 ? "stale" : "conflict";
   }
 
   /** Adds a delivery that belongs to no group flush (digests); a second add of the same id is a no-op for 7 days. */
   async addDelivery(d: Delivery, now: number): Promise<boolean> {
-    const keys = [`added:${d.id}`, `delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, "deliveries:counter"];
-    return (await this.r.addDelivery(...keys, JSON.stringify(d), d.id, now)) === 1;
+    const keys = { addedKey: KEYS.added(d.id), deliveryKey: KEYS.delivery(d.id), deliveriesDueKey: KEYS.deliveriesDue, groupPendingKey: KEYS.groupPending(d.groupId), counterKey: KEYS.counter };
+    return (await runLua(this.r, ADD, keys, { deliveryDoc: JSON.stringify(d), deliveryId: d.id, now })) === 1;
   }
 
   dueGroups(now: number, limit = 100): Promise<string[]> {
-    return this.r.zrangebyscore("groups:due", "-inf", now, "LIMIT", 0, limit);
+    return this.r.zrangebyscore(KEYS.groupsDue, "-inf", now, "LIMIT", 0, limit);
   }
 
   /**
@@ -184,10 +235,10 @@ export class NotifierStore {
    * send or overwrite what the replica that took over does.
    */
   async claimDeliveries(now: number, leaseMs: number, limit = 50, token: string = randomUUID()): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
-    const ids = await this.r.claimDeliveries("deliveries:due", "claim:", now, now + leaseMs, limit, token, leaseMs);
+    const ids = (await runLua(this.r, CLAIM, { deliveriesDueKey: KEYS.deliveriesDue, claimPrefix: KEYS.claimPrefix }, { now, leaseUntil: now + leaseMs, limit, token, leaseMs })) as string[];
     if (ids.length === 0) return [];
     // Each delivery's document and its "sent" mark (markSent), in one MGET.
-    const docs = await this.r.mget(ids.flatMap((id) => [`delivery:${id}`, `sent:${id}`]));
+    const docs = await this.r.mget(ids.flatMap((id) => [KEYS.delivery(id), KEYS.sent(id)]));
     return ids.map((id, i) => {
       const doc = docs[2 * i];
       const sent = docs[2 * i + 1];
@@ -199,17 +250,18 @@ export class NotifierStore {
 
   /** Saves a delivery's new state and when to try it next. */
   async saveDelivery(d: Delivery, dueAt: number): Promise<void> {
-    await this.r.multi().set(`delivery:${d.id}`, JSON.stringify(d)).zadd("deliveries:due", "XX", dueAt, d.id).exec();
+    await this.r.multi().set(KEYS.delivery(d.id), JSON.stringify(d)).zadd(KEYS.deliveriesDue, "XX", dueAt, d.id).exec();
   }
 
   /** saveDelivery() for the holder of the claim `token` only, giving the claim back; false: the claim was lost. */
   async saveClaimed(d: Delivery, dueAt: number, token: string): Promise<boolean> {
-    return (await this.r.saveClaimed(`delivery:${d.id}`, "deliveries:due", `claim:${d.id}`, token, JSON.stringify(d), dueAt, d.id)) === 1;
+    const keys = { deliveryKey: KEYS.delivery(d.id), deliveriesDueKey: KEYS.deliveriesDue, claimKey: KEYS.claim(d.id) };
+    return (await runLua(this.r, SAVE, keys, { token, deliveryDoc: JSON.stringify(d), dueAt, deliveryId: d.id })) === 1;
   }
 
   /** Extends the claim `token` on a delivery by `ms` of server time; false: it is no longer held by `token`. */
   async holdClaim(id: string, token: string, ms: number): Promise<boolean> {
-    return (await this.r.holdClaim(`claim:${id}`, token, Math.max(1, Math.round(ms)))) === 1;
+    return (await runLua(this.r, HOLD, { claimKey: KEYS.claim(id) }, { token, ms: Math.max(1, Math.round(ms)) })) === 1;
   }
 
   /**
@@ -220,21 +272,22 @@ export class NotifierStore {
    * marked sent.
    */
   async markSent(id: string, attempt: number, dueAt: number): Promise<void> {
-    await Promise.all([this.r.set(`sent:${id}`, String(attempt), "PX", SENT_TTL_MS), this.r.zadd("deliveries:due", "XX", dueAt, id)]);
+    await Promise.all([this.r.set(KEYS.sent(id), String(attempt), "PX", SENT_TTL_MS), this.r.zadd(KEYS.deliveriesDue, "XX", dueAt, id)]);
   }
 
   /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
   async finishDelivery(d: Delivery, now: number): Promise<void> {
-    await this.r.finishDelivery(`delivery:${d.id}`, "deliveries:due", `gpend:${d.groupId}`, `sent:${d.id}`, `claim:${d.id}`, d.id, now);
+    const keys = { deliveryKey: KEYS.delivery(d.id), deliveriesDueKey: KEYS.deliveriesDue, groupPendingKey: KEYS.groupPending(d.groupId), sentKey: KEYS.sent(d.id), claimKey: KEYS.claim(d.id) };
+    await runLua(this.r, FINISH, keys, { deliveryId: d.id, now });
   }
 
   pendingDeliveries(): Promise<number> {
-    return this.r.zcard("deliveries:due");
+    return this.r.zcard(KEYS.deliveriesDue);
   }
 
   /** A loop's record and several groups in one MGET (the groups in the order of `groupIds`). */
   async loadLoopAndGroups(loopId: string, groupIds: string[]): Promise<{ loop: LoopRecord | undefined; groups: LoadedGroup[] }> {
-    const [loop, ...groups] = await this.r.mget([`loop:${loopId}`, ...groupIds.map((id) => `group:${id}`)]);
+    const [loop, ...groups] = await this.r.mget([KEYS.loop(loopId), ...groupIds.map(KEYS.group)]);
     return { loop: loop ? (JSON.parse(loop) as LoopRecord) : undefined, groups: groups.map(loaded) };
   }
 
@@ -243,11 +296,34 @@ export class NotifierStore {
    * its labels among the firing loops' (for inhibition), or removes them (null: not firing).
    */
   async saveLoop(id: string, rec: LoopRecord, activeLabels: Record<string, string> | null): Promise<boolean> {
-    return (await this.r.setLoopIfNewer(`loop:${id}`, "active", rec.rev, JSON.stringify(rec), LOOP_TTL_MS, id, activeLabels ? JSON.stringify(activeLabels) : "")) === 1;
+    const args = { rev: rec.rev, record: JSON.stringify(rec), ttlMs: LOOP_TTL_MS, loopId: id, labels: activeLabels ? JSON.stringify(activeLabels) : "" };
+    return (await runLua(this.r, SET_LOOP, { loopKey: KEYS.loop(id), activeKey: KEYS.active }, args)) === 1;
   }
 
   async activeLabels(): Promise<Record<string, string>[]> {
-    const all = await this.r.hvals("active");
+    const all = await this.r.hvals(KEYS.active);
     return all.map((v) => JSON.parse(v) as Record<string, string>);
+  }
+
+  /** Counts one more send in a channel's fixed rate window (shared by the replicas); the count so far. */
+  async countInWindow(channel: string, window: number, ttlMs: number): Promise<number> {
+    const key = KEYS.rate(channel, window);
+    const [[, count]] = (await this.r.multi().incr(key).pexpire(key, ttlMs).exec()) as [[null, number]];
+    return count;
+  }
+
+  /** When the next digest is due (ms), or null before the first one is planned. */
+  async nextDigestAt(): Promise<number | null> {
+    const stored = await this.r.get(KEYS.digestNext);
+    return stored === null ? null : Number(stored);
+  }
+
+  async planDigest(at: number): Promise<void> {
+    await this.r.set(KEYS.digestNext, String(at));
+  }
+
+  /** True for the one replica that composes the digest of `slot` (a marker that lapses after `ttlMs` of server time). */
+  async claimDigest(slot: number, ttlMs: number): Promise<boolean> {
+    return (await this.r.set(KEYS.digestComposing(slot), "1", "PX", ttlMs, "NX")) !== null;
   }
 }
