@@ -37,7 +37,7 @@ const REPLY_MARGIN_MS = 250;
 export class ChatAdapter {
   private readonly limiter: Limiter;
 
-  constructor(private readonly deps: AdapterDeps) {
+  constructor(private deps: AdapterDeps) {
     this.limiter = new Limiter(deps.limits.maxConcurrency, deps.limits.queueTimeout);
   }
 
@@ -46,8 +46,7 @@ export class ChatAdapter {
    * flight finishes on the client it started with.
    */
   configure(client: ChatClient, limits: AdapterLimits): void {
-    this.deps.client = client;
-    this.deps.limits = limits;
+    this.deps = { ...this.deps, client, limits };
     this.limiter.resize(limits.maxConcurrency, limits.queueTimeout);
   }
 
@@ -64,9 +63,11 @@ export class ChatAdapter {
   }
 
   private answer(endpoint: string, prompt: Prompt, budgetMs: number | undefined): Promise<Record<string, unknown>> {
-    const { client, metrics, log } = this.deps;
+    // One request keeps the client and limits it started with, whatever a reload does meanwhile.
+    const deps = this.deps;
+    const { client, metrics, log } = deps;
     return instrument({ metrics, log, adapter: client.adapter, endpoint }, async () => {
-      const out = await this.generate(prompt, budgetMs);
+      const out = await this.generate(deps, prompt, budgetMs);
       return { value: { adapter: client.adapter, model: client.model, ...out.value }, retried: out.retried };
     });
   }
@@ -76,37 +77,37 @@ export class ChatAdapter {
   }
 
   /** Waits for a slot, then calls the model within one deadline for both attempts. */
-  private async generate(prompt: Prompt, callerBudgetMs: number | undefined): Promise<Attempted> {
+  private async generate(deps: AdapterDeps, prompt: Prompt, callerBudgetMs: number | undefined): Promise<Attempted> {
     const started = Date.now();
     const budget = callerBudgetMs === undefined ? Number.POSITIVE_INFINITY : callerBudgetMs - REPLY_MARGIN_MS;
     if (budget <= 0) throw new ModelError("MODEL_TIMEOUT", "the caller's time budget is too small to call a model");
-    return this.limiter.run(Math.min(this.deps.limits.queueTimeout, budget), async () => {
-      const ms = Math.min(this.deps.limits.timeout, budget - (Date.now() - started));
+    return this.limiter.run(Math.min(deps.limits.queueTimeout, budget), async () => {
+      const ms = Math.min(deps.limits.timeout, budget - (Date.now() - started));
       if (ms <= 0) throw new ModelError("MODEL_TIMEOUT", "the caller's deadline passed while waiting for a model slot");
       const signal = AbortSignal.timeout(ms);
-      this.deps.metrics.inFlight.inc({ adapter: this.deps.client.adapter });
+      deps.metrics.inFlight.inc({ adapter: deps.client.adapter });
       try {
-        return await this.attempts(prompt, signal, ms);
+        return await this.attempts(deps, prompt, signal, ms);
       } finally {
-        this.deps.metrics.inFlight.dec({ adapter: this.deps.client.adapter });
+        deps.metrics.inFlight.dec({ adapter: deps.client.adapter });
       }
     });
   }
 
   /** First attempt; on output that is not the JSON asked for, one more with the problem stated. */
-  private async attempts(prompt: Prompt, signal: AbortSignal, ms: number): Promise<Attempted> {
-    const first = await this.call(prompt, prompt.user, signal, ms);
+  private async attempts(deps: AdapterDeps, prompt: Prompt, signal: AbortSignal, ms: number): Promise<Attempted> {
+    const first = await this.call(deps, prompt, prompt.user, signal, ms);
     const checked = this.check(prompt, first);
     if (checked.ok) return { value: checked.value, retried: false };
-    this.deps.log.warn({ output: prompt.output.name, problem: checked.problem }, "model output invalid; retrying once");
+    deps.log.warn({ output: prompt.output.name, problem: checked.problem }, "model output invalid; retrying once");
     const retryUser = `${prompt.user}\n\nA previous answer was rejected: ${checked.problem}. Reply with only the JSON object, exactly in the shape asked for.`;
-    const second = this.check(prompt, await this.call(prompt, retryUser, signal, ms));
+    const second = this.check(prompt, await this.call(deps, prompt, retryUser, signal, ms));
     if (second.ok) return { value: second.value, retried: true };
     throw new ModelError("MODEL_BAD_OUTPUT", `the model's output was not valid twice: ${second.problem}`);
   }
 
-  private async call(prompt: Prompt, user: string, signal: AbortSignal, ms: number): Promise<ChatResult> {
-    const { client, limits, metrics } = this.deps;
+  private async call(deps: AdapterDeps, prompt: Prompt, user: string, signal: AbortSignal, ms: number): Promise<ChatResult> {
+    const { client, limits, metrics } = deps;
     try {
       const res = await client.chat({ system: prompt.system, user, output: prompt.output, maxTokens: limits.maxTokens, signal });
       if (res.usage?.input) metrics.tokens.inc({ adapter: client.adapter, direction: "input" }, res.usage.input);
