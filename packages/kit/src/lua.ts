@@ -42,9 +42,9 @@ export function loadLua(redis: Redis, scripts: readonly LuaScript<string, string
   for (const s of scripts) if (typeof r[s.name] !== "function") redis.defineCommand(s.name, { numberOfKeys: s.keys.length, lua: s.lua });
 }
 
-/** Runs a script loaded with loadLua() on `redis`, its keys and arguments given by name. */
+/** Runs `script` on `redis`, its keys and arguments given by name: by EVALSHA once loadLua() defined it there, else by EVAL. */
 export function runLua<K extends string, A extends string>(redis: Redis, script: LuaScript<K, A>, keys: Record<K, string>, args: Record<A, string | number>): Promise<unknown> {
+  const flat = [...script.keys.map((k) => keys[k]), ...script.args.map((a) => String(args[a]))];
   const run = (redis as unknown as Commands)[script.name];
-  if (typeof run !== "function") throw new TypeError(`Lua script ${script.name} is not loaded on this connection: call loadLua() where the store is built`);
-  return run.call(redis, ...script.keys.map((k) => keys[k]), ...script.args.map((a) => String(args[a])));
+  return typeof run === "function" ? run.call(redis, ...flat) : redis.eval(script.lua, script.keys.length, ...flat);
 }
