@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { TrackerMetrics } from "./metrics.js";
 import type { StatusPublisher } from "./publisher.js";
 import { type Kind, newTracked, type Observed, observe, type Tracked, toStatus } from "./status.js";
+import { forgetState, savedStates, saveState } from "./store.js";
 
 export interface TrackerDeps {
   clock: Clock;
@@ -16,7 +17,6 @@ export interface TrackerDeps {
   store?: Redis;
 }
 
-const STATES_KEY = "states";
 
 /**
  * The status book: every tracked entity (check, heartbeat, mesh member), its damped state,
@@ -43,7 +43,7 @@ export class StatusBook {
   async restore(): Promise<void> {
     if (!this.deps.store) return;
     try {
-      const saved = await this.deps.store.hgetall(STATES_KEY);
+      const saved = await savedStates(this.deps.store);
       for (const [name, text] of Object.entries(saved)) {
         const v = JSON.parse(text) as { state?: unknown; since?: unknown };
         if (typeof v.state !== "string" || typeof v.since !== "number") continue;
@@ -68,7 +68,7 @@ export class StatusBook {
 
   forget(name: string): void {
     this.entries.delete(name);
-    this.deps.store?.hdel(STATES_KEY, name).catch(() => undefined);
+    if (this.deps.store) forgetState(this.deps.store, name).catch(() => undefined);
   }
 
   /** Applies an observation; publishes when the status changed or the keep-alive is due. */
@@ -80,7 +80,7 @@ export class StatusBook {
       this.deps.metrics.setState(t.name, t.state);
       this.deps.log.info({ check: t.name, kind: t.kind, from: before, to: t.state, reason: o.reason ?? o.failedConditions[0]?.condition ?? null }, "state changed");
       if (t.state !== "unknown") {
-        this.deps.store?.hset(STATES_KEY, t.name, JSON.stringify({ state: t.state, since: t.since })).catch((err: Error) => {
+        if (this.deps.store) saveState(this.deps.store, t.name, JSON.stringify({ state: t.state, since: t.since })).catch((err: Error) => {
           this.deps.log.warn({ err: err.message, check: t.name }, "state not persisted");
         });
       }

@@ -6,16 +6,13 @@ import type { Scheduler } from "../scheduler.js";
 import type { Tracked } from "../status.js";
 import type { StatusBook } from "../tracker.js";
 import { evaluate, type HeartbeatRecord, type HeartbeatSpec } from "./expect.js";
+import { loadHeartbeat, recordHeartbeat } from "../store.js";
 
 export type PingKind = "success" | "start" | "fail";
 export type PingOutcome = "recorded" | "stale" | "unknown";
 
 const FIELD: Record<PingKind, keyof HeartbeatRecord> = { success: "lastPingAt", start: "lastStartAt", fail: "lastFailAt" };
 
-/** Sets a hash field only when the new time is later, so replays and races never move time back. */
-const SET_MAX = `local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
-if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
-return 0`;
 
 /**
  * Heartbeat checks: check-ins from /ping and the bus move each job's deadline; one
@@ -68,9 +65,7 @@ export class HeartbeatMonitor {
   private async load(name: string, now: number): Promise<HeartbeatRecord> {
     const fresh: HeartbeatRecord = { lastPingAt: null, lastStartAt: null, lastFailAt: null, watchingSince: now };
     try {
-      const key = `heartbeat:${name}`;
-      await this.deps.store.hsetnx(key, "watchingSince", String(now));
-      const h = await this.deps.store.hgetall(key);
+      const h = await loadHeartbeat(this.deps.store, name, now);
       const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
       return { lastPingAt: num(h.lastPingAt), lastStartAt: num(h.lastStartAt), lastFailAt: num(h.lastFailAt), watchingSince: num(h.watchingSince) ?? now };
     } catch (err) {
@@ -127,7 +122,7 @@ export class HeartbeatMonitor {
     (job.rec[field] as number | null) = when;
     if (kind === "success") this.deps.metrics.heartbeatLast.set({ check: name }, when / 1000);
     this.deps.metrics.heartbeats.inc({ source, kind, outcome: "recorded" });
-    this.deps.store.eval(SET_MAX, 1, `heartbeat:${name}`, field, String(when)).catch((err: Error) => {
+    recordHeartbeat(this.deps.store, name, field, when).catch((err: Error) => {
       this.deps.log.warn({ err: err.message, check: name }, "heartbeat not persisted");
     });
     this.deps.scheduler.reschedule(`heartbeat:${name}`, now);

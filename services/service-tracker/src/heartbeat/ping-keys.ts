@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { ensurePingKeys } from "../store.js";
 
-/** The tracker's own hash of heartbeat name -> ping key. */
-const PING_KEYS = "heartbeat:pingkeys";
 
 /** A new ping key: 16 random bytes as base64url (22 characters), as unguessable as a UUIDv4 and more. */
 export function newPingKey(): string {
@@ -20,12 +19,7 @@ export class PingKeys {
 
   /** Makes the keys of `names` that have none, then loads every key. */
   async load(store: Redis, names: readonly string[]): Promise<void> {
-    if (names.length) {
-      const pipe = store.pipeline();
-      for (const name of names) pipe.hsetnx(PING_KEYS, name, newPingKey());
-      await pipe.exec();
-    }
-    const saved = await store.hgetall(PING_KEYS);
+    const saved = await ensurePingKeys(store, names, newPingKey);
     const wanted = new Set(names);
     for (const [name, key] of Object.entries(saved)) {
       if (!wanted.has(name)) continue;

@@ -6,6 +6,7 @@ import type { TrackerMetrics } from "../metrics.js";
 import type { Observed, Tracked } from "../status.js";
 import type { StatusBook } from "../tracker.js";
 import { type InfoReply, type PingReply, readReply, type StatsReply } from "./replies.js";
+import { forgetMember, knownMembers, membersSeen } from "../store.js";
 
 interface Instance {
   id: string;
@@ -29,7 +30,6 @@ interface Round {
   bad: Map<string, string>;
 }
 
-const MEMBERS_KEY = "mesh:members";
 
 /**
  * Finds every service on the bus through the NATS Services API and tracks it with no config:
@@ -63,7 +63,7 @@ export class MeshDiscovery {
   /** Members the store remembers: if they do not answer after a restart, they still go down. */
   async load(): Promise<void> {
     try {
-      const known = await this.deps.store.hgetall(MEMBERS_KEY);
+      const known = await knownMembers(this.deps.store);
       for (const [name, seen] of Object.entries(known)) this.member(name, Number(seen) || this.deps.clock.now());
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, "mesh members not loaded");
@@ -105,7 +105,7 @@ export class MeshDiscovery {
     this.deps.metrics.meshMembers.set(instances);
     const seenNames = [...new Set([...round.byName.keys(), ...round.bad.keys()])];
     if (seenNames.length) {
-      await this.deps.store.hset(MEMBERS_KEY, Object.fromEntries(seenNames.map((n) => [n, String(now)]))).catch((err: Error) => {
+      await membersSeen(this.deps.store, Object.fromEntries(seenNames.map((n) => [n, String(now)]))).catch((err: Error) => {
         this.deps.log.warn({ err: err.message }, "mesh members not persisted");
       });
     }
@@ -117,7 +117,7 @@ export class MeshDiscovery {
       this.deps.book.report(m.t, { state: "unknown", latencyMs: null, reason: `forgotten: not seen on the bus for ${formatDuration(now - m.lastSeen)}`, failedConditions: [], details: { forgotten: true } });
       this.members.delete(m.name);
       this.deps.book.forget(m.t.name);
-      void this.deps.store.hdel(MEMBERS_KEY, m.name).catch(() => undefined);
+      void forgetMember(this.deps.store, m.name).catch(() => undefined);
       return;
     }
     if (m.missed < this.deps.missedRounds) return void this.deps.book.keepAlive(m.t);
