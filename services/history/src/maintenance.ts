@@ -97,10 +97,11 @@ export class MaintenanceWatch {
     if (!json) return;
     try {
       const parsed = JSON.parse(json) as MaintenanceSpan[];
-      if (Array.isArray(parsed)) {
-        this.spans = parsed;
-        this.saved = json;
-      }
+      if (!Array.isArray(parsed)) return;
+      // A listing that came first wins for its own windows; the kept ones fill in the rest.
+      const known = new Set(this.spans.map(keyOf));
+      this.spans = [...parsed.filter((p) => !known.has(keyOf(p))), ...this.spans].sort((a, b) => a.start - b.start);
+      if (known.size === 0) this.saved = json;
     } catch {
       // A damaged record is replaced at the next listing.
     }
@@ -181,7 +182,10 @@ export async function watchMaintenance(ctx: { store: Redis; clock: { now(): numb
       if (++failures === QUIET_FAILURES) ctx.log.warn({ err: err.message }, "maintenance windows not readable: results are not marked as maintenance until they are");
     },
   });
-  await watch.load();
+  // The kept periods before the first result is recorded; a Redis that is away does not hold up the start.
+  let wait: NodeJS.Timeout | undefined;
+  await Promise.race([watch.load(), new Promise<void>((r) => (wait = setTimeout(r, 1_000)))]);
+  clearTimeout(wait);
   void watch.poll();
   const timer = setInterval(() => void watch.poll(), MAINTENANCE_POLL_MS);
   timer.unref();
