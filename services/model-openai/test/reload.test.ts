@@ -87,3 +87,30 @@ test("model-openai takes a new model, key (secretFile, also rotated alone) and l
     await svc.stop();
   }
 });
+
+test("a request in flight during a reload finishes on the model it started with; the next one uses the new model", async () => {
+  const dir = tempDir("mirror-model-reload-");
+  const file = join(dir, "mirror.yaml");
+  const yaml = (model: string) => `model: { openai: { baseUrl: "${server.url}/v1", model: ${model}, timeout: 10s } }\n`;
+  writeFileSync(file, yaml("old-model"));
+  const env = { MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
+  const svc = await runService(modelOpenAI, { config: parseConfig(yaml("old-model"), env, file), env, port: 0, logDest: new LogSink() as never });
+  await raw(svc.ctx.bus).nc.flush();
+  const from = server.calls.length;
+  // The first call is answered slowly, and with output of the wrong shape: the retry is part of the same request.
+  server.script((_call, i) => (i === from ? { json: openaiCompletion("not json"), delayMs: 1_500 } : { json: openaiCompletion(JSON.stringify(good)) }));
+  try {
+    const slow = bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 10_000 });
+    await waitFor("the slow call arrived", () => server.calls.length > from);
+    writeFileSync(file, yaml("new-model"));
+    await waitFor("reloaded", async () => (await reloads(svc.port, "ok")) >= 1, { timeout: 10_000 });
+    const reply = await slow;
+    assert.equal(reply.model, "old-model");
+    const sent = server.calls.slice(from).map((c) => (c.json as { model?: string } | undefined)?.model);
+    assert.deepEqual(sent, ["old-model", "old-model"], "both attempts of the request went to the model it started with");
+    assert.equal((await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 })).model, "new-model");
+  } finally {
+    server.script(() => ({ json: openaiCompletion(JSON.stringify(good)) }));
+    await svc.stop();
+  }
+});
