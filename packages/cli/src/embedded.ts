@@ -21,10 +21,61 @@ export function onPath(bin: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
 }
 
+/** Host and port of a URL; of a comma-separated list (`bus.url` naming a cluster's nodes), the first. */
 export function hostPort(url: string, defaultPort: number): { host: string; port: number; local: boolean } {
-  const u = new URL(url.includes("://") ? url : `nats://${url}`);
+  const first = url.split(",")[0]?.trim() ?? "";
+  const u = new URL(first.includes("://") ? first : `nats://${first}`);
   const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
   return { host, port: Number(u.port) || defaultPort, local: ["127.0.0.1", "localhost", "::1", "0.0.0.0"].includes(host) };
+}
+
+/**
+ * The first server of a URL list that answers (`up`), else the first one. Only a single local URL
+ * may get an embedded server: nothing answering at a list of cluster nodes is an error.
+ */
+export async function reachableServer(urls: string, defaultPort: number): Promise<{ host: string; port: number; local: boolean; up: boolean }> {
+  const all = urls.split(",").filter((u) => u.trim()).map((u) => hostPort(u, defaultPort));
+  for (const hp of all) if (await reachable(hp.host, hp.port)) return { ...hp, up: true };
+  const first = all[0] ?? hostPort(urls, defaultPort);
+  return { ...first, local: first.local && all.length === 1, up: false };
+}
+
+/** `SENTINEL get-master-addr-by-name <name>` at one sentinel: the master's host and port, or undefined. */
+export function sentinelMaster(addr: string, name: string, timeoutMs = 2_000): Promise<{ host: string; port: number } | undefined> {
+  const i = addr.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const s = connect({ host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) });
+    let buf = "";
+    const done = (v: { host: string; port: number } | undefined) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(timeoutMs, () => done(undefined));
+    s.once("error", () => done(undefined));
+    s.once("connect", () => s.write(`*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`));
+    s.on("data", (d) => {
+      buf += d.toString("utf8");
+      const lines = buf.split("\r\n");
+      // *2 $n host $n port, or a nil (*-1 / $-1) when it monitors no such master.
+      if (/^[*$]-1/.test(lines[0] ?? "") || lines[0]?.startsWith("-")) done(undefined);
+      else if (lines.length >= 5) done({ host: lines[2] as string, port: Number(lines[4]) });
+    });
+  });
+}
+
+/** The Redis URL the store reaches now: `store.url`, or with `store.sentinels` the master they name (with the URL's login). */
+export async function storeUrlNow(store: { url: string; sentinels?: readonly string[]; name: string }): Promise<{ url: string; viaSentinel: boolean; master?: { host: string; port: number } }> {
+  if (!store.sentinels?.length) return { url: store.url, viaSentinel: false };
+  for (const addr of store.sentinels) {
+    const master = await sentinelMaster(addr, store.name);
+    if (master) {
+      const u = new URL(store.url);
+      u.hostname = master.host;
+      u.port = String(master.port);
+      return { url: u.toString(), viaSentinel: true, master };
+    }
+  }
+  return { url: store.url, viaSentinel: true };
 }
 
 /** The identity folder's users.acl, if it has one: the embedded Redis's users (the default one off). */

@@ -34,8 +34,10 @@ type Say = (msg: string) => void;
 /** Starts an embedded server and waits until it accepts connections (restarted if it dies later); false if it did not start. */
 export async function startServer(plan: ServerPlan, embedded: ChildProcess[], say: Say): Promise<boolean> {
   // nats-server's monitoring endpoint (/varz, /jsz, /healthz) on 127.0.0.1 at the port + 4000
-  // (4222 -> 8222, its usual pair), when that port is free: a busy one would stop it starting.
-  const monitor = plan.kind === "nats" && plan.port + 4000 <= 65535 && !(await reachable("127.0.0.1", plan.port + 4000, 200)) ? plan.port + 4000 : undefined;
+  // (4222 -> 8222, its usual pair) + MIRROR_PORT_OFFSET (start.ts checked it), when that port is
+  // free: a busy one would stop it starting.
+  const monitorPort = plan.port + 4000 + (Number(process.env.MIRROR_PORT_OFFSET?.trim()) || 0);
+  const monitor = plan.kind === "nats" && monitorPort <= 65535 && !(await reachable("127.0.0.1", monitorPort, 200)) ? monitorPort : undefined;
   if (monitor) say(`the embedded nats-server's monitoring endpoint: http://127.0.0.1:${monitor}/varz`);
   const launch = () => startEmbedded(plan.kind, plan.port, plan.dataRoot, plan.conf, monitor);
   const child = launch();

@@ -2,8 +2,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { identitiesOf } from "@mirror/bus";
 import { ManifestError, type ServiceManifest } from "@mirror/contracts";
-import { ConfigError, configPath, loadConfig } from "@mirror/kit";
-import { embeddedRedisAcl, hostPort, onPath, reachable } from "../embedded.js";
+import { ConfigError, configPath, loadConfig, portOffset } from "@mirror/kit";
+import { embeddedRedisAcl, hostPort, onPath, reachableServer, storeUrlNow } from "../embedded.js";
 import { defaultIdentity, natsServerVersion, redisAuthFor, warnAdvisories } from "../secure-start.js";
 import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymous } from "../identity/prepare.js";
 import { serviceBundle, TOGETHER } from "../bundle.js";
@@ -65,6 +65,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     }
     throw err;
   }
+  try {
+    // Every service shifts its HTTP port by it; a bad value would stop each of them with exit 2.
+    if (portOffset(env)) say(`MIRROR_PORT_OFFSET=${portOffset(env)}: every HTTP port is shifted by it`);
+  } catch (err) {
+    process.stderr.write(`mirror: ${(err as Error).message}\n`);
+    return 2;
+  }
   const file = configPath(env);
   say(file ? `config ${file}` : "no mirror.yaml found; using defaults");
   const warn = (msg: string) => process.stderr.write(`mirror: WARNING: ${msg}\n`);
@@ -85,14 +92,21 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (idDir) say(`identity folder ${idDir}: each service connects with its own key and signs its events`);
   const external = new Set<string>();
   if (!(await import("../http-token.js")).prepareHttpToken(config, dataRoot, say)) return 2;
+  // With store.sentinels, the Redis checked (and probed for the identity users) is the master they name.
+  const storeNow = await storeUrlNow(config.store);
   for (const [kind, url, port, bin] of [
     ["nats", config.bus.url, 4222, "nats-server"],
-    ["redis", config.store.url, 6379, "redis-server"],
+    ["redis", storeNow.url, 6379, "redis-server"],
   ] as const) {
-    const hp = hostPort(url, port);
-    if (await reachable(hp.host, hp.port)) {
+    const hp = await reachableServer(url, port);
+    if (hp.up) {
       external.add(kind);
       continue;
+    }
+    if (kind === "redis" && storeNow.viaSentinel) {
+      process.stderr.write(`mirror: ${storeNow.master ? `the Redis master ${hp.host}:${hp.port} the sentinels name does not answer` : `no sentinel of store.sentinels (${config.store.sentinels?.join(", ")}) names a master "${config.store.name}"`}\n`);
+      await host.stopServers();
+      return 1;
     }
     if (!hp.local || !onPath(bin)) {
       process.stderr.write(
@@ -129,7 +143,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       warn(`the NATS server at ${nats.host}:${nats.port} accepts anonymous clients: anyone who can reach it can publish. Services still sign and verify their events; run it with ${join(idDir, "accounts.conf")} to refuse them.`);
     }
   }
-  const redis = hostPort(config.store.url, 6379);
+  const redis = hostPort(storeNow.url, 6379);
   const storeAuth = env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, table, warn));
   const childEnv = {
     ...env,
