@@ -73,8 +73,7 @@ if maint then m = 1 end
 local order = tonumber(ARGV[20] or '-1')
 local lastSeq = tonumber(redis.call('HGET', meta, 'lastSeq') or '-1')
 local newest = not (order >= 0 and order < lastSeq and t < lastAt)
-if not newest then
-elseif state == 'down' or state == 'degraded' then
+if newest and (state == 'down' or state == 'degraded') then
   local o
   local istart = start
   if open then
@@ -93,7 +92,7 @@ elseif state == 'down' or state == 'degraded' then
     o = { start = istart, state = state, firstError = reason, loopId = redis.call('HGET', meta, 'loopId') or '', m = m }
   end
   redis.call('HSET', meta, 'open', cjson.encode(o))
-elseif state == 'up' and open then
+elseif newest and state == 'up' and open then
   close(cjson.decode(open), start)
 end
 if t >= lastAt then
