@@ -6,9 +6,7 @@ import type { Logger } from "pino";
 import type { ScannerMetrics } from "./metrics.js";
 import { bodyHash, goneId, type KnownRepo, nextSeq, shouldPublish, snapshotId } from "./publish-policy.js";
 import type { SnapshotBody } from "./snapshot.js";
-
-/** Redis hash of the repos seen (repoKey -> {path, seq}), so a repo removed while we were down still gets `repo.gone`. */
-const KNOWN_KEY = "known";
+import { forgetRepo, knownRepos, rememberRepo } from "./store.js";
 
 export interface PublisherDeps {
   bus: Bus;
@@ -28,9 +26,7 @@ export class Publisher {
   /** Loads the repos a previous run knew about (best effort: Redis down means no gone events for them). */
   async load(): Promise<void> {
     try {
-      const all = await this.deps.store.hgetall(KNOWN_KEY);
-      for (const [key, json] of Object.entries(all)) {
-        const v = JSON.parse(json) as { path: string; seq: number };
+      for (const [key, v] of await knownRepos(this.deps.store)) {
         if (!this.known.has(key)) this.known.set(key, { key, path: v.path, seq: v.seq, publishedAt: 0 });
       }
     } catch (err) {
@@ -61,7 +57,7 @@ export class Publisher {
     this.deps.metrics.published.inc({ event: "snapshot" });
     this.known.set(key, { key, path: body.path, hash, seq, publishedAt: now });
     // The last seq is kept too, so seqs keep rising after a restart even if the clock went back.
-    await this.deps.store.hset(KNOWN_KEY, key, JSON.stringify({ path: body.path, seq })).catch((err) => this.deps.log.warn({ err }, "could not store known repo"));
+    await rememberRepo(this.deps.store, key, { path: body.path, seq }).catch((err) => this.deps.log.warn({ err }, "could not store known repo"));
     return true;
   }
 
@@ -81,7 +77,7 @@ export class Publisher {
     this.deps.metrics.published.inc({ event: "gone" });
     this.deps.log.info({ path: k.path }, "repo gone");
     this.known.delete(key);
-    await this.deps.store.hdel(KNOWN_KEY, key).catch(() => undefined);
+    await forgetRepo(this.deps.store, key).catch(() => undefined);
     return true;
   }
 }
