@@ -132,6 +132,11 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
   if (env.MIRROR_IDENTITY_DIR) expanded.bus = { ...(expanded.bus ?? {}), identityDir: resolve(env.MIRROR_IDENTITY_DIR) };
   else if (typeof expanded.bus?.identityDir === "string") expanded.bus = { ...expanded.bus, identityDir: resolve(baseDir, expanded.bus.identityDir) };
   if (env.MIRROR_REDIS_URL) expanded.store = { ...(expanded.store ?? {}), url: env.MIRROR_REDIS_URL };
+  // Scale-out without editing mirror.yaml (deploy/cluster/docker-compose.yml sets them): the
+  // replica count of the streams, and the sentinels (comma-separated host:port) and master name.
+  if (env.MIRROR_BUS_REPLICAS) expanded.bus = { ...(expanded.bus ?? {}), replicas: Number(env.MIRROR_BUS_REPLICAS) };
+  if (env.MIRROR_REDIS_SENTINELS) expanded.store = { ...(expanded.store ?? {}), sentinels: env.MIRROR_REDIS_SENTINELS.split(",").map((s) => s.trim()) };
+  if (env.MIRROR_REDIS_SENTINEL_NAME) expanded.store = { ...(expanded.store ?? {}), name: env.MIRROR_REDIS_SENTINEL_NAME };
   const parsed = MirrorConfig.safeParse(expanded);
   if (!parsed.success) {
     throw new ConfigError(

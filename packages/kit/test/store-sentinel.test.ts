@@ -65,3 +65,11 @@ test("store.sentinels: each entry must be host:port", () => {
   assert.throws(() => parseConfig("store: { sentinels: [] }", {}), /store\.sentinels/);
   assert.equal(parseConfig("store: { sentinels: ['[::1]:26379', 'redis-sentinel-1:26379'] }", {}).store.name, "mirror");
 });
+
+test("MIRROR_BUS_REPLICAS, MIRROR_REDIS_SENTINELS and MIRROR_REDIS_SENTINEL_NAME override the config (the cluster compose file sets them)", () => {
+  const c = parseConfig("bus: { replicas: 1 }", { MIRROR_BUS_REPLICAS: "3", MIRROR_REDIS_SENTINELS: "sentinel-1:26379, sentinel-2:26379", MIRROR_REDIS_SENTINEL_NAME: "home" });
+  assert.equal(c.bus.replicas, 3);
+  assert.deepEqual(c.store.sentinels, ["sentinel-1:26379", "sentinel-2:26379"]);
+  assert.equal(c.store.name, "home");
+  assert.throws(() => parseConfig("", { MIRROR_BUS_REPLICAS: "three" }), /bus\.replicas/);
+});
