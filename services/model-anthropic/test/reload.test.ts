@@ -41,7 +41,7 @@ test("model-anthropic takes a new model, API version and key (${ENV}) from mirro
     const from = server.calls.length;
     const reply = await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 });
     const call = server.calls[from];
-    return [reply.model, (call?.json as { model?: string }).model, call?.headers["x-api-key"], call?.headers["anthropic-version"]];
+    return [reply.model, (call?.json as { model?: string } | undefined)?.model, call?.headers["x-api-key"], call?.headers["anthropic-version"]];
   };
   try {
     assert.deepEqual(await triage(), ["claude-one", "claude-one", "sk-ant-one-0123456789", "2023-06-01"]);
