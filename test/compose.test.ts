@@ -109,3 +109,57 @@ test("icmp checks can ping: the tracker's image has iputils-ping and compose giv
   assert.match(readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8"), /apt-get install [^\n]*\biputils-ping\b/);
   for (const other of SERVICE_NAMES.filter((n) => n !== "service-tracker")) assert.equal((services()[other] as Capable | undefined)?.cap_add, undefined, `${other}: no extra capability`);
 });
+
+test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis with a replica and 3 sentinels, two replicas of every service", async () => {
+  const file = "deploy/cluster/docker-compose.yml";
+  const run = (...args: string[]) => {
+    const r = spawnSync("docker-compose", ["-f", file, ...args], { cwd: root, encoding: "utf8" });
+    assert.equal(r.status, 0, `docker-compose -f ${file} ${args.join(" ")} failed:\n${r.stderr}`);
+    return r.stdout;
+  };
+  run("config", "-q");
+  const all = parse(run("config")).services as Record<string, Service & { image?: string }>;
+  const nodes = ["nats-1", "nats-2", "nats-3"];
+  for (const [i, name] of nodes.entries()) {
+    const s = all[name];
+    assert.ok(s && healthchecked(s), `${name}: present and healthchecked`);
+    assert.ok(s.volumes?.some((v) => v.includes(`deploy/cluster/nats/nats-${i + 1}.conf:/etc/nats/nats-server.conf`)), `${name}: its config`);
+    assert.ok(s.volumes?.some((v) => v.endsWith("/accounts.conf:/etc/nats/accounts.conf:ro")), `${name}: the identities' accounts.conf`);
+    const conf = readFileSync(join(root, `deploy/cluster/nats/nats-${i + 1}.conf`), "utf8");
+    assert.match(conf, new RegExp(`^server_name: ${name}$`, "m"));
+    assert.match(conf, /jetstream \{\s*store_dir: \/data/);
+    assert.match(conf, /cluster \{\s*name: mirror/);
+    for (const other of nodes) assert.ok(conf.includes(`nats-route://${other}:6222`), `${name} routes to ${other}`);
+    assert.match(conf, /^include "accounts.conf"$/m);
+  }
+  assert.ok([all["redis-2"]?.command ?? []].flat().join(" ").includes("--replicaof redis-1 6379"), "redis-2 replicates redis-1");
+  for (const r of ["redis-1", "redis-2"]) assert.ok([all[r]?.command ?? []].flat().join(" ").includes("--aclfile"), `${r}: the identities' users`);
+  for (const name of ["sentinel-1", "sentinel-2", "sentinel-3"]) {
+    const cmd = [all[name]?.command ?? []].flat().join(" ");
+    assert.match(cmd, /sentinel monitor mirror redis-1 6379 2/, `${name} monitors the master with quorum 2`);
+    assert.match(cmd, /--sentinel/);
+  }
+  const envOf = (s?: Service) => s?.environment ?? {};
+  assert.equal(envOf(all.provision).MIRROR_BUS_REPLICAS, "3", "provision makes the streams at 3 replicas");
+  for (const name of SERVICE_NAMES) {
+    for (const r of [1, 2]) {
+      const s = all[`${name}-${r}`];
+      assert.ok(s, `${name}-${r} is missing: two replicas of every service`);
+      assert.equal(s.build?.args?.SERVICE, name, `${name}-${r}: build arg SERVICE`);
+      const env = envOf(s);
+      assert.equal(env.MIRROR_NATS_URL?.split(",").length, 3, `${name}-${r}: bus.url lists the three nodes`);
+      assert.equal(env.MIRROR_BUS_REPLICAS, "3");
+      assert.equal(env.MIRROR_REDIS_SENTINELS?.split(",").length, 3, `${name}-${r}: store.sentinels`);
+      assert.equal(env.MIRROR_REDIS_AUTH, "identity", `${name}-${r} logs in to Redis as itself`);
+      const keys = (s.volumes ?? []).filter((v) => /\.nk:/.test(v));
+      assert.deepEqual(keys.map((v) => v.split(":")[1]), [`/identity/${name}.nk`], `${name}-${r} mounts its own key only`);
+      for (const dep of ["nats-1", "nats-2", "nats-3", "redis-1"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name}-${r} -> ${dep}`);
+      assert.ok(healthchecked(s), `${name}-${r}: healthcheck`);
+    }
+  }
+  // What the services are told parses as the config it stands for.
+  const { parseConfig } = await import("@mirror/kit");
+  const c = parseConfig("", envOf(all["scanner-1"]) as NodeJS.ProcessEnv);
+  assert.equal(c.bus.replicas, 3);
+  assert.deepEqual(c.store.sentinels, ["sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"]);
+});
