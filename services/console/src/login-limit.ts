@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import type { Redis } from "ioredis";
+import { KEYS } from "./keys.js";
 
 /**
  * Failed logins counted per user name and per address in a fixed window; past the limit, 429 until
@@ -20,7 +21,7 @@ export class LoginLimit {
   }
 
   private keys(address: string, user: string): string[] {
-    return [`login-fail:addr:${address}`, `login-fail:user:${user.toLowerCase().slice(0, 64)}`];
+    return [KEYS.loginFailuresOfAddress(address), KEYS.loginFailuresOfUser(user)];
   }
 
   /** Milliseconds until another attempt is allowed, or 0 when it is allowed now. */

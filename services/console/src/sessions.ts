@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { KEYS } from "./keys.js";
 
 export interface Session {
   user: string;
@@ -7,9 +8,9 @@ export interface Session {
   createdAt: string;
 }
 
-/** Only a digest of the cookie is a key: reading Redis does not give anyone a session. */
-const key = (id: string) => `session:${createHash("sha256").update(id).digest("base64url")}`;
-const userKey = (name: string) => `user-sessions:${name.toLowerCase()}`;
+/** Only a digest of the cookie is a key (KEYS.session): reading Redis does not give anyone a session. */
+const key = KEYS.session;
+const userKey = KEYS.userSessions;
 
 /** Server-side sessions with a sliding expiry; all of a user's sessions end when the user is removed or changes password. */
 export class SessionStore {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Redis } from "ioredis";
+import { KEYS } from "./keys.js";
 
-const KEY = "setup-token";
+const KEY = KEYS.setupToken;
 const VALID_MS = 60 * 60 * 1000;
 const digest = (s: string) => createHash("sha256").update(s).digest();
 

@@ -1,11 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { ConsoleToken } from "@mirror/contracts";
 import type { Redis } from "ioredis";
 import { ConsoleError } from "./errors.js";
+import { digestOf, KEYS } from "./keys.js";
 
-const digest = (token: string) => createHash("sha256").update(token).digest("base64url");
-const key = (token: string) => `token:${digest(token)}`;
-const userKey = (name: string) => `user-tokens:${name.toLowerCase()}`;
+const digest = digestOf;
+const key = (token: string) => KEYS.token(digest(token));
+const userKey = KEYS.userTokens;
 /** Tokens start with this, so a leaked one is recognisable (and secret scanners can find it). */
 const PREFIX = "mirror_ct_";
 
@@ -32,13 +33,13 @@ export class TokenStore {
 
   async list(user: string): Promise<ConsoleToken[]> {
     const byName = await this.redis.hgetall(userKey(user));
-    const infos = await Promise.all(Object.values(byName).map((d) => this.redis.get(`token:${d}`)));
+    const infos = await Promise.all(Object.values(byName).map((d) => this.redis.get(KEYS.token(d))));
     return infos.filter((t): t is string => !!t).map((t) => JSON.parse(t) as ConsoleToken).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async revoke(user: string, name: string): Promise<ConsoleToken> {
     const d = await this.redis.hget(userKey(user), name);
-    const text = d ? await this.redis.get(`token:${d}`) : null;
+    const text = d ? await this.redis.get(KEYS.token(d)) : null;
     if (!d || !text) throw new ConsoleError("MIRROR_ERR_NO_TOKEN", `${user} has no token named ${name}`);
     await this.redis.multi().del(`token:${d}`).hdel(userKey(user), name).exec();
     return JSON.parse(text) as ConsoleToken;
@@ -47,7 +48,7 @@ export class TokenStore {
   /** Every token of a removed user. */
   async revokeUser(user: string): Promise<void> {
     const digests = Object.values(await this.redis.hgetall(userKey(user)));
-    if (digests.length) await this.redis.del(...digests.map((d) => `token:${d}`));
+    if (digests.length) await this.redis.del(...digests.map(KEYS.token));
     await this.redis.del(userKey(user));
   }
 

@@ -1,6 +1,7 @@
 import type { ConsoleRole, ConsoleUser } from "@mirror/contracts";
 import type { Redis } from "ioredis";
 import { ConsoleError } from "./errors.js";
+import { KEYS } from "./keys.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 
 interface StoredUser {
@@ -9,8 +10,8 @@ interface StoredUser {
   createdAt: string;
 }
 
-const key = (name: string) => `user:${name.toLowerCase()}`;
-const INDEX = "users";
+const key = KEYS.user;
+const INDEX = KEYS.users;
 
 /** The console's accounts, in its own Redis keys (`user:<name>` and the `users` set). */
 export class UserStore {
