@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
+import { defineLua, runLua } from "./lua.js";
 
 /** A clock that only moves forward at the machine's rate: lease validity is elapsed time, never wall time. */
 export const monotonicClock: Clock = { now: () => performance.now() };
@@ -140,27 +141,33 @@ export class PartitionView {
  * One round in the store, atomically: (re)write this member's entry with a TTL the Redis server
  * expires (its own clock, so a replica's skewed clock cannot extend or shorten anyone's
  * lease), add it to the set, drop the members whose entry expired, and return whether the
- * entry was there and who is live. Keys derive from KEYS[1], so they carry the service's prefix
- * (and its ACL pattern).
+ * entry was there and who is live. Each member's entry key derives from the set's key, so it
+ * carries the service's prefix (and its ACL pattern).
  */
-const ROUND = `
-local set = KEYS[1]
-local self = ARGV[1]
+const ROUND = defineLua("partitionRound", {
+  keys: ["set"],
+  args: ["self", "ttlMs"],
+  body: `
 local existed = redis.call('EXISTS', set .. ':' .. self)
-redis.call('SET', set .. ':' .. self, '1', 'PX', ARGV[2])
+redis.call('SET', set .. ':' .. self, '1', 'PX', ttlMs)
 redis.call('SADD', set, self)
 local live = {}
 for _, m in ipairs(redis.call('SMEMBERS', set)) do
   if redis.call('EXISTS', set .. ':' .. m) == 1 then table.insert(live, m) else redis.call('SREM', set, m) end
 end
 return {existed, live}
-`;
+`,
+});
 
-const LEAVE = `
-redis.call('DEL', KEYS[1] .. ':' .. ARGV[1])
-redis.call('SREM', KEYS[1], ARGV[1])
+const LEAVE = defineLua("partitionLeave", {
+  keys: ["set"],
+  args: ["self"],
+  body: `
+redis.call('DEL', set .. ':' .. self)
+redis.call('SREM', set, self)
 return 1
-`;
+`,
+});
 
 export interface PartitionOptions {
   store: Redis;
@@ -245,7 +252,7 @@ export class Partition {
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("membership round timed out")), 2 * this.renewEvery);
       });
-      const [existed, members] = (await Promise.race([this.opts.store.eval(ROUND, 1, this.key, this.self, String(this.opts.ttl)), late])) as [number, string[]];
+      const [existed, members] = (await Promise.race([runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }), late])) as [number, string[]];
       if (this.stopped) return;
       const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
       if (change) {
@@ -266,7 +273,7 @@ export class Partition {
     if (this.timer) clearTimeout(this.timer);
     await this.inFlight?.catch(() => undefined);
     this.view.drop();
-    await this.opts.store.eval(LEAVE, 1, this.key, this.self).catch(() => undefined);
+    await runLua(this.opts.store, LEAVE, { set: this.key }, { self: this.self }).catch(() => undefined);
   }
 }
 
