@@ -1,5 +1,6 @@
 import { MirrorError, type ServiceStatus } from "@mirror/contracts";
 import type { Redis } from "ioredis";
+import { loadLua } from "@mirror/kit";
 import { bucketIndex, type Calendar, latencyBin, RINGS, slotOf } from "./buckets.js";
 import { CHECK_TTL_MS, CHECKS, checkKeys, MAX_INCIDENTS, YEAR_MS } from "./keys.js";
 import { RECORD } from "./scripts.js";
@@ -43,7 +44,7 @@ interface Scripted extends Redis {
 }
 
 export function defineRecordScript(store: Redis): void {
-  if (!(store as unknown as Partial<Scripted>).historyRecord) store.defineCommand("historyRecord", { numberOfKeys: 8, lua: RECORD });
+  loadLua(store, [RECORD]);
 }
 
 /**
@@ -79,12 +80,31 @@ export class Recorder {
     const m = bucketIndex(t, "minute");
     const h = bucketIndex(t, "hour");
     const d = this.deps.calendar.day(t);
-    return [
-      k.meta, k.ids, k.minute, k.hour, k.day, k.incidents, CHECKS, k.maintenance,
-      `${id}@${s.observedAt}`, t, s.state, latency, latency < 0 ? 0 : latencyBin(latency), s.reason ?? "", since,
-      slotOf(m, "minute"), m, slotOf(h, "hour"), h, slotOf(d, "day"), d,
-      s.name, now - YEAR_MS, MAX_INCIDENTS, s.kind, CHECK_TTL_MS, this.deps.maintenance?.(s.name, t) ? "1" : "0", order,
-    ];
+    const keys = { meta: k.meta, ids: k.ids, minuteRing: k.minute, hourRing: k.hour, dayRing: k.day, incidents: k.incidents, checks: CHECKS, maintenanceIncidents: k.maintenance };
+    const args = {
+      resultId: `${id}@${s.observedAt}`,
+      atArg: t,
+      stateArg: s.state,
+      latencyArg: latency,
+      binArg: latency < 0 ? 0 : latencyBin(latency),
+      reasonArg: s.reason ?? "",
+      sinceArg: since,
+      minuteSlot: slotOf(m, "minute"),
+      minuteIndex: m,
+      hourSlot: slotOf(h, "hour"),
+      hourIndex: h,
+      daySlot: slotOf(d, "day"),
+      dayIndex: d,
+      checkName: s.name,
+      keepSince: now - YEAR_MS,
+      maxIncidents: MAX_INCIDENTS,
+      kind: s.kind,
+      ttlMs: CHECK_TTL_MS,
+      maintArg: this.deps.maintenance?.(s.name, t) ? "1" : "0",
+      orderArg: order,
+    };
+    // The script's wire form (keys, then arguments, in the order RECORD names them), kept flat so a held result is one array.
+    return [...RECORD.keys.map((n) => keys[n]), ...RECORD.args.map((n) => args[n])] as Args;
   }
 
   /** Records one result; never throws for an unavailable store (it buffers or drops instead). */

@@ -1,3 +1,5 @@
+import { defineLua } from "@mirror/kit";
+
 /**
  * Lua run inside Redis, so that recording one result is one atomic round trip: a redelivered
  * result (same event id and time) is recognised there and counts once, and two replicas never
@@ -10,17 +12,23 @@
  * newer figures). A slot written before `maint` existed (25 fields) is read as maint 0.
  *
  * Incidents: a period in which the check is not up, moved only by the newest result (a late one
- * counts in its buckets alone), split where a maintenance window begins or ends; one inside a window (`m` 1) goes to its own set (KEYS[8]), so status pages, counts and
+ * counts in its buckets alone), split where a maintenance window begins or ends; one inside a window (`m` 1) goes to its own set (maintenanceIncidents), so status pages, counts and
  * metrics never see it while the check's page can still list it.
  */
-export const RECORD = `
-local meta, ids, inc = KEYS[1], KEYS[2], KEYS[6]
-local key = ARGV[1]
+export const RECORD = defineLua("historyRecord", {
+  keys: ["meta", "ids", "minuteRing", "hourRing", "dayRing", "incidents", "checks", "maintenanceIncidents"],
+  args: [
+    "resultId", "atArg", "stateArg", "latencyArg", "binArg", "reasonArg", "sinceArg",
+    "minuteSlot", "minuteIndex", "hourSlot", "hourIndex", "daySlot", "dayIndex",
+    "checkName", "keepSince", "maxIncidents", "kind", "ttlMs", "maintArg", "orderArg",
+  ],
+  body: `
+local key = resultId
 if redis.call('LPOS', ids, key) then return 0 end
 redis.call('LPUSH', ids, key)
 redis.call('LTRIM', ids, 0, 63)
-local t, state, latency, bin, reason, since = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
-local maint = ARGV[19] == '1'
+local t, state, latency, bin, reason, since = tonumber(atArg), stateArg, tonumber(latencyArg), tonumber(binArg), reasonArg, tonumber(sinceArg)
+local maint = maintArg == '1'
 local function bump(ring, slot, index)
   local cur = redis.call('HGET', ring, slot)
   local f = {}
@@ -46,9 +54,9 @@ local function bump(ring, slot, index)
   end
   redis.call('HSET', ring, slot, table.concat(f, ','))
 end
-bump(KEYS[3], ARGV[8], tonumber(ARGV[9]))
-bump(KEYS[4], ARGV[10], tonumber(ARGV[11]))
-bump(KEYS[5], ARGV[12], tonumber(ARGV[13]))
+bump(minuteRing, minuteSlot, tonumber(minuteIndex))
+bump(hourRing, hourSlot, tonumber(hourIndex))
+bump(dayRing, daySlot, tonumber(dayIndex))
 local lastAt = tonumber(redis.call('HGET', meta, 'lastAt') or '0')
 local open = redis.call('HGET', meta, 'open')
 local start = since
@@ -57,11 +65,11 @@ local function close(o, stop)
   if stop < o.start then stop = o.start end
   o['end'] = stop
   o.durationMs = stop - o.start
-  local set = inc
-  if o.m == 1 then set = KEYS[8] end
+  local set = incidents
+  if o.m == 1 then set = maintenanceIncidents end
   redis.call('ZADD', set, o.start, cjson.encode(o))
-  redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. ARGV[15])
-  redis.call('ZREMRANGEBYRANK', set, 0, -tonumber(ARGV[16]) - 1)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. keepSince)
+  redis.call('ZREMRANGEBYRANK', set, 0, -tonumber(maxIncidents) - 1)
   redis.call('HDEL', meta, 'open')
 end
 local m = 0
@@ -70,7 +78,7 @@ if maint then m = 1 end
 -- behind newer ones: older both in the stream and in time) counts in its buckets but never
 -- reopens or extends a period already decided. A producer clock jumping back is not late (its
 -- stream order is newer); without a stream order (-1) every result counts as newest.
-local order = tonumber(ARGV[20] or '-1')
+local order = tonumber(orderArg or '-1')
 local lastSeq = tonumber(redis.call('HGET', meta, 'lastSeq') or '-1')
 local newest = not (order >= 0 and order < lastSeq and t < lastAt)
 if newest and (state == 'down' or state == 'degraded') then
@@ -96,13 +104,14 @@ elseif newest and state == 'up' and open then
   close(cjson.decode(open), start)
 end
 if t >= lastAt then
-  redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', ARGV[17], 'mt', m)
+  redis.call('HSET', meta, 'state', state, 'since', start, 'lastAt', t, 'kind', kind, 'mt', m)
 end
 if order > lastSeq then redis.call('HSET', meta, 'lastSeq', order) end
-for _, i in ipairs({1, 2, 3, 4, 5, 6, 8}) do redis.call('PEXPIRE', KEYS[i], ARGV[18]) end
-redis.call('SADD', KEYS[7], ARGV[14])
+for _, k in ipairs({meta, ids, minuteRing, hourRing, dayRing, incidents, maintenanceIncidents}) do redis.call('PEXPIRE', k, ttlMs) end
+redis.call('SADD', checks, checkName)
 return 1
-`;
+`,
+});
 
 /**
  * Sums the uptime counts of the given slots of one ring: ARGV pairs (slot, index). Only the
