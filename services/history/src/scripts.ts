@@ -136,17 +136,18 @@ return {n, up, down, deg}
 `;
 
 /**
- * Applies one loop event to the trend, once per revision: KEYS loop record, open set, today's
- * trend hash, loop record prefix, the repo's signal hash; ARGV id, rev, kind, severity, status,
- * openedAt, at (ms), closedAt (ms or -1), ttl of the day hash (ms), ttl of a closed loop's record
- * (ms), whether it is a repo loop ('1'), the start of the kept window (ms).
+ * Applies one loop event to the trend, once per revision: keys the loop's record, the open set,
+ * today's trend hash, the loop record prefix and the repo's signal hash; times in ms (closedAt -1
+ * while open), isRepo '1' for a repo loop, keepSince the start of the kept window.
  * Counts opened/closed/ack/close per kind and rewrites today's open-by-kind-and-severity; for a
  * repo loop, keeps the periods its kind (signal) was true: `{ s: [[start, end]...], o: openSince | -1 }`.
  */
-export const LOOP = `
-local rec, openSet, day = KEYS[1], KEYS[2], KEYS[3]
-local id, rev, kind, sev, status = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-local openedAt, at, closedAt = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+export const LOOP = defineLua("historyLoop", {
+  keys: ["rec", "openSet", "day", "loopPrefix", "repoSignals"],
+  args: ["id", "revArg", "kind", "sev", "status", "openedAtArg", "atArg", "closedAtArg", "dayTtlMs", "closedTtlMs", "isRepo", "keepSince"],
+  body: `
+local rev = tonumber(revArg)
+local openedAt, at, closedAt = tonumber(openedAtArg), tonumber(atArg), tonumber(closedAtArg)
 local prev = redis.call('GET', rec)
 local p = nil
 if prev then p = cjson.decode(prev) end
@@ -159,7 +160,7 @@ local cnt = openSet .. ':counts'
 if redis.call('EXISTS', cnt) == 0 then
   redis.call('HSET', cnt, '_init', 1)
   for _, oid in ipairs(redis.call('SMEMBERS', openSet)) do
-    local r = redis.call('GET', KEYS[4] .. oid)
+    local r = redis.call('GET', loopPrefix .. oid)
     if r then
       local o = cjson.decode(r)
       if o.status ~= 'closed' then redis.call('HINCRBY', cnt, o.kind .. '|' .. o.sev, 1) end
@@ -186,7 +187,7 @@ if acked and status ~= 'closed' then a = 1 end
 redis.call('SET', rec, cjson.encode({ rev = rev, status = status, kind = kind, sev = sev, acked = a }))
 if status == 'closed' then
   redis.call('SREM', openSet, id)
-  redis.call('PEXPIRE', rec, ARGV[10])
+  redis.call('PEXPIRE', rec, closedTtlMs)
 else
   redis.call('SADD', openSet, id)
   redis.call('PERSIST', rec)
@@ -200,14 +201,14 @@ for i = 1, #all, 2 do
   local c = tonumber(all[i + 1])
   if string.sub(all[i], 1, 1) ~= '_' and c > 0 then redis.call('HSET', day, 'open:' .. all[i], c) end
 end
-redis.call('PEXPIRE', day, ARGV[9])
-if ARGV[11] == '1' then
-  local cur = redis.call('HGET', KEYS[5], kind)
+redis.call('PEXPIRE', day, dayTtlMs)
+if isRepo == '1' then
+  local cur = redis.call('HGET', repoSignals, kind)
   local r = { s = {}, o = -1 }
   if cur then r = cjson.decode(cur) end
   local spans = {}
   for _, sp in ipairs(r.s or {}) do
-    if sp[2] >= tonumber(ARGV[12]) then spans[#spans + 1] = sp end
+    if sp[2] >= tonumber(keepSince) then spans[#spans + 1] = sp end
   end
   if status ~= 'closed' then
     if r.o < 0 then r.o = math.min(openedAt, at) end
@@ -220,11 +221,12 @@ if ARGV[11] == '1' then
   end
   while #spans > 200 do table.remove(spans, 1) end
   r.s = spans
-  redis.call('HSET', KEYS[5], kind, cjson.encode(r))
-  redis.call('PEXPIRE', KEYS[5], ARGV[9])
+  redis.call('HSET', repoSignals, kind, cjson.encode(r))
+  redis.call('PEXPIRE', repoSignals, dayTtlMs)
 end
 return 1
-`;
+`,
+});
 
 /** SUM over several rings at once (KEYS), the same slots of each: returns {n, up} per key, flattened. */
 export const SUM_MANY = `

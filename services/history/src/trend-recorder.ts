@@ -1,32 +1,32 @@
 import type { LoopEvent } from "@mirror/contracts";
+import { defineLua, loadLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Calendar } from "./buckets.js";
 import { CLOSED_LOOP_TTL_MS, checkKeys, LOOP_PREFIX, OPEN_LOOPS, REPO_SIGNAL_WINDOW_MS, repoKey, TREND_TTL_MS, trendKey } from "./keys.js";
 import { LOOP } from "./scripts.js";
 
 /** Ties a service loop to its check's open incident (the incident names the loop that reported it). */
-const LINK = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] == 'closed' then
-  if redis.call('HGET', KEYS[1], 'loopId') == ARGV[1] then redis.call('HDEL', KEYS[1], 'loopId') end
+const LINK = defineLua("historyLink", {
+  keys: ["meta"],
+  args: ["loopId", "status"],
+  body: `
+if redis.call('EXISTS', meta) == 0 then return 0 end
+if status == 'closed' then
+  if redis.call('HGET', meta, 'loopId') == loopId then redis.call('HDEL', meta, 'loopId') end
   return 1
 end
-redis.call('HSET', KEYS[1], 'loopId', ARGV[1])
-local open = redis.call('HGET', KEYS[1], 'open')
+redis.call('HSET', meta, 'loopId', loopId)
+local open = redis.call('HGET', meta, 'open')
 if open then
   local o = cjson.decode(open)
   if o.loopId == '' then
-    o.loopId = ARGV[1]
-    redis.call('HSET', KEYS[1], 'open', cjson.encode(o))
+    o.loopId = loopId
+    redis.call('HSET', meta, 'open', cjson.encode(o))
   end
 end
 return 1
-`;
-
-interface Scripted extends Redis {
-  historyLoop(...args: (string | number)[]): Promise<number>;
-  historyLink(...args: (string | number)[]): Promise<number>;
-}
+`,
+});
 
 /**
  * Records loop transitions for the maintenance trend: each revision of a loop counts once (the
@@ -34,9 +34,7 @@ interface Scripted extends Redis {
  */
 export class TrendRecorder {
   constructor(private readonly deps: { store: Redis; calendar: Calendar; clock: { now(): number } }) {
-    const s = deps.store as unknown as Partial<Scripted> & Redis;
-    if (!s.historyLoop) s.defineCommand("historyLoop", { numberOfKeys: 5, lua: LOOP });
-    if (!s.historyLink) s.defineCommand("historyLink", { numberOfKeys: 1, lua: LINK });
+    loadLua(deps.store, [LOOP, LINK]);
   }
 
   /** Applies one loop event; resolves to whether it was new. Throws when Redis fails (the event is redelivered). */
@@ -47,14 +45,25 @@ export class TrendRecorder {
     const at = Number.isFinite(parsed) && parsed <= now + 300_000 ? parsed : now;
     const openedAt = Math.min(Date.parse(loop.openedAt) || at, at);
     const closedAt = loop.closedAt ? Date.parse(loop.closedAt) : -1;
-    const store = this.deps.store as Scripted;
+    const { store } = this.deps;
     const repo = loop.entity.type === "repo" && loop.entity.repo ? loop.entity.repo : undefined;
-    const n = await store.historyLoop(
-      `${LOOP_PREFIX}${loop.id}`, OPEN_LOOPS, trendKey(this.deps.calendar.day(at)), LOOP_PREFIX, repoKey(repo ?? ""),
-      loop.id, loop.rev, loop.kind, loop.severity, loop.status, openedAt, at, Number.isFinite(closedAt) ? closedAt : -1, TREND_TTL_MS, CLOSED_LOOP_TTL_MS,
-      repo ? "1" : "0", now - REPO_SIGNAL_WINDOW_MS,
-    );
-    if (loop.entity.type === "service" && loop.entity.service) await store.historyLink(checkKeys(loop.entity.service).meta, loop.id, loop.status);
+    const keys = { rec: `${LOOP_PREFIX}${loop.id}`, openSet: OPEN_LOOPS, day: trendKey(this.deps.calendar.day(at)), loopPrefix: LOOP_PREFIX, repoSignals: repoKey(repo ?? "") };
+    const args = {
+      id: loop.id,
+      revArg: loop.rev,
+      kind: loop.kind,
+      sev: loop.severity,
+      status: loop.status,
+      openedAtArg: openedAt,
+      atArg: at,
+      closedAtArg: Number.isFinite(closedAt) ? closedAt : -1,
+      dayTtlMs: TREND_TTL_MS,
+      closedTtlMs: CLOSED_LOOP_TTL_MS,
+      isRepo: repo ? "1" : "0",
+      keepSince: now - REPO_SIGNAL_WINDOW_MS,
+    };
+    const n = await runLua(store, LOOP, keys, args);
+    if (loop.entity.type === "service" && loop.entity.service) await runLua(store, LINK, { meta: checkKeys(loop.entity.service).meta }, { loopId: loop.id, status: loop.status });
     return n === 1;
   }
 }
