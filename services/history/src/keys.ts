@@ -7,6 +7,8 @@ export const CHECKS = "checks";
 export const LOOP_PREFIX = "loop:";
 export const OPEN_LOOPS = "loops:open";
 export const trendKey = (day: number) => `trend:${day}`;
+/** The kept maintenance periods, so that a restart or a replayed result still sees the windows that were on. */
+export const SPANS_KEY = "maint:spans";
 
 /** Retention: incidents and the day ring a year, kept keys a little beyond so a year is always whole. */
 export const YEAR_MS = 365 * 86_400_000;

@@ -2,6 +2,7 @@ import type { Bus } from "@mirror/bus";
 import { type MaintenanceInfo, maintenanceList } from "@mirror/contracts";
 import type { ServiceContext } from "@mirror/kit";
 import type { Redis } from "ioredis";
+import { SPANS_KEY } from "./keys.js";
 
 /** One period a maintenance window was (or will be) on, as the loop-detector listed it. */
 export interface MaintenanceSpan {
@@ -12,8 +13,6 @@ export interface MaintenanceSpan {
   end: number;
 }
 
-/** The kept periods, so that a restart or a replayed result still sees the windows that were on. */
-export const SPANS_KEY = "maint:spans";
 const KEEP_MS = 7 * 86_400_000;
 const MAX_SPANS = 500;
 
