@@ -41,7 +41,7 @@ export class TokenStore {
     const d = await this.redis.hget(userKey(user), name);
     const text = d ? await this.redis.get(KEYS.token(d)) : null;
     if (!d || !text) throw new ConsoleError("MIRROR_ERR_NO_TOKEN", `${user} has no token named ${name}`);
-    await this.redis.multi().del(`token:${d}`).hdel(userKey(user), name).exec();
+    await this.redis.multi().del(KEYS.token(d)).hdel(userKey(user), name).exec();
     return JSON.parse(text) as ConsoleToken;
   }
 

@@ -119,10 +119,11 @@ return 1
  * Returns {n, up, down, degraded}.
  */
 export const SUM = `
+local ring = KEYS[1]
 local n, up, down, deg = 0, 0, 0, 0
 local fields = {}
 for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
-local vals = redis.call('HMGET', KEYS[1], unpack(fields))
+local vals = redis.call('HMGET', ring, unpack(fields))
 for i = 1, #vals do
   local v = vals[i]
   if v then
