@@ -1,7 +1,8 @@
 import { type BusConfig, DLQ_STREAM, STREAM } from "@mirror/contracts";
-import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, RetentionPolicy, type StreamConfig, StorageType } from "@nats-io/jetstream";
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy, type StreamConfig, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { z } from "zod";
+import { isStreamNotFound } from "./nats-errors.js";
 
 /** How the bus keeps its streams (BusOptions.stream). */
 export interface StreamOptions {
@@ -22,10 +23,6 @@ export function streamOptionsOf(bus: z.output<typeof BusConfig>): StreamOptions 
 
 /** Prefix of the stream behind each JetStream KV bucket. */
 const KV_PREFIX = "KV_";
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
-}
 
 /**
  * Creates or updates the MIRROR and MIRROR_DLQ streams, and sets every KV bucket's stream to the
@@ -50,7 +47,7 @@ export async function ensureStreams(jsm: JetStreamManager, s: StreamOptions = {}
       await jsm.streams.info(spec.name);
       await jsm.streams.update(spec.name, cfg);
     } catch (err) {
-      if (isNotFound(err)) await jsm.streams.add(cfg);
+      if (isStreamNotFound(err)) await jsm.streams.add(cfg);
       else throw err;
     }
   }
