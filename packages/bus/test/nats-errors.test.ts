@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BusError, bindDurable, Bus, RequestError } from "@mirror/bus";
-import { isAuthorizationError, isConsumerNotFound, isNoResponders, isPermissionViolation, isStreamNotFound, isTimeout, JS_ERR, jetStreamApiCode, raw } from "@mirror/bus/testing";
+import { isAuthorizationError, isConsumerExists, isConsumerNotFound, isNoResponders, isPermissionViolation, isStreamNotFound, isTimeout, JS_ERR, jetStreamApiCode, raw } from "@mirror/bus/testing";
 import { defineEndpoint, heartbeat, STREAM } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
 import { startNats, type ServerHandle } from "@mirror/testkit";
@@ -98,6 +98,27 @@ test("a wrong stream or consumer name is told apart by JetStream's err_code, and
     assert.ok(!(other instanceof BusError) || other.code !== "MIRROR_ERR_NO_CONSUMER");
   } finally {
     await b.close();
+  }
+});
+
+test("a consumer that exists with other settings is told by its err_code, not by 'already' in the text", async () => {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "EXISTS_TEST", subjects: ["exists-test.>"] });
+    const base = { ack_policy: "explicit", deliver_policy: "all" } as const;
+    await jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, deliver_subject: "exists-test-dlv.a" } as never);
+    nc.subscribe("exists-test-dlv.a", { callback: () => {} });
+    await nc.flush();
+    // The same name for a push consumer someone is receiving from, with another deliver subject.
+    const inUse = await failure(jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, deliver_subject: "exists-test-dlv.b" } as never));
+    assert.equal(jetStreamApiCode(inUse), JS_ERR.ConsumerNameExists);
+    assert.ok(isConsumerExists(inUse));
+    // A setting the server cannot change on an existing consumer is another failure (err_code 10012).
+    const cannot = await failure(jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, ack_policy: "none", deliver_subject: "exists-test-dlv.a" } as never));
+    assert.ok(jetStreamApiCode(cannot) !== undefined && !isConsumerExists(cannot));
+  } finally {
+    await nc.close();
   }
 });
 
