@@ -29,6 +29,12 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`mirror: ${known.join(", ")} bundled into ${join(dir, "main.mjs")}, one process\n`);
     return 0;
   }
+  if (name === "cli") {
+    // The operator's command (compose's one-shot `provision`) runs from its sources under tsx, a dependency of
+    // @mirror/cli that `pnpm deploy` puts in the image: nothing to bundle, and the image build goes on.
+    process.stdout.write("mirror: cli runs from its sources (node --import tsx src/main.ts); nothing to bundle\n");
+    return 0;
+  }
   if (!existsSync(join(root, "services", name, "src", "main.ts"))) {
     process.stderr.write(`mirror: unknown service ${name}\n`);
     return 2;
