@@ -164,9 +164,15 @@ notifier:
     const gaps = checks.map((n) => {
       const h = (hits.get(n) ?? []).filter((x) => x >= steadyFrom - INTERVAL);
       let worst = 0;
-      for (let i = 1; i < h.length; i++) worst = Math.max(worst, (h[i] as number) - (h[i - 1] as number));
-      return { n, worst: Math.max(worst, endAt - (h.at(-1) ?? 0)) };
+      let from = 0;
+      for (let i = 1; i < h.length; i++) {
+        const gap = (h[i] as number) - (h[i - 1] as number);
+        if (gap > worst) [worst, from] = [gap, h[i - 1] as number];
+      }
+      return { n, worst: Math.max(worst, endAt - (h.at(-1) ?? 0)), from: from - killedAt };
     });
+    const worstThree = [...gaps].sort((x, y) => y.worst - x.worst).slice(0, 3);
+    t.diagnostic(`worst gaps: ${worstThree.map((g) => `${g.n} ${g.worst} ms from ${g.from} ms after the kills`).join(", ")}`);
     const unrun = gaps.filter((g) => g.worst > 2 * INTERVAL + 300);
     // The stream: every loop opened and closed, on the surviving nodes.
     const jsm = await jetstreamManager(nc);

@@ -201,6 +201,7 @@ export class Partition {
   private readonly renewEvery: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastFailed = false;
   private inFlight: Promise<void> | undefined;
 
   constructor(private readonly opts: PartitionOptions) {
@@ -229,9 +230,12 @@ export class Partition {
 
   private schedule(): void {
     if (this.stopped) return;
+    // After a failed round, the next comes sooner: when the store is back (a failover), the view
+    // catches up at once and a dead replica's share moves without waiting out a whole period.
+    const wait = this.lastFailed ? Math.min(this.renewEvery, 200) : this.renewEvery;
     this.timer = setTimeout(() => {
       void this.round().finally(() => this.schedule());
-    }, this.renewEvery);
+    }, wait);
     this.timer.unref?.();
   }
 
@@ -253,6 +257,7 @@ export class Partition {
         timer = setTimeout(() => reject(new Error("membership round timed out")), 2 * this.renewEvery);
       });
       const [existed, members] = (await Promise.race([runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }), late])) as [number, string[]];
+      this.lastFailed = false;
       if (this.stopped) return;
       const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
       if (change) {
@@ -260,6 +265,7 @@ export class Partition {
         this.opts.onChange?.(change);
       }
     } catch (err) {
+      this.lastFailed = true;
       this.view.fail();
       this.opts.log.warn({ err: (err as Error).message, group: this.opts.group }, "replica lease not renewed");
     } finally {

@@ -161,6 +161,7 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
   // A changed check keeps its state; its settings are the new ones.
   Object.assign(t, { kind, dependsOn: c.cfg.dependsOn, failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold, successThreshold: c.cfg.successThreshold ?? tracker.successThreshold });
   let live = true;
+  let caughtUp = false;
   const { name } = c.cfg;
   const domain = kind === "domain";
   const interval = domain ? Math.max(c.cfg.interval, DOMAIN_MIN_INTERVAL) : c.cfg.interval;
@@ -188,6 +189,11 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
       book.report(t, o);
       const now = clock.now();
       if (domain) return now + (o.state === "up" || o.state === "degraded" ? interval : Math.min(interval, Math.max(c.cfg.interval, DOMAIN_RETRY)));
+      // A catch-up run is one more: the slot ahead still runs (skipping it would leave a gap of two intervals).
+      if (caughtUp) {
+        caughtUp = false;
+        if (due > now) return due;
+      }
       // Fixed rate from the planned time; after an overrun, start again from now.
       due += interval;
       if (due < now) due = now + ((phase + now) % Math.min(interval, 1_000));
@@ -204,6 +210,7 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
     // (spread by phase over a tenth of its interval, at most a second), then on the grid again.
     catchUp: (missedSince) => {
       if (!live || due - interval < missedSince) return;
+      caughtUp = true;
       scheduler.reschedule(`check:${name}`, clock.now() + (phase % Math.max(1, Math.min(1_000, Math.floor(interval / 10)))));
     },
   };

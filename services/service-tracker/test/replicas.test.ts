@@ -105,8 +105,8 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
       const gaps = [before, ...afterKill].slice(1).map((t, j) => t - ([before, ...afterKill][j] as number));
       const worst = Math.max(...gaps);
       assert.ok(worst <= 2 * INTERVAL + 250, `${n} went ${worst} ms unrun around the kill`);
-      // Back on the grid: after the takeover no slot runs twice.
-      const late = afterKill.filter((t) => t > killedAt + INTERVAL);
+      // Back on the grid after the takeover (and its catch-up run): no slot runs twice.
+      const late = afterKill.filter((t) => t > killedAt + 2 * INTERVAL);
       for (let j = 1; j < late.length; j++) assert.ok((late[j] as number) - (late[j - 1] as number) > INTERVAL / 2, `${n} ran twice in one slot after the takeover`);
     }
   } finally {
