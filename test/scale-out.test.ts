@@ -1,7 +1,7 @@
 // Issue 24's acceptance on loopback: a 3-node NATS cluster (streams at 3 replicas), Redis with
-// Sentinel, two replicas of the scanner, service-tracker, loop-detector and notifier. Under load
-// (40 repos turning dirty then clean, 100 checks flapping) one NATS node, one replica of each
-// service and the Redis master are killed with -9. Then: every firing and every resolved
+// Sentinel, two replicas of the scanner, service-tracker, loop-detector, notifier and model-rules
+// (stateless: it simply runs twice). Under load (40 repos turning dirty then clean, 100 checks
+// flapping) one NATS node, one replica of each service and the Redis master are killed with -9. Then: every firing and every resolved
 // notification is delivered exactly once (by webhook-id), no check goes unrun for more than two
 // intervals, and every loop event is in the stream.
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ import { listenablePort } from "./faults-kit/mesh.js";
 const REPOS = 40;
 const CHECKS = 100;
 const INTERVAL = 5_000;
-const SERVICES = ["scanner", "service-tracker", "loop-detector", "notifier"] as const;
+const SERVICES = ["scanner", "service-tracker", "loop-detector", "notifier", "model-rules"] as const;
 
 let cluster: NatsCluster;
 let rs: RedisSentinelSet;
@@ -113,6 +113,7 @@ notifier:
   maxBackoff: 2s
   maxAttempts: 100
   channels: [ { name: hook, type: webhook, url: "${hook.url}" } ]
+model: { port: ${await listenablePort()} }
 `;
   const procs: Proc[] = [];
   const nc: NatsConnection = await connect({ servers: cluster.url.split(","), maxReconnectAttempts: -1 });
