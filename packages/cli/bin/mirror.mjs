@@ -4,6 +4,7 @@
 // loader and no esbuild process stays beside a running mesh. Plain JavaScript, because it runs
 // before anything can load TypeScript. MIRROR_FROM_SOURCE=1, or a failed build, runs the sources
 // under tsx instead.
+import { spawnSync } from "node:child_process";
 import { readFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
@@ -116,12 +117,31 @@ async function fromSource() {
   await import(pathToFileURL(join(source, "main.ts")).href);
 }
 
-if (process.env.MIRROR_FROM_SOURCE === "1") {
+/**
+ * `start` builds in a child process: a build in the process that stays resident would keep
+ * esbuild's module and the build's results in its heap (the `--single` supervisor measured
+ * 114-136 MB after a rebuild against 107-108 MB without one).
+ */
+function buildApart() {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, MIRROR_CLI_BUILD_ONLY: "1" }, stdio: ["ignore", "inherit", "inherit"] });
+  const dir = r.status === 0 ? current() : undefined;
+  if (!dir) throw new Error(r.error?.message ?? `the build step exited ${r.status ?? r.signal}`);
+  return dir;
+}
+
+if (process.env.MIRROR_CLI_BUILD_ONLY === "1") {
+  try {
+    await build();
+  } catch (err) {
+    process.stderr.write(`mirror: bundling the CLI failed (${err.message})\n`);
+    process.exit(1);
+  }
+} else if (process.env.MIRROR_FROM_SOURCE === "1") {
   await fromSource();
 } else {
   let dir;
   try {
-    dir = current() ?? (await build());
+    dir = current() ?? (process.argv[2] === "start" ? buildApart() : await build());
   } catch (err) {
     process.stderr.write(`mirror: bundling the CLI failed (${err.message}); running it from source with tsx\n`);
   }
