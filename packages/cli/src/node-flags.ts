@@ -8,7 +8,7 @@
  * (1 MB, 256 MB) took the notifier's peak from ~113 to 106 MB but its CPU per event up ~15%.
  * Not --enable-source-maps: the notifier formats a stack at start, which loads its bundle's maps
  * (idle 90-92 MB with the flag, 80-81 MB without; peak 124-137 MB under load). Stack traces name
- * functions (esbuild keepNames) at bundle lines; NODE_OPTIONS=--enable-source-maps maps them to
+ * functions (esbuild keepNames) at bundle positions; NODE_OPTIONS=--enable-source-maps maps them to
  * the TypeScript file and line when that is worth the memory.
  */
 export const SERVICE_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=512"];
