@@ -125,8 +125,8 @@ test("a service whose NATS node is killed with -9 reconnects to another node and
     const watch = setInterval(() => readiness.push(consumer.connected), 20);
     const t0 = Date.now();
     await node.kill();
-    await waitFor("the consumer noticing the loss of its node", () => readiness.includes(false), { timeout: 10_000, interval: 10 });
-    const reconnected = await waitFor("the consumer connected again", () => consumer.connected && Date.now(), { timeout: 10_000, interval: 10 });
+    // Connected again, to another node (the disconnected spell may be shorter than one sample).
+    const reconnected = await waitFor("the consumer connected to another node", () => consumer.connected && raw(consumer).nc.info?.port !== node.port && Date.now(), { timeout: 10_000, interval: 5 });
     clearInterval(watch);
     const other = nodeOf(consumer);
     assert.notEqual(other.name, node.name, "connected to another node");
@@ -137,7 +137,7 @@ test("a service whose NATS node is killed with -9 reconnects to another node and
     await publishing;
     assert.equal(failed, undefined, "no publish failed");
     await waitFor("every published event consumed", () => published.every((n) => seen.has(n)), { timeout: 20_000, interval: 50 });
-    t.diagnostic(`node ${node.name} killed: reconnected to ${other.name} after ${reconnected - t0} ms; events flowing end to end after ${flowing - t0} ms; ${published.length} events, ${seen.size} consumed, none lost`);
+    t.diagnostic(`node ${node.name} killed: reconnected to ${other.name} after ${reconnected - t0} ms (not ready in ${readiness.filter((r) => !r).length} of ${readiness.length} 20 ms samples); events flowing end to end after ${flowing - t0} ms; ${published.length} events, ${seen.size} consumed, none lost`);
     assert.ok(reconnected - t0 < 5_000, `reconnected within 5 s (${reconnected - t0} ms)`);
     await node.restart();
     await cluster.healthy();
