@@ -30,7 +30,13 @@ const js = jetstream(nc);
 /** A durable pull consumer with explicit ack, handling up to CONCURRENCY messages at once. */
 async function consume(durable, filter, handle) {
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add(stream, { durable_name: durable, filter_subject: filter, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1_000 });
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    filter_subject: filter,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: 1_000,
+  });
   const messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 2 * CONCURRENCY });
   const inFlight = new Set();
   void (async () => {
@@ -50,17 +56,25 @@ if (stage === "detector") {
     const snap = JSON.parse(dec.decode(m.data));
     const i = token(m.subject);
     const loop = { kind: "repo.dirty", repo: snap.path, rev: 1 };
-    await js.publish(`chain.${run}.loop.${i}`, pad({ event: "opened", loop }, bytes.opened), { msgID: `chain:${run}:${i}:1` });
+    await js.publish(`chain.${run}.loop.${i}`, pad({ event: "opened", loop }, bytes.opened), {
+      msgID: `chain:${run}:${i}:1`,
+    });
     m.ack();
     const reply = await nc.request(`chain.${run}.triage`, pad({ loop }, bytes.opened), { timeout: 10_000 });
     const triage = JSON.parse(dec.decode(reply.data));
-    await js.publish(`chain.${run}.loop.${i}`, pad({ event: "updated", loop: { ...loop, rev: 2, triage } }, bytes.updated), { msgID: `chain:${run}:${i}:2` });
+    await js.publish(
+      `chain.${run}.loop.${i}`,
+      pad({ event: "updated", loop: { ...loop, rev: 2, triage } }, bytes.updated),
+      { msgID: `chain:${run}:${i}:2` },
+    );
   });
 } else if (stage === "model") {
   nc.subscribe(`chain.${run}.triage`, {
     callback: (_err, m) => {
       JSON.parse(dec.decode(m.data));
-      m.respond(enc.encode(JSON.stringify({ severity: "low", summary: "uncommitted changes", nextAction: "commit or stash" })));
+      m.respond(
+        enc.encode(JSON.stringify({ severity: "low", summary: "uncommitted changes", nextAction: "commit or stash" })),
+      );
     },
   });
 } else if (stage === "notifier") {
@@ -68,10 +82,22 @@ if (stage === "detector") {
   await consume(`chain-notifier-${run}`, `chain.${run}.loop.>`, async (m) => {
     const ev = JSON.parse(dec.decode(m.data));
     if (ev.event === "opened") {
-      const body = JSON.stringify({ status: "firing", alerts: [{ status: "firing", labels: { alertname: ev.loop.kind, repo: ev.loop.repo } }] });
-      const res = await request(hookUrl, { method: "POST", body, headers: { "content-type": "application/json" }, dispatcher: agent });
+      const body = JSON.stringify({
+        status: "firing",
+        alerts: [{ status: "firing", labels: { alertname: ev.loop.kind, repo: ev.loop.repo } }],
+      });
+      const res = await request(hookUrl, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        dispatcher: agent,
+      });
       await res.body.dump();
-      await js.publish(`chain.${run}.receipt.${token(m.subject)}`, pad({ channel: "bench", status: "sent" }, bytes.receipt), { msgID: `chain:${run}:${token(m.subject)}:sent` });
+      await js.publish(
+        `chain.${run}.receipt.${token(m.subject)}`,
+        pad({ channel: "bench", status: "sent" }, bytes.receipt),
+        { msgID: `chain:${run}:${token(m.subject)}:sent` },
+      );
     }
     m.ack();
   });

@@ -42,7 +42,10 @@ export class BusChain {
   async start(hook: Hook): Promise<ChainRun> {
     const run = ++this.run;
     const workers = ["model", "detector", "notifier"].map(
-      (stage) => new Worker(STAGE, { workerData: { stage, url: this.url, stream: STREAM, run, hookUrl: hook.url, bytes: BYTES } }),
+      (stage) =>
+        new Worker(STAGE, {
+          workerData: { stage, url: this.url, stream: STREAM, run, hookUrl: hook.url, bytes: BYTES },
+        }),
     );
     const stop = async () => void (await Promise.all(workers.map((w) => w.terminate())));
     try {
@@ -63,7 +66,10 @@ export class BusChain {
       throw err;
     }
     let n = 0;
-    return { publish: (payload) => this.js.publish(`chain.${run}.snap.${n}`, payload, { msgID: `chain:${run}:${n++}` }), stop };
+    return {
+      publish: (payload) => this.js.publish(`chain.${run}.snap.${n}`, payload, { msgID: `chain:${run}:${n++}` }),
+      stop,
+    };
   }
 
   async close(): Promise<void> {

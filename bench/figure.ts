@@ -119,7 +119,11 @@ export const runsFor = (opts: BenchOptions) => (opts.quick ? 1 : 3);
  * Calls `fn` once as a warm-up (discarded, skipped in a quick run) and then `runs` times,
  * alternating with `base` when given, so that a load change on the machine hits both alike.
  */
-export async function interleave<T, B>(opts: BenchOptions, fn: (i: number) => Promise<T>, base?: (i: number) => Promise<B>): Promise<{ runs: T[]; base: B[] }> {
+export async function interleave<T, B>(
+  opts: BenchOptions,
+  fn: (i: number) => Promise<T>,
+  base?: (i: number) => Promise<B>,
+): Promise<{ runs: T[]; base: B[] }> {
   if (!opts.quick) {
     if (base) await base(-1);
     await fn(-1);

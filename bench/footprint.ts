@@ -77,7 +77,11 @@ async function measure(single: boolean, repos: number, checks: number, opts: Ben
   await makeRepos(root, repos);
   const server = await startServer();
   const [nats, redis, ...ports] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
-  const checkList = Array.from({ length: checks }, (_, i) => `    - { name: c${i}, interval: 30s, http: { url: "${server.url}?i=${i}", timeout: 5s }, conditions: ["status == 200"] }`);
+  const checkList = Array.from(
+    { length: checks },
+    (_, i) =>
+      `    - { name: c${i}, interval: 30s, http: { url: "${server.url}?i=${i}", timeout: 5s }, conditions: ["status == 200"] }`,
+  );
   const yaml = `scanner: { port: ${ports[0]}, roots: [ "${root}" ] }
 tracker:
   port: ${ports[1]}
@@ -90,12 +94,20 @@ console: { port: ${ports[5]} }
 `;
   // Nothing listens on these ports: pnpm start runs the embedded servers, in its own tree.
   const mesh = startMesh(yaml, {
-    env: { MIRROR_NATS_URL: `nats://127.0.0.1:${nats}`, MIRROR_REDIS_URL: `redis://127.0.0.1:${redis}`, MIRROR_HTTP_HOST: "127.0.0.1" },
+    env: {
+      MIRROR_NATS_URL: `nats://127.0.0.1:${nats}`,
+      MIRROR_REDIS_URL: `redis://127.0.0.1:${redis}`,
+      MIRROR_HTTP_HOST: "127.0.0.1",
+    },
     command: ["pnpm", "start", ...(single ? ["--single"] : [])],
   });
   try {
     await mesh.waitForLine(/^mirror: starting /, 240_000);
-    await waitFor("every service started", () => mesh.output.filter((l) => /"msg":"service started"/.test(l)).length >= SERVICE_NAMES.length, { timeout: 240_000, interval: 250 });
+    await waitFor(
+      "every service started",
+      () => mesh.output.filter((l) => /"msg":"service started"/.test(l)).length >= SERVICE_NAMES.length,
+      { timeout: 240_000, interval: 250 },
+    );
     opts.log?.(`${single ? "--single" : "multi"}: started; settling ${IDLE_MS / 1000}s`);
     await sleep(IDLE_MS);
     const pids = tree(mesh);
@@ -116,7 +128,13 @@ console: { port: ${ports[5]} }
     const later = tree(mesh);
     const cpu1 = later.reduce((a, p) => a + (cpuMs(p) || 0), 0);
     const cpuPct = ((cpu1 - cpu0) / (performance.now() - t0)) * 100;
-    opts.log?.(`${single ? "--single" : "multi"}: ${rss.toFixed(0)} MB RSS (${pss.toFixed(0)} MB PSS), ${cpuPct.toFixed(2)}% of one core; ${Object.entries(byRole).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    opts.log?.(
+      `${single ? "--single" : "multi"}: ${rss.toFixed(0)} MB RSS (${pss.toFixed(0)} MB PSS), ${cpuPct.toFixed(2)}% of one core; ${Object.entries(
+        byRole,
+      )
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(", ")}`,
+    );
     return { rssMB: rss, pssMB: pss, cpuPct, byRole };
   } finally {
     await mesh.stop();
@@ -124,7 +142,10 @@ console: { port: ${ports[5]} }
   }
 }
 
-const round = (byRole: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(byRole).map(([k, v]) => [`${prefix}.${k.replace(/\s+/g, "_")}`, Math.round(v * 10) / 10]));
+const round = (byRole: Record<string, number>, prefix: string) =>
+  Object.fromEntries(
+    Object.entries(byRole).map(([k, v]) => [`${prefix}.${k.replace(/\s+/g, "_")}`, Math.round(v * 10) / 10]),
+  );
 
 export const footprintBench: Bench = {
   name: "footprint",

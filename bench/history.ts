@@ -18,13 +18,28 @@ const BATCH = 200;
 
 function status(name: string, seq: number, t: number): ServiceStatus {
   const at = new Date(t).toISOString();
-  return { name, kind: "http", state: seq % 50 ? "up" : "down", observedAt: at, seq, since: at, latencyMs: 10 + (seq % 90), reason: seq % 50 ? null : "timeout", failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {} };
+  return {
+    name,
+    kind: "http",
+    state: seq % 50 ? "up" : "down",
+    observedAt: at,
+    seq,
+    since: at,
+    latencyMs: 10 + (seq % 90),
+    reason: seq % 50 ? null : "timeout",
+    failedConditions: [],
+    heartbeat: null,
+    cert: null,
+    dependsOn: [],
+    details: {},
+  };
 }
 
 /** CPU µs per item of `count` calls of `fn`, `BATCH` in flight at a time. */
 async function cpuUsPer(count: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   const start = process.cpuUsage();
-  for (let i = 0; i < count; i += BATCH) await Promise.all(Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => fn(i + j)));
+  for (let i = 0; i < count; i += BATCH)
+    await Promise.all(Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => fn(i + j)));
   const used = process.cpuUsage(start);
   return (used.user + used.system) / count;
 }
@@ -37,7 +52,8 @@ async function fill(store: Redis, calendar: Calendar, now: number, checks: numbe
   await Promise.all(
     names.map((n) => {
       const fields: Record<string, string> = {};
-      for (let d = today - 90; d <= today; d++) fields[slotOf(d, "day")] = `${d},1440,1430,8,2,1440,28800,10,99,${hist}`;
+      for (let d = today - 90; d <= today; d++)
+        fields[slotOf(d, "day")] = `${d},1440,1430,8,2,1440,28800,10,99,${hist}`;
       return store.hset(checkKeys(n).day, fields);
     }),
   );
@@ -62,7 +78,8 @@ export const historyBench: Bench = {
         async (i) => {
           const us = await cpuUsPer(count, async () => {
             const s = status(`check-${seq % 100}`, ++seq, clock.now() + seq * 1_000);
-            if ((await recorder.record(s, `status:${s.name}:${s.seq}`)) !== "recorded") throw new Error("history.record: a result was not recorded");
+            if ((await recorder.record(s, `status:${s.name}:${s.seq}`)) !== "recorded")
+              throw new Error("history.record: a result was not recorded");
           });
           opts.log?.(`run ${i}: ${us.toFixed(1)} µs CPU per result recorded`);
           return us;
@@ -80,7 +97,8 @@ export const historyBench: Bench = {
           const t0 = performance.now();
           const uptimes = await queries.uptimeMany(names, "90d");
           const ms = performance.now() - t0;
-          if (uptimes.some((u) => u === null || Math.abs(u - 1430 / 1440) > 1e-9)) throw new Error("history.query: a wrong uptime");
+          if (uptimes.some((u) => u === null || Math.abs(u - 1430 / 1440) > 1e-9))
+            throw new Error("history.query: a wrong uptime");
           opts.log?.(`run ${i}: ${ms.toFixed(1)} ms for the 90-day uptime of ${checks} checks`);
           return ms;
         },

@@ -3,7 +3,15 @@
  * Nats-Msg-Id, as the bus kit sends) and a durable pull consumer with explicit ack of the same
  * payloads, on the same nats-server, with no validation, no Redis and no HTTP.
  */
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { quantile } from "./figure.js";
@@ -24,10 +32,20 @@ export interface LatencyResult {
  * its own with a 2-minute duplicate window (a Nats-Msg-Id repeat is dropped, as on the MIRROR
  * stream), on the bench's nats-server.
  */
-export async function openBenchStream(url: string, client: string, stream: string, subjects: string): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
+export async function openBenchStream(
+  url: string,
+  client: string,
+  stream: string,
+  subjects: string,
+): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
   const nc = await connect({ servers: url, name: client, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [subjects], storage: StorageType.File, duplicate_window: 120_000_000_000 });
+  await jsm.streams.add({
+    name: stream,
+    subjects: [subjects],
+    storage: StorageType.File,
+    duplicate_window: 120_000_000_000,
+  });
   return { nc, js: jetstream(nc), jsm };
 }
 
@@ -47,7 +65,13 @@ export class RawJetStream {
   /** A durable consumer over this run's subjects, started before anything is published; calls `seen(i)` per message. */
   private async consumer(run: number, seen: (i: number) => void): Promise<{ stop(): void }> {
     const durable = `raw-${run}`;
-    await this.jsm.consumers.add(STREAM, { durable_name: durable, filter_subject: `bench.raw.${run}.>`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 });
+    await this.jsm.consumers.add(STREAM, {
+      durable_name: durable,
+      filter_subject: `bench.raw.${run}.>`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: 10_000,
+    });
     const messages = await (await this.js.consumers.get(STREAM, durable)).consume({ max_messages: 32 });
     void (async () => {
       for await (const m of messages) {
@@ -68,7 +92,9 @@ export class RawJetStream {
       if (++got === payloads.length) done();
     });
     const t0 = performance.now();
-    await pool(payloads.length, inFlight, (i) => this.js.publish(`bench.raw.${run}.${i}`, payloads[i], { msgID: `raw-${run}-${i}` }));
+    await pool(payloads.length, inFlight, (i) =>
+      this.js.publish(`bench.raw.${run}.${i}`, payloads[i], { msgID: `raw-${run}-${i}` }),
+    );
     await all;
     const perSec = (payloads.length * 1000) / (performance.now() - t0);
     c.stop();

@@ -13,7 +13,11 @@ export async function pool(count: number, inFlight: number, fn: (i: number) => P
  * Starts fn(i) at `perSec` (drift-free: each 5 ms tick starts whatever is due by now), without
  * waiting for earlier calls; resolves when every call has settled. Rejections are counted.
  */
-export function paced(count: number, perSec: number, fn: (i: number) => Promise<unknown>): Promise<{ failed: number; lateMs: number }> {
+export function paced(
+  count: number,
+  perSec: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<{ failed: number; lateMs: number }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const pending: Promise<unknown>[] = [];

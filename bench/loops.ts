@@ -51,12 +51,23 @@ async function seed(loops: LoopStore, config: MirrorConfig, count: number): Prom
     const entity = { type: "repo" as const, repo: s.path };
     const m = reconcile({ ...emptyState(entity), obs }, evaluate(obs, SEEDED_AT, rules) ?? [], SEEDED_AT, opts);
     const ids = Object.values(m.state.loops).map((l) => l.loop.id);
-    const ok = await loops.commit(entityKey(entity), 0, JSON.stringify(m.state), { loopIds: ids, outbox: [], counts: [["repo.dirty|low|open", 1]], wake: null });
+    const ok = await loops.commit(entityKey(entity), 0, JSON.stringify(m.state), {
+      loopIds: ids,
+      outbox: [],
+      counts: [["repo.dirty|low|open", 1]],
+      wake: null,
+    });
     if (!ok) throw new Error(`seeding ${s.path} conflicted`);
   });
 }
 
-async function side(redis: ServerHandle, count: number, config: MirrorConfig, natsUrl: string, log: Logger): Promise<Side> {
+async function side(
+  redis: ServerHandle,
+  count: number,
+  config: MirrorConfig,
+  natsUrl: string,
+  log: Logger,
+): Promise<Side> {
   const store = createStore(redis.url, "loop-detector", log);
   const loops = new LoopStore(store);
   await seed(loops, config, count);
@@ -88,7 +99,11 @@ export const loopsBench: Bench = {
     const sides: Side[] = [];
     try {
       const t = performance.now();
-      for (const [r, n] of [[r1, WORKING], [r2, many]] as const) sides.push(await side(r, n, config, nats.url, log));
+      for (const [r, n] of [
+        [r1, WORKING],
+        [r2, many],
+      ] as const)
+        sides.push(await side(r, n, config, nats.url, log));
       const [few, lots] = sides as [Side, Side];
       opts.log?.(`seeded ${WORKING} and ${many} open loops in ${((performance.now() - t) / 1000).toFixed(1)}s`);
       const { runs, base } = await interleave(

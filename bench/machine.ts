@@ -3,7 +3,11 @@ import { arch, cpus, loadavg, platform, release, totalmem } from "node:os";
 
 function version(bin: string, args: string[]): string {
   try {
-    return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n")[0] ?? "";
+    return (
+      execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+        .trim()
+        .split("\n")[0] ?? ""
+    );
   } catch {
     return "not found";
   }

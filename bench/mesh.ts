@@ -34,11 +34,19 @@ history: { port: 0 }
 }
 
 /** Starts the whole mesh and waits until every service logged "service started". */
-export async function startBenchMesh(env: { natsUrl: string; redisUrl: string; hookUrl: string; extraEnv?: NodeJS.ProcessEnv }, timeoutMs = 240_000): Promise<BenchMesh> {
+export async function startBenchMesh(
+  env: { natsUrl: string; redisUrl: string; hookUrl: string; extraEnv?: NodeJS.ProcessEnv },
+  timeoutMs = 240_000,
+): Promise<BenchMesh> {
   const root = tempDir("mirror-bench-pipeline-");
   const names = SERVICE_NAMES;
   const mesh = startMesh(await yaml(root, env.hookUrl), {
-    env: { MIRROR_NATS_URL: env.natsUrl, MIRROR_REDIS_URL: env.redisUrl, MIRROR_HTTP_HOST: "127.0.0.1", ...env.extraEnv },
+    env: {
+      MIRROR_NATS_URL: env.natsUrl,
+      MIRROR_REDIS_URL: env.redisUrl,
+      MIRROR_HTTP_HOST: "127.0.0.1",
+      ...env.extraEnv,
+    },
     names: [...names],
   });
   const stop = async () => void (await mesh.stop());

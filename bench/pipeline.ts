@@ -35,7 +35,9 @@ const IDENTITY_OVERHEAD_GOAL = 1.5;
 const SLOW_RATE = 50;
 
 function describeStages(s: StageLatency | undefined): string {
-  return s ? `detect p50 ${s.detectP50.toFixed(1)} p99 ${s.detectP99.toFixed(1)}ms, notify p50 ${s.notifyP50.toFixed(1)} p99 ${s.notifyP99.toFixed(1)}ms` : "stages not found in the stream";
+  return s
+    ? `detect p50 ${s.detectP50.toFixed(1)} p99 ${s.detectP99.toFixed(1)}ms, notify p50 ${s.notifyP50.toFixed(1)} p99 ${s.notifyP99.toFixed(1)}ms`
+    : "stages not found in the stream";
 }
 
 /** Stage quantiles of the runs as extra keys (`<prefix>.detectP50` ...), medians over the runs. */
@@ -95,7 +97,11 @@ async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>):
 type Send = (path: string) => Promise<unknown>;
 
 /** Events/s from the first publish to the last firing alert received, and the CPU each process spent per event. */
-async function throughput(env: Env, count: number, send: Send = (p) => publish(env, p)): Promise<{ perSec: number; cpu: Map<string, number> }> {
+async function throughput(
+  env: Env,
+  count: number,
+  send: Send = (p) => publish(env, p),
+): Promise<{ perSec: number; cpu: Map<string, number> }> {
   const paths = freshPaths(env, count);
   let perSec = 0;
   const cpu = await cpuPerEvent(env, count, async () => {
@@ -104,7 +110,8 @@ async function throughput(env: Env, count: number, send: Send = (p) => publish(e
     await pool(count, IN_FLIGHT, (i) => send(paths[i] as string));
     await all;
     const arrived = paths.map((p) => env.hook.arrivals.get(p)).filter((t): t is number => t !== undefined);
-    if (arrived.length < count) throw new Error(`pipeline: ${count - arrived.length} of ${count} snapshots never reached the webhook`);
+    if (arrived.length < count)
+      throw new Error(`pipeline: ${count - arrived.length} of ${count} snapshots never reached the webhook`);
     perSec = (count * 1000) / (Math.max(...arrived) - t0);
     // The CPU an event costs includes what trails its delivery (triage, receipts).
     await settle(env);
@@ -113,12 +120,22 @@ async function throughput(env: Env, count: number, send: Send = (p) => publish(e
 }
 
 /** Snapshot published -> webhook received (ms) at `rate` events/s; lost events count at the deadline. */
-async function latency(env: Env, rate: number, seconds: number, deadlineMs = 30_000, send: Send = (p) => publish(env, p)): Promise<LatencyResult> {
+async function latency(
+  env: Env,
+  rate: number,
+  seconds: number,
+  deadlineMs = 30_000,
+  send: Send = (p) => publish(env, p),
+): Promise<LatencyResult> {
   return (await latencyRun(env, rate, seconds, deadlineMs, send)).result;
 }
 
 /** The same, also split into stages by the stream's own timestamps (bench/stages.ts). */
-async function latencyStages(env: Env, rate: number, seconds: number): Promise<LatencyResult & { stages?: StageLatency }> {
+async function latencyStages(
+  env: Env,
+  rate: number,
+  seconds: number,
+): Promise<LatencyResult & { stages?: StageLatency }> {
   const fromSeq = (await (await raw(env.admin).manager()).streams.info(STREAM.name)).state.last_seq + 1;
   const { result, paths } = await latencyRun(env, rate, seconds, 30_000, (p) => publish(env, p));
   const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
@@ -126,7 +143,13 @@ async function latencyStages(env: Env, rate: number, seconds: number): Promise<L
   return { ...result, stages };
 }
 
-async function latencyRun(env: Env, rate: number, seconds: number, deadlineMs: number, send: Send): Promise<{ result: LatencyResult; paths: string[] }> {
+async function latencyRun(
+  env: Env,
+  rate: number,
+  seconds: number,
+  deadlineMs: number,
+  send: Send,
+): Promise<{ result: LatencyResult; paths: string[] }> {
   const paths = freshPaths(env, Math.max(1, Math.round(rate * seconds)));
   const sent = new Float64Array(paths.length);
   await paced(paths.length, rate, (i) => {
@@ -152,7 +175,8 @@ async function settle(env: Env, quietMs = 1_000, maxMs = 90_000): Promise<void> 
   const state = async () => {
     let pending = 0;
     // The services' durable consumers; an ephemeral one (the stage reader's) lingers a while after use.
-    for await (const c of jsm.consumers.list(STREAM.name)) if (c.config.durable_name) pending += c.num_pending + c.num_ack_pending;
+    for await (const c of jsm.consumers.list(STREAM.name))
+      if (c.config.durable_name) pending += c.num_pending + c.num_ack_pending;
     return { seq: (await jsm.streams.info(STREAM.name)).state.last_seq, pending, requests: env.hook.requests };
   };
   const end = performance.now() + maxMs;
@@ -173,7 +197,8 @@ async function idleRss(mesh: BenchMesh, quick = false): Promise<Map<string, numb
   await sleep(quick ? 0 : 10_000);
   for (let i = 0; i < 3; i++) {
     await sleep(1_000);
-    for (const [name, pid] of servicePids(mesh.mesh.child.pid ?? 0, mesh.names)) samples.set(name, [...(samples.get(name) ?? []), rssMB(pid)]);
+    for (const [name, pid] of servicePids(mesh.mesh.child.pid ?? 0, mesh.names))
+      samples.set(name, [...(samples.get(name) ?? []), rssMB(pid)]);
   }
   return new Map([...samples].map(([n, v]) => [n, median(v)]));
 }
@@ -197,12 +222,15 @@ interface Run {
 /** Median CPU ms per event of each process over the runs, keyed `cpuMsPerEvent.<process>`. */
 function cpuExtra(runs: Run[]): Record<string, number> {
   const names = [...new Set(runs.flatMap((r) => [...r.cpu.keys()]))];
-  return Object.fromEntries(names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]));
+  return Object.fromEntries(
+    names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]),
+  );
 }
 
 /** The processes a baseline's CPU is counted in: the server and this one (publisher, receiver, chain stages). */
 const BASELINE_PROCS = ["nats-server", "bench"];
-const sum = (cpu: Map<string, number>, names?: string[]) => [...cpu].filter(([n]) => !names || names.includes(n)).reduce((a, [, ms]) => a + ms, 0);
+const sum = (cpu: Map<string, number>, names?: string[]) =>
+  [...cpu].filter(([n]) => !names || names.includes(n)).reduce((a, [, ms]) => a + ms, 0);
 
 /** One baseline run: jetstream.raw, and the bus chain floor (bench/chain.ts) with its CPU per event. */
 interface Base {
@@ -286,10 +314,16 @@ function latencyFigure(sizes: Sizes, runs: Run[], base: Base[]): Figure {
       busChainP50: median(base.map((b) => b.chainLat.p50)),
       p99AtHalfThroughput: median(runs.map((r) => r.calm.p99)),
       p50AtHalfThroughput: median(runs.map((r) => r.calm.p50)),
-      ...stageExtra("atHalfThroughput", runs.map((r) => r.calm.stages)),
+      ...stageExtra(
+        "atHalfThroughput",
+        runs.map((r) => r.calm.stages),
+      ),
       [`p99At${SLOW_RATE}PerSec`]: median(runs.map((r) => r.slow.p99)),
       [`p50At${SLOW_RATE}PerSec`]: median(runs.map((r) => r.slow.p50)),
-      ...stageExtra(`at${SLOW_RATE}PerSec`, runs.map((r) => r.slow.stages)),
+      ...stageExtra(
+        `at${SLOW_RATE}PerSec`,
+        runs.map((r) => r.slow.stages),
+      ),
     },
   });
   return { ...f, ok: f.ok && (f.extra?.p99AtHalfThroughput ?? Number.POSITIVE_INFINITY) <= 100 };
@@ -319,7 +353,9 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
   const log = opts.log ?? (() => {});
   const idle = await idleRss(env.mesh, opts.quick);
   const bare = [await bareNodeRss(), await bareNodeRss(), await bareNodeRss()];
-  log(`idle RSS ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)}MB`).join(", ")}; bare node ${median(bare).toFixed(0)}MB`);
+  log(
+    `idle RSS ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)}MB`).join(", ")}; bare node ${median(bare).toFixed(0)}MB`,
+  );
   const root = env.mesh.mesh.child.pid ?? 0;
   const { runs, base } = await interleave<Run, Base>(
     opts,
@@ -347,12 +383,21 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       const slow = await latencyStages(env, SLOW_RATE, sizes.calmSeconds * scale);
       await settle(env);
       const peak = sampler.stop();
-      const { redeliveries, deliveries } = redeliveriesBetween(counted, await deliveryCount(await raw(env.admin).manager()));
-      log(`pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`);
+      const { redeliveries, deliveries } = redeliveriesBetween(
+        counted,
+        await deliveryCount(await raw(env.admin).manager()),
+      );
+      log(
+        `pipeline run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms (p50 ${lat.p50.toFixed(1)}, lost ${lat.lost}); at ${Math.round(tp / 2)}/s p99 ${calm.p99.toFixed(1)}ms`,
+      );
       log(`CPU ms per event: ${[...cpu].map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(", ")}`);
-      log(`  stages at ${Math.round(tp / 2)}/s: ${describeStages(calm.stages)}; at ${SLOW_RATE}/s: p50 ${slow.p50.toFixed(1)}ms p99 ${slow.p99.toFixed(1)}ms, ${describeStages(slow.stages)}`);
+      log(
+        `  stages at ${Math.round(tp / 2)}/s: ${describeStages(calm.stages)}; at ${SLOW_RATE}/s: p50 ${slow.p50.toFixed(1)}ms p99 ${slow.p99.toFixed(1)}ms, ${describeStages(slow.stages)}`,
+      );
       log(`  ${redeliveries} redeliveries in ${deliveries} deliveries to the services' durable consumers`);
-      log(`  per event: ${ops.natsIn.toFixed(1)} NATS messages in, ${ops.natsOut.toFixed(1)} out, ${ops.redisCommands.toFixed(1)} Redis commands`);
+      log(
+        `  per event: ${ops.natsIn.toFixed(1)} NATS messages in, ${ops.natsOut.toFixed(1)} out, ${ops.redisCommands.toFixed(1)} Redis commands`,
+      );
       return { tp, cpu, lat, calm, slow, peak, deliveries, redeliveries, ops };
     },
     async (i) => {
@@ -367,7 +412,9 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
         const send: Send = (p) => run.publish(payloads([p])[0] as Uint8Array);
         const chain = await throughput(env, sizes.count, send);
         const chainLat = await latency(env, sizes.rate, sizes.seconds, 30_000, send);
-        log(`jetstream.raw run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms; bus chain ${chain.perSec.toFixed(0)} events/s, p99 ${chainLat.p99.toFixed(1)}ms`);
+        log(
+          `jetstream.raw run ${i}: ${tp.toFixed(0)} events/s, p99 ${lat.p99.toFixed(1)}ms; bus chain ${chain.perSec.toFixed(0)} events/s, p99 ${chainLat.p99.toFixed(1)}ms`,
+        );
         return { tp, rawCpu: sum(rawCpu, BASELINE_PROCS), lat, chain: chain.perSec, chainCpu: chain.cpu, chainLat };
       } finally {
         await run.stop();
@@ -381,7 +428,12 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
 async function openEnv(identity: boolean, hook: Hook, cleanup: Array<() => Promise<unknown>>): Promise<Env> {
   const servers = await startBenchServers(identity);
   cleanup.push(() => servers.dispose());
-  const mesh = await startBenchMesh({ natsUrl: servers.nats.url, redisUrl: servers.redis.url, hookUrl: hook.url, extraEnv: servers.env });
+  const mesh = await startBenchMesh({
+    natsUrl: servers.nats.url,
+    redisUrl: servers.redis.url,
+    hookUrl: hook.url,
+    extraEnv: servers.env,
+  });
   cleanup.push(() => mesh.stop());
   // The snapshots are the scanner's: signed by its key, on its subjects, as the scanner publishes them.
   const bus = await benchBus("scanner", servers);
@@ -392,7 +444,10 @@ async function openEnv(identity: boolean, hook: Hook, cleanup: Array<() => Promi
   cleanup.push(() => raw.close());
   const chain = await BusChain.open(servers.nats.url);
   cleanup.push(() => chain.close());
-  const pids = () => servicePids(mesh.mesh.child.pid ?? 0, mesh.names).set("nats-server", serverPid(servers.nats.port) ?? 0).set("redis-server", serverPid(servers.redis.port) ?? 0);
+  const pids = () =>
+    servicePids(mesh.mesh.child.pid ?? 0, mesh.names)
+      .set("nats-server", serverPid(servers.nats.port) ?? 0)
+      .set("redis-server", serverPid(servers.redis.port) ?? 0);
   return { bus, admin, servers, hook, mesh, raw, chain, batch: 0, pids };
 }
 
@@ -421,9 +476,18 @@ async function identityOverhead(secure: Run[], env: Env, sizes: Sizes, opts: Ben
 
 export const pipelineBench: Bench = {
   name: "pipeline",
-  figures: ["pipeline.throughput", "pipeline.latency_p99_ms", "pipeline.cpu_ms_per_event", "pipeline.redeliveries", "pipeline.identity_overhead", "rss."],
+  figures: [
+    "pipeline.throughput",
+    "pipeline.latency_p99_ms",
+    "pipeline.cpu_ms_per_event",
+    "pipeline.redeliveries",
+    "pipeline.identity_overhead",
+    "rss.",
+  ],
   async run(opts) {
-    const sizes: Sizes = opts.quick ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1 } : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3 };
+    const sizes: Sizes = opts.quick
+      ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1 }
+      : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3 };
     const hook = await startHook();
     const cleanup: Array<() => Promise<unknown>> = [];
     const close = async () => {

@@ -48,7 +48,11 @@ export function servicePids(root: number, names: readonly string[]): Map<string,
 
 /** The pid of a nats-server or redis-server this process started on `port`. */
 export function serverPid(port: number): number | undefined {
-  return descendants(process.pid).find(({ cmd }) => (cmd.startsWith("nats-server") && cmd.includes(` -p ${port} `)) || (cmd.startsWith("redis-server") && cmd.includes(`:${port}`)))?.pid;
+  return descendants(process.pid).find(
+    ({ cmd }) =>
+      (cmd.startsWith("nats-server") && cmd.includes(` -p ${port} `)) ||
+      (cmd.startsWith("redis-server") && cmd.includes(`:${port}`)),
+  )?.pid;
 }
 
 /** CPU time (user + system) a process has used so far, in ms; NaN when it is gone. */

@@ -38,7 +38,10 @@ export async function deliveryCount(jsm: JetStreamManager): Promise<DeliveryCoun
 }
 
 /** Redeliveries and deliveries between two quiet moments. */
-export function redeliveriesBetween(before: DeliveryCount, after: DeliveryCount): { redeliveries: number; deliveries: number } {
+export function redeliveriesBetween(
+  before: DeliveryCount,
+  after: DeliveryCount,
+): { redeliveries: number; deliveries: number } {
   const stored = after.stored - before.stored;
   const delivered = after.delivered - before.delivered;
   return { redeliveries: Math.max(0, delivered - stored), deliveries: delivered };

@@ -22,13 +22,22 @@ import { signBench } from "./sign.js";
 import { fmt, markdownTable, textTable } from "./table.js";
 import { trackerBench } from "./tracker.js";
 
-export const BENCHES: Bench[] = [pipelineBench, loopsBench, scannerBench, trackerBench, signBench, historyBench, footprintBench];
+export const BENCHES: Bench[] = [
+  pipelineBench,
+  loopsBench,
+  scannerBench,
+  trackerBench,
+  signBench,
+  historyBench,
+  footprintBench,
+];
 
 /** The benches a name selects: a bench name, or a figure id (or id prefix) one of them produces. */
 export function select(names: string[]): Bench[] {
   if (names.length === 0) return BENCHES;
   const unknown = names.filter((n) => !BENCHES.some((b) => matches(b, n)));
-  if (unknown.length) throw new Error(`unknown bench ${unknown.join(", ")}; benches: ${BENCHES.map((b) => b.name).join(", ")}`);
+  if (unknown.length)
+    throw new Error(`unknown bench ${unknown.join(", ")}; benches: ${BENCHES.map((b) => b.name).join(", ")}`);
   return BENCHES.filter((b) => names.some((n) => matches(b, n)));
 }
 
@@ -48,7 +57,14 @@ function writeDocs(info: Machine & { seconds: number; finishedAt: string; quick:
   const [head, rest] = text.split(BEGIN);
   const tail = rest?.split(END)[1];
   if (head === undefined || tail === undefined) throw new Error(`${DOCS_FILE} has no ${BEGIN} ... ${END} block`);
-  const extras = figures.filter((f) => f.extra).map((f) => `- \`${f.id}\`: ${Object.entries(f.extra ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+  const extras = figures
+    .filter((f) => f.extra)
+    .map(
+      (f) =>
+        `- \`${f.id}\`: ${Object.entries(f.extra ?? {})
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(", ")}`,
+    );
   const block = [
     `Measured ${info.finishedAt.slice(0, 16).replace("T", " ")} UTC by \`pnpm bench${info.quick ? " --quick" : ""}\` in ${info.seconds} s on: ${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB, ${info.os}, Node ${info.node}, ${info.natsServer}, ${info.redisServer}, ${info.git}. Load average when it started: ${info.loadAtStart}.`,
     "",
@@ -75,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const info = machine();
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  log(`${info.cpu}, ${info.cores} cores, load ${info.loadAtStart}; ${benches.map((b) => b.name).join(", ")}${quick ? " (quick)" : ""}`);
+  log(
+    `${info.cpu}, ${info.cores} cores, load ${info.loadAtStart}; ${benches.map((b) => b.name).join(", ")}${quick ? " (quick)" : ""}`,
+  );
   const figures: Figure[] = [];
   const failed: string[] = [];
   for (const b of benches) {
@@ -96,7 +114,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${textTable(figures)}\n\n`);
   if (flags.has("--md")) process.stdout.write(`${markdownTable(figures)}\n\n`);
   const missed = figures.filter((f) => !f.ok).map((f) => f.id);
-  process.stdout.write(`${figures.length} figures in ${seconds}s; written to ${out}${missed.length ? `; below goal: ${missed.join(", ")}` : ""}\n`);
+  process.stdout.write(
+    `${figures.length} figures in ${seconds}s; written to ${out}${missed.length ? `; below goal: ${missed.join(", ")}` : ""}\n`,
+  );
   if (failed.length) return 1;
   return flags.has("--strict") && missed.length ? 1 : 0;
 }

@@ -50,7 +50,9 @@ export function generateRepos(count: number): string {
 }
 
 function bareStatus(cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => execFile("git", ["status", "--porcelain=v2", "--branch"], { cwd }, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile("git", ["status", "--porcelain=v2", "--branch"], { cwd }, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** The baseline: bare `git status` over every repo, `concurrency` at once; ms. */
@@ -68,14 +70,22 @@ async function bareLoop(repos: string[], concurrency: number): Promise<number> {
 function shellLoop(repos: string[], concurrency: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = execFile("xargs", ["-0", "-P", String(concurrency), "-I{}", "git", "-C", "{}", "status", "--porcelain=v2", "--branch"], { maxBuffer: 256 * 1024 * 1024 }, (err) =>
-      err ? reject(err) : resolve(performance.now() - t),
+    const child = execFile(
+      "xargs",
+      ["-0", "-P", String(concurrency), "-I{}", "git", "-C", "{}", "status", "--porcelain=v2", "--branch"],
+      { maxBuffer: 256 * 1024 * 1024 },
+      (err) => (err ? reject(err) : resolve(performance.now() - t)),
     );
     child.stdin?.end(`${repos.join("\0")}\0`);
   });
 }
 
-function figures(count: number, concurrency: number, runs: { full: number; rescan: number }[], base: { bare: number; shell: number }[]): Figure[] {
+function figures(
+  count: number,
+  concurrency: number,
+  runs: { full: number; rescan: number }[],
+  base: { bare: number; shell: number }[],
+): Figure[] {
   const full = runs.map((r) => r.full);
   const bare = base.map((b) => b.bare);
   const shell = median(base.map((b) => b.shell));
@@ -126,7 +136,14 @@ export const scannerBench: Bench = {
       const { runs, base } = await interleave(
         opts,
         async (i) => {
-          const scanner = new Scanner({ bus, store, log, clock: systemClock, metrics: new ScannerMetrics(new Registry()), config: i < 0 ? warmConfig : config });
+          const scanner = new Scanner({
+            bus,
+            store,
+            log,
+            clock: systemClock,
+            metrics: new ScannerMetrics(new Registry()),
+            config: i < 0 ? warmConfig : config,
+          });
           const f = await scanner.scanAll({ force: true });
           await scanner.scanAll();
           const r = await scanner.scanAll();

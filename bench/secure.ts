@@ -36,7 +36,7 @@ export interface BenchServers {
 function natsConfig(dir: string): string {
   const accounts = readFileSync(join(dir, ACCOUNTS_CONF_FILE), "utf8").trimEnd();
   if (!accounts.endsWith("}")) throw new Error(`${ACCOUNTS_CONF_FILE} does not end with the accounts block`);
-  const bench = "  BENCH {\n    jetstream: enabled\n    users: [ { user: \"bench\", password: \"bench\" } ]\n  }\n}";
+  const bench = '  BENCH {\n    jetstream: enabled\n    users: [ { user: "bench", password: "bench" } ]\n  }\n}';
   return `${accounts.slice(0, -1)}${bench}\nno_auth_user: bench\n`;
 }
 
@@ -45,15 +45,28 @@ export async function startBenchServers(identity: boolean): Promise<BenchServers
   const monitorPort = await freePort();
   if (!identity) {
     const [nats, redis] = await Promise.all([startNats({ args: ["-m", String(monitorPort)] }), startRedis()]);
-    return { nats, redis, monitorPort, env: { MIRROR_IDENTITY: "off" }, dispose: () => Promise.all([nats.dispose(), redis.dispose()]).then(() => undefined) };
+    return {
+      nats,
+      redis,
+      monitorPort,
+      env: { MIRROR_IDENTITY: "off" },
+      dispose: () => Promise.all([nats.dispose(), redis.dispose()]).then(() => undefined),
+    };
   }
   const dir = join(tempDir("mirror-bench-id-"), "identity");
-  initIdentities(dir, { rotate: false, listen: "127.0.0.1:4222", storeDir: join(dir, "nats") }, identitiesOf(await loadManifests()));
+  initIdentities(
+    dir,
+    { rotate: false, listen: "127.0.0.1:4222", storeDir: join(dir, "nats") },
+    identitiesOf(await loadManifests()),
+  );
   const acl = join(dir, REDIS_ACL_FILE);
   const aclText = `${readFileSync(acl, "utf8")}user bench on >${BENCH_REDIS_PASSWORD} resetkeys -@all +info\n`;
   const aclFile = join(dir, "bench-users.acl");
   await import("node:fs").then((fs) => fs.writeFileSync(aclFile, aclText));
-  const [nats, redis] = await Promise.all([startNats({ config: natsConfig(dir), args: ["-m", String(monitorPort)] }), startRedis({ args: ["--aclfile", aclFile] })]);
+  const [nats, redis] = await Promise.all([
+    startNats({ config: natsConfig(dir), args: ["-m", String(monitorPort)] }),
+    startRedis({ args: ["--aclfile", aclFile] }),
+  ]);
   return {
     nats,
     redis,
@@ -68,8 +81,15 @@ export async function startBenchServers(identity: boolean): Promise<BenchServers
 /** A bus connection as `name` (its key, signer and inbox when identity is on), as a service makes it. */
 export function benchBus(name: string, servers: BenchServers): Promise<Bus> {
   const config = parseConfig(`bus: { url: "${servers.nats.url}" }\n`, {});
-  const env: NodeJS.ProcessEnv = servers.identityDir ? { MIRROR_IDENTITY_DIR: servers.identityDir } : { MIRROR_IDENTITY: "off" };
-  return connectBus(name, { config, env, log: createLogger(`bench-${name}`, undefined, "warn"), registry: new Registry() });
+  const env: NodeJS.ProcessEnv = servers.identityDir
+    ? { MIRROR_IDENTITY_DIR: servers.identityDir }
+    : { MIRROR_IDENTITY: "off" };
+  return connectBus(name, {
+    config,
+    env,
+    log: createLogger(`bench-${name}`, undefined, "warn"),
+    registry: new Registry(),
+  });
 }
 
 /** Operation counters: NATS messages in and out (nats-server /varz) and Redis commands processed. */
@@ -81,7 +101,14 @@ export interface OpCounts {
 
 async function redisCommandsProcessed(servers: BenchServers): Promise<number> {
   const { Redis } = await import("ioredis");
-  const r = new Redis({ host: "127.0.0.1", port: servers.redis.port, ...(servers.redisInfoLogin ?? {}), lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 });
+  const r = new Redis({
+    host: "127.0.0.1",
+    port: servers.redis.port,
+    ...(servers.redisInfoLogin ?? {}),
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 1,
+  });
   try {
     await r.connect();
     const info = await r.info("stats");
@@ -93,7 +120,10 @@ async function redisCommandsProcessed(servers: BenchServers): Promise<number> {
 
 /** The counters now (the two reads themselves add one Redis command and no NATS message). */
 export async function opCounts(servers: BenchServers): Promise<OpCounts> {
-  const varz = (await (await fetch(`http://127.0.0.1:${servers.monitorPort}/varz`)).json()) as { in_msgs: number; out_msgs: number };
+  const varz = (await (await fetch(`http://127.0.0.1:${servers.monitorPort}/varz`)).json()) as {
+    in_msgs: number;
+    out_msgs: number;
+  };
   return { natsIn: varz.in_msgs, natsOut: varz.out_msgs, redisCommands: await redisCommandsProcessed(servers) };
 }
 

@@ -37,7 +37,12 @@ interface Fixture {
 
 function fixture(): Fixture {
   const kp = nkeys.createUser();
-  const headers = toCeHeaders({ id: "bench-sign-1", source: "scanner", type: "mirror.repo.snapshot.v1", time: new Date().toISOString() });
+  const headers = toCeHeaders({
+    id: "bench-sign-1",
+    source: "scanner",
+    type: "mirror.repo.snapshot.v1",
+    time: new Date().toISOString(),
+  });
   return { payload: payloads([PATH])[0] as Uint8Array, headers, seed: kp.getSeed(), publicKey: kp.getPublicKey() };
 }
 
@@ -59,7 +64,8 @@ function bareSignVerify(f: Fixture, count: number): number {
   const signer = nkeySigner(f.seed, "scanner");
   const bytes = signingBytes("bench-sign-0", SUBJECT, f.payload);
   const { privateKey, publicKey } = keyObjects(f);
-  if (signer.sign(bytes) !== sign(null, bytes, privateKey).toString("base64url")) throw new Error("sign.verify_us: the baseline signs differently");
+  if (signer.sign(bytes) !== sign(null, bytes, privateKey).toString("base64url"))
+    throw new Error("sign.verify_us: the baseline signs differently");
   return cpuUsPer(count, () => {
     const sig = sign(null, bytes, privateKey);
     if (!verify(null, bytes, publicKey, sig)) throw new Error("sign.verify_us: the baseline did not verify");
@@ -68,7 +74,11 @@ function bareSignVerify(f: Fixture, count: number): number {
 
 function keyObjects(f: Fixture) {
   const seed = decodeUserSeed(new TextDecoder().decode(f.seed));
-  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]),
+    format: "der",
+    type: "pkcs8",
+  });
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 

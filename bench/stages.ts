@@ -21,7 +21,13 @@ export interface StageLatency {
  * of `paths` (received at `arrivedAt`: epoch ms) into stages.
  * Undefined when a stage of some path is missing from the stream.
  */
-export async function stageLatency(js: JetStreamClient, fromSeq: number, paths: string[], arrivedAt: (path: string) => number | undefined, timeoutMs = 30_000): Promise<StageLatency | undefined> {
+export async function stageLatency(
+  js: JetStreamClient,
+  fromSeq: number,
+  paths: string[],
+  arrivedAt: (path: string) => number | undefined,
+  timeoutMs = 30_000,
+): Promise<StageLatency | undefined> {
   const index = new Map(paths.map((p, i) => [repoKey(p), i]));
   const byPath = new Map(paths.map((p, i) => [p, i]));
   const stored = new Float64Array(paths.length).fill(Number.NaN);
@@ -41,7 +47,8 @@ export async function stageLatency(js: JetStreamClient, fromSeq: number, paths: 
         i = index.get(m.subject.slice("mirror.repo.snapshot.".length));
         into = stored;
       } else if (m.subject.startsWith("mirror.loop.opened.")) {
-        const repo = (JSON.parse(decoder.decode(m.data)) as { loop?: { entity?: { repo?: string } } }).loop?.entity?.repo;
+        const repo = (JSON.parse(decoder.decode(m.data)) as { loop?: { entity?: { repo?: string } } }).loop?.entity
+          ?.repo;
         i = repo === undefined ? undefined : byPath.get(repo);
         into = opened;
       } else continue;

@@ -14,14 +14,31 @@ export function fmt(x: number): string {
 const COLUMNS = ["figure", "value", "unit", "min..max", "baseline", "baseline value", "ratio", "goal", "ok"] as const;
 
 function row(f: Figure): string[] {
-  return [f.id, fmt(f.value), f.unit, `${fmt(f.min)}..${fmt(f.max)}`, f.baseline, fmt(f.baselineValue), fmt(f.ratio), f.goal, f.ok ? "yes" : "NO"];
+  return [
+    f.id,
+    fmt(f.value),
+    f.unit,
+    `${fmt(f.min)}..${fmt(f.max)}`,
+    f.baseline,
+    fmt(f.baselineValue),
+    fmt(f.ratio),
+    f.goal,
+    f.ok ? "yes" : "NO",
+  ];
 }
 
 /** The figures as an aligned text table (terminal). */
 export function textTable(figures: Figure[]): string {
   const rows = [[...COLUMNS], ...figures.map(row)];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** The figures as a Markdown table (docs/PERFORMANCE.md). */

@@ -81,8 +81,16 @@ async function window(done: () => Promise<number> | number, ms: number): Promise
 }
 
 /** The tracker core running `checks` HTTP checks every `interval`; `window()` measures it. */
-export async function startTracker(url: string, natsUrl: string, checks: number, interval: string, concurrency: number, kinds?: (i: number) => string) {
-  const http = (i: number) => `http: { url: "${url}?i=${i}", timeout: 5s }, conditions: ["status == 200", "body.status == ok", "latency < 2s"]`;
+export async function startTracker(
+  url: string,
+  natsUrl: string,
+  checks: number,
+  interval: string,
+  concurrency: number,
+  kinds?: (i: number) => string,
+) {
+  const http = (i: number) =>
+    `http: { url: "${url}?i=${i}", timeout: 5s }, conditions: ["status == 200", "body.status == ok", "latency < 2s"]`;
   const yaml = `tracker:\n  concurrency: ${concurrency}\n  checks:\n${Array.from({ length: checks }, (_, i) => `    - { name: c${i}, interval: ${interval}, ${kinds ? kinds(i) : http(i)} }`).join("\n")}`;
   const cfg = parseConfig(yaml, {}).tracker;
   const log = createLogger("bench", { write: () => true } as never, "silent");
@@ -94,8 +102,19 @@ export async function startTracker(url: string, natsUrl: string, checks: number,
   const scheduler = new Scheduler(systemClock, { concurrency: cfg.concurrency, onError: () => undefined });
   const prober = new HttpProber({ maxBody: cfg.maxBody, now: () => Date.now() });
   const now = () => Date.now();
-  const probes = async () => ((await registry.getSingleMetric("mirror_tracker_probes_total")?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
-  const active = scheduleActiveChecks(compileChecks(cfg).checks, { scheduler, book, prober: { http: prober, rdap: new RdapClient({ now }), now }, metrics, clock: systemClock, tracker: cfg });
+  const probes = async () =>
+    ((await registry.getSingleMetric("mirror_tracker_probes_total")?.get())?.values ?? []).reduce(
+      (a, v) => a + v.value,
+      0,
+    );
+  const active = scheduleActiveChecks(compileChecks(cfg).checks, {
+    scheduler,
+    book,
+    prober: { http: prober, rdap: new RdapClient({ now }), now },
+    metrics,
+    clock: systemClock,
+    tracker: cfg,
+  });
   return {
     window: (ms: number) => window(probes, ms),
     /** Applies `yaml`'s checks as a reload would; returns how long it took (ms). */
@@ -142,7 +161,12 @@ async function pacedUndici(url: string, perSec: number, windows: number, ms: num
   let owed = 0;
   const tick = setInterval(() => {
     for (owed += perSec / 100; owed >= 1; owed--) {
-      request(url, { dispatcher: agent }).then((r) => r.body.text()).then(() => done++, () => undefined);
+      request(url, { dispatcher: agent })
+        .then((r) => r.body.text())
+        .then(
+          () => done++,
+          () => undefined,
+        );
     }
   }, 10);
   await sleep(2_000);
@@ -166,7 +190,9 @@ async function cpuFigure(url: string, natsUrl: string, opts: BenchOptions) {
   }
   const rate = runs.reduce((a, r) => a + r.perSec, 0) / runs.length;
   const base = await pacedUndici(url, rate, runsFor(opts), ms);
-  opts.log?.(`2,000 checks at 10s: ${rate.toFixed(0)} probes/s, CPU ${runs.map((r) => (r.cpuShare * 100).toFixed(2)).join(", ")}% (bare ${base.map((b) => (b.cpuShare * 100).toFixed(2)).join(", ")}%)`);
+  opts.log?.(
+    `2,000 checks at 10s: ${rate.toFixed(0)} probes/s, CPU ${runs.map((r) => (r.cpuShare * 100).toFixed(2)).join(", ")}% (bare ${base.map((b) => (b.cpuShare * 100).toFixed(2)).join(", ")}%)`,
+  );
   return figure({
     id: "tracker.cpu",
     unit: "% of one core",
@@ -208,7 +234,9 @@ async function mixedFigures(url: string, natsUrl: string, opts: BenchOptions) {
   }
   const rate = runs.reduce((a, r) => a + r.perSec, 0) / runs.length;
   const base = await pacedUndici(url, rate, runsFor(opts), ms);
-  opts.log?.(`2,000 mixed checks at 10s: ${rate.toFixed(0)} probes/s, CPU ${runs.map((r) => (r.cpuShare * 100).toFixed(2)).join(", ")}%; reloads ${reloads.map((r) => r.toFixed(1)).join(", ")} ms`);
+  opts.log?.(
+    `2,000 mixed checks at 10s: ${rate.toFixed(0)} probes/s, CPU ${runs.map((r) => (r.cpuShare * 100).toFixed(2)).join(", ")}%; reloads ${reloads.map((r) => r.toFixed(1)).join(", ")} ms`,
+  );
   const mixed = figure({
     id: "tracker.cpu.mixed",
     unit: "% of one core",

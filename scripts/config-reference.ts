@@ -43,11 +43,15 @@ function docComments(): Map<string, string> {
     const text = readFileSync(join(configDir, file), "utf8");
     const seen = new Map<string, number>();
     const re = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*\n\s*([A-Za-z]+)\??:/g;
-    for (const m of text.matchAll(/^\s*([A-Za-z]+)\??: /gm)) seen.set(m[1] as string, (seen.get(m[1] as string) ?? 0) + 1);
+    for (const m of text.matchAll(/^\s*([A-Za-z]+)\??: /gm))
+      seen.set(m[1] as string, (seen.get(m[1] as string) ?? 0) + 1);
     for (const m of text.matchAll(re)) {
       const name = m[2] as string;
       if ((seen.get(name) ?? 0) !== 1) continue;
-      const doc = (m[1] as string).replace(/^\s*\*\s?/gm, "").replace(/\s+/g, " ").trim();
+      const doc = (m[1] as string)
+        .replace(/^\s*\*\s?/gm, "")
+        .replace(/\s+/g, " ")
+        .trim();
       out.set(`${file.replace(/\.ts$/, "")}:${name}`, doc);
     }
   }
@@ -71,11 +75,21 @@ const GENERIC: Record<string, string> = {
 
 /** Keys of a shared file that other work owns, described here until their fields describe themselves. */
 const BY_PATH: Record<string, string> = {
-  "bus.url": "NATS server URL, or the comma-separated URLs of a cluster's nodes, any of which may go (`MIRROR_NATS_URL` overrides it)",
+  "bus.url":
+    "NATS server URL, or the comma-separated URLs of a cluster's nodes, any of which may go (`MIRROR_NATS_URL` overrides it)",
   "store.url": "Redis URL (`MIRROR_REDIS_URL` overrides it); with `sentinels`, only its user and password are used",
 };
 
-const SECTION_FILE: Record<string, string> = { bus: "bus", store: "bus", http: "index", scanner: "scanner", tracker: "tracker", loops: "loops", notifier: "notifier", model: "model" };
+const SECTION_FILE: Record<string, string> = {
+  bus: "bus",
+  store: "bus",
+  http: "index",
+  scanner: "scanner",
+  tracker: "tracker",
+  loops: "loops",
+  notifier: "notifier",
+  model: "model",
+};
 
 function typeOf(s: Schema): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
@@ -92,7 +106,13 @@ function typeOf(s: Schema): string {
 }
 
 /** A key's meaning: its field's own description, else its doc comment, else a section-level generic. */
-function meaningOf(key: string, name: string, prop: Schema, section: string, docs: Map<string, string>): Pick<ConfigRow, "meaning" | "from"> {
+function meaningOf(
+  key: string,
+  name: string,
+  prop: Schema,
+  section: string,
+  docs: Map<string, string>,
+): Pick<ConfigRow, "meaning" | "from"> {
   if (prop.description) return { meaning: prop.description, from: "describe" };
   const comment = docs.get(`${SECTION_FILE[section] ?? section}:${name}`) ?? BY_PATH[key];
   if (comment) return { meaning: comment, from: "comment" };
@@ -105,8 +125,13 @@ function rows(s: Schema, path: string, section: string, docs: Map<string, string
     const key = path ? `${path}.${name}` : name;
     const { meaning, from } = meaningOf(key, name, prop, section, docs);
     const isObject = prop.properties && Object.keys(prop.properties).length > 0;
-    const def = prop.default === undefined || (isObject && JSON.stringify(prop.default) === "{}") ? "" : `\`${JSON.stringify(prop.default)}\``;
-    const variants = prop.items ? (prop.items.anyOf ?? prop.items.oneOf ?? [prop.items]).filter((v) => v.properties) : [];
+    const def =
+      prop.default === undefined || (isObject && JSON.stringify(prop.default) === "{}")
+        ? ""
+        : `\`${JSON.stringify(prop.default)}\``;
+    const variants = prop.items
+      ? (prop.items.anyOf ?? prop.items.oneOf ?? [prop.items]).filter((v) => v.properties)
+      : [];
     const field = prop["x-field"];
     if (isObject) {
       if (meaning) out.push({ key, type: "section", default: "", meaning, from, field });
@@ -169,7 +194,14 @@ export function renderConfigReference(): string {
     "",
   ];
   for (const { section, rows: out } of configRows()) {
-    lines.push(`## ${section}`, "", "| key | type | default | meaning |", "| --- | --- | --- | --- |", ...out.map(markdownRow), "");
+    lines.push(
+      `## ${section}`,
+      "",
+      "| key | type | default | meaning |",
+      "| --- | --- | --- | --- |",
+      ...out.map(markdownRow),
+      "",
+    );
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

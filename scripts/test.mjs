@@ -46,5 +46,10 @@ if (!only.length) {
   run("type check (tsc)", "pnpm", ["exec", "tsc", "-p", "tsconfig.json", "--noEmit"]);
 }
 run(`tests (${files.length} files, node ${process.version})`, process.execPath, [
-  "--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=420000", ...files.map((f) => f.slice(root.length)),
+  "--import",
+  "tsx",
+  "--test",
+  "--test-concurrency=2",
+  "--test-timeout=420000",
+  ...files.map((f) => f.slice(root.length)),
 ]);

@@ -9,7 +9,16 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inboxPrefixOf } from "@mirror/bus";
-import { freePort, REPO_ROOT, type ServerHandle, startMesh, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  REPO_ROOT,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 
@@ -24,16 +33,25 @@ let redis: ServerHandle | undefined;
  */
 function scratchWorkspace(): string {
   const dir = tempDir("mirror-add-service-");
-  for (const f of ["package.json", "pnpm-workspace.yaml", "pnpm-lock.yaml", "tsconfig.json"]) cpSync(join(REPO_ROOT, f), join(dir, f));
+  for (const f of ["package.json", "pnpm-workspace.yaml", "pnpm-lock.yaml", "tsconfig.json"])
+    cpSync(join(REPO_ROOT, f), join(dir, f));
   for (const group of ["packages", "services"]) {
     for (const name of readdirSync(join(REPO_ROOT, group))) {
-      cpSync(join(REPO_ROOT, group, name), join(dir, group, name), { recursive: true, verbatimSymlinks: true, filter: (src) => !src.endsWith("/test") });
+      cpSync(join(REPO_ROOT, group, name), join(dir, group, name), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) => !src.endsWith("/test"),
+      });
     }
   }
   mkdirSync(join(dir, "node_modules"));
   for (const entry of readdirSync(join(REPO_ROOT, "node_modules"))) {
     if (entry === ".cache") continue;
-    if (entry === "@mirror") cpSync(join(REPO_ROOT, "node_modules", entry), join(dir, "node_modules", entry), { recursive: true, verbatimSymlinks: true });
+    if (entry === "@mirror")
+      cpSync(join(REPO_ROOT, "node_modules", entry), join(dir, "node_modules", entry), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
     else symlinkSync(join(REPO_ROOT, "node_modules", entry), join(dir, "node_modules", entry));
   }
   return dir;
@@ -46,7 +64,8 @@ function scratchWorkspace(): string {
  */
 function scriptCommand(args: string[]): string[] {
   const [script, ...rest] = args;
-  const scripts = (JSON.parse(readFileSync(join(work, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const scripts = (JSON.parse(readFileSync(join(work, "package.json"), "utf8")) as { scripts: Record<string, string> })
+    .scripts;
   const line = scripts[script as string];
   assert.ok(line, `package.json has no script ${script}`);
   return [...line.replace(/^exec /, "").split(/\s+/), ...rest];
@@ -54,7 +73,12 @@ function scriptCommand(args: string[]): string[] {
 
 function pnpm(args: string[], env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...rest] = scriptCommand(args);
-  return spawnSync(cmd as string, rest, { cwd: work, encoding: "utf8", env: { ...process.env, MIRROR_DATA_DIR: join(work, ".mirror"), ...env }, timeout: 180_000 });
+  return spawnSync(cmd as string, rest, {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, MIRROR_DATA_DIR: join(work, ".mirror"), ...env },
+    timeout: 180_000,
+  });
 }
 
 const manifestFile = () => join(work, "services", "model-echo", "src", "manifest.ts");
@@ -70,9 +94,15 @@ after(async () => {
 test("a copied service folder with a new name and port is listed, gets a key and permissions, starts and answers $SRV.PING", async () => {
   const port = await freePort();
   // Step 1 and 2 of docs/ADDING-A-SERVICE.md: copy the folder, rename it in its manifest (and package.json).
-  cpSync(join(work, "services", "model-rules"), join(work, "services", "model-echo"), { recursive: true, verbatimSymlinks: true });
+  cpSync(join(work, "services", "model-rules"), join(work, "services", "model-echo"), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
   const original = readFileSync(manifestFile(), "utf8");
-  const edited = original.replace('name: "model-rules"', 'name: "model-echo"').replace("port: 9105", `port: ${port}`).replace('"mirror:model-rules:"', '"mirror:model-echo:"');
+  const edited = original
+    .replace('name: "model-rules"', 'name: "model-echo"')
+    .replace("port: 9105", `port: ${port}`)
+    .replace('"mirror:model-rules:"', '"mirror:model-echo:"');
   assert.notEqual(edited, original);
   writeFileSync(manifestFile(), edited);
   const pkg = join(work, "services", "model-echo", "package.json");
@@ -80,12 +110,20 @@ test("a copied service folder with a new name and port is listed, gets a key and
 
   const listed = pnpm(["mirror", "services", "--json"]);
   assert.equal(listed.status, 0, listed.stderr);
-  const rows = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("["))) as { name: string; port: number; serves: string[]; file: string }[];
+  const rows = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("["))) as {
+    name: string;
+    port: number;
+    serves: string[];
+    file: string;
+  }[];
   const echo = rows.find((r) => r.name === "model-echo");
   assert.ok(echo, `pnpm mirror services does not list model-echo: ${rows.map((r) => r.name).join(", ")}`);
   assert.equal(echo.port, port);
   assert.deepEqual(echo.serves, ["mirror.model.>"]);
-  assert.ok(rows.some((r) => r.name === "model-rules"), "the original is still there");
+  assert.ok(
+    rows.some((r) => r.name === "model-rules"),
+    "the original is still there",
+  );
   const table = pnpm(["mirror", "services"]);
   assert.match(table.stdout, new RegExp(`^model-echo\\s+${port}\\s`, "m"));
 
@@ -102,7 +140,13 @@ test("a copied service folder with a new name and port is listed, gets a key and
   [nats, redis] = await Promise.all([startNats({ config: accounts }), startRedis()]);
   const mesh = startMesh("", {
     command: scriptCommand(["start", "model-echo"]).map((a) => (a.startsWith("packages/") ? join(work, a) : a)),
-    env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_IDENTITY_DIR: ids, MIRROR_DATA_DIR: join(work, ".mirror"), MIRROR_LOG_FORMAT: "json" },
+    env: {
+      MIRROR_NATS_URL: nats.url,
+      MIRROR_REDIS_URL: redis.url,
+      MIRROR_IDENTITY_DIR: ids,
+      MIRROR_DATA_DIR: join(work, ".mirror"),
+      MIRROR_LOG_FORMAT: "json",
+    },
   });
   const operator = await connect({
     servers: nats.url,
@@ -115,13 +159,20 @@ test("a copied service folder with a new name and port is listed, gets a key and
     const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(healthz.status, 200, "model-echo listens on its manifest's port");
     let pong: { name?: string; metadata?: Record<string, string> } | undefined;
-    await waitFor("model-echo answers $SRV.PING", async () => {
-      const msg = await operator.request("$SRV.PING", undefined, { timeout: 2_000 }).catch(() => undefined);
-      pong = msg?.json();
-      return !!pong;
-    }, { timeout: 30_000 });
+    await waitFor(
+      "model-echo answers $SRV.PING",
+      async () => {
+        const msg = await operator.request("$SRV.PING", undefined, { timeout: 2_000 }).catch(() => undefined);
+        pong = msg?.json();
+        return !!pong;
+      },
+      { timeout: 30_000 },
+    );
     assert.equal(pong?.name, "mirror-model", "model-echo registers as a model adapter, as model-rules does");
-    assert.ok(!mesh.output.some((l) => /MIRROR_ERR_UNDECLARED|permissions violation/i.test(l)), "nothing it did was refused");
+    assert.ok(
+      !mesh.output.some((l) => /MIRROR_ERR_UNDECLARED|permissions violation/i.test(l)),
+      "nothing it did was refused",
+    );
   } finally {
     await operator.close();
     await mesh.stop();
@@ -129,11 +180,17 @@ test("a copied service folder with a new name and port is listed, gets a key and
 
   // A manifest that takes model-rules' port: both commands exit 2, naming the file and the field.
   writeFileSync(manifestFile(), edited.replace(`port: ${port}`, "port: 9105"));
-  for (const args of [["mirror", "services"], ["start", "model-echo"]]) {
+  for (const args of [
+    ["mirror", "services"],
+    ["start", "model-echo"],
+  ]) {
     const r = pnpm(args, { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_IDENTITY_DIR: ids });
     assert.equal(r.status, 2, `pnpm ${args.join(" ")}: ${r.stdout}${r.stderr}`);
     // Both manifests are named: the one found second and the one whose port it takes.
-    assert.match(r.stderr, /services\/model-(echo|rules)\/src\/manifest\.ts: port: 9105 is already the port of model-(echo|rules) \(services\/model-(echo|rules)\/src\/manifest\.ts\)/);
+    assert.match(
+      r.stderr,
+      /services\/model-(echo|rules)\/src\/manifest\.ts: port: 9105 is already the port of model-(echo|rules) \(services\/model-(echo|rules)\/src\/manifest\.ts\)/,
+    );
     assert.ok(r.stderr.includes("services/model-echo/src/manifest.ts"));
   }
 });

@@ -52,32 +52,54 @@ test("every mesh service is built from the Dockerfile, healthchecked and wired t
     assert.equal(s.environment?.MIRROR_NATS_URL, "nats://nats:4222");
     assert.equal(s.environment?.MIRROR_REDIS_URL, "redis://redis:6379");
     assert.equal(s.environment?.MIRROR_CONFIG, "/config/mirror.yaml");
-    assert.ok(s.volumes?.some((v) => v.endsWith(":/config/mirror.yaml:ro")), `${name}: mirror.yaml mount`);
-    for (const dep of ["nats", "redis"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name} -> ${dep}`);
+    assert.ok(
+      s.volumes?.some((v) => v.endsWith(":/config/mirror.yaml:ro")),
+      `${name}: mirror.yaml mount`,
+    );
+    for (const dep of ["nats", "redis"])
+      assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name} -> ${dep}`);
     // Beyond loopback inside its container, so it needs the HTTP token (it refuses to start without one).
     assert.equal(s.environment?.MIRROR_HTTP_HOST, "0.0.0.0", `${name}: MIRROR_HTTP_HOST`);
     assert.equal(s.environment?.MIRROR_HTTP_TOKEN_FILE, "/run/secrets/http-token", `${name}: MIRROR_HTTP_TOKEN_FILE`);
-    assert.ok(s.volumes?.some((v) => v.endsWith(":/run/secrets/http-token:ro")), `${name}: http-token mount`);
+    assert.ok(
+      s.volumes?.some((v) => v.endsWith(":/run/secrets/http-token:ro")),
+      `${name}: http-token mount`,
+    );
   }
-  assert.ok(services().scanner.volumes?.some((v) => v.endsWith(":/repos:ro")), "scanner: repo roots volume");
+  assert.ok(
+    services().scanner.volumes?.some((v) => v.endsWith(":/repos:ro")),
+    "scanner: repo roots volume",
+  );
 });
 
 test("nats runs JetStream from deploy/nats, redis persists, monitoring is a profile", () => {
   const { nats, redis, ...rest } = services();
   assert.ok(nats.volumes?.some((v) => v.includes("deploy/nats/nats-server.conf:")));
-  assert.ok(nats.volumes?.some((v) => /:\/data(:rw)?$/.test(v)), "nats: JetStream data volume");
+  assert.ok(
+    nats.volumes?.some((v) => /:\/data(:rw)?$/.test(v)),
+    "nats: JetStream data volume",
+  );
   assert.ok(redis.command?.join(" ").includes("--appendonly yes"));
-  for (const s of [nats, redis, rest.prometheus]) assert.ok(healthchecked(s), "nats, redis and prometheus have healthchecks");
-  for (const name of ["prometheus", "grafana"]) assert.deepEqual(rest[name]?.profiles, ["monitoring"], `${name}: monitoring profile`);
+  for (const s of [nats, redis, rest.prometheus])
+    assert.ok(healthchecked(s), "nats, redis and prometheus have healthchecks");
+  for (const name of ["prometheus", "grafana"])
+    assert.deepEqual(rest[name]?.profiles, ["monitoring"], `${name}: monitoring profile`);
 });
 
 test("secure by default: Redis runs the identities' users.acl, every service logs in as itself, servers pinned past their advisories", () => {
   const all = services();
   const { redis, nats } = all;
   assert.ok(redis.command?.join(" ").includes("--aclfile /etc/redis/users.acl"), "redis loads users.acl");
-  assert.ok(redis.volumes?.some((v) => /identity\/users\.acl:\/etc\/redis\/users\.acl:ro$/.test(v)), "users.acl mounted read-only");
-  assert.ok([redis.healthcheck?.test ?? []].flat().join(" ").includes("--user health"), "the healthcheck uses the PING-only user, not the default one");
-  for (const name of SERVICE_NAMES.filter((n) => all[n])) assert.equal(all[name]?.environment?.MIRROR_REDIS_AUTH, "identity", `${name} logs in to Redis as itself`);
+  assert.ok(
+    redis.volumes?.some((v) => /identity\/users\.acl:\/etc\/redis\/users\.acl:ro$/.test(v)),
+    "users.acl mounted read-only",
+  );
+  assert.ok(
+    [redis.healthcheck?.test ?? []].flat().join(" ").includes("--user health"),
+    "the healthcheck uses the PING-only user, not the default one",
+  );
+  for (const name of SERVICE_NAMES.filter((n) => all[n]))
+    assert.equal(all[name]?.environment?.MIRROR_REDIS_AUTH, "identity", `${name} logs in to Redis as itself`);
   const image = (s?: Service & { image?: string }) => s?.image ?? "";
   assert.match(image(nats), /^nats:2\.(11\.(1[5-9]|[2-9]\d)|1[2-9]\.\d+)/, "nats pinned at or past 2.11.15");
   assert.match(image(redis), /^redis:(7\.4\.([6-9]|\d\d)|8\.)/, "redis pinned at or past 7.4.6");
@@ -85,7 +107,12 @@ test("secure by default: Redis runs the identities' users.acl, every service log
 
 test("the single profile runs every service in one `mirror` container, as itself on the bus and in Redis", () => {
   compose("--profile", "single", "config", "-q");
-  const s = (parse(compose("--profile", "single", "config")).services as Record<string, Service & { build?: { dockerfile?: string } }>).mirror;
+  const s = (
+    parse(compose("--profile", "single", "config")).services as Record<
+      string,
+      Service & { build?: { dockerfile?: string } }
+    >
+  ).mirror;
   assert.ok(s, "service mirror is missing from the single profile");
   assert.deepEqual(s.profiles, ["single"], "mirror runs only with --profile single");
   assert.equal(s.build?.dockerfile, "deploy/docker/Dockerfile.single");
@@ -93,21 +120,36 @@ test("the single profile runs every service in one `mirror` container, as itself
   assert.equal(s.restart, "unless-stopped", "an uncaught error restarts the process");
   assert.equal(s.environment?.MIRROR_IDENTITY_DIR, "/identity");
   assert.equal(s.environment?.MIRROR_REDIS_AUTH, "identity", "each member logs in to Redis as itself");
-  assert.ok(s.volumes?.some((v) => v.endsWith(":/identity:ro")), "every member's seed, read-only");
-  for (const dep of ["nats", "redis"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `mirror -> ${dep}`);
+  assert.ok(
+    s.volumes?.some((v) => v.endsWith(":/identity:ro")),
+    "every member's seed, read-only",
+  );
+  for (const dep of ["nats", "redis"])
+    assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `mirror -> ${dep}`);
   const dockerfile = readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8");
   assert.match(dockerfile, /^RUN pnpm mirror bundle all --out \/out\/dist$/m);
 });
 
 test("icmp checks can ping: the tracker's image has iputils-ping and compose gives the tracker CAP_NET_RAW", () => {
   type Capable = Service & { cap_add?: string[] };
-  assert.deepEqual((services()["service-tracker"] as Capable | undefined)?.cap_add, ["NET_RAW"], "service-tracker: cap_add NET_RAW");
+  assert.deepEqual(
+    (services()["service-tracker"] as Capable | undefined)?.cap_add,
+    ["NET_RAW"],
+    "service-tracker: cap_add NET_RAW",
+  );
   const single = (parse(compose("--profile", "single", "config")).services as Record<string, Capable>).mirror;
   assert.deepEqual(single?.cap_add, ["NET_RAW"], "mirror (single profile): cap_add NET_RAW");
   // The per-service image installs it for the tracker only; the one-container image always.
-  assert.match(readFileSync(join(root, "Dockerfile"), "utf8"), /\$\(if \[ "\$SERVICE" = service-tracker \]; then echo iputils-ping; fi\)/);
-  assert.match(readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8"), /apt-get install [^\n]*\biputils-ping\b/);
-  for (const other of SERVICE_NAMES.filter((n) => n !== "service-tracker")) assert.equal((services()[other] as Capable | undefined)?.cap_add, undefined, `${other}: no extra capability`);
+  assert.match(
+    readFileSync(join(root, "Dockerfile"), "utf8"),
+    /\$\(if \[ "\$SERVICE" = service-tracker \]; then echo iputils-ping; fi\)/,
+  );
+  assert.match(
+    readFileSync(join(root, "deploy/docker/Dockerfile.single"), "utf8"),
+    /apt-get install [^\n]*\biputils-ping\b/,
+  );
+  for (const other of SERVICE_NAMES.filter((n) => n !== "service-tracker"))
+    assert.equal((services()[other] as Capable | undefined)?.cap_add, undefined, `${other}: no extra capability`);
 });
 
 test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis with a replica and 3 sentinels, two replicas of every service", async () => {
@@ -123,8 +165,14 @@ test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis
   for (const [i, name] of nodes.entries()) {
     const s = all[name];
     assert.ok(s && healthchecked(s), `${name}: present and healthchecked`);
-    assert.ok(s.volumes?.some((v) => v.includes(`deploy/cluster/nats/nats-${i + 1}.conf:/etc/nats/nats-server.conf`)), `${name}: its config`);
-    assert.ok(s.volumes?.some((v) => v.endsWith("/accounts.conf:/etc/nats/accounts.conf:ro")), `${name}: the identities' accounts.conf`);
+    assert.ok(
+      s.volumes?.some((v) => v.includes(`deploy/cluster/nats/nats-${i + 1}.conf:/etc/nats/nats-server.conf`)),
+      `${name}: its config`,
+    );
+    assert.ok(
+      s.volumes?.some((v) => v.endsWith("/accounts.conf:/etc/nats/accounts.conf:ro")),
+      `${name}: the identities' accounts.conf`,
+    );
     const conf = readFileSync(join(root, `deploy/cluster/nats/nats-${i + 1}.conf`), "utf8");
     assert.match(conf, new RegExp(`^server_name: ${name}$`, "m"));
     assert.match(conf, /jetstream \{\s*store_dir: \/data/);
@@ -132,8 +180,12 @@ test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis
     for (const other of nodes) assert.ok(conf.includes(`nats-route://${other}:6222`), `${name} routes to ${other}`);
     assert.match(conf, /^include "accounts.conf"$/m);
   }
-  assert.ok([all["redis-2"]?.command ?? []].flat().join(" ").includes("--replicaof redis-1 6379"), "redis-2 replicates redis-1");
-  for (const r of ["redis-1", "redis-2"]) assert.ok([all[r]?.command ?? []].flat().join(" ").includes("--aclfile"), `${r}: the identities' users`);
+  assert.ok(
+    [all["redis-2"]?.command ?? []].flat().join(" ").includes("--replicaof redis-1 6379"),
+    "redis-2 replicates redis-1",
+  );
+  for (const r of ["redis-1", "redis-2"])
+    assert.ok([all[r]?.command ?? []].flat().join(" ").includes("--aclfile"), `${r}: the identities' users`);
   for (const name of ["sentinel-1", "sentinel-2", "sentinel-3"]) {
     const cmd = [all[name]?.command ?? []].flat().join(" ");
     assert.match(cmd, /sentinel monitor mirror redis-1 6379 2/, `${name} monitors the master with quorum 2`);
@@ -152,8 +204,13 @@ test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis
       assert.equal(env.MIRROR_REDIS_SENTINELS?.split(",").length, 3, `${name}-${r}: store.sentinels`);
       assert.equal(env.MIRROR_REDIS_AUTH, "identity", `${name}-${r} logs in to Redis as itself`);
       const keys = (s.volumes ?? []).filter((v) => /\.nk:/.test(v));
-      assert.deepEqual(keys.map((v) => v.split(":")[1]), [`/identity/${name}.nk`], `${name}-${r} mounts its own key only`);
-      for (const dep of ["nats-1", "nats-2", "nats-3", "redis-1"]) assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name}-${r} -> ${dep}`);
+      assert.deepEqual(
+        keys.map((v) => v.split(":")[1]),
+        [`/identity/${name}.nk`],
+        `${name}-${r} mounts its own key only`,
+      );
+      for (const dep of ["nats-1", "nats-2", "nats-3", "redis-1"])
+        assert.equal(s.depends_on?.[dep]?.condition, "service_healthy", `${name}-${r} -> ${dep}`);
       assert.ok(healthchecked(s), `${name}-${r}: healthcheck`);
     }
   }

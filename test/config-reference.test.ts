@@ -6,7 +6,11 @@ import { renderConfigReference } from "../scripts/config-reference.js";
 
 test("docs/CONFIG.md is generated from the current config schemas", () => {
   const current = readFileSync(`${REPO_ROOT}/docs/CONFIG.md`, "utf8");
-  assert.equal(current, renderConfigReference(), "docs/CONFIG.md is stale: run node --import tsx scripts/config-reference.ts");
+  assert.equal(
+    current,
+    renderConfigReference(),
+    "docs/CONFIG.md is stale: run node --import tsx scripts/config-reference.ts",
+  );
 });
 
 test("the example config and the README's acceptance config are valid", async () => {
@@ -26,7 +30,10 @@ test("no two different fields share a description by accident", async () => {
     // other description belongs to one field: a borrowed one is the "HTTP port" of a TCP check.
     const sameField = new Set(rows.map((r) => r.field)).size === 1 && rows[0]?.field !== undefined;
     const sectionGeneric = rows.every((r) => r.from === "generic" && !r.key.includes("["));
-    assert.ok(sameField || sectionGeneric, `different fields share "${meaning.slice(0, 60)}": ${rows.map((r) => r.key).join(", ")}`);
+    assert.ok(
+      sameField || sectionGeneric,
+      `different fields share "${meaning.slice(0, 60)}": ${rows.map((r) => r.key).join(", ")}`,
+    );
   }
 });
 

@@ -21,9 +21,15 @@ after(async () => {
 
 /** The Dockerfile's `RUN pnpm <what> ... /out[/sub]` line, for SERVICE, into `out`. */
 function runArgs(what: RegExp, out: string): string[] {
-  const line = dockerfile.split("\n").find((l) => l.startsWith("RUN pnpm ") && what.test(l) && / \/out(\/\S*)?$/.test(l));
+  const line = dockerfile
+    .split("\n")
+    .find((l) => l.startsWith("RUN pnpm ") && what.test(l) && / \/out(\/\S*)?$/.test(l));
   assert.ok(line, `Dockerfile has no \`RUN pnpm ${what.source} ... /out\` line`);
-  return line.slice(4).replaceAll("${SERVICE}", SERVICE).replace(/ \/out(\/\S*)?$/, ` ${out}$1`).split(/\s+/);
+  return line
+    .slice(4)
+    .replaceAll("${SERVICE}", SERVICE)
+    .replace(/ \/out(\/\S*)?$/, ` ${out}$1`)
+    .split(/\s+/);
 }
 
 /** The Dockerfile's final CMD (exec form). */
@@ -43,7 +49,9 @@ function healthcheck(port: number): number | null {
   return spawnSync(process.execPath, [join(root, "deploy/docker/healthcheck.mjs")], { env }).status;
 }
 
-test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0 on SIGTERM", { timeout: 150_000 }, async () => {
+test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0 on SIGTERM", {
+  timeout: 150_000,
+}, async () => {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   cleanups.push(() => Promise.all([nats, redis].map((s: ServerHandle) => s.dispose())));
   const dir = tempDir("mirror-deploy-");
@@ -60,7 +68,11 @@ test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0
   const port = await freePort();
   writeFileSync(join(dir, "mirror.yaml"), `model: { port: ${port} }\n`);
   const [node, ...nodeArgs] = cmd();
-  assert.deepEqual(nodeArgs.slice(0, -1), SERVICE_NODE_FLAGS, "the image's CMD runs node with other V8 flags than pnpm start");
+  assert.deepEqual(
+    nodeArgs.slice(0, -1),
+    SERVICE_NODE_FLAGS,
+    "the image's CMD runs node with other V8 flags than pnpm start",
+  );
   const env = {
     ...process.env,
     NODE_ENV: "production",
@@ -93,7 +105,9 @@ test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.fail(`GET ${path}: ${child.exitCode === null ? `${last} after ${timeout}ms` : `service exited ${child.exitCode}`}\n${output}`);
+    assert.fail(
+      `GET ${path}: ${child.exitCode === null ? `${last} after ${timeout}ms` : `service exited ${child.exitCode}`}\n${output}`,
+    );
   };
   await answers200("/healthz", 60_000);
   await answers200("/readyz", 20_000);

@@ -7,10 +7,30 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { repoKey, STREAM } from "@mirror/contracts";
-import { killService, linesOf, makeRepo, type Receiver, type ServerHandle, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  killService,
+  linesOf,
+  makeRepo,
+  type Receiver,
+  type ServerHandle,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { matchDeadLetters, type Sent, throwGarbage } from "./faults-kit/garbage.js";
 import { lostAndDuplicated, tally } from "./faults-kit/hook.js";
-import { assertCleanStop, deaths, meshPorts, metric, portSections, readiness, runMesh, waitStarted } from "./faults-kit/mesh.js";
+import {
+  assertCleanStop,
+  deaths,
+  meshPorts,
+  metric,
+  portSections,
+  readiness,
+  runMesh,
+  waitStarted,
+} from "./faults-kit/mesh.js";
 import { openProbe, type Probe } from "./faults-kit/probe.js";
 import { meshStatuses, openedCounts, quiesce } from "./faults-kit/settle.js";
 
@@ -64,10 +84,14 @@ model: { ${p.model} }
   try {
     await waitStarted(mesh);
     phase("started");
-    await waitFor("a clean snapshot of every repo", async () => {
-      const info = await probe.jsm.streams.info(STREAM.name, { subjects_filter: "mirror.repo.snapshot.>" });
-      return repos.every((r) => info.state.subjects?.[`mirror.repo.snapshot.${repoKey(r)}`]);
-    }, { timeout: 120_000, interval: 250 });
+    await waitFor(
+      "a clean snapshot of every repo",
+      async () => {
+        const info = await probe.jsm.streams.info(STREAM.name, { subjects_filter: "mirror.repo.snapshot.>" });
+        return repos.every((r) => info.state.subjects?.[`mirror.repo.snapshot.${repoKey(r)}`]);
+      },
+      { timeout: 120_000, interval: 250 },
+    );
 
     phase("scanned");
     dirty(0, 10);
@@ -76,7 +100,11 @@ model: { ${p.model} }
     faults++;
     dirty(10, 20);
     // NATS stays down until the scanner has tried to publish into the outage (and retries with the same id).
-    await waitFor("the scanner publishing into the outage", () => linesOf(mesh, "scanner", /publish not acknowledged/).length > triedBefore, { timeout: 90_000, interval: 100 });
+    await waitFor(
+      "the scanner publishing into the outage",
+      () => linesOf(mesh, "scanner", /publish not acknowledged/).length > triedBefore,
+      { timeout: 90_000, interval: 100 },
+    );
     await nats.restart();
     garbage.push(...(await throwGarbage(probe, undefined, "after-nats")));
     dirty(20, 30);
@@ -86,7 +114,11 @@ model: { ${p.model} }
     dirty(30, 40);
     phase("faults done");
 
-    await waitFor("a firing notification for every repo", () => tally(hook.requests, "repo.dirty").firing.size >= REPOS, { timeout: 180_000, interval: 250 });
+    await waitFor(
+      "a firing notification for every repo",
+      () => tally(hook.requests, "repo.dirty").firing.size >= REPOS,
+      { timeout: 180_000, interval: 250 },
+    );
     phase("all notified");
     // Quiet: a full resync of every repo after the last notification was consumed, nothing lags, nothing is owed.
     const settled = await quiesce({ probe, ports, repos, since: Date.now() });
@@ -96,29 +128,58 @@ model: { ${p.model} }
     const dlq = await probe.dlq();
     const dead = matchDeadLetters(garbage, dlq);
     const figures = {
-      events: settled.events, repos: REPOS, faults: faults + garbage.length, garbage: garbage.length, lost: lost.length, duplicated: duplicated.length,
-      resentSameKey: counted.resent, webhookRequests: hook.attempts.length, deadLetters: dlq.length,
+      events: settled.events,
+      repos: REPOS,
+      faults: faults + garbage.length,
+      garbage: garbage.length,
+      lost: lost.length,
+      duplicated: duplicated.length,
+      resentSameKey: counted.resent,
+      webhookRequests: hook.attempts.length,
+      deadLetters: dlq.length,
     };
     t.diagnostic(`phases ${phases.join(", ")}`);
     t.diagnostic(`figures ${JSON.stringify(figures)}`);
     assert.deepEqual(lost, [], "every dirty repo was notified");
     assert.deepEqual(duplicated, [], "no repo was notified twice");
     const opened = await openedCounts(probe);
-    assert.deepEqual(repos.filter((r) => opened.get(`repo.dirty ${r}`) !== 1), [], "every repo's loop opened exactly once");
-    assert.deepEqual(dead.missing.map((m) => `${m.subject} ${m.name}`), [], "every garbage message is on mirror.dlq.>");
-    for (const [name, port] of [["loop-detector", ports["loop-detector"]], ["notifier", ports.notifier], ["service-tracker", ports["service-tracker"]]] as const) {
+    assert.deepEqual(
+      repos.filter((r) => opened.get(`repo.dirty ${r}`) !== 1),
+      [],
+      "every repo's loop opened exactly once",
+    );
+    assert.deepEqual(
+      dead.missing.map((m) => `${m.subject} ${m.name}`),
+      [],
+      "every garbage message is on mirror.dlq.>",
+    );
+    for (const [name, port] of [
+      ["loop-detector", ports["loop-detector"]],
+      ["notifier", ports.notifier],
+      ["service-tracker", ports["service-tracker"]],
+    ] as const) {
       assert.ok((await metric(port, "mirror_bus_dlq_total")) > 0, `${name} counts its dead letters`);
     }
-    assert.deepEqual(await readiness(ports), { scanner: 200, "service-tracker": 200, "loop-detector": 200, notifier: 200, "model-rules": 200 });
+    assert.deepEqual(await readiness(ports), {
+      scanner: 200,
+      "service-tracker": 200,
+      "loop-detector": 200,
+      notifier: 200,
+      "model-rules": 200,
+    });
     const died = deaths(mesh);
     assert.equal(died.length, 1, `only the loop-detector we killed died:\n${died.join("\n")}`);
     assert.match(died[0] ?? "", /^loop-detector\s*\| exited \(SIGKILL\)/);
     // The tracker's own view through $SRV discovery: each member back up (it polls every 2s).
     let statuses: Record<string, string> = {};
-    await waitFor("the tracker seeing every member up", async () => {
-      statuses = await meshStatuses(probe);
-      return ["scanner", "service-tracker", "loop-detector", "notifier"].every((n) => statuses[n] === "up");
-    }, { timeout: 60_000, interval: 500 }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(statuses)}`));
+    await waitFor(
+      "the tracker seeing every member up",
+      async () => {
+        statuses = await meshStatuses(probe);
+        return ["scanner", "service-tracker", "loop-detector", "notifier"].every((n) => statuses[n] === "up");
+      },
+      { timeout: 60_000, interval: 500 },
+    ).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(statuses)}`));
   } finally {
     stopped = await mesh.stop();
   }

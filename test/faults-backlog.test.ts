@@ -8,7 +8,18 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { nkeySigner, type Signer, signHeaders } from "@mirror/bus";
 import { repoKey, repoSnapshot, toCeHeaders } from "@mirror/contracts";
-import { type Mesh, type Receiver, rssBytes, type ServerHandle, servicePid, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  type Mesh,
+  type Receiver,
+  rssBytes,
+  type ServerHandle,
+  servicePid,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { lostAndDuplicated, tally } from "./faults-kit/hook.js";
 import { assertCleanStop, meshPorts, portSections, runMesh, waitStarted } from "./faults-kit/mesh.js";
 import { openProbe, type Probe, waitLagZero } from "./faults-kit/probe.js";
@@ -35,10 +46,30 @@ after(async () => {
 function snapshot(path: string, k: number, base: number) {
   const at = new Date(base + k).toISOString();
   return {
-    repoKey: repoKey(path), path, observedAt: at, seq: base + k, kind: "repo", branch: "main", detached: false,
-    head: { sha: "0".repeat(40), committedAt: new Date(base - 3_600_000).toISOString() }, upstream: null, ahead: null, behind: null,
-    staged: 0, unstaged: k + 1, untracked: 0, untrackedCapped: false, conflicted: 0, dirtySince: new Date(base - 60_000).toISOString(),
-    stashes: { count: 0, oldestAt: null }, branches: [], defaultBranch: "main", operation: null, operationSince: null, hasRemote: true, error: null,
+    repoKey: repoKey(path),
+    path,
+    observedAt: at,
+    seq: base + k,
+    kind: "repo",
+    branch: "main",
+    detached: false,
+    head: { sha: "0".repeat(40), committedAt: new Date(base - 3_600_000).toISOString() },
+    upstream: null,
+    ahead: null,
+    behind: null,
+    staged: 0,
+    unstaged: k + 1,
+    untracked: 0,
+    untrackedCapped: false,
+    conflicted: 0,
+    dirtySince: new Date(base - 60_000).toISOString(),
+    stashes: { count: 0, oldestAt: null },
+    branches: [],
+    defaultBranch: "main",
+    operation: null,
+    operationSince: null,
+    hasRemote: true,
+    error: null,
   };
 }
 
@@ -46,16 +77,24 @@ function snapshot(path: string, k: number, base: number) {
 async function publishBacklog(paths: string[], base: number, signer: Signer): Promise<number> {
   let n = 0;
   for (let k = 0; k < PER_REPO; k++) {
-    await Promise.all(paths.map(async (path) => {
-      const data = snapshot(path, k, base);
-      const id = `repo-snapshot-${data.repoKey}-${data.seq}`;
-      const headers: Record<string, string> = toCeHeaders({ id, source: "scanner", type: repoSnapshot.type, time: data.observedAt, subject: data.repoKey });
-      const payload = JSON.stringify(data);
-      // Signed with the scanner's key, as the scanner signs: identity is on in pnpm start.
-      signHeaders(signer, headers, repoSnapshot.subject(data.repoKey), new TextEncoder().encode(payload));
-      await probe.publish(repoSnapshot.subject(data.repoKey), payload, { id, headers });
-      n++;
-    }));
+    await Promise.all(
+      paths.map(async (path) => {
+        const data = snapshot(path, k, base);
+        const id = `repo-snapshot-${data.repoKey}-${data.seq}`;
+        const headers: Record<string, string> = toCeHeaders({
+          id,
+          source: "scanner",
+          type: repoSnapshot.type,
+          time: data.observedAt,
+          subject: data.repoKey,
+        });
+        const payload = JSON.stringify(data);
+        // Signed with the scanner's key, as the scanner signs: identity is on in pnpm start.
+        signHeaders(signer, headers, repoSnapshot.subject(data.repoKey), new TextEncoder().encode(payload));
+        await probe.publish(repoSnapshot.subject(data.repoKey), payload, { id, headers });
+        n++;
+      }),
+    );
   }
   return n;
 }
@@ -93,7 +132,10 @@ notifier: { ${p.notifier}, groupWait: 1s, groupBy: [alertname, repo], repeatInte
     const watch = watchHealth(ports["loop-detector"], pid);
     await waitLagZero(probe, 240_000 * Math.max(1, PER_REPO / 100));
     const drainMs = Date.now() - resumed;
-    await waitFor("a notification for every repo", () => tally(hook.requests, "repo.dirty").firing.size >= REPOS, { timeout: 120_000, interval: 250 });
+    await waitFor("a notification for every repo", () => tally(hook.requests, "repo.dirty").firing.size >= REPOS, {
+      timeout: 120_000,
+      interval: 250,
+    });
     await waitLagZero(probe, 60_000);
     const health = await watch.stop();
     // Deliveries beyond one per stored message are redeliveries (ack wait ran out, or a retry).
@@ -102,8 +144,17 @@ notifier: { ${p.notifier}, groupWait: 1s, groupBy: [alertname, repo], repeatInte
     const opened = await probe.read("MIRROR", "mirror.loop.opened.>");
     const { lost, duplicated } = lostAndDuplicated(tally(hook.requests, "repo.dirty"), paths);
     const figures = {
-      events: published, redeliveries, drainMs, loopsOpened: opened.length, lost: lost.length, duplicated: duplicated.length,
-      healthChecks: health.count, healthFailures: health.failures, healthSlowestMs: health.slowestMs, rssBeforeMb: mb(rssBefore), rssPeakMb: mb(health.peakRss),
+      events: published,
+      redeliveries,
+      drainMs,
+      loopsOpened: opened.length,
+      lost: lost.length,
+      duplicated: duplicated.length,
+      healthChecks: health.count,
+      healthFailures: health.failures,
+      healthSlowestMs: health.slowestMs,
+      rssBeforeMb: mb(rssBefore),
+      rssPeakMb: mb(health.peakRss),
     };
     t.diagnostic(`figures ${JSON.stringify(figures)}`);
     assert.equal(opened.length, REPOS, "each loop opened exactly once");
@@ -111,7 +162,10 @@ notifier: { ${p.notifier}, groupWait: 1s, groupBy: [alertname, repo], repeatInte
     assert.deepEqual([lost, duplicated], [[], []]);
     assert.equal(health.failures, 0, "/healthz answered throughout the drain");
     assert.ok(health.slowestMs < 5_000, `/healthz stayed responsive (slowest ${health.slowestMs} ms)`);
-    assert.ok(health.peakRss < rssBefore + 256 * 1024 * 1024, `memory bounded: ${mb(rssBefore)} MB before, ${mb(health.peakRss)} MB peak`);
+    assert.ok(
+      health.peakRss < rssBefore + 256 * 1024 * 1024,
+      `memory bounded: ${mb(rssBefore)} MB before, ${mb(health.peakRss)} MB peak`,
+    );
   } finally {
     stopped = await terminate(mesh);
   }
@@ -134,7 +188,10 @@ function watchHealth(port: number, pid: number) {
   const loop = (async () => {
     while (running) {
       const started = Date.now();
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       stats.count++;
       if (!ok) stats.failures++;
       stats.slowestMs = Math.max(stats.slowestMs, Date.now() - started);

@@ -7,10 +7,30 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { commitAll, killService, makeRepo, type Receiver, type ServerHandle, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  commitAll,
+  killService,
+  makeRepo,
+  type Receiver,
+  type ServerHandle,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { type Flappy, startFlappy } from "./faults-kit/flappy.js";
 import { saidTwice, timelines } from "./faults-kit/hook.js";
-import { assertCleanStop, deaths, meshPorts, type Ports, portSections, readiness, runMesh, waitStarted } from "./faults-kit/mesh.js";
+import {
+  assertCleanStop,
+  deaths,
+  meshPorts,
+  type Ports,
+  portSections,
+  readiness,
+  runMesh,
+  waitStarted,
+} from "./faults-kit/mesh.js";
 import { openProbe, type Probe } from "./faults-kit/probe.js";
 import { openedCounts, quiesce } from "./faults-kit/settle.js";
 
@@ -23,7 +43,12 @@ let flappy: Flappy;
 let probe: Probe;
 
 before(async () => {
-  [nats, redis, hook, flappy] = await Promise.all([startNats(), startRedis({ appendonly: true }), startReceiver(), startFlappy()]);
+  [nats, redis, hook, flappy] = await Promise.all([
+    startNats(),
+    startRedis({ appendonly: true }),
+    startReceiver(),
+    startFlappy(),
+  ]);
   probe = await openProbe(nats.url);
 });
 after(async () => {
@@ -55,11 +80,17 @@ model: { ${p.model} }
 /** Waits until each alert key has said exactly `said` (deliveries counted once per id). */
 async function expectSaid(want: Record<string, string[]>, timeout = 180_000): Promise<void> {
   let last = new Map<string, string[]>();
-  await waitFor("the expected notifications", () => {
-    last = timelines(hook.requests);
-    return Object.entries(want).every(([k, said]) => (last.get(k) ?? []).join(",") === said.join(","));
-  }, { timeout, interval: 250 }).catch((err: Error) => {
-    const diff = Object.entries(want).filter(([k, s]) => (last.get(k) ?? []).join(",") !== s.join(",")).map(([k, s]) => `${k}: want ${s} got ${last.get(k) ?? []}`);
+  await waitFor(
+    "the expected notifications",
+    () => {
+      last = timelines(hook.requests);
+      return Object.entries(want).every(([k, said]) => (last.get(k) ?? []).join(",") === said.join(","));
+    },
+    { timeout, interval: 250 },
+  ).catch((err: Error) => {
+    const diff = Object.entries(want)
+      .filter(([k, s]) => (last.get(k) ?? []).join(",") !== s.join(","))
+      .map(([k, s]) => `${k}: want ${s} got ${last.get(k) ?? []}`);
     throw new Error(`${err.message}\n${diff.join("\n")}`);
   });
 }
@@ -85,7 +116,10 @@ test("each service kill -9, a redis restart and a webhook down for a minute: eve
   const check = async (name: string) => {
     const settled = await quiesce({ probe, ports, repos, since: Date.now() });
     assert.deepEqual(saidTwice(timelines(hook.requests)), [], `${name}: nothing said twice`);
-    assert.ok(Object.values(await readiness(ports)).every((s) => s === 200), `${name}: every service ready`);
+    assert.ok(
+      Object.values(await readiness(ports)).every((s) => s === 200),
+      `${name}: every service ready`,
+    );
     phases.push(`${name} +${((Date.now() - t0) / 1000).toFixed(0)}s (${settled.events} events)`);
     return settled.events;
   };
@@ -105,7 +139,11 @@ test("each service kill -9, a redis restart and a webhook down for a minute: eve
     await killService(mesh, "loop-detector");
     flappy.up = true;
     faults++;
-    await expectSaid({ ...said(0, ["firing", "resolved"]), ...said(1, ["firing"]), "service.down flappy": ["firing", "resolved"] });
+    await expectSaid({
+      ...said(0, ["firing", "resolved"]),
+      ...said(1, ["firing"]),
+      "service.down flappy": ["firing", "resolved"],
+    });
     await check("loop-detector killed");
 
     const failFrom = Date.now();
@@ -121,19 +159,30 @@ test("each service kill -9, a redis restart and a webhook down for a minute: eve
     await killService(mesh, "model-rules");
     await redis.restart();
     faults += 4;
-    await expectSaid({ ...said(1, ["firing", "resolved"]), ...said(2, ["firing"]), "service.down flappy": ["firing", "resolved", "firing"] });
+    await expectSaid({
+      ...said(1, ["firing", "resolved"]),
+      ...said(2, ["firing"]),
+      "service.down flappy": ["firing", "resolved", "firing"],
+    });
     assert.ok(failed > 0 && Date.now() - failFrom >= FAIL_MS, "the notifications waited out the failing minute");
     await check("notifier, model-rules killed, redis restarted, webhook failing 60s");
 
     clean(2);
     flappy.up = true;
-    await expectSaid({ ...said(2, ["firing", "resolved"]), "service.down flappy": ["firing", "resolved", "firing", "resolved"] });
+    await expectSaid({
+      ...said(2, ["firing", "resolved"]),
+      "service.down flappy": ["firing", "resolved", "firing", "resolved"],
+    });
     const events = await check("all resolved");
     const lines = timelines(hook.requests);
     const expected = repos.length * 2 + 4;
-    const got = [...lines].filter(([k]) => k.startsWith("repo.dirty ") || k === "service.down flappy").reduce((n, [, s]) => n + s.length, 0);
+    const got = [...lines]
+      .filter(([k]) => k.startsWith("repo.dirty ") || k === "service.down flappy")
+      .reduce((n, [, s]) => n + s.length, 0);
     t.diagnostic(`phases ${phases.join("; ")}`);
-    t.diagnostic(`figures ${JSON.stringify({ events, faults, failedWebhookAnswers: failed, expectedNotifications: expected, lost: Math.max(0, expected - got), duplicated: saidTwice(lines).length, webhookRequests: hook.attempts.length })}`);
+    t.diagnostic(
+      `figures ${JSON.stringify({ events, faults, failedWebhookAnswers: failed, expectedNotifications: expected, lost: Math.max(0, expected - got), duplicated: saidTwice(lines).length, webhookRequests: hook.attempts.length })}`,
+    );
     assert.equal(got, expected);
     const opened = await openedCounts(probe);
     for (const r of repos) assert.equal(opened.get(`repo.dirty ${r}`), 1, `the loop of ${r} opened once`);

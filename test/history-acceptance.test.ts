@@ -9,9 +9,27 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
-import { freePort, type Mesh, type ServerHandle, startMesh, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  type Mesh,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 
-type StatusJson = { title: string; checks: { name: string; status: string; uptime: Record<string, number | null>; days: { date: string; uptime: number | null }[]; incidents: { start: string; end: string | null; durationMs: number }[] }[] };
+type StatusJson = {
+  title: string;
+  checks: {
+    name: string;
+    status: string;
+    uptime: Record<string, number | null>;
+    days: { date: string; uptime: number | null }[];
+    incidents: { start: string; end: string | null; durationMs: number }[];
+  }[];
+};
 
 let nats: ServerHandle;
 let redis: ServerHandle;
@@ -25,7 +43,8 @@ const listen = () =>
     site = createServer((_req, res) => res.end("ok\n"));
     site.listen(sitePort, "127.0.0.1", resolve);
   });
-const close = () => new Promise<void>((resolve) => (site ? (site.closeAllConnections(), site.close(() => resolve())) : resolve()));
+const close = () =>
+  new Promise<void>((resolve) => (site ? (site.closeAllConnections(), site.close(() => resolve())) : resolve()));
 
 before(async () => {
   [nats, redis, sitePort] = await Promise.all([startNats(), startRedis(), freePort()]);
@@ -55,21 +74,35 @@ console: { port: ${port}, statusPages: [ { slug: home, title: Home, checks: [ si
   let mesh = startMesh(yaml, { env, names });
   try {
     await started(mesh);
-    await waitFor("three up results", async () => ((await status())?.uptime["24h"] === 1 ? true : undefined), { timeout: 30_000 });
+    await waitFor("three up results", async () => ((await status())?.uptime["24h"] === 1 ? true : undefined), {
+      timeout: 30_000,
+    });
     await close();
     const stoppedAt = Date.now();
-    await waitFor("the check down", async () => ((await status())?.status === "down" ? true : undefined), { timeout: 15_000 });
-    await waitFor("the site stopped long enough", () => (Date.now() - stoppedAt >= DOWN_MS ? true : undefined), { timeout: DOWN_MS + 1_000, interval: 100 });
+    await waitFor("the check down", async () => ((await status())?.status === "down" ? true : undefined), {
+      timeout: 15_000,
+    });
+    await waitFor("the site stopped long enough", () => (Date.now() - stoppedAt >= DOWN_MS ? true : undefined), {
+      timeout: DOWN_MS + 1_000,
+      interval: 100,
+    });
     await listen();
-    const check = await waitFor("the incident closed", async () => {
-      const c = await status();
-      return c?.status === "up" && c.incidents.length === 1 && c.incidents[0]?.end ? c : undefined;
-    }, { timeout: 20_000 });
+    const check = await waitFor(
+      "the incident closed",
+      async () => {
+        const c = await status();
+        return c?.status === "up" && c.incidents.length === 1 && c.incidents[0]?.end ? c : undefined;
+      },
+      { timeout: 20_000 },
+    );
     const u = check.uptime["24h"] as number;
     assert.ok(u > 0 && u < 1, `24h uptime ${u}`);
     const incident = check.incidents[0] as StatusJson["checks"][number]["incidents"][number];
     assert.equal(check.incidents.length, 1, "one incident");
-    assert.ok(Math.abs(incident.durationMs - DOWN_MS) <= 2_500, `an incident of about ${DOWN_MS} ms: ${incident.durationMs}`);
+    assert.ok(
+      Math.abs(incident.durationMs - DOWN_MS) <= 2_500,
+      `an incident of about ${DOWN_MS} ms: ${incident.durationMs}`,
+    );
     assert.equal(check.days.at(-1)?.uptime !== null, true, "today has a bar");
 
     const page = await fetch(`${url}/status/home`);
@@ -78,16 +111,34 @@ console: { port: ${port}, statusPages: [ { slug: home, title: Home, checks: [ si
     assert.match(body, /<span class="bar b-[\w-]+" role="listitem" tabindex="0" title="\d{4}-\d\d-\d\d \(today\): \d/);
     if (existsSync(CHROMIUM)) {
       // What a browser shows: the DOM after chromium loaded the page (its CSS from the console, no script needed).
-      const { stdout: dom } = await promisify(execFile)(CHROMIUM, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", `--user-data-dir=${tempDir("mirror-chromium-")}`, "--dump-dom", `${url}/status/home`], { timeout: 30_000 });
+      const { stdout: dom } = await promisify(execFile)(
+        CHROMIUM,
+        [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          "--disable-background-networking",
+          `--user-data-dir=${tempDir("mirror-chromium-")}`,
+          "--dump-dom",
+          `${url}/status/home`,
+        ],
+        { timeout: 30_000 },
+      );
       assert.match(dom, /<h1>Home<\/h1>/);
       assert.match(dom, /title="\d{4}-\d\d-\d\d \(today\): \d+(\.\d+)?%"/, "a bar for today with its percentage");
     }
     const badge = await fetch(`${url}/badge/site/uptime.svg`);
     assert.match(badge.headers.get("content-type") ?? "", /^image\/svg\+xml/);
     assert.match(await badge.text(), /^<svg .*\d+(\.\d+)?%/s);
-    const shields = (await (await fetch(`${url}/badge/site/shields.json?kind=uptime&window=30d`)).json()) as Record<string, unknown>;
+    const shields = (await (await fetch(`${url}/badge/site/shields.json?kind=uptime&window=30d`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(shields.schemaVersion, 1);
-    assert.ok(typeof shields.label === "string" && typeof shields.message === "string" && typeof shields.color === "string");
+    assert.ok(
+      typeof shields.label === "string" && typeof shields.message === "string" && typeof shields.color === "string",
+    );
     assert.equal((await fetch(`${url}/api/checks/site/history`)).status, 401);
 
     assert.ok((await mesh.stop()) !== -9, "the mesh stops on Ctrl-C");
@@ -99,7 +150,11 @@ console: { port: ${port}, statusPages: [ { slug: home, title: Home, checks: [ si
     // Up results keep coming after the restart, so the 24h uptime may only have grown; none was lost.
     assert.ok(after > 0 && after < 1 && after >= u, `24h uptime ${after} after the restart, ${u} before`);
     const past = new Map(check.days.slice(0, -1).map((d) => [d.date, d.uptime]));
-    assert.deepEqual(again.days.filter((d) => past.has(d.date)).map((d) => d.uptime), [...past.values()].slice(-again.days.filter((d) => past.has(d.date)).length), "the past days unchanged");
+    assert.deepEqual(
+      again.days.filter((d) => past.has(d.date)).map((d) => d.uptime),
+      [...past.values()].slice(-again.days.filter((d) => past.has(d.date)).length),
+      "the past days unchanged",
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${mesh.output.slice(-30).join("\n")}`);
   } finally {

@@ -44,8 +44,19 @@ let cookie: string;
 function status(name: string, seq: number, state: ServiceStatus["state"], sinceSeq: number): ServiceStatus {
   const at = (s: number) => new Date(T0 + s * 1_000).toISOString();
   return {
-    name, kind: "http", state, observedAt: at(seq), seq, since: at(sinceSeq), latencyMs: state === "up" ? 40 : null,
-    reason: state === "up" ? null : "connect ECONNREFUSED 10.0.0.7:8443 secret-host.lan", failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {},
+    name,
+    kind: "http",
+    state,
+    observedAt: at(seq),
+    seq,
+    since: at(sinceSeq),
+    latencyMs: state === "up" ? 40 : null,
+    reason: state === "up" ? null : "connect ECONNREFUSED 10.0.0.7:8443 secret-host.lan",
+    failedConditions: [],
+    heartbeat: null,
+    cert: null,
+    dependsOn: [],
+    details: {},
   };
 }
 
@@ -68,7 +79,8 @@ console:
     const st = status("web", s, s >= 6 && s < 10 ? "down" : "up", s < 6 ? 0 : s < 10 ? 6 : 10);
     await tracker.publish(serviceStatus, "web", st, { id: `status:web:${s}` });
   }
-  for (const name of [HTML_NAME, "hidden"]) await tracker.publish(serviceStatus, "x", status(name, 1, "up", 0), { id: `status:${name}:1` });
+  for (const name of [HTML_NAME, "hidden"])
+    await tracker.publish(serviceStatus, "x", status(name, 1, "up", 0), { id: `status:${name}:1` });
   store = new Redis(redis.url, { keyPrefix: "mirror:console:" });
   const now = () => clock.now();
   const users = new UserStore(store, now);
@@ -79,18 +91,35 @@ console:
   cookie = `${SESSION_COOKIE}=${(await sessions.create("ada")).id}`;
   // `settings` (the console section in force) only where ConsoleState has it: the cast accepts both.
   const state = {
-    settings: config.console, users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
-    limit: new LoginLimit(store, 5, 900_000), mesh: new MeshClient(consoleBus, now), hub: new LiveHub(), now, log, streams: new Set(), adapter: "rules",
+    settings: config.console,
+    users,
+    sessions,
+    tokens,
+    setup: new SetupLink(store),
+    auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
+    limit: new LoginLimit(store, 5, 900_000),
+    mesh: new MeshClient(consoleBus, now),
+    hub: new LiveHub(),
+    now,
+    log,
+    streams: new Set(),
+    adapter: "rules",
   } as ConsoleState;
   // The kit's HTTP app, as the console runs in: its token check lets through only routes marked public.
   app = buildHttp({ log, registry: new Registry(), ready: () => ({}), auth: { token: "the-service-token" } });
   historyRoutes(app, config, () => state);
   await app.ready();
-  await waitFor("the history recorded every status", async () => {
-    const r = await app.inject({ url: "/status/home.json" });
-    const body = r.json() as { checks: { name: string; uptime: { "24h": number | null } }[] };
-    return r.statusCode === 200 && body.checks[0]?.uptime["24h"] === 8 / 12 && body.checks[1]?.uptime["24h"] === 1 ? true : undefined;
-  }, { timeout: 15_000 });
+  await waitFor(
+    "the history recorded every status",
+    async () => {
+      const r = await app.inject({ url: "/status/home.json" });
+      const body = r.json() as { checks: { name: string; uptime: { "24h": number | null } }[] };
+      return r.statusCode === 200 && body.checks[0]?.uptime["24h"] === 8 / 12 && body.checks[1]?.uptime["24h"] === 1
+        ? true
+        : undefined;
+    },
+    { timeout: 15_000 },
+  );
 });
 
 after(async () => {
@@ -131,14 +160,19 @@ test("/status/<slug>.json: only the listed checks, uptime, 90 days, incident tim
   assert.match(r.headers["cache-control"] as string, /max-age/);
   const body = r.json();
   assert.equal(body.title, "Home & <lab>");
-  assert.deepEqual(body.checks.map((c: { name: string }) => c.name), ["web", HTML_NAME, "never-seen"]);
+  assert.deepEqual(
+    body.checks.map((c: { name: string }) => c.name),
+    ["web", HTML_NAME, "never-seen"],
+  );
   const web = body.checks[0];
   assert.equal(web.status, "up");
   assert.ok(web.uptime["24h"] > 0 && web.uptime["24h"] < 1);
   assert.deepEqual(Object.keys(web.uptime), ["24h", "7d", "30d", "90d"]);
   assert.equal(web.days.length, 90);
   assert.deepEqual(web.days.at(-1), { date: "2026-06-01", uptime: 8 / 12, maintenance: false });
-  assert.deepEqual(web.incidents, [{ start: new Date(T0 + 6_000).toISOString(), end: new Date(T0 + 10_000).toISOString(), durationMs: 4_000 }]);
+  assert.deepEqual(web.incidents, [
+    { start: new Date(T0 + 6_000).toISOString(), end: new Date(T0 + 10_000).toISOString(), durationMs: 4_000 },
+  ]);
   assert.equal(body.checks[2].status, "unknown");
   assert.doesNotMatch(r.body, /ECONNREFUSED|10\.0\.0\.7|secret-host|hidden/);
   const quiet = (await app.inject({ url: "/status/quiet.json" })).json();
@@ -154,7 +188,10 @@ test("/status/<slug>: HTML with a bar per day (today last, its percentage on hov
   const bars = [...r.body.matchAll(/<span class="bar b-([\w-]+)" role="listitem" tabindex="0" title="([^"]+)"/g)];
   assert.equal(bars.length, 3 * 90);
   assert.deepEqual([bars[89]?.[1], bars[89]?.[2]], ["0", "2026-06-01 (today): 66.7%"]);
-  assert.ok(!r.body.includes(HTML_NAME) && r.body.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"), "the HTML-named check is text");
+  assert.ok(
+    !r.body.includes(HTML_NAME) && r.body.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"),
+    "the HTML-named check is text",
+  );
   assert.ok(r.body.includes("<title>Home &amp; &lt;lab&gt;</title>"));
   assert.doesNotMatch(r.body, /ECONNREFUSED|secret-host|10\.0\.0\.7|[>"]hidden[ <"]/);
   assert.equal((await app.inject({ url: "/status.css" })).statusCode, 200);
@@ -170,7 +207,12 @@ test("badges: SVG and Shields endpoint JSON for checks on a status page; any oth
   assert.match((await app.inject({ url: "/badge/web/response.svg" })).body, /40 ms/);
   const shields = await app.inject({ url: "/badge/web/shields.json?kind=uptime&window=30d" });
   assert.deepEqual(shields.json(), { schemaVersion: 1, label: "uptime 30d", message: "66.7%", color: "red" });
-  assert.deepEqual((await app.inject({ url: "/badge/web/shields.json" })).json(), { schemaVersion: 1, label: "web", message: "up", color: "brightgreen" });
+  assert.deepEqual((await app.inject({ url: "/badge/web/shields.json" })).json(), {
+    schemaVersion: 1,
+    label: "web",
+    message: "up",
+    color: "brightgreen",
+  });
   assert.equal((await app.inject({ url: "/badge/web/shields.json?kind=nope" })).statusCode, 400);
   assert.equal((await app.inject({ url: "/badge/web/uptime.svg?window=2d" })).statusCode, 400);
   const hidden = await app.inject({ url: "/badge/hidden/status.svg" });
@@ -202,23 +244,46 @@ test("a repository's signals over the bus: the API and the page behind the login
   const repo = "/home/ada/code/<site>";
   const now = clock.now();
   const loop = {
-    id: "r1", kind: "repo.dirty", entity: { type: "repo" as const, repo }, severity: "low" as const, status: "open" as const, summary: "dirty",
-    openedAt: new Date(now - 2 * 3_600_000).toISOString(), updatedAt: new Date(now - 2 * 3_600_000).toISOString(), closedAt: null, snoozedUntil: null, suppressedBy: [], rev: 1, evidence: {}, triage: null, history: [],
+    id: "r1",
+    kind: "repo.dirty",
+    entity: { type: "repo" as const, repo },
+    severity: "low" as const,
+    status: "open" as const,
+    summary: "dirty",
+    openedAt: new Date(now - 2 * 3_600_000).toISOString(),
+    updatedAt: new Date(now - 2 * 3_600_000).toISOString(),
+    closedAt: null,
+    snoozedUntil: null,
+    suppressedBy: [],
+    rev: 1,
+    evidence: {},
+    triage: null,
+    history: [],
   };
   const detector = await Bus.connect({ name: "loop-detector", url: nats.url, log, registry: new Registry() });
   try {
     await detector.publish(loopOpened, "r1", { loop, reason: "rule" }, { id: "loop:r1:1" });
-    const r = await waitFor("the repo signal", async () => {
-      const res = await app.inject({ url: `/api/repos/history?repo=${encodeURIComponent(repo)}`, headers: auth() });
-      const body = res.statusCode === 200 ? (res.json() as { signals: { kind: string; open: boolean; trueMs: number }[] }) : undefined;
-      return body?.signals.length === 1 ? body : undefined;
-    }, { timeout: 15_000 });
+    const r = await waitFor(
+      "the repo signal",
+      async () => {
+        const res = await app.inject({ url: `/api/repos/history?repo=${encodeURIComponent(repo)}`, headers: auth() });
+        const body =
+          res.statusCode === 200
+            ? (res.json() as { signals: { kind: string; open: boolean; trueMs: number }[] })
+            : undefined;
+        return body?.signals.length === 1 ? body : undefined;
+      },
+      { timeout: 15_000 },
+    );
     const [signal] = r.signals;
     assert.deepEqual([signal?.kind, signal?.open, signal?.trueMs], ["repo.dirty", true, 2 * 3_600_000]);
     assert.equal((await app.inject({ url: "/api/repos/history", headers: auth() })).statusCode, 400);
     const byPath = await app.inject({ url: `/api/repos/${encodeURIComponent(repo)}/history?days=90`, headers: auth() });
     assert.equal(byPath.statusCode, 200);
-    assert.deepEqual(byPath.json().signals.map((s: { kind: string; trueMs: number }) => [s.kind, s.trueMs]), [["repo.dirty", 2 * 3_600_000]]);
+    assert.deepEqual(
+      byPath.json().signals.map((s: { kind: string; trueMs: number }) => [s.kind, s.trueMs]),
+      [["repo.dirty", 2 * 3_600_000]],
+    );
     assert.equal((await app.inject({ url: `/api/repos/${encodeURIComponent(repo)}/history` })).statusCode, 401);
     assert.equal((await app.inject({ url: `/api/repos/history?repo=x` })).statusCode, 401);
     const page = await app.inject({ url: `/repos/history?repo=${encodeURIComponent(repo)}`, headers: { cookie } });
@@ -226,7 +291,10 @@ test("a repository's signals over the bus: the API and the page behind the login
     assert.ok(page.body.includes("<h1>/home/ada/code/&lt;site&gt;</h1>"));
     assert.match(page.body, /<td>repo\.dirty<\/td><td><strong>true<\/strong>.*<td>2 h<\/td>/s);
     // The timeline: one period, from 2 hours ago to now, at the right end of the 90 days.
-    assert.match(page.body, /<svg viewBox="0 0 300 12"[^>]*aria-label="repo\.dirty: true 0\.1% of the last 90 days"><rect width="300" height="12" fill="#e9ecef"\/><rect class="period" x="299\.\d" width="1"/);
+    assert.match(
+      page.body,
+      /<svg viewBox="0 0 300 12"[^>]*aria-label="repo\.dirty: true 0\.1% of the last 90 days"><rect width="300" height="12" fill="#e9ecef"\/><rect class="period" x="299\.\d" width="1"/,
+    );
   } finally {
     await detector.close();
   }
@@ -238,7 +306,10 @@ test("the Overview shows the trend chart linking to /trend (also alone as /trend
   const svg = await app.inject({ url: "/trend.svg?days=90", headers: { cookie } });
   assert.equal(svg.statusCode, 200);
   assert.match(svg.headers["content-type"] as string, /^image\/svg\+xml/);
-  assert.match(svg.body, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 720 \d+"[^>]*aria-label="Open loops per day stacked by kind, with loops opened and closed per day, last 90 days"/);
+  assert.match(
+    svg.body,
+    /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 720 \d+"[^>]*aria-label="Open loops per day stacked by kind, with loops opened and closed per day, last 90 days"/,
+  );
   assert.match(svg.body, />opened<\/text>.*>closed<\/text>/s, "the legend is drawn inside the document");
   assert.equal((await app.inject({ url: "/trend.svg?days=0", headers: { cookie } })).statusCode, 400);
   // The repo loop opened by the test before: today's open loops by severity, and per kind in the chart.
@@ -247,13 +318,32 @@ test("the Overview shows the trend chart linking to /trend (also alone as /trend
   assert.match(today.body, /<title>2026-06-01 repo\.dirty: 1 open \(low 1\)<\/title>/);
   const fetched = <T>(data: T) => ({ data, at: clock.now() }) as never;
   const trend = (await app.inject({ url: "/api/trend?days=90", headers: auth() })).json();
-  const overview = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now(), trend).text;
-  assert.match(overview, /<figure class="chart" id="trend-chart"><a href="\/trend"[^>]*><svg viewBox="0 0 720 200" width="100%" role="img" aria-label="Open loops per day stacked by kind/);
-  const without = overviewPage(fetched([]), fetched([]), fetched({ repos: [], roots: 0, lastScanAt: null }), "rules", clock.now()).text;
+  const overview = overviewPage(
+    fetched([]),
+    fetched([]),
+    fetched({ repos: [], roots: 0, lastScanAt: null }),
+    "rules",
+    clock.now(),
+    trend,
+  ).text;
+  assert.match(
+    overview,
+    /<figure class="chart" id="trend-chart"><a href="\/trend"[^>]*><svg viewBox="0 0 720 200" width="100%" role="img" aria-label="Open loops per day stacked by kind/,
+  );
+  const without = overviewPage(
+    fetched([]),
+    fetched([]),
+    fetched({ repos: [], roots: 0, lastScanAt: null }),
+    "rules",
+    clock.now(),
+  ).text;
   assert.match(without, /The history does not answer: no trend now\. <a href="\/trend">/);
   const check = { name: "a b&c", kind: "http", state: "up", since: new Date(T0).toISOString() };
   const services = servicesPage(fetched([check]), fetched([]), clock.now()).text;
   assert.ok(services.includes(`<a href="/services/a%20b%26c/history"`), "the check's name links to its history page");
   const repos = repoRows([{ path: "/home/ada/code/<site>", signals: [] }], clock.now()).text;
-  assert.ok(repos.includes(`<a href="/repos/history?repo=%2Fhome%2Fada%2Fcode%2F%3Csite%3E"`), "the repo links to its signal history");
+  assert.ok(
+    repos.includes(`<a href="/repos/history?repo=%2Fhome%2Fada%2Fcode%2F%3Csite%3E"`),
+    "the repo links to its signal history",
+  );
 });

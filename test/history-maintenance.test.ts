@@ -42,8 +42,19 @@ let seq = 0;
 async function observe(state: ServiceStatus["state"], sinceMs: number): Promise<void> {
   const at = new Date(clock.now()).toISOString();
   const s: ServiceStatus = {
-    name: "web", kind: "http", state, observedAt: at, seq: ++seq, since: new Date(sinceMs).toISOString(), latencyMs: state === "up" ? 25 : null,
-    reason: state === "up" ? null : "connect ECONNREFUSED", failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {},
+    name: "web",
+    kind: "http",
+    state,
+    observedAt: at,
+    seq: ++seq,
+    since: new Date(sinceMs).toISOString(),
+    latencyMs: state === "up" ? 25 : null,
+    reason: state === "up" ? null : "connect ECONNREFUSED",
+    failedConditions: [],
+    heartbeat: null,
+    cert: null,
+    dependsOn: [],
+    details: {},
   };
   await tracker.publish(serviceStatus, "web", s, { id: `status:web:${seq}` });
   clock.advance(S);
@@ -51,19 +62,30 @@ async function observe(state: ServiceStatus["state"], sinceMs: number): Promise<
 
 /** Waits until the history has recorded every result published so far (the status page then shows them). */
 async function recorded(n: number): Promise<void> {
-  await waitFor(`${n} results recorded`, async () => ((await handles.queries.check("web", "24h")).series.reduce((a, p) => a + p.n, 0) >= n ? true : undefined), { timeout: 15_000 });
+  await waitFor(
+    `${n} results recorded`,
+    async () =>
+      (await handles.queries.check("web", "24h")).series.reduce((a, p) => a + p.n, 0) >= n ? true : undefined,
+    { timeout: 15_000 },
+  );
 }
 
 before(async () => {
   [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
-  const config = parseConfig(`history: { port: 0 }
+  const config = parseConfig(
+    `history: { port: 0 }
 loops: { port: 0, triage: false }
 console:
   statusPages: [ { slug: home, title: Home, checks: [ web ] } ]
-`, env);
+`,
+    env,
+  );
   detector = await runService(loopDetectorSpec(), { config, port: 0, clock, httpToken: "t", logDest: silent });
-  history = await runService(historySpec((h) => (handles = h)), { config, port: 0, clock, httpToken: "t", logDest: silent });
+  history = await runService(
+    historySpec((h) => (handles = h)),
+    { config, port: 0, clock, httpToken: "t", logDest: silent },
+  );
   await rawBus(history.ctx.bus).nc.flush();
   const bus = (name: string) => Bus.connect({ name, url: nats.url, log, registry: new Registry() });
   [tracker, operator] = await Promise.all([bus("service-tracker"), bus("console")]);
@@ -74,8 +96,19 @@ console:
   const tokens = new TokenStore(store, now);
   // `settings` (the console section in force) only where ConsoleState has it: the cast accepts both.
   const state = {
-    settings: config.console, users, sessions, tokens, setup: new SetupLink(store), auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
-    limit: new LoginLimit(store, 5, 900_000), mesh: new MeshClient(operator, now), hub: new LiveHub(), now, log, streams: new Set(), adapter: "rules",
+    settings: config.console,
+    users,
+    sessions,
+    tokens,
+    setup: new SetupLink(store),
+    auth: { users, sessions, tokens, cookie: { secure: false, ttlMs: 86_400_000 } },
+    limit: new LoginLimit(store, 5, 900_000),
+    mesh: new MeshClient(operator, now),
+    hub: new LiveHub(),
+    now,
+    log,
+    streams: new Set(),
+    adapter: "rules",
   } as ConsoleState;
   app = buildHttp({ log, registry: new Registry(), ready: () => ({}), auth: { token: "the-service-token" } });
   historyRoutes(app, config, () => state);
@@ -96,20 +129,36 @@ interface Day {
   uptime: number | null;
   maintenance: boolean;
 }
-const statusJson = async () => (await app.inject({ url: "/status/home.json" })).json() as { checks: { status: string; uptime: { "24h": number | null }; days: Day[]; incidents: unknown[] }[] };
+const statusJson = async () =>
+  (await app.inject({ url: "/status/home.json" })).json() as {
+    checks: { status: string; uptime: { "24h": number | null }; days: Day[]; incidents: unknown[] }[];
+  };
 
 test("a check down inside a window added with maintenance.add: status maintenance, today marked, uptime unchanged, no incident; after the window a real outage counts", async () => {
   const t0 = clock.now();
   for (let i = 0; i < 5; i++) await observe("up", t0);
   await recorded(5);
 
-  const added = await operator.request(maintenanceAdd, { name: "backup", match: { check: ["web"] }, for: "1h", by: "alice" });
+  const added = await operator.request(maintenanceAdd, {
+    name: "backup",
+    match: { check: ["web"] },
+    for: "1h",
+    by: "alice",
+  });
   assert.equal(added.window.active, true);
   await handles.maintenance.poll();
-  assert.equal(handles.maintenance.covering("web", clock.now()), "backup", "the history sees the loop-detector's window");
+  assert.equal(
+    handles.maintenance.covering("web", clock.now()),
+    "backup",
+    "the history sees the loop-detector's window",
+  );
   const downAt = clock.now();
   for (let i = 0; i < 10; i++) await observe("down", downAt);
-  await waitFor("the down results recorded", async () => ((await handles.queries.summary("web", 1)).maintenance ? true : undefined), { timeout: 15_000 });
+  await waitFor(
+    "the down results recorded",
+    async () => ((await handles.queries.summary("web", 1)).maintenance ? true : undefined),
+    { timeout: 15_000 },
+  );
   clock.advance(6 * S); // past the status page's 5 s cache
   let web = (await statusJson()).checks[0];
   assert.equal(web?.status, "maintenance");
@@ -118,7 +167,10 @@ test("a check down inside a window added with maintenance.add: status maintenanc
   assert.deepEqual(web?.incidents, []);
   const page = await app.inject({ url: "/status/home" });
   assert.match(page.body, /<span class="state s-maintenance">maintenance<\/span>/);
-  assert.match(page.body, /<span class="bar b-maint m" role="listitem" tabindex="0" title="2026-07-01 \(today\): 100% \(maintenance\)"/);
+  assert.match(
+    page.body,
+    /<span class="bar b-maint m" role="listitem" tabindex="0" title="2026-07-01 \(today\): 100% \(maintenance\)"/,
+  );
   assert.match((await app.inject({ url: "/badge/web/shields.json" })).body, /"message":"maintenance","color":"blue"/);
 
   // The window is ended early while the check is still down: from then on it is an outage.
@@ -129,13 +181,26 @@ test("a check down inside a window added with maintenance.add: status maintenanc
   for (let i = 0; i < 3; i++) await observe("down", downAt);
   const upAt = clock.now();
   await observe("up", upAt);
-  await waitFor("the recovery recorded", async () => ((await handles.queries.summary("web", 1)).state === "up" ? true : undefined), { timeout: 15_000 });
+  await waitFor(
+    "the recovery recorded",
+    async () => ((await handles.queries.summary("web", 1)).state === "up" ? true : undefined),
+    { timeout: 15_000 },
+  );
   clock.advance(6 * S);
   web = (await statusJson()).checks[0];
   assert.equal(web?.status, "up");
   assert.equal(web?.uptime["24h"], 6 / 9, "5 + 1 up, 3 down outside the window");
-  assert.deepEqual(web?.incidents, [{ start: new Date(outageAt).toISOString(), end: new Date(upAt).toISOString(), durationMs: 3 * S }]);
+  assert.deepEqual(web?.incidents, [
+    { start: new Date(outageAt).toISOString(), end: new Date(upAt).toISOString(), durationMs: 3 * S },
+  ]);
   const h = (await handles.queries.check("web", "24h")).incidents;
   // Down from downAt until the window ended (10 results, then the 6 s waited for the cache): 16 s, marked.
-  assert.deepEqual(h.map((i) => [i.start, i.durationMs, i.maintenance]), [[new Date(outageAt).toISOString(), 3 * S, false], [new Date(downAt).toISOString(), 16 * S, true]], "the check's own history keeps the maintenance period, marked");
+  assert.deepEqual(
+    h.map((i) => [i.start, i.durationMs, i.maintenance]),
+    [
+      [new Date(outageAt).toISOString(), 3 * S, false],
+      [new Date(downAt).toISOString(), 16 * S, true],
+    ],
+    "the check's own history keeps the maintenance period, marked",
+  );
 });

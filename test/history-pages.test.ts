@@ -18,7 +18,9 @@ import { trackerSpec } from "../services/service-tracker/src/app.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 // playwright-core is the console's dependency (its browser tests): resolved from there.
-const { chromium } = createRequire(new URL("../services/console/package.json", import.meta.url))("playwright-core") as typeof import("../services/console/node_modules/playwright-core/index.js");
+const { chromium } = createRequire(new URL("../services/console/package.json", import.meta.url))(
+  "playwright-core",
+) as typeof import("../services/console/node_modules/playwright-core/index.js");
 const silent = { write: () => true } as never;
 
 let nats: ServerHandle;
@@ -54,7 +56,16 @@ console: { port: ${port} }
   ctx = await chromium.launchPersistentContext(tempDir("mirror-chromium-"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 1024, height: 900 },
   });
 });
@@ -85,10 +96,14 @@ test("browser: log in, the Overview's trend chart links to the trend page; Servi
   assert.equal(await page.locator("#trend-chart svg[role=img]").count(), 1);
 
   // Wait until the history has timed results of the check, then open it from the Services page.
-  await waitFor("results recorded", async () => {
-    const r = await page.request.get(`${url}/api/checks/web_site/history`);
-    return r.status() === 200 && ((await r.json()) as { series: unknown[] }).series.length > 0 ? true : undefined;
-  }, { timeout: 20_000 });
+  await waitFor(
+    "results recorded",
+    async () => {
+      const r = await page.request.get(`${url}/api/checks/web_site/history`);
+      return r.status() === 200 && ((await r.json()) as { series: unknown[] }).series.length > 0 ? true : undefined;
+    },
+    { timeout: 20_000 },
+  );
   await page.goto(`${url}/services`);
   await page.click("a:text-is('web_site')");
   await page.waitForURL(`${url}/services/web_site/history`);
@@ -99,7 +114,10 @@ test("browser: log in, the Overview's trend chart links to the trend page; Servi
   const chartBox = await page.locator("svg[aria-label^='Response time over 24h']").boundingBox();
   assert.ok(chartBox && chartBox.width > 300 && chartBox.height > 50, "the response-time chart is drawn");
   // Results of the last minute or two: few points, each drawn as a dot so a single one still shows.
-  assert.ok(await page.locator("svg[aria-label^='Response time over 24h'] circle").first().isVisible(), "its mean is visible");
+  assert.ok(
+    await page.locator("svg[aria-label^='Response time over 24h'] circle").first().isVisible(),
+    "its mean is visible",
+  );
   assert.equal(await page.textContent("h2:has-text('Incidents')"), "Incidents (24h)");
   assert.ok(await page.locator("text=No incidents in this window.").isVisible());
 });

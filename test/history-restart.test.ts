@@ -26,7 +26,10 @@ let history: RunningService | undefined;
 let handles: HistoryHandles;
 
 const startHistory = async () => {
-  history = await runService(historySpec((h) => (handles = h)), { config, port: 0, clock, httpToken: "t", logDest: silent });
+  history = await runService(
+    historySpec((h) => (handles = h)),
+    { config, port: 0, clock, httpToken: "t", logDest: silent },
+  );
   await rawBus(history.ctx.bus).nc.flush();
 };
 
@@ -54,8 +57,19 @@ async function run(name: string, at: number, interrupt: () => Promise<void>): Pr
     const observedAt = new Date(t0 + i * S).toISOString();
     const since = new Date(t0 + (i < 30 ? 0 : i < 50 ? 30 : 50) * S).toISOString();
     const s: ServiceStatus = {
-      name, kind: "http", state, observedAt, seq: i + 1, since, latencyMs: 10 + (i % 5),
-      reason: state === "up" ? null : "connect ECONNREFUSED", failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {},
+      name,
+      kind: "http",
+      state,
+      observedAt,
+      seq: i + 1,
+      since,
+      latencyMs: 10 + (i % 5),
+      reason: state === "up" ? null : "connect ECONNREFUSED",
+      failedConditions: [],
+      heartbeat: null,
+      cert: null,
+      dependsOn: [],
+      details: {},
     };
     await tracker.publish(serviceStatus, name, s, { id: `status:${name}:${i}` });
     if (i === at) pending = interrupt();
@@ -70,11 +84,19 @@ async function run(name: string, at: number, interrupt: () => Promise<void>): Pr
 /** Waits until the history has every result of `name` (each is timed, so the series counts them), then checks the figures. */
 async function assertWhole(name: string, t0: number): Promise<void> {
   const total = async () => (await handles.queries.check(name, "24h")).series.reduce((a, p) => a + p.n, 0);
-  await waitFor(`${PLAN.length} results of ${name} recorded`, async () => ((await total()) >= PLAN.length ? true : undefined), { timeout: 30_000 });
+  await waitFor(
+    `${PLAN.length} results of ${name} recorded`,
+    async () => ((await total()) >= PLAN.length ? true : undefined),
+    { timeout: 30_000 },
+  );
   // Redeliveries still in flight would show as more: give them a moment to arrive, then count again.
   await rawBus(history?.ctx.bus as Bus).nc.flush();
   const h = await handles.queries.check(name, "24h");
-  assert.equal(h.series.reduce((a, p) => a + p.n, 0), PLAN.length, "every result counted once in the response times");
+  assert.equal(
+    h.series.reduce((a, p) => a + p.n, 0),
+    PLAN.length,
+    "every result counted once in the response times",
+  );
   assert.equal(h.uptime["24h"], 70 / 90, "70 up of 90, none lost or doubled");
   assert.equal(h.uptime["365d"], 70 / 90, "the day bucket agrees");
   assert.deepEqual(
@@ -116,7 +138,9 @@ test("Redis away while the history member restarts: results it held are not lost
   const t0 = await run("nas", 25, async () => {
     await redis.stop();
     // Results arrive while Redis is away, then the history stops and starts again before Redis is back.
-    await waitFor("results held in memory", () => (handles.recorder.buffered > 0 ? true : undefined), { timeout: 10_000 });
+    await waitFor("results held in memory", () => (handles.recorder.buffered > 0 ? true : undefined), {
+      timeout: 10_000,
+    });
     await history?.stop();
     await redis.restart();
     await startHistory();
@@ -133,15 +157,34 @@ test("loop events across a history member cut off mid-stream: the day's opened, 
     const loop = (i: number, status: Loop["status"], rev: number): Loop => {
       const at = new Date(clock.now()).toISOString();
       return {
-        id: `L${i}`, kind: "repo.dirty", entity: { type: "repo", repo: `/r/${i}` }, severity: "low", status, summary: "dirty", openedAt: at, updatedAt: at,
-        closedAt: status === "closed" ? at : null, snoozedUntil: null, suppressedBy: [], rev, evidence: {}, triage: null, history: [],
+        id: `L${i}`,
+        kind: "repo.dirty",
+        entity: { type: "repo", repo: `/r/${i}` },
+        severity: "low",
+        status,
+        summary: "dirty",
+        openedAt: at,
+        updatedAt: at,
+        closedAt: status === "closed" ? at : null,
+        snoozedUntil: null,
+        suppressedBy: [],
+        rev,
+        evidence: {},
+        triage: null,
+        history: [],
       };
     };
     let pending: Promise<void> | undefined;
     for (let i = 0; i < 30; i++) {
       await detector.publish(loopOpened, `L${i}`, { loop: loop(i, "open", 1), reason: "rule" }, { id: `loop:L${i}:1` });
       // Ten of them close again; the history is cut off after the 15th is opened.
-      if (i % 3 === 0) await detector.publish(loopClosed, `L${i}`, { loop: loop(i, "closed", 2), reason: "clean" }, { id: `loop:L${i}:2` });
+      if (i % 3 === 0)
+        await detector.publish(
+          loopClosed,
+          `L${i}`,
+          { loop: loop(i, "closed", 2), reason: "clean" },
+          { id: `loop:L${i}:2` },
+        );
       if (i === 15) {
         const old = history as RunningService;
         pending = (async () => {
@@ -153,10 +196,16 @@ test("loop events across a history member cut off mid-stream: the day's opened, 
       clock.advance(S);
     }
     await pending;
-    const today = await waitFor("every loop event recorded", async () => {
-      const d = (await handles.queries.trend(1))[0];
-      return d && count(d.opened) - count(before?.opened) >= 30 && count(d.closed) - count(before?.closed) >= 10 ? d : undefined;
-    }, { timeout: 30_000 });
+    const today = await waitFor(
+      "every loop event recorded",
+      async () => {
+        const d = (await handles.queries.trend(1))[0];
+        return d && count(d.opened) - count(before?.opened) >= 30 && count(d.closed) - count(before?.closed) >= 10
+          ? d
+          : undefined;
+      },
+      { timeout: 30_000 },
+    );
     assert.equal(today.date, day);
     assert.equal(count(today.opened) - count(before?.opened), 30, "opened once each");
     assert.equal(count(today.closed) - count(before?.closed), 10, "closed once each");

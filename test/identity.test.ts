@@ -8,7 +8,18 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inboxPrefixOf } from "@mirror/bus";
 import { DeadLetter, repoKey, toCeHeaders } from "@mirror/contracts";
-import { makeRepo, type Receiver, REPO_ROOT, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  makeRepo,
+  type Receiver,
+  REPO_ROOT,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
@@ -38,7 +49,14 @@ after(async () => {
 });
 
 const seed = (name: string) => new TextEncoder().encode(readFileSync(join(dir, `${name}.nk`), "utf8").trim());
-const as = (name: string) => connect({ servers: nats.url, name, authenticator: nkeyAuthenticator(seed(name)), inboxPrefix: inboxPrefixOf(name), maxReconnectAttempts: 0 });
+const as = (name: string) =>
+  connect({
+    servers: nats.url,
+    name,
+    authenticator: nkeyAuthenticator(seed(name)),
+    inboxPrefix: inboxPrefixOf(name),
+    maxReconnectAttempts: 0,
+  });
 
 test("under the generated permissions the whole mesh works, and forgery, anonymity and leaks are refused", async () => {
   const root = tempDir("mirror-e2e-roots-");
@@ -55,25 +73,40 @@ loops: { port: 0, rules: { repo.dirty: { after: 0s } } }
 model: { port: 0 }
 notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook.url}", secret: { secretFile: "${join(secrets, "hook.secret")}" } } ] }
 `,
-    { env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_IDENTITY_DIR: dir, MIRROR_HTTP_HOST: "127.0.0.1", MIRROR_E2E_TOKEN: token } },
+    {
+      env: {
+        MIRROR_NATS_URL: nats.url,
+        MIRROR_REDIS_URL: redis.url,
+        MIRROR_IDENTITY_DIR: dir,
+        MIRROR_HTTP_HOST: "127.0.0.1",
+        MIRROR_E2E_TOKEN: token,
+      },
+    },
   );
   try {
     await mesh.waitForLine(/provisioned MIRROR, MIRROR_DLQ and \d+ durable consumers as operator/, 30_000);
     const firing = await hook.waitFor(
       "firing repo.dirty for the dirty repo",
-      (r) => alertsOf(r.json).some((a) => a.status === "firing" && a.labels.alertname === "repo.dirty" && a.labels.repo === dirty),
+      (r) =>
+        alertsOf(r.json).some(
+          (a) => a.status === "firing" && a.labels.alertname === "repo.dirty" && a.labels.repo === dirty,
+        ),
       90_000,
     );
     assert.ok(firing.headers["webhook-signature"], "the webhook is signed with the secret read from its file");
 
-    const anonymous = await connect({ servers: nats.url, maxReconnectAttempts: 0 }).then((nc) => nc.close().then(() => undefined), (e: Error) => e);
+    const anonymous = await connect({ servers: nats.url, maxReconnectAttempts: 0 }).then(
+      (nc) => nc.close().then(() => undefined),
+      (e: Error) => e,
+    );
     assert.equal(anonymous?.name, "AuthorizationError", "an anonymous client is refused");
 
     const scanner = await as("scanner");
     const operator = await as("operator");
     try {
       const violation = waitFor("the permissions violation", async () => {
-        for await (const s of scanner.status()) if (s.type === "error" && /Permissions Violation/.test(String(s.error))) return String(s.error);
+        for await (const s of scanner.status())
+          if (s.type === "error" && /Permissions Violation/.test(String(s.error))) return String(s.error);
         return undefined;
       });
       scanner.publish("mirror.loop.opened.forged", JSON.stringify({}));
@@ -82,25 +115,50 @@ notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url
       const forgedPath = join(root, "forged");
       const key = repoKey(forgedPath);
       const h = headers();
-      for (const [k, v] of Object.entries(toCeHeaders({ id: "forged-snapshot-1", source: "scanner", type: "mirror.repo.snapshot.v1", time: new Date().toISOString() }))) h.set(k, v);
+      for (const [k, v] of Object.entries(
+        toCeHeaders({
+          id: "forged-snapshot-1",
+          source: "scanner",
+          type: "mirror.repo.snapshot.v1",
+          time: new Date().toISOString(),
+        }),
+      ))
+        h.set(k, v);
       const forged = await as("scanner");
-      await jetstream(forged).publish(`mirror.repo.snapshot.${key}`, JSON.stringify({ path: forgedPath }), { headers: h, msgID: "forged-snapshot-1" });
+      await jetstream(forged).publish(`mirror.repo.snapshot.${key}`, JSON.stringify({ path: forgedPath }), {
+        headers: h,
+        msgID: "forged-snapshot-1",
+      });
       await forged.close();
       const jsm = await jetstreamManager(operator);
-      const dead = await waitFor("the forged snapshot dead-lettered", async () => {
-        const m = await jsm.streams.getMessage("MIRROR_DLQ", { last_by_subj: "mirror.dlq.loop-detector" }).catch(() => undefined);
-        const d = m ? DeadLetter.parse(m.json()) : undefined;
-        return d?.headers["ce-id"] === "forged-snapshot-1" && d;
-      }, { timeout: 20_000 });
+      const dead = await waitFor(
+        "the forged snapshot dead-lettered",
+        async () => {
+          const m = await jsm.streams
+            .getMessage("MIRROR_DLQ", { last_by_subj: "mirror.dlq.loop-detector" })
+            .catch(() => undefined);
+          const d = m ? DeadLetter.parse(m.json()) : undefined;
+          return d?.headers["ce-id"] === "forged-snapshot-1" && d;
+        },
+        { timeout: 20_000 },
+      );
       assert.equal(dead.reason, "signature");
       assert.equal(dead.subject, `mirror.repo.snapshot.${key}`);
     } finally {
       await Promise.all([scanner.close(), operator.close()]);
     }
 
-    const ldPort = Number(/"port":(\d+)/.exec(mesh.output.find((l) => l.includes('"service":"loop-detector"') && l.includes("http listening")) ?? "")?.[1]);
+    const ldPort = Number(
+      /"port":(\d+)/.exec(
+        mesh.output.find((l) => l.includes('"service":"loop-detector"') && l.includes("http listening")) ?? "",
+      )?.[1],
+    );
     assert.ok(ldPort > 0, "the loop-detector's port is in its log");
-    const ack = (auth?: string) => fetch(`http://127.0.0.1:${ldPort}/loops/nope/ack`, { method: "POST", headers: auth ? { authorization: auth } : {} });
+    const ack = (auth?: string) =>
+      fetch(`http://127.0.0.1:${ldPort}/loops/nope/ack`, {
+        method: "POST",
+        headers: auth ? { authorization: auth } : {},
+      });
     assert.equal((await ack()).status, 401, "a state change without the token is refused");
     assert.notEqual((await ack(`Bearer ${token}`)).status, 401, "with the token it reaches the route");
     assert.equal((await fetch(`http://127.0.0.1:${ldPort}/loops`)).status, 200, "reads stay open");
@@ -109,13 +167,25 @@ notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url
     const discovered = await as("operator");
     try {
       const jsm = await jetstreamManager(discovered);
-      await waitFor("the tracker's status of the loop-detector, found by $SRV discovery", () => jsm.streams.getMessage("MIRROR", { last_by_subj: "mirror.service.status.loop-detector" }).catch(() => undefined), { timeout: 60_000, interval: 500 });
+      await waitFor(
+        "the tracker's status of the loop-detector, found by $SRV discovery",
+        () =>
+          jsm.streams
+            .getMessage("MIRROR", { last_by_subj: "mirror.service.status.loop-detector" })
+            .catch(() => undefined),
+        { timeout: 60_000, interval: 500 },
+      );
     } finally {
       await discovered.close();
     }
     // nats-server logs "Publish Violation" / "Subscription Violation" for every refused operation.
-    const logged = readFileSync(serverLog, "utf8").split("\n").filter((l) => /Violation/.test(l));
-    assert.ok(logged.some((l) => l.includes('"mirror.loop.opened.forged"')), "the provoked violation is in the server log");
+    const logged = readFileSync(serverLog, "utf8")
+      .split("\n")
+      .filter((l) => /Violation/.test(l));
+    assert.ok(
+      logged.some((l) => l.includes('"mirror.loop.opened.forged"')),
+      "the provoked violation is in the server log",
+    );
     const violations = logged.filter((l) => !l.includes('"mirror.loop.opened.forged"'));
     assert.deepEqual(violations, [], "the services needed nothing beyond the generated permissions");
   } finally {
@@ -124,7 +194,13 @@ notifier: { port: 0, groupWait: 0s, channels: [ { name: hook, type: webhook, url
     assert.ok(mesh.output.includes("mirror: stopped"), mesh.output.slice(-30).join("\n"));
   }
   const logs = mesh.output.join("\n");
-  for (const s of [token, "whsec_aG9vay1zZWNyZXQtZnJvbS1hLWZpbGU=", ...["scanner", "loop-detector", "notifier", "operator"].map((n) => readFileSync(join(dir, `${n}.nk`), "utf8").trim())]) {
+  for (const s of [
+    token,
+    "whsec_aG9vay1zZWNyZXQtZnJvbS1hLWZpbGU=",
+    ...["scanner", "loop-detector", "notifier", "operator"].map((n) =>
+      readFileSync(join(dir, `${n}.nk`), "utf8").trim(),
+    ),
+  ]) {
     assert.ok(!logs.includes(s), `a secret reached the logs: ${s.slice(0, 6)}…`);
   }
 });

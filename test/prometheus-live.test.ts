@@ -9,7 +9,19 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { DlqReason } from "@mirror/contracts";
-import { freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  makeRepo,
+  type Mesh,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { stringify } from "yaml";
 import { openProbe, type Probe } from "./faults-kit/probe.js";
 import { PROMETHEUS } from "./observability/queries.js";
@@ -38,14 +50,33 @@ async function startPrometheus(ports: Record<string, number>): Promise<void> {
   const config = {
     global: { scrape_interval: "1s", evaluation_interval: "1s" },
     rule_files: [join(PROMETHEUS, "alerts.yml")],
-    scrape_configs: [{ job_name: "mirror", static_configs: Object.entries(ports).map(([service, p]) => ({ targets: [`127.0.0.1:${p}`], labels: { service } })) }],
+    scrape_configs: [
+      {
+        job_name: "mirror",
+        static_configs: Object.entries(ports).map(([service, p]) => ({
+          targets: [`127.0.0.1:${p}`],
+          labels: { service },
+        })),
+      },
+    ],
   };
   writeFileSync(join(dir, "prometheus.yml"), stringify(config));
-  prom = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], { stdio: ["ignore", "pipe", "pipe"] });
+  prom = spawn(
+    "prometheus",
+    [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   prom.on("error", (err) => promLog.push(String(err)));
   prom.stderr?.on("data", (d: Buffer) => promLog.push(d.toString()));
   promUrl = `http://127.0.0.1:${port}`;
-  await waitFor("prometheus ready", async () => (await fetch(`${promUrl}/-/ready`).catch(() => null))?.ok, { timeout: 30_000 }).catch((err) => {
+  await waitFor("prometheus ready", async () => (await fetch(`${promUrl}/-/ready`).catch(() => null))?.ok, {
+    timeout: 30_000,
+  }).catch((err) => {
     throw new Error(`${(err as Error).message}: is the prometheus package installed (.ci/run)?\n${promLog.join("")}`);
   });
 }
@@ -72,7 +103,10 @@ model: { port: ${p("model-rules")} }
 `;
   // Prometheus first, so it scrapes the counters at 0 before anything fails.
   await startPrometheus(ports);
-  mesh = startMesh(yaml, { names: [...SERVICES], env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" } });
+  mesh = startMesh(yaml, {
+    names: [...SERVICES],
+    env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" },
+  });
   try {
     for (const name of SERVICES) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
   } catch (err) {
@@ -95,8 +129,12 @@ test("one webhook answering 400 and one garbage snapshot fire MirrorNotification
     "both alerts firing in Prometheus",
     async () => {
       const now = await firing();
-      const failing = now.find((a) => a.labels.alertname === "MirrorNotificationsFailing" && a.labels.channel === "hook");
-      const dlq = now.find((a) => a.labels.alertname === "MirrorDeadLettersGrowing" && a.labels.service === "loop-detector");
+      const failing = now.find(
+        (a) => a.labels.alertname === "MirrorNotificationsFailing" && a.labels.channel === "hook",
+      );
+      const dlq = now.find(
+        (a) => a.labels.alertname === "MirrorDeadLettersGrowing" && a.labels.service === "loop-detector",
+      );
       return failing && dlq ? { failing, dlq } : undefined;
     },
     { timeout: 120_000, interval: 1_000 },
@@ -104,7 +142,10 @@ test("one webhook answering 400 and one garbage snapshot fire MirrorNotification
   assert.equal(alerts.failing.labels.service, "notifier");
   assert.equal(alerts.failing.labels.severity, "critical");
   // Unsigned garbage is refused for its missing signature before its JSON is read (signing is on by default).
-  assert.ok(DlqReason.options.includes(alerts.dlq.labels.reason as DlqReason), `a dead-letter reason: ${alerts.dlq.labels.reason}`);
+  assert.ok(
+    DlqReason.options.includes(alerts.dlq.labels.reason as DlqReason),
+    `a dead-letter reason: ${alerts.dlq.labels.reason}`,
+  );
   assert.ok(Number(alerts.failing.value) >= 1 && Number(alerts.dlq.value) >= 1, "each counts at least the one failure");
 });
 
@@ -122,10 +163,14 @@ test("JetStream health reaches Prometheus without an exporter: each consumer's o
   const series = await waitFor(
     "mirror_jetstream_consumer_pending of the notifier's and the loop-detector's consumers",
     async () => {
-      const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent("mirror_jetstream_consumer_pending")}`);
+      const res = await fetch(
+        `${promUrl}/api/v1/query?query=${encodeURIComponent("mirror_jetstream_consumer_pending")}`,
+      );
       const body = (await res.json()) as { data: { result: { metric: Record<string, string> }[] } };
       const consumers = body.data.result.map((r) => r.metric.consumer);
-      return consumers.includes("notifier") && consumers.some((c) => c?.startsWith("loop-detector")) ? consumers : undefined;
+      return consumers.includes("notifier") && consumers.some((c) => c?.startsWith("loop-detector"))
+        ? consumers
+        : undefined;
     },
     { timeout: 30_000, interval: 1_000 },
   );

@@ -20,7 +20,9 @@ function sources(dir: string): string[] {
   });
 }
 
-const all = ["packages", "services"].flatMap((g) => readdirSync(join(REPO_ROOT, g)).flatMap((n) => sources(join(REPO_ROOT, g, n, "src"))));
+const all = ["packages", "services"].flatMap((g) =>
+  readdirSync(join(REPO_ROOT, g)).flatMap((n) => sources(join(REPO_ROOT, g, n, "src"))),
+);
 const rel = (f: string) => f.slice(REPO_ROOT.length).replace(/^\//, "");
 
 test("Lua scripts read KEYS[n] and ARGV[n] only to name them (`local loopKey = KEYS[1]`), or through defineLua", () => {
@@ -41,10 +43,12 @@ test("Lua scripts read KEYS[n] and ARGV[n] only to name them (`local loopKey = K
 
 test("Redis commands with a key written in place appear only in a service's store modules", () => {
   const isStore = (f: string) => ["store.ts", "keys.ts"].includes(basename(f)) || f.endsWith("-store.ts");
-  const COMMAND = /\b(redis|store|r|pipe)\b[\w.()]*\.(get|set|del|exists|incr|incrby|hget|hset|hsetnx|hgetall|hdel|hmget|hincrby|hvals|sadd|srem|smembers|scard|zadd|zrem|zrange|zrangebyscore|zscore|zcard|lpush|ltrim|lrange|mget|pexpire|expire)\(\s*["'`]/;
+  const COMMAND =
+    /\b(redis|store|r|pipe)\b[\w.()]*\.(get|set|del|exists|incr|incrby|hget|hset|hsetnx|hgetall|hdel|hmget|hincrby|hvals|sadd|srem|smembers|scard|zadd|zrem|zrange|zrangebyscore|zscore|zcard|lpush|ltrim|lrange|mget|pexpire|expire)\(\s*["'`]/;
   const bad: string[] = [];
   for (const file of all.filter((f) => rel(f).startsWith("services/") && !isStore(f))) {
-    for (const [i, line] of readFileSync(file, "utf8").split("\n").entries()) if (COMMAND.test(line)) bad.push(`${rel(file)}:${i + 1}: ${line.trim()}`);
+    for (const [i, line] of readFileSync(file, "utf8").split("\n").entries())
+      if (COMMAND.test(line)) bad.push(`${rel(file)}:${i + 1}: ${line.trim()}`);
   }
   assert.deepEqual(bad, [], "a key built outside the service's store module");
 });

@@ -6,9 +6,29 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { freePort, linesOf, type Mesh, type ServerHandle, servicePid, startMesh, startNats, startRedis, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  linesOf,
+  type Mesh,
+  type ServerHandle,
+  servicePid,
+  startMesh,
+  startNats,
+  startRedis,
+  waitFor,
+} from "@mirror/testkit";
 
-const SERVICES = ["scanner", "service-tracker", "loop-detector", "notifier", "model-rules", "model-openai", "model-anthropic", "history", "console"];
+const SERVICES = [
+  "scanner",
+  "service-tracker",
+  "loop-detector",
+  "notifier",
+  "model-rules",
+  "model-openai",
+  "model-anthropic",
+  "history",
+  "console",
+];
 
 let nats: ServerHandle;
 let redis: ServerHandle;
@@ -37,17 +57,30 @@ console:
   statusPages:
     - { slug: home, title: Home, checks: [web] }
 `;
-  const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1", ACC_ANTHROPIC_KEY: "sk-ant-acceptance-0123456789" };
+  const env = {
+    MIRROR_NATS_URL: nats.url,
+    MIRROR_REDIS_URL: redis.url,
+    MIRROR_HTTP_HOST: "127.0.0.1",
+    ACC_ANTHROPIC_KEY: "sk-ant-acceptance-0123456789",
+  };
   const mesh: Mesh = startMesh(yaml, { env, command });
-  const each = (pattern: RegExp) => Promise.all(SERVICES.map((name) => mesh.waitForLine(new RegExp(`^${name}\\s.*${pattern.source}`), 180_000)));
+  const each = (pattern: RegExp) =>
+    Promise.all(SERVICES.map((name) => mesh.waitForLine(new RegExp(`^${name}\\s.*${pattern.source}`), 180_000)));
   try {
     await each(/"msg":"service started"/);
     const pids = SERVICES.map((name) => servicePid(mesh, name));
-    if (separate) assert.ok(pids.every((p) => p !== undefined), `every service in its own process: ${pids}`);
+    if (separate)
+      assert.ok(
+        pids.every((p) => p !== undefined),
+        `every service in its own process: ${pids}`,
+      );
     const text = readFileSync(mesh.configFile, "utf8");
     const next = text
       .replaceAll("model: first-model", "model: second-model")
-      .replace("    - { slug: home, title: Home, checks: [web] }\n", "    - { slug: home, title: Home, checks: [web] }\n    - { slug: ops, title: Operations, checks: [web] }\n");
+      .replace(
+        "    - { slug: home, title: Home, checks: [web] }\n",
+        "    - { slug: home, title: Home, checks: [web] }\n    - { slug: ops, title: Operations, checks: [web] }\n",
+      );
     assert.notEqual(next, text);
 
     // Half-written: cut in the middle of the new status page's mapping.
@@ -60,18 +93,34 @@ console:
     // The completed save: applied everywhere, the new page served.
     writeFileSync(mesh.configFile, next);
     await each(/"msg":"config reloaded"/);
-    const page = await waitFor("the new status page", async () => {
-      const r = await fetch(`http://127.0.0.1:${consolePort}/status/ops.json`);
-      return r.status === 200 ? ((await r.json()) as { title: string }) : undefined;
-    }, { timeout: 10_000 });
+    const page = await waitFor(
+      "the new status page",
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${consolePort}/status/ops.json`);
+        return r.status === 200 ? ((await r.json()) as { title: string }) : undefined;
+      },
+      { timeout: 10_000 },
+    );
     assert.equal(page.title, "Operations");
-    const reloaded = (name: string) => JSON.parse((linesOf(mesh, name, /"msg":"config reloaded"/)[0] ?? "").replace(/^[^{]*/, "")) as Record<string, unknown>;
+    const reloaded = (name: string) =>
+      JSON.parse((linesOf(mesh, name, /"msg":"config reloaded"/)[0] ?? "").replace(/^[^{]*/, "")) as Record<
+        string,
+        unknown
+      >;
     assert.deepEqual(reloaded("model-openai").changed, ["model"]);
     assert.deepEqual(reloaded("model-anthropic").changed, ["model"]);
     assert.deepEqual(reloaded("console").statusPages, ["home", "ops"]);
     assert.deepEqual((reloaded("scanner").sections as string[]).sort(), ["console", "model"]);
-    assert.deepEqual(SERVICES.map((name) => servicePid(mesh, name)), pids, "no service process was restarted");
-    assert.deepEqual(SERVICES.map((name) => linesOf(mesh, name, /"msg":"service started"/).length), SERVICES.map(() => 1), "each service started once");
+    assert.deepEqual(
+      SERVICES.map((name) => servicePid(mesh, name)),
+      pids,
+      "no service process was restarted",
+    );
+    assert.deepEqual(
+      SERVICES.map((name) => linesOf(mesh, name, /"msg":"service started"/).length),
+      SERVICES.map(() => 1),
+      "each service started once",
+    );
     assert.equal(mesh.child.exitCode, null);
     assert.ok(!mesh.output.some((l) => l.includes("sk-ant-acceptance")), "the API key is in no log line");
   } finally {
@@ -79,7 +128,9 @@ console:
   }
 }
 
-test("pnpm start: every service rejects a half-written mirror.yaml and applies the completed one, same processes", { timeout: 400_000 }, async () => {
+test("pnpm start: every service rejects a half-written mirror.yaml and applies the completed one, same processes", {
+  timeout: 400_000,
+}, async () => {
   await everyServiceReloads(["pnpm", "start", ...SERVICES], true);
 });
 

@@ -8,7 +8,18 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { commitAll, makeRepo, type Receiver, REPO_ROOT, type ServerHandle, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  commitAll,
+  makeRepo,
+  type Receiver,
+  REPO_ROOT,
+  type ServerHandle,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { alertsOf } from "./faults-kit/hook.js";
 import { listenablePort } from "./faults-kit/mesh.js";
 
@@ -37,7 +48,15 @@ function run(dir: string, service: string, label: string, yaml: string): Proc {
   const output: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "services", service, "src", "main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_IDENTITY: "off", MIRROR_DATA_DIR: join(dir, `data-${label}`), MIRROR_LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      MIRROR_CONFIG: file,
+      MIRROR_NATS_URL: nats.url,
+      MIRROR_REDIS_URL: redis.url,
+      MIRROR_IDENTITY: "off",
+      MIRROR_DATA_DIR: join(dir, `data-${label}`),
+      MIRROR_LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   for (const s of [child.stdout, child.stderr]) s?.on("data", (d: Buffer) => output.push(...d.toString().split("\n")));
@@ -66,11 +85,19 @@ function count(): { firing: Map<string, Set<string>>; resolved: Map<string, Set<
   return { firing, resolved, resent };
 }
 
-test("two loop-detectors and two notifiers, one of each killed -9 mid-run: each of 40 repos gets one firing and one resolved", { timeout: 170_000 }, async (t) => {
+test("two loop-detectors and two notifiers, one of each killed -9 mid-run: each of 40 repos gets one firing and one resolved", {
+  timeout: 170_000,
+}, async (t) => {
   const dir = tempDir("mirror-replicas-e2e-");
   const root = join(dir, "roots");
   const repos = Array.from({ length: REPOS }, (_, i) => makeRepo(join(root, `repo-${String(i).padStart(2, "0")}`)));
-  const ports = { scanner: await listenablePort(), la: await listenablePort(), lb: await listenablePort(), na: await listenablePort(), nb: await listenablePort() };
+  const ports = {
+    scanner: await listenablePort(),
+    la: await listenablePort(),
+    lb: await listenablePort(),
+    na: await listenablePort(),
+    nb: await listenablePort(),
+  };
   const base = `scanner: { port: ${ports.scanner}, roots: [ "${root}" ], interval: 1s }
 loops: { PORT_LOOPS, rules: { repo.dirty: { after: 0s } } }
 notifier:
@@ -83,7 +110,8 @@ notifier:
   maxAttempts: 100
   channels: [ { name: hook, type: webhook, url: "${hook.url}" } ]
 `;
-  const yaml = (loops: number, notifier: number) => base.replace("PORT_LOOPS", `port: ${loops}`).replace("PORT_NOTIFIER", `port: ${notifier}`);
+  const yaml = (loops: number, notifier: number) =>
+    base.replace("PORT_LOOPS", `port: ${loops}`).replace("PORT_NOTIFIER", `port: ${notifier}`);
   const procs: Proc[] = [];
   const start = (service: string, label: string, loops: number, notifier: number) => {
     const p = run(dir, service, label, yaml(loops, notifier));
@@ -99,9 +127,13 @@ notifier:
     start("loop-detector", "loops-b", ports.lb, ports.nb);
     start("notifier", "notifier-b", ports.lb, ports.nb);
     start("scanner", "scanner", ports.la, ports.na);
-    await waitFor("every process started", () => procs.every(started), { timeout: 90_000, interval: 200 }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${procs.flatMap((p) => p.output.slice(-5).map((l) => `${p.name}: ${l}`)).join("\n")}`);
-    });
+    await waitFor("every process started", () => procs.every(started), { timeout: 90_000, interval: 200 }).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}\n${procs.flatMap((p) => p.output.slice(-5).map((l) => `${p.name}: ${l}`)).join("\n")}`,
+        );
+      },
+    );
     phase("started");
     // Both replicas of each take messages from the shared durable consumers (and 2 s for the scanner's first clean pass).
     await new Promise((r) => setTimeout(r, 2_000));
@@ -125,18 +157,26 @@ notifier:
     // A moment for any second (wrong) message to arrive.
     await new Promise((r) => setTimeout(r, 3_000));
     const c = count();
-    const twice = (m: Map<string, Set<string>>) => [...m].filter(([, ids]) => ids.size !== 1).map(([repo, ids]) => `${repo}: ${ids.size}`);
+    const twice = (m: Map<string, Set<string>>) =>
+      [...m].filter(([, ids]) => ids.size !== 1).map(([repo, ids]) => `${repo}: ${ids.size}`);
     t.diagnostic(`phases: ${phases.join(", ")}`);
     const firstAt = new Map<string, number>();
     for (const r of hook.requests) {
       const id = String(r.headers["webhook-id"] ?? "");
       if (!firstAt.has(id)) firstAt.set(id, r.at);
       else if (process.env.MIRROR_TEST_VERBOSE) {
-        t.diagnostic(`re-sent ${id} +${r.at - (firstAt.get(id) as number)} ms at +${r.at - t0} ms ${alertsOf(r).map((a) => a.status).join()} ${JSON.stringify(r.headers)}`);
-        for (const p of procs) for (const l of p.output) if (l.includes(id)) t.diagnostic(`  ${p.name}: ${l.slice(0, 400)}`);
+        t.diagnostic(
+          `re-sent ${id} +${r.at - (firstAt.get(id) as number)} ms at +${r.at - t0} ms ${alertsOf(r)
+            .map((a) => a.status)
+            .join()} ${JSON.stringify(r.headers)}`,
+        );
+        for (const p of procs)
+          for (const l of p.output) if (l.includes(id)) t.diagnostic(`  ${p.name}: ${l.slice(0, 400)}`);
       }
     }
-    t.diagnostic(`requests ${hook.requests.length}, firing ${c.firing.size}, resolved ${c.resolved.size}, re-sent ids ${c.resent}`);
+    t.diagnostic(
+      `requests ${hook.requests.length}, firing ${c.firing.size}, resolved ${c.resolved.size}, re-sent ids ${c.resent}`,
+    );
     assert.deepEqual(twice(c.firing), [], "each repo one firing");
     assert.deepEqual(twice(c.resolved), [], "each repo one resolved");
     assert.equal(c.firing.size, REPOS);

@@ -10,7 +10,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
-import { freePort, makeRepo, type NatsCluster, REPO_ROOT, type RedisSentinelSet, startMesh, startNatsCluster, startRedisSentinel, tempDir, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  makeRepo,
+  type NatsCluster,
+  REPO_ROOT,
+  type RedisSentinelSet,
+  startMesh,
+  startNatsCluster,
+  startRedisSentinel,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
@@ -41,7 +52,9 @@ const ready = async (port: number) => {
   }
 };
 
-test("pnpm start on a NATS cluster and Redis Sentinel, with MIRROR_PORT_OFFSET: streams at 3 replicas, ready again after kill -9 of the Redis master and a NATS node", { timeout: 240_000 }, async (t) => {
+test("pnpm start on a NATS cluster and Redis Sentinel, with MIRROR_PORT_OFFSET: streams at 3 replicas, ready again after kill -9 of the Redis master and a NATS node", {
+  timeout: 240_000,
+}, async (t) => {
   const root = tempDir("mirror-scale-roots-");
   makeRepo(join(root, "repo"));
   const [a, b] = [await freePort(), await freePort()].sort((x, y) => x - y) as [number, number];
@@ -50,12 +63,23 @@ test("pnpm start on a NATS cluster and Redis Sentinel, with MIRROR_PORT_OFFSET: 
 store: { sentinels: [${rs.sentinelAddrs.map((s) => `"${s}"`).join(", ")}], name: ${rs.name} }
 scanner: { roots: [ "${root}" ], interval: 1s, port: ${a} }
 `,
-    { names: ["scanner"], env: { MIRROR_NATS_URL: cluster.url, MIRROR_IDENTITY_DIR: dir, MIRROR_HTTP_HOST: "127.0.0.1", MIRROR_PORT_OFFSET: String(b - a) } },
+    {
+      names: ["scanner"],
+      env: {
+        MIRROR_NATS_URL: cluster.url,
+        MIRROR_IDENTITY_DIR: dir,
+        MIRROR_HTTP_HOST: "127.0.0.1",
+        MIRROR_PORT_OFFSET: String(b - a),
+      },
+    },
   );
   after(() => mesh.stop());
   try {
     await mesh.waitForLine(/provisioned MIRROR, MIRROR_DLQ and \d+ durable consumers as operator/, 60_000);
-    await waitFor("the scanner ready at its port + MIRROR_PORT_OFFSET", () => ready(b), { timeout: 60_000, interval: 200 });
+    await waitFor("the scanner ready at its port + MIRROR_PORT_OFFSET", () => ready(b), {
+      timeout: 60_000,
+      interval: 200,
+    });
     assert.equal(await ready(a), false, "nothing on the unshifted port");
 
     const operator = await connect({
@@ -66,22 +90,36 @@ scanner: { roots: [ "${root}" ], interval: 1s, port: ${a} }
     });
     after(() => operator.close());
     const jsm = await jetstreamManager(operator);
-    for (const s of [STREAM.name, DLQ_STREAM.name]) assert.equal((await jsm.streams.info(s)).config.num_replicas, 3, `${s} provisioned at 3 replicas`);
+    for (const s of [STREAM.name, DLQ_STREAM.name])
+      assert.equal((await jsm.streams.info(s)).config.num_replicas, 3, `${s} provisioned at 3 replicas`);
 
     const old = await rs.masterPort();
     const t0 = Date.now();
     await rs.killMaster();
     await rs.failedOver(old);
-    await waitFor("the scanner ready after the Redis failover", () => ready(b), { timeout: 30_000, interval: 100 }).catch((err) => {
-      throw new Error(`${err.message}\n${mesh.output.filter((l) => /store|redis|sentinel/i.test(l)).slice(-20).join("\n")}`);
+    await waitFor("the scanner ready after the Redis failover", () => ready(b), {
+      timeout: 30_000,
+      interval: 100,
+    }).catch((err) => {
+      throw new Error(
+        `${err.message}\n${mesh.output
+          .filter((l) => /store|redis|sentinel/i.test(l))
+          .slice(-20)
+          .join("\n")}`,
+      );
     });
     const redisMs = Date.now() - t0;
-    assert.ok(mesh.output.some((l) => /store reconnected/.test(l)), "the scanner's store reconnected to the promoted master");
+    assert.ok(
+      mesh.output.some((l) => /store reconnected/.test(l)),
+      "the scanner's store reconnected to the promoted master",
+    );
 
     const t1 = Date.now();
     await cluster.nodes[0]?.kill();
     await waitFor("the scanner ready with one NATS node gone", () => ready(b), { timeout: 30_000, interval: 100 });
-    t.diagnostic(`Redis master killed: ready again after ${redisMs} ms; NATS node n1 killed: ready ${Date.now() - t1} ms after`);
+    t.diagnostic(
+      `Redis master killed: ready again after ${redisMs} ms; NATS node n1 killed: ready ${Date.now() - t1} ms after`,
+    );
   } finally {
     assert.equal(await mesh.stop(), 0, "Ctrl-C stops it cleanly");
   }

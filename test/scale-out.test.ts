@@ -12,7 +12,19 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { STREAM } from "@mirror/contracts";
-import { commitAll, makeRepo, type NatsCluster, type Receiver, REPO_ROOT, type RedisSentinelSet, startNatsCluster, startReceiver, startRedisSentinel, tempDir, waitFor } from "@mirror/testkit";
+import {
+  commitAll,
+  makeRepo,
+  type NatsCluster,
+  type Receiver,
+  REPO_ROOT,
+  type RedisSentinelSet,
+  startNatsCluster,
+  startReceiver,
+  startRedisSentinel,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { alertsOf } from "./faults-kit/hook.js";
@@ -46,7 +58,14 @@ function run(dir: string, service: string, label: string, yaml: string): Proc {
   const output: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "services", service, "src", "main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MIRROR_CONFIG: file, MIRROR_NATS_URL: cluster.url, MIRROR_IDENTITY: "off", MIRROR_DATA_DIR: join(dir, `data-${label}`), MIRROR_LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      MIRROR_CONFIG: file,
+      MIRROR_NATS_URL: cluster.url,
+      MIRROR_IDENTITY: "off",
+      MIRROR_DATA_DIR: join(dir, `data-${label}`),
+      MIRROR_LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   for (const s of [child.stdout, child.stderr]) s?.on("data", (d: Buffer) => output.push(...d.toString().split("\n")));
@@ -74,7 +93,9 @@ function notifications(): { firing: Map<string, Set<string>>; resolved: Map<stri
   return { firing, resolved, resent };
 }
 
-test("scale-out: NATS cluster, Redis Sentinel, two replicas of every service; kill -9 of a NATS node, a replica of each and the Redis master", { timeout: 180_000 }, async (t) => {
+test("scale-out: NATS cluster, Redis Sentinel, two replicas of every service; kill -9 of a NATS node, a replica of each and the Redis master", {
+  timeout: 180_000,
+}, async (t) => {
   const t0 = Date.now();
   const phases: string[] = [];
   const phase = (name: string) => phases.push(`${name} +${((Date.now() - t0) / 1000).toFixed(1)}s`);
@@ -123,44 +144,76 @@ model: { port: ${await listenablePort()} }
     const configs = { a: await yaml(), b: await yaml() };
     const first = run(dir, "loop-detector", "loop-detector-a", configs.a);
     procs.push(first);
-    await waitFor("the first member started", () => started(first), { timeout: 60_000, interval: 250 }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${first.output.slice(-10).join("\n")}`);
-    });
+    await waitFor("the first member started", () => started(first), { timeout: 60_000, interval: 250 }).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${first.output.slice(-10).join("\n")}`);
+      },
+    );
     for (const replica of ["a", "b"] as const) {
-      for (const s of SERVICES) if (`${s}-${replica}` !== first.label) procs.push(run(dir, s, `${s}-${replica}`, configs[replica]));
+      for (const s of SERVICES)
+        if (`${s}-${replica}` !== first.label) procs.push(run(dir, s, `${s}-${replica}`, configs[replica]));
     }
-    await waitFor("every replica started", () => procs.every(started), { timeout: 100_000, interval: 250 }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${procs.filter((p) => !started(p)).flatMap((p) => p.output.slice(-5).map((l) => `${p.label}: ${l}`)).join("\n")}`);
-    });
+    await waitFor("every replica started", () => procs.every(started), { timeout: 100_000, interval: 250 }).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}\n${procs
+            .filter((p) => !started(p))
+            .flatMap((p) => p.output.slice(-5).map((l) => `${p.label}: ${l}`))
+            .join("\n")}`,
+        );
+      },
+    );
     phase("started");
     await new Promise((r) => setTimeout(r, 2_000));
     const steadyFrom = Date.now();
     for (const r of repos) writeFileSync(join(r, "wip.txt"), "unfinished\n");
     phase("dirty");
-    await waitFor("some firings", () => notifications().firing.size >= 10, { timeout: 60_000, interval: 50 }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${procs.flatMap((p) => p.output.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-4).map((l) => `${p.label}: ${l.slice(0, 300)}`)).join("\n")}`);
-    });
+    await waitFor("some firings", () => notifications().firing.size >= 10, { timeout: 60_000, interval: 50 }).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}\n${procs
+            .flatMap((p) =>
+              p.output
+                .filter((l) => /"level":"(warn|error)"/.test(l))
+                .slice(-4)
+                .map((l) => `${p.label}: ${l.slice(0, 300)}`),
+            )
+            .join("\n")}`,
+        );
+      },
+    );
     // The faults, together: a NATS node, replica a of every service, the Redis master.
     const victims = procs.filter((p) => p.label.endsWith("-a"));
     const oldMaster = await rs.masterPort();
-    await Promise.all([cluster.nodes[0]?.kill(), rs.killMaster(), ...victims.map(async (p) => {
-      p.child.kill("SIGKILL");
-      await once(p.child, "exit");
-    })]);
+    await Promise.all([
+      cluster.nodes[0]?.kill(),
+      rs.killMaster(),
+      ...victims.map(async (p) => {
+        p.child.kill("SIGKILL");
+        await once(p.child, "exit");
+      }),
+    ]);
     const killedAt = Date.now();
     phase(`killed nats n1, the redis master and replica a of each after ${notifications().firing.size} firings`);
     await rs.failedOver(oldMaster);
     phase("redis failed over");
-    await waitFor("every repo's firing", () => notifications().firing.size === REPOS, { timeout: 60_000, interval: 100 });
+    await waitFor("every repo's firing", () => notifications().firing.size === REPOS, {
+      timeout: 60_000,
+      interval: 100,
+    });
     phase("all firing");
     for (const r of repos) commitAll(r, "finish");
-    await waitFor("every repo's resolved", () => notifications().resolved.size === REPOS, { timeout: 60_000, interval: 100 });
+    await waitFor("every repo's resolved", () => notifications().resolved.size === REPOS, {
+      timeout: 60_000,
+      interval: 100,
+    });
     phase("all resolved");
     await new Promise((r) => setTimeout(r, 3_000));
     const endAt = Date.now();
 
     const c = notifications();
-    const notOnce = (m: Map<string, Set<string>>) => [...m].filter(([, ids]) => ids.size !== 1).map(([repo, ids]) => `${repo}: ${ids.size}`);
+    const notOnce = (m: Map<string, Set<string>>) =>
+      [...m].filter(([, ids]) => ids.size !== 1).map(([repo, ids]) => `${repo}: ${ids.size}`);
     // Checks: from the steady start to the end, no gap between two probes over two intervals.
     const gaps = checks.map((n) => {
       const h = (hits.get(n) ?? []).filter((x) => x >= steadyFrom - INTERVAL);
@@ -173,7 +226,9 @@ model: { port: ${await listenablePort()} }
       return { n, worst: Math.max(worst, endAt - (h.at(-1) ?? 0)), from: from - killedAt };
     });
     const worstThree = [...gaps].sort((x, y) => y.worst - x.worst).slice(0, 3);
-    t.diagnostic(`worst gaps: ${worstThree.map((g) => `${g.n} ${g.worst} ms from ${g.from} ms after the kills`).join(", ")}`);
+    t.diagnostic(
+      `worst gaps: ${worstThree.map((g) => `${g.n} ${g.worst} ms from ${g.from} ms after the kills`).join(", ")}`,
+    );
     const unrun = gaps.filter((g) => g.worst > 2 * INTERVAL + 300);
     // The stream: every loop opened and closed, on the surviving nodes.
     const jsm = await jetstreamManager(nc);
@@ -182,13 +237,22 @@ model: { port: ${await listenablePort()} }
     const opened = subjects.filter((s) => s.startsWith("mirror.loop.opened.")).length;
     const closed = subjects.filter((s) => s.startsWith("mirror.loop.closed.")).length;
     t.diagnostic(`phases: ${phases.join(", ")}`);
-    t.diagnostic(`requests ${hook.requests.length}, firing ${c.firing.size}, resolved ${c.resolved.size}, re-sent ids ${c.resent}; worst check gap ${Math.max(...gaps.map((g) => g.worst))} ms (${INTERVAL} ms interval), ${((endAt - killedAt) / 1000).toFixed(1)} s after the kills; loops opened ${opened}, closed ${closed}; stream replicas ${info.config.num_replicas}`);
+    t.diagnostic(
+      `requests ${hook.requests.length}, firing ${c.firing.size}, resolved ${c.resolved.size}, re-sent ids ${c.resent}; worst check gap ${Math.max(...gaps.map((g) => g.worst))} ms (${INTERVAL} ms interval), ${((endAt - killedAt) / 1000).toFixed(1)} s after the kills; loops opened ${opened}, closed ${closed}; stream replicas ${info.config.num_replicas}`,
+    );
     assert.deepEqual(notOnce(c.firing), [], "each repo one firing");
     assert.deepEqual(notOnce(c.resolved), [], "each repo one resolved");
     assert.equal(c.firing.size, REPOS);
     assert.equal(c.resolved.size, REPOS);
-    assert.deepEqual(unrun.map((g) => `${g.n}: ${g.worst} ms`), [], "no check unrun for more than two intervals");
-    assert.ok(opened >= REPOS && closed >= REPOS, `every loop's events in the stream: opened ${opened}, closed ${closed}`);
+    assert.deepEqual(
+      unrun.map((g) => `${g.n}: ${g.worst} ms`),
+      [],
+      "no check unrun for more than two intervals",
+    );
+    assert.ok(
+      opened >= REPOS && closed >= REPOS,
+      `every loop's events in the stream: opened ${opened}, closed ${closed}`,
+    );
     assert.equal(info.config.num_replicas, 3);
   } finally {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");

@@ -16,8 +16,21 @@ import { Redis } from "ioredis";
 import { listenablePort } from "./faults-kit/mesh.js";
 
 /** One reply (or the error's message) of a Redis command through a client with no retries. */
-async function tryRedis(port: number, login: { username?: string; password?: string }, run: (r: Redis) => Promise<unknown>): Promise<string> {
-  const r = new Redis({ port, host: "127.0.0.1", ...login, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+async function tryRedis(
+  port: number,
+  login: { username?: string; password?: string },
+  run: (r: Redis) => Promise<unknown>,
+): Promise<string> {
+  const r = new Redis({
+    port,
+    host: "127.0.0.1",
+    ...login,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   r.on("error", () => undefined);
   try {
     await r.connect();
@@ -29,8 +42,15 @@ async function tryRedis(port: number, login: { username?: string; password?: str
   }
 }
 
-test("fresh pnpm start with embedded servers: identity on, anonymous NATS refused, Redis default user off, one service cannot read another's keys", { timeout: 300_000 }, async () => {
-  const [natsPort, redisPort, scannerPort, loopsPort] = [await listenablePort(), await listenablePort(), await listenablePort(), await listenablePort()];
+test("fresh pnpm start with embedded servers: identity on, anonymous NATS refused, Redis default user off, one service cannot read another's keys", {
+  timeout: 300_000,
+}, async () => {
+  const [natsPort, redisPort, scannerPort, loopsPort] = [
+    await listenablePort(),
+    await listenablePort(),
+    await listenablePort(),
+    await listenablePort(),
+  ];
   const repo = makeRepo(join(tempDir("mirror-secure-"), "repo"));
   const yaml = `bus: { url: "nats://127.0.0.1:${natsPort}" }
 store: { url: "redis://127.0.0.1:${redisPort}" }
@@ -38,23 +58,40 @@ scanner: { port: ${scannerPort}, roots: [ "${join(repo, "..")}" ], interval: 1s 
 loops: { port: ${loopsPort} }
 `;
   // Empty overrides: nothing listens at this mirror.yaml's URLs, so pnpm start embeds both servers.
-  const mesh = startMesh(yaml, { names: ["scanner", "loop-detector"], env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "" } });
+  const mesh = startMesh(yaml, {
+    names: ["scanner", "loop-detector"],
+    env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "" },
+  });
   const idDir = join(mesh.dataDir, "identity");
   try {
-    for (const name of ["scanner", "loop-detector"]) await mesh.waitForLine(new RegExp(`^${name}\\s*\\| .*"msg":"service started"`), 180_000);
-    assert.ok(mesh.output.some((l) => l.startsWith(`mirror: made the mesh's identities in ${idDir}`)), "pnpm start made the identities");
-    for (const name of ["scanner", "loop-detector", "operator"]) assert.equal(statSync(join(idDir, `${name}.nk`)).mode & 0o777, 0o600, `${name}.nk is 0600`);
-    assert.ok(mesh.output.some((l) => /^scanner\s*\| .*"verifies":true.*"msg":"bus connected"/.test(l)), "the scanner connected with its key and verifies");
+    for (const name of ["scanner", "loop-detector"])
+      await mesh.waitForLine(new RegExp(`^${name}\\s*\\| .*"msg":"service started"`), 180_000);
+    assert.ok(
+      mesh.output.some((l) => l.startsWith(`mirror: made the mesh's identities in ${idDir}`)),
+      "pnpm start made the identities",
+    );
+    for (const name of ["scanner", "loop-detector", "operator"])
+      assert.equal(statSync(join(idDir, `${name}.nk`)).mode & 0o777, 0o600, `${name}.nk is 0600`);
+    assert.ok(
+      mesh.output.some((l) => /^scanner\s*\| .*"verifies":true.*"msg":"bus connected"/.test(l)),
+      "the scanner connected with its key and verifies",
+    );
 
     // The embedded nats-server's monitoring endpoint answers on loopback (JetStream health without an exporter).
-    const monitor = mesh.output.map((l) => /the embedded nats-server's monitoring endpoint: http:\/\/127\.0\.0\.1:(\d+)\/varz/.exec(l)?.[1]).find(Boolean);
+    const monitor = mesh.output
+      .map((l) => /the embedded nats-server's monitoring endpoint: http:\/\/127\.0\.0\.1:(\d+)\/varz/.exec(l)?.[1])
+      .find(Boolean);
     if (natsPort + 4000 <= 65535) {
       assert.ok(monitor, "pnpm start names the monitoring endpoint");
       assert.equal((await fetch(`http://127.0.0.1:${monitor}/varz`)).status, 200);
     }
 
     // NATS: an anonymous client is refused.
-    const anon = await connect({ servers: `nats://127.0.0.1:${natsPort}`, maxReconnectAttempts: 0, timeout: 3_000 }).then(
+    const anon = await connect({
+      servers: `nats://127.0.0.1:${natsPort}`,
+      maxReconnectAttempts: 0,
+      timeout: 3_000,
+    }).then(
       async (nc) => {
         await nc.close();
         return "connected";
@@ -67,22 +104,56 @@ loops: { port: ${loopsPort} }
     assert.deepEqual(await redisExchange("127.0.0.1", redisPort, [["PING"]]), ["-NOAUTH Authentication required."]);
     assert.match((await redisExchange("127.0.0.1", redisPort, [["AUTH", "default", ""]]))[0] ?? "", /^-WRONGPASS/);
     assert.match((await redisExchange("127.0.0.1", redisPort, [["AUTH", "nopass-guess"]]))[0] ?? "", /^-WRONGPASS/);
-    const login = (name: string) => ({ username: name, password: storePassword(readFileSync(join(idDir, `${name}.nk`), "utf8")) });
+    const login = (name: string) => ({
+      username: name,
+      password: storePassword(readFileSync(join(idDir, `${name}.nk`), "utf8")),
+    });
     assert.match((await redisExchange("127.0.0.1", redisPort, [["AUTH", "scanner", "guess"]]))[0] ?? "", /^-WRONGPASS/);
 
     // The services work under their users: the scanner's snapshot becomes loop-detector state.
-    const ownKeys = (name: string) => tryRedis(redisPort, login(name), async (r) => (await r.scan("0", "MATCH", `mirror:${name}:*`, "COUNT", "1000"))[1].length);
-    await waitFor("the scanner's and the loop-detector's own keys", async () => Number(await ownKeys("scanner")) > 0 && Number(await ownKeys("loop-detector")) > 0, { timeout: 60_000, interval: 250 });
-    assert.deepEqual(mesh.output.filter((l) => /NOPERM|WRONGPASS|NOAUTH/.test(l)), [], "no service was refused by Redis");
-    assert.equal(await tryRedis(redisPort, login("scanner"), (r) => r.set("mirror:scanner:probe", "1")), "OK", "the scanner writes its own prefix");
+    const ownKeys = (name: string) =>
+      tryRedis(
+        redisPort,
+        login(name),
+        async (r) => (await r.scan("0", "MATCH", `mirror:${name}:*`, "COUNT", "1000"))[1].length,
+      );
+    await waitFor(
+      "the scanner's and the loop-detector's own keys",
+      async () => Number(await ownKeys("scanner")) > 0 && Number(await ownKeys("loop-detector")) > 0,
+      { timeout: 60_000, interval: 250 },
+    );
+    assert.deepEqual(
+      mesh.output.filter((l) => /NOPERM|WRONGPASS|NOAUTH/.test(l)),
+      [],
+      "no service was refused by Redis",
+    );
+    assert.equal(
+      await tryRedis(redisPort, login("scanner"), (r) => r.set("mirror:scanner:probe", "1")),
+      "OK",
+      "the scanner writes its own prefix",
+    );
     // ... and reaches nothing else: another service's keys, a silence, the keyspace.
     assert.match(await tryRedis(redisPort, login("scanner"), (r) => r.get("mirror:loop-detector:loops")), /NOPERM/);
-    assert.match(await tryRedis(redisPort, login("scanner"), (r) => r.hset("mirror:notifier:silences", "x", "{}")), /NOPERM/);
+    assert.match(
+      await tryRedis(redisPort, login("scanner"), (r) => r.hset("mirror:notifier:silences", "x", "{}")),
+      /NOPERM/,
+    );
     assert.match(await tryRedis(redisPort, login("scanner"), (r) => r.keys("*")), /NOPERM/);
     assert.match(await tryRedis(redisPort, login("loop-detector"), (r) => r.flushall()), /NOPERM/);
 
     // The owner's CLI finds the identity pnpm start made, with no variable set.
-    const loops = spawnSync("pnpm", ["mirror", "loops"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "" } });
+    const loops = spawnSync("pnpm", ["mirror", "loops"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        MIRROR_CONFIG: mesh.configFile,
+        MIRROR_DATA_DIR: mesh.dataDir,
+        MIRROR_NATS_URL: "",
+        MIRROR_REDIS_URL: "",
+        MIRROR_IDENTITY_DIR: "",
+      },
+    });
     assert.equal(loops.status, 0, `pnpm mirror loops: ${loops.stderr}`);
   } finally {
     await mesh.stop();
@@ -91,10 +162,13 @@ loops: { port: ${loopsPort} }
 
 test("MIRROR_IDENTITY=off is the one opt-out, and it is said loudly", { timeout: 120_000 }, async () => {
   const [natsPort, redisPort, modelPort] = [await listenablePort(), await listenablePort(), await listenablePort()];
-  const mesh = startMesh(`bus: { url: "nats://127.0.0.1:${natsPort}" }\nstore: { url: "redis://127.0.0.1:${redisPort}" }\nmodel: { port: ${modelPort} }\n`, {
-    names: ["model-rules"],
-    env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "off" },
-  });
+  const mesh = startMesh(
+    `bus: { url: "nats://127.0.0.1:${natsPort}" }\nstore: { url: "redis://127.0.0.1:${redisPort}" }\nmodel: { port: ${modelPort} }\n`,
+    {
+      names: ["model-rules"],
+      env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "off" },
+    },
+  );
   try {
     await mesh.waitForLine(/^model-rules\s*\| .*"msg":"service started"/, 120_000);
     assert.ok(mesh.output.some((l) => /^mirror: WARNING: MIRROR_IDENTITY=off: identity is OFF/.test(l)));

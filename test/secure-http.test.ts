@@ -50,7 +50,9 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   });
 }
 
-test("fresh pnpm start, no token configured: POST /loops/... is 401, loopback only, /ping/<name> records nothing", { timeout: 240_000 }, async () => {
+test("fresh pnpm start, no token configured: POST /loops/... is 401, loopback only, /ping/<name> records nothing", {
+  timeout: 240_000,
+}, async () => {
   const [trackerPort, loopsPort] = [await freePort(), await freePort()];
   const yaml = `tracker: { port: ${trackerPort}, mesh: { enabled: false }, checks: [ { name: nightly-backup, heartbeat: { every: 1h, grace: 5m } } ] }
 loops: { port: ${loopsPort} }
@@ -58,14 +60,19 @@ loops: { port: ${loopsPort} }
   const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "" };
   const mesh = startMesh(yaml, { names: ["service-tracker", "loop-detector"], env });
   try {
-    for (const name of ["service-tracker", "loop-detector"]) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
+    for (const name of ["service-tracker", "loop-detector"])
+      await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
     const tokenFile = join(mesh.dataDir, "http-token");
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
     const token = mesh.httpToken();
 
     const loops = `http://127.0.0.1:${loopsPort}`;
     const post = (path: string, body: unknown, auth?: string) =>
-      fetch(`${loops}${path}`, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body) });
+      fetch(`${loops}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+        body: JSON.stringify(body),
+      });
     for (const [path, body] of [
       ["/loops/0123456789abcdef/close", {}],
       ["/loops/0123456789abcdef/snooze", { for: "3650d" }],
@@ -73,14 +80,22 @@ loops: { port: ${loopsPort} }
     ] as const) {
       assert.equal((await post(path, body)).status, 401, `${path} without a credential`);
       assert.equal((await post(path, body, "Bearer guessed-token-123")).status, 401, `${path} with a wrong token`);
-      assert.notEqual((await post(path, body, `Bearer ${token}`)).status, 401, `${path} with the token gets past the check`);
+      assert.notEqual(
+        (await post(path, body, `Bearer ${token}`)).status,
+        401,
+        `${path} with the token gets past the check`,
+      );
     }
     assert.equal((await fetch(`${loops}/loops`)).status, 200, "reads stay open on loopback");
 
     for (const port of [trackerPort, loopsPort]) {
       const addrs = listeners(port);
       assert.ok(addrs.length > 0, `something listens on ${port}`);
-      assert.deepEqual(addrs.filter((a) => !LOOPBACK.has(a)), [], `port ${port} listens beyond loopback`);
+      assert.deepEqual(
+        addrs.filter((a) => !LOOPBACK.has(a)),
+        [],
+        `port ${port} listens beyond loopback`,
+      );
     }
 
     const tracker = `http://127.0.0.1:${trackerPort}`;
@@ -93,7 +108,8 @@ loops: { port: ${loopsPort} }
     const cliEnv = { MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, ...env };
     const listed = await cli(["checks", "--json"], cliEnv);
     assert.equal(listed.code, 0, listed.stderr);
-    const [check] = (JSON.parse(listed.stdout) as { checks: { name: string; state: string; pingUrl?: string }[] }).checks;
+    const [check] = (JSON.parse(listed.stdout) as { checks: { name: string; state: string; pingUrl?: string }[] })
+      .checks;
     assert.equal(check?.name, "nightly-backup");
     assert.equal(check?.state, "unknown", "the pings by name recorded nothing");
     assert.match(check?.pingUrl ?? "", new RegExp(`^http://127\\.0\\.0\\.1:${trackerPort}/ping/[A-Za-z0-9_-]{22}$`));

@@ -7,7 +7,20 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { SERVICE_NAMES } from "./mesh-services.js";
-import { descendants, freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  descendants,
+  freePort,
+  makeRepo,
+  type Mesh,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 
 type Alert = { status: string; labels: Record<string, string> };
 type Members = Record<string, { state: string; error?: string }>;
@@ -48,7 +61,10 @@ function cmdline(pid: number): string {
 }
 
 /** The command lines below `pnpm start` (the pnpm process itself is the root, which the shell waits on). */
-const tree = (mesh: Mesh) => descendants(mesh.child.pid as number).map(cmdline).filter(Boolean);
+const tree = (mesh: Mesh) =>
+  descendants(mesh.child.pid as number)
+    .map(cmdline)
+    .filter(Boolean);
 
 async function stopped(mesh: Mesh): Promise<void> {
   const code = await mesh.stop();
@@ -68,7 +84,8 @@ test("pnpm start --single runs every service in the supervisor's one process, an
     }
     await hook.waitFor(
       "firing repo.dirty for the dirty repo",
-      (r) => ((r.json as { alerts?: Alert[] }).alerts ?? []).some((a) => a.status === "firing" && a.labels.repo === dirty),
+      (r) =>
+        ((r.json as { alerts?: Alert[] }).alerts ?? []).some((a) => a.status === "firing" && a.labels.repo === dirty),
       60_000,
     );
     // The services run in a worker thread of the supervisor: no process of their own, and the
@@ -76,13 +93,24 @@ test("pnpm start --single runs every service in the supervisor's one process, an
     // once the ready summary's short-lived `mirror status` has come and gone.
     await mesh.waitForLine(/"msg":"mesh ready"/, 120_000);
     const cmds = tree(mesh);
-    assert.ok(!cmds.some((c) => /\/services\/[^/]+\/src\/main\.ts|\/(services-[^/]+|mirror-single)[^ ]*\.mjs/.test(c)), `no process per service:\n${cmds.join("\n")}`);
+    assert.ok(
+      !cmds.some((c) => /\/services\/[^/]+\/src\/main\.ts|\/(services-[^/]+|mirror-single)[^ ]*\.mjs/.test(c)),
+      `no process per service:\n${cmds.join("\n")}`,
+    );
     assert.equal(cmds.filter((c) => /^(\S*\/)?node /.test(c)).length, 1, `one node process:\n${cmds.join("\n")}`);
-    assert.deepEqual(cmds.filter((c) => /\bpnpm\b|\btsx\b|esbuild/.test(c)), [], `no pnpm, tsx or esbuild process below pnpm start:\n${cmds.join("\n")}`);
+    assert.deepEqual(
+      cmds.filter((c) => /\bpnpm\b|\btsx\b|esbuild/.test(c)),
+      [],
+      `no pnpm, tsx or esbuild process below pnpm start:\n${cmds.join("\n")}`,
+    );
     // Each member is its own service: its own port, and every member's /readyz lists them all.
-    const ready = (await (await fetch(`http://127.0.0.1:${ports.loops}/readyz`)).json()) as { ok: boolean; members: Members };
+    const ready = (await (await fetch(`http://127.0.0.1:${ports.loops}/readyz`)).json()) as {
+      ok: boolean;
+      members: Members;
+    };
     assert.equal(ready.ok, true);
-    for (const name of SERVICE_NAMES) assert.equal(ready.members[name]?.state, "started", `${name}: ${JSON.stringify(ready.members)}`);
+    for (const name of SERVICE_NAMES)
+      assert.equal(ready.members[name]?.state, "started", `${name}: ${JSON.stringify(ready.members)}`);
   } finally {
     await stopped(mesh);
   }
@@ -103,15 +131,25 @@ test("a service that fails to start in --single leaves the others running, logge
     for (const name of ["scanner", "loop-detector", "notifier"]) {
       await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 180_000);
     }
-    const members = await waitFor("model-rules failed on the scanner's /readyz", async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${ports.scanner}/readyz`)).json()) as { ok: boolean; members: Members };
-      return body.ok && body.members["model-rules"]?.state === "retrying" && body.members.scanner?.state === "started" ? body.members : undefined;
-    }, { timeout: 30_000 });
+    const members = await waitFor(
+      "model-rules failed on the scanner's /readyz",
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${ports.scanner}/readyz`)).json()) as {
+          ok: boolean;
+          members: Members;
+        };
+        return body.ok && body.members["model-rules"]?.state === "retrying" && body.members.scanner?.state === "started"
+          ? body.members
+          : undefined;
+      },
+      { timeout: 30_000 },
+    );
     assert.match(members["model-rules"]?.error ?? "", /EADDRINUSE/);
     // The others work: a dirty repo still becomes a firing alert.
     await hook.waitFor(
       "firing repo.dirty while model-rules is down",
-      (r) => ((r.json as { alerts?: Alert[] }).alerts ?? []).some((a) => a.status === "firing" && a.labels.repo === dirty),
+      (r) =>
+        ((r.json as { alerts?: Alert[] }).alerts ?? []).some((a) => a.status === "firing" && a.labels.repo === dirty),
       60_000,
     );
   } finally {
@@ -126,9 +164,17 @@ test("pnpm start (one process per service) keeps no pnpm, tsx or esbuild process
   try {
     for (const name of SERVICE_NAMES) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 180_000);
     const cmds = tree(mesh);
-    assert.deepEqual(cmds.filter((c) => /\bpnpm\b|\btsx\b|esbuild/.test(c)), [], `no pnpm, tsx or esbuild process below pnpm start:\n${cmds.join("\n")}`);
+    assert.deepEqual(
+      cmds.filter((c) => /\bpnpm\b|\btsx\b|esbuild/.test(c)),
+      [],
+      `no pnpm, tsx or esbuild process below pnpm start:\n${cmds.join("\n")}`,
+    );
     // The supervisor runs on plain node from the CLI bundle; the preparation step has exited.
-    assert.equal(cmds.filter((c) => /^(\S*\/)?node .*packages\/cli\/bin\/mirror\.mjs start/.test(c)).length, 1, cmds.join("\n"));
+    assert.equal(
+      cmds.filter((c) => /^(\S*\/)?node .*packages\/cli\/bin\/mirror\.mjs start/.test(c)).length,
+      1,
+      cmds.join("\n"),
+    );
   } finally {
     await stopped(mesh);
   }

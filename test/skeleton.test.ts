@@ -5,7 +5,18 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { commitAll, freePort, makeRepo, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir } from "@mirror/testkit";
+import {
+  commitAll,
+  freePort,
+  makeRepo,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+} from "@mirror/testkit";
 
 type Alert = { status: string; labels: Record<string, string>; fingerprint: string };
 type Hook = { status: string; alerts: Alert[] };
@@ -45,7 +56,10 @@ model: { port: ${p5} }
     }
     const firing = await hook.waitFor(
       "firing repo.dirty for the dirty repo",
-      (r) => alertsOf(r.json).some((a) => a.status === "firing" && a.labels.alertname === "repo.dirty" && a.labels.repo === dirty),
+      (r) =>
+        alertsOf(r.json).some(
+          (a) => a.status === "firing" && a.labels.alertname === "repo.dirty" && a.labels.repo === dirty,
+        ),
       30_000,
     );
     assert.equal((firing.json as Hook).status, "firing");
@@ -57,17 +71,35 @@ model: { port: ${p5} }
     );
     const alert = alertsOf(resolved.json).find((a) => a.labels.repo === dirty);
     assert.equal(alert?.fingerprint, alertsOf(firing.json).find((a) => a.labels.repo === dirty)?.fingerprint);
-    assert.ok(!hook.requests.some((r) => alertsOf(r.json).some((a) => a.labels.repo === clean)), "the clean repo was never notified");
+    assert.ok(
+      !hook.requests.some((r) => alertsOf(r.json).some((a) => a.labels.repo === clean)),
+      "the clean repo was never notified",
+    );
   } finally {
     const code = await mesh.stop();
     assert.ok(code === 0 || code === null, `exit ${code}`);
-    assert.ok(mesh.output.includes("mirror: stopped"), `pnpm start stops cleanly on Ctrl-C\n${mesh.output.slice(-30).join("\n")}`);
-    if (process.env.MIRROR_TEST_VERBOSE) console.log(JSON.stringify(hook.requests.map((r) => r.json), null, 1));
+    assert.ok(
+      mesh.output.includes("mirror: stopped"),
+      `pnpm start stops cleanly on Ctrl-C\n${mesh.output.slice(-30).join("\n")}`,
+    );
+    if (process.env.MIRROR_TEST_VERBOSE)
+      console.log(
+        JSON.stringify(
+          hook.requests.map((r) => r.json),
+          null,
+          1,
+        ),
+      );
   }
 });
 
 test("pnpm start exits 2 with the key path of an invalid config", async () => {
-  const mesh = startMesh("scanner: { interval: soon }\n", { env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url } });
+  const mesh = startMesh("scanner: { interval: soon }\n", {
+    env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url },
+  });
   assert.equal(await mesh.exited, 2);
-  assert.ok(mesh.output.some((l) => l.includes("scanner.interval")), mesh.output.join("\n"));
+  assert.ok(
+    mesh.output.some((l) => l.includes("scanner.interval")),
+    mesh.output.join("\n"),
+  );
 });

@@ -27,7 +27,10 @@ tracker: { checks: [ { name: web, http: { url: "http://127.0.0.1:1/" } } ] }
 console: { port: ${consolePort}, publicUrl: "${consoleUrl}" }
 ${extra}`;
   // Empty overrides: nothing listens at this mirror.yaml's URLs, so pnpm start embeds both servers (identity on).
-  const mesh = startMesh(yaml, { names: NAMES, env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "", ...env } });
+  const mesh = startMesh(yaml, {
+    names: NAMES,
+    env: { MIRROR_NATS_URL: "", MIRROR_REDIS_URL: "", MIRROR_IDENTITY_DIR: "", MIRROR_IDENTITY: "", ...env },
+  });
   return { mesh, consoleUrl };
 }
 
@@ -41,7 +44,9 @@ const parse = (line: string): Record<string, unknown> | undefined => {
 // A forced pretty output off a terminal has no colours, unless the environment forces them.
 const plain = (line: string) => line.replace(/\u001b\[[0-9;]*m/g, "");
 
-test("not on a terminal: JSON lines as before, then one `mesh ready` record with the summary's fields and the no-channel warning", { timeout: 300_000 }, async () => {
+test("not on a terminal: JSON lines as before, then one `mesh ready` record with the summary's fields and the no-channel warning", {
+  timeout: 300_000,
+}, async () => {
   const { mesh, consoleUrl } = await meshWith("", { MIRROR_LOG_FORMAT: "" });
   try {
     const line = await mesh.waitForLine(/^\{.*"msg":"mesh ready"/, 240_000);
@@ -65,13 +70,18 @@ test("not on a terminal: JSON lines as before, then one `mesh ready` record with
         checks: 1,
         channels: 0,
         setupUrl,
-        warning: "no notification channel is configured: nothing will reach you (add one under notifier.channels in mirror.yaml)",
+        warning:
+          "no notification channel is configured: nothing will reach you (add one under notifier.channels in mirror.yaml)",
         msg: "mesh ready",
       },
     );
     // After both services said they started, and once only.
     const at = mesh.output.indexOf(line);
-    for (const name of NAMES) assert.ok(mesh.output.findIndex((l) => new RegExp(`^${name}\\s*\\| \\{.*"msg":"service started"`).test(l)) < at, `${name} started before the summary`);
+    for (const name of NAMES)
+      assert.ok(
+        mesh.output.findIndex((l) => new RegExp(`^${name}\\s*\\| \\{.*"msg":"service started"`).test(l)) < at,
+        `${name} started before the summary`,
+      );
     assert.equal(mesh.output.filter((l) => l.includes('"msg":"mesh ready"')).length, 1);
     // The services' lines are the JSON they wrote, behind the name.
     const serviceLines = mesh.output.filter((l) => /^(scanner|console)\s*\| /.test(l));
@@ -82,19 +92,34 @@ test("not on a terminal: JSON lines as before, then one `mesh ready` record with
   }
 });
 
-test("MIRROR_LOG_FORMAT=pretty: pino-pretty's lines with their fields, and the summary as text without the warning when a channel is configured", { timeout: 300_000 }, async () => {
-  const { mesh, consoleUrl } = await meshWith(`notifier: { channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:1/" } ] }\n`, { MIRROR_LOG_FORMAT: "pretty" });
+test("MIRROR_LOG_FORMAT=pretty: pino-pretty's lines with their fields, and the summary as text without the warning when a channel is configured", {
+  timeout: 300_000,
+}, async () => {
+  const { mesh, consoleUrl } = await meshWith(
+    `notifier: { channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:1/" } ] }\n`,
+    { MIRROR_LOG_FORMAT: "pretty" },
+  );
   try {
     await mesh.waitForLine(/^mirror: the mesh is ready$/, 240_000);
     await mesh.waitForLine(/^ {2}channels/, 10_000);
     const out = mesh.output.map(plain);
     const serviceLines = out.filter((l) => /^(scanner|console)\s*\| /.test(l));
-    assert.deepEqual(serviceLines.filter((l) => /^\S+\s*\| \{/.test(l)), [], "no JSON line from a service");
+    assert.deepEqual(
+      serviceLines.filter((l) => /^\S+\s*\| \{/.test(l)),
+      [],
+      "no JSON line from a service",
+    );
     // A human line: time of day, level, message, and the record's other fields kept.
-    assert.ok(out.some((l) => /^scanner\s*\| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: service started$/.test(l)), serviceLines.join("\n"));
+    assert.ok(
+      out.some((l) => /^scanner\s*\| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: service started$/.test(l)),
+      serviceLines.join("\n"),
+    );
     const listening = out.find((l) => /^console\s*\| \[[\d:.]+\] INFO: http listening \{.*\}$/.test(l));
     assert.ok(listening, "http listening with its fields");
-    assert.equal((JSON.parse(listening.slice(listening.indexOf("{"))) as { port: number }).port, Number(new URL(consoleUrl).port));
+    assert.equal(
+      (JSON.parse(listening.slice(listening.indexOf("{"))) as { port: number }).port,
+      Number(new URL(consoleUrl).port),
+    );
     const at = out.indexOf("mirror: the mesh is ready");
     const block = out.slice(at, at + 8).join("\n");
     assert.match(block, new RegExp(`^ {2}console +${consoleUrl}$`, "m"));
@@ -109,8 +134,14 @@ test("MIRROR_LOG_FORMAT=pretty: pino-pretty's lines with their fields, and the s
   }
 });
 
-test("MIRROR_LOG_FORMAT must be json or pretty: anything else stops pnpm start before it starts anything", { timeout: 120_000 }, () => {
-  const r = spawnSync("pnpm", ["start"], { cwd: REPO_ROOT, env: { ...process.env, MIRROR_LOG_FORMAT: "fancy", MIRROR_CONFIG: join(tempDir("mirror-format-"), "none.yaml") }, encoding: "utf8" });
+test("MIRROR_LOG_FORMAT must be json or pretty: anything else stops pnpm start before it starts anything", {
+  timeout: 120_000,
+}, () => {
+  const r = spawnSync("pnpm", ["start"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MIRROR_LOG_FORMAT: "fancy", MIRROR_CONFIG: join(tempDir("mirror-format-"), "none.yaml") },
+    encoding: "utf8",
+  });
   assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /MIRROR_LOG_FORMAT must be "json" or "pretty", not "fancy"/);
 });
@@ -119,7 +150,10 @@ test("the resident `pnpm start` process does not load pino-pretty for JSON outpu
   const cache = join(REPO_ROOT, "node_modules", ".cache", "mirror");
   const stamp = JSON.parse(readFileSync(join(cache, "cli.json"), "utf8")) as { dir: string };
   const dir = join(cache, stamp.dir);
-  const staticImports = (file: string) => [...readFileSync(file, "utf8").matchAll(/^\s*import\s[^()]*?from\s*"(\.\/[^"]+)"|^\s*import\s*"(\.\/[^"]+)"/gm)].map((m) => join(dirname(file), (m[1] ?? m[2]) as string));
+  const staticImports = (file: string) =>
+    [
+      ...readFileSync(file, "utf8").matchAll(/^\s*import\s[^()]*?from\s*"(\.\/[^"]+)"|^\s*import\s*"(\.\/[^"]+)"/gm),
+    ].map((m) => join(dirname(file), (m[1] ?? m[2]) as string));
   const seen = new Set<string>();
   const walk = (file: string) => {
     if (seen.has(file)) return;

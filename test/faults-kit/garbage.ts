@@ -13,17 +13,32 @@ export interface Garbage {
 const deep = (n: number) => `{"at":${"[".repeat(n)}${"]".repeat(n)}}`;
 
 export const GARBAGE: readonly Garbage[] = [
-  { name: "wrong types", payload: '{"name":42,"kind":7,"at":"yesterday","repoKey":null,"path":[],"loop":"x","state":{}}' },
-  { name: "unknown CloudEvents type", payload: "{}", headers: { "ce-specversion": "1.0", "ce-type": "evil.unknown.v9", "ce-id": "x", "ce-source": "nobody" } },
+  {
+    name: "wrong types",
+    payload: '{"name":42,"kind":7,"at":"yesterday","repoKey":null,"path":[],"loop":"x","state":{}}',
+  },
+  {
+    name: "unknown CloudEvents type",
+    payload: "{}",
+    headers: { "ce-specversion": "1.0", "ce-type": "evil.unknown.v9", "ce-id": "x", "ce-source": "nobody" },
+  },
   { name: "not UTF-8, with NUL", payload: new Uint8Array([0xff, 0x00, 0xfe, 0x00, 0xc3, 0x28]) },
   { name: "900 KB string", payload: `{"at":"${"x".repeat(900 * 1024)}","name":"big"}` },
   { name: "deep nesting", payload: deep(50_000) },
-  { name: "prototype pollution", payload: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"at":{"__proto__":1}}' },
+  {
+    name: "prototype pollution",
+    payload: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"at":{"__proto__":1}}',
+  },
   { name: "huge numbers", payload: '{"seq":1e400,"at":1e308,"name":-1e999,"kind":123456789012345678901234567890}' },
 ];
 
 /** The subjects of the new-user scenario: one subject of each family a service consumes. */
-export const GARBAGE_SUBJECTS = ["mirror.repo.snapshot.garbage", "mirror.service.status.garbage", "mirror.loop.opened.garbage", "mirror.heartbeat.garbage"] as const;
+export const GARBAGE_SUBJECTS = [
+  "mirror.repo.snapshot.garbage",
+  "mirror.service.status.garbage",
+  "mirror.loop.opened.garbage",
+  "mirror.heartbeat.garbage",
+] as const;
 
 export interface Sent {
   subject: string;
@@ -32,7 +47,11 @@ export interface Sent {
 }
 
 /** Publishes every garbage payload on every subject (JetStream, so an outage does not drop it). */
-export async function throwGarbage(probe: Probe, subjects: readonly string[] = GARBAGE_SUBJECTS, tag = ""): Promise<Sent[]> {
+export async function throwGarbage(
+  probe: Probe,
+  subjects: readonly string[] = GARBAGE_SUBJECTS,
+  tag = "",
+): Promise<Sent[]> {
   const sent: Sent[] = [];
   for (const subject of subjects) {
     for (const g of GARBAGE) {
@@ -48,7 +67,10 @@ export async function throwGarbage(probe: Probe, subjects: readonly string[] = G
  * The dead letter of each garbage message (matched by its Nats-Msg-Id, which the DLQ keeps
  * among the original headers), and the ones that never got one.
  */
-export function matchDeadLetters(sent: readonly Sent[], dlq: readonly StoredMsg[]): { missing: Sent[]; reasons: Map<string, string> } {
+export function matchDeadLetters(
+  sent: readonly Sent[],
+  dlq: readonly StoredMsg[],
+): { missing: Sent[]; reasons: Map<string, string> } {
   const byId = new Map<string, { reason: string; subject: string }>();
   for (const m of dlq) {
     const d = m.json as { subject?: string; reason?: string; headers?: Record<string, string> } | undefined;
@@ -56,6 +78,8 @@ export function matchDeadLetters(sent: readonly Sent[], dlq: readonly StoredMsg[
     if (id) byId.set(id, { reason: String(d?.reason), subject: String(d?.subject) });
   }
   const missing = sent.filter((s) => byId.get(s.id)?.subject !== s.subject);
-  const reasons = new Map(sent.flatMap((s) => (byId.has(s.id) ? [[`${s.subject} ${s.name}`, byId.get(s.id)?.reason ?? ""] as const] : [])));
+  const reasons = new Map(
+    sent.flatMap((s) => (byId.has(s.id) ? [[`${s.subject} ${s.name}`, byId.get(s.id)?.reason ?? ""] as const] : [])),
+  );
   return { missing, reasons };
 }

@@ -10,24 +10,70 @@ export interface Hostile {
 }
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const text = (label: string) => (s: string): Hostile => ({ label, bytes: enc(s) });
+const text =
+  (label: string) =>
+  (s: string): Hostile => ({ label, bytes: enc(s) });
 
 /** Field names the event schemas use, so wrong types hit real fields. */
-const FIELDS = ["name", "kind", "state", "at", "seq", "since", "repoKey", "path", "observedAt", "loop", "reason", "status", "id", "rev", "entity"];
-const wrongValue = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.double(), fc.constant({}));
-const hugeNumber = fc.constantFrom("1e400", "-1e400", "123456789012345678901234567890", "9007199254740993", "-0", "1e-400");
+const FIELDS = [
+  "name",
+  "kind",
+  "state",
+  "at",
+  "seq",
+  "since",
+  "repoKey",
+  "path",
+  "observedAt",
+  "loop",
+  "reason",
+  "status",
+  "id",
+  "rev",
+  "entity",
+];
+const wrongValue = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.double(),
+  fc.constant({}),
+);
+const hugeNumber = fc.constantFrom(
+  "1e400",
+  "-1e400",
+  "123456789012345678901234567890",
+  "9007199254740993",
+  "-0",
+  "1e-400",
+);
 
-const deep = fc.integer({ min: 50, max: 100_000 }).map((d) => `{"at":${"[".repeat(d)}${"]".repeat(d)},"loop":${"{\"a\":".repeat(Math.min(d, 5_000))}1${"}".repeat(Math.min(d, 5_000))}}`);
-const big = fc.constantFrom(900 * 1024, 300 * 1024).map((n) => `{"name":"${"x".repeat(n)}","at":"${"y".repeat(64)}","path":"/${"z".repeat(1024)}"}`);
-const nul = fc.string({ maxLength: 40 }).map((s) => `{"name":"a\\u0000${JSON.stringify(s).slice(1, -1)}","at":"\\u0000","kind":"\\u0000"}`);
+const deep = fc
+  .integer({ min: 50, max: 100_000 })
+  .map(
+    (d) =>
+      `{"at":${"[".repeat(d)}${"]".repeat(d)},"loop":${'{"a":'.repeat(Math.min(d, 5_000))}1${"}".repeat(Math.min(d, 5_000))}}`,
+  );
+const big = fc
+  .constantFrom(900 * 1024, 300 * 1024)
+  .map((n) => `{"name":"${"x".repeat(n)}","at":"${"y".repeat(64)}","path":"/${"z".repeat(1024)}"}`);
+const nul = fc
+  .string({ maxLength: 40 })
+  .map((s) => `{"name":"a\\u0000${JSON.stringify(s).slice(1, -1)}","at":"\\u0000","kind":"\\u0000"}`);
 const rawNul = fc.string({ maxLength: 40 }).map((s) => `{"name":"\u0000${s}"}`);
 const pollution = fc.dictionary(fc.constantFrom(...FIELDS), wrongValue, { maxKeys: 4 }).map((d) => {
   const rest = JSON.stringify(d).slice(1, -1);
   return `{"__proto__":{"polluted":"yes","at":"x"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"x":1}${rest ? `,${rest}` : ""}}`;
 });
-const wrongTypes = fc.dictionary(fc.constantFrom(...FIELDS), wrongValue, { minKeys: 1, maxKeys: 8 }).map((d) => JSON.stringify({ ...d, at: 0 }));
+const wrongTypes = fc
+  .dictionary(fc.constantFrom(...FIELDS), wrongValue, { minKeys: 1, maxKeys: 8 })
+  .map((d) => JSON.stringify({ ...d, at: 0 }));
 const numbers = fc.tuple(hugeNumber, hugeNumber).map(([a, b]) => `{"seq":${a},"at":${b},"rev":${a},"since":${b}}`);
-const nonJson = fc.string({ maxLength: 200 }).map((s) => `{${s}`).filter((s) => !parses(s));
+const nonJson = fc
+  .string({ maxLength: 200 })
+  .map((s) => `{${s}`)
+  .filter((s) => !parses(s));
 const anyJson = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? "null");
 
 function parses(s: string): boolean {
@@ -43,7 +89,12 @@ function parses(s: string): boolean {
 export const hostilePayload: fc.Arbitrary<Hostile> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Hostile>({ label: "empty", bytes: new Uint8Array() }) },
   { weight: 3, arbitrary: nonJson.map(text("not JSON")) },
-  { weight: 3, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 512 }).map((bytes): Hostile => ({ label: "random bytes", bytes })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .uint8Array({ minLength: 1, maxLength: 512 })
+      .map((bytes): Hostile => ({ label: "random bytes", bytes })),
+  },
   { weight: 3, arbitrary: anyJson.map(text("any JSON")) },
   { weight: 4, arbitrary: wrongTypes.map(text("wrong types")) },
   { weight: 2, arbitrary: deep.map(text("deep nesting")) },
@@ -57,7 +108,14 @@ export const hostilePayload: fc.Arbitrary<Hostile> = fc.oneof(
 /** CloudEvents headers naming a type no consumer accepts (with a body that would be fine otherwise). */
 export const unknownType: fc.Arbitrary<Hostile> = fc
   .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,30}$/), fc.constantFrom("{}", '{"at":"2026-01-01T00:00:00Z"}', "[]"))
-  .map(([type, body]) => ({ label: "unknown CloudEvents type", bytes: enc(body), headers: { "ce-specversion": "1.0", "ce-type": `evil.${type}`, "ce-id": "fuzz", "ce-source": "fuzzer" } }));
+  .map(([type, body]) => ({
+    label: "unknown CloudEvents type",
+    bytes: enc(body),
+    headers: { "ce-specversion": "1.0", "ce-type": `evil.${type}`, "ce-id": "fuzz", "ce-source": "fuzzer" },
+  }));
 
 /** Either kind. */
-export const hostileMessage: fc.Arbitrary<Hostile> = fc.oneof({ weight: 5, arbitrary: hostilePayload }, { weight: 1, arbitrary: unknownType });
+export const hostileMessage: fc.Arbitrary<Hostile> = fc.oneof(
+  { weight: 5, arbitrary: hostilePayload },
+  { weight: 1, arbitrary: unknownType },
+);

@@ -31,18 +31,37 @@ export async function meshPorts(): Promise<Ports> {
 
 /** The `port:` line of each section, to splice into a test's mirror.yaml. */
 export function portSections(p: Ports): Record<"scanner" | "tracker" | "loops" | "notifier" | "model", string> {
-  return { scanner: `port: ${p.scanner}`, tracker: `port: ${p["service-tracker"]}`, loops: `port: ${p["loop-detector"]}`, notifier: `port: ${p.notifier}`, model: `port: ${p["model-rules"]}` };
+  return {
+    scanner: `port: ${p.scanner}`,
+    tracker: `port: ${p["service-tracker"]}`,
+    loops: `port: ${p["loop-detector"]}`,
+    notifier: `port: ${p.notifier}`,
+    model: `port: ${p["model-rules"]}`,
+  };
 }
 
-export function runMesh(yaml: string, nats: ServerHandle, redis: ServerHandle, names: readonly ServiceName[] = SERVICES): Mesh {
-  return startMesh(yaml, { names: [...names], env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" } });
+export function runMesh(
+  yaml: string,
+  nats: ServerHandle,
+  redis: ServerHandle,
+  names: readonly ServiceName[] = SERVICES,
+): Mesh {
+  return startMesh(yaml, {
+    names: [...names],
+    env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" },
+  });
 }
 
 const escapeRe = (s: string) => s.replace(/[-]/g, "\\-");
 
 /** Waits for "service started" from each named service (slow under load: compiling TypeScript). */
-export async function waitStarted(mesh: Mesh, names: readonly ServiceName[] = SERVICES, timeout = 180_000): Promise<void> {
-  for (const name of names) await mesh.waitForLine(new RegExp(`^${escapeRe(name)}\\s*\\| .*"msg":"service started"`), timeout);
+export async function waitStarted(
+  mesh: Mesh,
+  names: readonly ServiceName[] = SERVICES,
+  timeout = 180_000,
+): Promise<void> {
+  for (const name of names)
+    await mesh.waitForLine(new RegExp(`^${escapeRe(name)}\\s*\\| .*"msg":"service started"`), timeout);
 }
 
 async function get(port: number, path: string, timeoutMs = 5_000): Promise<{ status: number; text: string }> {
@@ -51,18 +70,37 @@ async function get(port: number, path: string, timeoutMs = 5_000): Promise<{ sta
 }
 
 /** /readyz of every service: name -> HTTP status (0 when it does not answer). */
-export async function readiness(ports: Ports, names: readonly ServiceName[] = SERVICES): Promise<Record<string, number>> {
+export async function readiness(
+  ports: Ports,
+  names: readonly ServiceName[] = SERVICES,
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  await Promise.all(names.map(async (n) => (out[n] = await get(ports[n], "/readyz").then((r) => r.status, () => 0))));
+  await Promise.all(
+    names.map(
+      async (n) =>
+        (out[n] = await get(ports[n], "/readyz").then(
+          (r) => r.status,
+          () => 0,
+        )),
+    ),
+  );
   return out;
 }
 
-export async function waitAllReady(ports: Ports, names: readonly ServiceName[] = SERVICES, timeout = 90_000): Promise<void> {
+export async function waitAllReady(
+  ports: Ports,
+  names: readonly ServiceName[] = SERVICES,
+  timeout = 90_000,
+): Promise<void> {
   let last: Record<string, number> = {};
-  await waitFor("every service ready", async () => {
-    last = await readiness(ports, names);
-    return Object.values(last).every((s) => s === 200);
-  }, { timeout, interval: 250 }).catch((err: Error) => {
+  await waitFor(
+    "every service ready",
+    async () => {
+      last = await readiness(ports, names);
+      return Object.values(last).every((s) => s === 200);
+    },
+    { timeout, interval: 250 },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; /readyz: ${JSON.stringify(last)}`);
   });
 }
@@ -90,6 +128,8 @@ export function assertCleanStop(mesh: Mesh, code: number | null, names: readonly
   // pnpm itself reports the SIGINT it got as a null exit code; -9 would mean it had to be killed.
   const unstopped = names.filter((n) => linesOf(mesh, n, /"msg":"service stopped"/).length === 0);
   if (!(code === 0 || code === null) || !mesh.output.includes("mirror: stopped") || unstopped.length) {
-    throw new Error(`pnpm start did not stop cleanly (exit ${code}; not stopped: ${unstopped.join(", ") || "none"})\n${mesh.output.slice(-20).join("\n")}`);
+    throw new Error(
+      `pnpm start did not stop cleanly (exit ${code}; not stopped: ${unstopped.join(", ") || "none"})\n${mesh.output.slice(-20).join("\n")}`,
+    );
   }
 }

@@ -3,7 +3,13 @@
 import { identitiesOf, inboxPrefixOf } from "@mirror/bus";
 import { MANIFESTS } from "../mesh-services.js";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { waitFor } from "@mirror/testkit";
@@ -22,7 +28,11 @@ export interface Probe {
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** JetStream publish (acked, retried on the same msg id until the deadline): nothing is lost to an outage. */
-  publish(subject: string, payload: Uint8Array | string, opts?: { id?: string; headers?: Record<string, string> }): Promise<void>;
+  publish(
+    subject: string,
+    payload: Uint8Array | string,
+    opts?: { id?: string; headers?: Record<string, string> },
+  ): Promise<void>;
   /** Every stored message of `stream` matching `filter`, oldest first. */
   read(stream: string, filter: string): Promise<StoredMsg[]>;
   /** Per durable consumer of MIRROR: messages not yet delivered plus not yet acked. */
@@ -45,18 +55,34 @@ function toStored(m: JsMsg): StoredMsg {
 
 /** `seed`: the operator's nkey seed, on a server that refuses anonymous clients (its inbox prefix then is the operator's). */
 export async function openProbe(url: string, opts: { seed?: string } = {}): Promise<Probe> {
-  const auth = opts.seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.seed.trim())), inboxPrefix: inboxPrefixOf("operator") } : {};
-  const nc = await connect({ servers: url, name: "fault-probe", maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, ...auth });
+  const auth = opts.seed
+    ? {
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.seed.trim())),
+        inboxPrefix: inboxPrefixOf("operator"),
+      }
+    : {};
+  const nc = await connect({
+    servers: url,
+    name: "fault-probe",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+    ...auth,
+  });
   const js = jetstream(nc, { timeout: 5_000 });
   const jsm = await jetstreamManager(nc, { timeout: 5_000 });
   const publish: Probe["publish"] = async (subject, payload, opts = {}) => {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
     const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-    await waitFor(`publish to ${subject}`, async () => {
-      await js.publish(subject, data, { msgID: opts.id, headers: h, timeout: 5_000 });
-      return true;
-    }, { timeout: 60_000, interval: 250 });
+    await waitFor(
+      `publish to ${subject}`,
+      async () => {
+        await js.publish(subject, data, { msgID: opts.id, headers: h, timeout: 5_000 });
+        return true;
+      },
+      { timeout: 60_000, interval: 250 },
+    );
   };
   const read: Probe["read"] = async (stream, filter) => {
     const info = await jsm.streams.info(stream, { subjects_filter: filter });
@@ -83,7 +109,12 @@ export async function openProbe(url: string, opts: { seed?: string } = {}): Prom
     return out;
   };
   return {
-    nc, js, jsm, publish, read, lag,
+    nc,
+    js,
+    jsm,
+    publish,
+    read,
+    lag,
     dlq: () => read(DLQ_STREAM.name, `${DLQ_STREAM.subjects[0]}`),
     close: async () => {
       await nc.close().catch(() => undefined);
@@ -93,11 +124,19 @@ export async function openProbe(url: string, opts: { seed?: string } = {}): Prom
 
 /** The durable consumers of the named services (the provisioning makes every service's, running or not). */
 export function durablesOf(services: readonly string[]): Set<string> {
-  return new Set(identitiesOf(MANIFESTS).filter((s) => services.includes(s.name)).flatMap((s) => s.consumes.map((c) => c.durable)));
+  return new Set(
+    identitiesOf(MANIFESTS)
+      .filter((s) => services.includes(s.name))
+      .flatMap((s) => s.consumes.map((c) => c.durable)),
+  );
 }
 
 /** Waits until every durable consumer of the running services has nothing pending and nothing unacked. */
-export async function waitLagZero(probe: Probe, timeout = 120_000, services: readonly string[] = SERVICES): Promise<Record<string, number>> {
+export async function waitLagZero(
+  probe: Probe,
+  timeout = 120_000,
+  services: readonly string[] = SERVICES,
+): Promise<Record<string, number>> {
   let last: Record<string, number> = {};
   const durables = durablesOf(services);
   await waitFor(

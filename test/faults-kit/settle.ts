@@ -13,23 +13,42 @@ export async function lastOf(probe: Probe, subject: string): Promise<unknown> {
 }
 
 /** Waits until each repo has a snapshot observed at or after `since` in the stream. */
-export async function waitResynced(probe: Probe, repos: readonly string[], since: number, timeout = 120_000): Promise<void> {
+export async function waitResynced(
+  probe: Probe,
+  repos: readonly string[],
+  since: number,
+  timeout = 120_000,
+): Promise<void> {
   const pending = new Set(repos);
-  await waitFor(`a snapshot of every repo observed after ${new Date(since).toISOString()}`, async () => {
-    for (const r of [...pending]) {
-      const s = (await lastOf(probe, `mirror.repo.snapshot.${repoKey(r)}`)) as { observedAt?: string } | undefined;
-      if (s?.observedAt && Date.parse(s.observedAt) >= since) pending.delete(r);
-    }
-    return pending.size === 0;
-  }, { timeout, interval: 500 });
+  await waitFor(
+    `a snapshot of every repo observed after ${new Date(since).toISOString()}`,
+    async () => {
+      for (const r of [...pending]) {
+        const s = (await lastOf(probe, `mirror.repo.snapshot.${repoKey(r)}`)) as { observedAt?: string } | undefined;
+        if (s?.observedAt && Date.parse(s.observedAt) >= since) pending.delete(r);
+      }
+      return pending.size === 0;
+    },
+    { timeout, interval: 500 },
+  );
 }
 
 /** Resynced, no consumer lag, no delivery owed; returns how many events the stream holds. */
-export async function quiesce(opts: { probe: Probe; ports: Ports; repos?: readonly string[]; since: number; timeout?: number }): Promise<{ events: number }> {
+export async function quiesce(opts: {
+  probe: Probe;
+  ports: Ports;
+  repos?: readonly string[];
+  since: number;
+  timeout?: number;
+}): Promise<{ events: number }> {
   const timeout = opts.timeout ?? 120_000;
   if (opts.repos?.length) await waitResynced(opts.probe, opts.repos, opts.since, timeout);
   await waitLagZero(opts.probe, timeout);
-  await waitFor("the notifier owes no delivery", async () => (await metric(opts.ports.notifier, "mirror_notify_pending")) === 0, { timeout, interval: 250 });
+  await waitFor(
+    "the notifier owes no delivery",
+    async () => (await metric(opts.ports.notifier, "mirror_notify_pending")) === 0,
+    { timeout, interval: 250 },
+  );
   await waitLagZero(opts.probe, timeout);
   const info = await opts.probe.jsm.streams.info(STREAM.name);
   return { events: info.state.last_seq };

@@ -42,7 +42,9 @@ export function parseExposition(text: string): Map<string, Family> {
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`not an exposition line: ${line}`);
     const name = m[1] as string;
-    const labels = Object.fromEntries([...(m[2] ?? "").matchAll(LABEL)].map((l) => [l[1], unescapeLabel(l[2] as string)]));
+    const labels = Object.fromEntries(
+      [...(m[2] ?? "").matchAll(LABEL)].map((l) => [l[1], unescapeLabel(l[2] as string)]),
+    );
     const owner = familyOf(families, name);
     if (!owner) throw new Error(`sample ${name} has no # TYPE line`);
     owner.samples.push({ name, labels, value: Number(m[3]) });

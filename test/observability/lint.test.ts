@@ -23,14 +23,20 @@ test("the exposition parser reads families, their types and samples with escaped
   assert.equal(f.get("mirror_bus_handle_seconds")?.samples.length, 4);
   assert.equal(familyOf(f, "mirror_bus_handle_seconds_bucket")?.name, "mirror_bus_handle_seconds");
   assert.equal(familyOf(f, "mirror_loops_open_count"), undefined, "a gauge has no _count series");
-  assert.deepEqual(f.get("mirror_loops_open")?.samples[0], { name: "mirror_loops_open", labels: { kind: "repo.dirty", severity: "low", note: 'a "quoted" value' }, value: 2 });
+  assert.deepEqual(f.get("mirror_loops_open")?.samples[0], {
+    name: "mirror_loops_open",
+    labels: { kind: "repo.dirty", severity: "low", note: 'a "quoted" value' },
+    value: 2,
+  });
   assert.equal(f.get("mirror_bus_dlq_total")?.type, "counter", "a family without samples is still exported");
   assert.throws(() => parseExposition("mirror_undeclared 1\n"), /no # TYPE line/);
 });
 
 test("metric names are found in PromQL, not in label values or Grafana variables", () => {
   assert.deepEqual(
-    metricNamesIn('histogram_quantile(0.95, sum by (le) (rate(mirror_bus_handle_seconds_bucket{subject="mirror_fake_total"}[$__rate_interval]))) / on() group_left max(process_cpu_seconds_total)'),
+    metricNamesIn(
+      'histogram_quantile(0.95, sum by (le) (rate(mirror_bus_handle_seconds_bucket{subject="mirror_fake_total"}[$__rate_interval]))) / on() group_left max(process_cpu_seconds_total)',
+    ),
     ["mirror_bus_handle_seconds_bucket", "process_cpu_seconds_total"],
   );
   assert.deepEqual(metricNamesIn('up{job="mirror"} == 0'), []);

@@ -17,7 +17,10 @@ let tracing: Tracing;
 let svc: RunningService;
 
 before(async () => {
-  tracing = await startTracing({ serviceName: "mirror-logs", spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+  tracing = await startTracing({
+    serviceName: "mirror-logs",
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
   [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const config = parseConfig("{}", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
   svc = await runService(
@@ -26,7 +29,14 @@ before(async () => {
       port: () => 0,
       start: async (ctx) => {
         ctx.bus.consume(heartbeat, "obs-logs", async (hb, m) => {
-          m.log.info({ check: hb.name, channel: { secret: "s3cr3t-value", apiKey: "sk-live-123" }, req: { headers: { authorization: "Bearer tok-abc" } } }, "check-in handled");
+          m.log.info(
+            {
+              check: hb.name,
+              channel: { secret: "s3cr3t-value", apiKey: "sk-live-123" },
+              req: { headers: { authorization: "Bearer tok-abc" } },
+            },
+            "check-in handled",
+          );
         });
         return {};
       },
@@ -41,15 +51,23 @@ after(async () => {
 });
 
 test("a handler's log line names its service, trace and span; secrets are redacted", async () => {
-  await svc.ctx.bus.publish(heartbeat, "backup", { name: "backup", at: new Date().toISOString() }, { id: "hb-backup-1" });
+  await svc.ctx.bus.publish(
+    heartbeat,
+    "backup",
+    { name: "backup", at: new Date().toISOString() },
+    { id: "hb-backup-1" },
+  );
   const line = await waitFor("the handler's log line", () => lines.find((l) => l.msg === "check-in handled"));
   // The line is written inside the handler; its span ends (and is exported) only after the handler returns.
-  const span = await waitFor("the consumer span was recorded", () => memory.getFinishedSpans().find((s) => s.name === "handle mirror.heartbeat"));
+  const span = await waitFor("the consumer span was recorded", () =>
+    memory.getFinishedSpans().find((s) => s.name === "handle mirror.heartbeat"),
+  );
   assert.equal(line.service, "service-tracker");
   assert.equal(line.trace_id, span.spanContext().traceId);
   assert.equal(line.span_id, span.spanContext().spanId);
   const text = JSON.stringify(line);
-  for (const secret of ["s3cr3t-value", "sk-live-123", "tok-abc"]) assert.ok(!text.includes(secret), `${secret} is not logged: ${text}`);
+  for (const secret of ["s3cr3t-value", "sk-live-123", "tok-abc"])
+    assert.ok(!text.includes(secret), `${secret} is not logged: ${text}`);
   const started = lines.find((l) => l.msg === "service started");
   assert.ok(started && !("trace_id" in started), "a line outside any span has no trace_id");
 });

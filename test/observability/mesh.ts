@@ -3,7 +3,16 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAMES } from "../mesh-services.js";
-import { freePort, makeRepo, type Mesh, type Receiver, type ServerHandle, startMesh, startReceiver, tempDir } from "@mirror/testkit";
+import {
+  freePort,
+  makeRepo,
+  type Mesh,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startReceiver,
+  tempDir,
+} from "@mirror/testkit";
 
 export interface ObservedMesh {
   mesh: Mesh;
@@ -20,8 +29,16 @@ export interface ObservedMesh {
 }
 
 /** Starts the mesh against the given servers and waits until every service has started. */
-export async function startObservedMesh(nats: ServerHandle, redis: ServerHandle, opts: { traces?: boolean } = {}): Promise<ObservedMesh> {
-  const [hook, probed, otlp] = await Promise.all([startReceiver(), startReceiver(), opts.traces ? startReceiver() : undefined]);
+export async function startObservedMesh(
+  nats: ServerHandle,
+  redis: ServerHandle,
+  opts: { traces?: boolean } = {},
+): Promise<ObservedMesh> {
+  const [hook, probed, otlp] = await Promise.all([
+    startReceiver(),
+    startReceiver(),
+    opts.traces ? startReceiver() : undefined,
+  ]);
   const root = tempDir("mirror-obs-roots-");
   const dirty = makeRepo(join(root, "dirty"));
   writeFileSync(join(dirty, "notes.txt"), "unfinished\n");
@@ -37,8 +54,13 @@ model: { port: ${port("model-rules")} }
 history: { port: ${port("history")} }
 console: { port: ${port("console")} }
 `;
-  const env: NodeJS.ProcessEnv = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" };
-  if (otlp) Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url.replace(/\/$/, ""), OTEL_BSP_SCHEDULE_DELAY: "200" });
+  const env: NodeJS.ProcessEnv = {
+    MIRROR_NATS_URL: nats.url,
+    MIRROR_REDIS_URL: redis.url,
+    MIRROR_HTTP_HOST: "127.0.0.1",
+  };
+  if (otlp)
+    Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url.replace(/\/$/, ""), OTEL_BSP_SCHEDULE_DELAY: "200" });
   const mesh = startMesh(yaml, { env });
   const stop = async () => {
     await mesh.stop();

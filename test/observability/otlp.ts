@@ -16,7 +16,16 @@ type KeyValue = { key: string; value?: AnyValue };
 type ExportRequest = {
   resourceSpans?: {
     resource?: { attributes?: KeyValue[] };
-    scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: KeyValue[] }[] }[];
+    scopeSpans?: {
+      spans?: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes?: KeyValue[];
+      }[];
+    }[];
   }[];
 };
 
@@ -30,7 +39,15 @@ export function spansOf(body: unknown): ReceivedSpan[] {
     const service = String(attrs(rs.resource?.attributes)["service.name"] ?? "");
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
-        out.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name, kind: s.kind, attributes: attrs(s.attributes) });
+        out.push({
+          service,
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId ?? "",
+          name: s.name,
+          kind: s.kind,
+          attributes: attrs(s.attributes),
+        });
       }
     }
   }

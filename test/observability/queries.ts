@@ -13,7 +13,12 @@ export interface Query {
   expr: string;
 }
 
-type Node = { title?: string; panels?: Node[]; targets?: { expr?: string }[]; templating?: { list?: { name: string; query?: string | { query?: string } }[] } };
+type Node = {
+  title?: string;
+  panels?: Node[];
+  targets?: { expr?: string }[];
+  templating?: { list?: { name: string; query?: string | { query?: string } }[] };
+};
 
 function panelQueries(file: string, panels: Node[] = []): Query[] {
   return panels.flatMap((p) => [
@@ -28,14 +33,19 @@ export function dashboardQueries(): Query[] {
     .filter((f) => f.endsWith(".json"))
     .flatMap((file) => {
       const d = JSON.parse(readFileSync(join(DASHBOARDS, file), "utf8")) as Node;
-      const vars = (d.templating?.list ?? []).map((v) => ({ where: `${file}: $${v.name}`, expr: typeof v.query === "string" ? v.query : (v.query?.query ?? "") }));
+      const vars = (d.templating?.list ?? []).map((v) => ({
+        where: `${file}: $${v.name}`,
+        expr: typeof v.query === "string" ? v.query : (v.query?.query ?? ""),
+      }));
       return [...panelQueries(file, d.panels), ...vars.filter((v) => v.expr)];
     });
 }
 
 /** The expression of every rule of alerts.yml. */
 export function alertQueries(): Query[] {
-  const doc = parse(readFileSync(join(PROMETHEUS, "alerts.yml"), "utf8")) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
+  const doc = parse(readFileSync(join(PROMETHEUS, "alerts.yml"), "utf8")) as {
+    groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+  };
   return doc.groups.flatMap((g) => g.rules.map((r) => ({ where: `alerts.yml: ${r.alert ?? r.record}`, expr: r.expr })));
 }
 
@@ -45,5 +55,7 @@ export function alertQueries(): Query[] {
  */
 export function asPromQL(expr: string): string {
   const lv = /^label_values\((.*),\s*[a-zA-Z_]+\)$/.exec(expr.trim());
-  return (lv ? (lv[1] as string) : expr).replace(/\$__rate_interval|\$__interval|\$__range/g, "5m").replace(/\$\{?[a-zA-Z_]+\}?/g, ".*");
+  return (lv ? (lv[1] as string) : expr)
+    .replace(/\$__rate_interval|\$__interval|\$__range/g, "5m")
+    .replace(/\$\{?[a-zA-Z_]+\}?/g, ".*");
 }

@@ -6,7 +6,16 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parseConfig, type RunningService, runService, startTracing, type Tracing } from "@mirror/kit";
-import { makeRepo, type Receiver, type ServerHandle, startNats, startReceiver, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  makeRepo,
+  type Receiver,
+  type ServerHandle,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { loopDetectorSpec } from "../../services/loop-detector/src/app.js";
@@ -24,7 +33,10 @@ let tracing: Tracing;
 const running: RunningService[] = [];
 
 before(async () => {
-  tracing = await startTracing({ serviceName: "mirror-in-process", spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+  tracing = await startTracing({
+    serviceName: "mirror-in-process",
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
   [nats, redis, hook] = await Promise.all([startNats(), startRedis(), startReceiver()]);
 });
 after(async () => {
@@ -65,9 +77,23 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
   const spans = await waitFor("the notifier's webhook request span", () => {
     const t = memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
     return t.some((s) => s.kind === SpanKind.CLIENT) ? t : undefined;
-  }).catch((err) => assert.fail(`${(err as Error).message}: ${memory.getFinishedSpans().map((s) => `${s.spanContext().traceId === traceId ? "*" : " "} ${s.name} ${s.kind} ${s.instrumentationScope.name}`).join("\n")}`));
+  }).catch((err) =>
+    assert.fail(
+      `${(err as Error).message}: ${memory
+        .getFinishedSpans()
+        .map(
+          (s) =>
+            `${s.spanContext().traceId === traceId ? "*" : " "} ${s.name} ${s.kind} ${s.instrumentationScope.name}`,
+        )
+        .join("\n")}`,
+    ),
+  );
   const services = new Set(spans.map(serviceOf).filter(Boolean));
-  assert.deepEqual([...services].sort(), ["loop-detector", "model-rules", "notifier", "scanner"], spans.map((s) => s.name).join(", "));
+  assert.deepEqual(
+    [...services].sort(),
+    ["loop-detector", "model-rules", "notifier", "scanner"],
+    spans.map((s) => s.name).join(", "),
+  );
   const ids = new Set(spans.map((s) => s.spanContext().spanId));
   const roots = spans.filter((s) => !s.parentSpanContext || !ids.has(s.parentSpanContext.spanId)).map((s) => s.name);
   assert.deepEqual(roots, ["publish mirror.repo.snapshot"], "one tree, rooted at the scanner's publish");

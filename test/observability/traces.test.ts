@@ -27,7 +27,8 @@ after(async () => {
   await Promise.all([nats.dispose(), redis.dispose()]);
 });
 
-const describe = (spans: ReceivedSpan[]) => spans.map((s) => `${s.service}: ${s.name} (${s.spanId} <- ${s.parentSpanId || "root"})`).join("\n");
+const describe = (spans: ReceivedSpan[]) =>
+  spans.map((s) => `${s.service}: ${s.name} (${s.spanId} <- ${s.parentSpanId || "root"})`).join("\n");
 const received = () => (obs.otlp?.requests ?? []).filter((r) => r.url === "/v1/traces").flatMap((r) => spansOf(r.json));
 
 /** Waits for the webhook delivery about `repo` and for its trace to hold spans of `services`. */
@@ -35,11 +36,19 @@ async function traceOfDelivery(repo: string, services: string[]): Promise<Receiv
   const delivery = await obs.hook.waitFor(`the webhook delivery about ${repo}`, (r) => r.body.includes(repo), 60_000);
   const traceId = traceIdOf(delivery.headers.traceparent);
   assert.ok(traceId, `the webhook request carries a traceparent: ${JSON.stringify(delivery.headers)}`);
-  const complete = (t: ReceivedSpan[]) => services.every((name) => t.some((s) => s.service === name)) && t.some((s) => s.service === "notifier" && s.kind === CLIENT);
-  return waitFor(`spans of ${services.join(", ")} and the webhook request in trace ${traceId}`, () => {
-    const t = byTrace(received()).get(traceId) ?? [];
-    return complete(t) ? t : undefined;
-  }, { timeout: 30_000 }).catch((err) => assert.fail(`${(err as Error).message}; the trace has:\n${describe(byTrace(received()).get(traceId) ?? [])}`));
+  const complete = (t: ReceivedSpan[]) =>
+    services.every((name) => t.some((s) => s.service === name)) &&
+    t.some((s) => s.service === "notifier" && s.kind === CLIENT);
+  return waitFor(
+    `spans of ${services.join(", ")} and the webhook request in trace ${traceId}`,
+    () => {
+      const t = byTrace(received()).get(traceId) ?? [];
+      return complete(t) ? t : undefined;
+    },
+    { timeout: 30_000 },
+  ).catch((err) =>
+    assert.fail(`${(err as Error).message}; the trace has:\n${describe(byTrace(received()).get(traceId) ?? [])}`),
+  );
 }
 
 /** One tree: a single root (the scanner's publish), every other span's parent in the same trace. */
@@ -47,9 +56,15 @@ function assertOneTree(trace: ReceivedSpan[]): void {
   const ids = new Set(trace.map((s) => s.spanId));
   const roots = trace.filter((s) => !s.parentSpanId).map((s) => `${s.service}: ${s.name}`);
   assert.deepEqual(roots, ["scanner: publish mirror.repo.snapshot"], describe(trace));
-  for (const s of trace) if (s.parentSpanId) assert.ok(ids.has(s.parentSpanId), `the parent of ${s.service} "${s.name}" is in the trace:\n${describe(trace)}`);
+  for (const s of trace)
+    if (s.parentSpanId)
+      assert.ok(ids.has(s.parentSpanId), `the parent of ${s.service} "${s.name}" is in the trace:\n${describe(trace)}`);
   const client = trace.find((s) => s.service === "notifier" && s.kind === CLIENT);
-  assert.equal(client?.attributes["url.full"], obs.hook.url, "the delivery span keeps only the origin of the URL (tokens live in paths)");
+  assert.equal(
+    client?.attributes["url.full"],
+    obs.hook.url,
+    "the delivery span keeps only the origin of the URL (tokens live in paths)",
+  );
 }
 
 test("a repo dirty before the mesh starts gives one trace: scanner -> loop-detector (-> model triage, retried) -> notifier -> webhook", async () => {
@@ -63,5 +78,8 @@ test("a repo dirtied while the mesh runs gives one trace that includes model tri
   writeFileSync(join(obs.clean, "todo.txt"), "later\n");
   const trace = await traceOfDelivery(obs.clean, ["scanner", "loop-detector", "model-rules", "notifier"]);
   assertOneTree(trace);
-  assert.ok(trace.some((s) => s.service === "model-rules" && s.name === "request mirror.model.triage"), describe(trace));
+  assert.ok(
+    trace.some((s) => s.service === "model-rules" && s.name === "request mirror.model.triage"),
+    describe(trace),
+  );
 });

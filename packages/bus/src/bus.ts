@@ -77,7 +77,10 @@ export class Bus implements BusCore {
   private connectedNow = true;
   private mayCreateConsumers: boolean;
 
-  private constructor(nc: NatsConnection, private readonly opts: BusOptions) {
+  private constructor(
+    nc: NatsConnection,
+    private readonly opts: BusOptions,
+  ) {
     this.nc = nc;
     this.name = opts.name;
     this.log = opts.log;
@@ -202,29 +205,53 @@ export class Bus implements BusCore {
    * Validates `data` against the contract, sets CloudEvents headers and Nats-Msg-Id, and
    * publishes to JetStream, retrying with the same id until acked or the deadline passes.
    */
-  async publish<C extends EventContract>(contract: C, token: string, data: unknown, opts: PublishOptions = {}): Promise<{ seq: number; duplicate: boolean; id: string }> {
+  async publish<C extends EventContract>(
+    contract: C,
+    token: string,
+    data: unknown,
+    opts: PublishOptions = {},
+  ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     const parsed = contract.schema.safeParse(data);
     const subject = contract.subject(token);
     this.declared.publish(subject);
     if (!parsed.success) {
       this.metrics.messages.inc({ subject: contract.prefix, direction: "out", outcome: "invalid" });
-      throw new ValidationError(`refusing to publish invalid ${contract.type} on ${subject}: ${describeZodError(parsed.error)}`, parsed.error);
+      throw new ValidationError(
+        `refusing to publish invalid ${contract.type} on ${subject}: ${describeZodError(parsed.error)}`,
+        parsed.error,
+      );
     }
     const id = opts.id ?? randomUUID();
     const payload = new TextEncoder().encode(JSON.stringify(parsed.data));
     const h: Record<string, string> = {
-      ...toCeHeaders({ id, source: this.name, type: contract.type, time: opts.time ?? new Date().toISOString(), subject: token }),
+      ...toCeHeaders({
+        id,
+        source: this.name,
+        type: contract.type,
+        time: opts.time ?? new Date().toISOString(),
+        subject: token,
+      }),
       ...opts.headers,
     };
-    return withProducerSpan(`publish ${contract.prefix}`, { "messaging.destination": subject, "messaging.message.id": id }, async () => {
-      injectTrace(h);
-      if (this.signer) signHeaders(this.signer, h, subject, payload);
-      return this.publishRaw(subject, payload, h, id, contract.prefix);
-    });
+    return withProducerSpan(
+      `publish ${contract.prefix}`,
+      { "messaging.destination": subject, "messaging.message.id": id },
+      async () => {
+        injectTrace(h);
+        if (this.signer) signHeaders(this.signer, h, subject, payload);
+        return this.publishRaw(subject, payload, h, id, contract.prefix);
+      },
+    );
   }
 
   /** JetStream publish with retries on the same msg id. Exposed for the DLQ and tests. */
-  async publishRaw(subject: string, payload: Uint8Array, h: Record<string, string>, id: string, family = subjectFamily(subject)): Promise<{ seq: number; duplicate: boolean; id: string }> {
+  async publishRaw(
+    subject: string,
+    payload: Uint8Array,
+    h: Record<string, string>,
+    id: string,
+    family = subjectFamily(subject),
+  ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     this.declared.publish(subject);
     const hdrs = natsHeaders();
     for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
@@ -248,9 +275,16 @@ export class Bus implements BusCore {
         }
         if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
           this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });
-          throw new PublishError(`publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`, err);
+          throw new PublishError(
+            `publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`,
+            err,
+          );
         }
-        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ subject, id, attempt, err: (err as Error).message }, "publish not acknowledged; retrying with the same id");
+        if (attempt === 1 || attempt % 10 === 0)
+          this.log.warn(
+            { subject, id, attempt, err: (err as Error).message },
+            "publish not acknowledged; retrying with the same id",
+          );
         if (attempt % 5 === 0 && this.opts.manageStreams !== false) await this.ensureStreams().catch(() => undefined);
         await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
       }
@@ -258,16 +292,34 @@ export class Bus implements BusCore {
   }
 
   /** Runs a durable pull consumer (explicit ack) over `contract`'s subjects; see Consumer. */
-  consume<C extends EventContract>(contract: C, durable: string, handler: Handler<C>, opts: ConsumeOptions = {}): Consumer {
+  consume<C extends EventContract>(
+    contract: C,
+    durable: string,
+    handler: Handler<C>,
+    opts: ConsumeOptions = {},
+  ): Consumer {
     this.declared.consume(durable, opts.filter ?? contract.filter);
-    const consumer = new Consumer(this, contract as unknown as EventContract, durable, handler as unknown as Handler<EventContract>, opts);
+    const consumer = new Consumer(
+      this,
+      contract as unknown as EventContract,
+      durable,
+      handler as unknown as Handler<EventContract>,
+      opts,
+    );
     this.consumers.push(consumer);
     consumer.start();
     return consumer;
   }
 
   /** Registers a NATS Services API service so `$SRV.PING` finds it; endpoints are optional. */
-  async service(spec: { name?: string; version: string; description?: string; metadata?: Record<string, string>; queue?: string; endpoints?: EndpointHandler[] }): Promise<RegisteredService> {
+  async service(spec: {
+    name?: string;
+    version: string;
+    description?: string;
+    metadata?: Record<string, string>;
+    queue?: string;
+    endpoints?: EndpointHandler[];
+  }): Promise<RegisteredService> {
     for (const ep of spec.endpoints ?? []) this.declared.serve(ep.contract.subject);
     const svc = await addService(this, { name: spec.name ?? this.name, ...spec });
     this.services.push(svc);
@@ -275,11 +327,14 @@ export class Bus implements BusCore {
   }
 
   /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
-  async request<E extends EndpointContract>(endpoint: E, data: unknown, opts: { timeout?: number } = {}): Promise<import("zod").output<E["reply"]>> {
+  async request<E extends EndpointContract>(
+    endpoint: E,
+    data: unknown,
+    opts: { timeout?: number } = {},
+  ): Promise<import("zod").output<E["reply"]>> {
     this.declared.request(endpoint.subject);
     return requestEndpoint(this, endpoint, data, opts);
   }
-
 
   /**
    * Stops pulling messages and answering requests, and waits for the handlers in flight; the

@@ -1,10 +1,26 @@
-import { CE, type DlqReason, type EventContract, type EventData, STREAM, deadLetter, fromCeHeaders } from "@mirror/contracts";
+import {
+  CE,
+  type DlqReason,
+  type EventContract,
+  type EventData,
+  STREAM,
+  deadLetter,
+  fromCeHeaders,
+} from "@mirror/contracts";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
-import { bindDurable, consumerConfig, createOrUpdateDurable, DURABLE_DEFAULTS, durableDifferences, effectiveAckWaitMs, isPermissionError } from "./durable.js";
+import {
+  bindDurable,
+  consumerConfig,
+  createOrUpdateDurable,
+  DURABLE_DEFAULTS,
+  durableDifferences,
+  effectiveAckWaitMs,
+  isPermissionError,
+} from "./durable.js";
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
 import { HeldMessages } from "./held.js";
@@ -72,7 +88,8 @@ export class Consumer {
   /** Free slots worth a pull: fewer would cost a pull request per message under load. */
   private readonly refillAt: number;
   private warnedDiff = false;
-  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">> & Pick<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">;
+  private readonly opts: Required<Omit<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">> &
+    Pick<ConsumeOptions, "decode" | "filter" | "types" | "allowUnsigned">;
   private readonly log: Logger;
 
   constructor(
@@ -115,7 +132,10 @@ export class Consumer {
     const diffs = durableDifferences(info, want);
     if (diffs.length && !this.warnedDiff) {
       this.warnedDiff = true;
-      this.log.warn({ differences: diffs }, "the provisioned consumer differs from what this service asks for; update its entry in the service's manifest (services/<name>/src/manifest.ts) and re-run `pnpm mirror identity init` and `pnpm mirror identity provision`");
+      this.log.warn(
+        { differences: diffs },
+        "the provisioned consumer differs from what this service asks for; update its entry in the service's manifest (services/<name>/src/manifest.ts) and re-run `pnpm mirror identity init` and `pnpm mirror identity provision`",
+      );
     }
   }
 
@@ -130,7 +150,11 @@ export class Consumer {
           if (this.stopped) break;
           // One pull at a time, for the free slots only: what arrives is dispatched (held and
           // kept alive) at once, so a message is either in progress or still on the server.
-          const batch = await consumer.fetch({ max_messages: this.held.free, expires: PULL_EXPIRES_MS, idle_heartbeat: IDLE_HEARTBEAT_MS });
+          const batch = await consumer.fetch({
+            max_messages: this.held.free,
+            expires: PULL_EXPIRES_MS,
+            idle_heartbeat: IDLE_HEARTBEAT_MS,
+          });
           this.messages = batch;
           if (this.stopped) batch.stop();
           for await (const m of batch) this.dispatch(m);
@@ -138,7 +162,11 @@ export class Consumer {
         }
       } catch (err) {
         failures++;
-        if (!this.stopped && (failures === 1 || failures % 20 === 0)) this.log.warn({ err: (err as Error).message, code: (err as BusError).code, failures }, "consumer not running; retrying");
+        if (!this.stopped && (failures === 1 || failures % 20 === 0))
+          this.log.warn(
+            { err: (err as Error).message, code: (err as BusError).code, failures },
+            "consumer not running; retrying",
+          );
       }
       if (!this.stopped) await sleep(Math.min(5_000, 200 * failures + 200));
     }
@@ -164,7 +192,10 @@ export class Consumer {
     const metrics = this.bus.metrics;
     const get = (name: string) => m.headers?.get(name) || undefined;
     // Checked before anything reads the payload: an untrusted event is never parsed.
-    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data }, { allowUnsigned: this.opts.allowUnsigned });
+    const verdict = this.bus.verifier?.verify(
+      { subject: m.subject, header: get, payload: m.data },
+      { allowUnsigned: this.opts.allowUnsigned },
+    );
     if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
     let decoded: unknown;
     const tooDeep = () => this.dead(m, "invalid_json", `payload nests deeper than ${MAX_DEPTH} levels`);
@@ -179,10 +210,12 @@ export class Consumer {
     const ce = fromCeHeaders(get);
     const ceType = get(CE.type);
     const accepted = this.opts.types ?? [this.contract.type];
-    if (ceType && !accepted.includes(ceType)) return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${accepted.join(" or ")}`);
+    if (ceType && !accepted.includes(ceType))
+      return this.dead(m, "invalid_envelope", `ce-type "${ceType}" is not ${accepted.join(" or ")}`);
     const source = ce.meta?.source ?? "anonymous";
     const parsed = this.contract.schema.safeParse(decoded);
-    if (!parsed.success) return this.dead(m, "invalid_schema", `${this.contract.type}: ${describeZodError(parsed.error)}`);
+    if (!parsed.success)
+      return this.dead(m, "invalid_schema", `${this.contract.type}: ${describeZodError(parsed.error)}`);
     const tokens = m.subject.split(".");
     const log = this.log;
     let childLog: Logger | undefined;
@@ -204,7 +237,12 @@ export class Consumer {
       },
     };
     try {
-      await withConsumerSpan(`handle ${family}`, m.headers, { "messaging.destination": m.subject, "mirror.service": this.bus.name }, () => this.handler(parsed.data, ctx));
+      await withConsumerSpan(
+        `handle ${family}`,
+        m.headers,
+        { "messaging.destination": m.subject, "mirror.service": this.bus.name },
+        () => this.handler(parsed.data, ctx),
+      );
       // A plain +ACK, not a confirmed one: the effect is stored and idempotent, so an ack lost
       // with a dying server only means a redelivery that changes nothing, and waiting for the
       // server's confirmation of every ack cost a reply message and a round trip per message.
@@ -214,8 +252,12 @@ export class Consumer {
       const e = err as Error;
       const retryable = !(err instanceof BusError) || err.retryable;
       if (!retryable) return this.dead(m, "poison", `${e.name}: ${e.message}`);
-      if (m.info.deliveryCount >= this.opts.maxDeliver) return this.dead(m, "max_deliver", `gave up after ${m.info.deliveryCount} deliveries: ${e.message}`);
-      const delay = err instanceof RetryableError && err.delayMs !== undefined ? err.delayMs : this.opts.backoffMs[Math.min(m.info.deliveryCount - 1, this.opts.backoffMs.length - 1)];
+      if (m.info.deliveryCount >= this.opts.maxDeliver)
+        return this.dead(m, "max_deliver", `gave up after ${m.info.deliveryCount} deliveries: ${e.message}`);
+      const delay =
+        err instanceof RetryableError && err.delayMs !== undefined
+          ? err.delayMs
+          : this.opts.backoffMs[Math.min(m.info.deliveryCount - 1, this.opts.backoffMs.length - 1)];
       ctx.log.warn({ err: e.message, deliveries: m.info.deliveryCount, delayMs: delay }, "handler failed; will retry");
       metrics.messages.inc({ subject: family, direction: "in", outcome: "retry" });
       m.nak(delay);

@@ -32,5 +32,10 @@ export interface BusCore {
   inbox(): string;
   ensureStreams(): Promise<void>;
   verifyStored(subject: string, header: (name: string) => string | undefined, payload: Uint8Array): Verdict;
-  publish<C extends EventContract>(contract: C, token: string, data: unknown, opts?: PublishOptions): Promise<{ seq: number; duplicate: boolean; id: string }>;
+  publish<C extends EventContract>(
+    contract: C,
+    token: string,
+    data: unknown,
+    opts?: PublishOptions,
+  ): Promise<{ seq: number; duplicate: boolean; id: string }>;
 }

@@ -25,7 +25,12 @@ export function publicKeyOfSeed(seed: string): string {
 /** Whether the server at `url` refuses a client without credentials (false when it lets one in or does not answer). */
 export async function refusesAnonymous(url: string): Promise<boolean> {
   try {
-    const nc = await connect({ servers: serverList(url), maxReconnectAttempts: 0, timeout: 3_000, name: "mirror-start-probe" });
+    const nc = await connect({
+      servers: serverList(url),
+      maxReconnectAttempts: 0,
+      timeout: 3_000,
+      name: "mirror-start-probe",
+    });
     await nc.close();
     return false;
   } catch (err) {

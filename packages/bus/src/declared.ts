@@ -2,7 +2,10 @@ import { manifestPublishes, type ServiceManifest, subjectMatches } from "@mirror
 import { BusError } from "./errors.js";
 
 /** The part of a service manifest the bus enforces. */
-export type BusManifest = Pick<ServiceManifest, "name" | "file" | "publishes" | "consumes" | "requests" | "serves" | "readsHistory">;
+export type BusManifest = Pick<
+  ServiceManifest,
+  "name" | "file" | "publishes" | "consumes" | "requests" | "serves" | "readsHistory"
+>;
 
 /** A publish, consume, request or endpoint that the service's manifest does not declare. */
 export class UndeclaredError extends BusError {
@@ -15,7 +18,10 @@ export class UndeclaredError extends BusError {
     field: string,
   ) {
     const fix = field.includes(":") ? `set \`${field}\`` : `add it to \`${field}\``;
-    super("MIRROR_ERR_UNDECLARED", `"${service}" ${what} ${subject}, which its manifest does not declare: ${fix} in ${file}`);
+    super(
+      "MIRROR_ERR_UNDECLARED",
+      `"${service}" ${what} ${subject}, which its manifest does not declare: ${fix} in ${file}`,
+    );
   }
 }
 
@@ -30,7 +36,10 @@ export class Declared {
     readonly manifest: BusManifest | undefined,
   ) {
     if (manifest && manifest.name !== service) {
-      throw new BusError("MIRROR_ERR_UNDECLARED", `the bus of "${service}" was given the manifest of "${manifest.name}" (${manifest.file})`);
+      throw new BusError(
+        "MIRROR_ERR_UNDECLARED",
+        `the bus of "${service}" was given the manifest of "${manifest.name}" (${manifest.file})`,
+      );
     }
   }
 
@@ -45,7 +54,8 @@ export class Declared {
 
   consume(durable: string, filter: string): void {
     const m = this.manifest;
-    if (m && !m.consumes.some((c) => c.durable === durable && c.filter === filter)) this.refuse(`${filter} (durable "${durable}")`, "consumes", "consumes");
+    if (m && !m.consumes.some((c) => c.durable === durable && c.filter === filter))
+      this.refuse(`${filter} (durable "${durable}")`, "consumes", "consumes");
   }
 
   request(subject: string): void {

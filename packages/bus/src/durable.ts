@@ -1,5 +1,11 @@
 import { STREAM } from "@mirror/contracts";
-import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  DeliverPolicy,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { BusError } from "./errors.js";
 import { isConsumerExists, isConsumerNotFound, isPermissionViolation } from "./nats-errors.js";
@@ -31,7 +37,11 @@ export function effectiveAckWaitMs(settings: DurableSettings = {}): number {
 }
 
 /** The JetStream config of a durable pull consumer with explicit ack; the same for services and the provisioner. */
-export function consumerConfig(durable: string, filter: string, settings: DurableSettings = {}): Partial<ConsumerConfig> & { durable_name: string } {
+export function consumerConfig(
+  durable: string,
+  filter: string,
+  settings: DurableSettings = {},
+): Partial<ConsumerConfig> & { durable_name: string } {
   const s = { ...DURABLE_DEFAULTS, ...settings };
   return {
     durable_name: durable,
@@ -51,7 +61,10 @@ export function isPermissionError(err: unknown): boolean {
 }
 
 /** Creates the durable consumer, or updates it when it exists with other settings. Needs create rights. */
-export async function createOrUpdateDurable(jsm: JetStreamManager, cfg: ReturnType<typeof consumerConfig>): Promise<ConsumerInfo> {
+export async function createOrUpdateDurable(
+  jsm: JetStreamManager,
+  cfg: ReturnType<typeof consumerConfig>,
+): Promise<ConsumerInfo> {
   try {
     return await jsm.consumers.add(STREAM.name, cfg);
   } catch (err) {
@@ -81,10 +94,12 @@ export async function bindDurable(jsm: JetStreamManager, durable: string): Promi
 export function durableDifferences(info: ConsumerInfo, want: ReturnType<typeof consumerConfig>): string[] {
   const have = info.config;
   const out: string[] = [];
-  if ((have.filter_subject ?? "") !== want.filter_subject) out.push(`filter ${have.filter_subject} != ${want.filter_subject}`);
+  if ((have.filter_subject ?? "") !== want.filter_subject)
+    out.push(`filter ${have.filter_subject} != ${want.filter_subject}`);
   if (have.max_deliver !== want.max_deliver) out.push(`max_deliver ${have.max_deliver} != ${want.max_deliver}`);
   // With a backoff list the server sets ack_wait to its first delay, so only compare it without one.
-  if (!want.backoff?.length && have.ack_wait !== want.ack_wait) out.push(`ack_wait ${have.ack_wait} != ${want.ack_wait}`);
+  if (!want.backoff?.length && have.ack_wait !== want.ack_wait)
+    out.push(`ack_wait ${have.ack_wait} != ${want.ack_wait}`);
   if (JSON.stringify(have.backoff ?? []) !== JSON.stringify(want.backoff ?? [])) out.push("backoff differs");
   return out;
 }

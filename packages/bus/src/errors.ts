@@ -53,7 +53,11 @@ export class PublishError extends BusError {
 /** A request/reply call failed: no responder, timeout, a remote error (`MIRROR_ERR_REMOTE_<status>`), or an invalid reply. */
 export class RequestError extends BusError {
   override name = "RequestError";
-  constructor(code: "MIRROR_ERR_TIMEOUT" | "MIRROR_ERR_NO_RESPONDERS" | "MIRROR_ERR_BAD_REPLY" | RemoteErrorCode, message: string, cause?: unknown) {
+  constructor(
+    code: "MIRROR_ERR_TIMEOUT" | "MIRROR_ERR_NO_RESPONDERS" | "MIRROR_ERR_BAD_REPLY" | RemoteErrorCode,
+    message: string,
+    cause?: unknown,
+  ) {
     super(code, message, { cause });
   }
 }

@@ -50,7 +50,12 @@ export async function lastPerSubject(bus: Bus, filter: string): Promise<StoredEv
  * inbox, and hands every reply that arrives within `windowMs` to `onReply`. For discovery over
  * `$SRV.PING|INFO|STATS`, where every member answers and nobody knows how many there are.
  */
-export async function gather(bus: Bus, subjects: readonly string[], windowMs: number, onReply: (data: Uint8Array) => void): Promise<void> {
+export async function gather(
+  bus: Bus,
+  subjects: readonly string[],
+  windowMs: number,
+  onReply: (data: Uint8Array) => void,
+): Promise<void> {
   const inbox = bus.inbox();
   const sub = raw(bus).nc.subscribe(inbox, {
     callback: (err, msg) => {

@@ -43,7 +43,14 @@ export interface IdentitySpec {
  * service and provisions the streams.
  */
 export const BUILT_IN_IDENTITIES: readonly IdentitySpec[] = [
-  { name: "jobs", kind: "client", publishes: [...(NON_SERVICE_PUBLISHERS.jobs ?? [])], consumes: [], requests: [], serves: [] },
+  {
+    name: "jobs",
+    kind: "client",
+    publishes: [...(NON_SERVICE_PUBLISHERS.jobs ?? [])],
+    consumes: [],
+    requests: [],
+    serves: [],
+  },
   { name: "operator", kind: "console", publishes: [], consumes: [], requests: ["$SRV.>"], serves: [] },
 ];
 

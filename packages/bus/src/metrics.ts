@@ -55,7 +55,12 @@ export class BusMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.dlq = new Counter({ name: "mirror_bus_dlq_total", help: "Messages dead-lettered, by reason", labelNames: ["reason"], registers });
+    this.dlq = new Counter({
+      name: "mirror_bus_dlq_total",
+      help: "Messages dead-lettered, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
     // Every reason exists at 0 from start-up: an alert on increase() sees the first dead letter.
     for (const reason of DlqReason.options) this.dlq.inc({ reason }, 0);
     this.connected = new Gauge({ name: "mirror_bus_connected", help: "1 while connected to NATS", registers });
@@ -66,19 +71,30 @@ export class BusMetrics {
       registers,
     });
     this.reconnects = new Counter({ name: "mirror_bus_reconnects_total", help: "NATS reconnections", registers });
-    const streamGauge = (name: string, help: string) => new Gauge({ name: `mirror_jetstream_stream_${name}`, help, labelNames: ["stream"], registers });
+    const streamGauge = (name: string, help: string) =>
+      new Gauge({ name: `mirror_jetstream_stream_${name}`, help, labelNames: ["stream"], registers });
     this.stream = {
       messages: streamGauge("messages", "Messages stored in the stream (JetStream state.messages)"),
       bytes: streamGauge("bytes", "Bytes stored in the stream (JetStream state.bytes)"),
       consumers: streamGauge("consumers", "Consumers of the stream (JetStream state.consumer_count)"),
       firstAge: streamGauge("first_age_seconds", "Age of the oldest stored message: how far back the history reaches"),
     };
-    const consumerGauge = (name: string, help: string) => new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers });
+    const consumerGauge = (name: string, help: string) =>
+      new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers });
     this.jetstream = {
-      pending: consumerGauge("pending", "Messages of the stream not yet delivered to this durable consumer (JetStream num_pending)"),
+      pending: consumerGauge(
+        "pending",
+        "Messages of the stream not yet delivered to this durable consumer (JetStream num_pending)",
+      ),
       ackPending: consumerGauge("ack_pending", "Messages delivered and not yet acked (JetStream num_ack_pending)"),
-      redelivered: consumerGauge("redelivered", "Messages delivered more than once and not yet acked (JetStream num_redelivered)"),
-      ackFloorAge: consumerGauge("ack_floor_age_seconds", "Seconds since the consumer's ack floor last moved while messages wait; 0 when nothing waits"),
+      redelivered: consumerGauge(
+        "redelivered",
+        "Messages delivered more than once and not yet acked (JetStream num_redelivered)",
+      ),
+      ackFloorAge: consumerGauge(
+        "ack_floor_age_seconds",
+        "Seconds since the consumer's ack floor last moved while messages wait; 0 when nothing waits",
+      ),
     };
   }
 
@@ -88,7 +104,10 @@ export class BusMetrics {
     this.stream.bytes.set({ stream }, state.bytes);
     this.stream.consumers.set({ stream }, state.consumer_count);
     const first = Date.parse(state.first_ts);
-    this.stream.firstAge.set({ stream }, state.messages > 0 && Number.isFinite(first) ? Math.max(0, (now - first) / 1000) : 0);
+    this.stream.firstAge.set(
+      { stream },
+      state.messages > 0 && Number.isFinite(first) ? Math.max(0, (now - first) / 1000) : 0,
+    );
   }
 
   /**
@@ -103,7 +122,10 @@ export class BusMetrics {
     this.jetstream.redelivered.set({ consumer }, info.num_redelivered);
     const last = info.ack_floor.last_active;
     const since = Date.parse(typeof last === "string" ? last : info.created);
-    this.jetstream.ackFloorAge.set({ consumer }, waiting > 0 && Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0);
+    this.jetstream.ackFloorAge.set(
+      { consumer },
+      waiting > 0 && Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0,
+    );
   }
 }
 

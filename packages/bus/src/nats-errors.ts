@@ -1,5 +1,12 @@
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { AuthorizationError, InvalidArgumentError, NoRespondersError, PermissionViolationError, RequestError as NatsRequestError, TimeoutError } from "@nats-io/nats-core";
+import {
+  AuthorizationError,
+  InvalidArgumentError,
+  NoRespondersError,
+  PermissionViolationError,
+  RequestError as NatsRequestError,
+  TimeoutError,
+} from "@nats-io/nats-core";
 
 /**
  * NATS and JetStream failures told apart by nats.js's error classes and the server's JetStream API
@@ -20,7 +27,12 @@ export const JS_ERR = {
 
 /** The error and each of its causes, outermost first (nats.js wraps e.g. a permission violation in a RequestError). */
 function* chain(err: unknown): Generator<unknown> {
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) yield e;
+  for (
+    let e = err, depth = 0;
+    e !== undefined && e !== null && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  )
+    yield e;
 }
 
 /** The JetStream API error code (`api_error.err_code`) of a failed JetStream API call, if it is one. */
@@ -35,12 +47,17 @@ export const isConsumerNotFound = (err: unknown): boolean => jetStreamApiCode(er
 /** Creating a durable that exists with other settings (the server answers one of these by version). */
 export function isConsumerExists(err: unknown): boolean {
   const code = jetStreamApiCode(err);
-  return code === JS_ERR.ConsumerNameExists || code === JS_ERR.ConsumerExistingActive || code === JS_ERR.ConsumerAlreadyExists;
+  return (
+    code === JS_ERR.ConsumerNameExists ||
+    code === JS_ERR.ConsumerExistingActive ||
+    code === JS_ERR.ConsumerAlreadyExists
+  );
 }
 
 /** A request nobody serves: nats.js rejects with a RequestError whose cause is a NoRespondersError. */
 export function isNoResponders(err: unknown): boolean {
-  for (const e of chain(err)) if (e instanceof NoRespondersError || (e instanceof NatsRequestError && e.isNoResponders())) return true;
+  for (const e of chain(err))
+    if (e instanceof NoRespondersError || (e instanceof NatsRequestError && e.isNoResponders())) return true;
   return false;
 }
 

@@ -8,19 +8,32 @@ import { isNoResponders } from "./nats-errors.js";
 import { injectTrace } from "./tracing.js";
 
 /** Calls a request/reply endpoint; the request and reply are validated against its contract. */
-export async function requestEndpoint<E extends EndpointContract>(bus: Bus, endpoint: E, data: unknown, opts: { timeout?: number } = {}): Promise<z.output<E["reply"]>> {
+export async function requestEndpoint<E extends EndpointContract>(
+  bus: Bus,
+  endpoint: E,
+  data: unknown,
+  opts: { timeout?: number } = {},
+): Promise<z.output<E["reply"]>> {
   const req = endpoint.request.safeParse(data);
-  if (!req.success) throw new ValidationError(`invalid ${endpoint.name} request: ${describeZodError(req.error)}`, req.error);
+  if (!req.success)
+    throw new ValidationError(`invalid ${endpoint.name} request: ${describeZodError(req.error)}`, req.error);
   const h: Record<string, string> = { [CE.source]: bus.name };
   injectTrace(h);
   const hdrs = natsHeaders();
   for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
   let msg: Msg;
   try {
-    msg = await raw(bus).nc.request(endpoint.subject, JSON.stringify(req.data), { timeout: opts.timeout ?? 5_000, headers: hdrs });
+    msg = await raw(bus).nc.request(endpoint.subject, JSON.stringify(req.data), {
+      timeout: opts.timeout ?? 5_000,
+      headers: hdrs,
+    });
   } catch (err) {
     const code = isNoResponders(err) ? "MIRROR_ERR_NO_RESPONDERS" : "MIRROR_ERR_TIMEOUT";
-    bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders" });
+    bus.metrics.messages.inc({
+      subject: endpoint.subject,
+      direction: "request",
+      outcome: code === "MIRROR_ERR_TIMEOUT" ? "timeout" : "no_responders",
+    });
     throw new RequestError(code, `${endpoint.subject}: ${(err as Error).message}`, err);
   }
   const remoteErr = msg.headers?.get("Nats-Service-Error");
@@ -38,7 +51,11 @@ export async function requestEndpoint<E extends EndpointContract>(bus: Bus, endp
   const rep = endpoint.reply.safeParse(json);
   if (!rep.success) {
     bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "bad_reply" });
-    throw new RequestError("MIRROR_ERR_BAD_REPLY", `${endpoint.subject} reply invalid: ${describeZodError(rep.error)}`, rep.error);
+    throw new RequestError(
+      "MIRROR_ERR_BAD_REPLY",
+      `${endpoint.subject} reply invalid: ${describeZodError(rep.error)}`,
+      rep.error,
+    );
   }
   bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "ok" });
   return rep.data as z.output<E["reply"]>;

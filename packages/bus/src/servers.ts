@@ -6,6 +6,10 @@ import { BusError } from "./errors.js";
  */
 export function serverList(url: string): string[] {
   const servers = url.split(",").map((s) => s.trim());
-  if (servers.some((s) => !s)) throw new BusError("MIRROR_ERR_CONFIG", `bus.url "${url.replace(/\/\/[^@/,]*@/g, "//[redacted]@")}" has an empty entry: give server URLs separated by commas`);
+  if (servers.some((s) => !s))
+    throw new BusError(
+      "MIRROR_ERR_CONFIG",
+      `bus.url "${url.replace(/\/\/[^@/,]*@/g, "//[redacted]@")}" has an empty entry: give server URLs separated by commas`,
+    );
   return servers;
 }

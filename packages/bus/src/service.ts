@@ -16,7 +16,11 @@ export interface EndpointHandler<E extends EndpointContract = EndpointContract> 
   queue?: string;
 }
 
-export function endpoint<E extends EndpointContract>(contract: E, handle: EndpointHandler<E>["handle"], queue?: string): EndpointHandler {
+export function endpoint<E extends EndpointContract>(
+  contract: E,
+  handle: EndpointHandler<E>["handle"],
+  queue?: string,
+): EndpointHandler {
   return { contract, handle, queue } as unknown as EndpointHandler;
 }
 
@@ -28,7 +32,14 @@ export interface RegisteredService {
 /** Registers with the NATS Services API; every endpoint validates its request and reply. */
 export async function addService(
   bus: Bus,
-  spec: { name: string; version: string; description?: string; metadata?: Record<string, string>; queue?: string; endpoints?: EndpointHandler[] },
+  spec: {
+    name: string;
+    version: string;
+    description?: string;
+    metadata?: Record<string, string>;
+    queue?: string;
+    endpoints?: EndpointHandler[];
+  },
 ): Promise<RegisteredService> {
   const svcm = new Svcm(guardReplies(bus));
   const service = await svcm.add({
@@ -66,7 +77,11 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
     metrics.messages.inc({ subject: c.subject, direction: "reply", outcome: code < 500 ? "bad_request" : "error" });
     // The description travels in a header: a CR/LF there (JSON.parse quotes the request) throws and kills the process.
     const header = message.replace(/[\r\n]+/g, " ").slice(0, 1_000);
-    msg.respondError(code, header, new TextEncoder().encode(JSON.stringify({ error: { code: String(code), message } })));
+    msg.respondError(
+      code,
+      header,
+      new TextEncoder().encode(JSON.stringify({ error: { code: String(code), message } })),
+    );
   };
   // Measured on the text before it is parsed, as the consumer does with event payloads.
   if (jsonNestsDeeperThan(msg.data)) return fail(400, `request nests deeper than ${MAX_DEPTH} levels`);
@@ -79,8 +94,11 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
   const req = c.request.safeParse(json);
   if (!req.success) return fail(400, `invalid ${c.name} request: ${describeZodError(req.error)}`);
   try {
-    const out = await withConsumerSpan(`request ${c.subject}`, msg.headers, { "messaging.destination": c.subject }, () =>
-      ep.handle(req.data, { source: msg.headers?.get(CE.source) || "anonymous" }),
+    const out = await withConsumerSpan(
+      `request ${c.subject}`,
+      msg.headers,
+      { "messaging.destination": c.subject },
+      () => ep.handle(req.data, { source: msg.headers?.get(CE.source) || "anonymous" }),
     );
     const rep = c.reply.safeParse(out);
     if (!rep.success) return fail(500, `${c.name} produced an invalid reply: ${describeZodError(rep.error)}`);

@@ -47,9 +47,17 @@ const SIGNATURE_BYTES = 64;
 /** The node:crypto key of a public user nkey (`U...`); a SigningKeyError naming the identity if it does not decode. */
 export function publicKeyObject(identity: string, publicKey: string): KeyObject {
   try {
-    return createPublicKey({ key: Buffer.concat([SPKI_ED25519, decodeUserPublicKey(publicKey)]), format: "der", type: "spki" });
+    return createPublicKey({
+      key: Buffer.concat([SPKI_ED25519, decodeUserPublicKey(publicKey)]),
+      format: "der",
+      type: "spki",
+    });
   } catch (err) {
-    throw new SigningKeyError(identity, `the public key of "${identity}" (${publicKey.slice(0, 12)}…) does not decode: ${(err as Error).message}`, err);
+    throw new SigningKeyError(
+      identity,
+      `the public key of "${identity}" (${publicKey.slice(0, 12)}…) does not decode: ${(err as Error).message}`,
+      err,
+    );
   }
 }
 
@@ -62,9 +70,17 @@ export function nkeySigner(seed: Uint8Array | string, identity = "this service")
   let privateKey: KeyObject;
   try {
     const text = typeof seed === "string" ? seed : new TextDecoder().decode(seed);
-    privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, decodeUserSeed(text)]), format: "der", type: "pkcs8" });
+    privateKey = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519, decodeUserSeed(text)]),
+      format: "der",
+      type: "pkcs8",
+    });
   } catch (err) {
-    throw new SigningKeyError(identity, `the key file of "${identity}" is not an nkey user seed (SU...): ${(err as Error).message}`, err);
+    throw new SigningKeyError(
+      identity,
+      `the key file of "${identity}" is not an nkey user seed (SU...): ${(err as Error).message}`,
+      err,
+    );
   }
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
   const publicKey = encodeUserPublicKey(spki.subarray(SPKI_ED25519.length));
@@ -98,25 +114,35 @@ export class KeyringVerifier implements Verifier {
     publicKeys: Record<string, string>,
     private readonly opts: KeyringOptions,
   ) {
-    this.keys = new Map(Object.entries(publicKeys).map(([name, text]) => [name, { text, key: publicKeyObject(name, text) }]));
+    this.keys = new Map(
+      Object.entries(publicKeys).map(([name, text]) => [name, { text, key: publicKeyObject(name, text) }]),
+    );
   }
 
   verify(event: SignedEvent, opts: { allowUnsigned?: boolean } = {}): Verdict {
     const sig = event.header(SIG_HEADERS.signature);
     const key = event.header(SIG_HEADERS.key);
     const source = event.header(CE.source) ?? "(no ce-source)";
-    if (!sig || !key) return this.opts.require && !opts.allowUnsigned ? { ok: false, reason: `unsigned event from "${source}"` } : { ok: true };
+    if (!sig || !key)
+      return this.opts.require && !opts.allowUnsigned
+        ? { ok: false, reason: `unsigned event from "${source}"` }
+        : { ok: true };
     const expected = this.keys.get(source);
     if (!expected) return { ok: false, reason: `"${source}" is not a known identity` };
-    if (expected.text !== key) return { ok: false, reason: `signed by ${key.slice(0, 12)}…, which is not the key of "${source}"` };
+    if (expected.text !== key)
+      return { ok: false, reason: `signed by ${key.slice(0, 12)}…, which is not the key of "${source}"` };
     const bytes = Buffer.from(sig, "base64url");
     if (bytes.length !== SIGNATURE_BYTES || !/^[A-Za-z0-9_-]+$/.test(sig)) {
-      return { ok: false, reason: `the signature of "${source}" is not ${SIGNATURE_BYTES} bytes of base64url (${sig.length} characters, ${bytes.length} bytes)` };
+      return {
+        ok: false,
+        reason: `the signature of "${source}" is not ${SIGNATURE_BYTES} bytes of base64url (${sig.length} characters, ${bytes.length} bytes)`,
+      };
     }
     if (!verify(null, signingBytes(event.header(CE.id) ?? "", event.subject, event.payload), expected.key, bytes)) {
       return { ok: false, reason: `signature of "${source}" does not match the event` };
     }
-    if (this.opts.mayPublish && !this.opts.mayPublish(source, event.subject)) return { ok: false, reason: `"${source}" may not publish on ${event.subject}` };
+    if (this.opts.mayPublish && !this.opts.mayPublish(source, event.subject))
+      return { ok: false, reason: `"${source}" may not publish on ${event.subject}` };
     return { ok: true, signer: source };
   }
 }

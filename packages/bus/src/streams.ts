@@ -1,5 +1,11 @@
 import { type BusConfig, DLQ_STREAM, STREAM } from "@mirror/contracts";
-import { DiscardPolicy, type JetStreamManager, RetentionPolicy, type StreamConfig, StorageType } from "@nats-io/jetstream";
+import {
+  DiscardPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  type StreamConfig,
+  StorageType,
+} from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { z } from "zod";
 import { isStreamNotFound } from "./nats-errors.js";
@@ -18,7 +24,12 @@ export interface StreamOptions {
 
 /** The stream options of a `bus` config section. */
 export function streamOptionsOf(bus: z.output<typeof BusConfig>): StreamOptions {
-  return { maxAgeMs: bus.stream.maxAge, maxBytes: bus.stream.maxBytes, duplicateWindowMs: bus.stream.duplicateWindow, replicas: bus.replicas };
+  return {
+    maxAgeMs: bus.stream.maxAge,
+    maxBytes: bus.stream.maxBytes,
+    duplicateWindowMs: bus.stream.duplicateWindow,
+    replicas: bus.replicas,
+  };
 }
 
 /** Prefix of the stream behind each JetStream KV bucket. */
@@ -31,8 +42,18 @@ const KV_PREFIX = "KV_";
 export async function ensureStreams(jsm: JetStreamManager, s: StreamOptions = {}): Promise<void> {
   const replicas = s.replicas ?? 1;
   const specs = [
-    { name: STREAM.name, subjects: [...STREAM.subjects], max_age: nanos(s.maxAgeMs ?? 30 * 86_400_000), max_bytes: s.maxBytes ?? 1024 ** 3 },
-    { name: DLQ_STREAM.name, subjects: [...DLQ_STREAM.subjects], max_age: nanos(30 * 86_400_000), max_bytes: 256 * 1024 ** 2 },
+    {
+      name: STREAM.name,
+      subjects: [...STREAM.subjects],
+      max_age: nanos(s.maxAgeMs ?? 30 * 86_400_000),
+      max_bytes: s.maxBytes ?? 1024 ** 3,
+    },
+    {
+      name: DLQ_STREAM.name,
+      subjects: [...DLQ_STREAM.subjects],
+      max_age: nanos(30 * 86_400_000),
+      max_bytes: 256 * 1024 ** 2,
+    },
   ];
   for (const spec of specs) {
     const cfg: Partial<StreamConfig> & { name: string } = {

@@ -4,4 +4,15 @@
  * named operations (the lint refuses @nats-io imports outside packages/bus).
  */
 export { raw, type RawBus } from "./raw.js";
-export { isAuthorizationError, isConsumerExists, isConsumerNotFound, isNoResponders, isPayloadTooLarge, isPermissionViolation, isStreamNotFound, isTimeout, jetStreamApiCode, JS_ERR } from "./nats-errors.js";
+export {
+  isAuthorizationError,
+  isConsumerExists,
+  isConsumerNotFound,
+  isNoResponders,
+  isPayloadTooLarge,
+  isPermissionViolation,
+  isStreamNotFound,
+  isTimeout,
+  jetStreamApiCode,
+  JS_ERR,
+} from "./nats-errors.js";

@@ -25,9 +25,15 @@ export function withTraceContext<T>(carrier: Record<string, string> | undefined,
 }
 
 /** Runs `fn` in a consumer span whose parent is the trace context carried by the message. */
-export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | Record<string, string> | undefined, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function withConsumerSpan<T>(
+  name: string,
+  headers: MsgHdrs | Record<string, string> | undefined,
+  attrs: Record<string, string | number>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const carrier: Record<string, string> = {};
-  if (headers && typeof (headers as MsgHdrs).get === "function") for (const [k, v] of headers as MsgHdrs) carrier[k.toLowerCase()] = v[0] ?? "";
+  if (headers && typeof (headers as MsgHdrs).get === "function")
+    for (const [k, v] of headers as MsgHdrs) carrier[k.toLowerCase()] = v[0] ?? "";
   else if (headers) for (const [k, v] of Object.entries(headers)) carrier[k.toLowerCase()] = v;
   const parent = propagation.extract(context.active(), carrier);
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes: attrs }, parent, async (span) => {
@@ -44,7 +50,11 @@ export async function withConsumerSpan<T>(name: string, headers: MsgHdrs | Recor
 }
 
 /** Runs `fn` in a producer span. */
-export async function withProducerSpan<T>(name: string, attrs: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+export async function withProducerSpan<T>(
+  name: string,
+  attrs: Record<string, string | number>,
+  fn: () => Promise<T>,
+): Promise<T> {
   return tracer().startActiveSpan(name, { kind: SpanKind.PRODUCER, attributes: attrs }, async (span) => {
     try {
       return await fn();

@@ -47,13 +47,18 @@ test("consume delivers valid events, retries retryable failures and dead-letters
   const bus = await newBus("consume-test");
   const seen: string[] = [];
   let failOnce = true;
-  bus.consume(heartbeat, "consume-test", async (data, ctx) => {
-    if (data.name === "flaky" && failOnce) {
-      failOnce = false;
-      throw new RetryableError("not yet", { delayMs: 50 });
-    }
-    seen.push(`${data.name}@${ctx.deliveries}`);
-  }, { filter: "mirror.heartbeat.t1.>" });
+  bus.consume(
+    heartbeat,
+    "consume-test",
+    async (data, ctx) => {
+      if (data.name === "flaky" && failOnce) {
+        failOnce = false;
+        throw new RetryableError("not yet", { delayMs: 50 });
+      }
+      seen.push(`${data.name}@${ctx.deliveries}`);
+    },
+    { filter: "mirror.heartbeat.t1.>" },
+  );
   const raw = await connect({ servers: nats.url });
   const js = jetstream(raw);
   try {
@@ -62,7 +67,10 @@ test("consume delivers valid events, retries retryable failures and dead-letters
     await js.publish("mirror.heartbeat.t1.garbage", "{not json");
     await js.publish("mirror.heartbeat.t1.badschema", JSON.stringify({ name: 42 }));
     // Brackets inside a string do not count; 100 levels of real nesting do.
-    await js.publish("mirror.heartbeat.t1.deep", `{"name":"[[[[","at":"${new Date().toISOString()}","x":${"[".repeat(100)}${"]".repeat(100)}}`);
+    await js.publish(
+      "mirror.heartbeat.t1.deep",
+      `{"name":"[[[[","at":"${new Date().toISOString()}","x":${"[".repeat(100)}${"]".repeat(100)}}`,
+    );
     await waitFor("both delivered", () => seen.length === 2 && seen);
     assert.ok(seen.includes("ok@1"));
     assert.ok(seen.includes("flaky@2"));
@@ -85,7 +93,10 @@ test("consume delivers valid events, retries retryable failures and dead-letters
     assert.ok(reasons.has("invalid_schema"));
     assert.equal(errors.get("mirror.heartbeat.t1.deep"), "payload nests deeper than 64 levels");
     const metrics = await (bus.metrics.dlq as unknown as { get(): Promise<{ values: { value: number }[] }> }).get();
-    assert.equal(metrics.values.reduce((a, v) => a + v.value, 0), 3);
+    assert.equal(
+      metrics.values.reduce((a, v) => a + v.value, 0),
+      3,
+    );
   } finally {
     await raw.close();
     await bus.close();
@@ -95,14 +106,24 @@ test("consume delivers valid events, retries retryable failures and dead-letters
 test("request/reply endpoints are validated and discoverable with $SRV.PING", async () => {
   const server = await newBus("echo-svc");
   const client = await newBus("echo-client");
-  const echo = defineEndpoint({ name: "echo", subject: "mirror.test.echo", request: z.object({ text: z.string() }), reply: z.object({ text: z.string() }) });
-  await server.service({ version: "1.0.0", endpoints: [{ contract: echo, handle: async (req) => ({ text: (req as { text: string }).text.toUpperCase() }) }] });
+  const echo = defineEndpoint({
+    name: "echo",
+    subject: "mirror.test.echo",
+    request: z.object({ text: z.string() }),
+    reply: z.object({ text: z.string() }),
+  });
+  await server.service({
+    version: "1.0.0",
+    endpoints: [{ contract: echo, handle: async (req) => ({ text: (req as { text: string }).text.toUpperCase() }) }],
+  });
   try {
     assert.deepEqual(await client.request(echo, { text: "hi" }), { text: "HI" });
     const bad = await raw(client).nc.request("mirror.test.echo", "{", { timeout: 2_000 });
     assert.equal(bad.headers?.get("Nats-Service-Error-Code"), "400");
     const pings: string[] = [];
-    const inbox = raw(client).nc.subscribe("_INBOX.ping-test", { callback: (_e, m) => void pings.push(m.json<{ name: string }>().name) });
+    const inbox = raw(client).nc.subscribe("_INBOX.ping-test", {
+      callback: (_e, m) => void pings.push(m.json<{ name: string }>().name),
+    });
     raw(client).nc.publish("$SRV.PING", "", { reply: "_INBOX.ping-test" });
     await waitFor("ping reply", () => pings.includes("echo-svc"));
     inbox.unsubscribe();

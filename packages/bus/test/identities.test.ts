@@ -5,7 +5,16 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type DurableSpec, identitiesOf, identityNamed, mayPublishEvent, permissionsOf, requestsOf, subjectMatches, subjectsOverlap } from "@mirror/bus";
+import {
+  type DurableSpec,
+  identitiesOf,
+  identityNamed,
+  mayPublishEvent,
+  permissionsOf,
+  requestsOf,
+  subjectMatches,
+  subjectsOverlap,
+} from "@mirror/bus";
 import * as contracts from "@mirror/contracts";
 import { REPO_ROOT } from "@mirror/testkit";
 import { loadManifests } from "../../cli/src/manifests.js";
@@ -58,7 +67,9 @@ function usageOf(service: string): Usage {
   return u;
 }
 
-const services = readdirSync(join(REPO_ROOT, "services")).filter((d) => existsSync(join(REPO_ROOT, "services", d, "src", "main.ts")));
+const services = readdirSync(join(REPO_ROOT, "services")).filter((d) =>
+  existsSync(join(REPO_ROOT, "services", d, "src", "main.ts")),
+);
 
 test("every service has an identity, and its durables, publishes, requests and endpoints are in it", () => {
   assert.ok(services.length > 0);
@@ -67,38 +78,68 @@ test("every service has an identity, and its durables, publishes, requests and e
     assert.ok(spec, `services/${svc} has no manifest (services/<name>/src/manifest.ts)`);
     const u = usageOf(svc);
     const declared = spec.consumes.map((c) => c.durable).sort();
-    assert.deepEqual([...new Set(u.durables.map((d) => d.durable))].sort(), declared, `${svc}: durable consumers in code vs MESH_IDENTITIES`);
+    assert.deepEqual(
+      [...new Set(u.durables.map((d) => d.durable))].sort(),
+      declared,
+      `${svc}: durable consumers in code vs MESH_IDENTITIES`,
+    );
     for (const d of u.durables) {
       const filter = exported[d.contract]?.filter;
       const entry: DurableSpec | undefined = spec.consumes.find((c) => c.durable === d.durable);
       if (filter) assert.equal(entry?.filter, filter, `${svc}: durable ${d.durable} filters ${filter}`);
     }
-    assert.equal(spec.readsHistory === true, u.readsHistory, `${svc}: reads the stream directly in code vs readsHistory in its manifest`);
+    assert.equal(
+      spec.readsHistory === true,
+      u.readsHistory,
+      `${svc}: reads the stream directly in code vs readsHistory in its manifest`,
+    );
     for (const name of u.requests) {
       const subject = exported[name]?.subject;
       assert.ok(subject, `${svc}: request(${name}) is not an endpoint contract`);
-      assert.ok(requestsOf(spec, MESH_IDENTITIES).some((p) => subjectMatches(p, subject)), `${svc} requests ${subject} but its manifest does not allow it`);
+      assert.ok(
+        requestsOf(spec, MESH_IDENTITIES).some((p) => subjectMatches(p, subject)),
+        `${svc} requests ${subject} but its manifest does not allow it`,
+      );
     }
     for (const name of u.publishes) {
       const prefix = exported[name]?.prefix;
-      if (prefix) assert.ok(mayPublishEvent(svc, `${prefix}.x`, MESH_IDENTITIES), `${svc} publishes ${prefix}.* but its manifest does not allow it`);
+      if (prefix)
+        assert.ok(
+          mayPublishEvent(svc, `${prefix}.x`, MESH_IDENTITIES),
+          `${svc} publishes ${prefix}.* but its manifest does not allow it`,
+        );
     }
     for (const name of u.endpoints) {
       const subject = exported[name]?.subject;
-      assert.ok(subject && spec.serves.some((p) => subjectMatches(p, subject)), `${svc} serves ${subject ?? name} but its manifest does not say so`);
+      assert.ok(
+        subject && spec.serves.some((p) => subjectMatches(p, subject)),
+        `${svc} serves ${subject ?? name} but its manifest does not say so`,
+      );
     }
   }
 });
 
 test("every endpoint contract is served by some identity and no endpoint lies inside the event stream", () => {
-  const endpoints = Object.values(exported).filter((c): c is Contract & { subject: string } => !!c && typeof c.subject === "string" && !!c.request);
+  const endpoints = Object.values(exported).filter(
+    (c): c is Contract & { subject: string } => !!c && typeof c.subject === "string" && !!c.request,
+  );
   assert.ok(endpoints.length > 5);
   for (const e of endpoints) {
-    assert.ok(MESH_IDENTITIES.some((s) => s.serves.some((p) => subjectMatches(p, e.subject))), `nobody serves ${e.subject}`);
-    assert.ok(!contracts.STREAM.subjects.some((s) => subjectMatches(s, e.subject)), `${e.subject} is inside the stream`);
+    assert.ok(
+      MESH_IDENTITIES.some((s) => s.serves.some((p) => subjectMatches(p, e.subject))),
+      `nobody serves ${e.subject}`,
+    );
+    assert.ok(
+      !contracts.STREAM.subjects.some((s) => subjectMatches(s, e.subject)),
+      `${e.subject} is inside the stream`,
+    );
   }
   for (const spec of MESH_IDENTITIES) {
-    for (const served of spec.serves) assert.ok(!contracts.STREAM.subjects.some((s) => subjectsOverlap(s, served)), `${spec.name} serves ${served} inside the stream`);
+    for (const served of spec.serves)
+      assert.ok(
+        !contracts.STREAM.subjects.some((s) => subjectsOverlap(s, served)),
+        `${spec.name} serves ${served} inside the stream`,
+      );
   }
 });
 
@@ -106,10 +147,25 @@ test("derived permissions: no create rights, no plain _INBOX, replies only into 
   for (const spec of MESH_IDENTITIES) {
     const p = permissionsOf(spec, MESH_IDENTITIES);
     const all = [...p.publish, ...p.subscribe];
-    assert.ok(!all.some((s) => s === "_INBOX.>" || s === ">" || s.startsWith("_INBOX.")), `${spec.name} has a shared inbox or everything`);
-    assert.deepEqual(p.subscribe.filter((s) => s.startsWith("_INBOX")), [`_INBOX_${spec.name}.>`]);
-    const admin = ["CONSUMER.CREATE", "CONSUMER.DURABLE.CREATE", "CONSUMER.DELETE", "STREAM.CREATE", "STREAM.UPDATE", "STREAM.DELETE", "STREAM.PURGE"].map((a) => `$JS.API.${a}.>`);
-    if (spec.kind !== "console") assert.ok(!p.publish.some((s) => admin.some((a) => subjectsOverlap(s, a))), `${spec.name} may create or delete`);
+    assert.ok(
+      !all.some((s) => s === "_INBOX.>" || s === ">" || s.startsWith("_INBOX.")),
+      `${spec.name} has a shared inbox or everything`,
+    );
+    assert.deepEqual(
+      p.subscribe.filter((s) => s.startsWith("_INBOX")),
+      [`_INBOX_${spec.name}.>`],
+    );
+    const admin = [
+      "CONSUMER.CREATE",
+      "CONSUMER.DURABLE.CREATE",
+      "CONSUMER.DELETE",
+      "STREAM.CREATE",
+      "STREAM.UPDATE",
+      "STREAM.DELETE",
+      "STREAM.PURGE",
+    ].map((a) => `$JS.API.${a}.>`);
+    if (spec.kind !== "console")
+      assert.ok(!p.publish.some((s) => admin.some((a) => subjectsOverlap(s, a))), `${spec.name} may create or delete`);
   }
   const scanner = permissionsOf(identityNamed("scanner", MESH_IDENTITIES) as never, MESH_IDENTITIES);
   assert.ok(!scanner.publish.some((s) => subjectsOverlap(s, "mirror.loop.opened.x")));

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Bus, KeyringVerifier, nkeySigner, publicKeyObject, type Signer, SigningKeyError, signHeaders, signingBytes } from "@mirror/bus";
+import {
+  Bus,
+  KeyringVerifier,
+  nkeySigner,
+  publicKeyObject,
+  type Signer,
+  SigningKeyError,
+  signHeaders,
+  signingBytes,
+} from "@mirror/bus";
 import { DeadLetter, heartbeat, SIG_HEADERS, toCeHeaders } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, waitFor } from "@mirror/testkit";
@@ -36,12 +45,25 @@ test("node:crypto and nkeys make the same keys and signatures, and each verifies
   assert.equal(native.sign(bytes), legacy.sign(bytes));
   // An old (nkeys) producer verified by a new consumer.
   const verifier = new KeyringVerifier({ scanner: kp.getPublicKey() }, { require: true });
-  assert.deepEqual(verifier.verify(signedEvent(legacy, "mirror.repo.snapshot.a", '{"x":1}').event), { ok: true, signer: "scanner" });
+  assert.deepEqual(verifier.verify(signedEvent(legacy, "mirror.repo.snapshot.a", '{"x":1}').event), {
+    ok: true,
+    signer: "scanner",
+  });
   // A new producer verified by an old (nkeys) consumer.
   const { h } = signedEvent(native, "mirror.repo.snapshot.a", '{"x":2}');
   const sig = Buffer.from(h[SIG_HEADERS.signature] as string, "base64url");
-  assert.equal(nkeys.fromPublic(h[SIG_HEADERS.key] as string).verify(signingBytes("e-1", "mirror.repo.snapshot.a", te.encode('{"x":2}')), sig), true);
-  assert.equal(nkeys.fromPublic(h[SIG_HEADERS.key] as string).verify(signingBytes("e-1", "mirror.repo.snapshot.a", te.encode('{"x":3}')), sig), false);
+  assert.equal(
+    nkeys
+      .fromPublic(h[SIG_HEADERS.key] as string)
+      .verify(signingBytes("e-1", "mirror.repo.snapshot.a", te.encode('{"x":2}')), sig),
+    true,
+  );
+  assert.equal(
+    nkeys
+      .fromPublic(h[SIG_HEADERS.key] as string)
+      .verify(signingBytes("e-1", "mirror.repo.snapshot.a", te.encode('{"x":3}')), sig),
+    false,
+  );
 });
 
 test("the nkey codec agrees with nkeys on every key and refuses whatever is not one, with its own error", () => {
@@ -79,7 +101,11 @@ test("a key file that is not a user seed and a public key that does not decode: 
   for (const bad of [corrupt, account, "not a seed", ""]) {
     assert.throws(
       () => nkeySigner(te.encode(bad), "scanner"),
-      (err: unknown) => err instanceof SigningKeyError && err.code === "MIRROR_ERR_SIGNING_KEY" && err.identity === "scanner" && /"scanner"/.test(err.message),
+      (err: unknown) =>
+        err instanceof SigningKeyError &&
+        err.code === "MIRROR_ERR_SIGNING_KEY" &&
+        err.identity === "scanner" &&
+        /"scanner"/.test(err.message),
       JSON.stringify(bad),
     );
   }
@@ -88,7 +114,11 @@ test("a key file that is not a user seed and a public key that does not decode: 
   for (const bad of [badPub, nkeys.createAccount().getPublicKey(), "UNOTAKEY"]) {
     assert.throws(
       () => new KeyringVerifier({ scanner: pub, notifier: bad }, { require: true }),
-      (err: unknown) => err instanceof SigningKeyError && err.code === "MIRROR_ERR_SIGNING_KEY" && err.identity === "notifier" && /"notifier"/.test(err.message),
+      (err: unknown) =>
+        err instanceof SigningKeyError &&
+        err.code === "MIRROR_ERR_SIGNING_KEY" &&
+        err.identity === "notifier" &&
+        /"notifier"/.test(err.message),
     );
     assert.throws(() => publicKeyObject("notifier", bad), SigningKeyError);
   }
@@ -121,11 +151,19 @@ test("a consumer dead-letters an event whose signature has the wrong length, and
   const signer = nkeySigner(nkeys.createUser().getSeed(), "scanner");
   const verifier = new KeyringVerifier({ scanner: signer.publicKey }, { require: true });
   const producer = await Bus.connect({ name: "scanner", url: nats.url, log: silent, registry: new Registry(), signer });
-  const consumer = await Bus.connect({ name: "short-sig", url: nats.url, log: silent, registry: new Registry(), verifier });
+  const consumer = await Bus.connect({
+    name: "short-sig",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+    verifier,
+  });
   const raw = await connect({ servers: nats.url });
   const seen: string[] = [];
   try {
-    consumer.consume(heartbeat, "short-sig", async (d) => void seen.push(d.name), { filter: "mirror.heartbeat.short.>" });
+    consumer.consume(heartbeat, "short-sig", async (d) => void seen.push(d.name), {
+      filter: "mirror.heartbeat.short.>",
+    });
     const payload = JSON.stringify({ name: "short", kind: "success", at: new Date().toISOString() });
     const h = headers();
     const ce = toCeHeaders({ id: "short-1", source: "scanner", type: heartbeat.type, time: new Date().toISOString() });

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BusError, bindDurable, Bus, RequestError } from "@mirror/bus";
-import { isAuthorizationError, isConsumerExists, isConsumerNotFound, isNoResponders, isPermissionViolation, isStreamNotFound, isTimeout, JS_ERR, jetStreamApiCode, raw } from "@mirror/bus/testing";
+import {
+  isAuthorizationError,
+  isConsumerExists,
+  isConsumerNotFound,
+  isNoResponders,
+  isPermissionViolation,
+  isStreamNotFound,
+  isTimeout,
+  JS_ERR,
+  jetStreamApiCode,
+  raw,
+} from "@mirror/bus/testing";
 import { defineEndpoint, heartbeat, STREAM } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
 import { startNats, type ServerHandle } from "@mirror/testkit";
@@ -18,7 +29,12 @@ let locked: ServerHandle;
 const silent = createLogger("test", { write: () => true } as never, "silent");
 const bus = (name: string, url = nats.url, extra: Partial<Parameters<typeof Bus.connect>[0]> = {}) =>
   Bus.connect({ name, url, log: silent, registry: new Registry(), publishDeadlineMs: 30_000, ...extra });
-const echo = defineEndpoint({ name: "errors.echo", subject: "mirror.test.errors.echo", request: z.object({ n: z.number() }), reply: z.object({ n: z.number() }) });
+const echo = defineEndpoint({
+  name: "errors.echo",
+  subject: "mirror.test.errors.echo",
+  request: z.object({ n: z.number() }),
+  reply: z.object({ n: z.number() }),
+});
 
 before(async () => {
   nats = await startNats();
@@ -107,15 +123,32 @@ test("a consumer that exists with other settings is told by its err_code, not by
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "EXISTS_TEST", subjects: ["exists-test.>"] });
     const base = { ack_policy: "explicit", deliver_policy: "all" } as const;
-    await jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, deliver_subject: "exists-test-dlv.a" } as never);
+    await jsm.consumers.add("EXISTS_TEST", {
+      durable_name: "push",
+      ...base,
+      deliver_subject: "exists-test-dlv.a",
+    } as never);
     nc.subscribe("exists-test-dlv.a", { callback: () => {} });
     await nc.flush();
     // The same name for a push consumer someone is receiving from, with another deliver subject.
-    const inUse = await failure(jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, deliver_subject: "exists-test-dlv.b" } as never));
+    const inUse = await failure(
+      jsm.consumers.add("EXISTS_TEST", {
+        durable_name: "push",
+        ...base,
+        deliver_subject: "exists-test-dlv.b",
+      } as never),
+    );
     assert.equal(jetStreamApiCode(inUse), JS_ERR.ConsumerNameExists);
     assert.ok(isConsumerExists(inUse));
     // A setting the server cannot change on an existing consumer is another failure (err_code 10012).
-    const cannot = await failure(jsm.consumers.add("EXISTS_TEST", { durable_name: "push", ...base, ack_policy: "none", deliver_subject: "exists-test-dlv.a" } as never));
+    const cannot = await failure(
+      jsm.consumers.add("EXISTS_TEST", {
+        durable_name: "push",
+        ...base,
+        ack_policy: "none",
+        deliver_subject: "exists-test-dlv.a",
+      } as never),
+    );
     assert.ok(jetStreamApiCode(cannot) !== undefined && !isConsumerExists(cannot));
   } finally {
     await nc.close();
@@ -143,11 +176,20 @@ test("refused credentials are MIRROR_ERR_AUTH and a refused publish MIRROR_ERR_P
   assert.ok(isAuthorizationError(err.cause));
 
   const admin = await bus("admin-test", locked.url, { auth: { user: "admin", pass: "admin-pass" } });
-  const limited = await bus("limited-test", locked.url, { auth: { user: "limited", pass: "limited-pass" }, manageStreams: false });
+  const limited = await bus("limited-test", locked.url, {
+    auth: { user: "limited", pass: "limited-pass" },
+    manageStreams: false,
+  });
   try {
-    const ok = await limited.publish(heartbeat, "allowed", { name: "allowed", kind: "success", at: new Date().toISOString() });
+    const ok = await limited.publish(heartbeat, "allowed", {
+      name: "allowed",
+      kind: "success",
+      at: new Date().toISOString(),
+    });
     assert.ok(ok.seq > 0);
-    const denied = await failure(limited.publish(heartbeat, "denied", { name: "denied", kind: "success", at: new Date().toISOString() }));
+    const denied = await failure(
+      limited.publish(heartbeat, "denied", { name: "denied", kind: "success", at: new Date().toISOString() }),
+    );
     assert.ok(denied instanceof BusError);
     assert.equal(denied.code, "MIRROR_ERR_PERMISSION");
     assert.ok(isPermissionViolation(denied.cause));

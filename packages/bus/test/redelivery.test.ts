@@ -23,9 +23,21 @@ after(async () => {
   await nats.dispose();
 });
 
-test("a burst of 1,000 events with a slowish handler and nothing killed is delivered once each: no redelivery", { timeout: 120_000 }, async () => {
-  assert.equal(DURABLE_DEFAULTS.backoffMs[0], 1_000, "the server's ack wait for a first delivery is the first backoff step");
-  const producer = await Bus.connect({ name: "burst-producer", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 30_000 });
+test("a burst of 1,000 events with a slowish handler and nothing killed is delivered once each: no redelivery", {
+  timeout: 120_000,
+}, async () => {
+  assert.equal(
+    DURABLE_DEFAULTS.backoffMs[0],
+    1_000,
+    "the server's ack wait for a first delivery is the first backoff step",
+  );
+  const producer = await Bus.connect({
+    name: "burst-producer",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+    publishDeadlineMs: 30_000,
+  });
   const consumer = await Bus.connect({ name: "burst-consumer", url: nats.url, log: silent, registry: new Registry() });
   const deliveries: { name: string; n: number; deliveries: number }[] = [];
   const order = new Map<string, number[]>();
@@ -35,7 +47,12 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
       await Promise.all(
         Array.from({ length: 100 }, (_, j) => {
           const n = i + j;
-          return producer.publish(heartbeat, `burst.s${n % SUBJECTS}`, { name: `s${n % SUBJECTS}`, kind: "success", at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString() }, { id: `burst-${n}` });
+          return producer.publish(
+            heartbeat,
+            `burst.s${n % SUBJECTS}`,
+            { name: `s${n % SUBJECTS}`, kind: "success", at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString() },
+            { id: `burst-${n}` },
+          );
         }),
       );
     }
@@ -65,18 +82,38 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
     assert.equal(deliveries.length, BURST, "each event handled once");
     assert.equal(info.delivered.consumer_seq, BURST, "the server delivered each event once");
     assert.equal(info.num_redelivered, 0);
-    for (const [name, seen] of order) assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${name} handled in order`);
+    for (const [name, seen] of order)
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+        `${name} handled in order`,
+      );
   } finally {
     await Promise.all([producer.close(), consumer.close()]);
   }
 });
 
-test("a consumer waiting on an open pull keeps consuming after nats-server is killed and restarted", { timeout: 120_000 }, async () => {
-  const producer = await Bus.connect({ name: "restart-producer", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 30_000 });
-  const consumer = await Bus.connect({ name: "restart-consumer", url: nats.url, log: silent, registry: new Registry() });
+test("a consumer waiting on an open pull keeps consuming after nats-server is killed and restarted", {
+  timeout: 120_000,
+}, async () => {
+  const producer = await Bus.connect({
+    name: "restart-producer",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+    publishDeadlineMs: 30_000,
+  });
+  const consumer = await Bus.connect({
+    name: "restart-consumer",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+  });
   const seen: string[] = [];
   try {
-    consumer.consume(heartbeat, "restart-consumer", async (d) => void seen.push(d.name), { filter: "mirror.heartbeat.restart.>" });
+    consumer.consume(heartbeat, "restart-consumer", async (d) => void seen.push(d.name), {
+      filter: "mirror.heartbeat.restart.>",
+    });
     await producer.publish(heartbeat, "restart.a", { name: "before", kind: "success", at: new Date().toISOString() });
     await waitFor("the event before the restart", () => seen.includes("before"));
     await nats.kill();
@@ -89,4 +126,3 @@ test("a consumer waiting on an open pull keeps consuming after nats-server is ki
     await Promise.all([producer.close(), consumer.close()]);
   }
 });
-

@@ -49,7 +49,10 @@ test("unsigned events: refused when required, unless the consumer allows them; a
 });
 
 test("a valid signature on a subject the table does not give its source is refused", () => {
-  const v = new KeyringVerifier(keys, { require: true, mayPublish: (id, subject) => id === "scanner" && subject.startsWith("mirror.repo.") });
+  const v = new KeyringVerifier(keys, {
+    require: true,
+    mayPublish: (id, subject) => id === "scanner" && subject.startsWith("mirror.repo."),
+  });
   assert.equal(v.verify(event(scanner, "mirror.repo.snapshot.a", "{}")()).ok, true);
   const r = v.verify(event(scanner, "mirror.loop.opened.a", "{}")());
   assert.match(r.ok ? "" : r.reason, /may not publish on mirror\.loop\.opened\.a/);
@@ -65,21 +68,44 @@ after(async () => {
 
 test("a consumer with a verifier dead-letters unsigned events (reason signature) and handles signed ones", async () => {
   const verifier = new KeyringVerifier(keys, { require: true });
-  const producer = await Bus.connect({ name: "scanner", url: nats.url, log: silent, registry: new Registry(), signer: scanner });
-  const consumer = await Bus.connect({ name: "sig-consumer", url: nats.url, log: silent, registry: new Registry(), verifier });
+  const producer = await Bus.connect({
+    name: "scanner",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+    signer: scanner,
+  });
+  const consumer = await Bus.connect({
+    name: "sig-consumer",
+    url: nats.url,
+    log: silent,
+    registry: new Registry(),
+    verifier,
+  });
   const raw = await connect({ servers: nats.url });
   const seen: string[] = [];
   try {
-    consumer.consume(heartbeat, "sig-consumer", async (d) => void seen.push(d.name), { filter: "mirror.heartbeat.sig.>" });
+    consumer.consume(heartbeat, "sig-consumer", async (d) => void seen.push(d.name), {
+      filter: "mirror.heartbeat.sig.>",
+    });
     await producer.publish(heartbeat, "sig.good", { name: "good", kind: "success", at: new Date().toISOString() });
     const h = headers();
-    for (const [k, v] of Object.entries(toCeHeaders({ id: "unsigned-1", source: "scanner", type: heartbeat.type, time: new Date().toISOString() }))) h.set(k, v);
-    await jetstream(raw).publish("mirror.heartbeat.sig.bad", JSON.stringify({ name: "bad", kind: "success", at: new Date().toISOString() }), { headers: h });
+    for (const [k, v] of Object.entries(
+      toCeHeaders({ id: "unsigned-1", source: "scanner", type: heartbeat.type, time: new Date().toISOString() }),
+    ))
+      h.set(k, v);
+    await jetstream(raw).publish(
+      "mirror.heartbeat.sig.bad",
+      JSON.stringify({ name: "bad", kind: "success", at: new Date().toISOString() }),
+      { headers: h },
+    );
     await waitFor("the signed event", () => seen.includes("good"));
     const jsm = await jetstreamManager(raw);
     const dl = await waitFor("a dead letter", async () => {
       const info = await jsm.streams.info("MIRROR_DLQ").catch(() => undefined);
-      const m = info?.state.messages ? await jsm.streams.getMessage("MIRROR_DLQ", { seq: info.state.last_seq }) : undefined;
+      const m = info?.state.messages
+        ? await jsm.streams.getMessage("MIRROR_DLQ", { seq: info.state.last_seq })
+        : undefined;
       return m ? DeadLetter.parse(m.json()) : undefined;
     });
     assert.equal(dl.reason, "signature");
@@ -94,7 +120,12 @@ test("a consumer with a verifier dead-letters unsigned events (reason signature)
 });
 
 test("a service never replies onto a subject that is not an inbox", async () => {
-  const echo = defineEndpoint({ name: "echo", subject: "mirror.test.echo", request: z.object({ n: z.number() }), reply: z.object({ n: z.number() }) });
+  const echo = defineEndpoint({
+    name: "echo",
+    subject: "mirror.test.echo",
+    request: z.object({ n: z.number() }),
+    reply: z.object({ n: z.number() }),
+  });
   const bus = await Bus.connect({ name: "guarded", url: nats.url, log: silent, registry: new Registry() });
   const raw = await connect({ servers: nats.url });
   try {
@@ -108,8 +139,15 @@ test("a service never replies onto a subject that is not an inbox", async () => 
     await raw.request("$SRV.PING.guarded", undefined, { timeout: 5_000 });
     await raw.flush();
     assert.deepEqual(landed, []);
-    const refused = await (bus.metrics.messages as unknown as { get(): Promise<{ values: { labels: { outcome?: string }; value: number }[] }> }).get();
-    assert.equal(refused.values.filter((v) => v.labels.outcome === "refused_reply_subject").reduce((a, v) => a + v.value, 0), 2);
+    const refused = await (
+      bus.metrics.messages as unknown as {
+        get(): Promise<{ values: { labels: { outcome?: string }; value: number }[] }>;
+      }
+    ).get();
+    assert.equal(
+      refused.values.filter((v) => v.labels.outcome === "refused_reply_subject").reduce((a, v) => a + v.value, 0),
+      2,
+    );
   } finally {
     await Promise.all([bus.close(), raw.close()]);
   }

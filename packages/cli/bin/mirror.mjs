@@ -47,7 +47,12 @@ function current() {
     return undefined;
   }
   if (stamp.format !== FORMAT || stamp.node !== process.version || stamp.esbuild !== esbuildVersion()) return undefined;
-  if (!stat(join(cache, stamp.dir, "main.mjs")) || !stat(join(cache, stamp.dir, "start.mjs")) || commands().join() !== stamp.commands.join()) return undefined;
+  if (
+    !stat(join(cache, stamp.dir, "main.mjs")) ||
+    !stat(join(cache, stamp.dir, "start.mjs")) ||
+    commands().join() !== stamp.commands.join()
+  )
+    return undefined;
   const same = stamp.inputs.every(([path, mtime, size]) => {
     const now = stat(resolve(root, path));
     return now !== undefined && now[0] === mtime && now[1] === size;
@@ -56,7 +61,9 @@ function current() {
 }
 
 function commands() {
-  return readdirSync(join(source, "commands")).filter((f) => f.endsWith(".ts")).sort();
+  return readdirSync(join(source, "commands"))
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
 }
 
 async function build() {
@@ -84,9 +91,19 @@ async function build() {
       logLevel: "silent",
     });
     const lock = stat(join(root, "pnpm-lock.yaml"));
-    const inputs = Object.keys(result.metafile.inputs).map((p) => [relative(root, resolve(root, p)), ...(stat(resolve(root, p)) ?? [0, 0])]);
+    const inputs = Object.keys(result.metafile.inputs).map((p) => [
+      relative(root, resolve(root, p)),
+      ...(stat(resolve(root, p)) ?? [0, 0]),
+    ]);
     if (lock) inputs.push(["pnpm-lock.yaml", ...lock]);
-    const stamp = { format: FORMAT, node: process.version, esbuild: esbuildVersion(), dir, commands: commands(), inputs };
+    const stamp = {
+      format: FORMAT,
+      node: process.version,
+      esbuild: esbuildVersion(),
+      dir,
+      commands: commands(),
+      inputs,
+    };
     writeFileSync(`${stampFile}.${process.pid}`, JSON.stringify(stamp));
     renameSync(`${stampFile}.${process.pid}`, stampFile);
   } catch (err) {
@@ -123,7 +140,10 @@ async function fromSource() {
  * 114-136 MB after a rebuild against 107-108 MB without one).
  */
 function buildApart() {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, MIRROR_CLI_BUILD_ONLY: "1" }, stdio: ["ignore", "inherit", "inherit"] });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, MIRROR_CLI_BUILD_ONLY: "1" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const dir = r.status === 0 ? current() : undefined;
   if (!dir) throw new Error(r.error?.message ?? `the build step exited ${r.status ?? r.signal}`);
   return dir;

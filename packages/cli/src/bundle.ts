@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,7 +45,9 @@ export const TOGETHER = "mirror-single";
  * import (loaded only when named on the command line, else `defaults`), handed to runSingle.
  */
 function togetherEntry(root: string, names: string[], defaults: string[]): string {
-  const mods = names.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(join(root, "services", n, "src", "main.ts"))})]`);
+  const mods = names.map(
+    (n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(join(root, "services", n, "src", "main.ts"))})]`,
+  );
   return `import { runSingle } from ${JSON.stringify(join(repoRoot, "packages", "cli", "src", "single.ts"))};\nconst named = process.argv.slice(2);\nawait runSingle([${mods.join(", ")}], named.length ? named : ${JSON.stringify(defaults)});\n`;
 }
 const LOCKFILE = "pnpm-lock.yaml";
@@ -72,7 +84,8 @@ function stat(path: string): [number, number] | undefined {
 }
 
 function fresh(stamp: Stamp | undefined, root: string, cache: string, names: string[]): stamp is Stamp {
-  if (!stamp || stamp.format !== FORMAT || stamp.esbuild !== esbuildVersionOf() || stamp.node !== process.version) return false;
+  if (!stamp || stamp.format !== FORMAT || stamp.esbuild !== esbuildVersionOf() || stamp.node !== process.version)
+    return false;
   if (names.some((n) => !stamp.names.includes(n)) || !existsSync(join(cache, stamp.dir))) return false;
   return stamp.inputs.every(([path, mtime, size]) => {
     const now = stat(resolve(root, path));
@@ -97,7 +110,9 @@ export async function bundleServices(
   const result = await esbuild
     .build({
       entryPoints: {
-        ...Object.fromEntries(Object.entries(entries).map(([out, n]) => [out, join(root, "services", n, "src", "main.ts")])),
+        ...Object.fromEntries(
+          Object.entries(entries).map(([out, n]) => [out, join(root, "services", n, "src", "main.ts")]),
+        ),
         ...(together ? { [together.out]: virtual } : {}),
       },
       plugins: together
@@ -105,32 +120,39 @@ export async function bundleServices(
             {
               name: "mirror-together",
               setup(b) {
-                b.onResolve({ filter: /^mirror-together:entry$/ }, (a) => ({ path: a.path, namespace: "mirror-together" }));
-                b.onLoad({ filter: /.*/, namespace: "mirror-together" }, () => ({ contents: togetherEntry(root, together.names, together.defaults ?? together.names), loader: "ts", resolveDir: root }));
+                b.onResolve({ filter: /^mirror-together:entry$/ }, (a) => ({
+                  path: a.path,
+                  namespace: "mirror-together",
+                }));
+                b.onLoad({ filter: /.*/, namespace: "mirror-together" }, () => ({
+                  contents: togetherEntry(root, together.names, together.defaults ?? together.names),
+                  loader: "ts",
+                  resolveDir: root,
+                }));
               },
             },
           ]
         : [],
-    absWorkingDir: root,
-    outdir,
-    bundle: true,
-    splitting: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outExtension: { ".js": ".mjs" },
-    keepNames: true,
-    // Without comments and indentation: V8 keeps each loaded file's source in the heap (6.1 MB of
-    // large objects in the --single worker, mostly the shared chunk of zod, fastify, ioredis, ajv
-    // and the NATS client), and whitespace is a third of it. Names stay (keepNames, identifiers
-    // not renamed); stack traces point at bundle columns, mapped back with the maps below.
-    minifyWhitespace: true,
-    // Maps for NODE_OPTIONS=--enable-source-maps (stack traces at TypeScript lines; off by
-    // default, see node-flags.ts); without sourcesContent, ~2 MB on disk and nothing in memory.
-    sourcemap: "linked",
-    sourcesContent: false,
-    charset: "ascii",
-    banner: { js: BANNER },
+      absWorkingDir: root,
+      outdir,
+      bundle: true,
+      splitting: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outExtension: { ".js": ".mjs" },
+      keepNames: true,
+      // Without comments and indentation: V8 keeps each loaded file's source in the heap (6.1 MB of
+      // large objects in the --single worker, mostly the shared chunk of zod, fastify, ioredis, ajv
+      // and the NATS client), and whitespace is a third of it. Names stay (keepNames, identifiers
+      // not renamed); stack traces point at bundle columns, mapped back with the maps below.
+      minifyWhitespace: true,
+      // Maps for NODE_OPTIONS=--enable-source-maps (stack traces at TypeScript lines; off by
+      // default, see node-flags.ts); without sourcesContent, ~2 MB on disk and nothing in memory.
+      sourcemap: "linked",
+      sourcesContent: false,
+      charset: "ascii",
+      banner: { js: BANNER },
       metafile: true,
       logLevel: "silent",
     })
@@ -139,10 +161,12 @@ export async function bundleServices(
   asciiOnly(outdir);
   // The lockfile too: a dependency upgraded or patched is installed under a new folder of
   // node_modules/.pnpm while the old one can stay behind, so the old inputs would look unchanged.
-  const inputs = Object.keys(result.metafile.inputs).filter((path) => !path.startsWith("mirror-together:")).map((path): Stamp["inputs"][number] => {
-    const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
-    return [path, mtime, size];
-  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((path) => !path.startsWith("mirror-together:"))
+    .map((path): Stamp["inputs"][number] => {
+      const [mtime, size] = stat(resolve(root, path)) ?? [0, 0];
+      return [path, mtime, size];
+    });
   const lock = stat(join(root, LOCKFILE));
   return { inputs: lock ? [...inputs, [LOCKFILE, ...lock]] : inputs };
 }
@@ -184,8 +208,18 @@ export async function serviceBundle(root: string, names: string[]): Promise<{ di
   mkdirSync(cache, { recursive: true });
   const dir = `services-${Date.now().toString(36)}-${process.pid}`;
   try {
-    const { inputs } = await bundleServices(root, Object.fromEntries(names.map((n) => [n, n])), join(cache, dir), { out: TOGETHER, names });
-    const next: Stamp = { format: FORMAT, esbuild: esbuildVersionOf(), node: process.version, names, dir, inputs: inputs.map(([p, m, s]) => [relative(root, resolve(root, p)), m, s]) };
+    const { inputs } = await bundleServices(root, Object.fromEntries(names.map((n) => [n, n])), join(cache, dir), {
+      out: TOGETHER,
+      names,
+    });
+    const next: Stamp = {
+      format: FORMAT,
+      esbuild: esbuildVersionOf(),
+      node: process.version,
+      names,
+      dir,
+      inputs: inputs.map(([p, m, s]) => [relative(root, resolve(root, p)), m, s]),
+    };
     writeFileSync(`${stampFile}.${process.pid}`, JSON.stringify(next));
     renameSync(`${stampFile}.${process.pid}`, stampFile);
   } catch (err) {

@@ -26,22 +26,36 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
   const first = url.split(",")[0]?.trim() ?? "";
   const u = new URL(first.includes("://") ? first : `nats://${first}`);
   const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
-  return { host, port: Number(u.port) || defaultPort, local: ["127.0.0.1", "localhost", "::1", "0.0.0.0"].includes(host) };
+  return {
+    host,
+    port: Number(u.port) || defaultPort,
+    local: ["127.0.0.1", "localhost", "::1", "0.0.0.0"].includes(host),
+  };
 }
 
 /**
  * The first server of a URL list that answers (`up`), else the first one. Only a single local URL
  * may get an embedded server: nothing answering at a list of cluster nodes is an error.
  */
-export async function reachableServer(urls: string, defaultPort: number): Promise<{ host: string; port: number; local: boolean; up: boolean }> {
-  const all = urls.split(",").filter((u) => u.trim()).map((u) => hostPort(u, defaultPort));
+export async function reachableServer(
+  urls: string,
+  defaultPort: number,
+): Promise<{ host: string; port: number; local: boolean; up: boolean }> {
+  const all = urls
+    .split(",")
+    .filter((u) => u.trim())
+    .map((u) => hostPort(u, defaultPort));
   for (const hp of all) if (await reachable(hp.host, hp.port)) return { ...hp, up: true };
   const first = all[0] ?? hostPort(urls, defaultPort);
   return { ...first, local: first.local && all.length === 1, up: false };
 }
 
 /** `SENTINEL get-master-addr-by-name <name>` at one sentinel: the master's host and port, or undefined. */
-export function sentinelMaster(addr: string, name: string, timeoutMs = 2_000): Promise<{ host: string; port: number } | undefined> {
+export function sentinelMaster(
+  addr: string,
+  name: string,
+  timeoutMs = 2_000,
+): Promise<{ host: string; port: number } | undefined> {
   const i = addr.lastIndexOf(":");
   return new Promise((resolve) => {
     const s = connect({ host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) });
@@ -52,7 +66,9 @@ export function sentinelMaster(addr: string, name: string, timeoutMs = 2_000): P
     };
     s.setTimeout(timeoutMs, () => done(undefined));
     s.once("error", () => done(undefined));
-    s.once("connect", () => s.write(`*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`));
+    s.once("connect", () =>
+      s.write(`*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`),
+    );
     s.on("data", (d) => {
       buf += d.toString("utf8");
       const lines = buf.split("\r\n");
@@ -64,7 +80,11 @@ export function sentinelMaster(addr: string, name: string, timeoutMs = 2_000): P
 }
 
 /** The Redis URL the store reaches now: `store.url`, or with `store.sentinels` the master they name (with the URL's login). */
-export async function storeUrlNow(store: { url: string; sentinels?: readonly string[]; name: string }): Promise<{ url: string; viaSentinel: boolean; master?: { host: string; port: number } }> {
+export async function storeUrlNow(store: {
+  url: string;
+  sentinels?: readonly string[];
+  name: string;
+}): Promise<{ url: string; viaSentinel: boolean; master?: { host: string; port: number } }> {
   if (!store.sentinels?.length) return { url: store.url, viaSentinel: false };
   for (const addr of store.sentinels) {
     const master = await sentinelMaster(addr, store.name);
@@ -101,7 +121,13 @@ export const EMBEDDED_NATS_GOGC = "50";
 export const EMBEDDED_REDIS_HZ = "1";
 
 /** The embedded default: nats-server and redis-server with data under .mirror/ (`conf`: NATS config or Redis ACL file). */
-export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: string, conf?: string, monitorPort?: number): ChildProcess {
+export function startEmbedded(
+  kind: "nats" | "redis",
+  port: number,
+  dataRoot: string,
+  conf?: string,
+  monitorPort?: number,
+): ChildProcess {
   const dir = join(dataRoot, kind);
   mkdirSync(dir, { recursive: true });
   // With an identity folder, the generated accounts.conf: every service its own key and permissions.
@@ -111,8 +137,44 @@ export function startEmbedded(kind: "nats" | "redis", port: number, dataRoot: st
   const acl = kind === "redis" && conf ? ["--aclfile", conf] : [];
   const child =
     kind === "nats"
-      ? spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "-l", join(dir, "nats-server.log"), ...monitor, ...natsConf], { stdio: "ignore", env: { ...process.env, GOGC: process.env.GOGC ?? EMBEDDED_NATS_GOGC } })
-      : spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--hz", EMBEDDED_REDIS_HZ, "--logfile", join(dir, "redis.log"), ...acl], { stdio: "ignore" });
+      ? spawn(
+          "nats-server",
+          [
+            "-a",
+            "127.0.0.1",
+            "-p",
+            String(port),
+            "-js",
+            "-sd",
+            dir,
+            "-l",
+            join(dir, "nats-server.log"),
+            ...monitor,
+            ...natsConf,
+          ],
+          { stdio: "ignore", env: { ...process.env, GOGC: process.env.GOGC ?? EMBEDDED_NATS_GOGC } },
+        )
+      : spawn(
+          "redis-server",
+          [
+            "--port",
+            String(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            dir,
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--hz",
+            EMBEDDED_REDIS_HZ,
+            "--logfile",
+            join(dir, "redis.log"),
+            ...acl,
+          ],
+          { stdio: "ignore" },
+        );
   return child;
 }
 
@@ -123,7 +185,14 @@ export const stopRequested = new WeakSet<ChildProcess>();
  * Keeps `children[index]` running: an embedded server that dies unasked (kill -9, a crash) is
  * started again on the same port and data, with backoff, as the supervisor does for services.
  */
-export function restartOnExit(children: ChildProcess[], index: number, bin: string, start: () => ChildProcess, say: (msg: string) => void, restarts = 0): void {
+export function restartOnExit(
+  children: ChildProcess[],
+  index: number,
+  bin: string,
+  start: () => ChildProcess,
+  say: (msg: string) => void,
+  restarts = 0,
+): void {
   const child = children[index] as ChildProcess;
   const started = Date.now();
   child.once("exit", (code, signal) => {

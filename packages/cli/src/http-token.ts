@@ -8,11 +8,17 @@ import { ensureHttpToken, HTTP_TOKEN_FILE, HttpTokenError, readHttpToken } from 
  * reads, so state changes over HTTP need a credential from the first start. False (after
  * saying why) when the file exists but cannot be used.
  */
-export function prepareHttpToken(config: MirrorConfig, dataRoot: string, say: (m: string) => void, env = process.env): boolean {
+export function prepareHttpToken(
+  config: MirrorConfig,
+  dataRoot: string,
+  say: (m: string) => void,
+  env = process.env,
+): boolean {
   if (config.http.token) return true;
   const file = tokenFile(dataRoot, env);
   try {
-    if (ensureHttpToken(file).created) say(`made the HTTP token ${file}: state changes over HTTP need Authorization: Bearer <its content>`);
+    if (ensureHttpToken(file).created)
+      say(`made the HTTP token ${file}: state changes over HTTP need Authorization: Bearer <its content>`);
     return true;
   } catch (err) {
     if (!(err instanceof HttpTokenError)) throw err;

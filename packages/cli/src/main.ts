@@ -22,8 +22,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // The identity folder `pnpm start` makes at first start, found by every command (used only if it exists).
-  process.env.MIRROR_IDENTITY_DEFAULT_DIR ??= join(resolve(process.env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror")), "identity");
-  const mod = (await import(`./commands/${command}.ts`)) as { run(args: string[], env: NodeJS.ProcessEnv): Promise<number> };
+  process.env.MIRROR_IDENTITY_DEFAULT_DIR ??= join(
+    resolve(process.env.MIRROR_DATA_DIR ?? join(process.cwd(), ".mirror")),
+    "identity",
+  );
+  const mod = (await import(`./commands/${command}.ts`)) as {
+    run(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
+  };
   return mod.run(args, process.env);
 }
 

@@ -1,7 +1,14 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
-import { checkMesh, defineManifest, ManifestError, MirrorConfig, type ServiceManifest, subjectsOverlap } from "@mirror/contracts";
+import {
+  checkMesh,
+  defineManifest,
+  ManifestError,
+  MirrorConfig,
+  type ServiceManifest,
+  subjectsOverlap,
+} from "@mirror/contracts";
 import { repoRoot } from "./paths.js";
 
 /** Where a service folder keeps its manifest. */
@@ -24,7 +31,8 @@ export function manifestFolders(root = repoRoot): string[] {
  * names its file.
  */
 async function importManifests(files: string[]): Promise<PromiseSettledResult<Record<string, unknown>>[]> {
-  const load = () => Promise.allSettled(files.map((f) => import(pathToFileURL(f).href) as Promise<Record<string, unknown>>));
+  const load = () =>
+    Promise.allSettled(files.map((f) => import(pathToFileURL(f).href) as Promise<Record<string, unknown>>));
   if (process.execArgv.some((a) => a.includes("tsx"))) return load();
   const { register } = (await import("tsx/esm/api")) as { register: () => () => Promise<void> };
   const unregister = register();
@@ -57,11 +65,22 @@ export async function loadManifests(root = repoRoot): Promise<ServiceManifest[]>
     }
     const mod = result.value;
     const m = (mod.manifest ?? mod.default) as ServiceManifest | undefined;
-    if (!m || typeof m !== "object" || typeof m.name !== "string") throw new ManifestError(file, "manifest", "the module must export `manifest = defineManifest({...})`");
+    if (!m || typeof m !== "object" || typeof m.name !== "string")
+      throw new ManifestError(file, "manifest", "the module must export `manifest = defineManifest({...})`");
     const checked = defineManifest({ ...m, file });
-    if (checked.name !== folder) throw new ManifestError(file, "name", `"${checked.name}" must be the name of its folder, "${folder}" (pnpm start runs services/<name>/src/main.ts)`);
+    if (checked.name !== folder)
+      throw new ManifestError(
+        file,
+        "name",
+        `"${checked.name}" must be the name of its folder, "${folder}" (pnpm start runs services/<name>/src/main.ts)`,
+      );
     const section = checked.config.section.split(".")[0] ?? "";
-    if (!sections.includes(section)) throw new ManifestError(file, "config.section", `"${section}" is not a section of mirror.yaml (${sections.join(", ")})`);
+    if (!sections.includes(section))
+      throw new ManifestError(
+        file,
+        "config.section",
+        `"${section}" is not a section of mirror.yaml (${sections.join(", ")})`,
+      );
     out.push(checked);
   }
   checkMesh(out);
@@ -84,7 +103,9 @@ export function startOrder(manifests: readonly ServiceManifest[]): ServiceManife
   const out: ServiceManifest[] = [];
   while (pending.length) {
     const serves = (m: ServiceManifest, r: string) => m.serves.some((s) => subjectsOverlap(s, r));
-    const ready = pending.find((m) => !pending.some((o) => o !== m && m.requests.some((r) => serves(o, r)))) ?? (pending[0] as ServiceManifest);
+    const ready =
+      pending.find((m) => !pending.some((o) => o !== m && m.requests.some((r) => serves(o, r)))) ??
+      (pending[0] as ServiceManifest);
     out.push(ready);
     pending.splice(pending.indexOf(ready), 1);
   }

@@ -18,20 +18,33 @@ export async function connectOperator(command: string, env: NodeJS.ProcessEnv): 
     process.stderr.write(`mirror ${command}: ${err.message}\n`);
     return 2;
   }
-  const bus = await connectBus("operator", { config, env, log: createLogger(`mirror-${command}`, undefined, "silent"), waitForServer: false }).catch((err: Error) => err);
+  const bus = await connectBus("operator", {
+    config,
+    env,
+    log: createLogger(`mirror-${command}`, undefined, "silent"),
+    waitForServer: false,
+  }).catch((err: Error) => err);
   if (bus instanceof IdentityError) {
     process.stderr.write(`mirror ${command}: ${bus.message}\n`);
     return 2;
   }
   if (bus instanceof Error) {
-    process.stderr.write(`mirror ${command}: cannot reach NATS at ${config.bus.url.replace(/\/\/[^@/]*@/, "//[redacted]@")}: ${bus.message}\n`);
+    process.stderr.write(
+      `mirror ${command}: cannot reach NATS at ${config.bus.url.replace(/\/\/[^@/]*@/, "//[redacted]@")}: ${bus.message}\n`,
+    );
     return 1;
   }
   return bus;
 }
 
 /** Calls one endpoint; the reply, or a sentence saying why not (`owner` names the service, for "no X is running"). */
-export async function call<E extends EndpointContract>(bus: Bus, ep: E, data: unknown, owner: string, timeout = 10_000): Promise<z.output<E["reply"]> | string> {
+export async function call<E extends EndpointContract>(
+  bus: Bus,
+  ep: E,
+  data: unknown,
+  owner: string,
+  timeout = 10_000,
+): Promise<z.output<E["reply"]> | string> {
   try {
     return await bus.request(ep, data, { timeout });
   } catch (err) {

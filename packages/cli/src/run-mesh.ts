@@ -37,7 +37,10 @@ export async function startServer(plan: ServerPlan, embedded: ChildProcess[], sa
   // (4222 -> 8222, its usual pair) + MIRROR_PORT_OFFSET (start.ts checked it), when that port is
   // free: a busy one would stop it starting.
   const monitorPort = plan.port + 4000 + (Number(process.env.MIRROR_PORT_OFFSET?.trim()) || 0);
-  const monitor = plan.kind === "nats" && monitorPort <= 65535 && !(await reachable("127.0.0.1", monitorPort, 200)) ? monitorPort : undefined;
+  const monitor =
+    plan.kind === "nats" && monitorPort <= 65535 && !(await reachable("127.0.0.1", monitorPort, 200))
+      ? monitorPort
+      : undefined;
   if (monitor) say(`the embedded nats-server's monitoring endpoint: http://127.0.0.1:${monitor}/varz`);
   const launch = () => startEmbedded(plan.kind, plan.port, plan.dataRoot, plan.conf, monitor);
   const child = launch();
@@ -73,13 +76,26 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
  * until they all ended on a config error (exit 2). `cli` is the `mirror` entry the ready summary
  * runs `mirror status` with (the bundle's main.mjs under `pnpm start`).
  */
-export async function superviseMesh(plan: MeshPlan, embedded: ChildProcess[], say: Say, cli = process.argv[1] as string): Promise<number> {
+export async function superviseMesh(
+  plan: MeshPlan,
+  embedded: ChildProcess[],
+  say: Say,
+  cli = process.argv[1] as string,
+): Promise<number> {
   if (plan.bundle) holdBundle(plan.bundle);
   // Checked by `mirror start` before anything started; anything else is JSON.
-  const pretty = logFormat(plan.env, process.stdout.isTTY) === "pretty" ? await prettyFormatter().catch((err: Error) => void say(`pino-pretty did not load (${err.message}); the logs stay JSON`)) : undefined;
+  const pretty =
+    logFormat(plan.env, process.stdout.isTTY) === "pretty"
+      ? await prettyFormatter().catch(
+          (err: Error) => void say(`pino-pretty did not load (${err.message}); the logs stay JSON`),
+        )
+      : undefined;
   const write = (text: string) => void process.stdout.write(text);
   const summary = new StartSummary(plan.names, { cli, env: plan.env, pretty: !!pretty, write });
-  const sup = new Supervisor(plan.services, plan.env, plan.cwd, process.stdout, { ...(pretty ? { format: pretty } : {}), watch: (line) => summary.see(line) });
+  const sup = new Supervisor(plan.services, plan.env, plan.cwd, process.stdout, {
+    ...(pretty ? { format: pretty } : {}),
+    watch: (line) => summary.see(line),
+  });
   sup.start();
   return new Promise<number>((resolveExit) => {
     let done = false;

@@ -14,9 +14,19 @@ type Say = (msg: string) => void;
  * at first start (keys 0600) so that a mesh nobody configured still has identity on. Undefined
  * only with MIRROR_IDENTITY=off, the one opt-out, which is said loudly.
  */
-export function defaultIdentity(config: MirrorConfig, env: NodeJS.ProcessEnv, dataRoot: string, natsPort: number, table: readonly IdentitySpec[], say: Say, warn: Say): string | undefined {
+export function defaultIdentity(
+  config: MirrorConfig,
+  env: NodeJS.ProcessEnv,
+  dataRoot: string,
+  natsPort: number,
+  table: readonly IdentitySpec[],
+  say: Say,
+  warn: Say,
+): string | undefined {
   if (env.MIRROR_IDENTITY === "off") {
-    warn("MIRROR_IDENTITY=off: identity is OFF. Services connect to NATS anonymously and sign nothing; any process that can reach NATS can forge events. Use this only for tests and comparisons.");
+    warn(
+      "MIRROR_IDENTITY=off: identity is OFF. Services connect to NATS anonymously and sign nothing; any process that can reach NATS can forge events. Use this only for tests and comparisons.",
+    );
     return undefined;
   }
   if (env.MIRROR_IDENTITY && env.MIRROR_IDENTITY !== "on") {
@@ -25,7 +35,9 @@ export function defaultIdentity(config: MirrorConfig, env: NodeJS.ProcessEnv, da
   const configured = identityDir(config.bus, env);
   if (configured) {
     if (existsSync(configured) && staleTable(configured, table)) {
-      warn(`${configured} was made from other service manifests than these: run \`pnpm mirror identity init --out ${configured}\` (keys are kept) and reload nats-server`);
+      warn(
+        `${configured} was made from other service manifests than these: run \`pnpm mirror identity init --out ${configured}\` (keys are kept) and reload nats-server`,
+      );
     }
     return configured;
   }
@@ -50,7 +62,11 @@ export function redisExchange(host: string, port: number, commands: string[][], 
     s.setTimeout(timeoutMs, () => done(buf.split("\r\n").filter(Boolean)));
     s.once("error", () => done([]));
     s.once("connect", () => {
-      s.write(commands.map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`).join(""));
+      s.write(
+        commands
+          .map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`)
+          .join(""),
+      );
     });
     s.on("data", (d) => {
       buf += d.toString("utf8");
@@ -65,17 +81,29 @@ export function redisExchange(host: string, port: number, commands: string[][], 
  * with users.acl, or one the owner loaded it into); `url` otherwise, with a warning when that
  * Redis lets anyone in through its default user.
  */
-export async function redisAuthFor(host: string, port: number, dir: string | undefined, table: readonly IdentitySpec[], warn: Say): Promise<"identity" | "url"> {
-  const probe = dir ? table.find((s) => (s.kind ?? "service") === "service" && existsSync(join(dir, `${s.name}.nk`))) : undefined;
+export async function redisAuthFor(
+  host: string,
+  port: number,
+  dir: string | undefined,
+  table: readonly IdentitySpec[],
+  warn: Say,
+): Promise<"identity" | "url"> {
+  const probe = dir
+    ? table.find((s) => (s.kind ?? "service") === "service" && existsSync(join(dir, `${s.name}.nk`)))
+    : undefined;
   if (dir && probe) {
-    const [auth] = await redisExchange(host, port, [["AUTH", probe.name, storePassword(readFileSync(join(dir, `${probe.name}.nk`), "utf8"))]]);
+    const [auth] = await redisExchange(host, port, [
+      ["AUTH", probe.name, storePassword(readFileSync(join(dir, `${probe.name}.nk`), "utf8"))],
+    ]);
     if (auth === "+OK") return "identity";
   }
   const [ping] = await redisExchange(host, port, [["PING"]]);
   if (ping === "+PONG") {
     warn(
       `the Redis at ${host}:${port} lets any client in through its default user: a local process can change the mesh's state around the bus signatures.` +
-        (dir ? ` Load ${join(dir, REDIS_ACL_FILE)} into it (redis-server --aclfile ...) or let pnpm start run the embedded one.` : ""),
+        (dir
+          ? ` Load ${join(dir, REDIS_ACL_FILE)} into it (redis-server --aclfile ...) or let pnpm start run the embedded one.`
+          : ""),
     );
   }
   return "url";
@@ -91,11 +119,23 @@ interface Advisory {
 
 const ADVISORIES: Record<"nats-server" | "redis-server", Advisory[]> = {
   "nats-server": [
-    { id: "CVE-2025-30215", what: "JetStream API: an account holder can delete or modify other accounts' streams", fixed: ["2.10.27", "2.11.1"] },
-    { id: "CVE-2026-33222", what: "JetStream management API authorization bypass (backup/restore)", fixed: ["2.11.15"] },
+    {
+      id: "CVE-2025-30215",
+      what: "JetStream API: an account holder can delete or modify other accounts' streams",
+      fixed: ["2.10.27", "2.11.1"],
+    },
+    {
+      id: "CVE-2026-33222",
+      what: "JetStream management API authorization bypass (backup/restore)",
+      fixed: ["2.11.15"],
+    },
   ],
   "redis-server": [
-    { id: "CVE-2025-49844", what: "Lua use-after-free: an authenticated client can run code in the server", fixed: ["6.2.20", "7.2.11", "7.4.6", "8.0.4", "8.2.2"] },
+    {
+      id: "CVE-2025-49844",
+      what: "Lua use-after-free: an authenticated client can run code in the server",
+      fixed: ["6.2.20", "7.2.11", "7.4.6", "8.0.4", "8.2.2"],
+    },
   ],
 };
 
@@ -107,7 +147,10 @@ function below(a: string, b: string): boolean {
 }
 
 /** The advisories that apply to `version`: a fix exists in its line above it, or its line got none (older than every fixed line, or between them). */
-export function advisoriesFor(bin: "nats-server" | "redis-server", version: string): Array<Advisory & { fixedIn: string }> {
+export function advisoriesFor(
+  bin: "nats-server" | "redis-server",
+  version: string,
+): Array<Advisory & { fixedIn: string }> {
   const [maj, min] = parts(version);
   const out: Array<Advisory & { fixedIn: string }> = [];
   for (const a of ADVISORIES[bin]) {
@@ -128,7 +171,9 @@ export function binaryVersion(bin: string): string | undefined {
 export function warnAdvisories(bin: "nats-server" | "redis-server", warn: Say, version = binaryVersion(bin)): void {
   if (!version) return;
   for (const a of advisoriesFor(bin, version)) {
-    warn(`${bin} ${version} has a known advisory, ${a.id} (${a.what}); fixed in ${a.fixedIn}. Upgrade it (your distribution may have backported the fix; see docs/SECURITY.md).`);
+    warn(
+      `${bin} ${version} has a known advisory, ${a.id} (${a.what}); fixed in ${a.fixedIn}. Upgrade it (your distribution may have backported the fix; see docs/SECURITY.md).`,
+    );
   }
 }
 

@@ -12,7 +12,10 @@ const say = (msg: string) => process.stdout.write(`mirror: ${msg}\n`);
 export function runLean(args: string[], main: string): Promise<number> {
   const embedded: ChildProcess[] = [];
   let interrupted = false;
-  const child = fork(main, ["start", ...args], { env: { ...process.env, MIRROR_START_PREPARE: "1" }, stdio: ["inherit", "inherit", "inherit", "ipc"] });
+  const child = fork(main, ["start", ...args], {
+    env: { ...process.env, MIRROR_START_PREPARE: "1" },
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+  });
   // Ctrl-C reaches the preparation step too (same process group); a SIGTERM to this process only is passed on.
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = true;
@@ -22,7 +25,8 @@ export function runLean(args: string[], main: string): Promise<number> {
   process.on("SIGTERM", onSignal);
   return new Promise<number>((resolve) => {
     let plan: MeshPlan | undefined;
-    const reply = (id: number, ok: boolean) => child.connected && child.send({ t: "done", id, ok } satisfies StartMessage);
+    const reply = (id: number, ok: boolean) =>
+      child.connected && child.send({ t: "done", id, ok } satisfies StartMessage);
     child.on("message", (m: StartMessage) => {
       if (m.t === "server") void startServer(m.plan, embedded, say).then((ok) => reply(m.id, ok));
       else if (m.t === "stop-servers") void stopAll(embedded).then(() => reply(m.id, true));

@@ -19,7 +19,9 @@ export function logFormat(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): L
  */
 export async function prettyFormatter(): Promise<(line: string) => string> {
   // A CommonJS module: under node its exports are named; from the CLI bundle (esbuild) only `default` is.
-  const mod = (await import("pino-pretty")) as Partial<typeof import("pino-pretty")> & { default?: typeof import("pino-pretty") };
+  const mod = (await import("pino-pretty")) as Partial<typeof import("pino-pretty")> & {
+    default?: typeof import("pino-pretty");
+  };
   const factory = mod.prettyFactory ?? mod.default?.prettyFactory;
   if (!factory) throw new Error("pino-pretty has no prettyFactory");
   const pretty = factory({ translateTime: "SYS:HH:MM:ss.l", ignore: "service", singleLine: true });

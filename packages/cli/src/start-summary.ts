@@ -20,7 +20,8 @@ export interface MeshSummary {
   warning?: string;
 }
 
-export const NO_CHANNEL_WARNING = "no notification channel is configured: nothing will reach you (add one under notifier.channels in mirror.yaml)";
+export const NO_CHANNEL_WARNING =
+  "no notification channel is configured: nothing will reach you (add one under notifier.channels in mirror.yaml)";
 
 /** Watches the services' lines for "service started" and the console's setup link. */
 export class Readiness {
@@ -41,7 +42,13 @@ export class Readiness {
       return false;
     }
     if (typeof record.setupUrl === "string") this.setupUrl = record.setupUrl;
-    if (!started || typeof record.service !== "string" || !this.names.includes(record.service) || this.started.has(record.service)) return false;
+    if (
+      !started ||
+      typeof record.service !== "string" ||
+      !this.names.includes(record.service) ||
+      this.started.has(record.service)
+    )
+      return false;
     this.started.add(record.service);
     return this.started.size === this.names.length;
   }
@@ -57,10 +64,21 @@ export class Readiness {
  * thread: a thread's NATS client and bundle would stay in the supervisor's RSS (about 10 MB) after
  * it ended. `signal` ends it early (the mesh is stopping).
  */
-export function askStatus(cli: string, env: NodeJS.ProcessEnv, signal: AbortSignal, timeoutMs = 45_000): Promise<MeshStatus | undefined> {
+export function askStatus(
+  cli: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  timeoutMs = 45_000,
+): Promise<MeshStatus | undefined> {
   return new Promise((resolve) => {
     const { MIRROR_START_PREPARE: _, ...rest } = env;
-    const child = spawn(process.execPath, [cli, "status", "--json", "--wait", "30s"], { env: rest, stdio: ["ignore", "pipe", "ignore"], signal, timeout: timeoutMs, killSignal: "SIGKILL" });
+    const child = spawn(process.execPath, [cli, "status", "--json", "--wait", "30s"], {
+      env: rest,
+      stdio: ["ignore", "pipe", "ignore"],
+      signal,
+      timeout: timeoutMs,
+      killSignal: "SIGKILL",
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => void (out += d.toString("utf8")));
     child.once("error", () => undefined);
@@ -82,7 +100,11 @@ export function summarize(ready: Readiness, status: MeshStatus | undefined): Mes
     servicesTotal: ready.names.length,
     notReady: ready.notReady,
     repositories: status?.repositories ?? null,
-    ...(status ? (status.repositoriesProblem ? { repositoriesProblem: status.repositoriesProblem } : {}) : { repositoriesProblem: "`mirror status` gave no answer" }),
+    ...(status
+      ? status.repositoriesProblem
+        ? { repositoriesProblem: status.repositoriesProblem }
+        : {}
+      : { repositoriesProblem: "`mirror status` gave no answer" }),
     checks: status?.checks ?? null,
     channels: status?.channels ?? null,
     ...(ready.setupUrl ? { setupUrl: ready.setupUrl } : {}),
@@ -103,8 +125,14 @@ export function summaryText(s: MeshSummary): string {
   const lines = [
     s.notReady.length ? `mirror: the mesh is up, but not every service is ready` : "mirror: the mesh is ready",
     row("console", s.consoleUrl ?? "not started (pnpm start runs it with every service)"),
-    row("services", `${s.servicesReady}/${s.servicesTotal} ready${s.notReady.length ? ` (not ready: ${s.notReady.join(", ")})` : ""}`),
-    row("repositories", s.repositories === null ? `unknown: ${s.repositoriesProblem ?? "no answer"}` : `${s.repositories} found`),
+    row(
+      "services",
+      `${s.servicesReady}/${s.servicesTotal} ready${s.notReady.length ? ` (not ready: ${s.notReady.join(", ")})` : ""}`,
+    ),
+    row(
+      "repositories",
+      s.repositories === null ? `unknown: ${s.repositoriesProblem ?? "no answer"}` : `${s.repositories} found`,
+    ),
     row("checks", count(s.checks, "configured")),
     row("channels", s.channels === 0 ? "none configured" : count(s.channels, "configured")),
   ];
@@ -127,7 +155,13 @@ export class StartSummary {
 
   constructor(
     names: readonly string[],
-    private readonly opts: { cli: string; env: NodeJS.ProcessEnv; pretty: boolean; write: (text: string) => void; deadlineMs?: number },
+    private readonly opts: {
+      cli: string;
+      env: NodeJS.ProcessEnv;
+      pretty: boolean;
+      write: (text: string) => void;
+      deadlineMs?: number;
+    },
   ) {
     this.ready = new Readiness(names);
     this.timer = setTimeout(() => void (this.printing ??= this.print()), opts.deadlineMs ?? 120_000);

@@ -50,7 +50,13 @@ function processRun(svc: Supervised, env: NodeJS.ProcessEnv, cwd: string): Run {
 
 function threadRun(svc: Supervised, env: NodeJS.ProcessEnv, write: (line: string) => void): Run {
   const [script, ...argv] = svc.args;
-  const worker = new Worker(pathToFileURL(script as string), { argv, env: { ...env }, stdout: true, stderr: true, resourceLimits: svc.thread });
+  const worker = new Worker(pathToFileURL(script as string), {
+    argv,
+    env: { ...env },
+    stdout: true,
+    stderr: true,
+    resourceLimits: svc.thread,
+  });
   let done = false;
   worker.once("exit", () => void (done = true));
   // An uncaught error ends the worker (then "exit" with code 1): said here, as a process would on stderr.
@@ -113,8 +119,11 @@ export class Supervisor {
     const started = Date.now();
     const prefix = this.prefix(svc.name, index);
     const labels = new Map((svc.labels ?? []).map((n, i) => [n, this.prefix(n, i)]));
-    const label = (line: string) => (labels.size ? labels.get(/^\{.*?"service":"([^"]+)"/.exec(line)?.[1] ?? "") : undefined) ?? prefix;
-    const child = svc.thread ? threadRun(svc, this.env, (line) => this.out.write(`${prefix}${line}\n`)) : processRun(svc, this.env, this.cwd);
+    const label = (line: string) =>
+      (labels.size ? labels.get(/^\{.*?"service":"([^"]+)"/.exec(line)?.[1] ?? "") : undefined) ?? prefix;
+    const child = svc.thread
+      ? threadRun(svc, this.env, (line) => this.out.write(`${prefix}${line}\n`))
+      : processRun(svc, this.env, this.cwd);
     this.children.set(svc.name, child);
     for (const stream of child.output) {
       createInterface({ input: stream }).on("line", (line) => {

@@ -22,7 +22,11 @@ interface Run {
 }
 
 function start(args: string[], e: NodeJS.ProcessEnv = env): Run {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: e, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    env: e,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   let err = "";
@@ -39,10 +43,26 @@ before(async () => {
   const dir = tempDir();
   const file = join(dir, "mirror.yaml");
   writeFileSync(file, `model: { port: ${await freePort()} }\n`);
-  env = { ...process.env, MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_LOG_LEVEL: "warn", MIRROR_IDENTITY_DIR: "" };
-  const bus = await connectBus("service-tracker", { config: parseConfig("", env), env, log: createLogger("t", { write: () => true } as never, "silent") });
+  env = {
+    ...process.env,
+    MIRROR_CONFIG: file,
+    MIRROR_NATS_URL: nats.url,
+    MIRROR_REDIS_URL: redis.url,
+    MIRROR_LOG_LEVEL: "warn",
+    MIRROR_IDENTITY_DIR: "",
+  };
+  const bus = await connectBus("service-tracker", {
+    config: parseConfig("", env),
+    env,
+    log: createLogger("t", { write: () => true } as never, "silent"),
+  });
   const at = new Date(Date.now() - 300_000).toISOString();
-  await bus.publish(serviceStatus, "web", { name: "web", kind: "http", state: "down", observedAt: at, seq: 1, since: at, reason: "HTTP 502" }, { id: "web-1" });
+  await bus.publish(
+    serviceStatus,
+    "web",
+    { name: "web", kind: "http", state: "down", observedAt: at, seq: 1, since: at, reason: "HTTP 502" },
+    { id: "web-1" },
+  );
   await bus.close();
 });
 after(async () => {
@@ -59,7 +79,10 @@ test("an empty question is refused with the reason, before anything is contacted
 });
 
 test("a NATS that does not answer is an error at once", async () => {
-  const run = start(["packages/cli/src/main.ts", "ask", "what is broken?"], { ...env, MIRROR_NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+  const run = start(["packages/cli/src/main.ts", "ask", "what is broken?"], {
+    ...env,
+    MIRROR_NATS_URL: `nats://127.0.0.1:${await freePort()}`,
+  });
   assert.equal(await run.exit, 1);
   assert.match(run.err(), /cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+/);
 });
@@ -72,7 +95,9 @@ test("with no adapter running it waits a bounded time, then says how to start on
 
 test("an adapter that starts while ask waits answers, with the services from the stream", async () => {
   const run = ask("what is broken?", "--wait", "30s");
-  await waitFor("ask to be waiting for the model", () => /answering without loops/.test(run.err()), { timeout: 60_000 });
+  await waitFor("ask to be waiting for the model", () => /answering without loops/.test(run.err()), {
+    timeout: 60_000,
+  });
   start(["services/model-rules/src/main.ts"]);
   assert.equal(await run.exit, 0, run.err());
   assert.match(run.out(), /Services not up \(1 of 1\):\n- web is down for 5 minutes: HTTP 502/);

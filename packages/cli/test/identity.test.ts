@@ -33,7 +33,14 @@ const quiet = async <T>(f: () => Promise<T>) => {
 };
 
 const seed = (name: string) => new TextEncoder().encode(readFileSync(join(dir, `${name}.nk`), "utf8").trim());
-const as = (name: string) => connect({ servers: nats.url, name, authenticator: nkeyAuthenticator(seed(name)), inboxPrefix: inboxPrefixOf(name), maxReconnectAttempts: 0 });
+const as = (name: string) =>
+  connect({
+    servers: nats.url,
+    name,
+    authenticator: nkeyAuthenticator(seed(name)),
+    inboxPrefix: inboxPrefixOf(name),
+    maxReconnectAttempts: 0,
+  });
 const config = () => parseConfig(`bus: { url: "${nats.url}", identityDir: "${dir}" }`, {}, "(test)");
 const busAs = (name: string) => connectBus(name, { config: config(), env: {}, log: silent });
 
@@ -77,7 +84,8 @@ test("the scanner's key cannot publish mirror.loop.opened.*: the server reports 
   const nc = await as("scanner");
   try {
     const violation = waitFor("a permissions violation", async () => {
-      for await (const s of nc.status()) if (s.type === "error" && /Permissions Violation/i.test(String(s.error))) return String(s.error);
+      for await (const s of nc.status())
+        if (s.type === "error" && /Permissions Violation/i.test(String(s.error))) return String(s.error);
       return undefined;
     });
     nc.publish("mirror.loop.opened.forged", "{}");
@@ -88,7 +96,10 @@ test("the scanner's key cannot publish mirror.loop.opened.*: the server reports 
   const bus = await busAs("scanner");
   try {
     const started = Date.now();
-    await assert.rejects(bus.publish(heartbeat, "forged", { name: "job", kind: "success", at: new Date().toISOString() }), { code: "MIRROR_ERR_PERMISSION" });
+    await assert.rejects(
+      bus.publish(heartbeat, "forged", { name: "job", kind: "success", at: new Date().toISOString() }),
+      { code: "MIRROR_ERR_PERMISSION" },
+    );
     assert.ok(Date.now() - started < 5_000, "a refused publish fails at once instead of retrying");
   } finally {
     await bus.close();
@@ -105,7 +116,10 @@ test("a service binds to its provisioned consumer and may not create any other",
     await scanner.publish(repoGone, "r1", gone, { id: "gone-r1-1" });
     await waitFor("the signed event delivered", () => seen.includes("r1:scanner"), { timeout: 15_000 });
     const jsm = await jetstreamManager(raw(detector).nc, { checkAPI: false });
-    await assert.rejects(jsm.consumers.add("MIRROR", { durable_name: "sneaky", filter_subject: "mirror.loop.>" }), /Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.CREATE\.MIRROR\.sneaky/);
+    await assert.rejects(
+      jsm.consumers.add("MIRROR", { durable_name: "sneaky", filter_subject: "mirror.loop.>" }),
+      /Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.CREATE\.MIRROR\.sneaky/,
+    );
   } finally {
     await Promise.all([detector.close(), scanner.close()]);
   }
@@ -130,24 +144,42 @@ test("a forged snapshot (unsigned, or signed by another key) is dead-lettered wi
   const operator = await as("operator");
   try {
     const js = jetstream(scannerNc);
-    const gone = (key: string) => JSON.stringify({ repoKey: key, path: `/tmp/${key}`, observedAt: new Date().toISOString(), seq: 1 });
+    const gone = (key: string) =>
+      JSON.stringify({ repoKey: key, path: `/tmp/${key}`, observedAt: new Date().toISOString(), seq: 1 });
     const h = headers();
-    for (const [k, v] of Object.entries(toCeHeaders({ id: "forged-1", source: "scanner", type: repoGone.type, time: new Date().toISOString() }))) h.set(k, v);
+    for (const [k, v] of Object.entries(
+      toCeHeaders({ id: "forged-1", source: "scanner", type: repoGone.type, time: new Date().toISOString() }),
+    ))
+      h.set(k, v);
     await js.publish("mirror.repo.gone.forged1", gone("forged1"), { headers: h, msgID: "forged-1" });
     const h2 = headers();
-    for (const [k, v] of Object.entries(toCeHeaders({ id: "forged-2", source: "scanner", type: repoGone.type, time: new Date().toISOString() }))) h2.set(k, v);
+    for (const [k, v] of Object.entries(
+      toCeHeaders({ id: "forged-2", source: "scanner", type: repoGone.type, time: new Date().toISOString() }),
+    ))
+      h2.set(k, v);
     h2.set("mirror-key", JSON.parse(readFileSync(join(dir, "public-keys.json"), "utf8"))["notifier"]);
     h2.set("mirror-sig", Buffer.alloc(64, 1).toString("base64url"));
     await js.publish("mirror.repo.gone.forged2", gone("forged2"), { headers: h2, msgID: "forged-2" });
-    const dead = await waitFor("two dead letters", async () => {
-      const d = (await deadLetters(operator)).filter((x) => x.subject.startsWith("mirror.repo.gone.forged"));
-      return d.length >= 2 && d;
-    }, { timeout: 15_000 });
-    assert.deepEqual(dead.map((d) => d.reason), ["signature", "signature"]);
+    const dead = await waitFor(
+      "two dead letters",
+      async () => {
+        const d = (await deadLetters(operator)).filter((x) => x.subject.startsWith("mirror.repo.gone.forged"));
+        return d.length >= 2 && d;
+      },
+      { timeout: 15_000 },
+    );
+    assert.deepEqual(
+      dead.map((d) => d.reason),
+      ["signature", "signature"],
+    );
     assert.equal(dead[0]?.service, "loop-detector");
     assert.match(dead[0]?.error ?? "", /unsigned/);
     assert.match(dead[1]?.error ?? "", /not the key of "scanner"/);
-    assert.deepEqual(handled.filter((k) => k.startsWith("forged")), [], "a forged event never reaches the handler");
+    assert.deepEqual(
+      handled.filter((k) => k.startsWith("forged")),
+      [],
+      "a forged event never reaches the handler",
+    );
     assert.equal(dead[0]?.headers[CE.id], "forged-1");
   } finally {
     await Promise.all([detector.close(), scannerNc.close(), operator.close()]);
@@ -156,8 +188,12 @@ test("a forged snapshot (unsigned, or signed by another key) is dead-lettered wi
 
 test("nothing the services did was refused by the server except what the tests provoked", () => {
   // nats-server logs "Publish Violation" / "Subscription Violation" for every refused operation.
-  const violations = readFileSync(serverLog, "utf8").split("\n").filter((l) => /Violation/.test(l));
+  const violations = readFileSync(serverLog, "utf8")
+    .split("\n")
+    .filter((l) => /Violation/.test(l));
   assert.ok(violations.length >= 2, "the provoked violations are in the log (the filter below can see them)");
-  const unexpected = violations.filter((l) => !/"mirror\.loop\.opened\.forged"|"mirror\.heartbeat\.forged"|CONSUMER\.CREATE\.MIRROR\.sneaky\./.test(l));
+  const unexpected = violations.filter(
+    (l) => !/"mirror\.loop\.opened\.forged"|"mirror\.heartbeat\.forged"|CONSUMER\.CREATE\.MIRROR\.sneaky\./.test(l),
+  );
   assert.deepEqual(unexpected, []);
 });

@@ -5,7 +5,8 @@ import { renderRedisAcl } from "../src/identity/keys.js";
 import { identitiesOf } from "@mirror/bus";
 import { loadManifests } from "../src/manifests.js";
 
-const ids = (bin: "nats-server" | "redis-server", v: string) => advisoriesFor(bin, v).map((a) => `${a.id}<${a.fixedIn}`);
+const ids = (bin: "nats-server" | "redis-server", v: string) =>
+  advisoriesFor(bin, v).map((a) => `${a.id}<${a.fixedIn}`);
 
 test("advisories: a version below its line's fix, or in a line that got none, is named with the fixed release", () => {
   assert.deepEqual(ids("nats-server", "2.9.10"), ["CVE-2025-30215<2.10.27", "CVE-2026-33222<2.11.15"]);
@@ -23,7 +24,11 @@ test("users.acl: the default user closed to clients, each service limited to its
   const seed = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
   const acl = renderRedisAcl({ scanner: seed, operator: seed }, identitiesOf(await loadManifests()));
   const lines = acl.trim().split("\n");
-  assert.match(lines[0] ?? "", /^user default on #[0-9a-f]{64} resetkeys ~\* resetchannels &\* \+@all$/, "on for the AOF replay, with a password nobody has");
+  assert.match(
+    lines[0] ?? "",
+    /^user default on #[0-9a-f]{64} resetkeys ~\* resetchannels &\* \+@all$/,
+    "on for the AOF replay, with a password nobody has",
+  );
   const scanner = lines.find((l) => l.startsWith("user scanner "));
   assert.match(scanner ?? "", / on #[0-9a-f]{64} resetkeys ~mirror:scanner:\* resetchannels -@all /);
   assert.match(scanner ?? "", /-@dangerous/);

@@ -35,14 +35,41 @@ else parentPort.on("message", (m) => { if (m.t === "signal") console.log(JSON.st
 `,
   );
   const { lines, out } = sink();
-  const sup = new Supervisor([{ name: "mirror", args: [script], labels: ["alpha", "beta"], thread: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 } }], process.env, dir, out);
+  const sup = new Supervisor(
+    [
+      {
+        name: "mirror",
+        args: [script],
+        labels: ["alpha", "beta"],
+        thread: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },
+      },
+    ],
+    process.env,
+    dir,
+    out,
+  );
   sup.start();
-  await waitFor("the worker restarted after its uncaught error", () => lines.filter((l) => /^alpha +\| .*service started/.test(l)).length >= 2, { timeout: 10_000 });
-  assert.ok(lines.some((l) => /^mirror +\| uncaught: Error: boom/.test(l)), lines.join("\n"));
-  assert.ok(lines.some((l) => /^mirror +\| exited \(1\); restarting/.test(l)), lines.join("\n"));
+  await waitFor(
+    "the worker restarted after its uncaught error",
+    () => lines.filter((l) => /^alpha +\| .*service started/.test(l)).length >= 2,
+    { timeout: 10_000 },
+  );
+  assert.ok(
+    lines.some((l) => /^mirror +\| uncaught: Error: boom/.test(l)),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.some((l) => /^mirror +\| exited \(1\); restarting/.test(l)),
+    lines.join("\n"),
+  );
   sup.signal("SIGHUP");
-  await waitFor("SIGHUP passed on to the worker", () => lines.some((l) => /^alpha +\| .*got SIGHUP/.test(l)), { timeout: 5_000 });
+  await waitFor("SIGHUP passed on to the worker", () => lines.some((l) => /^alpha +\| .*got SIGHUP/.test(l)), {
+    timeout: 5_000,
+  });
   await sup.stop(5_000);
-  assert.ok(lines.some((l) => /^beta +\| .*service stopped/.test(l)), `stopped by message\n${lines.join("\n")}`);
+  assert.ok(
+    lines.some((l) => /^beta +\| .*service stopped/.test(l)),
+    `stopped by message\n${lines.join("\n")}`,
+  );
   assert.equal(sup.running, 0);
 });

@@ -33,25 +33,77 @@ export const LoopReply = z.object({ loop: Loop });
  * code: 404 unknown loop id, 400 bad input (a snooze into the past), 409 not possible in the
  * loop's status (acknowledging a closed loop).
  */
-export const loopsList = defineEndpoint({ name: "loops-list", subject: "mirror.loops.list", request: LoopsListRequest, reply: LoopsListReply });
-export const loopsGet = defineEndpoint({ name: "loops-get", subject: "mirror.loops.get", request: LoopGetRequest, reply: LoopReply });
-export const loopsAck = defineEndpoint({ name: "loops-ack", subject: "mirror.loops.ack", request: LoopCommand, reply: LoopReply });
-export const loopsClose = defineEndpoint({ name: "loops-close", subject: "mirror.loops.close", request: LoopCommand, reply: LoopReply });
-export const loopsSnooze = defineEndpoint({ name: "loops-snooze", subject: "mirror.loops.snooze", request: LoopSnooze, reply: LoopReply });
-export const loopsReopen = defineEndpoint({ name: "loops-reopen", subject: "mirror.loops.reopen", request: LoopCommand, reply: LoopReply });
+export const loopsList = defineEndpoint({
+  name: "loops-list",
+  subject: "mirror.loops.list",
+  request: LoopsListRequest,
+  reply: LoopsListReply,
+});
+export const loopsGet = defineEndpoint({
+  name: "loops-get",
+  subject: "mirror.loops.get",
+  request: LoopGetRequest,
+  reply: LoopReply,
+});
+export const loopsAck = defineEndpoint({
+  name: "loops-ack",
+  subject: "mirror.loops.ack",
+  request: LoopCommand,
+  reply: LoopReply,
+});
+export const loopsClose = defineEndpoint({
+  name: "loops-close",
+  subject: "mirror.loops.close",
+  request: LoopCommand,
+  reply: LoopReply,
+});
+export const loopsSnooze = defineEndpoint({
+  name: "loops-snooze",
+  subject: "mirror.loops.snooze",
+  request: LoopSnooze,
+  reply: LoopReply,
+});
+export const loopsReopen = defineEndpoint({
+  name: "loops-reopen",
+  subject: "mirror.loops.reopen",
+  request: LoopCommand,
+  reply: LoopReply,
+});
 /** Like reopen, but only for an acknowledged loop. */
-export const loopsUnack = defineEndpoint({ name: "loops-unack", subject: "mirror.loops.unack", request: LoopCommand, reply: LoopReply });
+export const loopsUnack = defineEndpoint({
+  name: "loops-unack",
+  subject: "mirror.loops.unack",
+  request: LoopCommand,
+  reply: LoopReply,
+});
 
 /** Commands owned by the scanner. */
 export const ScanNowRequest = z.object({ path: z.string().optional() });
-export const ScanNowReply = z.object({ repos: z.number().int().nonnegative(), published: z.number().int().nonnegative() });
-export const scanNow = defineEndpoint({ name: "scan-now", subject: "mirror.scan.now", request: ScanNowRequest, reply: ScanNowReply });
+export const ScanNowReply = z.object({
+  repos: z.number().int().nonnegative(),
+  published: z.number().int().nonnegative(),
+});
+export const scanNow = defineEndpoint({
+  name: "scan-now",
+  subject: "mirror.scan.now",
+  request: ScanNowRequest,
+  reply: ScanNowReply,
+});
 /** One repository the scanner found under its roots. */
 export const ScannedRepo = z.object({ path: z.string(), kind: z.string() });
-export const ScanReposReply = z.object({ repos: z.array(ScannedRepo), roots: z.number().int().nonnegative(), lastScanAt: IsoTime.nullable() });
+export const ScanReposReply = z.object({
+  repos: z.array(ScannedRepo),
+  roots: z.number().int().nonnegative(),
+  lastScanAt: IsoTime.nullable(),
+});
 export type ScanReposReply = z.infer<typeof ScanReposReply>;
 /** Owned by the scanner: every repository found at the last scan, and when that scan finished (the console's Repos page). */
-export const scanRepos = defineEndpoint({ name: "scan-repos", subject: "mirror.scan.repos", request: z.object({}), reply: ScanReposReply });
+export const scanRepos = defineEndpoint({
+  name: "scan-repos",
+  subject: "mirror.scan.repos",
+  request: z.object({}),
+  reply: ScanReposReply,
+});
 
 /** One check the service-tracker watches, as `mirror checks` shows it. */
 export const CheckSummary = z.object({
@@ -74,4 +126,9 @@ export const ChecksListRequest = z.object({});
 export const ChecksListReply = z.object({ checks: z.array(CheckSummary) });
 
 /** Owned by the service-tracker (Services API service "service-tracker"): every configured check and mesh member with its state. */
-export const checksList = defineEndpoint({ name: "checks-list", subject: "mirror.tracker.checks.list", request: ChecksListRequest, reply: ChecksListReply });
+export const checksList = defineEndpoint({
+  name: "checks-list",
+  subject: "mirror.tracker.checks.list",
+  request: ChecksListRequest,
+  reply: ChecksListReply,
+});

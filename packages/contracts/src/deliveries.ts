@@ -57,7 +57,11 @@ export const ChannelDeliveries = z.object({
   type: z.string().nullable(),
   configured: z.boolean(),
   deliveries: z.array(DeliveryLogEntry),
-  counts: z.object({ sent: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), retried: z.number().int().nonnegative() }),
+  counts: z.object({
+    sent: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    retried: z.number().int().nonnegative(),
+  }),
 });
 export type ChannelDeliveries = z.infer<typeof ChannelDeliveries>;
 
@@ -72,4 +76,9 @@ export type DeliveriesReply = z.infer<typeof DeliveriesReply>;
  * Owned by the notifier: its delivery log, per configured channel (and channels removed from the
  * config whose log is still kept), newest first. Called by the console's Notifications page.
  */
-export const notifyDeliveries = defineEndpoint({ name: "deliveries-list", subject: "mirror.notifier.deliveries", request: DeliveriesRequest, reply: DeliveriesReply });
+export const notifyDeliveries = defineEndpoint({
+  name: "deliveries-list",
+  subject: "mirror.notifier.deliveries",
+  request: DeliveriesRequest,
+  reply: DeliveriesReply,
+});

@@ -113,7 +113,8 @@ export function errorSpec(code: ErrorCode): ErrorSpec {
   const remote = remoteStatusOf(code);
   if (remote !== undefined) return remote === 400 ? spec(400, false) : spec(500, true);
   const s = (ERRORS as Record<string, ErrorSpec>)[code];
-  if (!s) throw new TypeError(`unknown error code ${code}: add it to packages/contracts/src/errors.ts and docs/ERRORS.md`);
+  if (!s)
+    throw new TypeError(`unknown error code ${code}: add it to packages/contracts/src/errors.ts and docs/ERRORS.md`);
   return s;
 }
 
@@ -145,7 +146,11 @@ export class MirrorError extends Error {
 }
 
 /** An error of `code` whose message is the registry's template filled with `args`. */
-export function mirrorError(code: ErrorCode, args: readonly unknown[] = [], opts: MirrorErrorOptions = {}): MirrorError {
+export function mirrorError(
+  code: ErrorCode,
+  args: readonly unknown[] = [],
+  opts: MirrorErrorOptions = {},
+): MirrorError {
   return new MirrorError(code, formatErrorMessage(errorSpec(code).message, args), opts);
 }
 

@@ -9,11 +9,24 @@ export const HistoryWindow = z.enum(HISTORY_WINDOWS);
 export type HistoryWindow = z.infer<typeof HistoryWindow>;
 
 /** Uptime ratio (0..1) per window, of the results outside maintenance windows; null where none was observed in it. */
-export const UptimeFigures = z.object({ "24h": z.number().nullable(), "7d": z.number().nullable(), "30d": z.number().nullable(), "90d": z.number().nullable(), "365d": z.number().nullable() });
+export const UptimeFigures = z.object({
+  "24h": z.number().nullable(),
+  "7d": z.number().nullable(),
+  "30d": z.number().nullable(),
+  "90d": z.number().nullable(),
+  "365d": z.number().nullable(),
+});
 export type UptimeFigures = z.infer<typeof UptimeFigures>;
 
 /** One response-time bucket: its start, the number of timed results and their min, mean, p95 (from a fixed histogram) and max in ms. */
-export const ResponsePoint = z.object({ t: IsoTime, n: z.number().int().nonnegative(), min: z.number(), avg: z.number(), p95: z.number(), max: z.number() });
+export const ResponsePoint = z.object({
+  t: IsoTime,
+  n: z.number().int().nonnegative(),
+  min: z.number(),
+  avg: z.number(),
+  p95: z.number(),
+  max: z.number(),
+});
 export type ResponsePoint = z.infer<typeof ResponsePoint>;
 
 /** One down or degraded period of a check; `end` null while it lasts (durationMs then counts up to now). */
@@ -51,7 +64,10 @@ export const HistoryCheckReply = z.object({
 export type HistoryCheckReply = z.infer<typeof HistoryCheckReply>;
 
 /** Several checks at once, for status pages and badges: what they may show and nothing else. */
-export const HistoryStatusRequest = z.object({ checks: z.array(z.string().min(1).max(256)).max(1_000), days: z.number().int().min(1).max(365).default(90) });
+export const HistoryStatusRequest = z.object({
+  checks: z.array(z.string().min(1).max(256)).max(1_000),
+  days: z.number().int().min(1).max(365).default(90),
+});
 export const CheckStatusSummary = z.object({
   name: z.string(),
   known: z.boolean(),
@@ -94,11 +110,29 @@ export type HistoryTrendReply = z.infer<typeof HistoryTrendReply>;
  * Served by: history (Services API service "history"). Called by: console, operator CLI.
  * `history.check` answers 400 for a window outside HISTORY_WINDOWS.
  */
-export const historyCheck = defineEndpoint({ name: "history-check", subject: "mirror.history.check", request: HistoryCheckRequest, reply: HistoryCheckReply });
-export const historyStatus = defineEndpoint({ name: "history-status", subject: "mirror.history.status", request: HistoryStatusRequest, reply: HistoryStatusReply });
-export const historyTrend = defineEndpoint({ name: "history-trend", subject: "mirror.history.trend", request: HistoryTrendRequest, reply: HistoryTrendReply });
+export const historyCheck = defineEndpoint({
+  name: "history-check",
+  subject: "mirror.history.check",
+  request: HistoryCheckRequest,
+  reply: HistoryCheckReply,
+});
+export const historyStatus = defineEndpoint({
+  name: "history-status",
+  subject: "mirror.history.status",
+  request: HistoryStatusRequest,
+  reply: HistoryStatusReply,
+});
+export const historyTrend = defineEndpoint({
+  name: "history-trend",
+  subject: "mirror.history.trend",
+  request: HistoryTrendRequest,
+  reply: HistoryTrendReply,
+});
 
-export const HistoryRepoRequest = z.object({ repo: z.string().min(1).max(4_096), days: z.number().int().min(1).max(90).default(90) });
+export const HistoryRepoRequest = z.object({
+  repo: z.string().min(1).max(4_096),
+  days: z.number().int().min(1).max(90).default(90),
+});
 /** One signal (repo loop kind) of a repository: how long it was true in the window, and whether it is now. */
 export const RepoSignal = z.object({
   kind: z.string(),
@@ -111,7 +145,17 @@ export const RepoSignal = z.object({
 });
 export type RepoSignal = z.infer<typeof RepoSignal>;
 /** `at`: when the history answered (the end of the window). */
-export const HistoryRepoReply = z.object({ repo: z.string(), days: z.number().int(), at: IsoTime.optional(), signals: z.array(RepoSignal) });
+export const HistoryRepoReply = z.object({
+  repo: z.string(),
+  days: z.number().int(),
+  at: IsoTime.optional(),
+  signals: z.array(RepoSignal),
+});
 export type HistoryRepoReply = z.infer<typeof HistoryRepoReply>;
 /** Served by: history. Called by: console (a repository's signals over the last days). */
-export const historyRepo = defineEndpoint({ name: "history-repo", subject: "mirror.history.repo", request: HistoryRepoRequest, reply: HistoryRepoReply });
+export const historyRepo = defineEndpoint({
+  name: "history-repo",
+  subject: "mirror.history.repo",
+  request: HistoryRepoRequest,
+  reply: HistoryRepoReply,
+});

@@ -5,8 +5,34 @@ export { CE, SIG_HEADERS, toCeHeaders, fromCeHeaders, type CloudEventMeta } from
 export { IsoTime, Severity, SEVERITY_RANK } from "./events/common.js";
 export { RepoSnapshot, RepoBranch, RepoOperation, RepoGone, repoSnapshot, repoGone } from "./events/repo.js";
 export { ServiceStatus, ServiceKind, ServiceState, Heartbeat, serviceStatus, heartbeat } from "./events/service.js";
-export { Loop, LoopEvent, LoopEntity, LoopStatus, LoopTransition, Triage, loopOpened, loopUpdated, loopClosed, LOOP_FILTER, anyLoopEvent, LOOP_EVENT_TYPES } from "./events/loop.js";
-export { NotifyOutcome, notifySent, notifyFailed, anyNotifyOutcome, NOTIFY_EVENT_TYPES, Silence, SilenceAddRequest, SilenceListRequest, SilenceExpireRequest, silenceAdd, silenceList, silenceExpire } from "./events/notify.js";
+export {
+  Loop,
+  LoopEvent,
+  LoopEntity,
+  LoopStatus,
+  LoopTransition,
+  Triage,
+  loopOpened,
+  loopUpdated,
+  loopClosed,
+  LOOP_FILTER,
+  anyLoopEvent,
+  LOOP_EVENT_TYPES,
+} from "./events/loop.js";
+export {
+  NotifyOutcome,
+  notifySent,
+  notifyFailed,
+  anyNotifyOutcome,
+  NOTIFY_EVENT_TYPES,
+  Silence,
+  SilenceAddRequest,
+  SilenceListRequest,
+  SilenceExpireRequest,
+  silenceAdd,
+  silenceList,
+  silenceExpire,
+} from "./events/notify.js";
 export { DeadLetter, DlqReason, deadLetter } from "./events/dlq.js";
 export * from "./errors.js";
 export * from "./model.js";

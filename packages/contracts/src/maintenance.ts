@@ -47,6 +47,21 @@ export const MaintenanceEndRequest = z.object({ name: z.string().min(1), by: By 
  * window of that name exists), list, and end (404 no runtime window of that name; windows of
  * mirror.yaml end by editing it).
  */
-export const maintenanceAdd = defineEndpoint({ name: "maintenance-add", subject: "mirror.loops.maintenance.add", request: MaintenanceAddRequest, reply: MaintenanceReply });
-export const maintenanceList = defineEndpoint({ name: "maintenance-list", subject: "mirror.loops.maintenance.list", request: z.object({}), reply: MaintenanceListReply });
-export const maintenanceEnd = defineEndpoint({ name: "maintenance-end", subject: "mirror.loops.maintenance.end", request: MaintenanceEndRequest, reply: MaintenanceReply });
+export const maintenanceAdd = defineEndpoint({
+  name: "maintenance-add",
+  subject: "mirror.loops.maintenance.add",
+  request: MaintenanceAddRequest,
+  reply: MaintenanceReply,
+});
+export const maintenanceList = defineEndpoint({
+  name: "maintenance-list",
+  subject: "mirror.loops.maintenance.list",
+  request: z.object({}),
+  reply: MaintenanceListReply,
+});
+export const maintenanceEnd = defineEndpoint({
+  name: "maintenance-end",
+  subject: "mirror.loops.maintenance.end",
+  request: MaintenanceEndRequest,
+  reply: MaintenanceReply,
+});

@@ -93,36 +93,62 @@ function touchesEvents(subject: string): boolean {
  */
 export function defineManifest(spec: ManifestSpec): ServiceManifest {
   const file = spec.file ?? `services/${spec.name}/src/manifest.ts`;
-  if (typeof spec.name !== "string" || !NAME.test(spec.name)) throw new ManifestError(file, "name", `${JSON.stringify(spec.name)} must be lower-case letters, digits and dashes`);
-  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65_535) throw new ManifestError(file, "port", `${spec.port} is not a TCP port`);
+  if (typeof spec.name !== "string" || !NAME.test(spec.name))
+    throw new ManifestError(file, "name", `${JSON.stringify(spec.name)} must be lower-case letters, digits and dashes`);
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65_535)
+    throw new ManifestError(file, "port", `${spec.port} is not a TCP port`);
   if (!spec.config || typeof spec.config.section !== "string" || typeof spec.config.schema?.safeParse !== "function") {
     throw new ManifestError(file, "config", "needs { section, schema } (its mirror.yaml section and zod schema)");
   }
   const publishes = (spec.publishes ?? []).map((s, i) => {
     checkSubject(file, `publishes[${i}]`, s);
-    if (!inStream(s)) throw new ManifestError(file, `publishes[${i}]`, `${s} is not in a known event family (${STREAM.subjects.join(", ")})`);
+    if (!inStream(s))
+      throw new ManifestError(
+        file,
+        `publishes[${i}]`,
+        `${s} is not in a known event family (${STREAM.subjects.join(", ")})`,
+      );
     return s;
   });
   const durables = new Set<string>();
   const consumes = (spec.consumes ?? []).map((c, i) => {
-    if (!c || typeof c.durable !== "string" || !/^[A-Za-z0-9_-]+$/.test(c.durable)) throw new ManifestError(file, `consumes[${i}].durable`, `${JSON.stringify(c?.durable)} is not a consumer name`);
-    if (durables.has(c.durable)) throw new ManifestError(file, `consumes[${i}].durable`, `${c.durable} is declared twice`);
+    if (!c || typeof c.durable !== "string" || !/^[A-Za-z0-9_-]+$/.test(c.durable))
+      throw new ManifestError(file, `consumes[${i}].durable`, `${JSON.stringify(c?.durable)} is not a consumer name`);
+    if (durables.has(c.durable))
+      throw new ManifestError(file, `consumes[${i}].durable`, `${c.durable} is declared twice`);
     durables.add(c.durable);
     checkSubject(file, `consumes[${i}].filter`, c.filter);
-    if (!inStream(c.filter)) throw new ManifestError(file, `consumes[${i}].filter`, `${c.filter} is outside the event families (${STREAM.subjects.join(", ")})`);
+    if (!inStream(c.filter))
+      throw new ManifestError(
+        file,
+        `consumes[${i}].filter`,
+        `${c.filter} is outside the event families (${STREAM.subjects.join(", ")})`,
+      );
     return Object.freeze({ ...c });
   });
   const endpoints = (field: "requests" | "serves") =>
     (spec[field] ?? []).map((s, i) => {
       checkSubject(file, `${field}[${i}]`, s);
-      if (s !== SRV && s.startsWith("$")) throw new ManifestError(file, `${field}[${i}]`, `${s}: only ${SRV} of the system subjects`);
-      if (touchesEvents(s)) throw new ManifestError(file, `${field}[${i}]`, `${s} lies inside the event stream; requests and endpoints use their own subjects`);
+      if (s !== SRV && s.startsWith("$"))
+        throw new ManifestError(file, `${field}[${i}]`, `${s}: only ${SRV} of the system subjects`);
+      if (touchesEvents(s))
+        throw new ManifestError(
+          file,
+          `${field}[${i}]`,
+          `${s} lies inside the event stream; requests and endpoints use their own subjects`,
+        );
       return s;
     });
   const requests = endpoints("requests");
   const serves = endpoints("serves");
-  if (serves.includes(SRV)) throw new ManifestError(file, "serves", `${SRV} is answered by every service; do not declare it`);
-  if (spec.redisPrefix !== `mirror:${spec.name}:`) throw new ManifestError(file, "redisPrefix", `must be "mirror:${spec.name}:" (its Redis user may touch only keys under its own name)`);
+  if (serves.includes(SRV))
+    throw new ManifestError(file, "serves", `${SRV} is answered by every service; do not declare it`);
+  if (spec.redisPrefix !== `mirror:${spec.name}:`)
+    throw new ManifestError(
+      file,
+      "redisPrefix",
+      `must be "mirror:${spec.name}:" (its Redis user may touch only keys under its own name)`,
+    );
   return Object.freeze({
     name: spec.name,
     port: spec.port,
@@ -153,15 +179,25 @@ export function checkMesh(manifests: readonly ServiceManifest[]): void {
   for (const m of manifests) {
     const sameName = names.get(m.name);
     if (sameName || NON_SERVICE_PUBLISHERS[m.name] || m.name === "operator") {
-      throw new ManifestError(m.file, "name", `"${m.name}" is already taken${sameName ? ` by ${sameName.file}` : " (a built-in identity)"}`);
+      throw new ManifestError(
+        m.file,
+        "name",
+        `"${m.name}" is already taken${sameName ? ` by ${sameName.file}` : " (a built-in identity)"}`,
+      );
     }
     names.set(m.name, m);
     const samePort = ports.get(m.port);
-    if (samePort) throw new ManifestError(m.file, "port", `${m.port} is already the port of ${samePort.name} (${samePort.file})`);
+    if (samePort)
+      throw new ManifestError(m.file, "port", `${m.port} is already the port of ${samePort.name} (${samePort.file})`);
     ports.set(m.port, m);
     for (const [i, c] of m.consumes.entries()) {
       const other = durables.get(c.durable);
-      if (other) throw new ManifestError(m.file, `consumes[${i}].durable`, `${c.durable} is already a consumer of ${other.name} (${other.file})`);
+      if (other)
+        throw new ManifestError(
+          m.file,
+          `consumes[${i}].durable`,
+          `${c.durable} is already a consumer of ${other.name} (${other.file})`,
+        );
       durables.set(c.durable, m);
     }
   }
@@ -169,17 +205,22 @@ export function checkMesh(manifests: readonly ServiceManifest[]): void {
   const served = manifests.flatMap((m) => m.serves);
   for (const m of manifests) {
     for (const [i, c] of m.consumes.entries()) {
-      if (!published.some((p) => subjectsOverlap(p, c.filter))) throw new ManifestError(m.file, `consumes[${i}].filter`, `no manifest publishes anything matching ${c.filter}`);
+      if (!published.some((p) => subjectsOverlap(p, c.filter)))
+        throw new ManifestError(m.file, `consumes[${i}].filter`, `no manifest publishes anything matching ${c.filter}`);
     }
     for (const [i, r] of m.requests.entries()) {
       if (r === SRV) continue;
-      if (!served.some((s) => subjectsOverlap(s, r))) throw new ManifestError(m.file, `requests[${i}]`, `no manifest serves ${r}`);
+      if (!served.some((s) => subjectsOverlap(s, r)))
+        throw new ManifestError(m.file, `requests[${i}]`, `no manifest serves ${r}`);
     }
   }
 }
 
 /** Whether a manifest lets its service publish an event on `subject` (its dead letters included when it consumes). */
-export function manifestPublishes(m: Pick<ServiceManifest, "publishes" | "consumes" | "name">, subject: string): boolean {
+export function manifestPublishes(
+  m: Pick<ServiceManifest, "publishes" | "consumes" | "name">,
+  subject: string,
+): boolean {
   if (m.consumes.length && subject === `mirror.dlq.${m.name.replace(/[^A-Za-z0-9_-]/g, "_")}`) return true;
   return m.publishes.some((p) => subjectMatches(p, subject));
 }

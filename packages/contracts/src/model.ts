@@ -51,13 +51,21 @@ export const TriageReply = Answered.extend({
 export type TriageRequest = z.infer<typeof TriageRequest>;
 export type TriageReply = z.infer<typeof TriageReply>;
 
-export const DigestRequest = z.object({ loops: z.array(Loop).max(5_000), period: z.string().max(200).optional(), ...Budget });
+export const DigestRequest = z.object({
+  loops: z.array(Loop).max(5_000),
+  period: z.string().max(200).optional(),
+  ...Budget,
+});
 export const DigestReply = Answered.extend({ title: z.string().min(1), text: z.string().min(1) });
 export type DigestRequest = z.infer<typeof DigestRequest>;
 export type DigestReply = z.infer<typeof DigestReply>;
 
 export const AskRequest = z.object({
-  question: z.string().trim().min(1, 'the question is empty: ask something, e.g. "what is broken?"').max(4_000, "the question is longer than 4000 characters"),
+  question: z
+    .string()
+    .trim()
+    .min(1, 'the question is empty: ask something, e.g. "what is broken?"')
+    .max(4_000, "the question is longer than 4000 characters"),
   loops: z.array(Loop).max(5_000).default([]),
   services: z.array(ServiceStatus).max(5_000).default([]),
   ...Budget,
@@ -66,6 +74,21 @@ export const AskReply = Answered.extend({ answer: z.string().min(1) });
 export type AskRequest = z.infer<typeof AskRequest>;
 export type AskReply = z.infer<typeof AskReply>;
 
-export const modelTriage = defineEndpoint({ name: "triage", subject: "mirror.model.triage", request: TriageRequest, reply: TriageReply });
-export const modelDigest = defineEndpoint({ name: "digest", subject: "mirror.model.digest", request: DigestRequest, reply: DigestReply });
-export const modelAsk = defineEndpoint({ name: "ask", subject: "mirror.model.ask", request: AskRequest, reply: AskReply });
+export const modelTriage = defineEndpoint({
+  name: "triage",
+  subject: "mirror.model.triage",
+  request: TriageRequest,
+  reply: TriageReply,
+});
+export const modelDigest = defineEndpoint({
+  name: "digest",
+  subject: "mirror.model.digest",
+  request: DigestRequest,
+  reply: DigestReply,
+});
+export const modelAsk = defineEndpoint({
+  name: "ask",
+  subject: "mirror.model.ask",
+  request: AskRequest,
+  reply: AskReply,
+});

@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DurationError, ERRORS, errorSpec, formatErrorMessage, MirrorError, mirrorError, parseDuration, remoteErrorCode, remoteStatusOf } from "@mirror/contracts";
+import {
+  DurationError,
+  ERRORS,
+  errorSpec,
+  formatErrorMessage,
+  MirrorError,
+  mirrorError,
+  parseDuration,
+  remoteErrorCode,
+  remoteStatusOf,
+} from "@mirror/contracts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const REMOTE_ROW = "MIRROR_ERR_REMOTE_<status>";
@@ -13,9 +23,21 @@ function documented(): Map<string, { status: string; retryable: string; meaning:
   for (const line of readFileSync(join(ROOT, "docs/ERRORS.md"), "utf8").split("\n")) {
     const m = /^\| `([A-Z_<>a-z]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$/.exec(line);
     if (!m) continue;
-    const [, code, status, retryable, meaning, action] = m as unknown as [string, string, string, string, string, string];
+    const [, code, status, retryable, meaning, action] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     assert.ok(!rows.has(code), `docs/ERRORS.md lists ${code} twice`);
-    rows.set(code, { status: status.trim(), retryable: retryable.trim(), meaning: meaning.trim(), action: action.trim() });
+    rows.set(code, {
+      status: status.trim(),
+      retryable: retryable.trim(),
+      meaning: meaning.trim(),
+      action: action.trim(),
+    });
   }
   return rows;
 }
@@ -27,7 +49,10 @@ test("every registry code is in docs/ERRORS.md with its status and retryable, an
     assert.ok(row, `${code} is in packages/contracts/src/errors.ts but not in docs/ERRORS.md`);
     assert.equal(row.status, String(spec.status), `${code}: status in docs/ERRORS.md`);
     assert.equal(row.retryable, spec.retryable ? "yes" : "no", `${code}: retryable in docs/ERRORS.md`);
-    assert.ok(row.meaning.length > 10 && row.action.length > 5, `${code}: docs/ERRORS.md says what it means and what to do`);
+    assert.ok(
+      row.meaning.length > 10 && row.action.length > 5,
+      `${code}: docs/ERRORS.md says what it means and what to do`,
+    );
   }
   for (const code of docs.keys()) {
     if (code === REMOTE_ROW) continue;
@@ -49,16 +74,23 @@ function sources(dir: string): string[] {
 }
 
 test("every MIRROR_ERR_ code written in the source is in the registry, and every registry code is used", () => {
-  const files = ["packages", "services"].flatMap((g) => readdirSync(join(ROOT, g)).flatMap((n) => sources(join(ROOT, g, n, "src"))));
+  const files = ["packages", "services"].flatMap((g) =>
+    readdirSync(join(ROOT, g)).flatMap((n) => sources(join(ROOT, g, n, "src"))),
+  );
   assert.ok(files.length > 50, "the scan found the sources");
   const registry = join(ROOT, "packages/contracts/src/errors.ts");
   const used = new Set<string>();
   for (const file of files) {
     if (file === registry) continue;
-    for (const [code] of readFileSync(file, "utf8").matchAll(/\b(?:MIRROR_ERR_[A-Z0-9_]*[A-Z0-9]|MODEL_[A-Z_]+[A-Z])\b/g)) {
+    for (const [code] of readFileSync(file, "utf8").matchAll(
+      /\b(?:MIRROR_ERR_[A-Z0-9_]*[A-Z0-9]|MODEL_[A-Z_]+[A-Z])\b/g,
+    )) {
       if (code.startsWith("MIRROR_ERR_REMOTE")) continue;
       if (code.startsWith("MODEL_") && !(code in ERRORS)) continue; // other MODEL_ constants (MODEL_SERVICE ...)
-      assert.ok(code in ERRORS, `${file.slice(ROOT.length)} uses ${code}, which packages/contracts/src/errors.ts does not define`);
+      assert.ok(
+        code in ERRORS,
+        `${file.slice(ROOT.length)} uses ${code}, which packages/contracts/src/errors.ts does not define`,
+      );
       used.add(code);
     }
   }

@@ -1,7 +1,14 @@
 // A manifest that says something impossible is a ManifestError naming the file and the field.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkMesh, defineManifest, HistoryConfig, ManifestError, type ManifestSpec, ModelConfig } from "@mirror/contracts";
+import {
+  checkMesh,
+  defineManifest,
+  HistoryConfig,
+  ManifestError,
+  type ManifestSpec,
+  ModelConfig,
+} from "@mirror/contracts";
 
 const base: ManifestSpec = {
   name: "thing",
@@ -41,8 +48,21 @@ test("defineManifest: unknown subject families, filters outside the events, bad 
   refused({ port: 70_000 }, "port", /not a TCP port/);
   refused({ publishes: ["mirror.weather.>"] }, "publishes[0]", /mirror\.weather\.> is not in a known event family/);
   refused({ publishes: ["mirror.repo.>.x"] }, "publishes[0]", /not a NATS subject/);
-  refused({ consumes: [{ durable: "thing-x", filter: "mirror.thing.>" }] }, "consumes[0].filter", /outside the event families/);
-  refused({ consumes: [{ durable: "d", filter: "mirror.loop.>" }, { durable: "d", filter: "mirror.repo.>" }] }, "consumes[1].durable", /declared twice/);
+  refused(
+    { consumes: [{ durable: "thing-x", filter: "mirror.thing.>" }] },
+    "consumes[0].filter",
+    /outside the event families/,
+  );
+  refused(
+    {
+      consumes: [
+        { durable: "d", filter: "mirror.loop.>" },
+        { durable: "d", filter: "mirror.repo.>" },
+      ],
+    },
+    "consumes[1].durable",
+    /declared twice/,
+  );
   refused({ requests: ["mirror.loop.opened.x"] }, "requests[0]", /inside the event stream/);
   refused({ serves: ["$JS.API.>"] }, "serves[0]", /only \$SRV/);
   refused({ serves: ["$SRV.>"] }, "serves", /every service/);
@@ -51,15 +71,50 @@ test("defineManifest: unknown subject families, filters outside the events, bad 
 });
 
 test("checkMesh: duplicate names, ports and durables; filters nobody publishes; requests nobody serves", () => {
-  const model = defineManifest({ name: "model-x", port: 9151, config: { section: "model", schema: ModelConfig }, serves: ["mirror.model.>"], redisPrefix: "mirror:model-x:" });
+  const model = defineManifest({
+    name: "model-x",
+    port: 9151,
+    config: { section: "model", schema: ModelConfig },
+    serves: ["mirror.model.>"],
+    redisPrefix: "mirror:model-x:",
+  });
   const thing = defineManifest(base);
-  const loops = defineManifest({ name: "loops-x", port: 9152, config: { section: "history", schema: HistoryConfig }, publishes: ["mirror.loop.>"], redisPrefix: "mirror:loops-x:" });
+  const loops = defineManifest({
+    name: "loops-x",
+    port: 9152,
+    config: { section: "history", schema: HistoryConfig },
+    publishes: ["mirror.loop.>"],
+    redisPrefix: "mirror:loops-x:",
+  });
   checkMesh([model, thing, loops]);
   const mesh = (ms: ReturnType<typeof defineManifest>[]) => () => checkMesh(ms);
-  assert.throws(mesh([model, thing, loops, defineManifest({ ...base, port: 9160, file: "services/copy/src/manifest.ts" })]), /services\/copy\/src\/manifest\.ts: name: "thing" is already taken by services\/thing\/src\/manifest\.ts/);
-  assert.throws(mesh([model, thing, loops, defineManifest({ ...base, name: "other", redisPrefix: "mirror:other:", consumes: [] })]), /services\/other\/src\/manifest\.ts: port: 9150 is already the port of thing/);
-  assert.throws(mesh([model, thing, loops, defineManifest({ ...base, name: "other", port: 9161, redisPrefix: "mirror:other:" })]), /consumes\[0\]\.durable: thing-loops is already a consumer of thing/);
-  assert.throws(mesh([model, thing]), /services\/thing\/src\/manifest\.ts: consumes\[0\]\.filter: no manifest publishes anything matching mirror\.loop\.>/);
-  assert.throws(mesh([thing, loops]), /services\/thing\/src\/manifest\.ts: requests\[0\]: no manifest serves mirror\.model\.>/);
-  assert.throws(mesh([model, thing, loops, defineManifest({ ...base, name: "operator", port: 9162, redisPrefix: "mirror:operator:", consumes: [] })]), /name: "operator" is already taken \(a built-in identity\)/);
+  assert.throws(
+    mesh([model, thing, loops, defineManifest({ ...base, port: 9160, file: "services/copy/src/manifest.ts" })]),
+    /services\/copy\/src\/manifest\.ts: name: "thing" is already taken by services\/thing\/src\/manifest\.ts/,
+  );
+  assert.throws(
+    mesh([model, thing, loops, defineManifest({ ...base, name: "other", redisPrefix: "mirror:other:", consumes: [] })]),
+    /services\/other\/src\/manifest\.ts: port: 9150 is already the port of thing/,
+  );
+  assert.throws(
+    mesh([model, thing, loops, defineManifest({ ...base, name: "other", port: 9161, redisPrefix: "mirror:other:" })]),
+    /consumes\[0\]\.durable: thing-loops is already a consumer of thing/,
+  );
+  assert.throws(
+    mesh([model, thing]),
+    /services\/thing\/src\/manifest\.ts: consumes\[0\]\.filter: no manifest publishes anything matching mirror\.loop\.>/,
+  );
+  assert.throws(
+    mesh([thing, loops]),
+    /services\/thing\/src\/manifest\.ts: requests\[0\]: no manifest serves mirror\.model\.>/,
+  );
+  assert.throws(
+    mesh([
+      model,
+      thing,
+      loops,
+      defineManifest({ ...base, name: "operator", port: 9162, redisPrefix: "mirror:operator:", consumes: [] }),
+    ]),
+    /name: "operator" is already taken \(a built-in identity\)/,
+  );
 });

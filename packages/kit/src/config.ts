@@ -75,7 +75,9 @@ function readSecretFile(spec: unknown, x: Expansion, path: string[]): string {
     hide(x, path, text);
     return text;
   } catch (err) {
-    x.problems.push(`${where}.secretFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    x.problems.push(
+      `${where}.secretFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
     return "";
   }
 }
@@ -116,7 +118,12 @@ function deepFreeze<T>(o: T): T {
 }
 
 /** Parses YAML text into a validated, frozen MirrorConfig. No side effects. */
-export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror.yaml", baseDir = file.startsWith("/") ? dirname(file) : process.cwd()): MirrorConfig {
+export function parseConfig(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  file = "mirror.yaml",
+  baseDir = file.startsWith("/") ? dirname(file) : process.cwd(),
+): MirrorConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 }) ?? {};
@@ -124,24 +131,36 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, file = "mirror
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : "";
     throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`]);
   }
-  if (typeof raw !== "object" || Array.isArray(raw) || raw === null) throw new ConfigError(file, ["(root): must be a mapping of sections (bus, store, scanner, tracker, loops, notifier, model)"]);
+  if (typeof raw !== "object" || Array.isArray(raw) || raw === null)
+    throw new ConfigError(file, [
+      "(root): must be a mapping of sections (bus, store, scanner, tracker, loops, notifier, model)",
+    ]);
   const x: Expansion = { env, baseDir, problems: [], secrets: new Set(), files: new Set(), hidden: new Map() };
   const expanded = expandEnv(raw, x, []) as Record<string, Record<string, unknown>>;
   if (x.problems.length) throw new ConfigError(file, x.problems);
   if (env.MIRROR_NATS_URL) expanded.bus = { ...(expanded.bus ?? {}), url: env.MIRROR_NATS_URL };
-  if (env.MIRROR_IDENTITY_DIR) expanded.bus = { ...(expanded.bus ?? {}), identityDir: resolve(env.MIRROR_IDENTITY_DIR) };
-  else if (typeof expanded.bus?.identityDir === "string") expanded.bus = { ...expanded.bus, identityDir: resolve(baseDir, expanded.bus.identityDir) };
+  if (env.MIRROR_IDENTITY_DIR)
+    expanded.bus = { ...(expanded.bus ?? {}), identityDir: resolve(env.MIRROR_IDENTITY_DIR) };
+  else if (typeof expanded.bus?.identityDir === "string")
+    expanded.bus = { ...expanded.bus, identityDir: resolve(baseDir, expanded.bus.identityDir) };
   if (env.MIRROR_REDIS_URL) expanded.store = { ...(expanded.store ?? {}), url: env.MIRROR_REDIS_URL };
   // Scale-out without editing mirror.yaml (deploy/cluster/docker-compose.yml sets them): the
   // replica count of the streams, and the sentinels (comma-separated host:port) and master name.
   if (env.MIRROR_BUS_REPLICAS) expanded.bus = { ...(expanded.bus ?? {}), replicas: Number(env.MIRROR_BUS_REPLICAS) };
-  if (env.MIRROR_REDIS_SENTINELS) expanded.store = { ...(expanded.store ?? {}), sentinels: env.MIRROR_REDIS_SENTINELS.split(",").map((s) => s.trim()) };
-  if (env.MIRROR_REDIS_SENTINEL_NAME) expanded.store = { ...(expanded.store ?? {}), name: env.MIRROR_REDIS_SENTINEL_NAME };
+  if (env.MIRROR_REDIS_SENTINELS)
+    expanded.store = {
+      ...(expanded.store ?? {}),
+      sentinels: env.MIRROR_REDIS_SENTINELS.split(",").map((s) => s.trim()),
+    };
+  if (env.MIRROR_REDIS_SENTINEL_NAME)
+    expanded.store = { ...(expanded.store ?? {}), name: env.MIRROR_REDIS_SENTINEL_NAME };
   const parsed = MirrorConfig.safeParse(expanded);
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${redactIssue(i.path.map(String), i.message, x.hidden)}`),
+      parsed.error.issues.map(
+        (i) => `${i.path.map(String).join(".") || "(root)"}: ${redactIssue(i.path.map(String), i.message, x.hidden)}`,
+      ),
     );
   }
   Object.defineProperty(parsed.data, SECRETS, { value: [...x.secrets], enumerable: false });
@@ -184,20 +203,27 @@ export function redactConfigError(err: unknown, config: MirrorConfig): unknown {
   if (!(err instanceof ConfigError) || !hidden?.size) return err;
   const problems = err.problems.map((p) => {
     const m = /^([^\s:]+): ([\s\S]*)$/.exec(p);
-    return m ? `${m[1]}: ${redactIssue((m[1] as string).split("."), m[2] as string, hidden)}` : redactIssue([], p, hidden);
+    return m
+      ? `${m[1]}: ${redactIssue((m[1] as string).split("."), m[2] as string, hidden)}`
+      : redactIssue([], p, hidden);
   });
   return problems.every((p, i) => p === err.problems[i]) ? err : new ConfigError(err.file, problems);
 }
 
 /** Reads and validates the config the environment points at. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { config: MirrorConfig; file: string | undefined } {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): { config: MirrorConfig; file: string | undefined } {
   const file = configPath(env, cwd);
   if (!file) return { config: parseConfig("{}", env, "(defaults)"), file };
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError(file, [
+      `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    ]);
   }
   return { config: parseConfig(text, env, file), file };
 }

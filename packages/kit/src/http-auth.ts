@@ -45,7 +45,10 @@ export function refuse(reply: FastifyReply, hasHeader: boolean, tokenKnown: bool
     : hasHeader
       ? "the bearer token is wrong"
       : "this endpoint needs Authorization: Bearer <token> (http.token, or the http-token file in the data folder)";
-  return reply.code(401).header("www-authenticate", 'Bearer realm="mirror"').send(errorBody("MIRROR_ERR_UNAUTHORIZED", message));
+  return reply
+    .code(401)
+    .header("www-authenticate", 'Bearer realm="mirror"')
+    .send(errorBody("MIRROR_ERR_UNAUTHORIZED", message));
 }
 
 /**
@@ -53,7 +56,11 @@ export function refuse(reply: FastifyReply, hasHeader: boolean, tokenKnown: bool
  * open unless `http.tokenForReads`. With no token at all, every state change is refused (fail
  * closed). Routes opt in or out with `{ config: { mutates: true } }` / `{ config: { public: true } }`.
  */
-export function addTokenAuth(app: FastifyInstance, opts: HttpAuthOptions, onRefused?: (req: FastifyRequest) => void): void {
+export function addTokenAuth(
+  app: FastifyInstance,
+  opts: HttpAuthOptions,
+  onRefused?: (req: FastifyRequest) => void,
+): void {
   const token = opts.token;
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
     if (!needsToken(req, opts.tokenForReads === true)) return;

@@ -34,7 +34,9 @@ export function dataDir(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
 
 /** Where the HTTP token file is: `MIRROR_HTTP_TOKEN_FILE` (compose mounts one), else `<data dir>/http-token`. */
 export function httpTokenPath(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
-  return env.MIRROR_HTTP_TOKEN_FILE ? resolve(cwd, env.MIRROR_HTTP_TOKEN_FILE) : join(dataDir(env, cwd), HTTP_TOKEN_FILE);
+  return env.MIRROR_HTTP_TOKEN_FILE
+    ? resolve(cwd, env.MIRROR_HTTP_TOKEN_FILE)
+    : join(dataDir(env, cwd), HTTP_TOKEN_FILE);
 }
 
 /** The token in `file`, or undefined when there is no file; throws when it exists but is unusable. */
@@ -44,10 +46,18 @@ export function readHttpToken(file: string): string | undefined {
     text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new HttpTokenError(`cannot read the HTTP token ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file, { cause: err });
+    throw new HttpTokenError(
+      `cannot read the HTTP token ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      file,
+      { cause: err },
+    );
   }
   const token = text.trim();
-  if (token.length < 8) throw new HttpTokenError(`the HTTP token ${file} is shorter than 8 characters: delete it to have a new one made`, file);
+  if (token.length < 8)
+    throw new HttpTokenError(
+      `the HTTP token ${file} is shorter than 8 characters: delete it to have a new one made`,
+      file,
+    );
   if (process.platform !== "win32" && (statSync(file).mode & 0o077) !== 0) {
     throw new HttpTokenError(`the HTTP token ${file} is readable by other users: chmod 600 ${file}`, file);
   }
@@ -72,7 +82,8 @@ export function ensureHttpToken(file: string): { token: string; created: boolean
     linkSync(tmp, file);
     return { token, created: true };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new HttpTokenError(`cannot write the HTTP token ${file}: ${(err as Error).message}`, file, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+      throw new HttpTokenError(`cannot write the HTTP token ${file}: ${(err as Error).message}`, file, { cause: err });
     return { token: readHttpToken(file) as string, created: false };
   } finally {
     unlinkSync(tmp);
@@ -100,7 +111,12 @@ export interface HttpCredential {
  * bound beyond loopback refuses to start, since a token it made up would be known to nobody
  * on the other machines.
  */
-export function resolveHttpCredential(opts: { configured?: string; host: string; env: NodeJS.ProcessEnv; cwd?: string }): HttpCredential {
+export function resolveHttpCredential(opts: {
+  configured?: string;
+  host: string;
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+}): HttpCredential {
   if (opts.configured) return { token: opts.configured, source: "config" };
   const file = httpTokenPath(opts.env, opts.cwd);
   const token = readHttpToken(file);

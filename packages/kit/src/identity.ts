@@ -1,6 +1,16 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type BusAuth, type IdentitySpec, KeyringVerifier, nkeyAuth, mayPublishEvent, nkeySigner, type Signer, SigningKeyError, type Verifier } from "@mirror/bus";
+import {
+  type BusAuth,
+  type IdentitySpec,
+  KeyringVerifier,
+  nkeyAuth,
+  mayPublishEvent,
+  nkeySigner,
+  type Signer,
+  SigningKeyError,
+  type Verifier,
+} from "@mirror/bus";
 import { type MirrorConfig, MirrorError } from "@mirror/contracts";
 
 /** The file `pnpm mirror identity init` writes beside the seeds: `{ "<identity>": "<public nkey>" }`. */
@@ -50,14 +60,22 @@ export function identityDir(bus: Pick<MirrorConfig["bus"], "identityDir">, env: 
 }
 
 /** The credential file of a service: bus.credentials, else $MIRROR_IDENTITY_DIR/<name>.nk, else none. */
-export function credentialPath(name: string, credentials: string | undefined, env: NodeJS.ProcessEnv, dir = env.MIRROR_IDENTITY_DIR): string | undefined {
+export function credentialPath(
+  name: string,
+  credentials: string | undefined,
+  env: NodeJS.ProcessEnv,
+  dir = env.MIRROR_IDENTITY_DIR,
+): string | undefined {
   if (credentials) return credentials;
   if (dir) return join(dir, `${name}.nk`);
   return undefined;
 }
 
 function readSeed(name: string, file: string): { seed: Uint8Array; text: string; warnings: string[] } {
-  if (!existsSync(file)) throw new IdentityError(`credentials for "${name}" not found at ${file} (make them with \`pnpm mirror identity init --out DIR\`)`);
+  if (!existsSync(file))
+    throw new IdentityError(
+      `credentials for "${name}" not found at ${file} (make them with \`pnpm mirror identity init --out DIR\`)`,
+    );
   const text = readFileSync(file, "utf8").trim();
   if (!/^SU[A-Z2-7]{56}$/.test(text)) throw new IdentityError(`${file} does not hold an nkey user seed (SU...)`);
   const mode = statSync(file).mode & 0o777;
@@ -72,11 +90,14 @@ export function readPublicKeys(dir: string): Record<string, string> {
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new IdentityError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\``);
+    throw new IdentityError(
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\``,
+    );
   }
   const keys = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const bad = Object.entries(keys).filter(([, v]) => typeof v !== "string" || !/^U[A-Z2-7]{55}$/.test(v));
-  if (!Object.keys(keys).length || bad.length) throw new IdentityError(`${file} must map identity names to public user nkeys (U...)`);
+  if (!Object.keys(keys).length || bad.length)
+    throw new IdentityError(`${file} must map identity names to public user nkeys (U...)`);
   return keys as Record<string, string>;
 }
 
@@ -91,10 +112,17 @@ export function readIdentityTable(dir: string): IdentitySpec[] | undefined {
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new IdentityError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`);
+    throw new IdentityError(
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`,
+    );
   }
-  const ok = Array.isArray(raw) && raw.every((s) => s && typeof s.name === "string" && Array.isArray(s.publishes) && Array.isArray(s.consumes));
-  if (!ok) throw new IdentityError(`${file} must list the identities with what they publish; re-run \`pnpm mirror identity init --out ${dir}\``);
+  const ok =
+    Array.isArray(raw) &&
+    raw.every((s) => s && typeof s.name === "string" && Array.isArray(s.publishes) && Array.isArray(s.consumes));
+  if (!ok)
+    throw new IdentityError(
+      `${file} must list the identities with what they publish; re-run \`pnpm mirror identity init --out ${dir}\``,
+    );
   return raw as IdentitySpec[];
 }
 
@@ -127,18 +155,28 @@ export function loadServiceIdentity(name: string, bus: MirrorConfig["bus"], env:
   const file = credentialPath(name, bus.credentials, env, dir);
   const own = file ? loadIdentity(name, file, env) : { secrets: [], warnings: [] };
   if (!dir) {
-    if (bus.requireSignatures) throw new IdentityError("bus.requireSignatures needs an identity folder (bus.identityDir or MIRROR_IDENTITY_DIR)");
+    if (bus.requireSignatures)
+      throw new IdentityError(
+        "bus.requireSignatures needs an identity folder (bus.identityDir or MIRROR_IDENTITY_DIR)",
+      );
     return own;
   }
   const keys = readPublicKeys(dir);
   if (own.publicKey && keys[name] && keys[name] !== own.publicKey) {
-    throw new IdentityError(`the seed of "${name}" (${file}) is not the key ${PUBLIC_KEYS_FILE} lists for it; re-run \`pnpm mirror identity init --out ${dir}\``);
+    throw new IdentityError(
+      `the seed of "${name}" (${file}) is not the key ${PUBLIC_KEYS_FILE} lists for it; re-run \`pnpm mirror identity init --out ${dir}\``,
+    );
   }
   const table = readIdentityTable(dir);
   const mayPublish = table ? (id: string, subject: string) => mayPublishEvent(id, subject, table) : undefined;
-  const verifier = asIdentityError(() => new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish }));
+  const verifier = asIdentityError(
+    () => new KeyringVerifier(keys, { require: bus.requireSignatures ?? true, mayPublish }),
+  );
   const warnings = table
     ? own.warnings
-    : [...(own.warnings ?? []), `${join(dir, IDENTITIES_FILE)} is missing: signatures are checked, but not which subjects each identity may publish; re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`];
+    : [
+        ...(own.warnings ?? []),
+        `${join(dir, IDENTITIES_FILE)} is missing: signatures are checked, but not which subjects each identity may publish; re-run \`pnpm mirror identity init --out ${dir}\` (keys are kept)`,
+      ];
   return { ...own, warnings, verifier, dir };
 }

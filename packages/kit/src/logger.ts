@@ -4,10 +4,30 @@ import { traceFields } from "./tracing.js";
 
 /** Paths that may hold secrets; pino replaces them before a line is written. */
 export const REDACT_PATHS = [
-  "secret", "*.secret", "*.*.secret", "apiKey", "*.apiKey", "*.*.apiKey", "password", "*.password", "*.*.password",
-  "token", "*.token", "*.*.token", "seed", "*.seed", "authorization", "*.authorization", "*.headers.authorization",
-  "*.headers.Authorization", "config.notifier.channels[*].secret", "config.notifier.channels[*].url",
-  "config.http.token", "http.token", "req.headers.authorization", "request.headers.authorization",
+  "secret",
+  "*.secret",
+  "*.*.secret",
+  "apiKey",
+  "*.apiKey",
+  "*.*.apiKey",
+  "password",
+  "*.password",
+  "*.*.password",
+  "token",
+  "*.token",
+  "*.*.token",
+  "seed",
+  "*.seed",
+  "authorization",
+  "*.authorization",
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  "config.notifier.channels[*].secret",
+  "config.notifier.channels[*].url",
+  "config.http.token",
+  "http.token",
+  "req.headers.authorization",
+  "request.headers.authorization",
 ];
 
 export interface LoggerOptions {
@@ -22,7 +42,12 @@ export interface LoggerOptions {
 const SECRET_LIST = Symbol.for("mirror.logger.secrets");
 type Scrubbing = { secrets: Set<string>; scrub: ((line: string) => string) | undefined };
 
-export function createLogger(service: string, dest?: DestinationStream, level = process.env.MIRROR_LOG_LEVEL ?? "info", opts: LoggerOptions = {}): Logger {
+export function createLogger(
+  service: string,
+  dest?: DestinationStream,
+  level = process.env.MIRROR_LOG_LEVEL ?? "info",
+  opts: LoggerOptions = {},
+): Logger {
   const list: Scrubbing = { secrets: new Set(opts.secrets ?? []), scrub: undefined };
   list.scrub = secretScrubber(list.secrets);
   const log = pino(

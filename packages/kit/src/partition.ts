@@ -209,7 +209,11 @@ export class Partition {
     this.clock = opts.clock ?? monotonicClock;
     this.renewEvery = opts.renewEvery ?? Math.max(50, Math.floor(opts.ttl / 4));
     this.key = `partition:${opts.group}`;
-    this.view = new PartitionView(this.self, { ttl: opts.ttl, clock: this.clock, holdOnOutage: opts.holdOnOutage ?? false });
+    this.view = new PartitionView(this.self, {
+      ttl: opts.ttl,
+      clock: this.clock,
+      holdOnOutage: opts.holdOnOutage ?? false,
+    });
   }
 
   /** Whether this replica acts on `item` now. */
@@ -256,12 +260,24 @@ export class Partition {
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("membership round timed out")), 2 * this.renewEvery);
       });
-      const [existed, members] = (await Promise.race([runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }), late])) as [number, string[]];
+      const [existed, members] = (await Promise.race([
+        runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }),
+        late,
+      ])) as [number, string[]];
       this.lastFailed = false;
       if (this.stopped) return;
       const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
       if (change) {
-        this.opts.log.info({ group: this.opts.group, self: this.self, members: change.members, joined: change.joined, left: change.left }, "replicas changed");
+        this.opts.log.info(
+          {
+            group: this.opts.group,
+            self: this.self,
+            members: change.members,
+            joined: change.joined,
+            left: change.left,
+          },
+          "replicas changed",
+        );
         this.opts.onChange?.(change);
       }
     } catch (err) {

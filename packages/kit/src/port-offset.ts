@@ -10,7 +10,10 @@ export function portOffset(env: NodeJS.ProcessEnv): number {
   const raw = env.MIRROR_PORT_OFFSET?.trim();
   if (!raw) return 0;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n > 60_000) throw new ConfigError("MIRROR_PORT_OFFSET", [`MIRROR_PORT_OFFSET: must be a whole number from 0 to 60000, not "${raw}"`]);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n > 60_000)
+    throw new ConfigError("MIRROR_PORT_OFFSET", [
+      `MIRROR_PORT_OFFSET: must be a whole number from 0 to 60000, not "${raw}"`,
+    ]);
   return n;
 }
 
@@ -19,6 +22,9 @@ export function withPortOffset(port: number, env: NodeJS.ProcessEnv): number {
   const offset = portOffset(env);
   if (port === 0 || offset === 0) return port;
   const shifted = port + offset;
-  if (shifted > 65_535) throw new ConfigError("MIRROR_PORT_OFFSET", [`MIRROR_PORT_OFFSET: port ${port} + ${offset} = ${shifted} is past 65535`]);
+  if (shifted > 65_535)
+    throw new ConfigError("MIRROR_PORT_OFFSET", [
+      `MIRROR_PORT_OFFSET: port ${port} + ${offset} = ${shifted} is past 65535`,
+    ]);
   return shifted;
 }

@@ -44,7 +44,10 @@ const ALWAYS_RESTART = ["bus", "store", "http"];
 
 /** The dotted paths (e.g. `tracker.port`) whose values differ between two configs. */
 export function changedPaths(before: MirrorConfig, after: MirrorConfig, paths: readonly string[]): string[] {
-  const at = (c: unknown, path: string) => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), c);
+  const at = (c: unknown, path: string) =>
+    path
+      .split(".")
+      .reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), c);
   return paths.filter((p) => JSON.stringify(at(before, p)) !== JSON.stringify(at(after, p)));
 }
 
@@ -93,7 +96,12 @@ export class ConfigReloader {
     const name = "mirror_config_reload_total";
     this.counter =
       (deps.registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
-      new Counter({ name, help: "Config reloads, by result (ok, error, unchanged)", labelNames: ["result"], registers: [deps.registry] });
+      new Counter({
+        name,
+        help: "Config reloads, by result (ok, error, unchanged)",
+        labelNames: ["result"],
+        registers: [deps.registry],
+      });
     // Every result exported at 0 from start-up, so increase() sees the first one.
     for (const result of ["ok", "error", "unchanged"]) this.counter.inc({ result }, 0);
     try {
@@ -121,7 +129,11 @@ export class ConfigReloader {
     const gauge = "mirror_config_last_reload_successful";
     this.lastOk =
       (this.deps.registry.getSingleMetric(gauge) as Gauge | undefined) ??
-      new Gauge({ name: gauge, help: "1 when the last change of mirror.yaml was applied (or nothing changed), 0 when it was rejected", registers: [this.deps.registry] });
+      new Gauge({
+        name: gauge,
+        help: "1 when the last change of mirror.yaml was applied (or nothing changed), 0 when it was rejected",
+        registers: [this.deps.registry],
+      });
     this.lastOk.set(1);
     onSighup(this.onHup);
     return true;
@@ -175,7 +187,8 @@ export class ConfigReloader {
     const names = this.watched.get(dir);
     if (name !== null && !names?.has(name) && !(names?.has(DOT_ENTRIES) && name.startsWith(DOT_ENTRIES))) return;
     // Not plainly the config file: maybe a secretFile (or the symlinks behind one); read everything again.
-    if (name !== null && !(dir === dirname(this.deps.file) && name === basename(this.deps.file))) this.secretChanged = true;
+    if (name !== null && !(dir === dirname(this.deps.file) && name === basename(this.deps.file)))
+      this.secretChanged = true;
     clearTimeout(this.timer);
     // Saves come as several events; settle first.
     this.timer = setTimeout(() => this.reload(this.secretChanged ? "secret file changed" : "file changed"), 100);
@@ -187,7 +200,9 @@ export class ConfigReloader {
     try {
       text = readFileSync(this.deps.file, "utf8");
     } catch (err) {
-      return this.reject(why, [`cannot read ${this.deps.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      return this.reject(why, [
+        `cannot read ${this.deps.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ]);
     }
     const forced = why === "SIGHUP" || this.secretChanged;
     this.secretChanged = false;
@@ -214,7 +229,9 @@ export class ConfigReloader {
       return true;
     }
     const restart = changedPaths(this.current, next, [...this.deps.restartOnly, ...ALWAYS_RESTART]);
-    const sections = changedPaths(this.current, next, [...new Set([...Object.keys(this.current), ...Object.keys(next)])]);
+    const sections = changedPaths(this.current, next, [
+      ...new Set([...Object.keys(this.current), ...Object.keys(next)]),
+    ]);
     let changed: Record<string, unknown>;
     try {
       changed = this.deps.apply(next, this.current);
@@ -227,7 +244,10 @@ export class ConfigReloader {
     if (this.watchers.size) this.watchFiles(next);
     this.counter.inc({ result: "ok" });
     this.lastOk?.set(1);
-    this.deps.log.info({ file: this.deps.file, why, sections, ...changed, ...(restart.length ? { needsRestart: restart } : {}) }, "config reloaded");
+    this.deps.log.info(
+      { file: this.deps.file, why, sections, ...changed, ...(restart.length ? { needsRestart: restart } : {}) },
+      "config reloaded",
+    );
     if (restart.length) this.deps.log.warn({ keys: restart }, "changed settings apply only after a restart");
     return true;
   }
@@ -235,7 +255,10 @@ export class ConfigReloader {
   private reject(why: string, problems: string[]): false {
     this.counter.inc({ result: "error" });
     this.lastOk?.set(0);
-    this.deps.log.error({ file: this.deps.file, why, problems }, "config reload rejected; still running on the previous config");
+    this.deps.log.error(
+      { file: this.deps.file, why, problems },
+      "config reload rejected; still running on the previous config",
+    );
     return false;
   }
 }

@@ -50,6 +50,12 @@ export function secretScrubber(secrets: Iterable<string>): ((line: string) => st
     forms.add(JSON.stringify(s).slice(1, -1));
   }
   if (!forms.size) return undefined;
-  const re = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRe).join("|"), "g");
+  const re = new RegExp(
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRe)
+      .join("|"),
+    "g",
+  );
   return (line) => line.replace(re, "[redacted]");
 }

@@ -113,7 +113,9 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   const identity = loadServiceIdentity(spec.name, config.bus, env);
   const login = storeLogin(spec.name, config, env);
   const tracing = await setupTracing(spec.name, env);
-  const log = createLogger(spec.name, opts.logDest, undefined, { secrets: [...configSecrets(config), ...(identity.secrets ?? []), ...(login ? [login.password] : [])] });
+  const log = createLogger(spec.name, opts.logDest, undefined, {
+    secrets: [...configSecrets(config), ...(identity.secrets ?? []), ...(login ? [login.password] : [])],
+  });
   for (const w of identity.warnings ?? []) log.warn(w);
   const registry = new Registry();
   // The event-loop lag histogram samples with a timer: at prom-client's default 10 ms that is 100
@@ -122,11 +124,21 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   const host = env.MIRROR_HTTP_HOST || "127.0.0.1";
   const cred = resolveHttpCredential({ configured: opts.httpToken ?? config.http.token, host, env, cwd: opts.cwd });
-  if (cred.source === "created") log.warn({ file: cred.file }, "no http.token configured: made an HTTP token; state changes over HTTP need Authorization: Bearer <its content>");
+  if (cred.source === "created")
+    log.warn(
+      { file: cred.file },
+      "no http.token configured: made an HTTP token; state changes over HTTP need Authorization: Bearer <its content>",
+    );
   else if (cred.source === "file") log.info({ file: cred.file }, "HTTP token from the data folder");
   const auth = { token: cred.token, tokenForReads: config.http.tokenForReads };
   const checks = new Map<string, () => boolean>();
-  const http = buildHttp({ log, registry, auth, ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])), readyInfo: opts.readyInfo });
+  const http = buildHttp({
+    log,
+    registry,
+    auth,
+    ready: () => Object.fromEntries([...checks].map(([k, f]) => [k, safe(f)])),
+    readyInfo: opts.readyInfo,
+  });
   let bus: Bus | undefined;
   let store: Redis | undefined;
   checks.set("bus", () => bus?.connected === true);
@@ -140,13 +152,33 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   }
   const port = await listen(http, opts.port ?? withPortOffset(spec.port(config), env), host);
   log.info({ port }, "http listening");
-  bus = await connectBus(spec.name, { config, env, log, registry, identity, signer: opts.signer, verifier: opts.verifier, manifest: spec.manifest });
-  log.info({ url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier }, "bus connected");
+  bus = await connectBus(spec.name, {
+    config,
+    env,
+    log,
+    registry,
+    identity,
+    signer: opts.signer,
+    verifier: opts.verifier,
+    manifest: spec.manifest,
+  });
+  log.info(
+    { url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier },
+    "bus connected",
+  );
   store = createStore(config.store.url, spec.name, log, { login, sentinel: sentinelTargetOf(config.store) });
   watchStore(store, registry);
   const watches: ConfigWatch[] = [];
   const ctx: ServiceContext = {
-    name: spec.name, config, log, bus, store, http, registry, clock: opts.clock ?? systemClock, env,
+    name: spec.name,
+    config,
+    log,
+    bus,
+    store,
+    http,
+    registry,
+    clock: opts.clock ?? systemClock,
+    env,
     addReadyCheck: (name, check) => void checks.set(name, check),
     watchConfig: (o) => {
       const w = watchConfig({ config, env, log, registry }, o);
@@ -223,7 +255,15 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     })();
     return stopping;
   };
-  return { ctx, port, stop, httpToken: cred.token, get step() { return step; } };
+  return {
+    ctx,
+    port,
+    stop,
+    httpToken: cred.token,
+    get step() {
+      return step;
+    },
+  };
 }
 
 /** Binds `host` (MIRROR_HTTP_HOST, default 127.0.0.1: nothing beyond this machine unless asked). */
@@ -269,7 +309,12 @@ export async function collectSpecs(load: () => Promise<unknown>): Promise<Servic
 
 /** Errors a restart cannot fix: the config, the identity, the HTTP token (exit 2 in a process of its own). */
 export function isConfigFailure(err: unknown): boolean {
-  return err instanceof ConfigError || err instanceof IdentityError || err instanceof HttpTokenError || err instanceof UnprotectedListenError;
+  return (
+    err instanceof ConfigError ||
+    err instanceof IdentityError ||
+    err instanceof HttpTokenError ||
+    err instanceof UnprotectedListenError
+  );
 }
 
 /**
@@ -300,7 +345,10 @@ function runAlone(spec: ServiceSpec): void {
     hard.unref();
     if (!running) process.exit(0);
     running.ctx.log.info({ signal }, "shutting down");
-    void running.stop().then(() => process.exit(0), () => process.exit(1));
+    void running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -46,7 +46,8 @@ export function aclHasDefaultOff(text: string): boolean {
 /** `store.auth` with its environment override. */
 export function storeAuthMode(config: MirrorConfig, env: NodeJS.ProcessEnv): "url" | "identity" {
   const v = env.MIRROR_REDIS_AUTH || config.store.auth || "url";
-  if (v !== "url" && v !== "identity") throw new IdentityError(`MIRROR_REDIS_AUTH must be "identity" or "url", not "${v}"`);
+  if (v !== "url" && v !== "identity")
+    throw new IdentityError(`MIRROR_REDIS_AUTH must be "identity" or "url", not "${v}"`);
   return v;
 }
 
@@ -54,6 +55,9 @@ export function storeAuthMode(config: MirrorConfig, env: NodeJS.ProcessEnv): "ur
 export function storeLogin(name: string, config: MirrorConfig, env: NodeJS.ProcessEnv): StoreLogin | undefined {
   if (storeAuthMode(config, env) !== "identity") return undefined;
   const file = credentialPath(name, config.bus.credentials, env, identityDir(config.bus, env));
-  if (!file || !existsSync(file)) throw new IdentityError(`store.auth is "identity" but "${name}" has no seed (${file ?? "no identity folder"}) to derive its Redis password from`);
+  if (!file || !existsSync(file))
+    throw new IdentityError(
+      `store.auth is "identity" but "${name}" has no seed (${file ?? "no identity folder"}) to derive its Redis password from`,
+    );
   return { username: name, password: storePassword(readFileSync(file, "utf8")) };
 }

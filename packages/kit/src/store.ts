@@ -16,7 +16,11 @@ export interface SentinelTarget {
 /** The sentinel part of a `store` config section, or undefined when it names none. */
 export function sentinelTargetOf(store: MirrorConfig["store"]): SentinelTarget | undefined {
   if (!store.sentinels?.length) return undefined;
-  return { sentinels: store.sentinels, name: store.name, ...(store.sentinelPassword ? { sentinelPassword: store.sentinelPassword } : {}) };
+  return {
+    sentinels: store.sentinels,
+    name: store.name,
+    ...(store.sentinelPassword ? { sentinelPassword: store.sentinelPassword } : {}),
+  };
 }
 
 function hostPort(addr: string): { host: string; port: number } {
@@ -45,7 +49,12 @@ function sentinelOptions(target: SentinelTarget): RedisOptions {
  * service's keys). With `sentinel`, the master comes from Redis Sentinel and a failover is
  * followed; the login (from `url` or `opts.login`) is the master's, the sentinels take none.
  */
-export function createStore(url: string, service: string, log: Logger, opts: { prefix?: string; login?: StoreLogin; sentinel?: SentinelTarget } = {}): Redis {
+export function createStore(
+  url: string,
+  service: string,
+  log: Logger,
+  opts: { prefix?: string; login?: StoreLogin; sentinel?: SentinelTarget } = {},
+): Redis {
   const redis = new Redis(url, {
     // The service's own ACL user (store.auth: identity), limited to its prefix.
     ...(opts.login ?? {}),

@@ -75,8 +75,15 @@ export async function runTogether(specs: ServiceSpec[], opts: TogetherOptions = 
       const log = createLogger(spec.name, dest, undefined, { secrets });
       const fatal = isConfigFailure(err);
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempt + 1, 6));
-      states.set(spec.name, { state: fatal ? "failed" : "retrying", error: (err as Error).message, attempts: state.attempts });
-      log.error({ err, attempt: attempt + 1, ...(fatal ? {} : { retryInMs: delay }) }, fatal ? "failed to start; not retrying (fix the config and restart)" : "failed to start; retrying");
+      states.set(spec.name, {
+        state: fatal ? "failed" : "retrying",
+        error: (err as Error).message,
+        attempts: state.attempts,
+      });
+      log.error(
+        { err, attempt: attempt + 1, ...(fatal ? {} : { retryInMs: delay }) },
+        fatal ? "failed to start; not retrying (fix the config and restart)" : "failed to start; retrying",
+      );
       if ([...states.values()].every((s) => s.state === "failed")) return exit(2);
       if (fatal) return;
       const timer = setTimeout(() => {

@@ -30,7 +30,10 @@ let shared: { sdk: Promise<{ shutdown(): Promise<void> }>; users: number } | und
  * undefined). Honours the standard OTEL_* variables (exporter, protocol, headers, sampler,
  * resource attributes); OTLP defaults to HTTP with JSON bodies.
  */
-export async function setupTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
+export async function setupTracing(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined;
   return startTracing({ serviceName }, env);
 }

@@ -26,7 +26,10 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "http:/
 });
 
 test("MIRROR_NATS_URL and MIRROR_REDIS_URL override the file", () => {
-  const c = parseConfig("bus: { url: nats://x:1 }", { MIRROR_NATS_URL: "nats://127.0.0.1:5", MIRROR_REDIS_URL: "redis://127.0.0.1:6" });
+  const c = parseConfig("bus: { url: nats://x:1 }", {
+    MIRROR_NATS_URL: "nats://127.0.0.1:5",
+    MIRROR_REDIS_URL: "redis://127.0.0.1:6",
+  });
   assert.equal(c.bus.url, "nats://127.0.0.1:5");
   assert.equal(c.store.url, "redis://127.0.0.1:6");
 });
@@ -35,12 +38,19 @@ test("${ENV} is expanded, with defaults, and a missing variable names its key pa
   const c = parseConfig("store: { url: '${REDIS}' }\nbus: { url: '${NATS:-nats://h:4}' }", { REDIS: "redis://r:1" });
   assert.equal(c.store.url, "redis://r:1");
   assert.equal(c.bus.url, "nats://h:4");
-  assert.throws(() => parseConfig("store: { url: '${NOPE}' }", {}), (err: ConfigError) => err.problems.some((p) => p.startsWith("store.url:") && p.includes("NOPE")));
+  assert.throws(
+    () => parseConfig("store: { url: '${NOPE}' }", {}),
+    (err: ConfigError) => err.problems.some((p) => p.startsWith("store.url:") && p.includes("NOPE")),
+  );
 });
 
 test("errors name the key path of every problem", () => {
   assert.throws(
-    () => parseConfig("scanner: { interval: 5, roots: [1] }\nnotifier: { channels: [ { name: a, type: webhook, url: nope } ] }\nbogus: 1", {}),
+    () =>
+      parseConfig(
+        "scanner: { interval: 5, roots: [1] }\nnotifier: { channels: [ { name: a, type: webhook, url: nope } ] }\nbogus: 1",
+        {},
+      ),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       const text = err.problems.join("\n");
@@ -54,7 +64,10 @@ test("errors name the key path of every problem", () => {
 });
 
 test("a bad duration and bad YAML are clear errors", () => {
-  assert.throws(() => parseConfig("scanner: { interval: 5 minutes }", {}), /scanner\.interval: invalid duration "5 minutes"/);
+  assert.throws(
+    () => parseConfig("scanner: { interval: 5 minutes }", {}),
+    /scanner\.interval: invalid duration "5 minutes"/,
+  );
   assert.throws(() => parseConfig("scanner: [", {}), /not valid YAML/);
   assert.throws(() => parseConfig("- a\n- b", {}), /must be a mapping/);
 });
@@ -62,5 +75,8 @@ test("a bad duration and bad YAML are clear errors", () => {
 test("a scanner root under ~ means the home folder", () => {
   const c = parseConfig('scanner: { roots: ["~/code", { path: "~", fetch: true }, "/abs"] }', {});
   const home = (process.env.HOME ?? "").replace(/\/$/, "");
-  assert.deepEqual(c.scanner.roots.map((r) => r.path), [`${home}/code`, home, "/abs"]);
+  assert.deepEqual(
+    c.scanner.roots.map((r) => r.path),
+    [`${home}/code`, home, "/abs"],
+  );
 });

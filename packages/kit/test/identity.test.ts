@@ -18,5 +18,8 @@ test("a seed that looks right but does not decode is an IdentityError naming the
     (err: unknown) => err instanceof IdentityError && err.code === "MIRROR_ERR_IDENTITY" && /scanner/.test(err.message),
   );
   writeFileSync(file, `${good}\n`, { mode: 0o600 });
-  assert.equal(loadIdentity("scanner", file, {}).publicKey, nkeys.fromSeed(new TextEncoder().encode(good)).getPublicKey());
+  assert.equal(
+    loadIdentity("scanner", file, {}).publicKey,
+    nkeys.fromSeed(new TextEncoder().encode(good)).getPublicKey(),
+  );
 });

@@ -37,7 +37,10 @@ test("a named Lua script gets its keys and arguments by name, under the connecti
 });
 
 test("a body that reads KEYS[n] or ARGV[n], or a name that is no Lua local, is refused where it is defined", () => {
-  assert.throws(() => defineLua("bad1", { keys: ["a"], args: [], body: "return redis.call('GET', KEYS[1])" }), /KEYS\[n\]/);
+  assert.throws(
+    () => defineLua("bad1", { keys: ["a"], args: [], body: "return redis.call('GET', KEYS[1])" }),
+    /KEYS\[n\]/,
+  );
   assert.throws(() => defineLua("bad2", { keys: ["a"], args: ["b"], body: "return ARGV [1]" }), /ARGV\[n\]/);
   assert.throws(() => defineLua("bad3", { keys: ["end"], args: [], body: "return 1" }), /"end" cannot name/);
   assert.throws(() => defineLua("bad4", { keys: ["loop-key"], args: [], body: "return 1" }), /"loop-key" cannot name/);

@@ -56,13 +56,22 @@ test("view: a newcomer that finds others waits one ttl; those others drop its sh
   const change = a.apply({ sentAt: 250, receivedAt: 251, existed: true, members: ["a", "b"] });
   assert.deepEqual(change?.joined, ["b"]);
   assert.ok(bShare.every((i) => !a.owns(i)));
-  assert.ok(bShare.every((i) => !b.owns(i)), "b waits out the ttl");
+  assert.ok(
+    bShare.every((i) => !b.owns(i)),
+    "b waits out the ttl",
+  );
   b.apply({ sentAt: 350, receivedAt: 351, existed: true, members: ["a", "b"] });
   a.apply({ sentAt: 500, receivedAt: 501, existed: true, members: ["a", "b"] });
   clock.set(1_110);
   b.apply({ sentAt: 1_000, receivedAt: 1_001, existed: true, members: ["a", "b"] });
-  assert.ok(bShare.every((i) => b.owns(i)), "b settled");
-  assert.ok(items.every((i) => a.owns(i) !== b.owns(i) || !a.active), "each item has exactly one owner");
+  assert.ok(
+    bShare.every((i) => b.owns(i)),
+    "b settled",
+  );
+  assert.ok(
+    items.every((i) => a.owns(i) !== b.owns(i) || !a.active),
+    "each item has exactly one owner",
+  );
 });
 
 test("view: a replica whose entry vanished while it held its lease (Redis failover) keeps acting; one whose lease lapsed settles again", () => {
@@ -105,12 +114,24 @@ after(async () => {
 test("partition in a real Redis: two replicas split the items, a stopped one hands over at once, a killed one after its TTL", async () => {
   const stores = [createStore(redis.url, "ptest", silent), createStore(redis.url, "ptest", silent)];
   const changes: string[][] = [];
-  const mk = (i: number, self: string) => new Partition({ store: stores[i] as never, group: "checks", ttl: 600, renewEvery: 100, log: silent, self, onChange: (c) => void changes.push(c.left) });
+  const mk = (i: number, self: string) =>
+    new Partition({
+      store: stores[i] as never,
+      group: "checks",
+      ttl: 600,
+      renewEvery: 100,
+      log: silent,
+      self,
+      onChange: (c) => void changes.push(c.left),
+    });
   const a = mk(0, "a");
   const b = mk(1, "b");
   try {
     await a.start();
-    assert.ok(items.every((i) => a.owns(i)), "alone: everything");
+    assert.ok(
+      items.every((i) => a.owns(i)),
+      "alone: everything",
+    );
     await b.start();
     await waitFor("b settled and a saw it", async () => b.view.active && a.view.live.length === 2, { timeout: 5_000 });
     for (const i of items) assert.equal(a.owns(i) !== b.owns(i), true, `${i} has one owner`);
@@ -130,7 +151,10 @@ test("partition in a real Redis: two replicas split the items, a stopped one han
     // A clean stop leaves at once: a takes over at its next round, well before the ttl.
     const stoppedAt = performance.now();
     await b2.stop();
-    await waitFor("a owns everything again", async () => items.every((i) => a.owns(i)), { timeout: 5_000, interval: 10 });
+    await waitFor("a owns everything again", async () => items.every((i) => a.owns(i)), {
+      timeout: 5_000,
+      interval: 10,
+    });
     assert.ok(performance.now() - stoppedAt < 400);
   } finally {
     await a.stop();
@@ -148,7 +172,10 @@ test("view: holdOnOutage keeps acting on the last view while the store is away, 
   strict.fail();
   assert.equal(strict.active, false);
   assert.equal(held.active, true);
-  assert.ok(items.every((i) => held.owns(i) === (ownerOf(i, ["a", "b"]) === "a")), "the share of its last view");
+  assert.ok(
+    items.every((i) => held.owns(i) === (ownerOf(i, ["a", "b"]) === "a")),
+    "the share of its last view",
+  );
   held.apply({ sentAt: 6_000, receivedAt: 6_001, existed: false, members: ["a", "b"] });
   clock.set(6_002);
   assert.equal(held.active, true);

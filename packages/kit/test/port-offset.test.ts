@@ -5,7 +5,9 @@ import { after, test } from "node:test";
 import { isConfigFailure, parseConfig, portOffset, runService, withPortOffset } from "@mirror/kit";
 import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 
-test("MIRROR_PORT_OFFSET: two copies of a service with the same config port both listen, the second at port + N", { timeout: 60_000 }, async () => {
+test("MIRROR_PORT_OFFSET: two copies of a service with the same config port both listen, the second at port + N", {
+  timeout: 60_000,
+}, async () => {
   const [nats, redis]: ServerHandle[] = await Promise.all([startNats(), startRedis()]);
   after(() => Promise.all([nats?.dispose(), redis?.dispose()]));
   // Two free ports a known distance apart: the config port and the one the offset makes of it.
@@ -17,11 +19,17 @@ test("MIRROR_PORT_OFFSET: two copies of a service with the same config port both
   const quiet = { write: () => true } as never;
   const first = await runService(spec, { config, env: { ...env }, logDest: quiet, httpToken: "t".repeat(16) });
   after(() => first.stop());
-  const second = await runService(spec, { config, env: { ...env, MIRROR_PORT_OFFSET: String(offset) }, logDest: quiet, httpToken: "t".repeat(16) });
+  const second = await runService(spec, {
+    config,
+    env: { ...env, MIRROR_PORT_OFFSET: String(offset) },
+    logDest: quiet,
+    httpToken: "t".repeat(16),
+  });
   after(() => second.stop());
   assert.equal(first.port, a);
   assert.equal(second.port, a + offset);
-  for (const port of [first.port, second.port]) assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  for (const port of [first.port, second.port])
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
 });
 
 test("MIRROR_PORT_OFFSET: 0 and unset shift nothing, port 0 stays 0, a bad value or a port past 65535 is a config error", () => {
@@ -31,7 +39,14 @@ test("MIRROR_PORT_OFFSET: 0 and unset shift nothing, port 0 stays 0, a bad value
   assert.equal(withPortOffset(0, { MIRROR_PORT_OFFSET: "20" }), 0);
   assert.equal(portOffset({ MIRROR_PORT_OFFSET: " 7 " }), 7);
   for (const bad of ["-1", "1.5", "x", "70000"]) {
-    assert.throws(() => portOffset({ MIRROR_PORT_OFFSET: bad }), (err) => isConfigFailure(err) && /MIRROR_PORT_OFFSET/.test((err as Error).message), bad);
+    assert.throws(
+      () => portOffset({ MIRROR_PORT_OFFSET: bad }),
+      (err) => isConfigFailure(err) && /MIRROR_PORT_OFFSET/.test((err as Error).message),
+      bad,
+    );
   }
-  assert.throws(() => withPortOffset(65_530, { MIRROR_PORT_OFFSET: "10" }), (err) => isConfigFailure(err) && /65540/.test((err as Error).message));
+  assert.throws(
+    () => withPortOffset(65_530, { MIRROR_PORT_OFFSET: "10" }),
+    (err) => isConfigFailure(err) && /65540/.test((err as Error).message),
+  );
 });

@@ -26,18 +26,26 @@ test("{ secretFile } reads a value from a file next to the config; a missing fil
   assert.equal((cfg.notifier.channels[0] as { secret?: string }).secret, "whsec_c2VjcmV0LWZyb20tZmlsZQ==");
   assert.throws(
     () => parseConfig("http: { token: { secretFile: /nonexistent/token } }\n", {}, file),
-    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith("http.token.secretFile: cannot read /nonexistent/token")),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.problems.some((p) => p.startsWith("http.token.secretFile: cannot read /nonexistent/token")),
   );
 });
 
 test("http.token: state changes need the bearer token, reads stay open unless tokenForReads", async () => {
   const log = createLogger("t", sink().dest, "silent");
   for (const tokenForReads of [false, true]) {
-    const app = buildHttp({ log, registry: new Registry(), ready: () => ({}), auth: { token: "s3cret-token", tokenForReads } });
+    const app = buildHttp({
+      log,
+      registry: new Registry(),
+      ready: () => ({}),
+      auth: { token: "s3cret-token", tokenForReads },
+    });
     app.post("/loops/:id/ack", async () => ({ ok: true }));
     app.get("/loops", async () => ({ loops: [] }));
     app.get("/weird", { config: { mutates: true } }, async () => ({ ok: true }));
-    const call = (method: "GET" | "POST", url: string, auth?: string) => app.inject({ method, url, headers: auth ? { authorization: auth } : {} }).then((r) => r.statusCode);
+    const call = (method: "GET" | "POST", url: string, auth?: string) =>
+      app.inject({ method, url, headers: auth ? { authorization: auth } : {} }).then((r) => r.statusCode);
     assert.equal(await call("POST", "/loops/x/ack"), 401);
     assert.equal(await call("POST", "/loops/x/ack", "Bearer wrong-token"), 401);
     assert.equal(await call("POST", "/loops/x/ack", "Bearer s3cret-token"), 200);
@@ -53,7 +61,11 @@ test("http.token: state changes need the bearer token, reads stay open unless to
   }
   const open = buildHttp({ log, registry: new Registry(), ready: () => ({}) });
   open.post("/x", async () => ({ ok: true }));
-  assert.equal((await open.inject({ method: "POST", url: "/x" })).statusCode, 401, "with no token at all, state changes are refused");
+  assert.equal(
+    (await open.inject({ method: "POST", url: "/x" })).statusCode,
+    401,
+    "with no token at all, state changes are refused",
+  );
 });
 
 test("no secret reaches the logs: config values, secret files, env secrets, the seed, errors and headers", async () => {
@@ -67,7 +79,11 @@ test("no secret reaches the logs: config values, secret files, env secrets, the 
   chmodSync(join(ids, "leaky.nk"), 0o600);
   writeFileSync(join(ids, "public-keys.json"), JSON.stringify({ leaky: kp.getPublicKey() }));
   writeFileSync(join(dir, "api.key"), "sk-file-secret-0123456789\n");
-  const env = { MIRROR_HOOK_SECRET: "env-hook-secret-abcdef", MIRROR_HTTP_TOKEN: "http-token-secret-xyz", MIRROR_IDENTITY_DIR: ids };
+  const env = {
+    MIRROR_HOOK_SECRET: "env-hook-secret-abcdef",
+    MIRROR_HTTP_TOKEN: "http-token-secret-xyz",
+    MIRROR_IDENTITY_DIR: ids,
+  };
   const yaml = `bus: { url: "${nats.url}" }
 store: { url: "${redis.url}" }
 http: { token: "\${MIRROR_HTTP_TOKEN}" }
@@ -75,7 +91,14 @@ notifier: { channels: [ { name: hook, type: webhook, url: "http://user:url-passw
 model: { openai: { model: m, apiKey: { secretFile: api.key } } }
 `;
   const config = parseConfig(yaml, env, join(dir, "mirror.yaml"));
-  const secrets = [seed, "sk-file-secret-0123456789", "env-hook-secret-abcdef", "http-token-secret-xyz", "url-password-123", "header-secret-777"];
+  const secrets = [
+    seed,
+    "sk-file-secret-0123456789",
+    "env-hook-secret-abcdef",
+    "http-token-secret-xyz",
+    "url-password-123",
+    "header-secret-777",
+  ];
   const out = sink();
   const svc = await runService(
     {
@@ -91,7 +114,10 @@ model: { openai: { model: m, apiKey: { secretFile: api.key } } }
     { config, env, port: 0, logDest: out.dest },
   );
   try {
-    await fetch(`http://127.0.0.1:${svc.port}/anything`, { method: "POST", headers: { authorization: "Bearer http-token-secret-xyz-wrong" } });
+    await fetch(`http://127.0.0.1:${svc.port}/anything`, {
+      method: "POST",
+      headers: { authorization: "Bearer http-token-secret-xyz-wrong" },
+    });
     await fetch(`http://127.0.0.1:${svc.port}/metrics`, { headers: { authorization: `Bearer ${config.http.token}` } });
   } finally {
     await svc.stop();

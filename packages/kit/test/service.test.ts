@@ -10,7 +10,10 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 
 test("a service is alive at once, ready only when bus and store answer, and recovers when they come", async () => {
   const [natsPort, redisPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-  const config = parseConfig("", { MIRROR_NATS_URL: `nats://127.0.0.1:${natsPort}`, MIRROR_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+  const config = parseConfig("", {
+    MIRROR_NATS_URL: `nats://127.0.0.1:${natsPort}`,
+    MIRROR_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  });
   let started = false;
   const running = runService(
     { name: "kit-test", port: () => httpPort, start: async () => void (started = true) },
@@ -57,7 +60,10 @@ test("a stop step that hangs is cut short and named: the store and HTTP server s
     const t0 = performance.now();
     await svc.stop();
     const took = performance.now() - t0;
-    assert.ok(took >= 1_900 && took < 4_300, `stop took ${Math.round(took)} ms: the hung step gets 2 s, the whole stop at most 4.3 s`);
+    assert.ok(
+      took >= 1_900 && took < 4_300,
+      `stop took ${Math.round(took)} ms: the hung step gets 2 s, the whole stop at most 4.3 s`,
+    );
     assert.equal(svc.step, "stopped");
     const cut = lines.find((l) => l.msg === "stop step did not finish in time; going on");
     assert.equal(cut?.step, "service", "the hung step is named");

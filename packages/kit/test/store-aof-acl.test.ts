@@ -15,13 +15,29 @@ test("users.acl: a service's transactions and scripts survive a Redis restart (A
   const dir = tempDir("aof-acl-");
   const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
   const acl = join(dir, "users.acl");
-  writeFileSync(acl, [defaultUserAclLine(), "user health on nopass resetkeys resetchannels -@all +ping", aclUserLine("scanner", seed), ""].join("\n"));
+  writeFileSync(
+    acl,
+    [
+      defaultUserAclLine(),
+      "user health on nopass resetkeys resetchannels -@all +ping",
+      aclUserLine("scanner", seed),
+      "",
+    ].join("\n"),
+  );
   assert.equal(aclHasDefaultOff(`user default off resetkeys resetchannels -@all\n`), true);
   assert.equal(aclHasDefaultOff(defaultUserAclLine()), false);
 
   const redis = await startRedis({ appendonly: true, args: ["--aclfile", acl, "--appendfsync", "always"] });
   after(() => redis.dispose());
-  const login = () => new Redis({ port: redis.port, host: "127.0.0.1", username: "scanner", password: storePassword(seed), lazyConnect: true, maxRetriesPerRequest: 1 });
+  const login = () =>
+    new Redis({
+      port: redis.port,
+      host: "127.0.0.1",
+      username: "scanner",
+      password: storePassword(seed),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
 
   const a = login();
   await a.connect();
@@ -36,7 +52,12 @@ test("users.acl: a service's transactions and scripts survive a Redis restart (A
   await b.connect();
   try {
     assert.deepEqual(
-      [await b.get("mirror:scanner:tx"), await b.hget("mirror:scanner:h", "k"), await b.get("mirror:scanner:lua"), await b.get("mirror:scanner:plain")],
+      [
+        await b.get("mirror:scanner:tx"),
+        await b.hget("mirror:scanner:h", "k"),
+        await b.get("mirror:scanner:lua"),
+        await b.get("mirror:scanner:plain"),
+      ],
       ["1", "v", "2", "3"],
       "every write is back after the restart",
     );

@@ -10,15 +10,23 @@ import { Redis } from "ioredis";
 
 const silent = createLogger("test", { write: () => true } as never, "silent");
 
-test("store.sentinels: the store follows a failover after kill -9 of the master, with the service's ACL login", { timeout: 120_000 }, async (t) => {
+test("store.sentinels: the store follows a failover after kill -9 of the master, with the service's ACL login", {
+  timeout: 120_000,
+}, async (t) => {
   const { seed } = createUserKey();
   const rs = await startRedisSentinel({ acl: `user default off\n${aclUserLine("scanner", seed)}` });
   after(() => rs.dispose());
-  const config = parseConfig(`store: { sentinels: [${rs.sentinelAddrs.map((a) => JSON.stringify(a)).join(", ")}], name: ${rs.name} }`, {});
+  const config = parseConfig(
+    `store: { sentinels: [${rs.sentinelAddrs.map((a) => JSON.stringify(a)).join(", ")}], name: ${rs.name} }`,
+    {},
+  );
   const target = sentinelTargetOf(config.store);
   assert.deepEqual(target, { sentinels: rs.sentinelAddrs, name: "mirror" });
   // The URL's host is not used with sentinels: the master comes from them.
-  const store = createStore("redis://127.0.0.1:1", "scanner", silent, { login: { username: "scanner", password: storePassword(seed) }, sentinel: target });
+  const store = createStore("redis://127.0.0.1:1", "scanner", silent, {
+    login: { username: "scanner", password: storePassword(seed) },
+    sentinel: target,
+  });
   after(() => store.disconnect());
   await store.set("before", "1");
   assert.equal(await store.get("before"), "1");
@@ -43,16 +51,30 @@ test("store.sentinels: the store follows a failover after kill -9 of the master,
   await rs.killMaster();
   const promoted = await rs.failedOver(old);
   const failedOver = Date.now() - t0;
-  const first = await waitFor("a write acknowledged after the failover", () => acked.find((a) => a.at > t0 + failedOver), { timeout: 15_000, interval: 20 }).catch((err) => {
-    throw new Error(`${err.message}; store ${store.status}, ${acked.length} acked, last at +${(acked.at(-1)?.at ?? 0) - t0} ms`);
+  const first = await waitFor(
+    "a write acknowledged after the failover",
+    () => acked.find((a) => a.at > t0 + failedOver),
+    { timeout: 15_000, interval: 20 },
+  ).catch((err) => {
+    throw new Error(
+      `${err.message}; store ${store.status}, ${acked.length} acked, last at +${(acked.at(-1)?.at ?? 0) - t0} ms`,
+    );
   });
   stop = true;
   await writing;
   const ms = first.at - t0;
-  t.diagnostic(`master killed: sentinels promoted port ${promoted} after ${failedOver} ms; the store's writes succeed again after ${ms} ms`);
+  t.diagnostic(
+    `master killed: sentinels promoted port ${promoted} after ${failedOver} ms; the store's writes succeed again after ${ms} ms`,
+  );
   assert.ok(ms < 10_000, `writes succeed within 10 s of the kill (${ms} ms)`);
   // The write went to the promoted master, under the service's prefix, with its login.
-  const admin = new Redis({ host: "127.0.0.1", port: promoted, username: rs.admin?.username, password: rs.admin?.password, lazyConnect: true });
+  const admin = new Redis({
+    host: "127.0.0.1",
+    port: promoted,
+    username: rs.admin?.username,
+    password: rs.admin?.password,
+    lazyConnect: true,
+  });
   await admin.connect();
   after(() => admin.disconnect());
   assert.equal(await admin.get(`mirror:scanner:w${first.i}`), String(first.i));
@@ -67,7 +89,11 @@ test("store.sentinels: each entry must be host:port", () => {
 });
 
 test("MIRROR_BUS_REPLICAS, MIRROR_REDIS_SENTINELS and MIRROR_REDIS_SENTINEL_NAME override the config (the cluster compose file sets them)", () => {
-  const c = parseConfig("bus: { replicas: 1 }", { MIRROR_BUS_REPLICAS: "3", MIRROR_REDIS_SENTINELS: "sentinel-1:26379, sentinel-2:26379", MIRROR_REDIS_SENTINEL_NAME: "home" });
+  const c = parseConfig("bus: { replicas: 1 }", {
+    MIRROR_BUS_REPLICAS: "3",
+    MIRROR_REDIS_SENTINELS: "sentinel-1:26379, sentinel-2:26379",
+    MIRROR_REDIS_SENTINEL_NAME: "home",
+  });
   assert.equal(c.bus.replicas, 3);
   assert.deepEqual(c.store.sentinels, ["sentinel-1:26379", "sentinel-2:26379"]);
   assert.equal(c.store.name, "home");

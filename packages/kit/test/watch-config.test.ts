@@ -11,7 +11,8 @@ import { type ConfigWatch, type ConfigWatchOptions, createLogger, parseConfig, w
 import { tempDir, waitFor } from "@mirror/testkit";
 import { Registry } from "prom-client";
 
-const yaml = (interval: string) => `scanner:\n  interval: ${interval}\n  roots: []\nloops:\n  rules: { service.down: { after: 0s } }\n`;
+const yaml = (interval: string) =>
+  `scanner:\n  interval: ${interval}\n  roots: []\nloops:\n  rules: { service.down: { after: 0s } }\n`;
 const HALF = "scanner:\n  interval: 9m\n  roots: [\n";
 
 interface Watched {
@@ -37,16 +38,32 @@ function start(opts: Partial<ConfigWatchOptions> = {}): Watched {
   const applied: MirrorConfig[] = [];
   const watch = watchConfig(
     { config: parseConfig(yaml("1m"), env, file), env, log, registry },
-    { restartOnly: ["scanner.port"], apply: (next) => {
+    {
+      restartOnly: ["scanner.port"],
+      apply: (next) => {
         applied.push(next);
         return { interval: next.scanner.interval };
-      }, ...opts },
+      },
+      ...opts,
+    },
   );
-  const count = async (result: string) => (await registry.getSingleMetricAsString("mirror_config_reload_total")).match(new RegExp(`result="${result}"\\} (\\d+)`))?.[1] ?? "0";
+  const count = async (result: string) =>
+    (await registry.getSingleMetricAsString("mirror_config_reload_total")).match(
+      new RegExp(`result="${result}"\\} (\\d+)`),
+    )?.[1] ?? "0";
   return {
-    file, dir, watch, applied, lines,
+    file,
+    dir,
+    watch,
+    applied,
+    lines,
     count: async (result) => Number(await count(result)),
-    lastOk: async () => Number((await registry.getSingleMetricAsString("mirror_config_last_reload_successful")).match(/^mirror_config_last_reload_successful (\d+)$/m)?.[1]),
+    lastOk: async () =>
+      Number(
+        (await registry.getSingleMetricAsString("mirror_config_last_reload_successful")).match(
+          /^mirror_config_last_reload_successful (\d+)$/m,
+        )?.[1],
+      ),
     rejections: () => lines.filter((l) => l.msg === "config reload rejected; still running on the previous config"),
   };
 }
@@ -57,7 +74,11 @@ test("written in place: a half-written file is rejected with its reason and coun
   const w = start();
   try {
     assert.equal(w.watch.watching, true);
-    assert.deepEqual([await w.count("ok"), await w.count("error"), await w.lastOk()], [0, 0, 1], "exported from the start");
+    assert.deepEqual(
+      [await w.count("ok"), await w.count("error"), await w.lastOk()],
+      [0, 0, 1],
+      "exported from the start",
+    );
     writeFileSync(w.file, HALF);
     await waitFor("rejected", async () => (await w.count("error")) === 1, { timeout: 5_000 });
     assert.equal(await w.lastOk(), 0);
@@ -133,7 +154,8 @@ test("an apply that throws rejects the reload and keeps the old config; validate
   let fail = true;
   const w = start({
     validate: (next) => {
-      if (next.scanner.interval === 7 * 60_000) throw Object.assign(new Error("bad"), { problems: ["scanner.interval: seven minutes is refused here"] });
+      if (next.scanner.interval === 7 * 60_000)
+        throw Object.assign(new Error("bad"), { problems: ["scanner.interval: seven minutes is refused here"] });
     },
     apply: (next) => {
       if (fail) throw new Error("cannot build the new channel");
@@ -163,11 +185,17 @@ test("a config file that is not there, or a running config that is not the file'
   const log = createLogger("kit-test", { write: () => true } as never);
   const dir = tempDir("mirror-watch-config-");
   const file = join(dir, "mirror.yaml");
-  const missing = watchConfig({ config: parseConfig("", {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() }, { apply: () => ({}) });
+  const missing = watchConfig(
+    { config: parseConfig("", {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() },
+    { apply: () => ({}) },
+  );
   assert.deepEqual([missing.watching, missing.reload()], [false, false]);
   writeFileSync(file, yaml("1m"));
   let applied = 0;
-  const other = watchConfig({ config: parseConfig(yaml("2m"), {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() }, { apply: () => ({ n: ++applied }) });
+  const other = watchConfig(
+    { config: parseConfig(yaml("2m"), {}), env: { MIRROR_CONFIG: file }, log, registry: new Registry() },
+    { apply: () => ({ n: ++applied }) },
+  );
   try {
     assert.deepEqual([other.watching, other.reload()], [false, false]);
     writeFileSync(file, yaml("3m"));
@@ -200,16 +228,29 @@ test("a secretFile rotated (rewritten in place or renamed over) is a change: the
   try {
     assert.equal(watch.watching, true);
     writeFileSync(keyFile, "sk-second-0123456789\n");
-    await waitFor("rotated in place", () => watch.config.model.openai?.apiKey === "sk-second-0123456789", { timeout: 5_000 });
+    await waitFor("rotated in place", () => watch.config.model.openai?.apiKey === "sk-second-0123456789", {
+      timeout: 5_000,
+    });
     writeFileSync(`${keyFile}.new`, "sk-third-0123456789\n");
     renameSync(`${keyFile}.new`, keyFile);
-    await waitFor("rotated by rename", () => watch.config.model.openai?.apiKey === "sk-third-0123456789", { timeout: 5_000 });
+    await waitFor("rotated by rename", () => watch.config.model.openai?.apiKey === "sk-third-0123456789", {
+      timeout: 5_000,
+    });
     assert.deepEqual(keys, ["sk-second-0123456789", "sk-third-0123456789"]);
-    assert.equal(raw.filter((l) => l.includes("calling with [redacted]")).length, 2, "the new keys are blanked in every line");
+    assert.equal(
+      raw.filter((l) => l.includes("calling with [redacted]")).length,
+      2,
+      "the new keys are blanked in every line",
+    );
     assert.ok(!raw.join("").includes("sk-second") && !raw.join("").includes("sk-third"));
     // Rewritten with the same key: nothing to apply.
     writeFileSync(keyFile, "sk-third-0123456789\n");
-    await waitFor("counted as unchanged", async () => /result="unchanged"\} [1-9]/.test(await registry.getSingleMetricAsString("mirror_config_reload_total")), { timeout: 5_000 });
+    await waitFor(
+      "counted as unchanged",
+      async () =>
+        /result="unchanged"\} [1-9]/.test(await registry.getSingleMetricAsString("mirror_config_reload_total")),
+      { timeout: 5_000 },
+    );
     assert.equal(keys.length, 2);
   } finally {
     watch.stop();
@@ -228,13 +269,19 @@ test("a symlinked mirror.yaml: an edit of the file it points to, and a Kubernete
   symlinkSync("..data/mirror.yaml", join(mount, "mirror.yaml"));
   const log = createLogger("kit-test", { write: () => true } as never);
   const env = { MIRROR_CONFIG: join(mount, "mirror.yaml") };
-  const k8s = watchConfig({ config: parseConfig(yaml("1m"), env, env.MIRROR_CONFIG), env, log, registry: new Registry() }, { apply: () => ({}) });
+  const k8s = watchConfig(
+    { config: parseConfig(yaml("1m"), env, env.MIRROR_CONFIG), env, log, registry: new Registry() },
+    { apply: () => ({}) },
+  );
   // A dotfiles link: home/mirror.yaml -> dotfiles/mirror.yaml, edited where it lives.
   writeFileSync(join(dotfiles, "mirror.yaml"), yaml("1m"));
   mkdirSync(join(dir, "home"));
   symlinkSync(join(dotfiles, "mirror.yaml"), join(dir, "home", "mirror.yaml"));
   const env2 = { MIRROR_CONFIG: join(dir, "home", "mirror.yaml") };
-  const linked = watchConfig({ config: parseConfig(yaml("1m"), env2, env2.MIRROR_CONFIG), env: env2, log, registry: new Registry() }, { apply: () => ({}) });
+  const linked = watchConfig(
+    { config: parseConfig(yaml("1m"), env2, env2.MIRROR_CONFIG), env: env2, log, registry: new Registry() },
+    { apply: () => ({}) },
+  );
   try {
     assert.deepEqual([k8s.watching, linked.watching], [true, true]);
     // The kubelet's update: a new timestamped folder, a new ..data link renamed over the old one, the old folder removed.
@@ -244,7 +291,9 @@ test("a symlinked mirror.yaml: an edit of the file it points to, and a Kubernete
     renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
     await waitFor("the swapped ConfigMap applied", () => k8s.config.scanner.interval === 120_000, { timeout: 5_000 });
     writeFileSync(join(dotfiles, "mirror.yaml"), yaml("3m"));
-    await waitFor("the linked file's edit applied", () => linked.config.scanner.interval === 180_000, { timeout: 5_000 });
+    await waitFor("the linked file's edit applied", () => linked.config.scanner.interval === 180_000, {
+      timeout: 5_000,
+    });
     // And the ConfigMap again, after the first swap.
     mkdirSync(join(mount, "..2026_3"));
     writeFileSync(join(mount, "..2026_3", "mirror.yaml"), yaml("4m"));
@@ -265,7 +314,10 @@ test("SIGHUP reloads every watcher of the process through one listener (twelve s
     const file = join(tempDir("mirror-watch-config-"), "mirror.yaml");
     writeFileSync(file, yaml("1m"));
     const env = { MIRROR_CONFIG: file };
-    return watchConfig({ config: parseConfig(yaml("1m"), env, file), env, log, registry: new Registry() }, { apply: () => ({ n: ++applied }) });
+    return watchConfig(
+      { config: parseConfig(yaml("1m"), env, file), env, log, registry: new Registry() },
+      { apply: () => ({ n: ++applied }) },
+    );
   });
   try {
     assert.equal(process.listenerCount("SIGHUP"), before + 1);

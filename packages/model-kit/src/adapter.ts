@@ -106,24 +106,43 @@ export class ChatAdapter {
     throw new ModelError("MODEL_BAD_OUTPUT", `the model's output was not valid twice: ${second.problem}`);
   }
 
-  private async call(deps: AdapterDeps, prompt: Prompt, user: string, signal: AbortSignal, ms: number): Promise<ChatResult> {
+  private async call(
+    deps: AdapterDeps,
+    prompt: Prompt,
+    user: string,
+    signal: AbortSignal,
+    ms: number,
+  ): Promise<ChatResult> {
     const { client, limits, metrics } = deps;
     try {
-      const res = await client.chat({ system: prompt.system, user, output: prompt.output, maxTokens: limits.maxTokens, signal });
+      const res = await client.chat({
+        system: prompt.system,
+        user,
+        output: prompt.output,
+        maxTokens: limits.maxTokens,
+        signal,
+      });
       if (res.usage?.input) metrics.tokens.inc({ adapter: client.adapter, direction: "input" }, res.usage.input);
       if (res.usage?.output) metrics.tokens.inc({ adapter: client.adapter, direction: "output" }, res.usage.output);
       return res;
     } catch (err) {
       if (err instanceof ModelError) throw err;
-      if (signal.aborted) throw new ModelError("MODEL_TIMEOUT", `${client.adapter} did not answer within ${ms}ms`, { cause: err });
-      throw new ModelError("MODEL_UNAVAILABLE", `${client.adapter} call failed: ${(err as Error).message}`, { cause: err });
+      if (signal.aborted)
+        throw new ModelError("MODEL_TIMEOUT", `${client.adapter} did not answer within ${ms}ms`, { cause: err });
+      throw new ModelError("MODEL_UNAVAILABLE", `${client.adapter} call failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
-  private check(prompt: Prompt, res: ChatResult): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
+  private check(
+    prompt: Prompt,
+    res: ChatResult,
+  ): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
     const candidate = res.structured ?? extractJson(res.text);
     const cut = res.truncated ? " (the reply was cut at the token limit)" : "";
-    if (candidate === undefined) return { ok: false, problem: `no JSON object in the reply${cut}: ${JSON.stringify(capText(res.text, 120))}` };
+    if (candidate === undefined)
+      return { ok: false, problem: `no JSON object in the reply${cut}: ${JSON.stringify(capText(res.text, 120))}` };
     const parsed = prompt.output.parse.safeParse(candidate);
     if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);

@@ -1,5 +1,15 @@
 import { endpoint, type EndpointHandler } from "@mirror/bus";
-import { type AskReply, type AskRequest, type DigestReply, type DigestRequest, modelAsk, modelDigest, modelTriage, type TriageReply, type TriageRequest } from "@mirror/contracts";
+import {
+  type AskReply,
+  type AskRequest,
+  type DigestReply,
+  type DigestRequest,
+  modelAsk,
+  modelDigest,
+  modelTriage,
+  type TriageReply,
+  type TriageRequest,
+} from "@mirror/contracts";
 
 /** Anything that answers the three model endpoints: the rules, a chat model. */
 export interface ModelAnswerer {

@@ -15,7 +15,12 @@ export interface HttpReply {
  * failures become MODEL_UNAVAILABLE, the deadline MODEL_TIMEOUT. Header values (API keys) never
  * appear in an error message.
  */
-export async function postJson(url: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<HttpReply> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<HttpReply> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -84,5 +89,8 @@ export function safeOrigin(url: string): string {
 export function upstreamMessage(text: string, secrets: (string | undefined)[]): string {
   let out = text.slice(0, 300);
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("[redacted]");
-  return out.replace(/\b(sk-[A-Za-z0-9_-]{4})[A-Za-z0-9_*-]+/g, "$1…[redacted]").replace(/\s+/g, " ").trim();
+  return out
+    .replace(/\b(sk-[A-Za-z0-9_-]{4})[A-Za-z0-9_*-]+/g, "$1…[redacted]")
+    .replace(/\s+/g, " ")
+    .trim();
 }

@@ -34,7 +34,11 @@ export const triageOutput: OutputSpec<{ severity: Severity; summary: string; nex
     summary: { type: "string", description: "One sentence: what is open, where, since when" },
     nextAction: { type: "string", description: "One concrete next step, with the command if there is one" },
   }),
-  parse: z.object({ severity: z.string().trim().toLowerCase().pipe(Severity), summary: shown(600), nextAction: shown(600) }),
+  parse: z.object({
+    severity: z.string().trim().toLowerCase().pipe(Severity),
+    summary: shown(600),
+    nextAction: shown(600),
+  }),
 };
 
 export const digestOutput: OutputSpec<{ title: string; text: string }> = {
@@ -50,6 +54,8 @@ export const digestOutput: OutputSpec<{ title: string; text: string }> = {
 export const askOutput: OutputSpec<{ answer: string }> = {
   name: "mesh_answer",
   description: "The answer to the owner's question about their repositories and services",
-  schema: strictObject({ answer: { type: "string", description: "A short, direct answer grounded only in the data given" } }),
+  schema: strictObject({
+    answer: { type: "string", description: "A short, direct answer grounded only in the data given" },
+  }),
   parse: z.object({ answer: shown(8_000) }),
 };

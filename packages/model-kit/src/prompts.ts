@@ -1,4 +1,11 @@
-import { type AskRequest, type DigestRequest, type Loop, SEVERITY_RANK, type ServiceStatus, type TriageRequest } from "@mirror/contracts";
+import {
+  type AskRequest,
+  type DigestRequest,
+  type Loop,
+  SEVERITY_RANK,
+  type ServiceStatus,
+  type TriageRequest,
+} from "@mirror/contracts";
 import { askOutput, digestOutput, type OutputSpec, triageOutput } from "./output.js";
 import { capJson, capText, fence, fitLines } from "./untrusted.js";
 
@@ -47,8 +54,10 @@ function compactService(s: ServiceStatus): Record<string, unknown> {
   };
 }
 
-const bySeverity = (a: Loop, b: Loop) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.openedAt.localeCompare(b.openedAt);
-const shape = (spec: OutputSpec) => JSON.stringify(Object.fromEntries(Object.keys(spec.schema.properties as object).map((k) => [k, "..."])));
+const bySeverity = (a: Loop, b: Loop) =>
+  SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.openedAt.localeCompare(b.openedAt);
+const shape = (spec: OutputSpec) =>
+  JSON.stringify(Object.fromEntries(Object.keys(spec.schema.properties as object).map((k) => [k, "..."])));
 
 export function triagePrompt(req: TriageRequest, opts: { now: number; maxInputChars: number }): Prompt {
   const data = fence(capText(JSON.stringify(compactLoop(req.loop), null, 1), opts.maxInputChars));

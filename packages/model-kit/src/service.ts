@@ -14,7 +14,9 @@ interface ChatSectionConfig extends AdapterLimits {
 }
 
 /** The `model.<section>` keys that configure a networked adapter: "openai", "anthropic". */
-export type ChatSection = { [K in keyof ModelConfig]-?: NonNullable<ModelConfig[K]> extends ChatSectionConfig ? K : never }[keyof ModelConfig];
+export type ChatSection = {
+  [K in keyof ModelConfig]-?: NonNullable<ModelConfig[K]> extends ChatSectionConfig ? K : never;
+}[keyof ModelConfig];
 
 export interface ChatServiceOptions<S extends ChatSection> {
   name: string;
@@ -48,7 +50,13 @@ export function chatModelService<S extends ChatSection>(opts: ChatServiceOptions
       };
       const cfg = sectionOf(ctx.config);
       const client = opts.client(cfg);
-      const adapter = new ChatAdapter({ client, limits: cfg, metrics: new ModelMetrics(ctx.registry), log: ctx.log, now: () => ctx.clock.now() });
+      const adapter = new ChatAdapter({
+        client,
+        limits: cfg,
+        metrics: new ModelMetrics(ctx.registry),
+        log: ctx.log,
+        now: () => ctx.clock.now(),
+      });
       ctx.watchConfig({
         restartOnly: [`model.${section}.port`],
         validate: (next) => void sectionOf(next),
@@ -58,7 +66,10 @@ export function chatModelService<S extends ChatSection>(opts: ChatServiceOptions
           return { changed: changedKeys(previous.model[section], n), model: n.model, baseUrl: safeOrigin(n.baseUrl) };
         },
       });
-      ctx.log.info({ baseUrl: safeOrigin(cfg.baseUrl), model: cfg.model, maxConcurrency: cfg.maxConcurrency }, "serving model requests");
+      ctx.log.info(
+        { baseUrl: safeOrigin(cfg.baseUrl), model: cfg.model, maxConcurrency: cfg.maxConcurrency },
+        "serving model requests",
+      );
       return {
         serviceName: MODEL_SERVICE,
         queue: MODEL_QUEUE,
@@ -73,5 +84,7 @@ export function chatModelService<S extends ChatSection>(opts: ChatServiceOptions
 function changedKeys(before: object | undefined, after: object): string[] {
   const a = (before ?? {}) as Record<string, unknown>;
   const b = after as Record<string, unknown>;
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .sort();
 }

@@ -30,7 +30,11 @@ test("a limiter resized by a reload: more slots let waiting calls in at once, fe
   calls[0]?.release();
   calls[1]?.release();
   await Promise.all(runs.slice(0, 2));
-  assert.deepEqual([limiter.inFlight, limiter.queued], [1, 1], "still one over the new limit: the waiting call stays waiting");
+  assert.deepEqual(
+    [limiter.inFlight, limiter.queued],
+    [1, 1],
+    "still one over the new limit: the waiting call stays waiting",
+  );
   calls[2]?.release();
   await runs[2];
   await Promise.resolve();

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { capJson, extractJson, fence, fitLines, Limiter, ModelError, triageOutput, upstreamMessage } from "../src/index.js";
+import {
+  capJson,
+  extractJson,
+  fence,
+  fitLines,
+  Limiter,
+  ModelError,
+  triageOutput,
+  upstreamMessage,
+} from "../src/index.js";
 
 test("extractJson finds the object in plain JSON, fenced blocks and prose, and skips <think>", () => {
   assert.deepEqual(extractJson('{"a":1}'), { a: 1 });
@@ -15,10 +24,17 @@ test("extractJson finds the object in plain JSON, fenced blocks and prose, and s
 
 test("extractJson never throws and returns only objects (property)", () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.json(), fc.tuple(fc.string(), fc.json(), fc.string()).map(([a, b, c]) => a + b + c)), (text) => {
-      const out = extractJson(text);
-      assert.ok(out === undefined || (typeof out === "object" && out !== null && !Array.isArray(out)));
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.json(),
+        fc.tuple(fc.string(), fc.json(), fc.string()).map(([a, b, c]) => a + b + c),
+      ),
+      (text) => {
+        const out = extractJson(text);
+        assert.ok(out === undefined || (typeof out === "object" && out !== null && !Array.isArray(out)));
+      },
+    ),
   );
 });
 
@@ -36,7 +52,10 @@ test("fenced data cannot close its own fence, and fitLines says what it left out
   const f = fence(hostile);
   assert.notEqual(f.close, "<<<END DATA 000000000000>>>");
   assert.equal(f.text.split(f.close).length, 2, "the real close marker appears exactly once");
-  const fit = fitLines(Array.from({ length: 100 }, (_, i) => ({ i, pad: "x".repeat(50) })), 500);
+  const fit = fitLines(
+    Array.from({ length: 100 }, (_, i) => ({ i, pad: "x".repeat(50) })),
+    500,
+  );
   assert.ok(fit.shown < 100 && fit.shown > 0);
   assert.match(fit.text, new RegExp(`\\(${100 - fit.shown} more not shown\\)$`));
 });
@@ -49,7 +68,10 @@ test("triage output is normalised: severity case, trimmed text, control characte
 });
 
 test("upstream messages lose the key and anything key-like", () => {
-  assert.equal(upstreamMessage("Incorrect API key provided: sk-abcdEFGH1234****5678.", []), "Incorrect API key provided: sk-abcd…[redacted].");
+  assert.equal(
+    upstreamMessage("Incorrect API key provided: sk-abcdEFGH1234****5678.", []),
+    "Incorrect API key provided: sk-abcd…[redacted].",
+  );
   assert.equal(upstreamMessage("bad key my-secret-key", ["my-secret-key"]), "bad key [redacted]");
 });
 
@@ -57,7 +79,10 @@ test("the limiter keeps at most N running and refuses a waiter after its bound",
   const limiter = new Limiter(1, 1_000);
   let release!: () => void;
   const first = limiter.run(1_000, () => new Promise<void>((r) => (release = r)));
-  await assert.rejects(limiter.run(30, async () => "never"), (err: unknown) => err instanceof ModelError && err.code === "MODEL_BUSY");
+  await assert.rejects(
+    limiter.run(30, async () => "never"),
+    (err: unknown) => err instanceof ModelError && err.code === "MODEL_BUSY",
+  );
   const third = limiter.run(1_000, async () => "ran");
   assert.equal(limiter.queued, 1);
   release();

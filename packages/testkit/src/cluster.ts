@@ -54,7 +54,14 @@ async function healthz(port: number): Promise<boolean> {
   }
 }
 
-function nodeConf(name: string, cluster: string, ports: { client: number; route: number; monitor: number }, routes: number[], storeDir: string, extra: string): string {
+function nodeConf(
+  name: string,
+  cluster: string,
+  ports: { client: number; route: number; monitor: number },
+  routes: number[],
+  storeDir: string,
+  extra: string,
+): string {
   return `server_name: ${JSON.stringify(name)}
 listen: "127.0.0.1:${ports.client}"
 http: "127.0.0.1:${ports.monitor}"
@@ -112,7 +119,13 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
       const others = ports.filter((_, j) => j !== i).map((o) => o.route);
       writeFileSync(conf, nodeConf(name, clusterName, p, others, join(dir, "js"), opts.config ?? ""));
       let running = false;
-      const handle = await launcher(name, process.env.NATS_SERVER_BIN ?? "nats-server", () => ["-c", conf, "-l", join(dir, "server.log"), ...(opts.args ?? [])], "nats", { port: p.client, dir })();
+      const handle = await launcher(
+        name,
+        process.env.NATS_SERVER_BIN ?? "nats-server",
+        () => ["-c", conf, "-l", join(dir, "server.log"), ...(opts.args ?? [])],
+        "nats",
+        { port: p.client, dir },
+      )();
       running = true;
       const node: ClusterNode = {
         name,

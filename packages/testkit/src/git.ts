@@ -14,7 +14,12 @@ const GIT_ENV = {
 
 /** Runs git in `cwd` and returns stdout. */
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("git", args, {
+    cwd,
+    env: { ...process.env, ...GIT_ENV },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** A fresh temp folder. */

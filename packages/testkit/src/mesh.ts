@@ -27,7 +27,10 @@ export interface Mesh {
  * Runs the real `pnpm start [names]` supervisor with a mirror.yaml written from `yaml`,
  * in its own process group so the test can Ctrl-C it like a terminal.
  */
-export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?: string[]; command?: string[] } = {}): Mesh {
+export function startMesh(
+  yaml: string,
+  opts: { env?: NodeJS.ProcessEnv; names?: string[]; command?: string[] } = {},
+): Mesh {
   const dir = tempDir("mirror-mesh-");
   const configFile = join(dir, "mirror.yaml");
   // The console and the history take a free port unless the test names one: two meshes never fight over 9100 or 9108.
@@ -59,7 +62,8 @@ export function startMesh(yaml: string, opts: { env?: NodeJS.ProcessEnv; names?:
     dataDir,
     httpToken: () => readFileSync(join(dataDir, "http-token"), "utf8").trim(),
     exited,
-    waitForLine: (pattern, timeout = 20_000) => waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }),
+    waitForLine: (pattern, timeout = 20_000) =>
+      waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }),
     stop: async (timeout = 15_000) => {
       if (child.exitCode === null && child.pid) {
         try {

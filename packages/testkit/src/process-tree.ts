@@ -42,7 +42,9 @@ function cmdline(pid: number): string {
  * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1.
  */
 export function runsService(cmd: string, name: string): boolean {
-  return cmd.includes(`services/${name}/src/main.ts`) || new RegExp(`/${name.replace(/[-]/g, "\\-")}\\.mjs(\\s|$)`).test(cmd);
+  return (
+    cmd.includes(`services/${name}/src/main.ts`) || new RegExp(`/${name.replace(/[-]/g, "\\-")}\\.mjs(\\s|$)`).test(cmd)
+  );
 }
 
 /**
@@ -74,15 +76,27 @@ export function linesOf(mesh: Mesh, name: string, pattern: RegExp): string[] {
  * kill -9 of one service of the mesh; waits until the supervisor has restarted it and the new
  * process logged "service started". Returns the old and the new pid.
  */
-export async function killService(mesh: Mesh, name: string, opts: { timeout?: number } = {}): Promise<{ pid: number; next: number }> {
+export async function killService(
+  mesh: Mesh,
+  name: string,
+  opts: { timeout?: number } = {},
+): Promise<{ pid: number; next: number }> {
   const timeout = opts.timeout ?? 120_000;
   const pid = await waitFor(`${name} process`, () => servicePid(mesh, name), { timeout });
   const startedBefore = linesOf(mesh, name, /"msg":"service started"/).length;
   process.kill(pid, "SIGKILL");
-  await waitFor(`${name} restarted after kill -9`, () => linesOf(mesh, name, /"msg":"service started"/).length > startedBefore, { timeout, interval: 100 });
-  const next = await waitFor(`${name} new pid`, () => {
-    const p = servicePid(mesh, name);
-    return p !== undefined && p !== pid ? p : undefined;
-  }, { timeout });
+  await waitFor(
+    `${name} restarted after kill -9`,
+    () => linesOf(mesh, name, /"msg":"service started"/).length > startedBefore,
+    { timeout, interval: 100 },
+  );
+  const next = await waitFor(
+    `${name} new pid`,
+    () => {
+      const p = servicePid(mesh, name);
+      return p !== undefined && p !== pid ? p : undefined;
+    },
+    { timeout },
+  );
   return { pid, next };
 }

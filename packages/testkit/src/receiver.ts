@@ -39,7 +39,14 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       } catch {
         json = undefined;
       }
-      const r: ReceivedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, json, at: Date.now() };
+      const r: ReceivedRequest = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body,
+        json,
+        at: Date.now(),
+      };
       const status = decide(r, count++);
       attempts.push(r);
       if (status < 300) requests.push(r);

@@ -51,10 +51,21 @@ export interface RedisSentinelOptions {
 const ADMIN = "mirror-sentinel-admin";
 
 function client(port: number, auth?: { username: string; password: string }): Redis {
-  return new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, ...(auth ?? {}) });
+  return new Redis({
+    host: "127.0.0.1",
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    ...(auth ?? {}),
+  });
 }
 
-async function ask<T>(port: number, f: (r: Redis) => Promise<T>, auth?: { username: string; password: string }): Promise<T> {
+async function ask<T>(
+  port: number,
+  f: (r: Redis) => Promise<T>,
+  auth?: { username: string; password: string },
+): Promise<T> {
   const r = client(port, auth);
   r.on("error", () => undefined);
   try {
@@ -83,7 +94,10 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   const name = opts.name ?? "mirror";
   const count = opts.sentinels ?? 3;
   const root = mkdtempSync(join(tmpdir(), "mirror-redis-sentinel-"));
-  const admin = opts.acl !== undefined ? { username: ADMIN, password: `pw-${Math.random().toString(36).slice(2)}${Date.now()}` } : undefined;
+  const admin =
+    opts.acl !== undefined
+      ? { username: ADMIN, password: `pw-${Math.random().toString(36).slice(2)}${Date.now()}` }
+      : undefined;
   const taken = new Set<number>();
   const fresh = async () => {
     for (;;) {
@@ -103,12 +117,20 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     const dir = join(root, `redis-${i}`);
     mkdirSync(dir, { recursive: true });
     const lines = [
-      `port ${dataPorts[i]}`, "bind 127.0.0.1", `dir ${JSON.stringify(dir)}`, 'save ""', `appendonly ${opts.appendonly ? "yes" : "no"}`, "protected-mode no",
+      `port ${dataPorts[i]}`,
+      "bind 127.0.0.1",
+      `dir ${JSON.stringify(dir)}`,
+      'save ""',
+      `appendonly ${opts.appendonly ? "yes" : "no"}`,
+      "protected-mode no",
       `logfile ${JSON.stringify(join(dir, "redis.log"))}`,
     ];
     if (admin) {
       const aclFile = join(dir, "users.acl");
-      writeFileSync(aclFile, `${opts.acl?.trimEnd() ?? ""}\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`);
+      writeFileSync(
+        aclFile,
+        `${opts.acl?.trimEnd() ?? ""}\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`,
+      );
       lines.push(`aclfile ${JSON.stringify(aclFile)}`, `masteruser ${admin.username}`, `masterauth ${admin.password}`);
     }
     if (i > 0) lines.push(`replicaof 127.0.0.1 ${masterPort0}`);
@@ -120,13 +142,18 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     const dir = join(root, `sentinel-${i}`);
     mkdirSync(dir, { recursive: true });
     const lines = [
-      `port ${sentinelPorts[i]}`, "bind 127.0.0.1", `dir ${JSON.stringify(dir)}`, "protected-mode no", `logfile ${JSON.stringify(join(dir, "sentinel.log"))}`,
+      `port ${sentinelPorts[i]}`,
+      "bind 127.0.0.1",
+      `dir ${JSON.stringify(dir)}`,
+      "protected-mode no",
+      `logfile ${JSON.stringify(join(dir, "sentinel.log"))}`,
       `sentinel monitor ${name} 127.0.0.1 ${masterPort0} ${Math.floor(count / 2) + 1}`,
       `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1_000}`,
       `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 5_000}`,
       `sentinel parallel-syncs ${name} 1`,
     ];
-    if (admin) lines.push(`sentinel auth-user ${name} ${admin.username}`, `sentinel auth-pass ${name} ${admin.password}`);
+    if (admin)
+      lines.push(`sentinel auth-user ${name} ${admin.username}`, `sentinel auth-pass ${name} ${admin.password}`);
     // The sentinel rewrites this file with what it learns (replicas, other sentinels, the epoch).
     const conf = join(dir, "sentinel.conf");
     writeFileSync(conf, `${lines.join("\n")}\n`);
@@ -142,14 +169,20 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     const nodes: ServerHandle[] = [];
     for (let i = 0; i < 2; i++) {
       const conf = dataConf(i);
-      const h = await launcher(`redis-${i}`, bin, () => [conf], "redis", { port: dataPorts[i], dir: join(root, `redis-${i}`) })();
+      const h = await launcher(`redis-${i}`, bin, () => [conf], "redis", {
+        port: dataPorts[i],
+        dir: join(root, `redis-${i}`),
+      })();
       started.push(h);
       nodes.push(h);
     }
     const sentinels: ServerHandle[] = [];
     for (let i = 0; i < count; i++) {
       const conf = sentinelConf(i);
-      const h = await launcher(`sentinel-${i}`, bin, () => [conf, "--sentinel"], "redis", { port: sentinelPorts[i], dir: join(root, `sentinel-${i}`) })();
+      const h = await launcher(`sentinel-${i}`, bin, () => [conf, "--sentinel"], "redis", {
+        port: sentinelPorts[i],
+        dir: join(root, `sentinel-${i}`),
+      })();
       started.push(h);
       sentinels.push(h);
     }
@@ -157,7 +190,9 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
       let lastErr: unknown;
       for (const s of sentinelPorts) {
         try {
-          const addr = (await ask(s, (r) => r.call("SENTINEL", "get-master-addr-by-name", name))) as [string, string] | null;
+          const addr = (await ask(s, (r) => r.call("SENTINEL", "get-master-addr-by-name", name))) as
+            | [string, string]
+            | null;
           if (addr) return Number(addr[1]);
         } catch (err) {
           lastErr = err;
@@ -185,28 +220,36 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
         return h;
       },
       failedOver: (oldPort, timeout = 30_000) =>
-        waitFor(`a sentinel failover away from port ${oldPort}`, async () => {
-          const port = await masterPort();
-          return port !== oldPort && (await role(port)) === "master" ? port : undefined;
-        }, { timeout, interval: 100 }),
+        waitFor(
+          `a sentinel failover away from port ${oldPort}`,
+          async () => {
+            const port = await masterPort();
+            return port !== oldPort && (await role(port)) === "master" ? port : undefined;
+          },
+          { timeout, interval: 100 },
+        ),
       settled: async (timeout = 30_000) => {
-        await waitFor("every sentinel sees the replica and the other sentinels, the replica in sync", async () => {
-          const master = await masterPort();
-          const replica = nodes.find((n) => n.port !== master);
-          if (!replica) return false;
-          const info = await ask(replica.port, (r) => r.info("replication"), admin);
-          if (!/master_link_status:up/.test(info)) return false;
-          for (const s of sentinelPorts) {
-            const ok = await ask(s, async (r) => {
-              const replicas = (await r.call("SENTINEL", "replicas", name)) as string[][];
-              const others = (await r.call("SENTINEL", "sentinels", name)) as string[][];
-              const flags = replicas.map((fields) => fields[fields.indexOf("flags") + 1] ?? "");
-              return flags.length === 1 && flags.every((f) => f === "slave") && others.length === count - 1;
-            });
-            if (!ok) return false;
-          }
-          return true;
-        }, { timeout, interval: 200 });
+        await waitFor(
+          "every sentinel sees the replica and the other sentinels, the replica in sync",
+          async () => {
+            const master = await masterPort();
+            const replica = nodes.find((n) => n.port !== master);
+            if (!replica) return false;
+            const info = await ask(replica.port, (r) => r.info("replication"), admin);
+            if (!/master_link_status:up/.test(info)) return false;
+            for (const s of sentinelPorts) {
+              const ok = await ask(s, async (r) => {
+                const replicas = (await r.call("SENTINEL", "replicas", name)) as string[][];
+                const others = (await r.call("SENTINEL", "sentinels", name)) as string[][];
+                const flags = replicas.map((fields) => fields[fields.indexOf("flags") + 1] ?? "");
+                return flags.length === 1 && flags.every((f) => f === "slave") && others.length === count - 1;
+              });
+              if (!ok) return false;
+            }
+            return true;
+          },
+          { timeout, interval: 200 },
+        );
       },
       dispose: disposeAll,
     };

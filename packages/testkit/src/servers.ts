@@ -37,7 +37,13 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Runs `bin` with the arguments `argsFor` gives, ready when `port` accepts connections (the kits' shared launcher). */
-export function launcher(name: string, bin: string, argsFor: (port: number, dir: string) => string[], scheme: string, opts: { port?: number; dir?: string } = {}) {
+export function launcher(
+  name: string,
+  bin: string,
+  argsFor: (port: number, dir: string) => string[],
+  scheme: string,
+  opts: { port?: number; dir?: string } = {},
+) {
   return async (): Promise<ServerHandle> => {
     const port = opts.port ?? (await freePort());
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `mirror-${name}-`));
@@ -53,10 +59,14 @@ export function launcher(name: string, bin: string, argsFor: (port: number, dir:
         stderr += String(err);
       });
       const c = child;
-      await waitFor(`${name} on port ${port}`, async () => {
-        if (c.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
-        return canConnect(port);
-      }, { timeout: 15_000 });
+      await waitFor(
+        `${name} on port ${port}`,
+        async () => {
+          if (c.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
+          return canConnect(port);
+        },
+        { timeout: 15_000 },
+      );
     };
     const halt = async (signal: NodeJS.Signals) => {
       if (!child) return;
@@ -85,7 +95,9 @@ export function launcher(name: string, bin: string, argsFor: (port: number, dir:
 }
 
 /** Starts a private nats-server with JetStream on a free port (data in a temp folder). */
-export function startNats(opts: { port?: number; dir?: string; config?: string; args?: string[] } = {}): Promise<ServerHandle> {
+export function startNats(
+  opts: { port?: number; dir?: string; config?: string; args?: string[] } = {},
+): Promise<ServerHandle> {
   return launcher(
     "nats",
     process.env.NATS_SERVER_BIN ?? "nats-server",
@@ -104,13 +116,25 @@ export function startNats(opts: { port?: number; dir?: string; config?: string; 
 }
 
 /** Starts a private redis-server on a free port (no persistence unless asked). */
-export function startRedis(opts: { port?: number; dir?: string; appendonly?: boolean; args?: string[] } = {}): Promise<ServerHandle> {
+export function startRedis(
+  opts: { port?: number; dir?: string; appendonly?: boolean; args?: string[] } = {},
+): Promise<ServerHandle> {
   return launcher(
     "redis",
     process.env.REDIS_SERVER_BIN ?? "redis-server",
     (port, dir) => [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--appendonly", opts.appendonly ? "yes" : "no", "--protected-mode", "no",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      opts.appendonly ? "yes" : "no",
+      "--protected-mode",
+      "no",
       ...(opts.args ?? []),
     ],
     "redis",

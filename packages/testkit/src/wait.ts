@@ -22,7 +22,9 @@ export async function waitFor<T>(
       lastErr = err;
     }
     if (Date.now() > deadline) {
-      throw new WaitTimeoutError(`timed out after ${opts.timeout ?? 10_000}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+      throw new WaitTimeoutError(
+        `timed out after ${opts.timeout ?? 10_000}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.interval ?? 25));
   }

@@ -27,15 +27,26 @@ test("startRedisSentinel: kill -9 of the master, the sentinels promote the repli
   assert.equal(await promoted.get("app:k"), "v", "the replicated key survived");
   promoted.disconnect();
   await killed.restart();
-  await waitFor("the old master is a replica of the new one", async () => {
-    const r = new Redis({ host: "127.0.0.1", port: killed.port, username: rs.admin?.username, password: rs.admin?.password, lazyConnect: true, retryStrategy: () => null });
-    r.on("error", () => undefined);
-    try {
-      await r.connect();
-      return /role:slave[\s\S]*master_link_status:up/.test(await r.info("replication"));
-    } finally {
-      r.disconnect();
-    }
-  }, { timeout: 20_000, interval: 200 });
+  await waitFor(
+    "the old master is a replica of the new one",
+    async () => {
+      const r = new Redis({
+        host: "127.0.0.1",
+        port: killed.port,
+        username: rs.admin?.username,
+        password: rs.admin?.password,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
+      r.on("error", () => undefined);
+      try {
+        await r.connect();
+        return /role:slave[\s\S]*master_link_status:up/.test(await r.info("replication"));
+      } finally {
+        r.disconnect();
+      }
+    },
+    { timeout: 20_000, interval: 200 },
+  );
   t.diagnostic(`failover took ${ms} ms`);
 });

@@ -80,7 +80,11 @@ export function ssoUser(req: FastifyRequest, sso: AuthDeps["sso"]): string | und
  * session whose user still exists (the role is read now, so a change takes effect at once), or
  * the SSO header from a trusted proxy (which gets a session, so CSRF works the same way).
  */
-export async function principalOf(req: FastifyRequest, reply: FastifyReply, d: AuthDeps): Promise<Principal | undefined> {
+export async function principalOf(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  d: AuthDeps,
+): Promise<Principal | undefined> {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
   if (bearer && req.url.startsWith("/api/")) {
     const name = await d.tokens.userOf(bearer);

@@ -11,7 +11,15 @@ export interface ShieldsEndpoint {
   color: string;
 }
 
-const HEX: Record<string, string> = { blue: "#007ec6", brightgreen: "#4c1", green: "#97ca00", yellow: "#dfb317", orange: "#fe7d37", red: "#e05d44", lightgrey: "#9f9f9f" };
+const HEX: Record<string, string> = {
+  blue: "#007ec6",
+  brightgreen: "#4c1",
+  green: "#97ca00",
+  yellow: "#dfb317",
+  orange: "#fe7d37",
+  red: "#e05d44",
+  lightgrey: "#9f9f9f",
+};
 
 export function formatPercent(ratio: number): string {
   const p = ratio * 100;
@@ -23,21 +31,45 @@ export function formatPercent(ratio: number): string {
 export function shields(s: CheckStatusSummary, kind: BadgeKind, window: HistoryWindow): ShieldsEndpoint {
   if (kind === "status") {
     if (s.maintenance) return { schemaVersion: 1, label: s.name, message: "maintenance", color: "blue" };
-    const color = s.state === "up" ? "brightgreen" : s.state === "degraded" ? "yellow" : s.state === "down" ? "red" : "lightgrey";
+    const color =
+      s.state === "up" ? "brightgreen" : s.state === "degraded" ? "yellow" : s.state === "down" ? "red" : "lightgrey";
     return { schemaVersion: 1, label: s.name, message: s.state ?? "unknown", color };
   }
   if (kind === "uptime") {
     const u = s.uptime[window];
-    const color = u === null ? "lightgrey" : u >= 0.999 ? "brightgreen" : u >= 0.99 ? "green" : u >= 0.95 ? "yellow" : u >= 0.9 ? "orange" : "red";
+    const color =
+      u === null
+        ? "lightgrey"
+        : u >= 0.999
+          ? "brightgreen"
+          : u >= 0.99
+            ? "green"
+            : u >= 0.95
+              ? "yellow"
+              : u >= 0.9
+                ? "orange"
+                : "red";
     return { schemaVersion: 1, label: `uptime ${window}`, message: u === null ? "no data" : formatPercent(u), color };
   }
   const ms = s.responseMs;
-  const color = ms === null ? "lightgrey" : ms < 200 ? "brightgreen" : ms < 500 ? "green" : ms < 1_000 ? "yellow" : ms < 2_000 ? "orange" : "red";
+  const color =
+    ms === null
+      ? "lightgrey"
+      : ms < 200
+        ? "brightgreen"
+        : ms < 500
+          ? "green"
+          : ms < 1_000
+            ? "yellow"
+            : ms < 2_000
+              ? "orange"
+              : "red";
   return { schemaVersion: 1, label: "response 24h", message: ms === null ? "no data" : `${Math.round(ms)} ms`, color };
 }
 
 /** Roughly Verdana 11px: good enough for the width of a flat badge. */
-const textWidth = (t: string) => Math.ceil([...t].reduce((w, c) => w + (/[il.,:;|!' ]/.test(c) ? 3.5 : /[mwMW%]/.test(c) ? 9.5 : 6.8), 0));
+const textWidth = (t: string) =>
+  Math.ceil([...t].reduce((w, c) => w + (/[il.,:;|!' ]/.test(c) ? 3.5 : /[mwMW%]/.test(c) ? 9.5 : 6.8), 0));
 
 /** A flat SVG badge (label | message); every text escaped. */
 export function badgeSvg(b: ShieldsEndpoint): string {

@@ -1,5 +1,15 @@
 import type { Bus } from "@mirror/bus";
-import { type CheckStatusSummary, type HistoryCheckReply, type HistoryRepoReply, type HistoryTrendReply, type HistoryWindow, historyCheck, historyRepo, historyStatus, historyTrend } from "@mirror/contracts";
+import {
+  type CheckStatusSummary,
+  type HistoryCheckReply,
+  type HistoryRepoReply,
+  type HistoryTrendReply,
+  type HistoryWindow,
+  historyCheck,
+  historyRepo,
+  historyStatus,
+  historyTrend,
+} from "@mirror/contracts";
 import type { MeshClient } from "./mesh.js";
 
 const TIMEOUT_MS = 3_000;
@@ -32,7 +42,11 @@ export class HistoryClient {
     const key = `${days}:${checks.join("\n")}`;
     const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < PUBLIC_TTL_MS && this.now() >= hit.at) return hit.data;
-    const { checks: data } = await this.bus.request(historyStatus, { checks: [...checks], days }, { timeout: TIMEOUT_MS });
+    const { checks: data } = await this.bus.request(
+      historyStatus,
+      { checks: [...checks], days },
+      { timeout: TIMEOUT_MS },
+    );
     if (this.cache.size > 200) this.cache.clear();
     this.cache.set(key, { at: this.now(), data });
     return data;

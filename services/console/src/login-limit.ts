@@ -55,7 +55,10 @@ const plain = (address: string) => address.trim().replace(/^::ffff:/, "");
  * `X-Forwarded-For` entry that is not itself a trusted proxy: each proxy appends the address it
  * saw, so everything left of that entry is the client's own claim and could be forged.
  */
-export function clientAddress(req: { socket: { remoteAddress?: string | undefined }; headers: IncomingHttpHeaders }, trustedProxies: readonly string[]): string {
+export function clientAddress(
+  req: { socket: { remoteAddress?: string | undefined }; headers: IncomingHttpHeaders },
+  trustedProxies: readonly string[],
+): string {
   const peer = plain(req.socket.remoteAddress ?? "");
   if (!trustedProxies.includes(peer)) return peer;
   const header = req.headers["x-forwarded-for"];

@@ -69,26 +69,48 @@ export class MeshClient {
       const refused = remoteError(err, owner);
       if (refused.status < 500) throw refused;
       const prev = this.last.get(key);
-      return { data: prev?.data as T | undefined, at: prev?.at, error: `${owner} unreachable: ${(err as Error).message}` };
+      return {
+        data: prev?.data as T | undefined,
+        at: prev?.at,
+        error: `${owner} unreachable: ${(err as Error).message}`,
+      };
     }
   }
 
   loops(filter: LoopsListRequest = {}): Promise<Fetched<Loop[]>> {
-    return this.cached(`loops:${JSON.stringify(filter)}`, "loop-detector", async () => (await this.bus.request(loopsList, filter, { timeout: TIMEOUT_MS })).loops);
+    return this.cached(
+      `loops:${JSON.stringify(filter)}`,
+      "loop-detector",
+      async () => (await this.bus.request(loopsList, filter, { timeout: TIMEOUT_MS })).loops,
+    );
   }
 
   /** One loop; throws a ConsoleError 404 when the loop-detector does not know it. */
   loop(loopId: string): Promise<Fetched<Loop>> {
-    return this.cached(`loop:${loopId}`, "loop-detector", async () => (await this.bus.request(loopsGet, { loopId }, { timeout: TIMEOUT_MS })).loop);
+    return this.cached(
+      `loop:${loopId}`,
+      "loop-detector",
+      async () => (await this.bus.request(loopsGet, { loopId }, { timeout: TIMEOUT_MS })).loop,
+    );
   }
 
   checks(): Promise<Fetched<CheckSummary[]>> {
-    return this.cached("checks", "service-tracker", async () => (await this.bus.request(checksList, {}, { timeout: TIMEOUT_MS })).checks);
+    return this.cached(
+      "checks",
+      "service-tracker",
+      async () => (await this.bus.request(checksList, {}, { timeout: TIMEOUT_MS })).checks,
+    );
   }
 
   /** Uptime and incidents per check from the history service (absent when it does not run). */
   history(names: string[]): Promise<Fetched<CheckStatusSummary[]>> {
-    return this.cached("history", "history", async () => (await this.bus.request(historyStatus, { checks: names.slice(0, 1_000), days: 30 }, { timeout: TIMEOUT_MS })).checks);
+    return this.cached(
+      "history",
+      "history",
+      async () =>
+        (await this.bus.request(historyStatus, { checks: names.slice(0, 1_000), days: 30 }, { timeout: TIMEOUT_MS }))
+          .checks,
+    );
   }
 
   /** Acts on a loop as `user:<by>`; remote 404/400/409 come back as ConsoleErrors with that status. */
@@ -109,7 +131,11 @@ export class MeshClient {
   }
 
   silences(): Promise<Fetched<Silence[]>> {
-    return this.cached("silences", "notifier", async () => (await this.bus.request(silenceList, {}, { timeout: TIMEOUT_MS })).silences);
+    return this.cached(
+      "silences",
+      "notifier",
+      async () => (await this.bus.request(silenceList, {}, { timeout: TIMEOUT_MS })).silences,
+    );
   }
 
   /** A silence made by `user:<by>`; the notifier checks the matchers and the end (400 otherwise). */
@@ -131,12 +157,18 @@ export class MeshClient {
 
   /** The notifier's delivery log per channel, newest first. */
   deliveries(limit = 50, channel?: string): Promise<Fetched<DeliveriesReply>> {
-    return this.cached(`deliveries:${channel ?? ""}:${limit}`, "notifier", () => this.bus.request(notifyDeliveries, { limit, ...(channel ? { channel } : {}) }, { timeout: TIMEOUT_MS }));
+    return this.cached(`deliveries:${channel ?? ""}:${limit}`, "notifier", () =>
+      this.bus.request(notifyDeliveries, { limit, ...(channel ? { channel } : {}) }, { timeout: TIMEOUT_MS }),
+    );
   }
 
   /** Maintenance windows (mirror.yaml's and those made at run time), from the loop-detector. */
   maintenance(): Promise<Fetched<MaintenanceInfo[]>> {
-    return this.cached("maintenance", "loop-detector", async () => (await this.bus.request(maintenanceList, {}, { timeout: TIMEOUT_MS })).windows);
+    return this.cached(
+      "maintenance",
+      "loop-detector",
+      async () => (await this.bus.request(maintenanceList, {}, { timeout: TIMEOUT_MS })).windows,
+    );
   }
 
   /** A window made by `user:<by>`; the loop-detector checks it (400) and refuses a taken name (409). */
@@ -159,7 +191,11 @@ export class MeshClient {
 
   /** The running model adapter's answer about the open loops (as `mirror ask` asks). */
   async ask(question: string): Promise<AskReply> {
-    const loops = (await this.loops({})).data?.filter((l) => l.status !== "closed").slice(0, 300).map((l) => ({ ...l, history: [] })) ?? [];
+    const loops =
+      (await this.loops({})).data
+        ?.filter((l) => l.status !== "closed")
+        .slice(0, 300)
+        .map((l) => ({ ...l, history: [] })) ?? [];
     try {
       return await this.bus.request(modelAsk, { question, loops, timeoutMs: 55_000 }, { timeout: 60_000 });
     } catch (err) {
@@ -180,7 +216,12 @@ export class MeshClient {
 export function remoteError(err: unknown, owner: string): ConsoleError {
   const code = errorCodeOf(err);
   const remote = remoteStatusOf(code);
-  if (remote !== undefined && remote >= 400 && remote < 500) return new ConsoleError(remoteErrorCode(remote), (err as Error).message.replace(/^[^ ]+ answered \d+: /, ""), { cause: err, status: remote });
-  if (hasErrorCode(err, "MIRROR_ERR_VALIDATION")) return new ConsoleError("MIRROR_ERR_VALIDATION", (err as Error).message, { cause: err });
+  if (remote !== undefined && remote >= 400 && remote < 500)
+    return new ConsoleError(remoteErrorCode(remote), (err as Error).message.replace(/^[^ ]+ answered \d+: /, ""), {
+      cause: err,
+      status: remote,
+    });
+  if (hasErrorCode(err, "MIRROR_ERR_VALIDATION"))
+    return new ConsoleError("MIRROR_ERR_VALIDATION", (err as Error).message, { cause: err });
   return new ConsoleError("MIRROR_ERR_UNREACHABLE", `${owner} unreachable: ${(err as Error).message}`, { cause: err });
 }

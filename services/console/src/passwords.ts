@@ -4,7 +4,9 @@ const PARAMS = { N: 16_384, r: 8, p: 1 } as const;
 const KEY_LEN = 32;
 
 function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 /** `scrypt$N$r$p$salt$key` (base64url), salted per password. */
@@ -23,6 +25,11 @@ export async function verifyPassword(password: string, stored: string | undefine
   const [kind, n, r, p, salt, key] = hash.split("$");
   if (kind !== "scrypt" || !salt || !key) return false;
   const expected = Buffer.from(key, "base64url");
-  const got = await scrypt(password, Buffer.from(salt, "base64url"), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+  const got = await scrypt(password, Buffer.from(salt, "base64url"), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: 64 * 1024 * 1024,
+  });
   return timingSafeEqual(got, expected) && stored !== undefined;
 }

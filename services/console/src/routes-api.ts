@@ -33,7 +33,11 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     if (!ok) return reply;
     const f = await ok.s.mesh.loops({});
     if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
-    return { loops: applyFilter(f.data, loopFilter(req.query as Record<string, unknown>)), at: new Date(f.at as number).toISOString(), ...(f.error ? { stale: f.error } : {}) };
+    return {
+      loops: applyFilter(f.data, loopFilter(req.query as Record<string, unknown>)),
+      at: new Date(f.at as number).toISOString(),
+      ...(f.error ? { stale: f.error } : {}),
+    };
   });
 
   http.get<{ Params: { id: string } }>("/api/loops/:id", PUBLIC, async (req, reply) => {
@@ -54,7 +58,12 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const action = req.params.action as LoopAction;
     if (!LOOP_ACTIONS.includes(action)) return replyError(reply, "MIRROR_ERR_NOT_FOUND", `no action ${action}`);
     try {
-      const loop = await ok.s.mesh.act(req.params.id, action, ok.p.name, action === "snooze" ? snoozeFor(req.body) : undefined);
+      const loop = await ok.s.mesh.act(
+        req.params.id,
+        action,
+        ok.p.name,
+        action === "snooze" ? snoozeFor(req.body) : undefined,
+      );
       ok.s.log.info({ user: ok.p.name, loopId: loop.id, action }, "loop command");
       return { loop };
     } catch (err) {
@@ -68,7 +77,11 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const f = await ok.s.mesh.checks();
     if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     const history = new Map(((await ok.s.mesh.history(f.data.map((c) => c.name))).data ?? []).map((h) => [h.name, h]));
-    const checks = f.data.map(({ pingKey: _, ...c }) => ({ ...c, uptime: history.get(c.name)?.uptime ?? null, incidents: history.get(c.name)?.incidentCount ?? null }));
+    const checks = f.data.map(({ pingKey: _, ...c }) => ({
+      ...c,
+      uptime: history.get(c.name)?.uptime ?? null,
+      incidents: history.get(c.name)?.incidentCount ?? null,
+    }));
     return { checks, ...(f.error ? { stale: f.error } : {}) };
   });
 
@@ -78,7 +91,11 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const [f, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
     if (!f.data && !scanned.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error ?? scanned.error);
     const stale = [f.error, scanned.error].filter(Boolean).join("; ");
-    return { repos: reposOf(f.data ?? [], scanned.data?.repos), lastScanAt: scanned.data?.lastScanAt ?? null, ...(stale ? { stale } : {}) };
+    return {
+      repos: reposOf(f.data ?? [], scanned.data?.repos),
+      lastScanAt: scanned.data?.lastScanAt ?? null,
+      ...(stale ? { stale } : {}),
+    };
   });
 
   http.post("/api/repos/rescan", PUBLIC, async (req, reply) => {
@@ -99,7 +116,12 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     const last = Number(req.headers["last-event-id"]);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
     res.write("retry: 1000\n\n");
     if (Number.isFinite(last)) for (const e of s.hub.since(last)) res.write(sseFrame(e));
     const off = s.hub.subscribe((e) => res.write(sseFrame(e)));

@@ -9,11 +9,19 @@ import { type ConsoleState, guard, type StateRef } from "./state.js";
 
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
-function send(reply: FastifyReply, title: string, user: Principal, path: string, body: Html, status = 200): FastifyReply {
+function send(
+  reply: FastifyReply,
+  title: string,
+  user: Principal,
+  path: string,
+  body: Html,
+  status = 200,
+): FastifyReply {
   return reply.code(status).type("text/html; charset=utf-8").send(layout({ title, user, path, body }));
 }
 
-const question = (body: unknown) => String((body as { question?: unknown } | undefined)?.question ?? "").slice(0, 4_000);
+const question = (body: unknown) =>
+  String((body as { question?: unknown } | undefined)?.question ?? "").slice(0, 4_000);
 
 async function tryAsk(s: ConsoleState, q: string) {
   if (!q.trim()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "the question is empty");

@@ -13,15 +13,27 @@ const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 /** A silence from a form or JSON: matchers as a list or as one space-separated string. */
 function silenceRequest(body: unknown): { matchers: string[]; for: string; comment?: string } {
   const b = (body ?? {}) as Record<string, unknown>;
-  const matchers = Array.isArray(b.matchers) ? b.matchers.map(String) : String(b.matchers ?? "").split(/\s+/).filter(Boolean);
-  if (!matchers.length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a silence needs at least one matcher, e.g. alertname=repo.dirty");
-  return { matchers, for: typeof b.for === "string" && b.for ? b.for : "2h", ...(typeof b.comment === "string" && b.comment ? { comment: b.comment.slice(0, 500) } : {}) };
+  const matchers = Array.isArray(b.matchers)
+    ? b.matchers.map(String)
+    : String(b.matchers ?? "")
+        .split(/\s+/)
+        .filter(Boolean);
+  if (!matchers.length)
+    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a silence needs at least one matcher, e.g. alertname=repo.dirty");
+  return {
+    matchers,
+    for: typeof b.for === "string" && b.for ? b.for : "2h",
+    ...(typeof b.comment === "string" && b.comment ? { comment: b.comment.slice(0, 500) } : {}),
+  };
 }
 
 /** A list from JSON (an array) or a form field (names separated by spaces or commas). */
 function names(v: unknown): string[] {
   const all = Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.split(/[\s,]+/) : [];
-  return all.map((s) => s.trim()).filter(Boolean).slice(0, 100);
+  return all
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .slice(0, 100);
 }
 
 const text = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim().slice(0, 200) : undefined);
@@ -34,25 +46,53 @@ const text = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim().slice
 export function maintenanceRequest(body: unknown): Omit<MaintenanceAddRequest, "by"> {
   const b = (body ?? {}) as Record<string, unknown>;
   const m = (b.match && typeof b.match === "object" ? b.match : b) as Record<string, unknown>;
-  const match = Object.fromEntries((["check", "repo", "kind"] as const).flatMap((k) => (names(m[k]).length ? [[k, names(m[k])]] : [])));
+  const match = Object.fromEntries(
+    (["check", "repo", "kind"] as const).flatMap((k) => (names(m[k]).length ? [[k, names(m[k])]] : [])),
+  );
   const name = text(b.name);
   if (!name) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a maintenance window needs a name");
-  if (!Object.keys(match).length) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a maintenance window needs at least one check, repo or kind to match");
+  if (!Object.keys(match).length)
+    throw new ConsoleError(
+      "MIRROR_ERR_BAD_INPUT",
+      "a maintenance window needs at least one check, repo or kind to match",
+    );
   let until = text(b.until);
   if (until && /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(until)) until = `${until.length === 16 ? `${until}:00` : until}Z`;
   const cron = text(b.cron);
   // A form sends its default `for` along with an `until` or a cron: the more specific one wins.
   const dflt = until || cron ? undefined : text(b.for);
-  return { name, match, ...(dflt ? { for: dflt } : {}), ...(until ? { until } : {}), ...(cron ? { cron } : {}), ...(text(b.duration) ? { duration: text(b.duration) } : {}), ...(text(b.tz) ? { tz: text(b.tz) } : {}) };
+  return {
+    name,
+    match,
+    ...(dflt ? { for: dflt } : {}),
+    ...(until ? { until } : {}),
+    ...(cron ? { cron } : {}),
+    ...(text(b.duration) ? { duration: text(b.duration) } : {}),
+    ...(text(b.tz) ? { tz: text(b.tz) } : {}),
+  };
 }
 
-async function page(reply: FastifyReply, s: ConsoleState, p: Principal, notice?: string, status = 200): Promise<FastifyReply> {
+async function page(
+  reply: FastifyReply,
+  s: ConsoleState,
+  p: Principal,
+  notice?: string,
+  status = 200,
+): Promise<FastifyReply> {
   const body = notificationsPage(await loadNotifications(s.mesh), p, s.now(), notice);
-  return reply.code(status).type("text/html; charset=utf-8").send(layout({ title: "Notifications", user: p, path: "/notifications", body }));
+  return reply
+    .code(status)
+    .type("text/html; charset=utf-8")
+    .send(layout({ title: "Notifications", user: p, path: "/notifications", body }));
 }
 
 /** Runs a form's action and shows the page again with what happened (the error's status on failure). */
-async function formAction(reply: FastifyReply, s: ConsoleState, p: Principal, act: () => Promise<string>): Promise<FastifyReply> {
+async function formAction(
+  reply: FastifyReply,
+  s: ConsoleState,
+  p: Principal,
+  act: () => Promise<string>,
+): Promise<FastifyReply> {
   try {
     return await page(reply, s, p, await act());
   } catch (err) {
@@ -71,7 +111,12 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
   http.post("/notifications/silences", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state, { act: true });
     if (!ok) return reply;
-    return formAction(reply, ok.s, ok.p, async () => `Silenced until ${(await ok.s.mesh.silence(silenceRequest(req.body), ok.p.name)).until}.`);
+    return formAction(
+      reply,
+      ok.s,
+      ok.p,
+      async () => `Silenced until ${(await ok.s.mesh.silence(silenceRequest(req.body), ok.p.name)).until}.`,
+    );
   });
   http.post<{ Params: { id: string } }>("/notifications/silences/:id/expire", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state, { act: true });
@@ -109,7 +154,13 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
     const [f, silences] = await Promise.all([ok.s.mesh.deliveries(limit, channel), ok.s.mesh.silences()]);
     if (!f.data) return replyError(reply, "MIRROR_ERR_UNREACHABLE", f.error);
     const stale = [f.error, silences.error].filter(Boolean).join("; ");
-    return { channels: f.data.channels, kept: f.data.kept, silences: silences.data ?? [], at: new Date(f.at as number).toISOString(), ...(stale ? { stale } : {}) };
+    return {
+      channels: f.data.channels,
+      kept: f.data.kept,
+      silences: silences.data ?? [],
+      at: new Date(f.at as number).toISOString(),
+      ...(stale ? { stale } : {}),
+    };
   });
 
   http.get("/api/silences", PUBLIC, async (req, reply) => {

@@ -15,7 +15,14 @@ import { guard, type StateRef } from "./state.js";
 
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
-function send(reply: FastifyReply, title: string, user: Principal, path: string, body: Html, opts: { status?: number; loopId?: string } = {}): FastifyReply {
+function send(
+  reply: FastifyReply,
+  title: string,
+  user: Principal,
+  path: string,
+  body: Html,
+  opts: { status?: number; loopId?: string } = {},
+): FastifyReply {
   return reply
     .code(opts.status ?? 200)
     .type("text/html; charset=utf-8")
@@ -31,7 +38,9 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
       ok.s.mesh.loops({}),
       ok.s.mesh.checks(),
       ok.s.mesh.repos(),
-      historyClientOf(ok.s.mesh, ok.s.now).trend(90).catch(() => undefined),
+      historyClientOf(ok.s.mesh, ok.s.now)
+        .trend(90)
+        .catch(() => undefined),
     ]);
     return send(reply, "Overview", ok.p, "/", overviewPage(loops, checks, scanned, ok.s.adapter, ok.s.now(), trend));
   });
@@ -40,15 +49,30 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     const loops = await ok.s.mesh.loops({});
-    return send(reply, "Loops", ok.p, "/loops", loopsPage(loops, loopFilter(req.query as Record<string, unknown>), ok.s.now()));
+    return send(
+      reply,
+      "Loops",
+      ok.p,
+      "/loops",
+      loopsPage(loops, loopFilter(req.query as Record<string, unknown>), ok.s.now()),
+    );
   });
 
-  const showLoop = async (reply: FastifyReply, ok: NonNullable<Awaited<ReturnType<typeof guard>>>, id: string, notice?: { status: number; message: string }) => {
+  const showLoop = async (
+    reply: FastifyReply,
+    ok: NonNullable<Awaited<ReturnType<typeof guard>>>,
+    id: string,
+    notice?: { status: number; message: string },
+  ) => {
     try {
       const f = await ok.s.mesh.loop(id);
-      return send(reply, f.data?.kind ?? "Loop", ok.p, "/loops", loopPage(f, ok.p, ok.s.now(), notice?.message), { status: notice?.status, loopId: id });
+      return send(reply, f.data?.kind ?? "Loop", ok.p, "/loops", loopPage(f, ok.p, ok.s.now(), notice?.message), {
+        status: notice?.status,
+        loopId: id,
+      });
     } catch (err) {
-      if (err instanceof ConsoleError && err.status === 404) return send(reply, "Not found", ok.p, "/loops", notFoundPage(`No loop ${id}.`), { status: 404 });
+      if (err instanceof ConsoleError && err.status === 404)
+        return send(reply, "Not found", ok.p, "/loops", notFoundPage(`No loop ${id}.`), { status: 404 });
       throw err;
     }
   };
@@ -64,7 +88,8 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state, { act: true });
     if (!ok) return reply;
     const action = req.params.action as LoopAction;
-    if (!LOOP_ACTIONS.includes(action)) return send(reply, "Not found", ok.p, "/loops", notFoundPage(`No action ${action}.`), { status: 404 });
+    if (!LOOP_ACTIONS.includes(action))
+      return send(reply, "Not found", ok.p, "/loops", notFoundPage(`No action ${action}.`), { status: 404 });
     try {
       await ok.s.mesh.act(req.params.id, action, ok.p.name, action === "snooze" ? snoozeFor(req.body) : undefined);
       ok.s.log.info({ user: ok.p.name, loopId: req.params.id, action }, "loop command");

@@ -24,7 +24,10 @@ export function sessionRoutes(http: FastifyInstance, config: MirrorConfig, state
   const loginAnswer = (req: FastifyRequest, reply: FastifyReply, status: number, message: string, next: string) =>
     wantsJson(req)
       ? replyError(reply, status === 429 ? "MIRROR_ERR_RATE_LIMITED" : "MIRROR_ERR_LOGIN", message, status)
-      : reply.code(status).type("text/html; charset=utf-8").send(layout({ title: "Log in", body: loginPage(next, message) }));
+      : reply
+          .code(status)
+          .type("text/html; charset=utf-8")
+          .send(layout({ title: "Log in", body: loginPage(next, message) }));
 
   http.get("/login", PUBLIC, async (req, reply) => {
     const next = safeNext((req.query as Record<string, unknown>).next);

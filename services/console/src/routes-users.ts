@@ -27,7 +27,10 @@ async function addUser(s: ConsoleState, body: unknown): Promise<ConsoleUser> {
   const role = ConsoleRole.safeParse(b.role);
   const password = typeof b.password === "string" ? b.password : "";
   if (!name.success || !role.success || password.length < 8 || password.length > 1_024) {
-    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "a user needs a name (letters, digits, . _ @ -), a role (viewer, operator, admin) and a password of at least 8 characters");
+    throw new ConsoleError(
+      "MIRROR_ERR_BAD_INPUT",
+      "a user needs a name (letters, digits, . _ @ -), a role (viewer, operator, admin) and a password of at least 8 characters",
+    );
   }
   const user = await s.users.add(name.data, role.data, password);
   s.log.info({ user: user.name, role: user.role }, "user added");
@@ -35,7 +38,8 @@ async function addUser(s: ConsoleState, body: unknown): Promise<ConsoleUser> {
 }
 
 async function removeUser(s: ConsoleState, me: Principal, name: string): Promise<ConsoleUser> {
-  if (name.toLowerCase() === me.name.toLowerCase()) throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "you cannot remove yourself");
+  if (name.toLowerCase() === me.name.toLowerCase())
+    throw new ConsoleError("MIRROR_ERR_BAD_INPUT", "you cannot remove yourself");
   const user = await s.users.remove(name);
   await s.sessions.revokeUser(user.name);
   await s.tokens.revokeUser(user.name);
@@ -45,7 +49,10 @@ async function removeUser(s: ConsoleState, me: Principal, name: string): Promise
 
 export function userRoutes(http: FastifyInstance, state: StateRef): void {
   const page = async (reply: FastifyReply, s: ConsoleState, me: Principal, notice?: string, status = 200) =>
-    reply.code(status).type("text/html; charset=utf-8").send(layout({ title: "Users", user: me, path: "/users", body: usersPage(await s.users.list(), me, notice) }));
+    reply
+      .code(status)
+      .type("text/html; charset=utf-8")
+      .send(layout({ title: "Users", user: me, path: "/users", body: usersPage(await s.users.list(), me, notice) }));
 
   http.get("/users", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);

@@ -31,7 +31,8 @@ export function consoleSpec(): ServiceSpec {
       const tokens = new TokenStore(ctx.store, now);
       const setup = new SetupLink(ctx.store);
       const sso = cfg.trustedHeader ? { header: cfg.trustedHeader, proxies: cfg.trustedProxies } : undefined;
-      if (sso && !sso.proxies.length) ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
+      if (sso && !sso.proxies.length)
+        ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
       ctx.bus.consume(
         anyLoopEvent,
         "console",
@@ -41,11 +42,22 @@ export function consoleSpec(): ServiceSpec {
         },
         { types: LOOP_EVENT_TYPES, deliverPolicy: "new" },
       );
-      ctx.bus.consume(serviceStatus, "console-services", async (data, m) => hub.publish({ id: m.streamSeq, kind: "service", name: data.name, state: data.state }), { deliverPolicy: "new" });
+      ctx.bus.consume(
+        serviceStatus,
+        "console-services",
+        async (data, m) => hub.publish({ id: m.streamSeq, kind: "service", name: data.name, state: data.state }),
+        { deliverPolicy: "new" },
+      );
       ctx.bus.consume(
         anyNotifyOutcome,
         "console-notify",
-        async (data, m) => hub.publish({ id: m.streamSeq, kind: "notify", channel: data.channel, outcome: m.subject.startsWith("mirror.notify.failed.") ? "failed" : "sent" }),
+        async (data, m) =>
+          hub.publish({
+            id: m.streamSeq,
+            kind: "notify",
+            channel: data.channel,
+            outcome: m.subject.startsWith("mirror.notify.failed.") ? "failed" : "sent",
+          }),
         { types: NOTIFY_EVENT_TYPES, deliverPolicy: "new" },
       );
       state = {
@@ -53,7 +65,13 @@ export function consoleSpec(): ServiceSpec {
         sessions,
         tokens,
         setup,
-        auth: { users, sessions, tokens, sso, cookie: { secure: cfg.publicUrl.startsWith("https:"), ttlMs: cfg.sessionTtl } },
+        auth: {
+          users,
+          sessions,
+          tokens,
+          sso,
+          cookie: { secure: cfg.publicUrl.startsWith("https:"), ttlMs: cfg.sessionTtl },
+        },
         limit: new LoginLimit(ctx.store, cfg.loginAttempts, cfg.loginWindow),
         mesh: new MeshClient(ctx.bus, now),
         hub,
@@ -76,13 +94,19 @@ export function consoleSpec(): ServiceSpec {
           live.sessions.ttl = c.sessionTtl;
           live.limit.configure(c.loginAttempts, c.loginWindow);
           live.adapter = next.model.adapter;
-          if (c.trustedHeader && !c.trustedProxies.length) ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
+          if (c.trustedHeader && !c.trustedProxies.length)
+            ctx.log.warn(
+              "console.trustedHeader is set but console.trustedProxies is empty: the header is never believed",
+            );
           return { changed, statusPages: c.statusPages.map((p) => p.slug) };
         },
       });
       if ((await users.count()) === 0) {
         const link = `${cfg.publicUrl.replace(/\/$/, "")}/setup?token=${await setup.issue()}`;
-        ctx.log.warn({ setupUrl: link }, `no console user yet: open ${link} within an hour to create the first admin (or: printf 'PASSWORD\\n' | pnpm mirror user add NAME --role admin --password-stdin)`);
+        ctx.log.warn(
+          { setupUrl: link },
+          `no console user yet: open ${link} within an hour to create the first admin (or: printf 'PASSWORD\\n' | pnpm mirror user add NAME --role admin --password-stdin)`,
+        );
       }
       ctx.log.info({ url: cfg.publicUrl }, "console ready");
       const s = state;

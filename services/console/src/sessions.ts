@@ -28,8 +28,17 @@ export class SessionStore {
   /** A new session; returns the cookie value (the only copy of the id). */
   async create(user: string): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString("base64url");
-    const session: Session = { user, csrf: randomBytes(24).toString("base64url"), createdAt: new Date(this.now()).toISOString() };
-    await this.redis.multi().set(key(id), JSON.stringify(session), "PX", this.ttlMs).sadd(userKey(user), key(id)).pexpire(userKey(user), this.ttlMs).exec();
+    const session: Session = {
+      user,
+      csrf: randomBytes(24).toString("base64url"),
+      createdAt: new Date(this.now()).toISOString(),
+    };
+    await this.redis
+      .multi()
+      .set(key(id), JSON.stringify(session), "PX", this.ttlMs)
+      .sadd(userKey(user), key(id))
+      .pexpire(userKey(user), this.ttlMs)
+      .exec();
     return { id, session };
   }
 

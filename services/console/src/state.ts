@@ -44,7 +44,12 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
  * a login redirect without a session, 403 for a state change without the session's CSRF token
  * (header `x-csrf-token` or form field `_csrf`), 403 for a viewer trying to act.
  */
-export async function guard(req: FastifyRequest, reply: FastifyReply, state: StateRef, opts: { act?: boolean } = {}): Promise<{ s: ConsoleState; p: Principal } | undefined> {
+export async function guard(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  state: StateRef,
+  opts: { act?: boolean } = {},
+): Promise<{ s: ConsoleState; p: Principal } | undefined> {
   const s = state();
   if (!s) {
     replyError(reply, "MIRROR_ERR_STARTING", "the console is starting");
@@ -71,7 +76,10 @@ export async function guard(req: FastifyRequest, reply: FastifyReply, state: Sta
 
 /** Security headers on every answer: no framing, no sniffing, scripts and styles only from here. */
 export function securityHeaders(reply: FastifyReply): void {
-  reply.header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  reply.header(
+    "content-security-policy",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  );
   reply.header("x-content-type-options", "nosniff");
   reply.header("x-frame-options", "DENY");
   reply.header("referrer-policy", "same-origin");

@@ -27,12 +27,15 @@ export function publicStatus(page: StatusPage, checks: CheckStatusSummary[]): Pu
       status: c.maintenance ? "maintenance" : (c.state ?? "unknown"),
       uptime: { "24h": c.uptime["24h"], "7d": c.uptime["7d"], "30d": c.uptime["30d"], "90d": c.uptime["90d"] },
       days: c.days.map(({ date, uptime, maintenance }) => ({ date, uptime, maintenance })),
-      incidents: page.showIncidents ? c.incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs })) : [],
+      incidents: page.showIncidents
+        ? c.incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs }))
+        : [],
     })),
   };
 }
 
-const band = (u: number | null) => (u === null ? "none" : u >= 0.999 ? "100" : u >= 0.99 ? "99" : u >= 0.95 ? "95" : u >= 0.9 ? "90" : "0");
+const band = (u: number | null) =>
+  u === null ? "none" : u >= 0.999 ? "100" : u >= 0.99 ? "99" : u >= 0.95 ? "95" : u >= 0.9 ? "90" : "0";
 const pct = (u: number | null) => (u === null ? "no data" : formatPercent(u));
 
 export function formatSpan(ms: number): string {
@@ -47,12 +50,14 @@ export function formatSpan(ms: number): string {
 const when = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
 
 function bars(c: PublicStatus["checks"][number]): Html {
-  return html`<div class="bars" role="list" aria-label="${c.name}: uptime per day, last ${c.days.length} days">${c.days.map((d, i) => {
-    const label = `${d.date}${i === c.days.length - 1 ? " (today)" : ""}: ${pct(d.uptime)}${d.maintenance ? " (maintenance)" : ""}`;
-    // A day with maintenance and nothing else wrong is drawn as maintenance; a real outage keeps its colour.
-    const cls = d.maintenance && (d.uptime === null || d.uptime >= 0.999) ? "maint" : band(d.uptime);
-    return html`<span class="bar b-${cls}${d.maintenance ? " m" : ""}" role="listitem" tabindex="0" title="${label}" aria-label="${label}" data-tip="${label}"></span>`;
-  })}</div>`;
+  return html`<div class="bars" role="list" aria-label="${c.name}: uptime per day, last ${c.days.length} days">${c.days.map(
+    (d, i) => {
+      const label = `${d.date}${i === c.days.length - 1 ? " (today)" : ""}: ${pct(d.uptime)}${d.maintenance ? " (maintenance)" : ""}`;
+      // A day with maintenance and nothing else wrong is drawn as maintenance; a real outage keeps its colour.
+      const cls = d.maintenance && (d.uptime === null || d.uptime >= 0.999) ? "maint" : band(d.uptime);
+      return html`<span class="bar b-${cls}${d.maintenance ? " m" : ""}" role="listitem" tabindex="0" title="${label}" aria-label="${label}" data-tip="${label}"></span>`;
+    },
+  )}</div>`;
 }
 
 function check(c: PublicStatus["checks"][number], showIncidents: boolean): Html {

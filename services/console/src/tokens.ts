@@ -24,7 +24,8 @@ export class TokenStore {
   ) {}
 
   async create(user: string, name: string): Promise<{ token: string; info: ConsoleToken }> {
-    if ((await this.list(user)).some((t) => t.name === name)) throw new ConsoleError("MIRROR_ERR_TOKEN_EXISTS", `${user} already has a token named ${name}`);
+    if ((await this.list(user)).some((t) => t.name === name))
+      throw new ConsoleError("MIRROR_ERR_TOKEN_EXISTS", `${user} already has a token named ${name}`);
     const token = `${PREFIX}${randomBytes(32).toString("base64url")}`;
     const info: ConsoleToken = { user, name, createdAt: new Date(this.now()).toISOString() };
     await this.redis.multi().set(key(token), JSON.stringify(info)).hset(userKey(user), name, digest(token)).exec();
@@ -34,7 +35,10 @@ export class TokenStore {
   async list(user: string): Promise<ConsoleToken[]> {
     const byName = await this.redis.hgetall(userKey(user));
     const infos = await Promise.all(Object.values(byName).map((d) => this.redis.get(KEYS.token(d))));
-    return infos.filter((t): t is string => !!t).map((t) => JSON.parse(t) as ConsoleToken).sort((a, b) => a.name.localeCompare(b.name));
+    return infos
+      .filter((t): t is string => !!t)
+      .map((t) => JSON.parse(t) as ConsoleToken)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async revoke(user: string, name: string): Promise<ConsoleToken> {

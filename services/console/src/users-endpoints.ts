@@ -1,5 +1,13 @@
 import { type EndpointHandler, endpoint } from "@mirror/bus";
-import { consoleTokensCreate, consoleTokensList, consoleTokensRevoke, consoleUsersAdd, consoleUsersList, consoleUsersPasswd, consoleUsersRemove } from "@mirror/contracts";
+import {
+  consoleTokensCreate,
+  consoleTokensList,
+  consoleTokensRevoke,
+  consoleUsersAdd,
+  consoleUsersList,
+  consoleUsersPasswd,
+  consoleUsersRemove,
+} from "@mirror/contracts";
 import { ConsoleError } from "./errors.js";
 import type { Logger } from "pino";
 import type { SessionStore } from "./sessions.js";
@@ -10,7 +18,12 @@ import type { UserStore } from "./users.js";
  * `mirror.console.users.*` and `mirror.console.tokens.*`: the CLI's `mirror user ...` and `mirror
  * token ...`. A removed user loses their sessions and tokens; a new password ends the sessions.
  */
-export function userEndpoints(users: UserStore, sessions: SessionStore, tokens: TokenStore, log: Logger): EndpointHandler[] {
+export function userEndpoints(
+  users: UserStore,
+  sessions: SessionStore,
+  tokens: TokenStore,
+  log: Logger,
+): EndpointHandler[] {
   return [
     endpoint(consoleUsersAdd, async (req) => {
       const user = await users.add(req.name, req.role, req.password);

@@ -25,7 +25,11 @@ export class UserStore {
     const stored: StoredUser = { role, hash: await hashPassword(password), createdAt };
     // NX: two adds of one name never overwrite each other's password.
     const ok = await this.redis.set(key(name), JSON.stringify({ ...stored, name }), "NX");
-    if (ok !== "OK") throw new ConsoleError("MIRROR_ERR_USER_EXISTS", `user ${name} exists (change the password with: mirror user passwd ${name})`);
+    if (ok !== "OK")
+      throw new ConsoleError(
+        "MIRROR_ERR_USER_EXISTS",
+        `user ${name} exists (change the password with: mirror user passwd ${name})`,
+      );
     await this.redis.sadd(INDEX, name.toLowerCase());
     return { name, role, createdAt };
   }
@@ -40,7 +44,9 @@ export class UserStore {
   async list(): Promise<ConsoleUser[]> {
     const names = (await this.redis.smembers(INDEX)).sort();
     const users = await Promise.all(names.map((n) => this.get(n)));
-    return users.filter((u): u is ConsoleUser & { hash: string } => !!u).map(({ name, role, createdAt }) => ({ name, role, createdAt }));
+    return users
+      .filter((u): u is ConsoleUser & { hash: string } => !!u)
+      .map(({ name, role, createdAt }) => ({ name, role, createdAt }));
   }
 
   async count(): Promise<number> {
@@ -50,7 +56,11 @@ export class UserStore {
   async passwd(name: string, password: string): Promise<ConsoleUser> {
     const u = await this.get(name);
     if (!u) throw new ConsoleError("MIRROR_ERR_NO_USER", `no user ${name}`);
-    await this.redis.set(key(name), JSON.stringify({ name: u.name, role: u.role, createdAt: u.createdAt, hash: await hashPassword(password) }), "XX");
+    await this.redis.set(
+      key(name),
+      JSON.stringify({ name: u.name, role: u.role, createdAt: u.createdAt, hash: await hashPassword(password) }),
+      "XX",
+    );
     return { name: u.name, role: u.role, createdAt: u.createdAt };
   }
 

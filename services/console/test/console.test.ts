@@ -28,10 +28,16 @@ type Alert = { labels: Record<string, string>; generatorURL: string };
 const alertsOf = (json: unknown) => ((json as { alerts?: Alert[] } | undefined)?.alerts ?? []) as Alert[];
 
 async function loopFor(repo: string): Promise<Loop> {
-  return waitFor(`a loop for ${repo}`, async () => {
-    const res = await fetch(`http://127.0.0.1:${m.loopsPort}/loops`);
-    return ((await res.json()) as { loops: Loop[] }).loops.find((l) => l.entity.repo === repo && l.status !== "closed");
-  }, { timeout: 60_000, interval: 250 });
+  return waitFor(
+    `a loop for ${repo}`,
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${m.loopsPort}/loops`);
+      return ((await res.json()) as { loops: Loop[] }).loops.find(
+        (l) => l.entity.repo === repo && l.status !== "closed",
+      );
+    },
+    { timeout: 60_000, interval: 250 },
+  );
 }
 
 test("first run: the console prints a one-time setup link that creates the first admin", async () => {
@@ -42,12 +48,24 @@ test("first run: the console prints a one-time setup link that creates the first
   assert.equal((await fetch(link)).status, 200);
   const token = link.searchParams.get("token") as string;
   const form = (u: string, p: string) => new URLSearchParams({ token, username: u, password: p }).toString();
-  const short = await fetch(`${m.url}/setup`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form("root", "short") });
+  const short = await fetch(`${m.url}/setup`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: form("root", "short"),
+  });
   assert.equal(short.status, 400);
-  const made = await fetch(`${m.url}/setup`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form("root", "root-password") });
+  const made = await fetch(`${m.url}/setup`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: form("root", "root-password"),
+  });
   assert.equal(made.status, 303);
   const cookie = (made.headers.get("set-cookie") ?? "").split(";")[0] as string;
-  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie } })).json()) as { user: string; role: string };
+  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie } })).json()) as {
+    user: string;
+    role: string;
+  };
   assert.deepEqual([session.user, session.role], ["root", "admin"]);
   assert.equal((await fetch(link)).status, 410, "used up once a user exists");
 });
@@ -74,17 +92,30 @@ test("admins manage users in the console too; operators may not", async () => {
   const root = await login(m.url, "root", "root-password");
   const alice = await login(m.url, "alice", "alice-pw");
   const post = (who: { cookie: string; csrf: string }, path: string, body: unknown) =>
-    fetch(`${m.url}${path}`, { method: "POST", headers: { cookie: who.cookie, "x-csrf-token": who.csrf, "content-type": "application/json" }, body: JSON.stringify(body) });
-  assert.equal((await post(root, "/api/users", { name: "carol", role: "viewer", password: "carol-password" })).status, 200);
+    fetch(`${m.url}${path}`, {
+      method: "POST",
+      headers: { cookie: who.cookie, "x-csrf-token": who.csrf, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  assert.equal(
+    (await post(root, "/api/users", { name: "carol", role: "viewer", password: "carol-password" })).status,
+    200,
+  );
   assert.equal((await post(root, "/api/users", { name: "dave", role: "viewer", password: "short" })).status, 400);
   assert.equal((await post(alice, "/api/users", { name: "eve", role: "admin", password: "eve-password" })).status, 403);
   assert.equal((await fetch(`${m.url}/api/users`, { headers: { cookie: alice.cookie } })).status, 403);
-  const users = (await (await fetch(`${m.url}/api/users`, { headers: { cookie: root.cookie } })).json()) as { users: { name: string }[] };
+  const users = (await (await fetch(`${m.url}/api/users`, { headers: { cookie: root.cookie } })).json()) as {
+    users: { name: string }[];
+  };
   assert.deepEqual(users.users.map((u) => u.name).sort(), ["alice", "bob", "carol", "root"]);
   assert.ok(!JSON.stringify(users).includes("scrypt"), "no hash in the answer");
   const carol = await login(m.url, "carol", "carol-password");
   assert.equal((await post(root, "/api/users/carol/remove", {})).status, 200);
-  assert.equal((await fetch(`${m.url}/api/session`, { headers: { cookie: carol.cookie } })).status, 401, "a removed user's session ends");
+  assert.equal(
+    (await fetch(`${m.url}/api/session`, { headers: { cookie: carol.cookie } })).status,
+    401,
+    "a removed user's session ends",
+  );
   assert.equal((await post(root, "/api/users/root/remove", {})).status, 400, "not yourself");
 });
 
@@ -93,26 +124,52 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   const page = await fetch(`${m.url}/loops?status=open`, { redirect: "manual" });
   assert.equal(page.status, 303);
   assert.equal(page.headers.get("location"), `/login?next=${encodeURIComponent("/loops?status=open")}`);
-  const wrong = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "nope" }) });
-  const unknown = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "nobody", password: "nope" }) });
+  const wrong = await fetch(`${m.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "alice", password: "nope" }),
+  });
+  const unknown = await fetch(`${m.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "nobody", password: "nope" }),
+  });
   assert.equal(wrong.status, 401);
   assert.equal(unknown.status, 401);
-  assert.deepEqual(await wrong.json(), await unknown.json(), "the same answer for an unknown user and a wrong password");
+  assert.deepEqual(
+    await wrong.json(),
+    await unknown.json(),
+    "the same answer for an unknown user and a wrong password",
+  );
 
   const alice = await login(m.url, "alice", "alice-pw");
-  const res = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "alice-pw" }) });
+  const res = await fetch(`${m.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "alice", password: "alice-pw" }),
+  });
   const setCookie = res.headers.get("set-cookie") ?? "";
   assert.match(setCookie, /HttpOnly/);
   assert.match(setCookie, /SameSite=Lax/);
   assert.doesNotMatch(setCookie, /Secure/, "not Secure on an http publicUrl");
-  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie: alice.cookie } })).json()) as Record<string, unknown>;
+  const session = (await (await fetch(`${m.url}/api/session`, { headers: { cookie: alice.cookie } })).json()) as Record<
+    string,
+    unknown
+  >;
   assert.deepEqual(session, { user: "alice", role: "operator", csrfToken: alice.csrf });
 
   const loop = await loopFor(m.dirty);
-  const noCsrf = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "content-type": "application/json" }, body: JSON.stringify({ for: "1h" }) });
+  const noCsrf = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, "content-type": "application/json" },
+    body: JSON.stringify({ for: "1h" }),
+  });
   assert.equal(noCsrf.status, 403);
   const bob = await login(m.url, "bob", "bob-pw");
-  const viewer = await fetch(`${m.url}/api/loops/${loop.id}/ack`, { method: "POST", headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf } });
+  const viewer = await fetch(`${m.url}/api/loops/${loop.id}/ack`, {
+    method: "POST",
+    headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf },
+  });
   assert.equal(viewer.status, 403);
   const unknownLoop = await fetch(`${m.url}/api/loops/nope`, { headers: { cookie: alice.cookie } });
   assert.equal(unknownLoop.status, 404);
@@ -123,28 +180,59 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   assert.equal(nowhere.status, 404);
   assert.match(nowhere.headers.get("content-type") ?? "", /text\/html/);
   assert.match(await nowhere.text(), /Nothing at \/no\/such\/page/);
-  const malformed = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: "{" });
+  const malformed = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" },
+    body: "{",
+  });
   assert.equal(malformed.status, 400);
-  const badSnooze = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "soon" }) });
+  const badSnooze = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" },
+    body: JSON.stringify({ for: "soon" }),
+  });
   assert.equal(badSnooze.status, 400);
-  const big = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" }, body: JSON.stringify({ for: "x".repeat(20_000) }) });
+  const big = await fetch(`${m.url}/api/loops/${loop.id}/snooze`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf, "content-type": "application/json" },
+    body: JSON.stringify({ for: "x".repeat(20_000) }),
+  });
   assert.equal(big.status, 413);
-  const list = (await (await fetch(`${m.url}/api/loops?status=open`, { headers: { cookie: alice.cookie } })).json()) as { loops: Loop[] };
+  const list = (await (
+    await fetch(`${m.url}/api/loops?status=open`, { headers: { cookie: alice.cookie } })
+  ).json()) as { loops: Loop[] };
   assert.ok(list.loops.some((l) => l.id === loop.id));
 
   // Server-Sent Events: a reconnect with Last-Event-ID gets the loop events after it.
   assert.equal((await fetch(`${m.url}/api/events`)).status, 401);
   const sse = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
   assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
-  const frames = await readStreamUntil(sse, new RegExp(`id: \\d+\nevent: loop\ndata: \\{[^\n]*"loopId":"${loop.id}"`), 20_000);
+  const frames = await readStreamUntil(
+    sse,
+    new RegExp(`id: \\d+\nevent: loop\ndata: \\{[^\n]*"loopId":"${loop.id}"`),
+    20_000,
+  );
   const lastId = Math.max(...[...frames.matchAll(/^id: (\d+)$/gm)].map((x) => Number(x[1])));
-  const resumed = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": String(lastId) } });
+  const resumed = await fetch(`${m.url}/api/events`, {
+    headers: { cookie: alice.cookie, "last-event-id": String(lastId) },
+  });
   const after = await readStreamUntil(resumed, /retry: \d+\n\n/, 5_000);
-  assert.ok(!/^id: (\d+)$/m.test(after) || [...after.matchAll(/^id: (\d+)$/gm)].every((x) => Number(x[1]) > lastId), "nothing at or before Last-Event-ID again");
+  assert.ok(
+    !/^id: (\d+)$/m.test(after) || [...after.matchAll(/^id: (\d+)$/gm)].every((x) => Number(x[1]) > lastId),
+    "nothing at or before Last-Event-ID again",
+  );
 
-  const logout = await fetch(`${m.url}/logout`, { method: "POST", redirect: "manual", headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf } });
+  const logout = await fetch(`${m.url}/logout`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: bob.cookie, "x-csrf-token": bob.csrf },
+  });
   assert.equal(logout.status, 303);
-  assert.equal((await fetch(`${m.url}/api/session`, { headers: { cookie: bob.cookie } })).status, 401, "the session is gone server-side");
+  assert.equal(
+    (await fetch(`${m.url}/api/session`, { headers: { cookie: bob.cookie } })).status,
+    401,
+    "the session is gone server-side",
+  );
 });
 
 /** .ci/run installs chromium: without it the browser tests fail, they do not pass by skipping. */
@@ -157,14 +245,27 @@ async function browser(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(tempDir("mirror-chromium-"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 390, height: 844 },
   });
 }
 
 test("browser: the webhook's link opens the loop after login; a new dirty repo appears live; Acknowledge records user:alice", async () => {
   const loop = await loopFor(m.dirty);
-  const sent = await m.hook.waitFor("the webhook for the dirty repo", (r) => alertsOf(r.json).some((a) => a.labels.loop_id === loop.id), 60_000);
+  const sent = await m.hook.waitFor(
+    "the webhook for the dirty repo",
+    (r) => alertsOf(r.json).some((a) => a.labels.loop_id === loop.id),
+    60_000,
+  );
   const link = alertsOf(sent.json).find((a) => a.labels.loop_id === loop.id)?.generatorURL as string;
   assert.equal(link, `${m.url}/loops/${loop.id}`);
   const ctx = await browser();
@@ -203,7 +304,10 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
     await page.keyboard.press("Enter");
     await page.waitForSelector("#loop-status:has-text('acknowledged')");
     assert.match((await page.textContent("#history")) ?? "", /user:alice/);
-    assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, "the loop page fits a 390 px phone");
+    assert.ok(
+      Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390,
+      "the loop page fits a 390 px phone",
+    );
     const owner = (await (await fetch(`http://127.0.0.1:${m.loopsPort}/loops/${fresh.id}`)).json()) as { loop: Loop };
     assert.equal(owner.loop.status, "acknowledged");
     assert.equal(owner.loop.history.at(-1)?.by, "user:alice");
@@ -214,9 +318,13 @@ test("browser: the webhook's link opens the loop after login; a new dirty repo a
     assert.match((await page.textContent("main")) ?? "", /last scan \d+[smhd] ago; last check \d+[smhd] ago/);
     for (const path of ["/repos", "/", "/loops", "/notifications", "/services", "/ask"]) {
       await page.goto(`${m.url}${path}`);
-      if (["/repos", "/", "/loops"].includes(path)) assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
+      if (["/repos", "/", "/loops"].includes(path))
+        assert.ok(((await page.textContent("main")) ?? "").includes(HTML_NAME), `${path} shows the name as text`);
       assert.equal(await page.locator("img").count(), 0, `${path} has no img element`);
-      assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, `${path} fits a 390 px phone`);
+      assert.ok(
+        Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390,
+        `${path} fits a 390 px phone`,
+      );
     }
     assert.deepEqual(dialogs, []);
   } finally {
@@ -251,29 +359,58 @@ test("repos, silences and ask through the API, acting as user:alice; viewers may
   const bob = await login(m.url, "bob", "bob-pw");
   const as = (who: { cookie: string; csrf: string }, body?: unknown) => ({
     method: body === undefined ? "GET" : "POST",
-    headers: { cookie: who.cookie, "x-csrf-token": who.csrf, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      cookie: who.cookie,
+      "x-csrf-token": who.csrf,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const repos = await waitFor("a finished scan listing every repo", async () => {
-    const r = (await (await fetch(`${m.url}/api/repos`, as(alice))).json()) as { repos: { path: string; signals: unknown[] }[]; lastScanAt: string | null };
-    return r.lastScanAt && r.repos.length >= 3 ? r.repos : undefined;
-  }, { timeout: 30_000 });
+  const repos = await waitFor(
+    "a finished scan listing every repo",
+    async () => {
+      const r = (await (await fetch(`${m.url}/api/repos`, as(alice))).json()) as {
+        repos: { path: string; signals: unknown[] }[];
+        lastScanAt: string | null;
+      };
+      return r.lastScanAt && r.repos.length >= 3 ? r.repos : undefined;
+    },
+    { timeout: 30_000 },
+  );
   assert.ok(repos.some((r) => r.path.endsWith(HTML_NAME)));
-  assert.ok(repos.some((r) => r.path === m.dirty && r.signals.length > 0), "the dirty repo with its signal");
+  assert.ok(
+    repos.some((r) => r.path === m.dirty && r.signals.length > 0),
+    "the dirty repo with its signal",
+  );
 
-  const web = await waitFor("the web check with its latency", async () => {
-    const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as { checks: { name: string; state: string; latencyMs?: number | null; checkedAt?: string }[] };
-    return r.checks.find((c) => c.name === "web" && c.state === "up" && typeof c.latencyMs === "number");
-  }, { timeout: 30_000 });
+  const web = await waitFor(
+    "the web check with its latency",
+    async () => {
+      const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as {
+        checks: { name: string; state: string; latencyMs?: number | null; checkedAt?: string }[];
+      };
+      return r.checks.find((c) => c.name === "web" && c.state === "up" && typeof c.latencyMs === "number");
+    },
+    { timeout: 30_000 },
+  );
   assert.ok(web.checkedAt, "when it was last checked");
-  const uptime = await waitFor("the web check's uptime from the history service", async () => {
-    const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as { checks: { name: string; uptime: Record<string, number | null> | null }[] };
-    const u = r.checks.find((c) => c.name === "web")?.uptime;
-    return typeof u?.["24h"] === "number" ? u : undefined;
-  }, { timeout: 30_000 });
+  const uptime = await waitFor(
+    "the web check's uptime from the history service",
+    async () => {
+      const r = (await (await fetch(`${m.url}/api/services`, as(bob))).json()) as {
+        checks: { name: string; uptime: Record<string, number | null> | null }[];
+      };
+      const u = r.checks.find((c) => c.name === "web")?.uptime;
+      return typeof u?.["24h"] === "number" ? u : undefined;
+    },
+    { timeout: 30_000 },
+  );
   assert.ok((uptime["24h"] as number) > 0);
 
-  const made = await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["alertname=repo.stash"], for: "1h", comment: "testing" }));
+  const made = await fetch(
+    `${m.url}/api/silences`,
+    as(alice, { matchers: ["alertname=repo.stash"], for: "1h", comment: "testing" }),
+  );
   assert.equal(made.status, 200, await made.clone().text());
   const { silence } = (await made.json()) as { silence: { id: string; createdBy: string } };
   assert.equal(silence.createdBy, "user:alice");
@@ -281,7 +418,10 @@ test("repos, silences and ask through the API, acting as user:alice; viewers may
   assert.ok(listed.silences.some((s) => s.id === silence.id));
   assert.equal((await fetch(`${m.url}/api/silences/${silence.id}/expire`, as(bob, {}))).status, 403);
   assert.equal((await fetch(`${m.url}/api/silences/${silence.id}/expire`, as(alice, {}))).status, 200);
-  assert.equal((await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["not a matcher"], for: "1h" }))).status, 400);
+  assert.equal(
+    (await fetch(`${m.url}/api/silences`, as(alice, { matchers: ["not a matcher"], for: "1h" }))).status,
+    400,
+  );
 
   const ask = await fetch(`${m.url}/api/ask`, as(alice, { question: "what is broken?" }));
   assert.equal(ask.status, 200, await ask.clone().text());
@@ -301,7 +441,11 @@ test("API tokens: made by the CLI, shown once, act as their user on /api/ withou
   assert.equal(session.user, "alice");
   const rescan = await fetch(`${m.url}/api/repos/rescan`, { method: "POST", headers: bearer });
   assert.equal(rescan.status, 200, "no CSRF token needed with a bearer token");
-  assert.equal((await fetch(`${m.url}/loops`, { headers: bearer, redirect: "manual" })).status, 303, "pages need a session");
+  assert.equal(
+    (await fetch(`${m.url}/loops`, { headers: bearer, redirect: "manual" })).status,
+    303,
+    "pages need a session",
+  );
   const list = await m.mirror(["token", "list", "--user", "alice"]);
   assert.match(list.stdout, /^script {2}alice/m);
   assert.doesNotMatch(list.stdout, new RegExp(token));
@@ -340,35 +484,76 @@ test("browser: the Services page shows a check going bad without a reload", asyn
   }
 });
 
-type LoggedChannel = { channel: string; deliveries: { outcome: string; attempts: number; error: string | null; alerts: { loopId: string }[] }[] };
+type LoggedChannel = {
+  channel: string;
+  deliveries: { outcome: string; attempts: number; error: string | null; alerts: { loopId: string }[] }[];
+};
 
 test("browser: Notifications shows each channel's deliveries with the error; an operator adds and ends a maintenance window; a viewer sees no buttons", async () => {
   const loop = await loopFor(m.dirty);
   const alice = await login(m.url, "alice", "alice-pw");
   const bob = await login(m.url, "bob", "bob-pw");
   const as = (who: { cookie: string; csrf?: string }, path: string, body?: unknown) =>
-    fetch(`${m.url}${path}`, body === undefined ? { headers: { cookie: who.cookie } } : { method: "POST", headers: { cookie: who.cookie, ...(who.csrf ? { "x-csrf-token": who.csrf } : {}), "content-type": "application/json" }, body: JSON.stringify(body) });
-  const log = await waitFor("the dirty repo's delivery sent to hook and failed to down in /api/notifications", async () => {
-    const r = (await (await as(bob, "/api/notifications")).json()) as { channels: LoggedChannel[] };
-    const of = (name: string) => r.channels.find((c) => c.channel === name)?.deliveries ?? [];
-    const about = (d: LoggedChannel["deliveries"][number]) => d.alerts.some((a) => a.loopId === loop.id);
-    return of("hook").some((d) => d.outcome === "sent" && about(d)) && of("down").some((d) => d.outcome === "failed" && about(d)) ? r : undefined;
-  }, { timeout: 60_000 });
+    fetch(
+      `${m.url}${path}`,
+      body === undefined
+        ? { headers: { cookie: who.cookie } }
+        : {
+            method: "POST",
+            headers: {
+              cookie: who.cookie,
+              ...(who.csrf ? { "x-csrf-token": who.csrf } : {}),
+              "content-type": "application/json",
+            },
+            body: JSON.stringify(body),
+          },
+    );
+  const log = await waitFor(
+    "the dirty repo's delivery sent to hook and failed to down in /api/notifications",
+    async () => {
+      const r = (await (await as(bob, "/api/notifications")).json()) as { channels: LoggedChannel[] };
+      const of = (name: string) => r.channels.find((c) => c.channel === name)?.deliveries ?? [];
+      const about = (d: LoggedChannel["deliveries"][number]) => d.alerts.some((a) => a.loopId === loop.id);
+      return of("hook").some((d) => d.outcome === "sent" && about(d)) &&
+        of("down").some((d) => d.outcome === "failed" && about(d))
+        ? r
+        : undefined;
+    },
+    { timeout: 60_000 },
+  );
   const down = log.channels.find((c) => c.channel === "down")?.deliveries ?? [];
-  assert.ok(down.some((d) => d.outcome === "retried" && d.attempts === 1 && /ECONNREFUSED/.test(d.error ?? "")), "the first attempt was retried");
-  assert.ok(down.some((d) => d.outcome === "failed" && d.attempts === 2 && /ECONNREFUSED/.test(d.error ?? "")), "the second was given up");
+  assert.ok(
+    down.some((d) => d.outcome === "retried" && d.attempts === 1 && /ECONNREFUSED/.test(d.error ?? "")),
+    "the first attempt was retried",
+  );
+  assert.ok(
+    down.some((d) => d.outcome === "failed" && d.attempts === 2 && /ECONNREFUSED/.test(d.error ?? "")),
+    "the second was given up",
+  );
   assert.ok(!JSON.stringify(log).includes(`${m.closedPort}/hook`), "no channel URL in the log");
 
   // The API: viewers read only, a missing CSRF token or a bad window is refused, an unknown one is 404.
   assert.equal((await as(bob, "/api/maintenance", { name: "nope", check: ["web"], for: "1h" })).status, 403);
-  assert.equal((await as({ cookie: alice.cookie }, "/api/maintenance", { name: "nope", check: ["web"], for: "1h" })).status, 403, "no CSRF token");
+  assert.equal(
+    (await as({ cookie: alice.cookie }, "/api/maintenance", { name: "nope", check: ["web"], for: "1h" })).status,
+    403,
+    "no CSRF token",
+  );
   assert.equal((await as(alice, "/api/maintenance", { name: "nope", for: "1h" })).status, 400, "no matcher");
-  assert.equal((await as(alice, "/api/maintenance", { name: "nope", check: ["web"], for: "soon" })).status, 400, "no duration");
+  assert.equal(
+    (await as(alice, "/api/maintenance", { name: "nope", check: ["web"], for: "soon" })).status,
+    400,
+    "no duration",
+  );
   assert.equal((await as(alice, "/api/maintenance/never-made/end", {})).status, 404);
   const nightly = await as(alice, "/api/maintenance", { name: "nightly", match: { kind: ["repo.stash"] }, for: "1h" });
   assert.equal(nightly.status, 200, await nightly.clone().text());
   assert.equal(((await nightly.json()) as { window: { createdBy: string } }).window.createdBy, "user:alice");
-  assert.equal((await as(alice, "/api/maintenance", { name: "nightly", kind: ["repo.stash"], for: "1h" })).status, 409, "the name is taken");
+  assert.equal(
+    (await as(alice, "/api/maintenance", { name: "nightly", kind: ["repo.stash"], for: "1h" })).status,
+    409,
+    "the name is taken",
+  );
   assert.equal((await as(bob, "/api/maintenance/nightly/end", {})).status, 403);
 
   const ctx = await browser();
@@ -390,8 +575,14 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     assert.equal((await as(alice, `/api/loops/${loop.id}/close`, {})).status, 200);
     await readStreamUntil(stream, /event: notify\ndata: \{[^\n]*"channel":"hook","outcome":"sent"/, 30_000);
     await resolved.first().waitFor({ timeout: 30_000 });
-    assert.match((await page.locator("#deliveries-down tr.outcome-failed").first().textContent()) ?? "", /ECONNREFUSED/);
-    assert.match((await page.locator("#deliveries-down tr.outcome-retried").first().textContent()) ?? "", /ECONNREFUSED/);
+    assert.match(
+      (await page.locator("#deliveries-down tr.outcome-failed").first().textContent()) ?? "",
+      /ECONNREFUSED/,
+    );
+    assert.match(
+      (await page.locator("#deliveries-down tr.outcome-retried").first().textContent()) ?? "",
+      /ECONNREFUSED/,
+    );
     assert.match((await page.locator("#deliveries-down-title").textContent()) ?? "", /failed [1-9]/);
 
     await page.fill("#maintenance-form input[name=name]", "backup");
@@ -403,9 +594,17 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     assert.match((await row.textContent()) ?? "", /check=web/);
     assert.match((await row.locator(".window-active").textContent()) ?? "", /^on until /);
     assert.match((await row.textContent()) ?? "", /user:alice/);
-    assert.ok(Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390, "the page fits a 390 px phone");
-    const owner = (await (await as(bob, "/api/maintenance")).json()) as { windows: { name: string; active: boolean }[] };
-    assert.ok(owner.windows.some((w) => w.name === "backup" && w.active), "the loop-detector has it, on");
+    assert.ok(
+      Number(await page.evaluate("document.documentElement.scrollWidth")) <= 390,
+      "the page fits a 390 px phone",
+    );
+    const owner = (await (await as(bob, "/api/maintenance")).json()) as {
+      windows: { name: string; active: boolean }[];
+    };
+    assert.ok(
+      owner.windows.some((w) => w.name === "backup" && w.active),
+      "the loop-detector has it, on",
+    );
 
     await row.locator("button", { hasText: "End" }).click();
     await page.waitForSelector("#notice:has-text('backup ended')");
@@ -440,13 +639,21 @@ test("ten wrong passwords in a row get a 429 with Retry-After, also for the righ
   const statuses: number[] = [];
   let retryAfter: string | null = null;
   for (let i = 0; i < 10; i++) {
-    const res = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "username=alice&password=wrong" });
+    const res = await fetch(`${m.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "username=alice&password=wrong",
+    });
     statuses.push(res.status);
     retryAfter ??= res.headers.get("retry-after");
   }
   assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
   assert.equal(statuses.at(-1), 429);
   assert.ok(Number(retryAfter) > 0, `Retry-After: ${retryAfter}`);
-  const right = await fetch(`${m.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "alice-pw" }) });
+  const right = await fetch(`${m.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "alice", password: "alice-pw" }),
+  });
   assert.equal(right.status, 429);
 });

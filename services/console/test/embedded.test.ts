@@ -24,7 +24,9 @@ function port(): Promise<number> {
   });
 }
 
-test("embedded servers, identity on: user add, login, acknowledge through the console as user:<name>", { timeout: 300_000 }, async () => {
+test("embedded servers, identity on: user add, login, acknowledge through the console as user:<name>", {
+  timeout: 300_000,
+}, async () => {
   const [natsPort, redisPort, consolePort] = [await port(), await port(), await port()];
   const root = tempDir("mirror-console-embedded-");
   writeFileSync(join(makeRepo(join(root, "wip")), "notes.txt"), "unfinished\n");
@@ -40,28 +42,54 @@ console: { port: ${consolePort}, publicUrl: "${url}" }
   const mesh = startMesh(yaml, { names, env });
   try {
     for (const name of names) await mesh.waitForLine(new RegExp(`^${name}\\s.*"msg":"service started"`), 180_000);
-    assert.ok(mesh.output.some((l) => l.startsWith("mirror: made the mesh's identities")), "pnpm start made the identities");
-    assert.ok(mesh.output.some((l) => /^console\s.*"verifies":true.*"msg":"bus connected"/.test(l)), "the console connected with its own key");
+    assert.ok(
+      mesh.output.some((l) => l.startsWith("mirror: made the mesh's identities")),
+      "pnpm start made the identities",
+    );
+    assert.ok(
+      mesh.output.some((l) => /^console\s.*"verifies":true.*"msg":"bus connected"/.test(l)),
+      "the console connected with its own key",
+    );
     const added = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = execFile("pnpm", ["mirror", "user", "add", "alice", "--role", "operator", "--password-stdin"], { cwd: REPO_ROOT, env: { ...process.env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, ...env } }, (err, _out, stderr) =>
-        resolve({ code: err ? 1 : 0, stderr }),
+      const child = execFile(
+        "pnpm",
+        ["mirror", "user", "add", "alice", "--role", "operator", "--password-stdin"],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, ...env },
+        },
+        (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr }),
       );
       child.stdin?.end("pw\n");
     });
     assert.equal(added.code, 0, added.stderr);
     const alice = await login(url, "alice", "pw");
     const get = (path: string) => fetch(`${url}${path}`, { headers: { cookie: alice.cookie } });
-    const loop = await waitFor("the dirty repo's loop, read through the console", async () => ((await (await get("/api/loops?status=open")).json()) as { loops: Loop[] }).loops[0], { timeout: 60_000, interval: 300 });
-    const acked = await fetch(`${url}/api/loops/${loop.id}/ack`, { method: "POST", headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf } });
+    const loop = await waitFor(
+      "the dirty repo's loop, read through the console",
+      async () => ((await (await get("/api/loops?status=open")).json()) as { loops: Loop[] }).loops[0],
+      { timeout: 60_000, interval: 300 },
+    );
+    const acked = await fetch(`${url}/api/loops/${loop.id}/ack`, {
+      method: "POST",
+      headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf },
+    });
     assert.equal(acked.status, 200, await acked.clone().text());
     const after = ((await (await get(`/api/loops/${loop.id}`)).json()) as { loop: Loop }).loop;
     assert.equal(after.status, "acknowledged");
     assert.equal(after.history.at(-1)?.by, "user:alice");
     const events = await fetch(`${url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
-    await readStreamUntil(events, new RegExp(`event: loop\ndata: [^\n]*"loopId":"${loop.id}","status":"acknowledged"`), 20_000);
+    await readStreamUntil(
+      events,
+      new RegExp(`event: loop\ndata: [^\n]*"loopId":"${loop.id}","status":"acknowledged"`),
+      20_000,
+    );
     const repos = (await (await get("/api/repos")).json()) as { repos: { path: string }[] };
     assert.equal(repos.repos.length, 1, "the scanner's repo list reaches the console");
-    assert.ok(!mesh.output.some((l) => /^console\s.*Permissions Violation/i.test(l)), "the console stays inside its permissions");
+    assert.ok(
+      !mesh.output.some((l) => /^console\s.*Permissions Violation/i.test(l)),
+      "the console stays inside its permissions",
+    );
     const errors = mesh.output.filter((l) => /^console\s.*"level":"(error|fatal)"/.test(l));
     assert.deepEqual(errors, [], "the console bound both its durable consumers and logged no error");
   } catch (err) {

@@ -3,7 +3,17 @@
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeRepo, type Mesh, REPO_ROOT, type Receiver, type ServerHandle, startMesh, startReceiver, tempDir } from "@mirror/testkit";
+import {
+  freePort,
+  makeRepo,
+  type Mesh,
+  REPO_ROOT,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startReceiver,
+  tempDir,
+} from "@mirror/testkit";
 
 export const HTML_NAME = "<img src=x onerror=alert(1)>";
 
@@ -48,15 +58,22 @@ console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trust
     await hook.close();
   };
   try {
-    for (const name of ["console", "loop-detector", "scanner"]) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
+    for (const name of ["console", "loop-detector", "scanner"])
+      await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${mesh.output.slice(-40).join("\n")}`);
   }
   const mirror = (args: string[], stdin?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile("pnpm", ["mirror", ...args], { cwd: REPO_ROOT, env: { ...process.env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, ...env } }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      const child = execFile(
+        "pnpm",
+        ["mirror", ...args],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, MIRROR_CONFIG: mesh.configFile, MIRROR_DATA_DIR: mesh.dataDir, ...env },
+        },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
       child.stdin?.end(stdin ?? "");
     });
@@ -64,14 +81,21 @@ console: { port: ${port}, publicUrl: "${url}", trustedHeader: Remote-User, trust
 }
 
 /** Logs in over HTTP; the session cookie and CSRF token. */
-export async function login(url: string, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
+export async function login(
+  url: string,
+  username: string,
+  password: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
   if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
   const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
   const body = (await res.json()) as { csrfToken: string };
   return { cookie, csrf: body.csrfToken };
 }
-
 
 /** Reads an event stream until `pattern` matches what arrived, or fails after `ms`. */
 export async function readStreamUntil(res: Response, pattern: RegExp, ms: number): Promise<string> {
@@ -82,7 +106,9 @@ export async function readStreamUntil(res: Response, pattern: RegExp, ms: number
   try {
     while (Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deadline - Date.now())));
+      const timeout = new Promise<undefined>(
+        (resolve) => (timer = setTimeout(() => resolve(undefined), deadline - Date.now())),
+      );
       const chunk = await Promise.race([reader.read(), timeout]);
       clearTimeout(timer);
       if (!chunk || chunk.done) break;

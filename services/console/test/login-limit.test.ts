@@ -22,7 +22,13 @@ before(async () => {
   // name, as a password sprayer would, so only the per-address count can stop it.
   const yaml = `console: { port: 0, loginAttempts: 2, loginWindow: 10m, trustedProxies: [ "127.0.0.1" ] }`;
   const config = parseConfig(yaml, { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
-  svc = await runService(consoleSpec(), { config, env: { MIRROR_DATA_DIR: tempDir("mirror-login-limit-") }, port: 0, httpToken: "test-token", logDest: sink });
+  svc = await runService(consoleSpec(), {
+    config,
+    env: { MIRROR_DATA_DIR: tempDir("mirror-login-limit-") },
+    port: 0,
+    httpToken: "test-token",
+    logDest: sink,
+  });
 });
 after(async () => {
   await svc?.stop();
@@ -33,13 +39,24 @@ let names = 0;
 /** POST /login with a wrong password for a name never used before, from `from` (the socket's local address). */
 function wrongLogin(from: string, forwardedFor?: string): Promise<{ status: number; retryAfter?: string }> {
   const body = JSON.stringify({ username: `sprayed-${++names}`, password: "wrong" });
-  const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+  };
   if (forwardedFor) headers["x-forwarded-for"] = forwardedFor;
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: svc.port, path: "/login", method: "POST", localAddress: from, headers }, (res) => {
-      res.resume();
-      res.once("end", () => resolve({ status: res.statusCode ?? 0, ...(res.headers["retry-after"] ? { retryAfter: res.headers["retry-after"] as string } : {}) }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port: svc.port, path: "/login", method: "POST", localAddress: from, headers },
+      (res) => {
+        res.resume();
+        res.once("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(res.headers["retry-after"] ? { retryAfter: res.headers["retry-after"] as string } : {}),
+          }),
+        );
+      },
+    );
     req.once("error", reject);
     req.end(body);
   });
@@ -58,7 +75,10 @@ test("via the trusted proxy: ten wrong passwords from one forwarded address get 
   // The failures were counted against the client the proxy named, not against the proxy.
   const failed = records.filter((r) => r.msg === "login failed");
   assert.equal(failed.length, 8);
-  assert.ok(failed.every((r) => r.address === "203.0.113.7"), JSON.stringify(failed.map((r) => r.address)));
+  assert.ok(
+    failed.every((r) => r.address === "203.0.113.7"),
+    JSON.stringify(failed.map((r) => r.address)),
+  );
   // Another client behind the same proxy still gets the ordinary answer.
   assert.equal((await wrongLogin("127.0.0.1", "198.51.100.9")).status, 401);
   // The limited client cannot escape by putting a made-up address in front: the proxy's entry is the right-most.
@@ -74,7 +94,8 @@ test("a forged X-Forwarded-For from a peer that is not a trusted proxy does not 
 });
 
 test("clientAddress: the peer unless it is trusted; then the right-most forwarded entry that is not a trusted proxy", () => {
-  const req = (peer: string, xff?: string | string[]) => ({ socket: { remoteAddress: peer }, headers: xff === undefined ? {} : { "x-forwarded-for": xff } }) as never;
+  const req = (peer: string, xff?: string | string[]) =>
+    ({ socket: { remoteAddress: peer }, headers: xff === undefined ? {} : { "x-forwarded-for": xff } }) as never;
   const trusted = ["10.0.0.1", "10.0.0.2"];
   assert.equal(clientAddress(req("::ffff:192.0.2.5", "203.0.113.7"), trusted), "192.0.2.5");
   assert.equal(clientAddress(req("::ffff:10.0.0.1", "203.0.113.7"), trusted), "203.0.113.7");
@@ -86,5 +107,13 @@ test("clientAddress: the peer unless it is trusted; then the right-most forwarde
   // Whatever an untrusted peer sends, the answer is that peer.
   fc.assert(fc.property(fc.string(), (xff) => clientAddress(req("192.0.2.5", xff), trusted) === "192.0.2.5"));
   // Through a trusted proxy, the answer is always an address the client cannot choose freely: the last one appended.
-  fc.assert(fc.property(fc.array(fc.ipV4()), fc.ipV4(), (forged, real) => clientAddress(req("10.0.0.1", [...forged, real].join(", ")), trusted) === (trusted.includes(real) ? (forged.filter((a) => !trusted.includes(a)).at(-1) ?? "10.0.0.1") : real)));
+  fc.assert(
+    fc.property(
+      fc.array(fc.ipV4()),
+      fc.ipV4(),
+      (forged, real) =>
+        clientAddress(req("10.0.0.1", [...forged, real].join(", ")), trusted) ===
+        (trusted.includes(real) ? (forged.filter((a) => !trusted.includes(a)).at(-1) ?? "10.0.0.1") : real),
+    ),
+  );
 });

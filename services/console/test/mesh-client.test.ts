@@ -52,14 +52,24 @@ test("a stopped owner: the last answer with its age and the unreachable part nam
   });
   const mesh = new MeshClient(caller, () => clock.now());
   const fresh = await mesh.loops({});
-  assert.deepEqual(fresh.data?.map((l) => l.id), ["l1"]);
+  assert.deepEqual(
+    fresh.data?.map((l) => l.id),
+    ["l1"],
+  );
   assert.equal(fresh.error, undefined);
-  await assert.rejects(mesh.loop("nope"), (err: unknown) => err instanceof ConsoleError && err.status === 404 && /no loop nope/.test(err.message));
+  await assert.rejects(
+    mesh.loop("nope"),
+    (err: unknown) => err instanceof ConsoleError && err.status === 404 && /no loop nope/.test(err.message),
+  );
 
   await served.stop();
   clock.advance(42_000);
   const stale = await mesh.loops({});
-  assert.deepEqual(stale.data?.map((l) => l.id), ["l1"], "the last answer is kept");
+  assert.deepEqual(
+    stale.data?.map((l) => l.id),
+    ["l1"],
+    "the last answer is kept",
+  );
   assert.equal(stale.at, fresh.at);
   assert.match(stale.error ?? "", /^loop-detector unreachable/);
   const page = loopsPage(stale, loopFilter({}), clock.now()).text;

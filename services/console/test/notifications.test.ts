@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Bus, endpoint } from "@mirror/bus";
-import { type DeliveriesReply, type MaintenanceInfo, maintenanceList, notifyDeliveries, silenceList } from "@mirror/contracts";
+import {
+  type DeliveriesReply,
+  type MaintenanceInfo,
+  maintenanceList,
+  notifyDeliveries,
+  silenceList,
+} from "@mirror/contracts";
 import { createLogger, ManualClock } from "@mirror/kit";
 import { type ServerHandle, startNats } from "@mirror/testkit";
 import { Registry } from "prom-client";
@@ -39,7 +45,19 @@ const log: DeliveriesReply = {
       configured: true,
       counts: { sent: 1, failed: 0, retried: 0 },
       deliveries: [
-        { deliveryId: "d1", channel: "hook", kind: "firing", outcome: "sent", attempts: 1, at: "2026-01-01T00:09:00.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: "/code/<b>x</b>", status: "firing" }], alertCount: 1, error: null, nextAttemptAt: null },
+        {
+          deliveryId: "d1",
+          channel: "hook",
+          kind: "firing",
+          outcome: "sent",
+          attempts: 1,
+          at: "2026-01-01T00:09:00.000Z",
+          groupKey: "{}:{}",
+          alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: "/code/<b>x</b>", status: "firing" }],
+          alertCount: 1,
+          error: null,
+          nextAttemptAt: null,
+        },
       ],
     },
     {
@@ -48,8 +66,32 @@ const log: DeliveriesReply = {
       configured: true,
       counts: { sent: 0, failed: 1, retried: 1 },
       deliveries: [
-        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "failed", attempts: 2, at: "2026-01-01T00:09:30.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "resolved" }], alertCount: 3, error: "HTTP 400: <script>alert(1)</script>", nextAttemptAt: null },
-        { deliveryId: "d2", channel: "down", kind: "firing", outcome: "retried", attempts: 1, at: "2026-01-01T00:09:10.000Z", groupKey: "{}:{}", alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "firing" }], alertCount: 3, error: "request failed: ECONNREFUSED", nextAttemptAt: "2026-01-01T00:09:30.000Z" },
+        {
+          deliveryId: "d2",
+          channel: "down",
+          kind: "firing",
+          outcome: "failed",
+          attempts: 2,
+          at: "2026-01-01T00:09:30.000Z",
+          groupKey: "{}:{}",
+          alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "resolved" }],
+          alertCount: 3,
+          error: "HTTP 400: <script>alert(1)</script>",
+          nextAttemptAt: null,
+        },
+        {
+          deliveryId: "d2",
+          channel: "down",
+          kind: "firing",
+          outcome: "retried",
+          attempts: 1,
+          at: "2026-01-01T00:09:10.000Z",
+          groupKey: "{}:{}",
+          alerts: [{ loopId: "l1", alertname: "repo.dirty", entity: null, status: "firing" }],
+          alertCount: 3,
+          error: "request failed: ECONNREFUSED",
+          nextAttemptAt: "2026-01-01T00:09:30.000Z",
+        },
       ],
     },
   ],
@@ -78,8 +120,27 @@ test("the delivery log per channel and the maintenance windows; a stopped notifi
     endpoints: [
       endpoint(maintenanceList, async () => ({
         windows: <MaintenanceInfo[]>[
-          { name: "backup", source: "runtime", match: { check: ["redis"] }, start: "2026-01-01T00:00:00.000Z", end: "2026-01-01T02:00:00.000Z", createdBy: "user:alice", active: true, activeUntil: "2026-01-01T02:00:00.000Z" },
-          { name: "weekly", source: "config", match: { kind: ["service.down"] }, cron: "0 2 * * 0", duration: 7_200_000, tz: "UTC", createdBy: null, active: false, activeUntil: null },
+          {
+            name: "backup",
+            source: "runtime",
+            match: { check: ["redis"] },
+            start: "2026-01-01T00:00:00.000Z",
+            end: "2026-01-01T02:00:00.000Z",
+            createdBy: "user:alice",
+            active: true,
+            activeUntil: "2026-01-01T02:00:00.000Z",
+          },
+          {
+            name: "weekly",
+            source: "config",
+            match: { kind: ["service.down"] },
+            cron: "0 2 * * 0",
+            duration: 7_200_000,
+            tz: "UTC",
+            createdBy: null,
+            active: false,
+            activeUntil: null,
+          },
         ],
       })),
     ],
@@ -105,7 +166,11 @@ test("the delivery log per channel and the maintenance windows; a stopped notifi
     assert.doesNotMatch(page, /maintenance\/weekly\/end/, "not one of mirror.yaml");
     assert.match(page, /Add window/);
     const read = notificationsPage(fresh, viewer, clock.now()).text;
-    assert.doesNotMatch(read, /<button|<form method="post" action="\/notifications/, "a viewer gets no buttons and no forms");
+    assert.doesNotMatch(
+      read,
+      /<button|<form method="post" action="\/notifications/,
+      "a viewer gets no buttons and no forms",
+    );
     assert.match(read, /id="deliveries-down"/);
 
     await served.stop();
@@ -126,11 +191,35 @@ test("the delivery log per channel and the maintenance windows; a stopped notifi
 });
 
 test("a maintenance form or JSON body becomes the loop-detector's request; no name or no matcher is a 400", () => {
-  assert.deepEqual(maintenanceRequest({ name: "backup", check: "redis, db", repo: "", kind: "", for: "2h", until: "" }), { name: "backup", match: { check: ["redis", "db"] }, for: "2h" });
-  assert.deepEqual(maintenanceRequest({ name: "b", match: { kind: ["service.down"] }, until: "2026-12-24T18:00" }), { name: "b", match: { kind: ["service.down"] }, until: "2026-12-24T18:00:00Z" });
-  assert.deepEqual(maintenanceRequest({ name: "b", repo: "/src/a", for: "2h", until: "2026-12-24T18:00:00+01:00" }), { name: "b", match: { repo: ["/src/a"] }, until: "2026-12-24T18:00:00+01:00" });
-  assert.deepEqual(maintenanceRequest({ name: "n", kind: "repo.dirty", for: "2h", cron: "0 2 * * 0", duration: "1h", tz: "Europe/Berlin" }), { name: "n", match: { kind: ["repo.dirty"] }, cron: "0 2 * * 0", duration: "1h", tz: "Europe/Berlin" });
+  assert.deepEqual(
+    maintenanceRequest({ name: "backup", check: "redis, db", repo: "", kind: "", for: "2h", until: "" }),
+    { name: "backup", match: { check: ["redis", "db"] }, for: "2h" },
+  );
+  assert.deepEqual(maintenanceRequest({ name: "b", match: { kind: ["service.down"] }, until: "2026-12-24T18:00" }), {
+    name: "b",
+    match: { kind: ["service.down"] },
+    until: "2026-12-24T18:00:00Z",
+  });
+  assert.deepEqual(maintenanceRequest({ name: "b", repo: "/src/a", for: "2h", until: "2026-12-24T18:00:00+01:00" }), {
+    name: "b",
+    match: { repo: ["/src/a"] },
+    until: "2026-12-24T18:00:00+01:00",
+  });
+  assert.deepEqual(
+    maintenanceRequest({
+      name: "n",
+      kind: "repo.dirty",
+      for: "2h",
+      cron: "0 2 * * 0",
+      duration: "1h",
+      tz: "Europe/Berlin",
+    }),
+    { name: "n", match: { kind: ["repo.dirty"] }, cron: "0 2 * * 0", duration: "1h", tz: "Europe/Berlin" },
+  );
   for (const bad of [{ check: "redis" }, { name: "x" }, { name: "x", check: " , " }, undefined]) {
-    assert.throws(() => maintenanceRequest(bad), (err: unknown) => err instanceof ConsoleError && err.status === 400);
+    assert.throws(
+      () => maintenanceRequest(bad),
+      (err: unknown) => err instanceof ConsoleError && err.status === 400,
+    );
   }
 });

@@ -14,7 +14,10 @@ import { snoozeFor } from "../src/routes-api.js";
 test("html escapes every interpolated value, in text and in attributes; only raw() and nested html pass as markup", () => {
   const name = "<img src=x onerror=alert(1)>";
   const out = html`<td title="${name}">${name}</td>${html`<b>${"&"}</b>`}${raw("<hr>")}`.text;
-  assert.equal(out, '<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td><b>&amp;</b><hr>');
+  assert.equal(
+    out,
+    '<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td><b>&amp;</b><hr>',
+  );
   fc.assert(
     fc.property(fc.string(), (s) => {
       const text = html`<p a="${s}">${s}</p>`.text;
@@ -27,13 +30,25 @@ test("html escapes every interpolated value, in text and in attributes; only raw
 
 test("after login only a path of this site is followed: no other origin, no //host, no /\\host", () => {
   assert.equal(safeNext("/loops/abc?x=1"), "/loops/abc?x=1");
-  for (const bad of ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "", undefined, 42, "/login?next=/x", "/a\nb"]) {
+  for (const bad of [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "javascript:alert(1)",
+    "",
+    undefined,
+    42,
+    "/login?next=/x",
+    "/a\nb",
+  ]) {
     assert.equal(safeNext(bad), "/", String(bad));
   }
-  fc.assert(fc.property(fc.string(), (s) => {
-    const n = safeNext(s);
-    assert.ok(n === "/" || (n.startsWith("/") && !n.startsWith("//") && !n.includes("\\")));
-  }));
+  fc.assert(
+    fc.property(fc.string(), (s) => {
+      const n = safeNext(s);
+      assert.ok(n === "/" || (n.startsWith("/") && !n.startsWith("//") && !n.includes("\\")));
+    }),
+  );
 });
 
 test("passwords are scrypt hashes, salted; a wrong password, an unknown user and a broken hash are all false", async () => {
@@ -57,7 +72,8 @@ test("the CSRF token must be given and equal", () => {
 });
 
 test("the SSO header is believed only from a trusted proxy", () => {
-  const req = (addr: string, user?: string) => ({ socket: { remoteAddress: addr }, headers: user ? { "remote-user": user } : {} }) as never;
+  const req = (addr: string, user?: string) =>
+    ({ socket: { remoteAddress: addr }, headers: user ? { "remote-user": user } : {} }) as never;
   const sso = { header: "Remote-User", proxies: ["10.0.0.2"] };
   assert.equal(ssoUser(req("10.0.0.2", "alice"), sso), "alice");
   assert.equal(ssoUser(req("::ffff:10.0.0.2", "alice"), sso), "alice");
@@ -72,21 +88,44 @@ test("the live hub keeps events in stream order and replays only what is after L
   hub.subscribe((e) => seen.push(e.id));
   for (const id of [5, 3, 7, 5]) hub.publish({ id, kind: "service", name: "web", state: "up" });
   assert.deepEqual(seen, [5, 3, 7], "a duplicate is not sent twice");
-  assert.deepEqual(hub.since(0).map((e) => e.id), [3, 5, 7]);
-  assert.deepEqual(hub.since(4).map((e) => e.id), [5, 7]);
+  assert.deepEqual(
+    hub.since(0).map((e) => e.id),
+    [3, 5, 7],
+  );
+  assert.deepEqual(
+    hub.since(4).map((e) => e.id),
+    [5, 7],
+  );
   hub.publish({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" });
-  assert.deepEqual(hub.since(0).map((e) => e.id), [5, 7, 9], "only the newest are kept");
-  assert.match(sseFrame({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" }), /^id: 9\nevent: loop\ndata: \{.*\}\n\n$/);
+  assert.deepEqual(
+    hub.since(0).map((e) => e.id),
+    [5, 7, 9],
+    "only the newest are kept",
+  );
+  assert.match(
+    sseFrame({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" }),
+    /^id: 9\nevent: loop\ndata: \{.*\}\n\n$/,
+  );
 });
 
 test("query and body parsers never throw on any input, and only ever pass on what they understand", () => {
   fc.assert(
-    fc.property(fc.dictionary(fc.constantFrom("status", "kind", "severity", "q", "x"), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()), fc.constant(null))), (query) => {
-      const f = loopFilter(query);
-      assert.ok(["active", "open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed", "all"].includes(f.status));
-      assert.ok(f.severity === undefined || ["critical", "high", "medium", "low", "info"].includes(f.severity));
-      assert.ok((f.q ?? "").length <= 200 && (f.kind ?? "").length <= 200);
-    }),
+    fc.property(
+      fc.dictionary(
+        fc.constantFrom("status", "kind", "severity", "q", "x"),
+        fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()), fc.constant(null)),
+      ),
+      (query) => {
+        const f = loopFilter(query);
+        assert.ok(
+          ["active", "open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed", "all"].includes(
+            f.status,
+          ),
+        );
+        assert.ok(f.severity === undefined || ["critical", "high", "medium", "low", "info"].includes(f.severity));
+        assert.ok((f.q ?? "").length <= 200 && (f.kind ?? "").length <= 200);
+      },
+    ),
   );
   fc.assert(
     fc.property(fc.anything(), (body) => {

@@ -31,7 +31,10 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   const maintenance = await watchMaintenance(ctx);
   const recording: RecorderDeps = {
     maintenance: (check, t) => maintenance.watch.covering(check, t),
-    store, calendar, clock, bufferLimit: config.history.bufferLimit,
+    store,
+    calendar,
+    clock,
+    bufferLimit: config.history.bufferLimit,
     onOutcome: metrics.outcome,
     onError: (err) => {
       if (!warned) log.warn({ err: err.message }, "store unavailable: holding results in memory");
@@ -40,7 +43,12 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   };
   const recorder = new Recorder(recording);
   const configured = new Set(config.tracker.checks.map((c) => c.name));
-  const queries = new HistoryQueries({ store, calendar, clock, configured: (name, kind) => kind === "mesh" || configured.has(name) });
+  const queries = new HistoryQueries({
+    store,
+    calendar,
+    clock,
+    configured: (name, kind) => kind === "mesh" || configured.has(name),
+  });
   const trend = new TrendRecorder({ store, calendar, clock });
   handles = { recorder, queries, trend, maintenance: maintenance.watch };
   ctx.watchConfig({
@@ -70,7 +78,11 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   const timer = setInterval(flush, FLUSH_EVERY_MS);
   timer.unref();
   // A result held while Redis is away is acknowledged only once written: stopping first, it is delivered again.
-  bus.consume(serviceStatus, DURABLES.status, async (s, m) => void (await (await recorder.recordHeld(s, m.id, m.streamSeq)).written));
+  bus.consume(
+    serviceStatus,
+    DURABLES.status,
+    async (s, m) => void (await (await recorder.recordHeld(s, m.id, m.streamSeq)).written),
+  );
   bus.consume(anyLoopEvent, DURABLES.loops, async (e) => void (await trend.record(e)), { types: LOOP_EVENT_TYPES });
   return {
     endpoints: historyEndpoints(queries, calendar.timeZone),

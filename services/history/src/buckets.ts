@@ -7,7 +7,24 @@ export const RINGS = {
 export type Resolution = keyof typeof RINGS;
 
 /** Upper bounds (ms) of the latency histogram kept per bucket; the last bin is open-ended. p95 is read from it. */
-export const LATENCY_BINS = [5, 10, 25, 50, 75, 100, 150, 200, 300, 500, 750, 1_000, 2_000, 5_000, 10_000, Number.POSITIVE_INFINITY] as const;
+export const LATENCY_BINS = [
+  5,
+  10,
+  25,
+  50,
+  75,
+  100,
+  150,
+  200,
+  300,
+  500,
+  750,
+  1_000,
+  2_000,
+  5_000,
+  10_000,
+  Number.POSITIVE_INFINITY,
+] as const;
 
 export function latencyBin(ms: number): number {
   for (let i = 0; i < LATENCY_BINS.length; i++) if (ms <= (LATENCY_BINS[i] as number)) return i;
@@ -28,7 +45,8 @@ export function p95(hist: readonly number[], min: number, max: number): number {
 }
 
 export const bucketIndex = (t: number, res: "minute" | "hour") => Math.floor(t / RINGS[res].ms);
-export const slotOf = (index: number, res: Resolution) => ((index % RINGS[res].slots) + RINGS[res].slots) % RINGS[res].slots;
+export const slotOf = (index: number, res: Resolution) =>
+  ((index % RINGS[res].slots) + RINGS[res].slots) % RINGS[res].slots;
 
 /** `YYYY-MM-DD` of a day index (days since 1970-01-01 of the local calendar). */
 export const dateOf = (day: number) => new Date(day * RINGS.day.ms).toISOString().slice(0, 10);
@@ -50,7 +68,10 @@ export class Calendar {
   day(t: number): number {
     const block = Math.floor(t / 900_000);
     if (block !== this.cachedBlock) {
-      const [y, m, d] = this.fmt.format(block * 900_000).split("-").map(Number) as [number, number, number];
+      const [y, m, d] = this.fmt
+        .format(block * 900_000)
+        .split("-")
+        .map(Number) as [number, number, number];
       this.cachedDay = Math.floor(Date.UTC(y, m - 1, d) / RINGS.day.ms);
       this.cachedBlock = block;
     }

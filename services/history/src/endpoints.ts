@@ -10,7 +10,9 @@ export function historyEndpoints(q: HistoryQueries, timeZone: string): EndpointH
       if (!HISTORY_WINDOWS.includes(req.window)) throw badWindow(req.window);
       return q.check(req.name, req.window);
     }),
-    endpoint(historyStatus, async (req) => ({ checks: await Promise.all(req.checks.map((name) => q.summary(name, req.days))) })),
+    endpoint(historyStatus, async (req) => ({
+      checks: await Promise.all(req.checks.map((name) => q.summary(name, req.days))),
+    })),
     endpoint(historyTrend, async (req) => ({ timeZone, days: await q.trend(req.days) })),
     endpoint(historyRepo, async (req) => q.repo(req.repo, req.days)),
   ];

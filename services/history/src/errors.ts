@@ -8,4 +8,5 @@ export class HistoryRequestError extends MirrorError {
   }
 }
 
-export const badWindow = (w: unknown) => new HistoryRequestError(`unknown window ${JSON.stringify(w)}; allowed: ${HISTORY_WINDOWS.join(", ")}`);
+export const badWindow = (w: unknown) =>
+  new HistoryRequestError(`unknown window ${JSON.stringify(w)}; allowed: ${HISTORY_WINDOWS.join(", ")}`);

@@ -1,7 +1,15 @@
 /** Key names under the service's prefix (`mirror:history:`); one group per check, one for the trend. */
 export const checkKeys = (name: string) => {
   const base = `c:${name}:`;
-  return { meta: `${base}meta`, ids: `${base}ids`, minute: `${base}m`, hour: `${base}h`, day: `${base}d`, incidents: `${base}inc`, maintenance: `${base}minc` };
+  return {
+    meta: `${base}meta`,
+    ids: `${base}ids`,
+    minute: `${base}m`,
+    hour: `${base}h`,
+    day: `${base}d`,
+    incidents: `${base}inc`,
+    maintenance: `${base}minc`,
+  };
 };
 export const CHECKS = "checks";
 export const LOOP_PREFIX = "loop:";

@@ -37,7 +37,8 @@ export function spansOf(list: readonly MaintenanceInfo[], now: number): Maintena
     if (w.start !== undefined && w.end !== undefined) {
       const start = Date.parse(w.start);
       const end = Date.parse(w.end);
-      if (Number.isFinite(start) && Number.isFinite(end) && end > start) out.push({ name: w.name, match: w.match, start, end });
+      if (Number.isFinite(start) && Number.isFinite(end) && end > start)
+        out.push({ name: w.name, match: w.match, start, end });
     } else if (w.active && w.activeUntil) {
       const end = Date.parse(w.activeUntil);
       if (!Number.isFinite(end)) continue;
@@ -55,7 +56,11 @@ const keyOf = (s: MaintenanceSpan) => `${s.name}@${s.start}`;
  * listed was ended early or removed, so it lasted until `now` at most (one that had not begun
  * never happened). Periods older than a week are forgotten.
  */
-export function mergeSpans(kept: readonly MaintenanceSpan[], listed: readonly MaintenanceSpan[], now: number): MaintenanceSpan[] {
+export function mergeSpans(
+  kept: readonly MaintenanceSpan[],
+  listed: readonly MaintenanceSpan[],
+  now: number,
+): MaintenanceSpan[] {
   const fresh = new Map(listed.map((s) => [keyOf(s), s]));
   const out: MaintenanceSpan[] = [];
   for (const k of kept) {
@@ -166,7 +171,12 @@ const QUIET_FAILURES = 5;
  * every MAINTENANCE_POLL_MS. A loop-detector that does not answer for QUIET_FAILURES polls in a
  * row is logged once (results are then not marked) and again when it answers.
  */
-export async function watchMaintenance(ctx: { store: Redis; clock: { now(): number }; bus: Bus; log: ServiceContext["log"] }): Promise<{ watch: MaintenanceWatch; stop: () => void }> {
+export async function watchMaintenance(ctx: {
+  store: Redis;
+  clock: { now(): number };
+  bus: Bus;
+  log: ServiceContext["log"];
+}): Promise<{ watch: MaintenanceWatch; stop: () => void }> {
   let failures = 0;
   const watch = new MaintenanceWatch({
     store: ctx.store,
@@ -178,7 +188,11 @@ export async function watchMaintenance(ctx: { store: Redis; clock: { now(): numb
       return windows;
     },
     onError: (err) => {
-      if (++failures === QUIET_FAILURES) ctx.log.warn({ err: err.message }, "maintenance windows not readable: results are not marked as maintenance until they are");
+      if (++failures === QUIET_FAILURES)
+        ctx.log.warn(
+          { err: err.message },
+          "maintenance windows not readable: results are not marked as maintenance until they are",
+        );
     },
   });
   // The kept periods before the first result is recorded; a Redis that is away does not hold up the start.

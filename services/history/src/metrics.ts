@@ -10,8 +10,16 @@ const MAX_EXPORTED_CHECKS = 500;
  * `mirror_check_uptime_ratio{check,window}` and `mirror_check_incidents{check}` are read from
  * Redis when Prometheus scrapes, so they are what the console shows, not a copy that can drift.
  */
-export function historyMetrics(registry: Registry, deps: { queries: () => HistoryQueries | undefined; recorder: () => Recorder | undefined }) {
-  const results = new Counter({ name: "mirror_history_results_total", help: "Check results received, by what became of them", labelNames: ["outcome"], registers: [registry] });
+export function historyMetrics(
+  registry: Registry,
+  deps: { queries: () => HistoryQueries | undefined; recorder: () => Recorder | undefined },
+) {
+  const results = new Counter({
+    name: "mirror_history_results_total",
+    help: "Check results received, by what became of them",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   new Gauge({
     name: "mirror_history_buffered",
     help: "Check results held in memory while Redis is unavailable",
@@ -51,7 +59,11 @@ export function historyMetrics(registry: Registry, deps: { queries: () => Histor
       this.reset();
       if (!q) return;
       const names = (await q.checks().catch(() => [])).slice(0, MAX_EXPORTED_CHECKS);
-      await Promise.all(names.map(async (check) => this.set({ check }, (await q.summary(check, 1).catch(() => undefined))?.incidentCount ?? 0)));
+      await Promise.all(
+        names.map(async (check) =>
+          this.set({ check }, (await q.summary(check, 1).catch(() => undefined))?.incidentCount ?? 0),
+        ),
+      );
     },
   });
   return { outcome: (o: RecordOutcome) => results.inc({ outcome: o }) };

@@ -1,4 +1,13 @@
-import type { CheckStatusSummary, HistoryCheckReply, HistoryRepoReply, HistoryWindow, Incident, ResponsePoint, TrendDay, UptimeFigures } from "@mirror/contracts";
+import type {
+  CheckStatusSummary,
+  HistoryCheckReply,
+  HistoryRepoReply,
+  HistoryWindow,
+  Incident,
+  ResponsePoint,
+  TrendDay,
+  UptimeFigures,
+} from "@mirror/contracts";
 
 type ServiceState = NonNullable<HistoryCheckReply["state"]>;
 type OpenCounts = TrendDay["open"];
@@ -24,11 +33,29 @@ export interface QueryDeps {
   configured?: (name: string, kind: string | undefined) => boolean;
 }
 
-const WINDOW_MS: Record<HistoryWindow, number> = { "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, "90d": 90 * 86_400_000, "365d": YEAR_MS };
+const WINDOW_MS: Record<HistoryWindow, number> = {
+  "24h": 86_400_000,
+  "7d": 7 * 86_400_000,
+  "30d": 30 * 86_400_000,
+  "90d": 90 * 86_400_000,
+  "365d": YEAR_MS,
+};
 
 /** The resolution a window is summed and charted at: hours up to 7 days, calendar days beyond. */
-const UPTIME_RES: Record<HistoryWindow, "hour" | "day"> = { "24h": "hour", "7d": "hour", "30d": "day", "90d": "day", "365d": "day" };
-const SERIES_RES: Record<HistoryWindow, Resolution> = { "24h": "minute", "7d": "hour", "30d": "hour", "90d": "hour", "365d": "day" };
+const UPTIME_RES: Record<HistoryWindow, "hour" | "day"> = {
+  "24h": "hour",
+  "7d": "hour",
+  "30d": "day",
+  "90d": "day",
+  "365d": "day",
+};
+const SERIES_RES: Record<HistoryWindow, Resolution> = {
+  "24h": "minute",
+  "7d": "hour",
+  "30d": "hour",
+  "90d": "hour",
+  "365d": "day",
+};
 
 /** One parsed ring slot. */
 interface Bucket {
@@ -48,7 +75,17 @@ function parseBucket(v: string | null, index: number): Bucket | undefined {
   if (!v) return undefined;
   const f = v.split(",").map(Number);
   if ((f.length !== 25 && f.length !== 26) || f[0] !== index) return undefined;
-  return { index, n: f[1] as number, up: f[2] as number, timed: f[5] as number, sum: f[6] as number, min: f[7] as number, max: f[8] as number, hist: f.slice(9, 25), maint: f[25] ?? 0 };
+  return {
+    index,
+    n: f[1] as number,
+    up: f[2] as number,
+    timed: f[5] as number,
+    sum: f[6] as number,
+    min: f[7] as number,
+    max: f[8] as number,
+    hist: f.slice(9, 25),
+    maint: f[25] ?? 0,
+  };
 }
 
 export class HistoryQueries {
@@ -73,7 +110,10 @@ export class HistoryQueries {
     const res = UPTIME_RES[window];
     const [from, to] = this.range(window, res, this.deps.clock.now());
     const keys = checkKeys(name);
-    const [n, up] = await (this.deps.store as Scripted).historySum(res === "day" ? keys.day : keys.hour, ...slotsBetween(from, to, res));
+    const [n, up] = await (this.deps.store as Scripted).historySum(
+      res === "day" ? keys.day : keys.hour,
+      ...slotsBetween(from, to, res),
+    );
     return n > 0 ? up / n : null;
   }
 
@@ -83,12 +123,22 @@ export class HistoryQueries {
     const [from, to] = this.range(window, res, this.deps.clock.now());
     const slots = slotsBetween(from, to, res);
     const chunks: string[][] = [];
-    for (let i = 0; i < names.length; i += MANY_CHUNK) chunks.push(names.slice(i, i + MANY_CHUNK).map((n) => (res === "day" ? checkKeys(n).day : checkKeys(n).hour)));
-    const replies = await Promise.all(chunks.map((keys) => (this.deps.store as Scripted).historySumMany(keys.length, ...keys, ...slots)));
-    return replies.flatMap((r) => Array.from({ length: r.length / 2 }, (_, i) => ((r[2 * i] as number) > 0 ? (r[2 * i + 1] as number) / (r[2 * i] as number) : null)));
+    for (let i = 0; i < names.length; i += MANY_CHUNK)
+      chunks.push(names.slice(i, i + MANY_CHUNK).map((n) => (res === "day" ? checkKeys(n).day : checkKeys(n).hour)));
+    const replies = await Promise.all(
+      chunks.map((keys) => (this.deps.store as Scripted).historySumMany(keys.length, ...keys, ...slots)),
+    );
+    return replies.flatMap((r) =>
+      Array.from({ length: r.length / 2 }, (_, i) =>
+        (r[2 * i] as number) > 0 ? (r[2 * i + 1] as number) / (r[2 * i] as number) : null,
+      ),
+    );
   }
 
-  async uptimeFigures(name: string, windows: readonly HistoryWindow[] = ["24h", "7d", "30d", "90d", "365d"]): Promise<UptimeFigures> {
+  async uptimeFigures(
+    name: string,
+    windows: readonly HistoryWindow[] = ["24h", "7d", "30d", "90d", "365d"],
+  ): Promise<UptimeFigures> {
     const values = await Promise.all(windows.map((w) => this.uptime(name, w)));
     const out: UptimeFigures = { "24h": null, "7d": null, "30d": null, "90d": null, "365d": null };
     for (const [i, w] of windows.entries()) out[w] = values[i] ?? null;
@@ -109,10 +159,18 @@ export class HistoryQueries {
   async series(name: string, window: HistoryWindow): Promise<ResponsePoint[]> {
     const res = SERIES_RES[window];
     const [from, to] = this.range(window, res, this.deps.clock.now());
-    const start = (b: Bucket) => (res === "day" ? dateStartIso(b.index) : new Date(b.index * RINGS[res].ms).toISOString());
+    const start = (b: Bucket) =>
+      res === "day" ? dateStartIso(b.index) : new Date(b.index * RINGS[res].ms).toISOString();
     return (await this.buckets(name, res, from, to))
       .filter((b) => b.timed > 0)
-      .map((b) => ({ t: start(b), n: b.timed, min: b.min, avg: round(b.sum / b.timed), p95: p95(b.hist, b.min, b.max), max: b.max }));
+      .map((b) => ({
+        t: start(b),
+        n: b.timed,
+        min: b.min,
+        avg: round(b.sum / b.timed),
+        p95: p95(b.hist, b.min, b.max),
+        max: b.max,
+      }));
   }
 
   /** Incidents that started in the window (or still last), newest first; with `maintenance`, those inside a window too. */
@@ -127,9 +185,7 @@ export class HistoryQueries {
     const stored = [...closed, ...inWindow].map((j) => JSON.parse(j) as StoredIncident);
     const current = open ? (JSON.parse(open) as StoredIncident) : undefined;
     if (current && (maintenance || current.m !== 1)) stored.push(current);
-    return stored
-      .sort((a, b) => b.start - a.start)
-      .map((o) => toIncident(o, now));
+    return stored.sort((a, b) => b.start - a.start).map((o) => toIncident(o, now));
   }
 
   async check(name: string, window: HistoryWindow): Promise<HistoryCheckReply> {
@@ -137,7 +193,11 @@ export class HistoryQueries {
     const known = Object.keys(meta).length > 0 && meta.state !== undefined;
     const now = this.deps.clock.now();
     const [uptime, series, incidents] = known
-      ? await Promise.all([this.uptimeFigures(name), this.series(name, window), this.incidents(name, now - WINDOW_MS[window])])
+      ? await Promise.all([
+          this.uptimeFigures(name),
+          this.series(name, window),
+          this.incidents(name, now - WINDOW_MS[window]),
+        ])
       : [await this.uptimeFigures(name, []), [], []];
     const since = meta.since ? Number(meta.since) : Number.NaN;
     return {
@@ -178,7 +238,11 @@ export class HistoryQueries {
       responseMs: timed > 0 ? round(lastDay.reduce((a, b) => a + b.sum, 0) / timed) : null,
       days: Array.from({ length: days }, (_, i) => {
         const b = byDay.get(today - days + 1 + i);
-        return { date: dateOf(today - days + 1 + i), uptime: b && b.n > 0 ? b.up / b.n : null, maintenance: (b?.maint ?? 0) > 0 };
+        return {
+          date: dateOf(today - days + 1 + i),
+          uptime: b && b.n > 0 ? b.up / b.n : null,
+          maintenance: (b?.maint ?? 0) > 0,
+        };
       }),
       incidents: incidents.map(({ start, end, durationMs }) => ({ start, end, durationMs })),
       incidentCount: count + (meta[1] && (JSON.parse(meta[1]) as StoredIncident).m !== 1 ? 1 : 0),
@@ -195,15 +259,28 @@ export class HistoryQueries {
       const spans = Array.isArray(r.s) ? (r.s as [number, number][]) : [];
       const openSince = typeof r.o === "number" && r.o >= 0 ? r.o : null;
       const clip = (a: number, b: number) => Math.max(0, Math.min(b, now) - Math.max(a, from));
-      const trueMs = spans.reduce((sum, [a, b]) => sum + clip(a, b), 0) + (openSince === null ? 0 : clip(openSince, now));
+      const trueMs =
+        spans.reduce((sum, [a, b]) => sum + clip(a, b), 0) + (openSince === null ? 0 : clip(openSince, now));
       const iso = (t: number) => new Date(Math.max(t, from)).toISOString();
       const periods = [
         ...spans.filter(([a, b]) => clip(a, b) > 0).map(([a, b]) => ({ start: iso(a), end: iso(Math.min(b, now)) })),
         ...(openSince === null ? [] : [{ start: iso(openSince), end: null }]),
       ];
-      return { kind, open: openSince !== null, since: openSince === null ? null : new Date(openSince).toISOString(), trueMs, ratio: Math.min(1, trueMs / (now - from)), periods };
+      return {
+        kind,
+        open: openSince !== null,
+        since: openSince === null ? null : new Date(openSince).toISOString(),
+        trueMs,
+        ratio: Math.min(1, trueMs / (now - from)),
+        periods,
+      };
     });
-    return { repo, days, at: new Date(now).toISOString(), signals: signals.sort((a, b) => b.trueMs - a.trueMs || a.kind.localeCompare(b.kind)) };
+    return {
+      repo,
+      days,
+      at: new Date(now).toISOString(),
+      signals: signals.sort((a, b) => b.trueMs - a.trueMs || a.kind.localeCompare(b.kind)),
+    };
   }
 
   /** Every check ever recorded that still has history. */
@@ -224,12 +301,17 @@ export class HistoryQueries {
       const mean = (sum: string, n: string) => {
         const s = per(sum);
         const c = per(n);
-        return Object.fromEntries(Object.entries(s).flatMap(([kind, v]) => (c[kind] ? [[kind, Math.round(v / (c[kind] as number))]] : [])));
+        return Object.fromEntries(
+          Object.entries(s).flatMap(([kind, v]) => (c[kind] ? [[kind, Math.round(v / (c[kind] as number))]] : [])),
+        );
       };
       return {
         date: dateOf(d),
         open,
-        openTotal: Object.values(open).reduce((a, bySev) => a + Object.values(bySev ?? {}).reduce((x: number, y) => x + (y ?? 0), 0), 0),
+        openTotal: Object.values(open).reduce(
+          (a, bySev) => a + Object.values(bySev ?? {}).reduce((x: number, y) => x + (y ?? 0), 0),
+          0,
+        ),
         opened: per("opened:"),
         closed: per("closed:"),
         meanAckMs: mean("ackMs:", "ackN:"),

@@ -80,7 +80,16 @@ export class Recorder {
     const m = bucketIndex(t, "minute");
     const h = bucketIndex(t, "hour");
     const d = this.deps.calendar.day(t);
-    const keys = { meta: k.meta, ids: k.ids, minuteRing: k.minute, hourRing: k.hour, dayRing: k.day, incidents: k.incidents, checks: CHECKS, maintenanceIncidents: k.maintenance };
+    const keys = {
+      meta: k.meta,
+      ids: k.ids,
+      minuteRing: k.minute,
+      hourRing: k.hour,
+      dayRing: k.day,
+      incidents: k.incidents,
+      checks: CHECKS,
+      maintenanceIncidents: k.maintenance,
+    };
     const args = {
       resultId: `${id}@${s.observedAt}`,
       atArg: t,
@@ -121,7 +130,11 @@ export class Recorder {
    * held result only once it is written, so a restart while Redis is away loses nothing: JetStream
    * delivers the result again to the next process.
    */
-  async recordHeld(s: ServiceStatus, id: string, order = -1): Promise<{ outcome: RecordOutcome; written?: Promise<void> }> {
+  async recordHeld(
+    s: ServiceStatus,
+    id: string,
+    order = -1,
+  ): Promise<{ outcome: RecordOutcome; written?: Promise<void> }> {
     const args = this.args(s, id, order);
     // Held results go first, in order; until Redis answers again new ones join them.
     if (this.buffer.length > 0 || this.deps.store.status === "end") return this.hold(args);

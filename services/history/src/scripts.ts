@@ -18,9 +18,26 @@ import { defineLua } from "@mirror/kit";
 export const RECORD = defineLua("historyRecord", {
   keys: ["meta", "ids", "minuteRing", "hourRing", "dayRing", "incidents", "checks", "maintenanceIncidents"],
   args: [
-    "resultId", "atArg", "stateArg", "latencyArg", "binArg", "reasonArg", "sinceArg",
-    "minuteSlot", "minuteIndex", "hourSlot", "hourIndex", "daySlot", "dayIndex",
-    "checkName", "keepSince", "maxIncidents", "kind", "ttlMs", "maintArg", "orderArg",
+    "resultId",
+    "atArg",
+    "stateArg",
+    "latencyArg",
+    "binArg",
+    "reasonArg",
+    "sinceArg",
+    "minuteSlot",
+    "minuteIndex",
+    "hourSlot",
+    "hourIndex",
+    "daySlot",
+    "dayIndex",
+    "checkName",
+    "keepSince",
+    "maxIncidents",
+    "kind",
+    "ttlMs",
+    "maintArg",
+    "orderArg",
   ],
   body: `
 local key = resultId
@@ -145,7 +162,20 @@ return {n, up, down, deg}
  */
 export const LOOP = defineLua("historyLoop", {
   keys: ["rec", "openSet", "day", "loopPrefix", "repoSignals"],
-  args: ["id", "revArg", "kind", "sev", "status", "openedAtArg", "atArg", "closedAtArg", "dayTtlMs", "closedTtlMs", "isRepo", "keepSince"],
+  args: [
+    "id",
+    "revArg",
+    "kind",
+    "sev",
+    "status",
+    "openedAtArg",
+    "atArg",
+    "closedAtArg",
+    "dayTtlMs",
+    "closedTtlMs",
+    "isRepo",
+    "keepSince",
+  ],
   body: `
 local rev = tonumber(revArg)
 local openedAt, at, closedAt = tonumber(openedAtArg), tonumber(atArg), tonumber(closedAtArg)

@@ -2,7 +2,16 @@ import type { LoopEvent } from "@mirror/contracts";
 import { defineLua, loadLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Calendar } from "./buckets.js";
-import { CLOSED_LOOP_TTL_MS, checkKeys, LOOP_PREFIX, OPEN_LOOPS, REPO_SIGNAL_WINDOW_MS, repoKey, TREND_TTL_MS, trendKey } from "./keys.js";
+import {
+  CLOSED_LOOP_TTL_MS,
+  checkKeys,
+  LOOP_PREFIX,
+  OPEN_LOOPS,
+  REPO_SIGNAL_WINDOW_MS,
+  repoKey,
+  TREND_TTL_MS,
+  trendKey,
+} from "./keys.js";
 import { LOOP } from "./scripts.js";
 
 /** Ties a service loop to its check's open incident (the incident names the loop that reported it). */
@@ -47,7 +56,13 @@ export class TrendRecorder {
     const closedAt = loop.closedAt ? Date.parse(loop.closedAt) : -1;
     const { store } = this.deps;
     const repo = loop.entity.type === "repo" && loop.entity.repo ? loop.entity.repo : undefined;
-    const keys = { rec: `${LOOP_PREFIX}${loop.id}`, openSet: OPEN_LOOPS, day: trendKey(this.deps.calendar.day(at)), loopPrefix: LOOP_PREFIX, repoSignals: repoKey(repo ?? "") };
+    const keys = {
+      rec: `${LOOP_PREFIX}${loop.id}`,
+      openSet: OPEN_LOOPS,
+      day: trendKey(this.deps.calendar.day(at)),
+      loopPrefix: LOOP_PREFIX,
+      repoSignals: repoKey(repo ?? ""),
+    };
     const args = {
       id: loop.id,
       revArg: loop.rev,
@@ -63,7 +78,13 @@ export class TrendRecorder {
       keepSince: now - REPO_SIGNAL_WINDOW_MS,
     };
     const n = await runLua(store, LOOP, keys, args);
-    if (loop.entity.type === "service" && loop.entity.service) await runLua(store, LINK, { meta: checkKeys(loop.entity.service).meta }, { loopId: loop.id, status: loop.status });
+    if (loop.entity.type === "service" && loop.entity.service)
+      await runLua(
+        store,
+        LINK,
+        { meta: checkKeys(loop.entity.service).meta },
+        { loopId: loop.id, status: loop.status },
+      );
     return n === 1;
   }
 }

@@ -21,7 +21,14 @@ after(async () => {
 
 const S = 1_000;
 const iso = (t: number) => new Date(t).toISOString();
-const info = (w: Partial<MaintenanceInfo> & { name: string }): MaintenanceInfo => ({ source: "runtime", match: { check: ["web"] }, createdBy: null, active: false, activeUntil: null, ...w });
+const info = (w: Partial<MaintenanceInfo> & { name: string }): MaintenanceInfo => ({
+  source: "runtime",
+  match: { check: ["web"] },
+  createdBy: null,
+  active: false,
+  activeUntil: null,
+  ...w,
+});
 
 test("which windows cover a check's downtime: its name or none, no repo, no kind or a service.* kind", () => {
   assert.equal(coversCheck({ check: ["web"] }, "web"), true);
@@ -34,13 +41,29 @@ test("which windows cover a check's downtime: its name or none, no repo, no kind
 test("periods from a listing: one-off windows ahead of time, a recurring one while on; ended early, it lasted until it was no longer listed", () => {
   const now = Date.parse("2026-03-10T12:00:00Z");
   const oneOff = info({ name: "backup", start: iso(now + 60 * S), end: iso(now + 120 * S) });
-  const nightly = info({ name: "nightly", source: "config", cron: "0 12 * * *", duration: 3_600_000, active: true, activeUntil: iso(now + 3_600_000) });
+  const nightly = info({
+    name: "nightly",
+    source: "config",
+    cron: "0 12 * * *",
+    duration: 3_600_000,
+    active: true,
+    activeUntil: iso(now + 3_600_000),
+  });
   const idle = info({ name: "weekly", cron: "0 2 * * 0", duration: 3_600_000 });
   const spans = spansOf([oneOff, nightly, idle], now);
-  assert.deepEqual(spans.map((s) => [s.name, s.start - now, s.end - now]), [["backup", 60 * S, 120 * S], ["nightly", 0, 3_600_000]]);
+  assert.deepEqual(
+    spans.map((s) => [s.name, s.start - now, s.end - now]),
+    [
+      ["backup", 60 * S, 120 * S],
+      ["nightly", 0, 3_600_000],
+    ],
+  );
   // Later both are gone from the listing: the one that had begun ends now, the one ahead never happened.
   const later = mergeSpans(spans, [], now + 30 * S);
-  assert.deepEqual(later.map((s) => [s.name, s.start - now, s.end - now]), [["nightly", 0, 30 * S]]);
+  assert.deepEqual(
+    later.map((s) => [s.name, s.start - now, s.end - now]),
+    [["nightly", 0, 30 * S]],
+  );
   // Listed again unchanged: replaced, not doubled.
   assert.equal(mergeSpans(spans, spans, now).length, 2);
   // Older than a week: forgotten.
@@ -49,7 +72,9 @@ test("periods from a listing: one-off windows ahead of time, a recurring one whi
 
 test("inside a window: no downtime in uptime, the day marked, the down period kept as maintenance and off status pages; the window's end splits an incident", async () => {
   let window: [number, number] = [0, 0];
-  const h = historyOn(redis.url, { maintenance: (check, t) => (check === "web" && t >= window[0] && t < window[1] ? "backup" : undefined) });
+  const h = historyOn(redis.url, {
+    maintenance: (check, t) => (check === "web" && t >= window[0] && t < window[1] ? "backup" : undefined),
+  });
   opened.push(h);
   const t0 = h.clock.now();
   window = [t0 + 10 * S, t0 + 20 * S];
@@ -84,14 +109,23 @@ test("inside a window: no downtime in uptime, the day marked, the down period ke
   const c = await h.queries.check("web", "24h");
   assert.deepEqual(
     c.incidents.map((i) => [i.start, i.end, i.durationMs, i.maintenance]),
-    [[iso(realAt), iso(upAt), 3 * S, false], [iso(downAt), iso(realAt), 10 * S, true]],
+    [
+      [iso(realAt), iso(upAt), 3 * S, false],
+      [iso(downAt), iso(realAt), 10 * S, true],
+    ],
   );
-  assert.equal(c.series.reduce((n, p) => n + p.n, 0), 11, "response times still count every timed result");
+  assert.equal(
+    c.series.reduce((n, p) => n + p.n, 0),
+    11,
+    "response times still count every timed result",
+  );
 });
 
 test("a check down and back inside a window: no incident, uptime untouched; a window beginning during an incident ends that incident", async () => {
   let window: [number, number] = [0, 0];
-  const h = historyOn(redis.url, { maintenance: (_check, t) => (t >= window[0] && t < window[1] ? "patch" : undefined) });
+  const h = historyOn(redis.url, {
+    maintenance: (_check, t) => (t >= window[0] && t < window[1] ? "patch" : undefined),
+  });
   opened.push(h);
   const t0 = h.clock.now();
   window = [t0 + 5 * S, t0 + 15 * S];
@@ -104,10 +138,20 @@ test("a check down and back inside a window: no incident, uptime untouched; a wi
   for (let i = 0; i < 8; i++) await step("down", t0);
   for (let i = 0; i < 10; i++) await step("up", t0 + 8 * S);
   const s = await h.queries.summary("db", 1);
-  assert.deepEqual(s.incidents, [{ start: iso(t0), end: iso(t0 + 5 * S), durationMs: 5 * S }], "the real part ends where the window begins");
+  assert.deepEqual(
+    s.incidents,
+    [{ start: iso(t0), end: iso(t0 + 5 * S), durationMs: 5 * S }],
+    "the real part ends where the window begins",
+  );
   assert.equal(s.uptime["24h"], 3 / 8, "outside the window: 5 down, 3 up");
   const c = await h.queries.check("db", "24h");
-  assert.deepEqual(c.incidents.map((i) => [i.durationMs, i.maintenance]), [[3 * S, true], [5 * S, false]]);
+  assert.deepEqual(
+    c.incidents.map((i) => [i.durationMs, i.maintenance]),
+    [
+      [3 * S, true],
+      [5 * S, false],
+    ],
+  );
 
   // Down and up again wholly inside a new window: no new incident, uptime unchanged.
   window = [h.clock.now(), h.clock.now() + 60 * S];
@@ -124,12 +168,24 @@ test("the watch keeps the periods the loop-detector listed, in Redis: a restarte
   const h = historyOn(redis.url);
   opened.push(h);
   const now = h.clock.now();
-  let listing: MaintenanceInfo[] = [info({ name: "swap", start: iso(now - 10 * S), end: iso(now + 3_600_000), active: true, activeUntil: iso(now + 3_600_000) })];
+  let listing: MaintenanceInfo[] = [
+    info({
+      name: "swap",
+      start: iso(now - 10 * S),
+      end: iso(now + 3_600_000),
+      active: true,
+      activeUntil: iso(now + 3_600_000),
+    }),
+  ];
   let failing = false;
-  const watch = new MaintenanceWatch({ store: h.store, clock: h.clock, list: async () => {
-    if (failing) throw new Error("no responders");
-    return listing;
-  } });
+  const watch = new MaintenanceWatch({
+    store: h.store,
+    clock: h.clock,
+    list: async () => {
+      if (failing) throw new Error("no responders");
+      return listing;
+    },
+  });
   await watch.poll();
   assert.equal(watch.covering("web", now), "swap");
   assert.equal(watch.covering("nas", now), undefined);
@@ -170,7 +226,9 @@ test("a poll asks after it was called: callers during a running listing share th
   const first = watch.poll();
   await new Promise((r) => setImmediate(r));
   // A window is added while the first listing is on its way: later polls must see it.
-  listing = [info({ name: "late", start: iso(now - S), end: iso(now + 60 * S), active: true, activeUntil: iso(now + 60 * S) })];
+  listing = [
+    info({ name: "late", start: iso(now - S), end: iso(now + 60 * S), active: true, activeUntil: iso(now + 60 * S) }),
+  ];
   const second = watch.poll();
   const third = watch.poll();
   assert.equal(second, third, "one follow-up for both");

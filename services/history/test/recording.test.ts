@@ -33,7 +33,11 @@ test("uptime is the share of up results; an incident spans the down period with 
   }
   const downAt = h.clock.now();
   for (let i = 0; i < 10; i++) {
-    const r = h.observe("web", "down", { sinceMs: downAt, latencyMs: null, reason: i === 0 ? "connect ECONNREFUSED" : "timeout" });
+    const r = h.observe("web", "down", {
+      sinceMs: downAt,
+      latencyMs: null,
+      reason: i === 0 ? "connect ECONNREFUSED" : "timeout",
+    });
     await h.recorder.record(r.status, r.id);
     h.clock.advance(1_000);
   }
@@ -115,7 +119,11 @@ test("uptime windows: a result 2 days old is out of 24h and in 7d; 40 days old o
   assert.deepEqual(await h.queries.uptimeMany(["none", "svc"], "90d"), [null, 2 / 3], "many at once: the same figure");
   assert.deepEqual(await h.queries.uptimeMany(["svc"], "24h"), [1]);
   h.clock.advance(400 * 24 * HOUR);
-  assert.deepEqual(await h.queries.uptimeFigures("svc"), { "24h": null, "7d": null, "30d": null, "90d": null, "365d": null }, "a year later nothing is left in any window");
+  assert.deepEqual(
+    await h.queries.uptimeFigures("svc"),
+    { "24h": null, "7d": null, "30d": null, "90d": null, "365d": null },
+    "a year later nothing is left in any window",
+  );
 });
 
 test("day bars follow the configured time zone's calendar across DST (Europe/Berlin, 29 March 2026 has 23 hours)", async () => {
@@ -225,7 +233,10 @@ test("a result delivered late (older in the stream and in time, as after a resta
   await h.recorder.record(down2.status, down2.id, 11);
   const reply = await h.queries.check("late", "24h");
   assert.equal(reply.uptime["24h"], 1 / 3);
-  assert.deepEqual(reply.incidents.map((i) => [i.start, i.end, i.durationMs]), [[new Date(downAt).toISOString(), new Date(downAt + 2_000).toISOString(), 2_000]]);
+  assert.deepEqual(
+    reply.incidents.map((i) => [i.start, i.end, i.durationMs]),
+    [[new Date(downAt).toISOString(), new Date(downAt + 2_000).toISOString(), 2_000]],
+  );
   assert.equal(reply.state, "up");
   // A producer clock jumping back is not late: its place in the stream is newer.
   h.clock.advance(-60_000);

@@ -20,7 +20,13 @@ let caller: Bus;
 
 before(async () => {
   [nats, redis] = await Promise.all([startNats(), startRedis()]);
-  const bus = (name: string) => Bus.connect({ name, url: nats.url, log: createLogger("t", { write: () => true } as never, "silent"), registry: new Registry() });
+  const bus = (name: string) =>
+    Bus.connect({
+      name,
+      url: nats.url,
+      log: createLogger("t", { write: () => true } as never, "silent"),
+      registry: new Registry(),
+    });
   [tracker, caller] = await Promise.all([bus("service-tracker"), bus("operator")]);
 });
 after(async () => {
@@ -30,7 +36,21 @@ after(async () => {
 
 function up(name: string): ServiceStatus {
   const at = new Date().toISOString();
-  return { name, kind: "http", state: "up", observedAt: at, seq: 1, since: at, latencyMs: 5, reason: null, failedConditions: [], heartbeat: null, cert: null, dependsOn: [], details: {} };
+  return {
+    name,
+    kind: "http",
+    state: "up",
+    observedAt: at,
+    seq: 1,
+    since: at,
+    latencyMs: 5,
+    reason: null,
+    failedConditions: [],
+    heartbeat: null,
+    cert: null,
+    dependsOn: [],
+    details: {},
+  };
 }
 
 test("history: checks added to and removed from mirror.yaml count as configured or removed at once; a broken save is rejected by key path and the fixed one applied", async () => {
@@ -42,21 +62,38 @@ test("history: checks added to and removed from mirror.yaml count as configured 
   const env = { MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
   const lines: Record<string, unknown>[] = [];
   const logDest = { write: (l: string) => void lines.push(JSON.parse(l)) };
-  const svc = await runService(historySpec(), { config: parseConfig(yaml(["web"]), env, file), env, port: 0, logDest: logDest as never });
+  const svc = await runService(historySpec(), {
+    config: parseConfig(yaml(["web"]), env, file),
+    env,
+    port: 0,
+    logDest: logDest as never,
+  });
   await rawBus(svc.ctx.bus).nc.flush();
-  const reloads = async (result: string) => Number(new RegExp(`mirror_config_reload_total\\{result="${result}"\\} (\\d+)`).exec(await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text())?.[1] ?? 0);
-  const removed = async (name: string) => (await caller.request(historyCheck, { name, window: "24h" }, { timeout: 5_000 })).removed;
+  const reloads = async (result: string) =>
+    Number(
+      new RegExp(`mirror_config_reload_total\\{result="${result}"\\} (\\d+)`).exec(
+        await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
+  const removed = async (name: string) =>
+    (await caller.request(historyCheck, { name, window: "24h" }, { timeout: 5_000 })).removed;
   try {
     await tracker.publish(serviceStatus, "web", up("web"));
     await tracker.publish(serviceStatus, "db", up("db"));
-    await waitFor("both recorded", async () => (await caller.request(historyCheck, { name: "db", window: "24h" }, { timeout: 5_000 })).known);
+    await waitFor(
+      "both recorded",
+      async () => (await caller.request(historyCheck, { name: "db", window: "24h" }, { timeout: 5_000 })).known,
+    );
     assert.equal(await removed("db"), true, "db is not in tracker.checks yet");
     assert.equal(await removed("web"), false);
 
     writeFileSync(file, yaml(["web", "db"], "\n  bufferLimit: 50\n  timeZone: Europe/Berlin"));
     await waitFor("db configured", async () => (await removed("db")) === false, { timeout: 10_000 });
     const applied = lines.find((l) => l.msg === "config reloaded");
-    assert.deepEqual([applied?.checksAdded, applied?.checksRemoved, applied?.bufferLimit, applied?.needsRestart], [["db"], [], 50, ["history.timeZone"]]);
+    assert.deepEqual(
+      [applied?.checksAdded, applied?.checksRemoved, applied?.bufferLimit, applied?.needsRestart],
+      [["db"], [], 50, ["history.timeZone"]],
+    );
 
     // Half-written (cut inside a flow mapping), then whole but with a bad key: both rejected, each problem by key path.
     writeFileSync(file, yaml(["web"]).slice(0, 45));
@@ -66,7 +103,11 @@ test("history: checks added to and removed from mirror.yaml count as configured 
     const rejected = lines.filter((l) => l.msg === "config reload rejected; still running on the previous config");
     assert.match(JSON.stringify(rejected[0]?.problems), /not valid YAML/);
     const problems = (rejected[1]?.problems ?? []) as string[];
-    assert.ok(problems.some((p) => p.startsWith("history.bufferLimit:")) && problems.some((p) => p.startsWith("history.timeZone:")), JSON.stringify(problems));
+    assert.ok(
+      problems.some((p) => p.startsWith("history.bufferLimit:")) &&
+        problems.some((p) => p.startsWith("history.timeZone:")),
+      JSON.stringify(problems),
+    );
     assert.equal(await removed("db"), false, "still the last good config");
 
     writeFileSync(file, yaml(["web"]));

@@ -12,7 +12,11 @@ import { startTicker } from "./tick.js";
 import { Triager } from "./triage.js";
 
 /** Durable consumer names are public API (the bus identity table provisions them): renaming one replays or skips history. */
-export const DURABLES = { repo: "loop-detector-repo", repoGone: "loop-detector-repo-gone", service: "loop-detector-service" } as const;
+export const DURABLES = {
+  repo: "loop-detector-repo",
+  repoGone: "loop-detector-repo-gone",
+  service: "loop-detector-service",
+} as const;
 
 /** Wires the detector to the store, the bus, HTTP, the model and the tick. */
 export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void = () => {}): Promise<Started> {
@@ -21,7 +25,11 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   const store = new LoopStore(ctx.store);
   const metrics = loopMetrics(ctx.registry, store);
   const detector = new Detector({
-    config, store, bus, clock, log,
+    config,
+    store,
+    bus,
+    clock,
+    log,
     onChanges: (changes) => {
       for (const c of changes) metrics.events.inc({ event: c.event, kind: c.loop.kind });
     },
@@ -29,8 +37,14 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     onStale: (source) => metrics.stale.inc({ source }),
   });
   const triager = new Triager({
-    bus, engine: detector.engine, store, clock, log,
-    timeoutMs: loops.triageTimeout, retryMs: loops.triageRetry, historyLimit: loops.historyLimit,
+    bus,
+    engine: detector.engine,
+    store,
+    clock,
+    log,
+    timeoutMs: loops.triageTimeout,
+    retryMs: loops.triageRetry,
+    historyLimit: loops.historyLimit,
     onOutcome: (outcome) => metrics.triage.inc({ outcome }),
   });
   if (loops.triage) detector.onOpened = (loop) => triager.start(loop);
@@ -38,13 +52,22 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   await rebuildIfEmpty({ bus, store, detector, log, source: ctx.name });
   const api = new LoopApi({ store, engine: detector.engine, clock, historyLimit: loops.historyLimit });
   const maintenance = new MaintenanceApi({ store, detector, clock });
-  await maintenance.refresh().catch((err: Error) => log.warn({ err: err.message }, "runtime maintenance windows not loaded"));
+  await maintenance
+    .refresh()
+    .catch((err: Error) => log.warn({ err: err.message }, "runtime maintenance windows not loaded"));
   ready(api);
   bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
   ctx.watchConfig({
-    restartOnly: ["loops.port", "loops.tick", "loops.triage", "loops.triageTimeout", "loops.triageRetry", "loops.historyLimit"],
+    restartOnly: [
+      "loops.port",
+      "loops.tick",
+      "loops.triage",
+      "loops.triageTimeout",
+      "loops.triageRetry",
+      "loops.historyLimit",
+    ],
     apply: (next) => {
       detector.configure(next);
       // Every entity is looked at again on the next tick, so new rules and windows apply now, not at its next input.

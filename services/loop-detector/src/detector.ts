@@ -1,5 +1,14 @@
 import { type Bus, PoisonError } from "@mirror/bus";
-import { entityKey, type Loop, type LoopEntity, type MaintenanceWindow, type MirrorConfig, type RepoGone, type RepoSnapshot, type ServiceStatus } from "@mirror/contracts";
+import {
+  entityKey,
+  type Loop,
+  type LoopEntity,
+  type MaintenanceWindow,
+  type MirrorConfig,
+  type RepoGone,
+  type RepoSnapshot,
+  type ServiceStatus,
+} from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Logger } from "pino";
 import { Engine, type EngineDeps } from "./engine.js";
@@ -47,7 +56,14 @@ export class Detector {
     };
     const loops = deps.config.loops;
     const triageLeaseAt = loops.triage ? () => deps.clock.now() + loops.triageRetry : undefined;
-    this.engine = new Engine({ store: deps.store, bus: deps.bus, log: deps.log, onOpened: (l) => this.onOpened?.(l), onChanges, triageLeaseAt });
+    this.engine = new Engine({
+      store: deps.store,
+      bus: deps.bus,
+      log: deps.log,
+      onOpened: (l) => this.onOpened?.(l),
+      onChanges,
+      triageLeaseAt,
+    });
   }
 
   /**
@@ -79,19 +95,31 @@ export class Detector {
   /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */
   onRepoSnapshot(s: RepoSnapshot, token = s.repoKey): Promise<Mutation | null> {
     this.checkRepo(s.path, s.repoKey, token);
-    return this.observe({ type: "repo", repo: s.path }, { source: "repo", at: Date.parse(s.observedAt), seq: s.seq, data: s }, []);
+    return this.observe(
+      { type: "repo", repo: s.path },
+      { source: "repo", at: Date.parse(s.observedAt), seq: s.seq, data: s },
+      [],
+    );
   }
 
   onRepoGone(g: RepoGone, token = g.repoKey): Promise<Mutation | null> {
     this.checkRepo(g.path, g.repoKey, token);
-    return this.observe({ type: "repo", repo: g.path }, { source: "gone", at: Date.parse(g.observedAt), seq: g.seq, data: g }, []);
+    return this.observe(
+      { type: "repo", repo: g.path },
+      { source: "gone", at: Date.parse(g.observedAt), seq: g.seq, data: g },
+      [],
+    );
   }
 
   async onServiceStatus(s: ServiceStatus): Promise<Mutation | null> {
     const parents = this.parentsOf(s.name, s.dependsOn);
     await Promise.all(s.dependsOn.map((p) => this.deps.store.addChild(p, s.name)));
     const down = await this.parentsDown(parents);
-    return this.observe({ type: "service", service: s.name }, { source: "service", at: Date.parse(s.observedAt), seq: s.seq, data: s }, down);
+    return this.observe(
+      { type: "service", service: s.name },
+      { source: "service", at: Date.parse(s.observedAt), seq: s.seq, data: s },
+      down,
+    );
   }
 
   /** Evaluates a stored entity again (its `after` passed, a snooze ended, a parent changed). */
@@ -163,12 +191,18 @@ export class Detector {
 
   /** A parent's service.down opened or closed: its children are looked at again on the next tick. */
   private async wakeChildren(changes: LoopChange[]): Promise<void> {
-    const parents = changes.filter((c) => c.loop.kind === "service.down" && c.event !== "updated").map((c) => c.loop.entity.service ?? "");
+    const parents = changes
+      .filter((c) => c.loop.kind === "service.down" && c.event !== "updated")
+      .map((c) => c.loop.entity.service ?? "");
     for (const parent of parents) {
-      const fromConfig = Object.entries(this.config.loops.dependsOn).filter(([, ps]) => ps.includes(parent)).map(([child]) => child);
+      const fromConfig = Object.entries(this.config.loops.dependsOn)
+        .filter(([, ps]) => ps.includes(parent))
+        .map(([child]) => child);
       const fromStatus = await this.deps.store.childrenOf(parent).catch(() => [] as string[]);
       const keys = [...new Set([...fromConfig, ...fromStatus])].map((c) => entityKey({ type: "service", service: c }));
-      await this.deps.store.wakeNow(keys, 0).catch((err) => this.deps.log.warn({ err: (err as Error).message }, "could not wake dependent services"));
+      await this.deps.store
+        .wakeNow(keys, 0)
+        .catch((err) => this.deps.log.warn({ err: (err as Error).message }, "could not wake dependent services"));
     }
   }
 }

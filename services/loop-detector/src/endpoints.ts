@@ -1,5 +1,16 @@
 import { endpoint, type EndpointHandler } from "@mirror/bus";
-import { loopsAck, loopsClose, loopsGet, loopsList, loopsReopen, loopsSnooze, loopsUnack, maintenanceAdd, maintenanceEnd, maintenanceList } from "@mirror/contracts";
+import {
+  loopsAck,
+  loopsClose,
+  loopsGet,
+  loopsList,
+  loopsReopen,
+  loopsSnooze,
+  loopsUnack,
+  maintenanceAdd,
+  maintenanceEnd,
+  maintenanceList,
+} from "@mirror/contracts";
 import type { LoopApi } from "./loop-api.js";
 import type { MaintenanceApi } from "./maintenance-api.js";
 
@@ -13,7 +24,9 @@ export function loopEndpoints(api: LoopApi, maintenance: MaintenanceApi): Endpoi
     endpoint(loopsGet, async (req) => ({ loop: await api.get(req.loopId) })),
     endpoint(loopsAck, async (req) => ({ loop: await api.command(req.loopId, { type: "ack" }, req.by, req.note) })),
     endpoint(loopsClose, async (req) => ({ loop: await api.command(req.loopId, { type: "close" }, req.by, req.note) })),
-    endpoint(loopsReopen, async (req) => ({ loop: await api.command(req.loopId, { type: "reopen" }, req.by, req.note) })),
+    endpoint(loopsReopen, async (req) => ({
+      loop: await api.command(req.loopId, { type: "reopen" }, req.by, req.note),
+    })),
     endpoint(loopsUnack, async (req) => ({ loop: await api.command(req.loopId, { type: "unack" }, req.by, req.note) })),
     endpoint(loopsSnooze, async (req) => ({ loop: await api.snooze(req) })),
     endpoint(maintenanceAdd, async (req) => ({ window: await maintenance.add(req) })),

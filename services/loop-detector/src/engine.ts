@@ -75,7 +75,14 @@ export class Engine {
 
 function toOutbox(c: LoopChange): OutboxEntry {
   const trace = traceCarrier();
-  return { id: `${c.loop.id}:${c.loop.rev}`, event: c.event, token: c.loop.id, data: { loop: c.loop, reason: c.reason }, at: Date.now(), ...(trace ? { trace } : {}) };
+  return {
+    id: `${c.loop.id}:${c.loop.rev}`,
+    event: c.event,
+    token: c.loop.id,
+    data: { loop: c.loop, reason: c.reason },
+    at: Date.now(),
+    ...(trace ? { trace } : {}),
+  };
 }
 
 /** Counter field of a loop: kind, severity and status. */

@@ -8,6 +8,10 @@ export class LoopCommandError extends MirrorError {
   }
 }
 
-export const notFound = (id: string) => new LoopCommandError("MIRROR_ERR_LOOP_NOT_FOUND", formatErrorMessage(errorSpec("MIRROR_ERR_LOOP_NOT_FOUND").message, [id]));
+export const notFound = (id: string) =>
+  new LoopCommandError(
+    "MIRROR_ERR_LOOP_NOT_FOUND",
+    formatErrorMessage(errorSpec("MIRROR_ERR_LOOP_NOT_FOUND").message, [id]),
+  );
 export const badRequest = (message: string) => new LoopCommandError("MIRROR_ERR_BAD_REQUEST", message);
 export const conflict = (message: string) => new LoopCommandError("MIRROR_ERR_LOOP_STATE", message);

@@ -21,7 +21,9 @@ export function evaluate(obs: Observation | null, now: number, rules: ResolvedRu
     case "service": {
       const s = obs.data as ServiceStatus;
       const base = serviceRules(s, now, rules);
-      return base === null ? null : [...base, ...heartbeatRules(s, now, rules), ...certRules(s, now, rules), ...domainRules(s, now, rules)];
+      return base === null
+        ? null
+        : [...base, ...heartbeatRules(s, now, rules), ...certRules(s, now, rules), ...domainRules(s, now, rules)];
     }
   }
 }

@@ -16,7 +16,9 @@ export function checkRepoInput(path: string, key: string, token: string, roots: 
 
 function insideRoots(path: string, roots: readonly string[]): boolean {
   const p = resolve(path);
-  return roots.some((root) => [resolve(root), real(root)].some((r) => r !== null && (p === r || p.startsWith(r.endsWith(sep) ? r : r + sep))));
+  return roots.some((root) =>
+    [resolve(root), real(root)].some((r) => r !== null && (p === r || p.startsWith(r.endsWith(sep) ? r : r + sep))),
+  );
 }
 
 function real(path: string): string | null {

@@ -5,7 +5,12 @@ import { liveStatus } from "./live-status.js";
 import { transition } from "./transition.js";
 
 /** What the owner can do to a loop. */
-export type Command = { type: "ack" } | { type: "unack" } | { type: "reopen" } | { type: "close" } | { type: "snooze"; until: number };
+export type Command =
+  | { type: "ack" }
+  | { type: "unack" }
+  | { type: "reopen" }
+  | { type: "close" }
+  | { type: "snooze"; until: number };
 
 export interface CommandInput {
   loopId: string;
@@ -35,7 +40,8 @@ function decide(stored: StoredLoop, input: CommandInput): { next: StoredLoop; ch
   const { loop } = stored;
   const { command } = input;
   const by = `user:${input.by}`;
-  const t = (to: LoopStatus, patch?: Partial<Loop>) => transition(loop, to, input.now, by, { note: input.note, historyLimit: input.historyLimit, patch });
+  const t = (to: LoopStatus, patch?: Partial<Loop>) =>
+    transition(loop, to, input.now, by, { note: input.note, historyLimit: input.historyLimit, patch });
   const live: LoopStatus = liveStatus(loop.suppressedBy);
   switch (command.type) {
     case "ack":
@@ -59,17 +65,35 @@ function decide(stored: StoredLoop, input: CommandInput): { next: StoredLoop; ch
   }
 }
 
-function reopen(stored: StoredLoop, input: CommandInput, live: LoopStatus, t: (to: LoopStatus, patch?: Partial<Loop>) => Loop) {
+function reopen(
+  stored: StoredLoop,
+  input: CommandInput,
+  live: LoopStatus,
+  t: (to: LoopStatus, patch?: Partial<Loop>) => Loop,
+) {
   const { loop } = stored;
   if (loop.status === live || loop.status === "open") return null;
-  if (input.command.type === "unack" && loop.status !== "acknowledged") throw conflict(`loop ${loop.id} is ${loop.status}, not acknowledged`);
+  if (input.command.type === "unack" && loop.status !== "acknowledged")
+    throw conflict(`loop ${loop.id} is ${loop.status}, not acknowledged`);
   if (loop.status === "closed") {
-    if (!stored.muted) throw conflict(`loop ${loop.id} is closed because its condition cleared; it opens again by itself if the condition comes back`);
-    return changed(t(live, { openedAt: new Date(input.now).toISOString(), triage: null }), "opened", "reopened by hand");
+    if (!stored.muted)
+      throw conflict(
+        `loop ${loop.id} is closed because its condition cleared; it opens again by itself if the condition comes back`,
+      );
+    return changed(
+      t(live, { openedAt: new Date(input.now).toISOString(), triage: null }),
+      "opened",
+      "reopened by hand",
+    );
   }
   return changed(t(live), "updated", input.command.type === "unack" ? "unacknowledged" : "reopened");
 }
 
-function changed(loop: Loop, event: LoopChange["event"], reason: string, muted = false): { next: StoredLoop; change: LoopChange } {
+function changed(
+  loop: Loop,
+  event: LoopChange["event"],
+  reason: string,
+  muted = false,
+): { next: StoredLoop; change: LoopChange } {
   return { next: { loop, muted }, change: { event, loop, reason } };
 }

@@ -11,4 +11,5 @@ export function liveStatus(suppressedBy: readonly string[]): LoopStatus {
 }
 
 /** Statuses a rule moves a loop between by itself as parents and windows come and go. */
-export const isLive = (status: LoopStatus): boolean => status === "open" || status === "suppressed" || status === "maintenance";
+export const isLive = (status: LoopStatus): boolean =>
+  status === "open" || status === "suppressed" || status === "maintenance";

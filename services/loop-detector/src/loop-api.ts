@@ -12,7 +12,8 @@ export interface LoopApiDeps {
   historyLimit: number;
 }
 
-const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+const asList = <T>(v: T | T[] | undefined): T[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
 
 /** Reading and commanding loops: what the HTTP API and the bus endpoints both call. */
 export class LoopApi {
@@ -23,8 +24,18 @@ export class LoopApi {
     const [status, kind, severity] = [asList(filter.status), asList(filter.kind), asList(filter.severity)];
     const loops = (await this.deps.store.allStates())
       .flatMap((s) => Object.values(s.loops).map((l) => l.loop))
-      .filter((l) => (!status || status.includes(l.status)) && (!kind || kind.includes(l.kind)) && (!severity || severity.includes(l.severity)));
-    return loops.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.openedAt.localeCompare(b.openedAt) || a.id.localeCompare(b.id));
+      .filter(
+        (l) =>
+          (!status || status.includes(l.status)) &&
+          (!kind || kind.includes(l.kind)) &&
+          (!severity || severity.includes(l.severity)),
+      );
+    return loops.sort(
+      (a, b) =>
+        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+        a.openedAt.localeCompare(b.openedAt) ||
+        a.id.localeCompare(b.id),
+    );
   }
 
   async get(loopId: string): Promise<Loop> {
@@ -42,7 +53,14 @@ export class LoopApi {
     if (!cur?.state) throw notFound(loopId);
     let loop: Loop | undefined;
     await this.deps.engine.mutate(cur.state.entity, (state) => {
-      const m = applyCommand(state, { loopId, command, by, note, now: this.deps.clock.now(), historyLimit: this.deps.historyLimit });
+      const m = applyCommand(state, {
+        loopId,
+        command,
+        by,
+        note,
+        now: this.deps.clock.now(),
+        historyLimit: this.deps.historyLimit,
+      });
       loop = m.loop;
       return m;
     });
@@ -56,7 +74,8 @@ export class LoopApi {
 
 /** The end of a snooze from `for` ("2h") or `until` (ISO time); it must lie in the future. */
 export function snoozeEnd(req: { until?: string; for?: string }, now: number): number {
-  if ((req.until === undefined) === (req.for === undefined)) throw badRequest('give either "for" (a duration like "2h") or "until" (an ISO time)');
+  if ((req.until === undefined) === (req.for === undefined))
+    throw badRequest('give either "for" (a duration like "2h") or "until" (an ISO time)');
   let until: number;
   if (req.for !== undefined) {
     try {
@@ -68,6 +87,9 @@ export function snoozeEnd(req: { until?: string; for?: string }, now: number): n
     until = Date.parse(req.until as string);
     if (Number.isNaN(until)) throw badRequest(`"until": "${req.until}" is not an ISO time`);
   }
-  if (until <= now) throw badRequest(`cannot snooze into the past: ${new Date(until).toISOString()} is not after ${new Date(now).toISOString()}`);
+  if (until <= now)
+    throw badRequest(
+      `cannot snooze into the past: ${new Date(until).toISOString()} is not after ${new Date(now).toISOString()}`,
+    );
   return until;
 }

@@ -1,4 +1,10 @@
-import { entityKey, type MaintenanceAddRequest, type MaintenanceInfo, MaintenanceWindow, parseDuration } from "@mirror/contracts";
+import {
+  entityKey,
+  type MaintenanceAddRequest,
+  type MaintenanceInfo,
+  MaintenanceWindow,
+  parseDuration,
+} from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
 import type { Detector } from "./detector.js";
 import { badRequest, conflict, LoopCommandError } from "./errors.js";
@@ -38,23 +44,32 @@ export class MaintenanceApi {
 
   async add(req: MaintenanceAddRequest): Promise<MaintenanceInfo> {
     const now = this.deps.clock.now();
-    if (this.deps.detector.configWindows().some((w) => w.name === req.name)) throw conflict(`mirror.yaml already has a maintenance window "${req.name}"`);
+    if (this.deps.detector.configWindows().some((w) => w.name === req.name))
+      throw conflict(`mirror.yaml already has a maintenance window "${req.name}"`);
     let window: unknown;
     try {
       if (req.cron !== undefined) {
-        if (req.for !== undefined || req.until !== undefined) throw new Error("a recurring window takes --cron and --duration, not --for or --until");
+        if (req.for !== undefined || req.until !== undefined)
+          throw new Error("a recurring window takes --cron and --duration, not --for or --until");
         window = { name: req.name, match: req.match, cron: req.cron, duration: req.duration, tz: req.tz };
       } else {
-        if ((req.for === undefined) === (req.until === undefined)) throw new Error("a one-off window needs exactly one of --for or --until");
+        if ((req.for === undefined) === (req.until === undefined))
+          throw new Error("a one-off window needs exactly one of --for or --until");
         const end = req.until !== undefined ? Date.parse(req.until) : now + parseDuration(req.for as string);
         if (end <= now) throw new Error("the window would end in the past");
-        window = { name: req.name, match: req.match, start: new Date(now).toISOString(), end: new Date(end).toISOString() };
+        window = {
+          name: req.name,
+          match: req.match,
+          start: new Date(now).toISOString(),
+          end: new Date(end).toISOString(),
+        };
       }
     } catch (err) {
       throw badRequest((err as Error).message);
     }
     const parsed = MaintenanceWindow.safeParse(window);
-    if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => `${i.path.join(".") || "window"}: ${i.message}`).join("; "));
+    if (!parsed.success)
+      throw badRequest(parsed.error.issues.map((i) => `${i.path.join(".") || "window"}: ${i.message}`).join("; "));
     const stored: Stored = { ...parsed.data, createdBy: req.by };
     const added = await this.deps.store.addRuntimeWindow(req.name, JSON.stringify(stored));
     if (!added) throw conflict(`a maintenance window "${req.name}" exists; end it first`);
@@ -69,7 +84,10 @@ export class MaintenanceApi {
     const w = this.runtime.find((x) => x.name === name);
     if (!w) {
       const inConfig = this.deps.detector.configWindows().some((x) => x.name === name);
-      throw new LoopCommandError("MIRROR_ERR_MAINTENANCE_NOT_FOUND", inConfig ? `"${name}" is a window of mirror.yaml: remove it there` : `no runtime maintenance window "${name}"`);
+      throw new LoopCommandError(
+        "MIRROR_ERR_MAINTENANCE_NOT_FOUND",
+        inConfig ? `"${name}" is a window of mirror.yaml: remove it there` : `no runtime maintenance window "${name}"`,
+      );
     }
     await this.deps.store.removeRuntimeWindow(name);
     await this.refresh();

@@ -27,7 +27,8 @@ const RANGES: [number, number][] = [
 /** The five fields of a cron expression as sets of allowed values (day of week 7 is Sunday, as 0). */
 export function parseCron(expr: string): Set<number>[] {
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5) throw new CronError(`"${expr}" is not a 5-field cron expression (minute hour day month weekday)`);
+  if (fields.length !== 5)
+    throw new CronError(`"${expr}" is not a 5-field cron expression (minute hour day month weekday)`);
   return fields.map((f, i) => {
     const [lo, hi] = RANGES[i] as [number, number];
     const out = new Set<number>();
@@ -37,7 +38,8 @@ export function parseCron(expr: string): Set<number>[] {
       const from = m[1] === "*" ? lo : Number(m[2]);
       const to = m[1] === "*" ? hi : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? hi : from;
       const step = m[4] !== undefined ? Number(m[4]) : 1;
-      if (from < lo || to > hi || from > to || step < 1) throw new CronError(`"${part}" in "${expr}" is out of range ${lo}-${hi}`);
+      if (from < lo || to > hi || from > to || step < 1)
+        throw new CronError(`"${part}" in "${expr}" is out of range ${lo}-${hi}`);
       for (let v = from; v <= to; v += step) out.add(i === 4 && v === 7 ? 0 : v);
     }
     return out;
@@ -53,14 +55,27 @@ function wallClock(ms: number, format: Intl.DateTimeFormat): number[] {
 
 /** The windows of `loops.maintenance`, compiled once: which are on at a time, and when the next change comes. */
 export class MaintenanceWindows {
-  private readonly recurring: { w: MaintenanceWindow; fields: Set<number>[]; format: Intl.DateTimeFormat; duration: number }[] = [];
+  private readonly recurring: {
+    w: MaintenanceWindow;
+    fields: Set<number>[];
+    format: Intl.DateTimeFormat;
+    duration: number;
+  }[] = [];
   private readonly oneOff: { w: MaintenanceWindow; start: number; end: number }[] = [];
   private cache: { minute: number; open: OpenWindow[] } | null = null;
 
   constructor(windows: readonly MaintenanceWindow[]) {
     for (const w of windows) {
       if (w.cron !== undefined) {
-        const format = new Intl.DateTimeFormat("en-US", { timeZone: w.tz ?? "UTC", hourCycle: "h23", minute: "numeric", hour: "numeric", day: "numeric", month: "numeric", weekday: "short" });
+        const format = new Intl.DateTimeFormat("en-US", {
+          timeZone: w.tz ?? "UTC",
+          hourCycle: "h23",
+          minute: "numeric",
+          hour: "numeric",
+          day: "numeric",
+          month: "numeric",
+          weekday: "short",
+        });
         this.recurring.push({ w, fields: parseCron(w.cron), format, duration: w.duration ?? 0 });
       } else this.oneOff.push({ w, start: Date.parse(w.start as string), end: Date.parse(w.end as string) });
     }
@@ -75,7 +90,8 @@ export class MaintenanceWindows {
     if (this.size === 0) return [];
     const minute = Math.floor(now / MINUTE);
     const out: OpenWindow[] = [];
-    for (const o of this.oneOff) if (o.start <= now && now < o.end) out.push({ name: o.w.name, match: o.w.match, end: o.end });
+    for (const o of this.oneOff)
+      if (o.start <= now && now < o.end) out.push({ name: o.w.name, match: o.w.match, end: o.end });
     // Recurring windows are looked up per minute (the answer only changes at minute edges, except one-off ends).
     let recurring = this.cache?.minute === minute ? this.cache.open : null;
     if (!recurring) {

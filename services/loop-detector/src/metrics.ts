@@ -31,13 +31,33 @@ export function loopMetrics(registry: Registry, store: LoopStore) {
       for (const c of await read()) this.set({ kind: c.kind, severity: c.severity, status: c.status }, c.n);
     },
   });
-  const triage = new Counter({ name: "mirror_loop_triage_total", help: "Triage requests by outcome", labelNames: ["outcome"], registers: [registry] });
+  const triage = new Counter({
+    name: "mirror_loop_triage_total",
+    help: "Triage requests by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   // Both outcomes exist at 0 from start-up: the dashboard's rate() sees the first failed triage.
   for (const outcome of ["ok", "failed"]) triage.inc({ outcome }, 0);
   return {
-    events: new Counter({ name: "mirror_loop_events_total", help: "Loop events stored for publishing", labelNames: ["event", "kind"], registers: [registry] }),
-    stale: new Counter({ name: "mirror_loop_inputs_stale_total", help: "Inputs ignored because a newer one was already stored", labelNames: ["source"], registers: [registry] }),
-    rejected: new Counter({ name: "mirror_loop_inputs_rejected_total", help: "Inputs refused (outside the roots, mismatched keys)", labelNames: ["reason"], registers: [registry] }),
+    events: new Counter({
+      name: "mirror_loop_events_total",
+      help: "Loop events stored for publishing",
+      labelNames: ["event", "kind"],
+      registers: [registry],
+    }),
+    stale: new Counter({
+      name: "mirror_loop_inputs_stale_total",
+      help: "Inputs ignored because a newer one was already stored",
+      labelNames: ["source"],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: "mirror_loop_inputs_rejected_total",
+      help: "Inputs refused (outside the roots, mismatched keys)",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
     triage,
   };
 }

@@ -34,7 +34,12 @@ export class Outbox {
     clearTimeout(this.clearTimer);
     this.clearTimer = undefined;
     const ids = this.published.splice(0);
-    if (ids.length) await this.store.outboxDone(ids).catch((err) => this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"));
+    if (ids.length)
+      await this.store
+        .outboxDone(ids)
+        .catch((err) =>
+          this.log.warn({ err: (err as Error).message }, "outbox not cleared; events will be re-sent with the same id"),
+        );
   }
 
   /** Queues published ids for the next clear(): at once when a batch is full, else after CLEAR_AFTER_MS. */
@@ -53,16 +58,24 @@ export class Outbox {
     try {
       for (const e of entries) {
         try {
-          await withTraceContext(e.trace, () => this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt }));
+          await withTraceContext(e.trace, () =>
+            this.bus.publish(CONTRACTS[e.event], e.token, e.data, { id: e.id, time: e.data.loop.updatedAt }),
+          );
         } catch (err) {
           // An event too large for the server can never go out; kept, it would block every later one forever.
           if (!hasErrorCode(err, "MIRROR_ERR_TOO_LARGE")) throw err;
-          this.log.error({ err: (err as Error).message, loopId: e.token, event: e.event }, "loop event too large to publish; dropped from the outbox");
+          this.log.error(
+            { err: (err as Error).message, loopId: e.token, event: e.event },
+            "loop event too large to publish; dropped from the outbox",
+          );
         }
         done.push(e.id);
       }
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, pending: entries.length - done.length }, "loop event not published yet; kept in the outbox");
+      this.log.warn(
+        { err: (err as Error).message, pending: entries.length - done.length },
+        "loop event not published yet; kept in the outbox",
+      );
     } finally {
       this.clearLater(done);
     }

@@ -1,5 +1,5 @@
 import { type Bus, withConsumerSpan } from "@mirror/bus";
-import { entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus, } from "@mirror/contracts";
+import { entityKey, type Loop, LoopEvent, RepoGone, RepoSnapshot, ServiceStatus } from "@mirror/contracts";
 import type { Logger } from "pino";
 import type { Detector } from "./detector.js";
 import { countField } from "./engine.js";
@@ -69,7 +69,12 @@ async function restoreLoops(deps: RebuildDeps): Promise<number> {
   for (const [key, state] of entities) {
     const loops = Object.values(state.loops).map((s) => s.loop);
     const counts = loops.map((l) => [countField(l), 1] as [string, number]);
-    await deps.store.commit(key, 0, JSON.stringify(state), { loopIds: loops.map((l) => l.id), outbox: [], counts, wake: null });
+    await deps.store.commit(key, 0, JSON.stringify(state), {
+      loopIds: loops.map((l) => l.id),
+      outbox: [],
+      counts,
+      wake: null,
+    });
   }
   return latest.size;
 }
@@ -81,7 +86,8 @@ async function replayObservations(deps: RebuildDeps): Promise<number> {
       try {
         // In the trace of the stored event, as if consumed: what it opens joins the producer's trace.
         const attrs = { "messaging.destination": m.subject, "mirror.service": deps.source };
-        if (await withConsumerSpan(`replay ${filter.replace(/\.>$/, "")}`, m.headers, attrs, async () => f(m.data))) n++;
+        if (await withConsumerSpan(`replay ${filter.replace(/\.>$/, "")}`, m.headers, attrs, async () => f(m.data)))
+          n++;
       } catch (err) {
         deps.log.warn({ err: (err as Error).message, subject: m.subject }, "observation not replayed");
       }
@@ -94,6 +100,9 @@ async function replayObservations(deps: RebuildDeps): Promise<number> {
   return n;
 }
 
-function ok<T>(r: { success: true; data: T } | { success: false }, f: (v: T) => Promise<unknown>): Promise<unknown> | undefined {
+function ok<T>(
+  r: { success: true; data: T } | { success: false },
+  f: (v: T) => Promise<unknown>,
+): Promise<unknown> | undefined {
   return r.success ? f(r.data).then(() => true) : undefined;
 }

@@ -38,7 +38,9 @@ export function reconcile(state: EntityState, conditions: Condition[], now: numb
     const windows = opts.maintenance?.(kind) ?? [];
     // A window's end is a time to look again: a loop still open then is notified.
     for (const w of windows) next.pendingDue = next.pendingDue === null ? w.end : Math.min(next.pendingDue, w.end);
-    const o = windows.length ? { ...opts, suppressedBy: [...opts.suppressedBy, ...windows.map((w) => `maintenance:${w.name}`)] } : opts;
+    const o = windows.length
+      ? { ...opts, suppressedBy: [...opts.suppressedBy, ...windows.map((w) => `maintenance:${w.name}`)] }
+      : opts;
     next.loops[kind] = holding(state, stored, c, since, now, o, changes);
   }
   return { state: next, changes };
@@ -65,7 +67,10 @@ export function endSnoozes(state: EntityState, now: number, opts: ReconcileOptio
 /** The condition no longer holds: close an active loop (always published), unmute a closed one. */
 function cleared(stored: StoredLoop, now: number, opts: ReconcileOptions, changes: LoopChange[]): StoredLoop {
   if (!isActive(stored.loop.status)) return stored.muted ? { ...stored, muted: false } : stored;
-  const loop = transition(stored.loop, "closed", now, `rule:${stored.loop.kind}`, { note: "condition cleared", historyLimit: opts.historyLimit });
+  const loop = transition(stored.loop, "closed", now, `rule:${stored.loop.kind}`, {
+    note: "condition cleared",
+    historyLimit: opts.historyLimit,
+  });
   changes.push({ event: "closed", loop, reason: "resolved" });
   return { loop, muted: false };
 }
@@ -92,7 +97,12 @@ function holding(
   const cur = { ...stored.loop, ...fresh };
   if (cur.status === "closed") {
     if (stored.muted) return { loop: stored.loop, muted: true };
-    const patch = { openedAt: new Date(now).toISOString(), severity: c.severity, triage: null, suppressedBy: opts.suppressedBy };
+    const patch = {
+      openedAt: new Date(now).toISOString(),
+      severity: c.severity,
+      triage: null,
+      suppressedBy: opts.suppressedBy,
+    };
     const loop = transition(cur, wanted, now, by, { ...t, note: "condition is back", patch });
     changes.push({ event: "opened", loop, reason: "reopened" });
     return { loop, muted: false };
@@ -102,7 +112,15 @@ function holding(
 }
 
 /** An active loop whose condition still holds: snooze end, suppression, severity; otherwise a silent refresh. */
-function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: number, opts: ReconcileOptions, changes: LoopChange[]): Loop {
+function adjust(
+  cur: Loop,
+  before: Loop,
+  c: Condition,
+  wanted: LoopStatus,
+  now: number,
+  opts: ReconcileOptions,
+  changes: LoopChange[],
+): Loop {
   const t = { historyLimit: opts.historyLimit, patch: { suppressedBy: opts.suppressedBy } };
   if (cur.status === "snoozed" && cur.snoozedUntil && Date.parse(cur.snoozedUntil) <= now) {
     const loop = transition(cur, wanted, now, "tick", { ...t, note: "snooze ended and the condition still holds" });
@@ -115,8 +133,12 @@ function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: 
       wanted === "maintenance"
         ? `maintenance: ${windows.join(", ")}`
         : wanted === "suppressed"
-          ? cur.status === "maintenance" ? `maintenance ended; parent down: ${opts.suppressedBy.join(", ")}` : `parent down: ${opts.suppressedBy.join(", ")}`
-          : cur.status === "maintenance" ? "maintenance ended" : "parent recovered";
+          ? cur.status === "maintenance"
+            ? `maintenance ended; parent down: ${opts.suppressedBy.join(", ")}`
+            : `parent down: ${opts.suppressedBy.join(", ")}`
+          : cur.status === "maintenance"
+            ? "maintenance ended"
+            : "parent recovered";
     const loop = transition(cur, wanted, now, actor(opts, c), { ...t, note });
     changes.push({ event: "updated", loop, reason: wanted === "open" ? "unsuppressed" : "suppressed" });
     return loop;
@@ -131,10 +153,19 @@ function adjust(cur: Loop, before: Loop, c: Condition, wanted: LoopStatus, now: 
 
 const actor = (opts: ReconcileOptions, c: Condition) => {
   if (!opts.suppressedBy.length) return `rule:${c.kind}`;
-  return opts.suppressedBy.every((b) => b.startsWith("maintenance:")) ? opts.suppressedBy.join(",") : `dependency:${opts.suppressedBy.join(",")}`;
+  return opts.suppressedBy.every((b) => b.startsWith("maintenance:"))
+    ? opts.suppressedBy.join(",")
+    : `dependency:${opts.suppressedBy.join(",")}`;
 };
 
-function newLoop(state: EntityState, c: Condition, fresh: Pick<Loop, "summary" | "evidence">, status: LoopStatus, now: number, opts: ReconcileOptions): Loop {
+function newLoop(
+  state: EntityState,
+  c: Condition,
+  fresh: Pick<Loop, "summary" | "evidence">,
+  status: LoopStatus,
+  now: number,
+  opts: ReconcileOptions,
+): Loop {
   const iso = new Date(now).toISOString();
   return {
     id: loopId(c.kind, entityKey(state.entity)),

@@ -6,9 +6,25 @@ import { badRequest, LoopCommandError } from "./errors.js";
 import type { Command } from "./lifecycle.js";
 import type { LoopApi } from "./loop-api.js";
 
-const commaList = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
-const ListQuery = z.object({ status: commaList.optional(), kind: commaList.optional(), severity: commaList.optional() });
-const Body = z.object({ by: z.string().optional(), note: z.string().optional(), for: z.string().optional(), until: z.string().optional() }).default({});
+const commaList = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+const ListQuery = z.object({
+  status: commaList.optional(),
+  kind: commaList.optional(),
+  severity: commaList.optional(),
+});
+const Body = z
+  .object({
+    by: z.string().optional(),
+    note: z.string().optional(),
+    for: z.string().optional(),
+    until: z.string().optional(),
+  })
+  .default({});
 
 /**
  * The loop-detector's HTTP API on `loops.port`: `GET /loops?status=&kind=&severity=`,
@@ -17,7 +33,11 @@ const Body = z.object({ by: z.string().optional(), note: z.string().optional(), 
 export function registerRoutes(app: FastifyInstance, getApi: () => LoopApi | undefined): void {
   const use = (reply: FastifyReply): LoopApi | undefined => {
     const api = getApi();
-    if (!api) void fail(reply, new LoopCommandError("MIRROR_ERR_NOT_READY", "the loop-detector is starting; try again in a moment"));
+    if (!api)
+      void fail(
+        reply,
+        new LoopCommandError("MIRROR_ERR_NOT_READY", "the loop-detector is starting; try again in a moment"),
+      );
     return api;
   };
   app.get("/loops", async (req, reply) => {
@@ -28,7 +48,9 @@ export function registerRoutes(app: FastifyInstance, getApi: () => LoopApi | und
     if (!filter.success) return fail(reply, badRequest(`invalid filter: ${describeZodError(filter.error)}`));
     return { loops: await api.list(filter.data) };
   });
-  app.get<{ Params: { id: string } }>("/loops/:id", (req, reply) => run(reply, use, async (api) => ({ loop: await api.get(req.params.id) })));
+  app.get<{ Params: { id: string } }>("/loops/:id", (req, reply) =>
+    run(reply, use, async (api) => ({ loop: await api.get(req.params.id) })),
+  );
   for (const type of ["ack", "close", "reopen", "unack"] as const) {
     app.post<{ Params: { id: string } }>(`/loops/:id/${type}`, (req, reply) =>
       run(reply, use, async (api) => {
@@ -38,7 +60,9 @@ export function registerRoutes(app: FastifyInstance, getApi: () => LoopApi | und
     );
   }
   app.post<{ Params: { id: string } }>("/loops/:id/snooze", (req, reply) =>
-    run(reply, use, async (api) => ({ loop: await api.snooze(parse(LoopSnooze, { ...body(req.body), loopId: req.params.id })) })),
+    run(reply, use, async (api) => ({
+      loop: await api.snooze(parse(LoopSnooze, { ...body(req.body), loopId: req.params.id })),
+    })),
   );
 }
 
@@ -54,7 +78,11 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return r.data;
 }
 
-async function run(reply: FastifyReply, use: (r: FastifyReply) => LoopApi | undefined, f: (api: LoopApi) => Promise<unknown>): Promise<unknown> {
+async function run(
+  reply: FastifyReply,
+  use: (r: FastifyReply) => LoopApi | undefined,
+  f: (api: LoopApi) => Promise<unknown>,
+): Promise<unknown> {
   const api = use(reply);
   if (!api) return reply;
   try {

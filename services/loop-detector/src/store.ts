@@ -41,7 +41,17 @@ export interface Commit {
 // not at all, and only if nobody else wrote this entity since we read it. Two replicas
 // therefore never double-open, and no opened loop is left without a triage lease.
 const COMMIT = defineLua("loopCommit", {
-  keys: ["entityKey", "indexKey", "outboxKey", "outboxDataKey", "outboxSeqKey", "entitiesKey", "dueKey", "countsKey", "triageKey"],
+  keys: [
+    "entityKey",
+    "indexKey",
+    "outboxKey",
+    "outboxDataKey",
+    "outboxSeqKey",
+    "entitiesKey",
+    "dueKey",
+    "countsKey",
+    "triageKey",
+  ],
   args: ["expectedVersion", "doc", "entity", "payload"],
   body: `
 local v = tonumber(redis.call('HGET', entityKey, 'v') or '0')
@@ -89,7 +99,10 @@ export class LoopStore {
   async read(key: string): Promise<StoredEntity> {
     // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the
     // version anyway, and a stale wake-up time only makes a no-op write its own one again.
-    const [[v, doc], score] = await Promise.all([this.redis.hmget(KEYS.entity(key), "v", "doc"), this.redis.zscore(KEYS.due, key)]);
+    const [[v, doc], score] = await Promise.all([
+      this.redis.hmget(KEYS.entity(key), "v", "doc"),
+      this.redis.zscore(KEYS.due, key),
+    ]);
     return {
       version: Number(v ?? 0),
       raw: doc ?? null,
@@ -107,7 +120,17 @@ export class LoopStore {
       wake: c.wake === null ? "" : String(c.wake),
       leases: (c.leases ?? []).map(([at, id]) => [String(at), id]),
     });
-    const keys = { entityKey: KEYS.entity(key), indexKey: KEYS.index, outboxKey: KEYS.outbox, outboxDataKey: KEYS.outboxData, outboxSeqKey: KEYS.outboxSeq, entitiesKey: KEYS.entities, dueKey: KEYS.due, countsKey: KEYS.counts, triageKey: KEYS.triage };
+    const keys = {
+      entityKey: KEYS.entity(key),
+      indexKey: KEYS.index,
+      outboxKey: KEYS.outbox,
+      outboxDataKey: KEYS.outboxData,
+      outboxSeqKey: KEYS.outboxSeq,
+      entitiesKey: KEYS.entities,
+      dueKey: KEYS.due,
+      countsKey: KEYS.counts,
+      triageKey: KEYS.triage,
+    };
     const r = await runLua(this.redis, COMMIT, keys, { expectedVersion: version, doc, entity: key, payload });
     return Number(r) >= 0;
   }
@@ -153,7 +176,8 @@ export class LoopStore {
       const batch = keys.slice(i, i + 500);
       const pipe = this.redis.pipeline();
       for (const k of batch) pipe.hget(KEYS.entity(k), "doc");
-      for (const [, doc] of (await pipe.exec()) ?? []) if (typeof doc === "string") out.push(EntityState.parse(JSON.parse(doc)));
+      for (const [, doc] of (await pipe.exec()) ?? [])
+        if (typeof doc === "string") out.push(EntityState.parse(JSON.parse(doc)));
     }
     return out;
   }

@@ -53,7 +53,9 @@ export class Triager {
   private pump(): void {
     while (this.inFlight.size < MAX_IN_FLIGHT && this.waiting.length > 0) {
       const loop = this.waiting.shift() as Loop;
-      const p = withTraceContext(this.traces.get(loop.id), () => this.triage(loop)).catch((err) => this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"));
+      const p = withTraceContext(this.traces.get(loop.id), () => this.triage(loop)).catch((err) =>
+        this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"),
+      );
       this.inFlight.add(p);
       void p.finally(() => {
         this.inFlight.delete(p);
@@ -72,7 +74,9 @@ export class Triager {
       return;
     }
     this.deps.onOutcome?.("ok");
-    await this.deps.engine.mutate(loop.entity, (state) => withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit));
+    await this.deps.engine.mutate(loop.entity, (state) =>
+      withTriage(state, loop, reply, this.deps.clock.now(), this.deps.historyLimit),
+    );
     await this.deps.store.triageDone(loop.id);
     this.traces.delete(loop.id);
   }
@@ -111,9 +115,21 @@ export class Triager {
 }
 
 /** Stores the model's triage on the loop (if it is still the same opening) and publishes it as `updated`. */
-export function withTriage(state: EntityState, asked: Loop, reply: TriageReply, now: number, historyLimit: number): Mutation | null {
+export function withTriage(
+  state: EntityState,
+  asked: Loop,
+  reply: TriageReply,
+  now: number,
+  historyLimit: number,
+): Mutation | null {
   const stored = state.loops[asked.kind];
-  if (!stored || stored.loop.id !== asked.id || stored.loop.status === "closed" || stored.loop.openedAt !== asked.openedAt) return null;
+  if (
+    !stored ||
+    stored.loop.id !== asked.id ||
+    stored.loop.status === "closed" ||
+    stored.loop.openedAt !== asked.openedAt
+  )
+    return null;
   const at = new Date(now).toISOString();
   const { adapter, model, severity, summary, nextAction } = reply;
   const entry = { at, from: stored.loop.status, to: stored.loop.status, by: `model:${adapter}`, note: "triaged" };
@@ -124,5 +140,8 @@ export function withTriage(state: EntityState, asked: Loop, reply: TriageReply, 
     updatedAt: at,
     history: [...stored.loop.history, entry].slice(-historyLimit),
   };
-  return { state: { ...state, loops: { ...state.loops, [asked.kind]: { ...stored, loop } } }, changes: [{ event: "updated", loop, reason: "triaged" }] };
+  return {
+    state: { ...state, loops: { ...state.loops, [asked.kind]: { ...stored, loop } } },
+    changes: [{ event: "updated", loop, reason: "triaged" }],
+  };
 }

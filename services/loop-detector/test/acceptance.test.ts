@@ -8,7 +8,19 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import type { Loop } from "@mirror/contracts";
-import { freePort, makeRepo, type Mesh, REPO_ROOT, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis, tempDir } from "@mirror/testkit";
+import {
+  freePort,
+  makeRepo,
+  type Mesh,
+  REPO_ROOT,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+  tempDir,
+} from "@mirror/testkit";
 
 type Alert = { status: string; labels: Record<string, string> };
 const alertsOf = (json: unknown) => ((json as { alerts?: Alert[] }).alerts ?? []) as Alert[];
@@ -33,7 +45,10 @@ loops: { port: ${port}, rules: { repo.dirty: { after: 0s } } }
 notifier: { groupWait: 0s, groupInterval: 1s, repeatInterval: 2s, channels: [ { name: hook, type: webhook, url: "${hook.url}" } ] }
 `;
   const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" };
-  const firingFor = (repo: string, since: number) => hook.requests.filter((r) => r.at > since && alertsOf(r.json).some((x) => x.status === "firing" && x.labels.repo === repo));
+  const firingFor = (repo: string, since: number) =>
+    hook.requests.filter(
+      (r) => r.at > since && alertsOf(r.json).some((x) => x.status === "firing" && x.labels.repo === repo),
+    );
   let mesh: Mesh = startMesh(yaml, { env });
   try {
     await mesh.waitForLine(/^loop-detector .*"msg":"service started"/, 120_000);
@@ -42,7 +57,10 @@ notifier: { groupWait: 0s, groupInterval: 1s, repeatInterval: 2s, channels: [ { 
     assert.deepEqual(open.loops.map((l) => l.entity.repo).sort(), [a, b]);
     const loopA = open.loops.find((l) => l.entity.repo === a) as Loop;
 
-    const ack = await promisify(execFile)("pnpm", ["mirror", "ack", loopA.id], { cwd: REPO_ROOT, env: { ...process.env, MIRROR_CONFIG: mesh.configFile, ...env } });
+    const ack = await promisify(execFile)("pnpm", ["mirror", "ack", loopA.id], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, MIRROR_CONFIG: mesh.configFile, ...env },
+    });
     assert.match(ack.stdout, /acknowledged/);
     const acked = Date.now();
     // The other loop repeats every 2s: two repeats of it after the ack, and none for the acknowledged one.
@@ -55,7 +73,11 @@ notifier: { groupWait: 0s, groupInterval: 1s, repeatInterval: 2s, channels: [ { 
     await mesh.waitForLine(/^loop-detector .*"msg":"service started"/, 120_000);
     const after = (await (await fetch(`http://127.0.0.1:${port}/loops/${loopA.id}`)).json()) as { loop: Loop };
     assert.equal(after.loop.status, "acknowledged");
-    await hook.waitFor("the other loop still repeats after the restart", () => firingFor(b, restarted).length >= 2 && true, 60_000);
+    await hook.waitFor(
+      "the other loop still repeats after the restart",
+      () => firingFor(b, restarted).length >= 2 && true,
+      60_000,
+    );
     assert.deepEqual(firingFor(a, acked + 500), [], "still no notification for the acknowledged loop");
   } finally {
     await mesh.stop();

@@ -13,7 +13,8 @@ afterEach(async () => {
   await h.stop();
 });
 
-const id = (kind: string, e: { type: "repo" | "service"; repo?: string; service?: string }) => loopId(kind, entityKey(e));
+const id = (kind: string, e: { type: "repo" | "service"; repo?: string; service?: string }) =>
+  loopId(kind, entityKey(e));
 const dirtyId = (repo: string) => id("repo.dirty", { type: "repo", repo });
 const AFTER0 = "loops: { tick: 50ms, triage: false, rules: { repo.dirty: { after: 0s } } }";
 
@@ -28,21 +29,43 @@ test("GET /loops lists loops by status; ack over HTTP is published and auto-clos
 
   const a = dirtyId("/r/a");
   // No credential, no state change (there is always a token: http.token or the data folder's).
-  for (const [cmd, body] of [["close", {}], ["snooze", { for: "3650d" }], ["ack", {}]] as const) assert.equal((await h.http(d, "POST", `/loops/${a}/${cmd}`, body, false)).status, 401, cmd);
-  assert.equal((await h.http(d, "GET", `/loops/${a}`, undefined, false)).json.loop?.status, "open", "reads stay open; nothing changed");
+  for (const [cmd, body] of [
+    ["close", {}],
+    ["snooze", { for: "3650d" }],
+    ["ack", {}],
+  ] as const)
+    assert.equal((await h.http(d, "POST", `/loops/${a}/${cmd}`, body, false)).status, 401, cmd);
+  assert.equal(
+    (await h.http(d, "GET", `/loops/${a}`, undefined, false)).json.loop?.status,
+    "open",
+    "reads stay open; nothing changed",
+  );
   const acked = await h.http(d, "POST", `/loops/${a}/ack`, { by: "alice", note: "on it" });
   assert.equal(acked.status, 200);
   assert.equal(acked.json.loop?.status, "acknowledged");
-  assert.deepEqual(acked.json.loop?.history.at(-1), { at: acked.json.loop?.updatedAt, from: "open", to: "acknowledged", by: "user:alice", note: "on it" });
-  const ev = await waitFor("updated event", () => h.eventsFor(a).find((e) => e.subject.startsWith("mirror.loop.updated.")));
+  assert.deepEqual(acked.json.loop?.history.at(-1), {
+    at: acked.json.loop?.updatedAt,
+    from: "open",
+    to: "acknowledged",
+    by: "user:alice",
+    note: "on it",
+  });
+  const ev = await waitFor("updated event", () =>
+    h.eventsFor(a).find((e) => e.subject.startsWith("mirror.loop.updated.")),
+  );
   assert.equal(ev.msgId, `${a}:2`);
   assert.equal((await h.http(d, "GET", "/loops?status=open")).json.loops?.length, 1);
-  assert.equal((await h.http(d, "GET", "/loops?status=acknowledged,open&kind=repo.dirty&severity=low")).json.loops?.length, 2);
+  assert.equal(
+    (await h.http(d, "GET", "/loops?status=acknowledged,open&kind=repo.dirty&severity=low")).json.loops?.length,
+    2,
+  );
   assert.equal((await h.http(d, "GET", `/loops/${a}`)).json.loop?.status, "acknowledged");
 
   h.clock.advance(1_000);
   await h.publish(h.snapshot("/r/a"));
-  const closed = await waitFor("acknowledged loop auto-closed", () => h.eventsFor(a).find((e) => e.subject.startsWith("mirror.loop.closed.")));
+  const closed = await waitFor("acknowledged loop auto-closed", () =>
+    h.eventsFor(a).find((e) => e.subject.startsWith("mirror.loop.closed.")),
+  );
   assert.equal(closed.data.loop.status, "closed");
   assert.equal(closed.data.loop.history.at(-2)?.to, "acknowledged");
 });
@@ -77,22 +100,36 @@ test("the same commands over the bus (Services API), with errors naming the loop
   await waitFor("opened", () => h.events.length === 1);
   const a = dirtyId("/r/a");
   const list = await h.scanner.request(loopsList, { status: "open" });
-  assert.deepEqual(list.loops.map((l) => l.id), [a]);
+  assert.deepEqual(
+    list.loops.map((l) => l.id),
+    [a],
+  );
   const acked = await h.scanner.request(loopsAck, { loopId: a, by: "bob" });
   assert.equal(acked.loop.status, "acknowledged");
   assert.equal(acked.loop.history.at(-1)?.by, "user:bob");
-  await assert.rejects(h.scanner.request(loopsAck, { loopId: "nope" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404" && /nope/.test(e.message));
-  await assert.rejects(h.scanner.request(loopsSnooze, { loopId: a, for: "-1h" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400");
+  await assert.rejects(
+    h.scanner.request(loopsAck, { loopId: "nope" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404" && /nope/.test(e.message),
+  );
+  await assert.rejects(
+    h.scanner.request(loopsSnooze, { loopId: a, for: "-1h" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400",
+  );
 });
 
 test("triage: pending while no adapter answers, retried later, stored and published as updated", async () => {
-  await h.detector("loops: { tick: 50ms, triageTimeout: 500ms, triageRetry: 1m, rules: { repo.dirty: { after: 0s } } }");
+  await h.detector(
+    "loops: { tick: 50ms, triageTimeout: 500ms, triageRetry: 1m, rules: { repo.dirty: { after: 0s } } }",
+  );
   await h.publish(h.snapshot("/r/t", { staged: 1 }));
   const a = dirtyId("/r/t");
   const opened = await waitFor("opened", () => h.eventsFor(a)[0]);
   assert.equal(opened.data.loop.triage, null);
   const d = h.detectors[0]!;
-  await waitFor("first ask failed: no adapter answered", async () => (await d.ctx.store.hget("triage:attempts", a)) === "1");
+  await waitFor(
+    "first ask failed: no adapter answered",
+    async () => (await d.ctx.store.hget("triage:attempts", a)) === "1",
+  );
   const asked: string[] = [];
   const adapter = await h.scanner.service({
     name: "mirror-model",
@@ -101,7 +138,13 @@ test("triage: pending while no adapter answers, retried later, stored and publis
     endpoints: [
       endpoint(modelTriage, async (req) => {
         asked.push(req.loop.id);
-        return { adapter: "test", model: "fixed", severity: "medium" as const, summary: "commit it", nextAction: "git commit" };
+        return {
+          adapter: "test",
+          model: "fixed",
+          severity: "medium" as const,
+          summary: "commit it",
+          nextAction: "git commit",
+        };
       }),
     ],
   });
@@ -129,7 +172,9 @@ test("metrics: mirror_loops_open by kind and severity", async () => {
 });
 
 test("dependencies: a child's loop opens suppressed while its parent is down, and un-suppresses when the parent recovers", async () => {
-  await h.detector("loops: { tick: 50ms, triage: false, dependsOn: { web: [nas] }, rules: { service.down: { after: 0s } } }");
+  await h.detector(
+    "loops: { tick: 50ms, triage: false, dependsOn: { web: [nas] }, rules: { service.down: { after: 0s } } }",
+  );
   const nas = id("service.down", { type: "service", service: "nas" });
   const web = id("service.down", { type: "service", service: "web" });
   await h.publishStatus({ name: "nas", state: "down", reason: "timeout" });
@@ -146,7 +191,9 @@ test("dependencies: a child's loop opens suppressed while its parent is down, an
 });
 
 test("a status for a name no check configures opens its loop, marked as discovered on the mesh", async () => {
-  const d = await h.detector("tracker: { checks: [ { name: web, http: { url: 'http://127.0.0.1:1/' } } ] }\nloops: { tick: 50ms, triage: false, rules: { service.down: { after: 0s } } }");
+  const d = await h.detector(
+    "tracker: { checks: [ { name: web, http: { url: 'http://127.0.0.1:1/' } } ] }\nloops: { tick: 50ms, triage: false, rules: { service.down: { after: 0s } } }",
+  );
   await h.publishStatus({ name: "ghost", kind: "mesh", state: "down", reason: "no answer to $SRV.PING" });
   await h.publishStatus({ name: "web", state: "down", reason: "refused" });
   await waitFor("both opened", () => h.events.length === 2);

@@ -16,7 +16,14 @@ before(async () => {
   h = await Harness.start();
   const dir = tempDir();
   writeFileSync(join(dir, "mirror.yaml"), "{}\n");
-  env = { PATH: process.env.PATH, HOME: process.env.HOME, USER: "carol", MIRROR_CONFIG: join(dir, "mirror.yaml"), MIRROR_NATS_URL: h.nats.url, MIRROR_REDIS_URL: h.redis.url };
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    USER: "carol",
+    MIRROR_CONFIG: join(dir, "mirror.yaml"),
+    MIRROR_NATS_URL: h.nats.url,
+    MIRROR_REDIS_URL: h.redis.url,
+  };
   await h.detector("loops: { tick: 50ms, triage: false, rules: { repo.dirty: { after: 0s } } }");
 });
 after(async () => {
@@ -26,7 +33,11 @@ after(async () => {
 /** Runs `pnpm mirror ARGS` the way the owner does (node + tsx on the CLI's main.ts). */
 async function mirror(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "packages/cli/src/main.ts", ...args], { cwd: ROOT, env });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "packages/cli/src/main.ts", ...args],
+      { cwd: ROOT, env },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -46,9 +57,18 @@ test("mirror loops / ack / snooze / reopen / close from the command line", async
   const ack = await mirror("ack", id.slice(0, 6), "--note", "looking");
   assert.equal(ack.code, 0, ack.stderr);
   assert.match(ack.stdout, /acknowledged\s+repo.dirty\s+\/r\/cli/);
-  const json = JSON.parse((await mirror("loops", "--status", "acknowledged", "--json")).stdout) as { loops: { id: string; history: { by: string; note?: string }[] }[] };
-  assert.deepEqual(json.loops.map((l) => l.id), [id]);
-  assert.deepEqual(json.loops[0]?.history.at(-1), { ...json.loops[0]?.history.at(-1), by: "user:carol", note: "looking" });
+  const json = JSON.parse((await mirror("loops", "--status", "acknowledged", "--json")).stdout) as {
+    loops: { id: string; history: { by: string; note?: string }[] }[];
+  };
+  assert.deepEqual(
+    json.loops.map((l) => l.id),
+    [id],
+  );
+  assert.deepEqual(json.loops[0]?.history.at(-1), {
+    ...json.loops[0]?.history.at(-1),
+    by: "user:carol",
+    note: "looking",
+  });
 
   const snooze = await mirror("snooze", id, "2h");
   assert.equal(snooze.code, 0, snooze.stderr);

@@ -51,11 +51,21 @@ export class Harness {
 
   static async start(): Promise<Harness> {
     const [nats, redis] = await Promise.all([startNats(), startRedis()]);
-    const scanner = await Bus.connect({ name: "scanner", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 10_000 });
+    const scanner = await Bus.connect({
+      name: "scanner",
+      url: nats.url,
+      log: silent,
+      registry: new Registry(),
+      publishDeadlineMs: 10_000,
+    });
     const h = new Harness(nats, redis, scanner);
     h.sub = raw(scanner).nc.subscribe("mirror.loop.>", {
       callback: (_err, m) => {
-        h.events.push({ subject: m.subject, msgId: m.headers?.get("Nats-Msg-Id") ?? "", data: LoopEventSchema.parse(m.json()) });
+        h.events.push({
+          subject: m.subject,
+          msgId: m.headers?.get("Nats-Msg-Id") ?? "",
+          data: LoopEventSchema.parse(m.json()),
+        });
       },
     });
     return h;
@@ -67,8 +77,17 @@ export class Harness {
 
   /** A detector on `yaml`; with `configFile` (holding the same YAML) it watches that file for reloads. */
   async detector(yaml: string, configFile?: string): Promise<RunningService> {
-    const env = configFile ? { MIRROR_CONFIG: configFile, MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url } : undefined;
-    const d = await runService(loopDetectorSpec(), { config: this.config(yaml), port: 0, clock: this.clock, httpToken: "loop-detector-test-token", logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never), ...(env ? { env } : {}) });
+    const env = configFile
+      ? { MIRROR_CONFIG: configFile, MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url }
+      : undefined;
+    const d = await runService(loopDetectorSpec(), {
+      config: this.config(yaml),
+      port: 0,
+      clock: this.clock,
+      httpToken: "loop-detector-test-token",
+      logDest: process.env.LD_DEBUG ? process.stderr : ({ write: () => true } as never),
+      ...(env ? { env } : {}),
+    });
     this.detectors.push(d);
     return d;
   }
@@ -120,20 +139,38 @@ export class Harness {
 
   /** Waits until no detector holds unpublished loop events. */
   private async detectorsFlushed(): Promise<void> {
-    for (const d of this.detectors.filter((x) => x.ctx.store.status === "ready")) await waitFor("outbox empty", async () => (await d.ctx.store.zcard("outbox")) === 0);
+    for (const d of this.detectors.filter((x) => x.ctx.store.status === "ready"))
+      await waitFor("outbox empty", async () => (await d.ctx.store.zcard("outbox")) === 0);
   }
 
   /** A service status as the tracker would publish it, observed now. */
-  async publishStatus(over: Partial<z.input<typeof ServiceStatusSchema>> & { name: string; state: ServiceStatus["state"] }): Promise<void> {
-    const s = ServiceStatusSchema.parse({ kind: "http", observedAt: new Date(this.clock.now()).toISOString(), seq: ++this.seq, since: new Date(this.clock.now()).toISOString(), ...over });
+  async publishStatus(
+    over: Partial<z.input<typeof ServiceStatusSchema>> & { name: string; state: ServiceStatus["state"] },
+  ): Promise<void> {
+    const s = ServiceStatusSchema.parse({
+      kind: "http",
+      observedAt: new Date(this.clock.now()).toISOString(),
+      seq: ++this.seq,
+      since: new Date(this.clock.now()).toISOString(),
+      ...over,
+    });
     await this.scanner.publish(serviceStatus, s.name, s, { id: `status:${s.name}:${s.seq}` });
   }
 
   /** HTTP on a detector's port, with its token (`auth: false` sends none): returns status and JSON. */
-  async http(d: RunningService, method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; json: HttpReply }> {
+  async http(
+    d: RunningService,
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = true,
+  ): Promise<{ status: number; json: HttpReply }> {
     const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(auth ? { authorization: `Bearer ${d.httpToken}` } : {}) },
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(auth ? { authorization: `Bearer ${d.httpToken}` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, json: (await res.json()) as HttpReply };

@@ -13,7 +13,15 @@ const H = 3_600_000;
 const entity = { type: "repo" as const, repo: "/r/x" };
 const ID = loopId("repo.dirty", entityKey(entity));
 const opts = { suppressedBy: [] as string[], historyLimit: 50 };
-const dirty = (over: Partial<Condition> = {}): Condition => ({ kind: "repo.dirty", severity: "low", summary: "dirty", evidence: {}, since: T0, after: 0, ...over });
+const dirty = (over: Partial<Condition> = {}): Condition => ({
+  kind: "repo.dirty",
+  severity: "low",
+  summary: "dirty",
+  evidence: {},
+  since: T0,
+  after: 0,
+  ...over,
+});
 
 /** Runs reconcile and returns the new state and what it published. */
 function rec(state: EntityState, conditions: Condition[], now: number, suppressedBy: string[] = []) {
@@ -69,7 +77,11 @@ test("a snoozed loop re-opens at T if still true, and closes (published) if it c
   assert.deepEqual(rec(s, [dirty()], T0 + H).events, []);
   assert.deepEqual(rec(s, [dirty()], T0 + 2 * H).events, ["updated:open:3"]);
   assert.deepEqual(rec(s, [], T0 + H).events, ["closed:closed:3"]);
-  assert.deepEqual(endSnoozes(s, T0 + 2 * H, opts).changes.map((c) => c.loop.status), ["open"], "ends even when the input cannot say");
+  assert.deepEqual(
+    endSnoozes(s, T0 + 2 * H, opts).changes.map((c) => c.loop.status),
+    ["open"],
+    "ends even when the input cannot say",
+  );
 });
 
 test("closed by hand stays closed until the condition clears and comes back", () => {
@@ -90,11 +102,20 @@ test("reopen and unack", () => {
   const closedByHand = cmd(opened(), { type: "close" }, T0 + 1).state;
   assert.deepEqual(cmd(closedByHand, { type: "reopen" }, T0 + 2).events, ["opened:open:3"]);
   const resolved = rec(opened(), [], T0 + 1).state;
-  assert.throws(() => cmd(resolved, { type: "reopen" }, T0 + 2), (e: LoopCommandError) => e.status === 409 && /cleared/.test(e.message));
-  assert.throws(() => cmd(resolved, { type: "ack" }, T0 + 2), (e: LoopCommandError) => e.status === 409);
+  assert.throws(
+    () => cmd(resolved, { type: "reopen" }, T0 + 2),
+    (e: LoopCommandError) => e.status === 409 && /cleared/.test(e.message),
+  );
+  assert.throws(
+    () => cmd(resolved, { type: "ack" }, T0 + 2),
+    (e: LoopCommandError) => e.status === 409,
+  );
   assert.deepEqual(cmd(opened(), { type: "unack" }, T0 + 2).events, [], "already open: a no-op");
   const snoozed = cmd(opened(), { type: "snooze", until: T0 + H }, T0 + 1).state;
-  assert.throws(() => cmd(snoozed, { type: "unack" }, T0 + 2), (e: LoopCommandError) => e.status === 409 && /not acknowledged/.test(e.message));
+  assert.throws(
+    () => cmd(snoozed, { type: "unack" }, T0 + 2),
+    (e: LoopCommandError) => e.status === 409 && /not acknowledged/.test(e.message),
+  );
 });
 
 test("an unknown loop id is a 404 naming it", () => {
@@ -107,20 +128,42 @@ test("an unknown loop id is a 404 naming it", () => {
 test("snooze: a duration or a time in the future; the past and bad durations are 400", () => {
   assert.equal(snoozeEnd({ for: "2h" }, T0), T0 + 2 * H);
   assert.equal(snoozeEnd({ until: new Date(T0 + H).toISOString() }, T0), T0 + H);
-  for (const bad of [{ for: "soon" }, { until: new Date(T0 - 1).toISOString() }, { for: "0s" }, {}, { for: "1h", until: "x" }, { until: "tomorrow" }]) {
-    assert.throws(() => snoozeEnd(bad, T0), (e: LoopCommandError) => e.status === 400, JSON.stringify(bad));
+  for (const bad of [
+    { for: "soon" },
+    { until: new Date(T0 - 1).toISOString() },
+    { for: "0s" },
+    {},
+    { for: "1h", until: "x" },
+    { until: "tomorrow" },
+  ]) {
+    assert.throws(
+      () => snoozeEnd(bad, T0),
+      (e: LoopCommandError) => e.status === 400,
+      JSON.stringify(bad),
+    );
   }
 });
 
 test("dependencies: opened suppressed while a parent is down, un-suppressed when it recovers first", () => {
   const svc = emptyState({ type: "service", service: "web" });
-  const down: Condition = { kind: "service.down", severity: "high", summary: "web is down", evidence: {}, since: T0, after: 0 };
+  const down: Condition = {
+    kind: "service.down",
+    severity: "high",
+    summary: "web is down",
+    evidence: {},
+    since: T0,
+    after: 0,
+  };
   const s1 = rec(svc, [down], T0, ["nas"]);
   assert.deepEqual(s1.events, ["opened:suppressed:1"]);
   assert.deepEqual(s1.state.loops["service.down"]?.loop.suppressedBy, ["nas"]);
   const s2 = rec(s1.state, [down], T0 + 1, []);
   assert.deepEqual(s2.events, ["updated:open:2"]);
-  assert.deepEqual(rec(s1.state, [], T0 + 1, ["nas"]).events, ["closed:closed:2"], "a suppressed loop that clears is closed (published)");
+  assert.deepEqual(
+    rec(s1.state, [], T0 + 1, ["nas"]).events,
+    ["closed:closed:2"],
+    "a suppressed loop that clears is closed (published)",
+  );
 });
 
 test("history keeps who did what, bounded by historyLimit", () => {

@@ -23,7 +23,12 @@ test("maintenance.add|list|end over the bus: an open loop turns to maintenance a
   await h.publishStatus({ name: "nas", state: "down", reason: "timeout" });
   await waitFor("loop open", () => last()?.status === "open");
 
-  const added = await h.scanner.request(maintenanceAdd, { name: "disk-swap", match: { check: ["nas"] }, for: "2h", by: "alice" });
+  const added = await h.scanner.request(maintenanceAdd, {
+    name: "disk-swap",
+    match: { check: ["nas"] },
+    for: "2h",
+    by: "alice",
+  });
   assert.equal(added.window.active, true);
   assert.equal(added.window.createdBy, "alice");
   // Woken by the add: no new status needed.
@@ -31,14 +36,48 @@ test("maintenance.add|list|end over the bus: an open loop turns to maintenance a
   assert.deepEqual(last()?.suppressedBy, ["maintenance:disk-swap"]);
 
   const { windows } = await h.scanner.request(maintenanceList, {});
-  assert.deepEqual(windows.map((w) => [w.name, w.source, w.active]), [["nightly", "config", false], ["disk-swap", "runtime", true]]);
+  assert.deepEqual(
+    windows.map((w) => [w.name, w.source, w.active]),
+    [
+      ["nightly", "config", false],
+      ["disk-swap", "runtime", true],
+    ],
+  );
 
-  await assert.rejects(h.scanner.request(maintenanceAdd, { name: "disk-swap", match: { check: ["nas"] }, for: "1h" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_409");
-  await assert.rejects(h.scanner.request(maintenanceAdd, { name: "nightly", match: { check: ["nas"] }, for: "1h" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_409" && /mirror\.yaml/.test(e.message));
-  await assert.rejects(h.scanner.request(maintenanceAdd, { name: "both", match: { check: ["nas"] }, for: "1h", until: "2030-01-01T00:00:00Z" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400");
-  await assert.rejects(h.scanner.request(maintenanceAdd, { name: "badcron", match: { check: ["nas"] }, cron: "99 * * * *", duration: "1h" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400" && /cron/.test(e.message));
-  await assert.rejects(h.scanner.request(maintenanceEnd, { name: "ghost" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404");
-  await assert.rejects(h.scanner.request(maintenanceEnd, { name: "nightly" }), (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404" && /mirror\.yaml/.test(e.message));
+  await assert.rejects(
+    h.scanner.request(maintenanceAdd, { name: "disk-swap", match: { check: ["nas"] }, for: "1h" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_409",
+  );
+  await assert.rejects(
+    h.scanner.request(maintenanceAdd, { name: "nightly", match: { check: ["nas"] }, for: "1h" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_409" && /mirror\.yaml/.test(e.message),
+  );
+  await assert.rejects(
+    h.scanner.request(maintenanceAdd, {
+      name: "both",
+      match: { check: ["nas"] },
+      for: "1h",
+      until: "2030-01-01T00:00:00Z",
+    }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400",
+  );
+  await assert.rejects(
+    h.scanner.request(maintenanceAdd, {
+      name: "badcron",
+      match: { check: ["nas"] },
+      cron: "99 * * * *",
+      duration: "1h",
+    }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_400" && /cron/.test(e.message),
+  );
+  await assert.rejects(
+    h.scanner.request(maintenanceEnd, { name: "ghost" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404",
+  );
+  await assert.rejects(
+    h.scanner.request(maintenanceEnd, { name: "nightly" }),
+    (e: RequestError) => e.code === "MIRROR_ERR_REMOTE_404" && /mirror\.yaml/.test(e.message),
+  );
 
   // Ended while nas is still down: the loop opens (and would be notified) now.
   await h.scanner.request(maintenanceEnd, { name: "disk-swap" });

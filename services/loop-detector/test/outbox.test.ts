@@ -23,19 +23,38 @@ function entry(i: number): { key: string; e: OutboxEntry } {
   const at = "2026-03-01T12:00:00.000Z";
   const id = loopId("repo.dirty", entityKey(entity));
   const loop: Loop = {
-    id, kind: "repo.dirty", entity, severity: "low", status: "open", summary: "dirty", openedAt: at, updatedAt: at,
-    closedAt: null, snoozedUntil: null, suppressedBy: [], rev: 1, evidence: {}, triage: null, history: [],
+    id,
+    kind: "repo.dirty",
+    entity,
+    severity: "low",
+    status: "open",
+    summary: "dirty",
+    openedAt: at,
+    updatedAt: at,
+    closedAt: null,
+    snoozedUntil: null,
+    suppressedBy: [],
+    rev: 1,
+    evidence: {},
+    triage: null,
+    history: [],
   } as Loop;
-  return { key: entityKey(entity), e: { id: `${id}:1`, event: "opened", token: id, data: { loop, reason: "test" }, at: Date.now() - 10_000 } };
+  return {
+    key: entityKey(entity),
+    e: { id: `${id}:1`, event: "opened", token: id, data: { loop, reason: "test" }, at: Date.now() - 10_000 },
+  };
 }
 
-test("published entries are cleared together soon after; a drain meanwhile neither spins nor re-reads them", { timeout: 60_000 }, async () => {
+test("published entries are cleared together soon after; a drain meanwhile neither spins nor re-reads them", {
+  timeout: 60_000,
+}, async () => {
   const redis = new Redis(h.redis.url, { keyPrefix: "mirror:outbox-test:" });
   try {
     const store = new LoopStore(redis);
     const outbox = new Outbox(store, h.scanner, silent);
     const all = Array.from({ length: 150 }, (_, i) => entry(i));
-    for (const { key, e } of all) assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null }));
+    for (const { key, e } of all)
+      assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null }));
     assert.equal(await redis.zcard("outbox"), 150);
 
     // Published one by one as mutations do; their ids wait to be cleared together.
@@ -50,7 +69,8 @@ test("published entries are cleared together soon after; a drain meanwhile neith
 
     // Without a drain, a few published ids are cleared by the timer.
     const more = Array.from({ length: 5 }, (_, i) => entry(1_000 + i));
-    for (const { key, e } of more) assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null }));
+    for (const { key, e } of more)
+      assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null }));
     for (const { e } of more) await outbox.publish([e]);
     await waitFor("the timer clears them", async () => (await redis.zcard("outbox")) === 0, { timeout: 5_000 });
   } finally {
@@ -63,10 +83,28 @@ test("a commit writes the triage leases of the loops it opens, and a commit that
   try {
     const store = new LoopStore(redis);
     const { key, e } = entry(7);
-    assert.ok(await store.commit(key, 0, "{}", { loopIds: [e.token], outbox: [e], counts: [], wake: null, leases: [[12_345, e.token]] }));
+    assert.ok(
+      await store.commit(key, 0, "{}", {
+        loopIds: [e.token],
+        outbox: [e],
+        counts: [],
+        wake: null,
+        leases: [[12_345, e.token]],
+      }),
+    );
     assert.equal(await redis.zscore("triage", e.token), "12345");
     const other = entry(8);
-    assert.equal(await store.commit(key, 0, "{}", { loopIds: [other.e.token], outbox: [other.e], counts: [], wake: null, leases: [[1, other.e.token]] }), false, "version 0 is gone");
+    assert.equal(
+      await store.commit(key, 0, "{}", {
+        loopIds: [other.e.token],
+        outbox: [other.e],
+        counts: [],
+        wake: null,
+        leases: [[1, other.e.token]],
+      }),
+      false,
+      "version 0 is gone",
+    );
     assert.equal(await redis.zscore("triage", other.e.token), null);
   } finally {
     redis.disconnect();

@@ -41,7 +41,9 @@ test("with an empty Redis the detector rebuilds from JetStream without re-announ
   h.clock.advance(1_000);
   await h.publish(h.snapshot("/r/b", { staged: 2 }));
   await h.publish(h.snapshot("/r/a"));
-  const closed = await waitFor("the acknowledged loop closes on recovery", () => h.eventsFor(a).find((e) => e.data.reason === "resolved"));
+  const closed = await waitFor("the acknowledged loop closes on recovery", () =>
+    h.eventsFor(a).find((e) => e.data.reason === "resolved"),
+  );
   assert.equal(closed.msgId, `${a}:3`, "revisions go on from the rebuilt loop");
   await h.settled();
   assert.equal(h.eventsFor(b).length, 2, "closed by hand stays closed while still dirty");

@@ -37,7 +37,10 @@ test("a maintenance window added to mirror.yaml while the detector runs suppress
 
   const now = h.clock.now();
   const end = new Date(now + 20 * M).toISOString();
-  writeFileSync(file, `${base}  maintenance: [ { name: backup, match: { check: [redis] }, start: "${new Date(now - M).toISOString()}", end: "${end}" } ]\n`);
+  writeFileSync(
+    file,
+    `${base}  maintenance: [ { name: backup, match: { check: [redis] }, start: "${new Date(now - M).toISOString()}", end: "${end}" } ]\n`,
+  );
   await waitFor("reloaded", async () => (await metric("ok")) >= 1);
 
   // No new status needed: a reload has every entity looked at again.

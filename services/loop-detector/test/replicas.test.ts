@@ -23,7 +23,9 @@ const dirtyId = (repo: string) => loopId("repo.dirty", entityKey({ type: "repo",
 async function openedCount(registries: { getSingleMetric(name: string): unknown }[]): Promise<number> {
   let n = 0;
   for (const r of registries) {
-    const m = r.getSingleMetric("mirror_loop_events_total") as { get(): Promise<{ values: { value: number; labels: { event?: string } }[] }> };
+    const m = r.getSingleMetric("mirror_loop_events_total") as {
+      get(): Promise<{ values: { value: number; labels: { event?: string } }[] }>;
+    };
     for (const v of (await m.get()).values) if (v.labels.event === "opened") n += v.value;
   }
   return n;
@@ -35,11 +37,19 @@ test("two detector instances on one durable consumer open each loop exactly once
   const repos = Array.from({ length: 12 }, (_, i) => `/r/replica-${i}`);
   // Every repo is reported dirty several times with different ids, so both replicas see the same condition at once.
   for (let round = 0; round < 4; round++) {
-    await Promise.all(repos.map((r) => h.publish(h.snapshot(r, { staged: 1 + round, dirtySince: new Date(h.clock.now()).toISOString() }))));
+    await Promise.all(
+      repos.map((r) =>
+        h.publish(h.snapshot(r, { staged: 1 + round, dirtySince: new Date(h.clock.now()).toISOString() })),
+      ),
+    );
   }
   await waitFor("every loop opened", () => new Set(h.events.map((e) => e.data.loop.id)).size === repos.length);
   await h.settled();
-  assert.equal(await openedCount([a.ctx.registry, b.ctx.registry]), repos.length, "one opening per loop across both replicas");
+  assert.equal(
+    await openedCount([a.ctx.registry, b.ctx.registry]),
+    repos.length,
+    "one opening per loop across both replicas",
+  );
   for (const r of repos) {
     const revs = h.eventsFor(dirtyId(r)).map((e) => e.msgId);
     assert.deepEqual([...new Set(revs)], [`${dirtyId(r)}:1`], `${r}: only rev 1 was ever published`);
@@ -53,7 +63,9 @@ test("two detector instances on one durable consumer open each loop exactly once
 test("concurrent writers on one entity: compare-and-set lets exactly one open the loop", async () => {
   const cfg = h.config(CFG);
   const stores = [0, 1].map(() => new LoopStore(createStore(h.redis.url, "loop-detector", silent)));
-  const detectors = stores.map((store) => new Detector({ config: cfg, store, bus: h.scanner, clock: h.clock, log: silent }));
+  const detectors = stores.map(
+    (store) => new Detector({ config: cfg, store, bus: h.scanner, clock: h.clock, log: silent }),
+  );
   try {
     const path = "/r/race";
     const snaps = Array.from({ length: 20 }, () => h.snapshot(path, { untracked: 1 }));
@@ -63,7 +75,11 @@ test("concurrent writers on one entity: compare-and-set lets exactly one open th
     const cur = await (stores[0] as LoopStore).read(entityKey({ type: "repo", repo: path }));
     assert.equal(cur.state?.obs?.seq, Math.max(...snaps.map((s) => s.seq)), "the newest snapshot is the one stored");
     assert.equal(cur.state?.loops["repo.dirty"]?.loop.rev, 1);
-    assert.equal((await (stores[0] as LoopStore).counts())["repo.dirty|low|open"], 1, "counters stay exact under contention");
+    assert.equal(
+      (await (stores[0] as LoopStore).counts())["repo.dirty|low|open"],
+      1,
+      "counters stay exact under contention",
+    );
   } finally {
     for (const s of stores) await s.redis.quit();
   }

@@ -16,14 +16,39 @@ const rules = resolveRules(LoopsConfig.parse({}));
 
 function snap(over: Record<string, unknown> = {}) {
   return RepoSnapshot.parse({
-    repoKey: "k", path: "/r/x", observedAt: iso(NOW), seq: 1, branch: "main", detached: false,
-    head: { sha: "a".repeat(40), committedAt: iso(NOW - D) }, upstream: "origin/main", ahead: 0, behind: 0,
-    staged: 0, unstaged: 0, untracked: 0, conflicted: 0, dirtySince: null, stashes: { count: 0, oldestAt: null },
-    branches: [], defaultBranch: "main", operation: null, hasRemote: true, ...over,
+    repoKey: "k",
+    path: "/r/x",
+    observedAt: iso(NOW),
+    seq: 1,
+    branch: "main",
+    detached: false,
+    head: { sha: "a".repeat(40), committedAt: iso(NOW - D) },
+    upstream: "origin/main",
+    ahead: 0,
+    behind: 0,
+    staged: 0,
+    unstaged: 0,
+    untracked: 0,
+    conflicted: 0,
+    dirtySince: null,
+    stashes: { count: 0, oldestAt: null },
+    branches: [],
+    defaultBranch: "main",
+    operation: null,
+    hasRemote: true,
+    ...over,
   });
 }
 const status = (over: Record<string, unknown> = {}) =>
-  ServiceStatus.parse({ name: "web", kind: "http", state: "up", observedAt: iso(NOW), seq: 1, since: iso(NOW - 60_000), ...over });
+  ServiceStatus.parse({
+    name: "web",
+    kind: "http",
+    state: "up",
+    observedAt: iso(NOW),
+    seq: 1,
+    since: iso(NOW - 60_000),
+    ...over,
+  });
 const kinds = (cs: { kind: string }[]) => cs.map((c) => c.kind).sort();
 
 test("a clean, pushed repo with a remote has no conditions", () => {
@@ -41,7 +66,9 @@ test("repo.dirty: any staged, unstaged or untracked path, since the oldest dirty
 
 test("repo.unpushed: commits ahead on the current or another branch", () => {
   assert.deepEqual(kinds(repoRules(snap({ ahead: 2 }), NOW, rules)), ["repo.unpushed"]);
-  const other = snap({ branches: [{ name: "feat", lastCommitAt: iso(NOW), upstream: "origin/feat", ahead: 1, mergedIntoDefault: false }] });
+  const other = snap({
+    branches: [{ name: "feat", lastCommitAt: iso(NOW), upstream: "origin/feat", ahead: 1, mergedIntoDefault: false }],
+  });
   const [c] = repoRules(other, NOW, rules).filter((x) => x.kind === "repo.unpushed");
   assert.equal(c?.evidence.branch, "feat");
   assert.equal(c?.since, null, "the snapshot cannot say since when: the detector uses first seen");
@@ -51,10 +78,27 @@ test("repo.no-upstream: no remote at all, or a branch backed up nowhere", () => 
   const [none] = repoRules(snap({ hasRemote: false, upstream: null }), NOW, rules);
   assert.equal(none?.kind, "repo.no-upstream");
   assert.equal(none?.evidence.hasRemote, false);
-  const b = (name: string, upstream: string | null, merged: boolean) => ({ name, lastCommitAt: iso(NOW), upstream, mergedIntoDefault: merged });
-  const cs = repoRules(snap({ branches: [b("main", "origin/main", true), b("spike", null, false), b("done", null, true)] }), NOW, rules);
-  assert.deepEqual(cs.find((c) => c.kind === "repo.no-upstream")?.evidence.branches, ["spike"], "a merged branch is backed up by the default branch");
-  assert.deepEqual(repoRules(snap({ hasRemote: false, head: null, upstream: null }), NOW, rules), [], "an empty repo has nothing to back up");
+  const b = (name: string, upstream: string | null, merged: boolean) => ({
+    name,
+    lastCommitAt: iso(NOW),
+    upstream,
+    mergedIntoDefault: merged,
+  });
+  const cs = repoRules(
+    snap({ branches: [b("main", "origin/main", true), b("spike", null, false), b("done", null, true)] }),
+    NOW,
+    rules,
+  );
+  assert.deepEqual(
+    cs.find((c) => c.kind === "repo.no-upstream")?.evidence.branches,
+    ["spike"],
+    "a merged branch is backed up by the default branch",
+  );
+  assert.deepEqual(
+    repoRules(snap({ hasRemote: false, head: null, upstream: null }), NOW, rules),
+    [],
+    "an empty repo has nothing to back up",
+  );
 });
 
 test("repo.stash: since the oldest stash", () => {
@@ -65,14 +109,28 @@ test("repo.stash: since the oldest stash", () => {
 });
 
 test("repo.stale-branch: unmerged branches with no commit for `after`, never the default branch", () => {
-  const b = (name: string, age: number, merged: boolean) => ({ name, lastCommitAt: iso(NOW - age), upstream: `origin/${name}`, mergedIntoDefault: merged });
-  const s = snap({ branches: [b("main", 90 * D, false), b("old", 40 * D, false), b("newer", 2 * D, false), b("merged", 90 * D, true)] });
+  const b = (name: string, age: number, merged: boolean) => ({
+    name,
+    lastCommitAt: iso(NOW - age),
+    upstream: `origin/${name}`,
+    mergedIntoDefault: merged,
+  });
+  const s = snap({
+    branches: [b("main", 90 * D, false), b("old", 40 * D, false), b("newer", 2 * D, false), b("merged", 90 * D, true)],
+  });
   const [c] = repoRules(s, NOW, rules);
   assert.equal(c?.kind, "repo.stale-branch");
   assert.equal(c?.since, NOW - 40 * D);
-  assert.deepEqual((c?.evidence.branches as { name: string }[] | undefined)?.map((x) => x.name), ["old"]);
+  assert.deepEqual(
+    (c?.evidence.branches as { name: string }[] | undefined)?.map((x) => x.name),
+    ["old"],
+  );
   const young = repoRules(snap({ branches: [b("newer", 2 * D, false)] }), NOW, rules)[0];
-  assert.equal(young && young.since !== null && young.since + young.after > NOW, true, "reported early so the tick opens it on time");
+  assert.equal(
+    young && young.since !== null && young.since + young.after > NOW,
+    true,
+    "reported early so the tick opens it on time",
+  );
 });
 
 test("repo.conflict: an operation in progress or conflicted paths", () => {
@@ -84,7 +142,14 @@ test("repo.conflict: an operation in progress or conflicted paths", () => {
 });
 
 test("repo.untrusted: another user's repo is named once, with no other repo condition", () => {
-  const untrusted = snap({ untrusted: { uid: 12345, user: null }, head: null, branch: null, unstaged: 0, hasRemote: false, error: "owned by uid 12345" });
+  const untrusted = snap({
+    untrusted: { uid: 12345, user: null },
+    head: null,
+    branch: null,
+    unstaged: 0,
+    hasRemote: false,
+    error: "owned by uid 12345",
+  });
   const [c, ...rest] = repoRules(untrusted, NOW, rules);
   assert.equal(rest.length, 0);
   assert.equal(c?.kind, "repo.untrusted");
@@ -94,7 +159,9 @@ test("repo.untrusted: another user's repo is named once, with no other repo cond
   assert.deepEqual(c?.evidence, { path: "/r/x", uid: 12345, user: null });
   // A snapshot with an error keeps loops as they are, except an untrusted one: its error is why.
   assert.equal(evaluate({ source: "repo", at: NOW, seq: 1, data: snap({ error: "git failed" }) }, NOW, rules), null);
-  assert.deepEqual(kinds(evaluate({ source: "repo", at: NOW, seq: 1, data: untrusted }, NOW, rules) ?? []), ["repo.untrusted"]);
+  assert.deepEqual(kinds(evaluate({ source: "repo", at: NOW, seq: 1, data: untrusted }, NOW, rules) ?? []), [
+    "repo.untrusted",
+  ]);
   const named = repoRules(snap({ untrusted: { uid: 65534, user: "nobody" } }), NOW, rules);
   assert.match(named[0]?.summary ?? "", /uid 65534 \/ user nobody/);
 });
@@ -104,7 +171,11 @@ test("repo.behind: upstream commits not pulled", () => {
 });
 
 test("config: after, severity and enabled override the defaults", () => {
-  const custom = resolveRules(LoopsConfig.parse({ rules: { "repo.dirty": { after: "0s", severity: "high" }, "repo.behind": { enabled: false } } }));
+  const custom = resolveRules(
+    LoopsConfig.parse({
+      rules: { "repo.dirty": { after: "0s", severity: "high" }, "repo.behind": { enabled: false } },
+    }),
+  );
   const cs = repoRules(snap({ staged: 1, behind: 1, dirtySince: iso(NOW) }), NOW, custom);
   assert.deepEqual(kinds(cs), ["repo.dirty"]);
   assert.equal(cs[0]?.after, 0);
@@ -127,19 +198,35 @@ test("service.down and service.degraded since the state changed; unknown says no
   assert.equal(down?.since, NOW - 60_000);
   assert.equal(down?.after, 120_000);
   assert.equal(down?.evidence.reason, "connection refused");
-  const degraded = serviceRules(status({ state: "degraded", failedConditions: [{ condition: "status == 200", actual: "500" }] }), NOW, rules);
+  const degraded = serviceRules(
+    status({ state: "degraded", failedConditions: [{ condition: "status == 200", actual: "500" }] }),
+    NOW,
+    rules,
+  );
   assert.deepEqual(kinds(degraded ?? []), ["service.degraded"]);
   assert.deepEqual(serviceRules(status(), NOW, rules), []);
   assert.equal(serviceRules(status({ state: "unknown" }), NOW, rules), null);
-  assert.deepEqual(serviceRules(status({ kind: "heartbeat", state: "down" }), NOW, rules), [], "a late heartbeat is heartbeat.missed only");
+  assert.deepEqual(
+    serviceRules(status({ kind: "heartbeat", state: "down" }), NOW, rules),
+    [],
+    "a late heartbeat is heartbeat.missed only",
+  );
 });
 
 test("heartbeat.missed: a missed check-in or a reported failure", () => {
-  const hb = (missed: boolean, failed = false) => ({ lastPingAt: iso(NOW - 3 * 60_000), expectedBy: iso(NOW - 60_000), missed, failed });
+  const hb = (missed: boolean, failed = false) => ({
+    lastPingAt: iso(NOW - 3 * 60_000),
+    expectedBy: iso(NOW - 60_000),
+    missed,
+    failed,
+  });
   const [c] = heartbeatRules(status({ kind: "heartbeat", state: "down", heartbeat: hb(true) }), NOW, rules);
   assert.equal(c?.kind, "heartbeat.missed");
   assert.equal(c?.since, NOW - 60_000);
-  assert.match(heartbeatRules(status({ kind: "heartbeat", heartbeat: hb(false, true) }), NOW, rules)[0]?.summary ?? "", /failure/);
+  assert.match(
+    heartbeatRules(status({ kind: "heartbeat", heartbeat: hb(false, true) }), NOW, rules)[0]?.summary ?? "",
+    /failure/,
+  );
   assert.deepEqual(heartbeatRules(status({ kind: "heartbeat", heartbeat: hb(false) }), NOW, rules), []);
 });
 
@@ -154,7 +241,8 @@ test("cert.expiring: due `within` before expiry; an expired certificate is at le
 });
 
 test("domain.expiring: due `within` (30d by default) before the registration ends; expired is at least high; loops.rules.domain.expiring.within moves it", () => {
-  const dom = (expiresAt: string) => status({ name: "site", kind: "domain", domain: { name: "example.org", expiresAt } });
+  const dom = (expiresAt: string) =>
+    status({ name: "site", kind: "domain", domain: { name: "example.org", expiresAt } });
   const [soon] = domainRules(dom(iso(NOW + 10 * D)), NOW, rules);
   assert.equal(soon?.kind, "domain.expiring");
   assert.equal(soon?.since, NOW - 20 * D);

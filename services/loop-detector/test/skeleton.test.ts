@@ -94,8 +94,21 @@ test("events stored with a transition but never published (a crash) go out on th
   assert.ok(cur.state);
   const loop = { ...cur.state.loops["repo.dirty"]!.loop, status: "acknowledged" as const, rev: 2 };
   const state = { ...cur.state, loops: { "repo.dirty": { loop, muted: false } } };
-  const entry = { id: `${id}:2`, event: "updated" as const, token: id, data: { loop, reason: "acknowledged" }, at: Date.now() };
-  assert.ok(await store.commit(key, cur.version, JSON.stringify(state), { loopIds: [id], outbox: [entry], counts: [], wake: null }));
+  const entry = {
+    id: `${id}:2`,
+    event: "updated" as const,
+    token: id,
+    data: { loop, reason: "acknowledged" },
+    at: Date.now(),
+  };
+  assert.ok(
+    await store.commit(key, cur.version, JSON.stringify(state), {
+      loopIds: [id],
+      outbox: [entry],
+      counts: [],
+      wake: null,
+    }),
+  );
   await redis.quit();
 
   await h.detector(cfg);
@@ -105,7 +118,11 @@ test("events stored with a transition but never published (a crash) go out on th
   await h.settled();
   const jsm = await raw(h.scanner).manager();
   const info = await jsm.streams.info("MIRROR", { subjects_filter: `mirror.loop.>` });
-  assert.deepEqual(info.state.subjects, { [`mirror.loop.opened.${id}`]: 1, [`mirror.loop.updated.${id}`]: 1 }, "opened once, updated once");
+  assert.deepEqual(
+    info.state.subjects,
+    { [`mirror.loop.opened.${id}`]: 1, [`mirror.loop.updated.${id}`]: 1 },
+    "opened once, updated once",
+  );
 });
 
 test("a repo that is gone closes its loops; an older snapshot after it reopens nothing", async () => {
@@ -131,7 +148,9 @@ test("the loop-detector exports the streams' JetStream figures (no exporter, no 
   await h.publish(h.snapshot("/srv/repos/figures"));
   await h.settled();
   const figure = async (stream: string) =>
-    ((await d.ctx.registry.getSingleMetric("mirror_jetstream_stream_messages")?.get())?.values ?? []).find((v) => v.labels.stream === stream)?.value;
+    ((await d.ctx.registry.getSingleMetric("mirror_jetstream_stream_messages")?.get())?.values ?? []).find(
+      (v) => v.labels.stream === stream,
+    )?.value;
   // Read at start-up and every 15 s; the first reading may precede the snapshot, so read again.
   await d.ctx.bus.reportStreams();
   assert.ok(((await figure("MIRROR")) ?? 0) >= 1, "MIRROR's stored messages are exported");

@@ -1,11 +1,26 @@
 import type { AnthropicModelConfig } from "@mirror/contracts";
-import { type ChatClient, type ChatRequest, type ChatResult, ModelError, postJson, safeOrigin, upstreamMessage } from "@mirror/model-kit";
+import {
+  type ChatClient,
+  type ChatRequest,
+  type ChatResult,
+  ModelError,
+  postJson,
+  safeOrigin,
+  upstreamMessage,
+} from "@mirror/model-kit";
 import { z } from "zod";
 
 /** The parts of a Messages API reply we read; new block types and fields are ignored. */
 const Message = z.object({
   type: z.literal("message"),
-  content: z.array(z.looseObject({ type: z.string(), text: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })),
+  content: z.array(
+    z.looseObject({
+      type: z.string(),
+      text: z.string().optional(),
+      name: z.string().optional(),
+      input: z.unknown().optional(),
+    }),
+  ),
   stop_reason: z.string().nullable().optional(),
   usage: z.object({ input_tokens: z.number().optional(), output_tokens: z.number().optional() }).optional(),
 });
@@ -66,6 +81,9 @@ export class AnthropicChat implements ChatClient {
     const body = ErrorBody.safeParse(json);
     const detail = body.success ? `${body.data.error.type}: ${body.data.error.message}` : text;
     const msg = upstreamMessage(detail, [this.cfg.apiKey]);
-    return new ModelError("MODEL_HTTP_ERROR", `${safeOrigin(this.cfg.baseUrl)} answered HTTP ${status}${msg ? `: ${msg}` : ""}`);
+    return new ModelError(
+      "MODEL_HTTP_ERROR",
+      `${safeOrigin(this.cfg.baseUrl)} answered HTTP ${status}${msg ? `: ${msg}` : ""}`,
+    );
   }
 }

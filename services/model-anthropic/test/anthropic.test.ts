@@ -3,7 +3,18 @@ import { after, before, describe, test } from "node:test";
 import type { Bus } from "@mirror/bus";
 import { modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
 import type { RunningService } from "@mirror/kit";
-import { anthropicError, anthropicMessage, callerBus, dirtyLoop, failure, type LogSink, metricsText, type ModelServer, promptText, startModelServer } from "@mirror/model-kit/testing";
+import {
+  anthropicError,
+  anthropicMessage,
+  callerBus,
+  dirtyLoop,
+  failure,
+  type LogSink,
+  metricsText,
+  type ModelServer,
+  promptText,
+  startModelServer,
+} from "@mirror/model-kit/testing";
 import { type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 import { modelAnthropic } from "../src/service.js";
 import { runAdapter } from "./helpers.js";
@@ -35,7 +46,9 @@ after(async () => {
 describe("model-anthropic", () => {
   test("triage forces the reply tool in a Messages request carrying the repo, and reads the tool input", async () => {
     server.calls.length = 0;
-    server.script(() => ({ json: anthropicMessage([{ text: "Let me triage." }, { tool: "loop_triage", input: good }]) }));
+    server.script(() => ({
+      json: anthropicMessage([{ text: "Let me triage." }, { tool: "loop_triage", input: good }]),
+    }));
     const reply = await bus.request(modelTriage, { loop: dirtyLoop("/home/ada/code/site") }, { timeout: 5_000 });
     assert.deepEqual(reply, { adapter: "anthropic", model: "claude-test", ...good });
     const call = server.calls[0];
@@ -43,11 +56,21 @@ describe("model-anthropic", () => {
     assert.equal(call?.headers["x-api-key"], KEY);
     assert.equal(call?.headers["anthropic-version"], "2023-06-01");
     assert.equal(call?.headers.authorization, undefined);
-    const body = call?.json as { model: string; max_tokens: number; system: string; messages: { role: string }[]; tools: { name: string; input_schema: { type: string; required: string[] } }[]; tool_choice: unknown };
+    const body = call?.json as {
+      model: string;
+      max_tokens: number;
+      system: string;
+      messages: { role: string }[];
+      tools: { name: string; input_schema: { type: string; required: string[] } }[];
+      tool_choice: unknown;
+    };
     assert.equal(body.model, "claude-test");
     assert.equal(body.max_tokens, 400);
     assert.match(body.system, /untrusted/);
-    assert.deepEqual(body.messages.map((m) => m.role), ["user"]);
+    assert.deepEqual(
+      body.messages.map((m) => m.role),
+      ["user"],
+    );
     assert.match(promptText(call), /<<<DATA ([0-9a-f]{12})>>>[\s\S]*"\/home\/ada\/code\/site"[\s\S]*<<<END DATA \1>>>/);
     assert.equal(body.tools[0]?.name, "loop_triage");
     assert.equal(body.tools[0]?.input_schema.type, "object");
@@ -60,7 +83,9 @@ describe("model-anthropic", () => {
     server.script(() => ({ json: anthropicMessage([{ text: `Here it is: ${JSON.stringify(good)}` }]) }));
     assert.equal((await bus.request(modelTriage, { loop: dirtyLoop("/r") })).severity, "high");
     server.calls.length = 0;
-    server.script((_c, i) => ({ json: anthropicMessage([{ tool: "loop_triage", input: i === 0 ? { severity: "high" } : good }]) }));
+    server.script((_c, i) => ({
+      json: anthropicMessage([{ tool: "loop_triage", input: i === 0 ? { severity: "high" } : good }]),
+    }));
     assert.equal((await bus.request(modelTriage, { loop: dirtyLoop("/r") })).summary, good.summary);
     assert.equal(server.calls.length, 2);
     assert.match(promptText(server.calls[1]), /rejected: wrong shape: summary/);
@@ -73,13 +98,21 @@ describe("model-anthropic", () => {
     assert.match(overloaded.message, /\[MODEL_HTTP_ERROR\] .* answered HTTP 529: overloaded_error: Overloaded/);
     server.script(() => ({ status: 401, json: anthropicError("authentication_error", `invalid x-api-key ${KEY}`) }));
     assert.doesNotMatch((await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message, /SECRETKEY/);
-    server.script(() => ({ json: anthropicMessage([{ text: '{"severity": "high", "summ' }], { stopReason: "max_tokens" }) }));
+    server.script(() => ({
+      json: anthropicMessage([{ text: '{"severity": "high", "summ' }], { stopReason: "max_tokens" }),
+    }));
     const cut = await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }));
     assert.match(cut.message, /\[MODEL_BAD_OUTPUT\] .*cut at the token limit/);
     server.script(() => ({ json: { type: "completion", completion: "legacy" } }));
-    assert.match((await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message, /JSON that is not a message/);
+    assert.match(
+      (await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message,
+      /JSON that is not a message/,
+    );
     server.script(() => ({ trickle: true }));
-    assert.equal((await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 }))).code, "MIRROR_ERR_REMOTE_504");
+    assert.equal(
+      (await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 }))).code,
+      "MIRROR_ERR_REMOTE_504",
+    );
     assert.ok(!logs.raw.join("").includes("SECRETKEY"), "the API key never reaches the logs");
   });
 
@@ -87,10 +120,20 @@ describe("model-anthropic", () => {
     server.calls.length = 0;
     server.script((c) => {
       const name = (c.json as { tool_choice: { name: string } }).tool_choice.name;
-      return { json: anthropicMessage([{ tool: name, input: name === "loops_digest" ? { title: "1 loop", text: "site is dirty" } : { answer: "web is down." } }]) };
+      return {
+        json: anthropicMessage([
+          {
+            tool: name,
+            input: name === "loops_digest" ? { title: "1 loop", text: "site is dirty" } : { answer: "web is down." },
+          },
+        ]),
+      };
     });
     assert.equal((await bus.request(modelDigest, { loops: [dirtyLoop("/x")] })).title, "1 loop");
     assert.equal((await bus.request(modelAsk, { question: "what is broken?" })).answer, "web is down.");
-    assert.deepEqual(server.calls.map((c) => (c.json as { tool_choice: { name: string } }).tool_choice.name), ["loops_digest", "mesh_answer"]);
+    assert.deepEqual(
+      server.calls.map((c) => (c.json as { tool_choice: { name: string } }).tool_choice.name),
+      ["loops_digest", "mesh_answer"],
+    );
   });
 });

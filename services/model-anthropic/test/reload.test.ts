@@ -6,7 +6,15 @@ import type { Bus } from "@mirror/bus";
 import { raw } from "@mirror/bus/testing";
 import { modelTriage } from "@mirror/contracts";
 import { parseConfig, runService } from "@mirror/kit";
-import { anthropicMessage, callerBus, dirtyLoop, LogSink, metricsText, type ModelServer, startModelServer } from "@mirror/model-kit/testing";
+import {
+  anthropicMessage,
+  callerBus,
+  dirtyLoop,
+  LogSink,
+  metricsText,
+  type ModelServer,
+  startModelServer,
+} from "@mirror/model-kit/testing";
 import { type ServerHandle, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
 import { modelAnthropic } from "../src/service.js";
 
@@ -30,18 +38,39 @@ after(async () => {
 
 test("model-anthropic takes a new model, API version and key (${ENV}) from mirror.yaml without a restart; removing its section is rejected by key path", async () => {
   const file = join(tempDir("mirror-anthropic-reload-"), "mirror.yaml");
-  const yaml = (model: string, keyVar: string, extra = "") => `model:\n  anthropic: { baseUrl: "${server.url}", model: ${model}, apiKey: "\${${keyVar}}"${extra} }\n`;
+  const yaml = (model: string, keyVar: string, extra = "") =>
+    `model:\n  anthropic: { baseUrl: "${server.url}", model: ${model}, apiKey: "\${${keyVar}}"${extra} }\n`;
   writeFileSync(file, yaml("claude-one", "KEY_ONE"));
-  const env = { MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, KEY_ONE: "sk-ant-one-0123456789", KEY_TWO: "sk-ant-two-0123456789" };
+  const env = {
+    MIRROR_CONFIG: file,
+    MIRROR_NATS_URL: nats.url,
+    MIRROR_REDIS_URL: redis.url,
+    KEY_ONE: "sk-ant-one-0123456789",
+    KEY_TWO: "sk-ant-two-0123456789",
+  };
   const logs = new LogSink();
-  const svc = await runService(modelAnthropic, { config: parseConfig(yaml("claude-one", "KEY_ONE"), env, file), env, port: 0, logDest: logs as never });
+  const svc = await runService(modelAnthropic, {
+    config: parseConfig(yaml("claude-one", "KEY_ONE"), env, file),
+    env,
+    port: 0,
+    logDest: logs as never,
+  });
   await raw(svc.ctx.bus).nc.flush();
-  const reloads = async (result: string) => Number(new RegExp(`mirror_config_reload_total\\{result="${result}"\\} (\\d+)`).exec(await metricsText(svc.port))?.[1] ?? 0);
+  const reloads = async (result: string) =>
+    Number(
+      new RegExp(`mirror_config_reload_total\\{result="${result}"\\} (\\d+)`).exec(await metricsText(svc.port))?.[1] ??
+        0,
+    );
   const triage = async () => {
     const from = server.calls.length;
     const reply = await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 });
     const call = server.calls[from];
-    return [reply.model, (call?.json as { model?: string } | undefined)?.model, call?.headers["x-api-key"], call?.headers["anthropic-version"]];
+    return [
+      reply.model,
+      (call?.json as { model?: string } | undefined)?.model,
+      call?.headers["x-api-key"],
+      call?.headers["anthropic-version"],
+    ];
   };
   try {
     assert.deepEqual(await triage(), ["claude-one", "claude-one", "sk-ant-one-0123456789", "2023-06-01"]);

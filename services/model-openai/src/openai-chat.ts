@@ -1,5 +1,13 @@
 import type { OpenAIModelConfig } from "@mirror/contracts";
-import { type ChatClient, type ChatRequest, type ChatResult, ModelError, postJson, safeOrigin, upstreamMessage } from "@mirror/model-kit";
+import {
+  type ChatClient,
+  type ChatRequest,
+  type ChatResult,
+  ModelError,
+  postJson,
+  safeOrigin,
+  upstreamMessage,
+} from "@mirror/model-kit";
 import { z } from "zod";
 
 /** The parts of a chat-completions reply we read; servers add more, which is fine. */
@@ -8,14 +16,19 @@ const Completion = z.object({
     .array(
       z.object({
         message: z.object({
-          content: z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() })), z.null()]).optional(),
+          content: z
+            .union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() })), z.null()])
+            .optional(),
           refusal: z.string().nullable().optional(),
         }),
         finish_reason: z.string().nullable().optional(),
       }),
     )
     .min(1),
-  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() }).nullable().optional(),
+  usage: z
+    .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() })
+    .nullable()
+    .optional(),
 });
 
 /** Servers that do not know `response_format: json_schema` say so in a 400 naming it. */
@@ -50,7 +63,8 @@ export class OpenAIChat implements ChatClient {
       throw new ModelError("MODEL_HTTP_ERROR", `${safeOrigin(this.cfg.baseUrl)} answered ${res.status} with ${what}`);
     }
     const choice = parsed.data.choices[0] as z.infer<typeof Completion>["choices"][number];
-    if (choice.message.refusal) throw new ModelError("MODEL_BAD_OUTPUT", `the model refused: ${upstreamMessage(choice.message.refusal, [])}`);
+    if (choice.message.refusal)
+      throw new ModelError("MODEL_BAD_OUTPUT", `the model refused: ${upstreamMessage(choice.message.refusal, [])}`);
     return {
       text: textOf(choice.message.content),
       truncated: choice.finish_reason === "length",
@@ -77,7 +91,17 @@ export class OpenAIChat implements ChatClient {
       temperature: 0.2,
       stream: false,
       ...(useSchema
-        ? { response_format: { type: "json_schema", json_schema: { name: req.output.name, description: req.output.description, strict: true, schema: req.output.schema } } }
+        ? {
+            response_format: {
+              type: "json_schema",
+              json_schema: {
+                name: req.output.name,
+                description: req.output.description,
+                strict: true,
+                schema: req.output.schema,
+              },
+            },
+          }
         : {}),
     };
   }
@@ -85,7 +109,10 @@ export class OpenAIChat implements ChatClient {
   private httpError(status: number, json: unknown, text: string): ModelError {
     const msg = (json as { error?: { message?: unknown } } | undefined)?.error?.message;
     const detail = upstreamMessage(typeof msg === "string" ? msg : text, [this.cfg.apiKey]);
-    return new ModelError("MODEL_HTTP_ERROR", `${safeOrigin(this.cfg.baseUrl)} answered HTTP ${status}${detail ? `: ${detail}` : ""}`);
+    return new ModelError(
+      "MODEL_HTTP_ERROR",
+      `${safeOrigin(this.cfg.baseUrl)} answered HTTP ${status}${detail ? `: ${detail}` : ""}`,
+    );
   }
 }
 

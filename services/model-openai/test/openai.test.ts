@@ -3,7 +3,18 @@ import { after, before, describe, test } from "node:test";
 import type { Bus } from "@mirror/bus";
 import { MODEL_SERVICE, modelAsk, modelDigest, modelTriage } from "@mirror/contracts";
 import type { RunningService } from "@mirror/kit";
-import { callerBus, dirtyLoop, failure, type LogSink, metricsText as metrics, type ModelServer, openaiCompletion, openaiError, promptText, startModelServer } from "@mirror/model-kit/testing";
+import {
+  callerBus,
+  dirtyLoop,
+  failure,
+  type LogSink,
+  metricsText as metrics,
+  type ModelServer,
+  openaiCompletion,
+  openaiError,
+  promptText,
+  startModelServer,
+} from "@mirror/model-kit/testing";
 import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 import { Svcm } from "@nats-io/services";
 import { modelOpenAI } from "../src/service.js";
@@ -11,7 +22,11 @@ import { runAdapter } from "./helpers.js";
 import { raw as rawBus } from "@mirror/bus/testing";
 
 const KEY = "sk-test-SECRETKEY0123456789";
-const good = { severity: "medium", summary: "3 files uncommitted for 2 days in ~/code/site", nextAction: "Commit or stash them." };
+const good = {
+  severity: "medium",
+  summary: "3 files uncommitted for 2 days in ~/code/site",
+  nextAction: "Commit or stash them.",
+};
 
 let nats: ServerHandle;
 let redis: ServerHandle;
@@ -51,29 +66,53 @@ describe("model-openai", () => {
     assert.equal(call?.url, "/v1/chat/completions");
     assert.equal(call?.headers.authorization, `Bearer ${KEY}`);
     assert.equal(call?.headers["content-type"], "application/json");
-    const body = call?.json as { model: string; messages: { role: string; content: string }[]; max_tokens: number; stream: boolean; response_format: { type: string; json_schema: { name: string; strict: boolean; schema: { required: string[]; additionalProperties: boolean } } } };
+    const body = call?.json as {
+      model: string;
+      messages: { role: string; content: string }[];
+      max_tokens: number;
+      stream: boolean;
+      response_format: {
+        type: string;
+        json_schema: { name: string; strict: boolean; schema: { required: string[]; additionalProperties: boolean } };
+      };
+    };
     assert.equal(body.model, "test-model");
     assert.equal(body.max_tokens, 300);
     assert.equal(body.stream, false);
-    assert.deepEqual(body.messages.map((m) => m.role), ["system", "user"]);
-    assert.match(body.messages[1]?.content ?? "", /<<<DATA ([0-9a-f]{12})>>>[\s\S]*"\/home\/ada\/code\/site"[\s\S]*<<<END DATA \1>>>/);
+    assert.deepEqual(
+      body.messages.map((m) => m.role),
+      ["system", "user"],
+    );
+    assert.match(
+      body.messages[1]?.content ?? "",
+      /<<<DATA ([0-9a-f]{12})>>>[\s\S]*"\/home\/ada\/code\/site"[\s\S]*<<<END DATA \1>>>/,
+    );
     assert.equal(body.response_format.type, "json_schema");
     assert.equal(body.response_format.json_schema.name, "loop_triage");
     assert.equal(body.response_format.json_schema.strict, true);
     assert.deepEqual(body.response_format.json_schema.schema.required, ["severity", "summary", "nextAction"]);
     assert.equal(body.response_format.json_schema.schema.additionalProperties, false);
-    assert.match(await metrics(svc.port), /mirror_model_requests_total\{adapter="openai",endpoint="triage",outcome="ok"\} 1/);
+    assert.match(
+      await metrics(svc.port),
+      /mirror_model_requests_total\{adapter="openai",endpoint="triage",outcome="ok"\} 1/,
+    );
   });
 
   test("a JSON object inside prose or a fenced block is still found", async () => {
-    server.script(() => ({ json: openaiCompletion(`<think>hmm {"no": 1</think>Here you go:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`\nAnything else?`) }));
+    server.script(() => ({
+      json: openaiCompletion(
+        `<think>hmm {"no": 1</think>Here you go:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`\nAnything else?`,
+      ),
+    }));
     const reply = await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 });
     assert.equal(reply.summary, good.summary);
   });
 
   test("output of the wrong shape is retried once with the problem stated, then accepted", async () => {
     server.calls.length = 0;
-    server.script((_c, i) => ({ json: openaiCompletion(i === 0 ? JSON.stringify({ severity: "urgent", summary: "" }) : JSON.stringify(good)) }));
+    server.script((_c, i) => ({
+      json: openaiCompletion(i === 0 ? JSON.stringify({ severity: "urgent", summary: "" }) : JSON.stringify(good)),
+    }));
     const reply = await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 });
     assert.equal(reply.severity, "medium");
     assert.equal(server.calls.length, 2);
@@ -98,9 +137,15 @@ describe("model-openai", () => {
     assert.match(e500.message, /\[MODEL_HTTP_ERROR\] http:\/\/127\.0\.0\.1:\d+ answered HTTP 500: upstream exploded/);
     assert.doesNotMatch(e500.message, /SECRETKEY/);
     server.script(() => ({ text: "<html>Bad Gateway</html>" }));
-    assert.match((await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message, /answered 200 with a body that is not JSON/);
+    assert.match(
+      (await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message,
+      /answered 200 with a body that is not JSON/,
+    );
     server.script(() => ({ json: { choices: [] } }));
-    assert.match((await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message, /JSON that is not a chat completion/);
+    assert.match(
+      (await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }))).message,
+      /JSON that is not a chat completion/,
+    );
     assert.ok(logs.raw.length > 0);
     assert.ok(!logs.raw.join("").includes("SECRETKEY"), "the API key never reaches the logs");
   });
@@ -113,7 +158,9 @@ describe("model-openai", () => {
     assert.match(err.message, /\[MODEL_TIMEOUT\]/);
     assert.ok(Date.now() - started < 3_000, "bounded by model.openai.timeout");
     server.script(() => ({ hang: true }));
-    const budget = await failure(bus.request(modelTriage, { loop: dirtyLoop("/r"), timeoutMs: 700 }, { timeout: 5_000 }));
+    const budget = await failure(
+      bus.request(modelTriage, { loop: dirtyLoop("/r"), timeoutMs: 700 }, { timeout: 5_000 }),
+    );
     assert.match(budget.message, /\[MODEL_TIMEOUT\]/, "the caller's own budget is honoured");
   });
 
@@ -131,12 +178,28 @@ describe("model-openai", () => {
   test("digest and ask answer with the adapter's text; an empty question is refused with the reason", async () => {
     server.calls.length = 0;
     server.script((c) => {
-      const schema = (c.json as { response_format: { json_schema: { name: string } } }).response_format.json_schema.name;
-      return { json: openaiCompletion(schema === "loops_digest" ? JSON.stringify({ title: "1 open loop", text: "~/code/site is dirty." }) : JSON.stringify({ answer: "Nothing is down; one repo is dirty." })) };
+      const schema = (c.json as { response_format: { json_schema: { name: string } } }).response_format.json_schema
+        .name;
+      return {
+        json: openaiCompletion(
+          schema === "loops_digest"
+            ? JSON.stringify({ title: "1 open loop", text: "~/code/site is dirty." })
+            : JSON.stringify({ answer: "Nothing is down; one repo is dirty." }),
+        ),
+      };
     });
     const digest = await bus.request(modelDigest, { loops: [dirtyLoop("/home/ada/code/site")] }, { timeout: 5_000 });
-    assert.deepEqual(digest, { adapter: "openai", model: "test-model", title: "1 open loop", text: "~/code/site is dirty." });
-    const ask = await bus.request(modelAsk, { question: "what is broken?", loops: [dirtyLoop("/x")] }, { timeout: 5_000 });
+    assert.deepEqual(digest, {
+      adapter: "openai",
+      model: "test-model",
+      title: "1 open loop",
+      text: "~/code/site is dirty.",
+    });
+    const ask = await bus.request(
+      modelAsk,
+      { question: "what is broken?", loops: [dirtyLoop("/x")] },
+      { timeout: 5_000 },
+    );
     assert.equal(ask.answer, "Nothing is down; one repo is dirty.");
     const asked = promptText(server.calls[1]);
     assert.match(asked, /Question: what is broken\?/);
@@ -158,7 +221,10 @@ describe("model-openai against other servers", () => {
       );
       assert.equal((await bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 })).adapter, "openai");
       await bus.request(modelTriage, { loop: dirtyLoop("/r2") }, { timeout: 5_000 });
-      assert.deepEqual(server.calls.map((c) => "response_format" in (c.json ?? {})), [true, false, false]);
+      assert.deepEqual(
+        server.calls.map((c) => "response_format" in (c.json ?? {})),
+        [true, false, false],
+      );
     } finally {
       await svc.stop();
     }
@@ -166,7 +232,11 @@ describe("model-openai against other servers", () => {
 
   test("a model server that is down is MODEL_UNAVAILABLE", async () => {
     const port = await freePort();
-    const { svc } = await runAdapter(modelOpenAI, `model: { openai: { baseUrl: "http://127.0.0.1:${port}/v1", model: m } }`, { nats, redis });
+    const { svc } = await runAdapter(
+      modelOpenAI,
+      `model: { openai: { baseUrl: "http://127.0.0.1:${port}/v1", model: m } }`,
+      { nats, redis },
+    );
     try {
       const err = await failure(bus.request(modelTriage, { loop: dirtyLoop("/r") }, { timeout: 5_000 }));
       assert.equal(err.code, "MIRROR_ERR_REMOTE_503");
@@ -182,11 +252,18 @@ describe("two adapters at once", () => {
     // Queue groups pick at random: 24 requests all landing on one of two adapters is a 2^-23 chance.
     const relaxed = yaml().replace("queueTimeout: 300ms", "queueTimeout: 10s");
     const first = await runAdapter(modelOpenAI, relaxed, { nats, redis });
-    const second = await runAdapter(modelOpenAI, relaxed.replace("model: test-model", "model: other-model"), { nats, redis });
+    const second = await runAdapter(modelOpenAI, relaxed.replace("model: test-model", "model: other-model"), {
+      nats,
+      redis,
+    });
     try {
       server.calls.length = 0;
       server.script(() => ({ json: openaiCompletion(JSON.stringify(good)) }));
-      const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => bus.request(modelTriage, { loop: dirtyLoop(`/r${i}`) }, { timeout: 5_000 })));
+      const replies = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          bus.request(modelTriage, { loop: dirtyLoop(`/r${i}`) }, { timeout: 5_000 }),
+        ),
+      );
       assert.equal(server.calls.length, 24, "each request reached the model exactly once");
       const models = new Set(replies.map((r) => r.model));
       assert.deepEqual([...models].sort(), ["other-model", "test-model"]);

@@ -19,7 +19,11 @@ export function loopLines(loops: Loop[], ctx: DescribeContext): Line[] {
     .map((l) => {
       const t = triage(l, ctx);
       const ack = l.status === "open" ? "" : ` (${l.status})`;
-      return { severity: t.severity, text: `[${t.severity}] ${t.summary}${ack}. ${t.nextAction}`, openedAt: l.openedAt };
+      return {
+        severity: t.severity,
+        text: `[${t.severity}] ${t.summary}${ack}. ${t.nextAction}`,
+        openedAt: l.openedAt,
+      };
     })
     .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.openedAt.localeCompare(b.openedAt));
 }
@@ -38,7 +42,13 @@ export function severityCounts(lines: Line[]): string {
 export function digest(req: DigestRequest, ctx: DescribeContext): DigestReply {
   const lines = loopLines(req.loops, ctx);
   const period = req.period ? ` (${req.period.slice(0, 100)})` : "";
-  if (lines.length === 0) return { adapter: ADAPTER, model: MODEL, title: `No open loops${period}`, text: "Nothing needs you: every loop is closed." };
+  if (lines.length === 0)
+    return {
+      adapter: ADAPTER,
+      model: MODEL,
+      title: `No open loops${period}`,
+      text: "Nothing needs you: every loop is closed.",
+    };
   const shown = lines.slice(0, DIGEST_MAX_LINES).map((l) => `- ${l.text}`);
   if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more.`);
   return {

@@ -27,7 +27,11 @@ const dirty: Describe = (loop, where, { now }) => {
   const files = num(loop, "files", "dirtyFiles") ?? staged + unstaged + untracked;
   const since = sinceOf(loop, "dirtySince", "since");
   const what = files > 0 ? `${plural(files, "file")} uncommitted` : "Uncommitted changes";
-  const parts = [staged && `${staged} staged`, unstaged && `${unstaged} modified`, untracked && `${untracked} untracked`].filter(Boolean);
+  const parts = [
+    staged && `${staged} staged`,
+    unstaged && `${unstaged} modified`,
+    untracked && `${untracked} untracked`,
+  ].filter(Boolean);
   return {
     summary: `${what} for ${age(now - since)} in ${where}${parts.length ? ` (${parts.join(", ")})` : ""}`,
     nextAction: `Commit or stash them: ${git(where, "status")}, then commit, or \`git stash\` if they are an experiment.`,
@@ -76,7 +80,10 @@ const staleBranch: Describe = (loop, where, { now }) => {
   const branch = text(loop, "branch", "name");
   const since = sinceOf(loop, "lastCommitAt", "since");
   const all = field(loop, "branches");
-  const more = Array.isArray(all) && all.length > 1 ? ` (${plural(all.length - 1, "more stale branch", "more stale branches")})` : "";
+  const more =
+    Array.isArray(all) && all.length > 1
+      ? ` (${plural(all.length - 1, "more stale branch", "more stale branches")})`
+      : "";
   return {
     summary: `${branch ? `Branch ${branch}` : "A branch"} in ${where} is unmerged and has had no commit for ${age(now - since)}${more}`,
     nextAction: `Merge it if it is done, or delete it: ${git(where, `branch -d ${branch ? shellQuote(branch) : "<branch>"}`)} (-D if it was abandoned).`,

@@ -64,7 +64,10 @@ const certExpiring: Describe = (loop, name, { now }) => {
 
 const domainExpiring: Describe = (loop, _name, { now }) => {
   const expires = time(loop, "expiresAt");
-  const domain = clean(typeof loop.evidence.domain === "string" ? loop.evidence.domain : (loop.entity.service ?? "the domain"), 120);
+  const domain = clean(
+    typeof loop.evidence.domain === "string" ? loop.evidence.domain : (loop.entity.service ?? "the domain"),
+    120,
+  );
   const left = expires === undefined ? undefined : expires - now;
   const when = left === undefined ? "soon" : left <= 0 ? `${age(-left)} ago` : `in ${age(left)}`;
   const registrar = typeof loop.evidence.registrar === "string" ? ` at ${clean(loop.evidence.registrar, 80)}` : "";

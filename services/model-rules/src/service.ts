@@ -18,7 +18,8 @@ export const modelRules: ServiceSpec = {
     });
     const describeCtx = () => ({ now: ctx.clock.now(), home: live.config.model.home ?? ctx.env.HOME });
     const metrics = new ModelMetrics(ctx.registry);
-    const measured = <T>(endpoint: string, f: () => T) => instrument({ metrics, log: ctx.log, adapter: ADAPTER, endpoint }, async () => ({ value: f() }));
+    const measured = <T>(endpoint: string, f: () => T) =>
+      instrument({ metrics, log: ctx.log, adapter: ADAPTER, endpoint }, async () => ({ value: f() }));
     const answerer: ModelAnswerer = {
       triage: async (req) => measured("triage", () => triage(req.loop, describeCtx())),
       digest: async (req) => measured("digest", () => digest(req, describeCtx())),

@@ -11,7 +11,8 @@ export const MODEL = "rules-v1";
 export function triage(loop: Loop, ctx: DescribeContext): TriageReply {
   const d = describe(loop, ctx);
   const left = loop.kind === "cert.expiring" ? certLeft(loop, ctx.now) : undefined;
-  const severity = left !== undefined ? certSeverity(left) : severityFor(loop.kind, Math.max(0, ctx.now - d.since), loop.severity);
+  const severity =
+    left !== undefined ? certSeverity(left) : severityFor(loop.kind, Math.max(0, ctx.now - d.since), loop.severity);
   return { adapter: ADAPTER, model: MODEL, severity, summary: d.summary, nextAction: d.nextAction };
 }
 
@@ -21,5 +22,9 @@ export function describe(loop: Loop, ctx: DescribeContext): Description {
   if (known) return known;
   const subject = clean(loop.entity.repo ?? loop.entity.service ?? loop.id, 200);
   const summary = loop.summary ? clean(loop.summary, 300) : `${clean(loop.kind, 60)} on ${subject}`;
-  return { summary, nextAction: `Look at ${subject} and close the loop once it is handled.`, since: Date.parse(loop.openedAt) };
+  return {
+    summary,
+    nextAction: `Look at ${subject} and close the loop once it is handled.`,
+    since: Date.parse(loop.openedAt),
+  };
 }

@@ -19,7 +19,12 @@ const silent = { write: () => true } as never;
 
 before(async () => {
   [nats, redis] = await Promise.all([startNats(), startRedis()]);
-  bus = await Bus.connect({ name: "test-caller", url: nats.url, log: createLogger("t", silent, "silent"), registry: new Registry() });
+  bus = await Bus.connect({
+    name: "test-caller",
+    url: nats.url,
+    log: createLogger("t", silent, "silent"),
+    registry: new Registry(),
+  });
 });
 after(async () => {
   await bus?.close();
@@ -32,9 +37,19 @@ test("model-rules follows model.home in mirror.yaml without a restart; a broken 
   const env = { MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
   const lines: Record<string, unknown>[] = [];
   const logDest = { write: (l: string) => void lines.push(JSON.parse(l)) };
-  const svc = await runService(modelRules, { config: parseConfig("model: { home: /home/ada }\n", env, file), env, port: 0, clock, logDest: logDest as never });
+  const svc = await runService(modelRules, {
+    config: parseConfig("model: { home: /home/ada }\n", env, file),
+    env,
+    port: 0,
+    clock,
+    logDest: logDest as never,
+  });
   await rawBus(svc.ctx.bus).nc.flush();
-  const loop = makeLoop("repo.dirty", { repo: "/home/ada/code/site" }, { now: clock.now(), openedAgoMs: 2 * 86_400_000, evidence: { unstaged: 3 } });
+  const loop = makeLoop(
+    "repo.dirty",
+    { repo: "/home/ada/code/site" },
+    { now: clock.now(), openedAgoMs: 2 * 86_400_000, evidence: { unstaged: 3 } },
+  );
   const summary = async () => (await bus.request(modelTriage, { loop }, { timeout: 5_000 })).summary;
   const count = (msg: string) => lines.filter((l) => l.msg === msg).length;
   try {
@@ -43,7 +58,9 @@ test("model-rules follows model.home in mirror.yaml without a restart; a broken 
     await waitFor("the new home", async () => / in ~\/ada\/code\/site /.test(await summary()), { timeout: 10_000 });
     assert.equal(lines.find((l) => l.msg === "config reloaded")?.home, "/home");
     writeFileSync(file, "model: { home: /home/ada, port: [ }\n");
-    await waitFor("rejected", () => count("config reload rejected; still running on the previous config") === 1, { timeout: 10_000 });
+    await waitFor("rejected", () => count("config reload rejected; still running on the previous config") === 1, {
+      timeout: 10_000,
+    });
     assert.match(await summary(), / in ~\/ada\/code\/site /, "still the last good home");
     writeFileSync(file, "model: { home: /home/ada, port: 19996 }\n");
     await waitFor("the fix applied", async () => / in ~\/code\/site /.test(await summary()), { timeout: 10_000 });

@@ -24,7 +24,12 @@ before(async () => {
   svc = await runService(modelRules, { config, port: 0, clock, logDest: silent });
   // The endpoints' subscriptions reach the server asynchronously; a flush makes them visible to callers.
   await rawBus(svc.ctx.bus).nc.flush();
-  bus = await Bus.connect({ name: "test-caller", url: nats.url, log: createLogger("t", silent, "silent"), registry: new Registry() });
+  bus = await Bus.connect({
+    name: "test-caller",
+    url: nats.url,
+    log: createLogger("t", silent, "silent"),
+    registry: new Registry(),
+  });
 });
 after(async () => {
   await bus?.close();
@@ -34,7 +39,11 @@ after(async () => {
 });
 
 test("answers mirror.model.triage over the bus, naming the adapter", async () => {
-  const loop = makeLoop("repo.dirty", { repo: "/home/ada/code/site" }, { now: clock.now(), openedAgoMs: 2 * 86_400_000, evidence: { unstaged: 3 } });
+  const loop = makeLoop(
+    "repo.dirty",
+    { repo: "/home/ada/code/site" },
+    { now: clock.now(), openedAgoMs: 2 * 86_400_000, evidence: { unstaged: 3 } },
+  );
   const reply = await bus.request(modelTriage, { loop }, { timeout: 5_000 });
   assert.equal(reply.adapter, "rules");
   assert.equal(reply.model, "rules-v1");
@@ -43,10 +52,17 @@ test("answers mirror.model.triage over the bus, naming the adapter", async () =>
 });
 
 test("an invalid triage request is refused with the reason, and the service keeps answering", async () => {
-  await assert.rejects(rawBus(bus).nc.request(modelTriage.subject, "{not json", { timeout: 5_000 }).then((m) => {
-    throw new Error(`${m.headers?.get("Nats-Service-Error-Code")} ${m.headers?.get("Nats-Service-Error")}`);
-  }), /400 request is not JSON/);
-  const raw = await rawBus(bus).nc.request(modelTriage.subject, JSON.stringify({ loop: { id: "x" } }), { timeout: 5_000 });
+  await assert.rejects(
+    rawBus(bus)
+      .nc.request(modelTriage.subject, "{not json", { timeout: 5_000 })
+      .then((m) => {
+        throw new Error(`${m.headers?.get("Nats-Service-Error-Code")} ${m.headers?.get("Nats-Service-Error")}`);
+      }),
+    /400 request is not JSON/,
+  );
+  const raw = await rawBus(bus).nc.request(modelTriage.subject, JSON.stringify({ loop: { id: "x" } }), {
+    timeout: 5_000,
+  });
   assert.equal(raw.headers?.get("Nats-Service-Error-Code"), "400");
   assert.match(raw.headers?.get("Nats-Service-Error") ?? "", /invalid triage request: loop\.kind/);
   const loop = makeLoop("service.down", { service: "web" }, { now: clock.now() });

@@ -47,7 +47,12 @@ function instanceOf(loop: Loop, host: string): string {
  * Alertmanager's `job` (the service that observed it) and `instance` (see instanceOf).
  */
 export function loopLabels(loop: Loop, host = HOST): Record<string, string> {
-  const labels: Record<string, string> = { alertname: loop.kind, severity: loop.severity, loop_id: loop.id, entity: loop.entity.type };
+  const labels: Record<string, string> = {
+    alertname: loop.kind,
+    severity: loop.severity,
+    loop_id: loop.id,
+    entity: loop.entity.type,
+  };
   if (loop.entity.repo) labels.repo = loop.entity.repo;
   if (loop.entity.service) labels.service = loop.entity.service;
   labels.job = loop.entity.type === "repo" ? "scanner" : "service-tracker";
@@ -79,7 +84,11 @@ export function toAlert(loop: Loop, prev: AlertState | undefined, activeFrom: nu
     annotations: loopAnnotations(loop),
     startsAt: loop.openedAt,
     endsAt: closed ? (loop.closedAt ?? loop.updatedAt) : ZERO_TIME,
-    muted: loop.status === "acknowledged" || loop.status === "snoozed" || loop.status === "suppressed" || loop.status === "maintenance",
+    muted:
+      loop.status === "acknowledged" ||
+      loop.status === "snoozed" ||
+      loop.status === "suppressed" ||
+      loop.status === "maintenance",
     mutedUntil: loop.status === "snoozed" ? snoozedUntil : null,
     activeFrom,
     notified: prev?.notified ?? "none",

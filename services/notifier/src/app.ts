@@ -1,5 +1,13 @@
 import { endpoint } from "@mirror/bus";
-import { anyLoopEvent, LOOP_EVENT_TYPES, type NotifierConfig, notifyDeliveries, silenceAdd, silenceExpire, silenceList } from "@mirror/contracts";
+import {
+  anyLoopEvent,
+  LOOP_EVENT_TYPES,
+  type NotifierConfig,
+  notifyDeliveries,
+  silenceAdd,
+  silenceExpire,
+  silenceList,
+} from "@mirror/contracts";
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { buildChannels } from "./channels/index.js";
 import { Deliverer } from "./deliverer.js";
@@ -24,12 +32,21 @@ export interface NotifierOptions {
 }
 
 /** The flush environment of one tick: silences, inhibition and quiet hours as they are at `now`. */
-async function tickEnv(cfg: NotifierConfig, store: NotifierStore, silences: SilenceStore, now: number): Promise<FlushDeps["env"]> {
+async function tickEnv(
+  cfg: NotifierConfig,
+  store: NotifierStore,
+  silences: SilenceStore,
+  now: number,
+): Promise<FlushDeps["env"]> {
   const silenced = silenceTest([...cfg.silences, ...(await silences.list(now))], now);
   const inhibited = inhibitTest(cfg.inhibit, cfg.inhibit.length ? await store.activeLabels() : []);
   return (target: Target): FlushEnv => {
     const ends = target.quietHours ? quietEndsAt(target.quietHours, now) : null;
-    return { silenced, inhibited, quiet: ends !== null && target.quietHours ? { endsAt: ends, except: target.quietHours.except } : null };
+    return {
+      silenced,
+      inhibited,
+      quiet: ends !== null && target.quietHours ? { endsAt: ends, except: target.quietHours.except } : null,
+    };
   };
 }
 
@@ -37,7 +54,10 @@ function silenceEndpoints(silences: SilenceStore, ctx: ServiceContext) {
   return [
     endpoint(silenceAdd, async (req) => {
       const silence = await silences.add(req, ctx.clock.now());
-      ctx.log.info({ silenceId: silence.id, matchers: silence.matchers, until: silence.until, by: silence.createdBy }, "silence added");
+      ctx.log.info(
+        { silenceId: silence.id, matchers: silence.matchers, until: silence.until, by: silence.createdBy },
+        "silence added",
+      );
       return { silence };
     }),
     endpoint(silenceList, async (req) => ({ silences: await silences.list(ctx.clock.now(), req.all) })),
@@ -55,7 +75,10 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   const store = new NotifierStore(ctx.store);
   const silences = new SilenceStore(ctx.store);
   const router = new Router(cfg);
-  const metrics = new NotifyMetrics(ctx.registry, cfg.channels.map((c) => c.name));
+  const metrics = new NotifyMetrics(
+    ctx.registry,
+    cfg.channels.map((c) => c.name),
+  );
   const channelOpts = {
     onMissingField: (channel: string, path: string) => {
       metrics.templateErrors.inc({ channel });
@@ -66,9 +89,18 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   const rateLimits = new Map(cfg.channels.flatMap((c) => (c.rateLimit ? [[c.name, c.rateLimit] as const] : [])));
   const deliveryLog = new DeliveryLog(ctx.store, cfg.channels);
   const deliverer = new Deliverer({
-    store, channels, bus: ctx.bus, clock: ctx.clock, log: ctx.log, metrics,
-    maxAttempts: cfg.maxAttempts, backoffMs: cfg.backoff, maxBackoffMs: cfg.maxBackoff, random: opts.random,
-    rateLimits, deliveryLog,
+    store,
+    channels,
+    bus: ctx.bus,
+    clock: ctx.clock,
+    log: ctx.log,
+    metrics,
+    maxAttempts: cfg.maxAttempts,
+    backoffMs: cfg.backoff,
+    maxBackoffMs: cfg.maxBackoff,
+    random: opts.random,
+    rateLimits,
+    deliveryLog,
   });
   const deps = { store, router, clock: ctx.clock, log: ctx.log };
   ctx.watchConfig({
@@ -78,8 +110,15 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       // Built first: a channel that cannot be built throws before anything is swapped.
       const nextRouter = new Router(n);
       // Unchanged channels keep their sender (and its connections); changed and new ones are built first.
-      const same = new Set(n.channels.filter((c) => JSON.stringify(c) === JSON.stringify(cfg.channels.find((o) => o.name === c.name))).map((c) => c.name));
-      const built = buildChannels(n.channels.filter((c) => !same.has(c.name)), channelOpts);
+      const same = new Set(
+        n.channels
+          .filter((c) => JSON.stringify(c) === JSON.stringify(cfg.channels.find((o) => o.name === c.name)))
+          .map((c) => c.name),
+      );
+      const built = buildChannels(
+        n.channels.filter((c) => !same.has(c.name)),
+        channelOpts,
+      );
       const retired = [...channels].filter(([name]) => !same.has(name)).map(([, c]) => c);
       cfg = n;
       deps.router = nextRouter;
@@ -89,22 +128,37 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       for (const c of n.channels) if (c.rateLimit) rateLimits.set(c.name, c.rateLimit);
       deliveryLog.setChannels(n.channels);
       for (const c of retired) void Promise.resolve(c.close?.()).catch(() => undefined);
-      return { channels: [...channels.keys()], rebuilt: [...built.keys()], routes: n.routes.length, silences: n.silences.length };
+      return {
+        channels: [...channels.keys()],
+        rebuilt: [...built.keys()],
+        routes: n.routes.length,
+        silences: n.silences.length,
+      };
     },
   });
-  const ticker = startTicker(async () => {
-    const now = ctx.clock.now();
-    const env = await tickEnv(cfg, store, silences, now);
-    await flushDue(now, { store, router: deps.router, externalURL: cfg.externalURL, env });
-    if (cfg.digest) await runDigest(cfg.digest, now, { store, bus: ctx.bus, log: ctx.log, externalURL: cfg.externalURL });
-    await deliverer.runDue();
-    metrics.pending.set(await store.pendingDeliveries());
-  }, opts.tickMs ?? 200, ctx.log);
-  ctx.bus.consume(anyLoopEvent, "notifier", async (data) => {
-    // Only news that made a group due now runs a tick at once (an update inside a group that
-    // already sent, a loop still in its groupWait: the regular tick has time for them).
-    if ((await onLoopEvent(data, deps)).dueNow) ticker.kick();
-  }, { types: LOOP_EVENT_TYPES });
+  const ticker = startTicker(
+    async () => {
+      const now = ctx.clock.now();
+      const env = await tickEnv(cfg, store, silences, now);
+      await flushDue(now, { store, router: deps.router, externalURL: cfg.externalURL, env });
+      if (cfg.digest)
+        await runDigest(cfg.digest, now, { store, bus: ctx.bus, log: ctx.log, externalURL: cfg.externalURL });
+      await deliverer.runDue();
+      metrics.pending.set(await store.pendingDeliveries());
+    },
+    opts.tickMs ?? 200,
+    ctx.log,
+  );
+  ctx.bus.consume(
+    anyLoopEvent,
+    "notifier",
+    async (data) => {
+      // Only news that made a group due now runs a tick at once (an update inside a group that
+      // already sent, a loop still in its groupWait: the regular tick has time for them).
+      if ((await onLoopEvent(data, deps)).dueNow) ticker.kick();
+    },
+    { types: LOOP_EVENT_TYPES },
+  );
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {
     endpoints: [...silenceEndpoints(silences, ctx), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],

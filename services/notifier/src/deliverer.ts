@@ -60,7 +60,9 @@ export class Deliverer {
       for (const { id, delivery, token } of claimed) {
         if (this.inFlight.has(id)) continue;
         const p = this.attempt(delivery, token)
-          .catch((err) => this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"))
+          .catch((err) =>
+            this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"),
+          )
           .finally(() => this.inFlight.delete(id));
         this.inFlight.set(id, p);
         started++;
@@ -115,10 +117,26 @@ export class Deliverer {
       return this.finish({ ...next, state: "sent" }, "sent");
     }
     if (result.retryable && attempt < this.deps.maxAttempts) {
-      const delay = retryDelay(attempt, result.retryAfterMs, this.deps.backoffMs, this.deps.maxBackoffMs, this.deps.random);
+      const delay = retryDelay(
+        attempt,
+        result.retryAfterMs,
+        this.deps.backoffMs,
+        this.deps.maxBackoffMs,
+        this.deps.random,
+      );
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "retry" });
-      this.deps.log.warn({ deliveryId: d.id, channel: d.channel, attempt, delayMs: delay, error: result.error }, "delivery failed; will retry");
-      await this.logAttempt({ delivery: d, outcome: "retried", attempts: attempt, at: clock.now(), error: result.error, nextAttemptAt: clock.now() + delay });
+      this.deps.log.warn(
+        { deliveryId: d.id, channel: d.channel, attempt, delayMs: delay, error: result.error },
+        "delivery failed; will retry",
+      );
+      await this.logAttempt({
+        delivery: d,
+        outcome: "retried",
+        attempts: attempt,
+        at: clock.now(),
+        error: result.error,
+        nextAttemptAt: clock.now() + delay,
+      });
       await store.saveClaimed(next, clock.now() + delay, token);
       return;
     }
@@ -137,13 +155,19 @@ export class Deliverer {
     const late = performance.now() - asked > SEND_MARGIN_MS / 2;
     if (held && !late) return true;
     this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "claim_lost" });
-    this.deps.log.warn({ deliveryId: d.id, channel: d.channel, held }, "claim lost or too old to send on; another attempt takes the delivery");
+    this.deps.log.warn(
+      { deliveryId: d.id, channel: d.channel, held },
+      "claim lost or too old to send on; another attempt takes the delivery",
+    );
     return false;
   }
 
   private async giveUp(d: Delivery, error: string, token: string): Promise<void> {
     this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "failed" });
-    this.deps.log.error({ deliveryId: d.id, channel: d.channel, attempt: d.attempt, error }, "delivery failed for good");
+    this.deps.log.error(
+      { deliveryId: d.id, channel: d.channel, attempt: d.attempt, error },
+      "delivery failed for good",
+    );
     const failed: Delivery = { ...d, state: "failed", lastError: error };
     await this.logAttempt({ delivery: d, outcome: "failed", attempts: d.attempt, at: this.deps.clock.now(), error });
     if (!(await this.deps.store.saveClaimed(failed, this.deps.clock.now() + RECEIPT_LEASE_MS, token))) return;
@@ -169,7 +193,9 @@ export class Deliverer {
 
   /** Keeps an attempt in the delivery log; the log is for people, so a failure to write it never holds up a delivery. */
   private async logAttempt(r: AttemptRecord): Promise<void> {
-    await this.deps.deliveryLog?.record(r).catch((err) => this.deps.log.warn({ err, deliveryId: r.delivery.id }, "could not write the delivery log"));
+    await this.deps.deliveryLog
+      ?.record(r)
+      .catch((err) => this.deps.log.warn({ err, deliveryId: r.delivery.id }, "could not write the delivery log"));
   }
 
   /** Fixed-window rate limit shared by all replicas; returns when the window ends if over the limit. */

@@ -1,4 +1,11 @@
-import type { Channel, ChannelDeliveries, DeliveriesReply, DeliveryKind, DeliveryLogEntry, DeliveryOutcome } from "@mirror/contracts";
+import type {
+  Channel,
+  ChannelDeliveries,
+  DeliveriesReply,
+  DeliveryKind,
+  DeliveryLogEntry,
+  DeliveryOutcome,
+} from "@mirror/contracts";
 import { collectSecrets } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Delivery } from "./store.js";
@@ -16,10 +23,13 @@ const listKey = (channel: string) => `log:${channel}`;
 /** What a channel's config holds that must never be shown: its secrets, its URLs' paths and queries, their credentials. */
 export function channelSecrets(channel: Channel): string[] {
   const out = collectSecrets(channel);
-  const urls = Object.entries(channel).flatMap(([k, v]) => (/url/i.test(k) ? (Array.isArray(v) ? v : [v]) : [])).filter((v): v is string => typeof v === "string");
+  const urls = Object.entries(channel)
+    .flatMap(([k, v]) => (/url/i.test(k) ? (Array.isArray(v) ? v : [v]) : []))
+    .filter((v): v is string => typeof v === "string");
   for (const [k, v] of Object.entries(channel)) {
     if (/^(token|botToken|key|password|secret)$/.test(k) && typeof v === "string" && v.length >= 3) out.add(v);
-    if (k === "headers" && v && typeof v === "object") for (const h of Object.values(v)) if (typeof h === "string" && h.length >= 3) out.add(h);
+    if (k === "headers" && v && typeof v === "object")
+      for (const h of Object.values(v)) if (typeof h === "string" && h.length >= 3) out.add(h);
   }
   for (const u of urls) {
     out.add(u);
@@ -42,7 +52,8 @@ const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)(?:[^\s/?#@"'<>]*@)?([^\s/?#"'<>]
 /** `Authorization: Bearer ...` and the like. */
 const SCHEME_CREDENTIAL = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 /** `token=...`, `"password":"..."` and the like. */
-const NAMED_CREDENTIAL = /\b(token|access_token|api_?key|secret|password|passwd|authorization|signature|sig|key)(\\?"?\s*[:=]\s*\\?"?)([^\s"'&,;}\\]+)/gi;
+const NAMED_CREDENTIAL =
+  /\b(token|access_token|api_?key|secret|password|passwd|authorization|signature|sig|key)(\\?"?\s*[:=]\s*\\?"?)([^\s"'&,;}\\]+)/gi;
 /** Long unbroken runs of letters and digits (both): API keys, bot tokens, signatures. */
 const TOKEN_LIKE = /[A-Za-z0-9_-]{32,}/g;
 
@@ -54,7 +65,11 @@ export function redactError(text: string, secrets: readonly string[]): string {
   let out = text;
   const known = [...new Set(secrets)].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
   if (known.length) out = out.replace(new RegExp(known.map(escapeRe).join("|"), "g"), "[redacted]");
-  out = out.replace(URL_IN_TEXT, (_m, scheme: string, host: string, rest: string) => `${scheme}${host}${rest && rest !== "/" ? "/[redacted]" : rest}`);
+  out = out.replace(
+    URL_IN_TEXT,
+    (_m, scheme: string, host: string, rest: string) =>
+      `${scheme}${host}${rest && rest !== "/" ? "/[redacted]" : rest}`,
+  );
   out = out.replace(SCHEME_CREDENTIAL, (_m, scheme: string) => `${scheme} [redacted]`);
   out = out.replace(NAMED_CREDENTIAL, (_m, name: string, sep: string) => `${name}${sep}[redacted]`);
   out = out.replace(TOKEN_LIKE, (run) => (/\d/.test(run) && /[A-Za-z]/.test(run) ? "[redacted]" : run));
@@ -109,7 +124,12 @@ export class DeliveryLog {
       attempts: Math.max(1, r.attempts),
       at: new Date(r.at).toISOString(),
       groupKey: d.message.groupKey,
-      alerts: d.message.alerts.slice(0, MAX_ALERTS).map((a) => ({ loopId: a.fingerprint, alertname: a.labels.alertname ?? "", entity: a.labels.repo ?? a.labels.service ?? null, status: a.status })),
+      alerts: d.message.alerts.slice(0, MAX_ALERTS).map((a) => ({
+        loopId: a.fingerprint,
+        alertname: a.labels.alertname ?? "",
+        entity: a.labels.repo ?? a.labels.service ?? null,
+        status: a.status,
+      })),
       alertCount: d.message.alerts.length,
       error: r.error ? redactError(r.error, this.secrets.get(d.channel) ?? []) : null,
       nextAttemptAt: r.nextAttemptAt ? new Date(r.nextAttemptAt).toISOString() : null,
@@ -120,14 +140,22 @@ export class DeliveryLog {
   async record(r: AttemptRecord): Promise<DeliveryLogEntry> {
     const entry = this.entryOf(r);
     const key = listKey(entry.channel);
-    await this.redis.multi().lpush(key, JSON.stringify(entry)).ltrim(key, 0, this.keep - 1).pexpire(key, LOG_TTL_MS).sadd(CHANNELS, entry.channel).exec();
+    await this.redis
+      .multi()
+      .lpush(key, JSON.stringify(entry))
+      .ltrim(key, 0, this.keep - 1)
+      .pexpire(key, LOG_TTL_MS)
+      .sadd(CHANNELS, entry.channel)
+      .exec();
     return entry;
   }
 
   /** Each configured channel's log (and any other channel's still kept), newest first, `limit` entries each. */
   async read(req: { channel?: string; limit: number }): Promise<DeliveriesReply> {
     const logged = await this.redis.smembers(CHANNELS);
-    const names = [...new Set([...this.types.keys(), ...logged.sort()])].filter((n) => req.channel === undefined || n === req.channel);
+    const names = [...new Set([...this.types.keys(), ...logged.sort()])].filter(
+      (n) => req.channel === undefined || n === req.channel,
+    );
     const pipe = this.redis.pipeline();
     for (const n of names) pipe.lrange(listKey(n), 0, this.keep - 1);
     const lists = names.length ? ((await pipe.exec()) ?? []) : [];
@@ -149,7 +177,13 @@ export class DeliveryLog {
       });
       const counts = { sent: 0, failed: 0, retried: 0 };
       for (const e of all) counts[e.outcome]++;
-      channels.push({ channel: name, type: this.types.get(name) ?? null, configured, deliveries: all.slice(0, req.limit), counts });
+      channels.push({
+        channel: name,
+        type: this.types.get(name) ?? null,
+        configured,
+        deliveries: all.slice(0, req.limit),
+        counts,
+      });
     }
     if (gone.length) await this.redis.srem(CHANNELS, ...gone);
     return { channels, kept: this.keep };

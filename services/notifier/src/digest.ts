@@ -21,21 +21,41 @@ export function nextDigestAt(cfg: DigestConfig, after: number): number | null {
 }
 
 /** A plain list of open loops, for when no model adapter answers. */
-export function plainDigest(loops: readonly Pick<Loop, "kind" | "severity" | "summary" | "entity">[]): { title: string; text: string } {
+export function plainDigest(loops: readonly Pick<Loop, "kind" | "severity" | "summary" | "entity">[]): {
+  title: string;
+  text: string;
+} {
   if (loops.length === 0) return { title: "MirrorOS digest: nothing open", text: "No open loops." };
-  const lines = loops.map((l) => `- [${l.severity}] ${l.kind} · ${l.entity.repo ?? l.entity.service ?? ""}: ${l.summary}`);
-  return { title: `MirrorOS digest: ${loops.length} open loop${loops.length === 1 ? "" : "s"}`, text: lines.join("\n") };
+  const lines = loops.map(
+    (l) => `- [${l.severity}] ${l.kind} · ${l.entity.repo ?? l.entity.service ?? ""}: ${l.summary}`,
+  );
+  return {
+    title: `MirrorOS digest: ${loops.length} open loop${loops.length === 1 ? "" : "s"}`,
+    text: lines.join("\n"),
+  };
 }
 
 /** Asks the loop-detector for open loops and a model adapter for the summary, each with a plain fallback. */
 async function compose(cfg: DigestConfig, deps: DigestDeps): Promise<{ title: string; text: string }> {
   let loops: Loop[] = [];
   try {
-    loops = (await deps.bus.request(loopsList, {}, { timeout: cfg.timeout })).loops.filter((l) => l.status !== "closed");
+    loops = (await deps.bus.request(loopsList, {}, { timeout: cfg.timeout })).loops.filter(
+      (l) => l.status !== "closed",
+    );
   } catch (err) {
-    deps.log.warn({ err: (err as Error).message }, "digest: loop list unavailable; using the loops this notifier knows");
+    deps.log.warn(
+      { err: (err as Error).message },
+      "digest: loop list unavailable; using the loops this notifier knows",
+    );
     const active = await deps.store.activeLabels();
-    return plainDigest(active.map((l) => ({ kind: l.alertname ?? "", severity: (l.severity ?? "info") as Loop["severity"], summary: "", entity: { type: "repo", repo: l.repo ?? l.service } })));
+    return plainDigest(
+      active.map((l) => ({
+        kind: l.alertname ?? "",
+        severity: (l.severity ?? "info") as Loop["severity"],
+        summary: "",
+        entity: { type: "repo", repo: l.repo ?? l.service },
+      })),
+    );
   }
   try {
     const reply = await deps.bus.request(modelDigest, { loops, period: cfg.cron }, { timeout: cfg.timeout });
@@ -57,7 +77,17 @@ function digestMessage(channel: string, slot: number, title: string, text: strin
     commonLabels: { alertname: "MirrorDigest", severity: "info" },
     commonAnnotations: { summary: title, description: text },
     externalURL,
-    alerts: [{ status: "firing", labels: { alertname: "MirrorDigest", severity: "info" }, annotations: { summary: title, description: text }, startsAt: at, endsAt: at, generatorURL: externalURL, fingerprint: stableHash(["digest", String(slot)]) }],
+    alerts: [
+      {
+        status: "firing",
+        labels: { alertname: "MirrorDigest", severity: "info" },
+        annotations: { summary: title, description: text },
+        startsAt: at,
+        endsAt: at,
+        generatorURL: externalURL,
+        fingerprint: stableHash(["digest", String(slot)]),
+      },
+    ],
     catchUp: false,
     repeat: false,
     storm: false,
@@ -85,7 +115,16 @@ export async function runDigest(cfg: DigestConfig, now: number, deps: DigestDeps
   const { title, text } = await compose(cfg, deps);
   for (const channel of cfg.channels) {
     const id = stableHash(["digest", String(slot), channel], 24);
-    const delivery: Delivery = { id, channel, groupId: `digest-${channel}`, message: digestMessage(channel, slot, title, text, deps.externalURL), createdAt: now, attempt: 0, state: "pending", lastError: null };
+    const delivery: Delivery = {
+      id,
+      channel,
+      groupId: `digest-${channel}`,
+      message: digestMessage(channel, slot, title, text, deps.externalURL),
+      createdAt: now,
+      attempt: 0,
+      state: "pending",
+      lastError: null,
+    };
     await deps.store.addDelivery(delivery, now);
   }
   const next = nextDigestAt(cfg, Math.max(now, slot));

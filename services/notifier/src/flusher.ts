@@ -20,7 +20,12 @@ export function deliveryId(group: GroupState, seq: number): string {
 }
 
 /** Flushes one due group: decides what it sends and stores the delivery with the group, atomically. */
-export async function flushOne(id: string, now: number, deps: FlushDeps, loaded?: LoadedGroup): Promise<Delivery | null> {
+export async function flushOne(
+  id: string,
+  now: number,
+  deps: FlushDeps,
+  loaded?: LoadedGroup,
+): Promise<Delivery | null> {
   const result = await updateGroup(deps.store, id, now, loaded, (g) => {
     if (!g) return { group: null };
     if (g.nextFlushAt > now) return undefined;

@@ -7,7 +7,13 @@ import type { Delivery, LoadedGroup, NotifierStore } from "./store.js";
 /** The Redis id of the group an alert joins through `target`. */
 export function groupIdOf(target: Target, labels: Record<string, string>): string {
   const pairs = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return stableHash(["group", target.route, target.channel, target.escalation ? "escalation" : "", JSON.stringify(pairs)]);
+  return stableHash([
+    "group",
+    target.route,
+    target.channel,
+    target.escalation ? "escalation" : "",
+    JSON.stringify(pairs),
+  ]);
 }
 
 /** Alertmanager-style group key: `{}/<route>:{alertname="repo.dirty"}`. */

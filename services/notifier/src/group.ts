@@ -65,13 +65,26 @@ export function upsertAlert(group: GroupState, alert: AlertState, now: number, p
   const allResolved = Object.values(alerts).every((a) => a.status === "resolved");
   // A group that never spoke waits only groupWait; so does the resolution that ends a group,
   // so that "resolved" arrives promptly instead of one groupInterval later.
-  if (nothingSentYet || (allResolved && alert.status === "resolved")) nextFlushAt = Math.min(nextFlushAt, now + policy.groupWait);
+  if (nothingSentYet || (allResolved && alert.status === "resolved"))
+    nextFlushAt = Math.min(nextFlushAt, now + policy.groupWait);
   return { ...group, alerts, nextFlushAt };
 }
 
 /** A new, empty group that flushes `groupWait` after it was created. */
-export function newGroup(init: Omit<GroupState, "createdAt" | "nextFlushAt" | "lastSentAt" | "lastSent" | "seq" | "alerts">, now: number, policy: GroupPolicy): GroupState {
-  return { ...init, createdAt: now, nextFlushAt: now + policy.groupWait, lastSentAt: null, lastSent: [], seq: 0, alerts: {} };
+export function newGroup(
+  init: Omit<GroupState, "createdAt" | "nextFlushAt" | "lastSentAt" | "lastSent" | "seq" | "alerts">,
+  now: number,
+  policy: GroupPolicy,
+): GroupState {
+  return {
+    ...init,
+    createdAt: now,
+    nextFlushAt: now + policy.groupWait,
+    lastSentAt: null,
+    lastSent: [],
+    seq: 0,
+    alerts: {},
+  };
 }
 
 interface Sorted {
@@ -111,7 +124,12 @@ function sortAlerts(group: GroupState, now: number, policy: GroupPolicy, env: Fl
  * the whole firing set again after repeatInterval) and returns the group as it is afterwards
  * (null once nothing is left in it).
  */
-export function flushGroup(group: GroupState, now: number, policy: GroupPolicy, env: FlushEnv): { group: GroupState | null; draft: Draft | null } {
+export function flushGroup(
+  group: GroupState,
+  now: number,
+  policy: GroupPolicy,
+  env: FlushEnv,
+): { group: GroupState | null; draft: Draft | null } {
   const s = sortAlerts(group, now, policy, env);
   const last = new Set(group.lastSent);
   const news = s.firing.some((a) => !last.has(a.loopId)) || s.resolved.length > 0;
@@ -129,9 +147,23 @@ export function flushGroup(group: GroupState, now: number, policy: GroupPolicy, 
   if (send) {
     const seq = group.seq + 1;
     const sent = [...firing, ...s.resolved];
-    draft = { seq, status: firing.length > 0 ? "firing" : "resolved", firing, resolved: s.resolved, catchUp: sent.some((a) => a.held), repeat, storm: sent.length > policy.stormThreshold };
+    draft = {
+      seq,
+      status: firing.length > 0 ? "firing" : "resolved",
+      firing,
+      resolved: s.resolved,
+      catchUp: sent.some((a) => a.held),
+      repeat,
+      storm: sent.length > policy.stormThreshold,
+    };
     for (const a of firing) {
-      keep[a.loopId] = { ...a, notified: "firing", held: false, reminders: a.reminders + (repeat ? 1 : 0), firstNotifiedAt: a.firstNotifiedAt ?? now };
+      keep[a.loopId] = {
+        ...a,
+        notified: "firing",
+        held: false,
+        reminders: a.reminders + (repeat ? 1 : 0),
+        firstNotifiedAt: a.firstNotifiedAt ?? now,
+      };
     }
     next = { ...group, seq, lastSentAt: now, lastSent: s.firing.map((a) => a.loopId) };
   }

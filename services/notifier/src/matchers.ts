@@ -21,7 +21,8 @@ const RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
 
 export function parseMatcher(text: string): LabelMatcher {
   const m = RE.exec(text);
-  if (!m) throw new MatcherError(`invalid matcher "${text}": use label=value, label!=value, label=~regex or label!~regex`);
+  if (!m)
+    throw new MatcherError(`invalid matcher "${text}": use label=value, label!=value, label=~regex or label!~regex`);
   const [, name, op, rawValue] = m as unknown as [string, string, LabelMatcher["op"], string];
   const value = rawValue.replace(/^"(.*)"$/, "$1");
   if (op === "=~" || op === "!~") {
@@ -55,6 +56,9 @@ export function matchesAll(list: readonly LabelMatcher[], labels: Record<string,
 
 /** Glob on a loop kind: `*` is any run of characters, `?` one character. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`);
 }

@@ -46,7 +46,10 @@ export interface Message {
  */
 function resolvedAnnotations(a: AlertState): Record<string, string> {
   const { nextAction: _done, summary, ...rest } = a.annotations;
-  const out: Record<string, string> = { ...rest, summary: resolvedSummary(a.labels.alertname ?? "", a.startsAt, a.endsAt) };
+  const out: Record<string, string> = {
+    ...rest,
+    summary: resolvedSummary(a.labels.alertname ?? "", a.startsAt, a.endsAt),
+  };
   if (summary) out.firingSummary = summary;
   return out;
 }
@@ -74,7 +77,10 @@ export function common(maps: Record<string, string>[]): Record<string, string> {
 
 /** The message for one group flush. */
 export function groupMessage(group: GroupState, draft: Draft, externalURL: string): Message {
-  const alerts = [...draft.firing.map((a) => toAm(a, "firing", externalURL)), ...draft.resolved.map((a) => toAm(a, "resolved", externalURL))];
+  const alerts = [
+    ...draft.firing.map((a) => toAm(a, "firing", externalURL)),
+    ...draft.resolved.map((a) => toAm(a, "resolved", externalURL)),
+  ];
   return {
     kind: "alerts",
     receiver: group.channel,

@@ -6,7 +6,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localMinutes(now: number, tz: string): number {
   let f = formatters.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+    f = new Intl.DateTimeFormat("en-GB", {
+      timeZone: tz,
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+    });
     formatters.set(tz, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(now)).map((p) => [p.type, p.value]));

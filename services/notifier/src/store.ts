@@ -160,7 +160,10 @@ export interface LoadedGroup {
   group: GroupState | undefined;
 }
 
-const loaded = (raw: string | null): LoadedGroup => ({ raw: raw ?? "", group: raw ? (JSON.parse(raw) as GroupState) : undefined });
+const loaded = (raw: string | null): LoadedGroup => ({
+  raw: raw ?? "",
+  group: raw ? (JSON.parse(raw) as GroupState) : undefined,
+});
 
 const LOOP_TTL_MS = 30 * 86_400_000;
 /** A "sent" mark outlives any delivery it can belong to (finishing one deletes it with the document). */
@@ -193,7 +196,14 @@ export class NotifierStore {
    * ("conflict" otherwise) and, with `loop`, only if no newer revision of that loop was recorded
    * meanwhile ("stale": a replica that took a newer event of the loop got there first).
    */
-  async commitGroup(id: string, raw: string, next: GroupState | null, delivery: Delivery | null, now: number, loop?: { id: string; rev: number }): Promise<"ok" | "conflict" | "stale"> {
+  async commitGroup(
+    id: string,
+    raw: string,
+    next: GroupState | null,
+    delivery: Delivery | null,
+    now: number,
+    loop?: { id: string; rev: number },
+  ): Promise<"ok" | "conflict" | "stale"> {
     const keys = {
       groupKey: KEYS.group(id),
       groupsDueKey: KEYS.groupsDue,
@@ -219,7 +229,13 @@ export class NotifierStore {
 
   /** Adds a delivery that belongs to no group flush (digests); a second add of the same id is a no-op for 7 days. */
   async addDelivery(d: Delivery, now: number): Promise<boolean> {
-    const keys = { addedKey: KEYS.added(d.id), deliveryKey: KEYS.delivery(d.id), deliveriesDueKey: KEYS.deliveriesDue, groupPendingKey: KEYS.groupPending(d.groupId), counterKey: KEYS.counter };
+    const keys = {
+      addedKey: KEYS.added(d.id),
+      deliveryKey: KEYS.delivery(d.id),
+      deliveriesDueKey: KEYS.deliveriesDue,
+      groupPendingKey: KEYS.groupPending(d.groupId),
+      counterKey: KEYS.counter,
+    };
     return (await runLua(this.r, ADD, keys, { deliveryDoc: JSON.stringify(d), deliveryId: d.id, now })) === 1;
   }
 
@@ -234,8 +250,18 @@ export class NotifierStore {
    * for the claim's holder, so a replica that lost its claim (stalled past the lease) cannot
    * send or overwrite what the replica that took over does.
    */
-  async claimDeliveries(now: number, leaseMs: number, limit = 50, token: string = randomUUID()): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
-    const ids = (await runLua(this.r, CLAIM, { deliveriesDueKey: KEYS.deliveriesDue, claimPrefix: KEYS.claimPrefix }, { now, leaseUntil: now + leaseMs, limit, token, leaseMs })) as string[];
+  async claimDeliveries(
+    now: number,
+    leaseMs: number,
+    limit = 50,
+    token: string = randomUUID(),
+  ): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
+    const ids = (await runLua(
+      this.r,
+      CLAIM,
+      { deliveriesDueKey: KEYS.deliveriesDue, claimPrefix: KEYS.claimPrefix },
+      { now, leaseUntil: now + leaseMs, limit, token, leaseMs },
+    )) as string[];
     if (ids.length === 0) return [];
     // Each delivery's document and its "sent" mark (markSent), in one MGET.
     const docs = await this.r.mget(ids.flatMap((id) => [KEYS.delivery(id), KEYS.sent(id)]));
@@ -272,12 +298,21 @@ export class NotifierStore {
    * marked sent.
    */
   async markSent(id: string, attempt: number, dueAt: number): Promise<void> {
-    await Promise.all([this.r.set(KEYS.sent(id), String(attempt), "PX", SENT_TTL_MS), this.r.zadd(KEYS.deliveriesDue, "XX", dueAt, id)]);
+    await Promise.all([
+      this.r.set(KEYS.sent(id), String(attempt), "PX", SENT_TTL_MS),
+      this.r.zadd(KEYS.deliveriesDue, "XX", dueAt, id),
+    ]);
   }
 
   /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
   async finishDelivery(d: Delivery, now: number): Promise<void> {
-    const keys = { deliveryKey: KEYS.delivery(d.id), deliveriesDueKey: KEYS.deliveriesDue, groupPendingKey: KEYS.groupPending(d.groupId), sentKey: KEYS.sent(d.id), claimKey: KEYS.claim(d.id) };
+    const keys = {
+      deliveryKey: KEYS.delivery(d.id),
+      deliveriesDueKey: KEYS.deliveriesDue,
+      groupPendingKey: KEYS.groupPending(d.groupId),
+      sentKey: KEYS.sent(d.id),
+      claimKey: KEYS.claim(d.id),
+    };
     await runLua(this.r, FINISH, keys, { deliveryId: d.id, now });
   }
 
@@ -286,7 +321,10 @@ export class NotifierStore {
   }
 
   /** A loop's record and several groups in one MGET (the groups in the order of `groupIds`). */
-  async loadLoopAndGroups(loopId: string, groupIds: string[]): Promise<{ loop: LoopRecord | undefined; groups: LoadedGroup[] }> {
+  async loadLoopAndGroups(
+    loopId: string,
+    groupIds: string[],
+  ): Promise<{ loop: LoopRecord | undefined; groups: LoadedGroup[] }> {
     const [loop, ...groups] = await this.r.mget([KEYS.loop(loopId), ...groupIds.map(KEYS.group)]);
     return { loop: loop ? (JSON.parse(loop) as LoopRecord) : undefined, groups: groups.map(loaded) };
   }
@@ -296,7 +334,13 @@ export class NotifierStore {
    * its labels among the firing loops' (for inhibition), or removes them (null: not firing).
    */
   async saveLoop(id: string, rec: LoopRecord, activeLabels: Record<string, string> | null): Promise<boolean> {
-    const args = { rev: rec.rev, record: JSON.stringify(rec), ttlMs: LOOP_TTL_MS, loopId: id, labels: activeLabels ? JSON.stringify(activeLabels) : "" };
+    const args = {
+      rev: rec.rev,
+      record: JSON.stringify(rec),
+      ttlMs: LOOP_TTL_MS,
+      loopId: id,
+      labels: activeLabels ? JSON.stringify(activeLabels) : "",
+    };
     return (await runLua(this.r, SET_LOOP, { loopKey: KEYS.loop(id), activeKey: KEYS.active }, args)) === 1;
   }
 

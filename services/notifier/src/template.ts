@@ -61,7 +61,8 @@ function lookup(scope: Scope, path: string): { found: boolean; value: unknown } 
     let cur: unknown = s.value;
     let ok = true;
     for (const part of path.split(".")) {
-      if (cur !== null && typeof cur === "object" && Object.hasOwn(cur, part)) cur = (cur as Record<string, unknown>)[part];
+      if (cur !== null && typeof cur === "object" && Object.hasOwn(cur, part))
+        cur = (cur as Record<string, unknown>)[part];
       else {
         ok = false;
         break;
@@ -120,7 +121,21 @@ export function render(src: string, data: unknown, missing: (path: string) => vo
 
 /** Schemes whose links chat apps and mail readers open; written `hxxp://` or `mailto[:]` so nothing links them. */
 const SCHEME = /([a-z][a-z0-9+.-]{0,30}):(\/\/|(?=[^\s/]))/gi;
-const LINKABLE = ["javascript", "vbscript", "mailto", "https", "ftps", "file", "data", "http", "ftp", "wss", "tel", "sms", "ws"];
+const LINKABLE = [
+  "javascript",
+  "vbscript",
+  "mailto",
+  "https",
+  "ftps",
+  "file",
+  "data",
+  "http",
+  "ftp",
+  "wss",
+  "tel",
+  "sms",
+  "ws",
+];
 /** A host name (two labels or more, the last made of letters): chat apps link it even with no scheme. */
 const HOST = /(?<![a-z0-9-])((?:[a-z0-9-]{1,63}\.)+)([a-z]{2,63})(?![a-z0-9-])/gi;
 

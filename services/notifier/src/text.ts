@@ -52,7 +52,11 @@ export function messageView(msg: Message) {
 }
 
 /** Title and body of a message for a chat-like channel, with the channel's template override if any. */
-export function renderText(msg: Message, template: { title?: string; body?: string } | undefined, missing: (path: string) => void): { title: string; body: string } {
+export function renderText(
+  msg: Message,
+  template: { title?: string; body?: string } | undefined,
+  missing: (path: string) => void,
+): { title: string; body: string } {
   const view = messageView(msg);
   return {
     title: render(template?.title ?? DEFAULT_TITLE, view, missing).trim(),

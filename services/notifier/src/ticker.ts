@@ -4,7 +4,11 @@ import type { Logger } from "pino";
  * Runs `work` every `everyMs` without overlapping itself. Decisions inside use the injected
  * clock; this only sets how often the notifier looks at what is due.
  */
-export function startTicker(work: () => Promise<void>, everyMs: number, log: Logger): { stop(): Promise<void>; kick(): void } {
+export function startTicker(
+  work: () => Promise<void>,
+  everyMs: number,
+  log: Logger,
+): { stop(): Promise<void>; kick(): void } {
   let stopped = false;
   let running: Promise<void> | undefined;
   let failing = false;

@@ -14,7 +14,9 @@ const SECRET = `whsec_${Buffer.from("a test secret of 24 bytes").toString("base6
 function verifies(headers: Record<string, string | string[] | undefined>, body: string): boolean {
   const id = String(headers["webhook-id"]);
   const ts = String(headers["webhook-timestamp"]);
-  const expected = createHmac("sha256", Buffer.from(SECRET.slice(6), "base64")).update(`${id}.${ts}.${body}`).digest("base64");
+  const expected = createHmac("sha256", Buffer.from(SECRET.slice(6), "base64"))
+    .update(`${id}.${ts}.${body}`)
+    .digest("base64");
   return String(headers["webhook-signature"]).split(" ").includes(`v1,${expected}`);
 }
 
@@ -22,7 +24,10 @@ test("three dirty repos within groupWait arrive as ONE signed webhook with three
   const h = await Harness.start();
   const clock = new ManualClock();
   try {
-    await h.startNotifier(`{ groupWait: 3s, groupBy: [alertname], channels: [ { name: hook, type: webhook, url: "RECEIVER", secret: "${SECRET}" } ] }`, { clock });
+    await h.startNotifier(
+      `{ groupWait: 3s, groupBy: [alertname], channels: [ { name: hook, type: webhook, url: "RECEIVER", secret: "${SECRET}" } ] }`,
+      { clock },
+    );
     const repos = ["/src/a", "/src/b", "/src/c"];
     for (const repo of repos) await h.publish(makeLoop({ repo }));
     const redis = h.store();
@@ -52,7 +57,9 @@ test("a receiver that answers 500 twice ends up with exactly one delivery", asyn
   const h = await Harness.start();
   try {
     h.receiver.respond((_r, i) => (i < 2 ? 500 : 200));
-    await h.startNotifier(`{ groupWait: 0s, backoff: 20ms, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`);
+    await h.startNotifier(
+      `{ groupWait: 0s, backoff: 20ms, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`,
+    );
     await h.publish(makeLoop());
     await h.receiver.waitFor("the delivery", () => true);
     const jsm = await jetstreamManager(raw(h.publisher).nc);

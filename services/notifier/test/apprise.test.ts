@@ -25,7 +25,12 @@ async function startDownstream(decide: (req: IncomingMessage, index: number) => 
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const status = await decide(req, hits.length);
-      hits.push({ path: req.url ?? "", status, json: JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"), auth: req.headers.authorization });
+      hits.push({
+        path: req.url ?? "",
+        status,
+        json: JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"),
+        auth: req.headers.authorization,
+      });
       res.writeHead(status).end();
     });
   });
@@ -69,11 +74,20 @@ async function startAppriseApi(python: string): Promise<{ url: string; child: Ch
   writeFileSync(file, API);
   const child = spawn(python, [file, String(port)], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor("the Apprise API test server", async () => (await fetch(`${url}/`).catch(() => null)) !== null, { timeout: 15_000 });
+  await waitFor("the Apprise API test server", async () => (await fetch(`${url}/`).catch(() => null)) !== null, {
+    timeout: 15_000,
+  });
   return { url, child };
 }
 
-const triage = { adapter: "rules", model: "rules", severity: "high" as const, summary: "2 files uncommitted", nextAction: "Commit or stash them", at: "2026-01-01T00:00:00.000Z" };
+const triage = {
+  adapter: "rules",
+  model: "rules",
+  severity: "high" as const,
+  summary: "2 files uncommitted",
+  nextAction: "Commit or stash them",
+  at: "2026-01-01T00:00:00.000Z",
+};
 
 test("Apprise API answering 424 twice then 200 gets both the firing and the resolved message; resolved drops the next action", async () => {
   const { python } = appriseRuntime();
@@ -81,13 +95,33 @@ test("Apprise API answering 424 twice then 200 gets both the firing and the reso
   const api = await startAppriseApi(python);
   const h = await Harness.start();
   try {
-    await h.startNotifier(`{ groupWait: 0s, groupInterval: 1s, backoff: 50ms, maxBackoff: 200ms, channels: [ { name: apprise, type: apprise, url: "${api.url}", urls: ["json://127.0.0.1:${down.port}/down"] } ] }`);
+    await h.startNotifier(
+      `{ groupWait: 0s, groupInterval: 1s, backoff: 50ms, maxBackoff: 200ms, channels: [ { name: apprise, type: apprise, url: "${api.url}", urls: ["json://127.0.0.1:${down.port}/down"] } ] }`,
+    );
     const loop = makeLoop({ repo: "/src/app", triage });
     await h.publish(loop);
-    await waitFor("the firing message, after two failures", () => down.hits.find((x) => x.status === 200 && /FIRING/.test(String(x.json.title))), { timeout: 20_000 });
-    await h.publish({ ...loop, status: "closed", rev: 2, closedAt: "2026-01-01T01:00:00.000Z", updatedAt: "2026-01-01T01:00:00.000Z" });
-    const resolved = await waitFor("the resolved message", () => down.hits.find((x) => x.status === 200 && /RESOLVED/.test(String(x.json.title))), { timeout: 20_000 });
-    assert.deepEqual(down.hits.map((x) => x.status).slice(0, 2), [500, 500], "the downstream failed twice: the API answered 424 twice");
+    await waitFor(
+      "the firing message, after two failures",
+      () => down.hits.find((x) => x.status === 200 && /FIRING/.test(String(x.json.title))),
+      { timeout: 20_000 },
+    );
+    await h.publish({
+      ...loop,
+      status: "closed",
+      rev: 2,
+      closedAt: "2026-01-01T01:00:00.000Z",
+      updatedAt: "2026-01-01T01:00:00.000Z",
+    });
+    const resolved = await waitFor(
+      "the resolved message",
+      () => down.hits.find((x) => x.status === 200 && /RESOLVED/.test(String(x.json.title))),
+      { timeout: 20_000 },
+    );
+    assert.deepEqual(
+      down.hits.map((x) => x.status).slice(0, 2),
+      [500, 500],
+      "the downstream failed twice: the API answered 424 twice",
+    );
     assert.match(String(resolved.json.message), /Clean again after 1h/);
     assert.doesNotMatch(String(resolved.json.message), /Commit or stash|→/);
     assert.equal(resolved.json.type, "success");
@@ -122,16 +156,30 @@ test("the local apprise command: URLs from a 0600 file, never on its command lin
   });
   const h = await Harness.start();
   try {
-    await h.startNotifier(`{ groupWait: 0s, backoff: 50ms, channels: [ { name: local, type: apprise, urls: ["json://me:${secret}@127.0.0.1:${down.port}/cli"] } ] }`);
+    await h.startNotifier(
+      `{ groupWait: 0s, backoff: 50ms, channels: [ { name: local, type: apprise, urls: ["json://me:${secret}@127.0.0.1:${down.port}/cli"] } ] }`,
+    );
     await h.publish(makeLoop({ repo: "/src/app", triage }));
-    const hit = await waitFor("the message through the apprise command", () => down.hits.find((x) => x.status === 200), { timeout: 30_000 });
+    const hit = await waitFor(
+      "the message through the apprise command",
+      () => down.hits.find((x) => x.status === 200),
+      { timeout: 30_000 },
+    );
     assert.equal(hit.json.title, "[FIRING:1] repo.dirty");
-    assert.match(String(hit.json.message), /2 files uncommitted\nSuggested by rules \(unverified\): Commit or stash them/);
+    assert.match(
+      String(hit.json.message),
+      /2 files uncommitted\nSuggested by rules \(unverified\): Commit or stash them/,
+    );
     assert.equal(hit.json.type, "warning");
-    assert.equal(hit.auth, `Basic ${Buffer.from(`me:${secret}`).toString("base64")}`, "the URL's credentials reached the service");
+    assert.equal(
+      hit.auth,
+      `Basic ${Buffer.from(`me:${secret}`).toString("base64")}`,
+      "the URL's credentials reached the service",
+    );
     assert.equal(down.hits[0]?.status, 500, "the first run failed (apprise exits 1) and was retried");
     assert.ok(seen.cmdlines.length > 0, "the running apprise command was seen");
-    for (const c of seen.cmdlines) assert.ok(!c.includes(secret) && !c.includes("json://"), `no URL on the command line: ${c}`);
+    for (const c of seen.cmdlines)
+      assert.ok(!c.includes(secret) && !c.includes("json://"), `no URL on the command line: ${c}`);
     assert.deepEqual([...new Set(seen.modes)], [0o600], "the URL file is readable by its owner only");
   } finally {
     await h.stop();
@@ -142,9 +190,15 @@ test("the local apprise command: URLs from a 0600 file, never on its command lin
 test("a missing apprise command fails for good with a message that says what to install", async () => {
   const h = await Harness.start();
   try {
-    await h.startNotifier(`{ groupWait: 0s, backoff: 20ms, channels: [ { name: local, type: apprise, command: /nonexistent/apprise, urls: ["json://127.0.0.1:1/x"] } ] }`);
+    await h.startNotifier(
+      `{ groupWait: 0s, backoff: 20ms, channels: [ { name: local, type: apprise, command: /nonexistent/apprise, urls: ["json://127.0.0.1:1/x"] } ] }`,
+    );
     await h.publish(makeLoop());
-    const line = await waitFor("the failure in the log", () => h.logs.find((l) => typeof l.error === "string" && l.error.includes("not installed")), { timeout: 15_000 });
+    const line = await waitFor(
+      "the failure in the log",
+      () => h.logs.find((l) => typeof l.error === "string" && l.error.includes("not installed")),
+      { timeout: 15_000 },
+    );
     assert.match(String(line.error), /apt install apprise/);
   } finally {
     await h.stop();

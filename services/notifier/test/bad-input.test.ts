@@ -17,17 +17,28 @@ function configError(notifier: string): string {
 }
 
 test("config errors name the key path", () => {
-  assert.match(configError(`{ channels: [ { name: x, type: pager, url: "http://a" } ] }`), /notifier\.channels\.0\.type/);
+  assert.match(
+    configError(`{ channels: [ { name: x, type: pager, url: "http://a" } ] }`),
+    /notifier\.channels\.0\.type/,
+  );
   assert.match(configError(`{ channels: [ { name: x, type: ntfy } ] }`), /notifier\.channels\.0\.url/);
-  assert.match(configError(`{ channels: [ { name: x, type: webhook, url: "http://a", secret: "whsec_not base64!" } ] }`), /notifier\.channels\.0\.secret: a whsec_ secret must be valid base64/);
-  assert.match(configError(`{ channels: [ { name: x, type: webhook, url: "http://a" } ], routes: [ { channels: [y] } ] }`), /notifier\.routes\.0\.channels\.0: no channel named "y"/);
+  assert.match(
+    configError(`{ channels: [ { name: x, type: webhook, url: "http://a", secret: "whsec_not base64!" } ] }`),
+    /notifier\.channels\.0\.secret: a whsec_ secret must be valid base64/,
+  );
+  assert.match(
+    configError(`{ channels: [ { name: x, type: webhook, url: "http://a" } ], routes: [ { channels: [y] } ] }`),
+    /notifier\.routes\.0\.channels\.0: no channel named "y"/,
+  );
   assert.match(configError(`{ quietHours: { from: "25:00", to: "07:00" } }`), /notifier\.quietHours\.from/);
   assert.match(configError(`{ routes: [ { severity: ">= urgent" } ] }`), /notifier\.routes\.0\.severity/);
   assert.match(configError(`{ groupWait: 30 }`), /notifier\.groupWait: durations need a unit/);
 });
 
 /** A real HTTP server with a custom answer (huge, non-JSON, or none at all). */
-async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; hits: number; close(): Promise<void> }> {
+async function serve(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ url: string; hits: number; close(): Promise<void> }> {
   const state = { hits: 0 };
   const server: Server = createServer((req, res) => {
     state.hits++;
@@ -41,10 +52,11 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url
     get hits() {
       return state.hits;
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -92,7 +104,9 @@ test("a 4xx other than 408/429 is not retried; the failure is published and coun
     return 404;
   });
   try {
-    const svc = await h.startNotifier(`{ groupWait: 0s, backoff: 10ms, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`);
+    const svc = await h.startNotifier(
+      `{ groupWait: 0s, backoff: 10ms, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`,
+    );
     await h.publish(makeLoop());
     const failed = await waitFor("the failure log", () => h.logs.find((l) => l.msg === "delivery failed for good"));
     assert.equal(failed.attempt, 1);
@@ -107,7 +121,9 @@ test("a 4xx other than 408/429 is not retried; the failure is published and coun
 test("a template field that does not exist renders empty and is logged once", async () => {
   const h = await Harness.start();
   try {
-    await h.startNotifier(`{ groupWait: 0s, channels: [ { name: phone, type: ntfy, url: "RECEIVERt", template: { title: "{{group}} {{nope.field}}", body: "{{#each alerts}}{{target}} {{missing}};{{/each}}" } } ] }`);
+    await h.startNotifier(
+      `{ groupWait: 0s, channels: [ { name: phone, type: ntfy, url: "RECEIVERt", template: { title: "{{group}} {{nope.field}}", body: "{{#each alerts}}{{target}} {{missing}};{{/each}}" } } ] }`,
+    );
     await h.publish(makeLoop({ repo: "/a" }));
     await h.publish(makeLoop({ repo: "/b" }));
     const r = await h.receiver.waitFor("a publish", () => true);
@@ -121,9 +137,14 @@ test("a template field that does not exist renders empty and is logged once", as
 });
 
 test("a template that does not parse is a config error at start-up", () => {
-  const cfg = parseConfig(`notifier: { channels: [ { name: phone, type: ntfy, url: "http://127.0.0.1:1/t", template: { body: "{{#each alerts}}x" } } ] }\n`, {});
+  const cfg = parseConfig(
+    `notifier: { channels: [ { name: phone, type: ntfy, url: "http://127.0.0.1:1/t", template: { body: "{{#each alerts}}x" } } ] }\n`,
+    {},
+  );
   assert.throws(
     () => buildChannels(cfg.notifier.channels, { onMissingField: () => undefined }),
-    (err: Error) => err instanceof ConfigError && /notifier\.channels\.0\.template\.body: \{\{#each\}\} is not closed/.test(err.message),
+    (err: Error) =>
+      err instanceof ConfigError &&
+      /notifier\.channels\.0\.template\.body: \{\{#each\}\} is not closed/.test(err.message),
   );
 });

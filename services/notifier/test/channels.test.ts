@@ -22,7 +22,11 @@ async function startSmtp(): Promise<{ port: number; mails: Mail[]; close(): Prom
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
-        mails.push({ from: String(session.envelope.mailFrom ? session.envelope.mailFrom.address : ""), to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString("utf8") });
+        mails.push({
+          from: String(session.envelope.mailFrom ? session.envelope.mailFrom.address : ""),
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString("utf8"),
+        });
         done();
       });
     },
@@ -38,7 +42,14 @@ let smtp: Awaited<ReturnType<typeof startSmtp>>;
 const loop = makeLoop({
   repo: "/home/me/src/app",
   severity: "high",
-  triage: { adapter: "rules", model: "rules", severity: "high", summary: "3 files changed — uncommitted for 2 days", nextAction: "commit or stash", at: "2026-01-01T00:00:00.000Z" },
+  triage: {
+    adapter: "rules",
+    model: "rules",
+    severity: "high",
+    summary: "3 files changed — uncommitted for 2 days",
+    nextAction: "commit or stash",
+    at: "2026-01-01T00:00:00.000Z",
+  },
 });
 
 before(async () => {
@@ -89,7 +100,11 @@ test("slack: an incoming-webhook post with mrkdwn text", async () => {
 
 test("discord: a webhook execute with one embed and mentions disabled", async () => {
   const r = await req("/discord");
-  const body = r.json as { username: string; embeds: { title: string; description: string; color: number; url: string }[]; allowed_mentions: { parse: string[] } };
+  const body = r.json as {
+    username: string;
+    embeds: { title: string; description: string; color: number; url: string }[];
+    allowed_mentions: { parse: string[] };
+  };
   assert.equal(body.username, "Mirror");
   assert.equal(body.embeds[0]?.title, "[FIRING:1] repo.dirty");
   assert.equal(body.embeds[0]?.color, 0xe74c3c);
@@ -132,27 +147,52 @@ test("email: one mail through a real SMTP server, subject = title, Message-ID fr
 
 test("webhook: the Alertmanager v4 body with the triage's summary and next action", async () => {
   const r = await req("/hook");
-  const body = r.json as { alerts: { annotations: Record<string, string>; labels: Record<string, string>; generatorURL: string }[]; commonLabels: Record<string, string> };
-  assert.deepEqual(body.alerts[0]?.annotations, { summary: "3 files changed — uncommitted for 2 days", nextAction: "Suggested by rules (unverified): commit or stash" });
+  const body = r.json as {
+    alerts: { annotations: Record<string, string>; labels: Record<string, string>; generatorURL: string }[];
+    commonLabels: Record<string, string>;
+  };
+  assert.deepEqual(body.alerts[0]?.annotations, {
+    summary: "3 files changed — uncommitted for 2 days",
+    nextAction: "Suggested by rules (unverified): commit or stash",
+  });
   assert.equal(body.alerts[0]?.labels.severity, "high");
   assert.equal(body.alerts[0]?.generatorURL, `http://console.local/loops/${loop.id}`);
   assert.equal(body.commonLabels.repo, "/home/me/src/app");
-  for (const a of body.alerts) assert.deepEqual([a.labels.job, a.labels.instance], ["scanner", hostname()], "every alert has job and instance");
+  for (const a of body.alerts)
+    assert.deepEqual([a.labels.job, a.labels.instance], ["scanner", hostname()], "every alert has job and instance");
 });
 
 test("email: plain and HTML parts with a link to the loop; the resolved mail replies to the firing one", async () => {
-  const firing = await waitFor("the firing mail", () => smtp.mails.find((m) => /^X-Mirror-Status: firing/m.test(m.raw)));
+  const firing = await waitFor("the firing mail", () =>
+    smtp.mails.find((m) => /^X-Mirror-Status: firing/m.test(m.raw)),
+  );
   assert.match(firing.raw, /^Content-Type: multipart\/alternative/m);
   assert.match(firing.raw, /^Content-Type: text\/plain/m);
   assert.match(firing.raw, /^Content-Type: text\/html/m);
   assert.ok(firing.raw.includes(`http://console.local/loops/${loop.id}`), "the firing mail links to the loop");
   assert.doesNotMatch(firing.raw, /^In-Reply-To:/m, "the first mail of a thread replies to nothing");
   const firingId = /^Message-ID: (<[^>]+>)/m.exec(firing.raw)?.[1];
-  await h.publish({ ...loop, status: "closed", rev: 2, closedAt: "2026-01-01T02:00:00.000Z", updatedAt: "2026-01-01T02:00:00.000Z" });
-  const resolved = await waitFor("the resolved mail", () => smtp.mails.find((m) => /^X-Mirror-Status: resolved/m.test(m.raw)));
-  assert.equal(/^In-Reply-To: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId, "In-Reply-To is the firing mail's Message-ID");
+  await h.publish({
+    ...loop,
+    status: "closed",
+    rev: 2,
+    closedAt: "2026-01-01T02:00:00.000Z",
+    updatedAt: "2026-01-01T02:00:00.000Z",
+  });
+  const resolved = await waitFor("the resolved mail", () =>
+    smtp.mails.find((m) => /^X-Mirror-Status: resolved/m.test(m.raw)),
+  );
+  assert.equal(
+    /^In-Reply-To: (<[^>]+>)/m.exec(resolved.raw)?.[1],
+    firingId,
+    "In-Reply-To is the firing mail's Message-ID",
+  );
   assert.equal(/^References: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId);
-  assert.notEqual(/^Message-ID: (<[^>]+>)/m.exec(resolved.raw)?.[1], firingId, "the resolved mail has its own Message-ID");
+  assert.notEqual(
+    /^Message-ID: (<[^>]+>)/m.exec(resolved.raw)?.[1],
+    firingId,
+    "the resolved mail has its own Message-ID",
+  );
   assert.ok(resolved.raw.includes(`http://console.local/loops/${loop.id}`), "the resolved mail links to the loop");
   assert.match(resolved.raw, /Clean again after/);
   assert.doesNotMatch(resolved.raw, /commit or stash/, "the resolved mail drops the next action");

@@ -34,7 +34,10 @@ function delivery(id: string): Delivery {
 }
 
 test("claims are fenced in the server's time: a skewed replica cannot take a held delivery, and the original that lost its claim can neither send nor save", async () => {
-  const [ra, rb] = [new Redis(redis.url, { keyPrefix: "mirror:notifier-fence:" }), new Redis(redis.url, { keyPrefix: "mirror:notifier-fence:" })];
+  const [ra, rb] = [
+    new Redis(redis.url, { keyPrefix: "mirror:notifier-fence:" }),
+    new Redis(redis.url, { keyPrefix: "mirror:notifier-fence:" }),
+  ];
   try {
     const a = new NotifierStore(ra);
     const b = new NotifierStore(rb);
@@ -47,14 +50,22 @@ test("claims are fenced in the server's time: a skewed replica cannot take a hel
     assert.equal(await a.holdClaim("d1", "token-a", 400), true, "the holder may send");
     assert.equal(await b.holdClaim("d1", "token-b", 400), false, "a replica without the claim may not");
     // a stalls past its lease; b takes the delivery over.
-    const claimB = await waitFor("a's claim lapsed on the server", async () => (await b.claimDeliveries(now + 300_000, 10_000, 10, "token-b"))[0], { interval: 50 });
+    const claimB = await waitFor(
+      "a's claim lapsed on the server",
+      async () => (await b.claimDeliveries(now + 300_000, 10_000, 10, "token-b"))[0],
+      { interval: 50 },
+    );
     assert.equal(claimB.id, "d1");
     assert.equal(claimB.token, "token-b");
     assert.equal(await a.holdClaim("d1", "token-a", 10_000), false, "the late original is fenced off before its send");
     const failedByA = { ...delivery("d1"), attempt: 1, lastError: "late" };
     assert.equal(await a.saveClaimed(failedByA, now + 60_000, "token-a"), false, "and cannot overwrite the delivery");
     assert.equal(await b.holdClaim("d1", "token-b", 10_000), true);
-    assert.equal(await b.saveClaimed({ ...delivery("d1"), attempt: 1, lastError: "retry" }, now, "token-b"), true, "the holder saves and gives the claim back");
+    assert.equal(
+      await b.saveClaimed({ ...delivery("d1"), attempt: 1, lastError: "retry" }, now, "token-b"),
+      true,
+      "the holder saves and gives the claim back",
+    );
     const [again] = await a.claimDeliveries(now, 400, 10, "token-a2");
     assert.equal(again?.delivery?.lastError, "retry", "b's state, not a's");
   } finally {
@@ -67,8 +78,16 @@ test("two replicas handling revisions of one loop out of order: an older revisio
   const redis2 = new Redis(redis.url, { keyPrefix: "mirror:notifier-order:" });
   try {
     const store = new NotifierStore(redis2);
-    const cfg = parseConfig(`notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:9/x" } ] }\n`, {}).notifier;
-    const deps = { store, router: new Router(cfg), clock: { now: () => Date.parse("2026-03-02T12:00:00.000Z") }, log: silent };
+    const cfg = parseConfig(
+      `notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "http://127.0.0.1:9/x" } ] }\n`,
+      {},
+    ).notifier;
+    const deps = {
+      store,
+      router: new Router(cfg),
+      clock: { now: () => Date.parse("2026-03-02T12:00:00.000Z") },
+      log: silent,
+    };
     const env = () => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const flush = () => flushDue(deps.clock.now(), { store, router: deps.router, externalURL: cfg.externalURL, env });
     // Opened and closed before the notifier saw it, taken by two replicas: "closed" first.
@@ -100,8 +119,14 @@ test("two replicas handling revisions of one loop out of order: an older revisio
     // The same when revision 2 had read the loop's record before revision 3 was recorded: its
     // group write is refused in the same script that compares the group.
     const id = "some-group";
-    assert.equal(await store.commitGroup(id, "", { id } as never, null, deps.clock.now(), { id: slow.id, rev: 2 }), "stale");
-    assert.equal(await store.commitGroup(id, "", { id, nextFlushAt: 0 } as never, null, deps.clock.now(), { id: slow.id, rev: 3 }), "ok");
+    assert.equal(
+      await store.commitGroup(id, "", { id } as never, null, deps.clock.now(), { id: slow.id, rev: 2 }),
+      "stale",
+    );
+    assert.equal(
+      await store.commitGroup(id, "", { id, nextFlushAt: 0 } as never, null, deps.clock.now(), { id: slow.id, rev: 3 }),
+      "ok",
+    );
   } finally {
     redis2.disconnect();
   }

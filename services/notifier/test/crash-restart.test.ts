@@ -13,7 +13,13 @@ const root = fileURLToPath(new URL("../../..", import.meta.url));
 function spawnNotifier(h: Harness, config: string): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "services/notifier/src/main.ts"], {
     cwd: root,
-    env: { ...process.env, MIRROR_CONFIG: config, MIRROR_NATS_URL: h.nats.url, MIRROR_REDIS_URL: h.redis.url, MIRROR_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
+    env: {
+      ...process.env,
+      MIRROR_CONFIG: config,
+      MIRROR_NATS_URL: h.nats.url,
+      MIRROR_REDIS_URL: h.redis.url,
+      MIRROR_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   // Logs are read only when a test run asks for them (TEST_LOG_LEVEL), e.g. to see why a wait ran out.
@@ -40,13 +46,18 @@ test("kill -9 while grouping and while retrying: every message arrives exactly o
   const h = await Harness.start();
   const dir = tempDir();
   const config = join(dir, "mirror.yaml");
-  writeFileSync(config, `notifier: { port: 0, groupWait: 4s, groupInterval: 1s, backoff: 200ms, channels: [ { name: hook, type: webhook, url: "${h.receiver.url}", timeout: 2s } ] }\n`);
+  writeFileSync(
+    config,
+    `notifier: { port: 0, groupWait: 4s, groupInterval: 1s, backoff: 200ms, channels: [ { name: hook, type: webhook, url: "${h.receiver.url}", timeout: 2s } ] }\n`,
+  );
   const redis = h.store();
   let child = spawnNotifier(h, config);
   try {
     const loops = ["/a", "/b", "/c"].map((repo) => makeLoop({ repo }));
     for (const l of loops) await h.publish(l);
-    await waitFor("three loops recorded", async () => (await redis.keys("mirror:notifier:loop:*")).length === 3, { timeout: 60_000 });
+    await waitFor("three loops recorded", async () => (await redis.keys("mirror:notifier:loop:*")).length === 3, {
+      timeout: 60_000,
+    });
     await kill9(child);
     assert.equal(h.receiver.requests.length, 0, "killed inside groupWait");
     child = spawnNotifier(h, config);
@@ -76,10 +87,20 @@ test("kill -9 while grouping and while retrying: every message arrives exactly o
     assert.ok(failures >= 1);
     h.receiver.respond(() => 200);
     child = spawnNotifier(h, config);
-    const resolved = await h.receiver.waitFor("the message with the resolution", (r) => hasResolved(r.json as Am), 60_000);
+    const resolved = await h.receiver.waitFor(
+      "the message with the resolution",
+      (r) => hasResolved(r.json as Am),
+      60_000,
+    );
     // Alertmanager semantics: the group still fires (b, c), and a is listed as resolved.
-    assert.deepEqual((resolved.json as Am).alerts.map((a) => `${a.labels.repo}:${a.status}`).sort(), ["/a:resolved", "/b:firing", "/c:firing"]);
-    await waitFor("nothing owed any more", async () => (await redis.zcard("deliveries:due")) === 0, { timeout: 30_000 });
+    assert.deepEqual((resolved.json as Am).alerts.map((a) => `${a.labels.repo}:${a.status}`).sort(), [
+      "/a:resolved",
+      "/b:firing",
+      "/c:firing",
+    ]);
+    await waitFor("nothing owed any more", async () => (await redis.zcard("deliveries:due")) === 0, {
+      timeout: 30_000,
+    });
     assert.equal(h.receiver.requests.length, 2, "each message exactly once");
     assert.notEqual(first.headers["webhook-id"], resolved.headers["webhook-id"]);
   } finally {

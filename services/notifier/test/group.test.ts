@@ -2,13 +2,27 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Loop } from "@mirror/contracts";
 import { toAlert } from "../src/alert.js";
-import { type Draft, type FlushEnv, flushGroup, type GroupPolicy, type GroupState, newGroup, upsertAlert } from "../src/group.js";
+import {
+  type Draft,
+  type FlushEnv,
+  flushGroup,
+  type GroupPolicy,
+  type GroupState,
+  newGroup,
+  upsertAlert,
+} from "../src/group.js";
 import { makeLoop } from "./harness.js";
 
 const S = 1_000;
 const M = 60 * S;
 const H = 60 * M;
-const policy: GroupPolicy = { groupWait: 30 * S, groupInterval: 5 * M, repeatInterval: 4 * H, stormThreshold: 20, sendResolved: true };
+const policy: GroupPolicy = {
+  groupWait: 30 * S,
+  groupInterval: 5 * M,
+  repeatInterval: 4 * H,
+  stormThreshold: 20,
+  sendResolved: true,
+};
 const open: FlushEnv = { silenced: () => false, inhibited: () => false, quiet: null };
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
@@ -22,7 +36,21 @@ class Sim {
     public env: FlushEnv = open,
   ) {}
   add(loop: Loop, activeFrom = 0) {
-    const g = this.group ?? newGroup({ id: "g", key: "{}/default:{}", channel: "hook", route: "default", escalation: false, labels: {}, epoch: `e${this.now}` }, this.now, this.p);
+    const g =
+      this.group ??
+      newGroup(
+        {
+          id: "g",
+          key: "{}/default:{}",
+          channel: "hook",
+          route: "default",
+          escalation: false,
+          labels: {},
+          epoch: `e${this.now}`,
+        },
+        this.now,
+        this.p,
+      );
     this.group = upsertAlert(g, toAlert(loop, g.alerts[loop.id], activeFrom), this.now, this.p) ?? g;
   }
   /** Advances time, flushing at every due moment on the way. */
@@ -38,7 +66,10 @@ class Sim {
   }
 }
 
-const ids = (d: Draft | undefined) => ({ firing: d?.firing.map((a) => a.labels.repo).sort(), resolved: d?.resolved.map((a) => a.labels.repo).sort() });
+const ids = (d: Draft | undefined) => ({
+  firing: d?.firing.map((a) => a.labels.repo).sort(),
+  resolved: d?.resolved.map((a) => a.labels.repo).sort(),
+});
 
 test("groupWait collects loops into one message; later news waits for groupInterval", () => {
   const sim = new Sim();
@@ -112,7 +143,15 @@ test("an acknowledged or silenced loop still sends its resolved message", () => 
 
 test("quiet hours hold news back and deliver one catch-up, with loops that closed meanwhile as resolved", () => {
   let quiet: FlushEnv["quiet"] = { endsAt: T0 + 8 * H, except: ["critical"] };
-  const sim = new Sim({ ...policy, groupWait: 0, repeatInterval: 24 * H }, { ...open, get quiet() { return quiet; } });
+  const sim = new Sim(
+    { ...policy, groupWait: 0, repeatInterval: 24 * H },
+    {
+      ...open,
+      get quiet() {
+        return quiet;
+      },
+    },
+  );
   const a = makeLoop({ repo: "/a" });
   sim.add(a);
   sim.add(makeLoop({ repo: "/b" }));

@@ -12,7 +12,11 @@ export const silent = createLogger("test", { write: () => true } as never, "sile
 /** A loop as the loop-detector would publish it. */
 export function makeLoop(over: Partial<Loop> & { kind?: string; repo?: string; service?: string } = {}): Loop {
   const kind = over.kind ?? "repo.dirty";
-  const entity = over.entity ?? (over.service ? { type: "service" as const, service: over.service } : { type: "repo" as const, repo: over.repo ?? "/src/a" });
+  const entity =
+    over.entity ??
+    (over.service
+      ? { type: "service" as const, service: over.service }
+      : { type: "repo" as const, repo: over.repo ?? "/src/a" });
   const at = over.openedAt ?? "2026-01-01T00:00:00.000Z";
   return {
     id: loopId(kind, `${entity.type}:${entity.repo ?? entity.service}`),
@@ -48,20 +52,39 @@ export class Harness {
 
   static async start(): Promise<Harness> {
     const [nats, redis, receiver] = await Promise.all([startNats(), startRedis({ appendonly: true }), startReceiver()]);
-    const publisher = await Bus.connect({ name: "loop-detector", url: nats.url, log: silent, registry: new Registry(), publishDeadlineMs: 10_000 });
+    const publisher = await Bus.connect({
+      name: "loop-detector",
+      url: nats.url,
+      log: silent,
+      registry: new Registry(),
+      publishDeadlineMs: 10_000,
+    });
     return new Harness(nats, redis, receiver, publisher);
   }
 
   /** The notifier section as YAML flow text; RECEIVER is replaced by the receiver's URL. */
   /** With `configFile`, the same text is written there and the notifier reloads on its changes. */
-  async startNotifier(notifierYaml: string, opts: { clock?: ManualClock; random?: () => number; vars?: Record<string, string>; configFile?: string } = {}): Promise<RunningService> {
-    const env = { MIRROR_NATS_URL: this.nats.url, MIRROR_REDIS_URL: this.redis.url, ...(opts.configFile ? { MIRROR_CONFIG: opts.configFile } : {}) };
+  async startNotifier(
+    notifierYaml: string,
+    opts: { clock?: ManualClock; random?: () => number; vars?: Record<string, string>; configFile?: string } = {},
+  ): Promise<RunningService> {
+    const env = {
+      MIRROR_NATS_URL: this.nats.url,
+      MIRROR_REDIS_URL: this.redis.url,
+      ...(opts.configFile ? { MIRROR_CONFIG: opts.configFile } : {}),
+    };
     let yaml = notifierYaml.replaceAll("RECEIVER", this.receiver.url);
     for (const [k, v] of Object.entries(opts.vars ?? {})) yaml = yaml.replaceAll(k, v);
     if (opts.configFile) writeFileSync(opts.configFile, `notifier: ${yaml}\n`);
     const config = parseConfig(`notifier: ${yaml}\n`, env);
     const logDest = { write: (line: string) => void this.logs.push(JSON.parse(line) as Record<string, unknown>) };
-    this.svc = await runService(notifierService({ tickMs: 25, random: opts.random ?? (() => 0.5) }), { config, port: 0, clock: opts.clock, logDest: logDest as never, env });
+    this.svc = await runService(notifierService({ tickMs: 25, random: opts.random ?? (() => 0.5) }), {
+      config,
+      port: 0,
+      clock: opts.clock,
+      logDest: logDest as never,
+      env,
+    });
     return this.svc;
   }
 

@@ -56,7 +56,11 @@ async function startFlaky(): Promise<{ url: string; seen: Seen[]; close(): Promi
 }
 
 /** A real SMTP server that answers 451 to the first resolved mail, then accepts. */
-async function startFlakySmtp(): Promise<{ port: number; mails: { raw: string; status: number }[]; close(): Promise<void> }> {
+async function startFlakySmtp(): Promise<{
+  port: number;
+  mails: { raw: string; status: number }[];
+  close(): Promise<void>;
+}> {
   const mails: { raw: string; status: number }[] = [];
   let failedOnce = false;
   const server = new SMTPServer({
@@ -124,25 +128,57 @@ after(async () => {
 test("a resolved message answered 408, 424, 425, 429 or 5xx is delivered on every channel once the receiver recovers", async () => {
   const loops = STATUSES.map((s) => makeLoop({ repo: `/src/s${s}` }));
   for (const l of loops) await h.publish(l);
-  const delivered = (path: string, s: number, what: RegExp) => flaky.seen.find((r) => r.path === path && r.status === 200 && r.body.includes(`/src/s${s}`) && what.test(r.body));
-  await waitFor("every firing message on every path", () => STATUSES.every((s) => Object.values(PATHS).every((p) => delivered(p, s, /firing/i))), { timeout: 20_000 });
-  for (const l of loops) await h.publish({ ...l, status: "closed", rev: 2, closedAt: "2026-01-01T01:00:00.000Z", updatedAt: "2026-01-01T01:00:00.000Z" });
-  await waitFor("every resolved message delivered after its failure", () => STATUSES.every((s) => Object.values(PATHS).every((p) => delivered(p, s, /resolved/i))), { timeout: 30_000 });
+  const delivered = (path: string, s: number, what: RegExp) =>
+    flaky.seen.find((r) => r.path === path && r.status === 200 && r.body.includes(`/src/s${s}`) && what.test(r.body));
+  await waitFor(
+    "every firing message on every path",
+    () => STATUSES.every((s) => Object.values(PATHS).every((p) => delivered(p, s, /firing/i))),
+    { timeout: 20_000 },
+  );
+  for (const l of loops)
+    await h.publish({
+      ...l,
+      status: "closed",
+      rev: 2,
+      closedAt: "2026-01-01T01:00:00.000Z",
+      updatedAt: "2026-01-01T01:00:00.000Z",
+    });
+  await waitFor(
+    "every resolved message delivered after its failure",
+    () => STATUSES.every((s) => Object.values(PATHS).every((p) => delivered(p, s, /resolved/i))),
+    { timeout: 30_000 },
+  );
   for (const s of STATUSES) {
     for (const p of Object.values(PATHS)) {
       const failures = flaky.seen.filter((r) => r.path === p && r.status === s);
       assert.equal(failures.length, 1, `${p} answered ${s} once`);
-      const ok = flaky.seen.filter((r) => r.path === p && r.status === 200 && r.body.includes(`/src/s${s}`) && /resolved/i.test(r.body));
+      const ok = flaky.seen.filter(
+        (r) => r.path === p && r.status === 200 && r.body.includes(`/src/s${s}`) && /resolved/i.test(r.body),
+      );
       assert.equal(ok.length, 1, `${p}: the resolved message of /src/s${s} arrived exactly once`);
-      if (s === 429) assert.ok((ok[0]?.at ?? 0) - (failures[0]?.at ?? 0) >= RETRY_AFTER_S * 1000 - 50, `${p}: Retry-After ${RETRY_AFTER_S}s was honoured`);
+      if (s === 429)
+        assert.ok(
+          (ok[0]?.at ?? 0) - (failures[0]?.at ?? 0) >= RETRY_AFTER_S * 1000 - 50,
+          `${p}: Retry-After ${RETRY_AFTER_S}s was honoured`,
+        );
     }
   }
 });
 
 test("email: a resolved mail refused with SMTP 451 is delivered once the server accepts", async () => {
-  await waitFor("the refused and then accepted resolved mails", () => smtp.mails.some((m) => m.status === 451) && smtp.mails.filter((m) => m.status === 250 && /^X-Mirror-Status: resolved/m.test(m.raw)).length >= STATUSES.length, { timeout: 30_000 });
+  await waitFor(
+    "the refused and then accepted resolved mails",
+    () =>
+      smtp.mails.some((m) => m.status === 451) &&
+      smtp.mails.filter((m) => m.status === 250 && /^X-Mirror-Status: resolved/m.test(m.raw)).length >= STATUSES.length,
+    { timeout: 30_000 },
+  );
   const refused = smtp.mails.find((m) => m.status === 451)?.raw ?? "";
   const id = /^Message-ID: (<[^>]+>)/m.exec(refused)?.[1];
   assert.ok(id, "the refused mail has a Message-ID");
-  assert.equal(smtp.mails.filter((m) => m.status === 250 && m.raw.includes(`Message-ID: ${id}`)).length, 1, "the same mail (same Message-ID) was accepted once on retry");
+  assert.equal(
+    smtp.mails.filter((m) => m.status === 250 && m.raw.includes(`Message-ID: ${id}`)).length,
+    1,
+    "the same mail (same Message-ID) was accepted once on retry",
+  );
 });

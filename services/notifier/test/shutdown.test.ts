@@ -25,7 +25,9 @@ test("a delivery in flight when the notifier stops is finished: its receipt is p
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   try {
-    const svc = await h.startNotifier(`{ groupWait: 0s, channels: [ { name: held, type: webhook, url: "http://127.0.0.1:${port}/" } ] }`);
+    const svc = await h.startNotifier(
+      `{ groupWait: 0s, channels: [ { name: held, type: webhook, url: "http://127.0.0.1:${port}/" } ] }`,
+    );
     await h.publish(makeLoop());
     await waitFor("the webhook request, held", () => received === 1 && release !== undefined);
     const stopped = svc.stop();
@@ -38,7 +40,11 @@ test("a delivery in flight when the notifier stops is finished: its receipt is p
     assert.ok(m, "the receipt of the delivery that was in flight is on the stream");
     assert.equal(NotifyOutcome.parse(m.json()).attempt, 1);
     const redis = h.store();
-    assert.deepEqual(await redis.keys("mirror:notifier:delivery:*"), [], "the delivery is finished, not left to its lease");
+    assert.deepEqual(
+      await redis.keys("mirror:notifier:delivery:*"),
+      [],
+      "the delivery is finished, not left to its lease",
+    );
     redis.disconnect();
     assert.equal(received, 1, "sent once");
     assert.ok(!h.logs.some((l) => l.msg === "stop step did not finish in time; going on"), "no step was cut short");

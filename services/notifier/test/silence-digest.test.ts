@@ -17,7 +17,10 @@ test("`mirror silence` mutes matching loops until it is expired; the group then 
   const clock = new ManualClock();
   const env = { MIRROR_NATS_URL: h.nats.url, MIRROR_REDIS_URL: h.redis.url };
   try {
-    await h.startNotifier(`{ groupWait: 0s, groupInterval: 1m, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`, { clock });
+    await h.startNotifier(
+      `{ groupWait: 0s, groupInterval: 1m, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`,
+      { clock },
+    );
     assert.equal(await silenceCli(["add", "repo=/a", "--for", "2h", "--comment", "moving house"], env), 0);
     assert.equal(await silenceCli(["add", "repo=~(", "--for", "2h"], env), 1, "a bad regex is refused");
     assert.equal(await silenceCli(["add", "repo=/x"], env), 1, "a silence needs an end");
@@ -58,9 +61,15 @@ test("the digest asks for open loops and a model summary at its cron time", asyn
     ],
   });
   try {
-    await h.startNotifier(`{ digest: { cron: "0 8 * * *", tz: UTC, channels: [ hook ] }, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`, { clock });
+    await h.startNotifier(
+      `{ digest: { cron: "0 8 * * *", tz: UTC, channels: [ hook ] }, channels: [ { name: hook, type: webhook, url: "RECEIVER" } ] }`,
+      { clock },
+    );
     const redis = h.store();
-    await waitFor("the next digest time is planned", async () => (await redis.get("digest:next")) === String(Date.parse("2026-03-02T08:00:00Z")));
+    await waitFor(
+      "the next digest time is planned",
+      async () => (await redis.get("digest:next")) === String(Date.parse("2026-03-02T08:00:00Z")),
+    );
     redis.disconnect();
     assert.equal(h.receiver.requests.length, 0);
     clock.advance(60_000);

@@ -9,7 +9,15 @@ interface AmPayload {
   groupKey: string;
   groupLabels: Record<string, string>;
   commonLabels: Record<string, string>;
-  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; startsAt: string; endsAt: string; generatorURL: string }[];
+  alerts: {
+    status: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    fingerprint: string;
+    startsAt: string;
+    endsAt: string;
+    generatorURL: string;
+  }[];
 }
 
 test("a loop reaches the webhook as firing in the Alertmanager v4 shape, and its close as resolved", async () => {

@@ -26,9 +26,17 @@ let h: Harness;
 /** A Deliverer over `store` sending through the config's channels, receipts on the harness's bus. */
 function makeDeliverer(store: NotifierStore, cfg: NotifierConfig, clock: { now(): number }): Deliverer {
   return new Deliverer({
-    store, bus: h.publisher, clock, log: silent, metrics: new NotifyMetrics(new Registry()),
+    store,
+    bus: h.publisher,
+    clock,
+    log: silent,
+    metrics: new NotifyMetrics(new Registry()),
     channels: buildChannels(cfg.channels, { onMissingField: () => {} }),
-    maxAttempts: 3, backoffMs: 1_000, maxBackoffMs: 10_000, rateLimits: new Map(), random: () => 0.5,
+    maxAttempts: 3,
+    backoffMs: 1_000,
+    maxBackoffMs: 10_000,
+    rateLimits: new Map(),
+    random: () => 0.5,
   });
 }
 before(async () => {
@@ -38,8 +46,13 @@ after(async () => {
   await h.stop();
 });
 
-test("one tick flushes every due group and starts every due delivery, past one batch of each", { timeout: 60_000 }, async () => {
-  const cfg = parseConfig(`notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${h.receiver.url}" } ] }\n`, {}).notifier;
+test("one tick flushes every due group and starts every due delivery, past one batch of each", {
+  timeout: 60_000,
+}, async () => {
+  const cfg = parseConfig(
+    `notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${h.receiver.url}" } ] }\n`,
+    {},
+  ).notifier;
   const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier:" });
   try {
     const store = new NotifierStore(redis);
@@ -49,7 +62,11 @@ test("one tick flushes every due group and starts every due delivery, past one b
     // 230 loops, each in its own group (groupBy repo), all due at once: more than two flush
     // batches (100) and four claim batches (50).
     const count = 230;
-    for (let i = 0; i < count; i++) await onLoopEvent({ loop: makeLoop({ repo: `/src/r${i}` }), reason: "test" }, { store, router, clock, log: silent });
+    for (let i = 0; i < count; i++)
+      await onLoopEvent(
+        { loop: makeLoop({ repo: `/src/r${i}` }), reason: "test" },
+        { store, router, clock, log: silent },
+      );
     assert.equal((await store.dueGroups(now, 1_000)).length, count, "every group is due");
 
     const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
@@ -60,7 +77,11 @@ test("one tick flushes every due group and starts every due delivery, past one b
     const deliverer = makeDeliverer(store, cfg, clock);
     assert.equal(await deliverer.runDue(), count, "one run started every due delivery");
     await deliverer.idle();
-    const repos = new Set(h.receiver.requests.map((r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo));
+    const repos = new Set(
+      h.receiver.requests.map(
+        (r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo,
+      ),
+    );
     assert.equal(repos.size, count, "the receiver got one message per group");
     assert.equal(await store.pendingDeliveries(), 0, "nothing is owed afterwards");
     assert.equal(await deliverer.runDue(), 0, "a second run finds nothing due");
@@ -70,15 +91,23 @@ test("one tick flushes every due group and starts every due delivery, past one b
   }
 });
 
-test("a delivery marked sent by a process that died before its receipt is not sent again: the next one only publishes the receipt", { timeout: 60_000 }, async () => {
-  const cfg = parseConfig(`notifier: { groupWait: 0s, channels: [ { name: marked, type: webhook, url: "${h.receiver.url}" } ] }\n`, {}).notifier;
+test("a delivery marked sent by a process that died before its receipt is not sent again: the next one only publishes the receipt", {
+  timeout: 60_000,
+}, async () => {
+  const cfg = parseConfig(
+    `notifier: { groupWait: 0s, channels: [ { name: marked, type: webhook, url: "${h.receiver.url}" } ] }\n`,
+    {},
+  ).notifier;
   const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier-sent:" });
   try {
     const store = new NotifierStore(redis);
     const router = new Router(cfg);
     let now = Date.parse("2026-03-02T12:00:00.000Z");
     const clock = { now: () => now };
-    await onLoopEvent({ loop: makeLoop({ repo: "/src/sent-once" }), reason: "test" }, { store, router, clock, log: silent });
+    await onLoopEvent(
+      { loop: makeLoop({ repo: "/src/sent-once" }), reason: "test" },
+      { store, router, clock, log: silent },
+    );
     const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const [delivery] = await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
     assert.ok(delivery);
@@ -91,7 +120,11 @@ test("a delivery marked sent by a process that died before its receipt is not se
 
     now += 6_000;
     // Its claim lapses in the server's time (300 ms), whatever the clocks say.
-    const again = await waitFor("the dead process's claim lapsed", async () => (await store.claimDeliveries(now, 10_000))[0], { interval: 50 });
+    const again = await waitFor(
+      "the dead process's claim lapsed",
+      async () => (await store.claimDeliveries(now, 10_000))[0],
+      { interval: 50 },
+    );
     assert.equal(again?.delivery?.state, "sent", "the mark is read with the document");
     assert.equal(again?.delivery?.attempt, 1);
     // The look above was a claim too: give it back so the deliverer can take the delivery.
@@ -108,7 +141,11 @@ test("a delivery marked sent by a process that died before its receipt is not se
     assert.equal(receipt.attempt, 1);
     assert.equal(h.receiver.requests.length, before, "the message was not sent a second time");
     assert.equal(await store.pendingDeliveries(), 0);
-    assert.equal(await redis.exists(`sent:${delivery.id}`, `delivery:${delivery.id}`), 0, "the mark goes with the document");
+    assert.equal(
+      await redis.exists(`sent:${delivery.id}`, `delivery:${delivery.id}`),
+      0,
+      "the mark goes with the document",
+    );
     await deliverer.stop();
   } finally {
     redis.disconnect();

@@ -22,7 +22,12 @@ function historyRewritten(commonDir: string): boolean {
  * process. Undefined when it cannot be answered for sure here (history rewritten, a commit not
  * readable without git, more than `budget` commits to walk): the caller asks git.
  */
-export function reachableFrom(commonDir: string, from: string, tips: ReadonlySet<string>, budget = WALK_BUDGET): Set<string> | undefined {
+export function reachableFrom(
+  commonDir: string,
+  from: string,
+  tips: ReadonlySet<string>,
+  budget = WALK_BUDGET,
+): Set<string> | undefined {
   if (historyRewritten(commonDir)) return undefined;
   const found = new Set<string>();
   const seen = new Set([from]);

@@ -43,13 +43,25 @@ function fetchRoots(config: ScannerConfig): Set<string> {
   return out;
 }
 
-function startFetching(scanner: Scanner, config: ScannerConfig, metrics: ScannerMetrics, log: Logger): (() => void) | undefined {
+function startFetching(
+  scanner: Scanner,
+  config: ScannerConfig,
+  metrics: ScannerMetrics,
+  log: Logger,
+): (() => void) | undefined {
   if (!config.roots.some((r) => r.fetch)) return undefined;
   return every(config.fetchInterval, async () => {
     const roots = fetchRoots(config);
     const repos = scanner.mine(scanner.repos).filter((r) => roots.has(r.root));
     const concurrency = Math.min(4, config.concurrency ?? availableParallelism());
-    const fetched = await fetchRepos(repos, { log, metrics, timeoutMs: Math.max(config.gitTimeout, 120_000), concurrency, trustedOwners: config.trustedOwners, configCache: scanner.configs });
+    const fetched = await fetchRepos(repos, {
+      log,
+      metrics,
+      timeoutMs: Math.max(config.gitTimeout, 120_000),
+      concurrency,
+      trustedOwners: config.trustedOwners,
+      configCache: scanner.configs,
+    });
     if (fetched > 0) await scanner.scanSome(repos).catch((err) => log.error({ err }, "scan after fetch failed"));
   });
 }
@@ -64,7 +76,14 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   const share = await joinReplicas({ store: ctx.store, log, interval: config.interval });
   scanner.owns = (key) => share.owns(key);
   if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");
-  const watcher = config.watch ? new RepoWatcher({ log, metrics, onChange: (repo) => void scanner.scanSome(scanner.mine([repo])).catch((err) => log.error({ err }, "watch scan failed")) }) : undefined;
+  const watcher = config.watch
+    ? new RepoWatcher({
+        log,
+        metrics,
+        onChange: (repo) =>
+          void scanner.scanSome(scanner.mine([repo])).catch((err) => log.error({ err }, "watch scan failed")),
+      })
+    : undefined;
   let lastScanAt: string | null = null;
   const stopScanning = every(config.interval, async () => {
     try {
@@ -79,7 +98,10 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   const stopFetching = startFetching(scanner, config, metrics, log);
   const onScanNow = endpoint(scanNow, async (req) => {
     if (!req.path) return scanner.scanAll({ force: true, all: true });
-    const repo = await resolveTarget(req.path, scanner.config.roots.map((r) => r.path));
+    const repo = await resolveTarget(
+      req.path,
+      scanner.config.roots.map((r) => r.path),
+    );
     return scanner.scanSome([repo], { force: true });
   });
   const onScanRepos = endpoint(scanRepos, async () => ({
@@ -88,14 +110,25 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
     lastScanAt,
   }));
   ctx.watchConfig({
-    restartOnly: ["scanner.port", "scanner.interval", "scanner.watch", "scanner.fetchInterval", "scanner.concurrency", "scanner.resync", "scanner.resyncEvery"],
+    restartOnly: [
+      "scanner.port",
+      "scanner.interval",
+      "scanner.watch",
+      "scanner.fetchInterval",
+      "scanner.concurrency",
+      "scanner.resync",
+      "scanner.resyncEvery",
+    ],
     apply: (next) => {
       const before = scanner.config.roots.map((r) => r.path);
       scanner.configure(next.scanner);
       // New roots are walked now, not at the next interval.
       void scanner.scanAll().catch((err) => log.error({ err }, "scan after a reload failed"));
       const after = next.scanner.roots.map((r) => r.path);
-      return { rootsAdded: after.filter((r) => !before.includes(r)), rootsRemoved: before.filter((r) => !after.includes(r)) };
+      return {
+        rootsAdded: after.filter((r) => !before.includes(r)),
+        rootsRemoved: before.filter((r) => !after.includes(r)),
+      };
     },
   });
   return {

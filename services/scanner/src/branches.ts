@@ -22,7 +22,11 @@ export interface BranchInputs {
 
 /** Commit time of a sha git itself printed (never a value from a file), without signature checks. */
 async function commitTimeFromGit(git: Git, sha: string): Promise<string> {
-  const out = (await git(["show", "-s", "--no-show-signature", "--no-textconv", "--no-ext-diff", "--format=%cI", sha, "--"])).toString("utf8").trim();
+  const out = (
+    await git(["show", "-s", "--no-show-signature", "--no-textconv", "--no-ext-diff", "--format=%cI", sha, "--"])
+  )
+    .toString("utf8")
+    .trim();
   const t = Date.parse(out);
   if (Number.isNaN(t)) throw new Error(`no commit time for ${sha}`);
   return new Date(t).toISOString();
@@ -40,18 +44,30 @@ async function commitTime(repo: FoundRepo, git: Git, sha: string): Promise<strin
  * is read from the object store too when its history is short enough (else one
  * `for-each-ref --merged` call).
  */
-async function fromRefStore(repo: FoundRepo, git: Git, status: StatusReport, local: Map<string, string | undefined>, tracked: readonly string[]): Promise<BranchState | undefined> {
+async function fromRefStore(
+  repo: FoundRepo,
+  git: Git,
+  status: StatusReport,
+  local: Map<string, string | undefined>,
+  tracked: readonly string[],
+): Promise<BranchState | undefined> {
   if (tracked.some((b) => b !== status.head && local.has(b))) return undefined;
   const head = status.oid ? { sha: status.oid, committedAt: await commitTime(repo, git, status.oid) } : null;
   const branches: RepoBranch[] = [];
   for (const [name, sha] of local) {
-    const at = sha === status.oid && head ? head.committedAt : sha ? await readCommitTime(repo.commonDir, sha) : undefined;
+    const at =
+      sha === status.oid && head ? head.committedAt : sha ? await readCommitTime(repo.commonDir, sha) : undefined;
     if (!at) return undefined;
     const current = name === status.head;
     const gone = current && status.upstream !== null && status.ahead === null;
     branches.push({
-      name, lastCommitAt: at, upstream: current ? status.upstream : null, upstreamGone: gone,
-      ahead: current && !gone ? status.ahead : null, behind: current && !gone ? status.behind : null, mergedIntoDefault: null,
+      name,
+      lastCommitAt: at,
+      upstream: current ? status.upstream : null,
+      upstreamGone: gone,
+      ahead: current && !gone ? status.ahead : null,
+      behind: current && !gone ? status.behind : null,
+      mergedIntoDefault: null,
     });
   }
   const remoteDefault = await readRemoteDefault(repo.commonDir);
@@ -74,6 +90,8 @@ export async function readBranches(repo: FoundRepo, git: Git, inputs: BranchInpu
   await markMerged(git, refs, defaultBranch, repo.commonDir);
   const sha = status?.oid;
   const tip = status?.head ? refs.tips.get(status.head) : undefined;
-  const head = sha ? { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(repo, git, sha) } : null;
+  const head = sha
+    ? { sha, committedAt: tip?.sha === sha && tip.committedAt ? tip.committedAt : await commitTime(repo, git, sha) }
+    : null;
   return { branches: refs.branches, defaultBranch, head };
 }

@@ -7,13 +7,18 @@ import { statOf } from "./quick-fs.js";
  * A deleted path has no mtime, so its folder's (changed by the deletion) stands in for it.
  * At most `limit` paths are looked at, so a repo with 100k untracked files stays cheap.
  */
-export async function dirtySince(worktree: string, entries: readonly StatusEntry[], limit = 2_000): Promise<string | null> {
+export async function dirtySince(
+  worktree: string,
+  entries: readonly StatusEntry[],
+  limit = 2_000,
+): Promise<string | null> {
   let oldest = Number.POSITIVE_INFINITY;
   const root = Buffer.from(`${worktree}/`);
   let n = 0;
   for (const e of entries.slice(0, limit)) {
     if (e.kind === "ignored") continue;
-    const st = statOf(Buffer.concat([root, e.bytes]), { link: true }) ?? statOf(dirname(join(worktree, e.path)), { link: true });
+    const st =
+      statOf(Buffer.concat([root, e.bytes]), { link: true }) ?? statOf(dirname(join(worktree, e.path)), { link: true });
     if (st && st.mtimeMs < oldest) oldest = st.mtimeMs;
     if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
   }

@@ -98,7 +98,8 @@ async function visit(w: Walk, root: string, dir: string, depth: number): Promise
   }
 }
 
-export const isWithin = (path: string, root: string) => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
+export const isWithin = (path: string, root: string) =>
+  path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
 
 /** The real folder a symlink leads to, if it stays inside the roots (else the scan could escape them). */
 function followable(w: Walk, link: string): string | undefined {
@@ -133,14 +134,24 @@ export async function repoAt(dir: string, root: string): Promise<FoundRepo | und
 
 /** Finds every git worktree under `roots` (bare repos skipped); problems are collected, not thrown. */
 export async function discover(roots: readonly string[], opts: DiscoverOptions): Promise<Discovery> {
-  const realRoots = (await Promise.all(roots.map((r) => fs.realpath(resolve(r)).catch(() => undefined)))).filter((r): r is string => !!r);
-  const w: Walk = { opts, realRoots, isExcluded: excludeMatcher(opts.exclude), seen: new Set(), out: { repos: [], problems: [] } };
+  const realRoots = (await Promise.all(roots.map((r) => fs.realpath(resolve(r)).catch(() => undefined)))).filter(
+    (r): r is string => !!r,
+  );
+  const w: Walk = {
+    opts,
+    realRoots,
+    isExcluded: excludeMatcher(opts.exclude),
+    seen: new Set(),
+    out: { repos: [], problems: [] },
+  };
   for (const raw of roots) {
     const root = resolve(raw);
     const st = await fs.stat(root).catch((err: NodeJS.ErrnoException) => err);
     if (st instanceof Error) {
       const missing = st.code === "ENOENT" || st.code === "ENOTDIR";
-      w.out.problems.push(missing ? { path: root, reason: "root_missing", message: `root ${root} does not exist` } : problemOf(root, st));
+      w.out.problems.push(
+        missing ? { path: root, reason: "root_missing", message: `root ${root} does not exist` } : problemOf(root, st),
+      );
       continue;
     }
     if (!st.isDirectory()) {

@@ -26,7 +26,15 @@ export interface FetchDeps {
 
 // git keeps the first `remote.<name>.uploadpack` it reads (the repo's), so a config override
 // cannot replace it; the command-line option does.
-const FETCH_ARGS = ["fetch", "--upload-pack=git-upload-pack", "--all", "--prune", "--quiet", "--no-write-fetch-head", "--no-recurse-submodules"];
+const FETCH_ARGS = [
+  "fetch",
+  "--upload-pack=git-upload-pack",
+  "--all",
+  "--prune",
+  "--quiet",
+  "--no-write-fetch-head",
+  "--no-recurse-submodules",
+];
 
 /** Fetches one repo; false when it was not fetched (no remote, not trusted, refused, failed). */
 async function fetchOne(repo: FoundRepo, deps: FetchDeps): Promise<boolean> {
@@ -44,12 +52,19 @@ async function fetchOne(repo: FoundRepo, deps: FetchDeps): Promise<boolean> {
   if (!config.hasRemote) return false;
   if (config.fetchRefused.length) {
     deps.metrics.errors.inc({ reason: "fetch_refused" });
-    deps.log.warn({ path: repo.path, keys: config.fetchRefused }, "not fetching: the repo's config names a program the fetch would run");
+    deps.log.warn(
+      { path: repo.path, keys: config.fetchRefused },
+      "not fetching: the repo's config names a program the fetch would run",
+    );
     return false;
   }
   const env = config.sshCommand ? { GIT_SSH_COMMAND: config.sshCommand } : {};
   try {
-    await runGit(repo.path, FETCH_ARGS, { timeoutMs: deps.timeoutMs, env, repoConfig: [...config.args, ...FETCH_TRANSPORTS, ...config.fetchArgs] });
+    await runGit(repo.path, FETCH_ARGS, {
+      timeoutMs: deps.timeoutMs,
+      env,
+      repoConfig: [...config.args, ...FETCH_TRANSPORTS, ...config.fetchArgs],
+    });
     return true;
   } catch (err) {
     deps.metrics.errors.inc({ reason: "fetch" });
@@ -68,7 +83,9 @@ export async function fetchEach(repos: readonly FoundRepo[], deps: FetchDeps): P
   repos.forEach((r, i) => {
     if (!first.has(r.commonDir)) first.set(r.commonDir, i);
   });
-  return mapPool(repos, deps.concurrency, (repo, i) => (first.get(repo.commonDir) === i ? fetchOne(repo, deps) : Promise.resolve(false)));
+  return mapPool(repos, deps.concurrency, (repo, i) =>
+    first.get(repo.commonDir) === i ? fetchOne(repo, deps) : Promise.resolve(false),
+  );
 }
 
 /** Fetches each repo (see fetchEach); returns how many were fetched. Never throws. */

@@ -118,7 +118,10 @@ class Helper {
         }, timeoutMs);
         this.child.stdin.write(`${cwd}\n${args.length}\n${args.join("\n")}\n`);
       });
-      const [stdout, stderr] = await Promise.all([readFile(join(this.dir, "out")), readFile(join(this.dir, "err"), "utf8")]);
+      const [stdout, stderr] = await Promise.all([
+        readFile(join(this.dir, "out")),
+        readFile(join(this.dir, "err"), "utf8"),
+      ]);
       return { code, stdout, stderr };
     } finally {
       clearTimeout(timer);

@@ -38,15 +38,36 @@ export interface GitOptions {
  * The per-repo names (filter and diff drivers, remotes, protocols) are added by inert.ts.
  */
 const SAFE_CONFIG = [
-  "core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.editor=:", "sequence.editor=:", "core.askPass=",
-  "credential.helper=", "diff.external=", "core.alternateRefsCommand=", "log.showSignature=false", "ssh.variant=ssh",
-  "protocol.allow=never", "protocol.file.allow=never", "protocol.git.allow=never", "protocol.ssh.allow=never",
-  "protocol.http.allow=never", "protocol.https.allow=never", "protocol.ext.allow=never",
-  "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false", "http.saveCookies=false", "http.cookieFile=",
+  "core.fsmonitor=false",
+  "core.hooksPath=/dev/null",
+  "core.pager=cat",
+  "core.editor=:",
+  "sequence.editor=:",
+  "core.askPass=",
+  "credential.helper=",
+  "diff.external=",
+  "core.alternateRefsCommand=",
+  "log.showSignature=false",
+  "ssh.variant=ssh",
+  "protocol.allow=never",
+  "protocol.file.allow=never",
+  "protocol.git.allow=never",
+  "protocol.ssh.allow=never",
+  "protocol.http.allow=never",
+  "protocol.https.allow=never",
+  "protocol.ext.allow=never",
+  "submodule.recurse=false",
+  "gc.auto=0",
+  "maintenance.auto=false",
+  "http.saveCookies=false",
+  "http.cookieFile=",
 ];
 
 /** What a fetch allows on top: git's own transports (never `ext::` or a `<helper>::` program). */
-export const FETCH_TRANSPORTS = ["file", "git", "ssh", "http", "https"].flatMap((p) => ["-c", `protocol.${p}.allow=always`]);
+export const FETCH_TRANSPORTS = ["file", "git", "ssh", "http", "https"].flatMap((p) => [
+  "-c",
+  `protocol.${p}.allow=always`,
+]);
 
 /** Environment variables holding the fixed values `--config-env` overrides point at (see inert.ts). */
 export const INERT_ENV = {
@@ -86,7 +107,10 @@ let baseEnv: NodeJS.ProcessEnv | undefined;
  * reading process.env is slow, and it is the same for every call.
  */
 export function gitEnv(): NodeJS.ProcessEnv {
-  baseEnv ??= { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))), ...SAFE_ENV };
+  baseEnv ??= {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))),
+    ...SAFE_ENV,
+  };
   return baseEnv;
 }
 
@@ -173,13 +197,31 @@ function execGit(cwd: string, full: string[], args: readonly string[], opts: Git
     execFile(
       gitBinary(),
       full,
-      { cwd, env: opts.env ? { ...gitEnv(), ...opts.env } : gitEnv(), encoding: "buffer", timeout: opts.timeoutMs ?? 30_000, maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER, windowsHide: true },
+      {
+        cwd,
+        env: opts.env ? { ...gitEnv(), ...opts.env } : gitEnv(),
+        encoding: "buffer",
+        timeout: opts.timeoutMs ?? 30_000,
+        maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER,
+        windowsHide: true,
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         const text = lastLines(stderr.toString("utf8"));
-        const why = e.killed ? "timed out" : typeof e.code === "number" ? `exit ${e.code}` : String(e.code ?? e.message);
-        reject(new GitError(`git ${args[0]} failed (${why})${text ? `: ${text}` : ""}`, typeof e.code === "number" ? e.code : null, text, err));
+        const why = e.killed
+          ? "timed out"
+          : typeof e.code === "number"
+            ? `exit ${e.code}`
+            : String(e.code ?? e.message);
+        reject(
+          new GitError(
+            `git ${args[0]} failed (${why})${text ? `: ${text}` : ""}`,
+            typeof e.code === "number" ? e.code : null,
+            text,
+            err,
+          ),
+        );
       },
     );
   });

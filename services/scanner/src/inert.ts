@@ -15,8 +15,17 @@ import { INERT_ENV } from "./git.js";
  * never pushes.
  */
 const DRIVERS: Record<string, ReadonlyArray<readonly [key: string, env: string]>> = {
-  filter: [["clean", INERT_ENV.empty], ["smudge", INERT_ENV.empty], ["process", INERT_ENV.empty], ["required", INERT_ENV.false]],
-  diff: [["textconv", INERT_ENV.empty], ["command", INERT_ENV.empty], ["cachetextconv", INERT_ENV.false]],
+  filter: [
+    ["clean", INERT_ENV.empty],
+    ["smudge", INERT_ENV.empty],
+    ["process", INERT_ENV.empty],
+    ["required", INERT_ENV.false],
+  ],
+  diff: [
+    ["textconv", INERT_ENV.empty],
+    ["command", INERT_ENV.empty],
+    ["cachetextconv", INERT_ENV.false],
+  ],
   merge: [["driver", INERT_ENV.empty]],
   credential: [["helper", INERT_ENV.empty]],
   difftool: [["cmd", INERT_ENV.empty]],
@@ -29,7 +38,11 @@ export function splitKey(key: string): { section: string; sub: string | null; na
   const first = key.indexOf(".");
   const last = key.lastIndexOf(".");
   if (first < 0) return { section: key, sub: null, name: "" };
-  return { section: key.slice(0, first), sub: first === last ? null : key.slice(first + 1, last), name: key.slice(last + 1) };
+  return {
+    section: key.slice(0, first),
+    sub: first === last ? null : key.slice(first + 1, last),
+    name: key.slice(last + 1),
+  };
 }
 
 /** `--config-env` arguments that make every program named in `keys` inert. */

@@ -63,7 +63,8 @@ function fromLoose(objects: string, sha: string): CommitInfo | undefined {
 /** The pack offset of `sha` from an idx v2 file, by binary search over positional reads. */
 function idxOffset(idx: number, sha: Buffer): number | undefined {
   const header = readAt(idx, 0, 8 + 256 * 4);
-  if (header.length < 8 + 1024 || header.readUInt32BE(0) !== 0xff744f63 || header.readUInt32BE(4) !== 2) return undefined;
+  if (header.length < 8 + 1024 || header.readUInt32BE(0) !== 0xff744f63 || header.readUInt32BE(4) !== 2)
+    return undefined;
   const first = sha[0] as number;
   let lo = first === 0 ? 0 : header.readUInt32BE(8 + (first - 1) * 4);
   let hi = header.readUInt32BE(8 + first * 4);
@@ -104,7 +105,9 @@ function fromPacks(objects: string, sha: string): CommitInfo | undefined {
   for (const name of idxs) {
     const found = withFile(join(dir, name), (idx) => {
       const offset = idxOffset(idx, key);
-      return offset === undefined ? undefined : { commit: fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset, idx) };
+      return offset === undefined
+        ? undefined
+        : { commit: fromPackEntry(join(dir, `${name.slice(0, -4)}.pack`), offset, idx) };
     });
     if (found) return found.commit;
   }

@@ -76,7 +76,12 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer | undefined {
 }
 
 /** The object at `offset`; `locate` finds a REF_DELTA base's offset in the same pack. */
-export function readPackObject(fd: number, offset: number, locate: (sha: Buffer) => number | undefined, depth = 0): PackObject | undefined {
+export function readPackObject(
+  fd: number,
+  offset: number,
+  locate: (sha: Buffer) => number | undefined,
+  depth = 0,
+): PackObject | undefined {
   if (depth > MAX_DEPTH) return undefined;
   const head = readAt(fd, offset, 32);
   let i = 0;

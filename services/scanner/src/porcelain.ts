@@ -59,7 +59,8 @@ function fields(record: string, n: number): string[] {
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const sp = record.indexOf(" ", pos);
-    if (sp < 0) throw new PorcelainParseError(`record has fewer than ${n + 1} fields: ${JSON.stringify(record.slice(0, 80))}`);
+    if (sp < 0)
+      throw new PorcelainParseError(`record has fewer than ${n + 1} fields: ${JSON.stringify(record.slice(0, 80))}`);
     out.push(record.slice(pos, sp));
     pos = sp + 1;
   }
@@ -125,7 +126,14 @@ function parseEntry(record: string, next: () => string | undefined): StatusEntry
       const [x, y] = xy(f[1] as string);
       const origPath = next();
       if (origPath === undefined) throw new PorcelainParseError("rename record without its source path");
-      return { kind: "renamed", x, y, sub: f[2], ...withPath(f[9]), origPath: Buffer.from(origPath, "latin1").toString("utf8") };
+      return {
+        kind: "renamed",
+        x,
+        y,
+        sub: f[2],
+        ...withPath(f[9]),
+        origPath: Buffer.from(origPath, "latin1").toString("utf8"),
+      };
     }
     case "u": {
       const f = fields(record, 10);
@@ -162,8 +170,19 @@ export function parseStatus(output: Buffer | string, opts: ParseOptions = {}): S
   const records = text.split("\0");
   if (records.at(-1) === "") records.pop();
   const report: StatusReport = {
-    oid: null, head: null, upstream: null, ahead: null, behind: null, stashes: 0, entries: [], ignoredPaths: [],
-    staged: 0, unstaged: 0, untracked: 0, conflicted: 0, ignored: 0,
+    oid: null,
+    head: null,
+    upstream: null,
+    ahead: null,
+    behind: null,
+    stashes: 0,
+    entries: [],
+    ignoredPaths: [],
+    staged: 0,
+    unstaged: 0,
+    untracked: 0,
+    conflicted: 0,
+    ignored: 0,
   };
   const max = opts.maxEntries ?? Number.POSITIVE_INFINITY;
   let i = 0;

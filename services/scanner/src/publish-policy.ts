@@ -24,7 +24,13 @@ export function bodyHash(body: SnapshotBody): string {
 }
 
 /** Publish when the content changed, or as a keep-alive once `resyncMs` passed (level-triggered). */
-export function shouldPublish(known: KnownRepo | undefined, hash: string, now: number, resyncMs: number, force = false): boolean {
+export function shouldPublish(
+  known: KnownRepo | undefined,
+  hash: string,
+  now: number,
+  resyncMs: number,
+  force = false,
+): boolean {
   if (force || !known || known.hash !== hash) return true;
   return now - known.publishedAt >= resyncMs;
 }

@@ -48,7 +48,12 @@ export class Publisher {
     if (!shouldPublish(prev, hash, now, this.deps.resyncMs, force)) return false;
     const seq = nextSeq(prev?.seq ?? 0, now);
     try {
-      await this.deps.bus.publish(repoSnapshot, key, { ...body, seq, observedAt: new Date(now).toISOString() }, { id: snapshotId(key, seq) });
+      await this.deps.bus.publish(
+        repoSnapshot,
+        key,
+        { ...body, seq, observedAt: new Date(now).toISOString() },
+        { id: snapshotId(key, seq) },
+      );
     } catch (err) {
       this.deps.metrics.errors.inc({ reason: "publish" });
       this.deps.log.error({ err, path: body.path }, "snapshot not published; will retry at the next scan");
@@ -57,7 +62,9 @@ export class Publisher {
     this.deps.metrics.published.inc({ event: "snapshot" });
     this.known.set(key, { key, path: body.path, hash, seq, publishedAt: now });
     // The last seq is kept too, so seqs keep rising after a restart even if the clock went back.
-    await rememberRepo(this.deps.store, key, { path: body.path, seq }).catch((err) => this.deps.log.warn({ err }, "could not store known repo"));
+    await rememberRepo(this.deps.store, key, { path: body.path, seq }).catch((err) =>
+      this.deps.log.warn({ err }, "could not store known repo"),
+    );
     return true;
   }
 
@@ -68,7 +75,12 @@ export class Publisher {
     const now = this.deps.clock.now();
     const seq = nextSeq(k.seq, now);
     try {
-      await this.deps.bus.publish(repoGone, key, { repoKey: key, path: k.path, observedAt: new Date(now).toISOString(), seq }, { id: goneId(key, seq) });
+      await this.deps.bus.publish(
+        repoGone,
+        key,
+        { repoKey: key, path: k.path, observedAt: new Date(now).toISOString(), seq },
+        { id: goneId(key, seq) },
+      );
     } catch (err) {
       this.deps.metrics.errors.inc({ reason: "publish" });
       this.deps.log.error({ err, path: k.path }, "repo.gone not published; will retry at the next scan");

@@ -6,7 +6,14 @@ type Branch = RepoBranch;
 /** Runs git in the repo being read, with that repo's safety settings. */
 export type Git = (args: readonly string[]) => Promise<Buffer>;
 
-const FORMAT = ["%(refname)", "%(objectname)", "%(committerdate:iso-strict)", "%(upstream:short)", "%(upstream:track,nobracket)", "%(symref)"].join("%00");
+const FORMAT = [
+  "%(refname)",
+  "%(objectname)",
+  "%(committerdate:iso-strict)",
+  "%(upstream:short)",
+  "%(upstream:track,nobracket)",
+  "%(symref)",
+].join("%00");
 
 export interface RefsReport {
   branches: Branch[];
@@ -41,11 +48,18 @@ export function parseRefs(output: string): RefsReport {
       const name = ref.slice("refs/heads/".length);
       const committedAt = isoOrNull(date);
       report.tips.set(name, { sha, committedAt });
-      report.branches.push({ name, lastCommitAt: committedAt, upstream: upstream || null, ...parseTrack(track, upstream !== ""), mergedIntoDefault: null });
+      report.branches.push({
+        name,
+        lastCommitAt: committedAt,
+        upstream: upstream || null,
+        ...parseTrack(track, upstream !== ""),
+        mergedIntoDefault: null,
+      });
     } else if (ref.endsWith("/HEAD") && symref.startsWith("refs/remotes/")) {
       const target = symref.slice("refs/remotes/".length);
       const slash = target.indexOf("/");
-      if (ref === "refs/remotes/origin/HEAD" || report.remoteDefault === null) report.remoteDefault = slash > 0 ? target.slice(slash + 1) : null;
+      if (ref === "refs/remotes/origin/HEAD" || report.remoteDefault === null)
+        report.remoteDefault = slash > 0 ? target.slice(slash + 1) : null;
     }
   }
   return report;
@@ -69,17 +83,29 @@ export function pickDefault(refs: RefsReport): string | null {
  * Sets mergedIntoDefault on every branch: from the object store when `commonDir` is given and
  * the walk can answer, else with one git call (only when there is something to decide).
  */
-export async function markMerged(git: Git, refs: RefsReport, defaultBranch: string | null, commonDir?: string): Promise<void> {
+export async function markMerged(
+  git: Git,
+  refs: RefsReport,
+  defaultBranch: string | null,
+  commonDir?: string,
+): Promise<void> {
   if (!defaultBranch) return;
   const others = refs.branches.filter((b) => b.name !== defaultBranch);
   for (const b of refs.branches) if (b.name === defaultBranch) b.mergedIntoDefault = true;
   if (others.length === 0) return;
-  const merged = (commonDir && mergedFromObjects(commonDir, refs, defaultBranch, others)) || (await mergedFromGit(git, defaultBranch));
+  const merged =
+    (commonDir && mergedFromObjects(commonDir, refs, defaultBranch, others)) ||
+    (await mergedFromGit(git, defaultBranch));
   for (const b of others) b.mergedIntoDefault = merged.has(b.name);
 }
 
 /** Names of the branches merged into the default, read from the object store; undefined if it cannot tell. */
-function mergedFromObjects(commonDir: string, refs: RefsReport, defaultBranch: string, others: Branch[]): Set<string> | undefined {
+function mergedFromObjects(
+  commonDir: string,
+  refs: RefsReport,
+  defaultBranch: string,
+  others: Branch[],
+): Set<string> | undefined {
   const from = refs.tips.get(defaultBranch)?.sha;
   const tips = others.map((b) => refs.tips.get(b.name)?.sha);
   if (!from || tips.some((t) => !t)) return undefined;
@@ -89,5 +115,11 @@ function mergedFromObjects(commonDir: string, refs: RefsReport, defaultBranch: s
 
 async function mergedFromGit(git: Git, defaultBranch: string): Promise<Set<string>> {
   const out = await git(["for-each-ref", `--merged=refs/heads/${defaultBranch}`, "--format=%(refname)", "refs/heads"]);
-  return new Set(out.toString("utf8").split("\n").filter(Boolean).map((r) => r.slice("refs/heads/".length)));
+  return new Set(
+    out
+      .toString("utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((r) => r.slice("refs/heads/".length)),
+  );
 }

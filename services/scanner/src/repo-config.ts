@@ -62,12 +62,23 @@ export function parseConfigList(out: string, cwd: string): ConfigEntry[] {
 
 /** What the entries mean for the scanner (pure). */
 export function interpret(entries: readonly ConfigEntry[], safeDirectory: string | null): RepoConfig {
-  const out: RepoConfig = { hasRemote: false, trackedBranches: [], args: [], fetchArgs: [], sshCommand: null, fetchRefused: [] };
+  const out: RepoConfig = {
+    hasRemote: false,
+    trackedBranches: [],
+    args: [],
+    fetchArgs: [],
+    sshCommand: null,
+    fetchRefused: [],
+  };
   let partial = false;
   const uploadPacks: string[] = [];
   for (const e of entries) {
     const { section, sub, name } = splitKey(e.key);
-    if (e.key === "extensions.partialclone" || (section === "remote" && name === "promisor" && !FALSE.has(e.value?.toLowerCase() ?? "true"))) partial = true;
+    if (
+      e.key === "extensions.partialclone" ||
+      (section === "remote" && name === "promisor" && !FALSE.has(e.value?.toLowerCase() ?? "true"))
+    )
+      partial = true;
     if (section === "remote" && sub !== null) {
       out.hasRemote = true;
       if (name === "vcs" && !OWNER_SCOPES.has(e.scope)) out.fetchRefused.push(e.key);
@@ -77,12 +88,16 @@ export function interpret(entries: readonly ConfigEntry[], safeDirectory: string
     if (!OWNER_SCOPES.has(e.scope) || e.value === null) continue;
     if (e.key === "core.sshcommand") out.sshCommand = e.value;
     // The owner's credential helpers come back after the blanket reset, for fetch only.
-    if (section === "credential" && name === "helper" && !e.key.includes("=") && !e.value.includes("\n")) out.fetchArgs.push("-c", `${e.key}=${e.value}`);
+    if (section === "credential" && name === "helper" && !e.key.includes("=") && !e.value.includes("\n"))
+      out.fetchArgs.push("-c", `${e.key}=${e.value}`);
   }
   // A partial clone's fetch may fetch missing objects in a git of its own, which runs the repo's
   // upload-pack (the fetch's --upload-pack does not reach it): such a repo is not fetched.
   if (partial) out.fetchRefused.push(...uploadPacks);
-  out.args = [...(safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : []), ...inertArgs(entries.filter((e) => e.scope !== "command").map((e) => e.key))];
+  out.args = [
+    ...(safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : []),
+    ...inertArgs(entries.filter((e) => e.scope !== "command").map((e) => e.key)),
+  ];
   out.trackedBranches = [...new Set(out.trackedBranches)];
   return out;
 }
@@ -94,7 +109,11 @@ function ownerFiles(): string[] {
   return ["/etc/gitconfig", join(home, ".gitconfig"), join(xdg, "git", "config")];
 }
 
-const baseInputs = (repo: FoundRepo) => [join(repo.commonDir, "config"), join(repo.gitDir, "config.worktree"), ...ownerFiles()];
+const baseInputs = (repo: FoundRepo) => [
+  join(repo.commonDir, "config"),
+  join(repo.gitDir, "config.worktree"),
+  ...ownerFiles(),
+];
 
 /**
  * Every file whose change could change what git resolves: the repo's config files, the owner's,
@@ -124,7 +143,8 @@ function statLine(f: string): string {
   return st ? `${f}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.size}\0${st.ino}` : `${f}\0-`;
 }
 
-const stamp = (files: readonly string[], known?: ReadonlyMap<string, string>) => files.map((f) => known?.get(f) ?? statLine(f)).join("\n");
+const stamp = (files: readonly string[], known?: ReadonlyMap<string, string>) =>
+  files.map((f) => known?.get(f) ?? statLine(f)).join("\n");
 
 interface Cached {
   files: string[];
@@ -148,7 +168,10 @@ export class RepoConfigCache {
     // Files are stat-ed before git reads them, so a change during the read shows at the next check.
     const before = new Map([...new Set([...(hit?.files ?? []), ...baseInputs(repo)])].map((f) => [f, statLine(f)]));
     const args = safeDirectory ? ["-c", `safe.directory=${safeDirectory}`] : [];
-    const out = await runGit(repo.path, ["config", "--list", "--show-scope", "--show-origin", "-z"], { timeoutMs, repoConfig: args });
+    const out = await runGit(repo.path, ["config", "--list", "--show-scope", "--show-origin", "-z"], {
+      timeoutMs,
+      repoConfig: args,
+    });
     this.resolved++;
     const entries = parseConfigList(out.toString("utf8"), repo.path);
     const config = interpret(entries, safeDirectory);

@@ -102,7 +102,10 @@ export class Scanner {
     return this.serial(async () => {
       const started = performance.now();
       const end = this.deps.metrics.scanDuration.startTimer();
-      const found = await discover(this.deps.config.roots.map((r) => r.path), { maxDepth: this.deps.config.maxDepth, exclude: this.deps.config.exclude });
+      const found = await discover(
+        this.deps.config.roots.map((r) => r.path),
+        { maxDepth: this.deps.config.maxDepth, exclude: this.deps.config.exclude },
+      );
       this.reportProblems(found.problems);
       const results = await this.scanRepos(opts.all ? found.repos : this.mine(found.repos), opts.force === true);
       const gone = await this.publishGone(found);
@@ -130,8 +133,12 @@ export class Scanner {
    */
   private async scanRepos(repos: FoundRepo[], force: boolean): Promise<Outcome[]> {
     const keys = repos.map((r) => repoKey(r.path));
-    const prints = await mapPool(repos, this.concurrency * 4, (r, i) => fingerprint({ repo: r, ignored: this.memo.get(keys[i] as string)?.ignored ?? new Set() }).catch(() => undefined));
-    const changed = repos.map((_, i) => force || prints[i] === undefined || prints[i] !== this.memo.get(keys[i] as string)?.fingerprint);
+    const prints = await mapPool(repos, this.concurrency * 4, (r, i) =>
+      fingerprint({ repo: r, ignored: this.memo.get(keys[i] as string)?.ignored ?? new Set() }).catch(() => undefined),
+    );
+    const changed = repos.map(
+      (_, i) => force || prints[i] === undefined || prints[i] !== this.memo.get(keys[i] as string)?.fingerprint,
+    );
     const indexOf = new Map(repos.map((r, i) => [r.path, i]));
     repos.forEach((inner, i) => {
       if (!changed[i]) return;
@@ -151,27 +158,42 @@ export class Scanner {
         return;
       }
       const { maxUntracked, gitTimeout, trustedOwners } = this.deps.config;
-      const read = await readRepo(repo, { maxUntracked, timeoutMs: gitTimeout, gitSlots: this.gitSlots, trustedOwners, configCache: this.configs });
+      const read = await readRepo(repo, {
+        maxUntracked,
+        timeoutMs: gitTimeout,
+        gitSlots: this.gitSlots,
+        trustedOwners,
+        configCache: this.configs,
+      });
       this.deps.metrics.repoScans.inc({ mode: "git" });
       published.push(this.publish(repo, key, prints[i], force, read));
     });
     return Promise.all(published);
   }
 
-  private async publish(repo: FoundRepo, key: string, print: string | undefined, force: boolean, { body, ignored }: RepoRead): Promise<Outcome> {
+  private async publish(
+    repo: FoundRepo,
+    key: string,
+    print: string | undefined,
+    force: boolean,
+    { body, ignored }: RepoRead,
+  ): Promise<Outcome> {
     const before = this.publisher.known.get(key);
     if (body.error) this.deps.metrics.errors.inc({ reason: body.untrusted ? "untrusted" : "git" });
     if (body.untrackedCapped) this.deps.metrics.errors.inc({ reason: "untracked_capped" });
     const published = await this.publisher.snapshot(key, body, force);
     // Logged when the repo's state changed, not at every scan of a repo that stays broken.
     if (published && (force || before?.hash !== this.publisher.known.get(key)?.hash)) {
-      if (body.untrusted) this.log.warn({ path: repo.path, owner: body.untrusted }, "repo not opened: another user owns it");
+      if (body.untrusted)
+        this.log.warn({ path: repo.path, owner: body.untrusted }, "repo not opened: another user owns it");
       else if (body.error) this.log.warn({ path: repo.path, error: body.error }, "repo could not be fully read");
-      if (body.untrackedCapped) this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
+      if (body.untrackedCapped)
+        this.log.warn({ path: repo.path, cap: this.deps.config.maxUntracked }, "untracked count capped");
     }
     // A failed publish is retried at the next scan: no fingerprint is kept for it. A broken
     // repo keeps its fingerprint like any other, so git runs again only once it changes.
-    if (print && (published || this.publisher.known.get(key)?.hash !== undefined)) this.memo.set(key, { fingerprint: print, ignored });
+    if (print && (published || this.publisher.known.get(key)?.hash !== undefined))
+      this.memo.set(key, { fingerprint: print, ignored });
     else this.memo.delete(key);
     return { read: true, published, error: body.error !== null };
   }
@@ -186,7 +208,9 @@ export class Scanner {
   /** Publishes `repo.gone` for known repos not found now, unless a problem hid the folder they are in. */
   private async publishGone(found: Discovery): Promise<number> {
     const present = new Set(found.repos.map((r) => repoKey(r.path)));
-    const hidden = found.problems.filter((p) => p.reason === "permission_denied" || p.reason === "unreadable").map((p) => p.path);
+    const hidden = found.problems
+      .filter((p) => p.reason === "permission_denied" || p.reason === "unreadable")
+      .map((p) => p.path);
     let count = 0;
     for (const k of [...this.publisher.known.values()]) {
       // Another replica's repo is its to call gone.

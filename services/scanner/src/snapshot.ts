@@ -32,7 +32,16 @@ export interface ReadOptions {
  * folders (which the fingerprint then skips). A submodule's own dirt is left to its own
  * snapshot (`--ignore-submodules=dirty`); a new commit in it still shows in the parent.
  */
-const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "--show-stash", "-z", "--untracked-files=all", "--ignored=matching", "--ignore-submodules=dirty"];
+const STATUS_ARGS = [
+  "status",
+  "--porcelain=v2",
+  "--branch",
+  "--show-stash",
+  "-z",
+  "--untracked-files=all",
+  "--ignored=matching",
+  "--ignore-submodules=dirty",
+];
 
 /** A read repo: its snapshot body and the ignored paths the next fingerprint skips. */
 export interface RepoRead {
@@ -42,10 +51,29 @@ export interface RepoRead {
 
 function emptyBody(repo: FoundRepo): SnapshotBody {
   return {
-    repoKey: repoKey(repo.path), path: repo.path, kind: repo.kind, branch: null, detached: false, head: null,
-    upstream: null, ahead: null, behind: null, staged: 0, unstaged: 0, untracked: 0, untrackedCapped: false, conflicted: 0,
-    dirtySince: null, stashes: { count: 0, oldestAt: null }, branches: [], defaultBranch: null, operation: null,
-    operationSince: null, hasRemote: false, error: null, untrusted: null,
+    repoKey: repoKey(repo.path),
+    path: repo.path,
+    kind: repo.kind,
+    branch: null,
+    detached: false,
+    head: null,
+    upstream: null,
+    ahead: null,
+    behind: null,
+    staged: 0,
+    unstaged: 0,
+    untracked: 0,
+    untrackedCapped: false,
+    conflicted: 0,
+    dirtySince: null,
+    stashes: { count: 0, oldestAt: null },
+    branches: [],
+    defaultBranch: null,
+    operation: null,
+    operationSince: null,
+    hasRemote: false,
+    error: null,
+    untrusted: null,
   };
 }
 
@@ -75,7 +103,11 @@ interface Opened {
  * The repo's config as git resolves it, or why no git call may run in it: another user owns it
  * (and is not trusted), or git could not tell its config (then no driver could be made inert).
  */
-async function openRepo(repo: FoundRepo, opts: ReadOptions, limited: Limit): Promise<Opened | { untrusted: ForeignOwner | null; error: string }> {
+async function openRepo(
+  repo: FoundRepo,
+  opts: ReadOptions,
+  limited: Limit,
+): Promise<Opened | { untrusted: ForeignOwner | null; error: string }> {
   const trust = trustOf(repo, opts.trustedOwners ?? []);
   if (!trust.trusted) return { untrusted: trust.owner, error: untrustedMessage(trust.owner) };
   const cache = opts.configCache ?? sharedConfigCache;
@@ -111,7 +143,8 @@ export async function readRepo(repo: FoundRepo, opts: ReadOptions): Promise<Repo
   }
   const { config, current } = opened;
   // A config file changed since it was resolved would show here, in the same slot as the call.
-  const git: Git = (args) => limited(async () => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, repoConfig: await current() }));
+  const git: Git = (args) =>
+    limited(async () => runGit(repo.path, args, { timeoutMs: opts.timeoutMs, repoConfig: await current() }));
   body.hasRemote = config.hasRemote;
   let status: StatusReport | undefined;
   // The file reads overlap the git process: they need nothing from it.

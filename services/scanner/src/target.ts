@@ -18,7 +18,9 @@ export class TargetError extends MirrorError {
 export async function resolveTarget(requested: string, roots: readonly string[]): Promise<FoundRepo> {
   const real = await fs.realpath(requested).catch(() => undefined);
   if (!real) throw new TargetError("MIRROR_ERR_NOT_FOUND", `no such path: ${requested}`);
-  const realRoots = (await Promise.all(roots.map((r) => fs.realpath(r).catch(() => undefined)))).filter((r): r is string => !!r);
+  const realRoots = (await Promise.all(roots.map((r) => fs.realpath(r).catch(() => undefined)))).filter(
+    (r): r is string => !!r,
+  );
   const root = realRoots.filter((r) => within(real, r)).sort((a, b) => b.length - a.length)[0];
   if (!root) throw new TargetError("MIRROR_ERR_OUTSIDE_ROOTS", `${requested} is outside the scanner roots`);
   for (let dir = real; within(dir, root); dir = dirname(dir)) {

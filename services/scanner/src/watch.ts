@@ -45,7 +45,11 @@ export class RepoWatcher {
       entry.timer = setTimeout(() => this.deps.onChange(repo), this.deps.debounceMs ?? 150);
       entry.timer.unref();
     };
-    const targets: Array<[string, boolean]> = [[repo.gitDir, false], [join(repo.commonDir, "refs"), true], [repo.path, false]];
+    const targets: Array<[string, boolean]> = [
+      [repo.gitDir, false],
+      [join(repo.commonDir, "refs"), true],
+      [repo.path, false],
+    ];
     if (repo.commonDir !== repo.gitDir) targets.push([repo.commonDir, false]);
     for (const [path, recursive] of targets) {
       try {
@@ -54,7 +58,11 @@ export class RepoWatcher {
         entry.watchers.push(w);
       } catch (err) {
         this.deps.metrics.errors.inc({ reason: "watch" });
-        if (!this.warned) this.deps.log.warn({ path, err: (err as Error).message }, "cannot watch (the interval still scans it); raise fs.inotify.max_user_watches?");
+        if (!this.warned)
+          this.deps.log.warn(
+            { path, err: (err as Error).message },
+            "cannot watch (the interval still scans it); raise fs.inotify.max_user_watches?",
+          );
         this.warned = true;
       }
     }

@@ -24,7 +24,11 @@ let server: Server;
 let smart: Server;
 const roots = { config: "", env: "", foreign: "" };
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeout: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeout: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { ...opts, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
@@ -34,26 +38,50 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 
 /** The environment of the scanner's process: a corpus HOME, the programs folder on PATH, plus `extra`. */
 function scannerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: `${ctx.bin}:${process.env.PATH}`, HOME: ctx.home, LANG: "C", TMPDIR: process.env.TMPDIR ?? "/tmp", ...extra };
+  return {
+    PATH: `${ctx.bin}:${process.env.PATH}`,
+    HOME: ctx.home,
+    LANG: "C",
+    TMPDIR: process.env.TMPDIR ?? "/tmp",
+    ...extra,
+  };
 }
 
 async function probe(req: Omit<ProbeRequest, "marks">, env: NodeJS.ProcessEnv): Promise<ProbeReport> {
-  const r = await run(process.execPath, ["--import", "tsx", join(SCANNER, "test", "corpus-probe.ts"), JSON.stringify({ ...req, marks: ctx.marks })], { cwd: SCANNER, env, timeout: 180_000 });
+  const r = await run(
+    process.execPath,
+    ["--import", "tsx", join(SCANNER, "test", "corpus-probe.ts"), JSON.stringify({ ...req, marks: ctx.marks })],
+    { cwd: SCANNER, env, timeout: 180_000 },
+  );
   assert.equal(r.code, 0, `the probe failed: ${r.stderr.slice(-2_000)}`);
   return JSON.parse(r.stdout) as ProbeReport;
 }
 
-const envOf = (c: Case) => Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, substitute(v, join(ctx.bin, `${c.name}.sh`), ctx)]));
+const envOf = (c: Case) =>
+  Object.fromEntries(
+    Object.entries(c.env ?? {}).map(([k, v]) => [k, substitute(v, join(ctx.bin, `${c.name}.sh`), ctx)]),
+  );
 
 /** Plain git doing what runs the case's program (no scanner settings): the mark must appear. */
 async function arm(c: Case, repo: string): Promise<void> {
   const args = c.arm === "status" ? ["status", "--porcelain"] : c.arm === "diff" ? ["diff"] : ["fetch", "origin"];
-  await run("git", args, { cwd: `${repo}${c.armAt ?? ""}`, env: { ...scannerEnv(envOf(c)), GIT_TERMINAL_PROMPT: "0" }, timeout: 30_000 });
+  await run("git", args, {
+    cwd: `${repo}${c.armAt ?? ""}`,
+    env: { ...scannerEnv(envOf(c)), GIT_TERMINAL_PROMPT: "0" },
+    timeout: 30_000,
+  });
 }
 
 before(async () => {
   dir = realTemp();
-  ctx = { bin: join(dir, "bin"), marks: join(dir, "marks"), home: join(dir, "home"), bare: join(dir, "remote.git"), httpUrl: "", smartUrl: "" };
+  ctx = {
+    bin: join(dir, "bin"),
+    marks: join(dir, "marks"),
+    home: join(dir, "home"),
+    bare: join(dir, "remote.git"),
+    httpUrl: "",
+    smartUrl: "",
+  };
   for (const d of [ctx.bin, ctx.marks, ctx.home]) mkdirSync(d);
   // A real HTTP remote that asks for credentials (what makes git call a helper or askpass), and
   // git's own smart HTTP server (http-backend) serving the bare remote and setting a cookie.
@@ -65,7 +93,10 @@ before(async () => {
   const seed = makeRepo(join(dir, "seed"), { "a.txt": "a\n", "b.txt": "b\n" });
   git(dir, "clone", "-q", "--bare", seed, ctx.bare);
   git(ctx.bare, "config", "uploadpack.allowFilter", "true");
-  for (const [k, cases] of [["config", CONFIG_CASES], ["env", ENV_CASES]] as const) {
+  for (const [k, cases] of [
+    ["config", CONFIG_CASES],
+    ["env", ENV_CASES],
+  ] as const) {
     roots[k] = join(dir, `root-${k}`);
     mkdirSync(roots[k]);
     for (const c of cases) buildCase(c, join(roots[k], c.name), ctx);
@@ -86,7 +117,15 @@ after(async () => {
 function smartHttp(root: string): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const env = { PATH: process.env.PATH, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: "1", PATH_INFO: url.pathname, QUERY_STRING: url.search.slice(1), REQUEST_METHOD: req.method, CONTENT_TYPE: req.headers["content-type"] ?? "" };
+    const env = {
+      PATH: process.env.PATH,
+      GIT_PROJECT_ROOT: root,
+      GIT_HTTP_EXPORT_ALL: "1",
+      PATH_INFO: url.pathname,
+      QUERY_STRING: url.search.slice(1),
+      REQUEST_METHOD: req.method,
+      CONTENT_TYPE: req.headers["content-type"] ?? "",
+    };
     const cgi = spawn("git", ["http-backend"], { env });
     req.pipe(cgi.stdin);
     const chunks: Buffer[] = [];
@@ -114,7 +153,14 @@ function pushToRemote(message: string): void {
   git(work, "push", "-q", "origin", "main");
 }
 
-const BENIGN = ["benign-clean", "benign-dirty", "benign-ahead", "benign-detached", "benign-include", "benign-no-remote"];
+const BENIGN = [
+  "benign-clean",
+  "benign-dirty",
+  "benign-ahead",
+  "benign-detached",
+  "benign-include",
+  "benign-no-remote",
+];
 
 function buildBenign(root: string): void {
   for (const name of BENIGN.slice(0, 5)) git(root, "clone", "-q", ctx.bare, name);
@@ -136,7 +182,16 @@ function buildBenign(root: string): void {
 
 /** A hostile repo (filter, fsmonitor, hooks, upload-pack) that another uid owns. */
 function buildForeign(repo: string): void {
-  buildCase({ name: "foreign", remote: "local", arm: "status", config: '[filter "foreign"]\n\tclean = $S\n[core]\n\tfsmonitor = $S\n[remote "origin"]\n\tuploadpack = $S\n' }, repo, ctx);
+  buildCase(
+    {
+      name: "foreign",
+      remote: "local",
+      arm: "status",
+      config: '[filter "foreign"]\n\tclean = $S\n[core]\n\tfsmonitor = $S\n[remote "origin"]\n\tuploadpack = $S\n',
+    },
+    repo,
+    ctx,
+  );
   execFileSync("chown", ["-R", `${FOREIGN_UID}:${FOREIGN_UID}`, repo]);
 }
 
@@ -157,8 +212,25 @@ interface Plain {
 /** What plain git says about a repo (porcelain v2), for comparison with a snapshot. */
 function plainGit(repo: string): Plain {
   const env = scannerEnv();
-  const tokens = execFileSync("git", ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], { cwd: repo, env }).toString().split("\0");
-  const p: Plain = { branch: null, detached: false, head: null, upstream: null, ahead: null, behind: null, staged: 0, unstaged: 0, untracked: 0, conflicted: 0, hasRemote: false };
+  const tokens = execFileSync("git", ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], {
+    cwd: repo,
+    env,
+  })
+    .toString()
+    .split("\0");
+  const p: Plain = {
+    branch: null,
+    detached: false,
+    head: null,
+    upstream: null,
+    ahead: null,
+    behind: null,
+    staged: 0,
+    unstaged: 0,
+    untracked: 0,
+    conflicted: 0,
+    hasRemote: false,
+  };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const [kind, xy = ".."] = t.split(" ");
@@ -180,7 +252,8 @@ function plainGit(repo: string): Plain {
   return p;
 }
 
-const byName = (report: ProbeReport, root: string, name: string) => report.repos.find((r) => r.path === join(root, name));
+const byName = (report: ProbeReport, root: string, name: string) =>
+  report.repos.find((r) => r.path === join(root, name));
 
 test("no hostile repository's program runs during a scan, a fetch or a rescan; each is armed for plain git", async (t) => {
   const cases = [...CONFIG_CASES, ...ENV_CASES];
@@ -193,7 +266,11 @@ test("no hostile repository's program runs during a scan, a fetch or a rescan; e
   for (const phase of ["scan", "fetch", "rescan"] as const) {
     assert.deepEqual([...main.marks[phase], ...hostileEnv.marks[phase]], [], `programs ran during the ${phase}`);
   }
-  assert.equal(main.rescanResolved + hostileEnv.rescanResolved, 0, "a rescan resolved config again although no config file changed");
+  assert.equal(
+    main.rescanResolved + hostileEnv.rescanResolved,
+    0,
+    "a rescan resolved config again although no config file changed",
+  );
   pushToRemote("before arming");
   for (const c of cases) {
     await t.test(c.name, async () => {
@@ -206,7 +283,11 @@ test("no hostile repository's program runs during a scan, a fetch or a rescan; e
         assert.ok(seen.scanned.unstaged >= 1, "status ran (a.txt is modified)");
       }
       const fetchable = c.expect?.fetched ?? (c.remote === "local" || c.remote === "smart-http");
-      assert.equal(seen.fetched, fetchable, fetchable ? "fetched (with its programs inert)" : "its transport is refused or fails");
+      assert.equal(
+        seen.fetched,
+        fetchable,
+        fetchable ? "fetched (with its programs inert)" : "its transport is refused or fails",
+      );
       if (fetchable) assert.equal(seen.rescanned.behind, 1);
       if (c.companion) {
         const other = byName(c.env ? hostileEnv : main, root, `${c.name}${c.companion}`);
@@ -229,8 +310,17 @@ test("benign repositories: the snapshot is what plain git reports", async () => 
     assert.equal(s.error, null, name);
     const plain = plainGit(join(roots.config, name));
     const got: Plain = {
-      branch: s.branch, detached: s.detached, head: s.head?.sha ?? null, upstream: s.upstream, ahead: s.ahead, behind: s.behind,
-      staged: s.staged, unstaged: s.unstaged, untracked: s.untracked, conflicted: s.conflicted, hasRemote: s.hasRemote,
+      branch: s.branch,
+      detached: s.detached,
+      head: s.head?.sha ?? null,
+      upstream: s.upstream,
+      ahead: s.ahead,
+      behind: s.behind,
+      staged: s.staged,
+      unstaged: s.unstaged,
+      untracked: s.untracked,
+      conflicted: s.conflicted,
+      hasRemote: s.hasRemote,
     };
     assert.deepEqual(got, plain, name);
   }

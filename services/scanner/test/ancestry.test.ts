@@ -47,7 +47,17 @@ test("merged branches read from the object store agree with git's --merged, loos
     if (step === "packed") git(repo, "gc", "-q", "--prune=now");
     const s = await scanned(repo);
     assert.deepEqual(s.merged, await fromGit(repo), step);
-    assert.deepEqual(s.merged, [["at-tip", true], ["main", true], ["merged-topic", true], ["moved-on", false], ["open-work", false]], step);
+    assert.deepEqual(
+      s.merged,
+      [
+        ["at-tip", true],
+        ["main", true],
+        ["merged-topic", true],
+        ["moved-on", false],
+        ["open-work", false],
+      ],
+      step,
+    );
     assert.deepEqual(s.calls, [], step);
   }
 });
@@ -84,7 +94,10 @@ test("history git would see differently, or too long to walk here, is left to gi
   const commonDir = join(repo, ".git");
   const at = (ref: string) => git(repo, "rev-parse", ref).trim();
   const main = at("main");
-  assert.deepEqual(reachableFrom(commonDir, main, new Set([at("merged-topic"), at("open-work")])), new Set([at("merged-topic")]));
+  assert.deepEqual(
+    reachableFrom(commonDir, main, new Set([at("merged-topic"), at("open-work")])),
+    new Set([at("merged-topic")]),
+  );
   assert.equal(reachableFrom(commonDir, main, new Set([at("open-work")]), 2), undefined, "over budget");
   // A replace ref makes main's merge commit look like open-work's tip to git: --merged changes.
   git(repo, "replace", at("main~1"), at("open-work"));

@@ -43,13 +43,25 @@ const opts = { maxUntracked: 10_000, timeoutMs: 20_000, trustedOwners: request.t
 const scanned = await Promise.all(found.repos.map((r) => readRepo(r, opts)));
 const afterScan = marks();
 const metrics = new ScannerMetrics(new Registry());
-const deps = { log: pino({ level: "silent" }), metrics, timeoutMs: 20_000, concurrency: 4, trustedOwners: request.trustedOwners, configCache: cache };
+const deps = {
+  log: pino({ level: "silent" }),
+  metrics,
+  timeoutMs: 20_000,
+  concurrency: 4,
+  trustedOwners: request.trustedOwners,
+  configCache: cache,
+};
 const fetched = await fetchEach(found.repos, deps);
 const afterFetch = marks();
 const before = cache.resolved;
 const rescanned = await Promise.all(found.repos.map((r) => readRepo(r, opts)));
 const report: ProbeReport = {
-  repos: found.repos.map((r, i) => ({ path: r.path, scanned: scanned[i]?.body as SnapshotBody, fetched: fetched[i] === true, rescanned: rescanned[i]?.body as SnapshotBody })),
+  repos: found.repos.map((r, i) => ({
+    path: r.path,
+    scanned: scanned[i]?.body as SnapshotBody,
+    fetched: fetched[i] === true,
+    rescanned: rescanned[i]?.body as SnapshotBody,
+  })),
   marks: { scan: afterScan, fetch: afterFetch, rescan: marks() },
   rescanResolved: cache.resolved - before,
 };

@@ -21,7 +21,13 @@ test("nested repos, linked worktrees and submodules are each their own repo; bar
   git(outer, "worktree", "add", "-q", "-b", "wt", wt);
   git(dir, "clone", "-q", "--bare", lib, join(dir, "bare.git"));
   const found = await discover([dir], opts);
-  assert.deepEqual(byPath(found), { [outer]: "repo", [nested]: "repo", [lib]: "repo", [join(outer, "sub")]: "submodule", [wt]: "worktree" });
+  assert.deepEqual(byPath(found), {
+    [outer]: "repo",
+    [nested]: "repo",
+    [lib]: "repo",
+    [join(outer, "sub")]: "submodule",
+    [wt]: "worktree",
+  });
   const w = found.repos.find((r) => r.kind === "worktree");
   assert.equal(w?.commonDir, join(outer, ".git"));
   assert.equal(w?.gitDir, join(outer, ".git", "worktrees", "outer-wt"));
@@ -50,7 +56,10 @@ test("a missing root or a file as root is a problem, and the other roots are sti
   writeFileSync(join(dir, "file"), "");
   const found = await discover([join(dir, "missing"), join(dir, "file"), dir], opts);
   assert.deepEqual(Object.keys(byPath(found)), [repo]);
-  assert.deepEqual(found.problems.map((p) => p.reason), ["root_missing", "root_not_directory"]);
+  assert.deepEqual(
+    found.problems.map((p) => p.reason),
+    ["root_missing", "root_not_directory"],
+  );
 });
 
 test("an unreadable folder is reported and the rest is scanned", async () => {
@@ -63,11 +72,18 @@ test("an unreadable folder is reported and the rest is scanned", async () => {
   if (process.getuid?.() === 0) {
     // root reads everything: look as an unprivileged user instead, in a child process.
     const script = `import { discover } from ${JSON.stringify(resolve(import.meta.dirname, "../src/discover.ts"))};\nprocess.stdout.write(JSON.stringify(await discover([${JSON.stringify(dir)}], ${JSON.stringify(opts)})));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { uid: 65534, gid: 65534, cwd: resolve(import.meta.dirname, "..") });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { uid: 65534, gid: 65534, cwd: resolve(import.meta.dirname, "..") },
+    );
     found = JSON.parse(stdout) as Discovery;
   } else {
     found = await discover([dir], opts);
   }
   assert.deepEqual(Object.keys(byPath(found)), [repo]);
-  assert.deepEqual(found.problems.map((p) => [p.path, p.reason]), [[join(dir, "locked"), "permission_denied"]]);
+  assert.deepEqual(
+    found.problems.map((p) => [p.path, p.reason]),
+    [[join(dir, "locked"), "permission_denied"]],
+  );
 });

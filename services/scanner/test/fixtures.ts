@@ -52,6 +52,10 @@ export async function readBranchesTraced(dir: string) {
     return runGit(dir, args);
   };
   const config = await sharedConfigCache.read(found, null);
-  const state = await readBranches(found, g, { status, local: await listLocalBranches(found.commonDir), tracked: config.trackedBranches });
+  const state = await readBranches(found, g, {
+    status,
+    local: await listLocalBranches(found.commonDir),
+    tracked: config.trackedBranches,
+  });
   return { state, calls };
 }

@@ -21,14 +21,16 @@ test("output through a helper is byte for byte git's own, with hostile file and 
   const root = tempDir("mirror-git-helper-");
   // A folder name a shell would expand if it ever evaluated one: it must stay data.
   const repo = makeRepo(join(root, "r $(touch PWNED) `touch PWNED2` ; 'q' \"dq\" é"), { "README.md": "x\n" });
-  for (const name of ["-n leading dash", "new\tline-ish tab", "ünï cødé.txt", "$(touch PWNED3)", "a\\b", "*"]) writeFileSync(join(repo, name), "y\n");
+  for (const name of ["-n leading dash", "new\tline-ish tab", "ünï cødé.txt", "$(touch PWNED3)", "a\\b", "*"])
+    writeFileSync(join(repo, name), "y\n");
   writeFileSync(join(repo, "README.md"), "changed\n");
   const got = await runGit(repo, STATUS, { timeoutMs: 10_000 });
   assert.deepEqual(got, direct(repo, STATUS));
   assert.ok(got.includes(Buffer.from("$(touch PWNED3)")), "the odd names are in the output");
   // An evaluated name would run in the helper's folder (this process's) or in the repo's.
   for (const dir of [process.cwd(), repo]) {
-    for (const f of ["PWNED", "PWNED2", "PWNED3"]) assert.equal(existsSync(join(dir, f)), false, `${f} was not created by a shell in ${dir}`);
+    for (const f of ["PWNED", "PWNED2", "PWNED3"])
+      assert.equal(existsSync(join(dir, f)), false, `${f} was not created by a shell in ${dir}`);
   }
   const head = await runGit(repo, ["rev-parse", "HEAD"], { timeoutMs: 10_000 });
   assert.equal(head.toString().trim(), direct(repo, ["rev-parse", "HEAD"]).toString().trim());
@@ -36,12 +38,15 @@ test("output through a helper is byte for byte git's own, with hostile file and 
 
 test("a failing git call names its exit status and stderr, as a spawned one did", async () => {
   const repo = makeRepo(join(tempDir("mirror-git-helper-"), "r"));
-  await assert.rejects(runGit(repo, ["rev-parse", "--verify", "no-such-ref"], { timeoutMs: 10_000 }), (err: Error & { exitCode: number | null }) => {
-    assert.equal(err.name, "GitError");
-    assert.match(err.message, /^git rev-parse failed \(exit 128\)/);
-    assert.equal(err.exitCode, 128);
-    return true;
-  });
+  await assert.rejects(
+    runGit(repo, ["rev-parse", "--verify", "no-such-ref"], { timeoutMs: 10_000 }),
+    (err: Error & { exitCode: number | null }) => {
+      assert.equal(err.name, "GitError");
+      assert.match(err.message, /^git rev-parse failed \(exit 128\)/);
+      assert.equal(err.exitCode, 128);
+      return true;
+    },
+  );
   await assert.rejects(runGit(join(repo, "missing"), ["status"], { timeoutMs: 10_000 }), /git status failed/);
 });
 
@@ -92,7 +97,10 @@ test("a call that runs past its timeout kills the helper and its git; the next c
   const { helpers, cwd, marker } = fake(1);
   try {
     const t0 = performance.now();
-    await assert.rejects(helpers.run(cwd, ["sleep", marker], 300), (err: HelperError) => err instanceof HelperError && err.timedOut);
+    await assert.rejects(
+      helpers.run(cwd, ["sleep", marker], 300),
+      (err: HelperError) => err instanceof HelperError && err.timedOut,
+    );
     assert.ok(performance.now() - t0 < 5_000, "the timeout fired");
     await waitFor("the hung git to be killed", () => sleeping(marker).length === 0, { timeout: 5_000 });
     const r = await helpers.run(cwd, ["after"], 10_000);
@@ -107,10 +115,16 @@ test("a helper that dies under a call fails only that call; the next call gets a
   try {
     const call = helpers.run(cwd, ["sleep", marker], 30_000);
     // The helper is the sleep's parent: kill it (not the sleep) as an OOM killer would.
-    const helperPid = await waitFor("the helper running the call", () => {
-      const [pid] = sleeping(marker);
-      return pid ? Number(execFileSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8" }).trim()) || undefined : undefined;
-    }, { timeout: 5_000 });
+    const helperPid = await waitFor(
+      "the helper running the call",
+      () => {
+        const [pid] = sleeping(marker);
+        return pid
+          ? Number(execFileSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8" }).trim()) || undefined
+          : undefined;
+      },
+      { timeout: 5_000 },
+    );
     process.kill(helperPid, "SIGKILL");
     await assert.rejects(call, (err: HelperError) => err instanceof HelperError && !err.timedOut);
     const r = await helpers.run(cwd, ["again"], 10_000);

@@ -18,7 +18,11 @@ export async function observeRepos(natsUrl: string): Promise<Observed> {
   const snapshots: RepoSnapshot[] = [];
   const gone: RepoGone[] = [];
   const { waitFor } = await import("@mirror/testkit");
-  const consumer = await waitFor("MIRROR stream", () => js.consumers.get("MIRROR", { filter_subjects: "mirror.repo.>" }).catch(() => undefined), { timeout: 10_000 });
+  const consumer = await waitFor(
+    "MIRROR stream",
+    () => js.consumers.get("MIRROR", { filter_subjects: "mirror.repo.>" }).catch(() => undefined),
+    { timeout: 10_000 },
+  );
   const messages = await consumer.consume();
   void (async () => {
     for await (const m of messages) {
@@ -39,10 +43,17 @@ export async function observeRepos(natsUrl: string): Promise<Observed> {
 const silent = { write: () => true } as never;
 
 /** Runs the scanner in-process against the given servers and a mirror.yaml text. */
-export async function runScanner(yaml: string, servers: { nats: string; redis: string }, configFile?: string): Promise<RunningService> {
+export async function runScanner(
+  yaml: string,
+  servers: { nats: string; redis: string },
+  configFile?: string,
+): Promise<RunningService> {
   const env = { MIRROR_NATS_URL: servers.nats, MIRROR_REDIS_URL: servers.redis };
   const config = parseConfig(yaml, env);
-  return runService({ name: "scanner", port: (c) => c.scanner.port, start: startScanner }, { config, port: 0, logDest: silent, ...(configFile ? { env: { ...env, MIRROR_CONFIG: configFile } } : {}) });
+  return runService(
+    { name: "scanner", port: (c) => c.scanner.port, start: startScanner },
+    { config, port: 0, logDest: silent, ...(configFile ? { env: { ...env, MIRROR_CONFIG: configFile } } : {}) },
+  );
 }
 
 /** The latest snapshot of the repo at `path`. */

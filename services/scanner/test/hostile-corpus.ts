@@ -2,7 +2,16 @@
 // scanner environment names a program. Each case is built with real git; its program leaves a
 // mark named after the case when anything runs it. `arm` is what plain git does that runs it,
 // so the test can prove each case is live, not merely that nothing happened.
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { git } from "@mirror/testkit";
 
@@ -48,7 +57,16 @@ export interface CorpusContext {
 const f = (name: string, key = "clean") => `[filter "${name}"]\n\t${key} = $S\n`;
 
 /** Hooks git may run during a scan or a fetch. */
-const HOOKS = ["reference-transaction", "post-checkout", "post-merge", "post-index-change", "pre-auto-gc", "fsmonitor-watchman", "post-rewrite", "pre-commit"];
+const HOOKS = [
+  "reference-transaction",
+  "post-checkout",
+  "post-merge",
+  "post-index-change",
+  "pre-auto-gc",
+  "fsmonitor-watchman",
+  "post-rewrite",
+  "pre-commit",
+];
 
 function hooks(dir: string, program: string): void {
   mkdirSync(dir, { recursive: true });
@@ -61,32 +79,129 @@ function hooks(dir: string, program: string): void {
 /** Config-borne cases: run by the probe with a plain environment. */
 export const CONFIG_CASES: Case[] = [
   { name: "filter-quoted", config: `${f("filter-quoted")}\trequired = true\n`, remote: "local", arm: "status" },
-  { name: "filter-old-style-upper", config: "[filter.EVIL]\n\tclean = $S\n", driver: "evil", remote: "local", arm: "status" },
-  { name: "filter-upper-section", config: '[FILTER "Mixed"]\n\tclean = $S\n', driver: "Mixed", remote: "local", arm: "status" },
-  { name: "filter-capitalised-old-style", config: "[Filter.X]\n\tclean = $S\n", driver: "x", remote: "local", arm: "status" },
+  {
+    name: "filter-old-style-upper",
+    config: "[filter.EVIL]\n\tclean = $S\n",
+    driver: "evil",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "filter-upper-section",
+    config: '[FILTER "Mixed"]\n\tclean = $S\n',
+    driver: "Mixed",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "filter-capitalised-old-style",
+    config: "[Filter.X]\n\tclean = $S\n",
+    driver: "x",
+    remote: "local",
+    arm: "status",
+  },
   { name: "filter-dot-in-name", config: f("a.b"), driver: "a.b", remote: "local", arm: "status" },
-  { name: "filter-escaped-quote", config: '[filter "q\\"x"]\n\tclean = $S\n', driver: 'q"x', remote: "local", arm: "status" },
+  {
+    name: "filter-escaped-quote",
+    config: '[filter "q\\"x"]\n\tclean = $S\n',
+    driver: 'q"x',
+    remote: "local",
+    arm: "status",
+  },
   { name: "filter-equals-in-name", config: f("a=b"), driver: "a=b", remote: "local", arm: "status" },
-  { name: "filter-spaces", config: '[filter   "sp"]\n  \t  clean   =    $S   \n', driver: "sp", remote: "local", arm: "status" },
-  { name: "filter-key-on-header-line", config: '[filter "inline"] clean = $S\n', driver: "inline", remote: "local", arm: "status" },
+  {
+    name: "filter-spaces",
+    config: '[filter   "sp"]\n  \t  clean   =    $S   \n',
+    driver: "sp",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "filter-key-on-header-line",
+    config: '[filter "inline"] clean = $S\n',
+    driver: "inline",
+    remote: "local",
+    arm: "status",
+  },
   { name: "filter-process", config: f("proc", "process"), driver: "proc", remote: "local", arm: "status" },
-  { name: "filter-continuation", config: '[filter "cont"]\n\tclean = $S_HEAD\\\n$S_TAIL\n', driver: "cont", remote: "local", arm: "status" },
-  { name: "filter-quoted-comment", config: '[filter "qc"]\n\tclean = "$S" ; not the command\n', driver: "qc", remote: "local", arm: "status" },
+  {
+    name: "filter-continuation",
+    config: '[filter "cont"]\n\tclean = $S_HEAD\\\n$S_TAIL\n',
+    driver: "cont",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "filter-quoted-comment",
+    config: '[filter "qc"]\n\tclean = "$S" ; not the command\n',
+    driver: "qc",
+    remote: "local",
+    arm: "status",
+  },
   { name: "filter-upper-key", config: '[filter "kc"]\n\tCLEAN = $S\n', driver: "kc", remote: "local", arm: "status" },
-  { name: "filter-crlf", config: '[filter "crlf"]\r\n\tclean = $S\r\n', driver: "crlf", remote: "local", arm: "status" },
-  { name: "include-semicolon", config: "[include]\n\tpath = inc.cfg ; comment\n", files: { ".git/inc.cfg": f("include-semicolon") }, remote: "local", arm: "status" },
-  { name: "include-hash", config: "[include]\n\tpath = inc.cfg # comment\n", files: { ".git/inc.cfg": f("include-hash") }, remote: "local", arm: "status" },
-  { name: "include-quoted-space", config: '[include]\n\tpath = "dir with space/inc.cfg"\n', files: { ".git/dir with space/inc.cfg": f("include-quoted-space") }, remote: "local", arm: "status" },
-  { name: "include-escaped", config: '[include]\n\tpath = "es\\"c.cfg"\n', files: { '.git/es"c.cfg': f("include-escaped") }, remote: "local", arm: "status" },
-  { name: "include-tilde", config: "[include]\n\tpath = ~/corpus-tilde.cfg\n", files: { "~/corpus-tilde.cfg": f("include-tilde") }, remote: "local", arm: "status" },
-  { name: "include-worktree-file", config: "[include]\n\tpath = ../evil.cfg\n", files: { "evil.cfg": f("include-worktree-file") }, remote: "local", arm: "status" },
-  { name: "include-nested", config: "[include]\n\tpath = n1.cfg\n", files: { ".git/n1.cfg": "[include]\n\tpath = sub/n2.cfg\n", ".git/sub/n2.cfg": f("include-nested") }, remote: "local", arm: "status" },
+  {
+    name: "filter-crlf",
+    config: '[filter "crlf"]\r\n\tclean = $S\r\n',
+    driver: "crlf",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-semicolon",
+    config: "[include]\n\tpath = inc.cfg ; comment\n",
+    files: { ".git/inc.cfg": f("include-semicolon") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-hash",
+    config: "[include]\n\tpath = inc.cfg # comment\n",
+    files: { ".git/inc.cfg": f("include-hash") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-quoted-space",
+    config: '[include]\n\tpath = "dir with space/inc.cfg"\n',
+    files: { ".git/dir with space/inc.cfg": f("include-quoted-space") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-escaped",
+    config: '[include]\n\tpath = "es\\"c.cfg"\n',
+    files: { '.git/es"c.cfg': f("include-escaped") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-tilde",
+    config: "[include]\n\tpath = ~/corpus-tilde.cfg\n",
+    files: { "~/corpus-tilde.cfg": f("include-tilde") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-worktree-file",
+    config: "[include]\n\tpath = ../evil.cfg\n",
+    files: { "evil.cfg": f("include-worktree-file") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "include-nested",
+    config: "[include]\n\tpath = n1.cfg\n",
+    files: { ".git/n1.cfg": "[include]\n\tpath = sub/n2.cfg\n", ".git/sub/n2.cfg": f("include-nested") },
+    remote: "local",
+    arm: "status",
+  },
   {
     name: "include-absolute",
     config: "[include]\n\tpath = $MARKS/../absolute.cfg\n",
     remote: "local",
     arm: "status",
-    setup: (_r, s, ctx) => writeFileSync(join(ctx.marks, "..", "absolute.cfg"), substitute(f("include-absolute"), s, ctx)),
+    setup: (_r, s, ctx) =>
+      writeFileSync(join(ctx.marks, "..", "absolute.cfg"), substitute(f("include-absolute"), s, ctx)),
   },
   {
     name: "config-symlink",
@@ -94,7 +209,10 @@ export const CONFIG_CASES: Case[] = [
     arm: "status",
     // .git/config is a symlink to a file in the worktree (git follows it).
     setup: (r, s, ctx) => {
-      writeFileSync(join(r, "linked.cfg"), `${readFileSync(join(r, ".git", "config"), "utf8")}${substitute(f("config-symlink"), s, ctx)}`);
+      writeFileSync(
+        join(r, "linked.cfg"),
+        `${readFileSync(join(r, ".git", "config"), "utf8")}${substitute(f("config-symlink"), s, ctx)}`,
+      );
       rmSync(join(r, ".git", "config"));
       symlinkSync(join(r, "linked.cfg"), join(r, ".git", "config"));
     },
@@ -117,10 +235,34 @@ export const CONFIG_CASES: Case[] = [
       writeFileSync(join(sub, "a.txt"), "changed in the submodule\n");
     },
   },
-  { name: "includeif-gitdir", config: '[includeIf "gitdir:**/includeif-gitdir/"]\n\tpath = g.cfg\n', files: { ".git/g.cfg": f("includeif-gitdir") }, remote: "local", arm: "status" },
-  { name: "includeif-gitdir-i", config: '[includeIf "gitdir/i:**/INCLUDEIF-GITDIR-I/"]\n\tpath = g.cfg\n', files: { ".git/g.cfg": f("includeif-gitdir-i") }, remote: "local", arm: "status" },
-  { name: "includeif-onbranch", config: '[includeIf "onbranch:main"]\n\tpath = b.cfg\n', files: { ".git/b.cfg": f("includeif-onbranch") }, remote: "local", arm: "status" },
-  { name: "includeif-hasconfig", config: '[includeIf "hasconfig:remote.*.url:**/remote.git"]\n\tpath = h.cfg\n', files: { ".git/h.cfg": f("includeif-hasconfig") }, remote: "local", arm: "status" },
+  {
+    name: "includeif-gitdir",
+    config: '[includeIf "gitdir:**/includeif-gitdir/"]\n\tpath = g.cfg\n',
+    files: { ".git/g.cfg": f("includeif-gitdir") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "includeif-gitdir-i",
+    config: '[includeIf "gitdir/i:**/INCLUDEIF-GITDIR-I/"]\n\tpath = g.cfg\n',
+    files: { ".git/g.cfg": f("includeif-gitdir-i") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "includeif-onbranch",
+    config: '[includeIf "onbranch:main"]\n\tpath = b.cfg\n',
+    files: { ".git/b.cfg": f("includeif-onbranch") },
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "includeif-hasconfig",
+    config: '[includeIf "hasconfig:remote.*.url:**/remote.git"]\n\tpath = h.cfg\n',
+    files: { ".git/h.cfg": f("includeif-hasconfig") },
+    remote: "local",
+    arm: "status",
+  },
   {
     name: "config-worktree",
     config: "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tworktreeConfig = true\n",
@@ -139,7 +281,10 @@ export const CONFIG_CASES: Case[] = [
       const wt = `${r}-wt`;
       git(r, "worktree", "add", "-q", wt);
       git(r, "config", "extensions.worktreeConfig", "true");
-      writeFileSync(join(r, ".git", "worktrees", basename(wt), "config.worktree"), substitute(f("linked-worktree"), s, ctx));
+      writeFileSync(
+        join(r, ".git", "worktrees", basename(wt), "config.worktree"),
+        substitute(f("linked-worktree"), s, ctx),
+      );
       writeFileSync(join(wt, "a.txt"), "changed in the worktree\n");
     },
   },
@@ -163,22 +308,48 @@ export const CONFIG_CASES: Case[] = [
     },
   },
   { name: "fsmonitor", config: "[core]\n\tfsmonitor = $S\n", remote: "local", arm: "status" },
-  { name: "hooks-path", config: "[core]\n\thooksPath = $MARKS/../hooks-path\n", remote: "local", arm: "fetch", setup: (_r, s, ctx) => hooks(join(ctx.marks, "..", "hooks-path"), s) },
+  {
+    name: "hooks-path",
+    config: "[core]\n\thooksPath = $MARKS/../hooks-path\n",
+    remote: "local",
+    arm: "fetch",
+    setup: (_r, s, ctx) => hooks(join(ctx.marks, "..", "hooks-path"), s),
+  },
   { name: "default-hooks", remote: "local", arm: "fetch", setup: (r, s) => hooks(join(r, ".git", "hooks"), s) },
   { name: "diff-external", config: "[diff]\n\texternal = $S\n", remote: "local", arm: "diff" },
   { name: "textconv", config: '[diff "textconv"]\n\ttextconv = $S\n', remote: "local", arm: "diff" },
   { name: "diff-command", config: '[diff "diff-command"]\n\tcommand = $S\n', remote: "local", arm: "diff" },
   { name: "ssh-command", config: "[core]\n\tsshCommand = $S\n", remote: "ssh", arm: "fetch" },
-  { name: "upload-pack", config: '[remote "origin"]\n\tuploadpack = $S\n\treceivepack = $S\n', remote: "local", arm: "fetch" },
+  {
+    name: "upload-pack",
+    config: '[remote "origin"]\n\tuploadpack = $S\n\treceivepack = $S\n',
+    remote: "local",
+    arm: "fetch",
+  },
   { name: "git-proxy", config: "[core]\n\tgitProxy = $S\n", remote: "git", arm: "fetch" },
   { name: "credential-helper", config: "[credential]\n\thelper = $S\n", remote: "http", arm: "fetch" },
   { name: "credential-url-helper", config: '[credential "$HTTP"]\n\thelper = $S\n', remote: "http", arm: "fetch" },
   { name: "askpass", config: "[core]\n\taskPass = $S\n", remote: "http", arm: "fetch" },
   // Not a program but a file the fetch would write where the repo says (a cookie line in a shell
   // startup file runs later): plain, and URL-specific (a more specific URL beats http.*).
-  { name: "cookie-file", config: "[http]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file\n", remote: "smart-http", arm: "fetch" },
-  { name: "cookie-file-url", config: '[http "$SMART"]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file-url\n', remote: "smart-http", arm: "fetch" },
-  { name: "ext-transport", config: '[protocol "ext"]\n\tallow = always\n[protocol]\n\tallow = always\n', remote: "ext", arm: "fetch" },
+  {
+    name: "cookie-file",
+    config: "[http]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file\n",
+    remote: "smart-http",
+    arm: "fetch",
+  },
+  {
+    name: "cookie-file-url",
+    config: '[http "$SMART"]\n\tsaveCookies = true\n\tcookieFile = $MARKS/cookie-file-url\n',
+    remote: "smart-http",
+    arm: "fetch",
+  },
+  {
+    name: "ext-transport",
+    config: '[protocol "ext"]\n\tallow = always\n[protocol]\n\tallow = always\n',
+    remote: "ext",
+    arm: "fetch",
+  },
   {
     name: "remote-helper",
     config: '[remote "origin"]\n\tvcs = corpus\n',
@@ -189,15 +360,39 @@ export const CONFIG_CASES: Case[] = [
       chmodSync(join(ctx.bin, "git-remote-corpus"), 0o755);
     },
   },
-  { name: "pager-editor-gpg", config: "[core]\n\tpager = $S\n\teditor = $S\n[pager]\n\tstatus = $S\n[gpg]\n\tprogram = $S\n[log]\n\tshowSignature = true\n", remote: "local", arm: null },
+  {
+    name: "pager-editor-gpg",
+    config:
+      "[core]\n\tpager = $S\n\teditor = $S\n[pager]\n\tstatus = $S\n[gpg]\n\tprogram = $S\n[log]\n\tshowSignature = true\n",
+    remote: "local",
+    arm: null,
+  },
   // The owner's own global config is no exception: a scan needs no program.
-  { name: "global-filter", driver: "globalf", remote: "local", arm: "status", setup: (_r, s, ctx) => appendFileSync(join(ctx.home, ".gitconfig"), f("globalf").replace("$S", s)) },
+  {
+    name: "global-filter",
+    driver: "globalf",
+    remote: "local",
+    arm: "status",
+    setup: (_r, s, ctx) => appendFileSync(join(ctx.home, ".gitconfig"), f("globalf").replace("$S", s)),
+  },
 ];
 
 /** Cases living in the scanner's environment: run by a probe started with all of `env` at once. */
 export const ENV_CASES: Case[] = [
-  { name: "env-config-parameters", env: { GIT_CONFIG_PARAMETERS: "'filter.envp.clean'='$S' 'core.fsmonitor'='$S'" }, driver: "envp", remote: "local", arm: "status" },
-  { name: "env-config-count", env: { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "filter.envc.clean", GIT_CONFIG_VALUE_0: "$S" }, driver: "envc", remote: "local", arm: "status" },
+  {
+    name: "env-config-parameters",
+    env: { GIT_CONFIG_PARAMETERS: "'filter.envp.clean'='$S' 'core.fsmonitor'='$S'" },
+    driver: "envp",
+    remote: "local",
+    arm: "status",
+  },
+  {
+    name: "env-config-count",
+    env: { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "filter.envc.clean", GIT_CONFIG_VALUE_0: "$S" },
+    driver: "envc",
+    remote: "local",
+    arm: "status",
+  },
   { name: "env-external-diff", env: { GIT_EXTERNAL_DIFF: "$S" }, remote: "local", arm: "diff" },
   { name: "env-ssh-command", env: { GIT_SSH_COMMAND: "$S" }, remote: "ssh", arm: "fetch" },
   { name: "env-ssh", env: { GIT_SSH: "$S" }, remote: "ssh", arm: "fetch" },
@@ -235,7 +430,14 @@ export function substitute(text: string, s: string, ctx: CorpusContext): string 
   const http = new URL(ctx.httpUrl).origin;
   const smart = new URL(ctx.smartUrl).origin;
   // Longer tokens first: "$S" is a prefix of the others.
-  const tokens: Array<[string, string]> = [["$S_HEAD", s.slice(0, half)], ["$S_TAIL", s.slice(half)], ["$SMART", smart], ["$MARKS", ctx.marks], ["$HTTP", http], ["$S", s]];
+  const tokens: Array<[string, string]> = [
+    ["$S_HEAD", s.slice(0, half)],
+    ["$S_TAIL", s.slice(half)],
+    ["$SMART", smart],
+    ["$MARKS", ctx.marks],
+    ["$HTTP", http],
+    ["$S", s],
+  ];
   return tokens.reduce((t, [token, value]) => t.replaceAll(token, value), text);
 }
 

@@ -24,7 +24,13 @@ after(async () => {
 });
 
 async function newScanner(roots: string[], clock: ManualClock, prefix: string) {
-  const bus = await Bus.connect({ name: "scanner", url: nats.url, log, registry: new Registry(), publishDeadlineMs: 10_000 });
+  const bus = await Bus.connect({
+    name: "scanner",
+    url: nats.url,
+    log,
+    registry: new Registry(),
+    publishDeadlineMs: 10_000,
+  });
   const store = createStore(redis.url, "scanner", log, { prefix });
   const config = ScannerConfig.parse({ roots, resync: "10m", concurrency: 2 });
   const scanner = new Scanner({ bus, store, log, clock, metrics: new ScannerMetrics(new Registry()), config });
@@ -56,8 +62,16 @@ test("an unchanged repo is not read again; every kind of change is; keep-alive a
       ["a new branch", () => git(repo, "branch", "topic"), repo],
       ["a stash", () => void [writeFileSync(join(repo, "a.txt"), "c\n"), git(repo, "stash", "-q")], repo],
       ["a remote added", () => git(repo, "remote", "add", "origin", "https://example.invalid/x.git"), repo],
-      ["a file in a new folder", () => void [mkdirSync(join(repo, "n", "m"), { recursive: true }), writeFileSync(join(repo, "n", "m", "f"), "")], repo],
-      ["a rename of an untracked file (read, but the snapshot is the same)", () => renameSync(join(repo, "n", "m", "f"), join(repo, "n", "m", "g")), "same"],
+      [
+        "a file in a new folder",
+        () => void [mkdirSync(join(repo, "n", "m"), { recursive: true }), writeFileSync(join(repo, "n", "m", "f"), "")],
+        repo,
+      ],
+      [
+        "a rename of an untracked file (read, but the snapshot is the same)",
+        () => renameSync(join(repo, "n", "m", "f"), join(repo, "n", "m", "g")),
+        "same",
+      ],
       ["a commit inside the submodule (its parent shows it too)", () => commitFile(sub, "s.txt"), sub],
     ];
     for (const [what, change, where] of changes) {

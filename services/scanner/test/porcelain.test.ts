@@ -5,23 +5,68 @@ import { PorcelainParseError, parseStatus } from "../src/porcelain.js";
 
 const letter = fc.constantFrom(".", "M", "T", "A", "D", "R", "C", "U");
 /** Any path bytes git can print with -z: everything but NUL, not empty. */
-const pathBytes = fc.uint8Array({ minLength: 1, maxLength: 40 }).filter((b) => !b.includes(0)).map((b) => Buffer.from(b));
+const pathBytes = fc
+  .uint8Array({ minLength: 1, maxLength: 40 })
+  .filter((b) => !b.includes(0))
+  .map((b) => Buffer.from(b));
 const mode = fc.constantFrom("000000", "100644", "100755", "120000", "160000");
 const sha = fc.stringMatching(/^[0-9a-f]{40}$/);
 
-type Rec = { kind: "changed" | "renamed" | "unmerged" | "untracked" | "ignored"; x: string; y: string; path: Buffer; bytes: Buffer };
+type Rec = {
+  kind: "changed" | "renamed" | "unmerged" | "untracked" | "ignored";
+  x: string;
+  y: string;
+  path: Buffer;
+  bytes: Buffer;
+};
 
 const changed = fc.record({ x: letter, y: letter, path: pathBytes, m: mode, h: sha }).map(({ x, y, path, m, h }) => ({
-  rec: { kind: "changed", x, y, path, bytes: Buffer.concat([Buffer.from(`1 ${x}${y} N... ${m} ${m} ${m} ${h} ${h} `), path, Buffer.from([0])]) } as Rec,
+  rec: {
+    kind: "changed",
+    x,
+    y,
+    path,
+    bytes: Buffer.concat([Buffer.from(`1 ${x}${y} N... ${m} ${m} ${m} ${h} ${h} `), path, Buffer.from([0])]),
+  } as Rec,
 }));
-const renamed = fc.record({ x: letter, y: letter, path: pathBytes, orig: pathBytes, h: sha, score: fc.integer({ min: 0, max: 100 }) }).map(({ x, y, path, orig, h, score }) => ({
-  rec: { kind: "renamed", x, y, path, bytes: Buffer.concat([Buffer.from(`2 ${x}${y} N... 100644 100644 100644 ${h} ${h} R${score} `), path, Buffer.from([0]), orig, Buffer.from([0])]) } as Rec,
-}));
+const renamed = fc
+  .record({ x: letter, y: letter, path: pathBytes, orig: pathBytes, h: sha, score: fc.integer({ min: 0, max: 100 }) })
+  .map(({ x, y, path, orig, h, score }) => ({
+    rec: {
+      kind: "renamed",
+      x,
+      y,
+      path,
+      bytes: Buffer.concat([
+        Buffer.from(`2 ${x}${y} N... 100644 100644 100644 ${h} ${h} R${score} `),
+        path,
+        Buffer.from([0]),
+        orig,
+        Buffer.from([0]),
+      ]),
+    } as Rec,
+  }));
 const unmerged = fc.record({ x: letter, y: letter, path: pathBytes, h: sha }).map(({ x, y, path, h }) => ({
-  rec: { kind: "unmerged", x, y, path, bytes: Buffer.concat([Buffer.from(`u ${x}${y} N... 100644 100644 100644 100644 ${h} ${h} ${h} `), path, Buffer.from([0])]) } as Rec,
+  rec: {
+    kind: "unmerged",
+    x,
+    y,
+    path,
+    bytes: Buffer.concat([
+      Buffer.from(`u ${x}${y} N... 100644 100644 100644 100644 ${h} ${h} ${h} `),
+      path,
+      Buffer.from([0]),
+    ]),
+  } as Rec,
 }));
 const other = fc.record({ t: fc.constantFrom("?", "!"), path: pathBytes }).map(({ t, path }) => ({
-  rec: { kind: t === "?" ? "untracked" : "ignored", x: t, y: t, path, bytes: Buffer.concat([Buffer.from(`${t} `), path, Buffer.from([0])]) } as Rec,
+  rec: {
+    kind: t === "?" ? "untracked" : "ignored",
+    x: t,
+    y: t,
+    path,
+    bytes: Buffer.concat([Buffer.from(`${t} `), path, Buffer.from([0])]),
+  } as Rec,
 }));
 const headers = fc.record({
   oid: fc.option(sha, { nil: undefined }),
@@ -51,8 +96,14 @@ test("property: valid porcelain v2 output parses to exactly its records and coun
       assert.equal(report.conflicted, recs.filter((r) => r.kind === "unmerged").length);
       assert.equal(report.untracked, recs.filter((r) => r.kind === "untracked").length);
       const notIgnored = recs.filter((r) => r.kind !== "ignored");
-      assert.deepEqual(report.entries.map((e) => e.bytes), notIgnored.map((r) => r.path));
-      assert.deepEqual(report.entries.map((e) => e.kind), notIgnored.map((r) => r.kind));
+      assert.deepEqual(
+        report.entries.map((e) => e.bytes),
+        notIgnored.map((r) => r.path),
+      );
+      assert.deepEqual(
+        report.entries.map((e) => e.kind),
+        notIgnored.map((r) => r.kind),
+      );
     }),
     { numRuns: 300 },
   );
@@ -63,7 +114,13 @@ test("property: any input either parses or throws PorcelainParseError, nothing e
     fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
     fc.string({ maxLength: 200 }),
     // Near-valid records: a real prefix with random tails and truncations.
-    fc.tuple(fc.constantFrom("1 ", "2 ", "u ", "? ", "! ", "# branch.ab ", "# stash ", "# branch.oid ", "1 .M N... 100644 "), fc.string({ maxLength: 60 }), fc.boolean()).map(([a, b, nul]) => `${a}${b}${nul ? "\0" : ""}`),
+    fc
+      .tuple(
+        fc.constantFrom("1 ", "2 ", "u ", "? ", "! ", "# branch.ab ", "# stash ", "# branch.oid ", "1 .M N... 100644 "),
+        fc.string({ maxLength: 60 }),
+        fc.boolean(),
+      )
+      .map(([a, b, nul]) => `${a}${b}${nul ? "\0" : ""}`),
   );
   fc.assert(
     fc.property(fc.array(noise, { maxLength: 5 }), (parts) => {
@@ -80,7 +137,10 @@ test("property: any input either parses or throws PorcelainParseError, nothing e
 });
 
 test("examples: rename source, paths with spaces and newlines, the entry cap keeps counting", () => {
-  const out = "# branch.oid abc\0# branch.head main\0" + "2 R. N... 100644 100644 100644 aaa aaa R100 new name\0old\nname\0" + "? a b\0? c\0? d\0! node_modules/\0";
+  const out =
+    "# branch.oid abc\0# branch.head main\0" +
+    "2 R. N... 100644 100644 100644 aaa aaa R100 new name\0old\nname\0" +
+    "? a b\0? c\0? d\0! node_modules/\0";
   const r = parseStatus(out, { maxEntries: 2 });
   assert.equal(r.entries[0]?.path, "new name");
   assert.equal(r.entries[0]?.origPath, "old\nname");

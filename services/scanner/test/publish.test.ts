@@ -50,7 +50,11 @@ test("a dirty repo is published dirty, a commit publishes it clean; a missing ro
     // An unchanged repo is not published again before the resync period.
     const count = (p: string) => observed.snapshots.filter((s) => s.path === p).length;
     const cleanCount = count(clean);
-    const scans = async () => (await svc.ctx.registry.getSingleMetric("mirror_scanner_repo_scans_total")?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+    const scans = async () =>
+      (await svc.ctx.registry.getSingleMetric("mirror_scanner_repo_scans_total")?.get())?.values.reduce(
+        (a, v) => a + v.value,
+        0,
+      ) ?? 0;
     const target = (await scans()) + 4;
     await waitFor("two more scans", async () => (await scans()) >= target);
     assert.equal(count(clean), cleanCount);

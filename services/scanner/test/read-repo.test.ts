@@ -20,7 +20,10 @@ test("a clean repo: branch, head, default branch, every count zero, no remote", 
   assert.deepEqual([s.staged, s.unstaged, s.untracked, s.conflicted, s.dirtySince], [0, 0, 0, 0, null]);
   assert.equal(s.hasRemote, false);
   assert.equal(s.defaultBranch, "main");
-  assert.deepEqual(s.branches.map((b) => [b.name, b.upstream, b.mergedIntoDefault]), [["main", null, true]]);
+  assert.deepEqual(
+    s.branches.map((b) => [b.name, b.upstream, b.mergedIntoDefault]),
+    [["main", null, true]],
+  );
   assert.deepEqual(s.stashes, { count: 0, oldestAt: null });
   assert.equal(s.operation, null);
 });
@@ -60,11 +63,26 @@ test("ahead and behind against a bare remote (behind as of the last fetch), upst
   commitFile(other, "theirs2.txt");
   git(other, "push", "-q", "origin", "main");
   const before = await read(clone);
-  assert.deepEqual([before.upstream, before.ahead, before.behind, before.hasRemote], ["origin/main", 1, 0, true], "nothing fetched yet");
+  assert.deepEqual(
+    [before.upstream, before.ahead, before.behind, before.hasRemote],
+    ["origin/main", 1, 0, true],
+    "nothing fetched yet",
+  );
   git(clone, "fetch", "-q");
   const s = await read(clone);
   assert.deepEqual([s.ahead, s.behind], [1, 2]);
-  assert.deepEqual(s.branches.find((b) => b.name === "main"), { name: "main", lastCommitAt: s.head?.committedAt, upstream: "origin/main", upstreamGone: false, ahead: 1, behind: 2, mergedIntoDefault: true });
+  assert.deepEqual(
+    s.branches.find((b) => b.name === "main"),
+    {
+      name: "main",
+      lastCommitAt: s.head?.committedAt,
+      upstream: "origin/main",
+      upstreamGone: false,
+      ahead: 1,
+      behind: 2,
+      mergedIntoDefault: true,
+    },
+  );
   git(clone, "checkout", "-q", "-b", "topic");
   commitFile(clone, "topic.txt");
   git(clone, "push", "-q", "-u", "origin", "topic");
@@ -209,7 +227,11 @@ test("branches read from the ref store agree with for-each-ref, loose or packed,
     const refs = await readRefs(g);
     const def = pickDefault(refs);
     await markMerged(g, refs, def);
-    return { branches: refs.branches, defaultBranch: def, at: await readCommitTime(found.commonDir, git(repo, "rev-parse", "HEAD").trim()) };
+    return {
+      branches: refs.branches,
+      defaultBranch: def,
+      at: await readCommitTime(found.commonDir, git(repo, "rev-parse", "HEAD").trim()),
+    };
   };
   for (const step of ["loose", "packed"]) {
     if (step === "packed") git(clone, "gc", "-q", "--prune=now");
@@ -220,7 +242,8 @@ test("branches read from the ref store agree with for-each-ref, loose or packed,
     assert.equal(s.head?.committedAt, new Date(git(clone, "show", "-s", "--format=%cI").trim()).toISOString(), step);
     // Read from the object store, or (a delta in a pack) left to git: never a wrong time.
     if (step === "loose" || expected.at !== undefined) assert.equal(expected.at, s.head?.committedAt, step);
-    if (step === "loose") assert.deepEqual(await gitCallsForBranches(clone), [], "one branch: nothing beyond git status");
+    if (step === "loose")
+      assert.deepEqual(await gitCallsForBranches(clone), [], "one branch: nothing beyond git status");
   }
   // Several branches, only the checked-out one tracking: the ref store, and merged read from the object store.
   git(clone, "branch", "merged-side");
@@ -229,7 +252,14 @@ test("branches read from the ref store agree with for-each-ref, loose or packed,
   git(clone, "checkout", "-q", "main");
   const several = await read(clone);
   assert.deepEqual(several.branches, (await viaGit(clone)).branches);
-  assert.deepEqual(several.branches.map((b) => [b.name, b.mergedIntoDefault]), [["main", true], ["merged-side", true], ["topic", false]]);
+  assert.deepEqual(
+    several.branches.map((b) => [b.name, b.mergedIntoDefault]),
+    [
+      ["main", true],
+      ["merged-side", true],
+      ["topic", false],
+    ],
+  );
   assert.deepEqual(await gitCallsForBranches(clone), [], "several branches: nothing beyond git status either");
   // A second tracking branch needs git's graph walk: for-each-ref gives the same answer.
   git(clone, "branch", "-q", "-u", "origin/main", "topic");

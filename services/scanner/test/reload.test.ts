@@ -33,7 +33,11 @@ test("a root added to mirror.yaml while the scanner runs is scanned at once; a b
     const listed = await svc.ctx.bus.request(scanRepos, {}, { timeout: 10_000 });
     assert.equal(listed.roots, 2);
     writeFileSync(file, "scanner: { roots: [");
-    await waitFor("rejection counted", async () => /mirror_config_reload_total\{result="error"\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text()));
+    await waitFor("rejection counted", async () =>
+      /mirror_config_reload_total\{result="error"\} [1-9]/.test(
+        await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text(),
+      ),
+    );
     assert.equal((await svc.ctx.bus.request(scanRepos, {}, { timeout: 10_000 })).roots, 2, "still the old config");
   } finally {
     await svc.stop();

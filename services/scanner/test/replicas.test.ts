@@ -48,7 +48,9 @@ async function gitReads(r: Replica): Promise<number> {
   return m?.values.filter((v) => v.labels.mode === "git").reduce((s, v) => s + v.value, 0) ?? 0;
 }
 
-test("two scanner replicas: each changed repo is read by one of them; a stopped one's repos are scanned by the other at its next scan", { timeout: 60_000 }, async () => {
+test("two scanner replicas: each changed repo is read by one of them; a stopped one's repos are scanned by the other at its next scan", {
+  timeout: 60_000,
+}, async () => {
   const root = realpathSync(tempDir("mirror-scan-replicas-"));
   const repos = Array.from({ length: 12 }, (_, i) => makeRepo(join(root, `r${i}`)));
   const yaml = `scanner: { roots: ["${root}"], interval: 1s }\n`;
@@ -56,12 +58,20 @@ test("two scanner replicas: each changed repo is read by one of them; a stopped 
   const b = await replica(yaml);
   const observed = await observeRepos(nats.url);
   try {
-    await waitFor("both replicas active and seeing each other", () => b.partition.view.active && a.partition.view.live.length === 2 && b.partition.view.live.length === 2, { timeout: 10_000 });
+    await waitFor(
+      "both replicas active and seeing each other",
+      () => b.partition.view.active && a.partition.view.live.length === 2 && b.partition.view.live.length === 2,
+      { timeout: 10_000 },
+    );
     // Wait for one quiet scan on each, then change every repo once.
     await new Promise((r) => setTimeout(r, 1_500));
     const [a0, b0] = [await gitReads(a), await gitReads(b)];
     for (const [i, r] of repos.entries()) writeFileSync(join(r, "change.txt"), `change ${i}`);
-    await waitFor("every repo dirty on the bus", () => repos.every((p) => observed.snapshots.some((s) => s.path === p && s.untracked === 1)), { timeout: 15_000 });
+    await waitFor(
+      "every repo dirty on the bus",
+      () => repos.every((p) => observed.snapshots.some((s) => s.path === p && s.untracked === 1)),
+      { timeout: 15_000 },
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     const [da, db] = [(await gitReads(a)) - a0, (await gitReads(b)) - b0];
     assert.equal(da + db, repos.length, `each changed repo read once: a ${da}, b ${db}`);
@@ -73,7 +83,11 @@ test("two scanner replicas: each changed repo is read by one of them; a stopped 
     // b leaves; a scans b's repos at its next scan (a new change in each shows on the bus).
     await b.svc.stop();
     for (const p of mineB) writeFileSync(join(p, "after.txt"), "x");
-    await waitFor("b's repos scanned by a", () => mineB.every((p) => observed.snapshots.some((s) => s.path === p && s.untracked === 2)), { timeout: 5_000 });
+    await waitFor(
+      "b's repos scanned by a",
+      () => mineB.every((p) => observed.snapshots.some((s) => s.path === p && s.untracked === 2)),
+      { timeout: 5_000 },
+    );
     assert.ok(a.scanner.mine(a.scanner.repos).length === repos.length);
   } finally {
     await a.svc.stop();

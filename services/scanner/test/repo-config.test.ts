@@ -27,17 +27,30 @@ function canary(dir: string): { script: string; mark: string } {
 
 test("the -z listing parses back to what was listed, whatever the keys and values hold", () => {
   const text = fc.string({ unit: fc.constantFrom("a", "Z", ".", "=", " ", '"', "\\", "\n", "é", "/") });
-  const entry = fc.record({
-    scope: fc.constantFrom("system", "global", "local", "worktree", "command"),
-    file: fc.option(text.map((t) => `/x/${t.replaceAll("\n", "")}`), { nil: null }),
-    key: text.map((t) => `s.${t.replaceAll("\n", "")}.k`),
-    value: fc.option(text, { nil: null }),
-  }).map((e): ConfigEntry => ({ ...e }));
+  const entry = fc
+    .record({
+      scope: fc.constantFrom("system", "global", "local", "worktree", "command"),
+      file: fc.option(
+        text.map((t) => `/x/${t.replaceAll("\n", "")}`),
+        { nil: null },
+      ),
+      key: text.map((t) => `s.${t.replaceAll("\n", "")}.k`),
+      value: fc.option(text, { nil: null }),
+    })
+    .map((e): ConfigEntry => ({ ...e }));
   fc.assert(
     fc.property(fc.array(entry), (entries) => {
-      const listed = entries.map((e) => `${e.scope}\0${e.file ? `file:${e.file}` : "command line:"}\0${e.key}${e.value === null ? "" : `\n${e.value}`}\0`).join("");
+      const listed = entries
+        .map(
+          (e) =>
+            `${e.scope}\0${e.file ? `file:${e.file}` : "command line:"}\0${e.key}${e.value === null ? "" : `\n${e.value}`}\0`,
+        )
+        .join("");
       // Origins come back as absolute, normalised paths.
-      assert.deepEqual(parseConfigList(listed, "/cwd"), entries.map((e) => ({ ...e, file: e.file && resolve("/cwd", e.file) })));
+      assert.deepEqual(
+        parseConfigList(listed, "/cwd"),
+        entries.map((e) => ({ ...e, file: e.file && resolve("/cwd", e.file) })),
+      );
     }),
   );
 });
@@ -47,18 +60,24 @@ test("git's own listing: quoted, escaped and multi-line values, relative origins
   writeFileSync(join(repo, ".git", "inc.cfg"), '[filter "a=b"]\n\tclean = "x ; y"\n');
   const cfg = join(repo, ".git", "config");
   writeFileSync(cfg, `${execFileSync("cat", [cfg])}[include]\n\tpath = inc.cfg ; c\n[x]\n\tnl = "one\\ntwo"\n\tflag\n`);
-  const out = execFileSync(gitBinary(), gitArgs(["config", "--list", "--show-scope", "--show-origin", "-z"]), { cwd: repo, env: gitEnv() });
+  const out = execFileSync(gitBinary(), gitArgs(["config", "--list", "--show-scope", "--show-origin", "-z"]), {
+    cwd: repo,
+    env: gitEnv(),
+  });
   const local = parseConfigList(out.toString(), repo).filter((e) => e.scope === "local");
-  assert.deepEqual(local.find((e) => e.key === "filter.a=b.clean"), { scope: "local", file: join(repo, ".git", "inc.cfg"), key: "filter.a=b.clean", value: "x ; y" });
+  assert.deepEqual(
+    local.find((e) => e.key === "filter.a=b.clean"),
+    { scope: "local", file: join(repo, ".git", "inc.cfg"), key: "filter.a=b.clean", value: "x ; y" },
+  );
   assert.equal(local.find((e) => e.key === "x.nl")?.value, "one\ntwo");
   assert.equal(local.find((e) => e.key === "x.flag")?.value, null);
 });
 
 test("each driver name is overridden exactly as git reported it", () => {
-  assert.deepEqual(inertArgs(["filter.Mixed.clean", "filter.a=b.smudge"]).filter((a) => a.includes(".clean=")), [
-    "--config-env=filter.Mixed.clean=MIRROR_GIT_EMPTY",
-    "--config-env=filter.a=b.clean=MIRROR_GIT_EMPTY",
-  ]);
+  assert.deepEqual(
+    inertArgs(["filter.Mixed.clean", "filter.a=b.smudge"]).filter((a) => a.includes(".clean=")),
+    ["--config-env=filter.Mixed.clean=MIRROR_GIT_EMPTY", "--config-env=filter.a=b.clean=MIRROR_GIT_EMPTY"],
+  );
   assert.ok(inertArgs(["diff.x.y.textconv"]).includes("--config-env=diff.x.y.textconv=MIRROR_GIT_EMPTY"));
   assert.ok(inertArgs(["pager.status"]).includes("--config-env=pager.status=MIRROR_GIT_FALSE"));
   assert.deepEqual(inertArgs(["core.bare", "user.name", "include.path"]), []);
@@ -103,7 +122,10 @@ test("an onbranch include is re-resolved when HEAD moves", async () => {
 
 /** The effective (last) value of each filter key git reads with the scanner's overrides. */
 function effectiveFilters(repo: string, extra: readonly string[]): Map<string, string> {
-  const out = execFileSync(gitBinary(), gitArgs(["config", "-z", "--get-regexp", "^filter\\."], extra), { cwd: repo, env: gitEnv() }).toString();
+  const out = execFileSync(gitBinary(), gitArgs(["config", "-z", "--get-regexp", "^filter\\."], extra), {
+    cwd: repo,
+    env: gitEnv(),
+  }).toString();
   const last = new Map<string, string>();
   for (const kv of out.split("\0").filter(Boolean)) {
     const nl = kv.indexOf("\n");
@@ -117,7 +139,11 @@ test("whatever the header's syntax, case or characters, each filter git reads is
   const cfg = join(repo, ".git", "config");
   const base = execFileSync("cat", [cfg]).toString();
   const name = fc.string({ unit: fc.constantFrom("a", "B", "z", "0", ".", "-"), minLength: 1, maxLength: 6 });
-  const quoted = fc.string({ unit: fc.constantFrom("a", "Q", ".", "=", " ", '\\"', "\\\\", "#", ";", "]", "é", "-"), minLength: 1, maxLength: 6 });
+  const quoted = fc.string({
+    unit: fc.constantFrom("a", "Q", ".", "=", " ", '\\"', "\\\\", "#", ";", "]", "é", "-"),
+    minLength: 1,
+    maxLength: 6,
+  });
   const header = fc.oneof(
     fc.tuple(fc.constantFrom("filter", "FILTER", "Filter", "fIlTeR"), quoted).map(([s, n]) => `[${s} "${n}"]`),
     fc.tuple(fc.constantFrom("filter", "FILTER", "Filter"), name).map(([s, n]) => `[${s}.${n}]`),
@@ -130,7 +156,8 @@ test("whatever the header's syntax, case or characters, each filter git reads is
       const { args } = await cache.read(await found(repo), null);
       const seen = effectiveFilters(repo, []);
       assert.ok(seen.size > 0, "git read no filter: the generated config is not what was meant");
-      for (const [k, v] of effectiveFilters(repo, args)) if (/\.(clean|smudge|process)$/.test(k)) assert.equal(v, "", `${k} is still ${v}`);
+      for (const [k, v] of effectiveFilters(repo, args))
+        if (/\.(clean|smudge|process)$/.test(k)) assert.equal(v, "", `${k} is still ${v}`);
     }),
     { numRuns: 40 },
   );

@@ -19,7 +19,13 @@ function plantedRepo(dir: string, script: string): string {
   const repo = makeRepo(join(dir, "evil"), { "a.txt": "a\n", ".gitattributes": "* filter=evil\n" });
   git(repo, "checkout", "-q", "--detach");
   const hooks = join(repo, ".git", "hooks");
-  for (const hook of ["pre-commit", "post-checkout", "post-index-change", "reference-transaction", "fsmonitor-watchman"]) {
+  for (const hook of [
+    "pre-commit",
+    "post-checkout",
+    "post-index-change",
+    "reference-transaction",
+    "fsmonitor-watchman",
+  ]) {
     writeFileSync(join(hooks, hook), `#!/bin/sh\n${script}\n`);
     chmodSync(join(hooks, hook), 0o755);
   }
@@ -66,7 +72,11 @@ test("a repo owned by another user is not opened unless its owner is trusted", a
   const repo = makeRepo(join(dir, "foreign"));
   writeFileSync(join(repo, "x.txt"), "");
   execFileSync("chown", ["-R", "65534:65534", repo]);
-  assert.throws(() => execFileSync("git", ["status"], { cwd: repo, stdio: "pipe" }), /dubious ownership/, "control: git refuses it by default");
+  assert.throws(
+    () => execFileSync("git", ["status"], { cwd: repo, stdio: "pipe" }),
+    /dubious ownership/,
+    "control: git refuses it by default",
+  );
   const refused = await read(repo);
   assert.deepEqual(refused.untrusted, { uid: 65534, user: "nobody" });
   assert.match(refused.error ?? "", /owned by uid 65534 \/ user nobody, not in scanner\.trustedOwners; not scanned/);

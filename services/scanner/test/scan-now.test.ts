@@ -38,9 +38,15 @@ test("scan.now scans everything or one repo, and refuses paths outside the roots
     writeFileSync(join(inside, "x.txt"), "x");
     const one = await svc.ctx.bus.request(scanNow, { path: join(inside, "sub") }, { timeout: 10_000 });
     assert.deepEqual([one.repos, one.published], [1, 1]);
-    assert.equal(latest(observed, inside)?.untracked ?? (await waitFor("dirty", () => latest(observed, inside)?.untracked)), 1);
+    assert.equal(
+      latest(observed, inside)?.untracked ?? (await waitFor("dirty", () => latest(observed, inside)?.untracked)),
+      1,
+    );
     await assert.rejects(svc.ctx.bus.request(scanNow, { path: outside }), /403.*outside the scanner roots/);
-    await assert.rejects(svc.ctx.bus.request(scanNow, { path: join(root, "escape") }), /403.*outside the scanner roots/);
+    await assert.rejects(
+      svc.ctx.bus.request(scanNow, { path: join(root, "escape") }),
+      /403.*outside the scanner roots/,
+    );
     await assert.rejects(svc.ctx.bus.request(scanNow, { path: join(root, "inside", "..", "..", "outside") }), /403/);
     await assert.rejects(svc.ctx.bus.request(scanNow, { path: join(root, "nope") }), /404/);
     assert.ok(!observed.snapshots.some((s) => s.path === outside));
@@ -57,13 +63,17 @@ test("`mirror scan PATH` asks the running scanner and prints the summary", async
   const config = join(dir, "mirror.yaml");
   writeFileSync(config, `scanner: { roots: ["${dir}"] }\n`);
   const env = { ...process.env, MIRROR_CONFIG: config, MIRROR_NATS_URL: nats.url };
-  const cli = (...args: string[]) => run(process.execPath, ["--import", "tsx", "packages/cli/src/main.ts", "scan", ...args], { cwd: repoRoot, env });
+  const cli = (...args: string[]) =>
+    run(process.execPath, ["--import", "tsx", "packages/cli/src/main.ts", "scan", ...args], { cwd: repoRoot, env });
   try {
     const ok = await cli(repo);
     assert.equal(ok.stdout, "scanned 1 repo, published 1 snapshot\n");
     const json = JSON.parse((await cli("--json")).stdout) as { repos: number };
     assert.equal(json.repos, 1);
-    const refused = await cli("/").then(() => undefined, (err: { code: number; stderr: string }) => err);
+    const refused = await cli("/").then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
     assert.equal(refused?.code, 1);
     assert.match(refused?.stderr ?? "", /outside the scanner roots/);
   } finally {

@@ -8,7 +8,18 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { commitAll, freePort, git, makeRepo, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis } from "@mirror/testkit";
+import {
+  commitAll,
+  freePort,
+  git,
+  makeRepo,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+} from "@mirror/testkit";
 import { commitFile, realTemp, remoteAndClone } from "./fixtures.js";
 
 type Alert = { status: string; labels: Record<string, string> };
@@ -80,13 +91,21 @@ function buildRoot(): { root: string; mark: string; expect: Array<[string, strin
     root,
     mark,
     expect: [
-      ["repo.dirty", dirty], ["repo.unpushed", tmpUnpushed], ["repo.no-upstream", lonely], ["repo.stash", stash],
-      ["repo.stale-branch", stale], ["repo.conflict", conflict], ["repo.behind", behind], ["repo.untrusted", foreign],
+      ["repo.dirty", dirty],
+      ["repo.unpushed", tmpUnpushed],
+      ["repo.no-upstream", lonely],
+      ["repo.stash", stash],
+      ["repo.stale-branch", stale],
+      ["repo.conflict", conflict],
+      ["repo.behind", behind],
+      ["repo.untrusted", foreign],
     ],
   };
 }
 
-test("every repo signal reaches the webhook as its own loop for the right repo, beside a broken repo", { timeout: 240_000 }, async () => {
+test("every repo signal reaches the webhook as its own loop for the right repo, beside a broken repo", {
+  timeout: 240_000,
+}, async () => {
   const { root, mark, expect } = buildRoot();
   const rules = expect.map(([rule]) => `${rule}: { after: 0s }`).join(", ");
   const [p1, p2, p3, p4, p5] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
@@ -100,17 +119,26 @@ model: { port: ${p5} }
     { env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" } },
   );
   const alerts = () => hook.requests.flatMap((r) => ((r.json as { alerts?: Alert[] })?.alerts ?? []) as Alert[]);
-  const firing = (rule: string, repo: string) => alerts().some((a) => a.status === "firing" && a.labels.alertname === rule && a.labels.repo === repo);
+  const firing = (rule: string, repo: string) =>
+    alerts().some((a) => a.status === "firing" && a.labels.alertname === rule && a.labels.repo === repo);
   try {
     for (const [rule, repo] of expect) {
-      await hook.waitFor(`${rule} firing for ${repo}`, () => firing(rule, repo), 120_000).catch((err: Error) => {
-        const seen = alerts().map((a) => `${a.status} ${a.labels.alertname} ${a.labels.repo}`);
-        throw new Error(`${err.message}\nalerts seen:\n${seen.join("\n")}\n--- mesh output ---\n${mesh.output.slice(-60).join("\n")}`);
-      });
+      await hook
+        .waitFor(`${rule} firing for ${repo}`, () => firing(rule, repo), 120_000)
+        .catch((err: Error) => {
+          const seen = alerts().map((a) => `${a.status} ${a.labels.alertname} ${a.labels.repo}`);
+          throw new Error(
+            `${err.message}\nalerts seen:\n${seen.join("\n")}\n--- mesh output ---\n${mesh.output.slice(-60).join("\n")}`,
+          );
+        });
     }
-    assert.ok(mesh.output.some((l) => l.includes('"service":"scanner"') && l.includes("/broken")), "the broken repo is logged");
+    assert.ok(
+      mesh.output.some((l) => l.includes('"service":"scanner"') && l.includes("/broken")),
+      "the broken repo is logged",
+    );
     // Both evil repos were scanned (their dirt is a loop) and their filter never ran.
-    for (const name of ["evil-header", "evil-include"]) await hook.waitFor(`${name} dirty`, () => firing("repo.dirty", join(root, name)), 60_000);
+    for (const name of ["evil-header", "evil-include"])
+      await hook.waitFor(`${name} dirty`, () => firing("repo.dirty", join(root, name)), 60_000);
     assert.equal(existsSync(mark), false, "a repo's filter ran in the mesh's scanner");
   } finally {
     await mesh.stop();

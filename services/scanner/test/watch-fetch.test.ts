@@ -20,12 +20,18 @@ test("watch mode: a commit is published within a second, with no interval scan i
   const dir = realTemp();
   const repo = makeRepo(join(dir, "r"));
   writeFileSync(join(repo, "wip.txt"), "wip\n");
-  const svc = await runScanner(`scanner: { roots: ["${dir}"], interval: 1h, watch: true }\n`, { nats: nats.url, redis: redis.url });
+  const svc = await runScanner(`scanner: { roots: ["${dir}"], interval: 1h, watch: true }\n`, {
+    nats: nats.url,
+    redis: redis.url,
+  });
   const observed = await observeRepos(nats.url);
   try {
     await waitFor("first snapshot, dirty", () => latest(observed, repo)?.untracked === 1);
     // Give the watchers a moment to be registered after the first scan's publish.
-    await waitFor("watchers", async () => (await svc.ctx.registry.getSingleMetric("mirror_scanner_repos")?.get())?.values[0]?.value === 1);
+    await waitFor(
+      "watchers",
+      async () => (await svc.ctx.registry.getSingleMetric("mirror_scanner_repos")?.get())?.values[0]?.value === 1,
+    );
     const t = Date.now();
     commitAll(repo, "done");
     await waitFor("clean snapshot after the commit", () => latest(observed, repo)?.untracked === 0, { timeout: 5_000 });
@@ -52,16 +58,26 @@ test("a root with fetch: true fetches, so behind becomes current; a repo whose c
   git(evil, "remote", "set-url", "origin", "ssh://example.invalid/x.git");
   const other = join(dir, "other");
   git(dir, "clone", "-q", bare, other);
-  const svc = await runScanner(`scanner: { roots: [{ path: "${root}", fetch: true }], interval: 300ms, fetchInterval: 300ms }\n`, { nats: nats.url, redis: redis.url });
+  const svc = await runScanner(
+    `scanner: { roots: [{ path: "${root}", fetch: true }], interval: 300ms, fetchInterval: 300ms }\n`,
+    { nats: nats.url, redis: redis.url },
+  );
   const observed = await observeRepos(nats.url);
   try {
     await waitFor("first snapshot", () => latest(observed, clone));
     commitFile(other, "theirs.txt");
     git(other, "push", "-q", "origin", "main");
-    const behind = await waitFor("behind after a fetch", () => latest(observed, clone)?.behind === 1 && latest(observed, clone), { timeout: 10_000 });
+    const behind = await waitFor(
+      "behind after a fetch",
+      () => latest(observed, clone)?.behind === 1 && latest(observed, clone),
+      { timeout: 10_000 },
+    );
     assert.equal(behind.ahead, 0);
     // Its fetch ran with ssh in batch mode instead of the repo's command, and failed (no such host).
-    const failed = async () => (await svc.ctx.registry.getSingleMetric("mirror_scanner_errors_total")?.get())?.values.find((v) => v.labels.reason === "fetch")?.value ?? 0;
+    const failed = async () =>
+      (await svc.ctx.registry.getSingleMetric("mirror_scanner_errors_total")?.get())?.values.find(
+        (v) => v.labels.reason === "fetch",
+      )?.value ?? 0;
     await waitFor("the evil repo's fetch failed", async () => (await failed()) > 0);
     assert.equal(existsSync(mark), false, "the repo's core.sshCommand ran");
   } finally {

@@ -37,9 +37,15 @@ export function compileChecks(cfg: TrackerConfig): { checks: CompiledCheck[]; pr
     const texts = c.conditions.length === 0 ? (DEFAULTS[kind] ?? []) : c.conditions;
     const parsed = parseConditions(c.name, texts);
     problems.push(...parsed.problems.map((p) => `tracker.checks.${i}.conditions: ${p}`));
-    if (kind === "heartbeat" && c.conditions.length) problems.push(`tracker.checks.${i}.conditions: check "${c.name}" is a heartbeat; conditions apply to probed checks`);
+    if (kind === "heartbeat" && c.conditions.length)
+      problems.push(
+        `tracker.checks.${i}.conditions: check "${c.name}" is a heartbeat; conditions apply to probed checks`,
+      );
     for (const cond of parsed.conditions) {
-      if (kind !== "heartbeat" && !cond.kinds.includes(kind)) problems.push(`tracker.checks.${i}.conditions: check "${c.name}": condition "${cond.text}" does not apply to a ${kind} check`);
+      if (kind !== "heartbeat" && !cond.kinds.includes(kind))
+        problems.push(
+          `tracker.checks.${i}.conditions: check "${c.name}": condition "${cond.text}" does not apply to a ${kind} check`,
+        );
     }
     checks.push({ cfg: c, kind, conditions: parsed.conditions });
   });
@@ -73,7 +79,15 @@ export function checkTarget(cfg: CheckConfig): string | undefined {
 
 export function toObserved(r: ProbeResult): Observed {
   const state = r.unknown ? "unknown" : !r.reachable ? "down" : r.failed.length ? "degraded" : "up";
-  return { state, latencyMs: r.latencyMs, reason: r.error, failedConditions: r.failed, cert: r.cert, domain: r.domain ?? null, details: r.details };
+  return {
+    state,
+    latencyMs: r.latencyMs,
+    reason: r.error,
+    failedConditions: r.failed,
+    cert: r.cert,
+    domain: r.domain ?? null,
+    details: r.details,
+  };
 }
 
 export interface ActiveDeps {
@@ -100,7 +114,7 @@ export interface CheckShare {
  * runs there at the slot it would have run at, with no burst and no gap.
  */
 export function nextSlot(now: number, phase: number, interval: number): number {
-  return now + (((phase - now) % interval) + interval) % interval;
+  return now + ((((phase - now) % interval) + interval) % interval);
 }
 
 /** The probed checks on the scheduler, changed in place when the config reloads. */
@@ -117,7 +131,9 @@ export interface ActiveChecks {
 export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): ActiveChecks {
   const current = new Map<string, { fingerprint: string; stop: () => void; catchUp?: (missedSince: number) => void }>();
   const start = (c: CompiledCheck) => {
-    const scheduled = c.cfg.docker?.discover ? { stop: scheduleDiscovery(c, deps) } : scheduleCheck(c, prepareProbe(c, deps.prober), deps);
+    const scheduled = c.cfg.docker?.discover
+      ? { stop: scheduleDiscovery(c, deps) }
+      : scheduleCheck(c, prepareProbe(c, deps.prober), deps);
     current.set(c.cfg.name, { fingerprint: JSON.stringify(c.cfg), ...scheduled });
   };
   deps.share?.onTakeOver((taken, missedSince) => {
@@ -148,7 +164,11 @@ export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps):
   return { apply };
 }
 
-function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { stop: () => void; catchUp: (missedSince: number) => void } {
+function scheduleCheck(
+  c: CompiledCheck,
+  run: ProbeRunner,
+  deps: ActiveDeps,
+): { stop: () => void; catchUp: (missedSince: number) => void } {
   const { scheduler, book, metrics, clock, tracker, share } = deps;
   const kind = c.kind as Exclude<CheckKind, "heartbeat">;
   const t = book.track({
@@ -159,7 +179,12 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
     successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
   });
   // A changed check keeps its state; its settings are the new ones.
-  Object.assign(t, { kind, dependsOn: c.cfg.dependsOn, failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold, successThreshold: c.cfg.successThreshold ?? tracker.successThreshold });
+  Object.assign(t, {
+    kind,
+    dependsOn: c.cfg.dependsOn,
+    failureThreshold: c.cfg.failureThreshold ?? tracker.failureThreshold,
+    successThreshold: c.cfg.successThreshold ?? tracker.successThreshold,
+  });
   let live = true;
   let caughtUp = false;
   const { name } = c.cfg;
@@ -168,7 +193,9 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
   const phase = phaseOf(name);
   const target = checkTarget(c.cfg);
   // A domain check's first look comes soon after start, then at most every 12h.
-  let due = domain ? clock.now() + (phase % Math.max(1, Math.min(c.cfg.interval, 5_000))) : nextSlot(clock.now(), phase, interval);
+  let due = domain
+    ? clock.now() + (phase % Math.max(1, Math.min(c.cfg.interval, 5_000)))
+    : nextSlot(clock.now(), phase, interval);
   scheduler.add(
     `check:${name}`,
     due,
@@ -188,7 +215,13 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
       metrics.recordProbe(name, kind, o.state, r.latencyMs, r.cert?.expiresAt ?? null);
       book.report(t, o);
       const now = clock.now();
-      if (domain) return now + (o.state === "up" || o.state === "degraded" ? interval : Math.min(interval, Math.max(c.cfg.interval, DOMAIN_RETRY)));
+      if (domain)
+        return (
+          now +
+          (o.state === "up" || o.state === "degraded"
+            ? interval
+            : Math.min(interval, Math.max(c.cfg.interval, DOMAIN_RETRY)))
+        );
       // A catch-up run is one more: the slot ahead still runs (skipping it would leave a gap of two intervals).
       if (caughtUp) {
         caughtUp = false;
@@ -211,7 +244,10 @@ function scheduleCheck(c: CompiledCheck, run: ProbeRunner, deps: ActiveDeps): { 
     catchUp: (missedSince) => {
       if (!live || due - interval < missedSince) return;
       caughtUp = true;
-      scheduler.reschedule(`check:${name}`, clock.now() + (phase % Math.max(1, Math.min(1_000, Math.floor(interval / 10)))));
+      scheduler.reschedule(
+        `check:${name}`,
+        clock.now() + (phase % Math.max(1, Math.min(1_000, Math.floor(interval / 10)))),
+      );
     },
   };
 }

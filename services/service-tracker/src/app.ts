@@ -33,7 +33,8 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
   let target: PingTarget | undefined;
   return {
     name: "service-tracker",
-    description: "Tracks HTTP, TCP, DNS, TLS, Redis, Postgres, Docker, ICMP and domain checks, job heartbeats and the mesh's own services",
+    description:
+      "Tracks HTTP, TCP, DNS, TLS, Redis, Postgres, Docker, ICMP and domain checks, job heartbeats and the mesh's own services",
     port: (c) => c.tracker.port,
     routes: (http, config, auth) => {
       // Validate before the bus connects, so a bad condition exits 2 even with no NATS around.
@@ -42,7 +43,13 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
     },
     start: async (ctx) => {
       const t = await startTracker(ctx);
-      target = { monitor: t.heartbeats, keys: t.pingKeys, clock: ctx.clock, bus: ctx.bus, kindOf: (n) => t.kinds.get(n) };
+      target = {
+        monitor: t.heartbeats,
+        keys: t.pingKeys,
+        clock: ctx.clock,
+        bus: ctx.bus,
+        kindOf: (n) => t.kinds.get(n),
+      };
       onStarted?.(t);
       return t;
     },
@@ -54,7 +61,10 @@ function configLabel(env: NodeJS.ProcessEnv): string {
 }
 
 /** Every check compiled, or a ConfigError naming each bad check, key and expression. */
-export function compileAll(cfg: TrackerConfig, file: string): { checks: CompiledCheck[]; heartbeats: { spec: HeartbeatSpec; dependsOn: string[] }[] } {
+export function compileAll(
+  cfg: TrackerConfig,
+  file: string,
+): { checks: CompiledCheck[]; heartbeats: { spec: HeartbeatSpec; dependsOn: string[] }[] } {
   const { checks, problems } = compileChecks(cfg);
   const heartbeats: { spec: HeartbeatSpec; dependsOn: string[] }[] = [];
   cfg.checks.forEach((c, i) => {
@@ -75,7 +85,14 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   const { checks, heartbeats } = compileAll(cfg, configLabel(ctx.env));
   const metrics = new TrackerMetrics(ctx.registry);
   const publisher = new StatusPublisher(ctx.bus, ctx.log, (_s, outcome) => metrics.published.inc({ outcome }));
-  const book = new StatusBook({ clock: ctx.clock, log: ctx.log, metrics, publisher, resyncEvery: cfg.resyncEvery, store: ctx.store });
+  const book = new StatusBook({
+    clock: ctx.clock,
+    log: ctx.log,
+    metrics,
+    publisher,
+    resyncEvery: cfg.resyncEvery,
+    store: ctx.store,
+  });
   await book.restore();
   const scheduler = new Scheduler(ctx.clock, {
     concurrency: cfg.concurrency,
@@ -84,12 +101,37 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
   });
   const now = () => ctx.clock.now();
   const http = new HttpProber({ maxBody: cfg.maxBody, now });
-  const share = await joinReplicas({ store: ctx.store, log: ctx.log, clock: ctx.clock, shortestInterval: shortestInterval(cfg) });
-  const active = scheduleActiveChecks(checks, { scheduler, book, prober: { http, rdap: new RdapClient({ now }), now }, metrics, clock: ctx.clock, tracker: cfg, share });
-  const monitor = new HeartbeatMonitor({ clock: ctx.clock, log: ctx.log, store: ctx.store, scheduler, book, metrics, resyncEvery: cfg.resyncEvery, share: { owns: share.owns, recheckEvery: share.partition.ttl } });
+  const share = await joinReplicas({
+    store: ctx.store,
+    log: ctx.log,
+    clock: ctx.clock,
+    shortestInterval: shortestInterval(cfg),
+  });
+  const active = scheduleActiveChecks(checks, {
+    scheduler,
+    book,
+    prober: { http, rdap: new RdapClient({ now }), now },
+    metrics,
+    clock: ctx.clock,
+    tracker: cfg,
+    share,
+  });
+  const monitor = new HeartbeatMonitor({
+    clock: ctx.clock,
+    log: ctx.log,
+    store: ctx.store,
+    scheduler,
+    book,
+    metrics,
+    resyncEvery: cfg.resyncEvery,
+    share: { owns: share.owns, recheckEvery: share.partition.ttl },
+  });
   await monitor.add(heartbeats);
   const pingKeys = new PingKeys();
-  await pingKeys.load(ctx.store, heartbeats.map((h) => h.spec.name));
+  await pingKeys.load(
+    ctx.store,
+    heartbeats.map((h) => h.spec.name),
+  );
   consumeHeartbeats(ctx.bus, monitor);
   const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics, share }) : null;
   const kinds = new Map(cfg.checks.map((c) => [c.name, checkKind(c)]));
@@ -103,10 +145,17 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
       const changed = active.apply(compiled.checks);
       const hb = applyHeartbeats(compiled.heartbeats, beats, monitor);
       // New heartbeats get their ping key; the store may be away (they get one at the next start then).
-      if (hb.added.length) pingKeys.load(ctx.store, hb.added).catch((err: Error) => ctx.log.warn({ err: err.message }, "ping keys of new heartbeats not loaded"));
+      if (hb.added.length)
+        pingKeys
+          .load(ctx.store, hb.added)
+          .catch((err: Error) => ctx.log.warn({ err: err.message }, "ping keys of new heartbeats not loaded"));
       kinds.clear();
       for (const c of next.tracker.checks) kinds.set(c.name, checkKind(c));
-      return { added: [...changed.added, ...hb.added], changed: [...changed.changed, ...hb.changed], removed: [...changed.removed, ...hb.removed] };
+      return {
+        added: [...changed.added, ...hb.added],
+        changed: [...changed.changed, ...hb.changed],
+        removed: [...changed.removed, ...hb.removed],
+      };
     },
   });
   ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
@@ -130,10 +179,24 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
 }
 
 /** Tracker settings read once at start: a reload names a change to them as needing a restart. */
-const RESTART_ONLY = ["tracker.port", "tracker.concurrency", "tracker.mesh", "tracker.discoverEvery", "tracker.resyncEvery", "tracker.maxBody", "tracker.coalesce", "tracker.failureThreshold", "tracker.successThreshold"];
+const RESTART_ONLY = [
+  "tracker.port",
+  "tracker.concurrency",
+  "tracker.mesh",
+  "tracker.discoverEvery",
+  "tracker.resyncEvery",
+  "tracker.maxBody",
+  "tracker.coalesce",
+  "tracker.failureThreshold",
+  "tracker.successThreshold",
+];
 
 /** Heartbeat checks added, changed and removed by a reload, applied to the monitor. */
-function applyHeartbeats(next: { spec: HeartbeatSpec; dependsOn: string[] }[], current: Map<string, string>, monitor: HeartbeatMonitor) {
+function applyHeartbeats(
+  next: { spec: HeartbeatSpec; dependsOn: string[] }[],
+  current: Map<string, string>,
+  monitor: HeartbeatMonitor,
+) {
   const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
   const wanted = new Map(next.map((h) => [h.spec.name, h]));
   for (const name of [...current.keys()]) {
@@ -164,16 +227,28 @@ export function listChecks(book: StatusBook, keys: PingKeys): CheckSummary[] {
       kind: t.kind,
       state: t.state,
       since: new Date(t.since).toISOString(),
-      reason: t.state === "up" ? null : (t.lastBad?.reason ?? t.lastBad?.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") ?? null) || null,
+      reason:
+        t.state === "up"
+          ? null
+          : (t.lastBad?.reason ??
+              t.lastBad?.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") ??
+              null) ||
+            null,
       latencyMs: t.last?.latencyMs ?? null,
       ...(t.last ? { checkedAt: new Date(t.observedAt).toISOString() } : {}),
-      lastError: t.lastBad ? (t.lastBad.reason ?? (t.lastBad.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") || null)) : null,
+      lastError: t.lastBad
+        ? (t.lastBad.reason ??
+          (t.lastBad.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") || null))
+        : null,
       ...(t.kind === "heartbeat" && keys.keyOf(t.name) ? { pingKey: keys.keyOf(t.name) } : {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function startMesh(ctx: ServiceContext, deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; share: TrackerShare }): Promise<MeshDiscovery> {
+async function startMesh(
+  ctx: ServiceContext,
+  deps: { scheduler: Scheduler; book: StatusBook; metrics: TrackerMetrics; share: TrackerShare },
+): Promise<MeshDiscovery> {
   const cfg = ctx.config.tracker;
   const mesh = new MeshDiscovery({
     gather: (subjects, windowMs, onReply) => ctx.bus.gather(subjects, windowMs, onReply),

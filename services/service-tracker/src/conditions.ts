@@ -65,7 +65,11 @@ const SUBJECTS =
 export function parseCondition(text: string): Condition {
   if (typeof text !== "string" || text.trim() === "") throw new ConditionError(String(text), "it is empty");
   const m = SYMBOLIC.exec(text) ?? WORDY.exec(text);
-  if (!m) throw new ConditionError(text, `expected "<subject> <operator> <value>", e.g. "status == 200"; operators: == != < <= > >= contains !contains matches`);
+  if (!m)
+    throw new ConditionError(
+      text,
+      `expected "<subject> <operator> <value>", e.g. "status == 200"; operators: == != < <= > >= contains !contains matches`,
+    );
   const subject = m[1] as string;
   const op = (m[2] as string).replace(/^not\s+contains$/, "!contains") as Op;
   const raw = m[3] as string;
@@ -96,7 +100,10 @@ export function failing(conditions: readonly Condition[], o: Observation): Faile
 }
 
 /** Parses every condition of a check; the errors name the check and the expression. */
-export function parseConditions(check: string, texts: readonly string[]): { conditions: Condition[]; problems: string[] } {
+export function parseConditions(
+  check: string,
+  texts: readonly string[],
+): { conditions: Condition[]; problems: string[] } {
   const conditions: Condition[] = [];
   const problems: string[] = [];
   texts.forEach((t, i) => {
@@ -137,13 +144,25 @@ const FIELDS: Record<string, { type: Kind; kind: ProbeKind; read(o: Observation)
   health: { type: "text", kind: "docker", read: (o) => o.health, missing: "no health status" },
   loss: { type: "number", kind: "icmp", read: (o) => o.loss, missing: "no ping result" },
   rtt: { type: "duration", kind: "icmp", read: (o) => o.rtt ?? undefined, missing: "no echo reply" },
-  "domain.expiresin": { type: "duration", kind: "domain", read: (o) => (o.domainExpiresAt == null ? undefined : o.domainExpiresAt - o.now), missing: "no expiration date" },
+  "domain.expiresin": {
+    type: "duration",
+    kind: "domain",
+    read: (o) => (o.domainExpiresAt == null ? undefined : o.domainExpiresAt - o.now),
+    missing: "no expiration date",
+  },
 };
 
 function getter(text: string, subject: string): Getter {
   const s = subject.toLowerCase();
-  if (s === "status") return { type: "number", needsBody: false, kinds: HTTP, read: (o) => (o.status === undefined ? { missing: "no HTTP status" } : { value: o.status }) };
-  if (s === "latency" || s === "response_time" || s === "responsetime") return { type: "duration", needsBody: false, kinds: ALL, read: (o) => ({ value: o.latencyMs }) };
+  if (s === "status")
+    return {
+      type: "number",
+      needsBody: false,
+      kinds: HTTP,
+      read: (o) => (o.status === undefined ? { missing: "no HTTP status" } : { value: o.status }),
+    };
+  if (s === "latency" || s === "response_time" || s === "responsetime")
+    return { type: "duration", needsBody: false, kinds: ALL, read: (o) => ({ value: o.latencyMs }) };
   const field = FIELDS[s];
   if (field) {
     return {
@@ -164,8 +183,20 @@ function getter(text: string, subject: string): Getter {
       read: (o) => (o.certExpiresAt == null ? { missing: "no TLS certificate" } : { value: o.certExpiresAt - o.now }),
     };
   }
-  if (s === "body") return { type: "text", needsBody: true, kinds: HTTP, read: (o) => (o.body === undefined ? { missing: "no body" } : { value: o.body }) };
-  if (s === "len(body)") return { type: "number", needsBody: true, kinds: HTTP, read: (o) => (o.body === undefined ? { missing: "no body" } : { value: Buffer.byteLength(o.body) }) };
+  if (s === "body")
+    return {
+      type: "text",
+      needsBody: true,
+      kinds: HTTP,
+      read: (o) => (o.body === undefined ? { missing: "no body" } : { value: o.body }),
+    };
+  if (s === "len(body)")
+    return {
+      type: "number",
+      needsBody: true,
+      kinds: HTTP,
+      read: (o) => (o.body === undefined ? { missing: "no body" } : { value: Buffer.byteLength(o.body) }),
+    };
   if (s.startsWith("header.") && s.length > 7) {
     const name = s.slice(7);
     return {
@@ -210,14 +241,15 @@ function readJsonPath(o: Observation, path: (string | number)[]): Read {
   if (!parsed.ok) return { missing: o.bodyTruncated ? "body is not JSON (truncated at maxBody)" : "body is not JSON" };
   let cur: unknown = parsed.value;
   for (const key of path) {
-    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, key)) return { missing: `no ${path.join(".")} in the body` };
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, key))
+      return { missing: `no ${path.join(".")} in the body` };
     cur = (cur as Record<string | number, unknown>)[key];
   }
   return { value: cur };
 }
 
 function show(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
@@ -254,16 +286,25 @@ function expectedValue(text: string, type: Kind, op: Op, value: string): number 
     if (!/^-?\d+(\.\d+)?$/.test(value)) throw new ConditionError(text, `"${value}" is not a number`);
     return Number(value);
   }
-  if (op !== "==" && op !== "!=" && !/^-?\d+(\.\d+)?$/.test(value)) throw new ConditionError(text, `"${op}" needs a number, got "${value}"`);
+  if (op !== "==" && op !== "!=" && !/^-?\d+(\.\d+)?$/.test(value))
+    throw new ConditionError(text, `"${op}" needs a number, got "${value}"`);
   return value;
 }
 
 function compare(actual: unknown, op: Op, expected: number | string): boolean {
   if (op === "==" || op === "!=") {
-    const eq = typeof expected === "number" && typeof actual === "number" ? actual === expected : show(actual) === String(expected);
+    const eq =
+      typeof expected === "number" && typeof actual === "number"
+        ? actual === expected
+        : show(actual) === String(expected);
     return eq === (op === "==");
   }
-  const a = typeof actual === "number" ? actual : typeof actual === "string" && actual.trim() !== "" ? Number(actual) : Number.NaN;
+  const a =
+    typeof actual === "number"
+      ? actual
+      : typeof actual === "string" && actual.trim() !== ""
+        ? Number(actual)
+        : Number.NaN;
   const e = Number(expected);
   if (Number.isNaN(a)) return false;
   if (op === "<") return a < e;

@@ -33,7 +33,9 @@ export class TrackerMetrics {
   readonly meshBadReplies: Counter<"kind">;
   private readonly last = new Map<string, LastProbe>();
   /** Probes counted since the last scrape, by kind and outcome. */
-  private readonly pending: Record<ProbeKind, Record<State, number>> = Object.fromEntries(PROBE_KINDS.map((k) => [k, zeroes()])) as Record<ProbeKind, Record<State, number>>;
+  private readonly pending: Record<ProbeKind, Record<State, number>> = Object.fromEntries(
+    PROBE_KINDS.map((k) => [k, zeroes()]),
+  ) as Record<ProbeKind, Record<State, number>>;
 
   constructor(r: Registry) {
     const last = this.last;
@@ -56,8 +58,18 @@ export class TrackerMetrics {
         for (const [check, p] of last) if (p.seconds !== null) this.set({ check }, p.seconds);
       },
     });
-    this.state = new Gauge({ name: "mirror_tracker_state", help: "1 for the current state of each tracked service", labelNames: ["check", "state"], registers: [r] });
-    this.heartbeatLast = new Gauge({ name: "mirror_tracker_heartbeat_last_seconds", help: "Unix time of the last check-in of a heartbeat check", labelNames: ["check"], registers: [r] });
+    this.state = new Gauge({
+      name: "mirror_tracker_state",
+      help: "1 for the current state of each tracked service",
+      labelNames: ["check", "state"],
+      registers: [r],
+    });
+    this.heartbeatLast = new Gauge({
+      name: "mirror_tracker_heartbeat_last_seconds",
+      help: "Unix time of the last check-in of a heartbeat check",
+      labelNames: ["check"],
+      registers: [r],
+    });
     this.certExpiry = new Gauge({
       name: "mirror_probe_ssl_earliest_cert_expiry",
       help: "Unix time the TLS certificate of a check expires",
@@ -67,7 +79,13 @@ export class TrackerMetrics {
         for (const [check, p] of last) if (p.certExpiry !== null) this.set({ check }, p.certExpiry);
       },
     });
-    this.probeSeconds = new Histogram({ name: "mirror_tracker_probe_seconds", help: "Probe durations by kind", labelNames: ["kind"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [r] });
+    this.probeSeconds = new Histogram({
+      name: "mirror_tracker_probe_seconds",
+      help: "Probe durations by kind",
+      labelNames: ["kind"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [r],
+    });
     this.probes = new Counter({
       name: "mirror_tracker_probes_total",
       help: "Probes run, by kind and outcome (up, degraded, down)",
@@ -84,15 +102,45 @@ export class TrackerMetrics {
         }
       },
     });
-    this.heartbeats = new Counter({ name: "mirror_tracker_heartbeats_total", help: "Check-ins received, by source (http, bus), kind and outcome", labelNames: ["source", "kind", "outcome"], registers: [r] });
-    this.lag = new Histogram({ name: "mirror_tracker_schedule_lag_seconds", help: "How late checks start after they are due", buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [r] });
-    this.published = new Counter({ name: "mirror_tracker_status_published_total", help: "Status events published", labelNames: ["outcome"], registers: [r] });
-    this.meshMembers = new Gauge({ name: "mirror_tracker_mesh_members", help: "Mesh service instances that answered the last discovery round", registers: [r] });
-    this.meshBadReplies = new Counter({ name: "mirror_tracker_mesh_bad_replies_total", help: "$SRV replies that could not be read", labelNames: ["kind"], registers: [r] });
+    this.heartbeats = new Counter({
+      name: "mirror_tracker_heartbeats_total",
+      help: "Check-ins received, by source (http, bus), kind and outcome",
+      labelNames: ["source", "kind", "outcome"],
+      registers: [r],
+    });
+    this.lag = new Histogram({
+      name: "mirror_tracker_schedule_lag_seconds",
+      help: "How late checks start after they are due",
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [r],
+    });
+    this.published = new Counter({
+      name: "mirror_tracker_status_published_total",
+      help: "Status events published",
+      labelNames: ["outcome"],
+      registers: [r],
+    });
+    this.meshMembers = new Gauge({
+      name: "mirror_tracker_mesh_members",
+      help: "Mesh service instances that answered the last discovery round",
+      registers: [r],
+    });
+    this.meshBadReplies = new Counter({
+      name: "mirror_tracker_mesh_bad_replies_total",
+      help: "$SRV replies that could not be read",
+      labelNames: ["kind"],
+      registers: [r],
+    });
   }
 
   /** One probe's outcome: counted, timed, and kept as the check's last probe for its gauges. */
-  recordProbe(check: string, kind: ProbeKind, outcome: State, latencyMs: number | null, certExpiresAt: string | null): void {
+  recordProbe(
+    check: string,
+    kind: ProbeKind,
+    outcome: State,
+    latencyMs: number | null,
+    certExpiresAt: string | null,
+  ): void {
     this.pending[kind][outcome]++;
     let p = this.last.get(check);
     if (!p) {

@@ -18,7 +18,13 @@ export interface TrackerShare extends CheckShare {
  * the live replicas (kit's Partition, leased in Redis). The lease follows the shortest interval
  * of the work, so a dead replica's checks move within two of their intervals.
  */
-export async function joinReplicas(deps: { store: Redis; log: Logger; clock: Clock; shortestInterval: number; self?: string }): Promise<TrackerShare> {
+export async function joinReplicas(deps: {
+  store: Redis;
+  log: Logger;
+  clock: Clock;
+  shortestInterval: number;
+  self?: string;
+}): Promise<TrackerShare> {
   const ttl = leaseFor(deps.shortestInterval);
   const renewEvery = Math.floor(ttl / 4);
   const listeners: Array<Parameters<CheckShare["onTakeOver"]>[0]> = [];

@@ -57,7 +57,12 @@ export class Scheduler {
 
   constructor(
     private readonly clock: Clock,
-    private readonly opts: { concurrency: number; onError: (id: string, err: unknown) => void; onLag?: (ms: number) => void; maxSleepMs?: number },
+    private readonly opts: {
+      concurrency: number;
+      onError: (id: string, err: unknown) => void;
+      onLag?: (ms: number) => void;
+      maxSleepMs?: number;
+    },
   ) {}
 
   /** Adds or replaces a job, first due at `due`. */

@@ -39,8 +39,23 @@ export interface Tracked {
   restored?: { state: State; since: number };
 }
 
-export function newTracked(spec: { name: string; kind: Kind; dependsOn?: string[]; failureThreshold: number; successThreshold: number }, now: number): Tracked {
-  return { ...spec, dependsOn: spec.dependsOn ?? [], state: "unknown", since: now, seq: 0, streak: { bad: false, count: 0 }, last: null, lastBad: null, observedAt: now, lastPublishedAt: 0, signature: "unknown" };
+export function newTracked(
+  spec: { name: string; kind: Kind; dependsOn?: string[]; failureThreshold: number; successThreshold: number },
+  now: number,
+): Tracked {
+  return {
+    ...spec,
+    dependsOn: spec.dependsOn ?? [],
+    state: "unknown",
+    since: now,
+    seq: 0,
+    streak: { bad: false, count: 0 },
+    last: null,
+    lastBad: null,
+    observedAt: now,
+    lastPublishedAt: 0,
+    signature: "unknown",
+  };
 }
 
 /**
@@ -83,7 +98,8 @@ export function toStatus(t: Tracked, now: number): ServiceStatus {
   t.lastPublishedAt = now;
   const o = t.last;
   const why = explain(t);
-  const pending = t.streak.count > 0 && t.state !== "unknown" ? { pendingState: o?.state, pendingCount: t.streak.count } : {};
+  const pending =
+    t.streak.count > 0 && t.state !== "unknown" ? { pendingState: o?.state, pendingCount: t.streak.count } : {};
   return {
     name: t.name,
     kind: t.kind,
@@ -92,7 +108,9 @@ export function toStatus(t: Tracked, now: number): ServiceStatus {
     seq: t.seq,
     since: new Date(t.since).toISOString(),
     latencyMs: o?.latencyMs == null ? null : Math.round(o.latencyMs * 1000) / 1000,
-    reason: why ? (why.reason ?? (why.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") || null)) : null,
+    reason: why
+      ? (why.reason ?? (why.failedConditions.map((f) => `${f.condition} (got ${f.actual})`).join("; ") || null))
+      : null,
     failedConditions: why?.failedConditions ?? [],
     heartbeat: o?.heartbeat ?? null,
     cert: o?.cert ?? null,

@@ -27,15 +27,21 @@ return 0`,
 });
 
 export const savedStates = (redis: Redis): Promise<Record<string, string>> => redis.hgetall(KEYS.states);
-export const saveState = (redis: Redis, name: string, json: string): Promise<number> => redis.hset(KEYS.states, name, json);
+export const saveState = (redis: Redis, name: string, json: string): Promise<number> =>
+  redis.hset(KEYS.states, name, json);
 export const forgetState = (redis: Redis, name: string): Promise<number> => redis.hdel(KEYS.states, name);
 
 export const knownMembers = (redis: Redis): Promise<Record<string, string>> => redis.hgetall(KEYS.members);
-export const membersSeen = (redis: Redis, seen: Record<string, string>): Promise<number> => redis.hset(KEYS.members, seen);
+export const membersSeen = (redis: Redis, seen: Record<string, string>): Promise<number> =>
+  redis.hset(KEYS.members, seen);
 export const forgetMember = (redis: Redis, name: string): Promise<number> => redis.hdel(KEYS.members, name);
 
 /** Gives each of `names` a ping key if it has none (HSETNX: replicas starting together agree on one), then reads them all. */
-export async function ensurePingKeys(redis: Redis, names: readonly string[], make: () => string): Promise<Record<string, string>> {
+export async function ensurePingKeys(
+  redis: Redis,
+  names: readonly string[],
+  make: () => string,
+): Promise<Record<string, string>> {
   if (names.length) {
     const pipe = redis.pipeline();
     for (const name of names) pipe.hsetnx(KEYS.pingKeys, name, make());
@@ -51,4 +57,5 @@ export async function loadHeartbeat(redis: Redis, name: string, now: number): Pr
 }
 
 /** Records a heartbeat time in `field` unless a later one is stored. */
-export const recordHeartbeat = (redis: Redis, name: string, field: string, at: number): Promise<unknown> => runLua(redis, SET_LATER, { heartbeatKey: KEYS.heartbeat(name) }, { field, at });
+export const recordHeartbeat = (redis: Redis, name: string, field: string, at: number): Promise<unknown> =>
+  runLua(redis, SET_LATER, { heartbeatKey: KEYS.heartbeat(name) }, { field, at });

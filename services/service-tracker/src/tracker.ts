@@ -17,7 +17,6 @@ export interface TrackerDeps {
   store?: Redis;
 }
 
-
 /**
  * The status book: every tracked entity (check, heartbeat, mesh member), its damped state,
  * and the rule that a status is published on every change and at least every `resyncEvery`.
@@ -28,7 +27,13 @@ export class StatusBook {
 
   constructor(private readonly deps: TrackerDeps) {}
 
-  track(spec: { name: string; kind: Kind; dependsOn?: string[]; failureThreshold: number; successThreshold: number }): Tracked {
+  track(spec: {
+    name: string;
+    kind: Kind;
+    dependsOn?: string[];
+    failureThreshold: number;
+    successThreshold: number;
+  }): Tracked {
     let t = this.entries.get(spec.name);
     if (!t) {
       t = newTracked(spec, this.deps.clock.now());
@@ -78,11 +83,21 @@ export class StatusBook {
     const due = observe(t, o, now, this.deps.resyncEvery);
     if (t.state !== before) {
       this.deps.metrics.setState(t.name, t.state);
-      this.deps.log.info({ check: t.name, kind: t.kind, from: before, to: t.state, reason: o.reason ?? o.failedConditions[0]?.condition ?? null }, "state changed");
+      this.deps.log.info(
+        {
+          check: t.name,
+          kind: t.kind,
+          from: before,
+          to: t.state,
+          reason: o.reason ?? o.failedConditions[0]?.condition ?? null,
+        },
+        "state changed",
+      );
       if (t.state !== "unknown") {
-        if (this.deps.store) saveState(this.deps.store, t.name, JSON.stringify({ state: t.state, since: t.since })).catch((err: Error) => {
-          this.deps.log.warn({ err: err.message, check: t.name }, "state not persisted");
-        });
+        if (this.deps.store)
+          saveState(this.deps.store, t.name, JSON.stringify({ state: t.state, since: t.since })).catch((err: Error) => {
+            this.deps.log.warn({ err: err.message, check: t.name }, "state not persisted");
+          });
       }
     }
     if (!due) return null;

@@ -6,7 +6,15 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { freePort, type Receiver, type ServerHandle, startMesh, startNats, startReceiver, startRedis } from "@mirror/testkit";
+import {
+  freePort,
+  type Receiver,
+  type ServerHandle,
+  startMesh,
+  startNats,
+  startReceiver,
+  startRedis,
+} from "@mirror/testkit";
 import { startHttp, type TestHttp } from "./harness.js";
 
 type Alert = { status: string; labels: Record<string, string> };
@@ -27,7 +35,9 @@ const json = (body: unknown) => (_req: unknown, res: import("node:http").ServerR
   res.end(JSON.stringify(body));
 };
 
-test("tracker acceptance: degraded, down, resolved and heartbeat.missed reach the webhook through pnpm start", { timeout: 240_000 }, async () => {
+test("tracker acceptance: degraded, down, resolved and heartbeat.missed reach the webhook through pnpm start", {
+  timeout: 240_000,
+}, async () => {
   let web: TestHttp = await startHttp();
   const webPort = web.port;
   const port = await freePort();
@@ -42,15 +52,27 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
   const pinger = (async () => {
     while (pinging) {
       // The name form, with the token pnpm start made (a job would use its ping key).
-      const auth = existsSync(join(mesh.dataDir, "http-token")) ? { authorization: `Bearer ${mesh.httpToken()}` } : undefined;
-      await fetch(`http://127.0.0.1:${port}/ping/nightly-backup`, { method: "POST", headers: auth }).catch(() => undefined);
+      const auth = existsSync(join(mesh.dataDir, "http-token"))
+        ? { authorization: `Bearer ${mesh.httpToken()}` }
+        : undefined;
+      await fetch(`http://127.0.0.1:${port}/ping/nightly-backup`, { method: "POST", headers: auth }).catch(
+        () => undefined,
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
   })();
   const fired = (kind: string, status: string, service: string) =>
-    hook.waitFor(`${status} ${kind} for ${service}`, (r) => alertsOf(r.json).some((a) => a.status === status && a.labels.alertname === kind && a.labels.service === service), 60_000);
+    hook.waitFor(
+      `${status} ${kind} for ${service}`,
+      (r) =>
+        alertsOf(r.json).some(
+          (a) => a.status === status && a.labels.alertname === kind && a.labels.service === service,
+        ),
+      60_000,
+    );
   try {
-    for (const name of ["service-tracker", "loop-detector", "notifier"]) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
+    for (const name of ["service-tracker", "loop-detector", "notifier"])
+      await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 120_000);
     web.handle = json({ status: "broken" });
     await fired("service.degraded", "firing", "web");
     web.handle = json({ status: "ok" });
@@ -63,7 +85,9 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
     await pinger;
     await fired("heartbeat.missed", "firing", "nightly-backup");
     const expected = new Set(["service.degraded/web", "service.down/web", "heartbeat.missed/nightly-backup"]);
-    const unexpected = hook.requests.flatMap((r) => alertsOf(r.json)).filter((a) => a.status === "firing" && !expected.has(`${a.labels.alertname}/${a.labels.service}`));
+    const unexpected = hook.requests
+      .flatMap((r) => alertsOf(r.json))
+      .filter((a) => a.status === "firing" && !expected.has(`${a.labels.alertname}/${a.labels.service}`));
     assert.deepEqual(unexpected, [], "nothing else fired");
   } finally {
     pinging = false;

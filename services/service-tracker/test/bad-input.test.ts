@@ -20,7 +20,27 @@ after(async () => {
 function selfSigned(days: number): { key: Buffer; cert: Buffer } {
   const dir = tempDir();
   const [key, cert] = [join(dir, "k.pem"), join(dir, "c.pem")];
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", String(days), "-subj", "/CN=localhost/O=Mirror Test"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      String(days),
+      "-subj",
+      "/CN=localhost/O=Mirror Test",
+    ],
+    { stdio: "ignore" },
+  );
   return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
@@ -62,7 +82,8 @@ test("DNS failures, TLS errors, huge bodies, slow-loris servers and non-HTTP ans
     res.on("error", () => undefined);
     pump();
   };
-  const check = (name: string, rest: string) => `    - { name: ${name}, interval: 200ms, failureThreshold: 1, ${rest} }`;
+  const check = (name: string, rest: string) =>
+    `    - { name: ${name}, interval: 200ms, failureThreshold: 1, ${rest} }`;
   const run = await runTracker(
     `tracker:
   mesh: { enabled: false }
@@ -78,7 +99,10 @@ ${check("garbage", `http: { url: "http://127.0.0.1:${garbagePort}/", timeout: 1s
     { nats: nats.url, redis: redis.url },
   );
   try {
-    assert.match((await run.waitState("dns", "down")).reason ?? "", /DNS lookup failed for does-not-exist.invalid|timed out/);
+    assert.match(
+      (await run.waitState("dns", "down")).reason ?? "",
+      /DNS lookup failed for does-not-exist.invalid|timed out/,
+    );
     assert.match((await run.waitState("tls", "down")).reason ?? "", /TLS error: DEPTH_ZERO_SELF_SIGNED_CERT/);
     const ok = await run.waitState("tls-ok", "up");
     const days = (Date.parse(ok.cert?.expiresAt ?? "") - Date.now()) / 86_400_000;

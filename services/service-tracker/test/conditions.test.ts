@@ -40,11 +40,26 @@ test("the issue's condition forms evaluate as written", () => {
 });
 
 test("a failed condition says what was actually seen", () => {
-  assert.deepEqual(parseCondition("body.status == ok").test(obs({ body: '{"status":"down"}' })), { condition: "body.status == ok", actual: "down" });
-  assert.deepEqual(parseCondition("body.status == ok").test(obs({ body: "<html>" })), { condition: "body.status == ok", actual: "body is not JSON" });
-  assert.deepEqual(parseCondition("body.nope == 1").test(obs()), { condition: "body.nope == 1", actual: "no nope in the body" });
-  assert.deepEqual(parseCondition("cert.expiresIn > 1d").test(obs({ certExpiresAt: null })), { condition: "cert.expiresIn > 1d", actual: "no TLS certificate" });
-  assert.deepEqual(parseCondition("header.x-id == 1").test(obs()), { condition: "header.x-id == 1", actual: "no x-id header" });
+  assert.deepEqual(parseCondition("body.status == ok").test(obs({ body: '{"status":"down"}' })), {
+    condition: "body.status == ok",
+    actual: "down",
+  });
+  assert.deepEqual(parseCondition("body.status == ok").test(obs({ body: "<html>" })), {
+    condition: "body.status == ok",
+    actual: "body is not JSON",
+  });
+  assert.deepEqual(parseCondition("body.nope == 1").test(obs()), {
+    condition: "body.nope == 1",
+    actual: "no nope in the body",
+  });
+  assert.deepEqual(parseCondition("cert.expiresIn > 1d").test(obs({ certExpiresAt: null })), {
+    condition: "cert.expiresIn > 1d",
+    actual: "no TLS certificate",
+  });
+  assert.deepEqual(parseCondition("header.x-id == 1").test(obs()), {
+    condition: "header.x-id == 1",
+    actual: "no x-id header",
+  });
 });
 
 test("conditions that cannot be parsed are refused with the reason", () => {
@@ -59,23 +74,32 @@ test("conditions that cannot be parsed are refused with the reason", () => {
     ["status ==", /expected|missing/],
     ["", /empty/],
   ] as const) {
-    assert.throws(() => parseCondition(text), (err: unknown) => err instanceof ConditionError && why.test(err.message), text);
+    assert.throws(
+      () => parseCondition(text),
+      (err: unknown) => err instanceof ConditionError && why.test(err.message),
+      text,
+    );
   }
 });
 
 test("property: parsing any text either yields a condition or a ConditionError, and a condition never throws", () => {
   fc.assert(
-    fc.property(fc.string({ maxLength: 60 }), fc.string({ maxLength: 200 }), fc.integer({ min: 100, max: 599 }), (text, body, status) => {
-      let c: ReturnType<typeof parseCondition>;
-      try {
-        c = parseCondition(text);
-      } catch (err) {
-        assert.ok(err instanceof ConditionError, String(err));
-        return;
-      }
-      const r = c.test(obs({ body, status }));
-      assert.ok(r === null || (r.condition === text && typeof r.actual === "string"));
-    }),
+    fc.property(
+      fc.string({ maxLength: 60 }),
+      fc.string({ maxLength: 200 }),
+      fc.integer({ min: 100, max: 599 }),
+      (text, body, status) => {
+        let c: ReturnType<typeof parseCondition>;
+        try {
+          c = parseCondition(text);
+        } catch (err) {
+          assert.ok(err instanceof ConditionError, String(err));
+          return;
+        }
+        const r = c.test(obs({ body, status }));
+        assert.ok(r === null || (r.condition === text && typeof r.actual === "string"));
+      },
+    ),
     { numRuns: 2_000 },
   );
 });
@@ -83,10 +107,22 @@ test("property: parsing any text either yields a condition or a ConditionError, 
 test("property: status comparisons agree with the numbers", () => {
   const ops = ["==", "!=", "<", "<=", ">", ">="] as const;
   fc.assert(
-    fc.property(fc.integer({ min: 100, max: 599 }), fc.integer({ min: 100, max: 599 }), fc.constantFrom(...ops), (actual, want, op) => {
-      const expected = { "==": actual === want, "!=": actual !== want, "<": actual < want, "<=": actual <= want, ">": actual > want, ">=": actual >= want }[op];
-      assert.equal(passes(`status ${op} ${want}`, obs({ status: actual })), expected);
-    }),
+    fc.property(
+      fc.integer({ min: 100, max: 599 }),
+      fc.integer({ min: 100, max: 599 }),
+      fc.constantFrom(...ops),
+      (actual, want, op) => {
+        const expected = {
+          "==": actual === want,
+          "!=": actual !== want,
+          "<": actual < want,
+          "<=": actual <= want,
+          ">": actual > want,
+          ">=": actual >= want,
+        }[op];
+        assert.equal(passes(`status ${op} ${want}`, obs({ status: actual })), expected);
+      },
+    ),
   );
 });
 
@@ -103,8 +139,14 @@ test("a bad condition or cron is a config error naming the check and the express
     () => compileAll(cfg.tracker, "mirror.yaml"),
     (err: Error & { problems?: string[] }) => {
       const text = (err.problems ?? []).join("\n");
-      assert.match(text, /tracker\.checks\.0\.conditions: check "web" conditions\[1\]: cannot parse condition "stauts == 200"/);
-      assert.match(text, /tracker\.checks\.1\.conditions: check "db": condition "status == 200" does not apply to a tcp check/);
+      assert.match(
+        text,
+        /tracker\.checks\.0\.conditions: check "web" conditions\[1\]: cannot parse condition "stauts == 200"/,
+      );
+      assert.match(
+        text,
+        /tracker\.checks\.1\.conditions: check "db": condition "status == 200" does not apply to a tcp check/,
+      );
       assert.match(text, /tracker\.checks\.2\.heartbeat: check "nightly": cron "0 25 \* \* \*" does not parse/);
       return true;
     },
@@ -114,9 +156,16 @@ test("a bad condition or cron is a config error naming the check and the express
 test("the service exits 2 on a bad condition before it needs the bus", () => {
   const dir = tempDir();
   const file = join(dir, "mirror.yaml");
-  writeFileSync(file, `bus: { url: "nats://127.0.0.1:1" }\ntracker: { port: 0, checks: [ { name: web, http: { url: "http://127.0.0.1/" }, conditions: ["status =! 200"] } ] }\n`);
+  writeFileSync(
+    file,
+    `bus: { url: "nats://127.0.0.1:1" }\ntracker: { port: 0, checks: [ { name: web, http: { url: "http://127.0.0.1/" }, conditions: ["status =! 200"] } ] }\n`,
+  );
   const main = join(import.meta.dirname, "../src/main.ts");
-  const r = spawnSync(process.execPath, ["--import", "tsx", main], { env: { ...process.env, MIRROR_CONFIG: file }, encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", main], {
+    env: { ...process.env, MIRROR_CONFIG: file },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /check "web" conditions\[0\]: cannot parse condition "status =! 200"/);
 });

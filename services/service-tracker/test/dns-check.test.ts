@@ -45,7 +45,10 @@ test("dns checks ask a real DNS server on 127.0.0.1 (UDP, and TCP after a trunca
     await run.waitState("mx", "up");
     await run.waitState("spf", "up");
     await run.waitState("big", "up");
-    assert.ok(dns.queries.includes("tcp big.home.test A"), `the truncated answer was asked again over TCP: ${dns.queries.filter((q) => q.includes("big")).join(", ")}`);
+    assert.ok(
+      dns.queries.includes("tcp big.home.test A"),
+      `the truncated answer was asked again over TCP: ${dns.queries.filter((q) => q.includes("big")).join(", ")}`,
+    );
     // NXDOMAIN is an answer: the server is reachable, the default conditions fail.
     const gone = await run.waitState("gone", "degraded");
     assert.equal(gone.details.rcode, "NXDOMAIN");

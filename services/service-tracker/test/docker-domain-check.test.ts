@@ -41,7 +41,10 @@ test("docker checks read the Engine API on a Unix socket: running, restart count
   try {
     const web = await run.waitState("web", "up");
     assert.equal(web.kind, "docker");
-    assert.deepEqual({ running: web.details.running, restarts: web.details.restarts, health: web.details.health }, { running: true, restarts: 0, health: "healthy" });
+    assert.deepEqual(
+      { running: web.details.running, restarts: web.details.restarts, health: web.details.health },
+      { running: true, restarts: 0, health: "healthy" },
+    );
     const flappy = await run.waitState("flappy", "degraded");
     assert.deepEqual(flappy.failedConditions, [{ condition: "restarts < 5", actual: "7" }]);
     const sick = await run.waitState("sick", "degraded");
@@ -77,7 +80,14 @@ test("docker discover: true tracks every container labelled mirror.check=true, p
     const proxy = await run.waitState("ctr-proxy", "down");
     assert.match(proxy.reason ?? "", /container proxy is exited \(exit code 1\)/);
     assert.equal(run.latest("ctr-untracked"), undefined);
-    docker.containers.push({ id: "b8".repeat(32), name: "queue", status: "running", restarts: 0, health: "healthy", labels: LABEL });
+    docker.containers.push({
+      id: "b8".repeat(32),
+      name: "queue",
+      status: "running",
+      restarts: 0,
+      health: "healthy",
+      labels: LABEL,
+    });
     docker.containers.splice(1, 1);
     await run.waitState("ctr-queue", "up");
     await waitFor("proxy forgotten", () => !run.tracker.book.has("ctr-proxy"));
@@ -107,7 +117,10 @@ test("a missing Docker socket, one without permission, or an answer that is not 
     { nats: nats.url, redis: redis.url },
   );
   try {
-    assert.match((await run.waitState("nosock", "down")).reason ?? "", /no Docker socket at \/nonexistent\/docker\.sock \(ENOENT\)/);
+    assert.match(
+      (await run.waitState("nosock", "down")).reason ?? "",
+      /no Docker socket at \/nonexistent\/docker\.sock \(ENOENT\)/,
+    );
     assert.match((await run.waitState("html", "down")).reason ?? "", /not a Docker Engine API answer \(HTTP 502/);
     assert.match((await run.waitState("discover-nosock", "down")).reason ?? "", /ENOENT/);
     // root ignores file modes; as another user the socket's 000 mode refuses the connect.
@@ -162,7 +175,16 @@ test("without an rdap URL, the RDAP service comes from the bootstrap file (longe
   const boot = createServer((_req, res) => {
     fetched++;
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ version: "1.0", publication: "2026-12-01T00:00:00Z", services: [[["org", "net"], ["https://rdap.invalid/"]], [["example"], [rdap.url]]] }));
+    res.end(
+      JSON.stringify({
+        version: "1.0",
+        publication: "2026-12-01T00:00:00Z",
+        services: [
+          [["org", "net"], ["https://rdap.invalid/"]],
+          [["example"], [rdap.url]],
+        ],
+      }),
+    );
   });
   await new Promise<void>((r) => boot.listen(0, "127.0.0.1", r));
   const bootUrl = `http://127.0.0.1:${(boot.address() as { port: number }).port}/dns.json`;

@@ -54,12 +54,15 @@ test("property: any JSON (or not) from an RDAP server is a status with a reason,
   const cond = [parseCondition("domain.expiresIn > 30d")];
   try {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.json(), fc.string(), fc.constant('{"events":[{"eventAction":"expiration","eventDate":"soon"}]}')), async (text) => {
-        body = text;
-        const r = await client.probe({ name: "home.example", rdap: url, timeout: 1_000 }, cond);
-        if (r.domain) assert.ok(!Number.isNaN(Date.parse(r.domain.expiresAt)));
-        else assert.ok(r.error, "no expiry: a reason says why");
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.json(), fc.string(), fc.constant('{"events":[{"eventAction":"expiration","eventDate":"soon"}]}')),
+        async (text) => {
+          body = text;
+          const r = await client.probe({ name: "home.example", rdap: url, timeout: 1_000 }, cond);
+          if (r.domain) assert.ok(!Number.isNaN(Date.parse(r.domain.expiresAt)));
+          else assert.ok(r.error, "no expiry: a reason says why");
+        },
+      ),
       { numRuns: 60 },
     );
   } finally {

@@ -69,7 +69,11 @@ export async function runTracker(
   urls: { nats: string; redis: string },
   opts: { clock?: Clock; env?: Record<string, string>; configFile?: string } = {},
 ): Promise<TrackerRun> {
-  const config = parseConfig(yaml, { ...opts.env, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis }, opts.configFile);
+  const config = parseConfig(
+    yaml,
+    { ...opts.env, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis },
+    opts.configFile,
+  );
   const logs: string[] = [];
   const nc = await connect({ servers: urls.nats });
   const statuses: ServiceStatus[] = [];
@@ -80,7 +84,16 @@ export async function runTracker(
     trackerSpec((t) => {
       tracker = t;
     }),
-    { config, port: 0, logDest: { write: (line: string) => void logs.push(line) } as never, clock: opts.clock, env: opts.configFile ? { ...opts.env, MIRROR_CONFIG: opts.configFile, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis } : {}, httpToken: TEST_TOKEN },
+    {
+      config,
+      port: 0,
+      logDest: { write: (line: string) => void logs.push(line) } as never,
+      clock: opts.clock,
+      env: opts.configFile
+        ? { ...opts.env, MIRROR_CONFIG: opts.configFile, MIRROR_NATS_URL: urls.nats, MIRROR_REDIS_URL: urls.redis }
+        : {},
+      httpToken: TEST_TOKEN,
+    },
   );
   const url = `http://127.0.0.1:${svc.port}`;
   const latest = (name: string) => statuses.findLast((s) => s.name === name);
@@ -94,7 +107,8 @@ export async function runTracker(
     token: TEST_TOKEN,
     pingUrl: (name) => `${url}/ping/${tracker?.pingKeys.keyOf(name) ?? `no-key-for-${name}`}`,
     latest,
-    waitState: (name, state, timeout = 10_000) => waitFor(`${name} ${state}`, () => (latest(name)?.state === state ? latest(name) : undefined), { timeout }),
+    waitState: (name, state, timeout = 10_000) =>
+      waitFor(`${name} ${state}`, () => (latest(name)?.state === state ? latest(name) : undefined), { timeout }),
     stop: async () => {
       await svc.stop();
       await nc.close();

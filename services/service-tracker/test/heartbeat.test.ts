@@ -16,7 +16,10 @@ after(async () => {
 });
 
 const post = (url: string, token?: string, method = "POST") =>
-  fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({
+    status: r.status,
+    body: (await r.json()) as Record<string, unknown>,
+  }));
 
 test("a heartbeat is up after a ping, missed past every + grace, and up again on the next ping (injected clock)", async () => {
   const clock = new ManualClock(Date.parse("2026-03-01T00:00:00Z"));
@@ -48,7 +51,10 @@ test("a heartbeat is up after a ping, missed past every + grace, and up again on
     run.tracker.scheduler.pump();
     const missed = await run.waitState("nightly-backup", "down");
     assert.equal(missed.heartbeat?.missed, true);
-    assert.match(missed.reason ?? "", /no check-in since 2026-03-01T00:00:00.000Z: expected by 2026-03-01T00:00:02.000Z/);
+    assert.match(
+      missed.reason ?? "",
+      /no check-in since 2026-03-01T00:00:00.000Z: expected by 2026-03-01T00:00:02.000Z/,
+    );
 
     await post(run.pingUrl("nightly-backup"));
     await run.waitState("nightly-backup", "up");
@@ -70,7 +76,10 @@ test("a heartbeat is up after a ping, missed past every + grace, and up again on
 
     const unknown = await post(`${run.url}/ping/nope`, run.token);
     assert.equal(unknown.status, 404);
-    assert.match(String((unknown.body.error as { message: string }).message), /no heartbeat check named "nope" and no check has this ping key; heartbeat checks: nightly-backup/);
+    assert.match(
+      String((unknown.body.error as { message: string }).message),
+      /no heartbeat check named "nope" and no check has this ping key; heartbeat checks: nightly-backup/,
+    );
     const notHb = await post(`${run.url}/ping/web`, run.token);
     assert.equal(notHb.status, 404);
     assert.match(String((notHb.body.error as { message: string }).message), /"web" is a http check/);
@@ -111,14 +120,23 @@ test("plain bus check-ins (no headers, empty body) count, and the last ping surv
 
 test("cron heartbeats expect the next run in their timezone", () => {
   const spec = compileHeartbeat("nightly", { cron: "0 3 * * *", tz: "Europe/Berlin", grace: 60_000 });
-  assert.equal(new Date(spec.nextExpected(Date.parse("2026-01-10T12:00:00Z"))).toISOString(), "2026-01-11T02:00:00.000Z");
-  assert.equal(new Date(spec.nextExpected(Date.parse("2026-07-10T12:00:00Z"))).toISOString(), "2026-07-11T01:00:00.000Z");
+  assert.equal(
+    new Date(spec.nextExpected(Date.parse("2026-01-10T12:00:00Z"))).toISOString(),
+    "2026-01-11T02:00:00.000Z",
+  );
+  assert.equal(
+    new Date(spec.nextExpected(Date.parse("2026-07-10T12:00:00Z"))).toISOString(),
+    "2026-07-11T01:00:00.000Z",
+  );
   const since = Date.parse("2026-01-10T12:00:00Z");
   const rec = { lastPingAt: null, lastStartAt: null, lastFailAt: null, watchingSince: since };
   assert.equal(evaluate(spec, rec, Date.parse("2026-01-11T02:00:59Z")).state, "unknown");
   assert.equal(evaluate(spec, rec, Date.parse("2026-01-11T02:01:01Z")).state, "down");
   const pinged = { ...rec, lastPingAt: Date.parse("2026-01-11T02:00:30Z") };
   assert.equal(evaluate(spec, pinged, Date.parse("2026-01-11T02:01:01Z")).state, "up");
-  assert.throws(() => compileHeartbeat("bad", { cron: "61 * * * *", grace: 0 }), /cron "61 \* \* \* \*" does not parse/);
+  assert.throws(
+    () => compileHeartbeat("bad", { cron: "61 * * * *", grace: 0 }),
+    /cron "61 \* \* \* \*" does not parse/,
+  );
   assert.throws(() => compileHeartbeat("bad", { cron: "0 3 * * *", tz: "Mars/Olympus", grace: 0 }), /does not parse/);
 });

@@ -46,7 +46,10 @@ test("an HTTP check publishes up, degraded on a failed condition, down when the 
 
     // Every status carries a fresh, increasing seq (the id the bus de-duplicates on).
     const seqs = run.statuses.filter((s) => s.name === "web").map((s) => s.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
     assert.equal(new Set(seqs).size, seqs.length);
   } finally {
     await run.stop();

@@ -26,9 +26,23 @@ function pingWorks(): string | null {
 }
 
 test("parsePing reads iputils and busybox summaries", () => {
-  assert.deepEqual(parsePing("--- h ping statistics ---\n3 packets transmitted, 2 received, 33.3333% packet loss, time 2003ms\nrtt min/avg/max/mdev = 0.041/0.143/0.245/0.102 ms\n"), { sent: 3, received: 2, rtt: 0.143 });
-  assert.deepEqual(parsePing("--- h ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\nround-trip min/avg/max = 0.1/0.2/0.3 ms\n"), { sent: 3, received: 3, rtt: 0.2 });
-  assert.deepEqual(parsePing("2 packets transmitted, 0 received, 100% packet loss, time 1001ms\n"), { sent: 2, received: 0, rtt: null });
+  assert.deepEqual(
+    parsePing(
+      "--- h ping statistics ---\n3 packets transmitted, 2 received, 33.3333% packet loss, time 2003ms\nrtt min/avg/max/mdev = 0.041/0.143/0.245/0.102 ms\n",
+    ),
+    { sent: 3, received: 2, rtt: 0.143 },
+  );
+  assert.deepEqual(
+    parsePing(
+      "--- h ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\nround-trip min/avg/max = 0.1/0.2/0.3 ms\n",
+    ),
+    { sent: 3, received: 3, rtt: 0.2 },
+  );
+  assert.deepEqual(parsePing("2 packets transmitted, 0 received, 100% packet loss, time 1001ms\n"), {
+    sent: 2,
+    received: 0,
+    rtt: null,
+  });
   assert.equal(parsePing("<html>not ping</html>"), null);
 });
 
@@ -58,7 +72,12 @@ test("an icmp check pings through the system ping: loss and rtt in the status; a
 });
 
 test("an icmp check on a machine without ping says what to install", async () => {
-  const r = await probeIcmp({ host: "127.0.0.1", count: 1, timeout: 1_000 }, [], () => Date.now(), "mirror-no-such-ping");
+  const r = await probeIcmp(
+    { host: "127.0.0.1", count: 1, timeout: 1_000 },
+    [],
+    () => Date.now(),
+    "mirror-no-such-ping",
+  );
   assert.equal(r.reachable, false);
   assert.match(r.error ?? "", /not installed \(Debian: apt-get install iputils-ping\)/);
 });
@@ -114,12 +133,38 @@ test("bad check config names the key path: a dns server that is a name, a docker
       return String((err as { problems?: string[] }).problems?.join("\n") ?? (err as Error).message);
     }
   };
-  assert.match(problems(`tracker: { checks: [ { name: d, dns: { name: x.test, server: "dns.example:53" } } ] }`), /tracker\.checks\.0\.dns\.server.*IP address/);
-  assert.match(problems(`tracker: { checks: [ { name: c, docker: { socket: /x.sock } } ] }`), /tracker\.checks\.0\.docker.*exactly one of `container` or `discover: true`/);
-  assert.match(problems(`tracker: { checks: [ { name: r, redis: { url: "http://x" } } ] }`), /tracker\.checks\.0\.redis\.url.*redis:\/\//);
-  assert.match(problems(`tracker: { checks: [ { name: i, icmp: { host: "-f" } } ] }`), /tracker\.checks\.0\.icmp\.host/);
-  assert.match(problems(`tracker: { checks: [ { name: w, http: { url: "http://x" }, conditions: ["rcode == NOERROR"] } ] }`), /tracker\.checks\.0\.conditions: .*"rcode == NOERROR" does not apply to a http check/);
-  assert.match(problems(`tracker: { checks: [ { name: two, tcp: { host: h, port: 1 }, dns: { name: x.test } } ] }`), /needs exactly one of http, tcp, heartbeat, dns, tls, redis, postgres, docker, icmp, domain/);
-  assert.match(problems(`tracker: { checks: [ { name: dm, domain: { name: "not a domain" } } ] }`), /tracker\.checks\.0\.domain\.name/);
-  assert.equal(problems(`tracker: { checks: [ { name: ok, dns: { name: x.test, server: "127.0.0.1:5353", type: MX }, conditions: ["answers.count > 0"] } ] }`), "");
+  assert.match(
+    problems(`tracker: { checks: [ { name: d, dns: { name: x.test, server: "dns.example:53" } } ] }`),
+    /tracker\.checks\.0\.dns\.server.*IP address/,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: c, docker: { socket: /x.sock } } ] }`),
+    /tracker\.checks\.0\.docker.*exactly one of `container` or `discover: true`/,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: r, redis: { url: "http://x" } } ] }`),
+    /tracker\.checks\.0\.redis\.url.*redis:\/\//,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: i, icmp: { host: "-f" } } ] }`),
+    /tracker\.checks\.0\.icmp\.host/,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: w, http: { url: "http://x" }, conditions: ["rcode == NOERROR"] } ] }`),
+    /tracker\.checks\.0\.conditions: .*"rcode == NOERROR" does not apply to a http check/,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: two, tcp: { host: h, port: 1 }, dns: { name: x.test } } ] }`),
+    /needs exactly one of http, tcp, heartbeat, dns, tls, redis, postgres, docker, icmp, domain/,
+  );
+  assert.match(
+    problems(`tracker: { checks: [ { name: dm, domain: { name: "not a domain" } } ] }`),
+    /tracker\.checks\.0\.domain\.name/,
+  );
+  assert.equal(
+    problems(
+      `tracker: { checks: [ { name: ok, dns: { name: x.test, server: "127.0.0.1:5353", type: MX }, conditions: ["answers.count > 0"] } ] }`,
+    ),
+    "",
+  );
 });

@@ -17,12 +17,22 @@ after(async () => {
 });
 
 test("every service on the bus is found with no config, goes down when it stops answering, and malformed replies are a reason", async () => {
-  const run = await runTracker(`tracker: { discoverEvery: 300ms, mesh: { missedRounds: 2 } }`, { nats: nats.url, redis: redis.url });
+  const run = await runTracker(`tracker: { discoverEvery: 300ms, mesh: { missedRounds: 2 } }`, {
+    nats: nats.url,
+    redis: redis.url,
+  });
   const other = await Bus.connect({ name: "fake-svc", url: nats.url, log: silent, registry: new Registry() });
-  const echo = defineEndpoint({ name: "echo", subject: "mirror.test.mesh.echo", request: z.object({}), reply: z.object({}) });
+  const echo = defineEndpoint({
+    name: "echo",
+    subject: "mirror.test.mesh.echo",
+    request: z.object({}),
+    reply: z.object({}),
+  });
   await other.service({ version: "1.2.3", endpoints: [{ contract: echo, handle: async () => ({}) }] });
   // A member that answers $SRV.PING with a broken reply, and one that answers with garbage.
-  const weird = run.nc.subscribe("$SRV.PING", { callback: (_e, m) => void m.respond(JSON.stringify({ type: "io.nats.micro.v1.ping_response", name: "weird" })) });
+  const weird = run.nc.subscribe("$SRV.PING", {
+    callback: (_e, m) => void m.respond(JSON.stringify({ type: "io.nats.micro.v1.ping_response", name: "weird" })),
+  });
   const garbage = run.nc.subscribe("$SRV.PING", { callback: (_e, m) => void m.respond("\u0000not json") });
   try {
     await other.request(echo, {});
@@ -33,7 +43,10 @@ test("every service on the bus is found with no config, goes down when it stops 
       return s?.state === "up" && (s.details.requests as number) >= 1 && s;
     });
     assert.equal((up.details.instances as { version: string }[])[0]?.version, "1.2.3");
-    assert.deepEqual((up.details.endpoints as { subject: string }[]).map((e) => e.subject), ["mirror.test.mesh.echo"]);
+    assert.deepEqual(
+      (up.details.endpoints as { subject: string }[]).map((e) => e.subject),
+      ["mirror.test.mesh.echo"],
+    );
 
     const bad = await run.waitState("weird", "degraded");
     assert.match(bad.reason ?? "", /malformed \$SRV reply: id/);

@@ -18,7 +18,10 @@ after(async () => {
 });
 
 const call = (method: string, url: string, token?: string) =>
-  fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({ status: r.status, text: await r.text() }));
+  fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({
+    status: r.status,
+    text: await r.text(),
+  }));
 
 const yaml = `tracker:
   mesh: { enabled: false }
@@ -48,7 +51,8 @@ test("a ping key records with no token; the name form needs the token; unknown k
     for (const id of ["nope", "AAAAAAAAAAAAAAAAAAAAAA", `${key}x`, "web"]) {
       const res = await call("GET", `${run.url}/ping/${id}`);
       assert.equal(res.status, 404, id);
-      for (const name of ["secret-backup", "other-job", "web\""]) assert.ok(!res.text.includes(name), `the 404 for ${id} names ${name}: ${res.text}`);
+      for (const name of ["secret-backup", "other-job", 'web"'])
+        assert.ok(!res.text.includes(name), `the 404 for ${id} names ${name}: ${res.text}`);
     }
 
     const byKey = await call("GET", `${run.url}/ping/${key}`);
@@ -57,12 +61,20 @@ test("a ping key records with no token; the name form needs the token; unknown k
     await run.waitState("secret-backup", "up");
     assert.equal((await call("POST", `${run.url}/ping/${key}/fail`)).status, 200);
     await run.waitState("secret-backup", "down");
-    assert.equal((await call("POST", `${run.url}/ping/other-job`, run.token)).status, 200, "the name form with the token");
+    assert.equal(
+      (await call("POST", `${run.url}/ping/other-job`, run.token)).status,
+      200,
+      "the name form with the token",
+    );
     await run.waitState("other-job", "up");
 
     // The owner sees every check and each heartbeat's key over the bus.
     const config = parseConfig("", { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url });
-    const bus = await connectBus("operator", { config, env: {}, log: createLogger("t", { write: () => true } as never, "silent") });
+    const bus = await connectBus("operator", {
+      config,
+      env: {},
+      log: createLogger("t", { write: () => true } as never, "silent"),
+    });
     try {
       const { checks } = await bus.request(checksList, {}, { timeout: 5_000 });
       assert.deepEqual(

@@ -14,7 +14,8 @@ after(async () => {
   await Promise.all([nats.dispose(), redis.dispose()]);
 });
 
-const logged = (logs: string[], msg: string) => logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
+const logged = (logs: string[], msg: string) =>
+  logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
 
 test("a changed mirror.yaml is applied without a restart: checks added, changed and removed; a broken save keeps the old config, logged and counted", async () => {
   const web = await startHttp();
@@ -41,12 +42,18 @@ test("a changed mirror.yaml is applied without a restart: checks added, changed 
 
     // A half-written save: rejected with the reason, the old checks keep running.
     writeFileSync(file, `${base}    - { name: web, interval: 100ms, http: { url: "${web.url}/`);
-    await waitFor("reload rejected", () => logged(run.logs, "config reload rejected; still running on the previous config")[0]);
+    await waitFor(
+      "reload rejected",
+      () => logged(run.logs, "config reload rejected; still running on the previous config")[0],
+    );
     const [rejected] = logged(run.logs, "config reload rejected; still running on the previous config");
     assert.match(String((rejected?.problems as string[] | undefined)?.[0]), /not valid YAML/);
     // A bad key: every problem names its key path.
     writeFileSync(file, `${base}    - { name: web, interval: 100ms, dns: { name: x.test, server: dns.example } }\n`);
-    await waitFor("second rejection", () => logged(run.logs, "config reload rejected; still running on the previous config")[1]);
+    await waitFor(
+      "second rejection",
+      () => logged(run.logs, "config reload rejected; still running on the previous config")[1],
+    );
     const second = logged(run.logs, "config reload rejected; still running on the previous config")[1];
     assert.match(JSON.stringify(second?.problems), /tracker\.checks\.1\.dns\.server/);
     assert.ok(run.tracker.book.has("web") && run.tracker.book.has("cache"), "still tracking both");
@@ -54,7 +61,12 @@ test("a changed mirror.yaml is applied without a restart: checks added, changed 
     assert.match(metrics, /mirror_config_reload_total\{result="error"\} 2/);
 
     // Changed and removed; a port change is named as needing a restart.
-    writeFileSync(file, base.replace("interval: 100ms", "interval: 200ms").replace("mesh: { enabled: false }", "mesh: { enabled: false }\n  port: 19999"));
+    writeFileSync(
+      file,
+      base
+        .replace("interval: 100ms", "interval: 200ms")
+        .replace("mesh: { enabled: false }", "mesh: { enabled: false }\n  port: 19999"),
+    );
     await waitFor("web removed", () => !run.tracker.book.has("web"));
     const last = logged(run.logs, "config reloaded").at(-1);
     assert.deepEqual([last?.changed, last?.removed, last?.needsRestart], [["cache"], ["web"], ["tracker.port"]]);

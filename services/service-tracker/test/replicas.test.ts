@@ -30,23 +30,40 @@ function startReplica(dir: string, yaml: string, port: number): Replica {
   const file = join(dir, `mirror-${port}.yaml`);
   writeFileSync(file, `${yaml}\n  port: ${port}\n`);
   const output: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "services", "service-tracker", "src", "main.ts")], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, MIRROR_CONFIG: file, MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_IDENTITY: "off", MIRROR_DATA_DIR: join(dir, `data-${port}`), MIRROR_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "services", "service-tracker", "src", "main.ts")],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        MIRROR_CONFIG: file,
+        MIRROR_NATS_URL: nats.url,
+        MIRROR_REDIS_URL: redis.url,
+        MIRROR_IDENTITY: "off",
+        MIRROR_DATA_DIR: join(dir, `data-${port}`),
+        MIRROR_LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   for (const s of [child.stdout, child.stderr]) s?.on("data", (d: Buffer) => output.push(...d.toString().split("\n")));
   return { child, port, output };
 }
 
 async function probesTotal(r: Replica): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${r.port}/metrics`).then((res) => res.text(), () => "");
+  const text = await fetch(`http://127.0.0.1:${r.port}/metrics`).then(
+    (res) => res.text(),
+    () => "",
+  );
   let sum = 0;
   for (const m of text.matchAll(/^mirror_tracker_probes_total\{[^}]*\}\s+(\S+)$/gm)) sum += Number(m[1]);
   return sum;
 }
 
-test("two tracker replicas: each check runs on one of them, and when one is killed the other runs all of them within two intervals", { timeout: 120_000 }, async () => {
+test("two tracker replicas: each check runs on one of them, and when one is killed the other runs all of them within two intervals", {
+  timeout: 120_000,
+}, async () => {
   // Every probe lands here, named by its path: when each check ran, whoever ran it.
   const hits = new Map<string, number[]>();
   const server = createServer((req, res) => {
@@ -63,7 +80,10 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
     "  mesh: { enabled: false }",
     "  coalesce: 0s",
     "  checks:",
-    ...names.map((n) => `    - { name: ${n}, interval: ${INTERVAL}ms, http: { url: "http://127.0.0.1:${httpPort}/${n}", timeout: 1s } }`),
+    ...names.map(
+      (n) =>
+        `    - { name: ${n}, interval: ${INTERVAL}ms, http: { url: "http://127.0.0.1:${httpPort}/${n}", timeout: 1s } }`,
+    ),
   ].join("\n");
   const dir = tempDir("mirror-replicas-");
   const a = startReplica(dir, yaml, await freePort());
@@ -73,7 +93,14 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
     await waitFor("both replicas started", () => started(a) && started(b), { timeout: 60_000 }).catch((err: Error) => {
       throw new Error(`${err.message}\n${[...a.output, ...b.output].slice(-30).join("\n")}`);
     });
-    await waitFor("both replicas see each other", () => [a, b].every((r) => r.output.some((l) => l.includes('"msg":"replicas changed"') && /"members":\["[^"]+","[^"]+"\]/.test(l))), { timeout: 20_000 });
+    await waitFor(
+      "both replicas see each other",
+      () =>
+        [a, b].every((r) =>
+          r.output.some((l) => l.includes('"msg":"replicas changed"') && /"members":\["[^"]+","[^"]+"\]/.test(l)),
+        ),
+      { timeout: 20_000 },
+    );
     // Past the newcomer's settling (one lease, 1.2 s): a steady window of three intervals.
     await new Promise((r) => setTimeout(r, INTERVAL));
     const [a0, b0] = [await probesTotal(a), await probesTotal(b)];
@@ -88,7 +115,8 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
     for (const [i, h] of steady.entries()) {
       // Three intervals: three runs (four at the window's edges), never two in one slot.
       assert.ok(h.length >= 2 && h.length <= 4, `${names[i]} ran ${h.length} times in 3 intervals`);
-      for (let j = 1; j < h.length; j++) assert.ok((h[j] as number) - (h[j - 1] as number) > INTERVAL / 2, `${names[i]} ran twice in one slot`);
+      for (let j = 1; j < h.length; j++)
+        assert.ok((h[j] as number) - (h[j - 1] as number) > INTERVAL / 2, `${names[i]} ran twice in one slot`);
     }
     assert.ok(Math.abs(a1 - a0 - (b1 - b0)) < total * 0.6, `shares are roughly even: a ${a1 - a0}, b ${b1 - b0}`);
 
@@ -107,7 +135,11 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
       assert.ok(worst <= 2 * INTERVAL + 250, `${n} went ${worst} ms unrun around the kill`);
       // Back on the grid after the takeover (and its catch-up run): no slot runs twice.
       const late = afterKill.filter((t) => t > killedAt + 2 * INTERVAL);
-      for (let j = 1; j < late.length; j++) assert.ok((late[j] as number) - (late[j - 1] as number) > INTERVAL / 2, `${n} ran twice in one slot after the takeover`);
+      for (let j = 1; j < late.length; j++)
+        assert.ok(
+          (late[j] as number) - (late[j - 1] as number) > INTERVAL / 2,
+          `${n} ran twice in one slot after the takeover`,
+        );
     }
   } finally {
     for (const r of [a, b]) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");

@@ -65,14 +65,20 @@ test("a reschedule replaces the planned run, and a throwing job is reported, not
 test("a wake-up starts every job within its slack together; slack 0 jobs and finishing jobs never start anything early", async () => {
   const clock = new ManualClock(0);
   const lags: number[] = [];
-  const s = new Scheduler(clock, { concurrency: 10, onError: (id, err) => assert.fail(`${id}: ${err}`), onLag: (ms) => lags.push(ms) });
+  const s = new Scheduler(clock, {
+    concurrency: 10,
+    onError: (id, err) => assert.fail(`${id}: ${err}`),
+    onLag: (ms) => lags.push(ms),
+  });
   const runs: [string, number][] = [];
   let release: (() => void) | undefined;
-  const job = (id: string, gate = false) => async () => {
-    runs.push([id, clock.now()]);
-    if (gate) await new Promise<void>((r) => (release = r));
-    return null;
-  };
+  const job =
+    (id: string, gate = false) =>
+    async () => {
+      runs.push([id, clock.now()]);
+      if (gate) await new Promise<void>((r) => (release = r));
+      return null;
+    };
   s.add("a", 1_000, job("a", true), { slack: 100 });
   s.add("b", 1_050, job("b"), { slack: 100 });
   s.add("c", 1_150, job("c"), { slack: 100 });
@@ -82,7 +88,14 @@ test("a wake-up starts every job within its slack together; slack 0 jobs and fin
   assert.deepEqual(runs, [], "nothing starts before its due time minus its slack");
   clock.advance(101); // the timer wakes at the most urgent due time
   s.pump();
-  assert.deepEqual(runs, [["a", 1_000], ["b", 1_000]], "b shares a's wake-up, 50 ms early; c (1150) is beyond its slack");
+  assert.deepEqual(
+    runs,
+    [
+      ["a", 1_000],
+      ["b", 1_000],
+    ],
+    "b shares a's wake-up, 50 ms early; c (1150) is beyond its slack",
+  );
   clock.advance(15);
   release?.();
   await new Promise((r) => setImmediate(r));
@@ -108,7 +121,14 @@ test("a check's slack is tracker.coalesce, at most a tenth of its interval, and 
 test("property: woken at each next due time, every run starts within [due - slack, due] and fixed-rate jobs never drift", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.record({ first: fc.integer({ min: 0, max: 5_000 }), interval: fc.integer({ min: 100, max: 5_000 }), slack: fc.integer({ min: 0, max: 500 }) }), { minLength: 1, maxLength: 30 }),
+      fc.array(
+        fc.record({
+          first: fc.integer({ min: 0, max: 5_000 }),
+          interval: fc.integer({ min: 100, max: 5_000 }),
+          slack: fc.integer({ min: 0, max: 500 }),
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
       (specs) => {
         const clock = new ManualClock(0);
         const s = new Scheduler(clock, { concurrency: 1_000, onError: (id, err) => assert.fail(`${id}: ${err}`) });
@@ -121,7 +141,10 @@ test("property: woken at each next due time, every run starts within [due - slac
             j.first,
             () => {
               const due = planned[i] as number;
-              assert.ok(clock.now() >= due - slack, `j${i} started at ${clock.now()}, more than ${slack} ms before ${due}`);
+              assert.ok(
+                clock.now() >= due - slack,
+                `j${i} started at ${clock.now()}, more than ${slack} ms before ${due}`,
+              );
               assert.ok(clock.now() <= due, `j${i} started at ${clock.now()}, after its due time ${due}`);
               starts[i]?.push(due);
               planned[i] = due + j.interval;
@@ -142,7 +165,10 @@ test("property: woken at each next due time, every run starts within [due - slac
         }
         specs.forEach((j, i) => {
           const dues = (starts[i] ?? []).filter((d) => d <= end);
-          const expected = Array.from({ length: Math.floor((end - j.first) / j.interval) + 1 }, (_, k) => j.first + k * j.interval);
+          const expected = Array.from(
+            { length: Math.floor((end - j.first) / j.interval) + 1 },
+            (_, k) => j.first + k * j.interval,
+          );
           assert.deepEqual(dues, expected, `j${i} ran once for each planned time, none skipped, no drift`);
         });
         assert.ok(wakes <= starts.reduce((a, r) => a + r.length, 0));
@@ -155,11 +181,19 @@ test("property: woken at each next due time, every run starts within [due - slac
 
 test("property: any bytes on mirror.heartbeat.<name> decode without throwing, named by the subject", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom("", ".start", ".fail", ".other"), (bytes, suffix) => {
-      const out = decodeHeartbeat(bytes, `mirror.heartbeat.job${suffix}`) as { name: string; kind: unknown };
-      assert.equal(out.name, "job");
-      if (suffix === ".start" || suffix === ".fail") assert.equal(out.kind, suffix.slice(1));
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.constantFrom("", ".start", ".fail", ".other"),
+      (bytes, suffix) => {
+        const out = decodeHeartbeat(bytes, `mirror.heartbeat.job${suffix}`) as { name: string; kind: unknown };
+        assert.equal(out.name, "job");
+        if (suffix === ".start" || suffix === ".fail") assert.equal(out.kind, suffix.slice(1));
+      },
+    ),
   );
-  assert.deepEqual(decodeHeartbeat(new Uint8Array(), "mirror.heartbeat.nightly"), { name: "nightly", kind: "success", at: "1970-01-01T00:00:00.000Z" });
+  assert.deepEqual(decodeHeartbeat(new Uint8Array(), "mirror.heartbeat.nightly"), {
+    name: "nightly",
+    kind: "success",
+    at: "1970-01-01T00:00:00.000Z",
+  });
 });

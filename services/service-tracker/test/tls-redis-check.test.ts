@@ -10,7 +10,11 @@ let redis: ServerHandle;
 let guarded: ServerHandle;
 const PASSWORD = "r3dis-pass word";
 before(async () => {
-  [nats, redis, guarded] = await Promise.all([startNats(), startRedis(), startRedis({ args: ["--requirepass", PASSWORD] })]);
+  [nats, redis, guarded] = await Promise.all([
+    startNats(),
+    startRedis(),
+    startRedis({ args: ["--requirepass", PASSWORD] }),
+  ]);
 });
 after(async () => {
   await Promise.all([nats.dispose(), redis.dispose(), guarded.dispose()]);

@@ -1,5 +1,17 @@
 import type { Bus } from "@mirror/bus";
-import { AskRequest, type AskReply, hasErrorCode, type Loop, loopsList, type MirrorConfig, modelAsk, parseDuration, ServiceStatus, SEVERITY_RANK, serviceStatus } from "@mirror/contracts";
+import {
+  AskRequest,
+  type AskReply,
+  hasErrorCode,
+  type Loop,
+  loopsList,
+  type MirrorConfig,
+  modelAsk,
+  parseDuration,
+  ServiceStatus,
+  SEVERITY_RANK,
+  serviceStatus,
+} from "@mirror/contracts";
 import { ConfigError, connectBus, createLogger, loadConfig } from "@mirror/kit";
 import { hostPort, reachable } from "../embedded.js";
 
@@ -61,9 +73,15 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (!bus) return 1;
   try {
     const [loops, services] = await Promise.all([currentLoops(bus), currentServices(bus)]);
-    const reply = await askModel(bus, { question: parsed.question, loops, services, timeoutMs: parsed.timeoutMs }, parsed);
+    const reply = await askModel(
+      bus,
+      { question: parsed.question, loops, services, timeoutMs: parsed.timeoutMs },
+      parsed,
+    );
     if (!reply) return 1;
-    process.stdout.write(parsed.json ? `${JSON.stringify(reply)}\n` : `${reply.answer}\n\n— ${reply.adapter} (${reply.model})\n`);
+    process.stdout.write(
+      parsed.json ? `${JSON.stringify(reply)}\n` : `${reply.answer}\n\n— ${reply.adapter} (${reply.model})\n`,
+    );
     return 0;
   } finally {
     await bus.close(2_000);
@@ -124,7 +142,11 @@ async function askModel(bus: Bus, req: AskRequest, { timeoutMs, waitMs }: Args):
       return await bus.request(modelAsk, req, { timeout: timeoutMs });
     } catch (err) {
       if (!hasErrorCode(err, "MIRROR_ERR_NO_RESPONDERS")) {
-        say(hasErrorCode(err, "MIRROR_ERR_TIMEOUT") ? `no answer within ${timeoutMs}ms (try --timeout)` : (err as Error).message);
+        say(
+          hasErrorCode(err, "MIRROR_ERR_TIMEOUT")
+            ? `no answer within ${timeoutMs}ms (try --timeout)`
+            : (err as Error).message,
+        );
         return undefined;
       }
       if (Date.now() + delay > giveUp) {

@@ -22,10 +22,18 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   if (name === "all") {
-    const known = readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
+    const known = readdirSync(join(root, "services")).filter((d) =>
+      existsSync(join(root, "services", d, "src", "main.ts")),
+    );
     const dir = resolve(out);
     rmSync(dir, { recursive: true, force: true });
-    await bundleServices(root, {}, dir, { out: "main", names: known, defaults: startOrder(await loadManifests(root)).map((m) => m.name).filter((n) => known.includes(n)) });
+    await bundleServices(root, {}, dir, {
+      out: "main",
+      names: known,
+      defaults: startOrder(await loadManifests(root))
+        .map((m) => m.name)
+        .filter((n) => known.includes(n)),
+    });
     process.stdout.write(`mirror: ${known.join(", ")} bundled into ${join(dir, "main.mjs")}, one process\n`);
     return 0;
   }

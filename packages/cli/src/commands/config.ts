@@ -24,12 +24,16 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    process.stderr.write(`mirror config check: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`);
+    process.stderr.write(
+      `mirror config check: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,
+    );
     return 2;
   }
   try {
     const config = parseConfig(text, env, file);
-    process.stdout.write(`${file}: valid (${config.tracker.checks.length} checks, ${config.scanner.roots.length} roots, ${config.notifier.channels.length} channels, ${config.loops.maintenance.length} maintenance windows)\n`);
+    process.stdout.write(
+      `${file}: valid (${config.tracker.checks.length} checks, ${config.scanner.roots.length} roots, ${config.notifier.channels.length} channels, ${config.loops.maintenance.length} maintenance windows)\n`,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -48,7 +48,8 @@ function init(args: string[], table: readonly IdentitySpec[]): number {
   const listen = typeof flags.listen === "string" ? flags.listen : "127.0.0.1:4222";
   const storeDir = resolve(typeof flags["store-dir"] === "string" ? flags["store-dir"] : resolve(dir, "nats"));
   const r = initIdentities(dir, { rotate: flags.rotate === true, listen, storeDir }, table);
-  for (const [name, k] of Object.entries(r.keys)) process.stdout.write(`${k.action.padEnd(7)} ${name.padEnd(16)} ${k.publicKey}\n`);
+  for (const [name, k] of Object.entries(r.keys))
+    process.stdout.write(`${k.action.padEnd(7)} ${name.padEnd(16)} ${k.publicKey}\n`);
   process.stdout.write(
     `wrote ${dir}/public-keys.json, ${dir}/identities.json, ${dir}/accounts.conf and ${dir}/${SERVER_CONF_FILE}\n` +
       "next:\n" +
@@ -58,13 +59,20 @@ function init(args: string[], table: readonly IdentitySpec[]): number {
   return 0;
 }
 
-function dirFrom(flags: Flags, env: NodeJS.ProcessEnv): { dir?: string; config: import("@mirror/contracts").MirrorConfig } {
+function dirFrom(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+): { dir?: string; config: import("@mirror/contracts").MirrorConfig } {
   const config = loadConfig(env).config;
   const dir = typeof flags.dir === "string" ? resolve(flags.dir) : identityDir(config.bus, env);
   return { dir, config };
 }
 
-async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, fromManifests: () => Promise<IdentitySpec[]>): Promise<number> {
+async function provisionCmd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  fromManifests: () => Promise<IdentitySpec[]>,
+): Promise<number> {
   const flags = parseFlags(args, ["dir"], []);
   if (typeof flags === "string") return fail(`${flags}\n${USAGE}`);
   const { dir, config } = dirFrom(flags, env);
@@ -76,7 +84,9 @@ async function provisionCmd(args: string[], env: NodeJS.ProcessEnv, fromManifest
     // services/ folder); the manifests only for a folder made before identities.json.
     const table = readIdentityTable(dir) ?? (await fromManifests());
     const r = await provisionAsOperator(config, seed, table);
-    process.stdout.write(`provisioned streams ${r.streams.join(", ")} and ${r.consumers.length} durable consumers: ${r.consumers.join(", ")}\n`);
+    process.stdout.write(
+      `provisioned streams ${r.streams.join(", ")} and ${r.consumers.length} durable consumers: ${r.consumers.join(", ")}\n`,
+    );
     return 0;
   } catch (err) {
     return fail(`provisioning failed: ${(err as Error).message}`, 1);
@@ -91,7 +101,8 @@ function show(args: string[], env: NodeJS.ProcessEnv, table: readonly IdentitySp
   for (const spec of table) {
     const p = permissionsOf(spec, table);
     process.stdout.write(`${spec.name}  ${keys[spec.name] ?? "(no key)"}\n`);
-    if (spec.consumes.length) process.stdout.write(`  consumes   ${spec.consumes.map((c) => `${c.durable} (${c.filter})`).join(", ")}\n`);
+    if (spec.consumes.length)
+      process.stdout.write(`  consumes   ${spec.consumes.map((c) => `${c.durable} (${c.filter})`).join(", ")}\n`);
     process.stdout.write(`  publish    ${p.publish.join(" ")}\n  subscribe  ${p.subscribe.join(" ")}\n`);
   }
   return 0;
@@ -109,7 +120,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       return show(rest, env, await manifests());
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof IdentityError || err instanceof ManifestError) return fail(err.message);
+    if (err instanceof ConfigError || err instanceof IdentityError || err instanceof ManifestError)
+      return fail(err.message);
     throw err;
   }
   process.stdout.write(USAGE);

@@ -9,7 +9,10 @@ While a window is on, loops of what it matches open as maintenance (visible, not
 one still open when it ends is notified then. Windows of mirror.yaml (loops.maintenance) are listed too.
 `;
 
-type Parsed = { cmd: "add"; req: Record<string, unknown> } | { cmd: "list"; json: boolean } | { cmd: "end"; name: string };
+type Parsed =
+  | { cmd: "add"; req: Record<string, unknown> }
+  | { cmd: "list"; json: boolean }
+  | { cmd: "end"; name: string };
 
 function parseArgs(args: string[]): Parsed | string {
   const [cmd, ...rest] = args;
@@ -29,7 +32,8 @@ function parseArgs(args: string[]): Parsed | string {
     };
     try {
       if (a === "--check" || a === "--repo" || a === "--kind") (match[a.slice(2)] ??= []).push(value());
-      else if (a === "--for" || a === "--until" || a === "--cron" || a === "--duration" || a === "--tz" || a === "--by") req[a.slice(2)] = value();
+      else if (a === "--for" || a === "--until" || a === "--cron" || a === "--duration" || a === "--tz" || a === "--by")
+        req[a.slice(2)] = value();
       else return `unknown option ${a}`;
     } catch (err) {
       return (err as Error).message;
@@ -43,7 +47,9 @@ function describe(w: MaintenanceInfo): string {
   const what = Object.entries(w.match)
     .map(([k, v]) => `${k}=${(v as string[]).join(",")}`)
     .join(" ");
-  const when = w.cron ? `cron "${w.cron}" for ${Math.round((w.duration ?? 0) / 60_000)}m${w.tz ? ` (${w.tz})` : ""}` : `${w.start} .. ${w.end}`;
+  const when = w.cron
+    ? `cron "${w.cron}" for ${Math.round((w.duration ?? 0) / 60_000)}m${w.tz ? ` (${w.tz})` : ""}`
+    : `${w.start} .. ${w.end}`;
   const state = w.active ? `on until ${w.activeUntil}` : "off";
   return `${w.name}  ${state}  ${when}  ${what}  [${w.source}${w.createdBy ? `, by ${w.createdBy}` : ""}]`;
 }
@@ -70,7 +76,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       const r = await call(bus, maintenanceList, {}, "loop-detector");
       if (typeof r === "string") return fail(r);
       if (parsed.json) process.stdout.write(`${JSON.stringify(r.windows)}\n`);
-      else process.stdout.write(r.windows.length ? `${r.windows.map(describe).join("\n")}\n` : "no maintenance windows\n");
+      else
+        process.stdout.write(r.windows.length ? `${r.windows.map(describe).join("\n")}\n` : "no maintenance windows\n");
     }
     return 0;
   } finally {

@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import { parseDuration, scanNow } from "@mirror/contracts";
 import { call, connectOperator } from "../operator.js";
 
-const USAGE = "usage: mirror scan [PATH] [--timeout 60s] [--json]\n  scans every repo under scanner.roots now (or only the repo at PATH) and prints a summary\n";
+const USAGE =
+  "usage: mirror scan [PATH] [--timeout 60s] [--json]\n  scans every repo under scanner.roots now (or only the repo at PATH) and prints a summary\n";
 
 interface Args {
   path?: string;
@@ -44,7 +45,11 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       process.stderr.write(`mirror scan: ${r}\n`);
       return 1;
     }
-    process.stdout.write(parsed.json ? `${JSON.stringify(r)}\n` : `scanned ${r.repos} repo${r.repos === 1 ? "" : "s"}, published ${r.published} snapshot${r.published === 1 ? "" : "s"}\n`);
+    process.stdout.write(
+      parsed.json
+        ? `${JSON.stringify(r)}\n`
+        : `scanned ${r.repos} repo${r.repos === 1 ? "" : "s"}, published ${r.published} snapshot${r.published === 1 ? "" : "s"}\n`,
+    );
     return 0;
   } finally {
     await bus.close(300);

@@ -13,7 +13,13 @@ export function compactSubjects(subjects: readonly string[]): string {
     groups.set(key, [...(groups.get(key) ?? []), last]);
   }
   return [...groups]
-    .map(([head, lasts]) => (head.startsWith("\u0000") ? head.slice(1) : lasts.length === 1 ? `${head}.${lasts[0]}` : `${head}.{${lasts.join(",")}}`))
+    .map(([head, lasts]) =>
+      head.startsWith("\u0000")
+        ? head.slice(1)
+        : lasts.length === 1
+          ? `${head}.${lasts[0]}`
+          : `${head}.{${lasts.join(",")}}`,
+    )
     .join(" ");
 }
 

@@ -8,7 +8,10 @@ const USAGE = `usage:
 matchers: label=value, label!=value, label=~regex, label!~regex (labels: alertname, severity, repo, service, loop_id)
 `;
 
-type Parsed = { cmd: "add"; req: Record<string, unknown> } | { cmd: "list"; all: boolean; json: boolean } | { cmd: "expire"; id: string };
+type Parsed =
+  | { cmd: "add"; req: Record<string, unknown> }
+  | { cmd: "list"; all: boolean; json: boolean }
+  | { cmd: "expire"; id: string };
 
 function parseArgs(args: string[]): Parsed | string {
   const [cmd, ...rest] = args;

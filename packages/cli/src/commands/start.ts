@@ -86,7 +86,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   const missing = idDir ? missingSeeds(idDir, names) : [];
   if (idDir && missing.length) {
-    process.stderr.write(`mirror: no key for ${missing.join(", ")} in ${idDir}; run: pnpm mirror identity init --out ${idDir}\n`);
+    process.stderr.write(
+      `mirror: no key for ${missing.join(", ")} in ${idDir}; run: pnpm mirror identity init --out ${idDir}\n`,
+    );
     return 2;
   }
   if (idDir) say(`identity folder ${idDir}: each service connects with its own key and signs its events`);
@@ -104,7 +106,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       continue;
     }
     if (kind === "redis" && storeNow.viaSentinel) {
-      process.stderr.write(`mirror: ${storeNow.master ? `the Redis master ${hp.host}:${hp.port} the sentinels name does not answer` : `no sentinel of store.sentinels (${config.store.sentinels?.join(", ")}) names a master "${config.store.name}"`}\n`);
+      process.stderr.write(
+        `mirror: ${storeNow.master ? `the Redis master ${hp.host}:${hp.port} the sentinels name does not answer` : `no sentinel of store.sentinels (${config.store.sentinels?.join(", ")}) names a master "${config.store.name}"`}\n`,
+      );
       await host.stopServers();
       return 1;
     }
@@ -140,11 +144,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     const version = await natsServerVersion(nats.host, nats.port);
     if (version) warnAdvisories("nats-server", warn, version);
     if (idDir && !(await refusesAnonymous(config.bus.url))) {
-      warn(`the NATS server at ${nats.host}:${nats.port} accepts anonymous clients: anyone who can reach it can publish. Services still sign and verify their events; run it with ${join(idDir, "accounts.conf")} to refuse them.`);
+      warn(
+        `the NATS server at ${nats.host}:${nats.port} accepts anonymous clients: anyone who can reach it can publish. Services still sign and verify their events; run it with ${join(idDir, "accounts.conf")} to refuse them.`,
+      );
     }
   }
   const redis = hostPort(storeNow.url, 6379);
-  const storeAuth = env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, table, warn));
+  const storeAuth =
+    env.MIRROR_REDIS_AUTH || config.store.auth || (await redisAuthFor(redis.host, redis.port, idDir, table, warn));
   const childEnv = {
     ...env,
     ...(file ? { MIRROR_CONFIG: file } : {}),
@@ -161,13 +168,24 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
  * after a source changes), on plain node. MIRROR_FROM_SOURCE=1, or a failed build, runs the
  * TypeScript sources under tsx instead.
  */
-async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv, say: (msg: string) => void, single: boolean): Promise<{ services: Supervised[]; bundle?: string }> {
+async function commands(
+  names: string[],
+  known: string[],
+  env: NodeJS.ProcessEnv,
+  say: (msg: string) => void,
+  single: boolean,
+): Promise<{ services: Supervised[]; bundle?: string }> {
   // --single: one process whose lines are labelled by the service that logged them.
-  const together = (script: string[]): Supervised[] => [{ name: "mirror", args: [...SERVICE_NODE_FLAGS, ...script, ...names], labels: names }];
+  const together = (script: string[]): Supervised[] => [
+    { name: "mirror", args: [...SERVICE_NODE_FLAGS, ...script, ...names], labels: names },
+  ];
   const fromSource = () =>
     single
       ? together(["--import", "tsx", join(root, "packages", "cli", "src", "single-main.ts")])
-      : names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")] }));
+      : names.map((name) => ({
+          name,
+          args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")],
+        }));
   if (env.MIRROR_FROM_SOURCE === "1") {
     say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
     return { services: fromSource() };
@@ -178,10 +196,26 @@ async function commands(names: string[], known: string[], env: NodeJS.ProcessEnv
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
     // A worker thread of the supervisor: one Node runtime less in memory; the old-space limit of
     // SERVICE_NODE_FLAGS, a young generation of 1 MB semi-spaces (three of them).
-    if (single) return { services: [{ name: "mirror", args: [join(dir, `${TOGETHER}.mjs`), ...names], labels: names, thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 3 } }], bundle: dir };
-    return { services: names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] })), bundle: dir };
+    if (single)
+      return {
+        services: [
+          {
+            name: "mirror",
+            args: [join(dir, `${TOGETHER}.mjs`), ...names],
+            labels: names,
+            thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 3 },
+          },
+        ],
+        bundle: dir,
+      };
+    return {
+      services: names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] })),
+      bundle: dir,
+    };
   } catch (err) {
-    process.stderr.write(`mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`);
+    process.stderr.write(
+      `mirror: bundling the services failed (${(err as Error).message}); running them from source with tsx\n`,
+    );
     return { services: fromSource() };
   }
 }

@@ -25,7 +25,8 @@ export interface MeshStatus {
 /** `mirror status`: the console URL and what is configured from mirror.yaml, the repositories from the scanner's `scan.repos` endpoint. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const opts = parseFlags(args, ["--wait"], ["--json"]);
-  if (typeof opts === "string" || opts.rest.length) return usage("status", USAGE, typeof opts === "string" ? opts : `unexpected argument ${opts.rest[0]}`);
+  if (typeof opts === "string" || opts.rest.length)
+    return usage("status", USAGE, typeof opts === "string" ? opts : `unexpected argument ${opts.rest[0]}`);
   let waitMs = 0;
   try {
     waitMs = parseDuration(opts.values["--wait"] ?? "0s");
@@ -41,7 +42,10 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 2;
   }
   const bus = await connectOperator("status", env);
-  const found = typeof bus === "number" ? { problem: "the bus cannot be reached" } : await repositories(bus, waitMs).finally(() => bus.close(300));
+  const found =
+    typeof bus === "number"
+      ? { problem: "the bus cannot be reached" }
+      : await repositories(bus, waitMs).finally(() => bus.close(300));
   const status: MeshStatus = {
     consoleUrl: config.console.publicUrl,
     repositories: "count" in found ? found.count : null,

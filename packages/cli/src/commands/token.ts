@@ -12,7 +12,8 @@ type Parsed = { cmd: "create" | "revoke"; user: string; name: string } | { cmd: 
 
 function parseArgs(args: string[]): Parsed | string {
   const [cmd, ...rest] = args;
-  if (cmd !== "create" && cmd !== "list" && cmd !== "revoke") return cmd && cmd !== "-h" && cmd !== "--help" ? `unknown subcommand "${cmd}"` : "";
+  if (cmd !== "create" && cmd !== "list" && cmd !== "revoke")
+    return cmd && cmd !== "-h" && cmd !== "--help" ? `unknown subcommand "${cmd}"` : "";
   const opts: Record<string, string> = {};
   let json = false;
   for (let i = 0; i < rest.length; i++) {

@@ -1,4 +1,10 @@
-import { type ConsoleUser, consoleUsersAdd, consoleUsersList, consoleUsersPasswd, consoleUsersRemove } from "@mirror/contracts";
+import {
+  type ConsoleUser,
+  consoleUsersAdd,
+  consoleUsersList,
+  consoleUsersPasswd,
+  consoleUsersRemove,
+} from "@mirror/contracts";
 import { call, connectOperator } from "../operator.js";
 
 const USAGE = `usage:
@@ -9,12 +15,16 @@ const USAGE = `usage:
 the password is read from the first line of standard input (printf 'PASSWORD\\n' | mirror user add ...)
 `;
 
-type Parsed = { cmd: "add"; name: string; role: string } | { cmd: "passwd" | "remove"; name: string } | { cmd: "list"; json: boolean };
+type Parsed =
+  | { cmd: "add"; name: string; role: string }
+  | { cmd: "passwd" | "remove"; name: string }
+  | { cmd: "list"; json: boolean };
 
 function parseArgs(args: string[]): Parsed | string {
   const [cmd, ...rest] = args;
   if (cmd === "list") return { cmd, json: rest.includes("--json") };
-  if (cmd !== "add" && cmd !== "passwd" && cmd !== "remove") return cmd && cmd !== "-h" && cmd !== "--help" ? `unknown subcommand "${cmd}"` : "";
+  if (cmd !== "add" && cmd !== "passwd" && cmd !== "remove")
+    return cmd && cmd !== "-h" && cmd !== "--help" ? `unknown subcommand "${cmd}"` : "";
   let name: string | undefined;
   let role: string | undefined;
   let stdin = false;

@@ -14,7 +14,9 @@ export const REDIS_ACL_FILE = "users.acl";
  * `defaultUserAclLine`), so a local process without a service's seed cannot touch the mesh's state.
  */
 export function renderRedisAcl(seeds: Record<string, string>, table: readonly IdentitySpec[]): string {
-  const users = table.filter((s) => (s.kind ?? "service") === "service" && seeds[s.name]).map((s) => aclUserLine(s.name, seeds[s.name] as string));
+  const users = table
+    .filter((s) => (s.kind ?? "service") === "service" && seeds[s.name])
+    .map((s) => aclUserLine(s.name, seeds[s.name] as string));
   return [defaultUserAclLine(), "user health on nopass resetkeys resetchannels -@all +ping", ...users, ""].join("\n");
 }
 
@@ -27,9 +29,17 @@ export interface InitResult {
 
 /** What `init` would make in `dir`: a seed of the table's identities, or a generated file, missing. */
 export function missingFiles(dir: string, table: readonly IdentitySpec[]): string[] {
-  const files = [...table.map((s) => `${s.name}.nk`), PUBLIC_KEYS_FILE, IDENTITIES_FILE, ACCOUNTS_CONF_FILE, REDIS_ACL_FILE];
+  const files = [
+    ...table.map((s) => `${s.name}.nk`),
+    PUBLIC_KEYS_FILE,
+    IDENTITIES_FILE,
+    ACCOUNTS_CONF_FILE,
+    REDIS_ACL_FILE,
+  ];
   // A users.acl with the default user off (written before 2026-12) drops transactions when Redis restarts: made again.
-  return files.filter((f) => !existsSync(join(dir, f)) || (f === REDIS_ACL_FILE && aclHasDefaultOff(readFileSync(join(dir, f), "utf8"))));
+  return files.filter(
+    (f) => !existsSync(join(dir, f)) || (f === REDIS_ACL_FILE && aclHasDefaultOff(readFileSync(join(dir, f), "utf8"))),
+  );
 }
 
 /** The identity table as `identities.json` holds it (what the services' signature check reads). */
@@ -68,7 +78,11 @@ function readSeed(file: string): { publicKey: string; text: string } {
  * exists unless `rotate`; then `public-keys.json`, `accounts.conf` (the identities and their
  * permissions) and `nats-server.conf` (listen, JetStream, include accounts.conf) written from them.
  */
-export function initIdentities(dir: string, opts: { rotate: boolean } & ServerConfOptions, table: readonly IdentitySpec[]): InitResult {
+export function initIdentities(
+  dir: string,
+  opts: { rotate: boolean } & ServerConfOptions,
+  table: readonly IdentitySpec[],
+): InitResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result: InitResult = { dir, keys: {}, files: [] };
   const seeds: Record<string, string> = {};
@@ -95,6 +109,12 @@ export function initIdentities(dir: string, opts: { rotate: boolean } & ServerCo
   writeAtomic(join(dir, SERVER_CONF_FILE), renderServerConf(opts), 0o644);
   // Only password hashes: readable by a Redis container that runs as another user.
   writeAtomic(join(dir, REDIS_ACL_FILE), renderRedisAcl(seeds, table), 0o644);
-  result.files.push(join(dir, PUBLIC_KEYS_FILE), join(dir, IDENTITIES_FILE), join(dir, ACCOUNTS_CONF_FILE), join(dir, SERVER_CONF_FILE), join(dir, REDIS_ACL_FILE));
+  result.files.push(
+    join(dir, PUBLIC_KEYS_FILE),
+    join(dir, IDENTITIES_FILE),
+    join(dir, ACCOUNTS_CONF_FILE),
+    join(dir, SERVER_CONF_FILE),
+    join(dir, REDIS_ACL_FILE),
+  );
   return result;
 }

@@ -22,10 +22,17 @@ export function embeddedNatsConfig(dir: string | undefined): string | undefined 
  * With an identity folder, before any service starts: the operator key creates the streams and
  * every durable consumer (services may not). Returns an error message, or undefined when done.
  */
-export async function provisionBeforeStart(config: MirrorConfig, dir: string, table: readonly IdentitySpec[], say: (msg: string) => void): Promise<string | undefined> {
+export async function provisionBeforeStart(
+  config: MirrorConfig,
+  dir: string,
+  table: readonly IdentitySpec[],
+  say: (msg: string) => void,
+): Promise<string | undefined> {
   const seed = provisionerSeed(dir);
   if (!seed) {
-    say(`no operator.nk in ${dir}: assuming the streams and consumers are provisioned (pnpm mirror identity provision)`);
+    say(
+      `no operator.nk in ${dir}: assuming the streams and consumers are provisioned (pnpm mirror identity provision)`,
+    );
     return undefined;
   }
   try {

@@ -17,9 +17,16 @@ export function provisionerSeed(dir: string): string | undefined {
  * Connects as the operator and creates or updates the MIRROR and MIRROR_DLQ streams and every
  * durable consumer of the identity table (the services' manifests), so services that may not create them can bind.
  */
-export async function provisionAsOperator(config: MirrorConfig, seedFile: string, table: readonly IdentitySpec[], opts: { timeoutMs?: number } = {}): Promise<ProvisionResult> {
+export async function provisionAsOperator(
+  config: MirrorConfig,
+  seedFile: string,
+  table: readonly IdentitySpec[],
+  opts: { timeoutMs?: number } = {},
+): Promise<ProvisionResult> {
   const identity = loadIdentity(PROVISIONER, seedFile, {});
-  const log = createLogger(PROVISIONER, process.stderr, process.env.MIRROR_LOG_LEVEL === "debug" ? "debug" : "warn", { secrets: identity.secrets });
+  const log = createLogger(PROVISIONER, process.stderr, process.env.MIRROR_LOG_LEVEL === "debug" ? "debug" : "warn", {
+    secrets: identity.secrets,
+  });
   const connecting = Bus.connect({
     name: PROVISIONER,
     url: config.bus.url,
@@ -31,7 +38,15 @@ export async function provisionAsOperator(config: MirrorConfig, seedFile: string
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no NATS server answered at ${config.bus.url.replace(/\/\/[^@/]*@/, "//[redacted]@")} within ${(opts.timeoutMs ?? 15_000) / 1000}s`)), opts.timeoutMs ?? 15_000);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `no NATS server answered at ${config.bus.url.replace(/\/\/[^@/]*@/, "//[redacted]@")} within ${(opts.timeoutMs ?? 15_000) / 1000}s`,
+          ),
+        ),
+      opts.timeoutMs ?? 15_000,
+    );
   });
   try {
     const bus = await Promise.race([connecting, timeout]);

@@ -11,7 +11,10 @@ export const BusConfig = z
     url: z
       .string()
       .default("nats://127.0.0.1:4222")
-      .refine((v) => v.split(",").every((s) => s.trim().length > 0), "bus.url: a comma-separated list of server URLs, none of them empty"),
+      .refine(
+        (v) => v.split(",").every((s) => s.trim().length > 0),
+        "bus.url: a comma-separated list of server URLs, none of them empty",
+      ),
     /**
      * Replicas of the MIRROR and MIRROR_DLQ streams and of every KV bucket (1 on one server; 3 on a
      * 3-node cluster, so any one node may die). Provisioning creates them with it and raises or
@@ -31,11 +34,17 @@ export const BusConfig = z
      * key of the identity named in its `ce-source`. Default: true when an identity folder is set.
      */
     requireSignatures: z.boolean().optional(),
-    stream: z.strictObject({
-      maxAge: duration("30d"),
-      maxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
-      duplicateWindow: duration("2m"),
-    }).prefault({}),
+    stream: z
+      .strictObject({
+        maxAge: duration("30d"),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024 * 1024),
+        duplicateWindow: duration("2m"),
+      })
+      .prefault({}),
   })
   .prefault({});
 

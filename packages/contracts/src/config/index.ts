@@ -33,6 +33,8 @@ export const MirrorConfig = z
     console: ConsoleConfig,
     history: HistoryConfig,
   })
-  .transform((c) => (c.notifier.externalURL ? c : { ...c, notifier: { ...c.notifier, externalURL: c.console.publicUrl } }));
+  .transform((c) =>
+    c.notifier.externalURL ? c : { ...c, notifier: { ...c.notifier, externalURL: c.console.publicUrl } },
+  );
 export type MirrorConfig = z.infer<typeof MirrorConfig>;
 export type MirrorConfigInput = z.input<typeof MirrorConfig>;

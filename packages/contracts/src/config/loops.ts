@@ -37,7 +37,11 @@ export type RuleConfig = z.infer<typeof RuleConfig>;
 const Rules = z.record(z.string(), RuleConfig).superRefine((rules, ctx) => {
   for (const name of Object.keys(rules)) {
     if (!(RULE_NAMES as readonly string[]).includes(name)) {
-      ctx.addIssue({ code: "custom", path: [name], message: `unknown rule "${name}"; known rules: ${RULE_NAMES.join(", ")}` });
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `unknown rule "${name}"; known rules: ${RULE_NAMES.join(", ")}`,
+      });
     }
   }
 });
@@ -49,7 +53,10 @@ const Rules = z.record(z.string(), RuleConfig).superRefine((rules, ctx) => {
  */
 export const MaintenanceWindow = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a window name is 1-64 letters, digits, '.', '-' or '_'").describe("The window's name, shown in `suppressedBy` as maintenance:<name>."),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "a window name is 1-64 letters, digits, '.', '-' or '_'")
+      .describe("The window's name, shown in `suppressedBy` as maintenance:<name>."),
     match: z
       .strictObject({
         check: z.array(z.string().min(1)).optional().describe("Check (service) names the window covers."),
@@ -59,18 +66,29 @@ export const MaintenanceWindow = z
       .refine((m) => m.check || m.repo || m.kind, "match needs at least one of check, repo or kind"),
     start: z.iso.datetime({ offset: true }).optional().describe("One-off window: when it starts (ISO 8601)."),
     end: z.iso.datetime({ offset: true }).optional().describe("One-off window: when it ends (ISO 8601)."),
-    cron: z.string().optional().describe("Recurring window: when it starts, a 5-field cron expression, e.g. `0 2 * * 0`."),
+    cron: z
+      .string()
+      .optional()
+      .describe("Recurring window: when it starts, a 5-field cron expression, e.g. `0 2 * * 0`."),
     duration: Duration.optional().describe("Recurring window: how long it lasts."),
     tz: z.string().optional().describe("Recurring window: the time zone of `cron` (default UTC)."),
   })
   .superRefine((w, ctx) => {
     const oneOff = w.start !== undefined || w.end !== undefined;
     const recurring = w.cron !== undefined || w.duration !== undefined;
-    if (oneOff === recurring) ctx.addIssue({ code: "custom", message: "a maintenance window needs either `start` and `end`, or `cron` and `duration`" });
-    if (oneOff && (w.start === undefined || w.end === undefined)) ctx.addIssue({ code: "custom", message: "a one-off window needs both `start` and `end`" });
-    if (oneOff && w.start && w.end && Date.parse(w.end) <= Date.parse(w.start)) ctx.addIssue({ code: "custom", path: ["end"], message: "`end` must be after `start`" });
-    if (recurring && (w.cron === undefined || !w.duration)) ctx.addIssue({ code: "custom", message: "a recurring window needs both `cron` and a `duration` > 0" });
-    if (w.tz !== undefined && w.cron === undefined) ctx.addIssue({ code: "custom", path: ["tz"], message: "`tz` only applies to `cron`" });
+    if (oneOff === recurring)
+      ctx.addIssue({
+        code: "custom",
+        message: "a maintenance window needs either `start` and `end`, or `cron` and `duration`",
+      });
+    if (oneOff && (w.start === undefined || w.end === undefined))
+      ctx.addIssue({ code: "custom", message: "a one-off window needs both `start` and `end`" });
+    if (oneOff && w.start && w.end && Date.parse(w.end) <= Date.parse(w.start))
+      ctx.addIssue({ code: "custom", path: ["end"], message: "`end` must be after `start`" });
+    if (recurring && (w.cron === undefined || !w.duration))
+      ctx.addIssue({ code: "custom", message: "a recurring window needs both `cron` and a `duration` > 0" });
+    if (w.tz !== undefined && w.cron === undefined)
+      ctx.addIssue({ code: "custom", path: ["tz"], message: "`tz` only applies to `cron`" });
     const bad = w.cron === undefined ? null : cronProblem(w.cron);
     if (bad) ctx.addIssue({ code: "custom", path: ["cron"], message: bad });
     if (w.tz !== undefined) {
@@ -100,7 +118,8 @@ function cronProblem(expr: string): string | null {
       const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
       const from = m?.[2] === undefined ? lo : Number(m[2]);
       const to = m?.[3] === undefined ? (m?.[2] === undefined || m[4] !== undefined ? hi : from) : Number(m[3]);
-      if (!m || from < lo || to > hi || from > to || (m[4] !== undefined && Number(m[4]) < 1)) return `"${part}" in "${expr}" is not a cron field in ${lo}-${hi} (use *, N, N-M, */S, lists)`;
+      if (!m || from < lo || to > hi || from > to || (m[4] !== undefined && Number(m[4]) < 1))
+        return `"${part}" in "${expr}" is not a cron field in ${lo}-${hi} (use *, N, N-M, */S, lists)`;
     }
   }
   return null;

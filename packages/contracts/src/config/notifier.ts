@@ -15,9 +15,13 @@ const common = {
     .string()
     .min(1)
     .regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, _ and - (it names a subject token)")
-    .describe("Unique channel name: the Alertmanager `receiver`, used in routes, logs, metrics and `mirror.notify.*.<name>`."),
+    .describe(
+      "Unique channel name: the Alertmanager `receiver`, used in routes, logs, metrics and `mirror.notify.*.<name>`.",
+    ),
   template: Template.optional(),
-  timeout: duration("10s").describe("Deadline of one delivery attempt (an HTTP request, an SMTP session, one run of the apprise command)."),
+  timeout: duration("10s").describe(
+    "Deadline of one delivery attempt (an HTTP request, an SMTP session, one run of the apprise command).",
+  ),
   rateLimit: RateLimit.optional(),
   /** Also send a `resolved` message when a loop closes. */
   sendResolved: z.boolean().default(true),
@@ -27,16 +31,26 @@ const common = {
 export const WebhookSecret = z
   .string()
   .min(1)
-  .refine((s) => !s.startsWith("whsec_") || /^[A-Za-z0-9+/]+={0,2}$/.test(s.slice(6)) && s.length > 6 && (s.length - 6) % 4 === 0, {
-    message: "a whsec_ secret must be valid base64 after the whsec_ prefix",
-  });
+  .refine(
+    (s) =>
+      !s.startsWith("whsec_") ||
+      (/^[A-Za-z0-9+/]+={0,2}$/.test(s.slice(6)) && s.length > 6 && (s.length - 6) % 4 === 0),
+    {
+      message: "a whsec_ secret must be valid base64 after the whsec_ prefix",
+    },
+  );
 
 export const WebhookChannel = z.strictObject({
   ...common,
   type: z.literal("webhook"),
   url: z.url().describe("The receiver: the Alertmanager webhook v4 JSON is POSTed here."),
-  headers: z.record(z.string(), z.string()).default({}).describe("Extra HTTP headers on every request (e.g. an Authorization)."),
-  secret: WebhookSecret.optional().describe("Standard Webhooks signing secret (`whsec_…` or any string; use `${ENV}`); never logged."),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe("Extra HTTP headers on every request (e.g. an Authorization)."),
+  secret: WebhookSecret.optional().describe(
+    "Standard Webhooks signing secret (`whsec_…` or any string; use `${ENV}`); never logged.",
+  ),
   /** Alerts listed per message at most (Alertmanager `max_alerts`); the rest is counted in `truncatedAlerts`. 0 = all. */
   maxAlerts: z.number().int().min(0).default(0),
 });
@@ -51,9 +65,20 @@ export const NtfyChannel = z.strictObject({
   tags: z.array(z.string()).default([]),
 });
 
-export const SlackChannel = z.strictObject({ ...common, type: z.literal("slack"), url: z.url().describe("The Slack incoming-webhook URL."), channel: z.string().optional(), username: z.string().optional() });
+export const SlackChannel = z.strictObject({
+  ...common,
+  type: z.literal("slack"),
+  url: z.url().describe("The Slack incoming-webhook URL."),
+  channel: z.string().optional(),
+  username: z.string().optional(),
+});
 
-export const DiscordChannel = z.strictObject({ ...common, type: z.literal("discord"), url: z.url().describe("The Discord webhook URL."), username: z.string().optional() });
+export const DiscordChannel = z.strictObject({
+  ...common,
+  type: z.literal("discord"),
+  url: z.url().describe("The Discord webhook URL."),
+  username: z.string().optional(),
+});
 
 export const TelegramChannel = z.strictObject({
   ...common,
@@ -65,13 +90,20 @@ export const TelegramChannel = z.strictObject({
   messageThreadId: z.number().int().optional(),
 });
 
-export const GotifyChannel = z.strictObject({ ...common, type: z.literal("gotify"), url: z.url().describe("The Gotify server (messages go to its /message)."), token: z.string().min(1) });
+export const GotifyChannel = z.strictObject({
+  ...common,
+  type: z.literal("gotify"),
+  url: z.url().describe("The Gotify server (messages go to its /message)."),
+  token: z.string().min(1),
+});
 
 export const EmailChannel = z.strictObject({
   ...common,
   type: z.literal("email"),
   host: z.string().min(1),
-  port: Port.default(587).describe("SMTP port of the mail server: 587 (submission, STARTTLS), 465 (implicit TLS, with `secure: true`) or 25."),
+  port: Port.default(587).describe(
+    "SMTP port of the mail server: 587 (submission, STARTTLS), 465 (implicit TLS, with `secure: true`) or 25.",
+  ),
   /** true = implicit TLS (465); false = STARTTLS when offered. */
   secure: z.boolean().default(false),
   requireTLS: z.boolean().default(false),
@@ -89,7 +121,12 @@ export const AppriseChannel = z
   .strictObject({
     ...common,
     type: z.literal("apprise"),
-    url: z.url().optional().describe("The Apprise API server, e.g. http://apprise:8000; leave it out to run the local `apprise` command instead."),
+    url: z
+      .url()
+      .optional()
+      .describe(
+        "The Apprise API server, e.g. http://apprise:8000; leave it out to run the local `apprise` command instead.",
+      ),
     /** Stateful: a configuration key saved on the server (POST /notify/<key>). */
     key: z.string().optional(),
     /** Apprise URLs to notify: sent to the API server's POST /notify/, or, without `url`, given to the local command in a private file. */
@@ -98,32 +135,58 @@ export const AppriseChannel = z
     /** Without `url`: the Apprise command to run (Debian's `apprise` package). */
     command: z.string().min(1).default("apprise"),
   })
-  .refine((c) => c.url !== undefined || c.urls.length > 0, { message: "give `url` (an Apprise API server) or `urls` (for the local apprise command)", path: ["urls"] })
-  .refine((c) => c.url !== undefined || c.key === undefined, { message: "`key` names a configuration saved on an Apprise API server: it needs `url`", path: ["key"] });
+  .refine((c) => c.url !== undefined || c.urls.length > 0, {
+    message: "give `url` (an Apprise API server) or `urls` (for the local apprise command)",
+    path: ["urls"],
+  })
+  .refine((c) => c.url !== undefined || c.key === undefined, {
+    message: "`key` names a configuration saved on an Apprise API server: it needs `url`",
+    path: ["key"],
+  });
 
-export const Channel = z.discriminatedUnion("type", [WebhookChannel, NtfyChannel, SlackChannel, DiscordChannel, TelegramChannel, GotifyChannel, EmailChannel, AppriseChannel]);
+export const Channel = z.discriminatedUnion("type", [
+  WebhookChannel,
+  NtfyChannel,
+  SlackChannel,
+  DiscordChannel,
+  TelegramChannel,
+  GotifyChannel,
+  EmailChannel,
+  AppriseChannel,
+]);
 export type Channel = z.infer<typeof Channel>;
 export type ChannelType = Channel["type"];
 
 /** `label=value`, `label!=value`, `label=~regex`, `label!~regex`. */
-export const Matcher = z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/, "use label=value, label!=value, label=~regex or label!~regex");
+export const Matcher = z
+  .string()
+  .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/, "use label=value, label!=value, label=~regex or label!~regex");
 
 /** `critical`, `[high, critical]` or `">= high"`. */
-export const SeverityMatch = z.union([Severity, z.array(Severity), z.string().regex(/^\s*(>=|>|<=|<)\s*(info|low|medium|high|critical)\s*$/, "use a severity, a list, or e.g. \">= high\"")]);
+export const SeverityMatch = z.union([
+  Severity,
+  z.array(Severity),
+  z
+    .string()
+    .regex(/^\s*(>=|>|<=|<)\s*(info|low|medium|high|critical)\s*$/, 'use a severity, a list, or e.g. ">= high"'),
+]);
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use HH:MM (24h)");
 
 export const QuietHours = z.strictObject({
   from: HHMM,
   to: HHMM,
-  tz: z.string().default("UTC").refine((tz) => {
-    try {
-      new Intl.DateTimeFormat("en", { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, "unknown time zone"),
+  tz: z
+    .string()
+    .default("UTC")
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "unknown time zone"),
   /** Severities that still go out during quiet hours. */
   except: z.array(Severity).default(["critical"]),
 });
@@ -132,7 +195,7 @@ export type QuietHours = z.infer<typeof QuietHours>;
 export const Route = z.strictObject({
   /** Glob on the loop kind: "repo.*", "service.down". */
   kind: z.string().optional(),
-  severity: SeverityMatch.optional().describe("Severities the route takes: `high`, `[high, critical]` or `\">= high\"`."),
+  severity: SeverityMatch.optional().describe('Severities the route takes: `high`, `[high, critical]` or `">= high"`.'),
   /** Label matchers that must all hold. */
   match: z.array(Matcher).default([]),
   /** Channel names; default: every channel. */
@@ -150,7 +213,11 @@ export const Route = z.strictObject({
 });
 export type Route = z.infer<typeof Route>;
 
-export const SilenceConfig = z.strictObject({ matchers: z.array(Matcher).min(1), until: IsoTime, comment: z.string().optional() });
+export const SilenceConfig = z.strictObject({
+  matchers: z.array(Matcher).min(1),
+  until: IsoTime,
+  comment: z.string().optional(),
+});
 
 export const InhibitRule = z.strictObject({
   source: z.array(Matcher).min(1),
@@ -195,10 +262,18 @@ export const NotifierConfig = z
   .prefault({});
 
 /** Channel names are unique and every route, escalation and digest names an existing channel. */
-function checkChannelNames(cfg: { channels: { name: string }[]; routes: { channels?: string[]; escalateTo: string[] }[]; digest?: { channels: string[] } }, ctx: z.RefinementCtx): void {
+function checkChannelNames(
+  cfg: {
+    channels: { name: string }[];
+    routes: { channels?: string[]; escalateTo: string[] }[];
+    digest?: { channels: string[] };
+  },
+  ctx: z.RefinementCtx,
+): void {
   const names = new Set<string>();
   cfg.channels.forEach((c, i) => {
-    if (names.has(c.name)) ctx.addIssue({ code: "custom", path: ["channels", i, "name"], message: `duplicate channel name "${c.name}"` });
+    if (names.has(c.name))
+      ctx.addIssue({ code: "custom", path: ["channels", i, "name"], message: `duplicate channel name "${c.name}"` });
     names.add(c.name);
   });
   const check = (list: string[] | undefined, path: (string | number)[]) =>

@@ -6,7 +6,10 @@ import { Port } from "./port.js";
 
 /** One scanned folder: a path, or `{ path, fetch: true }` to `git fetch` its repos (off by default). */
 export const ScannerRoot = z.union([
-  z.string().min(1).transform((path) => ({ path: expandHome(path), fetch: false })),
+  z
+    .string()
+    .min(1)
+    .transform((path) => ({ path: expandHome(path), fetch: false })),
   z.strictObject({ path: z.string().min(1).transform(expandHome), fetch: z.boolean().default(false) }),
 ]);
 

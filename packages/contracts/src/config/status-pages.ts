@@ -7,9 +7,16 @@ import { z } from "zod";
  * badges at `/badge/<check>/...`. Read by: console.
  */
 export const StatusPage = z.strictObject({
-  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes (e.g. home)").describe("The page's address: `/status/<slug>` and `/status/<slug>.json`."),
+  slug: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes (e.g. home)")
+    .describe("The page's address: `/status/<slug>` and `/status/<slug>.json`."),
   title: z.string().min(1).max(200).describe("The page's heading."),
-  checks: z.array(z.string().min(1).max(256)).min(1).max(200).describe("Check names shown, in this order; only these get badges (`/badge/<check>/...`)."),
+  checks: z
+    .array(z.string().min(1).max(256))
+    .min(1)
+    .max(200)
+    .describe("Check names shown, in this order; only these get badges (`/badge/<check>/...`)."),
   showIncidents: z.boolean().default(true).describe("List incident times (start, end, duration; never errors)."),
 });
 export type StatusPage = z.infer<typeof StatusPage>;

@@ -4,7 +4,9 @@ import { Port } from "./port.js";
 
 /** An HTTP(S) check. `conditions` on the check decide up/degraded; unreachable is down. */
 export const HttpCheck = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "an http check url must be http:// or https://" }).describe("The http:// or https:// URL the check requests."),
+  url: z
+    .url({ protocol: /^https?$/, error: "an http check url must be http:// or https://" })
+    .describe("The http:// or https:// URL the check requests."),
   method: z.string().default("GET"),
   headers: z.record(z.string(), z.string()).default({}).describe("Extra HTTP headers on the check's request."),
   body: z.string().optional(),
@@ -17,14 +19,22 @@ export const HttpCheck = z.strictObject({
 
 export const TcpCheck = z.strictObject({
   host: z.string().min(1).describe("Host name or address to connect to."),
-  port: z.number().int().min(1).max(65_535).describe("TCP port to connect to on `host` (not an HTTP port of the mesh)."),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_535)
+    .describe("TCP port to connect to on `host` (not an HTTP port of the mesh)."),
   timeout: duration("5s").describe("Deadline of the TCP connect; past it the probe is down."),
 });
 
 /** `host:port` of a DNS server: an IP address (node:dns takes no names here), port optional. */
 const DnsServer = z
   .string()
-  .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, "a dns server is an IP address with an optional port, e.g. 1.1.1.1:53 or [::1]:5353");
+  .regex(
+    /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/,
+    "a dns server is an IP address with an optional port, e.g. 1.1.1.1:53 or [::1]:5353",
+  );
 
 /** A DNS query; conditions on `answers`, `answers.count`, `rcode`, `latency`. */
 export const DnsCheck = z.strictObject({
@@ -45,15 +55,33 @@ export const TlsCheck = z.strictObject({
 
 /** A Redis server: connect, AUTH when a password is given, PING. */
 export const RedisCheck = z.strictObject({
-  url: z.string().regex(/^rediss?:\/\//, "a redis check url must be redis:// or rediss://").describe("redis://[user:password@]host:port; the password may come from an environment variable ($VAR in braces)."),
-  password: z.string().optional().describe("The password, e.g. `{ secretFile: /run/secrets/redis }` or an environment variable; overrides the URL's."),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, "a redis check url must be redis:// or rediss://")
+    .describe(
+      "redis://[user:password@]host:port; the password may come from an environment variable ($VAR in braces).",
+    ),
+  password: z
+    .string()
+    .optional()
+    .describe(
+      "The password, e.g. `{ secretFile: /run/secrets/redis }` or an environment variable; overrides the URL's.",
+    ),
   timeout: duration("5s").describe("Deadline of connect, AUTH and PING together."),
 });
 
 /** A PostgreSQL server: connect, authenticate, SELECT 1. */
 export const PostgresCheck = z.strictObject({
-  url: z.string().regex(/^postgres(ql)?:\/\//, "a postgres check url must be postgres:// or postgresql://").describe("postgres://user[:password]@host:port/db; the password may come from an environment variable ($VAR in braces)."),
-  password: z.string().optional().describe("The password, e.g. `{ secretFile: /run/secrets/pg }` or an environment variable; overrides the URL's."),
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "a postgres check url must be postgres:// or postgresql://")
+    .describe(
+      "postgres://user[:password]@host:port/db; the password may come from an environment variable ($VAR in braces).",
+    ),
+  password: z
+    .string()
+    .optional()
+    .describe("The password, e.g. `{ secretFile: /run/secrets/pg }` or an environment variable; overrides the URL's."),
   timeout: duration("5s").describe("Deadline of connect, authentication and SELECT 1 together."),
 });
 
@@ -61,18 +89,32 @@ export const PostgresCheck = z.strictObject({
 export const DockerCheck = z
   .strictObject({
     container: z.string().min(1).optional().describe("Container name or id."),
-    discover: z.boolean().default(false).describe("Track every container labelled `mirror.check=true`, each as `<check>-<container>`."),
+    discover: z
+      .boolean()
+      .default(false)
+      .describe("Track every container labelled `mirror.check=true`, each as `<check>-<container>`."),
     socket: z.string().min(1).default("/var/run/docker.sock").describe("The Docker Engine API socket."),
     timeout: duration("5s").describe("Deadline of one API request."),
   })
   .superRefine((d, ctx) => {
-    if ((d.container !== undefined) === d.discover) ctx.addIssue({ code: "custom", message: "a docker check needs exactly one of `container` or `discover: true`" });
+    if ((d.container !== undefined) === d.discover)
+      ctx.addIssue({ code: "custom", message: "a docker check needs exactly one of `container` or `discover: true`" });
   });
 
 /** Echo requests through the system `ping` (iputils; needs CAP_NET_RAW or net.ipv4.ping_group_range). */
 export const IcmpCheck = z.strictObject({
-  host: z.string().min(1).regex(/^[A-Za-z0-9[:_][A-Za-z0-9.:_-]*$/, "an icmp host is a name or an address (it cannot start with -)").describe("Host name or address to ping."),
-  count: z.number().int().min(1).max(20).default(3).describe("Echo requests per probe; conditions see `loss` (percent) and `rtt` (average)."),
+  host: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9[:_][A-Za-z0-9.:_-]*$/, "an icmp host is a name or an address (it cannot start with -)")
+    .describe("Host name or address to ping."),
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe("Echo requests per probe; conditions see `loss` (percent) and `rtt` (average)."),
   timeout: duration("10s").describe("Deadline of the whole probe."),
 });
 
@@ -82,7 +124,10 @@ export const DomainCheck = z.strictObject({
     .string()
     .regex(/^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{2,63}\.?$/, "a domain name like example.org")
     .describe("The registered domain, e.g. example.org."),
-  rdap: z.url({ protocol: /^https?$/, error: "an rdap URL must be http:// or https://" }).optional().describe("The RDAP service's base URL; default: the registry's, from the IANA bootstrap file."),
+  rdap: z
+    .url({ protocol: /^https?$/, error: "an rdap URL must be http:// or https://" })
+    .optional()
+    .describe("The RDAP service's base URL; default: the registry's, from the IANA bootstrap file."),
   timeout: duration("15s").describe("Deadline of one RDAP request."),
 });
 
@@ -96,18 +141,36 @@ export const HeartbeatCheck = z
   })
   .superRefine((hb, ctx) => {
     const hasEvery = hb.every !== undefined && hb.every > 0;
-    if (hasEvery === (hb.cron !== undefined)) ctx.addIssue({ code: "custom", message: "a heartbeat needs exactly one of `every` (a duration > 0) or `cron`" });
-    if (hb.tz !== undefined && hb.cron === undefined) ctx.addIssue({ code: "custom", path: ["tz"], message: "`tz` only applies to `cron`" });
+    if (hasEvery === (hb.cron !== undefined))
+      ctx.addIssue({ code: "custom", message: "a heartbeat needs exactly one of `every` (a duration > 0) or `cron`" });
+    if (hb.tz !== undefined && hb.cron === undefined)
+      ctx.addIssue({ code: "custom", path: ["tz"], message: "`tz` only applies to `cron`" });
   });
 
 /** The kinds of check, each a key of a check holding its settings. */
-export const CHECK_KINDS = ["http", "tcp", "heartbeat", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"] as const;
+export const CHECK_KINDS = [
+  "http",
+  "tcp",
+  "heartbeat",
+  "dns",
+  "tls",
+  "redis",
+  "postgres",
+  "docker",
+  "icmp",
+  "domain",
+] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 export const CheckConfig = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a check name is 1-64 letters, digits, '-' or '_'").describe("Unique check name: the tracked service's name in loops, metrics and the console."),
-    interval: duration("30s").describe("How often the check probes (every kind but heartbeat; a domain check at most every 12h)."),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "a check name is 1-64 letters, digits, '-' or '_'")
+      .describe("Unique check name: the tracked service's name in loops, metrics and the console."),
+    interval: duration("30s").describe(
+      "How often the check probes (every kind but heartbeat; a domain check at most every 12h).",
+    ),
     http: HttpCheck.optional(),
     tcp: TcpCheck.optional(),
     heartbeat: HeartbeatCheck.optional(),
@@ -132,8 +195,10 @@ export const CheckConfig = z
   })
   .superRefine((c, ctx) => {
     const kinds = CHECK_KINDS.filter((k) => c[k] !== undefined).length;
-    if (kinds !== 1) ctx.addIssue({ code: "custom", message: `check "${c.name}" needs exactly one of ${CHECK_KINDS.join(", ")}` });
-    if (c.interval < 100) ctx.addIssue({ code: "custom", path: ["interval"], message: "interval must be at least 100ms" });
+    if (kinds !== 1)
+      ctx.addIssue({ code: "custom", message: `check "${c.name}" needs exactly one of ${CHECK_KINDS.join(", ")}` });
+    if (c.interval < 100)
+      ctx.addIssue({ code: "custom", path: ["interval"], message: "interval must be at least 100ms" });
   });
 export type CheckConfig = z.infer<typeof CheckConfig>;
 
@@ -166,7 +231,11 @@ export const TrackerConfig = z
     failureThreshold: z.number().int().min(1).max(100).default(2),
     successThreshold: z.number().int().min(1).max(100).default(1),
     /** Most bytes of a response body read for conditions. */
-    maxBody: z.number().int().min(0).default(1024 * 1024),
+    maxBody: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024),
     /** An unchanged status is published again at least this often (level-triggered keep-alive). */
     resyncEvery: duration("60s"),
     /**
@@ -180,7 +249,8 @@ export const TrackerConfig = z
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     t.checks.forEach((c, i) => {
-      if (seen.has(c.name)) ctx.addIssue({ code: "custom", path: ["checks", i, "name"], message: `duplicate check name "${c.name}"` });
+      if (seen.has(c.name))
+        ctx.addIssue({ code: "custom", path: ["checks", i, "name"], message: `duplicate check name "${c.name}"` });
       seen.add(c.name);
     });
   });

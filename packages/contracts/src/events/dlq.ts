@@ -2,7 +2,14 @@ import { z } from "zod";
 import { defineEvent } from "../event.js";
 import { IsoTime } from "./common.js";
 
-export const DlqReason = z.enum(["invalid_json", "invalid_schema", "invalid_envelope", "signature", "poison", "max_deliver"]);
+export const DlqReason = z.enum([
+  "invalid_json",
+  "invalid_schema",
+  "invalid_envelope",
+  "signature",
+  "poison",
+  "max_deliver",
+]);
 export type DlqReason = z.infer<typeof DlqReason>;
 
 /** A message a service refused, with the reason. Produced by: every consumer (bus kit). */

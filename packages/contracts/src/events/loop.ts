@@ -67,9 +67,21 @@ export const LoopEvent = z.object({ loop: Loop, reason: z.string() });
 export type LoopEvent = z.infer<typeof LoopEvent>;
 
 /** Produced by: loop-detector. Consumed by: notifier, console. */
-export const loopOpened = defineEvent({ type: "mirror.loop.opened.v1", prefix: "mirror.loop.opened", schema: LoopEvent });
-export const loopUpdated = defineEvent({ type: "mirror.loop.updated.v1", prefix: "mirror.loop.updated", schema: LoopEvent });
-export const loopClosed = defineEvent({ type: "mirror.loop.closed.v1", prefix: "mirror.loop.closed", schema: LoopEvent });
+export const loopOpened = defineEvent({
+  type: "mirror.loop.opened.v1",
+  prefix: "mirror.loop.opened",
+  schema: LoopEvent,
+});
+export const loopUpdated = defineEvent({
+  type: "mirror.loop.updated.v1",
+  prefix: "mirror.loop.updated",
+  schema: LoopEvent,
+});
+export const loopClosed = defineEvent({
+  type: "mirror.loop.closed.v1",
+  prefix: "mirror.loop.closed",
+  schema: LoopEvent,
+});
 export const LOOP_FILTER = "mirror.loop.>";
 /** Every loop event, for consumers of "mirror.loop.>": pass `types: LOOP_EVENT_TYPES` to bus.consume. */
 export const anyLoopEvent = defineEvent({ type: "mirror.loop.opened.v1", prefix: "mirror.loop", schema: LoopEvent });

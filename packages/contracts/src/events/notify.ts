@@ -15,14 +15,28 @@ export const NotifyOutcome = z.object({
 });
 export type NotifyOutcome = z.infer<typeof NotifyOutcome>;
 
-export const notifySent = defineEvent({ type: "mirror.notify.sent.v1", prefix: "mirror.notify.sent", schema: NotifyOutcome });
-export const notifyFailed = defineEvent({ type: "mirror.notify.failed.v1", prefix: "mirror.notify.failed", schema: NotifyOutcome });
+export const notifySent = defineEvent({
+  type: "mirror.notify.sent.v1",
+  prefix: "mirror.notify.sent",
+  schema: NotifyOutcome,
+});
+export const notifyFailed = defineEvent({
+  type: "mirror.notify.failed.v1",
+  prefix: "mirror.notify.failed",
+  schema: NotifyOutcome,
+});
 /** Every delivery outcome, for consumers of "mirror.notify.>" (the console's live Notifications page): pass `types: NOTIFY_EVENT_TYPES` to bus.consume. */
-export const anyNotifyOutcome = defineEvent({ type: "mirror.notify.sent.v1", prefix: "mirror.notify", schema: NotifyOutcome });
+export const anyNotifyOutcome = defineEvent({
+  type: "mirror.notify.sent.v1",
+  prefix: "mirror.notify",
+  schema: NotifyOutcome,
+});
 export const NOTIFY_EVENT_TYPES = [notifySent.type, notifyFailed.type];
 
 /** `label=value`, `label!=value`, `label=~regex`, `label!~regex` (Alertmanager matchers). */
-const MatcherText = z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/, "use label=value, label!=value, label=~regex or label!~regex");
+const MatcherText = z
+  .string()
+  .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/, "use label=value, label!=value, label=~regex or label!~regex");
 
 /** A silence: loops whose labels match every matcher send no firing message until `until`. */
 export const Silence = z.object({
@@ -46,9 +60,27 @@ export const SilenceAddRequest = z.object({
 export const SilenceReply = z.object({ silence: Silence });
 export const SilenceListRequest = z.object({ all: z.boolean().default(false) });
 export const SilenceListReply = z.object({ silences: z.array(Silence) });
-export const SilenceExpireRequest = z.object({ id: z.string().min(1), by: z.string().min(1).max(200).default("operator") });
+export const SilenceExpireRequest = z.object({
+  id: z.string().min(1),
+  by: z.string().min(1).max(200).default("operator"),
+});
 
 /** Commands owned by the notifier (Services API service "notifier"). */
-export const silenceAdd = defineEndpoint({ name: "silence-add", subject: "mirror.notifier.silence.add", request: SilenceAddRequest, reply: SilenceReply });
-export const silenceList = defineEndpoint({ name: "silence-list", subject: "mirror.notifier.silence.list", request: SilenceListRequest, reply: SilenceListReply });
-export const silenceExpire = defineEndpoint({ name: "silence-expire", subject: "mirror.notifier.silence.expire", request: SilenceExpireRequest, reply: SilenceReply });
+export const silenceAdd = defineEndpoint({
+  name: "silence-add",
+  subject: "mirror.notifier.silence.add",
+  request: SilenceAddRequest,
+  reply: SilenceReply,
+});
+export const silenceList = defineEndpoint({
+  name: "silence-list",
+  subject: "mirror.notifier.silence.list",
+  request: SilenceListRequest,
+  reply: SilenceListReply,
+});
+export const silenceExpire = defineEndpoint({
+  name: "silence-expire",
+  subject: "mirror.notifier.silence.expire",
+  request: SilenceExpireRequest,
+  reply: SilenceReply,
+});

@@ -2,7 +2,19 @@ import { z } from "zod";
 import { defineEvent } from "../event.js";
 import { IsoTime } from "./common.js";
 
-export const ServiceKind = z.enum(["http", "tcp", "heartbeat", "mesh", "dns", "tls", "redis", "postgres", "docker", "icmp", "domain"]);
+export const ServiceKind = z.enum([
+  "http",
+  "tcp",
+  "heartbeat",
+  "mesh",
+  "dns",
+  "tls",
+  "redis",
+  "postgres",
+  "docker",
+  "icmp",
+  "domain",
+]);
 export const ServiceState = z.enum(["up", "down", "degraded", "unknown"]);
 
 /**
@@ -24,12 +36,23 @@ export const ServiceStatus = z.object({
   failedConditions: z.array(z.object({ condition: z.string(), actual: z.string() })).default([]),
   /** Heartbeat checks: missed the expected check-in. */
   heartbeat: z
-    .object({ lastPingAt: IsoTime.nullable(), expectedBy: IsoTime.nullable(), missed: z.boolean(), failed: z.boolean().default(false) })
+    .object({
+      lastPingAt: IsoTime.nullable(),
+      expectedBy: IsoTime.nullable(),
+      missed: z.boolean(),
+      failed: z.boolean().default(false),
+    })
     .nullable()
     .default(null),
-  cert: z.object({ expiresAt: IsoTime, issuer: z.string().nullable().default(null) }).nullable().default(null),
+  cert: z
+    .object({ expiresAt: IsoTime, issuer: z.string().nullable().default(null) })
+    .nullable()
+    .default(null),
   /** Domain checks: the registration's expiry as RDAP reports it (feeds `domain.expiring`). */
-  domain: z.object({ name: z.string(), expiresAt: IsoTime, registrar: z.string().nullable().default(null) }).nullable().optional(),
+  domain: z
+    .object({ name: z.string(), expiresAt: IsoTime, registrar: z.string().nullable().default(null) })
+    .nullable()
+    .optional(),
   /** Names of services this one depends on (for inhibition of dependent alerts). */
   dependsOn: z.array(z.string()).default([]),
   details: z.record(z.string(), z.unknown()).default({}),

@@ -33,13 +33,22 @@ export interface ModelServer {
 export async function startModelServer(): Promise<ModelServer> {
   const calls: ModelCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  let decide: (call: ModelCall, index: number) => Behaviour = () => ({ status: 500, json: { error: { message: "not scripted" } } });
+  let decide: (call: ModelCall, index: number) => Behaviour = () => ({
+    status: 500,
+    json: { error: { message: "not scripted" } },
+  });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
-      const call: ModelCall = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, json: parse(body) };
+      const call: ModelCall = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body,
+        json: parse(body),
+      };
       calls.push(call);
       answer(res, decide(call, calls.length - 1), timers);
     });
@@ -91,7 +100,10 @@ function parse(body: string): Record<string, unknown> | undefined {
 }
 
 /** A chat.completion object as OpenAI documents it. */
-export function openaiCompletion(content: string | null, opts: { finishReason?: string; model?: string; refusal?: string } = {}): unknown {
+export function openaiCompletion(
+  content: string | null,
+  opts: { finishReason?: string; model?: string; refusal?: string } = {},
+): unknown {
   return {
     id: "chatcmpl-test",
     object: "chat.completion",
@@ -115,13 +127,20 @@ export function openaiError(message: string, type = "invalid_request_error"): un
 }
 
 /** A Messages API message as Anthropic documents it, with text and/or tool_use content blocks. */
-export function anthropicMessage(content: ({ text: string } | { tool: string; input: unknown })[], opts: { stopReason?: string } = {}): unknown {
+export function anthropicMessage(
+  content: ({ text: string } | { tool: string; input: unknown })[],
+  opts: { stopReason?: string } = {},
+): unknown {
   return {
     id: "msg_test",
     type: "message",
     role: "assistant",
     model: "claude-test",
-    content: content.map((c, i) => ("text" in c ? { type: "text", text: c.text } : { type: "tool_use", id: `toolu_${i}`, name: c.tool, input: c.input })),
+    content: content.map((c, i) =>
+      "text" in c
+        ? { type: "text", text: c.text }
+        : { type: "tool_use", id: `toolu_${i}`, name: c.tool, input: c.input },
+    ),
     stop_reason: opts.stopReason ?? (content.some((c) => "tool" in c) ? "tool_use" : "end_turn"),
     stop_sequence: null,
     usage: { input_tokens: 150, output_tokens: 35 },
@@ -138,7 +157,13 @@ export function promptText(call: ModelCall | undefined): string {
   const messages = (call?.json?.messages ?? []) as { role?: string; content?: unknown }[];
   return messages
     .filter((m) => m.role === "user")
-    .map((m) => (typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((b) => (b as { text?: string }).text ?? "").join("") : ""))
+    .map((m) =>
+      typeof m.content === "string"
+        ? m.content
+        : Array.isArray(m.content)
+          ? m.content.map((b) => (b as { text?: string }).text ?? "").join("")
+          : "",
+    )
     .join("\n");
 }
 

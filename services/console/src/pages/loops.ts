@@ -48,7 +48,9 @@ export function loopRows(loops: Loop[], now: number): Html {
   if (!loops.length) return html`<p class="muted">No loops.</p>`;
   return html`<table class="loops"><thead><tr><th>Loop</th><th>About</th><th class="wide">Since</th></tr></thead><tbody>
   ${loops.map(
-    (l) => html`<tr><td><a href="/loops/${encodeURIComponent(l.id)}">${l.kind}</a><div><span class="sev-${l.severity}">${l.severity}</span> · <span class="status">${l.status}</span></div></td>
+    (
+      l,
+    ) => html`<tr><td><a href="/loops/${encodeURIComponent(l.id)}">${l.kind}</a><div><span class="sev-${l.severity}">${l.severity}</span> · <span class="status">${l.status}</span></div></td>
       <td class="about">${entityLabel(l)}<div class="muted">${l.summary}</div></td>
       <td class="wide">${ago(l.openedAt, now)}</td></tr>`,
   )}</tbody></table>`;
@@ -57,7 +59,8 @@ export function loopRows(loops: Loop[], now: number): Html {
 export function loopsPage(f: Fetched<Loop[]>, filter: LoopFilter, now: number): Html {
   const loops = applyFilter(f.data ?? [], filter);
   const kinds = [...new Set((f.data ?? []).map((l) => l.kind))].sort();
-  const option = (value: string, current: string | undefined, label = value) => html`<option value="${value}" ${value === (current ?? "") ? html`selected` : ""}>${label}</option>`;
+  const option = (value: string, current: string | undefined, label = value) =>
+    html`<option value="${value}" ${value === (current ?? "") ? html`selected` : ""}>${label}</option>`;
   return html`<h1>Loops</h1>${staleBanner(f, now)}
   <form class="filters" method="get" action="/loops" role="search">
     <label>Status <select name="status">${STATUSES.map((s) => option(s, filter.status))}</select></label>
@@ -77,10 +80,12 @@ function actions(loop: Loop, user: Principal): Html {
   const open = loop.status !== "closed";
   return html`<div class="actions">
     ${loop.status === "open" || loop.status === "suppressed" || loop.status === "maintenance" ? button("ack", "Acknowledge") : ""}
-    ${open
-      ? html`<form class="inline" method="post" action="/loops/${id}/snooze"><input type="hidden" name="_csrf" value="${user.csrf}">
+    ${
+      open
+        ? html`<form class="inline" method="post" action="/loops/${id}/snooze"><input type="hidden" name="_csrf" value="${user.csrf}">
         <label>for <select name="for">${SNOOZE_CHOICES.map((d) => html`<option value="${d}">${d}</option>`)}</select></label><button type="submit">Snooze</button></form>`
-      : ""}
+        : ""
+    }
     ${open ? button("close", "Close") : ""}
     ${loop.status !== "open" && loop.status !== "suppressed" && loop.status !== "maintenance" ? button("reopen", "Reopen") : ""}
   </div>`;
@@ -89,7 +94,8 @@ function actions(loop: Loop, user: Principal): Html {
 /** The triage as plain text: model output is data, so it is escaped and its links are not links. */
 function triage(loop: Loop, now: number): Html {
   const t = loop.triage;
-  if (!t) return html`<p class="muted">No triage yet (asked when the loop opened; retried while no model adapter answers).</p>`;
+  if (!t)
+    return html`<p class="muted">No triage yet (asked when the loop opened; retried while no model adapter answers).</p>`;
   return html`<dl><dt>Adapter</dt><dd>${t.adapter} (${t.model}), ${ago(t.at, now)}</dd><dt>Severity</dt><dd class="sev-${t.severity}">${t.severity}</dd>
     <dt>Summary</dt><dd class="model-text">${t.summary}</dd><dt>Next action</dt><dd class="model-text">${t.nextAction}</dd></dl>`;
 }

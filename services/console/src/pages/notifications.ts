@@ -1,4 +1,11 @@
-import { type ChannelDeliveries, type DeliveriesReply, type DeliveryLogEntry, formatDuration, type MaintenanceInfo, type Silence } from "@mirror/contracts";
+import {
+  type ChannelDeliveries,
+  type DeliveriesReply,
+  type DeliveryLogEntry,
+  formatDuration,
+  type MaintenanceInfo,
+  type Silence,
+} from "@mirror/contracts";
 import { mayAct, type Principal } from "../auth.js";
 import { type Html, html } from "../html.js";
 import type { Fetched, MeshClient } from "../mesh.js";
@@ -15,7 +22,11 @@ export interface NotificationsView {
 const PAGE_LIMIT = 25;
 
 export async function loadNotifications(mesh: MeshClient): Promise<NotificationsView> {
-  const [deliveries, silences, maintenance] = await Promise.all([mesh.deliveries(PAGE_LIMIT), mesh.silences(), mesh.maintenance()]);
+  const [deliveries, silences, maintenance] = await Promise.all([
+    mesh.deliveries(PAGE_LIMIT),
+    mesh.silences(),
+    mesh.maintenance(),
+  ]);
   return { deliveries, silences, maintenance };
 }
 
@@ -37,15 +48,19 @@ function channelLog(c: ChannelDeliveries, now: number): Html {
   const id = `deliveries-${c.channel}`;
   return html`<section class="channel" aria-labelledby="${id}-title">
   <h3 id="${id}-title">${c.channel} <span class="muted">${c.type ?? "no longer configured"} · sent ${c.counts.sent} · retried ${c.counts.retried} · failed ${c.counts.failed}</span></h3>
-  ${c.deliveries.length
-    ? html`<table id="${id}" class="deliveries" data-channel="${c.channel}"><thead><tr><th>When</th><th>Outcome</th><th class="wide">Kind</th><th>About</th><th class="wide">Attempt</th><th>Error</th></tr></thead><tbody>
+  ${
+    c.deliveries.length
+      ? html`<table id="${id}" class="deliveries" data-channel="${c.channel}"><thead><tr><th>When</th><th>Outcome</th><th class="wide">Kind</th><th>About</th><th class="wide">Attempt</th><th>Error</th></tr></thead><tbody>
     ${c.deliveries.map(
-      (d) => html`<tr class="outcome-${d.outcome}"><td><time datetime="${d.at}" title="${d.at}">${ago(d.at, now)}</time></td>
+      (
+        d,
+      ) => html`<tr class="outcome-${d.outcome}"><td><time datetime="${d.at}" title="${d.at}">${ago(d.at, now)}</time></td>
         <td class="status ${d.outcome === "sent" ? "state-up" : d.outcome === "failed" ? "state-down" : "state-degraded"}">${d.outcome}</td>
         <td class="wide">${d.kind}</td><td class="about">${about(d)}</td><td class="wide">${d.attempts}</td>
         <td class="about">${d.error ?? ""}${d.nextAttemptAt ? html`<div class="muted">next try ${stamp(d.nextAttemptAt)}</div>` : ""}</td></tr>`,
     )}</tbody></table>`
-    : html`<p class="muted">No deliveries yet.</p>`}</section>`;
+      : html`<p class="muted">No deliveries yet.</p>`
+  }</section>`;
 }
 
 function deliveryLog(f: Fetched<DeliveriesReply>, now: number): Html {
@@ -66,19 +81,24 @@ function maintenanceSection(f: Fetched<MaintenanceInfo[]>, user: Principal, now:
   const windows = f.data ?? [];
   const act = mayAct(user);
   return html`<h2>Maintenance windows</h2>${staleBanner(f, now)}
-  ${windows.length
-    ? html`<table id="maintenance"><thead><tr><th>Name</th><th>Matches</th><th>When</th><th>Active</th><th class="wide">By</th><th></th></tr></thead><tbody>
+  ${
+    windows.length
+      ? html`<table id="maintenance"><thead><tr><th>Name</th><th>Matches</th><th>When</th><th>Active</th><th class="wide">By</th><th></th></tr></thead><tbody>
     ${windows.map(
-      (w) => html`<tr data-window="${w.name}"><td>${w.name}</td><td class="about">${matchText(w)}</td><td class="about">${when(w)}</td>
+      (
+        w,
+      ) => html`<tr data-window="${w.name}"><td>${w.name}</td><td class="about">${matchText(w)}</td><td class="about">${when(w)}</td>
         <td class="window-active">${w.active ? html`<span class="status state-degraded">on</span>${w.activeUntil ? html` until ${stamp(w.activeUntil)}` : ""}` : "off"}</td>
         <td class="wide">${w.source === "config" ? "mirror.yaml" : (w.createdBy ?? "")}</td>
         <td>${act && w.source === "runtime" ? html`<form class="inline" method="post" action="/notifications/maintenance/${encodeURIComponent(w.name)}/end">${csrf}<button type="submit">End</button></form>` : ""}</td></tr>`,
     )}</tbody></table>`
-    : f.data
-      ? html`<p class="muted">No maintenance windows.</p>`
-      : ""}
-  ${act
-    ? html`<h3>New maintenance window</h3><p class="muted">While a window is on, the loops it matches stay visible but are not notified. Separate several names with spaces.</p>
+      : f.data
+        ? html`<p class="muted">No maintenance windows.</p>`
+        : ""
+  }
+  ${
+    act
+      ? html`<h3>New maintenance window</h3><p class="muted">While a window is on, the loops it matches stay visible but are not notified. Separate several names with spaces.</p>
       <form method="post" action="/notifications/maintenance" class="filters" id="maintenance-form">${csrf}
       <label>Name <input name="name" required placeholder="backup"></label>
       <label>Checks <input name="check" placeholder="redis"></label>
@@ -87,27 +107,34 @@ function maintenanceSection(f: Fetched<MaintenanceInfo[]>, user: Principal, now:
       <label>For <input name="for" value="2h" size="5"></label>
       <label>Or until (UTC) <input name="until" placeholder="2026-12-24T18:00:00Z"></label>
       <button type="submit">Add window</button></form>`
-    : ""}`;
+      : ""
+  }`;
 }
 
 function silencesSection(f: Fetched<Silence[]>, user: Principal, now: number, csrf: Html): Html {
   const silences = f.data ?? [];
   const act = mayAct(user);
   return html`<h2>Silences</h2>${staleBanner(f, now)}
-  ${silences.length
-    ? html`<table id="silences"><thead><tr><th>Matchers</th><th>Until</th><th class="wide">By</th><th></th></tr></thead><tbody>
+  ${
+    silences.length
+      ? html`<table id="silences"><thead><tr><th>Matchers</th><th>Until</th><th class="wide">By</th><th></th></tr></thead><tbody>
     ${silences.map(
-      (s) => html`<tr><td>${s.matchers.join(" ")}${s.comment ? html`<div class="muted">${s.comment}</div>` : ""}</td><td>${s.until}</td><td class="wide">${s.createdBy}</td>
+      (
+        s,
+      ) => html`<tr><td>${s.matchers.join(" ")}${s.comment ? html`<div class="muted">${s.comment}</div>` : ""}</td><td>${s.until}</td><td class="wide">${s.createdBy}</td>
         <td>${act ? html`<form class="inline" method="post" action="/notifications/silences/${encodeURIComponent(s.id)}/expire">${csrf}<button type="submit">Expire</button></form>` : ""}</td></tr>`,
     )}</tbody></table>`
-    : html`<p class="muted">No active silences.</p>`}
-  ${act
-    ? html`<h3>New silence</h3><form method="post" action="/notifications/silences" class="filters">${csrf}
+      : html`<p class="muted">No active silences.</p>`
+  }
+  ${
+    act
+      ? html`<h3>New silence</h3><form method="post" action="/notifications/silences" class="filters">${csrf}
       <label>Matchers <input name="matchers" required placeholder="alertname=repo.dirty repo=~.*/scratch"></label>
       <label>For <input name="for" required value="2h" size="5"></label>
       <label>Comment <input name="comment"></label>
       <button type="submit">Silence</button></form>`
-    : ""}`;
+      : ""
+  }`;
 }
 
 /**

@@ -29,12 +29,20 @@ export function repoRows(repos: RepoView[], now: number): Html {
   if (!repos.length) return html`<p class="muted">No repos.</p>`;
   return html`<table id="repos"><thead><tr><th>Repository</th><th>Signals</th></tr></thead><tbody>
   ${repos.map(
-    (r) => html`<tr><td class="repo-name about"><a href="/repos/history?repo=${encodeURIComponent(r.path)}" title="How long each signal was true in the last 90 days">${r.path.split("/").pop()}</a><div class="muted">${r.path}${r.kind && r.kind !== "repo" ? ` (${r.kind})` : ""}</div></td>
+    (
+      r,
+    ) => html`<tr><td class="repo-name about"><a href="/repos/history?repo=${encodeURIComponent(r.path)}" title="How long each signal was true in the last 90 days">${r.path.split("/").pop()}</a><div class="muted">${r.path}${r.kind && r.kind !== "repo" ? ` (${r.kind})` : ""}</div></td>
       <td>${r.signals.length ? r.signals.map((s) => html`<div><a href="/loops/${encodeURIComponent(s.loopId)}">${s.kind}</a> <span class="muted">${s.status}, ${ago(s.since, now)}</span></div>`) : html`<span class="state-up">clean</span>`}</td></tr>`,
   )}</tbody></table>`;
 }
 
-export function reposPage(loops: Fetched<Loop[]>, scanned: Fetched<ScanReposReply>, user: Principal, now: number, notice?: string): Html {
+export function reposPage(
+  loops: Fetched<Loop[]>,
+  scanned: Fetched<ScanReposReply>,
+  user: Principal,
+  now: number,
+  notice?: string,
+): Html {
   const rescan = mayAct(user)
     ? html`<form class="inline" method="post" action="/repos/rescan"><input type="hidden" name="_csrf" value="${user.csrf}"><button type="submit">Rescan</button></form>`
     : "";

@@ -11,7 +11,12 @@ export function domainRules(s: ServiceStatus, now: number, rules: ResolvedRules)
   if (expires === null || !s.domain) return [];
   const out = condition(rules, "domain.expiring", {
     summary: `Domain ${s.domain.name} (${s.name}) expires ${new Date(expires).toISOString().slice(0, 10)}`,
-    evidence: { name: s.name, domain: s.domain.name, expiresAt: s.domain.expiresAt, registrar: s.domain.registrar ?? null },
+    evidence: {
+      name: s.name,
+      domain: s.domain.name,
+      expiresAt: s.domain.expiresAt,
+      registrar: s.domain.registrar ?? null,
+    },
     since: expires - rules["domain.expiring"].within,
   });
   for (const c of out) if (expires <= now && SEVERITY_RANK[c.severity] < SEVERITY_RANK.high) c.severity = "high";

@@ -7,7 +7,14 @@ export function heartbeatRules(s: ServiceStatus, _now: number, rules: ResolvedRu
   if (!hb || !(hb.missed || hb.failed)) return [];
   return condition(rules, "heartbeat.missed", {
     summary: hb.failed ? `${s.name} reported a failure` : `${s.name} did not check in`,
-    evidence: { name: s.name, kind: s.kind, heartbeat: hb, lastPingAt: hb.lastPingAt, expectedBy: hb.expectedBy, reason: s.reason },
+    evidence: {
+      name: s.name,
+      kind: s.kind,
+      heartbeat: hb,
+      lastPingAt: hb.lastPingAt,
+      expectedBy: hb.expectedBy,
+      reason: s.reason,
+    },
     since: time(hb.expectedBy) ?? time(s.since),
   });
 }

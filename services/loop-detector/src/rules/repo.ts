@@ -15,13 +15,23 @@ const dirty: RepoRule = (s, _now, rules) => {
   if (files === 0 && s.dirtySince === null) return [];
   return condition(rules, "repo.dirty", {
     summary: `Uncommitted changes in ${s.path}`,
-    evidence: { path: s.path, branch: s.branch, dirtySince: s.dirtySince, staged: s.staged, unstaged: s.unstaged, untracked: s.untracked, files },
+    evidence: {
+      path: s.path,
+      branch: s.branch,
+      dirtySince: s.dirtySince,
+      staged: s.staged,
+      unstaged: s.unstaged,
+      untracked: s.untracked,
+      files,
+    },
     since: time(s.dirtySince),
   });
 };
 
 const unpushed: RepoRule = (s, _now, rules) => {
-  const others = s.branches.filter((b) => (b.ahead ?? 0) > 0).map((b) => ({ name: b.name, ahead: b.ahead, upstream: b.upstream }));
+  const others = s.branches
+    .filter((b) => (b.ahead ?? 0) > 0)
+    .map((b) => ({ name: b.name, ahead: b.ahead, upstream: b.upstream }));
   if ((s.ahead ?? 0) === 0 && others.length === 0) return [];
   const branch = (s.ahead ?? 0) > 0 ? s.branch : others[0]?.name;
   const ahead = (s.ahead ?? 0) > 0 ? s.ahead : others[0]?.ahead;
@@ -42,7 +52,9 @@ const noUpstream: RepoRule = (s, _now, rules) => {
     });
   }
   // A branch merged into the default branch is backed up wherever the default branch is.
-  const unbacked = s.branches.filter((b) => b.upstream === null && (b.mergedIntoDefault !== true || b.name === s.defaultBranch)).map((b) => b.name);
+  const unbacked = s.branches
+    .filter((b) => b.upstream === null && (b.mergedIntoDefault !== true || b.name === s.defaultBranch))
+    .map((b) => b.name);
   if (s.branches.length === 0 && s.upstream === null && s.branch !== null && !s.detached) unbacked.push(s.branch);
   if (unbacked.length === 0) return [];
   return condition(rules, "repo.no-upstream", {

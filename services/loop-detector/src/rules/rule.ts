@@ -62,7 +62,11 @@ export function resolveRules(config: Pick<LoopsConfig, "rules">): ResolvedRules 
 }
 
 /** Builds a condition of `kind` with its configured after and severity, or nothing when the rule is off. */
-export function condition(rules: ResolvedRules, kind: RuleName, c: Omit<Condition, "kind" | "after" | "severity">): Condition[] {
+export function condition(
+  rules: ResolvedRules,
+  kind: RuleName,
+  c: Omit<Condition, "kind" | "after" | "severity">,
+): Condition[] {
   const rule = rules[kind];
   if (!rule.enabled) return [];
   return [{ kind, after: rule.after, severity: rule.severity, ...c }];

@@ -7,8 +7,18 @@ export function serviceRules(s: ServiceStatus, _now: number, rules: ResolvedRule
   // A heartbeat that is late is heartbeat.missed, not also service.down.
   if (s.kind === "heartbeat") return [];
   const target = typeof s.details.target === "string" ? s.details.target : undefined;
-  const evidence = { name: s.name, kind: s.kind, state: s.state, reason: s.reason, latencyMs: s.latencyMs, failedConditions: s.failedConditions, ...(target ? { target } : {}) };
-  if (s.state === "down") return condition(rules, "service.down", { summary: `${s.name} is down`, evidence, since: time(s.since) });
-  if (s.state === "degraded") return condition(rules, "service.degraded", { summary: `${s.name} is degraded`, evidence, since: time(s.since) });
+  const evidence = {
+    name: s.name,
+    kind: s.kind,
+    state: s.state,
+    reason: s.reason,
+    latencyMs: s.latencyMs,
+    failedConditions: s.failedConditions,
+    ...(target ? { target } : {}),
+  };
+  if (s.state === "down")
+    return condition(rules, "service.down", { summary: `${s.name} is down`, evidence, since: time(s.since) });
+  if (s.state === "degraded")
+    return condition(rules, "service.degraded", { summary: `${s.name} is degraded`, evidence, since: time(s.since) });
   return [];
 }

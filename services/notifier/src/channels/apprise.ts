@@ -25,7 +25,12 @@ export function appriseRequest(cfg: AppriseConfig & { url: string }, msg: Messag
   if (!cfg.key && cfg.urls.length) payload.urls = cfg.urls.join(", ");
   const base = cfg.url.replace(/\/$/, "");
   const url = cfg.key ? `${base}/notify/${encodeURIComponent(cfg.key)}` : `${base}/notify/`;
-  return { url, headers: { "content-type": "application/json" }, body: JSON.stringify(payload), timeoutMs: cfg.timeout };
+  return {
+    url,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+    timeoutMs: cfg.timeout,
+  };
 }
 
 /** Output of the command kept for the error message at most. */
@@ -38,7 +43,11 @@ const MAX_OUTPUT = 2_048;
 export function classifyAppriseExit(code: number | null, output: string): SendResult {
   if (code === 0) return { ok: true };
   const why = output.replace(/\s+/g, " ").trim().slice(-300);
-  return { ok: false, retryable: code !== 2 && code !== 3, error: `apprise exited ${code ?? "on a signal"}${why ? `: ${why}` : ""}` };
+  return {
+    ok: false,
+    retryable: code !== 2 && code !== 3,
+    error: `apprise exited ${code ?? "on a signal"}${why ? `: ${why}` : ""}`,
+  };
 }
 
 /**
@@ -46,12 +55,23 @@ export function classifyAppriseExit(code: number | null, output: string): SendRe
  * The URLs (they hold tokens and passwords) are in a file only this user can read, so they are
  * not on a command line that every local user sees in `ps`.
  */
-function runApprise(cfg: AppriseConfig, configFile: string, msg: Message, text: TextRenderer, ctx: SendContext): Promise<SendResult> {
+function runApprise(
+  cfg: AppriseConfig,
+  configFile: string,
+  msg: Message,
+  text: TextRenderer,
+  ctx: SendContext,
+): Promise<SendResult> {
   const { title, body } = text(msg);
   const args = ["-c", configFile, "-n", notifyType(msg), "-i", "text", "-t", title];
   if (cfg.tag) args.push("-g", cfg.tag);
   return new Promise((resolve) => {
-    const child = spawn(cfg.command, args, { stdio: ["pipe", "pipe", "pipe"], signal: ctx.signal, timeout: cfg.timeout, killSignal: "SIGKILL" });
+    const child = spawn(cfg.command, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      signal: ctx.signal,
+      timeout: cfg.timeout,
+      killSignal: "SIGKILL",
+    });
     let output = "";
     const keep = (d: Buffer) => {
       output = (output + d.toString("utf8")).slice(-MAX_OUTPUT);
@@ -60,12 +80,23 @@ function runApprise(cfg: AppriseConfig, configFile: string, msg: Message, text: 
     child.stderr.on("data", keep);
     child.stdin.on("error", () => undefined);
     child.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") resolve({ ok: false, retryable: false, error: `the apprise command "${cfg.command}" is not installed (Debian: apt install apprise), or give an Apprise API server as url` });
-      else resolve({ ok: false, retryable: true, error: `apprise: ${err.name === "AbortError" ? "aborted" : err.message}` });
+      if (err.code === "ENOENT")
+        resolve({
+          ok: false,
+          retryable: false,
+          error: `the apprise command "${cfg.command}" is not installed (Debian: apt install apprise), or give an Apprise API server as url`,
+        });
+      else
+        resolve({
+          ok: false,
+          retryable: true,
+          error: `apprise: ${err.name === "AbortError" ? "aborted" : err.message}`,
+        });
     });
     child.once("close", (code, signal) => {
       const redacted = cfg.urls.reduce((out, u) => out.replaceAll(u, "<url>"), output);
-      if (signal === "SIGKILL") resolve({ ok: false, retryable: true, error: `apprise timed out after ${cfg.timeout}ms` });
+      if (signal === "SIGKILL")
+        resolve({ ok: false, retryable: true, error: `apprise timed out after ${cfg.timeout}ms` });
       else resolve(classifyAppriseExit(code, redacted));
     });
     child.stdin.end(body || title);
@@ -83,7 +114,11 @@ function writeUrlFile(urls: readonly string[], tag: string | undefined): { file:
 export function appriseChannel(cfg: AppriseConfig, text: TextRenderer): ChannelSender {
   const base = { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout };
   const url = cfg.url;
-  if (url !== undefined) return { ...base, send: (msg, ctx) => sendHttp({ ...appriseRequest({ ...cfg, url }, msg, text), signal: ctx.signal }) };
+  if (url !== undefined)
+    return {
+      ...base,
+      send: (msg, ctx) => sendHttp({ ...appriseRequest({ ...cfg, url }, msg, text), signal: ctx.signal }),
+    };
   const urls = writeUrlFile(cfg.urls, cfg.tag);
   return { ...base, send: (msg, ctx) => runApprise(cfg, urls.file, msg, text, ctx), close: async () => urls.remove() };
 }

@@ -12,7 +12,10 @@ const escapeHtml = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 /** Each loop's page, with what it is about: "repo.dirty · /home/me/app: http://console/loops/…". */
 function loopLinks(msg: Message): { label: string; url: string }[] {
-  return msg.alerts.map((a) => ({ label: `${a.labels.alertname ?? "loop"} · ${a.labels.repo ?? a.labels.service ?? a.labels.instance ?? ""}`, url: a.generatorURL }));
+  return msg.alerts.map((a) => ({
+    label: `${a.labels.alertname ?? "loop"} · ${a.labels.repo ?? a.labels.service ?? a.labels.instance ?? ""}`,
+    url: a.generatorURL,
+  }));
 }
 
 /**
@@ -44,8 +47,14 @@ export function emailMessage(cfg: EmailConfig, msg: Message, ctx: SendContext, t
 export function classifySmtpError(err: unknown): SendResult {
   const e = err as Error & { code?: string; responseCode?: number };
   const code = e.responseCode;
-  const retryable = code !== undefined ? code < 500 : e.code !== "EAUTH" && e.code !== "EENVELOPE" && e.code !== "EMESSAGE";
-  return { ok: false, retryable, status: code, error: `smtp ${e.code ?? "error"}${code ? ` ${code}` : ""}: ${String(e.message).slice(0, 300)}` };
+  const retryable =
+    code !== undefined ? code < 500 : e.code !== "EAUTH" && e.code !== "EENVELOPE" && e.code !== "EMESSAGE";
+  return {
+    ok: false,
+    retryable,
+    status: code,
+    error: `smtp ${e.code ?? "error"}${code ? ` ${code}` : ""}: ${String(e.message).slice(0, 300)}`,
+  };
 }
 
 export function emailChannel(cfg: EmailConfig, text: TextRenderer): ChannelSender {

@@ -17,12 +17,25 @@ export function gotifyRequest(cfg: GotifyConfig, msg: Message, text: TextRendere
     title,
     message: body || title,
     priority: msg.status === "resolved" ? 2 : PRIORITY[topSeverity(msg)],
-    extras: { "client::display": { contentType: "text/plain" }, "client::notification": { click: { url: clickUrl(msg) } } },
+    extras: {
+      "client::display": { contentType: "text/plain" },
+      "client::notification": { click: { url: clickUrl(msg) } },
+    },
   };
   const url = `${cfg.url.replace(/\/$/, "")}/message`;
-  return { url, headers: { "content-type": "application/json", "x-gotify-key": cfg.token }, body: JSON.stringify(payload), timeoutMs: cfg.timeout };
+  return {
+    url,
+    headers: { "content-type": "application/json", "x-gotify-key": cfg.token },
+    body: JSON.stringify(payload),
+    timeoutMs: cfg.timeout,
+  };
 }
 
 export function gotifyChannel(cfg: GotifyConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...gotifyRequest(cfg, msg, text), signal: ctx.signal }) };
+  return {
+    name: cfg.name,
+    type: cfg.type,
+    timeoutMs: cfg.timeout,
+    send: (msg, ctx) => sendHttp({ ...gotifyRequest(cfg, msg, text), signal: ctx.signal }),
+  };
 }

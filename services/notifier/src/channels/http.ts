@@ -71,12 +71,21 @@ export async function sendHttp(req: HttpRequest): Promise<SendResult> {
   let res: Dispatcher.ResponseData;
   try {
     // Redirects are not followed (undici's request never follows them without an interceptor).
-    res = await request(req.url, { method: (req.method ?? "POST") as Dispatcher.HttpMethod, headers: req.headers, body: req.body, signal: abortAfter(req.timeoutMs, req.signal), dispatcher: agent });
+    res = await request(req.url, {
+      method: (req.method ?? "POST") as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.body,
+      signal: abortAfter(req.timeoutMs, req.signal),
+      dispatcher: agent,
+    });
   } catch (err) {
     const e = err as Error & { code?: unknown; cause?: { code?: string; message?: string } };
     // Socket errors carry a string code (ECONNREFUSED); a DOMException's code is a number.
     const code = typeof e.code === "string" ? e.code : undefined;
-    const why = e.name === "TimeoutError" ? `timed out after ${req.timeoutMs}ms` : (code ?? e.cause?.code ?? e.cause?.message ?? e.message);
+    const why =
+      e.name === "TimeoutError"
+        ? `timed out after ${req.timeoutMs}ms`
+        : (code ?? e.cause?.code ?? e.cause?.message ?? e.message);
     return { ok: false, retryable: true, error: `request failed: ${why}` };
   }
   const verdict = classify(res.statusCode);
@@ -87,5 +96,11 @@ export async function sendHttp(req: HttpRequest): Promise<SendResult> {
   const excerpt = await readCapped(res.body, MAX_ERROR_BODY).catch(() => "");
   const error = `HTTP ${res.statusCode}${excerpt ? `: ${excerpt.slice(0, 300)}` : ""}`;
   const retryAfter = res.headers["retry-after"];
-  return { ok: false, retryable: verdict === "retry", retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)), status: res.statusCode, error };
+  return {
+    ok: false,
+    retryable: verdict === "retry",
+    retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+    status: res.statusCode,
+    error,
+  };
 }

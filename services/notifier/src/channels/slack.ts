@@ -16,9 +16,19 @@ export function slackRequest(cfg: SlackConfig, msg: Message, text: TextRenderer)
   const payload: Record<string, unknown> = { text: clip(`*${esc(title)}*\n${esc(body)}`, 39_000) };
   if (cfg.channel) payload.channel = cfg.channel;
   if (cfg.username) payload.username = cfg.username;
-  return { url: cfg.url, headers: { "content-type": "application/json" }, body: JSON.stringify(payload), timeoutMs: cfg.timeout };
+  return {
+    url: cfg.url,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+    timeoutMs: cfg.timeout,
+  };
 }
 
 export function slackChannel(cfg: SlackConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...slackRequest(cfg, msg, text), signal: ctx.signal }) };
+  return {
+    name: cfg.name,
+    type: cfg.type,
+    timeoutMs: cfg.timeout,
+    send: (msg, ctx) => sendHttp({ ...slackRequest(cfg, msg, text), signal: ctx.signal }),
+  };
 }

@@ -20,9 +20,19 @@ export function telegramRequest(cfg: TelegramConfig, msg: Message, text: TextRen
   };
   if (cfg.messageThreadId !== undefined) payload.message_thread_id = cfg.messageThreadId;
   const base = cfg.apiUrl.replace(/\/$/, "");
-  return { url: `${base}/bot${cfg.botToken}/sendMessage`, headers: { "content-type": "application/json" }, body: JSON.stringify(payload), timeoutMs: cfg.timeout };
+  return {
+    url: `${base}/bot${cfg.botToken}/sendMessage`,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+    timeoutMs: cfg.timeout,
+  };
 }
 
 export function telegramChannel(cfg: TelegramConfig, text: TextRenderer): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...telegramRequest(cfg, msg, text), signal: ctx.signal }) };
+  return {
+    name: cfg.name,
+    type: cfg.type,
+    timeoutMs: cfg.timeout,
+    send: (msg, ctx) => sendHttp({ ...telegramRequest(cfg, msg, text), signal: ctx.signal }),
+  };
 }

@@ -12,7 +12,9 @@ export interface SendContext {
 }
 
 /** The outcome of one attempt. */
-export type SendResult = { ok: true; status?: number } | { ok: false; retryable: boolean; retryAfterMs?: number; status?: number; error: string };
+export type SendResult =
+  | { ok: true; status?: number }
+  | { ok: false; retryable: boolean; retryAfterMs?: number; status?: number; error: string };
 
 /** One configured channel, ready to send messages in its own wire format. */
 export interface ChannelSender {

@@ -49,5 +49,10 @@ export function webhookRequest(cfg: WebhookConfig, msg: Message, ctx: SendContex
 }
 
 export function webhookChannel(cfg: WebhookConfig): ChannelSender {
-  return { name: cfg.name, type: cfg.type, timeoutMs: cfg.timeout, send: (msg, ctx) => sendHttp({ ...webhookRequest(cfg, msg, ctx), signal: ctx.signal }) };
+  return {
+    name: cfg.name,
+    type: cfg.type,
+    timeoutMs: cfg.timeout,
+    send: (msg, ctx) => sendHttp({ ...webhookRequest(cfg, msg, ctx), signal: ctx.signal }),
+  };
 }

@@ -43,25 +43,53 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   let dueNow = false;
   for (const [i, { target, gl, id }] of targets.entries()) {
     const activeFrom = target.escalation ? Date.parse(loop.openedAt) + target.escalateAfter : 0;
-    const written = await updateGroup(deps.store, id, now, groups[i], (g) => {
-      // No group to resolve in: its firing was never in one, or it already went out resolved
-      // and ended the group (the same event taken again by another replica after a redelivery).
-      if (!g && loop.status === "closed") return undefined;
-      const base = g ?? newGroup({ id, key: groupKeyOf(target, gl), channel: target.channel, route: target.route, escalation: target.escalation, labels: gl, epoch: `${now}-${loop.id}-${loop.rev}` }, now, target.policy);
-      const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
-      const trace = traceCarrier();
-      return next ? { group: trace ? { ...next, trace } : next } : undefined;
-    }, { id: loop.id, rev: loop.rev });
+    const written = await updateGroup(
+      deps.store,
+      id,
+      now,
+      groups[i],
+      (g) => {
+        // No group to resolve in: its firing was never in one, or it already went out resolved
+        // and ended the group (the same event taken again by another replica after a redelivery).
+        if (!g && loop.status === "closed") return undefined;
+        const base =
+          g ??
+          newGroup(
+            {
+              id,
+              key: groupKeyOf(target, gl),
+              channel: target.channel,
+              route: target.route,
+              escalation: target.escalation,
+              labels: gl,
+              epoch: `${now}-${loop.id}-${loop.rev}`,
+            },
+            now,
+            target.policy,
+          );
+        const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
+        const trace = traceCarrier();
+        return next ? { group: trace ? { ...next, trace } : next } : undefined;
+      },
+      { id: loop.id, rev: loop.rev },
+    );
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
   }
   for (const old of seen?.groups ?? []) {
     if (ids.includes(old)) continue;
     // Routing moved the loop elsewhere (its severity or labels changed): it leaves the old group quietly.
-    await updateGroup(deps.store, old, now, undefined, (g) => {
-      if (!g?.alerts[loop.id]) return undefined;
-      const { [loop.id]: _gone, ...alerts } = g.alerts;
-      return { group: Object.keys(alerts).length ? { ...g, alerts } : null };
-    }, { id: loop.id, rev: loop.rev });
+    await updateGroup(
+      deps.store,
+      old,
+      now,
+      undefined,
+      (g) => {
+        if (!g?.alerts[loop.id]) return undefined;
+        const { [loop.id]: _gone, ...alerts } = g.alerts;
+        return { group: Object.keys(alerts).length ? { ...g, alerts } : null };
+      },
+      { id: loop.id, rev: loop.rev },
+    );
   }
   await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids }, loop.status === "open" ? labels : null);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");

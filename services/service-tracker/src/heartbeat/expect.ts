@@ -28,14 +28,19 @@ export class ScheduleError extends MirrorError {
   }
 }
 
-export function compileHeartbeat(name: string, hb: { every?: number; cron?: string; tz?: string; grace: number }): HeartbeatSpec {
+export function compileHeartbeat(
+  name: string,
+  hb: { every?: number; cron?: string; tz?: string; grace: number },
+): HeartbeatSpec {
   if (hb.cron !== undefined) {
     let cron: Cron;
     try {
       cron = new Cron(hb.cron, { timezone: hb.tz, paused: true });
       cron.nextRun();
     } catch (err) {
-      throw new ScheduleError(`cron "${hb.cron}"${hb.tz ? ` in ${hb.tz}` : ""} does not parse: ${(err as Error).message}`);
+      throw new ScheduleError(
+        `cron "${hb.cron}"${hb.tz ? ` in ${hb.tz}` : ""} does not parse: ${(err as Error).message}`,
+      );
     }
     return {
       name,
@@ -54,7 +59,8 @@ export function expectation(spec: HeartbeatSpec, rec: HeartbeatRecord): { expect
   const expectedBy = spec.nextExpected(base);
   let deadline = expectedBy + spec.grace;
   // A job that said it started must finish within the grace (as healthchecks.io does).
-  if (rec.lastStartAt !== null && rec.lastStartAt > (rec.lastPingAt ?? -1)) deadline = Math.min(deadline, rec.lastStartAt + spec.grace);
+  if (rec.lastStartAt !== null && rec.lastStartAt > (rec.lastPingAt ?? -1))
+    deadline = Math.min(deadline, rec.lastStartAt + spec.grace);
   return { expectedBy, deadline };
 }
 
@@ -66,19 +72,28 @@ const iso = (t: number | null) => (t === null || !Number.isFinite(t) ? null : ne
  */
 export function evaluate(spec: HeartbeatSpec, rec: HeartbeatRecord, now: number): Observed & { deadline: number } {
   const { expectedBy, deadline } = expectation(spec, rec);
-  const failed = rec.lastFailAt !== null && rec.lastFailAt >= (rec.lastPingAt ?? -1) && rec.lastFailAt >= (rec.lastStartAt ?? -1);
+  const failed =
+    rec.lastFailAt !== null && rec.lastFailAt >= (rec.lastPingAt ?? -1) && rec.lastFailAt >= (rec.lastStartAt ?? -1);
   const missed = !failed && now > deadline;
   const heartbeat = { lastPingAt: iso(rec.lastPingAt), expectedBy: iso(expectedBy), missed, failed };
-  const details = { schedule: spec.describe, graceMs: spec.grace, deadline: iso(deadline), lastStartAt: iso(rec.lastStartAt), lastFailAt: iso(rec.lastFailAt) };
+  const details = {
+    schedule: spec.describe,
+    graceMs: spec.grace,
+    deadline: iso(deadline),
+    lastStartAt: iso(rec.lastStartAt),
+    lastFailAt: iso(rec.lastFailAt),
+  };
   const base = { latencyMs: null, failedConditions: [], heartbeat, details, deadline };
   if (failed) return { ...base, state: "down", reason: `the job reported a failure at ${iso(rec.lastFailAt)}` };
   if (missed) {
-    const running = rec.lastStartAt !== null && rec.lastStartAt > (rec.lastPingAt ?? -1) && deadline === rec.lastStartAt + spec.grace;
+    const running =
+      rec.lastStartAt !== null && rec.lastStartAt > (rec.lastPingAt ?? -1) && deadline === rec.lastStartAt + spec.grace;
     const reason = running
       ? `started at ${iso(rec.lastStartAt)} but did not finish within ${formatDuration(spec.grace)}`
       : `no check-in ${rec.lastPingAt === null ? "yet" : `since ${iso(rec.lastPingAt)}`}: expected by ${iso(expectedBy)} (${spec.describe}, grace ${formatDuration(spec.grace)})`;
     return { ...base, state: "down", reason };
   }
-  if (rec.lastPingAt === null) return { ...base, state: "unknown", reason: `waiting for the first check-in, expected by ${iso(expectedBy)}` };
+  if (rec.lastPingAt === null)
+    return { ...base, state: "unknown", reason: `waiting for the first check-in, expected by ${iso(expectedBy)}` };
   return { ...base, state: "up", reason: null };
 }

@@ -38,7 +38,10 @@ export function consumeHeartbeats(bus: Bus, monitor: HeartbeatMonitor): void {
       const at = data.at === NO_TIME ? Date.parse(ctx.time) : Date.parse(data.at);
       const outcome = monitor.ping(data.name, data.kind, at, "bus");
       // As /ping answers 404: a check-in nobody watches is dead-lettered, so it is seen (and garbage too).
-      if (outcome === "unknown") throw new PoisonError(`no heartbeat check named "${data.name}"; heartbeat checks: ${monitor.names().join(", ") || "none"}`);
+      if (outcome === "unknown")
+        throw new PoisonError(
+          `no heartbeat check named "${data.name}"; heartbeat checks: ${monitor.names().join(", ") || "none"}`,
+        );
     },
     // Cron jobs check in with plain `nats pub` (the jobs identity): they cannot sign; a wrong signature is still refused.
     { decode: (payload, subject) => decodeHeartbeat(payload, subject), allowUnsigned: true },
@@ -73,7 +76,11 @@ export function pingRoutes(http: FastifyInstance, target: () => PingTarget | und
       if (!t) return replyError(reply, "MIRROR_ERR_NOT_READY", "the tracker is starting; try again");
       const kind = (req.params.kind ?? "success") as PingKind;
       if (req.params.kind !== undefined && kind !== "start" && kind !== "fail") {
-        return replyError(reply, "MIRROR_ERR_NOT_FOUND", `unknown ping "${req.params.kind}": use /ping/<key>, /ping/<key>/start or /ping/<key>/fail`);
+        return replyError(
+          reply,
+          "MIRROR_ERR_NOT_FOUND",
+          `unknown ping "${req.params.kind}": use /ping/<key>, /ping/<key>/start or /ping/<key>/fail`,
+        );
       }
       const name = resolvePing(req, reply, t, auth);
       if (!name) return reply;
@@ -81,13 +88,21 @@ export function pingRoutes(http: FastifyInstance, target: () => PingTarget | und
       const outcome = t.monitor.ping(name, kind, at, "http");
       const message = typeof req.body === "string" && req.body.length ? req.body.slice(0, 10_000) : undefined;
       const iso = new Date(at).toISOString();
-      t.bus.publish(heartbeat, name, { name, kind, at: iso, message }, { id: `hb:${name}:${kind}:${at}` }).catch((err: Error) => {
-        req.log.warn({ err: err.message }, "check-in not published on the bus");
-      });
+      t.bus
+        .publish(heartbeat, name, { name, kind, at: iso, message }, { id: `hb:${name}:${kind}:${at}` })
+        .catch((err: Error) => {
+          req.log.warn({ err: err.message }, "check-in not published on the bus");
+        });
       return reply.code(200).send({ ok: true, name, kind, at: iso, outcome });
     };
     // `public`: the token hook stays out; resolvePing asks for the token where the name form needs it.
-    for (const url of ["/ping/:id", "/ping/:id/:kind"]) app.route<{ Params: { id: string; kind?: string } }>({ method: ["GET", "POST"], url, config: { public: true }, handler });
+    for (const url of ["/ping/:id", "/ping/:id/:kind"])
+      app.route<{ Params: { id: string; kind?: string } }>({
+        method: ["GET", "POST"],
+        url,
+        config: { public: true },
+        handler,
+      });
   });
 }
 

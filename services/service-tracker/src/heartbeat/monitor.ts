@@ -11,8 +11,11 @@ import { loadHeartbeat, recordHeartbeat } from "../store.js";
 export type PingKind = "success" | "start" | "fail";
 export type PingOutcome = "recorded" | "stale" | "unknown";
 
-const FIELD: Record<PingKind, keyof HeartbeatRecord> = { success: "lastPingAt", start: "lastStartAt", fail: "lastFailAt" };
-
+const FIELD: Record<PingKind, keyof HeartbeatRecord> = {
+  success: "lastPingAt",
+  start: "lastStartAt",
+  fail: "lastFailAt",
+};
 
 /**
  * Heartbeat checks: check-ins from /ping and the bus move each job's deadline; one
@@ -55,10 +58,18 @@ export class HeartbeatMonitor {
     const now = this.deps.clock.now();
     for (const { spec, dependsOn } of specs) {
       const rec = await this.load(spec.name, now);
-      const t = this.deps.book.track({ name: spec.name, kind: "heartbeat", dependsOn, failureThreshold: 1, successThreshold: 1 });
+      const t = this.deps.book.track({
+        name: spec.name,
+        kind: "heartbeat",
+        dependsOn,
+        failureThreshold: 1,
+        successThreshold: 1,
+      });
       this.jobs.set(spec.name, { spec, rec, t });
       if (rec.lastPingAt !== null) this.deps.metrics.heartbeatLast.set({ check: spec.name }, rec.lastPingAt / 1000);
-      this.deps.scheduler.add(`heartbeat:${spec.name}`, now, () => (this.deps.share ? this.judge(spec.name) : this.check(spec.name)));
+      this.deps.scheduler.add(`heartbeat:${spec.name}`, now, () =>
+        this.deps.share ? this.judge(spec.name) : this.check(spec.name),
+      );
     }
   }
 
@@ -67,7 +78,12 @@ export class HeartbeatMonitor {
     try {
       const h = await loadHeartbeat(this.deps.store, name, now);
       const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
-      return { lastPingAt: num(h.lastPingAt), lastStartAt: num(h.lastStartAt), lastFailAt: num(h.lastFailAt), watchingSince: num(h.watchingSince) ?? now };
+      return {
+        lastPingAt: num(h.lastPingAt),
+        lastStartAt: num(h.lastStartAt),
+        lastFailAt: num(h.lastFailAt),
+        watchingSince: num(h.watchingSince) ?? now,
+      };
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message, check: name }, "heartbeat state not loaded; starting fresh");
       return fresh;

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { ensurePingKeys } from "../store.js";
 
-
 /** A new ping key: 16 random bytes as base64url (22 characters), as unguessable as a UUIDv4 and more. */
 export function newPingKey(): string {
   return randomBytes(16).toString("base64url");

@@ -30,7 +30,6 @@ interface Round {
   bad: Map<string, string>;
 }
 
-
 /**
  * Finds every service on the bus through the NATS Services API and tracks it with no config:
  * each round sends $SRV.PING, $SRV.INFO and $SRV.STATS and collects replies for a window.
@@ -74,7 +73,13 @@ export class MeshDiscovery {
     let m = this.members.get(name);
     if (!m) {
       const statusName = this.deps.reserved.has(name) ? `mesh-${name}` : name;
-      m = { name, t: this.deps.book.track({ name: statusName, kind: "mesh", failureThreshold: 1, successThreshold: 1 }), lastSeen, missed: 0, heardIn: 0 };
+      m = {
+        name,
+        t: this.deps.book.track({ name: statusName, kind: "mesh", failureThreshold: 1, successThreshold: 1 }),
+        lastSeen,
+        missed: 0,
+        heardIn: 0,
+      };
       this.members.set(name, m);
     }
     return m;
@@ -105,16 +110,24 @@ export class MeshDiscovery {
     this.deps.metrics.meshMembers.set(instances);
     const seenNames = [...new Set([...round.byName.keys(), ...round.bad.keys()])];
     if (seenNames.length) {
-      await membersSeen(this.deps.store, Object.fromEntries(seenNames.map((n) => [n, String(now)]))).catch((err: Error) => {
-        this.deps.log.warn({ err: err.message }, "mesh members not persisted");
-      });
+      await membersSeen(this.deps.store, Object.fromEntries(seenNames.map((n) => [n, String(now)]))).catch(
+        (err: Error) => {
+          this.deps.log.warn({ err: err.message }, "mesh members not persisted");
+        },
+      );
     }
   }
 
   private missing(m: Member, now: number): void {
     m.missed++;
     if (now - m.lastSeen >= this.deps.forgetAfter) {
-      this.deps.book.report(m.t, { state: "unknown", latencyMs: null, reason: `forgotten: not seen on the bus for ${formatDuration(now - m.lastSeen)}`, failedConditions: [], details: { forgotten: true } });
+      this.deps.book.report(m.t, {
+        state: "unknown",
+        latencyMs: null,
+        reason: `forgotten: not seen on the bus for ${formatDuration(now - m.lastSeen)}`,
+        failedConditions: [],
+        details: { forgotten: true },
+      });
       this.members.delete(m.name);
       this.deps.book.forget(m.t.name);
       void forgetMember(this.deps.store, m.name).catch(() => undefined);
@@ -122,7 +135,13 @@ export class MeshDiscovery {
     }
     if (m.missed < this.deps.missedRounds) return void this.deps.book.keepAlive(m.t);
     const reason = `no instance answered $SRV.PING for ${m.missed} rounds (last seen ${new Date(m.lastSeen).toISOString()})`;
-    this.deps.book.report(m.t, { state: "down", latencyMs: null, reason, failedConditions: [], details: { lastSeen: new Date(m.lastSeen).toISOString(), missedRounds: m.missed } });
+    this.deps.book.report(m.t, {
+      state: "down",
+      latencyMs: null,
+      reason,
+      failedConditions: [],
+      details: { lastSeen: new Date(m.lastSeen).toISOString(), missedRounds: m.missed },
+    });
   }
 
   /** Sends the three requests with one reply inbox and gathers what arrives within the window. */
@@ -157,7 +176,9 @@ function seen(byId: Map<string, Instance>, bad: string | null): Observed {
   const instances = [...byId.values()];
   const endpoints = new Map<string, { name: string; subject: string; requests: number; errors: number }>();
   for (const i of instances) {
-    for (const e of i.info?.endpoints ?? []) if (!endpoints.has(e.subject)) endpoints.set(e.subject, { name: e.name, subject: e.subject, requests: 0, errors: 0 });
+    for (const e of i.info?.endpoints ?? [])
+      if (!endpoints.has(e.subject))
+        endpoints.set(e.subject, { name: e.name, subject: e.subject, requests: 0, errors: 0 });
     for (const e of i.stats?.endpoints ?? []) {
       const ep = endpoints.get(e.subject) ?? { name: e.name, subject: e.subject, requests: 0, errors: 0 };
       ep.requests += e.num_requests;
@@ -167,7 +188,12 @@ function seen(byId: Map<string, Instance>, bad: string | null): Observed {
   }
   const eps = [...endpoints.values()];
   const details = {
-    instances: instances.map((i) => ({ id: i.id, version: i.version, identity: i.ping?.metadata?.identity ?? i.info?.metadata?.identity ?? null, started: i.stats?.started ?? null })),
+    instances: instances.map((i) => ({
+      id: i.id,
+      version: i.version,
+      identity: i.ping?.metadata?.identity ?? i.info?.metadata?.identity ?? null,
+      started: i.stats?.started ?? null,
+    })),
     endpoints: eps,
     requests: eps.reduce((a, e) => a + e.requests, 0),
     errors: eps.reduce((a, e) => a + e.errors, 0),

@@ -32,7 +32,12 @@ export function prepareDns(cfg: DnsCheckConfig): Resolver {
 }
 
 /** Asks once: an answer (any rcode) is reachable and goes to the conditions; no answer is down. */
-export async function probeDns(cfg: DnsCheckConfig, resolver: Resolver, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
+export async function probeDns(
+  cfg: DnsCheckConfig,
+  resolver: Resolver,
+  conditions: readonly Condition[],
+  now: () => number,
+): Promise<ProbeResult> {
   const started = performance.now();
   let answers: string[];
   let rcode = "NOERROR";
@@ -48,7 +53,11 @@ export async function probeDns(cfg: DnsCheckConfig, resolver: Resolver, conditio
   } catch (err) {
     const code = (err as { code?: string }).code ?? "";
     const r = RCODES[code];
-    if (!r) return unreachable(started, `${FAILURES[code] ?? (err as Error).message} (${code || "error"}) asking ${cfg.server ?? "the system resolver"} for ${cfg.name} ${cfg.type}`);
+    if (!r)
+      return unreachable(
+        started,
+        `${FAILURES[code] ?? (err as Error).message} (${code || "error"}) asking ${cfg.server ?? "the system resolver"} for ${cfg.name} ${cfg.type}`,
+      );
     rcode = r;
     answers = [];
   } finally {
@@ -56,7 +65,14 @@ export async function probeDns(cfg: DnsCheckConfig, resolver: Resolver, conditio
   }
   const latencyMs = performance.now() - started;
   const failed = failing(conditions, { latencyMs, answers, rcode, now: now() });
-  return { reachable: true, latencyMs, error: null, failed, cert: null, details: { rcode, answers: answers.slice(0, 20) } };
+  return {
+    reachable: true,
+    latencyMs,
+    error: null,
+    failed,
+    cert: null,
+    details: { rcode, answers: answers.slice(0, 20) },
+  };
 }
 
 /** Every record as one line of text, the way `dig +short` shows it. */

@@ -35,7 +35,13 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): () => voi
       if (!live) return null;
       const latencyMs = performance.now() - started;
       if ("error" in listed) {
-        book.report(self, { state: "down", latencyMs, reason: listed.error, failedConditions: [], details: { target: docker.socket } });
+        book.report(self, {
+          state: "down",
+          latencyMs,
+          reason: listed.error,
+          failedConditions: [],
+          details: { target: docker.socket },
+        });
         metrics.recordProbe(c.cfg.name, "docker", "down", latencyMs, null);
       } else {
         const names = new Set<string>();
@@ -48,7 +54,9 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): () => voi
               t = book.track(spec(entity));
               found.set(entity, t);
             }
-            const r = await probeContainer(docker.socket, { id, name }, docker.timeout, c.conditions, () => clock.now());
+            const r = await probeContainer(docker.socket, { id, name }, docker.timeout, c.conditions, () =>
+              clock.now(),
+            );
             if (!live) return;
             const o = toObserved(r);
             o.details = { target: name, ...o.details };
@@ -61,7 +69,13 @@ export function scheduleDiscovery(c: CompiledCheck, deps: ActiveDeps): () => voi
           found.delete(entity);
           book.forget(entity);
         }
-        book.report(self, { state: "up", latencyMs, reason: null, failedConditions: [], details: { target: docker.socket, containers: [...names].sort() } });
+        book.report(self, {
+          state: "up",
+          latencyMs,
+          reason: null,
+          failedConditions: [],
+          details: { target: docker.socket, containers: [...names].sort() },
+        });
         metrics.recordProbe(c.cfg.name, "docker", "up", latencyMs, null);
       }
       due += interval;

@@ -24,7 +24,7 @@ const BOOTSTRAP_TTL = 24 * 3_600_000;
 export class RdapClient {
   private bootstrap: { at: number; services: [string[], string[]][] } | null = null;
 
-  constructor(private readonly opts: { bootstrapUrl?: string; now: () => number } ) {}
+  constructor(private readonly opts: { bootstrapUrl?: string; now: () => number }) {}
 
   async probe(cfg: DomainCheckConfig, conditions: readonly Condition[]): Promise<ProbeResult> {
     const started = performance.now();
@@ -40,19 +40,40 @@ export class RdapClient {
     if ("error" in got) return unreachable(started, `RDAP ${url}: ${got.error}`);
     const latencyMs = performance.now() - started;
     const answer = got.json as { objectClassName?: unknown; events?: unknown; entities?: unknown };
-    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) return unreachable(started, `RDAP ${url}: the answer is not an RDAP object`);
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer))
+      return unreachable(started, `RDAP ${url}: the answer is not an RDAP object`);
     const expiry = Array.isArray(answer.events)
-      ? (answer.events as { eventAction?: unknown; eventDate?: unknown }[]).find((e) => e?.eventAction === "expiration" && typeof e.eventDate === "string")
+      ? (answer.events as { eventAction?: unknown; eventDate?: unknown }[]).find(
+          (e) => e?.eventAction === "expiration" && typeof e.eventDate === "string",
+        )
       : undefined;
     const expiresAt = expiry ? Date.parse(expiry.eventDate as string) : Number.NaN;
     if (Number.isNaN(expiresAt)) {
-      const why = expiry ? `an expiration date RDAP gives as ${JSON.stringify(String(expiry.eventDate).slice(0, 40))}` : "no expiration event";
-      return { reachable: true, unknown: true, latencyMs, error: `RDAP has ${why} for ${name}`, failed: [], cert: null, details: { rdap: base } };
+      const why = expiry
+        ? `an expiration date RDAP gives as ${JSON.stringify(String(expiry.eventDate).slice(0, 40))}`
+        : "no expiration event";
+      return {
+        reachable: true,
+        unknown: true,
+        latencyMs,
+        error: `RDAP has ${why} for ${name}`,
+        failed: [],
+        cert: null,
+        details: { rdap: base },
+      };
     }
     const registrar = registrarOf(answer.entities);
     const domain = { name, expiresAt: new Date(expiresAt).toISOString(), registrar };
     const failed = failing(conditions, { latencyMs, domainExpiresAt: expiresAt, now: this.opts.now() });
-    return { reachable: true, latencyMs, error: null, failed, cert: null, domain, details: { rdap: base, expiresAt: domain.expiresAt } };
+    return {
+      reachable: true,
+      latencyMs,
+      error: null,
+      failed,
+      cert: null,
+      domain,
+      details: { rdap: base, expiresAt: domain.expiresAt },
+    };
   }
 
   /** The RDAP base URL of the longest TLD suffix of `name` the bootstrap file lists. */
@@ -64,13 +85,22 @@ export class RdapClient {
       if ("error" in got) throw new Error(`RDAP bootstrap ${src}: ${got.error}`);
       const services = (got.json as { services?: unknown })?.services;
       if (!Array.isArray(services)) throw new Error(`RDAP bootstrap ${src}: no "services" list`);
-      this.bootstrap = { at: now, services: services.filter((s): s is [string[], string[]] => Array.isArray(s) && Array.isArray(s[0]) && Array.isArray(s[1])) };
+      this.bootstrap = {
+        at: now,
+        services: services.filter(
+          (s): s is [string[], string[]] => Array.isArray(s) && Array.isArray(s[0]) && Array.isArray(s[1]),
+        ),
+      };
     }
     const labels = name.split(".");
     for (let i = 1; i < labels.length; i++) {
       const suffix = labels.slice(i).join(".");
-      const hit = this.bootstrap.services.find(([tlds]) => tlds.some((t) => typeof t === "string" && t.toLowerCase() === suffix));
-      const url = hit?.[1].find((u) => typeof u === "string" && u.startsWith("https://")) ?? hit?.[1].find((u) => typeof u === "string");
+      const hit = this.bootstrap.services.find(([tlds]) =>
+        tlds.some((t) => typeof t === "string" && t.toLowerCase() === suffix),
+      );
+      const url =
+        hit?.[1].find((u) => typeof u === "string" && u.startsWith("https://")) ??
+        hit?.[1].find((u) => typeof u === "string");
       if (url) return url;
     }
     throw new Error(`no RDAP service for ${name} in the IANA bootstrap file; set domain.rdap`);
@@ -92,7 +122,11 @@ function registrarOf(entities: unknown): string | null {
 
 async function getJson(url: string, timeout: number): Promise<{ json: unknown } | { error: string }> {
   try {
-    const res = await fetch(url, { headers: { accept: "application/rdap+json, application/json" }, signal: AbortSignal.timeout(timeout), redirect: "follow" });
+    const res = await fetch(url, {
+      headers: { accept: "application/rdap+json, application/json" },
+      signal: AbortSignal.timeout(timeout),
+      redirect: "follow",
+    });
     if (res.status === 404) return { error: "not found (HTTP 404)" };
     const type = res.headers.get("content-type") ?? "";
     const text = await readCapped(res);
@@ -100,7 +134,9 @@ async function getJson(url: string, timeout: number): Promise<{ json: unknown } 
     try {
       return { json: JSON.parse(text) };
     } catch {
-      return { error: `the answer is not JSON (${type || "no content-type"}${text ? `, starts ${JSON.stringify(text.slice(0, 30))}` : ", empty"})` };
+      return {
+        error: `the answer is not JSON (${type || "no content-type"}${text ? `, starts ${JSON.stringify(text.slice(0, 30))}` : ", empty"})`,
+      };
     }
   } catch (err) {
     const e = err as Error;

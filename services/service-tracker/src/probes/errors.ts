@@ -24,7 +24,8 @@ export function describeError(err: unknown, host: string): string {
   // undici wraps socket errors; the cause carries the system code.
   if (!e?.code && e?.cause) e = e.cause as typeof e;
   const code = e?.code ?? "";
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return `DNS lookup failed for ${host} (${code})`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME")
+    return `DNS lookup failed for ${host} (${code})`;
   if (TLS.test(code)) {
     // OpenSSL messages carry "<addr>:error:<code>:SSL routines:<fn>:<reason>:<file>:<line>"; the reason is what reads.
     const first = (e.message ?? "").split("\n")[0]?.trim() ?? "";

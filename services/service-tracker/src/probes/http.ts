@@ -36,7 +36,8 @@ export class HttpProber {
         keepAliveMaxTimeout: 120_000,
         connect: (options, cb) =>
           base(options, (err, socket) => {
-            if (!err && socket && options.protocol === "https:") this.remember(`${options.hostname}:${options.port || 443}`, socket as TLSSocket);
+            if (!err && socket && options.protocol === "https:")
+              this.remember(`${options.hostname}:${options.port || 443}`, socket as TLSSocket);
             (cb as (e: Error | null, s: unknown) => void)(err, socket);
           }),
       });
@@ -51,7 +52,10 @@ export class HttpProber {
     const cert = socket.getPeerCertificate?.();
     if (!cert?.valid_to) return;
     const issuer = cert.issuer ? (cert.issuer.O ?? cert.issuer.CN ?? null) : null;
-    this.certs.set(origin, { expiresAt: Date.parse(cert.valid_to), issuer: Array.isArray(issuer) ? issuer.join(", ") : issuer });
+    this.certs.set(origin, {
+      expiresAt: Date.parse(cert.valid_to),
+      issuer: Array.isArray(issuer) ? issuer.join(", ") : issuer,
+    });
   }
 
   /** Builds a check's request once: every probe of it reuses the options, dispatcher and conditions. */
@@ -145,7 +149,11 @@ class Probe implements Dispatcher.DispatchHandler {
     if (this.settled) controller.abort(new Error("probe finished"));
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return; // 1xx informational: the real status follows
     this.status = statusCode;
     this.headers = headers;
@@ -176,12 +184,26 @@ class Probe implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.settled) return;
-    this.settle({ reachable: false, latencyMs: performance.now() - this.started, error: describeError(err, this.target.host), failed: [], cert: null, details: {} });
+    this.settle({
+      reachable: false,
+      latencyMs: performance.now() - this.started,
+      error: describeError(err, this.target.host),
+      failed: [],
+      cert: null,
+      details: {},
+    });
   }
 
   private timeout(): void {
     if (this.settled) return;
-    this.settle({ reachable: false, latencyMs: performance.now() - this.started, error: `timed out after ${this.target.timeout}ms`, failed: [], cert: null, details: {} });
+    this.settle({
+      reachable: false,
+      latencyMs: performance.now() - this.started,
+      error: `timed out after ${this.target.timeout}ms`,
+      failed: [],
+      cert: null,
+      details: {},
+    });
     this.controller?.abort(new Error("probe timed out"));
   }
 
@@ -196,7 +218,15 @@ class Probe implements Dispatcher.DispatchHandler {
     const t = this.target;
     const latencyMs = performance.now() - this.started;
     const cert = this.prober.certOf(t.certKey);
-    const obs: Observation = { latencyMs, status: this.status, headers: this.headers, body, bodyTruncated: truncated, certExpiresAt: cert?.expiresAt ?? null, now: this.prober.now() };
+    const obs: Observation = {
+      latencyMs,
+      status: this.status,
+      headers: this.headers,
+      body,
+      bodyTruncated: truncated,
+      certExpiresAt: cert?.expiresAt ?? null,
+      now: this.prober.now(),
+    };
     const failed: FailedCondition[] = [];
     for (const c of t.conditions) {
       const f = c.test(obs);

@@ -17,7 +17,11 @@ const STATES: Record<string, string> = {
 };
 
 /** Connects, authenticates and runs SELECT 1: up when one row with 1 comes back. */
-export function probePostgres(cfg: PostgresCheckConfig, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
+export function probePostgres(
+  cfg: PostgresCheckConfig,
+  conditions: readonly Condition[],
+  now: () => number,
+): Promise<ProbeResult> {
   const started = performance.now();
   const host = new URL(cfg.url).hostname;
   return withDeadline(cfg.timeout, started, (settle) => {
@@ -35,11 +39,22 @@ export function probePostgres(cfg: PostgresCheckConfig, conditions: readonly Con
       .then((res) => {
         const latencyMs = performance.now() - started;
         if (res.rows[0]?.ok !== 1) return settle(unreachable(started, "SELECT 1 did not return 1"));
-        settle({ reachable: true, latencyMs, error: null, failed: failing(conditions, { latencyMs, now: now() }), cert: null, details: {} });
+        settle({
+          reachable: true,
+          latencyMs,
+          error: null,
+          failed: failing(conditions, { latencyMs, now: now() }),
+          cert: null,
+          details: {},
+        });
       })
       .catch((err: { code?: string; message?: string }) => {
         const named = err.code ? STATES[err.code] : undefined;
-        const reason = named ? `${named} (${err.code}: ${err.message})` : /^[0-9A-Z]{5}$/.test(err.code ?? "") ? `${err.message} (${err.code})` : describeError(err, host);
+        const reason = named
+          ? `${named} (${err.code}: ${err.message})`
+          : /^[0-9A-Z]{5}$/.test(err.code ?? "")
+            ? `${err.message} (${err.code})`
+            : describeError(err, host);
         settle(unreachable(started, reason));
       })
       .finally(() => void client.end().catch(() => undefined));

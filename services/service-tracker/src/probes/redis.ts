@@ -55,9 +55,12 @@ function command(...args: string[]): string {
 export function probeRedis(t: RedisTarget, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
   const started = performance.now();
   return withDeadline(t.timeout, started, (settle) => {
-    const socket: Socket = t.tls ? tlsConnect({ host: t.host, port: t.port, ...(isIP(t.host) ? {} : { servername: t.host }) }) : tcpConnect({ host: t.host, port: t.port });
+    const socket: Socket = t.tls
+      ? tlsConnect({ host: t.host, port: t.port, ...(isIP(t.host) ? {} : { servername: t.host }) })
+      : tcpConnect({ host: t.host, port: t.port });
     const steps: string[] = [];
-    if (t.password !== null) steps.push(t.username ? command("AUTH", t.username, t.password) : command("AUTH", t.password));
+    if (t.password !== null)
+      steps.push(t.username ? command("AUTH", t.username, t.password) : command("AUTH", t.password));
     if (t.db !== null) steps.push(command("SELECT", String(t.db)));
     steps.push(command("PING"));
     const names = [...(t.password !== null ? ["AUTH"] : []), ...(t.db !== null ? ["SELECT"] : []), "PING"];
@@ -72,12 +75,21 @@ export function probeRedis(t: RedisTarget, conditions: readonly Condition[], now
         buf = buf.slice(nl + 2);
         const step = names[replies++] as string;
         if (line.startsWith("-")) return settle(unreachable(started, redisError(step, line.slice(1))));
-        if (!line.startsWith("+")) return settle(unreachable(started, `not a Redis reply to ${step}: ${JSON.stringify(line.slice(0, 40))}`));
+        if (!line.startsWith("+"))
+          return settle(unreachable(started, `not a Redis reply to ${step}: ${JSON.stringify(line.slice(0, 40))}`));
         if (replies === names.length) {
-          if (line !== "+PONG") return settle(unreachable(started, `unexpected reply to PING: ${JSON.stringify(line.slice(0, 40))}`));
+          if (line !== "+PONG")
+            return settle(unreachable(started, `unexpected reply to PING: ${JSON.stringify(line.slice(0, 40))}`));
           const latencyMs = performance.now() - started;
           socket.end(command("QUIT"));
-          return settle({ reachable: true, latencyMs, error: null, failed: failing(conditions, { latencyMs, now: now() }), cert: null, details: {} });
+          return settle({
+            reachable: true,
+            latencyMs,
+            error: null,
+            failed: failing(conditions, { latencyMs, now: now() }),
+            cert: null,
+            details: {},
+          });
         }
       }
       return undefined;
@@ -91,7 +103,8 @@ export function probeRedis(t: RedisTarget, conditions: readonly Condition[], now
 /** A Redis error reply as a reason, without echoing anything that was sent. */
 function redisError(step: string, message: string): string {
   const code = message.split(" ")[0] ?? "ERR";
-  if (code === "WRONGPASS" || (step === "AUTH" && /invalid (username-)?password/i.test(message))) return `redis refused the password (${code})`;
+  if (code === "WRONGPASS" || (step === "AUTH" && /invalid (username-)?password/i.test(message)))
+    return `redis refused the password (${code})`;
   if (code === "NOAUTH") return "redis wants a password (NOAUTH): set redis.password or put it in the URL";
   return `redis answered ${step} with an error: ${message.slice(0, 120)}`;
 }

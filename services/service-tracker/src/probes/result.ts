@@ -24,7 +24,11 @@ export function unreachable(started: number, error: string, details: Record<stri
  * Runs `work` with a deadline: the probe settles once, with work's result or a timeout, and
  * `onTimeout` releases what the work holds (a socket, a child process). Never rejects.
  */
-export function withDeadline(timeout: number, started: number, work: (settle: (r: ProbeResult) => void) => (() => void) | undefined): Promise<ProbeResult> {
+export function withDeadline(
+  timeout: number,
+  started: number,
+  work: (settle: (r: ProbeResult) => void) => (() => void) | undefined,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
     let release: (() => void) | undefined;

@@ -8,7 +8,11 @@ import type { ProbeResult } from "./result.js";
 export type TcpCheckConfig = z.infer<typeof TcpCheck>;
 
 /** Opens a TCP connection and closes it at once: reachable when the handshake completes in time. */
-export function probeTcp(cfg: TcpCheckConfig, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
+export function probeTcp(
+  cfg: TcpCheckConfig,
+  conditions: readonly Condition[],
+  now: () => number,
+): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = connect({ host: cfg.host, port: cfg.port });
@@ -21,7 +25,14 @@ export function probeTcp(cfg: TcpCheckConfig, conditions: readonly Condition[], 
       resolve(result);
     };
     const timer = setTimeout(() => {
-      finish({ reachable: false, latencyMs: performance.now() - started, error: `timed out after ${cfg.timeout}ms`, failed: [], cert: null, details: {} });
+      finish({
+        reachable: false,
+        latencyMs: performance.now() - started,
+        error: `timed out after ${cfg.timeout}ms`,
+        failed: [],
+        cert: null,
+        details: {},
+      });
     }, cfg.timeout);
     socket.once("connect", () => {
       const latencyMs = performance.now() - started;
@@ -29,7 +40,14 @@ export function probeTcp(cfg: TcpCheckConfig, conditions: readonly Condition[], 
       finish({ reachable: true, latencyMs, error: null, failed, cert: null, details: {} });
     });
     socket.once("error", (err) => {
-      finish({ reachable: false, latencyMs: performance.now() - started, error: describeError(err, cfg.host), failed: [], cert: null, details: {} });
+      finish({
+        reachable: false,
+        latencyMs: performance.now() - started,
+        error: describeError(err, cfg.host),
+        failed: [],
+        cert: null,
+        details: {},
+      });
     });
   });
 }

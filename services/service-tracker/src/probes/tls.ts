@@ -9,7 +9,11 @@ import { type ProbeResult, unreachable, withDeadline } from "./result.js";
 export type TlsCheckConfig = z.infer<typeof TlsCheck>;
 
 /** A TLS handshake: reachable when it completes (and verifies, unless tlsVerify is off); the certificate feeds cert.expiring. */
-export function probeTls(cfg: TlsCheckConfig, conditions: readonly Condition[], now: () => number): Promise<ProbeResult> {
+export function probeTls(
+  cfg: TlsCheckConfig,
+  conditions: readonly Condition[],
+  now: () => number,
+): Promise<ProbeResult> {
   const started = performance.now();
   const servername = cfg.servername ?? (isIP(cfg.host) ? undefined : cfg.host);
   return withDeadline(cfg.timeout, started, (settle) => {
@@ -32,7 +36,11 @@ export function probeTls(cfg: TlsCheckConfig, conditions: readonly Condition[], 
         error: null,
         failed,
         cert: { expiresAt: new Date(expiresAt).toISOString(), issuer },
-        details: { protocol: socket.getProtocol(), ...(subject ? { subject: Array.isArray(subject) ? subject.join(", ") : subject } : {}), authorized: socket.authorized },
+        details: {
+          protocol: socket.getProtocol(),
+          ...(subject ? { subject: Array.isArray(subject) ? subject.join(", ") : subject } : {}),
+          authorized: socket.authorized,
+        },
       });
     });
     socket.once("error", (err) => settle(unreachable(started, describeError(err, cfg.host))));

@@ -104,13 +104,20 @@ function answer(dns: TestDns, msg: Buffer, via: "udp" | "tcp"): Buffer | null {
 }
 
 function encodeName(name: string): Buffer {
-  return Buffer.concat([...name.split(".").filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "latin1")])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...name
+      .split(".")
+      .filter(Boolean)
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "latin1")])),
+    Buffer.from([0]),
+  ]);
 }
 
 function encodeRecords(records: Zone[string] | undefined, type: string): Buffer[] {
   if (!records) return [];
   if (type === "A") return (records.A ?? []).map((ip) => Buffer.from(ip.split(".").map(Number)));
-  if (type === "TXT") return (records.TXT ?? []).map((t) => Buffer.concat([Buffer.from([Buffer.byteLength(t)]), Buffer.from(t)]));
+  if (type === "TXT")
+    return (records.TXT ?? []).map((t) => Buffer.concat([Buffer.from([Buffer.byteLength(t)]), Buffer.from(t)]));
   if (type === "MX") {
     return (records.MX ?? []).map((m) => {
       const pref = Buffer.alloc(2);

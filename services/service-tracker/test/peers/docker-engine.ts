@@ -35,7 +35,11 @@ export async function startDockerFake(containers: FakeContainer[] = []): Promise
     const url = new URL(req.url ?? "/", "http://docker");
     const path = url.pathname.replace(/^\/v1\.\d+/, "");
     const send = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json", "api-version": "1.47", server: "Docker/27.3.1 (linux)" });
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "api-version": "1.47",
+        server: "Docker/27.3.1 (linux)",
+      });
       res.end(JSON.stringify(body));
     };
     if (path === "/containers/json") {
@@ -43,7 +47,12 @@ export async function startDockerFake(containers: FakeContainer[] = []): Promise
       const filters = JSON.parse(url.searchParams.get("filters") ?? "{}") as { label?: string[] };
       const list = fake.containers
         .filter((c) => all || c.status === "running")
-        .filter((c) => (filters.label ?? []).every((l) => { const [k, v] = l.split("="); return c.labels?.[k as string] === v; }))
+        .filter((c) =>
+          (filters.label ?? []).every((l) => {
+            const [k, v] = l.split("=");
+            return c.labels?.[k as string] === v;
+          }),
+        )
         .map((c) => ({
           Id: c.id,
           Names: [`/${c.name}`],
@@ -51,7 +60,10 @@ export async function startDockerFake(containers: FakeContainer[] = []): Promise
           Command: "sleep infinity",
           Created: 1_733_000_000,
           State: c.status,
-          Status: c.status === "running" ? `Up 2 hours${c.health ? ` (${c.health})` : ""}` : `Exited (${c.exitCode ?? 0}) 5 minutes ago`,
+          Status:
+            c.status === "running"
+              ? `Up 2 hours${c.health ? ` (${c.health})` : ""}`
+              : `Exited (${c.exitCode ?? 0}) 5 minutes ago`,
           Labels: c.labels ?? {},
         }));
       return send(200, list);
@@ -77,7 +89,9 @@ export async function startDockerFake(containers: FakeContainer[] = []): Promise
           Error: "",
           StartedAt: "2026-12-06T02:00:00.000000000Z",
           FinishedAt: "0001-01-01T00:00:00Z",
-          ...(c.health ? { Health: { Status: c.health, FailingStreak: c.health === "unhealthy" ? 3 : 0, Log: [] } } : {}),
+          ...(c.health
+            ? { Health: { Status: c.health, FailingStreak: c.health === "unhealthy" ? 3 : 0, Log: [] } }
+            : {}),
         },
         Config: { Labels: c.labels ?? {} },
       });

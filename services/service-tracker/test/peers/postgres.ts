@@ -39,10 +39,37 @@ export async function startPostgres(bin: string): Promise<TestPostgres> {
     chownSync(dir, ids.uid, ids.gid);
     chownSync(join(dir, "pw"), ids.uid, ids.gid);
   }
-  const run = (cmd: string, args: string[]) => execFileSync(join(bin, cmd), args, { stdio: "pipe", cwd: dir, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), env: { ...process.env, LC_ALL: "C" } });
-  run("initdb", ["-D", data, "-U", user, "--auth=scram-sha-256", `--pwfile=${join(dir, "pw")}`, "-E", "UTF8", "--no-sync"]);
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(join(bin, cmd), args, {
+      stdio: "pipe",
+      cwd: dir,
+      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      env: { ...process.env, LC_ALL: "C" },
+    });
+  run("initdb", [
+    "-D",
+    data,
+    "-U",
+    user,
+    "--auth=scram-sha-256",
+    `--pwfile=${join(dir, "pw")}`,
+    "-E",
+    "UTF8",
+    "--no-sync",
+  ]);
   const port = await freePort();
-  run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
+  run("pg_ctl", [
+    "-D",
+    data,
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-t",
+    "30",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    "start",
+  ]);
   return {
     port,
     user,

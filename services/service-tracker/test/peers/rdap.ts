@@ -37,7 +37,20 @@ export async function startRdap(domains: Record<string, string | null> = {}): Pr
           ...(expiry ? [{ eventAction: "expiration", eventDate: expiry }] : []),
           { eventAction: "last update of RDAP database", eventDate: "2026-12-06T00:00:00Z" },
         ],
-        entities: [{ objectClassName: "entity", handle: "9999", roles: ["registrar"], vcardArray: ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "Test Registrar, Inc."]]] }],
+        entities: [
+          {
+            objectClassName: "entity",
+            handle: "9999",
+            roles: ["registrar"],
+            vcardArray: [
+              "vcard",
+              [
+                ["version", {}, "text", "4.0"],
+                ["fn", {}, "text", "Test Registrar, Inc."],
+              ],
+            ],
+          },
+        ],
         nameservers: [{ objectClassName: "nameserver", ldhName: "ns1.example.net" }],
       }),
     );
