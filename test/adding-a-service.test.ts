@@ -93,16 +93,14 @@ after(async () => {
 
 test("a copied service folder with a new name and port is listed, gets a key and permissions, starts and answers $SRV.PING", async () => {
   const port = await freePort();
-  // Step 1 and 2 of docs/ADDING-A-SERVICE.md: copy the folder, rename it in its manifest (and package.json).
+  // Step 1 and 2 of docs/ADDING-A-SERVICE.md: copy the folder, give its manifest a name and a port (its Redis
+  // prefix follows the name), and rename its package.json.
   cpSync(join(work, "services", "model-rules"), join(work, "services", "model-echo"), {
     recursive: true,
     verbatimSymlinks: true,
   });
   const original = readFileSync(manifestFile(), "utf8");
-  const edited = original
-    .replace('name: "model-rules"', 'name: "model-echo"')
-    .replace("port: 9105", `port: ${port}`)
-    .replace('"mirror:model-rules:"', '"mirror:model-echo:"');
+  const edited = original.replace('name: "model-rules"', 'name: "model-echo"').replace("port: 9105", `port: ${port}`);
   assert.notEqual(edited, original);
   writeFileSync(manifestFile(), edited);
   const pkg = join(work, "services", "model-echo", "package.json");

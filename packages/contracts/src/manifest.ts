@@ -38,8 +38,8 @@ export interface ManifestSpec {
   serves?: readonly string[];
   /** Reads stored events directly (last event per subject, stream state), to rebuild its state. */
   readsHistory?: boolean;
-  /** Redis key prefix: `mirror:<name>:` (its Redis user may touch only that). */
-  redisPrefix: string;
+  /** Redis key prefix; default and only allowed value `mirror:<name>:` (its Redis user may touch only that). */
+  redisPrefix?: string;
   /** Whether `pnpm start` without names runs it (default true; the paid model adapters are opt-in). */
   startsByDefault?: boolean;
   /** The manifest file, named in errors (default `services/<name>/src/manifest.ts`). */
@@ -143,7 +143,8 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
   const serves = endpoints("serves");
   if (serves.includes(SRV))
     throw new ManifestError(file, "serves", `${SRV} is answered by every service; do not declare it`);
-  if (spec.redisPrefix !== `mirror:${spec.name}:`)
+  const redisPrefix = spec.redisPrefix ?? `mirror:${spec.name}:`;
+  if (redisPrefix !== `mirror:${spec.name}:`)
     throw new ManifestError(
       file,
       "redisPrefix",
@@ -159,7 +160,7 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
     requests: Object.freeze(requests),
     serves: Object.freeze(serves),
     readsHistory: spec.readsHistory ?? false,
-    redisPrefix: spec.redisPrefix,
+    redisPrefix,
     startsByDefault: spec.startsByDefault ?? true,
     file,
   });

@@ -35,5 +35,4 @@ export const manifest = defineManifest({
     "mirror.history.repo",
   ],
   serves: ["mirror.console.>"],
-  redisPrefix: "mirror:console:",
 });

@@ -13,5 +13,4 @@ export const manifest = defineManifest({
   /** The loop-detector's maintenance windows: results inside one are marked maintenance, not counted as downtime. */
   requests: ["mirror.loops.maintenance.list"],
   serves: ["mirror.history.>"],
-  redisPrefix: "mirror:history:",
 });

@@ -15,5 +15,4 @@ export const manifest = defineManifest({
   requests: ["mirror.model.>"],
   serves: ["mirror.loops.>"],
   readsHistory: true,
-  redisPrefix: "mirror:loop-detector:",
 });

@@ -7,6 +7,5 @@ export const manifest = defineManifest({
   description: "Model adapter for the Anthropic Messages API",
   config: { section: "model.anthropic", schema: AnthropicModelConfig },
   serves: ["mirror.model.>"],
-  redisPrefix: "mirror:model-anthropic:",
   startsByDefault: false,
 });

@@ -7,6 +7,5 @@ export const manifest = defineManifest({
   description: "Model adapter for OpenAI-compatible chat-completions servers",
   config: { section: "model.openai", schema: OpenAIModelConfig },
   serves: ["mirror.model.>"],
-  redisPrefix: "mirror:model-openai:",
   startsByDefault: false,
 });

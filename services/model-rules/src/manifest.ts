@@ -7,5 +7,4 @@ export const manifest = defineManifest({
   description: "Offline model adapter: severity table and templates, no network",
   config: { section: "model", schema: ModelConfig },
   serves: ["mirror.model.>"],
-  redisPrefix: "mirror:model-rules:",
 });

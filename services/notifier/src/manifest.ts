@@ -10,5 +10,4 @@ export const manifest = defineManifest({
   consumes: [{ durable: "notifier", filter: "mirror.loop.>" }],
   requests: ["mirror.model.>", "mirror.loops.list"],
   serves: ["mirror.notifier.>"],
-  redisPrefix: "mirror:notifier:",
 });

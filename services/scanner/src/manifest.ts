@@ -8,5 +8,4 @@ export const manifest = defineManifest({
   config: { section: "scanner", schema: ScannerConfig },
   publishes: ["mirror.repo.>"],
   serves: ["mirror.scan.>"],
-  redisPrefix: "mirror:scanner:",
 });

@@ -10,5 +10,4 @@ export const manifest = defineManifest({
   consumes: [{ durable: "service-tracker-heartbeats", filter: "mirror.heartbeat.>" }],
   requests: ["$SRV.>"],
   serves: ["mirror.tracker.>"],
-  redisPrefix: "mirror:service-tracker:",
 });
