@@ -21,7 +21,7 @@ const REMOTE_ROW = "MIRROR_ERR_REMOTE_<status>";
 function documented(): Map<string, { status: string; retryable: string; meaning: string; action: string }> {
   const rows = new Map<string, { status: string; retryable: string; meaning: string; action: string }>();
   for (const line of readFileSync(join(ROOT, "docs/ERRORS.md"), "utf8").split("\n")) {
-    const m = /^\| `([A-Z_<>a-z]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$/.exec(line);
+    const m = /^\| `([A-Z_<>a-z]+)` *\| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$/.exec(line);
     if (!m) continue;
     const [, code, status, retryable, meaning, action] = m as unknown as [
       string,
