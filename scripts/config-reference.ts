@@ -172,7 +172,9 @@ export function configRows(): { section: string; rows: ConfigRow[] }[] {
   const docs = docComments();
   return Object.entries(schema.properties ?? {}).map(([section, s]) => {
     const out: ConfigRow[] = [];
-    rows(s, section, section, docs, out);
+    // A section that is a list (the top-level maintenance windows) is listed as its own key.
+    if (s.properties) rows(s, section, section, docs, out);
+    else rows({ properties: { [section]: s } }, "", section, docs, out);
     return { section, rows: out };
   });
 }

@@ -80,3 +80,23 @@ test("a scanner root under ~ means the home folder", () => {
     [`${home}/code`, home, "/abs"],
   );
 });
+
+test("top-level maintenance windows (issue 23's `maintenance:`) apply with loops.maintenance; a name taken in both is refused", () => {
+  const text = `
+loops:
+  maintenance:
+    - { name: nightly, match: { check: [db] }, cron: "0 2 * * *", duration: 1h }
+maintenance:
+  - { name: backup, match: { check: [redis] }, start: "2026-12-06T02:00:00Z", end: "2026-12-06T03:00:00Z" }
+`;
+  const config = parseConfig(text, {}, "mirror.yaml");
+  assert.deepEqual(
+    config.loops.maintenance.map((w) => w.name),
+    ["nightly", "backup"],
+  );
+  assert.equal((config as Record<string, unknown>).maintenance, undefined, "one list for the loop-detector to read");
+  assert.throws(
+    () => parseConfig(text.replace("name: backup", "name: nightly"), {}, "mirror.yaml"),
+    (err: ConfigError) => err.problems.some((p) => p.startsWith("maintenance.0.name:") && p.includes("nightly")),
+  );
+});
