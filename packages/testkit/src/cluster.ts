@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
@@ -95,6 +95,18 @@ ${extra}
  * ```
  */
 export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
+  // A port picked free can be taken before nats-server binds it (other tests run beside this one): the
+  // node exits, and the cluster is made again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(opts: NatsClusterOptions): Promise<NatsCluster> {
   const size = opts.size ?? 3;
   const clusterName = opts.name ?? "mirror";
   const root = mkdtempSync(join(tmpdir(), "mirror-nats-cluster-"));
@@ -110,7 +122,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     }
   };
   for (let i = 0; i < size; i++) ports.push({ client: await fresh(), route: await fresh(), monitor: await fresh() });
-  const nodes = await Promise.all(
+  const started = await Promise.allSettled(
     ports.map(async (p, i) => {
       const name = `n${i + 1}`;
       const dir = join(root, name);
@@ -157,6 +169,25 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
       return node;
     }),
   );
+  const nodes = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.findIndex((r) => r.status === "rejected");
+  if (failed >= 0) {
+    await Promise.all(nodes.map((n) => n.dispose()));
+    const log = (() => {
+      try {
+        return readFileSync(join(root, `n${failed + 1}`, "server.log"), "utf8")
+          .trim()
+          .split("\n")
+          .slice(-3)
+          .join(" / ");
+      } catch {
+        return "";
+      }
+    })();
+    rmSync(root, { recursive: true, force: true });
+    const reason = (started[failed] as PromiseRejectedResult).reason;
+    throw new Error(`${reason instanceof Error ? reason.message : String(reason)}${log ? ` (its log: ${log})` : ""}`);
+  }
   const healthy = async (timeout = 30_000) => {
     await waitFor(
       "every running cluster node healthy (JetStream meta leader)",
