@@ -49,8 +49,15 @@ after(async () => {
 /**
  * Publishes the plan for `name` (one result per clock second), running `interrupt` (not awaited
  * by the publisher) when result `at` has been published, as a restart would happen in real life.
+ * `first`, when given, is awaited there before the rest is published (what must have happened
+ * before the later results arrive, however fast the publisher is).
  */
-async function run(name: string, at: number, interrupt: () => Promise<void>): Promise<number> {
+async function run(
+  name: string,
+  at: number,
+  interrupt: () => Promise<void>,
+  first?: () => Promise<void>,
+): Promise<number> {
   const t0 = clock.now();
   let pending: Promise<void> | undefined;
   for (const [i, state] of PLAN.entries()) {
@@ -72,7 +79,10 @@ async function run(name: string, at: number, interrupt: () => Promise<void>): Pr
       details: {},
     };
     await tracker.publish(serviceStatus, name, s, { id: `status:${name}:${i}` });
-    if (i === at) pending = interrupt();
+    if (i === at) {
+      await first?.();
+      pending = interrupt();
+    }
     // A little time between results, so the interruption lands in the middle of the stream.
     if (i % 10 === 0) await new Promise((r) => setImmediate(r));
   }
@@ -135,16 +145,22 @@ test("Redis restarted (AOF on) mid-recording: results held meanwhile are written
 });
 
 test("Redis away while the history member restarts: results it held are not lost", async () => {
-  const t0 = await run("nas", 25, async () => {
-    await redis.stop();
-    // Results arrive while Redis is away, then the history stops and starts again before Redis is back.
-    await waitFor("results held in memory", () => (handles.recorder.buffered > 0 ? true : undefined), {
-      timeout: 10_000,
-    });
-    await history?.stop();
-    await redis.restart();
-    await startHistory();
-  });
+  // Redis stops before the rest is published, so results arrive while it is away (on a fast machine
+  // the publisher could otherwise finish first); then the history stops and starts again before
+  // Redis is back.
+  const t0 = await run(
+    "nas",
+    25,
+    async () => {
+      await waitFor("results held in memory", () => (handles.recorder.buffered > 0 ? true : undefined), {
+        timeout: 10_000,
+      });
+      await history?.stop();
+      await redis.restart();
+      await startHistory();
+    },
+    () => redis.stop(),
+  );
   await assertWhole("nas", t0);
 });
 
