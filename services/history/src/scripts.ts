@@ -43,7 +43,7 @@ export const RECORD = defineLua("historyRecord", {
 local key = resultId
 if redis.call('LPOS', ids, key) then return 0 end
 redis.call('LPUSH', ids, key)
-redis.call('LTRIM', ids, 0, 63)
+redis.call('LTRIM', ids, 0, 511)
 local t, state, latency, bin, reason, since = tonumber(atArg), stateArg, tonumber(latencyArg), tonumber(binArg), reasonArg, tonumber(sinceArg)
 local maint = maintArg == '1'
 local function bump(ring, slot, index)
