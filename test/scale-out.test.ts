@@ -68,7 +68,15 @@ function run(dir: string, service: string, label: string, yaml: string): Proc {
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  for (const s of [child.stdout, child.stderr]) s?.on("data", (d: Buffer) => output.push(...d.toString().split("\n")));
+  // Whole lines only: a log line can arrive split over two chunks.
+  for (const s of [child.stdout, child.stderr]) {
+    let rest = "";
+    s?.on("data", (d: Buffer) => {
+      const lines = (rest + d.toString()).split("\n");
+      rest = lines.pop() ?? "";
+      output.push(...lines);
+    });
+  }
   return { label, child, output };
 }
 
