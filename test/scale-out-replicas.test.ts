@@ -3,7 +3,6 @@
 // killed with -9 while the firing notifications go out (and started again), then every repo is
 // committed. Each repo gets exactly one firing and exactly one resolved notification.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,8 +11,9 @@ import {
   commitAll,
   makeRepo,
   type Receiver,
-  REPO_ROOT,
   type ServerHandle,
+  type ServiceProcess,
+  spawnService,
   startNats,
   startReceiver,
   startRedis,
@@ -35,43 +35,11 @@ after(async () => {
   await Promise.all([nats?.dispose(), redis?.dispose(), hook?.close()]);
 });
 
-/** One service process, run from source (kill -9 is a real crash). */
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: string[];
+function run(dir: string, service: string, label: string, yaml: string): ServiceProcess {
+  return spawnService({ dir, service, label, yaml, env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url } });
 }
 
-function run(dir: string, service: string, label: string, yaml: string): Proc {
-  const file = join(dir, `${label}.yaml`);
-  writeFileSync(file, yaml);
-  const output: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "services", service, "src", "main.ts")], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      MIRROR_CONFIG: file,
-      MIRROR_NATS_URL: nats.url,
-      MIRROR_REDIS_URL: redis.url,
-      MIRROR_IDENTITY: "off",
-      MIRROR_DATA_DIR: join(dir, `data-${label}`),
-      MIRROR_LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  // Whole lines only: a log line can arrive split over two chunks.
-  for (const s of [child.stdout, child.stderr]) {
-    let rest = "";
-    s?.on("data", (d: Buffer) => {
-      const lines = (rest + d.toString()).split("\n");
-      rest = lines.pop() ?? "";
-      output.push(...lines);
-    });
-  }
-  return { name: label, child, output };
-}
-
-const started = (p: Proc) => p.output.some((l) => l.includes('"msg":"service started"'));
+const started = (p: ServiceProcess) => p.output.some((l) => l.includes('"msg":"service started"'));
 
 /** Per repo: the distinct deliveries (webhook-id) that carried it as firing and as resolved, and requests that repeated an id. */
 function count(): { firing: Map<string, Set<string>>; resolved: Map<string, Set<string>>; resent: number } {
@@ -120,7 +88,7 @@ notifier:
 `;
   const yaml = (loops: number, notifier: number) =>
     base.replace("PORT_LOOPS", `port: ${loops}`).replace("PORT_NOTIFIER", `port: ${notifier}`);
-  const procs: Proc[] = [];
+  const procs: ServiceProcess[] = [];
   const start = (service: string, label: string, loops: number, notifier: number) => {
     const p = run(dir, service, label, yaml(loops, notifier));
     procs.push(p);
@@ -138,7 +106,7 @@ notifier:
     await waitFor("every process started", () => procs.every(started), { timeout: 90_000, interval: 200 }).catch(
       (err: Error) => {
         throw new Error(
-          `${err.message}\n${procs.flatMap((p) => p.output.slice(-5).map((l) => `${p.name}: ${l}`)).join("\n")}`,
+          `${err.message}\n${procs.flatMap((p) => p.output.slice(-5).map((l) => `${p.label}: ${l}`)).join("\n")}`,
         );
       },
     );
@@ -179,7 +147,7 @@ notifier:
             .join()} ${JSON.stringify(r.headers)}`,
         );
         for (const p of procs)
-          for (const l of p.output) if (l.includes(id)) t.diagnostic(`  ${p.name}: ${l.slice(0, 400)}`);
+          for (const l of p.output) if (l.includes(id)) t.diagnostic(`  ${p.label}: ${l.slice(0, 400)}`);
       }
     }
     t.diagnostic(

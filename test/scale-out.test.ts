@@ -5,7 +5,6 @@
 // notification is delivered exactly once (by webhook-id), no check goes unrun for more than two
 // intervals, and every loop event is in the stream.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { writeFileSync } from "node:fs";
@@ -17,8 +16,9 @@ import {
   makeRepo,
   type NatsCluster,
   type Receiver,
-  REPO_ROOT,
   type RedisSentinelSet,
+  type ServiceProcess,
+  spawnService,
   startNatsCluster,
   startReceiver,
   startRedisSentinel,
@@ -46,41 +46,11 @@ after(async () => {
   await Promise.all([cluster?.dispose(), rs?.dispose(), hook?.close()]);
 });
 
-interface Proc {
-  label: string;
-  child: ChildProcess;
-  output: string[];
+function run(dir: string, service: string, label: string, yaml: string): ServiceProcess {
+  return spawnService({ dir, service, label, yaml, env: { MIRROR_NATS_URL: cluster.url } });
 }
 
-function run(dir: string, service: string, label: string, yaml: string): Proc {
-  const file = join(dir, `${label}.yaml`);
-  writeFileSync(file, yaml);
-  const output: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "services", service, "src", "main.ts")], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      MIRROR_CONFIG: file,
-      MIRROR_NATS_URL: cluster.url,
-      MIRROR_IDENTITY: "off",
-      MIRROR_DATA_DIR: join(dir, `data-${label}`),
-      MIRROR_LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  // Whole lines only: a log line can arrive split over two chunks.
-  for (const s of [child.stdout, child.stderr]) {
-    let rest = "";
-    s?.on("data", (d: Buffer) => {
-      const lines = (rest + d.toString()).split("\n");
-      rest = lines.pop() ?? "";
-      output.push(...lines);
-    });
-  }
-  return { label, child, output };
-}
-
-const started = (p: Proc) => p.output.some((l) => l.includes('"msg":"service started"'));
+const started = (p: ServiceProcess) => p.output.some((l) => l.includes('"msg":"service started"'));
 
 function notifications(): { firing: Map<string, Set<string>>; resolved: Map<string, Set<string>>; resent: number } {
   const firing = new Map<string, Set<string>>();
@@ -144,7 +114,7 @@ notifier:
   channels: [ { name: hook, type: webhook, url: "${hook.url}" } ]
 model: { port: ${await listenablePort()} }
 `;
-  const procs: Proc[] = [];
+  const procs: ServiceProcess[] = [];
   const nc: NatsConnection = await connect({ servers: cluster.url.split(","), maxReconnectAttempts: -1 });
   try {
     // One member first: it makes the streams at 3 replicas; eight processes doing it at once on a

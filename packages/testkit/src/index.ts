@@ -7,3 +7,4 @@ export { startMesh, REPO_ROOT, type Mesh } from "./mesh.js";
 export { descendants, killService, linesOf, rssBytes, runsService, servicePid } from "./process-tree.js";
 export { startNatsCluster, type ClusterNode, type NatsCluster, type NatsClusterOptions } from "./cluster.js";
 export { startRedisSentinel, type RedisSentinelOptions, type RedisSentinelSet } from "./sentinel.js";
+export { collectLines, spawnService, type ServiceProcess } from "./service-process.js";

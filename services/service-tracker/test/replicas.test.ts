@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { freePort, REPO_ROOT, type ServerHandle, startNats, startRedis, tempDir, waitFor } from "@mirror/testkit";
+import {
+  freePort,
+  type ServerHandle,
+  type ServiceProcess,
+  spawnService,
+  startNats,
+  startRedis,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 
 const CHECKS = 24;
 const INTERVAL = 2_000;
@@ -19,44 +25,19 @@ after(async () => {
   await Promise.all([nats?.dispose(), redis?.dispose()]);
 });
 
-/** A real tracker process (kill -9 is a real crash: no leaving, no cleanup). */
-interface Replica {
-  child: ChildProcess;
-  port: number;
-  output: string[];
-}
+/** A real tracker process (kill -9 is a real crash: no leaving, no cleanup) and its HTTP port. */
+type Replica = ServiceProcess & { port: number };
 
 function startReplica(dir: string, yaml: string, port: number): Replica {
-  const file = join(dir, `mirror-${port}.yaml`);
-  writeFileSync(file, `${yaml}\n  port: ${port}\n`);
-  const output: string[] = [];
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(REPO_ROOT, "services", "service-tracker", "src", "main.ts")],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        MIRROR_CONFIG: file,
-        MIRROR_NATS_URL: nats.url,
-        MIRROR_REDIS_URL: redis.url,
-        MIRROR_IDENTITY: "off",
-        MIRROR_DATA_DIR: join(dir, `data-${port}`),
-        MIRROR_LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  // Whole lines only: a log line can arrive split over two chunks.
-  for (const s of [child.stdout, child.stderr]) {
-    let rest = "";
-    s?.on("data", (d: Buffer) => {
-      const lines = (rest + d.toString()).split("\n");
-      rest = lines.pop() ?? "";
-      output.push(...lines);
-    });
-  }
-  return { child, port, output };
+  const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
+  const p = spawnService({
+    dir,
+    service: "service-tracker",
+    label: `mirror-${port}`,
+    yaml: `${yaml}\n  port: ${port}\n`,
+    env,
+  });
+  return { ...p, port };
 }
 
 async function probesTotal(r: Replica): Promise<number> {
