@@ -42,7 +42,7 @@ async function tryRedis(
   }
 }
 
-test("fresh pnpm start with embedded servers: identity on, anonymous NATS refused, Redis default user off, one service cannot read another's keys", {
+test("fresh pnpm start with embedded servers: identity on, anonymous NATS refused, Redis refuses a client that does not log in as a service (default user on with a random password nobody is given), one service cannot read another's keys", {
   timeout: 300_000,
 }, async () => {
   const [natsPort, redisPort, scannerPort, loopsPort] = [
@@ -100,7 +100,8 @@ loops: { port: ${loopsPort} }
     );
     assert.equal(anon, "AuthorizationError");
 
-    // Redis: the default user is off, with or without a password.
+    // Redis: no login gets NOAUTH; the default user is on (see defaultUserAclLine) but its password is random and
+    // never written, so neither an empty password nor a guess logs in.
     assert.deepEqual(await redisExchange("127.0.0.1", redisPort, [["PING"]]), ["-NOAUTH Authentication required."]);
     assert.match((await redisExchange("127.0.0.1", redisPort, [["AUTH", "default", ""]]))[0] ?? "", /^-WRONGPASS/);
     assert.match((await redisExchange("127.0.0.1", redisPort, [["AUTH", "nopass-guess"]]))[0] ?? "", /^-WRONGPASS/);
