@@ -41,6 +41,12 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       warned = true;
     },
   };
+  let beats = probeIntervals(config.tracker);
+  recording.beat = (check, kind) => {
+    const interval = kind === "domain" || kind === "heartbeat" || kind === "mesh" ? undefined : beats.get(check);
+    // The tracker publishes at the first probe after its keep-alive is due: up to an interval later, plus lag.
+    return interval ? { interval, maxGap: config.tracker.resyncEvery + 2 * interval } : undefined;
+  };
   const recorder = new Recorder(recording);
   const configured = new Set(config.tracker.checks.map((c) => c.name));
   const queries = new HistoryQueries({
@@ -59,6 +65,7 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       const added = [...names].filter((n) => !configured.has(n));
       const removed = [...configured].filter((n) => !names.has(n));
       recording.bufferLimit = next.history.bufferLimit;
+      beats = probeIntervals(next.tracker);
       configured.clear();
       for (const n of names) configured.add(n);
       return { checksAdded: added, checksRemoved: removed, bufferLimit: next.history.bufferLimit };
@@ -95,6 +102,11 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       if (held > 0) log.warn({ held }, "stopping with results not written: JetStream delivers them again");
     },
   };
+}
+
+/** Each configured check's probe interval (ms), by name. */
+function probeIntervals(tracker: ServiceContext["config"]["tracker"]): Map<string, number> {
+  return new Map(tracker.checks.map((c) => [c.name, c.interval]));
 }
 
 /** The history's spec: main.ts runs it with defineService(), tests with runService(). */

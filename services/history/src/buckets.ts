@@ -60,6 +60,7 @@ export class Calendar {
   private readonly fmt: Intl.DateTimeFormat;
   private cachedBlock = Number.NaN;
   private cachedDay = 0;
+  private startOf = { day: Number.NaN, start: 0 };
 
   constructor(readonly timeZone: string) {
     this.fmt = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
@@ -76,5 +77,21 @@ export class Calendar {
       this.cachedBlock = block;
     }
     return this.cachedDay;
+  }
+
+  /** When (UTC ms) the local day holding `t` began: the first quarter hour whose day is day(t). */
+  dayStart(t: number): number {
+    const day = this.day(t);
+    if (this.startOf.day === day) return this.startOf.start;
+    // Binary search over quarter hours of the last 26 hours (the longest local day is 25).
+    let lo = Math.floor(t / 900_000) - 26 * 4;
+    let hi = Math.floor(t / 900_000);
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.day(mid * 900_000) === day) hi = mid;
+      else lo = mid + 1;
+    }
+    this.startOf = { day, start: lo * 900_000 };
+    return this.startOf.start;
   }
 }

@@ -18,6 +18,16 @@ export interface RecorderDeps {
   onError?: (err: Error) => void;
   /** The maintenance window covering a check's downtime at a time, if any: results in one are marked, not counted as downtime. */
   maintenance?: (check: string, t: number) => string | undefined;
+  /**
+   * A check's probe interval and the longest gap between two of its published results that is
+   * still one unbroken run of probes (the tracker's keep-alive plus an interval or two). The
+   * tracker publishes a status when it changes and otherwise only as a keep-alive every few
+   * minutes: the probe results it did not publish are counted here, one per interval, in the
+   * state they had (the earlier state before the new status's `since`, the new one from it), so
+   * uptime still counts one result per probe. Without it (or for a check it does not know) only
+   * published results count.
+   */
+  beat?: (check: string, kind: string) => { interval: number; maxGap: number } | undefined;
 }
 
 type Args = [string, ...(string | number)[]];
@@ -80,6 +90,7 @@ export class Recorder {
     const m = bucketIndex(t, "minute");
     const h = bucketIndex(t, "hour");
     const d = this.deps.calendar.day(t);
+    const beat = this.deps.beat?.(s.name, s.kind);
     const keys = {
       meta: k.meta,
       ids: k.ids,
@@ -111,6 +122,9 @@ export class Recorder {
       ttlMs: CHECK_TTL_MS,
       maintArg: this.deps.maintenance?.(s.name, t) ? "1" : "0",
       orderArg: order,
+      beatArg: beat ? Math.max(0, Math.round(beat.interval)) : 0,
+      maxGapArg: beat ? Math.min(Math.round(beat.maxGap), RINGS.day.ms) : 0,
+      dayStartArg: beat ? this.deps.calendar.dayStart(t) : 0,
     };
     // The script's wire form (keys, then arguments, in the order RECORD names them), kept flat so a held result is one array.
     return [...RECORD.keys.map((n) => keys[n]), ...RECORD.args.map((n) => args[n])] as Args;

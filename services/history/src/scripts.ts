@@ -1,4 +1,5 @@
 import { defineLua } from "@mirror/kit";
+import { RINGS } from "./buckets.js";
 
 /**
  * Lua run inside Redis, so that recording one result is one atomic round trip: a redelivered
@@ -38,6 +39,9 @@ export const RECORD = defineLua("historyRecord", {
     "ttlMs",
     "maintArg",
     "orderArg",
+    "beatArg",
+    "maxGapArg",
+    "dayStartArg",
   ],
   body: `
 local key = resultId
@@ -46,7 +50,8 @@ redis.call('LPUSH', ids, key)
 redis.call('LTRIM', ids, 0, 511)
 local t, state, latency, bin, reason, since = tonumber(atArg), stateArg, tonumber(latencyArg), tonumber(binArg), reasonArg, tonumber(sinceArg)
 local maint = maintArg == '1'
-local function bump(ring, slot, index)
+-- c results in state st (latency lat, -1 for none, in bin b) into one ring slot.
+local function bump(ring, slot, index, st, lat, b, c)
   local cur = redis.call('HGET', ring, slot)
   local f = {}
   if cur then for x in string.gmatch(cur, '[^,]+') do f[#f + 1] = tonumber(x) end end
@@ -57,23 +62,23 @@ local function bump(ring, slot, index)
   end
   if #f == 25 then f[26] = 0 end
   if maint then
-    if state ~= 'unknown' then f[26] = f[26] + 1 end
+    if st ~= 'unknown' then f[26] = f[26] + c end
   else
-    if state == 'up' then f[3] = f[3] + 1 elseif state == 'down' then f[4] = f[4] + 1 elseif state == 'degraded' then f[5] = f[5] + 1 end
-    if state ~= 'unknown' then f[2] = f[2] + 1 end
+    if st == 'up' then f[3] = f[3] + c elseif st == 'down' then f[4] = f[4] + c elseif st == 'degraded' then f[5] = f[5] + c end
+    if st ~= 'unknown' then f[2] = f[2] + c end
   end
-  if latency >= 0 then
+  if lat >= 0 then
     f[6] = f[6] + 1
-    f[7] = f[7] + latency
-    if f[8] < 0 or latency < f[8] then f[8] = latency end
-    if latency > f[9] then f[9] = latency end
-    f[10 + bin] = f[10 + bin] + 1
+    f[7] = f[7] + lat
+    if f[8] < 0 or lat < f[8] then f[8] = lat end
+    if lat > f[9] then f[9] = lat end
+    f[10 + b] = f[10 + b] + 1
   end
   redis.call('HSET', ring, slot, table.concat(f, ','))
 end
-bump(minuteRing, minuteSlot, tonumber(minuteIndex))
-bump(hourRing, hourSlot, tonumber(hourIndex))
-bump(dayRing, daySlot, tonumber(dayIndex))
+bump(minuteRing, minuteSlot, tonumber(minuteIndex), state, latency, bin, 1)
+bump(hourRing, hourSlot, tonumber(hourIndex), state, latency, bin, 1)
+bump(dayRing, daySlot, tonumber(dayIndex), state, latency, bin, 1)
 local lastAt = tonumber(redis.call('HGET', meta, 'lastAt') or '0')
 local open = redis.call('HGET', meta, 'open')
 local start = since
@@ -98,6 +103,35 @@ if maint then m = 1 end
 local order = tonumber(orderArg or '-1')
 local lastSeq = tonumber(redis.call('HGET', meta, 'lastSeq') or '-1')
 local newest = not (order >= 0 and order < lastSeq and t < lastAt)
+-- The probe results the tracker did not publish between the newest result and this one (it
+-- publishes on a change and as a keep-alive): one per interval, untimed, in the state they had.
+local beat, maxGap = tonumber(beatArg or '0'), tonumber(maxGapArg or '0')
+local prev = redis.call('HGET', meta, 'state')
+if newest and beat > 0 and lastAt > 0 and t > lastAt and t - lastAt <= maxGap
+  and (prev == 'up' or prev == 'down' or prev == 'degraded') then
+  local k = math.floor((t - lastAt) / beat + 0.5) - 1
+  local dayStart, today = tonumber(dayStartArg), tonumber(dayIndex)
+  local acc = { {}, {}, {} }
+  local function add(a, index, st)
+    local e = a[index]
+    if not e then e = {}; a[index] = e end
+    e[st] = (e[st] or 0) + 1
+  end
+  for i = 1, k do
+    local at = t - (k - i + 1) * beat
+    local st = prev
+    if at >= start then st = state end
+    add(acc[1], math.floor(at / ${RINGS.minute.ms}), st)
+    add(acc[2], math.floor(at / ${RINGS.hour.ms}), st)
+    if at >= dayStart then add(acc[3], today, st) else add(acc[3], today - 1, st) end
+  end
+  local rings = { { minuteRing, ${RINGS.minute.slots} }, { hourRing, ${RINGS.hour.slots} }, { dayRing, ${RINGS.day.slots} } }
+  for r = 1, 3 do
+    for index, e in pairs(acc[r]) do
+      for st, c in pairs(e) do bump(rings[r][1], index % rings[r][2], index, st, -1, 0, c) end
+    end
+  end
+end
 if newest and (state == 'down' or state == 'degraded') then
   local o
   local istart = start

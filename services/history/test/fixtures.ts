@@ -17,6 +17,7 @@ export function historyOn(
     bufferLimit?: number;
     configured?: string[];
     maintenance?: (check: string, t: number) => string | undefined;
+    beat?: (check: string, kind: string) => { interval: number; maxGap: number } | undefined;
   } = {},
 ) {
   const store = new Redis(url, {
@@ -33,6 +34,7 @@ export function historyOn(
     clock,
     bufferLimit: opts.bufferLimit ?? 100,
     maintenance: opts.maintenance,
+    beat: opts.beat,
   });
   const configured = opts.configured;
   const queries = new HistoryQueries({

@@ -236,8 +236,12 @@ export const TrackerConfig = z
       .int()
       .min(0)
       .default(1024 * 1024),
-    /** An unchanged status is published again at least this often (level-triggered keep-alive). */
-    resyncEvery: duration("60s"),
+    /**
+     * A check's status is published when it changes (state or failing conditions) and otherwise
+     * again this often, as a level-triggered keep-alive: a lost status heals within it, and
+     * history counts the probe results in between, one per interval, in the state they had.
+     */
+    resyncEvery: duration("5m"),
     /**
      * Checks due within this window run together on one wake-up: a check may start up to
      * min(coalesce, interval / 10) before its planned time, never after it, and its interval
