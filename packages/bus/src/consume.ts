@@ -24,6 +24,7 @@ import {
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
 import { HeldMessages } from "./held.js";
+import type { ConsumerFigures } from "./metrics.js";
 import { withConsumerSpan } from "./tracing.js";
 
 /** What a handler knows about the message besides its validated data. */
@@ -82,7 +83,7 @@ export class Consumer {
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
-  private pendingTimer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
   /** Every message pulled and not yet settled, each in progress and kept alive. */
   private readonly held: HeldMessages;
   /** Free slots worth a pull: fewer would cost a pull request per message under load. */
@@ -107,8 +108,8 @@ export class Consumer {
 
   start(): void {
     void this.run();
-    this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
-    this.pendingTimer.unref();
+    // Read when /metrics is scraped, not on a timer (a request per consumer every 5 s at idle).
+    this.unwatch = this.bus.metrics.watchConsumer(this.durable, () => this.readInfo());
   }
 
   /**
@@ -312,20 +313,19 @@ export class Consumer {
     }
   }
 
-  private async reportPending(): Promise<void> {
-    if (this.stopped || !this.bus.connected) return;
+  private async readInfo(): Promise<ConsumerFigures | undefined> {
+    if (this.stopped || !this.bus.connected) return undefined;
     try {
-      const info = await (await raw(this.bus).manager()).consumers.info(STREAM.name, this.durable);
-      this.bus.metrics.recordConsumer(this.durable, info);
+      return await (await raw(this.bus).manager()).consumers.info(STREAM.name, this.durable);
     } catch {
-      // informational only
+      return undefined; // informational only
     }
   }
 
   /** Stops pulling, then waits (bounded by the caller) for in-flight handlers. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    this.unwatch?.();
     this.held.stop();
     this.messages?.stop();
     await Promise.allSettled([...this.inFlight]);

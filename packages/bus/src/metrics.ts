@@ -19,6 +19,11 @@ export interface StreamFigures {
   first_ts: string;
 }
 
+/** Consumer info is read at most this often, however often /metrics is scraped. */
+const CONSUMER_INFO_MIN_MS = 5_000;
+/** A scrape waits at most this long for consumer info; what did not come keeps its last value. */
+const CONSUMER_INFO_WAIT_MS = 1_000;
+
 /** Bus metrics, added once here for every service. */
 export class BusMetrics {
   readonly messages: Counter<"subject" | "direction" | "outcome">;
@@ -39,6 +44,9 @@ export class BusMetrics {
     consumers: Gauge<"stream">;
     firstAge: Gauge<"stream">;
   };
+  private readonly consumerReaders = new Map<string, () => Promise<ConsumerFigures | undefined>>();
+  private consumerRefresh: Promise<void> | undefined;
+  private consumerRefreshedAt = Number.NEGATIVE_INFINITY;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -64,11 +72,15 @@ export class BusMetrics {
     // Every reason exists at 0 from start-up: an alert on increase() sees the first dead letter.
     for (const reason of DlqReason.options) this.dlq.inc({ reason }, 0);
     this.connected = new Gauge({ name: "mirror_bus_connected", help: "1 while connected to NATS", registers });
+    // The consumer figures are read from JetStream when /metrics is scraped (prom-client's
+    // collect), not on a timer: an idle service asks nats-server nothing.
+    const collect = () => this.refreshConsumers();
     this.pending = new Gauge({
       name: "mirror_bus_consumer_pending",
       help: "Messages not yet delivered or not yet acked, per durable consumer",
       labelNames: ["consumer"],
       registers,
+      collect,
     });
     this.reconnects = new Counter({ name: "mirror_bus_reconnects_total", help: "NATS reconnections", registers });
     const streamGauge = (name: string, help: string) =>
@@ -80,7 +92,7 @@ export class BusMetrics {
       firstAge: streamGauge("first_age_seconds", "Age of the oldest stored message: how far back the history reaches"),
     };
     const consumerGauge = (name: string, help: string) =>
-      new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers });
+      new Gauge({ name: `mirror_jetstream_consumer_${name}`, help, labelNames: ["consumer"], registers, collect });
     this.jetstream = {
       pending: consumerGauge(
         "pending",
@@ -98,6 +110,41 @@ export class BusMetrics {
     };
   }
 
+  /**
+   * Registers how to read one durable consumer's info; the consumer gauges read it when scraped
+   * (at most every 5 s). Returns the unregistration.
+   */
+  watchConsumer(consumer: string, read: () => Promise<ConsumerFigures | undefined>): () => void {
+    this.consumerReaders.set(consumer, read);
+    return () => {
+      if (this.consumerReaders.get(consumer) === read) this.consumerReaders.delete(consumer);
+    };
+  }
+
+  /** Reads every watched consumer's info (one read shared by the gauges of a scrape), bounded in time. */
+  refreshConsumers(now = Date.now()): Promise<void> {
+    if (this.consumerRefresh) return this.consumerRefresh;
+    if (now - this.consumerRefreshedAt < CONSUMER_INFO_MIN_MS || this.consumerReaders.size === 0)
+      return Promise.resolve();
+    this.consumerRefreshedAt = now;
+    const reads = Promise.allSettled(
+      [...this.consumerReaders].map(async ([consumer, read]) => {
+        const info = await read();
+        if (info) this.recordConsumer(consumer, info);
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONSUMER_INFO_WAIT_MS);
+      timer.unref();
+    });
+    this.consumerRefresh = Promise.race([reads.then(() => undefined), waited]).finally(() => {
+      clearTimeout(timer);
+      this.consumerRefresh = undefined;
+    });
+    return this.consumerRefresh;
+  }
+
   /** JetStream's figures for one stream, from stream info (read by an identity with `readsHistory`). */
   recordStream(stream: string, state: StreamFigures, now = Date.now()): void {
     this.stream.messages.set({ stream }, state.messages);
@@ -111,8 +158,8 @@ export class BusMetrics {
   }
 
   /**
-   * JetStream's own figures for one durable consumer, from the consumer info each consumer reads
-   * anyway: NATS health in Prometheus without prometheus-nats-exporter or a monitoring port.
+   * JetStream's own figures for one durable consumer, from its consumer info (read when /metrics
+   * is scraped): NATS health in Prometheus without prometheus-nats-exporter or a monitoring port.
    */
   recordConsumer(consumer: string, info: ConsumerFigures, now = Date.now()): void {
     const waiting = info.num_pending + info.num_ack_pending;
