@@ -76,3 +76,14 @@ export {
   type ViewChange,
 } from "./partition.js";
 export { portOf } from "./manifest-port.js";
+export {
+  ConfigPeers,
+  configDigest,
+  configSectionOf,
+  differingKeys,
+  sectionAt,
+  withRunningPaths,
+  type ConfigDigest,
+  type ConfigMismatch,
+  type ConfigPeersOptions,
+} from "./config-peers.js";

@@ -6,6 +6,7 @@ import type { DestinationStream, Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { type Clock, systemClock } from "./clock.js";
 import { ConfigError, configSecrets, loadConfig, redactConfigError } from "./config.js";
+import { ConfigPeers, configDigest, configSectionOf, sectionAt, withRunningPaths } from "./config-peers.js";
 import { connectBus } from "./connect.js";
 import { buildHttp } from "./http.js";
 import { requestAuthorized } from "./http-auth.js";
@@ -169,6 +170,11 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   store = createStore(config.store.url, spec.name, log, { login, sentinel: sentinelTargetOf(config.store) });
   watchStore(store, registry);
   const watches: ConfigWatch[] = [];
+  // The config this process runs, compared with the other replicas' (ConfigPeers).
+  const section = configSectionOf(spec);
+  const digestOf = (c: MirrorConfig) => configDigest(sectionAt(c, section));
+  let running = config;
+  let peers: ConfigPeers | undefined;
   const ctx: ServiceContext = {
     name: spec.name,
     config,
@@ -181,7 +187,13 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     env,
     addReadyCheck: (name, check) => void checks.set(name, check),
     watchConfig: (o) => {
-      const w = watchConfig({ config, env, log, registry }, o);
+      const apply: ConfigWatchOptions["apply"] = (next, previous) => {
+        const changed = o.apply(next, previous);
+        running = withRunningPaths(next, running, o.restartOnly ?? []);
+        void peers?.update(digestOf(running));
+        return changed;
+      };
+      const w = watchConfig({ config, env, log, registry }, { ...o, apply });
       watches.push(w);
       return w;
     },
@@ -197,6 +209,8 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     await http.close().catch(() => undefined);
     throw redactConfigError(err, config);
   }
+  peers = new ConfigPeers({ store, log, registry, service: spec.name, section, port }, digestOf(running));
+  void peers.start();
   await bus.service({
     name: result.serviceName ?? spec.name,
     version: spec.version ?? "0.1.0",
@@ -245,6 +259,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
       // the work that stop lets finish (a delivery in flight, a triage answer) can still publish.
       await run("consumers", 2_500, () => (bus ? bus.stopConsuming() : Promise.resolve()));
       if (result.stop) await run("service", 2_000, result.stop);
+      await run("config peers", 300, () => peers?.stop() ?? Promise.resolve());
       await run("bus", 1_500, () => (bus ? bus.close(1_000) : Promise.resolve()));
       await run("store", 500, async () => store?.quit().catch(() => store?.disconnect()));
       if (store && store.status !== "end") store.disconnect();
