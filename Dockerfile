@@ -31,10 +31,15 @@ RUN apt-get update \
     $(if [ "$SERVICE" = service-tracker ]; then echo iputils-ping; fi) \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*'
+# glibc's malloc thresholds fixed at their defaults (as `pnpm start` sets them): its dynamic
+# thresholds would grow after start-up's large short-lived buffers and keep freed memory
+# resident (docs/PERFORMANCE.md, "Idle footprint, second pass").
 ENV NODE_ENV=production \
     MIRROR_SERVICE=${SERVICE} \
     MIRROR_CONFIG=/config/mirror.yaml \
-    GIT_OPTIONAL_LOCKS=0
+    GIT_OPTIONAL_LOCKS=0 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    MALLOC_MMAP_THRESHOLD_=131072
 COPY deploy/docker/healthcheck.mjs /opt/mirror/healthcheck.mjs
 COPY --from=build /out /app
 WORKDIR /app
