@@ -47,7 +47,7 @@ export {
   DURABLE_DEFAULTS,
   type DurableSettings,
 } from "./durable.js";
-export { provision, type ProvisionResult } from "./provision.js";
+export { isJetStreamStarting, provision, provisionWhenReady, type ProvisionResult } from "./provision.js";
 export type { StoredEvent } from "./history.js";
 export { type BusAuth, createUserKey, nkeyAuth, publicKeyOfSeed, refusesAnonymous } from "./credentials.js";
 export { serverList } from "./servers.js";

@@ -36,7 +36,7 @@ export async function provisionBeforeStart(
     return undefined;
   }
   try {
-    const r = await provisionAsOperator(config, seed, table);
+    const r = await provisionAsOperator(config, seed, table, { say });
     say(`provisioned ${r.streams.join(", ")} and ${r.consumers.length} durable consumers as operator`);
     return undefined;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Bus, type IdentitySpec, type ProvisionResult, provision, streamOptionsOf } from "@mirror/bus";
+import { Bus, type IdentitySpec, type ProvisionResult, provisionWhenReady, streamOptionsOf } from "@mirror/bus";
 import type { MirrorConfig } from "@mirror/contracts";
 import { createLogger, loadIdentity } from "@mirror/kit";
 import { Registry } from "prom-client";
@@ -21,7 +21,7 @@ export async function provisionAsOperator(
   config: MirrorConfig,
   seedFile: string,
   table: readonly IdentitySpec[],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; readyDeadlineMs?: number; say?: (msg: string) => void } = {},
 ): Promise<ProvisionResult> {
   const identity = loadIdentity(PROVISIONER, seedFile, {});
   const log = createLogger(PROVISIONER, process.stderr, process.env.MIRROR_LOG_LEVEL === "debug" ? "debug" : "warn", {
@@ -33,7 +33,8 @@ export async function provisionAsOperator(
     log,
     registry: new Registry(),
     auth: identity.auth,
-    manageStreams: true,
+    // Streams are made by provisionWhenReady below, which waits for a JetStream cluster that is still forming.
+    manageStreams: false,
     stream: streamOptionsOf(config.bus),
   });
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +52,17 @@ export async function provisionAsOperator(
   try {
     const bus = await Promise.race([connecting, timeout]);
     try {
-      return await provision(bus, table);
+      let told = false;
+      return await provisionWhenReady(bus, table, {
+        deadlineMs: opts.readyDeadlineMs ?? 60_000,
+        onWait: (err) => {
+          if (told) return;
+          told = true;
+          opts.say?.(
+            `JetStream is not ready yet (${err.message}): waiting up to ${(opts.readyDeadlineMs ?? 60_000) / 1000}s, as a cluster started a moment ago does`,
+          );
+        },
+      });
     } finally {
       await bus.close();
     }
