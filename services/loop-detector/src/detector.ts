@@ -146,9 +146,9 @@ export class Detector {
 
   private observe(entity: LoopEntity, obs: Observation, suppressedBy: string[]): Promise<Mutation | null> {
     const now = this.deps.clock.now();
-    return this.engine.mutate(entity, (state) => {
+    return this.engine.mutate(entity, (state, _stored, remembered) => {
       if (!isNewer(state, obs)) {
-        this.deps.onStale?.(obs.source);
+        if (!remembered) this.deps.onStale?.(obs.source);
         return null;
       }
       return this.evaluateState({ ...state, obs }, now, suppressedBy);

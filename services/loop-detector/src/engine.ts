@@ -3,10 +3,14 @@ import { entityKey, type Loop, type LoopEntity, MirrorError } from "@mirror/cont
 import type { Logger } from "pino";
 import { Outbox } from "./outbox.js";
 import { emptyState, type EntityState, type LoopChange, type Mutation, wakeAt } from "./state.js";
-import type { LoopStore, OutboxEntry } from "./store.js";
+import type { LoopStore, OutboxEntry, StoredEntity } from "./store.js";
 
-/** Given the stored state (or a fresh one), the new state and its events; null changes nothing. */
-export type Mutator = (state: EntityState, stored: boolean) => Mutation | null;
+/**
+ * Given the stored state (or a fresh one), the new state and its events; null changes nothing.
+ * `remembered`: the state is the one this process last committed, not read now; a decision to
+ * change nothing (or a throw) on it is taken again on a fresh read, so count nothing then.
+ */
+export type Mutator = (state: EntityState, stored: boolean, remembered: boolean) => Mutation | null;
 
 export interface EngineDeps {
   store: LoopStore;
@@ -28,25 +32,69 @@ export class ConflictError extends MirrorError {
 }
 
 const MAX_ATTEMPTS = 50;
+/** Entities whose last committed state is remembered, and for how long. */
+const RECENT_MAX = 512;
+const RECENT_TTL_MS = 30_000;
+
+/**
+ * The state this process last committed for a few entities: an opened loop's triage and the next
+ * input of a busy entity follow within moments, and start from it instead of a read (one Redis
+ * round trip and a parse of the document fewer). Safe with replicas and other writers: the
+ * commit compares the version, so a state that is no longer current fails it and is read again.
+ */
+class RecentStates {
+  private readonly map = new Map<string, { entity: StoredEntity; at: number }>();
+
+  /** Takes (removes) the remembered state of `key`: one mutation at a time starts from it. */
+  take(key: string, now: number): StoredEntity | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    this.map.delete(key);
+    return now - hit.at <= RECENT_TTL_MS ? hit.entity : undefined;
+  }
+
+  put(key: string, entity: StoredEntity, now: number): void {
+    this.map.delete(key);
+    this.map.set(key, { entity, at: now });
+    if (this.map.size > RECENT_MAX) this.map.delete(this.map.keys().next().value as string);
+  }
+
+  forget(key: string): void {
+    this.map.delete(key);
+  }
+}
 
 /** Applies mutations to one entity atomically (read, compute, compare-and-set, retry) and publishes through the outbox. */
 export class Engine {
   readonly outbox: Outbox;
+  private readonly recent = new RecentStates();
   constructor(private readonly deps: EngineDeps) {
     this.outbox = new Outbox(deps.store, deps.bus, deps.log);
   }
 
   async mutate(entity: LoopEntity, fn: Mutator): Promise<Mutation | null> {
     const key = entityKey(entity);
+    let remembered = this.recent.take(key, Date.now());
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const cur = await this.deps.store.read(key);
-      const m = fn(cur.state ?? emptyState(entity), cur.state !== null);
-      if (!m) return null;
-      const doc = JSON.stringify(m.state);
-      const wake = wakeAt(m.state);
-      if (doc === cur.raw && m.changes.length === 0 && wake === cur.due) return m;
+      const fromMemory = remembered !== undefined;
+      const cur = remembered ?? (await this.deps.store.read(key));
+      remembered = undefined;
+      let m: Mutation | null;
+      try {
+        m = fn(cur.state ?? emptyState(entity), cur.state !== null, fromMemory);
+      } catch (err) {
+        if (fromMemory) continue;
+        throw err;
+      }
+      const doc = m && JSON.stringify(m.state);
+      const wake = m && wakeAt(m.state);
+      if (!m || (doc === cur.raw && m.changes.length === 0 && wake === cur.due)) {
+        // Nothing to write is decided on the stored state only: a remembered one may be behind.
+        if (fromMemory) continue;
+        return m;
+      }
       const outbox = m.changes.map(toOutbox);
-      const ok = await this.deps.store.commit(key, cur.version, doc, {
+      const ok = await this.deps.store.commit(key, cur.version, doc as string, {
         loopIds: Object.values(m.state.loops).map((s) => s.loop.id),
         outbox,
         counts: countDeltas(cur.state, m.state),
@@ -54,13 +102,15 @@ export class Engine {
         leases: this.leases(m.changes),
       });
       if (ok) {
+        this.recent.put(key, { version: cur.version + 1, raw: doc, state: m.state, due: wake }, Date.now());
         await this.outbox.publish(outbox);
         for (const c of m.changes) if (c.event === "opened") this.deps.onOpened?.(c.loop);
         if (m.changes.length) this.deps.onChanges?.(m.changes);
         return m;
       }
+      this.recent.forget(key);
       // Someone else wrote this entity first: read it again and recompute on top of theirs.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 5)));
+      if (!fromMemory) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 5)));
     }
     throw new ConflictError(`gave up updating ${key} after ${MAX_ATTEMPTS} concurrent writes`);
   }

@@ -84,3 +84,44 @@ test("concurrent writers on one entity: compare-and-set lets exactly one open th
     for (const s of stores) await s.redis.quit();
   }
 });
+
+test("a replica that remembers its last commit of an entity still builds on what another replica wrote since", async () => {
+  const cfg = h.config(CFG);
+  const stores = [0, 1].map(() => new LoopStore(createStore(h.redis.url, "loop-detector", silent)));
+  const stale: string[] = [];
+  const [a, b] = stores.map(
+    (store) =>
+      new Detector({
+        config: cfg,
+        store,
+        bus: h.scanner,
+        clock: h.clock,
+        log: silent,
+        onStale: (source) => stale.push(source),
+      }),
+  ) as [Detector, Detector];
+  try {
+    const path = "/r/remembered";
+    const key = entityKey({ type: "repo", repo: path });
+    const dirty1 = h.snapshot(path, { untracked: 1 });
+    const older = h.snapshot(path, { untracked: 2 });
+    const clean = h.snapshot(path);
+    const dirty2 = h.snapshot(path, { untracked: 3 });
+    assert.equal((await a.onRepoSnapshot(dirty1))?.changes[0]?.event, "opened");
+    // b closes the loop; a still remembers it open, at the version it wrote.
+    assert.equal((await b.onRepoSnapshot(clean))?.changes[0]?.event, "closed");
+    // Newer than what a remembers, older than what b stored: a's commit fails, the fresh read says
+    // stale, and it is counted once.
+    assert.equal(await a.onRepoSnapshot(older), null);
+    assert.deepEqual(stale, ["repo"]);
+    // a remembers nothing current: its reopening is computed on b's closed loop, not its own open one.
+    const m = await a.onRepoSnapshot(dirty2);
+    assert.equal(m?.changes[0]?.event, "opened");
+    const cur = await (stores[0] as LoopStore).read(key);
+    assert.equal(cur.state?.obs?.seq, dirty2.seq);
+    assert.equal(cur.state?.loops["repo.dirty"]?.loop.status, "open");
+    assert.equal(cur.state?.loops["repo.dirty"]?.loop.rev, 3, "opened, closed by b, opened again");
+  } finally {
+    for (const s of stores) await s.redis.quit();
+  }
+});
