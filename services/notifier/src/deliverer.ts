@@ -112,8 +112,11 @@ export class Deliverer {
     if (result.ok) {
       this.deps.metrics.deliveries.inc({ channel: d.channel, outcome: "sent" });
       // Only the receipt is owed now; if this process dies before it is published, another takes it over soon.
-      await store.markSent(d.id, attempt, clock.now() + RECEIPT_LEASE_MS);
-      await this.logAttempt({ delivery: d, outcome: "sent", attempts: attempt, at: clock.now() });
+      // The log entry goes in the same round trip (it is for people: its failure holds nothing up).
+      await Promise.all([
+        store.markSent(d.id, attempt, clock.now() + RECEIPT_LEASE_MS),
+        this.logAttempt({ delivery: d, outcome: "sent", attempts: attempt, at: clock.now() }),
+      ]);
       return this.finish({ ...next, state: "sent" }, "sent");
     }
     if (result.retryable && attempt < this.deps.maxAttempts) {

@@ -136,17 +136,21 @@ export class DeliveryLog {
     };
   }
 
-  /** Appends one attempt to its channel's log. */
+  /**
+   * Appends one attempt to its channel's log. Plain commands, not MULTI/EXEC: they join the
+   * connection's auto-pipeline (one write shared with the delivery's own commands, two commands
+   * fewer), and Redis runs them in order; a connection lost between the push and the trim leaves
+   * the list one entry longer until the next attempt trims it.
+   */
   async record(r: AttemptRecord): Promise<DeliveryLogEntry> {
     const entry = this.entryOf(r);
     const key = listKey(entry.channel);
-    await this.redis
-      .multi()
-      .lpush(key, JSON.stringify(entry))
-      .ltrim(key, 0, this.keep - 1)
-      .pexpire(key, LOG_TTL_MS)
-      .sadd(CHANNELS, entry.channel)
-      .exec();
+    await Promise.all([
+      this.redis.lpush(key, JSON.stringify(entry)),
+      this.redis.ltrim(key, 0, this.keep - 1),
+      this.redis.pexpire(key, LOG_TTL_MS),
+      this.redis.sadd(CHANNELS, entry.channel),
+    ]);
     return entry;
   }
 
