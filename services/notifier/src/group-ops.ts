@@ -2,7 +2,7 @@ import { RetryableError } from "@mirror/bus";
 import { stableHash } from "@mirror/contracts";
 import type { GroupState } from "./group.js";
 import type { Target } from "./routing.js";
-import type { Delivery, LoadedGroup, NotifierStore } from "./store.js";
+import type { Delivery, LoadedGroup, LoopRevision, NotifierStore } from "./store.js";
 
 /** The Redis id of the group an alert joins through `target`. */
 export function groupIdOf(target: Target, labels: Record<string, string>): string {
@@ -37,7 +37,7 @@ export async function updateGroup(
   loaded: LoadedGroup | undefined,
   change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
   /** The loop revision this change carries: nothing is written once a newer one was recorded. */
-  loop?: { id: string; rev: number },
+  loop?: LoopRevision,
 ): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const { raw, group } = attempt === 0 && loaded ? loaded : await store.loadGroup(id);

@@ -24,12 +24,36 @@ export interface Delivery {
 export const PARKED = 9e15;
 
 const COMMIT = defineLua("commitGroup", {
-  keys: ["groupKey", "groupsDueKey", "deliveryKey", "deliveriesDueKey", "groupPendingKey", "counterKey", "loopKey"],
-  args: ["expectedGroup", "nextGroup", "groupId", "flushAt", "deliveryDoc", "deliveryId", "now", "loopRev"],
+  keys: [
+    "groupKey",
+    "groupsDueKey",
+    "deliveryKey",
+    "deliveriesDueKey",
+    "groupPendingKey",
+    "counterKey",
+    "loopKey",
+    "activeKey",
+  ],
+  args: [
+    "expectedGroup",
+    "nextGroup",
+    "groupId",
+    "flushAt",
+    "deliveryDoc",
+    "deliveryId",
+    "now",
+    "loopRev",
+    "loopRecord",
+    "loopId",
+    "labels",
+    "ttlMs",
+  ],
   body: `
+local seenRev = -1
 if loopRev ~= '' then
   local seen = redis.call('GET', loopKey)
-  if seen and tonumber(cjson.decode(seen).rev) > tonumber(loopRev) then return 2 end
+  if seen then seenRev = tonumber(cjson.decode(seen).rev) end
+  if seenRev > tonumber(loopRev) then return 2 end
 end
 if (redis.call('GET', groupKey) or '') ~= expectedGroup then return 0 end
 if nextGroup == '' then
@@ -42,6 +66,10 @@ if deliveryDoc ~= '' then
   local busy = redis.call('ZCARD', groupPendingKey)
   redis.call('ZADD', groupPendingKey, redis.call('INCR', counterKey), deliveryId)
   if busy == 0 then redis.call('ZADD', deliveriesDueKey, now, deliveryId) else redis.call('ZADD', deliveriesDueKey, ${PARKED}, deliveryId) end
+end
+if loopRecord ~= '' and seenRev < tonumber(loopRev) then
+  if labels == '' then redis.call('HDEL', activeKey, loopId) else redis.call('HSET', activeKey, loopId, labels) end
+  redis.call('SET', loopKey, loopRecord, 'PX', ttlMs)
 end
 return 1`,
 });
@@ -154,6 +182,13 @@ export interface LoopRecord {
   groups: string[];
 }
 
+/** The loop revision a group change carries, and optionally the loop's record to save with it (see saveLoop()). */
+export interface LoopRevision {
+  id: string;
+  rev: number;
+  record?: { rec: LoopRecord; activeLabels: Record<string, string> | null };
+}
+
 /** A group as read: its stored text (what a compare-and-set compares) and its parsed state. */
 export interface LoadedGroup {
   raw: string;
@@ -194,7 +229,9 @@ export class NotifierStore {
   /**
    * Writes a group (or deletes it: null) and creates its delivery, only if the group is still `raw`
    * ("conflict" otherwise) and, with `loop`, only if no newer revision of that loop was recorded
-   * meanwhile ("stale": a replica that took a newer event of the loop got there first).
+   * meanwhile ("stale": a replica that took a newer event of the loop got there first). With
+   * `loop.record`, the loop's record is saved in the same step, as saveLoop() would (a loop in one
+   * group: one script per event instead of two).
    */
   async commitGroup(
     id: string,
@@ -202,7 +239,7 @@ export class NotifierStore {
     next: GroupState | null,
     delivery: Delivery | null,
     now: number,
-    loop?: { id: string; rev: number },
+    loop?: LoopRevision,
   ): Promise<"ok" | "conflict" | "stale"> {
     const keys = {
       groupKey: KEYS.group(id),
@@ -212,7 +249,9 @@ export class NotifierStore {
       groupPendingKey: KEYS.groupPending(id),
       counterKey: KEYS.counter,
       loopKey: loop ? KEYS.loop(loop.id) : KEYS.noLoop,
+      activeKey: KEYS.active,
     };
+    const record = loop?.record;
     const args = {
       expectedGroup: raw,
       nextGroup: next ? JSON.stringify(next) : "",
@@ -222,6 +261,10 @@ export class NotifierStore {
       deliveryId: delivery?.id ?? "",
       now,
       loopRev: loop ? loop.rev : "",
+      loopRecord: record ? JSON.stringify(record.rec) : "",
+      loopId: loop?.id ?? "",
+      labels: record?.activeLabels ? JSON.stringify(record.activeLabels) : "",
+      ttlMs: LOOP_TTL_MS,
     };
     const r = await runLua(this.r, COMMIT, keys, args);
     return r === 1 ? "ok" : r === 2 ? "stale" : "conflict";

@@ -41,6 +41,11 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   const now = deps.clock.now();
   let dueNow = false;
+  const record = { rec: { rev: loop.rev, groups: ids }, activeLabels: loop.status === "open" ? labels : null };
+  // A loop in one group that leaves no other: its record is saved by the group's own commit.
+  const leaves = (seen?.groups ?? []).filter((old) => !ids.includes(old));
+  const oneStep = targets.length === 1 && leaves.length === 0;
+  let recorded = false;
   for (const [i, { target, gl, id }] of targets.entries()) {
     const activeFrom = target.escalation ? Date.parse(loop.openedAt) + target.escalateAfter : 0;
     const written = await updateGroup(
@@ -71,12 +76,12 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
         const trace = traceCarrier();
         return next ? { group: trace ? { ...next, trace } : next } : undefined;
       },
-      { id: loop.id, rev: loop.rev },
+      oneStep ? { id: loop.id, rev: loop.rev, record } : { id: loop.id, rev: loop.rev },
     );
+    if (written && oneStep) recorded = true;
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
   }
-  for (const old of seen?.groups ?? []) {
-    if (ids.includes(old)) continue;
+  for (const old of leaves) {
     // Routing moved the loop elsewhere (its severity or labels changed): it leaves the old group quietly.
     await updateGroup(
       deps.store,
@@ -91,7 +96,7 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
       { id: loop.id, rev: loop.rev },
     );
   }
-  await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: ids }, loop.status === "open" ? labels : null);
+  if (!recorded) await deps.store.saveLoop(loop.id, record.rec, record.activeLabels);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
   return { dueNow };
 }
