@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./git.js";
+import { collectLines } from "./lines.js";
 import { waitFor } from "./wait.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -45,15 +46,11 @@ export function startMesh(
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let partial = "";
-  const onData = (d: Buffer) => {
-    const lines = (partial + d.toString()).split("\n");
-    partial = lines.pop() ?? "";
-    output.push(...lines);
-    if (process.env.MIRROR_TEST_VERBOSE) for (const l of lines) process.stderr.write(`${l}\n`);
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  // Each stream has its own partial line: one shared between stdout and stderr glued a piece of
+  // one to a line of the other when their chunks interleaved (a line waited for was never seen).
+  const verbose = process.env.MIRROR_TEST_VERBOSE ? (l: string) => void process.stderr.write(`${l}\n`) : undefined;
+  collectLines(child.stdout, output, verbose);
+  collectLines(child.stderr, output, verbose);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,

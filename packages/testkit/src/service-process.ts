@@ -1,21 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { collectLines } from "./lines.js";
 import { REPO_ROOT } from "./mesh.js";
 
-/**
- * Appends what `stream` writes to `into` as whole lines: a line split over two chunks is pushed
- * once, complete (a test that waits for a log line must never miss one cut in half).
- */
-export function collectLines(stream: Readable | null | undefined, into: string[]): void {
-  let rest = "";
-  stream?.on("data", (d: Buffer) => {
-    const lines = (rest + d.toString()).split("\n");
-    rest = lines.pop() ?? "";
-    into.push(...lines);
-  });
-}
+export { collectLines };
 
 /** One service run as its own process from source. */
 export interface ServiceProcess {
