@@ -27,6 +27,8 @@ import { startTicker } from "./ticker.js";
 export interface NotifierOptions {
   /** How often due groups and deliveries are looked at (real time). */
   tickMs?: number;
+  /** How often an idle notifier (nothing sent or waiting for a retry at its last tick) looks (default 1 s; tickMs when set). */
+  idleTickMs?: number;
   /** Jitter source for backoff (tests make it deterministic). */
   random?: () => number;
 }
@@ -140,14 +142,18 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     async () => {
       const now = ctx.clock.now();
       const env = await tickEnv(cfg, store, silences, now);
-      await flushDue(now, { store, router: deps.router, externalURL: cfg.externalURL, env });
+      const flushed = await flushDue(now, { store, router: deps.router, externalURL: cfg.externalURL, env });
       if (cfg.digest)
         await runDigest(cfg.digest, now, { store, bus: ctx.bus, log: ctx.log, externalURL: cfg.externalURL });
-      await deliverer.runDue();
-      metrics.pending.set(await store.pendingDeliveries());
+      const started = await deliverer.runDue();
+      const pending = await store.pendingDeliveries();
+      metrics.pending.set(pending);
+      // Nothing sent, nothing waiting for a retry: look again in a second, not in 200 ms (news kicks a tick at once).
+      return flushed.length > 0 || started > 0 || pending > 0;
     },
     opts.tickMs ?? 200,
     ctx.log,
+    opts.idleTickMs ?? opts.tickMs ?? 1_000,
   );
   ctx.bus.consume(
     anyLoopEvent,
