@@ -87,3 +87,4 @@ export {
   type ConfigMismatch,
   type ConfigPeersOptions,
 } from "./config-peers.js";
+export { serverClock, type ServerClock } from "./server-clock.js";

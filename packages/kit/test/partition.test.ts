@@ -180,3 +180,56 @@ test("view: holdOnOutage keeps acting on the last view while the store is away, 
   clock.set(6_002);
   assert.equal(held.active, true);
 });
+
+test("clocks skewed by +5 and -5 minutes: never two owners of an item, and the survivor takes a killed replica's share after the TTL", async () => {
+  // Issue 24, bad input. Leases are Redis TTLs (the server's clock) and a replica measures its own
+  // lease as elapsed time on its clock, so a constant skew of minutes changes nothing.
+  const stores = [createStore(redis.url, "pskew", silent), createStore(redis.url, "pskew", silent)];
+  const skewed = (ms: number) => ({ now: () => Date.now() + ms });
+  const mk = (i: number, self: string, skew: number) =>
+    new Partition({
+      store: stores[i] as never,
+      group: "checks",
+      ttl: 600,
+      renewEvery: 100,
+      log: silent,
+      self,
+      clock: skewed(skew),
+    });
+  const fast = mk(0, "fast", 300_000);
+  const slow = mk(1, "slow", -300_000);
+  const sample = items.slice(0, 200);
+  let double = 0;
+  let orphan = 0;
+  const look = () => {
+    for (const i of sample) {
+      const owners = Number(fast.owns(i)) + Number(slow.owns(i));
+      if (owners > 1) double++;
+      if (owners === 0 && fast.view.active && slow.view.active) orphan++;
+    }
+  };
+  try {
+    await fast.start();
+    await slow.start();
+    const watch = setInterval(look, 10);
+    await waitFor("both active", async () => fast.view.active && slow.view.active && fast.view.live.length === 2, {
+      timeout: 5_000,
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const i of sample) assert.equal(fast.owns(i) !== slow.owns(i), true, `${i} has one owner`);
+    (fast as unknown as { stopped: boolean }).stopped = true;
+    const killedAt = performance.now();
+    await waitFor("slow owns everything", async () => sample.every((i) => slow.owns(i)), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    const took = performance.now() - killedAt;
+    clearInterval(watch);
+    assert.equal(double, 0, "an item had two owners at once");
+    assert.equal(orphan, 0, "an item had no owner while both were active");
+    assert.ok(took >= 300 && took < 1_500, `took over after ${Math.round(took)} ms (ttl 600, renew 100)`);
+  } finally {
+    await slow.stop();
+    for (const s of stores) s.disconnect();
+  }
+});

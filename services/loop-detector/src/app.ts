@@ -1,5 +1,5 @@
 import { repoGone, repoSnapshot, serviceStatus } from "@mirror/contracts";
-import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
+import { type ServiceContext, type ServiceSpec, type Started, serverClock, systemClock } from "@mirror/kit";
 import { Detector } from "./detector.js";
 import { loopEndpoints } from "./endpoints.js";
 import { LoopApi } from "./loop-api.js";
@@ -20,7 +20,12 @@ export const DURABLES = {
 
 /** Wires the detector to the store, the bus, HTTP, the model and the tick. */
 export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void = () => {}): Promise<Started> {
-  const { bus, config, log, clock } = ctx;
+  const { bus, config, log } = ctx;
+  // Timers, triage retries and maintenance ends are due times in Redis shared with the other
+  // replicas: on the Redis server's time, so a host whose clock is minutes off leaves none of
+  // them late behind it (an injected test clock is taken as it is).
+  const server = ctx.clock === systemClock ? await serverClock(ctx.store, { log, registry: ctx.registry }) : undefined;
+  const clock = server ?? ctx.clock;
   const loops = config.loops;
   const store = new LoopStore(ctx.store);
   const metrics = loopMetrics(ctx.registry, store);
@@ -92,6 +97,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   return {
     endpoints: loopEndpoints(api, maintenance),
     stop: async () => {
+      server?.stop();
       clearInterval(streams);
       await ticker.stop();
       await triager.stop();

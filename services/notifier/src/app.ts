@@ -8,7 +8,7 @@ import {
   silenceExpire,
   silenceList,
 } from "@mirror/contracts";
-import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
+import { type Clock, type ServiceContext, type ServiceSpec, type Started, serverClock, systemClock } from "@mirror/kit";
 import { buildChannels } from "./channels/index.js";
 import { Deliverer } from "./deliverer.js";
 import { DeliveryLog } from "./delivery-log.js";
@@ -52,19 +52,19 @@ async function tickEnv(
   };
 }
 
-function silenceEndpoints(silences: SilenceStore, ctx: ServiceContext) {
+function silenceEndpoints(silences: SilenceStore, ctx: ServiceContext, clock: Clock) {
   return [
     endpoint(silenceAdd, async (req) => {
-      const silence = await silences.add(req, ctx.clock.now());
+      const silence = await silences.add(req, clock.now());
       ctx.log.info(
         { silenceId: silence.id, matchers: silence.matchers, until: silence.until, by: silence.createdBy },
         "silence added",
       );
       return { silence };
     }),
-    endpoint(silenceList, async (req) => ({ silences: await silences.list(ctx.clock.now(), req.all) })),
+    endpoint(silenceList, async (req) => ({ silences: await silences.list(clock.now(), req.all) })),
     endpoint(silenceExpire, async (req) => {
-      const silence = await silences.expire(req.id, ctx.clock.now());
+      const silence = await silences.expire(req.id, clock.now());
       ctx.log.info({ silenceId: silence.id, by: req.by }, "silence expired");
       return { silence };
     }),
@@ -74,6 +74,12 @@ function silenceEndpoints(silences: SilenceStore, ctx: ServiceContext) {
 /** Wires the notifier into a running service context. */
 export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions = {}): Promise<Started> {
   let cfg = ctx.config.notifier;
+  // Due times and claim ends are shared with the other replicas in Redis: on the server's time,
+  // so a host whose clock is minutes off neither sends early nor leaves its claims stuck that
+  // long after it dies (an injected test clock is taken as it is).
+  const server =
+    ctx.clock === systemClock ? await serverClock(ctx.store, { log: ctx.log, registry: ctx.registry }) : undefined;
+  const clock = server ?? ctx.clock;
   const store = new NotifierStore(ctx.store);
   const silences = new SilenceStore(ctx.store);
   const router = new Router(cfg);
@@ -94,7 +100,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     store,
     channels,
     bus: ctx.bus,
-    clock: ctx.clock,
+    clock,
     log: ctx.log,
     metrics,
     maxAttempts: cfg.maxAttempts,
@@ -104,7 +110,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     rateLimits,
     deliveryLog,
   });
-  const deps = { store, router, clock: ctx.clock, log: ctx.log };
+  const deps = { store, router, clock, log: ctx.log };
   ctx.watchConfig({
     restartOnly: ["notifier.port", "notifier.maxAttempts", "notifier.backoff", "notifier.maxBackoff"],
     apply: (next) => {
@@ -140,7 +146,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   });
   const ticker = startTicker(
     async () => {
-      const now = ctx.clock.now();
+      const now = clock.now();
       const env = await tickEnv(cfg, store, silences, now);
       const flushed = await flushDue(now, { store, router: deps.router, externalURL: cfg.externalURL, env });
       if (cfg.digest)
@@ -167,8 +173,9 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
   );
   ctx.log.info({ channels: [...channels.keys()], routes: cfg.routes.length }, "notifier ready");
   return {
-    endpoints: [...silenceEndpoints(silences, ctx), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],
+    endpoints: [...silenceEndpoints(silences, ctx, clock), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],
     stop: async () => {
+      server?.stop();
       await ticker.stop();
       await deliverer.stop();
       await Promise.allSettled([...channels.values()].map((c) => c.close?.()));
