@@ -106,6 +106,11 @@ export async function redisAuthFor(
           : ""),
     );
   }
+  if (ping?.startsWith("-NOAUTH") && dir && probe)
+    warn(
+      `the Redis at ${host}:${port} requires a login and does not know the users of ${dir} (its ${REDIS_ACL_FILE} was made from another identity folder?): ` +
+        `the services will log in with store.url's credentials, if any. Load ${join(dir, REDIS_ACL_FILE)} into it (redis-server --aclfile ...) or put a login in store.url.`,
+    );
   return "url";
 }
 
