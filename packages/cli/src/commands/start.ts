@@ -195,7 +195,8 @@ async function commands(
     const { dir, built } = await serviceBundle(root, known);
     if (built) say(`bundled ${known.length} services into ${dir} in ${Math.round(performance.now() - started)}ms`);
     // A worker thread of the supervisor: one Node runtime less in memory; the old-space limit of
-    // SERVICE_NODE_FLAGS, a young generation of 1 MB semi-spaces (three of them).
+    // SERVICE_NODE_FLAGS, a young generation of 2 MB (3 MB, i.e. 1 MB semi-spaces, held ~1 MB more
+    // at idle for the same idle CPU within the runs' spread: docs/PERFORMANCE.md, footprint).
     if (single)
       return {
         services: [
@@ -203,7 +204,7 @@ async function commands(
             name: "mirror",
             args: [join(dir, `${TOGETHER}.mjs`), ...names],
             labels: names,
-            thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 3 },
+            thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 2 },
           },
         ],
         bundle: dir,
