@@ -38,6 +38,12 @@ export interface MessageContext {
   time: string;
   deliveries: number;
   streamSeq: number;
+  /**
+   * Other messages this consumer holds right now (in progress, or waiting behind one of the same
+   * subject): above zero, a handler that waits a little for something it could fold into its
+   * event (see the loop-detector's triage) adds no latency of its own to the queue.
+   */
+  backlog: number;
   headers: MsgHdrs | undefined;
   log: Logger;
 }
@@ -229,6 +235,7 @@ export class Consumer {
       time: ce.meta?.time ?? new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(),
       deliveries: m.info.deliveryCount,
       streamSeq: m.seq,
+      backlog: Math.max(0, this.held.size - 1),
       headers: m.headers,
       // Built on first use: most messages are handled without a log line, and a pino child
       // serialises its bindings when it is made.

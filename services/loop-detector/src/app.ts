@@ -52,7 +52,10 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     historyLimit: loops.historyLimit,
     onOutcome: (outcome) => metrics.triage.inc({ outcome }),
   });
-  if (loops.triage) detector.onOpened = (loop) => triager.start(loop);
+  if (loops.triage) {
+    detector.onOpened = (loop) => triager.start(loop);
+    detector.folding = triager;
+  }
   await detector.engine.outbox.drain();
   await rebuildIfEmpty({ bus, store, detector, log, source: ctx.name });
   const api = new LoopApi({ store, engine: detector.engine, clock, historyLimit: loops.historyLimit });
@@ -61,7 +64,12 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     .refresh()
     .catch((err: Error) => log.warn({ err: err.message }, "runtime maintenance windows not loaded"));
   ready(api);
-  bus.consume(repoSnapshot, DURABLES.repo, async (s, m) => void (await detector.onRepoSnapshot(s, m.token)));
+  // With two or more others held, an opening may wait for its triage: the queue hides the wait (triage-fold.ts).
+  bus.consume(
+    repoSnapshot,
+    DURABLES.repo,
+    async (s, m) => void (await detector.onRepoSnapshot(s, m.token, m.backlog >= FOLD_BACKLOG)),
+  );
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
   bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
   ctx.watchConfig({
@@ -105,6 +113,9 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     },
   };
 }
+
+/** Other snapshots held by the consumer from which an opening waits for its triage (folds it into one event). */
+const FOLD_BACKLOG = 2;
 
 /** How often the stream figures are read (one STREAM.INFO per stream). */
 const STREAM_FIGURES_EVERY_MS = 15_000;

@@ -19,6 +19,7 @@ import { endSnoozes, reconcile } from "./reconcile.js";
 import { type Condition, type ResolvedRules, resolveRules } from "./rules/rule.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type Observation } from "./state.js";
 import type { LoopStore } from "./store.js";
+import type { TriageFolding } from "./triage-fold.js";
 
 export interface DetectorDeps {
   config: MirrorConfig;
@@ -36,6 +37,8 @@ export interface DetectorDeps {
 export class Detector {
   /** Set once the triager exists (it needs the engine). */
   onOpened: ((loop: Loop) => void) | undefined;
+  /** Set once the triager exists, with triage on: folds triage into openings made under load. */
+  folding: TriageFolding | undefined;
   readonly engine: Engine;
   rules: ResolvedRules;
   private roots: string[];
@@ -61,6 +64,7 @@ export class Detector {
       bus: deps.bus,
       log: deps.log,
       onOpened: (l) => this.onOpened?.(l),
+      folding: () => this.folding,
       onChanges,
       triageLeaseAt,
     });
@@ -92,13 +96,17 @@ export class Detector {
     return this.config.loops.maintenance;
   }
 
-  /** Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted. */
-  onRepoSnapshot(s: RepoSnapshot, token = s.repoKey): Promise<Mutation | null> {
+  /**
+   * Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted.
+   * `busy`: other inputs wait behind this one, so a loop it opens may carry its triage (see triage-fold.ts).
+   */
+  onRepoSnapshot(s: RepoSnapshot, token = s.repoKey, busy = false): Promise<Mutation | null> {
     this.checkRepo(s.path, s.repoKey, token);
     return this.observe(
       { type: "repo", repo: s.path },
       { source: "repo", at: Date.parse(s.observedAt), seq: s.seq, data: s },
       [],
+      busy,
     );
   }
 
@@ -144,15 +152,24 @@ export class Detector {
     }
   }
 
-  private observe(entity: LoopEntity, obs: Observation, suppressedBy: string[]): Promise<Mutation | null> {
+  private observe(
+    entity: LoopEntity,
+    obs: Observation,
+    suppressedBy: string[],
+    busy = false,
+  ): Promise<Mutation | null> {
     const now = this.deps.clock.now();
-    return this.engine.mutate(entity, (state, _stored, remembered) => {
-      if (!isNewer(state, obs)) {
-        if (!remembered) this.deps.onStale?.(obs.source);
-        return null;
-      }
-      return this.evaluateState({ ...state, obs }, now, suppressedBy);
-    });
+    return this.engine.mutate(
+      entity,
+      (state, _stored, remembered) => {
+        if (!isNewer(state, obs)) {
+          if (!remembered) this.deps.onStale?.(obs.source);
+          return null;
+        }
+        return this.evaluateState({ ...state, obs }, now, suppressedBy);
+      },
+      { fold: busy },
+    );
   }
 
   private evaluateState(state: EntityState, now: number, suppressedBy: string[]): Mutation {

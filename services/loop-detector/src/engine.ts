@@ -1,9 +1,10 @@
 import { type Bus, traceCarrier } from "@mirror/bus";
-import { entityKey, type Loop, type LoopEntity, MirrorError } from "@mirror/contracts";
+import { entityKey, type Loop, type LoopEntity, MirrorError, type TriageReply } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { Outbox } from "./outbox.js";
 import { emptyState, type EntityState, type LoopChange, type Mutation, wakeAt } from "./state.js";
 import type { LoopStore, OutboxEntry, StoredEntity } from "./store.js";
+import { foldTriage, type TriageFolding } from "./triage-fold.js";
 
 /**
  * Given the stored state (or a fresh one), the new state and its events; null changes nothing.
@@ -22,6 +23,13 @@ export interface EngineDeps {
   onChanges?: (changes: LoopChange[]) => void;
   /** When a loop opened now should be asked about again if its triage has not been stored (triage on), else unset. */
   triageLeaseAt?: () => number;
+  /** Folds triage into openings made under load (triage on), else unset or undefined. */
+  folding?: () => TriageFolding | undefined;
+}
+
+export interface MutateOptions {
+  /** Other inputs are waiting: a loop opened now may wait for its triage and carry it (see triage-fold.ts). */
+  fold?: boolean;
 }
 
 export class ConflictError extends MirrorError {
@@ -72,9 +80,12 @@ export class Engine {
     this.outbox = new Outbox(deps.store, deps.bus, deps.log);
   }
 
-  async mutate(entity: LoopEntity, fn: Mutator): Promise<Mutation | null> {
+  async mutate(entity: LoopEntity, fn: Mutator, opts: MutateOptions = {}): Promise<Mutation | null> {
     const key = entityKey(entity);
     let remembered = this.recent.take(key, Date.now());
+    const folding = opts.fold ? this.deps.folding?.() : undefined;
+    /** Triage asked for loops this mutation opens, kept across its retries (asked once). */
+    const asked = new Map<string, Promise<TriageReply>>();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const fromMemory = remembered !== undefined;
       const cur = remembered ?? (await this.deps.store.read(key));
@@ -86,12 +97,17 @@ export class Engine {
         if (fromMemory) continue;
         throw err;
       }
-      const doc = m && JSON.stringify(m.state);
+      let doc = m && JSON.stringify(m.state);
       const wake = m && wakeAt(m.state);
       if (!m || (doc === cur.raw && m.changes.length === 0 && wake === cur.due)) {
         // Nothing to write is decided on the stored state only: a remembered one may be behind.
         if (fromMemory) continue;
         return m;
+      }
+      let folded = new Set<string>();
+      if (folding && m.changes.some((c) => c.event === "opened")) {
+        ({ m, folded } = await foldTriage(m, folding, asked));
+        if (folded.size) doc = JSON.stringify(m.state);
       }
       const outbox = m.changes.map(toOutbox);
       const ok = await this.deps.store.commit(key, cur.version, doc as string, {
@@ -99,12 +115,18 @@ export class Engine {
         outbox,
         counts: countDeltas(cur.state, m.state),
         wake,
-        leases: this.leases(m.changes),
+        leases: this.leases(m.changes.filter((c) => !folded.has(c.loop.id))),
       });
       if (ok) {
         this.recent.put(key, { version: cur.version + 1, raw: doc, state: m.state, due: wake }, Date.now());
         await this.outbox.publish(outbox);
-        for (const c of m.changes) if (c.event === "opened") this.deps.onOpened?.(c.loop);
+        for (const c of m.changes) {
+          if (c.event !== "opened") continue;
+          const reply = asked.get(c.loop.id);
+          if (folded.has(c.loop.id)) folding?.folded();
+          else if (reply) folding?.follow(c.loop, reply);
+          else this.deps.onOpened?.(c.loop);
+        }
         if (m.changes.length) this.deps.onChanges?.(m.changes);
         return m;
       }

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Engine } from "./engine.js";
 import type { EntityState, Mutation } from "./state.js";
 import type { LoopStore } from "./store.js";
+import type { TriageFolding } from "./triage-fold.js";
 
 export interface TriageDeps {
   bus: Bus;
@@ -26,9 +27,11 @@ const MAX_IN_FLIGHT = 4;
  * never blocks the loop: it stays with `triage: null` (pending) and is asked again later,
  * with a doubling delay (up to 16x `loops.triageRetry`).
  */
-export class Triager {
+export class Triager implements TriageFolding {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiting: Loop[] = [];
+  /** Answers of askNow() requests that are stored as `updated` (follow()). */
+  private readonly following = new Set<Promise<void>>();
   /** Trace of the event that opened each loop: a request sent later (queued, retried) joins it. */
   private readonly traces = new Map<string, Record<string, string>>();
 
@@ -44,6 +47,49 @@ export class Triager {
     if (trace) this.traces.set(loop.id, trace);
     this.waiting.push(loop);
     this.pump();
+  }
+
+  /**
+   * Asks about `loop` now, if a request slot is free and nothing waits for one: the caller (the
+   * engine, for a loop it is about to open while other inputs are queued) may fold the answer into
+   * the opening, one event instead of `opened` + `updated`. The request counts among those in
+   * flight; if the opening goes out without the answer, follow() takes it over.
+   */
+  askNow(loop: Loop): Promise<TriageReply> | undefined {
+    if (this.inFlight.size >= MAX_IN_FLIGHT || this.waiting.length > 0) return undefined;
+    const reply = this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs });
+    const settled = reply.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => {
+      this.inFlight.delete(settled);
+      this.pump();
+    });
+    return reply;
+  }
+
+  /** `m` with the answer written into the loop it opens (TriageFolding). */
+  fold(m: Mutation, loop: Loop, reply: TriageReply): Mutation {
+    return withFoldedTriage(m, loop, reply, this.deps.clock.now(), this.deps.historyLimit);
+  }
+
+  /** The opening was stored with the answer folded in. */
+  folded(): void {
+    this.deps.onOutcome?.("ok");
+  }
+
+  /** The opening went out before the answer asked by askNow(): it is stored as `updated` when it comes, as start() would. */
+  follow(loop: Loop, reply: Promise<TriageReply>): void {
+    const trace = traceCarrier();
+    if (trace) this.traces.set(loop.id, trace);
+    // The request already counts in flight (askNow); this only waits for its answer to be stored.
+    const p = withTraceContext(trace, () => this.triage(loop, reply)).catch((err) =>
+      this.deps.log.warn({ err: (err as Error).message, loopId: loop.id }, "triage failed"),
+    );
+    this.following.add(p);
+    void p.finally(() => this.following.delete(p));
   }
 
   private lease(loopId: string): Promise<unknown> {
@@ -64,10 +110,10 @@ export class Triager {
     }
   }
 
-  async triage(loop: Loop): Promise<void> {
+  async triage(loop: Loop, asked?: Promise<TriageReply>): Promise<void> {
     let reply: TriageReply;
     try {
-      reply = await this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs });
+      reply = await (asked ?? this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs }));
     } catch (err) {
       this.deps.onOutcome?.("failed");
       await this.scheduleRetry(loop.id, (err as Error).message);
@@ -110,8 +156,36 @@ export class Triager {
   /** Waits for the requests in flight; loops still waiting keep their lease, so a replica or the next start asks. */
   async stop(): Promise<void> {
     this.waiting.splice(0);
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight, ...this.following]);
   }
+}
+
+/**
+ * The model's triage written into the loop that `m` opens (same revision, a "triaged" history
+ * entry, as withTriage() writes it later otherwise), so the opening carries it; `m` unchanged if
+ * it does not open that loop.
+ */
+export function withFoldedTriage(
+  m: Mutation,
+  asked: Loop,
+  reply: TriageReply,
+  now: number,
+  historyLimit: number,
+): Mutation {
+  const i = m.changes.findIndex((c) => c.event === "opened" && c.loop.id === asked.id);
+  const stored = m.state.loops[asked.kind];
+  const opened = m.changes[i];
+  if (!opened || stored?.loop.id !== asked.id) return m;
+  const at = new Date(now).toISOString();
+  const { adapter, model, severity, summary, nextAction } = reply;
+  const entry = { at, from: opened.loop.status, to: opened.loop.status, by: `model:${adapter}`, note: "triaged" };
+  const loop = {
+    ...opened.loop,
+    triage: { adapter, model, severity, summary, nextAction, at },
+    history: [...opened.loop.history, entry].slice(-historyLimit),
+  };
+  const changes = m.changes.map((c, j) => (j === i ? { ...c, loop } : c));
+  return { state: { ...m.state, loops: { ...m.state.loops, [asked.kind]: { ...stored, loop } } }, changes };
 }
 
 /** Stores the model's triage on the loop (if it is still the same opening) and publishes it as `updated`. */
