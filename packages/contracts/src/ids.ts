@@ -11,8 +11,8 @@ export function repoKey(absolutePath: string): string {
 }
 
 /** The entity key of a loop: what it is about ("repo:/abs/path", "service:web"). */
-export function entityKey(entity: { type: string; repo?: string; service?: string }): string {
-  return `${entity.type}:${entity.repo ?? entity.service ?? ""}`;
+export function entityKey(entity: { type: string; repo?: string; service?: string; site?: string }): string {
+  return `${entity.type}:${entity.repo ?? entity.service ?? entity.site ?? ""}`;
 }
 
 /** A loop id is a stable hash of (kind, entity), so opening the same loop twice is a no-op. */

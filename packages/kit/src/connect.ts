@@ -17,6 +17,8 @@ export interface ConnectOptions {
   waitForServer?: boolean;
   /** The service's manifest: the bus refuses what it does not declare. */
   manifest?: BusManifest;
+  /** Never create streams or consumers (a remote probe site: the hub has them, and a leaf node has no JetStream API). */
+  noProvisioning?: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface ConnectOptions {
 export async function connectBus(name: string, opts: ConnectOptions): Promise<Bus> {
   const { config } = opts;
   const identity = opts.identity ?? loadServiceIdentity(name, config.bus, opts.env ?? process.env);
-  const provisioned = identity.auth !== undefined;
+  const provisioned = identity.auth !== undefined || opts.noProvisioning === true;
   return Bus.connect({
     name,
     url: config.bus.url,

@@ -58,6 +58,11 @@ export interface ServiceSpec {
    * declare (every service has one; ad hoc specs in tests may go without).
    */
   manifest?: BusManifest;
+  /**
+   * The bus identity when it is not `name` (a service-tracker at a remote probe site connects as
+   * `site-<site>`, with that identity's key and permissions); default `name`.
+   */
+  identity?: (config: MirrorConfig) => string;
   version?: string;
   description?: string;
   /** Port from config (the section's `port`). */
@@ -111,7 +116,8 @@ const SLOW_STEP_MS = 1_000;
 export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
   const env = opts.env ?? process.env;
   const config = opts.config ?? loadConfig(env, opts.cwd).config;
-  const identity = loadServiceIdentity(spec.name, config.bus, env);
+  const busName = spec.identity?.(config) ?? spec.name;
+  const identity = loadServiceIdentity(busName, config.bus, env);
   const login = storeLogin(spec.name, config, env);
   const tracing = await setupTracing(spec.name, env);
   const log = createLogger(spec.name, opts.logDest, undefined, {
@@ -153,7 +159,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
   }
   const port = await listen(http, opts.port ?? withPortOffset(spec.port(config), env), host);
   log.info({ port }, "http listening");
-  bus = await connectBus(spec.name, {
+  bus = await connectBus(busName, {
     config,
     env,
     log,
@@ -161,7 +167,9 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     identity,
     signer: opts.signer,
     verifier: opts.verifier,
-    manifest: spec.manifest,
+    manifest: spec.manifest && busName !== spec.name ? { ...spec.manifest, name: busName } : spec.manifest,
+    // Another identity than its own is a remote probe site's: the hub made the streams.
+    noProvisioning: busName !== spec.name,
   });
   log.info(
     { url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier },
@@ -215,7 +223,7 @@ export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Prom
     name: result.serviceName ?? spec.name,
     version: spec.version ?? "0.1.0",
     description: spec.description,
-    metadata: { identity: spec.name, port: String(port), ...result.metadata },
+    metadata: { identity: busName, port: String(port), ...result.metadata },
     queue: result.queue,
     endpoints: result.endpoints,
   });

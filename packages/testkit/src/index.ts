@@ -8,3 +8,4 @@ export { descendants, killService, linesOf, rssBytes, runsService, servicePid } 
 export { startNatsCluster, type ClusterNode, type NatsCluster, type NatsClusterOptions } from "./cluster.js";
 export { startRedisSentinel, type RedisSentinelOptions, type RedisSentinelSet } from "./sentinel.js";
 export { collectLines, spawnService, type ServiceProcess } from "./service-process.js";
+export { startNatsHub, startNatsLeaf, type NatsHub, type NatsLeaf } from "./leaf.js";

@@ -40,6 +40,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     },
     onRejected: (reason) => metrics.rejected.inc({ reason }),
     onStale: (source) => metrics.stale.inc({ source }),
+    onSiteIgnored: (site, reason) => metrics.siteIgnored.inc({ site, reason }),
   });
   const triager = new Triager({
     bus,
@@ -71,7 +72,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     async (s, m) => void (await detector.onRepoSnapshot(s, m.token, m.backlog >= FOLD_BACKLOG)),
   );
   bus.consume(repoGone, DURABLES.repoGone, async (g, m) => void (await detector.onRepoGone(g, m.token)));
-  bus.consume(serviceStatus, DURABLES.service, async (s) => void (await detector.onServiceStatus(s)));
+  bus.consume(serviceStatus, DURABLES.service, async (s, m) => void (await detector.onServiceStatus(s, m.source)));
   ctx.watchConfig({
     restartOnly: [
       "loops.port",
@@ -93,6 +94,7 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   });
   // Each tick also reloads the runtime maintenance windows: another replica may have changed them.
   const also = async () => {
+    await detector.sites.sweep();
     await maintenance.refresh();
     if (loops.triage) await triager.retryDue();
   };

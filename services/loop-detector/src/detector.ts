@@ -1,6 +1,9 @@
 import { type Bus, PoisonError } from "@mirror/bus";
 import {
   entityKey,
+  hubSite,
+  siteOfIdentity,
+  trackerSites,
   type Loop,
   type LoopEntity,
   type MaintenanceWindow,
@@ -17,6 +20,7 @@ import { checkRepoInput } from "./inputs.js";
 import { MaintenanceWindows } from "./maintenance.js";
 import { endSnoozes, reconcile } from "./reconcile.js";
 import { type Condition, type ResolvedRules, resolveRules } from "./rules/rule.js";
+import { aggregateSites, type CheckSites, multiSiteChecksAt, SiteWatch, sitesOfChecks } from "./sites.js";
 import { type EntityState, isActive, type LoopChange, type Mutation, type Observation } from "./state.js";
 import type { LoopStore } from "./store.js";
 import type { TriageFolding } from "./triage-fold.js";
@@ -31,6 +35,8 @@ export interface DetectorDeps {
   onRejected?: (reason: string) => void;
   /** Counts inputs that changed nothing because they were older than what is stored. */
   onStale?: (source: Observation["source"]) => void;
+  /** Counts statuses ignored because their site may not report them (the check does not run there). */
+  onSiteIgnored?: (site: string, reason: "not_assigned" | "wrong_identity") => void;
 }
 
 /** Turns observations into loops: stores each entity's latest input, evaluates the rules, reconciles. */
@@ -46,12 +52,16 @@ export class Detector {
   maintenance: MaintenanceWindows;
   private config: MirrorConfig;
   private runtimeWindows: MaintenanceWindow[] = [];
+  private checkSites: Map<string, CheckSites>;
+  /** Which probe sites are heard; the tick sweeps it (site.unreachable). */
+  readonly sites: SiteWatch;
 
   constructor(private readonly deps: DetectorDeps) {
     this.config = deps.config;
     this.rules = resolveRules(deps.config.loops);
     this.roots = deps.config.scanner.roots.map((r) => r.path);
     this.configured = new Set(deps.config.tracker.checks.map((c) => c.name));
+    this.checkSites = sitesOfChecks(deps.config.tracker);
     this.maintenance = new MaintenanceWindows(deps.config.loops.maintenance);
     const onChanges = (c: LoopChange[]) => {
       deps.onChanges?.(c);
@@ -68,6 +78,20 @@ export class Detector {
       onChanges,
       triageLeaseAt,
     });
+    this.sites = new SiteWatch({
+      store: deps.store,
+      engine: this.engine,
+      log: deps.log,
+      now: () => deps.clock.now(),
+      historyLimit: () => this.config.loops.historyLimit,
+      rules: () => this.rules,
+      tracker: () => this.config.tracker,
+      // Its multi-site checks are aggregated again without (or with) its statuses on the next tick.
+      onChange: (site) =>
+        void deps.store
+          .wakeNow(multiSiteChecksAt(site, this.config.tracker), 0)
+          .catch((err) => deps.log.warn({ err: (err as Error).message, site }, "checks of a site not woken")),
+    });
   }
 
   /**
@@ -82,6 +106,7 @@ export class Detector {
     this.maintenance = maintenance;
     this.roots = config.scanner.roots.map((r) => r.path);
     this.configured = new Set(config.tracker.checks.map((c) => c.name));
+    this.checkSites = sitesOfChecks(config.tracker);
   }
 
   /** The windows made at run time (the store holds them): they count beside loops.maintenance. */
@@ -119,15 +144,50 @@ export class Detector {
     );
   }
 
-  async onServiceStatus(s: ServiceStatus): Promise<Mutation | null> {
+  /** A check's status from one probe site (`source`: the publishing identity, when signed). */
+  async onServiceStatus(s: ServiceStatus, source?: string): Promise<Mutation | null> {
+    const tracker = this.config.tracker;
+    const site = s.site ?? hubSite(tracker);
+    const check = this.checkSites.get(s.name);
+    // A site's identity speaks only for its own site; a site reports only the checks that run there
+    // (mesh members, not configured, only come from the hub's discovery).
+    const claimed = source ? siteOfIdentity(source) : undefined;
+    if (claimed !== undefined && claimed !== site) return this.ignoreSite(s, site, "wrong_identity", source);
+    if (check ? !check.at.includes(site) : site !== hubSite(tracker)) return this.ignoreSite(s, site, "not_assigned");
+    await this.sites.heard(site);
     const parents = this.parentsOf(s.name, s.dependsOn);
     await Promise.all(s.dependsOn.map((p) => this.deps.store.addChild(p, s.name)));
     const down = await this.parentsDown(parents);
-    return this.observe(
-      { type: "service", service: s.name },
-      { source: "service", at: Date.parse(s.observedAt), seq: s.seq, data: s },
-      down,
+    const entity: LoopEntity = { type: "service", service: s.name };
+    const obs: Observation = { source: "service", at: Date.parse(s.observedAt), seq: s.seq, data: s };
+    // A check at one site is what it was before sites: its status is the check's status.
+    if (!check || check.at.length === 1) return this.observe(entity, obs, down);
+    const now = this.deps.clock.now();
+    return this.engine.mutate(entity, (state, _stored, remembered) => {
+      const before = state.sites?.[site];
+      if (before && !isNewer({ ...state, obs: before }, obs)) {
+        if (!remembered) this.deps.onStale?.("service");
+        return null;
+      }
+      const sites = { ...state.sites, [site]: obs };
+      return this.evaluateState({ ...state, sites, obs: this.aggregate(sites, check) }, now, down);
+    });
+  }
+
+  private aggregate(sites: Record<string, Observation>, check: CheckSites): Observation | null {
+    return aggregateSites(sites, check.at, check.quorum, this.sites.unreachable);
+  }
+
+  private ignoreSite(s: ServiceStatus, site: string, reason: "not_assigned" | "wrong_identity", source?: string): null {
+    const known = trackerSites(this.config.tracker).includes(site) ? site : "unknown";
+    this.deps.onSiteIgnored?.(known, reason);
+    this.deps.log.warn(
+      { site, check: s.name, reason, ...(source ? { source } : {}) },
+      reason === "wrong_identity"
+        ? `status of check "${s.name}" claims site "${site}" but was published by ${source}: ignored`
+        : `status of check "${s.name}" from site "${site}", where it does not run: ignored`,
     );
+    return null;
   }
 
   /** Evaluates a stored entity again (its `after` passed, a snooze ended, a parent changed). */
@@ -141,7 +201,13 @@ export class Detector {
     const status = cur.state.obs?.source === "service" ? (cur.state.obs.data as ServiceStatus) : undefined;
     const down = entity.service ? await this.parentsDown(this.parentsOf(entity.service, status?.dependsOn ?? [])) : [];
     const now = this.deps.clock.now();
-    return this.engine.mutate(entity, (state) => this.evaluateState(state, now, down));
+    const check = entity.service ? this.checkSites.get(entity.service) : undefined;
+    return this.engine.mutate(entity, (state) =>
+      // A multi-site check is aggregated again: a site may have turned unreachable or come back.
+      state.sites && check && check.at.length > 1
+        ? this.evaluateState({ ...state, obs: this.aggregate(state.sites, check) }, now, down)
+        : this.evaluateState(state, now, down),
+    );
   }
 
   private checkRepo(path: string, key: string, token: string): void {

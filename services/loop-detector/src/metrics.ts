@@ -58,6 +58,12 @@ export function loopMetrics(registry: Registry, store: LoopStore) {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    siteIgnored: new Counter({
+      name: "mirror_loop_site_status_ignored_total",
+      help: "Statuses ignored because their probe site may not report the check (it does not run there, or another site's identity sent it), by site",
+      labelNames: ["site", "reason"],
+      registers: [registry],
+    }),
     triage,
   };
 }

@@ -22,6 +22,11 @@ export type Observation = z.infer<typeof Observation>;
 export const EntityState = z.object({
   entity: LoopEntity,
   obs: Observation.nullable().default(null),
+  /**
+   * A check that runs at more than one probe site: the latest observation from each site (`obs`
+   * is then their aggregate, by the check's quorum). Absent for every other entity.
+   */
+  sites: z.record(z.string(), Observation).optional(),
   /** Per rule: when the detector first saw a condition whose input does not say since when it holds. */
   firstSeen: z.record(z.string(), z.number()).default({}),
   /** Earliest time a holding condition becomes a loop (re-evaluated then by the tick). */

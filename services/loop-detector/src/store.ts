@@ -87,7 +87,14 @@ export const KEYS = {
   triageAttempts: "triage:attempts",
   maintenance: "maintenance",
   children: (parent: string) => `children:${parent}`,
+  /** Probe site -> when the loop-detector last heard one of its trackers (ms). */
+  sitesSeen: "sites:seen",
 } as const;
+
+// The newest time wins: two replicas hearing one site never move its time back.
+const SITE_SEEN = `local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;
 
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
@@ -204,6 +211,26 @@ export class LoopStore {
   /** Records that service `child` depends on `parent` (so a change of the parent wakes the child). */
   async addChild(parent: string, child: string): Promise<void> {
     await this.redis.sadd(KEYS.children(parent), child);
+  }
+
+  /** Records that a tracker of probe site `site` was heard at `at` (ms). */
+  async siteSeen(site: string, at: number): Promise<void> {
+    await this.redis.eval(SITE_SEEN, 1, KEYS.sitesSeen, site, String(at));
+  }
+
+  /** When each probe site was last heard (ms); `baseline` is written for sites never heard (so they can go silent too). */
+  async sitesSeen(sites: readonly string[], baseline: number): Promise<Record<string, number>> {
+    const seen = await this.redis.hgetall(KEYS.sitesSeen);
+    const out: Record<string, number> = {};
+    for (const site of sites) {
+      const at = Number(seen[site]);
+      if (Number.isFinite(at) && at > 0) out[site] = at;
+      else {
+        await this.redis.hsetnx(KEYS.sitesSeen, site, String(baseline));
+        out[site] = baseline;
+      }
+    }
+    return out;
   }
 
   childrenOf(parent: string): Promise<string[]> {

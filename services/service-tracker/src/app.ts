@@ -1,6 +1,13 @@
 import { endpoint } from "@mirror/bus";
-import { type CheckSummary, checkKind, checksList, type TrackerConfig } from "@mirror/contracts";
-import { type ConfigWatch, ConfigError, type ServiceContext, type ServiceSpec, type Started } from "@mirror/kit";
+import { type CheckSummary, checkKind, checksList, hubSite, siteIdentity, type TrackerConfig } from "@mirror/contracts";
+import {
+  type ConfigWatch,
+  ConfigError,
+  pauseWhenBusStalls,
+  type ServiceContext,
+  type ServiceSpec,
+  type Started,
+} from "@mirror/kit";
 import { type CompiledCheck, compileChecks, scheduleActiveChecks } from "./active.js";
 import { compileHeartbeat, type HeartbeatSpec } from "./heartbeat/expect.js";
 import { consumeHeartbeats, type PingTarget, pingRoutes } from "./heartbeat/ingest.js";
@@ -11,7 +18,14 @@ import { TrackerMetrics } from "./metrics.js";
 import { RdapClient } from "./probes/domain.js";
 import { HttpProber } from "./probes/http.js";
 import { StatusPublisher } from "./publisher.js";
-import { joinReplicas, MESH_ITEM, shortestInterval, type TrackerShare } from "./replicas.js";
+import {
+  checksAtSite,
+  joinReplicas,
+  MESH_ITEM,
+  shortestInterval,
+  sitePartition,
+  type TrackerShare,
+} from "./replicas.js";
 import { Scheduler } from "./scheduler.js";
 import { StatusBook } from "./tracker.js";
 
@@ -36,6 +50,8 @@ export function trackerSpec(onStarted?: (t: RunningTracker) => void): ServiceSpe
     description:
       "Tracks HTTP, TCP, DNS, TLS, Redis, Postgres, Docker, ICMP and domain checks, job heartbeats and the mesh's own services",
     port: (c) => c.tracker.port,
+    // At a remote probe site the tracker is that site's identity: it may publish only statuses.
+    identity: (c) => (c.tracker.site === hubSite(c.tracker) ? "service-tracker" : siteIdentity(c.tracker.site)),
     routes: (http, config, auth) => {
       // Validate before the bus connects, so a bad condition exits 2 even with no NATS around.
       compileAll(config.tracker, configLabel(process.env));
@@ -82,7 +98,11 @@ export function compileAll(
 /** Wires the tracker: parse checks, schedule probes and deadlines, discover the mesh, publish. */
 export async function startTracker(ctx: ServiceContext): Promise<RunningTracker> {
   const cfg = ctx.config.tracker;
-  const { checks, heartbeats } = compileAll(cfg, configLabel(ctx.env));
+  const all = compileAll(cfg, configLabel(ctx.env));
+  // A tracker runs its site's checks; job heartbeats and the mesh round are judged at the hub site.
+  const atHub = cfg.site === hubSite(cfg);
+  const checks = checksAtSite(all.checks, cfg);
+  const heartbeats = atHub ? all.heartbeats : [];
   const metrics = new TrackerMetrics(ctx.registry);
   const publisher = new StatusPublisher(ctx.bus, ctx.log, (_s, outcome) => metrics.published.inc({ outcome }));
   const book = new StatusBook({
@@ -92,6 +112,7 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     publisher,
     resyncEvery: cfg.resyncEvery,
     store: ctx.store,
+    site: cfg.site,
   });
   await book.restore();
   const scheduler = new Scheduler(ctx.clock, {
@@ -105,7 +126,9 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     store: ctx.store,
     log: ctx.log,
     clock: ctx.clock,
+    pause: pauseWhenBusStalls(ctx.bus),
     shortestInterval: shortestInterval(cfg),
+    group: sitePartition(cfg.site),
   });
   const active = scheduleActiveChecks(checks, {
     scheduler,
@@ -132,8 +155,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     ctx.store,
     heartbeats.map((h) => h.spec.name),
   );
-  consumeHeartbeats(ctx.bus, monitor);
-  const mesh = cfg.mesh.enabled ? await startMesh(ctx, { scheduler, book, metrics, share }) : null;
+  if (atHub) consumeHeartbeats(ctx.bus, monitor);
+  const mesh = cfg.mesh.enabled && atHub ? await startMesh(ctx, { scheduler, book, metrics, share }) : null;
   const kinds = new Map(cfg.checks.map((c) => [c.name, checkKind(c)]));
   const beats = new Map(heartbeats.map((h) => [h.spec.name, JSON.stringify(h)]));
   const file = configLabel(ctx.env);
@@ -142,8 +165,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     validate: (next) => void compileAll(next.tracker, file),
     apply: (next) => {
       const compiled = compileAll(next.tracker, file);
-      const changed = active.apply(compiled.checks);
-      const hb = applyHeartbeats(compiled.heartbeats, beats, monitor);
+      const changed = active.apply(checksAtSite(compiled.checks, next.tracker));
+      const hb = applyHeartbeats(atHub ? compiled.heartbeats : [], beats, monitor);
       // New heartbeats get their ping key; the store may be away (they get one at the next start then).
       if (hb.added.length)
         pingKeys
@@ -158,7 +181,10 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
       };
     },
   });
-  ctx.log.info({ checks: checks.length, heartbeats: heartbeats.length, mesh: cfg.mesh.enabled }, "tracking");
+  ctx.log.info(
+    { checks: checks.length, heartbeats: heartbeats.length, mesh: !!mesh, site: cfg.site, hub: atHub },
+    "tracking",
+  );
   return {
     book,
     scheduler,
@@ -167,7 +193,7 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     mesh,
     kinds,
     reloader,
-    metadata: { checks: String(cfg.checks.length) },
+    metadata: { checks: String(checks.length), site: cfg.site },
     endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
     stop: async () => {
       scheduler.stop();
@@ -181,6 +207,7 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
 /** Tracker settings read once at start: a reload names a change to them as needing a restart. */
 const RESTART_ONLY = [
   "tracker.port",
+  "tracker.site",
   "tracker.concurrency",
   "tracker.mesh",
   "tracker.discoverEvery",

@@ -1,5 +1,5 @@
 import type { Bus } from "@mirror/bus";
-import { type ServiceStatus, serviceStatus, subjectToken } from "@mirror/contracts";
+import { DEFAULT_SITE, type ServiceStatus, serviceStatus, subjectToken } from "@mirror/contracts";
 import type { Logger } from "pino";
 
 /**
@@ -29,8 +29,10 @@ export class StatusPublisher {
 
   private send(status: ServiceStatus): void {
     const token = subjectToken(status.name);
+    // Two sites probe a check on the same slot: the site keeps their ids apart (JetStream de-duplication).
+    const at = status.site && status.site !== DEFAULT_SITE ? `@${status.site}` : "";
     const p = this.bus
-      .publish(serviceStatus, token, status, { id: `status:${token}:${status.seq}`, time: status.observedAt })
+      .publish(serviceStatus, token, status, { id: `status:${token}${at}:${status.seq}`, time: status.observedAt })
       .then(
         () => this.onPublished(status, "ok"),
         (err) => {

@@ -1,7 +1,7 @@
 import { type Clock, leaseFor, ownerOf, Partition } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { TrackerConfig } from "@mirror/contracts";
+import { type CheckConfig, checkSites, DEFAULT_SITE, hubSite, type TrackerConfig } from "@mirror/contracts";
 import type { CheckShare } from "./active.js";
 
 /** The scheduler id of the mesh discovery round, partitioned like a check. */
@@ -24,19 +24,24 @@ export async function joinReplicas(deps: {
   clock: Clock;
   shortestInterval: number;
   self?: string;
+  /** Stops renewing while statuses cannot be published (kit's pauseWhenBusStalls). */
+  pause?: () => string | undefined;
+  /** The partition group: replicas at one probe site share that site's checks (sitePartition). */
+  group?: string;
 }): Promise<TrackerShare> {
   const ttl = leaseFor(deps.shortestInterval);
   const renewEvery = Math.floor(ttl / 4);
   const listeners: Array<Parameters<CheckShare["onTakeOver"]>[0]> = [];
   const partition = new Partition({
     store: deps.store,
-    group: "checks",
+    group: deps.group ?? "checks",
     ttl,
     renewEvery,
     log: deps.log,
     // Probes are harmless to repeat: through a store outage each replica keeps its share.
     holdOnOutage: true,
     ...(deps.self ? { self: deps.self } : {}),
+    ...(deps.pause ? { pause: deps.pause } : {}),
     onChange: (change) => {
       if (change.left.length === 0) return;
       const left = new Set(change.left);
@@ -56,9 +61,24 @@ export async function joinReplicas(deps: {
   };
 }
 
+/**
+ * The partition group of a site's replicas: `checks` at the default site (as before sites), else
+ * `checks-<site>`, so replicas at two sites sharing one Redis still split only their own site's checks.
+ */
+export function sitePartition(site: string): string {
+  return site === DEFAULT_SITE ? "checks" : `checks-${site}`;
+}
+
+/** The checks a tracker at `site` runs: those whose `sites` name it (heartbeats: only at the hub site). */
+export function checksAtSite<T extends { cfg: CheckConfig }>(checks: T[], cfg: TrackerConfig): T[] {
+  return checks.filter((c) => checkSites(c.cfg, cfg).includes(cfg.site));
+}
+
 /** The shortest interval of the tracker's work (probed checks, heartbeats judged at least this often, mesh rounds). */
 export function shortestInterval(cfg: TrackerConfig): number {
-  const intervals = cfg.checks.filter((c) => !c.heartbeat).map((c) => c.interval);
-  if (cfg.mesh.enabled) intervals.push(cfg.discoverEvery);
+  const intervals = cfg.checks
+    .filter((c) => !c.heartbeat && checkSites(c, cfg).includes(cfg.site))
+    .map((c) => c.interval);
+  if (cfg.mesh.enabled && cfg.site === hubSite(cfg)) intervals.push(cfg.discoverEvery);
   return intervals.length ? Math.min(...intervals) : 30_000;
 }

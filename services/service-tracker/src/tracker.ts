@@ -15,6 +15,8 @@ export interface TrackerDeps {
   resyncEvery: number;
   /** Remembers states across restarts (best effort: the store may be away). */
   store?: Redis;
+  /** The probe site every published status is marked with (tracker.site). */
+  site?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export class StatusBook {
       }
     }
     if (!due) return null;
-    const status = toStatus(t, now);
+    const status = this.atSite(toStatus(t, now));
     this.deps.publisher.publish(status);
     return status;
   }
@@ -109,6 +111,11 @@ export class StatusBook {
   /** Publishes an entity's status again if its keep-alive is due (no new observation). */
   keepAlive(t: Tracked): void {
     const now = this.deps.clock.now();
-    if (t.last && now - t.lastPublishedAt >= this.deps.resyncEvery) this.deps.publisher.publish(toStatus(t, now));
+    if (t.last && now - t.lastPublishedAt >= this.deps.resyncEvery)
+      this.deps.publisher.publish(this.atSite(toStatus(t, now)));
+  }
+
+  private atSite(status: ServiceStatus): ServiceStatus {
+    return this.deps.site ? { ...status, site: this.deps.site } : status;
   }
 }

@@ -21,6 +21,7 @@ export const RULE_NAMES = [
   "heartbeat.missed",
   "cert.expiring",
   "domain.expiring",
+  "site.unreachable",
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];
 

@@ -162,6 +162,17 @@ export const CHECK_KINDS = [
 ] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
+/** A probe site's name: where a service-tracker runs (`tracker.site`), as checks' `sites` name it. */
+export const SiteName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/,
+    "a site name is 1-32 letters, digits, '-' or '_', starting with a letter or digit",
+  );
+
+/** The site a tracker is at when `tracker.site` is not set (a single-site mesh is all at `home`). */
+export const DEFAULT_SITE = "home";
+
 export const CheckConfig = z
   .strictObject({
     name: z
@@ -192,6 +203,21 @@ export const CheckConfig = z
     failureThreshold: z.number().int().min(1).max(100).optional(),
     /** Consecutive good probes before a failing check turns up. Default: tracker.successThreshold. */
     successThreshold: z.number().int().min(1).max(100).optional(),
+    sites: z
+      .array(SiteName)
+      .min(1)
+      .optional()
+      .describe(
+        "The probe sites that run this check (names from `tracker.sites`); default: every site. Not for heartbeat checks (judged at the hub site).",
+      ),
+    quorum: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        "`service.down` opens when the check is down from at least this many of its sites; default: all the sites it runs at.",
+      ),
   })
   .superRefine((c, ctx) => {
     const kinds = CHECK_KINDS.filter((k) => c[k] !== undefined).length;
@@ -248,6 +274,25 @@ export const TrackerConfig = z
      * still counts from the planned time (no drift). `0s` runs every check exactly on time.
      */
     coalesce: duration("1s"),
+    site: SiteName.default(DEFAULT_SITE).describe(
+      "The probe site this tracker runs at: it runs the checks whose `sites` name it and marks its statuses with it. Default `home`.",
+    ),
+    sites: z
+      .array(SiteName)
+      .min(1)
+      .optional()
+      .describe(
+        "Every probe site of the mesh; the first is the hub site, where heartbeat checks and mesh discovery run. Default: [`tracker.site`].",
+      ),
+    siteMissed: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(2)
+      .describe(
+        "A site whose trackers published nothing (no status, no keep-alive) for this many `resyncEvery` intervals is unreachable: one `site.unreachable` loop (default 2 x 5m: 10 minutes).",
+      ),
   })
   .prefault({})
   .superRefine((t, ctx) => {
@@ -257,5 +302,75 @@ export const TrackerConfig = z
         ctx.addIssue({ code: "custom", path: ["checks", i, "name"], message: `duplicate check name "${c.name}"` });
       seen.add(c.name);
     });
+    const sites = trackerSites(t);
+    if (new Set(sites).size !== sites.length)
+      ctx.addIssue({
+        code: "custom",
+        path: ["sites"],
+        message: `tracker.sites names a site twice: ${sites.join(", ")}`,
+      });
+    if (!sites.includes(t.site))
+      ctx.addIssue({
+        code: "custom",
+        path: ["site"],
+        message: `tracker.site "${t.site}" is not one of tracker.sites (${sites.join(", ")})`,
+      });
+    t.checks.forEach((c, i) => {
+      c.sites?.forEach((s, j) => {
+        if (!sites.includes(s))
+          ctx.addIssue({
+            code: "custom",
+            path: ["checks", i, "sites", j],
+            message: `check "${c.name}": site "${s}" is not one of tracker.sites (${sites.join(", ")})`,
+          });
+      });
+      if (c.heartbeat && c.sites)
+        ctx.addIssue({
+          code: "custom",
+          path: ["checks", i, "sites"],
+          message: `check "${c.name}" is a heartbeat: it is judged at the hub site (${sites[0]}), not per site`,
+        });
+      const at = checkSites(c, t);
+      if (c.quorum !== undefined && c.quorum > at.length)
+        ctx.addIssue({
+          code: "custom",
+          path: ["checks", i, "quorum"],
+          message: `check "${c.name}": quorum ${c.quorum} is more than the ${at.length} site(s) it runs at (${at.join(", ")})`,
+        });
+    });
   });
 export type TrackerConfig = z.infer<typeof TrackerConfig>;
+
+type SitesOf = { site: string; sites?: string[] | undefined };
+
+/** Every probe site of the mesh: `tracker.sites`, else the tracker's own site alone. */
+export function trackerSites(t: SitesOf): string[] {
+  return t.sites ?? [t.site];
+}
+
+/** The hub site (the first of `tracker.sites`): heartbeat checks and mesh discovery run there. */
+export function hubSite(t: SitesOf): string {
+  return trackerSites(t)[0] ?? DEFAULT_SITE;
+}
+
+/** The sites a check runs at: its `sites`, else every site (heartbeat checks: the hub site). */
+export function checkSites(c: Pick<CheckConfig, "sites" | "heartbeat">, t: SitesOf): string[] {
+  if (c.heartbeat) return [hubSite(t)];
+  return c.sites ? [...new Set(c.sites)] : trackerSites(t);
+}
+
+/** The bus identity of the trackers at a remote probe site (`pnpm mirror identity add-site <site>`). */
+export function siteIdentity(site: string): string {
+  return `site-${site}`;
+}
+
+/** The probe site a bus identity speaks for, if it is a site identity (`site-<site>`). */
+export function siteOfIdentity(identity: string): string | undefined {
+  return identity.startsWith("site-") ? identity.slice(5) : undefined;
+}
+
+/** How many of its sites must see a check down before `service.down` opens: `quorum`, else all of them. */
+export function checkQuorum(c: Pick<CheckConfig, "sites" | "heartbeat" | "quorum">, t: SitesOf): number {
+  const n = checkSites(c, t).length;
+  return Math.min(c.quorum ?? n, n);
+}

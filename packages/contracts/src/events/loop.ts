@@ -12,11 +12,13 @@ export const LoopStatus = z.enum(["open", "acknowledged", "snoozed", "suppressed
 export type LoopStatus = z.infer<typeof LoopStatus>;
 
 export const LoopEntity = z.object({
-  type: z.enum(["repo", "service"]),
+  type: z.enum(["repo", "service", "site"]),
   /** Absolute repository path, for repo loops. */
   repo: z.string().optional(),
   /** Service name, for service loops. */
   service: z.string().optional(),
+  /** Probe site name, for site loops (`site.unreachable`). */
+  site: z.string().optional(),
 });
 export type LoopEntity = z.infer<typeof LoopEntity>;
 

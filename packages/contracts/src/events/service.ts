@@ -56,6 +56,11 @@ export const ServiceStatus = z.object({
   /** Names of services this one depends on (for inhibition of dependent alerts). */
   dependsOn: z.array(z.string()).default([]),
   details: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The probe site whose tracker observed it (`tracker.site`); absent from trackers older than
+   * probe sites, which counts as the hub site. A check's status is per site on the same subject.
+   */
+  site: z.string().min(1).max(64).optional(),
 });
 export type ServiceStatus = z.infer<typeof ServiceStatus>;
 

@@ -44,6 +44,7 @@ export const RULE_DEFAULTS: ResolvedRules = {
   "heartbeat.missed": { enabled: true, after: 0, severity: "high", within: 0 },
   "cert.expiring": { enabled: true, after: 0, severity: "medium", within: 14 * D },
   "domain.expiring": { enabled: true, after: 0, severity: "medium", within: 30 * D },
+  "site.unreachable": { enabled: true, after: 0, severity: "high", within: 0 },
 };
 
 /** Merges `loops.rules` over the defaults (the config schema already refused unknown names). */
