@@ -32,7 +32,7 @@ export {
 export { connectBus, type ConnectOptions } from "./connect.js";
 export { defineLua, loadLua, runLua, type LuaScript } from "./lua.js";
 export { createStore, sentinelTargetOf, type SentinelTarget } from "./store.js";
-export { portOffset, withPortOffset } from "./port-offset.js";
+export { ownUrlWithOffset, portOffset, withPortOffset } from "./port-offset.js";
 export {
   aclHasDefaultOff,
   aclUserLine,

@@ -28,3 +28,25 @@ export function withPortOffset(port: number, env: NodeJS.ProcessEnv): number {
     ]);
   return shifted;
 }
+
+/**
+ * A URL of this copy's own HTTP server as the config gives it (e.g. `console.publicUrl`, default
+ * `http://127.0.0.1:9100`), moved by MIRROR_PORT_OFFSET when it names loopback at the unshifted
+ * `port`: the second `pnpm start` on a machine prints and links its own console, not the first's.
+ * Any other URL (a proxy's, a real host name) is the owner's and stays as written.
+ */
+export function ownUrlWithOffset(url: string, port: number, env: NodeJS.ProcessEnv): string {
+  if (portOffset(env) === 0) return url;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
+  const given = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  if (!loopback || given !== port) return url;
+  u.port = String(withPortOffset(port, env));
+  const text = u.toString();
+  return url.endsWith("/") || u.pathname !== "/" ? text : text.replace(/\/$/, "");
+}

@@ -2,7 +2,7 @@
 // config, listens on its port + N and both answer; a bad offset is a config error (exit 2).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { isConfigFailure, parseConfig, portOffset, runService, withPortOffset } from "@mirror/kit";
+import { isConfigFailure, ownUrlWithOffset, parseConfig, portOffset, runService, withPortOffset } from "@mirror/kit";
 import { freePort, type ServerHandle, startNats, startRedis } from "@mirror/testkit";
 
 test("MIRROR_PORT_OFFSET: two copies of a service with the same config port both listen, the second at port + N", {
@@ -49,4 +49,14 @@ test("MIRROR_PORT_OFFSET: 0 and unset shift nothing, port 0 stays 0, a bad value
     () => withPortOffset(65_530, { MIRROR_PORT_OFFSET: "10" }),
     (err) => isConfigFailure(err) && /65540/.test((err as Error).message),
   );
+});
+
+test("ownUrlWithOffset: a loopback URL at this copy's own port moves with the offset; a proxy's or another port's does not", () => {
+  const env = { MIRROR_PORT_OFFSET: "20" };
+  assert.equal(ownUrlWithOffset("http://127.0.0.1:9100", 9100, env), "http://127.0.0.1:9120");
+  assert.equal(ownUrlWithOffset("http://localhost:9100/", 9100, env), "http://localhost:9120/");
+  assert.equal(ownUrlWithOffset("http://127.0.0.1:9100/mirror", 9100, env), "http://127.0.0.1:9120/mirror");
+  assert.equal(ownUrlWithOffset("https://mirror.home.example", 9100, env), "https://mirror.home.example");
+  assert.equal(ownUrlWithOffset("http://127.0.0.1:8080", 9100, env), "http://127.0.0.1:8080");
+  assert.equal(ownUrlWithOffset("http://127.0.0.1:9100", 9100, {}), "http://127.0.0.1:9100");
 });

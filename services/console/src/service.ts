@@ -1,6 +1,6 @@
 import { anyLoopEvent, anyNotifyOutcome, LOOP_EVENT_TYPES, NOTIFY_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
 import type { ConsoleConfig } from "@mirror/contracts";
-import type { ServiceSpec } from "@mirror/kit";
+import { ownUrlWithOffset, type ServiceSpec } from "@mirror/kit";
 import { LiveHub } from "./live.js";
 import { LoginLimit } from "./login-limit.js";
 import { MeshClient } from "./mesh.js";
@@ -23,7 +23,12 @@ export function consoleSpec(): ServiceSpec {
     port: (c) => c.console.port,
     routes: (http, config) => consoleRoutes(http, config, () => state),
     start: async (ctx) => {
-      const cfg = ctx.config.console;
+      // The loopback default moves with MIRROR_PORT_OFFSET, as the port it names does.
+      const own = (c: typeof ctx.config.console) => ({
+        ...c,
+        publicUrl: ownUrlWithOffset(c.publicUrl, c.port, process.env),
+      });
+      const cfg = own(ctx.config.console);
       const now = () => ctx.clock.now();
       const users = new UserStore(ctx.store, now);
       const sessions = new SessionStore(ctx.store, cfg.sessionTtl, now);
@@ -85,7 +90,7 @@ export function consoleSpec(): ServiceSpec {
       ctx.watchConfig({
         restartOnly: ["console.port"],
         apply: (next) => {
-          const c = next.console;
+          const c = own(next.console);
           const changed = changedKeys(live.settings ?? cfg, c);
           live.settings = c;
           live.auth.sso = c.trustedHeader ? { header: c.trustedHeader, proxies: c.trustedProxies } : undefined;

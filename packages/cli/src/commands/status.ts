@@ -1,6 +1,6 @@
 import type { Bus } from "@mirror/bus";
 import { type MirrorConfig, parseDuration, scanRepos } from "@mirror/contracts";
-import { ConfigError, loadConfig } from "@mirror/kit";
+import { ConfigError, loadConfig, ownUrlWithOffset } from "@mirror/kit";
 import { call, connectOperator } from "../operator.js";
 import { parseFlags, usage } from "./loops.js";
 
@@ -47,7 +47,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       ? { problem: "the bus cannot be reached" }
       : await repositories(bus, waitMs).finally(() => bus.close(300));
   const status: MeshStatus = {
-    consoleUrl: config.console.publicUrl,
+    consoleUrl: ownUrlWithOffset(config.console.publicUrl, config.console.port, env),
     repositories: "count" in found ? found.count : null,
     ...("problem" in found ? { repositoriesProblem: found.problem } : {}),
     roots: config.scanner.roots.length,
