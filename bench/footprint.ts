@@ -9,8 +9,8 @@
  * - footprint.idle_cpu_pct: CPU of the --single tree over the next 60 s, % of one core (goal <= 2)
  *
  * Baseline: an idle bare node process (`node.idle`), the floor of every Node process in the tree.
- * extra: the RSS of each process of the tree (by role) and the tree's PSS, which counts pages
- * shared between processes (the node binary's code) once.
+ * extra: the RSS and the PSS of each process of the tree (by role) and the tree's PSS, which
+ * counts pages shared between processes (the node binary's code) once.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -68,6 +68,7 @@ interface Sample {
   pssMB: number;
   cpuPct: number;
   byRole: Record<string, number>;
+  pssByRole: Record<string, number>;
 }
 
 /** One mesh: started, settled (idleMs), then RSS read and CPU measured over as long again. */
@@ -114,15 +115,18 @@ console: { port: ${ports[5]} }
     const cpu0 = pids.reduce((a, p) => a + (cpuMs(p) || 0), 0);
     const t0 = performance.now();
     const byRole: Record<string, number> = {};
+    const pssByRole: Record<string, number> = {};
     let rss = 0;
     let pss = 0;
     for (const p of pids) {
       const mb = rssMB(p);
       if (!Number.isFinite(mb)) continue;
       rss += mb;
-      pss += pssMB(p);
+      const share = pssMB(p);
+      pss += share;
       const r = role(p);
       byRole[r] = (byRole[r] ?? 0) + mb;
+      pssByRole[r] = (pssByRole[r] ?? 0) + share;
     }
     await sleep(IDLE_MS);
     const later = tree(mesh);
@@ -135,7 +139,7 @@ console: { port: ${ports[5]} }
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)
         .join(", ")}`,
     );
-    return { rssMB: rss, pssMB: pss, cpuPct, byRole };
+    return { rssMB: rss, pssMB: pss, cpuPct, byRole, pssByRole };
   } finally {
     await mesh.stop();
     server.child.kill();
@@ -166,7 +170,7 @@ export const footprintBench: Bench = {
         baselineRuns: [base],
         goal: { on: "value", op: "<=", limit: 160 },
         note: `pnpm start --single, ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
-        extra: { pssMB: single.pssMB, ...round(single.byRole, "rss") },
+        extra: { pssMB: single.pssMB, ...round(single.byRole, "rss"), ...round(single.pssByRole, "pss") },
       }),
       figure({
         id: "footprint.multi_rss_mb",
@@ -176,7 +180,13 @@ export const footprintBench: Bench = {
         baselineRuns: [base],
         goal: { on: "value", op: "<=", limit: 400 },
         note: `pnpm start (one process per service), ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
-        extra: { pssMB: multi.pssMB, cpuPct: multi.cpuPct, ...round(multi.byRole, "rss") },
+        // PSS counts the pages the Node processes share (the node binary's code, ICU) once: what the box pays.
+        extra: {
+          pssMB: multi.pssMB,
+          cpuPct: multi.cpuPct,
+          ...round(multi.byRole, "rss"),
+          ...round(multi.pssByRole, "pss"),
+        },
       }),
       figure({
         id: "footprint.idle_cpu_pct",
