@@ -45,8 +45,9 @@ async function leafz(port: number): Promise<number> {
  * Starts a leaf node nats-server (no JetStream of its own: JetStream API and stream subjects are
  * the hub's) that connects to the hub's leaf port, as a remote probe site runs it. `remote` is the
  * leaf URL (default `nats-leaf://127.0.0.1:<leafPort>`, put credentials in it when the hub needs
- * them); `config` is more server config (the site's accounts); `account` binds the leaf
- * connection to that local account. Ready when the leaf connection is up.
+ * them); `config` is more server config (the site's accounts), or the whole config when it has its
+ * own `leafnodes` block; `account` binds the leaf connection to that local account. Ready when the
+ * leaf connection is up.
  */
 export async function startNatsLeaf(
   hub: { leafPort: number },
@@ -60,10 +61,10 @@ export async function startNatsLeaf(
     process.env.NATS_SERVER_BIN ?? "nats-server",
     (port, dir) => {
       const conf = join(dir, "leaf.conf");
-      writeFileSync(
-        conf,
-        `${opts.config ?? ""}\nleafnodes { reconnect: 1, remotes: [ { url: ${JSON.stringify(remote)}${account} } ] }\n`,
-      );
+      // A config with its own leafnodes block (a site's generated leaf.conf) is used as it is.
+      const own = opts.config?.includes("leafnodes") === true;
+      const leafnodes = `leafnodes { reconnect: 1, remotes: [ { url: ${JSON.stringify(remote)}${account} } ] }`;
+      writeFileSync(conf, own ? (opts.config as string) : `${opts.config ?? ""}\n${leafnodes}\n`);
       return ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-c", conf];
     },
     "nats",

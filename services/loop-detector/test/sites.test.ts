@@ -32,7 +32,8 @@ function obs(site: string, state: ServiceStatus["state"], sinceMs: number, at = 
 }
 
 const state = (o: Observation | null) => (o?.data as ServiceStatus | undefined)?.state;
-const details = (o: Observation | null) => (o?.data as ServiceStatus).details;
+const details = (o: Observation | null) => (o?.data as ServiceStatus | undefined)?.details ?? {};
+const data = (o: Observation | null) => o?.data as ServiceStatus | undefined;
 
 test("aggregateSites: quorum over the reachable sites, the sites named, since when the quorum was reached", () => {
   const at = ["home", "office"];
@@ -52,9 +53,9 @@ test("aggregateSites: quorum over the reachable sites, the sites named, since wh
     none,
   );
   assert.equal(state(both), "down");
-  assert.equal((both?.data as ServiceStatus).since, new Date(T0 + 5_000).toISOString());
+  assert.equal(data(both)?.since, new Date(T0 + 5_000).toISOString());
   assert.deepEqual(details(both).badSites, ["home", "office"]);
-  assert.equal((both?.data as ServiceStatus).site, undefined);
+  assert.equal(data(both)?.site, undefined);
   // Quorum 1: one site is enough.
   const one = aggregateSites({ home: obs("home", "up", T0), office: obs("office", "down", T0) }, at, 1, none);
   assert.equal(state(one), "down");
