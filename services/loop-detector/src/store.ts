@@ -92,15 +92,20 @@ export const KEYS = {
 } as const;
 
 // The newest time wins: two replicas hearing one site never move its time back.
-const SITE_SEEN = `local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 1`;
+const SITE_SEEN = defineLua("loopSiteSeen", {
+  keys: ["seenKey"],
+  args: ["site", "at"],
+  body: `
+local c = tonumber(redis.call('HGET', seenKey, site) or '0')
+if tonumber(at) > c then redis.call('HSET', seenKey, site, at) end
+return 1`,
+});
 
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
   constructor(readonly redis: Redis) {
     // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
-    loadLua(redis, [COMMIT]);
+    loadLua(redis, [COMMIT, SITE_SEEN]);
   }
 
   async read(key: string): Promise<StoredEntity> {
@@ -215,7 +220,7 @@ export class LoopStore {
 
   /** Records that a tracker of probe site `site` was heard at `at` (ms). */
   async siteSeen(site: string, at: number): Promise<void> {
-    await this.redis.eval(SITE_SEEN, 1, KEYS.sitesSeen, site, String(at));
+    await runLua(this.redis, SITE_SEEN, { seenKey: KEYS.sitesSeen }, { site, at });
   }
 
   /** When each probe site was last heard (ms); `baseline` is written for sites never heard (so they can go silent too). */
