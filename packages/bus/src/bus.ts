@@ -76,6 +76,9 @@ export class Bus implements BusCore {
   private consumingStopped: Promise<void> | undefined;
   private connectedNow = true;
   private mayCreateConsumers: boolean;
+  /** When each publish still waiting for its JetStream ack began (performance.now()), oldest first. */
+  private readonly unacked = new Map<number, number>();
+  private publishes = 0;
 
   private constructor(
     nc: NatsConnection,
@@ -132,6 +135,16 @@ export class Bus implements BusCore {
 
   get connected(): boolean {
     return !this.nc.isClosed() && this.connectedNow;
+  }
+
+  /**
+   * How long (ms) the oldest publish still waiting for its JetStream ack has waited (retries
+   * included); 0 when none waits. A connection to a node cut off from the stream's quorum stays
+   * up while every publish waits: this is how a replica learns that its output goes nowhere.
+   */
+  get publishStalledMs(): number {
+    for (const started of this.unacked.values()) return performance.now() - started;
+    return 0;
   }
 
   private async watchStatus(): Promise<void> {
@@ -256,6 +269,23 @@ export class Bus implements BusCore {
     const hdrs = natsHeaders();
     for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
     const deadline = Date.now() + (this.opts.publishDeadlineMs ?? 120_000);
+    const key = ++this.publishes;
+    this.unacked.set(key, performance.now());
+    try {
+      return await this.publishAttempts(subject, payload, hdrs, id, family, deadline);
+    } finally {
+      this.unacked.delete(key);
+    }
+  }
+
+  private async publishAttempts(
+    subject: string,
+    payload: Uint8Array,
+    hdrs: ReturnType<typeof natsHeaders>,
+    id: string,
+    family: string,
+    deadline: number,
+  ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     let attempt = 0;
     for (;;) {
       attempt++;

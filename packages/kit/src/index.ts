@@ -71,6 +71,7 @@ export {
   ownerOf,
   leaseFor,
   monotonicClock,
+  pauseWhenBusStalls,
   type PartitionOptions,
   type RenewResult,
   type ViewChange,

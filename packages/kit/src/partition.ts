@@ -186,6 +186,13 @@ export interface PartitionOptions {
   holdOnOutage?: boolean;
   /** Called after a round that changed the live members. */
   onChange?: (change: ViewChange) => void;
+  /**
+   * Why this replica should not renew now (its work's output cannot be delivered: see
+   * pauseWhenBusStalls), or undefined. A paused round writes nothing, so the store lets its
+   * entry lapse and the others take its share after the TTL; locally it counts as a failed
+   * round (with `holdOnOutage` the replica keeps acting on its last view: harmless repeats).
+   */
+  pause?: () => string | undefined;
 }
 
 /**
@@ -203,6 +210,8 @@ export class Partition {
   private stopped = false;
   private lastFailed = false;
   private inFlight: Promise<void> | undefined;
+  /** Why the last round was paused (undefined: it was not). */
+  private paused: string | undefined;
 
   constructor(private readonly opts: PartitionOptions) {
     this.self = opts.self ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -252,6 +261,20 @@ export class Partition {
   }
 
   private async roundOnce(): Promise<void> {
+    const why = this.opts.pause?.();
+    if (why) {
+      if (!this.paused)
+        this.opts.log.warn(
+          { group: this.opts.group, self: this.self, why },
+          "replica lease not renewed: its output cannot be delivered, so the other replicas take its share",
+        );
+      this.paused = why;
+      this.lastFailed = true;
+      this.view.fail();
+      return;
+    }
+    if (this.paused) this.opts.log.info({ group: this.opts.group, self: this.self }, "replica lease renewed again");
+    this.paused = undefined;
     const sentAt = this.clock.now();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -306,4 +329,21 @@ export class Partition {
  */
 export function leaseFor(shortestInterval: number): number {
   return Math.min(15_000, Math.max(1_000, Math.floor(shortestInterval * 0.6)));
+}
+
+/**
+ * A Partition `pause` for work whose output is JetStream publishes (statuses, snapshots): paused
+ * while the bus is disconnected, or while a publish has waited over `afterMs` for its ack. The
+ * second is a replica on a NATS node cut off from the stream's quorum (a minority side of a
+ * split): its connection stays up, nothing it publishes is stored, so it must not keep a share.
+ */
+export function pauseWhenBusStalls(
+  bus: { readonly connected: boolean; readonly publishStalledMs: number },
+  afterMs = 3_000,
+): () => string | undefined {
+  return () => {
+    if (!bus.connected) return "not connected to NATS";
+    const stalled = bus.publishStalledMs;
+    return stalled > afterMs ? `a publish has waited ${Math.round(stalled)} ms for its JetStream ack` : undefined;
+  };
 }

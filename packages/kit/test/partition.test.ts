@@ -233,3 +233,39 @@ test("clocks skewed by +5 and -5 minutes: never two owners of an item, and the s
     for (const s of stores) s.disconnect();
   }
 });
+
+test("pause (a replica whose output cannot be delivered): it stops renewing, the other takes its share after the TTL, and it rejoins at once when it may", async () => {
+  const stores = [createStore(redis.url, "ppause", silent), createStore(redis.url, "ppause", silent)];
+  let why: string | undefined;
+  const mk = (i: number, self: string, pause?: () => string | undefined) =>
+    new Partition({
+      store: stores[i] as never,
+      group: "checks",
+      ttl: 600,
+      renewEvery: 100,
+      log: silent,
+      self,
+      holdOnOutage: true,
+      ...(pause ? { pause } : {}),
+    });
+  const a = mk(0, "a");
+  const b = mk(1, "b", () => why);
+  try {
+    await a.start();
+    await b.start();
+    await waitFor("both active", async () => b.view.active && a.view.live.length === 2, { timeout: 5_000 });
+    why = "a publish has waited 3100 ms for its JetStream ack";
+    const pausedAt = performance.now();
+    await waitFor("a owns everything", async () => items.every((i) => a.owns(i)), { timeout: 5_000, interval: 20 });
+    const took = performance.now() - pausedAt;
+    assert.ok(took >= 300 && took < 1_500, `a took b's share ${Math.round(took)} ms after b paused (ttl 600)`);
+    assert.ok(b.view.active, "b keeps acting on its last view (holdOnOutage: probes are harmless to repeat)");
+    why = undefined;
+    await waitFor("b back in a's view", async () => a.view.live.includes("b"), { timeout: 5_000 });
+    assert.ok(b.view.active, "not a newcomer: no settling");
+    for (const i of items) assert.equal(a.owns(i) !== b.owns(i), true);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    for (const s of stores) s.disconnect();
+  }
+});

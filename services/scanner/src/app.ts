@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { endpoint } from "@mirror/bus";
 import { type ScannerConfig, scanNow, scanRepos } from "@mirror/contracts";
-import type { Partition, ServiceContext, Started } from "@mirror/kit";
+import { type Partition, pauseWhenBusStalls, type ServiceContext, type Started } from "@mirror/kit";
 import type { Logger } from "pino";
 import { fetchRepos } from "./fetch.js";
 import { joinReplicas } from "./replicas.js";
@@ -73,7 +73,12 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
   const metrics = new ScannerMetrics(ctx.registry);
   const scanner = new Scanner({ bus: ctx.bus, store: ctx.store, log, clock: ctx.clock, metrics, config });
   await scanner.load();
-  const share = await joinReplicas({ store: ctx.store, log, interval: config.interval });
+  const share = await joinReplicas({
+    store: ctx.store,
+    log,
+    interval: config.interval,
+    pause: pauseWhenBusStalls(ctx.bus),
+  });
   scanner.owns = (key) => share.owns(key);
   if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");
   const watcher = config.watch

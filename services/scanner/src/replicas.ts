@@ -8,7 +8,13 @@ import type { Logger } from "pino";
  * scanned by the others within two intervals; a replica that comes back takes its share at its
  * next scan, one repo list, not a burst of every repo.
  */
-export async function joinReplicas(deps: { store: Redis; log: Logger; interval: number }): Promise<Partition> {
+export async function joinReplicas(deps: {
+  store: Redis;
+  log: Logger;
+  interval: number;
+  /** Stops renewing while snapshots cannot be published (kit's pauseWhenBusStalls). */
+  pause?: () => string | undefined;
+}): Promise<Partition> {
   const partition = new Partition({
     store: deps.store,
     group: "repos",
@@ -16,6 +22,7 @@ export async function joinReplicas(deps: { store: Redis; log: Logger; interval: 
     log: deps.log,
     // A scan is harmless to repeat: through a store outage each replica keeps its share.
     holdOnOutage: true,
+    ...(deps.pause ? { pause: deps.pause } : {}),
   });
   await partition.start();
   return partition;
