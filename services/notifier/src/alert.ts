@@ -39,6 +39,8 @@ function instanceOf(loop: Loop, host: string): string {
   const target = loop.evidence.target;
   if (typeof target === "string" && target) return target;
   if (loop.entity.type === "service") return loop.entity.service ?? host;
+  // site.unreachable: the probe site that went silent.
+  if (loop.entity.type === "site") return loop.entity.site ?? host;
   return host;
 }
 
@@ -55,6 +57,7 @@ export function loopLabels(loop: Loop, host = HOST): Record<string, string> {
   };
   if (loop.entity.repo) labels.repo = loop.entity.repo;
   if (loop.entity.service) labels.service = loop.entity.service;
+  if (loop.entity.site) labels.site = loop.entity.site;
   labels.job = loop.entity.type === "repo" ? "scanner" : "service-tracker";
   labels.instance = instanceOf(loop, host);
   return labels;
