@@ -123,7 +123,8 @@ export class Detector {
 
   /**
    * Throws PoisonError (dead-lettered by the bus kit) for a snapshot that cannot be trusted.
-   * `busy`: other inputs wait behind this one, so a loop it opens may carry its triage (see triage-fold.ts).
+   * `busy`: other inputs wait behind this one, so a loop it opens may carry its triage (see
+   * triage-fold.ts); so may one opened while other loops' triage is still being asked.
    */
   onRepoSnapshot(s: RepoSnapshot, token = s.repoKey, busy = false): Promise<Mutation | null> {
     this.checkRepo(s.path, s.repoKey, token);
@@ -131,7 +132,7 @@ export class Detector {
       { type: "repo", repo: s.path },
       { source: "repo", at: Date.parse(s.observedAt), seq: s.seq, data: s },
       [],
-      busy,
+      busy || (this.folding?.busy() ?? false),
     );
   }
 

@@ -8,7 +8,9 @@ import type { Mutation } from "./state.js";
  * consumer of loop events, and a commit fewer per loop.
  */
 export interface TriageFolding {
-  /** Asks now if the model has a free slot; undefined when it has none. */
+  /** Other loops' triage is being asked or waits to be: openings come faster than answers, one is not alone. */
+  busy(): boolean;
+  /** Asks now if the model has a free slot and answered fast lately; undefined otherwise. */
   askNow(loop: Loop): Promise<TriageReply> | undefined;
   /** `m` with the answer written into the loop it opens. */
   fold(m: Mutation, loop: Loop, reply: TriageReply): Mutation;

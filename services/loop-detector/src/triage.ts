@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Engine } from "./engine.js";
 import type { EntityState, Mutation } from "./state.js";
 import type { LoopStore } from "./store.js";
-import type { TriageFolding } from "./triage-fold.js";
+import { FOLD_WAIT_MS, type TriageFolding } from "./triage-fold.js";
 
 export interface TriageDeps {
   bus: Bus;
@@ -32,6 +32,8 @@ export class Triager implements TriageFolding {
   private readonly waiting: Loop[] = [];
   /** Answers of askNow() requests that are stored as `updated` (follow()). */
   private readonly following = new Set<Promise<void>>();
+  /** How long the model took to answer lately (ms, moving average). */
+  private answerMs = 0;
   /** Trace of the event that opened each loop: a request sent later (queued, retried) joins it. */
   private readonly traces = new Map<string, Record<string, string>>();
 
@@ -50,14 +52,16 @@ export class Triager implements TriageFolding {
   }
 
   /**
-   * Asks about `loop` now, if a request slot is free and nothing waits for one: the caller (the
+   * Asks about `loop` now, if a request slot is free (ahead of loops queued by start(): their
+   * openings are out already, this one waits for the answer): the caller (the
    * engine, for a loop it is about to open while other inputs are queued) may fold the answer into
    * the opening, one event instead of `opened` + `updated`. The request counts among those in
    * flight; if the opening goes out without the answer, follow() takes it over.
    */
   askNow(loop: Loop): Promise<TriageReply> | undefined {
-    if (this.inFlight.size >= MAX_IN_FLIGHT || this.waiting.length > 0) return undefined;
-    const reply = this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs });
+    // A model that recently took more than half the fold wait (an LLM, a starved box) is not waited for.
+    if (this.inFlight.size >= MAX_IN_FLIGHT || this.answerMs > FOLD_WAIT_MS / 2) return undefined;
+    const reply = this.timed(this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs }));
     const settled = reply.then(
       () => undefined,
       () => undefined,
@@ -68,6 +72,22 @@ export class Triager implements TriageFolding {
       this.pump();
     });
     return reply;
+  }
+
+  /** Keeps `answerMs`, a moving average of how long the model takes to answer. */
+  private timed(reply: Promise<TriageReply>): Promise<TriageReply> {
+    const asked = performance.now();
+    void reply.then(
+      () => {
+        this.answerMs = 0.8 * this.answerMs + 0.2 * (performance.now() - asked);
+      },
+      () => undefined,
+    );
+    return reply;
+  }
+
+  busy(): boolean {
+    return this.inFlight.size + this.waiting.length + this.following.size > 0;
   }
 
   /** `m` with the answer written into the loop it opens (TriageFolding). */
@@ -113,7 +133,8 @@ export class Triager implements TriageFolding {
   async triage(loop: Loop, asked?: Promise<TriageReply>): Promise<void> {
     let reply: TriageReply;
     try {
-      reply = await (asked ?? this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs }));
+      reply = await (asked ??
+        this.timed(this.deps.bus.request(modelTriage, { loop }, { timeout: this.deps.timeoutMs })));
     } catch (err) {
       this.deps.onOutcome?.("failed");
       await this.scheduleRetry(loop.id, (err as Error).message);
