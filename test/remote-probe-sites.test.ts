@@ -5,9 +5,11 @@
 // one service.down naming both sites); a status from a site for a check not assigned to it:
 // ignored and counted; the office site going silent: one site.unreachable, closed when it is back.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Bus } from "@mirror/bus";
+import { Bus, type IdentitySpec } from "@mirror/bus";
 import { type Loop, type ServiceStatus, serviceStatus } from "@mirror/contracts";
 import { createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
 import {
@@ -17,12 +19,16 @@ import {
   type ServerHandle,
   startNatsHub,
   startNatsLeaf,
+  startNats,
   startRedis,
+  tempDir,
   waitFor,
 } from "@mirror/testkit";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
+import { run as identityCommand } from "../packages/cli/src/commands/identity.js";
+import { provisionAsOperator } from "../packages/cli/src/identity/provision.js";
 import { loopDetectorSpec } from "../services/loop-detector/src/app.js";
 import { trackerSpec } from "../services/service-tracker/src/app.js";
 
@@ -66,8 +72,14 @@ after(async () => {
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
-function yaml(site: "home" | "office", natsUrl: string, redisUrl: string, ports: { tracker: number; loops: number }) {
-  return `bus: { url: "${natsUrl}" }
+function yaml(
+  site: "home" | "office",
+  natsUrl: string,
+  redisUrl: string,
+  ports: { tracker: number; loops: number },
+  identityDir?: string,
+) {
+  return `bus: { url: "${natsUrl}"${identityDir ? `, identityDir: "${identityDir}"` : ""} }
 store: { url: "${redisUrl}" }
 tracker:
   port: ${ports.tracker}
@@ -263,5 +275,97 @@ test("remote probe sites: per-site statuses, quorum, an unassigned status ignore
   } finally {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     await nc.close();
+  }
+});
+
+test("with identities: the office tracker is site-office on a leaf node from add-site's leaf.conf, and the hub's loop-detector verifies its statuses", async () => {
+  const root = tempDir("mirror-sites-id-");
+  const dir = join(root, "id");
+  const quiet = async (f: () => Promise<number>) => {
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as never;
+    try {
+      return await f();
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+  const ports = { home: await freePort(), office: await freePort(), loops: await freePort(), leaf: await freePort() };
+  const [hubRedis, siteRedis] = await Promise.all([startRedis(), startRedis()]);
+  const yamlFile = join(root, "mirror.yaml");
+  writeFileSync(
+    yamlFile,
+    yaml("home", "nats://127.0.0.1:1", hubRedis.url, { tracker: ports.home, loops: ports.loops }),
+  );
+  assert.equal(await quiet(() => identityCommand(["init", "--out", dir], {})), 0);
+  const hubArg = ["--hub", `127.0.0.1:${ports.leaf}`];
+  assert.equal(
+    await quiet(() => identityCommand(["add-site", "office", "--dir", dir, ...hubArg], { MIRROR_CONFIG: yamlFile })),
+    0,
+  );
+  const password = readFileSync(join(dir, "site-office", "leaf-password"), "utf8").trim();
+  const hubNats = await startNats({
+    config: `${readFileSync(join(dir, "accounts.conf"), "utf8")}
+leafnodes { listen: "127.0.0.1:${ports.leaf}", authorization { users: [ { user: "site-office", password: "${password}", account: "MIRROR" } ] } }
+`,
+  });
+  const started: RunningService[] = [];
+  let siteLeaf: ServerHandle | undefined;
+  try {
+    const homeConfig = parseConfig(
+      yaml("home", hubNats.url, hubRedis.url, { tracker: ports.home, loops: ports.loops }, dir),
+      {},
+    );
+    const table = JSON.parse(readFileSync(join(dir, "identities.json"), "utf8")) as IdentitySpec[];
+    await provisionAsOperator(homeConfig, join(dir, "operator.nk"), table);
+    siteLeaf = await startNatsLeaf(
+      { leafPort: ports.leaf },
+      { config: readFileSync(join(dir, "site-office", "leaf.conf"), "utf8") },
+    );
+    const officeConfig = parseConfig(
+      yaml(
+        "office",
+        siteLeaf.url,
+        siteRedis.url,
+        { tracker: ports.office, loops: ports.loops },
+        join(dir, "site-office"),
+      ),
+      {},
+    );
+    const warnings: string[] = [];
+    const logDest = { write: (l: string) => void (/"level":"(warn|error)"/.test(l) && warnings.push(l)) };
+    const opts = { env: {}, httpToken: TOKEN, logDest };
+    started.push(await runService(loopDetectorSpec(), { ...opts, config: homeConfig, port: ports.loops }));
+    started.push(await runService(trackerSpec(), { ...opts, config: homeConfig, port: 0 }));
+    const office = await runService(trackerSpec(), { ...opts, config: officeConfig, port: 0 });
+    started.push(office);
+    assert.equal(office.ctx.bus.name, "site-office", "the office tracker is the site's identity");
+    const active = async () => {
+      const res = await fetch(`http://127.0.0.1:${ports.loops}/loops`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      return ((await res.json()) as { loops: Loop[] }).loops.filter(
+        (l) => l.kind === "service.down" && l.status !== "closed",
+      );
+    };
+    // Down from both sites: the office's signed statuses count, so the quorum of 2 is met.
+    up.home = false;
+    up.office = false;
+    const [loop] = await waitFor("service.down from both sites", async () => {
+      const l = await active();
+      return l.length ? l : undefined;
+    });
+    assert.match(loop?.summary ?? "", /web is down from home, office/);
+    // Nothing refused on the way: no permission error, no dead letter, no signature problem.
+    assert.deepEqual(
+      warnings.filter((l) => /ermission|signature|dead|not published/i.test(l)),
+      [],
+    );
+  } finally {
+    up.home = true;
+    up.office = true;
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    await siteLeaf?.dispose();
+    await Promise.all([hubNats.dispose(), hubRedis.dispose(), siteRedis.dispose()]);
   }
 });

@@ -194,7 +194,8 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     kinds,
     reloader,
     metadata: { checks: String(checks.length), site: cfg.site },
-    endpoints: [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))],
+    // The hub site's trackers answer for the mesh's checks; a remote site's only publish statuses.
+    endpoints: atHub ? [endpoint(checksList, async () => ({ checks: listChecks(book, pingKeys) }))] : [],
     stop: async () => {
       scheduler.stop();
       await share.stop();
