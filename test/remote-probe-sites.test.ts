@@ -37,7 +37,7 @@ let hub: NatsHub;
 let leaf: NatsLeaf;
 let homeRedis: ServerHandle;
 let officeRedis: ServerHandle;
-/** What each site's path to the checked service answers: true = 200, false = the connection dropped. */
+/** What each site's path to the checked service `web` answers: true = 200, false = the connection dropped (`nas` is always up). */
 const up = { home: true, office: true };
 const servers: Server[] = [];
 const urls = { home: "", office: "" };
@@ -45,7 +45,7 @@ const urls = { home: "", office: "" };
 async function httpServer(site: "home" | "office"): Promise<string> {
   // Down is unreachable: the connection is dropped (a 503 would be degraded).
   const s = createServer((req, res) => {
-    if (!up[site]) return void req.socket.destroy();
+    if (!up[site] && req.url === "/web") return void req.socket.destroy();
     res.writeHead(200);
     res.end("ok");
   });
