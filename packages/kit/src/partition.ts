@@ -99,6 +99,19 @@ export class PartitionView {
     const others = r.members.some((m) => m !== this.self);
     if (!r.existed && !held && others) this.settleUntil = r.receivedAt + this.opts.ttl;
     this.leaseUntil = r.sentAt + this.opts.ttl - this.safety;
+    return this.take(r);
+  }
+
+  /**
+   * Takes the live members of a round that did not renew this replica (a paused one): its view
+   * follows the others (one that died is dropped, so its share is taken) while its own lease is
+   * not extended. Returns the change of members, or null.
+   */
+  observe(r: Omit<RenewResult, "existed">): ViewChange | null {
+    return this.take(r);
+  }
+
+  private take(r: Omit<RenewResult, "existed">): ViewChange | null {
     const next = [...new Set([...r.members, this.self])].sort();
     const before = this.members;
     const lastSeenAgo = r.receivedAt - this.lastRoundAt;
@@ -159,6 +172,19 @@ return {existed, live}
 `,
 });
 
+/** The live members without renewing anyone (a paused replica's round); drops the expired ones. */
+const LOOK = defineLua("partitionLook", {
+  keys: ["set"],
+  args: [],
+  body: `
+local live = {}
+for _, m in ipairs(redis.call('SMEMBERS', set)) do
+  if redis.call('EXISTS', set .. ':' .. m) == 1 then table.insert(live, m) else redis.call('SREM', set, m) end
+end
+return live
+`,
+});
+
 const LEAVE = defineLua("partitionLeave", {
   keys: ["set"],
   args: ["self"],
@@ -188,9 +214,10 @@ export interface PartitionOptions {
   onChange?: (change: ViewChange) => void;
   /**
    * Why this replica should not renew now (its work's output cannot be delivered: see
-   * pauseWhenBusStalls), or undefined. A paused round writes nothing, so the store lets its
-   * entry lapse and the others take its share after the TTL; locally it counts as a failed
-   * round (with `holdOnOutage` the replica keeps acting on its last view: harmless repeats).
+   * pauseWhenBusStalls), or undefined. A paused round does not renew, so the store lets its
+   * entry lapse and the others take its share after the TTL; it still reads who is live, and
+   * counts as a failed round (with `holdOnOutage` the replica keeps acting on that view:
+   * harmless repeats, and no gap when every replica pauses at once, as in a leader election).
    */
   pause?: () => string | undefined;
 }
@@ -262,19 +289,14 @@ export class Partition {
 
   private async roundOnce(): Promise<void> {
     const why = this.opts.pause?.();
-    if (why) {
-      if (!this.paused)
-        this.opts.log.warn(
-          { group: this.opts.group, self: this.self, why },
-          "replica lease not renewed: its output cannot be delivered, so the other replicas take its share",
-        );
-      this.paused = why;
-      this.lastFailed = true;
-      this.view.fail();
-      return;
-    }
-    if (this.paused) this.opts.log.info({ group: this.opts.group, self: this.self }, "replica lease renewed again");
-    this.paused = undefined;
+    if (why && !this.paused)
+      this.opts.log.warn(
+        { group: this.opts.group, self: this.self, why },
+        "replica lease not renewed: its output cannot be delivered, so the other replicas take its share",
+      );
+    else if (!why && this.paused)
+      this.opts.log.info({ group: this.opts.group, self: this.self }, "replica lease renewed again");
+    this.paused = why;
     const sentAt = this.clock.now();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -283,13 +305,20 @@ export class Partition {
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("membership round timed out")), 2 * this.renewEvery);
       });
-      const [existed, members] = (await Promise.race([
-        runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }),
-        late,
-      ])) as [number, string[]];
+      // Paused: no renewal (the store lets this entry lapse), but the view still follows the
+      // others, so a replica that died meanwhile is dropped and its share taken here too.
+      const [existed, members] = why
+        ? [0, (await Promise.race([runLua(this.opts.store, LOOK, { set: this.key }, {}), late])) as string[]]
+        : ((await Promise.race([
+            runLua(this.opts.store, ROUND, { set: this.key }, { self: this.self, ttlMs: this.opts.ttl }),
+            late,
+          ])) as [number, string[]]);
       this.lastFailed = false;
       if (this.stopped) return;
-      const change = this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
+      if (why) this.view.fail();
+      const change = why
+        ? this.view.observe({ sentAt, receivedAt: this.clock.now(), members })
+        : this.view.apply({ sentAt, receivedAt: this.clock.now(), existed: existed === 1, members });
       if (change) {
         this.opts.log.info(
           {
