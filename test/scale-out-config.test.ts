@@ -1,7 +1,7 @@
 // Issue 24, bad input: two replicas of one service started with different config files. Each
 // replica keeps a digest of its config section beside its peers' (in the service's own Redis
 // prefix) and compares: both warn naming each other and the differing keys, and
-// mirror_config_mismatch{service} is 1 on both until a hot reload makes them agree.
+// mirror_config_mismatch is 1 on both until a hot reload makes them agree.
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
@@ -32,7 +32,7 @@ async function mismatchGauge(port: number): Promise<number | undefined> {
     (r) => r.text(),
     () => "",
   );
-  const m = /^mirror_config_mismatch\{service="model-rules"\} (\S+)$/m.exec(text);
+  const m = /^mirror_config_mismatch (\S+)$/m.exec(text);
   return m ? Number(m[1]) : undefined;
 }
 

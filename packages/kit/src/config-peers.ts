@@ -171,7 +171,8 @@ export interface ConfigPeersOptions {
  * server-side TTL, and reads the others' every round. Two replicas of one service with
  * different configs share work by different rules (a check's interval, a route), so a mismatch
  * is logged as a warning naming both replicas and the differing keys, and
- * `mirror_config_mismatch{service}` is 1 until they agree. A reload publishes the new digest at
+ * `mirror_config_mismatch` is 1 until they agree (no label of its own: the
+ * scrape labels it with the service and instance, as every mirror_* metric). A reload publishes the new digest at
  * once. Rounds that fail (the store away) are logged at debug and change nothing.
  */
 export class ConfigPeers {
@@ -180,7 +181,7 @@ export class ConfigPeers {
   private readonly key = "replicas:config";
   private readonly everyMs: number;
   private readonly repeatMs: number;
-  private readonly gauge: Gauge<"service">;
+  private readonly gauge: Gauge;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private inFlight: Promise<void> | undefined;
@@ -201,14 +202,13 @@ export class ConfigPeers {
     this.repeatMs = opts.repeatMs ?? 600_000;
     const name = "mirror_config_mismatch";
     this.gauge =
-      (opts.registry.getSingleMetric(name) as Gauge<"service"> | undefined) ??
+      (opts.registry.getSingleMetric(name) as Gauge | undefined) ??
       new Gauge({
         name,
         help: "1 while another replica of this service runs with a different config (hash of its section), else 0",
-        labelNames: ["service"],
         registers: [opts.registry],
       });
-    this.gauge.set({ service: opts.service }, 0);
+    this.gauge.set(0);
   }
 
   /** Runs a round now, then one every `everyMs`. */
@@ -274,7 +274,7 @@ export class ConfigPeers {
 
   private note(mismatches: ConfigMismatch[]): void {
     this.mismatches = mismatches;
-    this.gauge.set({ service: this.opts.service }, mismatches.length ? 1 : 0);
+    this.gauge.set(mismatches.length ? 1 : 0);
     const sig =
       mismatches.map((m) => `${m.peer}=${m.peerHash}`).join(",") + (mismatches.length ? `/${this.digest.hash}` : "");
     const now = performance.now();
