@@ -41,6 +41,7 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
   const consumer = await Bus.connect({ name: "burst-consumer", url: nats.url, log: silent, registry: new Registry() });
   const deliveries: { name: string; n: number; deliveries: number }[] = [];
   const order = new Map<string, number[]>();
+  const backlogs: number[] = [];
   try {
     // The event's number rides in the milliseconds of `at`. The whole burst is stored before the consumer starts, so it finds a backlog of 1,000.
     for (let i = 0; i < BURST; i += 100) {
@@ -62,6 +63,7 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
       async (d, ctx) => {
         const n = new Date(d.at ?? 0).getUTCMilliseconds();
         deliveries.push({ name: d.name, n, deliveries: ctx.deliveries });
+        backlogs.push(ctx.backlog);
         order.set(d.name, [...(order.get(d.name) ?? []), n]);
         // The handler's I/O (a store write, an HTTP call), as time spent waiting.
         await new Promise((r) => setTimeout(r, n % 250 === 7 ? LONG_MS : WORK_MS));
@@ -78,6 +80,12 @@ test("a burst of 1,000 events with a slowish handler and nothing killed is deliv
       { timeout: 90_000, interval: 100 },
     );
     const again = deliveries.filter((d) => d.deliveries > 1);
+    // ctx.backlog: the others held beside a message, at most the consumer's slots (16) but one.
+    assert.ok(Math.max(...backlogs) > 0, "a stored burst is handled with others held");
+    assert.ok(
+      backlogs.every((b) => b >= 0 && b <= 15),
+      `backlog within 0..15: ${Math.max(...backlogs)}`,
+    );
     assert.deepEqual(again.slice(0, 5), [], `${again.length} deliveries were redeliveries`);
     assert.equal(deliveries.length, BURST, "each event handled once");
     assert.equal(info.delivered.consumer_seq, BURST, "the server delivered each event once");
