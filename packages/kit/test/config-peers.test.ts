@@ -138,3 +138,60 @@ test("two replicas on one Redis: a mismatch is warned on both sides naming both 
     for (const s of stores) s.disconnect();
   }
 });
+
+test("rounds: every everyMs while the replicas agree (one Redis call each), every mismatchEveryMs while they differ", async () => {
+  const log = createLogger("scanner", new Writable({ write: (_c, _e, cb) => cb() }) as never, "info");
+  const stores = [createStore(redis.url, "rounds", log), createStore(redis.url, "rounds", log)];
+  // Counts the Redis calls replica A makes (ConfigPeers reaches Redis only through its store).
+  const calls: string[] = [];
+  const counted = new Proxy(stores[0] as object, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        calls.push(String(prop));
+        return v.apply(target, args);
+      };
+    },
+  });
+  const cfg = { port: 1, interval: 60_000 };
+  const peer = (store: unknown, self: string, digest: ReturnType<typeof configDigest>) =>
+    new ConfigPeers(
+      {
+        store: store as never,
+        log,
+        registry: new Registry(),
+        service: "rounds",
+        self,
+        everyMs: 1_000,
+        mismatchEveryMs: 50,
+      },
+      digest,
+    );
+  const a = peer(counted, "host:1", configDigest(cfg));
+  const b = peer(stores[1], "host:2", configDigest(cfg));
+  try {
+    await a.start();
+    await b.start();
+    calls.length = 0;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    const agreeing = calls.length;
+    const elapsed = performance.now() - t0;
+    assert.ok(
+      agreeing <= Math.ceil(elapsed / 1_000) + 1,
+      `${agreeing} calls in ${elapsed.toFixed(0)} ms while agreeing`,
+    );
+    // B reloads a different config: A compares every 50 ms from its next round on, until they agree.
+    await b.update(configDigest({ ...cfg, interval: 30_000 }));
+    await waitFor("A sees the mismatch", () => a.mismatches.length === 1, { timeout: 5_000 });
+    calls.length = 0;
+    await waitFor("A compares often while they differ", () => calls.length >= 5, { timeout: 2_000 });
+    await b.update(configDigest(cfg));
+    await waitFor("A agrees again", () => a.mismatches.length === 0, { timeout: 5_000 });
+  } finally {
+    await a.stop();
+    await b.stop();
+    for (const s of stores) s.disconnect();
+  }
+});
