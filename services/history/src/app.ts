@@ -1,11 +1,19 @@
-import { anyLoopEvent, LOOP_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
+import {
+  anyLoopEvent,
+  checkQuorum,
+  checkSites,
+  hubSite,
+  LOOP_EVENT_TYPES,
+  serviceStatus,
+  trackerSites,
+} from "@mirror/contracts";
 import type { ServiceContext, ServiceSpec, Started } from "@mirror/kit";
 import { Calendar } from "./buckets.js";
 import { historyEndpoints } from "./endpoints.js";
 import { type MaintenanceWatch, watchMaintenance } from "./maintenance.js";
 import { historyMetrics } from "./metrics.js";
 import { HistoryQueries } from "./queries.js";
-import { Recorder, type RecorderDeps } from "./recorder.js";
+import { type CheckSiteView, Recorder, type RecorderDeps } from "./recorder.js";
 import { TrendRecorder } from "./trend-recorder.js";
 
 /** Durable consumer names are public API (declared in src/manifest.ts, which provisioning reads). */
@@ -47,6 +55,8 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
     // The tracker publishes at the first probe after its keep-alive is due: up to an interval later, plus lag.
     return interval ? { interval, maxGap: config.tracker.resyncEvery + 2 * interval } : undefined;
   };
+  let sites = siteViews(config.tracker);
+  recording.sites = (check) => (sites ? (sites.byCheck.get(check) ?? sites.hubOnly) : undefined);
   const recorder = new Recorder(recording);
   const configured = new Set(config.tracker.checks.map((c) => c.name));
   const queries = new HistoryQueries({
@@ -66,6 +76,7 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
       const removed = [...configured].filter((n) => !names.has(n));
       recording.bufferLimit = next.history.bufferLimit;
       beats = probeIntervals(next.tracker);
+      sites = siteViews(next.tracker);
       configured.clear();
       for (const n of names) configured.add(n);
       return { checksAdded: added, checksRemoved: removed, bufferLimit: next.history.bufferLimit };
@@ -107,6 +118,28 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
 /** Each configured check's probe interval (ms), by name. */
 function probeIntervals(tracker: ServiceContext["config"]["tracker"]): Map<string, number> {
   return new Map(tracker.checks.map((c) => [c.name, c.interval]));
+}
+
+/**
+ * With more than one probe site: each configured check's sites and quorum (as the loop-detector
+ * judges them); anything else (mesh members, checks no longer configured) is the hub site's alone.
+ * Undefined for a one-site mesh, which records every status as before sites.
+ */
+export function siteViews(
+  tracker: ServiceContext["config"]["tracker"],
+): { byCheck: Map<string, CheckSiteView>; hubOnly: CheckSiteView } | undefined {
+  if (trackerSites(tracker).length < 2) return undefined;
+  const hub = hubSite(tracker);
+  const silentAfter = tracker.siteMissed * tracker.resyncEvery;
+  return {
+    byCheck: new Map(
+      tracker.checks.map((c) => [
+        c.name,
+        { at: checkSites(c, tracker), quorum: checkQuorum(c, tracker), silentAfter, hub },
+      ]),
+    ),
+    hubOnly: { at: [hub], quorum: 1, silentAfter, hub },
+  };
 }
 
 /** The history's spec: main.ts runs it with defineService(), tests with runService(). */

@@ -6,7 +6,19 @@ import { CHECK_TTL_MS, CHECKS, checkKeys, MAX_INCIDENTS, YEAR_MS } from "./keys.
 import { RECORD } from "./scripts.js";
 
 /** What recording one result led to, for the metric and the tests. */
-export type RecordOutcome = "recorded" | "duplicate" | "buffered" | "dropped";
+export type RecordOutcome = "recorded" | "duplicate" | "buffered" | "dropped" | "other-site";
+
+/**
+ * Where a check is probed from, in a mesh of several probe sites: its sites (the first one's
+ * response times are the check's), how many must see it down (`quorum`), how long a site may be
+ * silent before it no longer counts, and the hub site a status without `site` comes from.
+ */
+export interface CheckSiteView {
+  at: readonly string[];
+  quorum: number;
+  silentAfter: number;
+  hub: string;
+}
 
 export interface RecorderDeps {
   store: Redis;
@@ -28,6 +40,12 @@ export interface RecorderDeps {
    * published results count.
    */
   beat?: (check: string, kind: string) => { interval: number; maxGap: number } | undefined;
+  /**
+   * A check's probe sites when the mesh has more than one (undefined: one site, every status
+   * counts). A status from a site the check does not run at is not recorded (outcome
+   * `other-site`); a check at several sites records their quorum (see RECORD).
+   */
+  sites?: (check: string) => CheckSiteView | undefined;
 }
 
 type Args = [string, ...(string | number)[]];
@@ -85,7 +103,12 @@ export class Recorder {
     // A producer clock far ahead of ours would fill future buckets: its results count as now.
     const t = Number.isFinite(observed) && observed <= now + 300_000 ? observed : now;
     const since = Math.min(Number.isFinite(Date.parse(s.since)) ? Date.parse(s.since) : t, t);
-    const latency = s.latencyMs === null ? -1 : Math.round(s.latencyMs * 10) / 10;
+    const view = this.deps.sites?.(s.name);
+    const site = s.site ?? view?.hub ?? "";
+    const several = view !== undefined && view.at.length > 1;
+    // The response times are the first site's: two sites' paths would mix into one chart.
+    const timed = s.latencyMs !== null && (!several || site === view.at[0]);
+    const latency = timed && s.latencyMs !== null ? Math.round(s.latencyMs * 10) / 10 : -1;
     const k = checkKeys(s.name);
     const m = bucketIndex(t, "minute");
     const h = bucketIndex(t, "hour");
@@ -125,6 +148,10 @@ export class Recorder {
       beatArg: beat ? Math.max(0, Math.round(beat.interval)) : 0,
       maxGapArg: beat ? Math.min(Math.round(beat.maxGap), RINGS.day.ms) : 0,
       dayStartArg: beat ? this.deps.calendar.dayStart(t) : 0,
+      siteArg: several ? site : "",
+      sitesArg: several ? view.at.join(",") : "",
+      quorumArg: several ? view.quorum : 0,
+      silentArg: several ? Math.max(0, Math.round(view.silentAfter)) : 0,
     };
     // The script's wire form (keys, then arguments, in the order RECORD names them), kept flat so a held result is one array.
     return [...RECORD.keys.map((n) => keys[n]), ...RECORD.args.map((n) => args[n])] as Args;
@@ -149,6 +176,7 @@ export class Recorder {
     id: string,
     order = -1,
   ): Promise<{ outcome: RecordOutcome; written?: Promise<void> }> {
+    if (this.otherSite(s)) return { outcome: this.count("other-site") };
     const args = this.args(s, id, order);
     // Held results go first, in order; until Redis answers again new ones join them.
     if (this.buffer.length > 0 || this.deps.store.status === "end") return this.hold(args);
@@ -159,6 +187,12 @@ export class Recorder {
       this.deps.onError?.(err as Error);
       return this.hold(args);
     }
+  }
+
+  /** A status from a probe site the check does not run at (a status without `site` is the hub's). */
+  otherSite(s: ServiceStatus): boolean {
+    const view = this.deps.sites?.(s.name);
+    return view !== undefined && !view.at.includes(s.site ?? view.hub);
   }
 
   private hold(args: Args): { outcome: RecordOutcome; written?: Promise<void> } {

@@ -42,6 +42,10 @@ export const RECORD = defineLua("historyRecord", {
     "beatArg",
     "maxGapArg",
     "dayStartArg",
+    "siteArg",
+    "sitesArg",
+    "quorumArg",
+    "silentArg",
   ],
   body: `
 local key = resultId
@@ -50,6 +54,57 @@ redis.call('LPUSH', ids, key)
 redis.call('LTRIM', ids, 0, 511)
 local t, state, latency, bin, reason, since = tonumber(atArg), stateArg, tonumber(latencyArg), tonumber(binArg), reasonArg, tonumber(sinceArg)
 local maint = maintArg == '1'
+-- A check probed from several sites (sitesArg, comma-separated, '' for one site): this site's
+-- latest state is kept in meta (field site:<name>) and the check's result is their quorum, as the loop-detector
+-- decides it: down when down from at least quorumArg sites, degraded likewise (down counting as
+-- degraded), else up when a site knows, else unknown. A site not heard for silentArg ms before this
+-- result does not count, and the quorum is at most the sites still heard. The state's since: kept
+-- while the aggregate holds; on a change, when the quorum-th bad site turned bad (or the latest
+-- good site turned good).
+if sitesArg ~= '' then
+  local cur = redis.call('HGET', meta, 'site:' .. siteArg)
+  local curAt = -1
+  if cur then curAt = tonumber(string.match(cur, '^[^,]+,(%d+)')) or -1 end
+  if t >= curAt then redis.call('HSET', meta, 'site:' .. siteArg, state .. ',' .. t .. ',' .. since) end
+  local silent, total, stale = tonumber(silentArg), 0, 0
+  local downS, badS, goodS = {}, {}, {}
+  for s in string.gmatch(sitesArg, '[^,]+') do
+    total = total + 1
+    local v = redis.call('HGET', meta, 'site:' .. s)
+    if v then
+      local st, at, sn = string.match(v, '^([^,]+),(%d+),(%d+)')
+      at, sn = tonumber(at), tonumber(sn)
+      if silent > 0 and at < t - silent then
+        stale = stale + 1
+      elseif st == 'down' then
+        downS[#downS + 1] = sn
+        badS[#badS + 1] = sn
+      elseif st == 'degraded' then
+        badS[#badS + 1] = sn
+      elseif st == 'up' then
+        goodS[#goodS + 1] = sn
+      end
+    end
+  end
+  local q = math.max(1, math.min(tonumber(quorumArg), total - stale))
+  local agg, aggSince = 'unknown', since
+  if #downS >= q then
+    table.sort(downS)
+    agg, aggSince = 'down', downS[q]
+  elseif #badS >= q then
+    table.sort(badS)
+    agg, aggSince = 'degraded', badS[q]
+  elseif #downS + #badS + #goodS > 0 then
+    agg = 'up'
+    aggSince = 0
+    for _, sn in ipairs(goodS) do if sn > aggSince then aggSince = sn end end
+    for _, sn in ipairs(badS) do if sn > aggSince then aggSince = sn end end
+  end
+  if agg == redis.call('HGET', meta, 'state') then
+    aggSince = tonumber(redis.call('HGET', meta, 'since') or aggSince)
+  end
+  state, since = agg, aggSince
+end
 -- c results in state st (latency lat, -1 for none, in bin b) into one ring slot.
 local function bump(ring, slot, index, st, lat, b, c)
   local cur = redis.call('HGET', ring, slot)

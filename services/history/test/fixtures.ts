@@ -3,7 +3,7 @@ import { createLogger, ManualClock } from "@mirror/kit";
 import { Redis } from "ioredis";
 import { Calendar } from "../src/buckets.js";
 import { HistoryQueries } from "../src/queries.js";
-import { Recorder } from "../src/recorder.js";
+import { Recorder, type RecorderDeps } from "../src/recorder.js";
 import { TrendRecorder } from "../src/trend-recorder.js";
 
 let n = 0;
@@ -18,6 +18,7 @@ export function historyOn(
     configured?: string[];
     maintenance?: (check: string, t: number) => string | undefined;
     beat?: (check: string, kind: string) => { interval: number; maxGap: number } | undefined;
+    sites?: RecorderDeps["sites"];
   } = {},
 ) {
   const store = new Redis(url, {
@@ -35,6 +36,7 @@ export function historyOn(
     bufferLimit: opts.bufferLimit ?? 100,
     maintenance: opts.maintenance,
     beat: opts.beat,
+    sites: opts.sites,
   });
   const configured = opts.configured;
   const queries = new HistoryQueries({
