@@ -15,7 +15,10 @@ export interface ServiceLiveEvent {
   id: number;
   kind: "service";
   name: string;
+  /** In a mesh of several probe sites: the check's first site's state (see SiteStates). */
   state: string;
+  /** Each probe site's latest state, when the mesh has several. */
+  sites?: Record<string, string>;
 }
 
 /** A delivery sent or given up (the Notifications page refreshes). */

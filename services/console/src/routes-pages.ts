@@ -105,7 +105,13 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
     if (!ok) return reply;
     const checks = await ok.s.mesh.checks();
     const history = await ok.s.mesh.history((checks.data ?? []).map((c) => c.name));
-    return send(reply, "Services", ok.p, "/services", servicesPage(checks, history, ok.s.now()));
+    return send(
+      reply,
+      "Services",
+      ok.p,
+      "/services",
+      servicesPage(checks, history, ok.s.now(), (c) => ok.s.sites?.view(c)),
+    );
   });
 
   http.get("/repos", PUBLIC, async (req, reply) => {

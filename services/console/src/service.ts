@@ -7,6 +7,7 @@ import { MeshClient } from "./mesh.js";
 import { consoleRoutes } from "./routes.js";
 import { SessionStore } from "./sessions.js";
 import { SetupLink } from "./setup.js";
+import { SiteStates } from "./sites.js";
 import type { ConsoleState } from "./state.js";
 import { userEndpoints } from "./users-endpoints.js";
 import { TokenStore } from "./tokens.js";
@@ -33,6 +34,8 @@ export function consoleSpec(): ServiceSpec {
       const users = new UserStore(ctx.store, now);
       const sessions = new SessionStore(ctx.store, cfg.sessionTtl, now);
       const hub = new LiveHub();
+      let tracker = ctx.config.tracker;
+      const sites = new SiteStates(() => tracker);
       const tokens = new TokenStore(ctx.store, now);
       const setup = new SetupLink(ctx.store);
       const sso = cfg.trustedHeader ? { header: cfg.trustedHeader, proxies: cfg.trustedProxies } : undefined;
@@ -50,7 +53,11 @@ export function consoleSpec(): ServiceSpec {
       ctx.bus.consume(
         serviceStatus,
         "console-services",
-        async (data, m) => hub.publish({ id: m.streamSeq, kind: "service", name: data.name, state: data.state }),
+        async (data, m) => {
+          // Two sites probing one check: show its first site's state, never flip between them.
+          const view = sites.see(data);
+          if (view) hub.publish({ id: m.streamSeq, kind: "service", name: data.name, ...view });
+        },
         { deliverPolicy: "new" },
       );
       ctx.bus.consume(
@@ -80,6 +87,7 @@ export function consoleSpec(): ServiceSpec {
         limit: new LoginLimit(ctx.store, cfg.loginAttempts, cfg.loginWindow),
         mesh: new MeshClient(ctx.bus, now),
         hub,
+        sites,
         now,
         log: ctx.log,
         streams: new Set(),
@@ -90,6 +98,7 @@ export function consoleSpec(): ServiceSpec {
       ctx.watchConfig({
         restartOnly: ["console.port"],
         apply: (next) => {
+          tracker = next.tracker;
           const c = own(next.console);
           const changed = changedKeys(live.settings ?? cfg, c);
           live.settings = c;

@@ -9,6 +9,7 @@ import type { LoginLimit } from "./login-limit.js";
 import type { MeshClient } from "./mesh.js";
 import type { SessionStore } from "./sessions.js";
 import type { SetupLink } from "./setup.js";
+import type { SiteStates } from "./sites.js";
 import type { TokenStore } from "./tokens.js";
 import type { UserStore } from "./users.js";
 
@@ -22,6 +23,8 @@ export interface ConsoleState {
   limit: LoginLimit;
   mesh: MeshClient;
   hub: LiveHub;
+  /** Each check's latest state per probe site (the Services page lists a multi-site check's sites). */
+  sites?: SiteStates;
   now: () => number;
   log: Logger;
   /** Open event streams, ended at stop so the HTTP server can close. */

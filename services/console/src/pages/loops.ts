@@ -8,9 +8,10 @@ export const SNOOZE_CHOICES = ["1h", "4h", "1d", "7d"] as const;
 const STATUSES = ["active", "open", "acknowledged", "snoozed", "suppressed", "maintenance", "closed", "all"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
 
-/** What a loop is about, as text: the repo's path or the service's name. */
+/** What a loop is about, as text: the repo's path, the service's name or the probe site's name. */
 export function entityLabel(loop: Loop): string {
-  return loop.entity.type === "repo" ? (loop.entity.repo ?? "?") : (loop.entity.service ?? "?");
+  const e = loop.entity;
+  return (e.type === "repo" ? e.repo : e.type === "site" ? e.site : e.service) ?? "?";
 }
 
 export interface LoopFilter {
