@@ -9,6 +9,7 @@ import { BusError, busError, describeZodError, PublishError, ValidationError } f
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
+import { Watch, type WatchHandler, type WatchOptions } from "./watch.js";
 import { gather, lastPerSubject, reportStreams, type StoredEvent } from "./history.js";
 import { requestEndpoint } from "./request.js";
 import { addService, type EndpointHandler, type RegisteredService } from "./service.js";
@@ -71,6 +72,7 @@ export class Bus implements BusCore {
   readonly declared: Declared;
   private jsm: JetStreamManager | undefined;
   private readonly consumers: Consumer[] = [];
+  private readonly watches = new Set<Watch>();
   private readonly services: RegisteredService[] = [];
   private closing = false;
   private consumingStopped: Promise<void> | undefined;
@@ -341,6 +343,22 @@ export class Bus implements BusCore {
     return consumer;
   }
 
+  /**
+   * A live feed over `contract`'s subjects (see Watch): not subscribed until start(), so a view
+   * can hold it only while someone looks. Declared in the manifest's `watches`.
+   */
+  watch<C extends EventContract>(contract: C, handler: WatchHandler<C>, opts: WatchOptions = {}): Watch {
+    const w = new Watch(
+      this,
+      contract as unknown as EventContract,
+      handler as unknown as WatchHandler<EventContract>,
+      opts,
+    );
+    this.declared.watch(w.filter);
+    this.watches.add(w);
+    return w;
+  }
+
   /** Registers a NATS Services API service so `$SRV.PING` finds it; endpoints are optional. */
   async service(spec: {
     name?: string;
@@ -373,6 +391,7 @@ export class Bus implements BusCore {
    */
   stopConsuming(): Promise<void> {
     this.consumingStopped ??= (async () => {
+      for (const w of this.watches) w.stop();
       await Promise.allSettled(this.consumers.map((c) => c.stop()));
       await Promise.allSettled(this.services.map((s) => s.stop()));
     })();

@@ -5,7 +5,7 @@ import { BusError } from "./errors.js";
 export type BusManifest = Pick<
   ServiceManifest,
   "name" | "file" | "publishes" | "consumes" | "requests" | "serves" | "readsHistory"
->;
+> & { watches?: readonly string[] };
 
 /** A publish, consume, request or endpoint that the service's manifest does not declare. */
 export class UndeclaredError extends BusError {
@@ -56,6 +56,11 @@ export class Declared {
     const m = this.manifest;
     if (m && !m.consumes.some((c) => c.durable === durable && c.filter === filter))
       this.refuse(`${filter} (durable "${durable}")`, "consumes", "consumes");
+  }
+
+  watch(filter: string): void {
+    const m = this.manifest;
+    if (m && !(m.watches ?? []).some((p) => subjectMatches(p, filter))) this.refuse(filter, "watches", "watches");
   }
 
   request(subject: string): void {

@@ -19,6 +19,8 @@ export interface IdentitySpec {
   /** Event subjects it publishes to JetStream (signed). Its own `mirror.dlq.<name>` is added when it consumes. */
   publishes: readonly string[];
   consumes: readonly DurableSpec[];
+  /** Event subjects it may subscribe to directly, for live feeds held only while needed (see Bus.watch). */
+  watches?: readonly string[];
   /** Request/reply subjects it calls. */
   requests: readonly string[];
   /**
@@ -66,6 +68,7 @@ export function identitiesOf(manifests: readonly ServiceManifest[]): IdentitySpe
       name: m.name,
       publishes: [...m.publishes],
       consumes: m.consumes.map((c) => ({ ...c })),
+      ...(m.watches?.length ? { watches: [...m.watches] } : {}),
       requests: [...m.requests],
       serves: [...m.serves],
       ...(m.readsHistory ? { readsHistory: true } : {}),

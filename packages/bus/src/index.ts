@@ -1,5 +1,6 @@
 export { Bus, type BusOptions, type PublishOptions } from "./bus.js";
 export { Consumer, type ConsumeOptions, type Handler, type MessageContext } from "./consume.js";
+export { Watch, type WatchContext, type WatchHandler, type WatchOptions } from "./watch.js";
 export { endpoint, isReplyInbox, type EndpointHandler, type RegisteredService } from "./service.js";
 export {
   BusError,

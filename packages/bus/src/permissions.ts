@@ -50,7 +50,8 @@ export function permissionsOf(spec: IdentitySpec, table: readonly IdentitySpec[]
     publish.add("$JS.ACK.>");
   }
   for (const caller of table) if (calls(caller, spec, table)) publish.add(`${inboxPrefixOf(caller.name)}.>`);
-  const subscribe = new Set<string>([`${inboxPrefixOf(spec.name)}.>`, ...answers(spec)]);
+  // A live feed (Bus.watch) is a plain subscription: the server checks it against these.
+  const subscribe = new Set<string>([`${inboxPrefixOf(spec.name)}.>`, ...answers(spec), ...(spec.watches ?? [])]);
   return { publish: [...publish], subscribe: [...subscribe] };
 }
 

@@ -32,6 +32,11 @@ export interface ManifestSpec {
   publishes?: readonly string[];
   /** Durable consumers on the MIRROR stream it reads. */
   consumes?: readonly ManifestConsumer[];
+  /**
+   * Event subjects it receives live, by a plain subscription it holds only while it needs them
+   * (the console's live page): no durable consumer, no replay, no ack (see Bus.watch).
+   */
+  watches?: readonly string[];
   /** Request/reply subjects it calls (`$SRV.>` for mesh discovery). */
   requests?: readonly string[];
   /** Request/reply subjects it answers (every service also answers `$SRV.>`). */
@@ -51,6 +56,7 @@ export interface ServiceManifest extends Readonly<Required<Omit<ManifestSpec, "d
   readonly description: string | undefined;
   readonly publishes: readonly string[];
   readonly consumes: readonly ManifestConsumer[];
+  readonly watches: readonly string[];
   readonly requests: readonly string[];
   readonly serves: readonly string[];
 }
@@ -126,6 +132,16 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
       );
     return Object.freeze({ ...c });
   });
+  const watches = (spec.watches ?? []).map((s, i) => {
+    checkSubject(file, `watches[${i}]`, s);
+    if (!inStream(s))
+      throw new ManifestError(
+        file,
+        `watches[${i}]`,
+        `${s} is outside the event families (${STREAM.subjects.join(", ")})`,
+      );
+    return s;
+  });
   const endpoints = (field: "requests" | "serves") =>
     (spec[field] ?? []).map((s, i) => {
       checkSubject(file, `${field}[${i}]`, s);
@@ -157,6 +173,7 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
     config: Object.freeze({ ...spec.config }),
     publishes: Object.freeze(publishes),
     consumes: Object.freeze(consumes),
+    watches: Object.freeze(watches),
     requests: Object.freeze(requests),
     serves: Object.freeze(serves),
     readsHistory: spec.readsHistory ?? false,
@@ -208,6 +225,10 @@ export function checkMesh(manifests: readonly ServiceManifest[]): void {
     for (const [i, c] of m.consumes.entries()) {
       if (!published.some((p) => subjectsOverlap(p, c.filter)))
         throw new ManifestError(m.file, `consumes[${i}].filter`, `no manifest publishes anything matching ${c.filter}`);
+    }
+    for (const [i, w] of m.watches.entries()) {
+      if (!published.some((p) => subjectsOverlap(p, w)))
+        throw new ManifestError(m.file, `watches[${i}]`, `no manifest publishes anything matching ${w}`);
     }
     for (const [i, r] of m.requests.entries()) {
       if (r === SRV) continue;
