@@ -8,7 +8,7 @@ import { loopMetrics } from "./metrics.js";
 import { rebuildIfEmpty } from "./rebuild.js";
 import { registerRoutes } from "./routes.js";
 import { LoopStore } from "./store.js";
-import { startTicker } from "./tick.js";
+import { IDLE_TICKS, startTicker } from "./tick.js";
 import { Triager } from "./triage.js";
 
 /** Durable consumer names are public API (the bus identity table provisions them): renaming one replays or skips history. */
@@ -98,7 +98,12 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
     await maintenance.refresh();
     if (loops.triage) await triager.retryDue();
   };
-  const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick);
+  // It sleeps until the next due time only on a clock that runs in real time (a test's injected
+  // clock jumps: a tick every loops.tick, as before).
+  const ticker = startTicker({ detector, store, log, now: () => clock.now(), also }, loops.tick, {
+    idleTicks: server ? IDLE_TICKS : 1,
+  });
+  store.onWake = (at) => ticker.wake(at);
   // The loop-detector reads the stream's history anyway: it exports the streams' figures, so
   // JetStream's health reaches Prometheus without an exporter or a monitoring port.
   void bus.reportStreams().catch(() => undefined);

@@ -103,6 +103,9 @@ return 1`,
 
 /** The loop-detector's state in Redis (under its own key prefix). */
 export class LoopStore {
+  /** Told each wake-up time this replica writes (the ticker sleeps until the next one). */
+  onWake: (at: number) => void = () => undefined;
+
   constructor(readonly redis: Redis) {
     // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
     loadLua(redis, [COMMIT, SITE_SEEN]);
@@ -144,6 +147,7 @@ export class LoopStore {
       triageKey: KEYS.triage,
     };
     const r = await runLua(this.redis, COMMIT, keys, { expectedVersion: version, doc, entity: key, payload });
+    if (Number(r) >= 0 && c.wake !== null) this.onWake(c.wake);
     return Number(r) >= 0;
   }
 
@@ -166,6 +170,16 @@ export class LoopStore {
     if (ids.length) await Promise.all([this.redis.hdel(KEYS.outboxData, ...ids), this.redis.zrem(KEYS.outbox, ...ids)]);
   }
 
+  /** The earliest wake-up time of an entity or a triage retry, or null when none waits. */
+  async nextDue(): Promise<number | null> {
+    const [e, t] = await Promise.all([
+      this.redis.zrange(KEYS.due, "0", "0", "WITHSCORES"),
+      this.redis.zrange(KEYS.triage, "0", "0", "WITHSCORES"),
+    ]);
+    const at = [e[1], t[1]].filter((x): x is string => x !== undefined).map(Number);
+    return at.length ? Math.min(...at) : null;
+  }
+
   /** Entities whose wake-up time has come. */
   dueEntities(now: number, limit = 500): Promise<string[]> {
     return this.redis.zrangebyscore(KEYS.due, "-inf", now, "LIMIT", 0, limit);
@@ -174,6 +188,7 @@ export class LoopStore {
   /** Asks the tick to look at these entities now (a parent changed, for instance). */
   async wakeNow(keys: string[], now: number): Promise<void> {
     if (keys.length) await this.redis.zadd(KEYS.due, ...keys.flatMap((k) => [String(now), k]));
+    if (keys.length) this.onWake(now);
   }
 
   entityOf(loopId: string): Promise<string | null> {
@@ -263,6 +278,7 @@ export class LoopStore {
   // Triage: the `triage` set holds each loop waiting for an answer with the time it is asked (again).
   async leaseTriage(loopId: string, at: number): Promise<void> {
     await this.redis.zadd(KEYS.triage, String(at), loopId);
+    this.onWake(at);
   }
 
   /** Loops whose triage time has come. */
