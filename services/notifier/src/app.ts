@@ -29,6 +29,8 @@ export interface NotifierOptions {
   tickMs?: number;
   /** How often an idle notifier (nothing sent or waiting for a retry at its last tick) looks (default 1 s; tickMs when set). */
   idleTickMs?: number;
+  /** How long an idle notifier sleeps at most when nothing is due sooner (default 10 s; with an injected clock, set it to sleep until due at all). */
+  maxIdleMs?: number;
   /** Jitter source for backoff (tests make it deterministic). */
   random?: () => number;
 }
@@ -160,6 +162,11 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     opts.tickMs ?? 200,
     ctx.log,
     opts.idleTickMs ?? opts.tickMs ?? 1_000,
+    // Idle, it sleeps until the next due time in Redis (at most 10 s: work of a replica that
+    // died), on a clock that runs in real time (a test's injected clock jumps: it polls as before).
+    server || opts.maxIdleMs !== undefined
+      ? { next: () => store.nextDue(), now: () => clock.now(), maxIdleMs: opts.maxIdleMs ?? 10_000 }
+      : undefined,
   );
   ctx.bus.consume(
     anyLoopEvent,
@@ -167,7 +174,9 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     async (data) => {
       // Only news that made a group due now runs a tick at once (an update inside a group that
       // already sent, a loop still in its groupWait: the regular tick has time for them).
-      if ((await onLoopEvent(data, deps)).dueNow) ticker.kick();
+      const { dueNow, dueAt } = await onLoopEvent(data, deps);
+      if (dueNow) ticker.kick();
+      else if (dueAt !== undefined) ticker.wakeAt(dueAt);
     },
     { types: LOOP_EVENT_TYPES },
   );

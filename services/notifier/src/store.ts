@@ -282,6 +282,17 @@ export class NotifierStore {
     return (await runLua(this.r, ADD, keys, { deliveryDoc: JSON.stringify(d), deliveryId: d.id, now })) === 1;
   }
 
+  /** The earliest due time of a group, a delivery (retry or claim end) or the digest; null when nothing waits. */
+  async nextDue(): Promise<number | null> {
+    const [g, d, digest] = await Promise.all([
+      this.r.zrange(KEYS.groupsDue, "0", "0", "WITHSCORES"),
+      this.r.zrange(KEYS.deliveriesDue, "0", "0", "WITHSCORES"),
+      this.r.get(KEYS.digestNext),
+    ]);
+    const at = [g[1], d[1], digest ?? undefined].filter((x): x is string => x !== undefined).map(Number);
+    return at.length ? Math.min(...at) : null;
+  }
+
   dueGroups(now: number, limit = 100): Promise<string[]> {
     return this.r.zrangebyscore(KEYS.groupsDue, "-inf", now, "LIMIT", 0, limit);
   }

@@ -60,3 +60,50 @@ test("a failing tick is retried at the busy pace", async () => {
     await ticker.stop();
   }
 });
+
+test("idle with a due time: it sleeps until the next due time in Redis (at least idleMs, at most maxIdleMs); wakeAt brings it forward", async () => {
+  const at: number[] = [];
+  let reads = 0;
+  let nextDue: number | null = null;
+  const now = () => performance.now();
+  const ticker = startTicker(
+    async () => {
+      at.push(now());
+      return false;
+    },
+    20,
+    silent,
+    50,
+    {
+      next: async () => {
+        reads++;
+        return nextDue;
+      },
+      now,
+      maxIdleMs: 600,
+    },
+  );
+  try {
+    // Nothing due: one look per maxIdleMs (600 ms), not per idleMs (50 ms).
+    await waitFor("first tick", () => at.length >= 1, { timeout: 5_000, interval: 5 });
+    const t0 = now();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const looks = at.filter((t) => t > t0).length;
+    assert.ok(looks <= 2, `${looks} ticks in 1 s with nothing due`);
+    assert.ok(reads <= 3, `${reads} next-due reads in 1 s`);
+    // A group written by this replica due in 150 ms: a tick then, not at the idle end.
+    const before = at.length;
+    const due = now() + 150;
+    nextDue = due;
+    ticker.wakeAt(due);
+    await waitFor("the tick when due", () => at.length > before, { timeout: 2_000, interval: 5 });
+    const late = (at[before] as number) - due;
+    assert.ok(late >= -1 && late < 300, `ticked ${Math.round(late)} ms after due`);
+    // A due time already in the past (a held group) is looked at every idleMs, as before.
+    nextDue = 0;
+    const n = at.length;
+    await waitFor("idle pace with a past due time", () => at.length >= n + 3, { timeout: 2_000, interval: 5 });
+  } finally {
+    await ticker.stop();
+  }
+});

@@ -21,7 +21,7 @@ export interface LoopEventDeps {
  * `dueNow`: a group it wrote is due to flush already (e.g. `groupWait: 0s`), so the caller
  * should not wait for the next tick.
  */
-export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<{ dueNow: boolean }> {
+export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<{ dueNow: boolean; dueAt?: number }> {
   const { loop } = event;
   const labels = loopLabels(loop);
   const targets = deps.router.targets(labels).map((target) => {
@@ -41,6 +41,7 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   const now = deps.clock.now();
   let dueNow = false;
+  let dueAt: number | undefined;
   const record = { rec: { rev: loop.rev, groups: ids }, activeLabels: loop.status === "open" ? labels : null };
   // A loop in one group that leaves no other: its record is saved by the group's own commit.
   const leaves = (seen?.groups ?? []).filter((old) => !ids.includes(old));
@@ -80,6 +81,7 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
     );
     if (written && oneStep) recorded = true;
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
+    if (written?.group) dueAt = Math.min(dueAt ?? Number.POSITIVE_INFINITY, written.group.nextFlushAt);
   }
   for (const old of leaves) {
     // Routing moved the loop elsewhere (its severity or labels changed): it leaves the old group quietly.
@@ -98,5 +100,5 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   if (!recorded) await deps.store.saveLoop(loop.id, record.rec, record.activeLabels);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
-  return { dueNow };
+  return { dueNow, dueAt };
 }
