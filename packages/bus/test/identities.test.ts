@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import {
   type DurableSpec,
+  type IdentitySpec,
   identitiesOf,
   identityNamed,
   mayPublishEvent,
@@ -173,4 +174,13 @@ test("derived permissions: no create rights, no plain _INBOX, replies only into 
   assert.ok(rules.publish.includes("_INBOX_loop-detector.>"), "the model answers the loop-detector's triage");
   assert.ok(!rules.publish.includes("_INBOX_scanner.>"), "nobody answers the scanner: it asks nothing");
   assert.ok(!rules.publish.some((s) => s.startsWith("mirror.")), "a model adapter publishes no events");
+  const consoleSpec = identityNamed("console", MESH_IDENTITIES) as IdentitySpec;
+  const events = (spec: IdentitySpec) =>
+    permissionsOf(spec, MESH_IDENTITIES).subscribe.filter((s) => s.startsWith("mirror.") && !spec.serves.includes(s));
+  assert.deepEqual(
+    events(consoleSpec),
+    ["mirror.loop.>", "mirror.notify.>"],
+    "the console's live feeds subscribe to loop events and receipts, and to no other event",
+  );
+  assert.deepEqual(events(identityNamed("scanner", MESH_IDENTITIES) as IdentitySpec), [], "no watches: no event");
 });

@@ -44,8 +44,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } d
 /**
  * Live updates: on a loop event from /api/events, the page's #content is fetched again and
  * swapped (the loop page only for its own loop); on a service event, the pages that show services;
- * on a delivery outcome, the Notifications page.
- * EventSource reconnects with Last-Event-ID itself.
+ * on a delivery outcome, the Notifications page; on a resync (events may have been missed while
+ * the page was disconnected), any page. EventSource reconnects with Last-Event-ID itself.
  */
 export const CLIENT_JS = `(() => {
   const content = () => document.getElementById("content");
@@ -80,5 +80,6 @@ export const CLIENT_JS = `(() => {
   es.addEventListener("notify", () => {
     if (content().dataset.live === "notifications") refresh();
   });
+  es.addEventListener("resync", refresh);
 })();
 `;

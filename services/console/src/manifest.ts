@@ -6,11 +6,9 @@ export const manifest = defineManifest({
   port: 9100,
   description: "The owner's web console",
   config: { section: "console", schema: ConsoleConfig },
-  consumes: [
-    { durable: "console", filter: "mirror.loop.>", options: { deliverPolicy: "new" } },
-    { durable: "console-services", filter: "mirror.service.status.>", options: { deliverPolicy: "new" } },
-    { durable: "console-notify", filter: "mirror.notify.>", options: { deliverPolicy: "new" } },
-  ],
+  consumes: [{ durable: "console-services", filter: "mirror.service.status.>", options: { deliverPolicy: "new" } }],
+  // The live page's loop and delivery feeds: subscribed only while a page watches (LiveFeeds).
+  watches: ["mirror.loop.>", "mirror.notify.>"],
   requests: [
     "mirror.loops.list",
     "mirror.loops.get",

@@ -2,7 +2,7 @@ import { parseDuration } from "@mirror/contracts";
 import { replyError } from "@mirror/kit";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { ConsoleError } from "./errors.js";
-import { sseFrame } from "./live.js";
+import { resyncFrame, sseFrame } from "./live.js";
 import { LOOP_ACTIONS, type LoopAction } from "./mesh.js";
 import { applyFilter, loopFilter } from "./pages/loops.js";
 import { reposOf } from "./pages/repos.js";
@@ -108,7 +108,8 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
     }
   });
 
-  // Server-Sent Events: one frame per loop event; a reconnect with Last-Event-ID gets what it missed.
+  // Server-Sent Events: one frame per live event; a reconnect with Last-Event-ID gets what it missed,
+  // or a `resync` (fetch the page again) when the hub cannot tell what that was.
   http.get("/api/events", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
@@ -123,8 +124,11 @@ export function apiRoutes(http: FastifyInstance, state: StateRef): void {
       "x-accel-buffering": "no",
     });
     res.write("retry: 1000\n\n");
-    if (Number.isFinite(last)) for (const e of s.hub.since(last)) res.write(sseFrame(e));
+    // Subscribing first: the first watcher starts the live feeds, which marks a gap in the hub.
     const off = s.hub.subscribe((e) => res.write(sseFrame(e)));
+    if (!Number.isFinite(last)) res.write(`id: ${s.hub.position}\n\n`);
+    else if (s.hub.complete(last)) for (const e of s.hub.since(last)) res.write(sseFrame(e));
+    else res.write(resyncFrame(s.hub.position));
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     s.streams.add(res);
     res.on("close", () => {

@@ -1,7 +1,9 @@
 import { anyLoopEvent, anyNotifyOutcome, LOOP_EVENT_TYPES, NOTIFY_EVENT_TYPES, serviceStatus } from "@mirror/contracts";
 import type { ConsoleConfig } from "@mirror/contracts";
 import { ownUrlWithOffset, type ServiceSpec } from "@mirror/kit";
+import { Counter, Gauge } from "prom-client";
 import { LiveHub } from "./live.js";
+import { LiveFeeds } from "./live-feed.js";
 import { LoginLimit } from "./login-limit.js";
 import { MeshClient } from "./mesh.js";
 import { consoleRoutes } from "./routes.js";
@@ -33,7 +35,13 @@ export function consoleSpec(): ServiceSpec {
       const now = () => ctx.clock.now();
       const users = new UserStore(ctx.store, now);
       const sessions = new SessionStore(ctx.store, cfg.sessionTtl, now);
-      const hub = new LiveHub();
+      const liveEvents = new Counter({
+        name: "mirror_console_live_events_total",
+        help: "Events passed to the live pages' hub, by kind (loop and notify only while a page watches)",
+        labelNames: ["kind"],
+        registers: [ctx.registry],
+      });
+      const hub = new LiveHub(500, Date.now, (kind) => liveEvents.inc({ kind }));
       let tracker = ctx.config.tracker;
       const sites = new SiteStates(() => tracker);
       const tokens = new TokenStore(ctx.store, now);
@@ -41,14 +49,15 @@ export function consoleSpec(): ServiceSpec {
       const sso = cfg.trustedHeader ? { header: cfg.trustedHeader, proxies: cfg.trustedProxies } : undefined;
       if (sso && !sso.proxies.length)
         ctx.log.warn("console.trustedHeader is set but console.trustedProxies is empty: the header is never believed");
-      ctx.bus.consume(
+      // Loop events and delivery receipts only tell an open page to refresh: they are received
+      // while a page watches (see LiveFeeds), not by durable consumers that cost CPU per event.
+      const loopFeed = ctx.bus.watch(
         anyLoopEvent,
-        "console",
-        async (data, m) => {
+        (data, m) => {
           const type = (EVENT_TYPE.exec(m.subject)?.[1] ?? "updated") as "opened" | "updated" | "closed";
-          hub.publish({ id: m.streamSeq, kind: "loop", type, loopId: data.loop.id, status: data.loop.status });
+          hub.publish({ kind: "loop", type, loopId: data.loop.id, status: data.loop.status }, `ce:${m.id}`);
         },
-        { types: LOOP_EVENT_TYPES, deliverPolicy: "new" },
+        { types: LOOP_EVENT_TYPES },
       );
       ctx.bus.consume(
         serviceStatus,
@@ -60,18 +69,28 @@ export function consoleSpec(): ServiceSpec {
         },
         { deliverPolicy: "new" },
       );
-      ctx.bus.consume(
+      const notifyFeed = ctx.bus.watch(
         anyNotifyOutcome,
-        "console-notify",
-        async (data, m) =>
-          hub.publish({
-            id: m.streamSeq,
-            kind: "notify",
-            channel: data.channel,
-            outcome: m.subject.startsWith("mirror.notify.failed.") ? "failed" : "sent",
-          }),
-        { types: NOTIFY_EVENT_TYPES, deliverPolicy: "new" },
+        (data, m) =>
+          hub.publish(
+            {
+              kind: "notify",
+              channel: data.channel,
+              outcome: m.subject.startsWith("mirror.notify.failed.") ? "failed" : "sent",
+            },
+            `ce:${m.id}`,
+          ),
+        { types: NOTIFY_EVENT_TYPES },
       );
+      const feeds = new LiveFeeds({ hub, feeds: [loopFeed, notifyFeed], now, log: ctx.log });
+      new Gauge({
+        name: "mirror_console_live_feeds_running",
+        help: "1 while the loop and delivery feeds run (a live page watches, or did within the last 30 s)",
+        registers: [ctx.registry],
+        collect() {
+          this.set(feeds.running ? 1 : 0);
+        },
+      });
       state = {
         users,
         sessions,
@@ -127,6 +146,7 @@ export function consoleSpec(): ServiceSpec {
       return {
         endpoints: userEndpoints(users, sessions, tokens, ctx.log),
         stop: async () => {
+          feeds.stop();
           for (const res of s.streams) res.end();
         },
       };

@@ -203,20 +203,33 @@ test("HTTP: 401 for the API and a login redirect for pages without a session; 40
   ).json()) as { loops: Loop[] };
   assert.ok(list.loops.some((l) => l.id === loop.id));
 
-  // Server-Sent Events: a reconnect with Last-Event-ID gets the loop events after it.
+  // Server-Sent Events: the loop feed runs while a page watches. A Last-Event-ID the console cannot
+  // vouch for (here from before any page watched) gets a resync; then loop events arrive live, and
+  // a reconnect with Last-Event-ID gets what came after it and nothing before.
   assert.equal((await fetch(`${m.url}/api/events`)).status, 401);
   const sse = await fetch(`${m.url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
   assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  // The stream is open, so the console's subscription went out on its bus connection before the
+  // request that makes the loop-detector publish: the update arrives live (the tag-named repo's
+  // loop: the dirty one stays open for the tests below).
+  const tagged = await loopFor(m.htmlNamed);
+  const acked = fetch(`${m.url}/api/loops/${tagged.id}/ack`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf },
+  });
   const frames = await readStreamUntil(
     sse,
-    new RegExp(`id: \\d+\nevent: loop\ndata: \\{[^\n]*"loopId":"${loop.id}"`),
+    new RegExp(`id: \\d+\nevent: loop\ndata: \\{[^\n]*"loopId":"${tagged.id}"`),
     20_000,
   );
+  assert.equal((await acked).status, 200);
+  assert.match(frames, /^id: \d+\nevent: resync\ndata: \{\}$/m, "Last-Event-ID 0: fetch the page again");
   const lastId = Math.max(...[...frames.matchAll(/^id: (\d+)$/gm)].map((x) => Number(x[1])));
   const resumed = await fetch(`${m.url}/api/events`, {
     headers: { cookie: alice.cookie, "last-event-id": String(lastId) },
   });
   const after = await readStreamUntil(resumed, /retry: \d+\n\n/, 5_000);
+  assert.doesNotMatch(after, /event: resync/, "the feed ran on within its grace period: a plain resume");
   assert.ok(
     !/^id: (\d+)$/m.test(after) || [...after.matchAll(/^id: (\d+)$/gm)].every((x) => Number(x[1]) > lastId),
     "nothing at or before Last-Event-ID again",

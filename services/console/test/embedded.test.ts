@@ -70,6 +70,9 @@ console: { port: ${consolePort}, publicUrl: "${url}" }
       async () => ((await (await get("/api/loops?status=open")).json()) as { loops: Loop[] }).loops[0],
       { timeout: 60_000, interval: 300 },
     );
+    // A page watching first: the console subscribes to the loop feed (its key may subscribe to
+    // mirror.loop.>, nothing else of the stream), and the acknowledgement arrives live.
+    const events = await fetch(`${url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
     const acked = await fetch(`${url}/api/loops/${loop.id}/ack`, {
       method: "POST",
       headers: { cookie: alice.cookie, "x-csrf-token": alice.csrf },
@@ -78,7 +81,6 @@ console: { port: ${consolePort}, publicUrl: "${url}" }
     const after = ((await (await get(`/api/loops/${loop.id}`)).json()) as { loop: Loop }).loop;
     assert.equal(after.status, "acknowledged");
     assert.equal(after.history.at(-1)?.by, "user:alice");
-    const events = await fetch(`${url}/api/events`, { headers: { cookie: alice.cookie, "last-event-id": "0" } });
     await readStreamUntil(
       events,
       new RegExp(`event: loop\ndata: [^\n]*"loopId":"${loop.id}","status":"acknowledged"`),
@@ -91,7 +93,11 @@ console: { port: ${consolePort}, publicUrl: "${url}" }
       "the console stays inside its permissions",
     );
     const errors = mesh.output.filter((l) => /^console\s.*"level":"(error|fatal)"/.test(l));
-    assert.deepEqual(errors, [], "the console bound both its durable consumers and logged no error");
+    assert.deepEqual(
+      errors,
+      [],
+      "the console bound its durable consumer, subscribed to its live feed and logged no error",
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${mesh.output.slice(-30).join("\n")}`);
   } finally {

@@ -6,7 +6,9 @@ import fc from "fast-check";
 import { csrfMatches, safeNext, ssoUser } from "../src/auth.js";
 import { html, raw } from "../src/html.js";
 import { ConsoleError } from "../src/errors.js";
-import { LiveHub, sseFrame } from "../src/live.js";
+import { LiveHub, resyncFrame, sseFrame } from "../src/live.js";
+import { LiveFeeds } from "../src/live-feed.js";
+import { ManualClock } from "@mirror/kit";
 import { loopFilter } from "../src/pages/loops.js";
 import { hashPassword, verifyPassword } from "../src/passwords.js";
 import { snoozeFor } from "../src/routes-api.js";
@@ -82,24 +84,30 @@ test("the SSO header is believed only from a trusted proxy", () => {
   assert.equal(ssoUser(req("10.0.0.2", "alice"), undefined), undefined);
 });
 
-test("the live hub keeps events in stream order and replays only what is after Last-Event-ID", () => {
-  const hub = new LiveHub(3);
+test("the live hub numbers events itself, drops duplicates by key, and replays only what is after Last-Event-ID", () => {
+  const hub = new LiveHub(3, () => 1_000);
   const seen: number[] = [];
   hub.subscribe((e) => seen.push(e.id));
   for (const id of [5, 3, 7, 5]) hub.publish({ id, kind: "service", name: "web", state: "up" });
-  assert.deepEqual(seen, [5, 3, 7], "a duplicate is not sent twice");
+  assert.deepEqual(seen, [1_000_001, 1_000_002, 1_000_003], "a duplicate is not sent twice");
+  hub.publish({ kind: "notify", channel: "hook", outcome: "sent" }, "ce:a");
+  hub.publish({ kind: "notify", channel: "hook", outcome: "sent" }, "ce:a");
+  assert.deepEqual(hub.published, { loop: 0, service: 3, notify: 1 });
+  assert.deepEqual(
+    hub.since(1_000_002).map((e) => e.id),
+    [1_000_003, 1_000_004],
+  );
+  assert.equal(hub.complete(1_000_002), true);
+  assert.equal(hub.complete(1_000_000), false, "the oldest event fell out of the buffer: not complete");
+  assert.equal(hub.complete(999_000), false, "an id from an earlier run of the console");
+  assert.equal(hub.complete(2_000_000), false, "an id from a later run (another clock)");
+  hub.gap();
+  assert.equal(hub.complete(1_000_004), false, "a feed restarted after it: events may have gone unseen");
+  assert.equal(hub.complete(hub.position), true);
+  hub.publish({ kind: "loop", type: "opened", loopId: "l", status: "open" }, "ce:b");
   assert.deepEqual(
     hub.since(0).map((e) => e.id),
-    [3, 5, 7],
-  );
-  assert.deepEqual(
-    hub.since(4).map((e) => e.id),
-    [5, 7],
-  );
-  hub.publish({ id: 9, kind: "loop", type: "opened", loopId: "l", status: "open" });
-  assert.deepEqual(
-    hub.since(0).map((e) => e.id),
-    [5, 7, 9],
+    [1_000_003, 1_000_004, 1_000_006],
     "only the newest are kept",
   );
   assert.match(
@@ -140,4 +148,40 @@ test("query and body parsers never throw on any input, and only ever pass on wha
   assert.equal(snoozeFor({ for: "4h" }), "4h");
   assert.equal(snoozeFor(undefined), "1h");
   assert.throws(() => snoozeFor({ for: "0s" }), ConsoleError);
+});
+
+test("the live feeds run only while a page watches, and stop 30 s after the last one left", () => {
+  const clock = new ManualClock();
+  const hub = new LiveHub(10, () => clock.now());
+  const log: string[] = [];
+  const feed = { start: () => log.push("start"), stop: () => log.push("stop") };
+  const feeds = new LiveFeeds({ hub, feeds: [feed], now: () => clock.now() });
+  assert.equal(feeds.running, false, "nobody watches: no feed");
+  const first = hub.subscribe(() => {});
+  assert.deepEqual(log, ["start"]);
+  assert.equal(hub.complete(hub.position), true);
+  const second = hub.subscribe(() => {});
+  first();
+  second();
+  second();
+  clock.advance(29_000);
+  feeds.sweep();
+  assert.deepEqual(log, ["start"], "within the grace period the feeds keep running");
+  const back = hub.subscribe(() => {});
+  clock.advance(60_000);
+  feeds.sweep();
+  assert.deepEqual(log, ["start"], "a page came back: the grace period no longer counts");
+  back();
+  clock.advance(30_000);
+  feeds.sweep();
+  assert.deepEqual(log, ["start", "stop"]);
+  assert.equal(feeds.running, false);
+  const before = hub.position;
+  const again = hub.subscribe(() => {});
+  assert.deepEqual(log, ["start", "stop", "start"]);
+  assert.equal(hub.complete(before), false, "a page from before the restart is told to fetch its content again");
+  again();
+  feeds.stop();
+  assert.deepEqual(log, ["start", "stop", "start", "stop"]);
+  assert.match(resyncFrame(7), /^id: 7\nevent: resync\ndata: \{\}\n\n$/);
 });
