@@ -220,3 +220,27 @@ test("deploy/cluster/docker-compose.yml validates: 3 clustered NATS nodes, Redis
   assert.equal(c.bus.replicas, 3);
   assert.deepEqual(c.store.sentinels, ["sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"]);
 });
+
+test("deploy/remote-probe/docker-compose.yml validates: a leaf node, the site's Redis, and a tracker that joins through the leaf as the site", () => {
+  const file = "deploy/remote-probe/docker-compose.yml";
+  const run = (...args: string[]) => {
+    const r = spawnSync("docker-compose", ["-f", file, ...args], { cwd: root, encoding: "utf8" });
+    assert.equal(r.status, 0, `docker-compose -f ${file} ${args.join(" ")} failed:\n${r.stderr}`);
+    return r.stdout;
+  };
+  run("config", "-q");
+  const all = parse(run("config")).services as Record<string, Service & { image?: string }>;
+  assert.match(all["nats-leaf"]?.image ?? "", /^nats:2\.11\.15/, "the leaf node is pinned past the advisories");
+  assert.ok(
+    all["nats-leaf"]?.volumes?.some((v) => v.endsWith("/leaf.conf:/etc/nats/leaf.conf:ro")),
+    "its leaf.conf",
+  );
+  const tracker = all["service-tracker"];
+  assert.equal(tracker?.build?.args?.SERVICE, "service-tracker");
+  assert.equal(tracker?.environment?.MIRROR_NATS_URL, "nats://nats-leaf:4222", "the tracker connects to the leaf");
+  assert.equal(tracker?.environment?.MIRROR_IDENTITY_DIR, "/site", "as the site's identity");
+  assert.ok(
+    !Object.keys(all).some((n) => n !== "service-tracker" && SERVICE_NAMES.includes(n)),
+    "only the tracker runs at a site",
+  );
+});
