@@ -62,6 +62,13 @@ export const CLIENT_JS = `(() => {
         if (!r.ok || r.redirected) return;
         const next = new DOMParser().parseFromString(await r.text(), "text/html").getElementById("content");
         const now = content();
+        // A form's outcome (#notice, e.g. "backup added") stays until the page is left: the fresh
+        // copy of the page does not have it, and a live event could otherwise wipe it at once.
+        const notice = now && now.querySelector("#notice");
+        if (next && notice && !next.querySelector("#notice")) {
+          const h = next.querySelector("h1");
+          if (h) h.after(notice); else next.prepend(notice);
+        }
         if (next && now) now.replaceWith(next);
       } catch {}
     }, 200);
