@@ -64,9 +64,21 @@ export function publicKeyObject(identity: string, publicKey: string): KeyObject 
 /**
  * A Signer from an nkey seed (the content of `<service>.nk`), signing with node:crypto's ed25519:
  * the same signatures as nkeys (ed25519 is deterministic), at a fraction of the cost, because the
- * key is decoded once here rather than on every signature. nkeys is kept for the connection.
+ * key is decoded once here rather than on every signature.
  */
 export function nkeySigner(seed: Uint8Array | string, identity = "this service"): Signer {
+  const { privateKey, publicKey } = nkeyKeyPair(seed, identity);
+  return { publicKey, sign: (data) => sign(null, data, privateKey).toString("base64url") };
+}
+
+/**
+ * The node:crypto private key of an nkey user seed and its public nkey (`U...`), decoded once: what
+ * nkeySigner signs events with and nkeyAuth answers the connection's nonce with.
+ */
+export function nkeyKeyPair(
+  seed: Uint8Array | string,
+  identity = "this service",
+): { privateKey: KeyObject; publicKey: string } {
   let privateKey: KeyObject;
   try {
     const text = typeof seed === "string" ? seed : new TextDecoder().decode(seed);
@@ -83,8 +95,7 @@ export function nkeySigner(seed: Uint8Array | string, identity = "this service")
     );
   }
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  const publicKey = encodeUserPublicKey(spki.subarray(SPKI_ED25519.length));
-  return { publicKey, sign: (data) => sign(null, data, privateKey).toString("base64url") };
+  return { privateKey, publicKey: encodeUserPublicKey(spki.subarray(SPKI_ED25519.length)) };
 }
 
 /** Adds `mirror-key` and `mirror-sig` to an event's headers. */

@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import {
   Bus,
   KeyringVerifier,
+  nkeyAuth,
   nkeySigner,
   publicKeyObject,
   type Signer,
@@ -14,7 +15,7 @@ import { DeadLetter, heartbeat, SIG_HEADERS, toCeHeaders } from "@mirror/contrac
 import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, waitFor } from "@mirror/testkit";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { headers, nkeys } from "@nats-io/nats-core";
+import { headers, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { Registry } from "prom-client";
@@ -183,5 +184,31 @@ test("a consumer dead-letters an event whose signature has the wrong length, and
     assert.deepEqual(seen, ["good"]);
   } finally {
     await Promise.all([producer.close(), consumer.close(), raw.close()]);
+  }
+});
+
+test("the connection handshake: nkeyAuth answers a nonce as nats.js' nkeyAuthenticator does, and nats-server lets it in", async () => {
+  const users = [nkeys.createUser(), nkeys.createUser()];
+  for (const kp of users) {
+    const seed = kp.getSeed();
+    for (const nonce of ["", "abcNONCE-xyz_123", "9eV1lH2vQ7ZyS1k/+=="]) {
+      const theirs = nkeyAuthenticator(seed)(nonce || undefined);
+      const ours = nkeyAuth(seed).authenticator?.(nonce || undefined);
+      assert.deepEqual(ours, theirs, `nonce ${JSON.stringify(nonce)}`);
+    }
+  }
+  const pub = users[0]?.getPublicKey() as string;
+  const server = await startNats({ config: `authorization { users: [ { nkey: "${pub}" } ] }\n` });
+  try {
+    const nc = await connect({ servers: server.url, ...nkeyAuth(users[0]?.getSeed() as Uint8Array) });
+    await nc.flush();
+    await nc.close();
+    await assert.rejects(
+      connect({ servers: server.url, maxReconnectAttempts: 0, ...nkeyAuth(users[1]?.getSeed() as Uint8Array) }),
+      /Authorization Violation/i,
+      "another key is refused",
+    );
+  } finally {
+    await server.dispose();
   }
 });

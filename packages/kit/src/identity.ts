@@ -142,7 +142,7 @@ export function loadIdentity(name: string, credentials: string | undefined, env:
   if (!file) return { secrets: [], warnings: [] };
   const { seed, text, warnings } = readSeed(name, file);
   const signer = asIdentityError(() => nkeySigner(seed, name));
-  return { auth: nkeyAuth(seed), signer, publicKey: signer.publicKey, secrets: [text], warnings };
+  return { auth: nkeyAuth(seed, name), signer, publicKey: signer.publicKey, secrets: [text], warnings };
 }
 
 /**
