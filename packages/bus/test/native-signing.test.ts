@@ -15,7 +15,7 @@ import { DeadLetter, heartbeat, SIG_HEADERS, toCeHeaders } from "@mirror/contrac
 import { createLogger } from "@mirror/kit";
 import { type ServerHandle, startNats, waitFor } from "@mirror/testkit";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { headers, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
+import { type Authenticator, headers, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { Registry } from "prom-client";
@@ -193,7 +193,7 @@ test("the connection handshake: nkeyAuth answers a nonce as nats.js' nkeyAuthent
     const seed = kp.getSeed();
     for (const nonce of ["", "abcNONCE-xyz_123", "9eV1lH2vQ7ZyS1k/+=="]) {
       const theirs = nkeyAuthenticator(seed)(nonce || undefined);
-      const ours = nkeyAuth(seed).authenticator?.(nonce || undefined);
+      const ours = (nkeyAuth(seed).authenticator as Authenticator)(nonce || undefined);
       assert.deepEqual(ours, theirs, `nonce ${JSON.stringify(nonce)}`);
     }
   }
