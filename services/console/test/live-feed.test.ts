@@ -133,6 +133,18 @@ test("with no page watching, the console takes in none of 50 loop events; a page
       { timeout: 10_000, interval: 100 },
     );
     assert.match(text, new RegExp(`id: \\d+\\nevent: loop\\ndata: \\{[^\\n]*"loopId":"${id}"`));
+    // The retries above may still be on their way through the console: count from a quiet moment.
+    let last = -1;
+    await waitFor(
+      "the console to have taken every retry",
+      async () => {
+        const now = await taken("loop");
+        const quiet = now === last;
+        last = now;
+        return quiet;
+      },
+      { timeout: 10_000, interval: 500 },
+    );
     const before = await taken("loop");
     for (let n = 0; n < 5; n++) await publish(200 + n);
     await waitFor("5 more loop events", async () => (await taken("loop")) === before + 5, { timeout: 10_000 });
