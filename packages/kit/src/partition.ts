@@ -357,7 +357,7 @@ export class Partition {
  * last run), but never under 1 s (a Redis hiccup must not stop the work) nor over 15 s.
  */
 export function leaseFor(shortestInterval: number): number {
-  return Math.min(15_000, Math.max(1_000, Math.floor(shortestInterval * 0.6)));
+  return Math.min(15_000, Math.max(1_000, Math.floor(shortestInterval * 0.4)));
 }
 
 /**
