@@ -52,15 +52,27 @@ export const CLIENT_JS = `(() => {
   if (!content() || !window.EventSource) return;
   const live = document.getElementById("live");
   let timer;
-  const refresh = () => {
+  // A form being filled in is never swapped away: not while it has the focus, nor while a field
+  // differs from what the page was served with (checked again once the fresh copy has arrived,
+  // since typing may have started while it was being fetched).
+  const editing = () => {
+    const a = document.activeElement;
+    if (a && a.closest && a.closest("#content form")) return true;
+    return Array.from(document.querySelectorAll("#content form input, #content form textarea, #content form select")).some((el) =>
+      el.type === "hidden" ? false
+      : el.tagName === "SELECT" ? Array.from(el.options).some((o) => o.selected !== o.defaultSelected)
+      : el.type === "checkbox" || el.type === "radio" ? el.checked !== el.defaultChecked
+      : el.value !== el.defaultValue);
+  };
+  const refresh = (wait = 200) => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      const busy = document.activeElement && document.activeElement.closest && document.activeElement.closest("#content form");
-      if (busy) { refresh(); return; }
+      if (editing()) { refresh(1000); return; }
       try {
         const r = await fetch(location.href, { headers: { accept: "text/html" }, credentials: "same-origin" });
         if (!r.ok || r.redirected) return;
         const next = new DOMParser().parseFromString(await r.text(), "text/html").getElementById("content");
+        if (editing()) { refresh(1000); return; }
         const now = content();
         // A form's outcome (#notice, e.g. "backup added") stays until the page is left: the fresh
         // copy of the page does not have it, and a live event could otherwise wipe it at once.
@@ -71,7 +83,7 @@ export const CLIENT_JS = `(() => {
         }
         if (next && now) now.replaceWith(next);
       } catch {}
-    }, 200);
+    }, wait);
   };
   const es = new EventSource("/api/events");
   es.addEventListener("open", () => { if (live) live.textContent = "live"; });
@@ -87,6 +99,6 @@ export const CLIENT_JS = `(() => {
   es.addEventListener("notify", () => {
     if (content().dataset.live === "notifications") refresh();
   });
-  es.addEventListener("resync", refresh);
+  es.addEventListener("resync", () => refresh());
 })();
 `;

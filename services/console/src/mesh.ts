@@ -48,6 +48,8 @@ export type LoopAction = "ack" | "snooze" | "close" | "reopen";
 export const LOOP_ACTIONS: readonly LoopAction[] = ["ack", "snooze", "close", "reopen"];
 
 const TIMEOUT_MS = 3_000;
+/** An action waits longer than a read: a read falls back to the last answer, an action has none. */
+const ACT_TIMEOUT_MS = 10_000;
 
 /** Everything the console reads and does, only through the owners' bus endpoints. */
 export class MeshClient {
@@ -117,10 +119,11 @@ export class MeshClient {
   async act(loopId: string, action: LoopAction, by: string, snoozeFor?: string): Promise<Loop> {
     try {
       const cmd = { loopId, by };
-      if (action === "ack") return (await this.bus.request(loopsAck, cmd, { timeout: TIMEOUT_MS })).loop;
-      if (action === "close") return (await this.bus.request(loopsClose, cmd, { timeout: TIMEOUT_MS })).loop;
-      if (action === "reopen") return (await this.bus.request(loopsReopen, cmd, { timeout: TIMEOUT_MS })).loop;
-      return (await this.bus.request(loopsSnooze, { ...cmd, for: snoozeFor ?? "1h" }, { timeout: TIMEOUT_MS })).loop;
+      if (action === "ack") return (await this.bus.request(loopsAck, cmd, { timeout: ACT_TIMEOUT_MS })).loop;
+      if (action === "close") return (await this.bus.request(loopsClose, cmd, { timeout: ACT_TIMEOUT_MS })).loop;
+      if (action === "reopen") return (await this.bus.request(loopsReopen, cmd, { timeout: ACT_TIMEOUT_MS })).loop;
+      return (await this.bus.request(loopsSnooze, { ...cmd, for: snoozeFor ?? "1h" }, { timeout: ACT_TIMEOUT_MS }))
+        .loop;
     } catch (err) {
       throw remoteError(err, "loop-detector");
     }
@@ -141,7 +144,7 @@ export class MeshClient {
   /** A silence made by `user:<by>`; the notifier checks the matchers and the end (400 otherwise). */
   async silence(req: { matchers: string[]; for: string; comment?: string }, by: string): Promise<Silence> {
     try {
-      return (await this.bus.request(silenceAdd, { ...req, by: `user:${by}` }, { timeout: TIMEOUT_MS })).silence;
+      return (await this.bus.request(silenceAdd, { ...req, by: `user:${by}` }, { timeout: ACT_TIMEOUT_MS })).silence;
     } catch (err) {
       throw remoteError(err, "notifier");
     }
@@ -149,7 +152,7 @@ export class MeshClient {
 
   async expireSilence(id: string, by: string): Promise<Silence> {
     try {
-      return (await this.bus.request(silenceExpire, { id, by: `user:${by}` }, { timeout: TIMEOUT_MS })).silence;
+      return (await this.bus.request(silenceExpire, { id, by: `user:${by}` }, { timeout: ACT_TIMEOUT_MS })).silence;
     } catch (err) {
       throw remoteError(err, "notifier");
     }
@@ -174,7 +177,7 @@ export class MeshClient {
   /** A window made by `user:<by>`; the loop-detector checks it (400) and refuses a taken name (409). */
   async addMaintenance(req: Omit<MaintenanceAddRequest, "by">, by: string): Promise<MaintenanceInfo> {
     try {
-      return (await this.bus.request(maintenanceAdd, { ...req, by: `user:${by}` }, { timeout: TIMEOUT_MS })).window;
+      return (await this.bus.request(maintenanceAdd, { ...req, by: `user:${by}` }, { timeout: ACT_TIMEOUT_MS })).window;
     } catch (err) {
       throw remoteError(err, "loop-detector");
     }
@@ -183,7 +186,7 @@ export class MeshClient {
   /** Ends a window made at run time (404 for an unknown one or one of mirror.yaml). */
   async endMaintenance(name: string, by: string): Promise<MaintenanceInfo> {
     try {
-      return (await this.bus.request(maintenanceEnd, { name, by: `user:${by}` }, { timeout: TIMEOUT_MS })).window;
+      return (await this.bus.request(maintenanceEnd, { name, by: `user:${by}` }, { timeout: ACT_TIMEOUT_MS })).window;
     } catch (err) {
       throw remoteError(err, "loop-detector");
     }

@@ -602,7 +602,8 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     await page.fill("#maintenance-form input[name=check]", "web");
     await page.fill("#maintenance-form input[name=for]", "2h");
     await page.click("#maintenance-form button[type=submit]");
-    await page.waitForSelector("#notice:has-text('backup added')");
+    await page.waitForSelector("#notice");
+    assert.match((await page.locator("#notice").textContent()) ?? "", /backup added/);
     const row = page.locator("#maintenance tr[data-window=backup]");
     assert.match((await row.textContent()) ?? "", /check=web/);
     assert.match((await row.locator(".window-active").textContent()) ?? "", /^on until /);
