@@ -68,7 +68,13 @@ function scriptCommand(args: string[]): string[] {
     .scripts;
   const line = scripts[script as string];
   assert.ok(line, `package.json has no script ${script}`);
-  return [...line.replace(/^exec /, "").split(/\s+/), ...rest];
+  // The shell's `"${NAME:-default}"` expanded as sh would: passed on literally, glibc read the
+  // start script's MALLOC_* thresholds as 0 and every allocation became an mmap (a minute to start).
+  const expanded = line.replace(
+    /"\$\{(\w+):-([^}]*)\}"/g,
+    (_, name: string, dflt: string) => process.env[name] || dflt,
+  );
+  return [...expanded.replace(/^exec /, "").split(/\s+/), ...rest];
 }
 
 function pnpm(args: string[], env: NodeJS.ProcessEnv = {}) {
