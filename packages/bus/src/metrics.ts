@@ -47,6 +47,9 @@ export class BusMetrics {
   private readonly consumerReaders = new Map<string, () => Promise<ConsumerFigures | undefined>>();
   private consumerRefresh: Promise<void> | undefined;
   private consumerRefreshedAt = Number.NEGATIVE_INFINITY;
+  private streamReader: (() => Promise<void>) | undefined;
+  private streamRefresh: Promise<void> | undefined;
+  private streamRefreshedAt = Number.NEGATIVE_INFINITY;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -83,8 +86,16 @@ export class BusMetrics {
       collect,
     });
     this.reconnects = new Counter({ name: "mirror_bus_reconnects_total", help: "NATS reconnections", registers });
+    // Likewise the streams' figures, for the member that watches them (the loop-detector).
+    const collectStreams = () => this.refreshStreams();
     const streamGauge = (name: string, help: string) =>
-      new Gauge({ name: `mirror_jetstream_stream_${name}`, help, labelNames: ["stream"], registers });
+      new Gauge({
+        name: `mirror_jetstream_stream_${name}`,
+        help,
+        labelNames: ["stream"],
+        registers,
+        collect: collectStreams,
+      });
     this.stream = {
       messages: streamGauge("messages", "Messages stored in the stream (JetStream state.messages)"),
       bytes: streamGauge("bytes", "Bytes stored in the stream (JetStream state.bytes)"),
@@ -133,16 +144,33 @@ export class BusMetrics {
         if (info) this.recordConsumer(consumer, info);
       }),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CONSUMER_INFO_WAIT_MS);
-      timer.unref();
-    });
-    this.consumerRefresh = Promise.race([reads.then(() => undefined), waited]).finally(() => {
-      clearTimeout(timer);
+    this.consumerRefresh = bounded(reads).finally(() => {
       this.consumerRefresh = undefined;
     });
     return this.consumerRefresh;
+  }
+
+  /**
+   * Registers how to read the streams' state (`read` calls recordStream); the stream gauges read
+   * it when scraped, at most every 5 s, as the consumer gauges do. Returns the unregistration.
+   */
+  watchStreams(read: () => Promise<void>): () => void {
+    this.streamReader = read;
+    return () => {
+      if (this.streamReader === read) this.streamReader = undefined;
+    };
+  }
+
+  /** Reads the streams' state for the stream gauges of a scrape, bounded in time. */
+  refreshStreams(now = Date.now()): Promise<void> {
+    if (this.streamRefresh) return this.streamRefresh;
+    const read = this.streamReader;
+    if (!read || now - this.streamRefreshedAt < CONSUMER_INFO_MIN_MS) return Promise.resolve();
+    this.streamRefreshedAt = now;
+    this.streamRefresh = bounded(read().catch(() => undefined)).finally(() => {
+      this.streamRefresh = undefined;
+    });
+    return this.streamRefresh;
   }
 
   /** JetStream's figures for one stream, from stream info (read by an identity with `readsHistory`). */
@@ -174,6 +202,16 @@ export class BusMetrics {
       waiting > 0 && Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0,
     );
   }
+}
+
+/** Settles when `work` does or after CONSUMER_INFO_WAIT_MS, whichever comes first (a scrape never waits longer). */
+function bounded(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CONSUMER_INFO_WAIT_MS);
+    timer.unref();
+  });
+  return Promise.race([work.then(() => undefined), waited]).finally(() => clearTimeout(timer));
 }
 
 /** Low-cardinality label for a subject: its first three tokens ("mirror.repo.snapshot"). */

@@ -105,15 +105,14 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
   });
   store.onWake = (at) => ticker.wake(at);
   // The loop-detector reads the stream's history anyway: it exports the streams' figures, so
-  // JetStream's health reaches Prometheus without an exporter or a monitoring port.
-  void bus.reportStreams().catch(() => undefined);
-  const streams = setInterval(() => void bus.reportStreams().catch(() => undefined), STREAM_FIGURES_EVERY_MS);
-  streams.unref();
+  // JetStream's health reaches Prometheus without an exporter or a monitoring port. Read when
+  // /metrics is scraped (at most every 5 s), not on a timer: an idle mesh asks nothing.
+  const unwatchStreams = bus.metrics.watchStreams(() => bus.reportStreams());
   return {
     endpoints: loopEndpoints(api, maintenance),
     stop: async () => {
       server?.stop();
-      clearInterval(streams);
+      unwatchStreams();
       await ticker.stop();
       await triager.stop();
       await detector.engine.outbox.clear();
@@ -123,9 +122,6 @@ export async function start(ctx: ServiceContext, ready: (api: LoopApi) => void =
 
 /** Other snapshots held by the consumer from which an opening waits for its triage (folds it into one event). */
 const FOLD_BACKLOG = 2;
-
-/** How often the stream figures are read (one STREAM.INFO per stream). */
-const STREAM_FIGURES_EVERY_MS = 15_000;
 
 /** The loop-detector's spec: main.ts runs it with defineService(), tests with runService() (one spec per instance). */
 export function loopDetectorSpec(): ServiceSpec {
