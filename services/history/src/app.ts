@@ -96,11 +96,10 @@ export async function start(ctx: ServiceContext, ready: (h: HistoryHandles) => v
   const timer = setInterval(flush, FLUSH_EVERY_MS);
   timer.unref();
   // A result held while Redis is away is acknowledged only once written: stopping first, it is delivered again.
-  bus.consume(
-    serviceStatus,
-    DURABLES.status,
-    async (s, m) => void (await (await recorder.recordHeld(s, m.id, m.streamSeq)).written),
-  );
+  bus.consume(serviceStatus, DURABLES.status, async (s, m) => {
+    await maintenance.watch.fresh();
+    await (await recorder.recordHeld(s, m.id, m.streamSeq)).written;
+  });
   bus.consume(anyLoopEvent, DURABLES.loops, async (e) => void (await trend.record(e)), { types: LOOP_EVENT_TYPES });
   return {
     endpoints: historyEndpoints(queries, calendar.timeZone),

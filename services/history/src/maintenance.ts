@@ -84,7 +84,8 @@ export interface MaintenanceDeps {
 
 /**
  * What the history knows of maintenance windows: it asks the loop-detector for its windows (config
- * and run time) every few seconds and keeps the periods they were on, in memory and in Redis.
+ * and run time) before it records a result (a listing at most 2 s old) and every 30 s, and keeps
+ * the periods they were on, in memory and in Redis.
  * A one-off window is known from its start; a recurring one from the first listing while it is on.
  */
 export class MaintenanceWatch {
@@ -92,6 +93,9 @@ export class MaintenanceWatch {
   private saved = "[]";
   private polling: Promise<void> | undefined;
   private next: Promise<void> | undefined;
+  /** When (monotonic ms) the last listing was asked for, and whether the loop-detector answered it. */
+  private askedAt = Number.NEGATIVE_INFINITY;
+  private answered = true;
 
   constructor(private readonly deps: MaintenanceDeps) {}
 
@@ -130,11 +134,25 @@ export class MaintenanceWatch {
     return run;
   }
 
+  /**
+   * The windows as listed at most `maxAgeMs` ago, before a result is judged by them: asks again
+   * only when the last ask is older. A loop-detector that did not answer the last ask is not
+   * waited for (the result is judged by what is known; the ask goes on in the background).
+   */
+  fresh(maxAgeMs = MAINTENANCE_FRESH_MS): Promise<void> {
+    if (performance.now() - this.askedAt < maxAgeMs) return Promise.resolve();
+    const asked = this.poll();
+    return this.answered ? asked : Promise.resolve();
+  }
+
   private async pollOnce(): Promise<void> {
     let list: MaintenanceInfo[];
+    this.askedAt = performance.now();
     try {
       list = await this.deps.list();
+      this.answered = true;
     } catch (err) {
+      this.answered = false;
       this.deps.onError?.(err as Error);
       return;
     }
@@ -160,16 +178,25 @@ export class MaintenanceWatch {
   }
 }
 
-/** How often the loop-detector is asked for its windows: a window is seen at most this late. */
-export const MAINTENANCE_POLL_MS = 2_000;
+/**
+ * How old the listing may be when a result is recorded: a window added, ended or begun is seen
+ * by results at most this late. The listing is asked for on the way of a result, not on a timer,
+ * so an idle mesh does not ask every 2 s (it did: 30 round trips a minute through NATS and Redis).
+ */
+export const MAINTENANCE_FRESH_MS = 2_000;
+/** How often the listing is asked for anyway, for the kept periods the pages show. */
+export const MAINTENANCE_POLL_MS = 30_000;
+/** How long one ask waits for the loop-detector. */
+const LIST_TIMEOUT_MS = 2_000;
 
 /** Failed listings in a row before it is logged (the loop-detector may still be starting). */
 const QUIET_FAILURES = 5;
 
 /**
  * A MaintenanceWatch on the service's bus: the kept periods loaded, then the windows asked for
- * every MAINTENANCE_POLL_MS. A loop-detector that does not answer for QUIET_FAILURES polls in a
- * row is logged once (results are then not marked) and again when it answers.
+ * before results are recorded (`fresh`) and every MAINTENANCE_POLL_MS. A loop-detector that does
+ * not answer for QUIET_FAILURES asks in a row is logged once (results are then not marked) and
+ * again when it answers.
  */
 export async function watchMaintenance(ctx: {
   store: Redis;
@@ -182,7 +209,7 @@ export async function watchMaintenance(ctx: {
     store: ctx.store,
     clock: ctx.clock,
     list: async () => {
-      const { windows } = await ctx.bus.request(maintenanceList, {}, { timeout: MAINTENANCE_POLL_MS });
+      const { windows } = await ctx.bus.request(maintenanceList, {}, { timeout: LIST_TIMEOUT_MS });
       if (failures >= QUIET_FAILURES) ctx.log.info("maintenance windows readable again");
       failures = 0;
       return windows;

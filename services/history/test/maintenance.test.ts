@@ -237,3 +237,59 @@ test("a poll asks after it was called: callers during a running listing share th
   assert.equal(calls, 2);
   assert.equal(watch.covering("web", now), "late");
 });
+
+test("fresh() asks only when the last listing is older than its age, and does not wait on a loop-detector that did not answer", async () => {
+  const h = historyOn(redis.url);
+  opened.push(h);
+  const now = h.clock.now();
+  let calls = 0;
+  let fail = false;
+  const watch = new MaintenanceWatch({
+    store: h.store,
+    clock: h.clock,
+    list: async () => {
+      calls++;
+      if (fail) throw new Error("no responders");
+      return [info({ name: "w", start: iso(now - S), end: iso(now + 60 * S), active: true })];
+    },
+  });
+  await watch.fresh(60_000);
+  assert.equal(calls, 1, "the first result asks");
+  assert.equal(watch.covering("web", now), "w", "and is judged by the answer");
+  await watch.fresh(60_000);
+  assert.equal(calls, 1, "a listing younger than the age is used as it is");
+  fail = true;
+  await watch.fresh(0);
+  assert.equal(calls, 2, "an older one is asked again");
+  // The loop-detector did not answer: the next result does not wait for the ask it starts.
+  let asks = 0;
+  let release: () => void = () => undefined;
+  const slow = new MaintenanceWatch({
+    store: h.store,
+    clock: h.clock,
+    list: async () => {
+      if (++asks === 1) throw new Error("timeout");
+      // The second ask hangs (a loop-detector still away) until released.
+      await new Promise<void>((r) => (release = r));
+      return [];
+    },
+  });
+  await slow.fresh(0);
+  let settled = false;
+  const next = slow.fresh(0).then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(asks, 2, "asked again");
+  assert.ok(settled, "but not waited for");
+  release();
+  await next;
+  await new Promise((r) => setImmediate(r)); // the released ask's answer is taken in
+  // It answered: the next stale result waits for its ask again.
+  let waited = true;
+  const third = slow.fresh(0).then(() => (waited = false));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(asks, 3);
+  assert.ok(waited, "waits while the ask is on its way");
+  release();
+  await third;
+  assert.equal(watch.covering("web", now), "w", "what was known is kept");
+});
