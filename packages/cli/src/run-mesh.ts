@@ -92,20 +92,30 @@ export async function superviseMesh(
       : undefined;
   const write = (text: string) => void process.stdout.write(text);
   const summary = new StartSummary(plan.names, { cli, env: plan.env, pretty: !!pretty, write });
+  let exited: () => void = () => undefined;
   const sup = new Supervisor(plan.services, plan.env, plan.cwd, process.stdout, {
     ...(pretty ? { format: pretty } : {}),
     watch: (line) => summary.see(line),
+    onExit: () => exited(),
   });
   sup.start();
   return new Promise<number>((resolveExit) => {
     let done = false;
+    // No service runs any more and one ended on a config error: stop the servers and exit 2.
+    // Looked at when a service ends (a 200 ms check before: 5 wake-ups a second, 0.13% of a core
+    // at idle).
+    exited = () => {
+      if (sup.configError && sup.running === 0 && !done) {
+        done = true;
+        summary.stop();
+        void stopAll(embedded).then(() => resolveExit(2));
+      }
+    };
     const stop = async (signal: string) => {
       if (done) return;
       done = true;
       // Ctrl-C reaches the embedded servers too: their exit now is no crash to restart from.
       for (const c of embedded) stopRequested.add(c);
-      // The config-error watch would otherwise keep the event loop (and `pnpm start`) alive after "stopped".
-      clearInterval(watch);
       summary.stop();
       say(`${signal}: stopping ${plan.names.length} services`);
       await sup.stop();
@@ -120,13 +130,5 @@ export async function superviseMesh(
       say("SIGHUP: passed to the services");
       sup.signal("SIGHUP");
     });
-    const watch = setInterval(() => {
-      if (sup.configError && sup.running === 0 && !done) {
-        done = true;
-        clearInterval(watch);
-        summary.stop();
-        void stopAll(embedded).then(() => resolveExit(2));
-      }
-    }, 200);
   });
 }

@@ -83,6 +83,8 @@ export interface OutputOptions {
   format?: (line: string) => string;
   /** Sees every line as the service wrote it (the readiness summary reads the JSON records). */
   watch?: (line: string) => void;
+  /** Called after a service ended (not on a stop), once `running` and `configError` say so. */
+  onExit?: () => void;
 }
 
 /**
@@ -139,11 +141,13 @@ export class Supervisor {
       if (code === 2) {
         this.out.write(`${prefix}exited with a config error (2); not restarting\n`);
         this.configError = true;
+        this.output.onExit?.();
         return;
       }
       const next = Date.now() - started > 60_000 ? 0 : restarts + 1;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(next, 6));
       this.out.write(`${prefix}exited (${signal ?? code}); restarting in ${delay}ms\n`);
+      this.output.onExit?.();
       setTimeout(() => {
         if (!this.stopping) this.spawn(svc, index, next);
       }, delay).unref();

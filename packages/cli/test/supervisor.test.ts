@@ -73,3 +73,32 @@ else parentPort.on("message", (m) => { if (m.t === "signal") console.log(JSON.st
   );
   assert.equal(sup.running, 0);
 });
+
+test("a service that exits on a config error (2) is not restarted, and onExit tells when none runs any more", async () => {
+  const dir = tempDir("mirror-supervisor-");
+  const bad = join(dir, "bad.mjs");
+  const good = join(dir, "good.mjs");
+  writeFileSync(bad, `console.log("bad config"); process.exit(2);\n`);
+  // Ends on a config error too, later (as a second service reading the same bad file would).
+  writeFileSync(good, `setTimeout(() => process.exit(2), 400);\n`);
+  const { lines, out } = sink();
+  const seen: { configError: boolean; running: number }[] = [];
+  const sup: Supervisor = new Supervisor(
+    [
+      { name: "bad", args: [bad] },
+      { name: "good", args: [good] },
+    ],
+    process.env,
+    dir,
+    out,
+    { onExit: () => seen.push({ configError: sup.configError, running: sup.running }) },
+  );
+  sup.start();
+  await waitFor("both ended", () => seen.length >= 2, { timeout: 10_000 });
+  assert.deepEqual(seen, [
+    { configError: true, running: 1 },
+    { configError: true, running: 0 },
+  ]);
+  assert.equal(lines.filter((l) => /exited with a config error \(2\); not restarting/.test(l)).length, 2);
+  await sup.stop(1_000);
+});
