@@ -115,10 +115,11 @@ let threadRegistry: Registry | undefined;
  * and registered in every service registry of it: services run together (`--single`) share one
  * event loop and one heap, so one set describes them all. The event-loop lag histogram samples
  * with a timer: at prom-client's default 10 ms that is 100 wake-ups a second even when nothing
- * happens; 100 ms still catches any stall long enough to matter on the dashboard's p99. One
- * monitor per service cost seven of them in a --single process: 0.38% of a core at idle,
- * against 0.02% for a bare node (measured here), a fifth of the idle goal. The lag figures
- * cover the time since the previous scrape of any of the services that share them.
+ * happens; 100 ms still catches any stall long enough to matter on the dashboard's p99. One set
+ * per service made seven lag monitors and seven GC observers in a --single process (seven
+ * monitors started apart cost 0.40% of a core in a bare node against 0.02% for none; in the
+ * worker their timers mostly fire in the same wake-up, so the saving there was within the
+ * spread). The lag figures cover the time since the previous scrape of any service sharing them.
  */
 function threadMetrics(): Registry {
   if (!threadRegistry) {
