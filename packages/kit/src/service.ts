@@ -107,7 +107,6 @@ export interface RunningService {
   readonly httpToken: string;
 }
 
-/** stop() finishes within this (each step bounded by what is left), under defineService's hard exit. */
 let threadRegistry: Registry | undefined;
 
 /**
@@ -129,6 +128,7 @@ function threadMetrics(): Registry {
   return threadRegistry;
 }
 
+/** stop() finishes within this (each step bounded by what is left), under defineService's hard exit. */
 const STOP_BUDGET_MS = 4_300;
 const HARD_EXIT_MS = 4_800;
 const SLOW_STEP_MS = 1_000;
