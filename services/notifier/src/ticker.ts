@@ -9,6 +9,13 @@ export interface NextDue {
 }
 
 /**
+ * A timer may fire up to ~1.5 ms before its delay has passed on performance.now() (libuv counts
+ * whole milliseconds from the loop's cached time): a wake-up for a due time waits this much more,
+ * so it never looks just before the time and then sleeps a whole idle period (seen in CI: -1.3 ms).
+ */
+const TIMER_SLACK_MS = 2;
+
+/**
  * Runs `work` every `everyMs` without overlapping itself; after a run that found nothing to do
  * (`work` resolves false) the next one waits `idleMs`, or with `due` until the earliest due
  * time in Redis (a group's flush, a delivery's retry or claim end, the digest), at least
@@ -42,7 +49,7 @@ export function startTicker(
   const untilDue = async (): Promise<number> => {
     if (!due) return idleMs;
     const at = Math.min((await due.next()) ?? Number.POSITIVE_INFINITY, pending);
-    return Math.min(due.maxIdleMs, Math.max(idleMs, at - due.now()));
+    return Math.min(due.maxIdleMs, Math.max(idleMs, at - due.now() + TIMER_SLACK_MS));
   };
   const run = () => {
     if (stopped || running) return;
@@ -80,7 +87,7 @@ export function startTicker(
         pending = Math.min(pending, at);
         return;
       }
-      const ms = Math.max(idleMs, at - due.now());
+      const ms = Math.max(idleMs, at - due.now() + TIMER_SLACK_MS);
       if (performance.now() + ms < fireAt) {
         next = ms;
         schedule();
