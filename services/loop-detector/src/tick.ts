@@ -29,6 +29,14 @@ export async function tick(deps: TickDeps): Promise<number> {
   return due.length;
 }
 
+/**
+ * A timer may fire up to ~1.5 ms before its delay has passed on performance.now() (libuv counts
+ * whole milliseconds from the loop's cached time): a wake-up for a due time waits this much more,
+ * so it never looks just before the time and then sleeps a whole tick (the notifier's ticker had
+ * the same pattern and failed in CI at -1.3 ms).
+ */
+export const TIMER_SLACK_MS = 2;
+
 /** With nothing due sooner, the ticker sleeps at most this many ticks (maintenance windows added by another replica, a site that fell silent, an entry another replica wrote and then died). */
 export const IDLE_TICKS = 10;
 
@@ -66,7 +74,7 @@ export function startTicker(
     fireAt = timers.mono() + ms;
     timer = timers.set(loop, ms);
   };
-  const delayTo = (at: number) => Math.min(idleMs, Math.max(everyMs, at - deps.now()));
+  const delayTo = (at: number) => Math.min(idleMs, Math.max(everyMs, at - deps.now() + TIMER_SLACK_MS));
   const loop = () => {
     if (stopped || running) return;
     timer = undefined;
