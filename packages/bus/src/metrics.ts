@@ -45,11 +45,9 @@ export class BusMetrics {
     firstAge: Gauge<"stream">;
   };
   private readonly consumerReaders = new Map<string, () => Promise<ConsumerFigures | undefined>>();
-  private consumerRefresh: Promise<void> | undefined;
-  private consumerRefreshedAt = Number.NEGATIVE_INFINITY;
+  private readonly consumerRead = new ScrapeRead();
   private streamReader: (() => Promise<void>) | undefined;
-  private streamRefresh: Promise<void> | undefined;
-  private streamRefreshedAt = Number.NEGATIVE_INFINITY;
+  private readonly streamRead = new ScrapeRead();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -134,20 +132,15 @@ export class BusMetrics {
 
   /** Reads every watched consumer's info (one read shared by the gauges of a scrape), bounded in time. */
   refreshConsumers(now = Date.now()): Promise<void> {
-    if (this.consumerRefresh) return this.consumerRefresh;
-    if (now - this.consumerRefreshedAt < CONSUMER_INFO_MIN_MS || this.consumerReaders.size === 0)
-      return Promise.resolve();
-    this.consumerRefreshedAt = now;
-    const reads = Promise.allSettled(
-      [...this.consumerReaders].map(async ([consumer, read]) => {
-        const info = await read();
-        if (info) this.recordConsumer(consumer, info);
-      }),
+    if (this.consumerReaders.size === 0) return Promise.resolve();
+    return this.consumerRead.run(now, () =>
+      Promise.allSettled(
+        [...this.consumerReaders].map(async ([consumer, read]) => {
+          const info = await read();
+          if (info) this.recordConsumer(consumer, info);
+        }),
+      ),
     );
-    this.consumerRefresh = bounded(reads).finally(() => {
-      this.consumerRefresh = undefined;
-    });
-    return this.consumerRefresh;
   }
 
   /**
@@ -163,14 +156,9 @@ export class BusMetrics {
 
   /** Reads the streams' state for the stream gauges of a scrape, bounded in time. */
   refreshStreams(now = Date.now()): Promise<void> {
-    if (this.streamRefresh) return this.streamRefresh;
     const read = this.streamReader;
-    if (!read || now - this.streamRefreshedAt < CONSUMER_INFO_MIN_MS) return Promise.resolve();
-    this.streamRefreshedAt = now;
-    this.streamRefresh = bounded(read().catch(() => undefined)).finally(() => {
-      this.streamRefresh = undefined;
-    });
-    return this.streamRefresh;
+    if (!read) return Promise.resolve();
+    return this.streamRead.run(now, read);
   }
 
   /** JetStream's figures for one stream, from stream info (read by an identity with `readsHistory`). */
@@ -204,14 +192,33 @@ export class BusMetrics {
   }
 }
 
-/** Settles when `work` does or after CONSUMER_INFO_WAIT_MS, whichever comes first (a scrape never waits longer). */
-function bounded(work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, CONSUMER_INFO_WAIT_MS);
-    timer.unref();
-  });
-  return Promise.race([work.then(() => undefined), waited]).finally(() => clearTimeout(timer));
+/**
+ * A read made when /metrics is scraped: one at a time (the gauges of one scrape share it), at most
+ * every CONSUMER_INFO_MIN_MS, and a scrape waits for it at most CONSUMER_INFO_WAIT_MS.
+ */
+class ScrapeRead {
+  private inFlight: Promise<void> | undefined;
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  run(now: number, read: () => Promise<unknown>): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (now - this.lastAt < CONSUMER_INFO_MIN_MS) return Promise.resolve();
+    this.lastAt = now;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONSUMER_INFO_WAIT_MS);
+      timer.unref();
+    });
+    const work = read().then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight = Promise.race([work, waited]).finally(() => {
+      clearTimeout(timer);
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
 }
 
 /** Low-cardinality label for a subject: its first three tokens ("mirror.repo.snapshot"). */
