@@ -13,6 +13,8 @@ export const KEYS = {
   users: "users",
   session: (id: string) => `session:${digestOf(id)}`,
   userSessions: (name: string) => `user-sessions:${name.toLowerCase()}`,
+  /** A form's notice, kept for the page its answer redirects to (Post/Redirect/Get). */
+  flash: (id: string) => `flash:${digestOf(id)}`,
   /** An API token by the digest of its text. */
   token: (tokenDigest: string) => `token:${tokenDigest}`,
   /** Hash of a user's token names -> their digests. */

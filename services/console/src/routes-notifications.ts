@@ -6,7 +6,7 @@ import { ConsoleError } from "./errors.js";
 import { layout } from "./pages/layout.js";
 import { loadNotifications, notificationsPage } from "./pages/notifications.js";
 import { sendError } from "./routes-api.js";
-import { type ConsoleState, guard, type StateRef } from "./state.js";
+import { type ConsoleState, guard, redirectWithNotice, type StateRef, takeNotice } from "./state.js";
 
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
@@ -86,7 +86,7 @@ async function page(
     .send(layout({ title: "Notifications", user: p, path: "/notifications", body }));
 }
 
-/** Runs a form's action and shows the page again with what happened (the error's status on failure). */
+/** Runs a form's action: on success back to the page with what happened (Post/Redirect/Get), on failure the page with the error and its status. */
 async function formAction(
   reply: FastifyReply,
   s: ConsoleState,
@@ -94,7 +94,7 @@ async function formAction(
   act: () => Promise<string>,
 ): Promise<FastifyReply> {
   try {
-    return await page(reply, s, p, await act());
+    return await redirectWithNotice(reply, s, p, "/notifications", await act());
   } catch (err) {
     if (!(err instanceof ConsoleError)) throw err;
     return page(reply, s, p, err.message, err.status);
@@ -106,7 +106,7 @@ export function notificationRoutes(http: FastifyInstance, state: StateRef): void
   http.get("/notifications", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    return page(reply, ok.s, ok.p);
+    return page(reply, ok.s, ok.p, await takeNotice(ok.s, ok.p));
   });
   http.post("/notifications/silences", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state, { act: true });

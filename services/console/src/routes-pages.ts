@@ -11,7 +11,7 @@ import { overviewPage } from "./pages/overview.js";
 import { reposPage } from "./pages/repos.js";
 import { servicesPage } from "./pages/services.js";
 import { snoozeFor } from "./routes-api.js";
-import { guard, type StateRef } from "./state.js";
+import { guard, redirectWithNotice, type StateRef, takeNotice } from "./state.js";
 
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
@@ -117,24 +117,26 @@ export function pageRoutes(http: FastifyInstance, state: StateRef): void {
   http.get("/repos", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
-    const [loops, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
-    return send(reply, "Repos", ok.p, "/repos", reposPage(loops, scanned, ok.p, ok.s.now()));
+    const [loops, scanned, notice] = await Promise.all([
+      ok.s.mesh.loops({}),
+      ok.s.mesh.repos(),
+      takeNotice(ok.s, ok.p),
+    ]);
+    return send(reply, "Repos", ok.p, "/repos", reposPage(loops, scanned, ok.p, ok.s.now(), notice));
   });
 
   http.post("/repos/rescan", PUBLIC, async (req, reply) => {
     const ok = await guard(req, reply, state, { act: true });
     if (!ok) return reply;
-    let notice: string;
-    let status = 200;
     try {
       const r = await ok.s.mesh.rescan();
-      notice = `Scanned ${r.repos} repos, ${r.published} snapshots published.`;
+      const notice = `Scanned ${r.repos} repos, ${r.published} snapshots published.`;
+      return await redirectWithNotice(reply, ok.s, ok.p, "/repos", notice);
     } catch (err) {
       if (!(err instanceof ConsoleError)) throw err;
-      notice = err.message;
-      status = err.status;
+      const [loops, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
+      const body = reposPage(loops, scanned, ok.p, ok.s.now(), err.message);
+      return send(reply, "Repos", ok.p, "/repos", body, { status: err.status });
     }
-    const [loops, scanned] = await Promise.all([ok.s.mesh.loops({}), ok.s.mesh.repos()]);
-    return send(reply, "Repos", ok.p, "/repos", reposPage(loops, scanned, ok.p, ok.s.now(), notice), { status });
   });
 }

@@ -6,7 +6,7 @@ import { ConsoleError } from "./errors.js";
 import { layout } from "./pages/layout.js";
 import { usersPage } from "./pages/users.js";
 import { sendError } from "./routes-api.js";
-import { type ConsoleState, guard, type StateRef } from "./state.js";
+import { type ConsoleState, guard, redirectWithNotice, type StateRef, takeNotice } from "./state.js";
 
 const PUBLIC = { config: { public: true }, bodyLimit: 16 * 1024 } as const;
 
@@ -58,14 +58,14 @@ export function userRoutes(http: FastifyInstance, state: StateRef): void {
     const ok = await guard(req, reply, state);
     if (!ok) return reply;
     if (ok.p.role !== "admin") return replyError(reply, "MIRROR_ERR_FORBIDDEN", "only admins manage users");
-    return page(reply, ok.s, ok.p);
+    return page(reply, ok.s, ok.p, await takeNotice(ok.s, ok.p));
   });
   http.post("/users", PUBLIC, async (req, reply) => {
     const ok = await admin(req, reply, state);
     if (!ok) return reply;
     try {
       const u = await addUser(ok.s, req.body);
-      return page(reply, ok.s, ok.p, `Added ${u.name} (${u.role}).`);
+      return redirectWithNotice(reply, ok.s, ok.p, "/users", `Added ${u.name} (${u.role}).`);
     } catch (err) {
       if (!(err instanceof ConsoleError)) throw err;
       return page(reply, ok.s, ok.p, err.message, err.status);
@@ -76,7 +76,7 @@ export function userRoutes(http: FastifyInstance, state: StateRef): void {
     if (!ok) return reply;
     try {
       const u = await removeUser(ok.s, ok.p, req.params.name);
-      return page(reply, ok.s, ok.p, `Removed ${u.name}.`);
+      return redirectWithNotice(reply, ok.s, ok.p, "/users", `Removed ${u.name}.`);
     } catch (err) {
       if (!(err instanceof ConsoleError)) throw err;
       return page(reply, ok.s, ok.p, err.message, err.status);

@@ -8,6 +8,9 @@ export interface Session {
   createdAt: string;
 }
 
+/** How long a form's notice waits for its page (the redirect follows at once). */
+const FLASH_TTL_MS = 60_000;
+
 /** Only a digest of the cookie is a key (KEYS.session): reading Redis does not give anyone a session. */
 const key = KEYS.session;
 const userKey = KEYS.userSessions;
@@ -53,7 +56,21 @@ export class SessionStore {
   }
 
   async destroy(id: string | undefined): Promise<void> {
-    if (id) await this.redis.del(key(id));
+    if (id) await this.redis.del(key(id), KEYS.flash(id));
+  }
+
+  /**
+   * Keeps a form's notice for the next page this session loads: the form's answer is a redirect
+   * (303) to its page, so a reload shows the page again instead of sending the form again.
+   */
+  async flash(id: string, notice: string): Promise<void> {
+    await this.redis.set(KEYS.flash(id), notice.slice(0, 2_000), "PX", FLASH_TTL_MS);
+  }
+
+  /** The notice kept for this session, once (read and removed). */
+  async takeFlash(id: string | undefined): Promise<string | undefined> {
+    if (!id || id.length > 200) return undefined;
+    return (await this.redis.getdel(KEYS.flash(id))) ?? undefined;
   }
 
   /** Ends every session of `user` (removed, or a new password). */

@@ -77,6 +77,27 @@ export async function guard(
   return { s, p };
 }
 
+/**
+ * Post/Redirect/Get: a form's action that succeeded answers with a 303 to `path`, and its notice
+ * waits in the session for that page (a reload then shows the page, it does not send the form
+ * again). Without a session (a bearer token) the notice is dropped with the redirect.
+ */
+export async function redirectWithNotice(
+  reply: FastifyReply,
+  s: ConsoleState,
+  p: Principal,
+  path: string,
+  notice: string,
+): Promise<FastifyReply> {
+  if (p.sessionId) await s.sessions.flash(p.sessionId, notice);
+  return reply.redirect(path, 303);
+}
+
+/** The notice a form left for this page (redirectWithNotice), once. */
+export function takeNotice(s: ConsoleState, p: Principal): Promise<string | undefined> {
+  return s.sessions.takeFlash(p.sessionId || undefined);
+}
+
 /** Security headers on every answer: no framing, no sniffing, scripts and styles only from here. */
 export function securityHeaders(reply: FastifyReply): void {
   reply.header(

@@ -604,7 +604,13 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     await page.click("#maintenance-form button[type=submit]");
     await page.waitForSelector("#notice");
     assert.match((await page.locator("#notice").textContent()) ?? "", /backup added/);
+    // Post/Redirect/Get: the form's answer is the page's own address, so a reload shows the page
+    // again (the notice once) and does not send the form again (it would say the name is taken).
+    assert.equal(new URL(page.url()).pathname, "/notifications");
+    await page.reload();
+    assert.equal(await page.locator("#notice").count(), 0, "the notice is shown once");
     const row = page.locator("#maintenance tr[data-window=backup]");
+    assert.equal(await row.count(), 1);
     assert.match((await row.textContent()) ?? "", /check=web/);
     assert.match((await row.locator(".window-active").textContent()) ?? "", /^on until /);
     assert.match((await row.textContent()) ?? "", /user:alice/);
@@ -625,6 +631,15 @@ test("browser: Notifications shows each channel's deliveries with the error; an 
     assert.equal(await page.locator("#maintenance tr[data-window=backup]").count(), 0);
     const after = (await (await as(bob, "/api/maintenance")).json()) as { windows: { name: string }[] };
     assert.ok(!after.windows.some((w) => w.name === "backup"));
+
+    // The Repos page's Rescan button: the scanner's answer shown on /repos, and a reload does not scan again.
+    await page.goto(`${m.url}/repos`);
+    await page.click("button:has-text('Rescan')");
+    await page.waitForSelector("#notice:has-text('Scanned')");
+    assert.match((await page.locator("#notice").textContent()) ?? "", /^Scanned \d+ repos, \d+ snapshots published\.$/);
+    assert.equal(new URL(page.url()).pathname, "/repos");
+    await page.reload();
+    assert.equal(await page.locator("#notice").count(), 0);
   } finally {
     await ctx.close();
   }

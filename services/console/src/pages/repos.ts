@@ -47,7 +47,7 @@ export function reposPage(
     ? html`<form class="inline" method="post" action="/repos/rescan"><input type="hidden" name="_csrf" value="${user.csrf}"><button type="submit">Rescan</button></form>`
     : "";
   const last = scanned.data?.lastScanAt;
-  return html`<h1>Repos</h1>${staleBanner(loops, now)}${staleBanner(scanned, now)}${notice ? html`<p class="banner" role="status">${notice}</p>` : ""}
+  return html`<h1>Repos</h1>${staleBanner(loops, now)}${staleBanner(scanned, now)}${notice ? html`<p class="banner" role="status" id="notice">${notice}</p>` : ""}
   <p class="muted">${last ? `Last scan ${ago(last, now)}.` : "No scan finished yet."} ${rescan}</p>
   ${repoRows(reposOf(loops.data ?? [], scanned.data?.repos), now)}`;
 }
