@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
 import { defineLua, runLua } from "./lua.js";
+import { LEAVE } from "./partition.js";
 
 /** What a replica says about its config: a hash of its section and one per top-level key of it (never a value). */
 export interface ConfigDigest {
@@ -122,16 +123,6 @@ for _, m in ipairs(redis.call('SMEMBERS', set)) do
   if e then table.insert(live, m); table.insert(live, e) else redis.call('SREM', set, m) end
 end
 return live
-`,
-});
-
-const LEAVE = defineLua("configPeersLeave", {
-  keys: ["set"],
-  args: ["self"],
-  body: `
-redis.call('DEL', set .. ':' .. self)
-redis.call('SREM', set, self)
-return 1
 `,
 });
 

@@ -185,7 +185,11 @@ return live
 `,
 });
 
-const LEAVE = defineLua("partitionLeave", {
+/**
+ * A member leaves a member set (`set` and its `set:<member>` entries): a Partition's replicas, or
+ * config peers (config-peers.ts), which keep the same shape.
+ */
+export const LEAVE = defineLua("memberSetLeave", {
   keys: ["set"],
   args: ["self"],
   body: `
