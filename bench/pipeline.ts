@@ -220,12 +220,15 @@ interface Run {
 }
 
 /** Median CPU ms per event of each process over the runs, keyed `cpuMsPerEvent.<process>`. */
-function cpuExtra(runs: Run[]): Record<string, number> {
+function cpuExtra(runs: { cpu: Map<string, number> }[]): Record<string, number> {
   const names = [...new Set(runs.flatMap((r) => [...r.cpu.keys()]))];
   return Object.fromEntries(
     names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]),
   );
 }
+
+const prefixed = (prefix: string, o: Record<string, number>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [`${prefix}${k}`, v]));
 
 /** The processes a baseline's CPU is counted in: the server and this one (publisher, receiver, chain stages). */
 const BASELINE_PROCS = ["nats-server", "bench"];
@@ -459,19 +462,20 @@ async function openEnv(identity: boolean, hook: Hook, cleanup: Array<() => Promi
  * of runs made minutes apart read 0.97 in one bench and 1.52 in the next with nothing changed.
  */
 async function identityOverhead(secured: Env, unsigned: Env, sizes: Sizes, opts: BenchOptions): Promise<Figure> {
-  const { runs, base } = await interleave<{ tp: number; cpuAll: number }, { tp: number; cpuAll: number }>(
+  type Paired = { tp: number; cpuAll: number; cpu: Map<string, number> };
+  const { runs, base } = await interleave<Paired, Paired>(
     opts,
     async (i) => {
       const r = await throughput(secured, sizes.count);
       opts.log?.(`secured run ${i}: ${r.perSec.toFixed(0)} events/s, ${sum(r.cpu).toFixed(2)} CPU ms per event`);
-      return { tp: r.perSec, cpuAll: sum(r.cpu) };
+      return { tp: r.perSec, cpuAll: sum(r.cpu), cpu: r.cpu };
     },
     async (i) => {
       // The unsigned mesh is new: warmed as the secured one was (see measure()).
       for (let w = 0; i < 0 && w < WARM_UP_RUNS - 1; w++) await throughput(unsigned, sizes.count);
       const r = await throughput(unsigned, sizes.count);
       opts.log?.(`unsigned run ${i}: ${r.perSec.toFixed(0)} events/s, ${sum(r.cpu).toFixed(2)} CPU ms per event`);
-      return { tp: r.perSec, cpuAll: sum(r.cpu) };
+      return { tp: r.perSec, cpuAll: sum(r.cpu), cpu: r.cpu };
     },
   );
   return figure({
@@ -481,8 +485,13 @@ async function identityOverhead(secured: Env, unsigned: Env, sizes: Sizes, opts:
     baseline: "pipeline.unsigned",
     baselineRuns: base.map((r) => r.cpuAll),
     goal: { on: "ratio", op: "<=", limit: IDENTITY_OVERHEAD_GOAL },
-    note: "CPU ms per event over every process with identity on (signed, verified, permissions enforced, Redis ACL users), against the same throughput runs with MIRROR_IDENTITY=off (anonymous, unsigned) on their own servers, the two alternating with both meshes up; extra: the throughput of each",
-    extra: { unsignedThroughput: median(base.map((r) => r.tp)), securedThroughput: median(runs.map((r) => r.tp)) },
+    note: "CPU ms per event over every process with identity on (signed, verified, permissions enforced, Redis ACL users), against the same throughput runs with MIRROR_IDENTITY=off (anonymous, unsigned) on their own servers, the two alternating with both meshes up; extra: the throughput and the CPU ms per event of each process, of each",
+    extra: {
+      unsignedThroughput: median(base.map((r) => r.tp)),
+      securedThroughput: median(runs.map((r) => r.tp)),
+      ...prefixed("secured.", cpuExtra(runs)),
+      ...prefixed("unsigned.", cpuExtra(base)),
+    },
   });
 }
 
