@@ -58,6 +58,12 @@ class Helper {
   private buffered = "";
   private pending: { resolve: (code: number) => void; reject: (err: Error) => void } | undefined;
   dead = false;
+  /** When it was last given back (performance.now()). */
+  idleSince = 0;
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
   constructor(git: string, env: NodeJS.ProcessEnv) {
     this.dir = mkdtempSync(join(tmpdir(), "mirror-git-"));
@@ -145,18 +151,37 @@ class Helper {
   }
 }
 
-/** Helpers started on demand (at most `max` at once, idle ones kept), shared by every git call of the process. */
+/**
+ * How long an unused helper stays: a scan pass reuses them from call to call, but between passes
+ * (a stat-first pass at idle runs no git at all) each would hold ~3.4 MB of RSS for nothing.
+ */
+export const HELPER_IDLE_MS = 10_000;
+
+/**
+ * Helpers started on demand (at most `max` at once, idle ones kept for `idleMs`), shared by every
+ * git call of the process.
+ */
 export class GitHelpers {
+  /** The idle helpers, the least recently used first. */
   private readonly idle: Helper[] = [];
   private readonly waiting: Array<(h: Helper | undefined) => void> = [];
   private running = 0;
   private broken = false;
+  private reaper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly git: string,
     private readonly env: () => NodeJS.ProcessEnv,
     readonly max = 16,
+    private readonly idleMs = HELPER_IDLE_MS,
   ) {}
+
+  /** The pids of the helpers alive now, idle or running a call. */
+  get pids(): number[] {
+    return this.live.map((h) => h.pid).filter((p): p is number => p !== undefined);
+  }
+
+  private readonly live: Helper[] = [];
 
   /** Whether a call can go through a helper (else the caller spawns git itself). */
   accepts(cwd: string, args: readonly string[]): boolean {
@@ -178,12 +203,14 @@ export class GitHelpers {
     while (this.idle.length) {
       const h = this.idle.pop() as Helper;
       if (!h.dead) return h;
-      this.running--;
+      this.forget(h);
     }
     if (this.running < this.max) {
       this.running++;
       try {
-        return new Helper(this.git, this.env());
+        const h = new Helper(this.git, this.env());
+        this.live.push(h);
+        return h;
       } catch (err) {
         // No temp folder or no sh: every later call spawns git itself.
         this.running--;
@@ -197,20 +224,51 @@ export class GitHelpers {
 
   private give(h: Helper): void {
     if (h.dead) {
-      this.running--;
+      this.forget(h);
       this.waiting.shift()?.(undefined);
       return;
     }
     const next = this.waiting.shift();
     if (next) next(h);
-    else this.idle.push(h);
+    else {
+      h.idleSince = performance.now();
+      this.idle.push(h);
+      this.reapLater();
+    }
+  }
+
+  private forget(h: Helper): void {
+    this.running--;
+    const i = this.live.indexOf(h);
+    if (i >= 0) this.live.splice(i, 1);
+  }
+
+  /** Ends the helpers unused for `idleMs` (one timer while any is idle; it keeps no process alive). */
+  private reapLater(): void {
+    if (this.reaper) return;
+    const oldest = this.idle[0];
+    if (!oldest) return;
+    const wait = Math.max(0, oldest.idleSince + this.idleMs - performance.now());
+    this.reaper = setTimeout(() => {
+      this.reaper = undefined;
+      const now = performance.now();
+      while (this.idle[0] && now - this.idle[0].idleSince >= this.idleMs) {
+        const h = this.idle.shift() as Helper;
+        h.close();
+        this.forget(h);
+      }
+      this.reapLater();
+    }, wait);
+    this.reaper.unref();
   }
 
   /** Ends the idle helpers (each exits when its stdin closes). */
   close(): void {
+    if (this.reaper) clearTimeout(this.reaper);
+    this.reaper = undefined;
     for (const h of this.idle.splice(0)) {
       h.close();
-      this.running--;
+      this.forget(h);
     }
   }
 }

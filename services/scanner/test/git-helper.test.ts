@@ -3,7 +3,7 @@
 // killing the helper with its git, and recover from a helper that dies. Real git, real sh.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeRepo, tempDir, waitFor } from "@mirror/testkit";
@@ -131,6 +131,34 @@ test("a helper that dies under a call fails only that call; the next call gets a
     assert.equal(r.stdout.toString(), `${cwd}|again|`);
   } finally {
     spawnSync("pkill", ["-f", `sleep ${marker}`]);
+    helpers.close();
+  }
+});
+
+/** Whether a process runs (a zombie not yet reaped does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+test("a helper unused for idleMs ends (its sh exits); a call within it reuses the helper, one after starts a new one", async () => {
+  const helpers = new GitHelpers(fakeGit(), () => ({ PATH: process.env.PATH }), 2, 300);
+  const cwd = tempDir("mirror-git-helper-");
+  try {
+    assert.equal((await helpers.run(cwd, ["one"], 10_000)).stdout.toString(), `${cwd}|one|`);
+    const [pid] = helpers.pids;
+    assert.ok(pid !== undefined && running(pid), "a helper ran the call and waits for the next");
+    assert.equal((await helpers.run(cwd, ["two"], 10_000)).stdout.toString(), `${cwd}|two|`);
+    assert.deepEqual(helpers.pids, [pid], "the same helper, within idleMs");
+    await waitFor("the unused helper to end", () => !running(pid) && helpers.pids.length === 0, { timeout: 5_000 });
+    assert.equal((await helpers.run(cwd, ["three"], 10_000)).stdout.toString(), `${cwd}|three|`);
+    assert.equal(helpers.pids.length, 1);
+    assert.notEqual(helpers.pids[0], pid, "a new helper");
+  } finally {
     helpers.close();
   }
 });
