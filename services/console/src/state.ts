@@ -89,7 +89,11 @@ export async function redirectWithNotice(
   path: string,
   notice: string,
 ): Promise<FastifyReply> {
-  if (p.sessionId) await s.sessions.flash(p.sessionId, notice);
+  // The action is done: a notice that cannot be kept (Redis away) is not worth an error page.
+  if (p.sessionId)
+    await s.sessions.flash(p.sessionId, notice).catch((err: Error) => {
+      s.log.warn({ err: err.message }, "a form's notice was not kept");
+    });
   return reply.redirect(path, 303);
 }
 
