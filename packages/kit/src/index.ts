@@ -43,7 +43,7 @@ export {
   storePassword,
 } from "./store-auth.js";
 export { buildHttp, replyError } from "./http.js";
-export { type Clock, systemClock, ManualClock } from "./clock.js";
+export { type Clock, systemClock, ManualClock, TIMER_SLACK_MS } from "./clock.js";
 export {
   loadIdentity,
   loadServiceIdentity,

@@ -1,3 +1,4 @@
+import { TIMER_SLACK_MS } from "@mirror/kit";
 import type { Logger } from "pino";
 import type { Detector } from "./detector.js";
 import type { LoopStore } from "./store.js";
@@ -28,14 +29,6 @@ export async function tick(deps: TickDeps): Promise<number> {
   await deps.also?.();
   return due.length;
 }
-
-/**
- * A timer may fire up to ~1.5 ms before its delay has passed on performance.now() (libuv counts
- * whole milliseconds from the loop's cached time): a wake-up for a due time waits this much more,
- * so it never looks just before the time and then sleeps a whole tick (the notifier's ticker had
- * the same pattern and failed in CI at -1.3 ms).
- */
-export const TIMER_SLACK_MS = 2;
 
 /** With nothing due sooner, the ticker sleeps at most this many ticks (maintenance windows added by another replica, a site that fell silent, an entry another replica wrote and then died). */
 export const IDLE_TICKS = 10;

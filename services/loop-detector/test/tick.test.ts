@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createLogger } from "@mirror/kit";
-import { IDLE_TICKS, startTicker, TIMER_SLACK_MS, type TickDeps } from "../src/tick.js";
+import { createLogger, TIMER_SLACK_MS } from "@mirror/kit";
+import { IDLE_TICKS, startTicker, type TickDeps } from "../src/tick.js";
 
 // The ticker sleeps until the next wake-up time instead of polling Redis every tick (issue 25,
 // idle CPU). Fake timers and a fake clock: every step is exact.

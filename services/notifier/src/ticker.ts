@@ -1,3 +1,4 @@
+import { TIMER_SLACK_MS } from "@mirror/kit";
 import type { Logger } from "pino";
 
 /** When an idle notifier looks next: the earliest due time in Redis, on the injected clock. */
@@ -7,13 +8,6 @@ export interface NextDue {
   /** It looks at least this often anyway (work another replica took on and then died with). */
   maxIdleMs: number;
 }
-
-/**
- * A timer may fire up to ~1.5 ms before its delay has passed on performance.now() (libuv counts
- * whole milliseconds from the loop's cached time): a wake-up for a due time waits this much more,
- * so it never looks just before the time and then sleeps a whole idle period (seen in CI: -1.3 ms).
- */
-const TIMER_SLACK_MS = 2;
 
 /**
  * Runs `work` every `everyMs` without overlapping itself; after a run that found nothing to do
