@@ -165,7 +165,8 @@ export class GitHelpers {
   /** The idle helpers, the least recently used first. */
   private readonly idle: Helper[] = [];
   private readonly waiting: Array<(h: Helper | undefined) => void> = [];
-  private running = 0;
+  /** Every helper alive now, idle or running a call (at most `max`). */
+  private readonly live: Helper[] = [];
   private broken = false;
   private reaper: NodeJS.Timeout | undefined;
 
@@ -180,8 +181,6 @@ export class GitHelpers {
   get pids(): number[] {
     return this.live.map((h) => h.pid).filter((p): p is number => p !== undefined);
   }
-
-  private readonly live: Helper[] = [];
 
   /** Whether a call can go through a helper (else the caller spawns git itself). */
   accepts(cwd: string, args: readonly string[]): boolean {
@@ -205,15 +204,13 @@ export class GitHelpers {
       if (!h.dead) return h;
       this.forget(h);
     }
-    if (this.running < this.max) {
-      this.running++;
+    if (this.live.length < this.max) {
       try {
         const h = new Helper(this.git, this.env());
         this.live.push(h);
         return h;
       } catch (err) {
         // No temp folder or no sh: every later call spawns git itself.
-        this.running--;
         this.broken = true;
         throw new HelperError(`git helper could not start: ${(err as Error).message}`, false);
       }
@@ -238,7 +235,6 @@ export class GitHelpers {
   }
 
   private forget(h: Helper): void {
-    this.running--;
     const i = this.live.indexOf(h);
     if (i >= 0) this.live.splice(i, 1);
   }
