@@ -42,6 +42,11 @@ export function staleBanner(f: { error?: string; at?: number }, now: number): Ht
   return html`<p class="banner error" role="status">${f.error}.${age}</p>`;
 }
 
+/** What a form just did, shown once on the page its Post/Redirect/Get lands on. */
+export function noticeBanner(notice: string | undefined): Html {
+  return notice ? html`<p class="banner" role="status" id="notice">${notice}</p>` : html``;
+}
+
 export function ago(iso: string | null | undefined, now: number): string {
   if (!iso) return "";
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));

@@ -9,7 +9,7 @@ import {
 import { mayAct, type Principal } from "../auth.js";
 import { type Html, html } from "../html.js";
 import type { Fetched, MeshClient } from "../mesh.js";
-import { ago, staleBanner } from "./layout.js";
+import { ago, noticeBanner, staleBanner } from "./layout.js";
 
 /** What the Notifications page shows, each part read from its owner (and possibly stale on its own). */
 export interface NotificationsView {
@@ -143,7 +143,7 @@ function silencesSection(f: Fetched<Silence[]>, user: Principal, now: number, cs
  */
 export function notificationsPage(v: NotificationsView, user: Principal, now: number, notice?: string): Html {
   const csrf = html`<input type="hidden" name="_csrf" value="${user.csrf}">`;
-  return html`<h1>Notifications</h1>${notice ? html`<p class="banner" role="status" id="notice">${notice}</p>` : ""}
+  return html`<h1>Notifications</h1>${noticeBanner(notice)}
   ${deliveryLog(v.deliveries, now)}
   ${maintenanceSection(v.maintenance, user, now, csrf)}
   ${silencesSection(v.silences, user, now, csrf)}

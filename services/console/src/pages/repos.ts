@@ -2,7 +2,7 @@ import type { Loop, ScanReposReply } from "@mirror/contracts";
 import { mayAct, type Principal } from "../auth.js";
 import { type Html, html } from "../html.js";
 import type { Fetched } from "../mesh.js";
-import { ago, staleBanner } from "./layout.js";
+import { ago, noticeBanner, staleBanner } from "./layout.js";
 
 export interface RepoView {
   path: string;
@@ -47,7 +47,7 @@ export function reposPage(
     ? html`<form class="inline" method="post" action="/repos/rescan"><input type="hidden" name="_csrf" value="${user.csrf}"><button type="submit">Rescan</button></form>`
     : "";
   const last = scanned.data?.lastScanAt;
-  return html`<h1>Repos</h1>${staleBanner(loops, now)}${staleBanner(scanned, now)}${notice ? html`<p class="banner" role="status" id="notice">${notice}</p>` : ""}
+  return html`<h1>Repos</h1>${staleBanner(loops, now)}${staleBanner(scanned, now)}${noticeBanner(notice)}
   <p class="muted">${last ? `Last scan ${ago(last, now)}.` : "No scan finished yet."} ${rescan}</p>
   ${repoRows(reposOf(loops.data ?? [], scanned.data?.repos), now)}`;
 }

@@ -1,11 +1,12 @@
 import type { ConsoleUser } from "@mirror/contracts";
 import type { Principal } from "../auth.js";
 import { type Html, html } from "../html.js";
+import { noticeBanner } from "./layout.js";
 
 /** Accounts, for admins: list, add (name, role, password), remove. The CLI does the same over the bus. */
 export function usersPage(users: ConsoleUser[], me: Principal, notice?: string): Html {
   const csrf = html`<input type="hidden" name="_csrf" value="${me.csrf}">`;
-  return html`<h1>Users</h1>${notice ? html`<p class="banner" role="status" id="notice">${notice}</p>` : ""}
+  return html`<h1>Users</h1>${noticeBanner(notice)}
   <table id="users"><thead><tr><th>Name</th><th>Role</th><th class="wide">Since</th><th></th></tr></thead><tbody>
   ${users.map(
     (u) => html`<tr><td class="about">${u.name}</td><td>${u.role}</td><td class="wide">${u.createdAt}</td>
