@@ -45,10 +45,8 @@ after(async () => {
   await Promise.all([nats.dispose(), redis.dispose(), hook.close()]);
 });
 
-/** Which service a span belongs to: consumer spans say so; the scanner is the one publishing snapshots. */
+/** Which service a span belongs to: the bus's spans say so, and an HTTP client span inherits its handler's. */
 function serviceOf(s: ReadableSpan): string | undefined {
-  if (s.name === "publish mirror.repo.snapshot") return "scanner";
-  if (s.name === "request mirror.model.triage") return "model-rules";
   return s.attributes["mirror.service"] as string | undefined;
 }
 
@@ -70,7 +68,10 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
     { name: "scanner", port: () => 0, start: startScanner },
   ];
   // The consumers first, so the scanner's snapshot is handled (not found by a rebuild).
-  for (const spec of specs) running.push(await runService(spec, { config, port: 0, logDest: sink }));
+  // As in a process with an OTLP endpoint set: each service joins the SDK started above (one per
+  // process) and runs in its own scope, so its spans carry its own service's resource.
+  const env = { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" };
+  for (const spec of specs) running.push(await runService(spec, { config, env, port: 0, logDest: sink }));
   const delivery = await hook.waitFor("the webhook delivery", (r) => r.body.includes(repo), 30_000);
   const traceId = traceIdOf(delivery.headers.traceparent);
   assert.ok(traceId, "the delivery carries a traceparent");
@@ -94,6 +95,9 @@ notifier: { groupWait: 0s, channels: [ { name: hook, type: webhook, url: "${hook
     ["loop-detector", "model-rules", "notifier", "scanner"],
     spans.map((s) => s.name).join(", "),
   );
+  // The services share this process's one SDK: each span still carries its own service's resource.
+  for (const s of spans)
+    assert.equal(s.resource.attributes["service.name"], serviceOf(s), `${s.name}: ${JSON.stringify(s.attributes)}`);
   const ids = new Set(spans.map((s) => s.spanContext().spanId));
   const roots = spans.filter((s) => !s.parentSpanContext || !ids.has(s.parentSpanContext.spanId)).map((s) => s.name);
   assert.deepEqual(roots, ["publish mirror.repo.snapshot"], "one tree, rooted at the scanner's publish");

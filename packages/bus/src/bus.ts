@@ -250,7 +250,7 @@ export class Bus implements BusCore {
     };
     return withProducerSpan(
       `publish ${contract.prefix}`,
-      { "messaging.destination": subject, "messaging.message.id": id },
+      { "messaging.destination": subject, "messaging.message.id": id, "mirror.service": this.name },
       async () => {
         injectTrace(h);
         if (this.signer) signHeaders(this.signer, h, subject, payload);

@@ -97,7 +97,7 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
     const out = await withConsumerSpan(
       `request ${c.subject}`,
       msg.headers,
-      { "messaging.destination": c.subject },
+      { "messaging.destination": c.subject, "mirror.service": bus.name },
       () => ep.handle(req.data, { source: msg.headers?.get(CE.source) || "anonymous" }),
     );
     const rep = c.reply.safeParse(out);

@@ -17,7 +17,7 @@ import { withPortOffset } from "./port-offset.js";
 import { createStore, sentinelTargetOf } from "./store.js";
 import { storeLogin } from "./store-auth.js";
 import { watchStore } from "./store-metrics.js";
-import { setupTracing } from "./tracing.js";
+import { inServiceScope, setupTracing, tracingRequested } from "./tracing.js";
 import { type ConfigWatch, type ConfigWatchOptions, watchConfig } from "./watch-config.js";
 
 /** Everything a service's start() gets: its wired dependencies. */
@@ -134,7 +134,15 @@ const HARD_EXIT_MS = 4_800;
 const SLOW_STEP_MS = 1_000;
 
 /** Wires config -> logger -> http -> bus -> store -> start() -> Services API; returns a handle. */
-export async function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
+export function runService(spec: ServiceSpec, opts: RunOptions = {}): Promise<RunningService> {
+  // With tracing on, everything the service starts runs in its scope, so the spans of services
+  // sharing a process each name their own service (tracing.ts, serviceAttribution).
+  return tracingRequested(opts.env ?? process.env)
+    ? inServiceScope(spec.name, () => startService(spec, opts))
+    : startService(spec, opts);
+}
+
+async function startService(spec: ServiceSpec, opts: RunOptions): Promise<RunningService> {
   const env = opts.env ?? process.env;
   const config = opts.config ?? loadConfig(env, opts.cwd).config;
   const busName = spec.identity?.(config) ?? spec.name;

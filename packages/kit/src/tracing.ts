@@ -1,5 +1,8 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
-import type { NodeSDKConfiguration } from "@opentelemetry/sdk-node";
+import type { NodeSDKConfiguration, tracing } from "@opentelemetry/sdk-node";
+
+type SpanProcessor = tracing.SpanProcessor;
 
 /** A started OpenTelemetry SDK; stop() flushes the spans still buffered. */
 export interface Tracing {
@@ -58,19 +61,29 @@ export async function startTracing(opts: TracingOptions, env: NodeJS.ProcessEnv 
 
 async function loadSdk(opts: TracingOptions, env: NodeJS.ProcessEnv): Promise<{ shutdown(): Promise<void> }> {
   // Imported here so that a service without OTEL_EXPORTER_OTLP_ENDPOINT never loads the SDK.
-  const [{ NodeSDK }, { OTLPTraceExporter }, { UndiciInstrumentation }] = await Promise.all([
+  const [{ NodeSDK, resources }, { OTLPTraceExporter }, { UndiciInstrumentation }, fromEnv, utils] = await Promise.all([
     import("@opentelemetry/sdk-node").then(commonJs),
     import("@opentelemetry/exporter-trace-otlp-http").then(commonJs),
     import("@opentelemetry/instrumentation-undici").then(commonJs),
+    // What NodeSDK does with OTEL_TRACES_EXPORTER and OTEL_BSP_*, called here so that the
+    // attribution below runs before the exporters' processors (NodeSDK takes one list).
+    import("@opentelemetry/sdk-node/build/src/create-from-env.js").then(commonJs),
+    import("@opentelemetry/sdk-node/build/src/utils.js").then(commonJs),
   ]);
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
   const exporters = env.OTEL_TRACES_EXPORTER?.trim();
   // The SDK's own default is http/protobuf; JSON is what a plain HTTP receiver reads.
   const jsonByDefault = !opts.spanProcessors && !protocol && (!exporters || exporters === "otlp");
+  const processors: SpanProcessor[] =
+    opts.spanProcessors ??
+    (jsonByDefault
+      ? [fromEnv.createBatchSpanProcessorFromEnv(new OTLPTraceExporter())]
+      : utils.getSpanProcessorsFromEnv(undefined));
   const sdk = new NodeSDK({
     serviceName: opts.serviceName,
-    ...(opts.spanProcessors ? { spanProcessors: opts.spanProcessors } : {}),
-    ...(jsonByDefault ? { traceExporter: new OTLPTraceExporter() } : {}),
+    spanProcessors: processors.length
+      ? [serviceAttribution(opts.serviceName, resources.resourceFromAttributes), ...processors]
+      : [],
     // Metrics are Prometheus (/metrics) and logs are pino on stdout: the SDK sends neither
     // unless OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER ask for it.
     ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
@@ -81,6 +94,63 @@ async function loadSdk(opts: TracingOptions, env: NodeJS.ProcessEnv): Promise<{ 
   });
   sdk.start();
   return sdk;
+}
+
+/** The `mirror.service` attribute: the service a span belongs to (the bus sets it on its spans). */
+export const SERVICE_ATTRIBUTE = "mirror.service";
+
+const serviceScope = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `fn` (a service's start: its connections, servers and timers) as service `name`: what runs
+ * later from them (a handler, a delivery) still knows whose it is. runService() uses it only with
+ * tracing on: an AsyncLocalStorage in use costs every promise a hook.
+ */
+export function inServiceScope<T>(name: string, fn: () => T): T {
+  return serviceScope.run(name, fn);
+}
+
+type SdkSpan = Parameters<SpanProcessor["onStart"]>[0];
+
+/**
+ * Gives each span the resource of the service it belongs to. Services sharing a process (`pnpm
+ * start`'s shared processes, `--single`) share its one SDK, whose resource names one of them.
+ * A span's service is its `mirror.service` attribute (the bus's spans), else the service whose
+ * work started it (inServiceScope: the notifier's webhook POST, sent after its handler ended),
+ * else its parent's in this process; the span gets that attribute and a resource with that
+ * `service.name`. A process of one service keeps its resource.
+ */
+export function serviceAttribution(
+  processService: string,
+  fromAttributes: (attrs: Record<string, string>) => SdkSpan["resource"],
+): SpanProcessor {
+  const byService = new Map<string, SdkSpan["resource"]>();
+  return {
+    onStart(span, parent) {
+      const own = span.attributes[SERVICE_ATTRIBUTE];
+      let service: string;
+      if (typeof own === "string") service = own;
+      else {
+        const inherited =
+          serviceScope.getStore() ??
+          (trace.getSpan(parent) as Partial<SdkSpan> | undefined)?.attributes?.[SERVICE_ATTRIBUTE];
+        if (typeof inherited !== "string") return;
+        service = inherited;
+        span.setAttribute(SERVICE_ATTRIBUTE, service);
+      }
+      if (service === processService) return;
+      let resource = byService.get(service);
+      if (!resource) {
+        // One object per service: exporters group spans by resource.
+        resource = span.resource.merge(fromAttributes({ "service.name": service }));
+        byService.set(service, resource);
+      }
+      (span as { resource: SdkSpan["resource"] }).resource = resource;
+    },
+    onEnd() {},
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
 }
 
 /**
