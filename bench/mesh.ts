@@ -33,7 +33,10 @@ history: { port: 0 }
 `;
 }
 
-/** Starts the whole mesh and waits until every service logged "service started". */
+/**
+ * Starts the whole mesh, one process per service (`--isolated`, as compose deploys it, so each
+ * service's CPU and RSS is its own figure), and waits until every service logged "service started".
+ */
 export async function startBenchMesh(
   env: { natsUrl: string; redisUrl: string; hookUrl: string; extraEnv?: NodeJS.ProcessEnv },
   timeoutMs = 240_000,
@@ -47,7 +50,7 @@ export async function startBenchMesh(
       MIRROR_HTTP_HOST: "127.0.0.1",
       ...env.extraEnv,
     },
-    names: [...names],
+    command: ["pnpm", "start", "--isolated", ...names],
   });
   const stop = async () => void (await mesh.stop());
   try {

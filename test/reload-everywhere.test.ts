@@ -39,7 +39,7 @@ after(async () => {
   await Promise.all([nats?.dispose(), redis?.dispose()]);
 });
 
-/** Runs the scenario on a mesh started by `command`; `separate`: each service is a process of its own. */
+/** Runs the scenario on a mesh started by `command`; `separate`: each service runs in a child process (its own, or the one its manifest names). */
 async function everyServiceReloads(command: string[], separate: boolean): Promise<void> {
   const consolePort = await freePort();
   const yaml = `scanner: { port: 0, roots: [], interval: 1h }
@@ -72,7 +72,7 @@ console:
     if (separate)
       assert.ok(
         pids.every((p) => p !== undefined),
-        `every service in its own process: ${pids}`,
+        `every service in a child process: ${pids}`,
       );
     const text = readFileSync(mesh.configFile, "utf8");
     const next = text

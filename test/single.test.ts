@@ -1,15 +1,18 @@
 // `pnpm start --single` (issue 25): every service in one process, each still its own member of
-// the mesh; a member that fails to start leaves the others running; and `pnpm start` keeps no
-// pnpm child, TypeScript loader or esbuild process beside the services it runs.
+// the mesh; a member that fails to start leaves the others running; and `pnpm start` runs the
+// services in the processes their manifests name, with no pnpm child, TypeScript loader or esbuild
+// process beside them.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { SERVICE_NAMES } from "./mesh-services.js";
+import { processesOf } from "../packages/cli/src/manifests.js";
+import { MANIFESTS, SERVICE_NAMES } from "./mesh-services.js";
 import {
   descendants,
   freePort,
+  linesOf,
   makeRepo,
   type Mesh,
   type Receiver,
@@ -17,6 +20,7 @@ import {
   startMesh,
   startNats,
   startReceiver,
+  servicePid,
   startRedis,
   tempDir,
   waitFor,
@@ -158,11 +162,14 @@ test("a service that fails to start in --single leaves the others running, logge
   }
 });
 
-test("pnpm start (one process per service) keeps no pnpm, tsx or esbuild process in its tree", async () => {
-  const { yaml } = await config(tempDir("mirror-lean-"));
+test("pnpm start runs the services in the processes their manifests name, keeps no pnpm, tsx or esbuild process, and a kill -9 of one restarts only its services", async () => {
+  const root = tempDir("mirror-lean-");
+  const { yaml } = await config(root);
   const mesh = startMesh(yaml, { env: env() });
   try {
     for (const name of SERVICE_NAMES) await mesh.waitForLine(new RegExp(`^${name} .*"msg":"service started"`), 180_000);
+    // Once the ready summary's short-lived `mirror status` has come and gone.
+    await mesh.waitForLine(/"msg":"mesh ready"/, 120_000);
     const cmds = tree(mesh);
     assert.deepEqual(
       cmds.filter((c) => /\bpnpm\b|\btsx\b|esbuild/.test(c)),
@@ -174,6 +181,61 @@ test("pnpm start (one process per service) keeps no pnpm, tsx or esbuild process
       cmds.filter((c) => /^(\S*\/)?node .*packages\/cli\/bin\/mirror\.mjs start/.test(c)).length,
       1,
       cmds.join("\n"),
+    );
+    // One node process per process the manifests name (intake, alerts, desk), each running its services.
+    const expected = processesOf(MANIFESTS, SERVICE_NAMES);
+    assert.ok(expected.length < SERVICE_NAMES.length, JSON.stringify(expected));
+    const shared = cmds
+      .filter((c) => /\/mirror-single\.mjs /.test(c))
+      .map((c) =>
+        c
+          .replace(/^.*\/mirror-single\.mjs\s+/, "")
+          .trim()
+          .split(/\s+/)
+          .sort()
+          .join(" "),
+      )
+      .sort();
+    assert.deepEqual(
+      shared,
+      expected
+        .filter((p) => p.services.length > 1)
+        .map((p) => [...p.services].sort().join(" "))
+        .sort(),
+      cmds.join("\n"),
+    );
+    assert.equal(
+      cmds.filter((c) => /^(\S*\/)?node /.test(c)).length,
+      1 + expected.length,
+      `the supervisor and one node process per process:\n${cmds.join("\n")}`,
+    );
+    // kill -9 of the alert path's process: the loop-detector and the notifier start again, the
+    // other processes keep running, and a repo that turns dirty now still reaches the webhook.
+    const alerts = servicePid(mesh, "notifier") as number;
+    assert.equal(servicePid(mesh, "loop-detector"), alerts, "the loop-detector and the notifier share a process");
+    const others = ["scanner", "console"].map((n) => servicePid(mesh, n));
+    const starts = (n: string) => linesOf(mesh, n, /"msg":"service started"/).length;
+    const before = { ld: starts("loop-detector"), notifier: starts("notifier"), scanner: starts("scanner") };
+    process.kill(alerts, "SIGKILL");
+    await mesh.waitForLine(/^alerts\s*\| exited \(SIGKILL\); restarting/, 30_000);
+    await waitFor(
+      "the loop-detector and the notifier started again",
+      () => starts("loop-detector") > before.ld && starts("notifier") > before.notifier,
+      { timeout: 120_000 },
+    );
+    assert.deepEqual(
+      ["scanner", "console"].map((n) => servicePid(mesh, n)),
+      others,
+      "the intake and the desk processes kept running",
+    );
+    assert.equal(starts("scanner"), before.scanner);
+    const dirty = makeRepo(join(root, "dirty-after-kill"));
+    writeFileSync(join(dirty, "notes.txt"), "unfinished\n");
+    await hook.waitFor(
+      "firing repo.dirty after the alert path's process was killed",
+      (r) =>
+        ((r.json as { alerts?: Alert[] }).alerts ?? []).some((a) => a.status === "firing" && a.labels.repo === dirty),
+      90_000,
     );
   } finally {
     await stopped(mesh);

@@ -46,8 +46,9 @@ export function runMesh(
   redis: ServerHandle,
   names: readonly ServiceName[] = SERVICES,
 ): Mesh {
+  // One process per service (as compose runs them): each kill -9 ends exactly the service it names.
   return startMesh(yaml, {
-    names: [...names],
+    command: ["pnpm", "start", "--isolated", ...names],
     env: { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url, MIRROR_HTTP_HOST: "127.0.0.1" },
   });
 }

@@ -116,3 +116,29 @@ export function startOrder(manifests: readonly ServiceManifest[]): ServiceManife
 export async function defaultServices(root = repoRoot): Promise<string[]> {
   return startOrder(await loadManifests(root)).map((m) => m.name);
 }
+
+/** One process of `pnpm start`: its name (a service's, or the manifests' shared `process`) and the services it runs. */
+export interface StartProcess {
+  name: string;
+  services: string[];
+}
+
+/**
+ * The processes `pnpm start` runs `names` in (in their order): the services whose manifests name
+ * the same `process` together, each other one alone; `isolated`, one process per service.
+ */
+export function processesOf(
+  manifests: readonly ServiceManifest[],
+  names: readonly string[],
+  isolated = false,
+): StartProcess[] {
+  const out: StartProcess[] = [];
+  for (const name of names) {
+    const shared = isolated ? name : (manifests.find((m) => m.name === name)?.process ?? name);
+    const p = out.find((o) => o.name === shared);
+    if (p) p.services.push(name);
+    else out.push({ name: shared, services: [name] });
+  }
+  // A shared process left with one service (the others not named) runs it as its own process.
+  return out.map((p) => (p.services.length === 1 ? { name: p.services[0] as string, services: p.services } : p));
+}

@@ -47,6 +47,13 @@ export interface ManifestSpec {
   redisPrefix?: string;
   /** Whether `pnpm start` without names runs it (default true; the paid model adapters are opt-in). */
   startsByDefault?: boolean;
+  /**
+   * The process `pnpm start` runs it in: the services naming the same process share one Node
+   * process, each still its own member of the mesh (bus connection, identity, config section,
+   * port, Redis login), as with `--single`; a crash restarts that process. Default: its own name,
+   * a process of its own. Compose and `pnpm start --isolated` run one process per service.
+   */
+  process?: string;
   /** The manifest file, named in errors (default `services/<name>/src/manifest.ts`). */
   file?: string;
 }
@@ -159,6 +166,13 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
   const serves = endpoints("serves");
   if (serves.includes(SRV))
     throw new ManifestError(file, "serves", `${SRV} is answered by every service; do not declare it`);
+  const sharedProcess = spec.process ?? spec.name;
+  if (typeof sharedProcess !== "string" || !NAME.test(sharedProcess))
+    throw new ManifestError(
+      file,
+      "process",
+      `${JSON.stringify(sharedProcess)} must be lower-case letters, digits and dashes`,
+    );
   const redisPrefix = spec.redisPrefix ?? `mirror:${spec.name}:`;
   if (redisPrefix !== `mirror:${spec.name}:`)
     throw new ManifestError(
@@ -179,6 +193,7 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
     readsHistory: spec.readsHistory ?? false,
     redisPrefix,
     startsByDefault: spec.startsByDefault ?? true,
+    process: sharedProcess,
     file,
   });
 }
@@ -187,7 +202,8 @@ export function defineManifest(spec: ManifestSpec): ServiceManifest {
 export const NON_SERVICE_PUBLISHERS: Readonly<Record<string, readonly string[]>> = { jobs: ["mirror.heartbeat.>"] };
 
 /**
- * Checks the manifests together: unique names, ports and durable names; every consumer filter
+ * Checks the manifests together: unique names, ports and durable names; no shared process named
+ * after another service; every consumer filter
  * reads what some manifest (or the jobs key) publishes; every request is served by some manifest.
  */
 export function checkMesh(manifests: readonly ServiceManifest[]): void {
@@ -218,6 +234,15 @@ export function checkMesh(manifests: readonly ServiceManifest[]): void {
         );
       durables.set(c.durable, m);
     }
+  }
+  for (const m of manifests) {
+    const named = names.get(m.process);
+    if (named && named !== m)
+      throw new ManifestError(
+        m.file,
+        "process",
+        `"${m.process}" is the service ${named.name} (${named.file}); a shared process takes a name no service has`,
+      );
   }
   const published = [...manifests.flatMap((m) => m.publishes), ...Object.values(NON_SERVICE_PUBLISHERS).flat()];
   const served = manifests.flatMap((m) => m.serves);

@@ -40,6 +40,7 @@ test("defineManifest: a good manifest is frozen with its defaults", () => {
   assert.equal(m.file, "services/thing/src/manifest.ts");
   assert.equal(m.startsByDefault, true);
   assert.equal(m.readsHistory, false);
+  assert.equal(m.process, "thing", "a process of its own unless it names a shared one");
   assert.ok(Object.isFrozen(m) && Object.isFrozen(m.publishes) && Object.isFrozen(m.consumes));
 });
 
@@ -68,6 +69,7 @@ test("defineManifest: unknown subject families, filters outside the events, bad 
   refused({ serves: ["$SRV.>"] }, "serves", /every service/);
   refused({ redisPrefix: "mirror:other:" }, "redisPrefix", /mirror:thing:/);
   refused({ config: { section: "history" } as never }, "config", /section, schema/);
+  refused({ process: "Desk!" }, "process", /lower-case/);
 });
 
 test("checkMesh: duplicate names, ports and durables; filters nobody publishes; requests nobody serves", () => {
@@ -116,5 +118,11 @@ test("checkMesh: duplicate names, ports and durables; filters nobody publishes; 
       defineManifest({ ...base, name: "operator", port: 9162, redisPrefix: "mirror:operator:", consumes: [] }),
     ]),
     /name: "operator" is already taken \(a built-in identity\)/,
+  );
+  // A shared process takes a name no service has (its log prefix and restart line would read as that service's).
+  checkMesh([model, defineManifest({ ...base, process: "desk" }), defineManifest({ ...loops, process: "desk" })]);
+  assert.throws(
+    mesh([model, defineManifest({ ...base, process: "loops-x" }), loops]),
+    /services\/thing\/src\/manifest\.ts: process: "loops-x" is the service loops-x .*a shared process takes a name no service has/,
   );
 });

@@ -39,17 +39,23 @@ function cmdline(pid: number): string {
 
 /**
  * Whether a command line runs service `name`: `pnpm start` runs `node <bundle>/<name>.mjs`,
- * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1.
+ * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1; a process the
+ * service shares with others (its manifest's `process`) runs `<bundle>/mirror-single.mjs` or
+ * `single-main.ts` with the services' names after it.
  */
 export function runsService(cmd: string, name: string): boolean {
+  const n = name.replace(/[-]/g, "\\-");
   return (
-    cmd.includes(`services/${name}/src/main.ts`) || new RegExp(`/${name.replace(/[-]/g, "\\-")}\\.mjs(\\s|$)`).test(cmd)
+    cmd.includes(`services/${name}/src/main.ts`) ||
+    new RegExp(`/${n}\\.mjs(\\s|$)`).test(cmd) ||
+    new RegExp(`/(mirror-single\\.mjs|single-main\\.ts)(\\s+[a-z-]+)*\\s+${n}(\\s|$)`).test(cmd)
   );
 }
 
 /**
- * The pid of one service process of a running mesh, looked up only among the supervisor's
- * descendants (other meshes may run the same script on this machine).
+ * The pid of the process running one service of a running mesh (the process it shares with others,
+ * if its manifest names one), looked up only among the supervisor's descendants (other meshes may
+ * run the same script on this machine).
  */
 export function servicePid(mesh: Mesh, name: string): number | undefined {
   if (!mesh.child.pid) return undefined;
@@ -73,8 +79,9 @@ export function linesOf(mesh: Mesh, name: string, pattern: RegExp): string[] {
 }
 
 /**
- * kill -9 of one service of the mesh; waits until the supervisor has restarted it and the new
- * process logged "service started". Returns the old and the new pid.
+ * kill -9 of one service of the mesh (of its process: the others sharing it die too); waits until
+ * the supervisor has restarted it and the new process logged "service started". Returns the old
+ * and the new pid.
  */
 export async function killService(
   mesh: Mesh,

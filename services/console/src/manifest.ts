@@ -33,4 +33,6 @@ export const manifest = defineManifest({
     "mirror.history.repo",
   ],
   serves: ["mirror.console.>"],
+  // `pnpm start` runs the desk (console, history, model-rules: what the owner reads and asks) in one process.
+  process: "desk",
 });

@@ -13,4 +13,6 @@ export const manifest = defineManifest({
   /** The loop-detector's maintenance windows: results inside one are marked maintenance, not counted as downtime. */
   requests: ["mirror.loops.maintenance.list"],
   serves: ["mirror.history.>"],
+  // `pnpm start` runs the desk (console, history, model-rules: what the owner reads and asks) in one process.
+  process: "desk",
 });

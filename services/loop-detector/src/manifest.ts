@@ -15,4 +15,6 @@ export const manifest = defineManifest({
   requests: ["mirror.model.>"],
   serves: ["mirror.loops.>"],
   readsHistory: true,
+  // `pnpm start` runs the alert path (loop-detector, notifier) in one process.
+  process: "alerts",
 });

@@ -7,4 +7,6 @@ export const manifest = defineManifest({
   description: "Offline model adapter: severity table and templates, no network",
   config: { section: "model", schema: ModelConfig },
   serves: ["mirror.model.>"],
+  // `pnpm start` runs the desk (console, history, model-rules: what the owner reads and asks) in one process.
+  process: "desk",
 });

@@ -10,4 +10,6 @@ export const manifest = defineManifest({
   consumes: [{ durable: "notifier", filter: "mirror.loop.>" }],
   requests: ["mirror.model.>", "mirror.loops.list"],
   serves: ["mirror.notifier.>"],
+  // `pnpm start` runs the alert path (loop-detector, notifier) in one process.
+  process: "alerts",
 });

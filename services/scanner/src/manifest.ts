@@ -8,4 +8,6 @@ export const manifest = defineManifest({
   config: { section: "scanner", schema: ScannerConfig },
   publishes: ["mirror.repo.>"],
   serves: ["mirror.scan.>"],
+  // `pnpm start` runs the intake (scanner, service-tracker: what comes in) in one process.
+  process: "intake",
 });

@@ -10,4 +10,6 @@ export const manifest = defineManifest({
   consumes: [{ durable: "service-tracker-heartbeats", filter: "mirror.heartbeat.>" }],
   requests: ["$SRV.>"],
   serves: ["mirror.tracker.>"],
+  // `pnpm start` runs the intake (scanner, service-tracker: what comes in) in one process.
+  process: "intake",
 });

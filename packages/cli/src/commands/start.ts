@@ -9,7 +9,7 @@ import { embeddedNatsConfig, missingSeeds, provisionBeforeStart, refusesAnonymou
 import { serviceBundle, TOGETHER } from "../bundle.js";
 import { SERVICE_NODE_FLAGS } from "../node-flags.js";
 import { repoRoot } from "../paths.js";
-import { loadManifests, startOrder } from "../manifests.js";
+import { loadManifests, processesOf, type StartProcess, startOrder } from "../manifests.js";
 import { inProcessHost, parentHost } from "../start-host.js";
 import { logFormat } from "../start-output.js";
 import type { Supervised } from "../supervisor.js";
@@ -20,18 +20,29 @@ function knownServices(): string[] {
   return readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "src", "main.ts")));
 }
 
+const USAGE = "usage: mirror start [--single | --isolated] [NAME...]";
+
 /**
- * `mirror start [--single] [NAME...]`: the whole mesh (or the named services), one process each;
- * with --single, all in one process (each still its own bus connection, identity, port and Redis
- * login), restarted as one when it crashes.
+ * `mirror start [--single | --isolated] [NAME...]`: the whole mesh (or the named services), in the
+ * processes their manifests name (`process`: the services naming the same one share a Node
+ * process, each still its own bus connection, identity, port and Redis login; a crash restarts
+ * that process); with --isolated, one process per service (as compose runs them); with --single,
+ * all in one process.
  */
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const say = (msg: string) => process.stdout.write(`mirror: ${msg}\n`);
   const single = argv.includes("--single");
-  const args = argv.filter((a) => a !== "--single");
+  const isolated = argv.includes("--isolated");
+  const args = argv.filter((a) => a !== "--single" && a !== "--isolated");
   const flag = args.find((a) => a.startsWith("-"));
   if (flag) {
-    process.stderr.write(`mirror: unknown option ${flag}; usage: mirror start [--single] [NAME...]\n`);
+    process.stderr.write(`mirror: unknown option ${flag}; ${USAGE}\n`);
+    return 2;
+  }
+  if (single && isolated) {
+    process.stderr.write(
+      `mirror: --single runs every service in one process, --isolated each in its own: choose one; ${USAGE}\n`,
+    );
     return 2;
   }
   const format = logFormat(env, process.stdout.isTTY);
@@ -158,8 +169,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     ...(idDir ? { MIRROR_IDENTITY_DIR: idDir } : {}),
     MIRROR_REDIS_AUTH: storeAuth,
   };
-  const { services, bundle } = await commands(names, known, env, say, single);
-  say(`starting ${names.join(", ")}${single ? " in one process (--single)" : ""}`);
+  const processes = single ? [{ name: "mirror", services: names }] : processesOf(manifests, names, isolated);
+  const { services, bundle } = await commands(processes, known, env, say, single);
+  say(
+    single
+      ? `starting ${names.join(", ")} in one process (--single)`
+      : processes.length === names.length
+        ? `starting ${names.join(", ")}`
+        : `starting ${names.join(", ")} in ${processes.length} processes: ${processes.map((p) => (p.services.length > 1 ? `${p.name} (${p.services.join(", ")})` : p.name)).join(", ")}`,
+  );
   return host.supervise({ services, env: childEnv, cwd: root, names, ...(bundle ? { bundle } : {}) });
 }
 
@@ -169,23 +187,27 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
  * TypeScript sources under tsx instead.
  */
 async function commands(
-  names: string[],
+  processes: StartProcess[],
   known: string[],
   env: NodeJS.ProcessEnv,
   say: (msg: string) => void,
   single: boolean,
 ): Promise<{ services: Supervised[]; bundle?: string }> {
-  // --single: one process whose lines are labelled by the service that logged them.
-  const together = (script: string[]): Supervised[] => [
-    { name: "mirror", args: [...SERVICE_NODE_FLAGS, ...script, ...names], labels: names },
-  ];
+  // A process of several services: lines labelled by the service that logged them.
+  const shared = (p: StartProcess, script: string[]): Supervised => ({
+    name: p.name,
+    args: [...SERVICE_NODE_FLAGS, ...script, ...p.services],
+    labels: p.services,
+  });
   const fromSource = () =>
-    single
-      ? together(["--import", "tsx", join(root, "packages", "cli", "src", "single-main.ts")])
-      : names.map((name) => ({
-          name,
-          args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", name, "src", "main.ts")],
-        }));
+    processes.map((p) =>
+      p.services.length > 1 || single
+        ? shared(p, ["--import", "tsx", join(root, "packages", "cli", "src", "single-main.ts")])
+        : {
+            name: p.name,
+            args: [...SERVICE_NODE_FLAGS, "--import", "tsx", join(root, "services", p.name, "src", "main.ts")],
+          },
+    );
   if (env.MIRROR_FROM_SOURCE === "1") {
     say("MIRROR_FROM_SOURCE=1: running the services from their TypeScript sources (tsx)");
     return { services: fromSource() };
@@ -199,18 +221,20 @@ async function commands(
     // at idle for the same idle CPU within the runs' spread: docs/PERFORMANCE.md, footprint).
     if (single)
       return {
-        services: [
-          {
-            name: "mirror",
-            args: [join(dir, `${TOGETHER}.mjs`), ...names],
-            labels: names,
-            thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 2 },
-          },
-        ],
+        services: processes.map((p) => ({
+          name: p.name,
+          args: [join(dir, `${TOGETHER}.mjs`), ...p.services],
+          labels: p.services,
+          thread: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 2 },
+        })),
         bundle: dir,
       };
     return {
-      services: names.map((name) => ({ name, args: [...SERVICE_NODE_FLAGS, join(dir, `${name}.mjs`)] })),
+      services: processes.map((p) =>
+        p.services.length > 1
+          ? shared(p, [join(dir, `${TOGETHER}.mjs`)])
+          : { name: p.name, args: [...SERVICE_NODE_FLAGS, join(dir, `${p.name}.mjs`)] },
+      ),
       bundle: dir,
     };
   } catch (err) {
