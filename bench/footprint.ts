@@ -5,7 +5,8 @@
  * measured once nothing changes any more:
  *
  * - footprint.single_rss_mb: RSS of the tree of `pnpm start --single` after 60 s idle (goal <= 160)
- * - footprint.multi_rss_mb: the same for `pnpm start`, one process per service (goal <= 400)
+ * - footprint.multi_rss_mb: the same for `pnpm start`, the services in the processes their
+ *   manifests name (goal <= 400)
  * - footprint.idle_cpu_pct: CPU of the --single tree over the next three 60 s windows, % of one
  *   core (goal <= 2): the median window, so one that holds the scanner's pass or a mark-compact
  *   (~0.25% more) does not decide it alone
@@ -49,7 +50,9 @@ function role(pid: number): string {
   if (cmd.startsWith("redis-server")) return "redis-server";
   if (/^pnpm\b|\/pnpm\b/.test(cmd.split(" ")[0] ?? "")) return "pnpm";
   if (/^(\/bin\/)?sh /.test(cmd)) return "sh";
-  if (cmd.includes("mirror-single.mjs")) return "services (one process)";
+  // A process of several services (`pnpm start`'s shared processes): named by the services it runs.
+  const members = /mirror-single\.mjs((?:\s+[a-z-]+)+)\s*$/.exec(cmd)?.[1]?.trim().split(/\s+/);
+  if (members) return `services ${members.join("+")}`;
   if (cmd.includes("cli/bin/mirror.mjs")) return "supervisor";
   const svc = /\/([a-z-]+)\.mjs(\s|$)/.exec(cmd)?.[1];
   return svc ? `service ${svc}` : (cmd.split(" ")[0] ?? "?");
@@ -194,7 +197,7 @@ export const footprintBench: Bench = {
         baseline: "node.idle",
         baselineRuns: [base],
         goal: { on: "value", op: "<=", limit: 400 },
-        note: `pnpm start (one process per service), ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
+        note: `pnpm start (the processes the manifests name: intake, alerts, desk), ${setup}, RSS after ${IDLE_MS / 1000} s idle`,
         // PSS counts the pages the Node processes share (the node binary's code, ICU) once: what the box pays.
         extra: {
           pssMB: multi.pssMB,
