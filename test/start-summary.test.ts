@@ -146,6 +146,17 @@ test("MIRROR_LOG_FORMAT must be json or pretty: anything else stops pnpm start b
   assert.match(r.stderr, /MIRROR_LOG_FORMAT must be "json" or "pretty", not "fancy"/);
 });
 
+test("pnpm start --single --isolated is refused with exit 2, before it starts anything", { timeout: 120_000 }, () => {
+  const r = spawnSync("pnpm", ["start", "--single", "--isolated"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MIRROR_CONFIG: join(tempDir("mirror-both-"), "none.yaml") },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, /--single runs every service in one process, --isolated each in its own: choose one/);
+  assert.ok(!r.stdout.includes("starting"), r.stdout);
+});
+
 test("the resident `pnpm start` process does not load pino-pretty for JSON output: only a dynamic import reaches it", () => {
   const cache = join(REPO_ROOT, "node_modules", ".cache", "mirror");
   const stamp = JSON.parse(readFileSync(join(cache, "cli.json"), "utf8")) as { dir: string };
