@@ -253,7 +253,9 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
       },
       dispose: disposeAll,
     };
-    await set.settled();
+    // Sentinels find the replica from the master's INFO every 10 s and each other every 2 s:
+    // usually within 15 s, but once over 30 s beside the whole test suite.
+    await set.settled(60_000);
     return set;
   } catch (err) {
     await disposeAll();
