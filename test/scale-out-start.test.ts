@@ -34,9 +34,10 @@ before(async () => {
   dir = join(tempDir("mirror-scale-id-"), "identity");
   const init = spawnSync("pnpm", ["mirror", "identity", "init", "--out", dir], { cwd: REPO_ROOT, encoding: "utf8" });
   assert.equal(init.status, 0, init.stderr);
-  [cluster, rs] = await Promise.all([
-    startNatsCluster({ config: readFileSync(join(dir, "accounts.conf"), "utf8") }),
-    startRedisSentinel({ acl: readFileSync(join(dir, "users.acl"), "utf8") }),
+  // Each kept as soon as it is up: if the other fails to start, after() still stops this one.
+  await Promise.all([
+    startNatsCluster({ config: readFileSync(join(dir, "accounts.conf"), "utf8") }).then((c) => void (cluster = c)),
+    startRedisSentinel({ acl: readFileSync(join(dir, "users.acl"), "utf8") }).then((r) => void (rs = r)),
   ]);
 });
 after(async () => {

@@ -39,7 +39,12 @@ let cluster: NatsCluster;
 let rs: RedisSentinelSet;
 let hook: Receiver;
 before(async () => {
-  [cluster, rs, hook] = await Promise.all([startNatsCluster(), startRedisSentinel(), startReceiver()]);
+  // Each kept as soon as it is up: if another fails to start, after() still stops this one.
+  await Promise.all([
+    startNatsCluster().then((c) => void (cluster = c)),
+    startRedisSentinel().then((r) => void (rs = r)),
+    startReceiver().then((h) => void (hook = h)),
+  ]);
   await rs.settled();
 });
 after(async () => {
