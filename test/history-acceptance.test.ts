@@ -44,7 +44,11 @@ const listen = () =>
     site.listen(sitePort, "127.0.0.1", resolve);
   });
 const close = () =>
-  new Promise<void>((resolve) => (site ? (site.closeAllConnections(), site.close(() => resolve())) : resolve()));
+  new Promise<void>((resolve) => {
+    if (!site) return resolve();
+    site.closeAllConnections();
+    site.close(() => resolve());
+  });
 
 before(async () => {
   [nats, redis, sitePort] = await Promise.all([startNats(), startRedis(), freePort()]);

@@ -49,6 +49,7 @@ export const WebhookChannel = z.strictObject({
     .default({})
     .describe("Extra HTTP headers on every request (e.g. an Authorization)."),
   secret: WebhookSecret.optional().describe(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: it names mirror.yaml's `${ENV}` syntax, not a template.
     "Standard Webhooks signing secret (`whsec_…` or any string; use `${ENV}`); never logged.",
   ),
   /** Alerts listed per message at most (Alertmanager `max_alerts`); the rest is counted in `truncatedAlerts`. 0 = all. */
