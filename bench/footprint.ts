@@ -18,7 +18,16 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifests, startOrder } from "../packages/cli/src/manifests.js";
-import { descendants, freePort, makeRepo, type Mesh, startMesh, tempDir, waitFor } from "@mirror/testkit";
+import {
+  descendants,
+  freePort,
+  makeRepo,
+  type Mesh,
+  sharedServices,
+  startMesh,
+  tempDir,
+  waitFor,
+} from "@mirror/testkit";
 import { type Bench, type BenchOptions, figure, median } from "./figure.js";
 import { sleep } from "./load.js";
 import { bareNodeRss, cpuMs, rssMB } from "./procs.js";
@@ -51,7 +60,7 @@ function role(pid: number): string {
   if (/^pnpm\b|\/pnpm\b/.test(cmd.split(" ")[0] ?? "")) return "pnpm";
   if (/^(\/bin\/)?sh /.test(cmd)) return "sh";
   // A process of several services (`pnpm start`'s shared processes): named by the services it runs.
-  const members = /mirror-single\.mjs((?:\s+[a-z-]+)+)\s*$/.exec(cmd)?.[1]?.trim().split(/\s+/);
+  const members = sharedServices(cmd);
   if (members) return `services ${members.join("+")}`;
   if (cmd.includes("cli/bin/mirror.mjs")) return "supervisor";
   const svc = /\/([a-z-]+)\.mjs(\s|$)/.exec(cmd)?.[1];

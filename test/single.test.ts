@@ -21,6 +21,7 @@ import {
   startNats,
   startReceiver,
   servicePid,
+  sharedServices,
   startRedis,
   tempDir,
   waitFor,
@@ -186,15 +187,9 @@ test("pnpm start runs the services in the processes their manifests name, keeps 
     const expected = processesOf(MANIFESTS, SERVICE_NAMES);
     assert.ok(expected.length < SERVICE_NAMES.length, JSON.stringify(expected));
     const shared = cmds
-      .filter((c) => /\/mirror-single\.mjs /.test(c))
-      .map((c) =>
-        c
-          .replace(/^.*\/mirror-single\.mjs\s+/, "")
-          .trim()
-          .split(/\s+/)
-          .sort()
-          .join(" "),
-      )
+      .map(sharedServices)
+      .filter((names): names is string[] => names !== undefined)
+      .map((names) => [...names].sort().join(" "))
       .sort();
     assert.deepEqual(
       shared,

@@ -38,17 +38,24 @@ function cmdline(pid: number): string {
 }
 
 /**
+ * The services a shared process runs (its manifest's `process`, or `--single` from source):
+ * `pnpm start` runs `<bundle>/mirror-single.mjs` or `single-main.ts` with their names after it;
+ * undefined for any other command line.
+ */
+export function sharedServices(cmd: string): string[] | undefined {
+  return /\/(?:mirror-single\.mjs|single-main\.ts)((?:\s+[a-z][a-z0-9-]*)+)\s*$/.exec(cmd)?.[1]?.trim().split(/\s+/);
+}
+
+/**
  * Whether a command line runs service `name`: `pnpm start` runs `node <bundle>/<name>.mjs`,
- * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1; a process the
- * service shares with others (its manifest's `process`) runs `<bundle>/mirror-single.mjs` or
- * `single-main.ts` with the services' names after it.
+ * or `node --import tsx services/<name>/src/main.ts` with MIRROR_FROM_SOURCE=1, or a shared
+ * process with it among its services (sharedServices).
  */
 export function runsService(cmd: string, name: string): boolean {
-  const n = name.replace(/[-]/g, "\\-");
   return (
     cmd.includes(`services/${name}/src/main.ts`) ||
-    new RegExp(`/${n}\\.mjs(\\s|$)`).test(cmd) ||
-    new RegExp(`/(mirror-single\\.mjs|single-main\\.ts)(\\s+[a-z-]+)*\\s+${n}(\\s|$)`).test(cmd)
+    new RegExp(`/${name.replace(/[-]/g, "\\-")}\\.mjs(\\s|$)`).test(cmd) ||
+    (sharedServices(cmd)?.includes(name) ?? false)
   );
 }
 
