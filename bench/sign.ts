@@ -7,7 +7,7 @@
  * this replaced.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
-import { KeyringVerifier, nkeySigner, signHeaders, signingBytes } from "@mirror/bus";
+import { ed25519, KeyringVerifier, nkeySigner, signHeaders, signingBytes } from "@mirror/bus";
 import { repoKey, toCeHeaders } from "@mirror/contracts";
 import { nkeys } from "@nats-io/nats-core";
 import { decodeUserSeed } from "../packages/bus/src/nkey-codec.js";
@@ -115,7 +115,7 @@ export const signBench: Bench = {
         baseline: "node:crypto ed25519 sign + verify",
         baselineRuns: base,
         goal: { on: "value", op: "<=", limit: 200 },
-        note: `one repo snapshot (${f.payload.length} bytes) signed (signHeaders) and verified (KeyringVerifier), ${count} per run, CPU time of this process per event; baseline: bare node:crypto ed25519 sign + verify of the same signing bytes; extra.nkeysUs: the same through nkeys' pure-JavaScript ed25519, as before issue 25`,
+        note: `one repo snapshot (${f.payload.length} bytes) signed (signHeaders) and verified (KeyringVerifier) with ${ed25519().backend}, ${count} per run, CPU time of this process per event; baseline: bare node:crypto ed25519 sign + verify of the same signing bytes; extra.nkeysUs: the same through nkeys' pure-JavaScript ed25519, as before issue 25`,
         extra: { nkeysUs: median(legacy) },
       }),
     ];

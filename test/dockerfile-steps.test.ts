@@ -3,7 +3,7 @@
 // private NATS and Redis, healthy by the image's HEALTHCHECK script, and a clean exit 0 on SIGTERM.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
@@ -64,6 +64,8 @@ test("pnpm deploy of model-rules runs with the image's CMD, healthy, and exits 0
     const step = spawnSync(bin, args, { cwd: root, encoding: "utf8" });
     assert.equal(step.status, 0, `${bin} ${args.join(" ")} failed:\n${step.stdout}\n${step.stderr}`);
   }
+  // libsodium's addon travels beside the bundle: the image signs and verifies with it, not node:crypto.
+  assert.ok(existsSync(join(out, "dist", "sodium-native.node")), "the bundle has no sodium-native.node beside it");
 
   const port = await freePort();
   writeFileSync(join(dir, "mirror.yaml"), `model: { port: ${port} }\n`);

@@ -18,6 +18,7 @@ export {
   signingBytes,
   nkeySigner,
   publicKeyObject,
+  publicKeyVerifier,
   signHeaders,
   KeyringVerifier,
   type KeyringOptions,
@@ -26,6 +27,7 @@ export {
   type Verdict,
   type Verifier,
 } from "./signing.js";
+export { ed25519, nodeEd25519, sodiumAddonFile, type Ed25519 } from "./ed25519.js";
 export {
   BUILT_IN_IDENTITIES,
   identitiesOf,

@@ -1,5 +1,6 @@
-import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { CE, SIG_HEADERS } from "@mirror/contracts";
+import { ed25519, privateKeyOf, publicKeyOf, SPKI_ED25519 } from "./ed25519.js";
 import { SigningKeyError } from "./errors.js";
 import { decodeUserPublicKey, decodeUserSeed, encodeUserPublicKey } from "./nkey-codec.js";
 
@@ -39,19 +40,24 @@ export function signingBytes(id: string, subject: string, payload: Uint8Array): 
   return te.encode(`mirror-sig/1\n${id}\n${subject}\n${digest}`);
 }
 
-/** DER prefixes that wrap a raw ed25519 key as PKCS#8 (private) and SPKI (public) for node:crypto. */
-const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
-const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
 const SIGNATURE_BYTES = 64;
 
 /** The node:crypto key of a public user nkey (`U...`); a SigningKeyError naming the identity if it does not decode. */
 export function publicKeyObject(identity: string, publicKey: string): KeyObject {
+  return decodePublic(identity, publicKey, publicKeyOf);
+}
+
+/** Verifies signatures by a public user nkey (ed25519.ts); a SigningKeyError naming the identity if it does not decode. */
+export function publicKeyVerifier(
+  identity: string,
+  publicKey: string,
+): (data: Uint8Array, signature: Uint8Array) => boolean {
+  return decodePublic(identity, publicKey, (raw) => ed25519().verifier(raw));
+}
+
+function decodePublic<T>(identity: string, publicKey: string, use: (raw: Uint8Array) => T): T {
   try {
-    return createPublicKey({
-      key: Buffer.concat([SPKI_ED25519, decodeUserPublicKey(publicKey)]),
-      format: "der",
-      type: "spki",
-    });
+    return use(decodeUserPublicKey(publicKey));
   } catch (err) {
     throw new SigningKeyError(
       identity,
@@ -62,31 +68,38 @@ export function publicKeyObject(identity: string, publicKey: string): KeyObject 
 }
 
 /**
- * A Signer from an nkey seed (the content of `<service>.nk`), signing with node:crypto's ed25519:
- * the same signatures as nkeys (ed25519 is deterministic), at a fraction of the cost, because the
- * key is decoded once here rather than on every signature.
+ * A Signer from an nkey seed (the content of `<service>.nk`), signing with libsodium or
+ * node:crypto (ed25519.ts): the same signatures as nkeys (ed25519 is deterministic), at a
+ * fraction of the cost, because the key is decoded once here rather than on every signature.
  */
 export function nkeySigner(seed: Uint8Array | string, identity = "this service"): Signer {
-  const { privateKey, publicKey } = nkeyKeyPair(seed, identity);
-  return { publicKey, sign: (data) => sign(null, data, privateKey).toString("base64url") };
+  const { raw, publicKey } = decodeSeed(seed, identity);
+  const sign = ed25519().signer(raw);
+  return { publicKey, sign: (data) => sign(data).toString("base64url") };
 }
 
 /**
- * The node:crypto private key of an nkey user seed and its public nkey (`U...`), decoded once: what
- * nkeySigner signs events with and nkeyAuth answers the connection's nonce with.
+ * The node:crypto private key of an nkey user seed and its public nkey (`U...`), decoded once:
+ * what nkeyAuth answers the connection's nonce with.
  */
 export function nkeyKeyPair(
   seed: Uint8Array | string,
   identity = "this service",
 ): { privateKey: KeyObject; publicKey: string } {
+  const { privateKey, publicKey } = decodeSeed(seed, identity);
+  return { privateKey, publicKey };
+}
+
+function decodeSeed(
+  seed: Uint8Array | string,
+  identity: string,
+): { raw: Uint8Array; privateKey: KeyObject; publicKey: string } {
+  let raw: Uint8Array;
   let privateKey: KeyObject;
   try {
     const text = typeof seed === "string" ? seed : new TextDecoder().decode(seed);
-    privateKey = createPrivateKey({
-      key: Buffer.concat([PKCS8_ED25519, decodeUserSeed(text)]),
-      format: "der",
-      type: "pkcs8",
-    });
+    raw = decodeUserSeed(text);
+    privateKey = privateKeyOf(raw);
   } catch (err) {
     throw new SigningKeyError(
       identity,
@@ -95,7 +108,7 @@ export function nkeyKeyPair(
     );
   }
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  return { privateKey, publicKey: encodeUserPublicKey(spki.subarray(SPKI_ED25519.length)) };
+  return { raw, privateKey, publicKey: encodeUserPublicKey(spki.subarray(SPKI_ED25519.length)) };
 }
 
 /** Adds `mirror-key` and `mirror-sig` to an event's headers. */
@@ -113,7 +126,7 @@ export interface KeyringOptions {
 
 interface KnownKey {
   text: string;
-  key: KeyObject;
+  verify: (data: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 /** Checks `mirror-sig` by the key listed for the event's `ce-source` (from `public-keys.json`). */
@@ -126,7 +139,7 @@ export class KeyringVerifier implements Verifier {
     private readonly opts: KeyringOptions,
   ) {
     this.keys = new Map(
-      Object.entries(publicKeys).map(([name, text]) => [name, { text, key: publicKeyObject(name, text) }]),
+      Object.entries(publicKeys).map(([name, text]) => [name, { text, verify: publicKeyVerifier(name, text) }]),
     );
   }
 
@@ -149,7 +162,7 @@ export class KeyringVerifier implements Verifier {
         reason: `the signature of "${source}" is not ${SIGNATURE_BYTES} bytes of base64url (${sig.length} characters, ${bytes.length} bytes)`,
       };
     }
-    if (!verify(null, signingBytes(event.header(CE.id) ?? "", event.subject, event.payload), expected.key, bytes)) {
+    if (!expected.verify(signingBytes(event.header(CE.id) ?? "", event.subject, event.payload), bytes)) {
       return { ok: false, reason: `signature of "${source}" does not match the event` };
     }
     if (this.opts.mayPublish && !this.opts.mayPublish(source, event.subject))

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
   Bus,
+  ed25519,
   KeyringVerifier,
+  nodeEd25519,
   nkeyAuth,
   nkeySigner,
   publicKeyObject,
@@ -10,6 +12,7 @@ import {
   SigningKeyError,
   signHeaders,
   signingBytes,
+  sodiumAddonFile,
 } from "@mirror/bus";
 import { DeadLetter, heartbeat, SIG_HEADERS, toCeHeaders } from "@mirror/contracts";
 import { createLogger } from "@mirror/kit";
@@ -65,6 +68,33 @@ test("node:crypto and nkeys make the same keys and signatures, and each verifies
       .verify(signingBytes("e-1", "mirror.repo.snapshot.a", te.encode('{"x":3}')), sig),
     false,
   );
+});
+
+test("libsodium signs as node:crypto does, each verifies the other's, and a changed byte fails both", () => {
+  // The machines MirrorOS runs on (linux x64 and arm64) have sodium-native's prebuilt addon: a
+  // silent fallback to node:crypto there would double the cost of every verify.
+  if (process.platform === "linux" && ["x64", "arm64"].includes(process.arch)) {
+    assert.ok(sodiumAddonFile(), "sodium-native ships a prebuilt addon for this platform");
+    assert.equal(ed25519().backend, "libsodium");
+  }
+  const native = ed25519();
+  for (let i = 0; i < 20; i++) {
+    const kp = nkeys.createUser();
+    const seed = decodeUserSeed(new TextDecoder().decode(kp.getSeed()));
+    const pub = decodeUserPublicKey(kp.getPublicKey());
+    const data = signingBytes(`e-${i}`, "mirror.loop.opened.x", te.encode(JSON.stringify({ i })));
+    const a = native.signer(seed)(data);
+    const b = nodeEd25519.signer(seed)(data);
+    assert.deepEqual(a, b, "ed25519 is deterministic: the same signature from both");
+    assert.equal(native.verifier(pub)(data, b), true);
+    assert.equal(nodeEd25519.verifier(pub)(data, a), true);
+    assert.equal(Buffer.from(nkeys.fromSeed(kp.getSeed()).sign(data)).equals(a), true, "and from nkeys");
+    const changed = Uint8Array.from(data);
+    changed[i % changed.length] ^= 1;
+    assert.equal(native.verifier(pub)(changed, a), false);
+    assert.equal(nodeEd25519.verifier(pub)(changed, a), false);
+    assert.equal(native.verifier(pub)(data, a.subarray(0, 63)), false, "a short signature is refused, not thrown");
+  }
 });
 
 test("the nkey codec agrees with nkeys on every key and refuses whatever is not one, with its own error", () => {

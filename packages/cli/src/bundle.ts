@@ -1,4 +1,5 @@
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -10,13 +11,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { sodiumAddonFile } from "@mirror/bus/ed25519";
 import type * as Esbuild from "esbuild";
 import { repoRoot } from "./paths.js";
 
 /** Bumped when the build options change, so an old cache is not reused. */
-const FORMAT = 5;
+const FORMAT = 6;
 
 /**
  * esbuild, resolved from this package (the CLI may run from a bundle under node_modules/.cache,
@@ -159,6 +161,10 @@ export async function bundleServices(
     // esbuild's service process (~40-240 MB) must not stay beside a running mesh.
     .finally(() => esbuild.stop());
   asciiOnly(outdir);
+  // libsodium's prebuilt addon for this platform, beside the chunks: the bus signs and verifies
+  // with it (packages/bus/src/ed25519.ts), and a service image then needs no node_modules for it.
+  const addon = sodiumAddonFile(join(root, "packages", "bus", "package.json"));
+  if (addon) copyFileSync(addon, join(outdir, basename(addon)));
   // The lockfile too: a dependency upgraded or patched is installed under a new folder of
   // node_modules/.pnpm while the old one can stay behind, so the old inputs would look unchanged.
   const inputs = Object.keys(result.metafile.inputs)

@@ -1,4 +1,4 @@
-import type { Bus, BusManifest, EndpointHandler, Signer, Verifier } from "@mirror/bus";
+import { type Bus, type BusManifest, type EndpointHandler, ed25519, type Signer, type Verifier } from "@mirror/bus";
 import { hasErrorCode, type MirrorConfig } from "@mirror/contracts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
@@ -202,7 +202,12 @@ async function startService(spec: ServiceSpec, opts: RunOptions): Promise<Runnin
     noProvisioning: busName !== spec.name,
   });
   log.info(
-    { url: redactUrl(config.bus.url), identity: identity.publicKey ?? "anonymous", verifies: !!identity.verifier },
+    {
+      url: redactUrl(config.bus.url),
+      identity: identity.publicKey ?? "anonymous",
+      verifies: !!identity.verifier,
+      ...(identity.signer || identity.verifier ? { ed25519: ed25519().backend } : {}),
+    },
     "bus connected",
   );
   store = createStore(config.store.url, spec.name, log, { login, sentinel: sentinelTargetOf(config.store) });
