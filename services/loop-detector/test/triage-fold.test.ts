@@ -112,6 +112,26 @@ test("openings made while others wait carry a fast answer; each loop is asked an
   }
 });
 
+test("a burst of openings at once, the model known fast: every one carries its answer", async () => {
+  const asked: string[] = [];
+  const model = await adapter(0, asked);
+  const { store, detector, triager } = wired();
+  try {
+    // One answer first: until the model has answered, a burst is asked a few at a time.
+    await detector.onRepoSnapshot(h.snapshot("/r/burst-first", { staged: 1 }), undefined, true);
+    const repos = Array.from({ length: 16 }, (_, i) => `/r/burst-${i}`);
+    // As the snapshot consumer runs a burst: 16 held at once, each with others behind it.
+    await Promise.all(repos.map((r) => detector.onRepoSnapshot(h.snapshot(r, { staged: 1 }), undefined, true)));
+    const { folded } = await assertTriagedOnce(repos, asked);
+    assert.equal(folded, repos.length, "no opening of the burst went out without its triage");
+    await triager.stop();
+    assert.equal(await store.redis.zcard("triage"), 0);
+  } finally {
+    await model.stop();
+    await store.redis.quit();
+  }
+});
+
 test("an answer slower than the fold wait comes as `updated`, from the same request", async () => {
   const asked: string[] = [];
   const model = await adapter(300, asked);
