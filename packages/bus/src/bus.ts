@@ -1,11 +1,12 @@
 import { type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { createInbox, type MsgHdrsImpl, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { createInbox, type MsgHdrs, type MsgHdrsImpl, type NatsConnection } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { randomUUID } from "node:crypto";
 import { BusError, busError, describeZodError, PublishError, ValidationError } from "./errors.js";
+import { natsHeadersOf } from "./headers.js";
 import { BusMetrics, subjectFamily } from "./metrics.js";
 import { injectTrace, withProducerSpan } from "./tracing.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consume.js";
@@ -268,8 +269,7 @@ export class Bus implements BusCore {
     family = subjectFamily(subject),
   ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     this.declared.publish(subject);
-    const hdrs = natsHeaders();
-    for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
+    const hdrs = natsHeadersOf(h);
     const deadline = Date.now() + (this.opts.publishDeadlineMs ?? 120_000);
     const key = ++this.publishes;
     this.unacked.set(key, performance.now());
@@ -283,7 +283,7 @@ export class Bus implements BusCore {
   private async publishAttempts(
     subject: string,
     payload: Uint8Array,
-    hdrs: ReturnType<typeof natsHeaders>,
+    hdrs: MsgHdrs,
     id: string,
     family: string,
     deadline: number,

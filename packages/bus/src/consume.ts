@@ -23,6 +23,7 @@ import {
 } from "./durable.js";
 import { jsonNestsDeeperThan, MAX_DEPTH, nestsDeeperThan } from "./depth.js";
 import { BusError, describeZodError, RetryableError } from "./errors.js";
+import { headerOf } from "./headers.js";
 import { HeldMessages } from "./held.js";
 import type { ConsumerFigures } from "./metrics.js";
 import { withConsumerSpan } from "./tracing.js";
@@ -197,7 +198,7 @@ export class Consumer {
     const family = this.contract.prefix;
     const started = performance.now();
     const metrics = this.bus.metrics;
-    const get = (name: string) => m.headers?.get(name) || undefined;
+    const get = (name: string) => headerOf(m.headers, name);
     // Checked before anything reads the payload: an untrusted event is never parsed.
     const verdict = this.bus.verifier?.verify(
       { subject: m.subject, header: get, payload: m.data },

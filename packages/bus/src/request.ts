@@ -1,7 +1,8 @@
 import { CE, type EndpointContract, remoteErrorCode } from "@mirror/contracts";
-import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import type { Msg } from "@nats-io/nats-core";
 import type { z } from "zod";
 import type { BusCore as Bus } from "./core.js";
+import { headerOf, natsHeadersOf } from "./headers.js";
 import { raw } from "./raw.js";
 import { describeZodError, RequestError, ValidationError } from "./errors.js";
 import { isNoResponders } from "./nats-errors.js";
@@ -19,8 +20,7 @@ export async function requestEndpoint<E extends EndpointContract>(
     throw new ValidationError(`invalid ${endpoint.name} request: ${describeZodError(req.error)}`, req.error);
   const h: Record<string, string> = { [CE.source]: bus.name };
   injectTrace(h);
-  const hdrs = natsHeaders();
-  for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
+  const hdrs = natsHeadersOf(h);
   let msg: Msg;
   try {
     msg = await raw(bus).nc.request(endpoint.subject, JSON.stringify(req.data), {
@@ -36,9 +36,9 @@ export async function requestEndpoint<E extends EndpointContract>(
     });
     throw new RequestError(code, `${endpoint.subject}: ${(err as Error).message}`, err);
   }
-  const remoteErr = msg.headers?.get("Nats-Service-Error");
+  const remoteErr = headerOf(msg.headers, "Nats-Service-Error");
   if (remoteErr) {
-    const code = msg.headers?.get("Nats-Service-Error-Code") ?? "500";
+    const code = headerOf(msg.headers, "Nats-Service-Error-Code") ?? "500";
     bus.metrics.messages.inc({ subject: endpoint.subject, direction: "request", outcome: "remote_error" });
     throw new RequestError(remoteErrorCode(code), `${endpoint.subject} answered ${code}: ${remoteErr}`);
   }

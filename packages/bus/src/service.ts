@@ -6,6 +6,7 @@ import type { BusCore as Bus } from "./core.js";
 import { raw } from "./raw.js";
 import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
 import { BusError, describeZodError } from "./errors.js";
+import { headerOf } from "./headers.js";
 import { withConsumerSpan } from "./tracing.js";
 
 /** One request/reply endpoint: its contract and the function that answers it. */
@@ -98,7 +99,7 @@ async function answer(bus: Bus, ep: EndpointHandler, msg: ServiceMsg): Promise<v
       `request ${c.subject}`,
       msg.headers,
       { "messaging.destination": c.subject, "mirror.service": bus.name },
-      () => ep.handle(req.data, { source: msg.headers?.get(CE.source) || "anonymous" }),
+      () => ep.handle(req.data, { source: headerOf(msg.headers, CE.source) ?? "anonymous" }),
     );
     const rep = c.reply.safeParse(out);
     if (!rep.success) return fail(500, `${c.name} produced an invalid reply: ${describeZodError(rep.error)}`);

@@ -1,5 +1,14 @@
-import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
+import { headerOf } from "./headers.js";
 
 const tracer = () => trace.getTracer("mirror-bus");
 
@@ -24,6 +33,30 @@ export function withTraceContext<T>(carrier: Record<string, string> | undefined,
   return context.with(propagation.extract(context.active(), carrier), fn);
 }
 
+type Carrier = MsgHdrs | Record<string, string>;
+
+const isNatsHeaders = (c: Carrier): c is MsgHdrs => typeof (c as MsgHdrs).get === "function";
+
+function carrierKeys(c: Carrier): string[] {
+  return isNatsHeaders(c) ? c.keys() : Object.keys(c);
+}
+
+/**
+ * Reads a message's trace headers where they are, only when a propagator asks (none does while
+ * tracing is off): a copy of every header per message, made before, was garbage in every
+ * consumer. Names match exactly, else without regard to case, as the copy's lower-cased keys did.
+ */
+const carrierGetter: TextMapGetter<Carrier> = {
+  keys: carrierKeys,
+  get(c, key) {
+    const exact = isNatsHeaders(c) ? headerOf(c, key) : c[key];
+    if (exact !== undefined) return exact;
+    const lower = key.toLowerCase();
+    const name = carrierKeys(c).find((k) => k.toLowerCase() === lower);
+    return name === undefined ? undefined : isNatsHeaders(c) ? headerOf(c, name) : c[name];
+  },
+};
+
 /** Runs `fn` in a consumer span whose parent is the trace context carried by the message. */
 export async function withConsumerSpan<T>(
   name: string,
@@ -31,11 +64,7 @@ export async function withConsumerSpan<T>(
   attrs: Record<string, string | number>,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const carrier: Record<string, string> = {};
-  if (headers && typeof (headers as MsgHdrs).get === "function")
-    for (const [k, v] of headers as MsgHdrs) carrier[k.toLowerCase()] = v[0] ?? "";
-  else if (headers) for (const [k, v] of Object.entries(headers)) carrier[k.toLowerCase()] = v;
-  const parent = propagation.extract(context.active(), carrier);
+  const parent = headers ? propagation.extract(context.active(), headers, carrierGetter) : context.active();
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes: attrs }, parent, async (span) => {
     try {
       return await fn(span);

@@ -3,6 +3,7 @@ import type { Msg, Subscription } from "@nats-io/nats-core";
 import type { BusCore as Bus } from "./core.js";
 import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
 import { describeZodError } from "./errors.js";
+import { headerOf } from "./headers.js";
 import { raw } from "./raw.js";
 
 /** What a live-feed handler knows about an event besides its validated data. */
@@ -76,7 +77,7 @@ export class Watch {
 
   private handle(m: Msg): undefined {
     try {
-      const get = (name: string) => m.headers?.get(name) || undefined;
+      const get = (name: string) => headerOf(m.headers, name);
       const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
       if (verdict && !verdict.ok) return this.drop(m, `signature: ${verdict.reason}`);
       if (jsonNestsDeeperThan(m.data)) return this.drop(m, `payload nests deeper than ${MAX_DEPTH} levels`);
