@@ -29,3 +29,19 @@ test("headerOf answers as get() does: exact name, first value, undefined when ab
   assert.equal(headerOf(h, "missing"), undefined);
   assert.equal(headerOf(undefined, "ce-type"), undefined);
 });
+
+test("decode (patches/: without append()'s lookups) gives what append() gives, and refuses a bad name", () => {
+  const wire = (lines: string[]) => new TextEncoder().encode(`NATS/1.0\r\n${lines.join("\r\n")}\r\n\r\n`);
+  const decoded = MsgHdrsImpl.decode(wire(["ce-id: a", "ce-type:  t ", "ce-id: b", "Nats-Msg-Id: m"]));
+  const appended = new MsgHdrsImpl();
+  for (const [k, v] of [
+    ["ce-id", "a"],
+    ["ce-type", "t"],
+    ["ce-id", "b"],
+    ["Nats-Msg-Id", "m"],
+  ] as const)
+    appended.append(k, v);
+  assert.ok(decoded.equals(appended), `${decoded.toString()} != ${appended.toString()}`);
+  assert.deepEqual(decoded.values("ce-id"), ["a", "b"]);
+  assert.throws(() => MsgHdrsImpl.decode(wire(["bad name: v"])), /not a valid character/);
+});
