@@ -11,7 +11,12 @@ test("natsHeadersOf encodes as set() does, and refuses what set() refuses", () =
   const theirs = headers();
   for (const [k, v] of Object.entries(record)) theirs.set(k, v);
   assert.deepEqual(Buffer.from((ours as MsgHdrsImpl).encode()), Buffer.from((theirs as MsgHdrsImpl).encode()));
-  for (const bad of [{ "ce-id": "a\r\nX-Injected: 1" }, { "ce-id": "a\nb" }, { "bad name": "v" }, { "a:b": "v" }])
+  for (const bad of [
+    { "ce-id": "a\r\nX-Injected: 1" },
+    { "ce-id": "a\nb" },
+    { "bad name": "v" },
+    { "a:b": "v" },
+  ] as Record<string, string>[])
     assert.throws(
       () => natsHeadersOf(bad),
       (err: Error) => /header/i.test(err.message),
