@@ -54,6 +54,12 @@ interface Sizes {
   seconds: number;
   /** How long the latency run at half the measured throughput lasts. */
   calmSeconds: number;
+  /**
+   * How long the run at SLOW_RATE lasts: 10 s is 500 events, so its p99 is the 5th-worst event.
+   * At 3 s (150 events) it was the second-worst, and one stall of one of ten processes on two
+   * cores moved the figure from 16 to 35 ms between runs of the same code.
+   */
+  slowSeconds: number;
 }
 
 interface Env {
@@ -383,7 +389,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       // The same at half the throughput just measured: the latency of the path itself, without a queue.
       const calm = await latencyStages(env, Math.max(1, Math.round(tp / 2)), sizes.calmSeconds * scale);
       await settle(env);
-      const slow = await latencyStages(env, SLOW_RATE, sizes.calmSeconds * scale);
+      const slow = await latencyStages(env, SLOW_RATE, sizes.slowSeconds * scale);
       await settle(env);
       const peak = sampler.stop();
       const { redeliveries, deliveries } = redeliveriesBetween(
@@ -507,8 +513,8 @@ export const pipelineBench: Bench = {
   ],
   async run(opts) {
     const sizes: Sizes = opts.quick
-      ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1 }
-      : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3 };
+      ? { count: 50, rate: 100, seconds: 1, calmSeconds: 1, slowSeconds: 1 }
+      : { count: 1_000, rate: 1_000, seconds: 1, calmSeconds: 3, slowSeconds: 10 };
     const hook = await startHook();
     const cleanup: Array<() => Promise<unknown>> = [];
     const close = async () => {
