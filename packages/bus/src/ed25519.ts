@@ -27,7 +27,7 @@ interface Sodium {
 
 const ADDON = "sodium-native.node";
 /** DER prefixes that wrap a raw ed25519 key as PKCS#8 (private) and SPKI (public) for node:crypto. */
-export const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
+const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
 export const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
 const SIGNATURE_BYTES = 64;
 

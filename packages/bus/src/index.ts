@@ -18,7 +18,6 @@ export {
   signingBytes,
   nkeySigner,
   publicKeyObject,
-  publicKeyVerifier,
   signHeaders,
   KeyringVerifier,
   type KeyringOptions,

@@ -48,10 +48,7 @@ export function publicKeyObject(identity: string, publicKey: string): KeyObject 
 }
 
 /** Verifies signatures by a public user nkey (ed25519.ts); a SigningKeyError naming the identity if it does not decode. */
-export function publicKeyVerifier(
-  identity: string,
-  publicKey: string,
-): (data: Uint8Array, signature: Uint8Array) => boolean {
+function publicKeyVerifier(identity: string, publicKey: string): (data: Uint8Array, signature: Uint8Array) => boolean {
   return decodePublic(identity, publicKey, (raw) => ed25519().verifier(raw));
 }
 
