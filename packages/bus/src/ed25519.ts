@@ -28,12 +28,18 @@ interface Sodium {
 const ADDON = "sodium-native.node";
 /** DER prefixes that wrap a raw ed25519 key as PKCS#8 (private) and SPKI (public) for node:crypto. */
 const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
-export const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
+const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
 const SIGNATURE_BYTES = 64;
 
 /** node:crypto's private key of a raw 32-byte seed. */
 export function privateKeyOf(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: "der", type: "pkcs8" });
+}
+
+/** The raw 32-byte public key of a raw 32-byte seed. */
+export function rawPublicKeyOf(seed: Uint8Array): Uint8Array {
+  const spki = createPublicKey(privateKeyOf(seed)).export({ format: "der", type: "spki" });
+  return spki.subarray(SPKI_ED25519.length);
 }
 
 /** node:crypto's public key of a raw 32-byte key. */
@@ -124,9 +130,8 @@ function choose(): Ed25519 {
     const seed = new Uint8Array(32).fill(7);
     const data = Buffer.from("mirror ed25519 self-check");
     const sig = native.signer(seed)(data);
-    const pub = createPublicKey(privateKeyOf(seed)).export({ format: "der", type: "spki" });
-    const raw = pub.subarray(SPKI_ED25519.length);
-    if (!sig.equals(nodeEd25519.signer(seed)(data)) || !native.verifier(raw)(data, sig)) return nodeEd25519;
+    if (!sig.equals(nodeEd25519.signer(seed)(data)) || !native.verifier(rawPublicKeyOf(seed))(data, sig))
+      return nodeEd25519;
     return native;
   } catch {
     return nodeEd25519;

@@ -1,6 +1,6 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import { CE, SIG_HEADERS } from "@mirror/contracts";
-import { ed25519, privateKeyOf, publicKeyOf, SPKI_ED25519 } from "./ed25519.js";
+import { ed25519, privateKeyOf, publicKeyOf, rawPublicKeyOf } from "./ed25519.js";
 import { SigningKeyError } from "./errors.js";
 import { decodeUserPublicKey, decodeUserSeed, encodeUserPublicKey } from "./nkey-codec.js";
 
@@ -104,8 +104,7 @@ function decodeSeed(
       err,
     );
   }
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  return { raw, privateKey, publicKey: encodeUserPublicKey(spki.subarray(SPKI_ED25519.length)) };
+  return { raw, privateKey, publicKey: encodeUserPublicKey(rawPublicKeyOf(raw)) };
 }
 
 /** Adds `mirror-key` and `mirror-sig` to an event's headers. */
