@@ -111,16 +111,7 @@ async function startClusterOnce(opts: NatsClusterOptions): Promise<NatsCluster> 
   const clusterName = opts.name ?? "mirror";
   const root = mkdtempSync(join(tmpdir(), "mirror-nats-cluster-"));
   const ports: { client: number; route: number; monitor: number }[] = [];
-  const taken = new Set<number>();
-  const fresh = async () => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) {
-        taken.add(p);
-        return p;
-      }
-    }
-  };
+  const fresh = freePort; // never the same port twice in a process
   for (let i = 0; i < size; i++) ports.push({ client: await fresh(), route: await fresh(), monitor: await fresh() });
   const started = await Promise.allSettled(
     ports.map(async (p, i) => {

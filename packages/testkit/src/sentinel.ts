@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -98,16 +98,7 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     opts.acl !== undefined
       ? { username: ADMIN, password: `pw-${Math.random().toString(36).slice(2)}${Date.now()}` }
       : undefined;
-  const taken = new Set<number>();
-  const fresh = async () => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) {
-        taken.add(p);
-        return p;
-      }
-    }
-  };
+  const fresh = freePort; // never the same port twice in a process
   const dataPorts = [await fresh(), await fresh()];
   const sentinelPorts: number[] = [];
   for (let i = 0; i < count; i++) sentinelPorts.push(await fresh());
@@ -229,27 +220,42 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
           { timeout, interval: 100 },
         ),
       settled: async (timeout = 30_000) => {
-        await waitFor(
-          "every sentinel sees the replica and the other sentinels, the replica in sync",
-          async () => {
-            const master = await masterPort();
-            const replica = nodes.find((n) => n.port !== master);
-            if (!replica) return false;
-            const info = await ask(replica.port, (r) => r.info("replication"), admin);
-            if (!/master_link_status:up/.test(info)) return false;
-            for (const s of sentinelPorts) {
-              const ok = await ask(s, async (r) => {
-                const replicas = (await r.call("SENTINEL", "replicas", name)) as string[][];
-                const others = (await r.call("SENTINEL", "sentinels", name)) as string[][];
-                const flags = replicas.map((fields) => fields[fields.indexOf("flags") + 1] ?? "");
-                return flags.length === 1 && flags.every((f) => f === "slave") && others.length === count - 1;
-              });
-              if (!ok) return false;
-            }
-            return true;
-          },
-          { timeout, interval: 200 },
-        );
+        // Each unmet condition throws what it saw, so a timeout names the last one.
+        try {
+          await waitFor(
+            "every sentinel sees the replica and the other sentinels, the replica in sync",
+            async () => {
+              const master = await masterPort();
+              const replica = nodes.find((n) => n.port !== master);
+              if (!replica) throw new Error(`the sentinels name port ${master}, and no other data node is left`);
+              const info = await ask(replica.port, (r) => r.info("replication"), admin);
+              const link = /master_link_status:(\w+)/.exec(info)?.[1] ?? "absent";
+              if (link !== "up") throw new Error(`the replica on ${replica.port} has master_link_status ${link}`);
+              for (const s of sentinelPorts) {
+                const seen = await ask(s, async (r) => {
+                  const replicas = (await r.call("SENTINEL", "replicas", name)) as string[][];
+                  const others = (await r.call("SENTINEL", "sentinels", name)) as string[][];
+                  const flags = replicas.map((fields) => fields[fields.indexOf("flags") + 1] ?? "");
+                  return { flags, others: others.length };
+                });
+                if (seen.flags.length !== 1 || seen.flags.some((f) => f !== "slave") || seen.others !== count - 1)
+                  throw new Error(
+                    `sentinel on ${s} sees replicas [${seen.flags.join("; ")}] and ${seen.others} of ${count - 1} other sentinels (master ${master})`,
+                  );
+              }
+              return true;
+            },
+            { timeout, interval: 200 },
+          );
+        } catch (err) {
+          const events = sentinelPorts.map((p, i) => {
+            const log = join(root, `sentinel-${i}`, "sentinel.log");
+            const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
+            const tail = lines.filter((l) => /[+-](sdown|odown|failover|slave|sentinel|switch-master|monitor)/.test(l));
+            return `sentinel on ${p}:\n  ${tail.slice(-12).join("\n  ") || "(no events logged)"}`;
+          });
+          throw new Error(`${err instanceof Error ? err.message : String(err)}\n${events.join("\n")}`);
+        }
       },
       dispose: disposeAll,
     };
