@@ -65,11 +65,10 @@ const FLUSH_ROUNDS = 50;
 export async function flushDue(now: number, deps: FlushDeps): Promise<Delivery[]> {
   const out: Delivery[] = [];
   for (let round = 0; round < FLUSH_ROUNDS; round++) {
-    const ids = await deps.store.dueGroups(now, FLUSH_BATCH);
-    const loaded = await deps.store.loadGroups(ids);
-    const flushed = await Promise.all(ids.map((id, i) => flushOne(id, now, deps, loaded[i])));
+    const due = await deps.store.dueGroups(now, FLUSH_BATCH);
+    const flushed = await Promise.all(due.map(({ id, loaded }) => flushOne(id, now, deps, loaded)));
     for (const d of flushed) if (d) out.push(d);
-    if (ids.length < FLUSH_BATCH) break;
+    if (due.length < FLUSH_BATCH) break;
   }
   return out;
 }

@@ -86,13 +86,26 @@ if busy == 0 then redis.call('ZADD', deliveriesDueKey, now, deliveryId) else red
 return 1`,
 });
 
+/** The due groups' ids, each with its stored document (false when gone), in one round trip. */
+const DUE_GROUPS = defineLua("dueGroups", {
+  keys: ["groupsDueKey", "groupPrefix"],
+  args: ["now", "limit"],
+  body: `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', groupsDueKey, '-inf', now, 'LIMIT', 0, tonumber(limit))) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', groupPrefix .. id)
+end
+return out`,
+});
+
 /**
  * Claims due deliveries: a claim is a key with a token that the Redis server expires (its clock,
  * not a replica's), so a replica whose clock runs minutes ahead cannot take a delivery another
  * one holds. What is due but held elsewhere stays as it is: it is taken when that claim lapses.
  */
 const CLAIM = defineLua("claimDeliveries", {
-  keys: ["deliveriesDueKey", "claimPrefix"],
+  keys: ["deliveriesDueKey", "claimPrefix", "deliveryPrefix", "sentPrefix"],
   args: ["now", "leaseUntil", "limit", "token", "leaseMs"],
   body: `
 local ids = redis.call('ZRANGEBYSCORE', deliveriesDueKey, '-inf', now, 'LIMIT', 0, tonumber(limit))
@@ -100,7 +113,9 @@ local out = {}
 for _, id in ipairs(ids) do
   if redis.call('SET', claimPrefix .. id, token, 'NX', 'PX', leaseMs) then
     redis.call('ZADD', deliveriesDueKey, leaseUntil, id)
-    table.insert(out, id)
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('GET', deliveryPrefix .. id)
+    out[#out + 1] = redis.call('GET', sentPrefix .. id)
   end
 end
 return out`,
@@ -158,8 +173,10 @@ return 1`,
 /** The notifier's key names (under its own prefix); only this module builds them. */
 const KEYS = {
   group: (id: string) => `group:${id}`,
+  groupPrefix: "group:",
   groupsDue: "groups:due",
   delivery: (id: string) => `delivery:${id}`,
+  deliveryPrefix: "delivery:",
   noDelivery: "delivery:none",
   deliveriesDue: "deliveries:due",
   groupPending: (groupId: string) => `gpend:${groupId}`,
@@ -170,6 +187,7 @@ const KEYS = {
   claimPrefix: "claim:",
   claim: (id: string) => `claim:${id}`,
   sent: (id: string) => `sent:${id}`,
+  sentPrefix: "sent:",
   active: "active",
   rate: (channel: string, window: number) => `rate:${channel}:${window}`,
   digestNext: "digest:next",
@@ -218,12 +236,6 @@ export class NotifierStore {
 
   async loadGroup(id: string): Promise<LoadedGroup> {
     return loaded(await this.r.get(KEYS.group(id)));
-  }
-
-  /** Several groups in one round trip (MGET), in the order of `ids`. */
-  async loadGroups(ids: string[]): Promise<LoadedGroup[]> {
-    if (ids.length === 0) return [];
-    return (await this.r.mget(ids.map(KEYS.group))).map(loaded);
   }
 
   /**
@@ -293,14 +305,24 @@ export class NotifierStore {
     return at.length ? Math.min(...at) : null;
   }
 
-  dueGroups(now: number, limit = 100): Promise<string[]> {
-    return this.r.zrangebyscore(KEYS.groupsDue, "-inf", now, "LIMIT", 0, limit);
+  /** Up to `limit` groups due at `now`, each as stored (the first read of its compare-and-set). */
+  async dueGroups(now: number, limit = 100): Promise<{ id: string; loaded: LoadedGroup }[]> {
+    const flat = (await runLua(
+      this.r,
+      DUE_GROUPS,
+      { groupsDueKey: KEYS.groupsDue, groupPrefix: KEYS.groupPrefix },
+      { now, limit },
+    )) as (string | null)[];
+    const out: { id: string; loaded: LoadedGroup }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      out.push({ id: flat[i] as string, loaded: loaded(flat[i + 1] ?? null) });
+    return out;
   }
 
   /**
    * Takes due deliveries for `leaseMs` of the Redis server's time (another replica or a restart
-   * takes them back after that), with their stored documents (undefined when gone), read in one
-   * MGET for the whole batch. `token` fences the claim: holdClaim() and saveClaimed() act only
+   * takes them back after that), with their stored documents (undefined when gone), read by the
+   * same script. `token` fences the claim: holdClaim() and saveClaimed() act only
    * for the claim's holder, so a replica that lost its claim (stalled past the lease) cannot
    * send or overwrite what the replica that took over does.
    */
@@ -310,22 +332,29 @@ export class NotifierStore {
     limit = 50,
     token: string = randomUUID(),
   ): Promise<{ id: string; delivery: Delivery | undefined; token: string }[]> {
-    const ids = (await runLua(
+    // Each claimed id with its document and its "sent" mark (markSent), all in the claim's round trip.
+    const flat = (await runLua(
       this.r,
       CLAIM,
-      { deliveriesDueKey: KEYS.deliveriesDue, claimPrefix: KEYS.claimPrefix },
+      {
+        deliveriesDueKey: KEYS.deliveriesDue,
+        claimPrefix: KEYS.claimPrefix,
+        deliveryPrefix: KEYS.deliveryPrefix,
+        sentPrefix: KEYS.sentPrefix,
+      },
       { now, leaseUntil: now + leaseMs, limit, token, leaseMs },
-    )) as string[];
-    if (ids.length === 0) return [];
-    // Each delivery's document and its "sent" mark (markSent), in one MGET.
-    const docs = await this.r.mget(ids.flatMap((id) => [KEYS.delivery(id), KEYS.sent(id)]));
-    return ids.map((id, i) => {
-      const doc = docs[2 * i];
-      const sent = docs[2 * i + 1];
-      if (!doc) return { id, delivery: undefined, token };
+    )) as (string | null)[];
+    const out: { id: string; delivery: Delivery | undefined; token: string }[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const [id, doc, sent] = [flat[i] as string, flat[i + 1], flat[i + 2]];
+      if (!doc) {
+        out.push({ id, delivery: undefined, token });
+        continue;
+      }
       const d = JSON.parse(doc) as Delivery;
-      return { id, delivery: sent ? { ...d, state: "sent", attempt: Number(sent), lastError: null } : d, token };
-    });
+      out.push({ id, delivery: sent ? { ...d, state: "sent", attempt: Number(sent), lastError: null } : d, token });
+    }
+    return out;
   }
 
   /** Saves a delivery's new state and when to try it next. */
