@@ -151,3 +151,69 @@ test("a delivery marked sent by a process that died before its receipt is not se
     redis.disconnect();
   }
 });
+
+test("a claim made moments ago is sent on without a hold; one that waited past half the send margin is held first, and not sent once another replica took it", {
+  timeout: 60_000,
+}, async () => {
+  const cfg = parseConfig(
+    `notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: fenced, type: webhook, url: "${h.receiver.url}" } ] }\n`,
+    {},
+  ).notifier;
+  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier-hold:" });
+  try {
+    const store = new NotifierStore(redis);
+    const router = new Router(cfg);
+    const now = Date.parse("2026-03-03T12:00:00.000Z");
+    const clock = { now: () => now };
+    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
+    const holds: string[] = [];
+    const hold = store.holdClaim.bind(store);
+    store.holdClaim = (id, token, ms) => {
+      holds.push(id);
+      return hold(id, token, ms);
+    };
+    const sentTo = (repo: string) =>
+      h.receiver.requests.filter(
+        (r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo === repo,
+      ).length;
+    const deliverer = makeDeliverer(store, cfg, clock);
+
+    await onLoopEvent(
+      { loop: makeLoop({ repo: "/src/fresh" }), reason: "test" },
+      { store, router, clock, log: silent },
+    );
+    await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    assert.equal(await deliverer.runDue(), 1);
+    await deliverer.idle();
+    assert.equal(sentTo("/src/fresh"), 1, "sent");
+    assert.deepEqual(holds, [], "a fresh claim needs no hold round trip");
+
+    // Stalled after its claim (a GC pause, a stopped process) for more than half the margin.
+    const claim = store.claimDeliveries.bind(store);
+    let takeOver = false;
+    store.claimDeliveries = async (...args) => {
+      const claimed = await claim(...args);
+      await new Promise((r) => setTimeout(r, 2_600));
+      // Meanwhile another replica took the claim over.
+      if (takeOver) for (const c of claimed) await redis.set(`claim:${c.id}`, "token-of-another-replica", "PX", 60_000);
+      return claimed;
+    };
+    await onLoopEvent({ loop: makeLoop({ repo: "/src/held" }), reason: "test" }, { store, router, clock, log: silent });
+    await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    assert.equal(await deliverer.runDue(), 1);
+    await deliverer.idle();
+    assert.equal(sentTo("/src/held"), 1, "still its own claim after the stall: sent");
+    assert.equal(holds.length, 1, "after the hold");
+
+    takeOver = true;
+    await onLoopEvent({ loop: makeLoop({ repo: "/src/lost" }), reason: "test" }, { store, router, clock, log: silent });
+    await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
+    assert.equal(await deliverer.runDue(), 1);
+    await deliverer.idle();
+    assert.equal(holds.length, 2);
+    assert.equal(sentTo("/src/lost"), 0, "the stalled replica does not send what another one holds");
+    await deliverer.stop();
+  } finally {
+    redis.disconnect();
+  }
+});
