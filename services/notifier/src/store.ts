@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { defineLua, loadLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { GroupState } from "./group.js";
@@ -55,7 +55,8 @@ if loopRev ~= '' then
   if seen then seenRev = tonumber(cjson.decode(seen).rev) end
   if seenRev > tonumber(loopRev) then return 2 end
 end
-if (redis.call('GET', groupKey) or '') ~= expectedGroup then return 0 end
+local cur = redis.call('GET', groupKey)
+if (cur and redis.sha1hex(cur) or '') ~= expectedGroup then return 0 end
 if nextGroup == '' then
   redis.call('DEL', groupKey); redis.call('ZREM', groupsDueKey, groupId)
 else
@@ -265,7 +266,10 @@ export class NotifierStore {
     };
     const record = loop?.record;
     const args = {
-      expectedGroup: raw,
+      // The group as read, by its SHA-1: the document itself is in the store already, and its
+      // bytes are what a commit would otherwise send twice (socket writes are the notifier's
+      // largest cost after GC).
+      expectedGroup: raw ? hash("sha1", raw) : "",
       nextGroup: next ? JSON.stringify(next) : "",
       groupId: id,
       flushAt: next ? next.nextFlushAt : 0,

@@ -131,3 +131,27 @@ test("two replicas handling revisions of one loop out of order: an older revisio
     redis2.disconnect();
   }
 });
+
+test("a group's compare-and-set: a commit made from an older read of the group is refused and writes nothing", async () => {
+  const r = new Redis(redis.url, { keyPrefix: "mirror:notifier-cas:" });
+  try {
+    const store = new NotifierStore(r);
+    const now = Date.parse("2026-03-02T12:00:00.000Z");
+    const first = { id: "g", nextFlushAt: now, alerts: {}, note: "ünïcödé ✓" } as never;
+    assert.equal(await store.commitGroup("g", "", first, null, now), "ok", "a new group");
+    assert.equal(await store.commitGroup("g", "", first, null, now), "conflict", "it exists now");
+    const read = await store.loadGroup("g");
+    const second = { id: "g", nextFlushAt: now, alerts: {}, note: "second" } as never;
+    assert.equal(await store.commitGroup("g", read.raw, second, null, now), "ok", "from the current read");
+    assert.equal(
+      await store.commitGroup("g", read.raw, { id: "g", nextFlushAt: now, alerts: {} } as never, null, now),
+      "conflict",
+      "from the read before the second commit",
+    );
+    assert.equal(((await store.loadGroup("g")).group as unknown as { note: string }).note, "second");
+    assert.equal(await store.commitGroup("g", (await store.loadGroup("g")).raw, null, null, now), "ok", "deleted");
+    assert.equal(await r.exists("group:g"), 0);
+  } finally {
+    r.disconnect();
+  }
+});
