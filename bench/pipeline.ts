@@ -290,6 +290,10 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         "ops.natsInPerEvent": median(runs.map((r) => r.ops.natsIn)),
         "ops.natsOutPerEvent": median(runs.map((r) => r.ops.natsOut)),
         "ops.redisCommandsPerEvent": median(runs.map((r) => r.ops.redisCommands)),
+        "ops.natsInKBPerEvent": median(runs.map((r) => r.ops.natsInBytes / 1024)),
+        "ops.natsOutKBPerEvent": median(runs.map((r) => r.ops.natsOutBytes / 1024)),
+        "ops.redisInKBPerEvent": median(runs.map((r) => r.ops.redisInBytes / 1024)),
+        "ops.redisOutKBPerEvent": median(runs.map((r) => r.ops.redisOutBytes / 1024)),
       },
     }),
     figure({
@@ -405,7 +409,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       );
       log(`  ${redeliveries} redeliveries in ${deliveries} deliveries to the services' durable consumers`);
       log(
-        `  per event: ${ops.natsIn.toFixed(1)} NATS messages in, ${ops.natsOut.toFixed(1)} out, ${ops.redisCommands.toFixed(1)} Redis commands`,
+        `  per event: ${ops.natsIn.toFixed(1)} NATS messages in, ${ops.natsOut.toFixed(1)} out (${(ops.natsInBytes / 1024).toFixed(1)} / ${(ops.natsOutBytes / 1024).toFixed(1)} kB), ${ops.redisCommands.toFixed(1)} Redis commands (${(ops.redisInBytes / 1024).toFixed(1)} kB in, ${(ops.redisOutBytes / 1024).toFixed(1)} kB out)`,
       );
       return { tp, cpu, lat, calm, slow, peak, deliveries, redeliveries, ops };
     },

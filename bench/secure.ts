@@ -92,14 +92,24 @@ export function benchBus(name: string, servers: BenchServers): Promise<Bus> {
   });
 }
 
-/** Operation counters: NATS messages in and out (nats-server /varz) and Redis commands processed. */
+/**
+ * Operation counters: NATS messages and bytes in and out (nats-server /varz), Redis commands
+ * processed and bytes in and out (INFO stats). Bytes are what every socket write and read costs
+ * by its size; the VM's drift does not move them.
+ */
 export interface OpCounts {
   natsIn: number;
   natsOut: number;
   redisCommands: number;
+  natsInBytes: number;
+  natsOutBytes: number;
+  redisInBytes: number;
+  redisOutBytes: number;
 }
 
-async function redisCommandsProcessed(servers: BenchServers): Promise<number> {
+async function redisStats(
+  servers: BenchServers,
+): Promise<Pick<OpCounts, "redisCommands" | "redisInBytes" | "redisOutBytes">> {
   const { Redis } = await import("ioredis");
   const r = new Redis({
     host: "127.0.0.1",
@@ -112,26 +122,44 @@ async function redisCommandsProcessed(servers: BenchServers): Promise<number> {
   try {
     await r.connect();
     const info = await r.info("stats");
-    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+    const stat = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1] ?? Number.NaN);
+    return {
+      redisCommands: stat("total_commands_processed"),
+      redisInBytes: stat("total_net_input_bytes"),
+      redisOutBytes: stat("total_net_output_bytes"),
+    };
   } finally {
     r.disconnect();
   }
 }
 
-/** The counters now (the two reads themselves add one Redis command and no NATS message). */
+/** The counters now (the two reads themselves add one Redis command, a few kB of Redis traffic and no NATS message). */
 export async function opCounts(servers: BenchServers): Promise<OpCounts> {
   const varz = (await (await fetch(`http://127.0.0.1:${servers.monitorPort}/varz`)).json()) as {
     in_msgs: number;
     out_msgs: number;
+    in_bytes: number;
+    out_bytes: number;
   };
-  return { natsIn: varz.in_msgs, natsOut: varz.out_msgs, redisCommands: await redisCommandsProcessed(servers) };
+  return {
+    natsIn: varz.in_msgs,
+    natsOut: varz.out_msgs,
+    natsInBytes: varz.in_bytes,
+    natsOutBytes: varz.out_bytes,
+    ...(await redisStats(servers)),
+  };
 }
 
 /** Per event between two readings. */
 export function opsPerEvent(before: OpCounts, after: OpCounts, events: number): OpCounts {
+  const per = (k: keyof OpCounts) => (after[k] - before[k]) / events;
   return {
-    natsIn: (after.natsIn - before.natsIn) / events,
-    natsOut: (after.natsOut - before.natsOut) / events,
+    natsIn: per("natsIn"),
+    natsOut: per("natsOut"),
     redisCommands: (after.redisCommands - before.redisCommands - 1) / events,
+    natsInBytes: per("natsInBytes"),
+    natsOutBytes: per("natsOutBytes"),
+    redisInBytes: per("redisInBytes"),
+    redisOutBytes: per("redisOutBytes"),
   };
 }
