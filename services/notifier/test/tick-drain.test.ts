@@ -39,6 +39,15 @@ function makeDeliverer(store: NotifierStore, cfg: NotifierConfig, clock: { now()
     random: () => 0.5,
   });
 }
+/** A store on its own key prefix and the router of one webhook channel that posts to the harness's receiver. */
+function webhookSetup(channel: string, prefix: string, groupBy = "groupBy: [alertname, repo], ") {
+  const cfg = parseConfig(
+    `notifier: { groupWait: 0s, ${groupBy}channels: [ { name: ${channel}, type: webhook, url: "${h.receiver.url}" } ] }\n`,
+    {},
+  ).notifier;
+  const redis = new Redis(h.redis.url, { keyPrefix: `mirror:${prefix}:` });
+  return { cfg, redis, store: new NotifierStore(redis), router: new Router(cfg) };
+}
 before(async () => {
   h = await Harness.start();
 });
@@ -49,14 +58,8 @@ after(async () => {
 test("one tick flushes every due group and starts every due delivery, past one batch of each", {
   timeout: 60_000,
 }, async () => {
-  const cfg = parseConfig(
-    `notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: hook, type: webhook, url: "${h.receiver.url}" } ] }\n`,
-    {},
-  ).notifier;
-  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier:" });
+  const { cfg, redis, store, router } = webhookSetup("hook", "notifier");
   try {
-    const store = new NotifierStore(redis);
-    const router = new Router(cfg);
     const now = Date.parse("2026-03-01T12:00:00.000Z");
     const clock = { now: () => now };
     // 230 loops, each in its own group (groupBy repo), all due at once: more than two flush
@@ -94,14 +97,8 @@ test("one tick flushes every due group and starts every due delivery, past one b
 test("a delivery marked sent by a process that died before its receipt is not sent again: the next one only publishes the receipt", {
   timeout: 60_000,
 }, async () => {
-  const cfg = parseConfig(
-    `notifier: { groupWait: 0s, channels: [ { name: marked, type: webhook, url: "${h.receiver.url}" } ] }\n`,
-    {},
-  ).notifier;
-  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier-sent:" });
+  const { cfg, redis, store, router } = webhookSetup("marked", "notifier-sent", "");
   try {
-    const store = new NotifierStore(redis);
-    const router = new Router(cfg);
     let now = Date.parse("2026-03-02T12:00:00.000Z");
     const clock = { now: () => now };
     await onLoopEvent(
@@ -155,14 +152,8 @@ test("a delivery marked sent by a process that died before its receipt is not se
 test("a claim made moments ago is sent on without a hold; one that waited past half the send margin is held first, and not sent once another replica took it", {
   timeout: 60_000,
 }, async () => {
-  const cfg = parseConfig(
-    `notifier: { groupWait: 0s, groupBy: [alertname, repo], channels: [ { name: fenced, type: webhook, url: "${h.receiver.url}" } ] }\n`,
-    {},
-  ).notifier;
-  const redis = new Redis(h.redis.url, { keyPrefix: "mirror:notifier-hold:" });
+  const { cfg, redis, store, router } = webhookSetup("fenced", "notifier-hold");
   try {
-    const store = new NotifierStore(redis);
-    const router = new Router(cfg);
     const now = Date.parse("2026-03-03T12:00:00.000Z");
     const clock = { now: () => now };
     const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
