@@ -111,8 +111,8 @@ async function startClusterOnce(opts: NatsClusterOptions): Promise<NatsCluster> 
   const clusterName = opts.name ?? "mirror";
   const root = mkdtempSync(join(tmpdir(), "mirror-nats-cluster-"));
   const ports: { client: number; route: number; monitor: number }[] = [];
-  const fresh = freePort; // never the same port twice in a process
-  for (let i = 0; i < size; i++) ports.push({ client: await fresh(), route: await fresh(), monitor: await fresh() });
+  for (let i = 0; i < size; i++)
+    ports.push({ client: await freePort(), route: await freePort(), monitor: await freePort() });
   const started = await Promise.allSettled(
     ports.map(async (p, i) => {
       const name = `n${i + 1}`;

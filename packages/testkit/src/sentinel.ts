@@ -98,10 +98,9 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     opts.acl !== undefined
       ? { username: ADMIN, password: `pw-${Math.random().toString(36).slice(2)}${Date.now()}` }
       : undefined;
-  const fresh = freePort; // never the same port twice in a process
-  const dataPorts = [await fresh(), await fresh()];
+  const dataPorts = [await freePort(), await freePort()];
   const sentinelPorts: number[] = [];
-  for (let i = 0; i < count; i++) sentinelPorts.push(await fresh());
+  for (let i = 0; i < count; i++) sentinelPorts.push(await freePort());
   const masterPort0 = dataPorts[0] as number;
 
   const dataConf = (i: number): string => {
