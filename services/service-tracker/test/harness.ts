@@ -1,3 +1,4 @@
+import { eventsOf } from "@mirror/bus/testing";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ServiceStatus } from "@mirror/contracts";
 import { type Clock, createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
@@ -77,7 +78,12 @@ export async function runTracker(
   const logs: string[] = [];
   const nc = await connect({ servers: urls.nats });
   const statuses: ServiceStatus[] = [];
-  nc.subscribe("mirror.service.status.>", { callback: (_e, m) => void statuses.push(m.json<ServiceStatus>()) });
+  nc.subscribe("mirror.service.status.>", {
+    // Under load statuses go out in batches (packages/bus/src/batch.ts).
+    callback: (_e, m) => {
+      for (const e of eventsOf(m)) statuses.push(e.data as ServiceStatus);
+    },
+  });
   await nc.flush();
   let tracker: RunningTracker | undefined;
   const svc = await runService(
