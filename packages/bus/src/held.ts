@@ -17,6 +17,9 @@ import type { JsMsg } from "@nats-io/jetstream";
 export class HeldMessages {
   /** Each held message and when the server last heard of it (delivery or +WPI). */
   private readonly held = new Map<JsMsg, number>();
+  /** Batches (batch.ts) weigh their events: a slot per event, so a pull stops while they run. */
+  private readonly weights = new Map<JsMsg, number>();
+  private weight = 0;
   private readonly waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -31,16 +34,18 @@ export class HeldMessages {
     this.keepAliveMs = Math.max(50, Math.floor(ackWaitMs / 4));
   }
 
+  /** Events held: a message counts one, a batch its events. */
   get size(): number {
-    return this.held.size;
+    return this.weight;
   }
 
-  /** Slots a pull may fill now. */
+  /** Slots a pull may fill now (below zero while batches hold more events than the capacity). */
   get free(): number {
-    return this.capacity - this.held.size;
+    return this.capacity - this.weight;
   }
 
   hold(m: JsMsg): void {
+    if (!this.held.has(m)) this.weight++;
     this.held.set(m, performance.now());
     if (!this.timer) {
       this.timer = setInterval(() => this.keepAlive(), this.keepAliveMs);
@@ -49,8 +54,18 @@ export class HeldMessages {
   }
 
   /** The message was acked, nak'd or terminated (or its handler failed): its slot is free. */
+  /** A held batch turned out to carry `events` events. */
+  weigh(m: JsMsg, events: number): void {
+    if (!this.held.has(m)) return;
+    const was = this.weights.get(m) ?? 1;
+    this.weights.set(m, events);
+    this.weight += events - was;
+  }
+
   release(m: JsMsg): void {
     if (!this.held.delete(m)) return;
+    this.weight -= this.weights.get(m) ?? 1;
+    this.weights.delete(m);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -88,5 +103,7 @@ export class HeldMessages {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.held.clear();
+    this.weights.clear();
+    this.weight = 0;
   }
 }
