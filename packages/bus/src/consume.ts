@@ -354,15 +354,17 @@ export class Consumer {
     const signer = verdict?.ok ? verdict.signer : undefined;
     this.held.weigh(m, list.length);
     const outcomes = await Promise.all(
-      list.map((el, i): Promise<EventOutcome> => {
-        const ev = readBatchElement(el, i, prefix, source);
-        if (typeof ev === "string") return this.deadEvent(m, i, el, m.subject, "invalid_envelope", ev);
-        if (!subjectMatches(filter, ev.subject))
-          return this.deadEvent(m, i, el, ev.subject, "invalid_envelope", `${ev.subject} is not under ${filter}`);
-        if (signer && this.bus.verifier?.permits && !this.bus.verifier.permits(signer, ev.subject))
-          return this.deadEvent(m, i, el, ev.subject, "signature", `"${signer}" may not publish on ${ev.subject}`);
-        return this.inOrder(ev.subject, () => this.handleEvent(m, el, ev));
-      }),
+      list
+        .map((el, i): Promise<EventOutcome> => {
+          const ev = readBatchElement(el, i, prefix, source);
+          if (typeof ev === "string") return this.deadEvent(m, i, el, m.subject, "invalid_envelope", ev);
+          if (!subjectMatches(filter, ev.subject))
+            return this.deadEvent(m, i, el, ev.subject, "invalid_envelope", `${ev.subject} is not under ${filter}`);
+          if (signer && this.bus.verifier?.permits && !this.bus.verifier.permits(signer, ev.subject))
+            return this.deadEvent(m, i, el, ev.subject, "signature", `"${signer}" may not publish on ${ev.subject}`);
+          return this.inOrder(ev.subject, () => this.handleEvent(m, el, ev));
+        })
+        .map((p) => p.finally(() => this.held.lighten(m))),
     );
     const retries = outcomes.filter((o): o is Extract<EventOutcome, { retry: true }> => o.retry);
     if (!retries.length) {

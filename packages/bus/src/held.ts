@@ -17,7 +17,10 @@ import type { JsMsg } from "@nats-io/jetstream";
 export class HeldMessages {
   /** Each held message and when the server last heard of it (delivery or +WPI). */
   private readonly held = new Map<JsMsg, number>();
-  /** Batches (batch.ts) weigh their events: a slot per event, so a pull stops while they run. */
+  /**
+   * Batches (batch.ts) weigh their events not yet done: a slot per event, so a pull stops while
+   * many run, and each finished event frees its slot (not the whole batch at its end).
+   */
   private readonly weights = new Map<JsMsg, number>();
   private weight = 0;
   private readonly waiters: (() => void)[] = [];
@@ -62,9 +65,18 @@ export class HeldMessages {
     this.weight += events - was;
   }
 
+  /** One event of a held batch is done: its slot is free for the next pull already. */
+  lighten(m: JsMsg): void {
+    const w = this.weights.get(m);
+    if (!w || !this.held.has(m)) return;
+    this.weights.set(m, w - 1);
+    this.weight--;
+    if (this.free >= 1) for (const wake of this.waiters.splice(0)) wake();
+  }
+
   release(m: JsMsg): void {
     if (!this.held.delete(m)) return;
-    this.weight -= this.weights.get(m) ?? 1;
+    this.weight -= this.weights.has(m) ? (this.weights.get(m) as number) : 1;
     this.weights.delete(m);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
