@@ -39,33 +39,23 @@ export async function stageLatency(
   const timer = setTimeout(() => messages.stop(), timeoutMs);
   const decoder = new TextDecoder();
   try {
-    const record = (into: Float64Array, i: number | undefined, at: number) => {
-      if (i !== undefined && Number.isNaN(into[i])) {
-        into[i] = at;
-        missing--;
-      }
-    };
-    const repoOf = (data: unknown) => (data as { loop?: { entity?: { repo?: string } } }).loop?.entity?.repo;
     for await (const m of messages) {
       const at = Number(m.info.timestampNanos) / 1e6;
-      // Under load events go out in batches (CloudEvents batched mode, packages/bus/src/batch.ts):
-      // each of a batch's events was stored when the batch was.
-      const batched = m.subject.endsWith(".~batch");
-      const events: { subject: string; data: () => unknown }[] = batched
-        ? (JSON.parse(decoder.decode(m.data)) as { subject: string; data: unknown }[]).map((e) => ({
-            subject: `${m.subject.slice(0, -".~batch".length)}.${e.subject}`,
-            data: () => e.data,
-          }))
-        : [{ subject: m.subject, data: () => JSON.parse(decoder.decode(m.data)) }];
-      for (const e of events) {
-        if (e.subject.startsWith("mirror.repo.snapshot."))
-          record(stored, index.get(e.subject.slice("mirror.repo.snapshot.".length)), at);
-        else if (e.subject.startsWith("mirror.loop.opened.")) {
-          const repo = repoOf(e.data());
-          record(opened, repo === undefined ? undefined : byPath.get(repo), at);
-        }
+      let i: number | undefined;
+      let into: Float64Array;
+      if (m.subject.startsWith("mirror.repo.snapshot.")) {
+        i = index.get(m.subject.slice("mirror.repo.snapshot.".length));
+        into = stored;
+      } else if (m.subject.startsWith("mirror.loop.opened.")) {
+        const repo = (JSON.parse(decoder.decode(m.data)) as { loop?: { entity?: { repo?: string } } }).loop?.entity
+          ?.repo;
+        i = repo === undefined ? undefined : byPath.get(repo);
+        into = opened;
+      } else continue;
+      if (i !== undefined && Number.isNaN(into[i])) {
+        into[i] = at;
+        if (--missing === 0) break;
       }
-      if (missing === 0) break;
     }
   } finally {
     clearTimeout(timer);

@@ -10,7 +10,6 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Bus, type IdentitySpec } from "@mirror/bus";
-import { eventsOf } from "@mirror/bus/testing";
 import { type Loop, type ServiceStatus, serviceStatus } from "@mirror/contracts";
 import { createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
 import {
@@ -115,7 +114,7 @@ test("remote probe sites: per-site statuses, quorum, an unassigned status ignore
   const nc: NatsConnection = await connect({ servers: hub.url });
   const sub = nc.subscribe("mirror.service.status.>");
   void (async () => {
-    for await (const m of sub) for (const e of eventsOf(m)) seen.push(e.data as ServiceStatus);
+    for await (const m of sub) seen.push(JSON.parse(new TextDecoder().decode(m.data)) as ServiceStatus);
   })();
   const run = (spec: Parameters<typeof runService>[0], site: "home" | "office") =>
     runService(spec, { config: config(site), env, httpToken: TOKEN, logDest, port: 0 });

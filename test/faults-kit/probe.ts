@@ -1,7 +1,6 @@
 // A test's own view of the bus: raw publishes (garbage included), whole-stream reads, consumer lag.
 // It connects like an outside client, so nothing here goes through the code under test.
 import { identitiesOf, inboxPrefixOf } from "@mirror/bus";
-import { eventsOf } from "@mirror/bus/testing";
 import { MANIFESTS } from "../mesh-services.js";
 import { DLQ_STREAM, STREAM } from "@mirror/contracts";
 import {
@@ -54,19 +53,6 @@ function toStored(m: JsMsg): StoredMsg {
   return { subject: m.subject, seq: m.seq, headers, data: m.data, json };
 }
 
-/** A stored message as the events it carries: itself, or each event of a batch (packages/bus/src/batch.ts). */
-function storedEvents(m: JsMsg): StoredMsg[] {
-  const stored = toStored(m);
-  if (!m.subject.endsWith(".~batch")) return [stored];
-  return eventsOf(m).map((e) => ({
-    subject: e.subject,
-    seq: m.seq,
-    headers: { ...stored.headers, "ce-id": e.id, "Nats-Msg-Id": e.id },
-    data: new TextEncoder().encode(JSON.stringify(e.data)),
-    json: e.data,
-  }));
-}
-
 /** `seed`: the operator's nkey seed, on a server that refuses anonymous clients (its inbox prefix then is the operator's). */
 export async function openProbe(url: string, opts: { seed?: string } = {}): Promise<Probe> {
   const auth = opts.seed
@@ -106,10 +92,9 @@ export async function openProbe(url: string, opts: { seed?: string } = {}): Prom
     const consumer = await js.consumers.get(stream, { filter_subjects: filter });
     const iter = await consumer.consume({ max_messages: 500 });
     const timer = setTimeout(() => iter.stop(), 60_000);
-    let messages = 0;
     for await (const m of iter) {
-      out.push(...storedEvents(m));
-      if (++messages >= total && m.info.pending === 0) break;
+      out.push(toStored(m));
+      if (out.length >= total && m.info.pending === 0) break;
     }
     clearTimeout(timer);
     iter.stop();

@@ -1,7 +1,6 @@
 // "After each fault" needs a moment when nothing is in flight, found by observation rather than
 // by sleeping: every repo was observed again after the fault (a level-triggered resync), every
 // durable consumer has caught up, and the notifier owes nothing.
-import { lastEventOf, storedEventsOf } from "@mirror/bus/testing";
 import { repoKey, STREAM } from "@mirror/contracts";
 import { waitFor } from "@mirror/testkit";
 import { metric, type Ports } from "./mesh.js";
@@ -9,8 +8,8 @@ import { type Probe, waitLagZero } from "./probe.js";
 
 /** The newest stored message of one subject, decoded. */
 export async function lastOf(probe: Probe, subject: string): Promise<unknown> {
-  // Lone or batched (packages/bus/src/batch.ts): the scanner batches its snapshots under load.
-  return lastEventOf(probe.jsm, subject, STREAM.name);
+  const m = await probe.jsm.streams.getMessage(STREAM.name, { last_by_subj: subject }).catch(() => null);
+  return m ? m.json() : undefined;
 }
 
 /** Waits until each repo has a snapshot observed at or after `since` in the stream. */
@@ -57,35 +56,24 @@ export async function quiesce(opts: {
 
 /** The tracker's latest state of each mesh member (by its Services API name). */
 export async function meshStatuses(probe: Probe): Promise<Record<string, string>> {
+  const info = await probe.jsm.streams.info(STREAM.name, { subjects_filter: "mirror.service.status.>" });
   const out: Record<string, string> = {};
-  // Oldest first, lone or batched: the last word on each member wins.
-  for (const e of await storedEventsOf(probe.jsm, "mirror.service.status.>", STREAM.name)) {
-    const s = e.data as { name?: string; kind?: string; state?: string } | undefined;
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const s = (await lastOf(probe, subject)) as { name?: string; kind?: string; state?: string } | undefined;
     if (s?.kind === "mesh" && s.name) out[s.name] = String(s.state);
   }
   return out;
 }
 
-/**
- * How many loop.opened events the stream holds per loop, keyed `kind entity` (a repo path or a
- * service name). One event stored twice (the same ce-id: a batch published, then its event again
- * alone by an outbox that did not learn of the ack before a kill -9) counts once.
- */
-export async function openedCounts(
-  probe: Probe,
-  copies?: (key: string, id: string) => void,
-): Promise<Map<string, number>> {
-  const ids = new Map<string, Set<string>>();
+/** How many loop.opened events the stream holds per loop, keyed `kind entity` (a repo path or a service name). */
+export async function openedCounts(probe: Probe): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (const m of await probe.read(STREAM.name, "mirror.loop.opened.>")) {
     // Only the loop-detector's events: a test may have put garbage on these subjects too.
     if (m.headers["ce-source"] !== "loop-detector") continue;
     const loop = (m.json as { loop: { kind: string; entity: { repo?: string; service?: string } } }).loop;
     const key = `${loop.kind} ${loop.entity.repo ?? loop.entity.service ?? ""}`;
-    const seen = ids.get(key) ?? new Set<string>();
-    const id = m.headers["ce-id"] ?? String(m.seq);
-    if (seen.has(id)) copies?.(key, id);
-    seen.add(id);
-    ids.set(key, seen);
+    out.set(key, (out.get(key) ?? 0) + 1);
   }
-  return new Map([...ids].map(([k, v]) => [k, v.size]));
+  return out;
 }

@@ -1,12 +1,4 @@
-import {
-  CE,
-  DLQ_STREAM,
-  type EndpointContract,
-  type EventContract,
-  STREAM,
-  subjectMatches,
-  toCeHeaders,
-} from "@mirror/contracts";
+import { type EndpointContract, type EventContract, STREAM, toCeHeaders } from "@mirror/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createInbox, type MsgHdrs, type MsgHdrsImpl, type NatsConnection } from "@nats-io/nats-core";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
@@ -31,17 +23,6 @@ import { ensureStreams, type StreamOptions } from "./streams.js";
 import type { BusCore, PublishOptions } from "./core.js";
 import { type BusManifest, Declared } from "./declared.js";
 import { type Signer, signHeaders, type Verdict, type Verifier } from "./signing.js";
-import {
-  BATCH_CONTENT_TYPE,
-  BATCH_MAX_BYTES,
-  BATCH_MAX_EVENTS,
-  BATCH_TOKEN,
-  batchIdOf,
-  batchSubjectOf,
-  encodeBatch,
-  ONE_TOKEN,
-  SINGLES_IN_FLIGHT,
-} from "./batch.js";
 
 export interface BusOptions {
   /** The service's identity: NATS connection name and CloudEvents source. */
@@ -77,30 +58,6 @@ export interface BusOptions {
 export type { PublishOptions };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TEXT = new TextEncoder();
-const noop = () => undefined;
-
-/** An event on its way out: validated, its data already JSON (see publish and batch.ts). */
-interface Queued {
-  id: string;
-  type: string;
-  token: string;
-  subject: string;
-  time: string;
-  dataJson: string;
-  trace?: Record<string, string>;
-  resolve: (r: { seq: number; duplicate: boolean; id: string }) => void;
-  reject: (err: unknown) => void;
-}
-
-/** The publishes of one contract: how many messages are in flight, and what waits for a batch. */
-interface Lane {
-  prefix: string;
-  inFlight: number;
-  queue: Queued[];
-  /** Whether its events may go out batched. */
-  batches: boolean;
-}
 
 /** One service's connection to the mesh: identity, typed publish, durable consumers, request/reply. */
 export class Bus implements BusCore {
@@ -125,7 +82,6 @@ export class Bus implements BusCore {
   /** When each publish still waiting for its JetStream ack began (performance.now()), oldest first. */
   private readonly unacked = new Map<number, number>();
   private publishes = 0;
-  private readonly lanes = new Map<string, Lane>();
 
   private constructor(
     nc: NatsConnection,
@@ -282,129 +238,26 @@ export class Bus implements BusCore {
       );
     }
     const id = opts.id ?? randomUUID();
-    const time = opts.time ?? new Date().toISOString();
-    const dataJson = JSON.stringify(parsed.data);
+    const payload = new TextEncoder().encode(JSON.stringify(parsed.data));
+    const h: Record<string, string> = {
+      ...toCeHeaders({
+        id,
+        source: this.name,
+        type: contract.type,
+        time: opts.time ?? new Date().toISOString(),
+        subject: token,
+      }),
+      ...opts.headers,
+    };
     return withProducerSpan(
       `publish ${contract.prefix}`,
       { "messaging.destination": subject, "messaging.message.id": id, "mirror.service": this.name },
       async () => {
-        const lane = this.laneOf(contract.prefix);
-        const event: Queued = { id, type: contract.type, token, subject, time, dataJson, resolve: noop, reject: noop };
-        // Behind publishes of the same contract already in flight, the event waits for the next
-        // batch (batch.ts); alone, or with headers of its own, it goes out at once as before.
-        if (
-          lane.batches &&
-          lane.inFlight >= SINGLES_IN_FLIGHT &&
-          !opts.headers &&
-          ONE_TOKEN.test(token) &&
-          token !== BATCH_TOKEN &&
-          dataJson.length <= BATCH_MAX_BYTES
-        ) {
-          const carrier: Record<string, string> = {};
-          injectTrace(carrier);
-          event.trace = carrier;
-          return new Promise<{ seq: number; duplicate: boolean; id: string }>((resolve, reject) => {
-            event.resolve = resolve;
-            event.reject = reject;
-            lane.queue.push(event);
-          });
-        }
-        lane.inFlight++;
-        try {
-          return await this.publishOne(lane, event, opts.headers);
-        } finally {
-          lane.inFlight--;
-          this.drain(lane);
-        }
+        injectTrace(h);
+        if (this.signer) signHeaders(this.signer, h, subject, payload);
+        return this.publishRaw(subject, payload, h, id, contract.prefix);
       },
     );
-  }
-
-  private laneOf(prefix: string): Lane {
-    let lane = this.lanes.get(prefix);
-    if (!lane) {
-      // Dead letters stay one per message: their readers (`mirror dlq`, replays) read them raw.
-      const batches = !DLQ_STREAM.subjects.some((f) => subjectMatches(f, `${prefix}.x`));
-      lane = { prefix, inFlight: 0, queue: [], batches };
-      this.lanes.set(prefix, lane);
-    }
-    return lane;
-  }
-
-  /** One event as its own message: CloudEvents binary mode, signed alone. */
-  private publishOne(
-    lane: Lane,
-    e: Queued,
-    extra?: Record<string, string>,
-  ): Promise<{ seq: number; duplicate: boolean; id: string }> {
-    const payload = TEXT.encode(e.dataJson);
-    const h: Record<string, string> = {
-      ...toCeHeaders({ id: e.id, source: this.name, type: e.type, time: e.time, subject: e.token }),
-      ...extra,
-    };
-    if (e.trace) Object.assign(h, e.trace);
-    else injectTrace(h);
-    if (this.signer) signHeaders(this.signer, h, e.subject, payload);
-    return this.publishRaw(e.subject, payload, h, e.id, lane.prefix);
-  }
-
-  /** Sends what waits in a lane, a batch per free slot, until the slots or the queue run out. */
-  private drain(lane: Lane): void {
-    while (lane.inFlight < SINGLES_IN_FLIGHT && lane.queue.length > 0) {
-      let bytes = 0;
-      let n = 0;
-      while (n < lane.queue.length && n < BATCH_MAX_EVENTS) {
-        bytes += (lane.queue[n] as Queued).dataJson.length + 300;
-        if (n > 0 && bytes > BATCH_MAX_BYTES) break;
-        n++;
-      }
-      const chunk = lane.queue.splice(0, n);
-      lane.inFlight++;
-      void this.sendChunk(lane, chunk).finally(() => {
-        lane.inFlight--;
-        this.drain(lane);
-      });
-    }
-  }
-
-  private async sendChunk(lane: Lane, chunk: Queued[]): Promise<void> {
-    try {
-      if (chunk.length === 1) {
-        const e = chunk[0] as Queued;
-        e.resolve(await this.publishOne(lane, e));
-        return;
-      }
-      const events = chunk.map((e) => ({
-        ...e,
-        source: this.name,
-        traceparent: e.trace?.traceparent,
-        tracestate: e.trace?.tracestate,
-      }));
-      const payload = TEXT.encode(encodeBatch(events));
-      const batchId = batchIdOf(chunk);
-      const subject = batchSubjectOf(lane.prefix);
-      const h: Record<string, string> = {
-        [CE.contentType]: BATCH_CONTENT_TYPE,
-        [CE.id]: batchId,
-        [CE.source]: this.name,
-        [CE.msgId]: batchId,
-      };
-      if (this.signer) signHeaders(this.signer, h, subject, payload);
-      let ack: { seq: number; duplicate: boolean };
-      try {
-        ack = await this.publishRaw(subject, payload, h, batchId, lane.prefix, chunk.length);
-      } catch (err) {
-        // A server with a smaller max_payload than the batch: its events go out one by one.
-        if (!(err instanceof BusError && err.code === "MIRROR_ERR_TOO_LARGE")) throw err;
-        await Promise.all(chunk.map((e) => this.publishOne(lane, e).then(e.resolve, e.reject)));
-        return;
-      }
-      this.metrics.batches.inc({ subject: lane.prefix });
-      this.metrics.batchedEvents.inc({ subject: lane.prefix }, chunk.length);
-      for (const e of chunk) e.resolve({ seq: ack.seq, duplicate: ack.duplicate, id: e.id });
-    } catch (err) {
-      for (const e of chunk) e.reject(err);
-    }
   }
 
   /** JetStream publish with retries on the same msg id. Exposed for the DLQ and tests. */
@@ -414,8 +267,6 @@ export class Bus implements BusCore {
     h: Record<string, string>,
     id: string,
     family = subjectFamily(subject),
-    /** Events the message carries (a batch: many), for the message counters. */
-    events = 1,
   ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     this.declared.publish(subject);
     const hdrs = natsHeadersOf(h);
@@ -423,7 +274,7 @@ export class Bus implements BusCore {
     const key = ++this.publishes;
     this.unacked.set(key, performance.now());
     try {
-      return await this.publishAttempts(subject, payload, hdrs, id, family, deadline, events);
+      return await this.publishAttempts(subject, payload, hdrs, id, family, deadline);
     } finally {
       this.unacked.delete(key);
     }
@@ -436,30 +287,26 @@ export class Bus implements BusCore {
     id: string,
     family: string,
     deadline: number,
-    events: number,
   ): Promise<{ seq: number; duplicate: boolean; id: string }> {
     let attempt = 0;
     for (;;) {
       attempt++;
       try {
         const ack = await this.js.publish(subject, payload, { msgID: id, headers: hdrs, timeout: 5_000 });
-        this.metrics.messages.inc(
-          { subject: family, direction: "out", outcome: ack.duplicate ? "duplicate" : "ok" },
-          events,
-        );
+        this.metrics.messages.inc({ subject: family, direction: "out", outcome: ack.duplicate ? "duplicate" : "ok" });
         return { seq: ack.seq, duplicate: ack.duplicate, id };
       } catch (err) {
         if (isPermissionError(err)) {
-          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "denied" }, events);
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "denied" });
           throw busError("MIRROR_ERR_PERMISSION", [this.name, subject], { cause: err });
         }
         // Too big for the server: no retry can help (it used to retry with the same id for the whole deadline).
         if (isPayloadTooLarge(err, payload.length + (hdrs as MsgHdrsImpl).encode().length, this.nc.info?.max_payload)) {
-          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "too_large" }, events);
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "too_large" });
           throw busError("MIRROR_ERR_TOO_LARGE", [subject, id, payload.length], { cause: err });
         }
         if (this.closing || this.nc.isClosed() || Date.now() > deadline) {
-          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" }, events);
+          this.metrics.messages.inc({ subject: family, direction: "out", outcome: "error" });
           throw new PublishError(
             `publish to ${subject} (id ${id}) not acknowledged after ${attempt} attempts: ${(err as Error).message}`,
             err,

@@ -6,7 +6,6 @@ import {
   STREAM,
   deadLetter,
   fromCeHeaders,
-  subjectMatches,
 } from "@mirror/contracts";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/nats-core";
@@ -28,16 +27,6 @@ import { headerOf } from "./headers.js";
 import { HeldMessages } from "./held.js";
 import type { ConsumerFigures } from "./metrics.js";
 import { withConsumerSpan } from "./tracing.js";
-import {
-  BATCH_CONTENT_TYPE,
-  BATCH_LIMIT_EVENTS,
-  batchPrefixOf,
-  type IncomingEvent,
-  readBatchElement,
-} from "./batch.js";
-
-/** What became of one event of a batch: handled (or dead-lettered), or to be tried again. */
-type EventOutcome = { retry: false } | { retry: true; delayMs: number; error: string; event: IncomingEvent };
 
 /** What a handler knows about the message besides its validated data. */
 export interface MessageContext {
@@ -92,8 +81,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PULL_EXPIRES_MS = 30_000;
 const IDLE_HEARTBEAT_MS = 5_000;
 const MAX_DLQ_PAYLOAD = 64 * 1024;
-/** Event ids a consumer remembers as handled (see Consumer.handledIds): minutes of a busy mesh. */
-const HANDLED_IDS = 8_192;
 /** Not streaming, so one fatal decoder serves every message (one per message was garbage per message). */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -106,15 +93,6 @@ export class Consumer {
   private unwatch: (() => void) | undefined;
   /** Every message pulled and not yet settled, each in progress and kept alive. */
   private readonly held: HeldMessages;
-  /**
-   * Ids of the events this consumer handled lately, newest last. JetStream de-duplicates messages
-   * by Nats-Msg-Id; an event that went out in a batch and again alone (an outbox that did not see
-   * the batch's ack before a crash) is two messages, and this keeps it one event here, on top of
-   * handlers being idempotent. Also spares the handled events of a redelivered batch.
-   */
-  private readonly handledIds = new Map<string, true>();
-  /** Handlers of batched events running at once (a lone message has its held slot). */
-  private readonly slots: Slots;
   /** Free slots worth a pull: fewer would cost a pull request per message under load. */
   private readonly refillAt: number;
   private warnedDiff = false;
@@ -133,7 +111,6 @@ export class Consumer {
     this.log = bus.log.child({ consumer: durable });
     this.held = new HeldMessages(this.opts.concurrency, effectiveAckWaitMs(this.opts));
     this.refillAt = Math.max(1, Math.ceil(this.opts.concurrency / 4));
-    this.slots = new Slots(this.opts.concurrency);
   }
 
   start(): void {
@@ -204,10 +181,6 @@ export class Consumer {
   }
 
   private dispatch(m: JsMsg): void {
-    if (headerOf(m.headers, CE.contentType) === BATCH_CONTENT_TYPE) {
-      this.dispatchBatch(m);
-      return;
-    }
     this.held.hold(m);
     const key = m.subject;
     const prev = this.tails.get(key) ?? Promise.resolve();
@@ -272,12 +245,6 @@ export class Consumer {
         return childLog;
       },
     };
-    const eventId = ce.meta?.id;
-    if (eventId && this.handledIds.has(eventId)) {
-      m.ack();
-      metrics.messages.inc({ subject: family, direction: "in", outcome: "duplicate" });
-      return;
-    }
     try {
       await withConsumerSpan(
         `handle ${family}`,
@@ -289,7 +256,6 @@ export class Consumer {
       // with a dying server only means a redelivery that changes nothing, and waiting for the
       // server's confirmation of every ack cost a reply message and a round trip per message.
       m.ack();
-      if (eventId) this.handled(eventId);
       metrics.messages.inc({ subject: family, direction: "in", outcome: "ok" });
     } catch (err) {
       const e = err as Error;
@@ -309,235 +275,9 @@ export class Consumer {
     }
   }
 
-  /**
-   * A batch (batch.ts): checked as a whole (signature, JSON, shape), then each event is handled
-   * as if it had come alone, in order with the other events of its subject, by at most
-   * `concurrency` handlers at once. The message is acked once every event is handled or
-   * dead-lettered on its own; an event to be retried takes the whole message back (nak), and
-   * its handled neighbours, idempotent like every handler, change nothing the second time.
-   */
-  private dispatchBatch(m: JsMsg): void {
-    this.held.hold(m);
-    const p = this.handleBatch(m).catch((err) => this.log.error({ err }, "unexpected consumer failure"));
-    this.inFlight.add(p);
-    void p.finally(() => {
-      this.held.release(m);
-      this.inFlight.delete(p);
-    });
-  }
-
-  private async handleBatch(m: JsMsg): Promise<void> {
-    const get = (name: string) => headerOf(m.headers, name);
-    const filter = this.opts.filter ?? this.contract.filter;
-    // Payloads from outside the mesh (unsigned check-ins, custom encodings) never come batched.
-    if (this.opts.decode || this.opts.allowUnsigned)
-      return this.dead(m, "invalid_envelope", `batched events are not accepted on ${filter}`);
-    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
-    if (verdict && !verdict.ok) return this.dead(m, "signature", verdict.reason);
-    // The array and each event's envelope are two levels above what a lone event may nest.
-    if (jsonNestsDeeperThan(m.data, MAX_DEPTH + 2))
-      return this.dead(m, "invalid_json", `payload nests deeper than ${MAX_DEPTH} levels`);
-    let list: unknown;
-    try {
-      list = JSON.parse(UTF8.decode(m.data));
-    } catch (err) {
-      return this.dead(m, "invalid_json", `payload is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!Array.isArray(list) || list.length === 0 || list.length > BATCH_LIMIT_EVENTS)
-      return this.dead(
-        m,
-        "invalid_envelope",
-        `a ${BATCH_CONTENT_TYPE} payload must be an array of 1 to ${BATCH_LIMIT_EVENTS} events`,
-      );
-    const source = get(CE.source) ?? "anonymous";
-    const prefix = batchPrefixOf(m.subject);
-    const signer = verdict?.ok ? verdict.signer : undefined;
-    this.held.weigh(m, list.length);
-    const outcomes = await Promise.all(
-      list
-        .map((el, i): Promise<EventOutcome> => {
-          const ev = readBatchElement(el, i, prefix, source);
-          if (typeof ev === "string") return this.deadEvent(m, i, el, m.subject, "invalid_envelope", ev);
-          if (!subjectMatches(filter, ev.subject))
-            return this.deadEvent(m, i, el, ev.subject, "invalid_envelope", `${ev.subject} is not under ${filter}`);
-          if (signer && this.bus.verifier?.permits && !this.bus.verifier.permits(signer, ev.subject))
-            return this.deadEvent(m, i, el, ev.subject, "signature", `"${signer}" may not publish on ${ev.subject}`);
-          return this.inOrder(ev.subject, () => this.handleEvent(m, el, ev));
-        })
-        .map((p) => p.finally(() => this.held.lighten(m))),
-    );
-    const retries = outcomes.filter((o): o is Extract<EventOutcome, { retry: true }> => o.retry);
-    if (!retries.length) {
-      m.ack();
-      return;
-    }
-    if (m.info.deliveryCount >= this.opts.maxDeliver) {
-      const gaveUp = await Promise.all(
-        retries.map((r) =>
-          this.deadEvent(
-            m,
-            r.event.index,
-            (list as unknown[])[r.event.index],
-            r.event.subject,
-            "max_deliver",
-            `gave up after ${m.info.deliveryCount} deliveries: ${r.error}`,
-          ),
-        ),
-      );
-      if (gaveUp.every((o) => !o.retry)) m.ack();
-      else m.nak(5_000);
-      return;
-    }
-    const delay = Math.min(...retries.map((r) => r.delayMs));
-    this.log.warn(
-      {
-        subject: m.subject,
-        seq: m.seq,
-        retries: retries.length,
-        events: list.length,
-        deliveries: m.info.deliveryCount,
-      },
-      "batched events failed; the batch will be redelivered",
-    );
-    m.nak(delay);
-  }
-
-  private handled(id: string): void {
-    this.handledIds.set(id, true);
-    if (this.handledIds.size > HANDLED_IDS) this.handledIds.delete(this.handledIds.keys().next().value as string);
-  }
-
-  /** Runs `fn` after the events of `subject` already under way, with a free handler slot. */
-  private inOrder<T>(subject: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(subject) ?? Promise.resolve();
-    const p = prev.then(async () => {
-      await this.slots.acquire();
-      try {
-        return await fn();
-      } finally {
-        this.slots.release();
-      }
-    });
-    const tail = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(subject, tail);
-    void tail.then(() => {
-      if (this.tails.get(subject) === tail) this.tails.delete(subject);
-    });
-    return p;
-  }
-
-  /** One event of a batch, as handle() does a lone one: type, schema, handler. */
-  private async handleEvent(m: JsMsg, el: unknown, ev: IncomingEvent): Promise<EventOutcome> {
-    const family = this.contract.prefix;
-    const metrics = this.bus.metrics;
-    const started = performance.now();
-    const accepted = this.opts.types ?? [this.contract.type];
-    if (!accepted.includes(ev.type))
-      return this.deadEvent(
-        m,
-        ev.index,
-        el,
-        ev.subject,
-        "invalid_envelope",
-        `ce-type "${ev.type}" is not ${accepted.join(" or ")}`,
-      );
-    const parsed = this.contract.schema.safeParse(ev.data);
-    if (!parsed.success)
-      return this.deadEvent(
-        m,
-        ev.index,
-        el,
-        ev.subject,
-        "invalid_schema",
-        `${this.contract.type}: ${describeZodError(parsed.error)}`,
-      );
-    if (this.handledIds.has(ev.id)) {
-      metrics.messages.inc({ subject: family, direction: "in", outcome: "duplicate" });
-      return { retry: false };
-    }
-    const log = this.log;
-    let childLog: Logger | undefined;
-    const ctx: MessageContext = {
-      subject: ev.subject,
-      token: ev.token,
-      id: ev.id,
-      source: ev.source,
-      type: ev.type,
-      time: ev.time,
-      deliveries: m.info.deliveryCount,
-      streamSeq: m.seq,
-      backlog: Math.max(0, this.held.size - 1),
-      headers: undefined,
-      get log() {
-        childLog ??= log.child({ subject: ev.subject, msgId: ev.id, seq: m.seq, batchIndex: ev.index });
-        return childLog;
-      },
-    };
-    try {
-      await withConsumerSpan(
-        `handle ${family}`,
-        ev.trace,
-        { "messaging.destination": ev.subject, "mirror.service": this.bus.name },
-        () => this.handler(parsed.data, ctx),
-      );
-      this.handled(ev.id);
-      metrics.messages.inc({ subject: family, direction: "in", outcome: "ok" });
-      return { retry: false };
-    } catch (err) {
-      const e = err as Error;
-      const retryable = !(err instanceof BusError) || err.retryable;
-      if (!retryable) return this.deadEvent(m, ev.index, el, ev.subject, "poison", `${e.name}: ${e.message}`);
-      const delayMs =
-        err instanceof RetryableError && err.delayMs !== undefined
-          ? err.delayMs
-          : this.opts.backoffMs[Math.min(m.info.deliveryCount - 1, this.opts.backoffMs.length - 1)];
-      ctx.log.warn({ err: e.message, deliveries: m.info.deliveryCount, delayMs }, "handler failed; will retry");
-      metrics.messages.inc({ subject: family, direction: "in", outcome: "retry" });
-      return { retry: true, delayMs: delayMs ?? 1_000, error: e.message, event: ev };
-    } finally {
-      metrics.handleSeconds.observe({ subject: family }, (performance.now() - started) / 1000);
-    }
-  }
-
-  /**
-   * Dead-letters one event of a batch on its own: the dead letter names the event's subject, holds
-   * the event as it was in the batch, and its id (`dlq:<durable>:<seq>:<index>`) makes a
-   * redelivered batch's second dead letter a duplicate. A failed DLQ publish retries the batch.
-   */
-  private async deadEvent(
-    m: JsMsg,
-    index: number,
-    el: unknown,
-    subject: string,
-    reason: DlqReason,
-    error: string,
-  ): Promise<EventOutcome> {
-    let text: string;
-    try {
-      text = JSON.stringify(el) ?? "null";
-    } catch {
-      text = String(el);
-    }
-    const headers: Record<string, string> = { "mirror-batch": `${headerOf(m.headers, CE.id) ?? m.seq}#${index}` };
-    if (m.headers) for (const [k, v] of m.headers) headers[k] = (v[0] ?? "").slice(0, 500);
-    const ok = await this.publishDead(
-      { subject, reason, error, payload: text.slice(0, MAX_DLQ_PAYLOAD), payloadEncoding: "utf8", headers, m },
-      `dlq:${this.durable}:${m.seq}:${index}`,
-    );
-    if (ok) return { retry: false };
-    return {
-      retry: true,
-      delayMs: 5_000,
-      error: "dead-letter publish failed",
-      event: { index, id: "", source: "", type: "", token: "", subject, time: "", data: null, trace: undefined },
-    };
-  }
-
   /** Terminates a message that can never be handled and republishes it to mirror.dlq.<service>. */
   private async dead(m: JsMsg, reason: DlqReason, error: string): Promise<void> {
+    const metrics = this.bus.metrics;
     const headers: Record<string, string> = {};
     if (m.headers) for (const [k, v] of m.headers) headers[k] = (v[0] ?? "").slice(0, 500);
     let payload: string;
@@ -550,36 +290,7 @@ export class Consumer {
       payload = Buffer.from(slice).toString("base64");
       payloadEncoding = "base64";
     }
-    if (
-      await this.publishDead(
-        { subject: m.subject, reason, error, payload, payloadEncoding, headers, m },
-        `dlq:${this.durable}:${m.seq}`,
-      )
-    )
-      // A bare +TERM: nats-server before 2.10 ignores "+TERM <reason>", so the message stayed
-      // ack-pending and came back until max_deliver. The reason is in the dead letter.
-      m.term();
-    else m.nak(5_000);
-  }
-
-  /** Publishes a dead letter to mirror.dlq.<service>; false (logged) when that failed. */
-  private async publishDead(
-    d: {
-      subject: string;
-      reason: DlqReason;
-      error: string;
-      payload: string;
-      payloadEncoding: "utf8" | "base64";
-      headers: Record<string, string>;
-      m: JsMsg;
-    },
-    id: string,
-  ): Promise<boolean> {
-    const metrics = this.bus.metrics;
-    this.log.warn(
-      { subject: d.subject, reason: d.reason, error: d.error.slice(0, 500), seq: d.m.seq },
-      "message dead-lettered",
-    );
+    this.log.warn({ subject: m.subject, reason, error: error.slice(0, 500), seq: m.seq }, "message dead-lettered");
     // A slow DLQ publish does not let the ack wait run out: the message is held (kept alive) until this returns.
     try {
       await this.bus.publish(
@@ -587,24 +298,26 @@ export class Consumer {
         this.bus.name.replace(/[^A-Za-z0-9_-]/g, "_"),
         {
           service: this.bus.name,
-          subject: d.subject,
-          reason: d.reason,
-          error: d.error.slice(0, 2_000),
-          payload: d.payload,
-          payloadEncoding: d.payloadEncoding,
-          headers: d.headers,
-          streamSeq: d.m.seq,
-          deliveries: d.m.info.deliveryCount,
+          subject: m.subject,
+          reason,
+          error: error.slice(0, 2_000),
+          payload,
+          payloadEncoding,
+          headers,
+          streamSeq: m.seq,
+          deliveries: m.info.deliveryCount,
           at: new Date().toISOString(),
         },
-        { id },
+        { id: `dlq:${this.durable}:${m.seq}` },
       );
-      metrics.dlq.inc({ reason: d.reason });
+      metrics.dlq.inc({ reason });
       metrics.messages.inc({ subject: this.contract.prefix, direction: "in", outcome: "dead" });
-      return true;
+      // A bare +TERM: nats-server before 2.10 ignores "+TERM <reason>", so the message stayed
+      // ack-pending and came back until max_deliver. The reason is in the dead letter.
+      m.term();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "dead-letter publish failed; message will be redelivered");
-      return false;
+      m.nak(5_000);
     }
   }
 
@@ -625,27 +338,5 @@ export class Consumer {
     this.messages?.stop();
     await Promise.allSettled([...this.inFlight]);
     this.held.dispose();
-  }
-}
-
-/** A counting semaphore: at most `capacity` holders, the others wait in order. */
-class Slots {
-  private used = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly capacity: number) {}
-
-  async acquire(): Promise<void> {
-    if (this.used < this.capacity) {
-      this.used++;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.used--;
   }
 }

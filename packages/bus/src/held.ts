@@ -17,12 +17,6 @@ import type { JsMsg } from "@nats-io/jetstream";
 export class HeldMessages {
   /** Each held message and when the server last heard of it (delivery or +WPI). */
   private readonly held = new Map<JsMsg, number>();
-  /**
-   * Batches (batch.ts) weigh their events not yet done: a slot per event, so a pull stops while
-   * many run, and each finished event frees its slot (not the whole batch at its end).
-   */
-  private readonly weights = new Map<JsMsg, number>();
-  private weight = 0;
   private readonly waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -37,18 +31,16 @@ export class HeldMessages {
     this.keepAliveMs = Math.max(50, Math.floor(ackWaitMs / 4));
   }
 
-  /** Events held: a message counts one, a batch its events. */
   get size(): number {
-    return this.weight;
+    return this.held.size;
   }
 
-  /** Slots a pull may fill now (below zero while batches hold more events than the capacity). */
+  /** Slots a pull may fill now. */
   get free(): number {
-    return this.capacity - this.weight;
+    return this.capacity - this.held.size;
   }
 
   hold(m: JsMsg): void {
-    if (!this.held.has(m)) this.weight++;
     this.held.set(m, performance.now());
     if (!this.timer) {
       this.timer = setInterval(() => this.keepAlive(), this.keepAliveMs);
@@ -57,27 +49,8 @@ export class HeldMessages {
   }
 
   /** The message was acked, nak'd or terminated (or its handler failed): its slot is free. */
-  /** A held batch turned out to carry `events` events. */
-  weigh(m: JsMsg, events: number): void {
-    if (!this.held.has(m)) return;
-    const was = this.weights.get(m) ?? 1;
-    this.weights.set(m, events);
-    this.weight += events - was;
-  }
-
-  /** One event of a held batch is done: its slot is free for the next pull already. */
-  lighten(m: JsMsg): void {
-    const w = this.weights.get(m);
-    if (!w || !this.held.has(m)) return;
-    this.weights.set(m, w - 1);
-    this.weight--;
-    if (this.free >= 1) for (const wake of this.waiters.splice(0)) wake();
-  }
-
   release(m: JsMsg): void {
     if (!this.held.delete(m)) return;
-    this.weight -= this.weights.has(m) ? (this.weights.get(m) as number) : 1;
-    this.weights.delete(m);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -115,7 +88,5 @@ export class HeldMessages {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.held.clear();
-    this.weights.clear();
-    this.weight = 0;
   }
 }

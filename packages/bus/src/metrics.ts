@@ -28,8 +28,6 @@ const CONSUMER_INFO_WAIT_MS = 1_000;
 export class BusMetrics {
   readonly messages: Counter<"subject" | "direction" | "outcome">;
   readonly handleSeconds: Histogram<"subject">;
-  readonly batches: Counter<"subject">;
-  readonly batchedEvents: Counter<"subject">;
   readonly dlq: Counter<"reason">;
   readonly connected: Gauge;
   readonly pending: Gauge<"consumer">;
@@ -64,19 +62,6 @@ export class BusMetrics {
       help: "Time spent handling one consumed message",
       labelNames: ["subject"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    // Their ratio is the mean batch size (CloudEvents batched mode under load, batch.ts).
-    this.batches = new Counter({
-      name: "mirror_bus_batches_total",
-      help: "Batch messages published (many events of one contract in one message, under load)",
-      labelNames: ["subject"],
-      registers,
-    });
-    this.batchedEvents = new Counter({
-      name: "mirror_bus_batched_events_total",
-      help: "Events published inside batch messages",
-      labelNames: ["subject"],
       registers,
     });
     this.dlq = new Counter({

@@ -26,11 +26,6 @@ export type Verdict = { ok: true; signer?: string } | { ok: false; reason: strin
 export interface Verifier {
   /** `allowUnsigned`: this consumer accepts events without a signature (a wrong one is still refused). */
   verify(event: SignedEvent, opts?: { allowUnsigned?: boolean }): Verdict;
-  /**
-   * Whether that identity may publish on that subject: asked of each event of a batch signed by
-   * it (the batch's own subject was checked by verify()).
-   */
-  permits?(identity: string, subject: string): boolean;
 }
 
 const te = new TextEncoder();
@@ -169,9 +164,5 @@ export class KeyringVerifier implements Verifier {
     if (this.opts.mayPublish && !this.opts.mayPublish(source, event.subject))
       return { ok: false, reason: `"${source}" may not publish on ${event.subject}` };
     return { ok: true, signer: source };
-  }
-
-  permits(identity: string, subject: string): boolean {
-    return !this.opts.mayPublish || this.opts.mayPublish(identity, subject);
   }
 }

@@ -1,5 +1,4 @@
-import { CE, type EventContract, type EventData, fromCeHeaders, subjectMatches } from "@mirror/contracts";
-import { BATCH_CONTENT_TYPE, BATCH_LIMIT_EVENTS, batchPrefixOf, readBatchElement } from "./batch.js";
+import { CE, type EventContract, type EventData, fromCeHeaders } from "@mirror/contracts";
 import type { Msg, Subscription } from "@nats-io/nats-core";
 import type { BusCore as Bus } from "./core.js";
 import { jsonNestsDeeperThan, MAX_DEPTH } from "./depth.js";
@@ -79,7 +78,6 @@ export class Watch {
   private handle(m: Msg): undefined {
     try {
       const get = (name: string) => headerOf(m.headers, name);
-      if (get(CE.contentType) === BATCH_CONTENT_TYPE) return this.handleBatch(m, get);
       const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
       if (verdict && !verdict.ok) return this.drop(m, `signature: ${verdict.reason}`);
       if (jsonNestsDeeperThan(m.data)) return this.drop(m, `payload nests deeper than ${MAX_DEPTH} levels`);
@@ -89,63 +87,24 @@ export class Watch {
       } catch (err) {
         return this.drop(m, `payload is not valid JSON: ${(err as Error).message}`);
       }
+      const ceType = get(CE.type);
+      const accepted = this.opts.types ?? [this.contract.type];
+      if (ceType && !accepted.includes(ceType))
+        return this.drop(m, `ce-type "${ceType}" is not ${accepted.join(" or ")}`);
+      const parsed = this.contract.schema.safeParse(decoded);
+      if (!parsed.success) return this.drop(m, `${this.contract.type}: ${describeZodError(parsed.error)}`);
       const ce = fromCeHeaders(get);
       const tokens = m.subject.split(".");
-      this.deliver(m, decoded, {
+      this.handler(parsed.data, {
         subject: m.subject,
         token: tokens[tokens.length - 1] ?? "",
         id: ce.meta?.id ?? get(CE.msgId) ?? `unnamed-${++this.unnamed}`,
         source: ce.meta?.source ?? "anonymous",
-        type: get(CE.type) ?? this.contract.type,
+        type: ceType ?? this.contract.type,
       });
+      this.bus.metrics.messages.inc({ subject: this.contract.prefix, direction: "in", outcome: "ok" });
     } catch (err) {
       this.bus.log.error({ err, subject: m.subject }, "live event handler failed");
-    }
-  }
-
-  /** Type and schema checked, then handed over. */
-  private deliver(m: Msg, decoded: unknown, ctx: WatchContext): undefined {
-    const accepted = this.opts.types ?? [this.contract.type];
-    if (!accepted.includes(ctx.type)) return this.drop(m, `ce-type "${ctx.type}" is not ${accepted.join(" or ")}`);
-    const parsed = this.contract.schema.safeParse(decoded);
-    if (!parsed.success) return this.drop(m, `${this.contract.type}: ${describeZodError(parsed.error)}`);
-    this.handler(parsed.data, ctx);
-    this.bus.metrics.messages.inc({ subject: this.contract.prefix, direction: "in", outcome: "ok" });
-  }
-
-  /** A batch (batch.ts): checked as the consumers check it, then each event handed over alone. */
-  private handleBatch(m: Msg, get: (name: string) => string | undefined): undefined {
-    const verdict = this.bus.verifier?.verify({ subject: m.subject, header: get, payload: m.data });
-    if (verdict && !verdict.ok) return this.drop(m, `signature: ${verdict.reason}`);
-    if (jsonNestsDeeperThan(m.data, MAX_DEPTH + 2))
-      return this.drop(m, `payload nests deeper than ${MAX_DEPTH} levels`);
-    let list: unknown;
-    try {
-      list = JSON.parse(UTF8.decode(m.data));
-    } catch (err) {
-      return this.drop(m, `payload is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!Array.isArray(list) || list.length === 0 || list.length > BATCH_LIMIT_EVENTS)
-      return this.drop(m, `a ${BATCH_CONTENT_TYPE} payload must be an array of 1 to ${BATCH_LIMIT_EVENTS} events`);
-    const source = get(CE.source) ?? "anonymous";
-    const prefix = batchPrefixOf(m.subject);
-    const signer = verdict?.ok ? verdict.signer : undefined;
-    for (const [i, el] of list.entries()) {
-      const ev = readBatchElement(el, i, prefix, source);
-      if (typeof ev === "string") {
-        this.drop(m, ev);
-        continue;
-      }
-      if (!subjectMatches(this.filter, ev.subject)) continue;
-      if (signer && this.bus.verifier?.permits && !this.bus.verifier.permits(signer, ev.subject)) {
-        this.drop(m, `signature: "${signer}" may not publish on ${ev.subject}`);
-        continue;
-      }
-      try {
-        this.deliver(m, ev.data, { subject: ev.subject, token: ev.token, id: ev.id, source: ev.source, type: ev.type });
-      } catch (err) {
-        this.bus.log.error({ err, subject: ev.subject }, "live event handler failed");
-      }
     }
   }
 }

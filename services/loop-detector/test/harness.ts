@@ -17,7 +17,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import { Registry } from "prom-client";
 import type { z } from "zod";
 import { loopDetectorSpec } from "../src/app.js";
-import { eventsOf, raw } from "@mirror/bus/testing";
+import { raw } from "@mirror/bus/testing";
 
 export const silent = createLogger("test", { write: () => true } as never, "silent");
 
@@ -61,9 +61,11 @@ export class Harness {
     const h = new Harness(nats, redis, scanner);
     h.sub = raw(scanner).nc.subscribe("mirror.loop.>", {
       callback: (_err, m) => {
-        // Under load the detector's events go out in batches (packages/bus/src/batch.ts).
-        for (const e of eventsOf(m))
-          h.events.push({ subject: e.subject, msgId: e.id, data: LoopEventSchema.parse(e.data) });
+        h.events.push({
+          subject: m.subject,
+          msgId: m.headers?.get("Nats-Msg-Id") ?? "",
+          data: LoopEventSchema.parse(m.json()),
+        });
       },
     });
     return h;

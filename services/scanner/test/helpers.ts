@@ -1,4 +1,3 @@
-import { eventsOf } from "@mirror/bus/testing";
 import { RepoGone, RepoSnapshot } from "@mirror/contracts";
 import { parseConfig, runService, type RunningService } from "@mirror/kit";
 import { jetstream } from "@nats-io/jetstream";
@@ -27,11 +26,8 @@ export async function observeRepos(natsUrl: string): Promise<Observed> {
   const messages = await consumer.consume();
   void (async () => {
     for await (const m of messages) {
-      // Lone or batched (packages/bus/src/batch.ts).
-      for (const e of eventsOf(m)) {
-        if (e.subject.startsWith("mirror.repo.snapshot.")) snapshots.push(RepoSnapshot.parse(e.data));
-        else if (e.subject.startsWith("mirror.repo.gone.")) gone.push(RepoGone.parse(e.data));
-      }
+      if (m.subject.startsWith("mirror.repo.snapshot.")) snapshots.push(RepoSnapshot.parse(m.json()));
+      else if (m.subject.startsWith("mirror.repo.gone.")) gone.push(RepoGone.parse(m.json()));
     }
   })();
   return {

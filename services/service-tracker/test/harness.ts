@@ -1,4 +1,3 @@
-import { eventsOf } from "@mirror/bus/testing";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ServiceStatus } from "@mirror/contracts";
 import { type Clock, createLogger, parseConfig, type RunningService, runService } from "@mirror/kit";
@@ -78,12 +77,7 @@ export async function runTracker(
   const logs: string[] = [];
   const nc = await connect({ servers: urls.nats });
   const statuses: ServiceStatus[] = [];
-  nc.subscribe("mirror.service.status.>", {
-    // Under load statuses go out in batches (packages/bus/src/batch.ts).
-    callback: (_e, m) => {
-      for (const e of eventsOf(m)) statuses.push(e.data as ServiceStatus);
-    },
-  });
+  nc.subscribe("mirror.service.status.>", { callback: (_e, m) => void statuses.push(m.json<ServiceStatus>()) });
   await nc.flush();
   let tracker: RunningTracker | undefined;
   const svc = await runService(
