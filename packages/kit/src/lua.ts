@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -13,8 +14,10 @@ const RESERVED = new Set(
  * mixed up between the script and its call.
  */
 export interface LuaScript<K extends string, A extends string> {
-  /** The ioredis command name it is defined under (EVALSHA after the first call). */
+  /** Its name, for errors and profiles. */
   readonly name: string;
+  /** SHA-1 of `lua`: what EVALSHA runs once the server has the script. */
+  readonly sha: string;
   readonly keys: readonly K[];
   readonly args: readonly A[];
   /** The body behind a preamble `local <key> = KEYS[i]` / `local <arg> = ARGV[i]`. */
@@ -39,29 +42,50 @@ export function defineLua<const K extends string, const A extends string>(
     ...spec.keys.map((k, i) => `local ${k} = KEYS[${i + 1}]`),
     ...spec.args.map((a, i) => `local ${a} = ARGV[${i + 1}]`),
   ];
-  return { name, keys: spec.keys, args: spec.args, lua: `${preamble.join("\n")}\n${spec.body}` };
+  const lua = `${preamble.join("\n")}\n${spec.body}`;
+  return { name, keys: spec.keys, args: spec.args, lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
-type Commands = Record<string, ((...args: string[]) => Promise<unknown>) | undefined>;
+/** The scripts each connection has run, so the server has them: EVALSHA from then on. */
+const loaded = new WeakMap<Redis, Set<string>>();
 
-/**
- * Defines the scripts on a connection (then run by EVALSHA). Call it when the store is built,
- * before any command: ioredis's auto-pipelines made before a definition do not know the command.
- */
-export function loadLua(redis: Redis, scripts: readonly LuaScript<string, string>[]): void {
-  const r = redis as unknown as Commands;
-  for (const s of scripts)
-    if (typeof r[s.name] !== "function") redis.defineCommand(s.name, { numberOfKeys: s.keys.length, lua: s.lua });
-}
-
-/** Runs `script` on `redis`, its keys and arguments given by name: by EVALSHA once loadLua() defined it there, else by EVAL. */
+/** Runs `script` on `redis`, its keys and arguments given by name (see runLuaFlat). */
 export function runLua<K extends string, A extends string>(
   redis: Redis,
   script: LuaScript<K, A>,
   keys: Record<K, string>,
   args: Record<A, string | number>,
 ): Promise<unknown> {
-  const flat = [...script.keys.map((k) => keys[k]), ...script.args.map((a) => String(args[a]))];
-  const run = (redis as unknown as Commands)[script.name];
-  return typeof run === "function" ? run.call(redis, ...flat) : redis.eval(script.lua, script.keys.length, ...flat);
+  return runLuaFlat(redis, script, [...script.keys.map((k) => keys[k]), ...script.args.map((a) => String(args[a]))]);
+}
+
+/**
+ * Runs `script` with its keys and then its arguments in `flat`, in their declared order: by EVAL
+ * the first time on a connection, by EVALSHA after that, and by EVAL again if the server lost it
+ * (NOSCRIPT: a restart, a failover). Not ioredis' defineCommand: every auto-pipeline (one per
+ * event-loop turn with a command) copies each defined command onto itself, ~1 µs of CPU and
+ * garbage per script per turn in a busy service.
+ */
+export async function runLuaFlat(
+  redis: Redis,
+  script: LuaScript<string, string>,
+  flat: readonly (string | number)[],
+): Promise<unknown> {
+  let has = loaded.get(redis);
+  if (!has) {
+    has = new Set();
+    loaded.set(redis, has);
+  }
+  const n = script.keys.length;
+  if (has.has(script.sha)) {
+    try {
+      return await redis.evalsha(script.sha, n, ...flat);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
+      has.delete(script.sha);
+    }
+  }
+  const reply = await redis.eval(script.lua, n, ...flat);
+  has.add(script.sha);
+  return reply;
 }

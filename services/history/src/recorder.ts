@@ -1,6 +1,6 @@
 import { MirrorError, type ServiceStatus } from "@mirror/contracts";
 import type { Redis } from "ioredis";
-import { loadLua } from "@mirror/kit";
+import { runLuaFlat } from "@mirror/kit";
 import { bucketIndex, type Calendar, latencyBin, RINGS, slotOf } from "./buckets.js";
 import { CHECK_TTL_MS, CHECKS, checkKeys, MAX_INCIDENTS, YEAR_MS } from "./keys.js";
 import { RECORD } from "./scripts.js";
@@ -66,15 +66,6 @@ export class NotWrittenError extends MirrorError {
   }
 }
 
-/** Redis types a command as `(err, result)`; only the script's commands are used here. */
-interface Scripted extends Redis {
-  historyRecord(...args: Args): Promise<number>;
-}
-
-export function defineRecordScript(store: Redis): void {
-  loadLua(store, [RECORD]);
-}
-
 /**
  * Turns check results into Redis writes. Results are keyed by event id and observed time, so a
  * redelivery counts once. While Redis is down, results wait in memory (in order, up to
@@ -85,9 +76,7 @@ export class Recorder {
   private flushing: Promise<void> | undefined;
   dropped = 0;
 
-  constructor(private readonly deps: RecorderDeps) {
-    defineRecordScript(deps.store);
-  }
+  constructor(private readonly deps: RecorderDeps) {}
 
   get buffered(): number {
     return this.buffer.length;
@@ -181,7 +170,7 @@ export class Recorder {
     // Held results go first, in order; until Redis answers again new ones join them.
     if (this.buffer.length > 0 || this.deps.store.status === "end") return this.hold(args);
     try {
-      const n = await (this.deps.store as Scripted).historyRecord(...args);
+      const n = (await runLuaFlat(this.deps.store, RECORD, args)) as number;
       return { outcome: this.count(n === 1 ? "recorded" : "duplicate") };
     } catch (err) {
       this.deps.onError?.(err as Error);
@@ -229,7 +218,7 @@ export class Recorder {
         while (this.buffer.length > 0 && this.deps.store.status === "ready") {
           const held = this.buffer[0] as Held;
           try {
-            await (this.deps.store as Scripted).historyRecord(...held.args);
+            await runLuaFlat(this.deps.store, RECORD, held.args);
           } catch (err) {
             this.deps.onError?.(err as Error);
             return;

@@ -1,5 +1,5 @@
 import type { LoopEvent } from "@mirror/contracts";
-import { defineLua, loadLua, runLua } from "@mirror/kit";
+import { defineLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Calendar } from "./buckets.js";
 import {
@@ -42,9 +42,7 @@ return 1
  * loop's `rev` orders them), so redeliveries and replays change nothing.
  */
 export class TrendRecorder {
-  constructor(private readonly deps: { store: Redis; calendar: Calendar; clock: { now(): number } }) {
-    loadLua(deps.store, [LOOP, LINK]);
-  }
+  constructor(private readonly deps: { store: Redis; calendar: Calendar; clock: { now(): number } }) {}
 
   /** Applies one loop event; resolves to whether it was new. Throws when Redis fails (the event is redelivered). */
   async record(event: LoopEvent): Promise<boolean> {

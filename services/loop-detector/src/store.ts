@@ -1,5 +1,5 @@
 import type { LoopEvent } from "@mirror/contracts";
-import { defineLua, loadLua, runLua } from "@mirror/kit";
+import { defineLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import { EntityState } from "./state.js";
 
@@ -106,10 +106,8 @@ export class LoopStore {
   /** Told each wake-up time this replica writes (the ticker sleeps until the next one). */
   onWake: (at: number) => void = () => undefined;
 
-  constructor(readonly redis: Redis) {
-    // EVALSHA: EVAL sent the script's text with every commit and Redis hashed it each time.
-    loadLua(redis, [COMMIT, SITE_SEEN]);
-  }
+  // Scripts run by EVALSHA after their first EVAL on the connection (runLua).
+  constructor(readonly redis: Redis) {}
 
   async read(key: string): Promise<StoredEntity> {
     // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the

@@ -1,5 +1,5 @@
 import { hash, randomUUID } from "node:crypto";
-import { defineLua, loadLua, runLua } from "@mirror/kit";
+import { defineLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { GroupState } from "./group.js";
 import type { Message } from "./message.js";
@@ -227,7 +227,6 @@ const SENT_TTL_MS = 7 * 86_400_000;
 export class NotifierStore {
   private readonly r: Redis;
   constructor(redis: Redis) {
-    loadLua(redis, [COMMIT, ADD, CLAIM, HOLD, SAVE, FINISH, SET_LOOP]);
     this.r = redis;
   }
 
