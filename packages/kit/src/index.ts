@@ -30,7 +30,7 @@ export {
   type HttpCredential,
 } from "./http-token.js";
 export { connectBus, type ConnectOptions } from "./connect.js";
-export { defineLua, runLua, runLuaFlat, type LuaScript } from "./lua.js";
+export { defineLua, rawLua, runLua, runLuaFlat, type LuaScript } from "./lua.js";
 export { createStore, sentinelTargetOf, type SentinelTarget } from "./store.js";
 export { ownUrlWithOffset, portOffset, withPortOffset } from "./port-offset.js";
 export {

@@ -46,6 +46,14 @@ export function defineLua<const K extends string, const A extends string>(
   return { name, keys: spec.keys, args: spec.args, lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
+/**
+ * A script that reads `KEYS` and `ARGV` itself, for a varying number of either (a sum over as many
+ * hash fields as a window has slots): run it with runLuaFlat and the number of keys.
+ */
+export function rawLua(name: string, lua: string): LuaScript<never, never> {
+  return { name, keys: [], args: [], lua, sha: createHash("sha1").update(lua).digest("hex") };
+}
+
 /** The scripts each connection has run, so the server has them: EVALSHA from then on. */
 const loaded = new WeakMap<Redis, Set<string>>();
 
@@ -70,13 +78,15 @@ export async function runLuaFlat(
   redis: Redis,
   script: LuaScript<string, string>,
   flat: readonly (string | number)[],
+  /** How many of `flat` are keys: the script's declared keys unless it is a rawLua one. */
+  numKeys = script.keys.length,
 ): Promise<unknown> {
   let has = loaded.get(redis);
   if (!has) {
     has = new Set();
     loaded.set(redis, has);
   }
-  const n = script.keys.length;
+  const n = numKeys;
   if (has.has(script.sha)) {
     try {
       return await redis.evalsha(script.sha, n, ...flat);

@@ -16,11 +16,7 @@ import { bucketIndex, type Calendar, dateOf, p95, RINGS, type Resolution, slotOf
 import { CHECKS, checkKeys, repoKey, trendKey, YEAR_MS } from "./keys.js";
 import { slotsBetween } from "./recorder.js";
 import { SUM, SUM_MANY } from "./scripts.js";
-
-interface Scripted extends Redis {
-  historySum(key: string, ...args: (string | number)[]): Promise<[number, number, number, number]>;
-  historySumMany(keys: number, ...args: (string | number)[]): Promise<number[]>;
-}
+import { runLuaFlat } from "@mirror/kit";
 
 /** Checks summed per script call by uptimeMany (one call holds Redis for about a millisecond per 20). */
 const MANY_CHUNK = 250;
@@ -89,11 +85,7 @@ function parseBucket(v: string | null, index: number): Bucket | undefined {
 }
 
 export class HistoryQueries {
-  constructor(private readonly deps: QueryDeps) {
-    const s = deps.store as unknown as Partial<Scripted> & Redis;
-    if (!s.historySum) s.defineCommand("historySum", { numberOfKeys: 1, lua: SUM });
-    if (!s.historySumMany) s.defineCommand("historySumMany", { lua: SUM_MANY });
-  }
+  constructor(private readonly deps: QueryDeps) {}
 
   /** Index range [from, to] of the buckets a window covers, at its uptime resolution. */
   private range(window: HistoryWindow, res: Resolution, now: number): [number, number] {
@@ -110,10 +102,12 @@ export class HistoryQueries {
     const res = UPTIME_RES[window];
     const [from, to] = this.range(window, res, this.deps.clock.now());
     const keys = checkKeys(name);
-    const [n, up] = await (this.deps.store as Scripted).historySum(
-      res === "day" ? keys.day : keys.hour,
-      ...slotsBetween(from, to, res),
-    );
+    const [n, up] = (await runLuaFlat(
+      this.deps.store,
+      SUM,
+      [res === "day" ? keys.day : keys.hour, ...slotsBetween(from, to, res)],
+      1,
+    )) as [number, number, number, number];
     return n > 0 ? up / n : null;
   }
 
@@ -126,7 +120,9 @@ export class HistoryQueries {
     for (let i = 0; i < names.length; i += MANY_CHUNK)
       chunks.push(names.slice(i, i + MANY_CHUNK).map((n) => (res === "day" ? checkKeys(n).day : checkKeys(n).hour)));
     const replies = await Promise.all(
-      chunks.map((keys) => (this.deps.store as Scripted).historySumMany(keys.length, ...keys, ...slots)),
+      chunks.map(
+        (keys) => runLuaFlat(this.deps.store, SUM_MANY, [...keys, ...slots], keys.length) as Promise<number[]>,
+      ),
     );
     return replies.flatMap((r) =>
       Array.from({ length: r.length / 2 }, (_, i) =>

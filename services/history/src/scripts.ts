@@ -1,4 +1,4 @@
-import { defineLua } from "@mirror/kit";
+import { defineLua, rawLua } from "@mirror/kit";
 import { RINGS } from "./buckets.js";
 
 /**
@@ -224,7 +224,9 @@ return 1
  * first five numbers of a slot are read, so a year of 1,000 checks sums inside Redis.
  * Returns {n, up, down, degraded}.
  */
-export const SUM = `
+export const SUM = rawLua(
+  "historySum",
+  `
 local ring = KEYS[1]
 local n, up, down, deg = 0, 0, 0, 0
 local fields = {}
@@ -240,7 +242,8 @@ for i = 1, #vals do
   end
 end
 return {n, up, down, deg}
-`;
+`,
+);
 
 /**
  * Applies one loop event to the trend, once per revision: keys the loop's record, the open set,
@@ -349,7 +352,9 @@ return 1
 });
 
 /** SUM over several rings at once (KEYS), the same slots of each: returns {n, up} per key, flattened. */
-export const SUM_MANY = `
+export const SUM_MANY = rawLua(
+  "historySumMany",
+  `
 local fields = {}
 for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
 local out = {}
@@ -367,4 +372,5 @@ for k = 1, #KEYS do
   out[#out + 1] = up
 end
 return out
-`;
+`,
+);
