@@ -104,8 +104,13 @@ export interface ActiveDeps {
 /** Which checks this replica runs; `onTakeOver` hears of the checks it took from a replica that died. */
 export interface CheckShare {
   owns(name: string): boolean;
-  /** `taken(name)`: this replica took the check over; a slot after `missedSince` (clock ms) may have gone unrun. */
-  onTakeOver(listener: (taken: (name: string) => boolean, missedSince: number) => void): void;
+  /**
+   * `taken(name)`: this replica took the check over; a slot after `missedSince` (clock ms) may have
+   * gone unrun. The listener answers how many checks it ran again soon and how many kept their grid.
+   */
+  onTakeOver(
+    listener: (taken: (name: string) => boolean, missedSince: number) => { caughtUp: number; onGrid: number },
+  ): void;
 }
 
 /**
@@ -129,7 +134,10 @@ export interface ActiveChecks {
 
 /** Puts every probed check on the scheduler; each run probes, reports and says when to run next. */
 export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps): ActiveChecks {
-  const current = new Map<string, { fingerprint: string; stop: () => void; catchUp?: (missedSince: number) => void }>();
+  const current = new Map<
+    string,
+    { fingerprint: string; stop: () => void; catchUp?: (missedSince: number) => boolean }
+  >();
   const start = (c: CompiledCheck) => {
     const scheduled = c.cfg.docker?.discover
       ? { stop: scheduleDiscovery(c, deps) }
@@ -137,7 +145,9 @@ export function scheduleActiveChecks(checks: CompiledCheck[], deps: ActiveDeps):
     current.set(c.cfg.name, { fingerprint: JSON.stringify(c.cfg), ...scheduled });
   };
   deps.share?.onTakeOver((taken, missedSince) => {
-    for (const [name, c] of current) if (taken(name)) c.catchUp?.(missedSince);
+    const n = { caughtUp: 0, onGrid: 0 };
+    for (const [name, c] of current) if (taken(name)) n[c.catchUp?.(missedSince) ? "caughtUp" : "onGrid"]++;
+    return n;
   });
   const apply: ActiveChecks["apply"] = (next) => {
     const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
@@ -168,7 +178,7 @@ function scheduleCheck(
   c: CompiledCheck,
   run: ProbeRunner,
   deps: ActiveDeps,
-): { stop: () => void; catchUp: (missedSince: number) => void } {
+): { stop: () => void; catchUp: (missedSince: number) => boolean } {
   const { scheduler, book, metrics, clock, tracker, share } = deps;
   const kind = c.kind as Exclude<CheckKind, "heartbeat">;
   const t = book.track({
@@ -242,12 +252,13 @@ function scheduleCheck(
     // Taken from a replica that died: a slot since it may have died went unrun, so run it soon
     // (spread by phase over a tenth of its interval, at most a second), then on the grid again.
     catchUp: (missedSince) => {
-      if (!live || due - interval < missedSince) return;
+      if (!live || due - interval < missedSince) return false;
       caughtUp = true;
       scheduler.reschedule(
         `check:${name}`,
         clock.now() + (phase % Math.max(1, Math.min(1_000, Math.floor(interval / 10)))),
       );
+      return true;
     },
   };
 }

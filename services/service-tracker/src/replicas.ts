@@ -49,7 +49,17 @@ export async function joinReplicas(deps: {
       // The departed replica was live at our previous successful round, so it renewed at most a
       // ttl before that (a store outage in between makes it longer): a slot since may be unrun.
       const missedSince = deps.clock.now() - change.lastSeenAgo - ttl;
-      for (const l of listeners) l(taken, missedSince);
+      const n = { caughtUp: 0, onGrid: 0 };
+      for (const l of listeners) {
+        const r = l(taken, missedSince);
+        n.caughtUp += r.caughtUp;
+        n.onGrid += r.onGrid;
+      }
+      // What a gap in a check's probes after a replica died comes down to (test/scale-out.test.ts prints it).
+      deps.log.info(
+        { left: change.left, ...n, missedSinceAgoMs: deps.clock.now() - missedSince },
+        `took over the checks of ${change.left.join(", ")}: ${n.caughtUp} run again now, ${n.onGrid} at their next slot`,
+      );
     },
   });
   await partition.start();
