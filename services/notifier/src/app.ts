@@ -15,7 +15,7 @@ import { DeliveryLog } from "./delivery-log.js";
 import { runDigest } from "./digest.js";
 import { type FlushDeps, flushDue } from "./flusher.js";
 import type { FlushEnv } from "./group.js";
-import { onLoopEvent } from "./handlers/on-loop-event.js";
+import { type LoopEventDeps, onLoopEvent } from "./handlers/on-loop-event.js";
 import { NotifyMetrics } from "./metrics.js";
 import { quietEndsAt } from "./quiet-hours.js";
 import { Router, type Target } from "./routing.js";
@@ -112,7 +112,16 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     rateLimits,
     deliveryLog,
   });
-  const deps = { store, router, clock, log: ctx.log };
+  const deps: LoopEventDeps = {
+    store,
+    router,
+    clock,
+    log: ctx.log,
+    flushNow: {
+      env: async (now) => (cfg.inhibit.length ? undefined : tickEnv(cfg, store, silences, now)),
+      externalURL: () => cfg.externalURL,
+    },
+  };
   ctx.watchConfig({
     restartOnly: ["notifier.port", "notifier.maxAttempts", "notifier.backoff", "notifier.maxBackoff"],
     apply: (next) => {
@@ -168,13 +177,39 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       ? { next: () => store.nextDue(), now: () => clock.now(), maxIdleMs: opts.maxIdleMs ?? 10_000 }
       : undefined,
   );
+  // A delivery stored by a loop event's own commit (a group flushed at once) is claimed and sent
+  // now, without a whole tick; calls while a claim runs are folded into one more after it.
+  let delivering: Promise<void> | undefined;
+  let deliverAgain = false;
+  let stopping = false;
+  const deliverSoon = (): void => {
+    if (stopping) return;
+    if (delivering) {
+      deliverAgain = true;
+      return;
+    }
+    delivering = deliverer
+      .runDue()
+      .then(
+        () => undefined,
+        (err) => ctx.log.warn({ err: (err as Error).message }, "could not claim deliveries; the next tick will"),
+      )
+      .finally(() => {
+        delivering = undefined;
+        if (deliverAgain) {
+          deliverAgain = false;
+          deliverSoon();
+        }
+      });
+  };
   ctx.bus.consume(
     anyLoopEvent,
     "notifier",
     async (data) => {
       // Only news that made a group due now runs a tick at once (an update inside a group that
       // already sent, a loop still in its groupWait: the regular tick has time for them).
-      const { dueNow, dueAt } = await onLoopEvent(data, deps);
+      const { dueNow, dueAt, delivered } = await onLoopEvent(data, deps);
+      if (delivered) deliverSoon();
       if (dueNow) ticker.kick();
       else if (dueAt !== undefined) ticker.wakeAt(dueAt);
     },
@@ -185,7 +220,9 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     endpoints: [...silenceEndpoints(silences, ctx, clock), endpoint(notifyDeliveries, (req) => deliveryLog.read(req))],
     stop: async () => {
       server?.stop();
+      stopping = true;
       await ticker.stop();
+      await delivering;
       await deliverer.stop();
       await Promise.allSettled([...channels.values()].map((c) => c.close?.()));
     },

@@ -19,6 +19,33 @@ export function deliveryId(group: GroupState, seq: number): string {
   return stableHash(["delivery", group.id, group.epoch, String(seq)], 24);
 }
 
+/**
+ * What a due group sends now: the group as it is afterwards (null once nothing is left in it)
+ * and, when there is news or a reminder, the delivery to store with it in the same commit.
+ */
+export function flushToDelivery(
+  g: GroupState,
+  now: number,
+  target: Target,
+  env: FlushEnv,
+  externalURL: string,
+): { group: GroupState | null; delivery?: Delivery } {
+  const { group, draft } = flushGroup(g, now, target.policy, env);
+  if (!draft) return { group };
+  const delivery: Delivery = {
+    id: deliveryId(g, draft.seq),
+    channel: g.channel,
+    groupId: g.id,
+    message: { ...groupMessage(g, draft, externalURL), thread: deliveryId(g, 1) },
+    createdAt: now,
+    attempt: 0,
+    state: "pending",
+    lastError: null,
+    ...(g.trace ? { trace: g.trace } : {}),
+  };
+  return { group, delivery };
+}
+
 /** Flushes one due group: decides what it sends and stores the delivery with the group, atomically. */
 export async function flushOne(
   id: string,
@@ -32,20 +59,7 @@ export async function flushOne(
     const target = deps.router.target(g.route, g.channel, g.escalation);
     // The channel or route was removed from the config: nothing more is owed through it.
     if (!target) return { group: null };
-    const { group, draft } = flushGroup(g, now, target.policy, deps.env(target, now));
-    if (!draft) return { group };
-    const delivery: Delivery = {
-      id: deliveryId(g, draft.seq),
-      channel: g.channel,
-      groupId: g.id,
-      message: { ...groupMessage(g, draft, deps.externalURL), thread: deliveryId(g, 1) },
-      createdAt: now,
-      attempt: 0,
-      state: "pending",
-      lastError: null,
-      ...(g.trace ? { trace: g.trace } : {}),
-    };
-    return { group, delivery };
+    return flushToDelivery(g, now, target, deps.env(target, now), deps.externalURL);
   });
   return result?.delivery ?? null;
 }

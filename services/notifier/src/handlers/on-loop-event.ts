@@ -3,9 +3,10 @@ import type { Clock } from "@mirror/kit";
 import type { LoopEvent } from "@mirror/contracts";
 import type { Logger } from "pino";
 import { loopLabels, toAlert } from "../alert.js";
-import { newGroup, upsertAlert } from "../group.js";
+import { flushToDelivery } from "../flusher.js";
+import { type FlushEnv, newGroup, upsertAlert } from "../group.js";
 import { groupIdOf, groupKeyOf, updateGroup } from "../group-ops.js";
-import { groupLabels, type Router } from "../routing.js";
+import { groupLabels, type Router, type Target } from "../routing.js";
 import type { NotifierStore } from "../store.js";
 
 export interface LoopEventDeps {
@@ -13,6 +14,17 @@ export interface LoopEventDeps {
   router: Router;
   clock: Clock;
   log: Logger;
+  /**
+   * The flush view (silences, inhibition, quiet hours) at `now`, for flushing a group this event
+   * made due at once (a `groupWait: 0s` route) in the commit that writes it, instead of leaving it
+   * to the next tick: no tick's reads, second commit and claim between the event and its send.
+   * Undefined, or resolving undefined (inhibit rules: they read which loops are active, this one
+   * included, after its commit), leaves every flush to the tick.
+   */
+  flushNow?: {
+    env(now: number): Promise<((target: Target, now: number) => FlushEnv) | undefined>;
+    externalURL(): string;
+  };
 }
 
 /**
@@ -21,7 +33,10 @@ export interface LoopEventDeps {
  * `dueNow`: a group it wrote is due to flush already (e.g. `groupWait: 0s`), so the caller
  * should not wait for the next tick.
  */
-export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<{ dueNow: boolean; dueAt?: number }> {
+export async function onLoopEvent(
+  event: LoopEvent,
+  deps: LoopEventDeps,
+): Promise<{ dueNow: boolean; dueAt?: number; delivered: boolean }> {
   const { loop } = event;
   const labels = loopLabels(loop);
   const targets = deps.router.targets(labels).map((target) => {
@@ -31,16 +46,25 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   const ids = targets.map((t) => t.id);
   // What we know of the loop and its groups, read in one MGET (the groups depend only on the
   // event's labels); a redelivery wastes the group reads, every new event saves a round trip.
+  // A route that sends at once reads its flush view beside them (the same write to Redis).
+  const flushNow = deps.flushNow;
+  let envRead =
+    flushNow && targets.some((t) => t.target.policy.groupWait <= 0) ? flushNow.env(deps.clock.now()) : undefined;
+  envRead?.catch(() => undefined);
   const { loop: seen, groups } = await deps.store.loadLoopAndGroups(loop.id, ids);
-  if (seen && seen.rev >= loop.rev) return { dueNow: false };
+  if (seen && seen.rev >= loop.rev) return { dueNow: false, delivered: false };
   // A loop we never saw firing needs no message when it closes. Its revision is recorded, so an
   // older "opened" that another replica is still handling finds it newer and writes nothing.
   if (!seen && loop.status === "closed") {
     await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: [] }, null);
-    return { dueNow: false };
+    return { dueNow: false, delivered: false };
   }
   const now = deps.clock.now();
+  // A group already due (its groupInterval ran out) is flushed with this news too.
+  if (!envRead && flushNow && groups.some((g) => g.group && g.group.nextFlushAt <= now)) envRead = flushNow.env(now);
+  const env = await envRead;
   let dueNow = false;
+  let delivered = false;
   let dueAt: number | undefined;
   const record = { rec: { rev: loop.rev, groups: ids }, activeLabels: loop.status === "open" ? labels : null };
   // A loop in one group that leaves no other: its record is saved by the group's own commit.
@@ -73,13 +97,18 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
             now,
             target.policy,
           );
-        const next = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
+        const upserted = upsertAlert(base, toAlert(loop, base.alerts[loop.id], activeFrom), now, target.policy);
+        if (!upserted) return undefined;
         const trace = traceCarrier();
-        return next ? { group: trace ? { ...next, trace } : next } : undefined;
+        const next = trace ? { ...upserted, trace } : upserted;
+        if (env && flushNow && next.nextFlushAt <= now)
+          return flushToDelivery(next, now, target, env(target, now), flushNow.externalURL());
+        return { group: next };
       },
       oneStep ? { id: loop.id, rev: loop.rev, record } : { id: loop.id, rev: loop.rev },
     );
     if (written && oneStep) recorded = true;
+    if (written?.delivery) delivered = true;
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
     if (written?.group) dueAt = Math.min(dueAt ?? Number.POSITIVE_INFINITY, written.group.nextFlushAt);
   }
@@ -100,5 +129,5 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   if (!recorded) await deps.store.saveLoop(loop.id, record.rec, record.activeLabels);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
-  return { dueNow, dueAt };
+  return { dueNow, dueAt, delivered };
 }
