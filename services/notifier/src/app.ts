@@ -120,6 +120,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     flushNow: {
       env: async (now) => (cfg.inhibit.length ? undefined : tickEnv(cfg, store, silences, now)),
       externalURL: () => cfg.externalURL,
+      claim: () => deliverer.newClaim(),
     },
   };
   ctx.watchConfig({
@@ -177,8 +178,9 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       ? { next: () => store.nextDue(), now: () => clock.now(), maxIdleMs: opts.maxIdleMs ?? 10_000 }
       : undefined,
   );
-  // A delivery stored by a loop event's own commit (a group flushed at once) is claimed and sent
-  // now, without a whole tick; calls while a claim runs are folded into one more after it.
+  // A delivery stored by a loop event's own commit (a group flushed at once) is sent now: claimed
+  // by that commit, or else by a claim run here without a whole tick (calls while one runs are
+  // folded into one more after it).
   let delivering: Promise<void> | undefined;
   let deliverAgain = false;
   let stopping = false;
@@ -208,8 +210,10 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     async (data) => {
       // Only news that made a group due now runs a tick at once (an update inside a group that
       // already sent, a loop still in its groupWait: the regular tick has time for them).
-      const { dueNow, dueAt, delivered } = await onLoopEvent(data, deps);
-      if (delivered) deliverSoon();
+      const { dueNow, dueAt, unclaimed, claimed } = await onLoopEvent(data, deps);
+      let left = unclaimed;
+      for (const { delivery, claim } of claimed) if (stopping || !deliverer.startClaimed(delivery, claim)) left++;
+      if (left > 0) deliverSoon();
       if (dueNow) ticker.kick();
       else if (dueAt !== undefined) ticker.wakeAt(dueAt);
     },

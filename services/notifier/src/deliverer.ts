@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type Bus, withTraceContext } from "@mirror/bus";
 import { type NotifyOutcome, notifyFailed, notifySent, subjectToken } from "@mirror/contracts";
 import type { Clock } from "@mirror/kit";
@@ -6,7 +7,7 @@ import { retryDelay } from "./backoff.js";
 import type { ChannelSender, SendResult } from "./channels/index.js";
 import type { AttemptRecord, DeliveryLog } from "./delivery-log.js";
 import type { NotifyMetrics } from "./metrics.js";
-import type { Delivery, NotifierStore } from "./store.js";
+import type { CommitClaim, Delivery, NotifierStore } from "./store.js";
 
 export interface DeliverDeps {
   store: NotifierStore;
@@ -38,7 +39,7 @@ const CLAIM_BATCH = 50;
 const MAX_IN_FLIGHT = 1_000;
 
 /** When this process asked for a claim (performance.now()) and for how long the server holds it (ms). */
-interface FreshClaim {
+export interface FreshClaim {
   asked: number;
   lease: number;
 }
@@ -56,27 +57,48 @@ export class Deliverer {
    */
   async runDue(): Promise<number> {
     const { store, clock } = this.deps;
-    // A claim outlives the slowest send by a margin; after a crash another process takes it back then.
-    const lease = Math.max(0, ...[...this.deps.channels.values()].map((c) => c.timeoutMs)) + SEND_MARGIN_MS;
+    const lease = this.lease();
     let started = 0;
     for (;;) {
       const room = Math.min(CLAIM_BATCH, MAX_IN_FLIGHT - this.inFlight.size);
       if (room <= 0) break;
       const asked = performance.now();
       const claimed = await store.claimDeliveries(clock.now(), lease, room);
-      for (const { id, delivery, token } of claimed) {
-        if (this.inFlight.has(id)) continue;
-        const p = this.attempt(delivery, token, { asked, lease })
-          .catch((err) =>
-            this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"),
-          )
-          .finally(() => this.inFlight.delete(id));
-        this.inFlight.set(id, p);
-        started++;
-      }
+      for (const { id, delivery, token } of claimed) if (this.start(id, delivery, token, { asked, lease })) started++;
       if (claimed.length < room) break;
     }
     return started;
+  }
+
+  /** How long a claim is held: it outlives the slowest send by a margin; after a crash another process takes it back then. */
+  private lease(): number {
+    return Math.max(0, ...[...this.deps.channels.values()].map((c) => c.timeoutMs)) + SEND_MARGIN_MS;
+  }
+
+  /** A claim to ask for with the commit that creates a delivery (NotifierStore.commitGroup). */
+  newClaim(): CommitClaim & FreshClaim {
+    return { token: randomUUID(), lease: this.lease(), asked: performance.now() };
+  }
+
+  /**
+   * Starts the attempt of a delivery its commit claimed with `claim` (from newClaim()). Past
+   * MAX_IN_FLIGHT it is left to its claim, which lapses, and then to a tick, as a claim of a
+   * process that stopped would be.
+   */
+  startClaimed(d: Delivery, claim: CommitClaim & FreshClaim): boolean {
+    if (this.stopping.signal.aborted || this.inFlight.size >= MAX_IN_FLIGHT) return false;
+    return this.start(d.id, d, claim.token, claim);
+  }
+
+  private start(id: string, delivery: Delivery | undefined, token: string, claim: FreshClaim): boolean {
+    if (this.inFlight.has(id)) return false;
+    const p = this.attempt(delivery, token, claim)
+      .catch((err) =>
+        this.deps.log.error({ err, deliveryId: id }, "delivery attempt failed unexpectedly; it will be retried"),
+      )
+      .finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, p);
+    return true;
   }
 
   /** Waits for the attempts in flight (tests). */

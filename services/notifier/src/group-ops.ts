@@ -2,7 +2,7 @@ import { RetryableError } from "@mirror/bus";
 import { stableHash } from "@mirror/contracts";
 import type { GroupState } from "./group.js";
 import type { Target } from "./routing.js";
-import type { Delivery, LoadedGroup, LoopRevision, NotifierStore } from "./store.js";
+import type { CommitClaim, Delivery, LoadedGroup, LoopRevision, NotifierStore } from "./store.js";
 
 /** The Redis id of the group an alert joins through `target`. */
 export function groupIdOf(target: Target, labels: Record<string, string>): string {
@@ -38,15 +38,18 @@ export async function updateGroup(
   change: (g: GroupState | undefined) => { group: GroupState | null; delivery?: Delivery | null } | undefined,
   /** The loop revision this change carries: nothing is written once a newer one was recorded. */
   loop?: LoopRevision,
-): Promise<{ group: GroupState | null; delivery: Delivery | null } | undefined> {
+  /** Claims a delivery the change creates, when it is due at once (see commitGroup). */
+  claim?: CommitClaim,
+): Promise<{ group: GroupState | null; delivery: Delivery | null; claimed: boolean } | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const { raw, group } = attempt === 0 && loaded ? loaded : await store.loadGroup(id);
     const next = change(group);
     if (next === undefined) return undefined;
     if (!group && next.group === null && !next.delivery) return undefined;
-    const outcome = await store.commitGroup(id, raw, next.group, next.delivery ?? null, now, loop);
+    const outcome = await store.commitGroup(id, raw, next.group, next.delivery ?? null, now, loop, claim);
     if (outcome === "stale") return undefined;
-    if (outcome === "ok") return { group: next.group, delivery: next.delivery ?? null };
+    if (outcome === "ok" || outcome === "claimed")
+      return { group: next.group, delivery: next.delivery ?? null, claimed: outcome === "claimed" };
   }
   throw new RetryableError(`group ${id} changed too often to update; will retry`);
 }

@@ -33,6 +33,7 @@ const COMMIT = defineLua("commitGroup", {
     "counterKey",
     "loopKey",
     "activeKey",
+    "claimKey",
   ],
   args: [
     "expectedGroup",
@@ -47,6 +48,8 @@ const COMMIT = defineLua("commitGroup", {
     "loopId",
     "labels",
     "ttlMs",
+    "claimToken",
+    "leaseMs",
   ],
   body: `
 local seenRev = -1
@@ -62,17 +65,22 @@ if nextGroup == '' then
 else
   redis.call('SET', groupKey, nextGroup); redis.call('ZADD', groupsDueKey, flushAt, groupId)
 end
+local out = 1
 if deliveryDoc ~= '' then
   redis.call('SET', deliveryKey, deliveryDoc)
   local busy = redis.call('ZCARD', groupPendingKey)
   redis.call('ZADD', groupPendingKey, redis.call('INCR', counterKey), deliveryId)
-  if busy == 0 then redis.call('ZADD', deliveriesDueKey, now, deliveryId) else redis.call('ZADD', deliveriesDueKey, ${PARKED}, deliveryId) end
+  if busy ~= 0 then redis.call('ZADD', deliveriesDueKey, ${PARKED}, deliveryId)
+  elseif claimToken ~= '' and redis.call('SET', claimKey, claimToken, 'NX', 'PX', leaseMs) then
+    redis.call('ZADD', deliveriesDueKey, tonumber(now) + tonumber(leaseMs), deliveryId)
+    out = 3
+  else redis.call('ZADD', deliveriesDueKey, now, deliveryId) end
 end
 if loopRecord ~= '' and seenRev < tonumber(loopRev) then
   if labels == '' then redis.call('HDEL', activeKey, loopId) else redis.call('HSET', activeKey, loopId, labels) end
   redis.call('SET', loopKey, loopRecord, 'PX', ttlMs)
 end
-return 1`,
+return out`,
 });
 
 const ADD = defineLua("addDelivery", {
@@ -195,6 +203,12 @@ const KEYS = {
   digestComposing: (slot: number) => `digest:composing:${slot}`,
 } as const;
 
+/** A claim asked for with a commit: its holder's token and how long the server keeps it (ms). */
+export interface CommitClaim {
+  token: string;
+  lease: number;
+}
+
 /** What the notifier remembers about a loop: the newest revision seen and the groups it is in. */
 export interface LoopRecord {
   rev: number;
@@ -243,7 +257,9 @@ export class NotifierStore {
    * ("conflict" otherwise) and, with `loop`, only if no newer revision of that loop was recorded
    * meanwhile ("stale": a replica that took a newer event of the loop got there first). With
    * `loop.record`, the loop's record is saved in the same step, as saveLoop() would (a loop in one
-   * group: one script per event instead of two).
+   * group: one script per event instead of two). With `claim`, a delivery that is due at once
+   * (not parked behind an earlier one of its group) is claimed in the same step, as
+   * claimDeliveries() would ("claimed"): its sender needs no claim round trip.
    */
   async commitGroup(
     id: string,
@@ -252,7 +268,8 @@ export class NotifierStore {
     delivery: Delivery | null,
     now: number,
     loop?: LoopRevision,
-  ): Promise<"ok" | "conflict" | "stale"> {
+    claim?: CommitClaim,
+  ): Promise<"ok" | "claimed" | "conflict" | "stale"> {
     const keys = {
       groupKey: KEYS.group(id),
       groupsDueKey: KEYS.groupsDue,
@@ -262,6 +279,7 @@ export class NotifierStore {
       counterKey: KEYS.counter,
       loopKey: loop ? KEYS.loop(loop.id) : KEYS.noLoop,
       activeKey: KEYS.active,
+      claimKey: delivery ? KEYS.claim(delivery.id) : KEYS.noDelivery,
     };
     const record = loop?.record;
     const args = {
@@ -280,9 +298,11 @@ export class NotifierStore {
       loopId: loop?.id ?? "",
       labels: record?.activeLabels ? JSON.stringify(record.activeLabels) : "",
       ttlMs: LOOP_TTL_MS,
+      claimToken: claim?.token ?? "",
+      leaseMs: claim?.lease ?? 0,
     };
     const r = await runLua(this.r, COMMIT, keys, args);
-    return r === 1 ? "ok" : r === 2 ? "stale" : "conflict";
+    return r === 1 ? "ok" : r === 3 ? "claimed" : r === 2 ? "stale" : "conflict";
   }
 
   /** Adds a delivery that belongs to no group flush (digests); a second add of the same id is a no-op for 7 days. */

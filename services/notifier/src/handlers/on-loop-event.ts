@@ -7,7 +7,8 @@ import { flushToDelivery } from "../flusher.js";
 import { type FlushEnv, newGroup, upsertAlert } from "../group.js";
 import { groupIdOf, groupKeyOf, updateGroup } from "../group-ops.js";
 import { groupLabels, type Router, type Target } from "../routing.js";
-import type { NotifierStore } from "../store.js";
+import type { FreshClaim } from "../deliverer.js";
+import type { CommitClaim, Delivery, NotifierStore } from "../store.js";
 
 export interface LoopEventDeps {
   store: NotifierStore;
@@ -24,7 +25,22 @@ export interface LoopEventDeps {
   flushNow?: {
     env(now: number): Promise<((target: Target, now: number) => FlushEnv) | undefined>;
     externalURL(): string;
+    /** A claim for the delivery a flush creates, taken in the same commit when it is not parked (Deliverer.newClaim). */
+    claim?(): SendClaim;
   };
+}
+
+/** A claim taken with the commit that created a delivery: who holds it, for how long, since when. */
+export type SendClaim = CommitClaim & FreshClaim;
+
+/** What an event changed: whether a group is due now or later, and the deliveries it stored (claimed or not). */
+export interface LoopEventOutcome {
+  dueNow: boolean;
+  dueAt?: number;
+  /** Deliveries stored that still need a claim (parked ones included): the caller should look for due ones. */
+  unclaimed: number;
+  /** Deliveries stored and claimed by the commit: the caller sends them now. */
+  claimed: { delivery: Delivery; claim: SendClaim }[];
 }
 
 /**
@@ -33,10 +49,7 @@ export interface LoopEventDeps {
  * `dueNow`: a group it wrote is due to flush already (e.g. `groupWait: 0s`), so the caller
  * should not wait for the next tick.
  */
-export async function onLoopEvent(
-  event: LoopEvent,
-  deps: LoopEventDeps,
-): Promise<{ dueNow: boolean; dueAt?: number; delivered: boolean }> {
+export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promise<LoopEventOutcome> {
   const { loop } = event;
   const labels = loopLabels(loop);
   const targets = deps.router.targets(labels).map((target) => {
@@ -52,19 +65,20 @@ export async function onLoopEvent(
     flushNow && targets.some((t) => t.target.policy.groupWait <= 0) ? flushNow.env(deps.clock.now()) : undefined;
   envRead?.catch(() => undefined);
   const { loop: seen, groups } = await deps.store.loadLoopAndGroups(loop.id, ids);
-  if (seen && seen.rev >= loop.rev) return { dueNow: false, delivered: false };
+  if (seen && seen.rev >= loop.rev) return { dueNow: false, unclaimed: 0, claimed: [] };
   // A loop we never saw firing needs no message when it closes. Its revision is recorded, so an
   // older "opened" that another replica is still handling finds it newer and writes nothing.
   if (!seen && loop.status === "closed") {
     await deps.store.saveLoop(loop.id, { rev: loop.rev, groups: [] }, null);
-    return { dueNow: false, delivered: false };
+    return { dueNow: false, unclaimed: 0, claimed: [] };
   }
   const now = deps.clock.now();
   // A group already due (its groupInterval ran out) is flushed with this news too.
   if (!envRead && flushNow && groups.some((g) => g.group && g.group.nextFlushAt <= now)) envRead = flushNow.env(now);
   const env = await envRead;
+  const claim = env ? flushNow?.claim?.() : undefined;
   let dueNow = false;
-  let delivered = false;
+  const out: LoopEventOutcome = { dueNow: false, unclaimed: 0, claimed: [] };
   let dueAt: number | undefined;
   const record = { rec: { rev: loop.rev, groups: ids }, activeLabels: loop.status === "open" ? labels : null };
   // A loop in one group that leaves no other: its record is saved by the group's own commit.
@@ -106,9 +120,11 @@ export async function onLoopEvent(
         return { group: next };
       },
       oneStep ? { id: loop.id, rev: loop.rev, record } : { id: loop.id, rev: loop.rev },
+      claim,
     );
     if (written && oneStep) recorded = true;
-    if (written?.delivery) delivered = true;
+    if (written?.delivery && written.claimed && claim) out.claimed.push({ delivery: written.delivery, claim });
+    else if (written?.delivery) out.unclaimed++;
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
     if (written?.group) dueAt = Math.min(dueAt ?? Number.POSITIVE_INFINITY, written.group.nextFlushAt);
   }
@@ -129,5 +145,5 @@ export async function onLoopEvent(
   }
   if (!recorded) await deps.store.saveLoop(loop.id, record.rec, record.activeLabels);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
-  return { dueNow, dueAt, delivered };
+  return { ...out, dueNow, dueAt };
 }
