@@ -212,7 +212,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       // already sent, a loop still in its groupWait: the regular tick has time for them).
       const { dueNow, dueAt, unclaimed, claimed } = await onLoopEvent(data, deps);
       let left = unclaimed;
-      for (const { delivery, claim } of claimed) if (stopping || !deliverer.startClaimed(delivery, claim)) left++;
+      for (const { delivery, claim } of claimed) if (!deliverer.startClaimed(delivery, claim)) left++;
       if (left > 0) deliverSoon();
       if (dueNow) ticker.kick();
       else if (dueAt !== undefined) ticker.wakeAt(dueAt);

@@ -48,6 +48,8 @@ export interface FreshClaim {
 export class Deliverer {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
+  /** Set when stop() begins: a delivery claimed by a commit from then on is given back, not started. */
+  private closing = false;
   constructor(private readonly deps: DeliverDeps) {}
 
   /**
@@ -81,13 +83,17 @@ export class Deliverer {
   }
 
   /**
-   * Starts the attempt of a delivery its commit claimed with `claim` (from newClaim()). Past
-   * MAX_IN_FLIGHT it is left to its claim, which lapses, and then to a tick, as a claim of a
-   * process that stopped would be.
+   * Starts the attempt of a delivery its commit claimed with `claim` (from newClaim()); past
+   * MAX_IN_FLIGHT, or once stopping, gives the claim back instead (returns false).
    */
   startClaimed(d: Delivery, claim: CommitClaim & FreshClaim): boolean {
-    if (this.stopping.signal.aborted || this.inFlight.size >= MAX_IN_FLIGHT) return false;
-    return this.start(d.id, d, claim.token, claim);
+    if (!this.closing && this.inFlight.size < MAX_IN_FLIGHT) return this.start(d.id, d, claim.token, claim);
+    // Given back at once (due now, unclaimed), so a tick here or another replica takes it
+    // without waiting for the lease to lapse.
+    void this.deps.store
+      .saveClaimed(d, this.deps.clock.now(), claim.token)
+      .catch((err) => this.deps.log.warn({ err, deliveryId: d.id }, "could not give a claim back; it lapses"));
+    return false;
   }
 
   private start(id: string, delivery: Delivery | undefined, token: string, claim: FreshClaim): boolean {
@@ -108,6 +114,7 @@ export class Deliverer {
 
   /** Stops: attempts still in flight after `graceMs` are aborted and left to their lapsing claim. */
   async stop(graceMs = 1_500): Promise<void> {
+    this.closing = true;
     const grace = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([this.idle(), grace]);
     this.stopping.abort();

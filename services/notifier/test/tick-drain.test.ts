@@ -208,3 +208,52 @@ test("a claim made moments ago is sent on without a hold; one that waited past h
     redis.disconnect();
   }
 });
+
+test("a delivery claimed by its loop event's commit is sent at once; a stopping deliverer gives such a claim back for others to take now", {
+  timeout: 60_000,
+}, async () => {
+  const { cfg, redis, store, router } = webhookSetup("commit-claim", "notifier-commit-claim");
+  try {
+    const now = Date.parse("2026-03-04T12:00:00.000Z");
+    const clock = { now: () => now };
+    const open = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
+    const deps = (deliverer: Deliverer) => ({
+      store,
+      router,
+      clock,
+      log: silent,
+      flushNow: { env: async () => open, externalURL: () => cfg.externalURL, claim: () => deliverer.newClaim() },
+    });
+    const posted = (repo: string) =>
+      h.receiver.requests.filter(
+        (r) => (JSON.parse(r.body) as { alerts: { labels: { repo: string } }[] }).alerts[0]?.labels.repo === repo,
+      ).length;
+
+    const deliverer = makeDeliverer(store, cfg, clock);
+    const sent = await onLoopEvent({ loop: makeLoop({ repo: "/src/at-once" }), reason: "test" }, deps(deliverer));
+    const [first] = sent.claimed;
+    assert.ok(first, "the commit claimed the delivery it stored");
+    assert.equal(deliverer.startClaimed(first.delivery, first.claim), true);
+    await deliverer.idle();
+    assert.equal(posted("/src/at-once"), 1, "sent with no claim and no tick of its own");
+    assert.equal(await store.pendingDeliveries(), 0, "and finished");
+
+    const stopping = makeDeliverer(store, cfg, clock);
+    await stopping.stop();
+    const late = await onLoopEvent({ loop: makeLoop({ repo: "/src/given-back" }), reason: "test" }, deps(stopping));
+    const [second] = late.claimed;
+    assert.ok(second);
+    assert.equal(stopping.startClaimed(second.delivery, second.claim), false, "a stopping deliverer sends nothing new");
+    await waitFor("the claim given back", async () => (await redis.get(`claim:${second.delivery.id}`)) === null, {
+      interval: 20,
+    });
+    const other = makeDeliverer(store, cfg, clock);
+    assert.equal(await other.runDue(), 1, "another deliverer takes it at once, not after the lease");
+    await other.idle();
+    assert.equal(posted("/src/given-back"), 1);
+    await other.stop();
+    await deliverer.stop();
+  } finally {
+    redis.disconnect();
+  }
+});
