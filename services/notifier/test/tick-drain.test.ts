@@ -22,6 +22,8 @@ import { Harness, makeLoop, silent } from "./harness.js";
 import { raw } from "@mirror/bus/testing";
 
 let h: Harness;
+/** The flush view with nothing silenced, inhibited or held by quiet hours. */
+const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
 
 /** A Deliverer over `store` sending through the config's channels, receipts on the harness's bus. */
 function makeDeliverer(store: NotifierStore, cfg: NotifierConfig, clock: { now(): number }): Deliverer {
@@ -72,7 +74,6 @@ test("one tick flushes every due group and starts every due delivery, past one b
       );
     assert.equal((await store.dueGroups(now, 1_000)).length, count, "every group is due");
 
-    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const deliveries = await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
     assert.equal(deliveries.length, count, "one flush made a delivery for every due group");
     assert.deepEqual(await store.dueGroups(now, 1_000), [], "no group is left due after one flush");
@@ -105,7 +106,6 @@ test("a delivery marked sent by a process that died before its receipt is not se
       { loop: makeLoop({ repo: "/src/sent-once" }), reason: "test" },
       { store, router, clock, log: silent },
     );
-    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const [delivery] = await flushDue(now, { store, router, externalURL: cfg.externalURL, env });
     assert.ok(delivery);
     // The dead process: it claimed the delivery, its POST went through (not to this receiver),
@@ -156,7 +156,6 @@ test("a claim made moments ago is sent on without a hold; one that waited past h
   try {
     const now = Date.parse("2026-03-03T12:00:00.000Z");
     const clock = { now: () => now };
-    const env = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const holds: string[] = [];
     const hold = store.holdClaim.bind(store);
     store.holdClaim = (id, token, ms) => {
@@ -216,13 +215,12 @@ test("a delivery claimed by its loop event's commit is sent at once; a stopping 
   try {
     const now = Date.parse("2026-03-04T12:00:00.000Z");
     const clock = { now: () => now };
-    const open = (): FlushEnv => ({ silenced: () => false, inhibited: () => false, quiet: null });
     const deps = (deliverer: Deliverer) => ({
       store,
       router,
       clock,
       log: silent,
-      flushNow: { env: async () => open, externalURL: () => cfg.externalURL, claim: () => deliverer.newClaim() },
+      flushNow: { env: async () => env, externalURL: () => cfg.externalURL, claim: () => deliverer.newClaim() },
     });
     const posted = (repo: string) =>
       h.receiver.requests.filter(
