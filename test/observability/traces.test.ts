@@ -31,16 +31,25 @@ const describe = (spans: ReceivedSpan[]) =>
   spans.map((s) => `${s.service}: ${s.name} (${s.spanId} <- ${s.parentSpanId || "root"})`).join("\n");
 const received = () => (obs.otlp?.requests ?? []).filter((r) => r.url === "/v1/traces").flatMap((r) => spansOf(r.json));
 
-/** Waits for the webhook delivery about `repo` and for its trace to hold spans of `services`. */
+/**
+ * Waits for the webhook delivery about `repo` and for its trace to hold spans of `services` and
+ * the parent of every span in it: each service exports its spans in its own batches, so a
+ * consumer's span (history's handling of a loop event) can arrive before its producer's publish.
+ */
 async function traceOfDelivery(repo: string, services: string[]): Promise<ReceivedSpan[]> {
   const delivery = await obs.hook.waitFor(`the webhook delivery about ${repo}`, (r) => r.body.includes(repo), 60_000);
   const traceId = traceIdOf(delivery.headers.traceparent);
   assert.ok(traceId, `the webhook request carries a traceparent: ${JSON.stringify(delivery.headers)}`);
-  const complete = (t: ReceivedSpan[]) =>
-    services.every((name) => t.some((s) => s.service === name)) &&
-    t.some((s) => s.service === "notifier" && s.kind === CLIENT);
+  const complete = (t: ReceivedSpan[]) => {
+    const ids = new Set(t.map((s) => s.spanId));
+    return (
+      services.every((name) => t.some((s) => s.service === name)) &&
+      t.some((s) => s.service === "notifier" && s.kind === CLIENT) &&
+      t.every((s) => !s.parentSpanId || ids.has(s.parentSpanId))
+    );
+  };
   return waitFor(
-    `spans of ${services.join(", ")} and the webhook request in trace ${traceId}`,
+    `spans of ${services.join(", ")}, the webhook request and every span's parent in trace ${traceId}`,
     () => {
       const t = byTrace(received()).get(traceId) ?? [];
       return complete(t) ? t : undefined;
