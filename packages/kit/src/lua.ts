@@ -43,7 +43,7 @@ export function defineLua<const K extends string, const A extends string>(
     ...spec.args.map((a, i) => `local ${a} = ARGV[${i + 1}]`),
   ];
   const lua = `${preamble.join("\n")}\n${spec.body}`;
-  return { name, keys: spec.keys, args: spec.args, lua, sha: createHash("sha1").update(lua).digest("hex") };
+  return { name, keys: spec.keys, args: spec.args, lua, sha: sha1(lua) };
 }
 
 /**
@@ -51,7 +51,11 @@ export function defineLua<const K extends string, const A extends string>(
  * hash fields as a window has slots): run it with runLuaFlat and the number of keys.
  */
 export function rawLua(name: string, lua: string): LuaScript<never, never> {
-  return { name, keys: [], args: [], lua, sha: createHash("sha1").update(lua).digest("hex") };
+  return { name, keys: [], args: [], lua, sha: sha1(lua) };
+}
+
+function sha1(text: string): string {
+  return createHash("sha1").update(text).digest("hex");
 }
 
 /** The scripts each connection has run, so the server has them: EVALSHA from then on. */
@@ -86,16 +90,15 @@ export async function runLuaFlat(
     has = new Set();
     loaded.set(redis, has);
   }
-  const n = numKeys;
   if (has.has(script.sha)) {
     try {
-      return await redis.evalsha(script.sha, n, ...flat);
+      return await redis.evalsha(script.sha, numKeys, ...flat);
     } catch (err) {
       if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
       has.delete(script.sha);
     }
   }
-  const reply = await redis.eval(script.lua, n, ...flat);
+  const reply = await redis.eval(script.lua, numKeys, ...flat);
   has.add(script.sha);
   return reply;
 }

@@ -12,11 +12,11 @@ import type {
 type ServiceState = NonNullable<HistoryCheckReply["state"]>;
 type OpenCounts = TrendDay["open"];
 import type { Redis } from "ioredis";
+import { runLuaFlat } from "@mirror/kit";
 import { bucketIndex, type Calendar, dateOf, p95, RINGS, type Resolution, slotOf } from "./buckets.js";
 import { CHECKS, checkKeys, repoKey, trendKey, YEAR_MS } from "./keys.js";
 import { slotsBetween } from "./recorder.js";
 import { SUM, SUM_MANY } from "./scripts.js";
-import { runLuaFlat } from "@mirror/kit";
 
 /** Checks summed per script call by uptimeMany (one call holds Redis for about a millisecond per 20). */
 const MANY_CHUNK = 250;

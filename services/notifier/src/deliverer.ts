@@ -39,10 +39,13 @@ const CLAIM_BATCH = 50;
 const MAX_IN_FLIGHT = 1_000;
 
 /** When this process asked for a claim (performance.now()) and for how long the server holds it (ms). */
-export interface FreshClaim {
+interface FreshClaim {
   asked: number;
   lease: number;
 }
+
+/** A claim taken with the commit that created a delivery: who holds it, for how long, since when. */
+export type SendClaim = CommitClaim & FreshClaim;
 
 /** Sends owed deliveries: each channel on its own, retrying with backoff, receipts on the bus. */
 export class Deliverer {
@@ -78,7 +81,7 @@ export class Deliverer {
   }
 
   /** A claim to ask for with the commit that creates a delivery (NotifierStore.commitGroup). */
-  newClaim(): CommitClaim & FreshClaim {
+  newClaim(): SendClaim {
     return { token: randomUUID(), lease: this.lease(), asked: performance.now() };
   }
 
@@ -86,7 +89,7 @@ export class Deliverer {
    * Starts the attempt of a delivery its commit claimed with `claim` (from newClaim()); past
    * MAX_IN_FLIGHT, or once stopping, gives the claim back instead (returns false).
    */
-  startClaimed(d: Delivery, claim: CommitClaim & FreshClaim): boolean {
+  startClaimed(d: Delivery, claim: SendClaim): boolean {
     if (!this.closing && this.inFlight.size < MAX_IN_FLIGHT) return this.start(d.id, d, claim.token, claim);
     // Given back at once (due now, unclaimed), so a tick here or another replica takes it
     // without waiting for the lease to lapse.

@@ -7,8 +7,8 @@ import { flushToDelivery } from "../flusher.js";
 import { type FlushEnv, newGroup, upsertAlert } from "../group.js";
 import { groupIdOf, groupKeyOf, updateGroup } from "../group-ops.js";
 import { groupLabels, type Router, type Target } from "../routing.js";
-import type { FreshClaim } from "../deliverer.js";
-import type { CommitClaim, Delivery, NotifierStore } from "../store.js";
+import type { SendClaim } from "../deliverer.js";
+import type { Delivery, NotifierStore } from "../store.js";
 
 export interface LoopEventDeps {
   store: NotifierStore;
@@ -29,9 +29,6 @@ export interface LoopEventDeps {
     claim?(): SendClaim;
   };
 }
-
-/** A claim taken with the commit that created a delivery: who holds it, for how long, since when. */
-export type SendClaim = CommitClaim & FreshClaim;
 
 /** What an event changed: whether a group is due now or later, and the deliveries it stored (claimed or not). */
 export interface LoopEventOutcome {
@@ -78,7 +75,8 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   const env = await envRead;
   const claim = env ? flushNow?.claim?.() : undefined;
   let dueNow = false;
-  const out: LoopEventOutcome = { dueNow: false, unclaimed: 0, claimed: [] };
+  let unclaimed = 0;
+  const claimed: LoopEventOutcome["claimed"] = [];
   let dueAt: number | undefined;
   const record = { rec: { rev: loop.rev, groups: ids }, activeLabels: loop.status === "open" ? labels : null };
   // A loop in one group that leaves no other: its record is saved by the group's own commit.
@@ -123,8 +121,8 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
       claim,
     );
     if (written && oneStep) recorded = true;
-    if (written?.delivery && written.claimed && claim) out.claimed.push({ delivery: written.delivery, claim });
-    else if (written?.delivery) out.unclaimed++;
+    if (written?.delivery && written.claimed && claim) claimed.push({ delivery: written.delivery, claim });
+    else if (written?.delivery) unclaimed++;
     if (written?.group && written.group.nextFlushAt <= now) dueNow = true;
     if (written?.group) dueAt = Math.min(dueAt ?? Number.POSITIVE_INFINITY, written.group.nextFlushAt);
   }
@@ -145,5 +143,5 @@ export async function onLoopEvent(event: LoopEvent, deps: LoopEventDeps): Promis
   }
   if (!recorded) await deps.store.saveLoop(loop.id, record.rec, record.activeLabels);
   deps.log.debug({ loopId: loop.id, status: loop.status, rev: loop.rev, groups: ids.length }, "loop recorded");
-  return { ...out, dueNow, dueAt };
+  return { dueNow, dueAt, unclaimed, claimed };
 }
