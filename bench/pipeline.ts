@@ -15,7 +15,7 @@ import { type LatencyResult, RawJetStream } from "./jetstream.js";
 import { paced, pool, sleep } from "./load.js";
 import { type BenchMesh, startBenchMesh } from "./mesh.js";
 import { type BenchServers, benchBus, type OpCounts, opCounts, opsPerEvent, startBenchServers } from "./secure.js";
-import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids } from "./procs.js";
+import { bareNodeRss, cpuMs, rssMB, rssSampler, serverPid, servicePids, sysCounts } from "./procs.js";
 import { deliveryCount, redeliveriesBetween } from "./redeliveries.js";
 import { payloads, snapshot } from "./snapshots.js";
 import { type StageLatency, stageLatency } from "./stages.js";
@@ -88,15 +88,32 @@ function publish(env: Env, path: string): Promise<unknown> {
   return env.bus.publish(repoSnapshot, key, snapshot(path, 1, true), { id: `bench:${key}:1` });
 }
 
-/** CPU ms used per event by each process (and by this one: publisher and receiver) while `work` ran. */
-async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>): Promise<Map<string, number>> {
-  const pids = env.pids();
-  const before = new Map([...pids].map(([n, p]) => [n, cpuMs(p)]));
+/** What each process (and this one: publisher and receiver) spent per event while `work` ran. */
+interface PerEvent {
+  /** CPU ms. */
+  cpu: Map<string, number>;
+  /** Write system calls. */
+  writes: Map<string, number>;
+  /** Sleeps ended by a wake-up (voluntary context switches). */
+  wakeups: Map<string, number>;
+}
+
+async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>): Promise<PerEvent> {
+  const pids = env.pids().set("bench", process.pid);
+  const before = new Map([...pids].map(([n, p]) => [n, { cpu: cpuMs(p), ...sysCounts(p) }]));
   const self = process.cpuUsage();
   await work();
   const used = process.cpuUsage(self);
-  const out = new Map([...pids].map(([n, p]) => [n, (cpuMs(p) - (before.get(n) ?? 0)) / events]));
-  return out.set("bench", (used.user + used.system) / 1000 / events);
+  const out: PerEvent = { cpu: new Map(), writes: new Map(), wakeups: new Map() };
+  for (const [n, p] of pids) {
+    const b = before.get(n);
+    const now = sysCounts(p);
+    out.cpu.set(n, (cpuMs(p) - (b?.cpu ?? 0)) / events);
+    out.writes.set(n, (now.writes - (b?.writes ?? 0)) / events);
+    out.wakeups.set(n, (now.wakeups - (b?.wakeups ?? 0)) / events);
+  }
+  out.cpu.set("bench", (used.user + used.system) / 1000 / events);
+  return out;
 }
 
 /** Publishes the snapshot of one path: into the mesh, or into the bus chain. */
@@ -107,10 +124,10 @@ async function throughput(
   env: Env,
   count: number,
   send: Send = (p) => publish(env, p),
-): Promise<{ perSec: number; cpu: Map<string, number> }> {
+): Promise<{ perSec: number } & PerEvent> {
   const paths = freshPaths(env, count);
   let perSec = 0;
-  const cpu = await cpuPerEvent(env, count, async () => {
+  const used = await cpuPerEvent(env, count, async () => {
     const t0 = performance.now();
     const all = env.hook.waitAll(paths, 120_000);
     await pool(count, IN_FLIGHT, (i) => send(paths[i] as string));
@@ -122,7 +139,7 @@ async function throughput(
     // The CPU an event costs includes what trails its delivery (triage, receipts).
     await settle(env);
   });
-  return { perSec, cpu };
+  return { perSec, ...used };
 }
 
 /** Snapshot published -> webhook received (ms) at `rate` events/s; lost events count at the deadline. */
@@ -212,6 +229,9 @@ async function idleRss(mesh: BenchMesh, quick = false): Promise<Map<string, numb
 interface Run {
   tp: number;
   cpu: Map<string, number>;
+  /** Write system calls and wake-ups per event of each process in the throughput run. */
+  writes: Map<string, number>;
+  wakeups: Map<string, number>;
   lat: LatencyResult;
   /** Latency at half the measured throughput, split into stages. */
   calm: LatencyResult & { stages?: StageLatency };
@@ -227,10 +247,13 @@ interface Run {
 
 /** Median CPU ms per event of each process over the runs, keyed `cpuMsPerEvent.<process>`. */
 function cpuExtra(runs: { cpu: Map<string, number> }[]): Record<string, number> {
-  const names = [...new Set(runs.flatMap((r) => [...r.cpu.keys()]))];
-  return Object.fromEntries(
-    names.map((n) => [`cpuMsPerEvent.${n}`, median(runs.map((r) => r.cpu.get(n) ?? Number.NaN))]),
-  );
+  return perProcess("cpuMsPerEvent.", runs, (r) => r.cpu);
+}
+
+/** The median over the runs of a per-process figure, keyed `<prefix><process>`. */
+function perProcess<R>(prefix: string, runs: R[], of: (r: R) => Map<string, number>): Record<string, number> {
+  const names = [...new Set(runs.flatMap((r) => [...of(r).keys()]))];
+  return Object.fromEntries(names.map((n) => [`${prefix}${n}`, median(runs.map((r) => of(r).get(n) ?? Number.NaN))]));
 }
 
 const prefixed = (prefix: string, o: Record<string, number>) =>
@@ -249,6 +272,9 @@ interface Base {
   lat: LatencyResult;
   chain: number;
   chainCpu: Map<string, number>;
+  /** Write system calls and wake-ups per event of the bus chain: nats-server and this process. */
+  chainWrites: number;
+  chainWakeups: number;
   chainLat: LatencyResult;
   /** The bus chain at SLOW_RATE events/s. */
   chainSlow: LatencyResult;
@@ -274,6 +300,8 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         "busChain.cpuMsPerEvent.nats-server": median(base.map((b) => b.chainCpu.get("nats-server") ?? Number.NaN)),
         "busChain.cpuMsPerEvent.bench": median(base.map((b) => b.chainCpu.get("bench") ?? Number.NaN)),
         "busChain.cpuMsPerEventAll": median(base.map((b) => sum(b.chainCpu, BASELINE_PROCS))),
+        "busChain.writesPerEvent": median(base.map((b) => b.chainWrites)),
+        "busChain.wakeupsPerEvent": median(base.map((b) => b.chainWakeups)),
         "jetstream.raw.cpuMsPerEvent": median(base.map((b) => b.rawCpu)),
         goalCpuBudgetMsPerEvent: (availableParallelism() * 1000) / (THROUGHPUT_GOAL * raw),
       },
@@ -286,7 +314,7 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
       baseline: "jetstream.raw",
       baselineRuns: base.map((b) => b.rawCpu),
       goal: { on: "value", op: "<=", limit: CPU_GOAL_MS },
-      note: "CPU ms per event over every process (services, nats-server, redis-server, the bench's publisher and receiver) in the throughput run, identity on; baseline: bare JetStream publish + consume (nats-server and its client); extra: per process, and the operations per event (NATS messages into and out of nats-server, Redis commands)",
+      note: "CPU ms per event over every process (services, nats-server, redis-server, the bench's publisher and receiver) in the throughput run, identity on; baseline: bare JetStream publish + consume (nats-server and its client); extra: per process, and the operations per event (NATS messages into and out of nats-server, Redis commands, and each process's write system calls and wake-ups: on a small VM a write that wakes its reader costs more than the message)",
       extra: {
         ...cpuExtra(runs),
         "ops.natsInPerEvent": median(runs.map((r) => r.ops.natsIn)),
@@ -296,6 +324,10 @@ function pipelineFigures(sizes: Sizes, runs: Run[], base: Base[]): Figure[] {
         "ops.natsOutKBPerEvent": median(runs.map((r) => r.ops.natsOutBytes / 1024)),
         "ops.redisInKBPerEvent": median(runs.map((r) => r.ops.redisInBytes / 1024)),
         "ops.redisOutKBPerEvent": median(runs.map((r) => r.ops.redisOutBytes / 1024)),
+        ...perProcess("ops.writesPerEvent.", runs, (r) => r.writes),
+        "ops.writesPerEventAll": median(runs.map((r) => sum(r.writes))),
+        ...perProcess("ops.wakeupsPerEvent.", runs, (r) => r.wakeups),
+        "ops.wakeupsPerEventAll": median(runs.map((r) => sum(r.wakeups))),
       },
     }),
     figure({
@@ -390,7 +422,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
         log(`pipeline warm-up ${w}: ${r.perSec.toFixed(0)} events/s`);
       }
       const ops0 = await opCounts(env.servers);
-      const { perSec: tp, cpu } = await throughput(env, sizes.count);
+      const { perSec: tp, cpu, writes, wakeups } = await throughput(env, sizes.count);
       const ops = opsPerEvent(ops0, await opCounts(env.servers), sizes.count);
       const lat = await latency(env, sizes.rate, sizes.seconds * scale);
       await settle(env);
@@ -413,9 +445,12 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
       );
       log(`  ${redeliveries} redeliveries in ${deliveries} deliveries to the services' durable consumers`);
       log(
+        `  write system calls / wake-ups per event: ${[...writes].map(([n, w]) => `${n} ${w.toFixed(1)}/${(wakeups.get(n) ?? Number.NaN).toFixed(1)}`).join(", ")}`,
+      );
+      log(
         `  per event: ${ops.natsIn.toFixed(1)} NATS messages in, ${ops.natsOut.toFixed(1)} out (${(ops.natsInBytes / 1024).toFixed(1)} / ${(ops.natsOutBytes / 1024).toFixed(1)} kB), ${ops.redisCommands.toFixed(1)} Redis commands (${(ops.redisInBytes / 1024).toFixed(1)} kB in, ${(ops.redisOutBytes / 1024).toFixed(1)} kB out)`,
       );
-      return { tp, cpu, lat, calm, slow, peak, deliveries, redeliveries, ops };
+      return { tp, cpu, writes, wakeups, lat, calm, slow, peak, deliveries, redeliveries, ops };
     },
     async (i) => {
       let tp = 0;
@@ -436,10 +471,12 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
         );
         return {
           tp,
-          rawCpu: sum(rawCpu, BASELINE_PROCS),
+          rawCpu: sum(rawCpu.cpu, BASELINE_PROCS),
           lat,
           chain: chain.perSec,
           chainCpu: chain.cpu,
+          chainWrites: sum(chain.writes, BASELINE_PROCS),
+          chainWakeups: sum(chain.wakeups, BASELINE_PROCS),
           chainLat,
           chainSlow,
         };

@@ -64,6 +64,28 @@ export function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/**
+ * A process's write system calls so far (all threads: /proc/<pid>/io `syscw`) and how often its
+ * threads blocked (summed voluntary context switches: each is a sleep ended by a wake-up). On a
+ * small VM a write that wakes its reader and a sleep that another process's write ends are most
+ * of what a message costs, so these count the cost model's other unit. NaN when it is gone.
+ */
+export function sysCounts(pid: number): { writes: number; wakeups: number } {
+  const io = /syscw:\s+(\d+)/.exec(read(`/proc/${pid}/io`) ?? "");
+  let wakeups = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { writes: Number.NaN, wakeups: Number.NaN };
+  }
+  for (const t of tasks) {
+    const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(read(`/proc/${pid}/task/${t}/status`) ?? "");
+    if (m) wakeups += Number(m[1]);
+  }
+  return { writes: io ? Number(io[1]) : Number.NaN, wakeups };
+}
+
 /** VmRSS of a process in MB, or NaN when it is gone. */
 export function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
