@@ -12,6 +12,7 @@ import { type Bus, identitiesOf } from "@mirror/bus";
 import { connectBus, createLogger, parseConfig } from "@mirror/kit";
 import { freePort, type ServerHandle, startNats, startRedis, tempDir } from "@mirror/testkit";
 import { Registry } from "prom-client";
+import { embeddedNatsEnv } from "../packages/cli/src/embedded.js";
 import { initIdentities, REDIS_ACL_FILE } from "../packages/cli/src/identity/keys.js";
 import { loadManifests } from "../packages/cli/src/manifests.js";
 import { ACCOUNTS_CONF_FILE } from "../packages/cli/src/identity/server-conf.js";
@@ -40,11 +41,18 @@ function natsConfig(dir: string): string {
   return `${accounts.slice(0, -1)}${bench}\nno_auth_user: bench\n`;
 }
 
-/** Private servers for one pipeline run: the deployed configuration (`identity`), or the old anonymous one. */
+/**
+ * Private servers for one pipeline run: the deployed configuration (`identity`), or the old
+ * anonymous one. nats-server runs with the Go settings `pnpm start` and compose give it
+ * (`embeddedNatsEnv`: GOGC 50, GOMAXPROCS 1).
+ */
 export async function startBenchServers(identity: boolean): Promise<BenchServers> {
   const monitorPort = await freePort();
   if (!identity) {
-    const [nats, redis] = await Promise.all([startNats({ args: ["-m", String(monitorPort)] }), startRedis()]);
+    const [nats, redis] = await Promise.all([
+      startNats({ args: ["-m", String(monitorPort)], env: embeddedNatsEnv() }),
+      startRedis(),
+    ]);
     return {
       nats,
       redis,
@@ -64,7 +72,7 @@ export async function startBenchServers(identity: boolean): Promise<BenchServers
   const aclFile = join(dir, "bench-users.acl");
   await import("node:fs").then((fs) => fs.writeFileSync(aclFile, aclText));
   const [nats, redis] = await Promise.all([
-    startNats({ config: natsConfig(dir), args: ["-m", String(monitorPort)] }),
+    startNats({ config: natsConfig(dir), args: ["-m", String(monitorPort)], env: embeddedNatsEnv() }),
     startRedis({ args: ["--aclfile", aclFile] }),
   ]);
   return {

@@ -113,6 +113,22 @@ export function embeddedRedisAcl(dir: string | undefined): string | undefined {
 export const EMBEDDED_NATS_GOGC = "50";
 
 /**
+ * Threads running Go code at once in the embedded nats-server. The mesh sends a few hundred
+ * messages a second at most, far below what one core of nats-server carries (~12,000 JetStream
+ * publishes and consumes a second on a 2-core VM, `jetstream.raw`); with one per core the Go
+ * runtime hands each message's work between threads and wakes them for it. `pnpm bench pipeline`
+ * with one: nats-server woke 5.3-7.3 times per event instead of 9.0-12.1 and used 0.34-0.48 ms of
+ * CPU per event instead of 0.46-0.65 (four benches each, alternated). A GOMAXPROCS in the
+ * environment wins.
+ */
+export const EMBEDDED_NATS_GOMAXPROCS = "1";
+
+/** The environment of the embedded nats-server: the Go runtime settings above unless the environment sets them. */
+export function embeddedNatsEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, GOGC: env.GOGC ?? EMBEDDED_NATS_GOGC, GOMAXPROCS: env.GOMAXPROCS ?? EMBEDDED_NATS_GOMAXPROCS };
+}
+
+/**
  * The embedded redis-server's background task rate: once a second instead of ten times (its
  * idle CPU 4 ticks in 30 s -> 0 here). Keys with a TTL are still expired when read; the active
  * expiry cycle and client-timeout checks run less often, and `appendfsync everysec` still syncs
@@ -152,7 +168,7 @@ export function startEmbedded(
             ...monitor,
             ...natsConf,
           ],
-          { stdio: "ignore", env: { ...process.env, GOGC: process.env.GOGC ?? EMBEDDED_NATS_GOGC } },
+          { stdio: "ignore", env: embeddedNatsEnv() },
         )
       : spawn(
           "redis-server",

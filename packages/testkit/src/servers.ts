@@ -42,7 +42,7 @@ export function launcher(
   bin: string,
   argsFor: (port: number, dir: string) => string[],
   scheme: string,
-  opts: { port?: number; dir?: string } = {},
+  opts: { port?: number; dir?: string; env?: NodeJS.ProcessEnv } = {},
 ) {
   return async (): Promise<ServerHandle> => {
     const port = opts.port ?? (await freePort());
@@ -51,7 +51,7 @@ export function launcher(
     let stderr = "";
     const start = async () => {
       stderr = "";
-      child = spawn(bin, argsFor(port, dir), { stdio: ["ignore", "ignore", "pipe"] });
+      child = spawn(bin, argsFor(port, dir), { stdio: ["ignore", "ignore", "pipe"], env: opts.env });
       child.stderr?.on("data", (d: Buffer) => {
         stderr = (stderr + d.toString()).slice(-4000);
       });
@@ -96,7 +96,7 @@ export function launcher(
 
 /** Starts a private nats-server with JetStream on a free port (data in a temp folder). */
 export function startNats(
-  opts: { port?: number; dir?: string; config?: string; args?: string[] } = {},
+  opts: { port?: number; dir?: string; config?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ServerHandle> {
   return launcher(
     "nats",
