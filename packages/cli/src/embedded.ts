@@ -117,8 +117,8 @@ export const EMBEDDED_NATS_GOGC = "50";
  * messages a second at most, far below what one core of nats-server carries (~12,000 JetStream
  * publishes and consumes a second on a 2-core VM, `jetstream.raw`); with one per core the Go
  * runtime hands each message's work between threads and wakes them for it. `pnpm bench pipeline`
- * with one: nats-server woke 5.3-7.3 times per event instead of 9.0-12.1 and used 0.34-0.48 ms of
- * CPU per event instead of 0.46-0.65 (four benches each, alternated). A GOMAXPROCS in the
+ * with one: nats-server woke 6.3-6.9 times per event instead of 10.2-11.9 and used 0.40-0.42 ms
+ * of CPU per event instead of 0.50-0.65 (docs/PERFORMANCE.md, "Sixth pass"). A GOMAXPROCS in the
  * environment wins.
  */
 export const EMBEDDED_NATS_GOMAXPROCS = "1";
