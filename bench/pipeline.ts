@@ -98,21 +98,25 @@ interface PerEvent {
   wakeups: Map<string, number>;
 }
 
-async function cpuPerEvent(env: Env, events: number, work: () => Promise<void>): Promise<PerEvent> {
-  const pids = env.pids().set("bench", process.pid);
-  const before = new Map([...pids].map(([n, p]) => [n, { cpu: cpuMs(p), ...sysCounts(p) }]));
+async function perEvent(env: Env, events: number, work: () => Promise<void>): Promise<PerEvent> {
+  const pids = env.pids();
+  const all = new Map(pids).set("bench", process.pid);
+  const cpu0 = new Map([...pids].map(([n, p]) => [n, cpuMs(p)]));
+  const sys0 = new Map([...all].map(([n, p]) => [n, sysCounts(p)]));
   const self = process.cpuUsage();
   await work();
   const used = process.cpuUsage(self);
-  const out: PerEvent = { cpu: new Map(), writes: new Map(), wakeups: new Map() };
-  for (const [n, p] of pids) {
-    const b = before.get(n);
-    const now = sysCounts(p);
-    out.cpu.set(n, (cpuMs(p) - (b?.cpu ?? 0)) / events);
+  const out: PerEvent = {
+    cpu: new Map([...pids].map(([n, p]) => [n, (cpuMs(p) - (cpu0.get(n) ?? 0)) / events])),
+    writes: new Map(),
+    wakeups: new Map(),
+  };
+  out.cpu.set("bench", (used.user + used.system) / 1000 / events);
+  for (const [n, p] of all) {
+    const [b, now] = [sys0.get(n), sysCounts(p)];
     out.writes.set(n, (now.writes - (b?.writes ?? 0)) / events);
     out.wakeups.set(n, (now.wakeups - (b?.wakeups ?? 0)) / events);
   }
-  out.cpu.set("bench", (used.user + used.system) / 1000 / events);
   return out;
 }
 
@@ -127,7 +131,7 @@ async function throughput(
 ): Promise<{ perSec: number } & PerEvent> {
   const paths = freshPaths(env, count);
   let perSec = 0;
-  const used = await cpuPerEvent(env, count, async () => {
+  const used = await perEvent(env, count, async () => {
     const t0 = performance.now();
     const all = env.hook.waitAll(paths, 120_000);
     await pool(count, IN_FLIGHT, (i) => send(paths[i] as string));
@@ -454,7 +458,7 @@ async function measure(env: Env, sizes: Sizes, opts: BenchOptions): Promise<{ fi
     },
     async (i) => {
       let tp = 0;
-      const rawCpu = await cpuPerEvent(env, sizes.count, async () => {
+      const rawCpu = await perEvent(env, sizes.count, async () => {
         tp = await env.raw.throughput(payloads(freshPaths(env, sizes.count)), IN_FLIGHT);
       });
       const lat = await env.raw.latency(payloads(freshPaths(env, Math.round(sizes.rate * sizes.seconds))), sizes.rate);
