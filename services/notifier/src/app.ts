@@ -17,6 +17,7 @@ import { type FlushDeps, flushDue } from "./flusher.js";
 import type { FlushEnv } from "./group.js";
 import { type LoopEventDeps, onLoopEvent } from "./handlers/on-loop-event.js";
 import { NotifyMetrics } from "./metrics.js";
+import { perTurn } from "./per-turn.js";
 import { quietEndsAt } from "./quiet-hours.js";
 import { Router, type Target } from "./routing.js";
 import { SilenceStore } from "./silence-store.js";
@@ -112,13 +113,15 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
     rateLimits,
     deliveryLog,
   });
+  // The loop events of one pull share their flush view (one silences read, not one each).
+  const flushView = perTurn((now) => tickEnv(cfg, store, silences, now));
   const deps: LoopEventDeps = {
     store,
     router,
     clock,
     log: ctx.log,
     flushNow: {
-      env: async (now) => (cfg.inhibit.length ? undefined : tickEnv(cfg, store, silences, now)),
+      env: async (now) => (cfg.inhibit.length ? undefined : flushView(now)),
       externalURL: () => cfg.externalURL,
       claim: () => deliverer.newClaim(),
     },
