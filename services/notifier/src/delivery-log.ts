@@ -6,7 +6,7 @@ import type {
   DeliveryLogEntry,
   DeliveryOutcome,
 } from "@mirror/contracts";
-import { collectSecrets } from "@mirror/kit";
+import { collectSecrets, defineLua, runLua } from "@mirror/kit";
 import type { Redis } from "ioredis";
 import type { Delivery } from "./store.js";
 
@@ -19,6 +19,16 @@ const MAX_ALERTS = 20;
 const MAX_ERROR = 500;
 const CHANNELS = "log:channels";
 const listKey = (channel: string) => `log:${channel}`;
+/** One attempt onto its channel's list, kept to the newest `keep`, the list's expiry renewed, the channel listed. */
+const APPEND = defineLua("appendDeliveryLog", {
+  keys: ["listKey", "channelsKey"],
+  args: ["entry", "keep", "ttlMs", "channel"],
+  body: `redis.call('LPUSH', listKey, entry)
+redis.call('LTRIM', listKey, 0, tonumber(keep) - 1)
+redis.call('PEXPIRE', listKey, ttlMs)
+redis.call('SADD', channelsKey, channel)
+return 1`,
+});
 
 /** What a channel's config holds that must never be shown: its secrets, its URLs' paths and queries, their credentials. */
 export function channelSecrets(channel: Channel): string[] {
@@ -137,20 +147,18 @@ export class DeliveryLog {
   }
 
   /**
-   * Appends one attempt to its channel's log. Plain commands, not MULTI/EXEC: they join the
-   * connection's auto-pipeline (one write shared with the delivery's own commands, two commands
-   * fewer), and Redis runs them in order; a connection lost between the push and the trim leaves
-   * the list one entry longer until the next attempt trims it.
+   * Appends one attempt to its channel's log: push, trim, expiry and the channel's name in one
+   * script (one command joining the connection's auto-pipeline instead of four, each of which the
+   * client builds and the server parses).
    */
   async record(r: AttemptRecord): Promise<DeliveryLogEntry> {
     const entry = this.entryOf(r);
-    const key = listKey(entry.channel);
-    await Promise.all([
-      this.redis.lpush(key, JSON.stringify(entry)),
-      this.redis.ltrim(key, 0, this.keep - 1),
-      this.redis.pexpire(key, LOG_TTL_MS),
-      this.redis.sadd(CHANNELS, entry.channel),
-    ]);
+    await runLua(
+      this.redis,
+      APPEND,
+      { listKey: listKey(entry.channel), channelsKey: CHANNELS },
+      { entry: JSON.stringify(entry), keep: this.keep, ttlMs: LOG_TTL_MS, channel: entry.channel },
+    );
     return entry;
   }
 

@@ -131,6 +131,15 @@ return out`,
 });
 
 /** Keeps a claim for `ms` more, only for its holder (the fencing check before a send). */
+/** A delivery sent by `attempt`: only its receipt is owed, by whoever holds it at `dueAt` (markSent). */
+const MARK_SENT = defineLua("markSent", {
+  keys: ["sentKey", "deliveriesDueKey"],
+  args: ["id", "attempt", "ttlMs", "dueAt"],
+  body: `redis.call('SET', sentKey, attempt, 'PX', ttlMs)
+redis.call('ZADD', deliveriesDueKey, 'XX', dueAt, id)
+return 1`,
+});
+
 const HOLD = defineLua("holdClaim", {
   keys: ["claimKey"],
   args: ["token", "ms"],
@@ -399,15 +408,16 @@ export class NotifierStore {
   /**
    * Marks a delivery as sent by attempt `attempt` (only its receipt is still owed) and when another
    * process may publish that receipt instead. A small key beside the document, not the document
-   * written again with its whole message; two plain commands (one write): if the second is lost
-   * with the connection, the claim's own lease brings the delivery back a little later, still
-   * marked sent.
+   * written again with its whole message; both in one script (one command for the client to make
+   * and the server to parse, not two).
    */
   async markSent(id: string, attempt: number, dueAt: number): Promise<void> {
-    await Promise.all([
-      this.r.set(KEYS.sent(id), String(attempt), "PX", SENT_TTL_MS),
-      this.r.zadd(KEYS.deliveriesDue, "XX", dueAt, id),
-    ]);
+    await runLua(
+      this.r,
+      MARK_SENT,
+      { sentKey: KEYS.sent(id), deliveriesDueKey: KEYS.deliveriesDue },
+      { id, attempt, ttlMs: SENT_TTL_MS, dueAt },
+    );
   }
 
   /** Forgets a delivery that is done (sent or given up) and lets the group's next one go. */
