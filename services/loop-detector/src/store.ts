@@ -40,6 +40,14 @@ export interface Commit {
 // counters, the next wake-up and the triage leases of opened loops are written together or
 // not at all, and only if nobody else wrote this entity since we read it. Two replicas
 // therefore never double-open, and no opened loop is left without a triage lease.
+/** An entity's version, document and wake-up time (store.read). */
+const READ = defineLua("loopRead", {
+  keys: ["entityKey", "dueKey"],
+  args: ["member"],
+  body: `local got = redis.call('HMGET', entityKey, 'v', 'doc')
+return { got[1], got[2], redis.call('ZSCORE', dueKey, member) }`,
+});
+
 const COMMIT = defineLua("loopCommit", {
   keys: [
     "entityKey",
@@ -110,12 +118,14 @@ export class LoopStore {
   constructor(readonly redis: Redis) {}
 
   async read(key: string): Promise<StoredEntity> {
-    // Two plain reads (auto-pipelined into one write), not MULTI/EXEC: the commit compares the
-    // version anyway, and a stale wake-up time only makes a no-op write its own one again.
-    const [[v, doc], score] = await Promise.all([
-      this.redis.hmget(KEYS.entity(key), "v", "doc"),
-      this.redis.zscore(KEYS.due, key),
-    ]);
+    // One script, one command for the client to build and the server to parse (two plain reads
+    // before); the commit compares the version anyway.
+    const [v, doc, score] = (await runLua(
+      this.redis,
+      READ,
+      { entityKey: KEYS.entity(key), dueKey: KEYS.due },
+      { member: key },
+    )) as [string | null, string | null, string | null];
     return {
       version: Number(v ?? 0),
       raw: doc ?? null,
