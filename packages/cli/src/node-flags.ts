@@ -10,5 +10,14 @@
  * (idle 90-92 MB with the flag, 80-81 MB without; peak 124-137 MB under load). Stack traces name
  * functions (esbuild keepNames) at bundle positions; NODE_OPTIONS=--enable-source-maps maps them to
  * the TypeScript file and line when that is worth the memory.
+ *
+ * --no-memory-reducer: V8's memory reducer runs full GCs once a process has gone quiet, to give
+ * memory back. Those GCs also free the hidden classes (maps) that only the last burst's objects
+ * had, and every optimized function that embedded one is thrown away ("dependency-change: weak
+ * objects"): the notifier lost ~100 optimized functions in each quiet spell of `pnpm bench
+ * pipeline` (391 such deopts in one bench, ~0 without the reducer) and spent the next burst
+ * compiling them again on TurboFan's threads (~15% of its CPU in a `perf` profile) and running
+ * slower code until they were. A home server's mesh is quiet between bursts, so every burst paid
+ * it. Without the reducer the heap still shrinks at the next GC that allocation causes.
  */
-export const SERVICE_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=512"];
+export const SERVICE_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=512", "--no-memory-reducer"];
