@@ -36,10 +36,6 @@ export interface Commit {
   leases?: [number, string][];
 }
 
-// Optimistic compare-and-set: the transition, its index entries, its outbox events, the
-// counters, the next wake-up and the triage leases of opened loops are written together or
-// not at all, and only if nobody else wrote this entity since we read it. Two replicas
-// therefore never double-open, and no opened loop is left without a triage lease.
 /** An entity's version, document and wake-up time (store.read). */
 const READ = defineLua("loopRead", {
   keys: ["entityKey", "dueKey"],
@@ -48,6 +44,10 @@ const READ = defineLua("loopRead", {
 return { got[1], got[2], redis.call('ZSCORE', dueKey, member) }`,
 });
 
+// Optimistic compare-and-set: the transition, its index entries, its outbox events, the
+// counters, the next wake-up and the triage leases of opened loops are written together or
+// not at all, and only if nobody else wrote this entity since we read it. Two replicas
+// therefore never double-open, and no opened loop is left without a triage lease.
 const COMMIT = defineLua("loopCommit", {
   keys: [
     "entityKey",

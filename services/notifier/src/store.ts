@@ -130,7 +130,6 @@ end
 return out`,
 });
 
-/** Keeps a claim for `ms` more, only for its holder (the fencing check before a send). */
 /** A delivery sent by `attempt`: only its receipt is owed, by whoever holds it at `dueAt` (markSent). */
 const MARK_SENT = defineLua("markSent", {
   keys: ["sentKey", "deliveriesDueKey"],
@@ -140,6 +139,7 @@ redis.call('ZADD', deliveriesDueKey, 'XX', dueAt, id)
 return 1`,
 });
 
+/** Keeps a claim for `ms` more, only for its holder (the fencing check before a send). */
 const HOLD = defineLua("holdClaim", {
   keys: ["claimKey"],
   args: ["token", "ms"],
