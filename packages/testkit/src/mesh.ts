@@ -59,8 +59,12 @@ export function startMesh(
     dataDir,
     httpToken: () => readFileSync(join(dataDir, "http-token"), "utf8").trim(),
     exited,
+    // A line that never came says what came instead: the mesh's last lines join the error.
     waitForLine: (pattern, timeout = 20_000) =>
-      waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }),
+      waitFor(`output line ${pattern}`, () => output.find((l) => pattern.test(l)), { timeout }).catch((err: Error) => {
+        err.message += `\nthe mesh's last ${Math.min(30, output.length)} lines:\n${output.slice(-30).join("\n")}`;
+        throw err;
+      }),
     stop: async (timeout = 15_000) => {
       if (child.exitCode === null && child.pid) {
         try {
