@@ -47,4 +47,4 @@ USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "/opt/mirror/healthcheck.mjs"]
 # The V8 flags `pnpm start` gives each service (packages/cli/src/node-flags.ts).
-CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "--no-memory-reducer", "dist/main.mjs"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "--no-memory-reducer", "--no-maglev", "dist/main.mjs"]
