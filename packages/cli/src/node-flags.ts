@@ -20,11 +20,12 @@
  * slower code until they were. A home server's mesh is quiet between bursts, so every burst paid
  * it. Without the reducer the heap still shrinks at the next GC that allocation causes.
  *
- * --no-maglev: Node 22 and 24 (the images' node:24) run V8's mid-tier compiler, Maglev, which
- * Node 20 does not. Its code and compile zones cost every service process ~5 MB at idle and
- * 10-15 MB under load (`pnpm bench pipeline` on Node 24: notifier peak 133-139 MB with it,
- * 124 without), with no CPU per event to show for it in this mesh's handlers (docs/PERFORMANCE.md,
- * "Eighth pass"). On Node 20 the flag changes nothing.
+ * --no-maglev: Node 24 (the images' node:24) runs V8's mid-tier compiler, Maglev, by default;
+ * Node 20 and 22 do not (`node --v8-options`). On Node 24 its code and compile zones cost every
+ * service process ~5 MB at idle and ~10 MB under load (`pnpm bench pipeline`: notifier peak
+ * 133-139 MB with it, 119-136 without; loop-detector 116-124 against 110-111), and CPU per event
+ * was lower without it (docs/PERFORMANCE.md, "Eighth pass"). Where Maglev is off already, the
+ * flag changes nothing.
  */
 export const SERVICE_NODE_FLAGS = [
   "--max-semi-space-size=2",
