@@ -130,6 +130,21 @@ test("the single profile runs every service in one `mirror` container, as itself
   assert.match(dockerfile, /^RUN pnpm mirror bundle all --out \/out\/dist$/m);
 });
 
+test("both images fix glibc's malloc thresholds as pnpm start does", () => {
+  const start = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> })
+    .scripts.start as string;
+  for (const name of ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"]) {
+    const value = new RegExp(`${name}:-(\\d+)`).exec(start)?.[1];
+    assert.ok(value, `the start script sets ${name}`);
+    for (const file of ["Dockerfile", "deploy/docker/Dockerfile.single"])
+      assert.match(
+        readFileSync(join(root, file), "utf8"),
+        new RegExp(`^\\s+${name}=${value}\\b`, "m"),
+        `${file}: ENV ${name}=${value}`,
+      );
+  }
+});
+
 test("icmp checks can ping: the tracker's image has iputils-ping and compose gives the tracker CAP_NET_RAW", () => {
   type Capable = Service & { cap_add?: string[] };
   assert.deepEqual(
