@@ -26,6 +26,18 @@ const TYPES: Record<number, string> = { 1: "A", 28: "AAAA", 16: "TXT", 15: "MX",
  * (two-byte length prefix) on one port of 127.0.0.1.
  */
 export async function startDns(zone: Zone = {}): Promise<TestDns> {
+  // UDP picks a free port; TCP on the same one can be taken by another process meanwhile: then
+  // both are closed (an open socket would keep the test process alive) and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsOnce(zone);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function startDnsOnce(zone: Zone): Promise<TestDns> {
   const udp: Socket = createSocket("udp4");
   await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
   const port = udp.address().port;
@@ -52,7 +64,19 @@ export async function startDns(zone: Zone = {}): Promise<TestDns> {
       }
     });
   });
-  await new Promise<void>((r) => tcp.listen(port, "127.0.0.1", r));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once("error", reject);
+      tcp.listen(port, "127.0.0.1", () => {
+        tcp.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    udp.close();
+    tcp.close();
+    throw err;
+  }
   dns.close = async () => {
     udp.close();
     await new Promise<void>((r) => tcp.close(() => r()));
