@@ -224,6 +224,12 @@ export interface PartitionOptions {
    * harmless repeats, and no gap when every replica pauses at once, as in a leader election).
    */
   pause?: () => string | undefined;
+  /**
+   * Called after the first round that renewed the lease again after a pause (this replica is live
+   * and owns its share once more): output sent during the pause may not have been stored, so the
+   * work whose output is whole state (a check's status) sends it again.
+   */
+  onResume?: () => void;
 }
 
 /**
@@ -243,6 +249,8 @@ export class Partition {
   private inFlight: Promise<void> | undefined;
   /** Why the last round was paused (undefined: it was not). */
   private paused: string | undefined;
+  /** A pause ended and no round has renewed the lease since (onResume is owed). */
+  private resuming = false;
 
   constructor(private readonly opts: PartitionOptions) {
     this.self = opts.self ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -298,8 +306,11 @@ export class Partition {
         { group: this.opts.group, self: this.self, why },
         "replica lease not renewed: its output cannot be delivered, so the other replicas take its share",
       );
-    else if (!why && this.paused)
+    else if (!why && this.paused) {
       this.opts.log.info({ group: this.opts.group, self: this.self }, "replica lease renewed again");
+      this.resuming = true;
+    }
+    if (why) this.resuming = false;
     this.paused = why;
     const sentAt = this.clock.now();
     let timer: NodeJS.Timeout | undefined;
@@ -335,6 +346,10 @@ export class Partition {
           "replicas changed",
         );
         this.opts.onChange?.(change);
+      }
+      if (this.resuming && !why) {
+        this.resuming = false;
+        this.opts.onResume?.();
       }
     } catch (err) {
       this.lastFailed = true;

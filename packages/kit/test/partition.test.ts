@@ -236,6 +236,8 @@ test("clocks skewed by +5 and -5 minutes: never two owners of an item, and the s
 test("pause (a replica whose output cannot be delivered): it stops renewing, the other takes its share after the TTL, and it rejoins at once when it may", async () => {
   const stores = [createStore(redis.url, "ppause", silent), createStore(redis.url, "ppause", silent)];
   let why: string | undefined;
+  // What b owns each time it resumes (its output is sent again then).
+  const resumes: number[] = [];
   const mk = (i: number, self: string, pause?: () => string | undefined) =>
     new Partition({
       store: stores[i] as never,
@@ -245,7 +247,7 @@ test("pause (a replica whose output cannot be delivered): it stops renewing, the
       log: silent,
       self,
       holdOnOutage: true,
-      ...(pause ? { pause } : {}),
+      ...(pause ? { pause, onResume: () => resumes.push(items.filter((i) => b.owns(i)).length) } : {}),
     });
   const a = mk(0, "a");
   const b = mk(1, "b", () => why);
@@ -260,10 +262,17 @@ test("pause (a replica whose output cannot be delivered): it stops renewing, the
     assert.ok(took >= 300 && took < 1_500, `a took b's share ${Math.round(took)} ms after b paused (ttl 600)`);
     assert.ok(b.view.active, "b keeps acting (holdOnOutage: probes are harmless to repeat)");
     assert.deepEqual(b.view.live, ["a", "b"], "a paused replica still reads who is live");
+    assert.deepEqual(resumes, [], "no resume while paused");
     why = undefined;
     await waitFor("b back in a's view", async () => a.view.live.includes("b"), { timeout: 5_000 });
     assert.ok(b.view.active, "not a newcomer: no settling");
     for (const i of items) assert.equal(a.owns(i) !== b.owns(i), true);
+    await waitFor("b resumed", async () => resumes.length > 0, { timeout: 5_000, interval: 20 });
+    assert.equal(resumes.length, 1, "one resume per pause");
+    assert.ok(
+      (resumes[0] ?? 0) > 0 && (resumes[0] ?? 0) < items.length,
+      `b owned its share when it resumed: ${resumes[0]}`,
+    );
     // Every replica paused at once (a leader election stalls every publish): a dies meanwhile,
     // and b, still paused, takes its share from what it reads.
     why = "not connected to NATS";
@@ -272,6 +281,7 @@ test("pause (a replica whose output cannot be delivered): it stops renewing, the
       timeout: 5_000,
       interval: 20,
     });
+    assert.equal(resumes.length, 1, "still paused: no resume");
   } finally {
     await Promise.all([a.stop(), b.stop()]);
     for (const s of stores) s.disconnect();
