@@ -78,6 +78,13 @@ export async function startScanner(ctx: ServiceContext): Promise<Started & { sca
     log,
     interval: config.interval,
     pause: pauseWhenBusStalls(ctx.bus),
+    // Snapshots published while the bus stalled may be lost (docs/SCALE-OUT.md, "A minority NATS
+    // node"): every owned repo is read and published again (whole state, new ids, idempotent).
+    onResume: () =>
+      void scanner
+        .scanAll({ force: true })
+        .then((s) => log.info({ published: s.published }, "bus stall over: snapshots published again"))
+        .catch((err) => log.error({ err }, "scan after the bus stall failed")),
   });
   scanner.owns = (key) => share.owns(key);
   if (config.roots.length === 0) log.warn("scanner.roots is empty: nothing to scan");

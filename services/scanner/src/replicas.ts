@@ -14,6 +14,8 @@ export async function joinReplicas(deps: {
   interval: number;
   /** Stops renewing while snapshots cannot be published (kit's pauseWhenBusStalls). */
   pause?: () => string | undefined;
+  /** After a pause, once the lease is renewed again (snapshots are published again). */
+  onResume?: () => void;
 }): Promise<Partition> {
   const partition = new Partition({
     store: deps.store,
@@ -23,6 +25,7 @@ export async function joinReplicas(deps: {
     // A scan is harmless to repeat: through a store outage each replica keeps its share.
     holdOnOutage: true,
     ...(deps.pause ? { pause: deps.pause } : {}),
+    ...(deps.onResume ? { onResume: deps.onResume } : {}),
   });
   await partition.start();
   return partition;

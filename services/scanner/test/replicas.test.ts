@@ -95,3 +95,48 @@ test("two scanner replicas: each changed repo is read by one of them; a stopped 
     await observed.close();
   }
 });
+
+test("after a bus stall the scanner publishes its repos' snapshots again, unchanged ones included", {
+  timeout: 60_000,
+}, async () => {
+  const root = realpathSync(tempDir("mirror-scan-stall-"));
+  const repo = makeRepo(join(root, "quiet"));
+  const lines: string[] = [];
+  const env = { MIRROR_NATS_URL: nats.url, MIRROR_REDIS_URL: redis.url };
+  const svc = await runService(
+    { name: "scanner", port: (c) => c.scanner.port, start: (ctx) => startScanner(ctx) },
+    {
+      config: parseConfig(`scanner: { roots: ["${root}"], interval: 500ms }\n`, env),
+      port: 0,
+      logDest: { write: (l: string) => lines.push(l) } as never,
+    },
+  );
+  const snapshotsOf = async () => {
+    const observed = await observeRepos(nats.url);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      return observed.snapshots.filter((s) => s.path === repo);
+    } finally {
+      await observed.close();
+    }
+  };
+  try {
+    await waitFor("the repo's snapshot stored", async () => (await snapshotsOf()).length === 1, { timeout: 15_000 });
+    await nats.kill();
+    await waitFor("the lease paused", () => lines.some((l) => l.includes("replica lease not renewed: its output")), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    await nats.restart();
+    await waitFor("snapshots published again", () => lines.some((l) => l.includes("snapshots published again")), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    const all = await snapshotsOf();
+    assert.equal(all.length, 2, "the unchanged repo's snapshot went out once more");
+    assert.ok((all[1]?.seq ?? 0) > (all[0]?.seq ?? 0), "with a newer seq");
+    assert.deepEqual({ ...all[1], seq: 0, observedAt: "" }, { ...all[0], seq: 0, observedAt: "" }, "the same state");
+  } finally {
+    await svc.stop();
+  }
+});

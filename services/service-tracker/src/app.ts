@@ -127,6 +127,11 @@ export async function startTracker(ctx: ServiceContext): Promise<RunningTracker>
     log: ctx.log,
     clock: ctx.clock,
     pause: pauseWhenBusStalls(ctx.bus),
+    // Statuses published while the bus stalled may be lost: each owned one goes out again (whole state, idempotent).
+    onResume: () => {
+      const n = book.publishAgain((t) => share.owns(t.kind === "mesh" ? MESH_ITEM : t.name));
+      ctx.log.info({ statuses: n }, "bus stall over: statuses published again");
+    },
     shortestInterval: shortestInterval(cfg),
     group: sitePartition(cfg.site),
   });

@@ -26,6 +26,8 @@ export async function joinReplicas(deps: {
   self?: string;
   /** Stops renewing while statuses cannot be published (kit's pauseWhenBusStalls). */
   pause?: () => string | undefined;
+  /** After a pause, once the lease is renewed again (statuses are sent again). */
+  onResume?: () => void;
   /** The partition group: replicas at one probe site share that site's checks (sitePartition). */
   group?: string;
 }): Promise<TrackerShare> {
@@ -42,6 +44,7 @@ export async function joinReplicas(deps: {
     holdOnOutage: true,
     ...(deps.self ? { self: deps.self } : {}),
     ...(deps.pause ? { pause: deps.pause } : {}),
+    ...(deps.onResume ? { onResume: deps.onResume } : {}),
     onChange: (change) => {
       if (change.left.length === 0) return;
       const left = new Set(change.left);

@@ -115,6 +115,24 @@ export class StatusBook {
       this.deps.publisher.publish(this.atSite(toStatus(t, now)));
   }
 
+  /**
+   * Publishes again the status of every observed entity `owns` accepts, with a new seq (a new
+   * Nats-Msg-Id) and its observation time unchanged, so it can never override a newer one. After a
+   * stall of the bus: what was published meanwhile may not be stored (a minority NATS node's
+   * stream replica can keep its own unreplicated entries and miss what the majority stored, seen
+   * with nats-server 2.9 in test/scale-out-split.test.ts). Returns how many went out.
+   */
+  publishAgain(owns: (t: Tracked) => boolean): number {
+    const now = this.deps.clock.now();
+    let n = 0;
+    for (const t of this.entries.values()) {
+      if (!t.last || !owns(t)) continue;
+      this.deps.publisher.publish(this.atSite(toStatus(t, now)));
+      n++;
+    }
+    return n;
+  }
+
   private atSite(status: ServiceStatus): ServiceStatus {
     return this.deps.site ? { ...status, site: this.deps.site } : status;
   }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import {
   freePort,
   type ServerHandle,
@@ -132,6 +134,64 @@ test("two tracker replicas: each check runs on one of them, and when one is kill
     }
   } finally {
     for (const r of [a, b]) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
+    server.close();
+  }
+});
+
+test("after a bus stall the tracker publishes its statuses again, with new ids and the same state, unchanged checks included", {
+  timeout: 120_000,
+}, async () => {
+  const server = createServer((_req, res) => res.end("ok"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const httpPort = (server.address() as { port: number }).port;
+  const yaml = [
+    "tracker:",
+    "  mesh: { enabled: false }",
+    "  coalesce: 0s",
+    "  checks:",
+    `    - { name: web, interval: 500ms, http: { url: "http://127.0.0.1:${httpPort}/", timeout: 1s } }`,
+  ].join("\n");
+  const r = startReplica(tempDir("mirror-republish-"), yaml, await freePort());
+  const nc = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  const last = async () => {
+    const m = await (await jetstreamManager(nc)).streams.getMessage("MIRROR", {
+      last_by_subj: "mirror.service.status.web",
+    });
+    if (!m) throw new Error("no status of web stored");
+    const s = JSON.parse(new TextDecoder().decode(m.data)) as { state: string; seq: number };
+    return { id: m.header.get("Nats-Msg-Id"), state: s.state, seq: s.seq };
+  };
+  try {
+    await waitFor("the check's up status stored", async () => (await last().catch(() => null))?.state === "up", {
+      timeout: 60_000,
+      interval: 200,
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${r.output.slice(-20).join("\n")}`);
+    });
+    const before = await last();
+    // The check stays up: nothing would publish it again before resyncEvery (5 minutes).
+    await nats.kill();
+    await waitFor("the lease paused", () => r.output.some((l) => l.includes("replica lease not renewed: its output")), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    await nats.restart();
+    await waitFor("statuses published again", () => r.output.some((l) => l.includes("statuses published again")), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    assert.ok(r.output.some((l) => l.includes("statuses published again") && l.includes('"statuses":1')));
+    await waitFor("a new status of the check stored", async () => (await last().catch(() => before)).id !== before.id, {
+      timeout: 30_000,
+      interval: 200,
+    });
+    const after = await last();
+    assert.equal(after.state, "up");
+    assert.ok(after.seq > before.seq, `a newer seq: ${before.seq} -> ${after.seq}`);
+  } finally {
+    await nc.close();
+    if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
     server.close();
   }
 });
