@@ -5,8 +5,10 @@
 // JetStream quorum, so nothing published there is stored. The webhook recovers: the notifiers
 // send what was owed, each once (claims live in Redis, not in the stream). The tracker on node 1
 // stops renewing its lease (its statuses go nowhere; kit's pauseWhenBusStalls). Nodes 2 and 3
-// come back; the lease is renewed, the checks are up, and each check has exactly one firing and
-// one resolved notification by webhook-id.
+// come back; the lease is renewed and the trackers publish their statuses again (nats-server 2.9
+// can leave node 1's replica without what the others stored: docs/SCALE-OUT.md), the checks are
+// up, and each check has exactly one firing and one resolved notification by webhook-id. When a
+// check's resolved is missing, the failure prints what the stream holds of it.
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:http";
@@ -25,6 +27,7 @@ import {
 } from "@mirror/testkit";
 import { tally } from "./faults-kit/hook.js";
 import { listenablePort } from "./faults-kit/mesh.js";
+import { streamTrail } from "./faults-kit/trail.js";
 
 const CHECKS = 6;
 const INTERVAL = 1_000;
@@ -77,7 +80,14 @@ notifier:
   const start = async (service: string, label: string, url: string) => {
     const file = await yaml();
     const spawn = () =>
-      spawnService({ dir, service, label, yaml: file, env: { MIRROR_NATS_URL: url, MIRROR_REDIS_URL: redis.url } });
+      spawnService({
+        dir,
+        service,
+        label,
+        yaml: file,
+        // Debug: the notifier says which loops it recorded (printed only when a check goes missing).
+        env: { MIRROR_NATS_URL: url, MIRROR_REDIS_URL: redis.url, MIRROR_LOG_LEVEL: "debug" },
+      });
     const p = spawn();
     procs.push(p);
     // Like pnpm start's supervisor: a start that failed (a JetStream API call timing out on a
@@ -170,8 +180,19 @@ notifier:
       return seen;
     };
     await waitFor("every check's resolved", () => resolved().size === CHECKS, { timeout: 90_000, interval: 200 }).catch(
-      (err: Error) => {
-        throw new Error(`${err.message}: ${resolved().size} of ${CHECKS}\n${dump()}`);
+      async (err: Error) => {
+        // Which stage lost it: what the stream holds of the missing checks, and every line about them.
+        const missing = checks.filter((c) => !resolved().has(c));
+        const trail = await streamTrail(cluster.url, missing);
+        const ids = [...new Set(trail.match(/"id":"[^"]+"/g) ?? [])].map((m) => m.slice(6, -1));
+        const about = procs.flatMap((p) =>
+          p.output
+            .filter((l) => [...missing, ...ids].some((n) => l.includes(n)))
+            .map((l) => `${p.label}: ${l.slice(0, 400)}`),
+        );
+        throw new Error(
+          `${err.message}: ${resolved().size} of ${CHECKS}, missing ${missing.join(", ")}\nstream:\n${trail}\nlines:\n${about.slice(-40).join("\n")}\n${dump()}`,
+        );
       },
     );
     phase("all resolved");
@@ -179,6 +200,11 @@ notifier:
     await waitFor(
       "the tracker on node 1 renews again",
       () => tracker1().output.some((l) => l.includes("replica lease renewed again")),
+      { timeout: 30_000, interval: 100 },
+    );
+    await waitFor(
+      "the tracker on node 1 publishes its statuses again",
+      () => tracker1().output.some((l) => l.includes("bus stall over: statuses published again")),
       { timeout: 30_000, interval: 100 },
     );
     await new Promise((r) => setTimeout(r, 2_000));
